@@ -1,0 +1,417 @@
+"""Delivery receipts: parse, build and correlate (SMPP 3.4 Appendix B; SMPP-REFERENCE §5.9, §6).
+
+Theory of operation
+-------------------
+A receipt is a deliver_sm (or data_sm) whose esm_class message type is 0x04, or 0x20 for an
+intermediate notification. Its facts come from two places. The TLVs receipted_message_id,
+message_state and network_error_code are structured, so they win whenever they are present.
+The Appendix B text in short_message (or in message_payload) is "vendor specific" and parsed
+tolerantly, because carriers vary it in every way they can (SMPP-REFERENCE §6.3):
+
+* Labels are found by key, not by position, and keys may be in any case. The value of a
+  label runs until the next label, as cloudhopper does. A label is ``word:`` at the start of
+  the text or after whitespace, so ``submit date:13-05-05 08:26`` stays one value: ``08:``
+  begins with a digit and is not a label.
+* ``text:`` runs to the end of the string. It may hold spaces and colons, and it may be
+  empty or missing.
+* Labels we do not know are vendor fields and are kept in ``Receipt.extra``. A repeat of a
+  known label goes there too, and the first occurrence wins.
+* Nothing raises. Bad numbers become None; an unknown ``stat:`` word becomes UNKNOWN (a
+  final failure) with the raw word kept.
+
+Message ids are compared through ``id_keys``. The same id may arrive as hex in the
+submit_sm_resp and as decimal in the receipt, with leading zeros and in another case
+(§6.3 item 1), so each raw id maps to every canonical form it could stand for.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Final
+
+import attrs
+
+from smppgw.core.constants import EsmClass, MessageState, TlvTag
+from smppgw.core.tlv import Tlv
+
+__all__ = [
+    "IdBase",
+    "Receipt",
+    "format_receipt",
+    "format_smpp_date",
+    "id_keys",
+    "ids_match",
+    "is_receipt",
+    "normalize_message_id",
+    "parse_receipt",
+    "parse_receipt_text",
+    "receipt_tlvs",
+]
+
+# Interim by policy: ACCEPTD is final in the spec, but many carriers send it for "accepted
+# by the network" before the real outcome (SMPP-REFERENCE §5.9, §6.3 item 4).
+_INTERIM: Final = frozenset({MessageState.SCHEDULED, MessageState.ENROUTE, MessageState.ACCEPTED})
+
+
+@attrs.frozen(kw_only=True)
+class Receipt:
+    """What one delivery receipt says. Raw text values are kept as received, for diagnosis."""
+
+    message_id: str | None = None  # tlv_id if present, else text_id
+    text_id: str | None = None  # `id:` from the text
+    tlv_id: str | None = None  # receipted_message_id TLV
+    state: MessageState | None = None  # message_state TLV if valid, else from `stat:`
+    stat: str | None = None  # `stat:` word, original case
+    submitted: int | None = None  # `sub:`; None when missing or not numeric
+    delivered: int | None = None  # `dlvrd:`
+    submit_date: str | None = None  # raw: usually 10, 12 or 14 digits, MC local time
+    done_date: str | None = None
+    error: str | None = None  # `err:` raw; may be hex or alphanumeric
+    network_error_code: bytes | None = None  # raw TLV value (3 octets per the spec)
+    text: str | None = None  # everything after `text:`; None when there is no such label
+    extra: tuple[tuple[str, str], ...] = ()  # unrecognised (key, value) fields, in order
+
+    @property
+    def is_final(self) -> bool:
+        """True when no later receipt should change the outcome. No state at all is not final."""
+        state = self.state
+        return state is not None and state not in _INTERIM
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+# Label finding runs on a copy of the text with every whitespace character made a space
+# (same length, so positions carry over); `str.isprintable` is False for any other whitespace.
+_WHITESPACE: Final = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace() and ch != " ")
+_TO_SPACE: Final = str.maketrans(_WHITESPACE, " " * len(_WHITESPACE))
+_LETTERS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# Lower-cased label -> field. Dates also come as "submit_date" or "submitdate".
+_KNOWN: Final[dict[str, str]] = {key: key for key in ("id", "sub", "dlvrd", "stat", "err", "text")} | {
+    f"{word}{sep}date": f"{word}_date" for word in ("submit", "done") for sep in (" ", "_", "")
+}
+_STATES: Final[dict[int, MessageState]] = {int(state): state for state in MessageState}
+_STATES_BY_STAT: Final[dict[str, MessageState]] = {state.stat: state for state in MessageState}
+# Plain ints: these are compared once per TLV / per PDU on the hot path.
+_TAG_ID: Final = int(TlvTag.RECEIPTED_MESSAGE_ID)
+_TAG_STATE: Final = int(TlvTag.MESSAGE_STATE)
+_TAG_NEC: Final = int(TlvTag.NETWORK_ERROR_CODE)
+_TAG_PAYLOAD: Final = int(TlvTag.MESSAGE_PAYLOAD)
+_TYPE_MASK: Final = int(EsmClass.TYPE_MASK)
+_RECEIPT_TYPES: Final = (int(EsmClass.SMSC_DELIVERY_RECEIPT), int(EsmClass.INTERMEDIATE_NOTIFICATION))
+_MAX_COUNT_DIGITS: Final = 9
+
+
+def _scan(text: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Split receipt text into known fields (by canonical name) and vendor extras.
+
+    Hot path: one ``find`` and one ``rfind`` per colon, no regex.
+    """
+    probe = text if text.isprintable() else text.translate(_TO_SPACE)
+    find, rfind = probe.find, probe.rfind
+    fields: dict[str, str] = {}
+    extra: list[tuple[str, str]] = []
+    canon: str | None = None
+    raw_key = ""
+    value_start = -1
+    pos = find(":")
+    while pos >= 0:
+        start = rfind(" ", 0, pos) + 1
+        key = text[start:pos]
+        # A label starts the text or follows whitespace and begins with a letter, so the
+        # "08:" of "done date:2305011200 08:26" and the "b:" of "a:b:c" are not labels.
+        if key and key[0] in _LETTERS and ":" not in key:
+            lower = key.lower()
+            if lower == "date" and start > 1:  # "submit date", "done  date"
+                word_end = len(probe[:start].rstrip(" "))
+                word_start = rfind(" ", 0, word_end) + 1
+                word = probe[word_start:word_end].lower()
+                if word in ("submit", "done"):
+                    start, key, lower = word_start, text[word_start:pos], word + " date"
+            if value_start >= 0:
+                value = text[value_start:start].strip()
+                if canon is None or canon in fields:  # vendor field, or a repeat: first wins
+                    extra.append((raw_key, value))
+                else:
+                    fields[canon] = value
+            raw_key = key
+            canon = _KNOWN.get(lower)
+            value_start = pos + 1
+            if canon == "text":
+                # §6.3 item 5: the text is everything after the label, colons and spaces included.
+                fields["text"] = text[value_start:]
+                return fields, extra
+        pos = find(":", pos + 1)
+    if value_start >= 0:
+        value = text[value_start:].strip()
+        if canon is None or canon in fields:
+            extra.append((raw_key, value))
+        else:
+            fields[canon] = value
+    return fields, extra
+
+
+def _count(value: str | None) -> int | None:
+    """``sub:``/``dlvrd:`` as an int: "1" and "001" are both 1; anything else is None."""
+    if value and len(value) <= _MAX_COUNT_DIGITS and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def _build(
+    fields: dict[str, str],
+    extra: list[tuple[str, str]],
+    *,
+    tlv_id: str | None = None,
+    tlv_state: MessageState | None = None,
+    fallback_state: MessageState | None = None,
+    network_error_code: bytes | None = None,
+) -> Receipt:
+    get = fields.get
+    text_id = get("id") or None
+    stat = get("stat") or None
+    state = tlv_state
+    if state is None:
+        if stat is not None:
+            # §6.3 item 12: an unrecognised word is a final failure; the raw word is kept.
+            state = _STATES_BY_STAT.get(stat)  # the usual exact spelling, before from_stat
+            if state is None:  # not `or`: SCHEDULED is 0 and falsy
+                state = MessageState.from_stat(stat)
+                if state is None:
+                    state = MessageState.UNKNOWN
+        else:
+            state = fallback_state
+    return Receipt(
+        message_id=tlv_id or text_id,
+        text_id=text_id,
+        tlv_id=tlv_id,
+        state=state,
+        stat=stat,
+        submitted=_count(get("sub")),
+        delivered=_count(get("dlvrd")),
+        submit_date=get("submit_date") or None,
+        done_date=get("done_date") or None,
+        error=get("err") or None,
+        network_error_code=network_error_code,
+        text=get("text"),
+        extra=tuple(extra),
+    )
+
+
+def parse_receipt_text(text: str) -> Receipt:
+    """Parse Appendix B receipt text alone. Never raises; missing fields are None.
+
+    The result may carry neither an id nor a state: ``parse_receipt`` decides whether a
+    PDU is a receipt at all.
+    """
+    fields, extra = _scan(text)
+    return _build(fields, extra)
+
+
+def is_receipt(esm_class: int) -> bool:
+    """esm_class message type (bits 5-2) is an MC delivery receipt or an intermediate notification."""
+    return (esm_class & _TYPE_MASK) in _RECEIPT_TYPES
+
+
+def parse_receipt(
+    *, short_message: bytes, tlvs: Sequence[Tlv], esm_class: int | None = None
+) -> Receipt | None:
+    """Read a receipt from a deliver_sm/data_sm body. Never raises.
+
+    TLVs win over the text (§6.1): receipted_message_id over ``id:`` and message_state over
+    ``stat:``. The text comes from message_payload when short_message is empty, decoded as
+    Latin-1. With ``esm_class`` given and not a receipt type, only a PDU that carries
+    receipt TLVs is read as one; pass None to sniff carriers that mark receipts as plain MO.
+    Returns None when there is neither an id nor a state.
+    """
+    id_tlv = state_tlv = nec_tlv = payload_tlv = None
+    for tlv in tlvs:  # one pass; the first of each tag wins, as with find_tlv
+        tag = tlv.tag
+        if tag == _TAG_ID:
+            id_tlv = id_tlv or tlv
+        elif tag == _TAG_STATE:
+            state_tlv = state_tlv or tlv
+        elif tag == _TAG_NEC:
+            nec_tlv = nec_tlv or tlv
+        elif tag == _TAG_PAYLOAD:
+            payload_tlv = payload_tlv or tlv
+    if esm_class is not None and not is_receipt(esm_class) and id_tlv is None and state_tlv is None:
+        return None
+
+    raw = short_message or (payload_tlv.value if payload_tlv is not None else b"")
+    if raw:
+        fields, extra = _scan(raw.decode("latin-1").rstrip("\x00"))
+    else:
+        fields, extra = {}, []
+
+    tlv_id = (id_tlv.as_str().strip() or None) if id_tlv is not None else None
+    tlv_state = fallback = None
+    if state_tlv is not None:
+        value = state_tlv.value
+        tlv_state = _STATES.get(value[0]) if len(value) == 1 else None
+        if tlv_state is None:
+            fallback = MessageState.UNKNOWN  # a state we cannot read is still a state
+    receipt = _build(
+        fields,
+        extra,
+        tlv_id=tlv_id,
+        tlv_state=tlv_state,
+        fallback_state=fallback,
+        network_error_code=nec_tlv.value if nec_tlv is not None else None,
+    )
+    if receipt.message_id is None and receipt.state is None:
+        return None
+    return receipt
+
+
+# -- building (SMSC side) ---------------------------------------------------------------------
+
+_LOWER_TEMPLATE: Final = "id:{} sub:{:03d} dlvrd:{:03d} submit date:{} done date:{} stat:{} err:{} text:{}"
+_UPPER_TEMPLATE: Final = "ID:{} SUB:{:03d} DLVRD:{:03d} SUBMIT DATE:{} DONE DATE:{} STAT:{} ERR:{} TEXT:{}"
+_DATE_DIGITS: Final = (10, 12, 14)
+_MAX_MESSAGE_ID: Final = 64  # receipted_message_id is C-Octet String(65), NUL included
+
+
+def format_smpp_date(y: int, mo: int, d: int, h: int, mi: int, s: int, digits: int = 10) -> str:
+    """A receipt date: YYMMDDhhmm (10), YYMMDDhhmmss (12) or YYYYMMDDhhmmss (14).
+
+    Raises:
+        ValueError: a field out of range, or ``digits`` not 10, 12 or 14.
+    """
+    if digits not in _DATE_DIGITS:
+        raise ValueError(f"digits must be 10, 12 or 14, not {digits}")
+    if not (0 <= y <= 9999 and 1 <= mo <= 12 and 1 <= d <= 31 and 0 <= h <= 23 and 0 <= mi <= 59):
+        raise ValueError(f"invalid date {y}-{mo}-{d} {h}:{mi}")
+    if not 0 <= s <= 59:
+        raise ValueError(f"invalid seconds {s}")
+    year = f"{y:04d}" if digits == 14 else f"{y % 100:02d}"
+    out = f"{year}{mo:02d}{d:02d}{h:02d}{mi:02d}"
+    return out + f"{s:02d}" if digits > 10 else out
+
+
+def _fit_date(name: str, value: str, digits: int) -> str:
+    """Check a caller-formatted date and cut it to ``digits`` (dropping seconds or century)."""
+    size = len(value)
+    if size not in _DATE_DIGITS or not (value.isascii() and value.isdigit()):
+        raise ValueError(f"{name} must be 10, 12 or 14 digits, not {value!r}")
+    if size == digits:
+        return value
+    if size == 14:  # YYYYMMDDhhmmss -> YYMMDDhhmm[ss]
+        return value[2 : 2 + digits]
+    if size == 12 and digits == 10:
+        return value[:10]
+    raise ValueError(f"{name} {value!r} has too few digits for date_digits={digits}")
+
+
+def format_receipt(
+    *,
+    message_id: str,
+    state: MessageState,
+    submit_date: str,
+    done_date: str,
+    submitted: int = 1,
+    delivered: int | None = None,
+    error: str = "000",
+    text: str = "",
+    date_digits: int = 10,
+    lowercase_keys: bool = True,
+) -> str:
+    """Appendix B receipt text. The caller formats the dates (the core reads no clock).
+
+    ``delivered`` defaults to 1 for DELIVERED and 0 otherwise; ``text`` is cut to 20
+    characters; ``lowercase_keys=False`` writes every label in upper case.
+
+    Raises:
+        ValueError: a bad date or ``date_digits``, or a negative count.
+    """
+    if date_digits not in _DATE_DIGITS:
+        raise ValueError(f"date_digits must be 10, 12 or 14, not {date_digits}")
+    if delivered is None:
+        delivered = 1 if state is MessageState.DELIVERED else 0
+    if submitted < 0 or delivered < 0:
+        raise ValueError("submitted and delivered must not be negative")
+    sub = _fit_date("submit_date", submit_date, date_digits)
+    done = _fit_date("done_date", done_date, date_digits)
+    template = _LOWER_TEMPLATE if lowercase_keys else _UPPER_TEMPLATE
+    return template.format(message_id, submitted, delivered, sub, done, state.stat, error, text[:20])
+
+
+def receipt_tlvs(
+    *, message_id: str, state: MessageState, network_error_code: bytes | None = None
+) -> tuple[Tlv, ...]:
+    """receipted_message_id, message_state and optionally network_error_code (§6.1).
+
+    Raises:
+        ValueError: message_id over 64 characters, or network_error_code not 3 octets.
+    """
+    if len(message_id) > _MAX_MESSAGE_ID:
+        raise ValueError(f"message_id is {len(message_id)} characters, at most {_MAX_MESSAGE_ID}")
+    tlvs = (
+        Tlv.from_str(TlvTag.RECEIPTED_MESSAGE_ID, message_id),
+        Tlv.from_int(TlvTag.MESSAGE_STATE, int(state)),
+    )
+    if network_error_code is None:
+        return tlvs
+    if len(network_error_code) != 3:
+        raise ValueError(f"network_error_code must be 3 octets, not {len(network_error_code)}")
+    return (*tlvs, Tlv(TlvTag.NETWORK_ERROR_CODE, network_error_code))
+
+
+# -- message id normalisation (§6.3 item 1) ---------------------------------------------------
+
+
+class IdBase(enum.Enum):
+    """How a carrier writes a message_id (Kannel msg-id-type, Jasmin dlr_msg_id_bases)."""
+
+    AS_IS = "as_is"  # opaque: strip, upper-case, drop leading zeros
+    DEC = "dec"  # decimal: the stripped form is already canonical
+    HEX = "hex"  # hex: canonical form is the decimal value
+    AUTO = "auto"  # all digits: decimal; else all hex digits: hex; else opaque
+
+
+_HEX_DIGITS: Final = "0123456789ABCDEF"
+# Far above any real id (<= 64 chars); keeps int() and str() cheap and under CPython's
+# int/str digit limit whatever a peer sends.
+_MAX_CONVERT: Final = 128
+
+
+def _canonical(message_id: str) -> str:
+    upper = message_id.strip().upper()
+    return upper.lstrip("0") or ("0" if upper else "")
+
+
+def _hex_value(canonical: str) -> str | None:
+    """Decimal value of an all-hex-digit id, else None."""
+    if canonical and len(canonical) <= _MAX_CONVERT and not canonical.strip(_HEX_DIGITS):
+        return str(int(canonical, 16))
+    return None
+
+
+def normalize_message_id(message_id: str, *, base: IdBase = IdBase.AUTO) -> str:
+    """Canonical form of a message_id under the carrier's id base. Never raises.
+
+    An id that does not fit the declared base (``HEX`` but not hex digits) keeps its
+    AS_IS form rather than failing.
+    """
+    canonical = _canonical(message_id)
+    if base is IdBase.HEX or (base is IdBase.AUTO and not (canonical.isascii() and canonical.isdigit())):
+        return _hex_value(canonical) or canonical
+    return canonical
+
+
+def id_keys(message_id: str) -> frozenset[str]:
+    """Every canonical key a raw id may match: its AS_IS form and, if hex, its hex value.
+
+    Index a submitted id under all its keys and look a receipt id up by any of its keys.
+    A decimal id's value is its AS_IS form, so "1A2B3C4D" and "0439041101" share
+    "439041101". Short numeric ids are ambiguous ("10" read as hex is 16): look up the
+    AS_IS form first, or use ``normalize_message_id`` with the carrier's ``IdBase``.
+    """
+    canonical = _canonical(message_id)
+    value = _hex_value(canonical)
+    return frozenset((canonical,) if value is None else (canonical, value))
+
+
+def ids_match(a: str, b: str) -> bool:
+    """True when the two raw ids could be the same message (see ``id_keys``)."""
+    return a == b or not id_keys(a).isdisjoint(id_keys(b))

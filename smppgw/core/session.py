@@ -1,0 +1,524 @@
+"""The sans-IO SMPP session: bytes and ``now`` in, events and bytes out (h11 shape).
+
+Theory of operation
+-------------------
+One ``Session`` is one side of one SMPP connection, in either role. The adapter feeds it
+received bytes with ``receive_data(data, now)`` and gets back ``Event``s; it writes out
+whatever ``data_to_send()`` returns; it calls ``tick(now)`` when ``next_deadline()``
+passes. The session never reads a clock and never touches a socket.
+
+What the session does by itself, because no application could want otherwise:
+- answers enquire_link (3.4 §4.11) and unbind (3.4 §4.2), still emitting an event;
+- answers a request it cannot accept: unknown command_id -> generic_nack ESME_RINVCMDID
+  (3.4 §3.3); a request not allowed in the current state -> its *_resp with
+  ESME_RINVBNDSTS, or ESME_RALYBND for a bind on a bound session (3.4 §5.1.3); a body
+  that does not decode -> its *_resp with the status the decoder chose;
+- on lost framing (command_length < 16 or > max) queues generic_nack ESME_RINVCMDLEN
+  with sequence 0 and goes CLOSED: the stream cannot be trusted again;
+- sends enquire_link when nothing was received for ``enquire_link_interval``, expires
+  requests after ``response_timeout``, closes a session not bound within
+  ``bind_timeout`` (session_init_timer) and unbinds one silent for
+  ``inactivity_timeout`` (SMPP-REFERENCE §4.3).
+
+Business PDUs (submit_sm, deliver_sm, data_sm, query/cancel/replace_sm, and binds on
+the SMSC side, which need credentials) are never answered automatically: they arrive as
+``RequestReceived`` and the application calls ``send_response``.
+
+Sequence numbers run 1..0x7FFFFFFF and wrap to 1 (3.4 §5.1.4), skipping any number
+still in flight. Requests, responses and the two directions are independent.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Final
+
+import attrs
+
+from smppgw.core.codec import Header, decode_body, encode_pdu
+from smppgw.core.constants import CommandId, CommandStatus
+from smppgw.core.errors import (
+    InvalidCommandId,
+    InvalidCommandLength,
+    LocalProtocolError,
+    MalformedPdu,
+    RemoteProtocolError,
+)
+from smppgw.core.events import (
+    BindRejected,
+    Bound,
+    ConnectionClosed,
+    EnquireLinkReceived,
+    EnquireLinkSent,
+    Event,
+    NotificationReceived,
+    ProtocolViolation,
+    RequestAborted,
+    RequestExpired,
+    RequestReceived,
+    ResponseReceived,
+    SessionTimedOut,
+    UnbindReceived,
+    Unbound,
+    UnexpectedResponse,
+)
+from smppgw.core.framing import DEFAULT_MAX_COMMAND_LENGTH, FrameBuffer
+from smppgw.core.pdu import (
+    PDU_TYPES,
+    EnquireLink,
+    EnquireLinkResp,
+    GenericNack,
+    Pdu,
+    Request,
+    Response,
+    Unbind,
+    UnbindResp,
+    _Bind,
+    _BindResp,
+)
+from smppgw.core.states import (
+    BindMode,
+    Direction,
+    Input,
+    Role,
+    SessionState,
+    allowed,
+    bind_ok_input,
+    transition,
+)
+from smppgw.core.window import Window
+
+__all__ = ["MAX_SEQUENCE_NUMBER", "Session", "SessionConfig", "SessionStatistics"]
+
+MAX_SEQUENCE_NUMBER: Final = 0x7FFF_FFFF
+_CMD: Final = struct.Struct(">III")  # command_id, command_status, sequence_number
+_NACK_LEN: Final = struct.Struct(">IIII")
+_FORCED: Final = frozenset({CommandId.ENQUIRE_LINK, CommandId.UNBIND})
+_BIND_IDS: Final = frozenset(
+    {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
+)
+_ENQUIRE_LINK_RESP: Final = EnquireLinkResp()
+_UNBIND_RESP: Final = UnbindResp()
+
+
+def _positive_or_none(_inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{attr.name} must be > 0 or None, got {value}")
+
+
+@attrs.frozen(kw_only=True)
+class SessionConfig:
+    """Per-session settings; timers in seconds, None disables a timer."""
+
+    window: int = attrs.field(default=10, validator=attrs.validators.ge(1))
+    response_timeout: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
+    enquire_link_interval: float | None = attrs.field(default=30.0, validator=_positive_or_none)
+    bind_timeout: float | None = attrs.field(default=10.0, validator=_positive_or_none)
+    inactivity_timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
+    max_command_length: int = attrs.field(
+        default=DEFAULT_MAX_COMMAND_LENGTH, validator=attrs.validators.ge(16)
+    )
+    first_sequence_number: int = attrs.field(
+        default=1,
+        validator=[attrs.validators.ge(1), attrs.validators.le(MAX_SEQUENCE_NUMBER)],
+    )
+
+
+@attrs.frozen(kw_only=True)
+class SessionStatistics:
+    role: Role
+    state: SessionState
+    bind_mode: BindMode | None
+    requests_in_flight: int
+    window_size: int
+    responses_owed: int
+    pdus_sent: int
+    pdus_received: int
+    requests_expired: int
+    protocol_violations: int
+    buffered_octets: int
+
+
+class Session:
+    """One side of one SMPP connection. See the module docstring."""
+
+    __slots__ = (
+        "_bind_mode",
+        "_closed",
+        "_created",
+        "_enquire_seq",
+        "_frames",
+        "_last_rx",
+        "_next_seq",
+        "_out",
+        "_owed",
+        "_recv_allowed",
+        "_send_allowed",
+        "_state",
+        "_stats",
+        "config",
+        "role",
+        "window",
+    )
+
+    def __init__(self, role: Role, config: SessionConfig | None = None, *, now: float = 0.0) -> None:
+        self.role = role
+        self.config = config = config if config is not None else SessionConfig()
+        self.window = Window(config.window, config.response_timeout)
+        self._frames = FrameBuffer(config.max_command_length)
+        self._out: list[bytes] = []
+        self._owed: dict[int, Request] = {}  # requests received, awaiting our response
+        self._next_seq = config.first_sequence_number
+        self._created = now
+        self._last_rx = now
+        self._enquire_seq: int | None = None
+        self._bind_mode: BindMode | None = None
+        self._closed = False
+        # [sent, received, expired, violations]
+        self._stats = [0, 0, 0, 0]
+        self._set_state(SessionState.OPEN)
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @property
+    def bind_mode(self) -> BindMode | None:
+        return self._bind_mode
+
+    def _set_state(self, state: SessionState) -> None:
+        self._state = state
+        self._send_allowed = allowed(self.role, Direction.SEND, state)
+        self._recv_allowed = allowed(self.role, Direction.RECEIVE, state)
+
+    def _apply(self, event: Input) -> None:
+        self._set_state(transition(self._state, event))
+
+    def can_send(self, command_id: int) -> bool:
+        return command_id in self._send_allowed
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send_request(self, pdu: Request, now: float) -> int:
+        """Queue ``pdu`` and return its sequence number.
+
+        Raises:
+            LocalProtocolError: ``pdu`` may not be sent in this state (ESME_RINVBNDSTS).
+            WindowFull: no window slot free (enquire_link and unbind are always admitted).
+        """
+        cid = pdu.command_id
+        if cid not in self._send_allowed:
+            raise LocalProtocolError(
+                f"cannot send {type(pdu).__name__} as {self.role.value} in state {self._state.value}",
+                command_status=CommandStatus.ESME_RINVBNDSTS,
+            )
+        seq = self._allocate()
+        if pdu.response_type is not None:
+            # WindowFull propagates before anything changed but the (unused) counter.
+            self.window.offer(seq, pdu, now, force=cid in _FORCED)
+        if cid in _BIND_IDS:
+            self._apply(Input.SEND_BIND)
+        elif cid == CommandId.UNBIND:
+            self._apply(Input.SEND_UNBIND)
+        self._out.append(encode_pdu(pdu, seq))
+        self._stats[0] += 1
+        return seq
+
+    def send_response(
+        self, sequence_number: int, pdu: Response, status: int = CommandStatus.ESME_ROK
+    ) -> None:
+        """Answer the request ``sequence_number`` received earlier.
+
+        A generic_nack may answer any request. Answering a bind (SMSC role) binds the
+        session when ``status`` is ESME_ROK and leaves it OPEN otherwise.
+
+        Raises:
+            LocalProtocolError: no such request awaits a response, or ``pdu`` is the
+                wrong response type for it.
+        """
+        request = self._owed.pop(sequence_number, None)
+        if request is None:
+            raise LocalProtocolError(f"no request with sequence number {sequence_number} awaits a response")
+        expected = request.response_type
+        if type(pdu) is not expected and type(pdu) is not GenericNack:
+            self._owed[sequence_number] = request
+            raise LocalProtocolError(
+                f"{type(pdu).__name__} cannot answer {type(request).__name__} (expected {expected})"
+            )
+        if isinstance(request, _Bind):
+            if status == CommandStatus.ESME_ROK and type(pdu) is not GenericNack:
+                mode = BindMode.from_command_id(request.command_id)
+                assert mode is not None
+                self._apply(bind_ok_input(mode))
+                self._bind_mode = mode
+            else:
+                self._apply(Input.BIND_FAILED)
+        self._out.append(encode_pdu(pdu, sequence_number, status))
+        self._stats[0] += 1
+
+    def send_nack(self, sequence_number: int, status: int) -> None:
+        """generic_nack ``sequence_number`` (for a request we owe, or any raw problem)."""
+        self._owed.pop(sequence_number, None)
+        self._out.append(_NACK_LEN.pack(16, CommandId.GENERIC_NACK, status, sequence_number))
+        self._stats[0] += 1
+
+    def data_to_send(self) -> bytes:
+        """Everything queued since the last call, including automatic replies."""
+        out = self._out
+        if not out:
+            return b""
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        return data
+
+    def _allocate(self) -> int:
+        seq = self._next_seq
+        window = self.window
+        while seq in window:  # never reuse a number still in flight (3.4 §5.1.4)
+            seq = seq + 1 if seq < MAX_SEQUENCE_NUMBER else 1
+        self._next_seq = seq + 1 if seq < MAX_SEQUENCE_NUMBER else 1
+        return seq
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray, now: float) -> list[Event]:
+        """Feed received octets; ``b""`` means the peer closed the connection."""
+        if not data:
+            return self.close()
+        if self._closed or self._frames.broken:
+            return []
+        frames = self._frames
+        frames.feed(data)
+        events: list[Event] = []
+        while True:
+            try:
+                frame = frames.next_frame()
+            except InvalidCommandLength as exc:
+                self._framing_lost(exc, events)
+                break
+            if frame is None:
+                break
+            self._last_rx = now
+            self._stats[1] += 1
+            cid, status, seq = _CMD.unpack_from(frame, 4)
+            if cid & 0x8000_0000:
+                self._handle_response(cid, status, seq, frame, now, events)
+            else:
+                self._handle_request(cid, status, seq, frame, events)
+        return events
+
+    def _framing_lost(self, exc: InvalidCommandLength, events: list[Event]) -> None:
+        # Kannel answers an unusable header with generic_nack seq 0, then closes.
+        self._out.append(_NACK_LEN.pack(16, CommandId.GENERIC_NACK, exc.command_status, 0))
+        self._stats[0] += 1
+        self._stats[3] += 1
+        events.append(ProtocolViolation(error=exc, nack_queued=True))
+        if self._state is not SessionState.CLOSED:
+            self._apply(Input.CONNECTION_LOST)
+
+    def _reject(
+        self, seq: int, cls: type[Pdu] | None, error: RemoteProtocolError, events: list[Event]
+    ) -> None:
+        """Answer a request we cannot accept: its *_resp with the status, else generic_nack."""
+        status = error.command_status
+        response = getattr(cls, "response_type", None) if cls is not None else None
+        if response is None:
+            self._out.append(_NACK_LEN.pack(16, CommandId.GENERIC_NACK, status, seq))
+        else:
+            self._out.append(encode_pdu(response(), seq, status))
+        self._stats[0] += 1
+        self._stats[3] += 1
+        events.append(ProtocolViolation(error=error, nack_queued=True, sequence_number=seq))
+
+    def _handle_request(self, cid: int, status: int, seq: int, frame: bytes, events: list[Event]) -> None:
+        cls = PDU_TYPES.get(cid)
+        if cls is None:
+            self._reject(seq, None, InvalidCommandId(f"unknown command_id 0x{cid:08X}"), events)
+            return
+        if cid not in self._recv_allowed:
+            if cid in _BIND_IDS and self._state.is_bound:
+                code = CommandStatus.ESME_RALYBND
+            else:
+                code = CommandStatus.ESME_RINVBNDSTS
+            error = RemoteProtocolError(
+                f"{cls.__name__} not allowed from the peer in state {self._state.value}", command_status=code
+            )
+            if cls.response_type is None and cid != CommandId.GENERIC_NACK:  # type: ignore[attr-defined]
+                # outbind / alert_notification have no response: 3.4 §4.12 forbids one.
+                self._stats[3] += 1
+                events.append(ProtocolViolation(error=error, nack_queued=False, sequence_number=seq))
+                return
+            self._reject(seq, cls, error, events)
+            return
+        header = Header(len(frame), cid, status, seq)
+        try:
+            pdu = decode_body(header, frame)
+        except MalformedPdu as exc:
+            self._reject(seq, cls, exc, events)
+            return
+        assert isinstance(pdu, Request)
+        if cid == CommandId.ENQUIRE_LINK:
+            self._out.append(encode_pdu(_ENQUIRE_LINK_RESP, seq))
+            self._stats[0] += 1
+            events.append(EnquireLinkReceived(sequence_number=seq))
+        elif cid == CommandId.UNBIND:
+            self._out.append(encode_pdu(_UNBIND_RESP, seq))
+            self._stats[0] += 1
+            self._apply(Input.RECV_UNBIND)
+            events.append(UnbindReceived(sequence_number=seq))
+        elif pdu.response_type is None:
+            events.append(NotificationReceived(pdu=pdu))
+        else:
+            if cid in _BIND_IDS:
+                self._apply(Input.RECV_BIND)
+            self._owed[seq] = pdu
+            events.append(RequestReceived(sequence_number=seq, pdu=pdu))
+
+    def _handle_response(
+        self, cid: int, status: int, seq: int, frame: bytes, now: float, events: list[Event]
+    ) -> None:
+        window = self.window
+        entry = window.get(seq)
+        header = Header(len(frame), cid, status, seq)
+        if entry is None or (
+            cid != CommandId.GENERIC_NACK and cid != entry.request.response_type.command_id  # type: ignore[union-attr]
+        ):
+            try:
+                stray: Pdu | None = decode_body(header, frame)
+            except (MalformedPdu, InvalidCommandId):
+                stray = None
+            events.append(UnexpectedResponse(header=header, pdu=stray))
+            return
+        try:
+            response = decode_body(header, frame)
+        except MalformedPdu as exc:
+            # We cannot tell what the peer did: leave the request to expire (unknown
+            # outcome) rather than guess; never nack a response (3.4 §4.3).
+            self._stats[3] += 1
+            events.append(ProtocolViolation(error=exc, nack_queued=False, sequence_number=seq))
+            return
+        window.complete(seq)
+        request = entry.request
+        assert isinstance(response, Response)
+        events.append(
+            ResponseReceived(
+                sequence_number=seq,
+                request=request,
+                response=response,
+                status=status,
+                round_trip=now - entry.sent_at,
+            )
+        )
+        rcid = request.command_id
+        if rcid in _BIND_IDS:
+            self._bind_answered(request, response, status, events)
+        elif rcid == CommandId.UNBIND:
+            if self._state is SessionState.UNBINDING:
+                self._apply(Input.UNBIND_DONE)
+                events.append(Unbound(status=status))
+        elif seq == self._enquire_seq:
+            self._enquire_seq = None
+
+    def _bind_answered(self, request: Request, response: Response, status: int, events: list[Event]) -> None:
+        if self._state is not SessionState.BINDING:
+            return  # e.g. the bind timer already closed the session
+        mode = BindMode.from_command_id(request.command_id)
+        assert mode is not None
+        if status == CommandStatus.ESME_ROK and isinstance(response, _BindResp):
+            self._apply(bind_ok_input(mode))
+            self._bind_mode = mode
+            events.append(
+                Bound(
+                    mode=mode, system_id=response.system_id, interface_version=response.sc_interface_version
+                )
+            )
+        else:
+            self._apply(Input.BIND_FAILED)
+            events.append(BindRejected(status=status or CommandStatus.ESME_RBINDFAIL))
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """The earliest ``now`` at which ``tick`` has something to do, or None."""
+        config, state = self.config, self._state
+        deadlines = []
+        expiry = self.window.next_expiry()
+        if expiry is not None:
+            deadlines.append(expiry)
+        if state is SessionState.OPEN or state is SessionState.BINDING:
+            if config.bind_timeout is not None:
+                deadlines.append(self._created + config.bind_timeout)
+        elif state.is_bound:
+            if config.inactivity_timeout is not None:
+                deadlines.append(self._last_rx + config.inactivity_timeout)
+            if config.enquire_link_interval is not None and self._enquire_seq is None:
+                deadlines.append(self._last_rx + config.enquire_link_interval)
+        return min(deadlines) if deadlines else None
+
+    def tick(self, now: float) -> list[Event]:
+        """Run every timer due at ``now``."""
+        events: list[Event] = []
+        for entry in self.window.expire(now):
+            self._stats[2] += 1
+            events.append(RequestExpired(sequence_number=entry.sequence_number, request=entry.request))
+            cid = entry.request.command_id
+            if entry.sequence_number == self._enquire_seq:
+                self._enquire_seq = None
+            if cid == CommandId.UNBIND and self._state is SessionState.UNBINDING:
+                # 5.0 §2.7: no unbind_resp in time -> close anyway.
+                self._apply(Input.UNBIND_DONE)
+                events.append(Unbound(status=None))
+            elif cid in _BIND_IDS and self._state is SessionState.BINDING:
+                self._apply(Input.BIND_FAILED)
+        config, state = self.config, self._state
+        if state is SessionState.OPEN or state is SessionState.BINDING:
+            if config.bind_timeout is not None and now >= self._created + config.bind_timeout:
+                self._apply(Input.TIMEOUT)
+                events.append(SessionTimedOut(timer="bind"))
+        elif state.is_bound:
+            if config.inactivity_timeout is not None and now >= self._last_rx + config.inactivity_timeout:
+                events.append(SessionTimedOut(timer="inactivity"))
+                self.send_request(Unbind(), now)
+            elif (
+                config.enquire_link_interval is not None
+                and self._enquire_seq is None
+                and now >= self._last_rx + config.enquire_link_interval
+            ):
+                self._enquire_seq = seq = self.send_request(EnquireLink(), now)
+                events.append(EnquireLinkSent(sequence_number=seq))
+        return events
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def close(self) -> list[Event]:
+        """The transport is gone: abort everything in flight. Idempotent."""
+        if self._closed:
+            return []
+        self._closed = True
+        events: list[Event] = [
+            RequestAborted(sequence_number=e.sequence_number, request=e.request) for e in self.window.drain()
+        ]
+        self._owed.clear()
+        self._enquire_seq = None
+        if self._state is not SessionState.CLOSED:
+            self._apply(Input.CONNECTION_LOST)
+        events.append(ConnectionClosed())
+        return events
+
+    def statistics(self) -> SessionStatistics:
+        sent, received, expired, violations = self._stats
+        return SessionStatistics(
+            role=self.role,
+            state=self._state,
+            bind_mode=self._bind_mode,
+            requests_in_flight=len(self.window),
+            window_size=self.window.size,
+            responses_owed=len(self._owed),
+            pdus_sent=sent,
+            pdus_received=received,
+            requests_expired=expired,
+            protocol_violations=violations,
+            buffered_octets=self._frames.pending,
+        )

@@ -1,0 +1,192 @@
+"""Optional parameters (TLVs), SMPP 3.4 §5.3.
+
+A ``Tlv`` keeps its value as the raw octets it had on the wire, so every TLV (known or
+not) re-encodes byte for byte; typed access goes through ``TLV_SPECS``. Decoding checks
+the length of known tags (§5.3.1: a known tag with an illegal length is
+ESME_RINVPARLEN) and skips unknown tags by their length (v5.0 §3.2.4: a receiver must
+ignore TLVs it does not know).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Final
+
+import attrs
+
+from smppgw.core.constants import CommandStatus, TlvTag
+from smppgw.core.errors import MalformedPdu
+
+__all__ = ["TLV_SPECS", "Tlv", "TlvKind", "TlvSpec", "decode_tlvs", "encode_tlvs", "find_tlv"]
+
+
+class TlvKind(enum.Enum):
+    INT = "int"  # big-endian unsigned, length fixed by the spec
+    CSTRING = "cstring"  # C-Octet String, NUL included in the length
+    OCTETS = "octets"  # opaque
+    EMPTY = "empty"  # presence is the value (alert_on_message_delivery in 3.4)
+
+
+@attrs.frozen
+class TlvSpec:
+    kind: TlvKind
+    min_len: int
+    max_len: int
+
+
+def _int(n: int) -> TlvSpec:
+    return TlvSpec(TlvKind.INT, n, n)
+
+
+T = TlvTag
+TLV_SPECS: Final[dict[int, TlvSpec]] = {
+    T.DEST_ADDR_SUBUNIT: _int(1),
+    T.DEST_NETWORK_TYPE: _int(1),
+    T.DEST_BEARER_TYPE: _int(1),
+    T.DEST_TELEMATICS_ID: _int(2),
+    T.SOURCE_ADDR_SUBUNIT: _int(1),
+    T.SOURCE_NETWORK_TYPE: _int(1),
+    T.SOURCE_BEARER_TYPE: _int(1),
+    # 1 octet in 3.4, 2 in v5.0: accept either.
+    T.SOURCE_TELEMATICS_ID: TlvSpec(TlvKind.INT, 1, 2),
+    T.QOS_TIME_TO_LIVE: _int(4),
+    T.PAYLOAD_TYPE: _int(1),
+    T.ADDITIONAL_STATUS_INFO_TEXT: TlvSpec(TlvKind.CSTRING, 1, 256),
+    T.RECEIPTED_MESSAGE_ID: TlvSpec(TlvKind.CSTRING, 1, 65),
+    T.MS_MSG_WAIT_FACILITIES: _int(1),
+    T.PRIVACY_INDICATOR: _int(1),
+    T.SOURCE_SUBADDRESS: TlvSpec(TlvKind.OCTETS, 2, 23),
+    T.DEST_SUBADDRESS: TlvSpec(TlvKind.OCTETS, 2, 23),
+    T.USER_MESSAGE_REFERENCE: _int(2),
+    T.USER_RESPONSE_CODE: _int(1),
+    T.SOURCE_PORT: _int(2),
+    T.DESTINATION_PORT: _int(2),
+    T.SAR_MSG_REF_NUM: _int(2),
+    T.LANGUAGE_INDICATOR: _int(1),
+    T.SAR_TOTAL_SEGMENTS: _int(1),
+    T.SAR_SEGMENT_SEQNUM: _int(1),
+    T.SC_INTERFACE_VERSION: _int(1),
+    T.CALLBACK_NUM_PRES_IND: _int(1),
+    T.CALLBACK_NUM_ATAG: TlvSpec(TlvKind.OCTETS, 0, 65),
+    T.NUMBER_OF_MESSAGES: _int(1),
+    T.CALLBACK_NUM: TlvSpec(TlvKind.OCTETS, 4, 19),
+    T.DPF_RESULT: _int(1),
+    T.SET_DPF: _int(1),
+    T.MS_AVAILABILITY_STATUS: _int(1),
+    T.NETWORK_ERROR_CODE: TlvSpec(TlvKind.OCTETS, 3, 3),
+    T.MESSAGE_PAYLOAD: TlvSpec(TlvKind.OCTETS, 0, 0xFFFF),
+    T.DELIVERY_FAILURE_REASON: _int(1),
+    T.MORE_MESSAGES_TO_SEND: _int(1),
+    T.MESSAGE_STATE: _int(1),
+    T.CONGESTION_STATE: _int(1),
+    T.USSD_SERVICE_OP: _int(1),
+    T.DISPLAY_TIME: _int(1),
+    T.SMS_SIGNAL: _int(2),
+    T.MS_VALIDITY: TlvSpec(TlvKind.INT, 1, 4),
+    T.ALERT_ON_MESSAGE_DELIVERY: TlvSpec(TlvKind.OCTETS, 0, 1),
+    T.ITS_REPLY_TYPE: _int(1),
+    T.ITS_SESSION_INFO: _int(2),
+}
+del T
+
+
+@attrs.frozen
+class Tlv:
+    """One optional parameter: ``tag`` and the raw ``value`` octets."""
+
+    tag: int = attrs.field(
+        validator=attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(0xFFFF))
+    )
+    value: bytes = attrs.field(default=b"", validator=attrs.validators.max_len(0xFFFF))
+
+    # -- typed constructors -------------------------------------------------------------
+    @classmethod
+    def from_int(cls, tag: int, value: int, size: int | None = None) -> Tlv:
+        """An integer TLV; ``size`` defaults to the spec's length for known tags."""
+        if size is None:
+            spec = TLV_SPECS.get(tag)
+            size = spec.max_len if spec is not None and spec.kind is TlvKind.INT else 1
+        return cls(tag, value.to_bytes(size, "big"))
+
+    @classmethod
+    def from_str(cls, tag: int, value: str) -> Tlv:
+        return cls(tag, value.encode("latin-1") + b"\x00")
+
+    # -- typed accessors ----------------------------------------------------------------
+    def as_int(self) -> int:
+        return int.from_bytes(self.value, "big")
+
+    def as_str(self) -> str:
+        """C-Octet String value without its NUL (tolerates a missing NUL)."""
+        raw = self.value
+        end = raw.find(b"\x00")
+        return (raw if end < 0 else raw[:end]).decode("latin-1")
+
+    def typed(self) -> int | str | bytes:
+        spec = TLV_SPECS.get(self.tag)
+        if spec is None or spec.kind in (TlvKind.OCTETS, TlvKind.EMPTY):
+            return self.value
+        return self.as_int() if spec.kind is TlvKind.INT else self.as_str()
+
+    def __repr__(self) -> str:
+        try:
+            name = TlvTag(self.tag).name.lower()
+        except ValueError:
+            name = f"0x{self.tag:04X}"
+        return f"Tlv({name}, {self.value!r})"
+
+
+def find_tlv(tlvs: Iterable[Tlv], tag: int) -> Tlv | None:
+    for tlv in tlvs:
+        if tlv.tag == tag:
+            return tlv
+    return None
+
+
+def encode_tlvs(tlvs: Iterable[Tlv]) -> bytes:
+    parts = []
+    for tlv in tlvs:
+        value = tlv.value
+        parts.append(tlv.tag.to_bytes(2, "big") + len(value).to_bytes(2, "big"))
+        parts.append(value)
+    return b"".join(parts)
+
+
+def decode_tlvs(buf: bytes, pos: int, end: int) -> tuple[Tlv, ...]:
+    """Decode the TLV area ``buf[pos:end]``.
+
+    Raises:
+        MalformedPdu: 1-3 stray octets or a length past the end (ESME_RINVOPTPARSTREAM),
+            or a known tag with an illegal length (ESME_RINVPARLEN).
+    """
+    out = []
+    new = object.__new__
+    setattr_ = object.__setattr__
+    while pos < end:
+        if end - pos < 4:
+            raise MalformedPdu(
+                f"{end - pos} stray octet(s) after the last TLV",
+                command_status=CommandStatus.ESME_RINVOPTPARSTREAM,
+            )
+        tag = (buf[pos] << 8) | buf[pos + 1]
+        length = (buf[pos + 2] << 8) | buf[pos + 3]
+        pos += 4
+        if pos + length > end:
+            raise MalformedPdu(
+                f"TLV 0x{tag:04X} length {length} runs past the end of the PDU",
+                command_status=CommandStatus.ESME_RINVOPTPARSTREAM,
+            )
+        spec = TLV_SPECS.get(tag)
+        if spec is not None and not spec.min_len <= length <= spec.max_len:
+            raise MalformedPdu(
+                f"TLV 0x{tag:04X} has length {length}, allowed {spec.min_len}..{spec.max_len}",
+                command_status=CommandStatus.ESME_RINVPARLEN,
+            )
+        # Hot path: the bounds were just checked, so skip the attrs validators.
+        tlv = new(Tlv)
+        setattr_(tlv, "tag", tag)
+        setattr_(tlv, "value", bytes(buf[pos : pos + length]))
+        out.append(tlv)
+        pos += length
+    return tuple(out)

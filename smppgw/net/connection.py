@@ -1,0 +1,329 @@
+"""``SmppConnection``: a sans-IO ``Session`` driven over any ``trio.abc.Stream``.
+
+Theory of operation
+-------------------
+Three tasks per connection, all inside ``run()``:
+- the *reader* feeds received bytes to the session and routes the events: responses,
+  expiries and aborts go to whoever started the request (a callback, or the task
+  awaiting ``request()``); everything else goes to ``incoming``, a memory channel the
+  application reads (deliver_sm, submit_sm, unbind, protocol violations, close);
+- the *writer* is the only task that writes: it drains ``session.data_to_send()``
+  whenever something was queued, so a burst of requests leaves in one ``send_all``;
+- the *timer* sleeps until ``session.next_deadline()`` and calls ``tick``.
+
+Sending is synchronous bookkeeping plus a kick to the writer, so a caller never awaits
+the socket. ``start_request`` takes a callback (the high-throughput path: no task per
+message); ``request`` is the awaitable convenience on top of it. A request waits for a
+window slot (``wait_for_room``); timeouts belong to the caller (``trio.fail_after``),
+and the session's response timer bounds every request anyway.
+
+When the session reaches CLOSED (unbind exchanged, framing lost, bind timer) the writer
+flushes what is queued and the connection closes the stream. Every request still in
+flight then fails with ``ConnectionLost``: nothing is left waiting forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import trio
+
+from smppgw.core.constants import CommandStatus
+from smppgw.core.errors import CommandFailed, ConnectionLost, ResponseTimeout, SmppError, Throttled
+from smppgw.core.events import (
+    ConnectionClosed,
+    EnquireLinkReceived,
+    EnquireLinkSent,
+    Event,
+    RequestAborted,
+    RequestExpired,
+    ResponseReceived,
+)
+from smppgw.core.pdu import Request, Response, Unbind
+from smppgw.core.session import Session, SessionStatistics
+from smppgw.core.states import SessionState
+
+__all__ = ["Outcome", "SmppConnection", "map_trio_errors", "outcome_result"]
+
+log = logging.getLogger(__name__)
+
+Outcome = ResponseReceived | RequestExpired | RequestAborted
+Callback = Callable[[Outcome], Any]
+_THROTTLE = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
+
+
+@contextlib.contextmanager
+def map_trio_errors() -> Iterator[None]:
+    """Only ``smppgw.net`` knows trio's error types; callers see ``ConnectionLost``."""
+    try:
+        yield
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+        raise ConnectionLost(f"connection lost: {exc!r}") from exc
+
+
+def outcome_result(outcome: Outcome) -> Response:
+    """The response for a successful outcome; raise the matching typed error otherwise.
+
+    Raises:
+        Throttled: ESME_RTHROTTLED or ESME_RMSGQFUL.
+        CommandFailed: any other non-zero command_status (generic_nack included).
+        ResponseTimeout: no response within the response timer.
+        ConnectionLost: the connection closed while the request was in flight.
+    """
+    if isinstance(outcome, ResponseReceived):
+        if outcome.status == CommandStatus.ESME_ROK:
+            return outcome.response
+        if outcome.status in _THROTTLE:
+            raise Throttled(outcome.request, outcome.status)
+        raise CommandFailed(outcome.request, outcome.status)
+    if isinstance(outcome, RequestExpired):
+        raise ResponseTimeout(f"no response to {type(outcome.request).__name__} #{outcome.sequence_number}")
+    raise ConnectionLost(f"connection closed with {type(outcome.request).__name__} in flight")
+
+
+class SmppConnection:
+    """One SMPP session over one stream. Create, then ``await nursery.start(conn.run)``."""
+
+    def __init__(self, stream: trio.abc.Stream, session: Session, *, incoming_buffer: int = 1024) -> None:
+        self.stream = stream
+        self.session = session
+        self._callbacks: dict[int, Callback] = {}
+        send, receive = trio.open_memory_channel[Event](incoming_buffer)
+        self._incoming_send = send
+        self.incoming: trio.MemoryReceiveChannel[Event] = receive
+        self._room = trio.lowlevel.ParkingLot()
+        self._write_wanted = trio.Event()
+        self._timer_wake = trio.Event()
+        self._timer_idle = False
+        self._closed = trio.Event()
+        self._cancel: trio.CancelScope | None = None
+        self.close_reason: str | None = None
+        self._raw: list[bytes] = []  # octets that bypass the session (send_raw)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[SmppConnection] = trio.TASK_STATUS_IGNORED) -> None:
+        """Drive the connection until it closes. Never raises for network trouble."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._cancel = nursery.cancel_scope
+                nursery.start_soon(self._reader)
+                nursery.start_soon(self._writer)
+                nursery.start_soon(self._timer)
+                task_status.started(self)
+        finally:
+            self._finish(self.close_reason or "stopped")
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                with contextlib.suppress(Exception):
+                    await self.stream.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    def close(self, reason: str = "closed locally") -> None:
+        """Stop the connection now (no unbind). ``run`` returns soon after."""
+        self.close_reason = self.close_reason or reason
+        if self._cancel is not None:
+            self._cancel.cancel()
+        else:
+            self._finish(reason)
+
+    async def aclose(self) -> None:
+        self.close()
+        with trio.CancelScope(shield=True), trio.move_on_after(1), contextlib.suppress(Exception):
+            await self.stream.aclose()
+
+    async def unbind(self, timeout: float = 5.0) -> None:
+        """Unbind cleanly (3.4 §4.2) and close; bounded by ``timeout``. Never raises."""
+        if self.session.state.is_bound:
+            with trio.move_on_after(timeout), contextlib.suppress(SmppError):
+                await self.request(Unbind(), wait_for_room=False)
+        self.close("unbound")
+
+    def _finish(self, reason: str) -> None:
+        if self._closed.is_set():
+            return
+        self.close_reason = self.close_reason or reason
+        self._dispatch(self.session.close())
+        self._incoming_send.close()
+        self._closed.set()
+        self._room.unpark_all()
+        log.debug("connection closed: %s", self.close_reason)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def start_request(self, pdu: Request, callback: Callback) -> int:
+        """Queue ``pdu`` now; ``callback(outcome)`` runs in the reader or timer task.
+
+        Raises:
+            WindowFull: no window slot (see ``wait_for_room``).
+            LocalProtocolError: not allowed in the current state.
+            ConnectionLost: the connection is closed.
+        """
+        if self._closed.is_set():
+            raise ConnectionLost(f"connection closed: {self.close_reason}")
+        seq = self.session.send_request(pdu, trio.current_time())
+        if pdu.response_type is not None:
+            self._callbacks[seq] = callback
+        self._kick()
+        return seq
+
+    async def wait_for_room(self) -> None:
+        """Return when the window has a free slot (or the connection closed)."""
+        while not self.session.window.available and not self._closed.is_set():
+            await self._room.park()
+        if self._closed.is_set():
+            raise ConnectionLost(f"connection closed: {self.close_reason}")
+
+    async def request(self, pdu: Request, *, wait_for_room: bool = True) -> Response:
+        """Send ``pdu`` and return its response. Bound the wait with ``trio.fail_after``.
+
+        Raises: see ``outcome_result``; also LocalProtocolError in the wrong state.
+        """
+        if wait_for_room:
+            await self.wait_for_room()
+        done = trio.Event()
+        box: list[Outcome] = []
+
+        def finished(outcome: Outcome) -> None:
+            box.append(outcome)
+            done.set()
+
+        seq = self.start_request(pdu, finished)
+        try:
+            await done.wait()
+        finally:
+            self._callbacks.pop(seq, None)  # a cancelled caller leaves no residue
+        return outcome_result(box[0])
+
+    def send_response(
+        self, sequence_number: int, pdu: Response, status: int = CommandStatus.ESME_ROK
+    ) -> None:
+        """Answer a request from ``incoming``. Silently dropped if the connection closed."""
+        if self._closed.is_set():
+            return
+        self.session.send_response(sequence_number, pdu, status)
+        self._kick()
+
+    def send_nack(self, sequence_number: int, status: int) -> None:
+        if self._closed.is_set():
+            return
+        self.session.send_nack(sequence_number, status)
+        self._kick()
+
+    def send_raw(self, data: bytes) -> None:
+        """Write octets that bypass the session (fault injection, negative tests only)."""
+        self._raw.append(data)
+        self._kick()
+
+    def _kick(self) -> None:
+        self._write_wanted.set()
+        if self._timer_idle:
+            self._timer_wake.set()
+
+    # -- the three tasks -------------------------------------------------------------------
+
+    async def _reader(self) -> None:
+        session, stream = self.session, self.stream
+        while True:
+            try:
+                with map_trio_errors():
+                    data = await stream.receive_some(65536)
+            except ConnectionLost as exc:
+                self.close(str(exc))
+                return
+            events = session.receive_data(data, trio.current_time())
+            if events:
+                await self._route(events)
+            self._kick()
+            if not data:
+                self.close("peer closed the connection")
+                return
+            if session.state is SessionState.CLOSED:
+                await self._close_after_flush("session closed")
+                return
+
+    async def _writer(self) -> None:
+        session, stream = self.session, self.stream
+        while True:
+            await self._write_wanted.wait()
+            self._write_wanted = trio.Event()
+            data = session.data_to_send()
+            if self._raw:
+                data = b"".join(self._raw) + data
+                self._raw.clear()
+            if not data:
+                continue
+            try:
+                with map_trio_errors():
+                    await stream.send_all(data)
+            except ConnectionLost as exc:
+                self.close(str(exc))
+                return
+
+    async def _timer(self) -> None:
+        session = self.session
+        while True:
+            deadline = session.next_deadline()
+            if deadline is None:
+                self._timer_idle = True
+                await self._timer_wake.wait()
+                self._timer_wake = trio.Event()
+                self._timer_idle = False
+                continue
+            await trio.sleep_until(deadline)
+            events = session.tick(trio.current_time())
+            if events:
+                await self._route(events)
+                self._kick()
+            if session.state is SessionState.CLOSED:
+                await self._close_after_flush("session closed by a timer")
+                return
+
+    async def _close_after_flush(self, reason: str) -> None:
+        data = self.session.data_to_send()
+        if data:
+            with contextlib.suppress(ConnectionLost), trio.move_on_after(1), map_trio_errors():
+                await self.stream.send_all(data)
+        self.close(reason)
+
+    # -- event routing ---------------------------------------------------------------------
+
+    def _dispatch(self, events: list[Event]) -> list[Event]:
+        """Run callbacks for outcomes; return what the application should see."""
+        rest: list[Event] = []
+        callbacks = self._callbacks
+        freed = False
+        for event in events:
+            if isinstance(event, ResponseReceived | RequestExpired | RequestAborted):
+                freed = True
+                callback = callbacks.pop(event.sequence_number, None)
+                if callback is not None:
+                    callback(event)
+                    continue
+                if isinstance(event, ResponseReceived):
+                    continue  # the caller gave up (cancelled); nothing to tell
+            elif isinstance(event, EnquireLinkReceived | EnquireLinkSent):
+                continue
+            rest.append(event)
+        if freed and self._room:
+            self._room.unpark(count=self.session.window.available)
+        return rest
+
+    async def _route(self, events: list[Event]) -> None:
+        for event in self._dispatch(events):
+            if isinstance(event, ConnectionClosed):
+                continue
+            # Nobody reading incoming any more is not an error of this connection.
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await self._incoming_send.send(event)
+
+    def statistics(self) -> SessionStatistics:
+        return self.session.statistics()

@@ -1,0 +1,135 @@
+"""``open_esme()``: connect, bind, keep alive, unbind on exit, every step bounded.
+
+Usage::
+
+    async with open_esme("127.0.0.1", 2775, system_id="smppclient1", password="password") as conn:
+        response = await conn.request(SubmitSm(...))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import AsyncIterator
+
+import attrs
+import trio
+
+from smppgw.core.constants import InterfaceVersion, Npi, Ton
+from smppgw.core.errors import CommandFailed, ConnectionLost, SmppError
+from smppgw.core.pdu import BindReceiver, BindTransceiver, BindTransmitter, _BindResp
+from smppgw.core.session import Session, SessionConfig
+from smppgw.core.states import BindMode, Role
+from smppgw.net._groups import unwrap_single
+from smppgw.net.connection import SmppConnection, map_trio_errors
+
+__all__ = ["BindFailed", "EsmeSettings", "bind", "connect_tcp", "open_esme"]
+
+_BIND_CLASSES = {BindMode.TX: BindTransmitter, BindMode.RX: BindReceiver, BindMode.TRX: BindTransceiver}
+
+
+class BindFailed(CommandFailed):
+    """The SMSC answered the bind with a non-zero status (ESME_RINVPASWD, ESME_RALYBND...)."""
+
+
+@attrs.frozen(kw_only=True)
+class EsmeSettings:
+    """What an ESME needs to bind. ``password`` never appears in repr or logs."""
+
+    system_id: str
+    password: str = attrs.field(repr=False)
+    mode: BindMode = BindMode.TRX
+    system_type: str = ""
+    interface_version: int = InterfaceVersion.V34
+    addr_ton: int = Ton.UNKNOWN
+    addr_npi: int = Npi.UNKNOWN
+    address_range: str = ""
+    session: SessionConfig = attrs.field(factory=SessionConfig)
+    connect_timeout: float = 10.0
+    bind_timeout: float = 10.0
+    unbind_timeout: float = 5.0
+
+
+async def connect_tcp(
+    host: str, port: int, *, timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None
+) -> trio.abc.Stream:
+    """A TCP (optionally TLS) stream to ``host:port``.
+
+    Raises:
+        ConnectionLost: refused, unreachable, TLS handshake failed, or ``timeout`` passed.
+    """
+    try:
+        with trio.fail_after(timeout), map_trio_errors():
+            tcp = await trio.open_tcp_stream(host, port)
+            if ssl_context is None:
+                return tcp
+            stream = trio.SSLStream(tcp, ssl_context, server_hostname=host)
+            await stream.do_handshake()
+            return stream
+    except trio.TooSlowError:
+        raise ConnectionLost(f"connect to {host}:{port} timed out after {timeout}s") from None
+
+
+async def bind(conn: SmppConnection, settings: EsmeSettings) -> _BindResp:
+    """Send the bind for ``settings.mode`` and wait for its response.
+
+    Raises:
+        BindFailed: the SMSC refused the bind.
+        ConnectionLost / ResponseTimeout: no answer.
+    """
+    pdu = _BIND_CLASSES[settings.mode](
+        system_id=settings.system_id,
+        password=settings.password,
+        system_type=settings.system_type,
+        interface_version=settings.interface_version,
+        addr_ton=settings.addr_ton,
+        addr_npi=settings.addr_npi,
+        address_range=settings.address_range,
+    )
+    try:
+        with trio.fail_after(settings.bind_timeout):
+            response = await conn.request(pdu)
+    except trio.TooSlowError:
+        raise ConnectionLost(f"no bind response within {settings.bind_timeout}s") from None
+    except CommandFailed as exc:
+        raise BindFailed(exc.request, exc.status) from None
+    assert isinstance(response, _BindResp)
+    return response
+
+
+@contextlib.asynccontextmanager
+async def open_esme(
+    host: str,
+    port: int,
+    *,
+    system_id: str,
+    password: str,
+    mode: BindMode = BindMode.TRX,
+    ssl_context: ssl.SSLContext | None = None,
+    settings: EsmeSettings | None = None,
+    **overrides: object,
+) -> AsyncIterator[SmppConnection]:
+    """Connect and bind; on exit unbind (bounded by ``unbind_timeout``) and close.
+
+    Extra keyword arguments override fields of ``EsmeSettings``.
+
+    Raises:
+        ConnectionLost: cannot connect, or the connection broke while binding.
+        BindFailed: the SMSC refused the bind.
+    """
+    if settings is None:
+        settings = EsmeSettings(system_id=system_id, password=password, mode=mode, **overrides)  # type: ignore[arg-type]
+    stream = await connect_tcp(host, port, timeout=settings.connect_timeout, ssl_context=ssl_context)
+    session = Session(Role.ESME, settings.session, now=trio.current_time())
+    conn = SmppConnection(stream, session)
+    with unwrap_single():
+        async with trio.open_nursery() as nursery:
+            await nursery.start(conn.run)
+            try:
+                await bind(conn, settings)
+                yield conn
+            finally:
+                with trio.CancelScope(shield=True):
+                    with contextlib.suppress(SmppError):
+                        await conn.unbind(settings.unbind_timeout)
+                    await conn.aclose()

@@ -1,0 +1,122 @@
+"""DESIGN.md §2 import rules, enforced by an AST walk over every module (STYLE 3.15)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+import pytest
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+
+FORBIDDEN: Final[dict[str, set[str]]] = {
+    "smppgw.core": {
+        "trio",
+        "time",
+        "random",
+        "socket",
+        "asyncio",
+        "prometheus_client",
+        "smppgw.net",
+        "smppgw.policy",
+        "smppgw.store",
+        "smppgw.gateway",
+        "smppgw.api",
+        "smppgw.app",
+        "simulator",
+        "loadtest",
+        "conformance",
+    },
+    "smppgw.policy": {
+        "trio",
+        "time",
+        "socket",
+        "asyncio",
+        "prometheus_client",
+        "smppgw.net",
+        "smppgw.store",
+        "smppgw.gateway",
+        "smppgw.api",
+        "simulator",
+        "loadtest",
+        "conformance",
+    },
+    "smppgw.net": {"smppgw.gateway", "smppgw.api", "smppgw.store", "simulator", "loadtest", "conformance"},
+    "smppgw.gateway": {"smppgw.api", "smppgw.metrics", "simulator", "loadtest", "conformance"},
+    "simulator": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "loadtest", "conformance"},
+    "loadtest": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "conformance"},
+    "conformance": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "simulator", "loadtest"},
+}
+# Only the composition root and the CLI may start the bundled simulator (DESIGN §2).
+SMPPGW_MAY_IMPORT_TOOLS: Final = {"smppgw/app.py", "smppgw/cli.py"}
+
+
+def package_files(package: str) -> list[Path]:
+    base = ROOT.joinpath(*package.split("."))
+    return sorted(base.rglob("*.py")) if base.is_dir() else []
+
+
+def iter_imports(path: Path) -> Iterator[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            for alias in node.names:
+                yield f"{node.module}.{alias.name}"
+
+
+def matches(imported: str, forbidden: str) -> bool:
+    return imported == forbidden or imported.startswith(forbidden + ".")
+
+
+# Rules for packages not written yet (gateway, api, store) start to apply the day they exist.
+PRESENT: Final = sorted(p for p in FORBIDDEN if package_files(p))
+
+
+def test_the_layers_that_exist_are_checked() -> None:
+    assert {"smppgw.core", "smppgw.net", "simulator"} <= set(PRESENT)
+
+
+@pytest.mark.parametrize("package", PRESENT)
+def test_package_respects_layering(package: str) -> None:
+    files = package_files(package)
+    for path in files:
+        for imported in iter_imports(path):
+            bad = {f for f in FORBIDDEN[package] if matches(imported, f)}
+            assert not bad, f"{path.relative_to(ROOT)} imports {imported}, forbidden for {package}"
+
+
+def test_smppgw_never_imports_the_tools_outside_the_composition_root() -> None:
+    for path in package_files("smppgw"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in SMPPGW_MAY_IMPORT_TOOLS:
+            continue
+        for imported in iter_imports(path):
+            assert not any(matches(imported, t) for t in ("simulator", "loadtest", "conformance")), (
+                f"{rel} imports {imported}"
+            )
+
+
+def test_core_uses_only_stdlib_and_attrs() -> None:
+    import sys
+
+    allowed = set(sys.stdlib_module_names) | {"attrs", "smppgw"}
+    for path in package_files("smppgw.core"):
+        for imported in iter_imports(path):
+            top = imported.split(".")[0]
+            assert top in allowed, f"{path.relative_to(ROOT)} imports {imported}"
+
+
+def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
+    """The walk must catch both import forms, or every test above passes vacuously."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("import trio\nfrom smppgw.gateway import x\nfrom . import relative\n")
+    found = list(iter_imports(bad))
+    assert "trio" in found
+    assert "smppgw.gateway" in found
+    assert any(matches(i, "smppgw.gateway") for i in found)
