@@ -1,0 +1,57 @@
+"""smppsim: a carrier-realistic fake SMSC (see ``simulator.smsc`` for the theory).
+
+In-process use (tests, ``smppgw demo``, the load tester)::
+
+    async with trio.open_nursery() as nursery:
+        sim = await nursery.start(run_simulator, SimConfig(port=0))
+        ...  # bind to 127.0.0.1:sim.port
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import trio
+
+from simulator.config import SimConfig
+from smppgw.core.session import SessionConfig
+from smppgw.net.server import serve_smsc
+
+__all__ = ["SimConfig", "run_simulator"]
+
+log = logging.getLogger(__name__)
+
+
+def session_config(config: SimConfig) -> SessionConfig:
+    s = config.session
+    return SessionConfig(
+        window=s.window,
+        response_timeout=s.response_timeout,
+        enquire_link_interval=s.enquire_link_interval,
+        bind_timeout=s.bind_timeout,
+        inactivity_timeout=s.inactivity_timeout,
+        max_command_length=s.max_command_length,
+    )
+
+
+async def run_simulator(
+    config: SimConfig, *, task_status: trio.TaskStatus[object] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Serve the simulator until cancelled; ``task_status.started`` gets the ``Simulator``
+    (with ``.port`` and ``.http_port`` filled in)."""
+    from simulator.smsc import Simulator
+
+    sim = Simulator(config)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(sim.scheduler.run)
+        listeners = await nursery.start(
+            partial(serve_smsc, sim.handle, config.port, host=config.host, config=session_config(config))
+        )
+        sim.port = listeners[0].socket.getsockname()[1]
+        if config.http_port is not None:
+            from simulator.control import serve_control
+
+            sim.http_port = await nursery.start(serve_control, sim, config.http_host, config.http_port)
+        log.info("smppsim listening on %s:%d", config.host, sim.port)
+        task_status.started(sim)

@@ -43,6 +43,9 @@ _BIND_RESP: Final = {
     BindReceiver: BindReceiverResp,
     BindTransceiver: BindTransceiverResp,
 }
+_RECEIPT_ON_DELIVERY: Final = frozenset(
+    {RegisteredDelivery.RECEIPT_ALWAYS, RegisteredDelivery.RECEIPT_ON_SUCCESS}
+)
 _DATE: Final = "2611270000"  # fixed: this SMSC reads no calendar, receipts are immediate
 
 
@@ -60,9 +63,12 @@ class MinimalSmsc:
     _ids: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
 
     async def handle(self, conn: SmppConnection) -> None:
-        async for event in conn.incoming:
+        def on_event(event: object) -> None:
             if isinstance(event, RequestReceived):
                 self._answer(conn, event.sequence_number, event.pdu)
+
+        conn.on_event = on_event  # answer inline: one write per read, no task per PDU
+        await conn.wait_closed()
 
     def _answer(self, conn: SmppConnection, seq: int, pdu: object) -> None:
         if isinstance(pdu, _Bind):

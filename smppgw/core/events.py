@@ -161,8 +161,9 @@ class ProtocolViolation(Event):
 
 @attrs.frozen(kw_only=True)
 class SessionTimedOut(Event):
-    """A session timer fired: ``timer`` is "bind" (session_init) or "inactivity".
-    For "bind" the session is CLOSED; for "inactivity" an unbind is queued."""
+    """A session timer fired: ``timer`` is "bind" (session_init), "inactivity" or
+    "enquire_link" (our keep-alive went unanswered: the link is dead). For "bind" and
+    "enquire_link" the session is CLOSED; for "inactivity" an unbind is queued."""
 
     timer: str
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Final
 
-import attrs
-
 from smppgw.core.errors import InvalidCommandLength
 
 __all__ = ["DEFAULT_MAX_COMMAND_LENGTH", "FrameBuffer"]
@@ -20,14 +18,22 @@ DEFAULT_MAX_COMMAND_LENGTH: Final = 64 * 1024
 _MIN: Final = 16
 
 
-@attrs.define
 class FrameBuffer:
-    """Accumulates received bytes and hands out complete PDUs."""
+    """Accumulates received bytes and hands out complete PDUs.
 
-    max_frame: int = attrs.field(default=DEFAULT_MAX_COMMAND_LENGTH, validator=attrs.validators.ge(_MIN))
-    _buf: bytearray = attrs.field(factory=bytearray, init=False)
-    _pos: int = attrs.field(default=0, init=False)
-    _broken: InvalidCommandLength | None = attrs.field(default=None, init=False)
+    A plain slotted class, not attrs: ``_pos`` is assigned once per PDU received, and
+    attrs' on-setattr hooks would cost more than the framing itself.
+    """
+
+    __slots__ = ("_broken", "_buf", "_pos", "max_frame")
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_COMMAND_LENGTH) -> None:
+        if max_frame < _MIN:
+            raise ValueError(f"max_frame must be >= {_MIN}, got {max_frame}")
+        self.max_frame = max_frame
+        self._buf = bytearray()
+        self._pos = 0
+        self._broken: InvalidCommandLength | None = None
 
     def feed(self, data: bytes | bytearray) -> None:
         if self._pos and self._pos >= len(self._buf) // 2:

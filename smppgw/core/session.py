@@ -18,7 +18,8 @@ What the session does by itself, because no application could want otherwise:
 - sends enquire_link when nothing was received for ``enquire_link_interval``, expires
   requests after ``response_timeout``, closes a session not bound within
   ``bind_timeout`` (session_init_timer) and unbinds one silent for
-  ``inactivity_timeout`` (SMPP-REFERENCE §4.3).
+  ``inactivity_timeout`` (SMPP-REFERENCE §4.3); declares the link dead (CLOSED) when
+  its own enquire_link gets no response within ``response_timeout`` (checklist 31).
 
 Business PDUs (submit_sm, deliver_sm, data_sm, query/cancel/replace_sm, and binds on
 the SMSC side, which need credentials) are never answered automatically: they arrive as
@@ -264,6 +265,14 @@ class Session:
         self._out.append(_NACK_LEN.pack(16, CommandId.GENERIC_NACK, status, sequence_number))
         self._stats[0] += 1
 
+    def drop_request(self, sequence_number: int) -> None:
+        """Forget a received request without ever answering it.
+
+        For a peer that misbehaves on purpose (a simulator's black hole): the request
+        stops counting as owed, and nothing is sent.
+        """
+        self._owed.pop(sequence_number, None)
+
     def data_to_send(self) -> bytes:
         """Everything queued since the last call, including automatic replies."""
         out = self._out
@@ -465,8 +474,12 @@ class Session:
             events.append(RequestExpired(sequence_number=entry.sequence_number, request=entry.request))
             cid = entry.request.command_id
             if entry.sequence_number == self._enquire_seq:
+                # 5.0 §2.7 / checklist 31: no enquire_link_resp in time -> the link is dead.
                 self._enquire_seq = None
-            if cid == CommandId.UNBIND and self._state is SessionState.UNBINDING:
+                if self._state is not SessionState.CLOSED:
+                    self._apply(Input.CONNECTION_LOST)
+                    events.append(SessionTimedOut(timer="enquire_link"))
+            elif cid == CommandId.UNBIND and self._state is SessionState.UNBINDING:
                 # 5.0 §2.7: no unbind_resp in time -> close anyway.
                 self._apply(Input.UNBIND_DONE)
                 events.append(Unbound(status=None))

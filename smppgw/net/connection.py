@@ -5,8 +5,10 @@ Theory of operation
 Three tasks per connection, all inside ``run()``:
 - the *reader* feeds received bytes to the session and routes the events: responses,
   expiries and aborts go to whoever started the request (a callback, or the task
-  awaiting ``request()``); everything else goes to ``incoming``, a memory channel the
-  application reads (deliver_sm, submit_sm, unbind, protocol violations, close);
+  awaiting ``request()``); everything else goes to the application: to ``on_event``
+  when it is set (a synchronous callback run by the reader: the fast path, no task
+  switch per PDU, so every answer to one read leaves in one write), else to
+  ``incoming``, a memory channel the application iterates;
 - the *writer* is the only task that writes: it drains ``session.data_to_send()``
   whenever something was queued, so a burst of requests leaves in one ``send_all``;
 - the *timer* sleeps until ``session.next_deadline()`` and calls ``tick``.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,8 +41,10 @@ from smppgw.core.events import (
     EnquireLinkReceived,
     EnquireLinkSent,
     Event,
+    NotificationReceived,
     RequestAborted,
     RequestExpired,
+    RequestReceived,
     ResponseReceived,
 )
 from smppgw.core.pdu import Request, Response, Unbind
@@ -87,9 +92,18 @@ def outcome_result(outcome: Outcome) -> Response:
 class SmppConnection:
     """One SMPP session over one stream. Create, then ``await nursery.start(conn.run)``."""
 
-    def __init__(self, stream: trio.abc.Stream, session: Session, *, incoming_buffer: int = 1024) -> None:
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        session: Session,
+        *,
+        incoming_buffer: int = 1024,
+        on_event: Callable[[Event], object] | None = None,
+    ) -> None:
         self.stream = stream
         self.session = session
+        #: Synchronous handler for application events; None routes them to ``incoming``.
+        self.on_event = on_event
         self._callbacks: dict[int, Callback] = {}
         send, receive = trio.open_memory_channel[Event](incoming_buffer)
         self._incoming_send = send
@@ -97,11 +111,14 @@ class SmppConnection:
         self._room = trio.lowlevel.ParkingLot()
         self._write_wanted = trio.Event()
         self._timer_wake = trio.Event()
-        self._timer_idle = False
+        self._timer_deadline = math.inf  # what the timer task sleeps until
+        self._send_lock = trio.Lock()  # the writer and the final flush never interleave
         self._closed = trio.Event()
         self._cancel: trio.CancelScope | None = None
         self.close_reason: str | None = None
         self._raw: list[bytes] = []  # octets that bypass the session (send_raw)
+        #: Seconds to pause before each read: a slow reader applies TCP backpressure.
+        self.read_delay = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -176,7 +193,11 @@ class SmppConnection:
         return seq
 
     async def wait_for_room(self) -> None:
-        """Return when the window has a free slot (or the connection closed)."""
+        """Return when the window has a free slot (or the connection closed).
+
+        Not a checkpoint when a slot is free: a sender filling its window runs without a
+        task switch per PDU, and the writer sends the whole burst in one write.
+        """
         while not self.session.window.available and not self._closed.is_set():
             await self._room.park()
         if self._closed.is_set():
@@ -219,13 +240,20 @@ class SmppConnection:
         self._kick()
 
     def send_raw(self, data: bytes) -> None:
-        """Write octets that bypass the session (fault injection, negative tests only)."""
+        """Write octets that bypass the session (fault injection, negative tests only),
+        after everything queued before them."""
+        queued = self.session.data_to_send()
+        if queued:
+            self._raw.append(queued)
         self._raw.append(data)
         self._kick()
 
     def _kick(self) -> None:
         self._write_wanted.set()
-        if self._timer_idle:
+        # Wake the timer only if a deadline moved earlier than the one it sleeps for
+        # (a new request, a fresh bind): not once per message.
+        deadline = self.session.next_deadline()
+        if deadline is not None and deadline < self._timer_deadline:
             self._timer_wake.set()
 
     # -- the three tasks -------------------------------------------------------------------
@@ -233,6 +261,8 @@ class SmppConnection:
     async def _reader(self) -> None:
         session, stream = self.session, self.stream
         while True:
+            if self.read_delay:
+                await trio.sleep(self.read_delay)
             try:
                 with map_trio_errors():
                     data = await stream.receive_some(65536)
@@ -251,19 +281,17 @@ class SmppConnection:
                 return
 
     async def _writer(self) -> None:
-        session, stream = self.session, self.stream
+        stream = self.stream
         while True:
             await self._write_wanted.wait()
             self._write_wanted = trio.Event()
-            data = session.data_to_send()
-            if self._raw:
-                data = b"".join(self._raw) + data
-                self._raw.clear()
-            if not data:
-                continue
             try:
-                with map_trio_errors():
-                    await stream.send_all(data)
+                async with self._send_lock:
+                    data = self._take_output()
+                    if not data:
+                        continue
+                    with map_trio_errors():
+                        await stream.send_all(data)
             except ConnectionLost as exc:
                 self.close(str(exc))
                 return
@@ -272,13 +300,12 @@ class SmppConnection:
         session = self.session
         while True:
             deadline = session.next_deadline()
-            if deadline is None:
-                self._timer_idle = True
-                await self._timer_wake.wait()
+            self._timer_deadline = math.inf if deadline is None else deadline
+            if deadline is None or deadline > trio.current_time():
+                with trio.move_on_at(self._timer_deadline):
+                    await self._timer_wake.wait()
                 self._timer_wake = trio.Event()
-                self._timer_idle = False
                 continue
-            await trio.sleep_until(deadline)
             events = session.tick(trio.current_time())
             if events:
                 await self._route(events)
@@ -288,11 +315,20 @@ class SmppConnection:
                 return
 
     async def _close_after_flush(self, reason: str) -> None:
-        data = self.session.data_to_send()
-        if data:
-            with contextlib.suppress(ConnectionLost), trio.move_on_after(1), map_trio_errors():
-                await self.stream.send_all(data)
+        with contextlib.suppress(ConnectionLost), trio.move_on_after(1):
+            async with self._send_lock:
+                data = self._take_output()
+                if data:
+                    with map_trio_errors():
+                        await self.stream.send_all(data)
         self.close(reason)
+
+    def _take_output(self) -> bytes:
+        data = self.session.data_to_send()
+        if self._raw:
+            data = b"".join(self._raw) + data
+            self._raw.clear()
+        return data
 
     # -- event routing ---------------------------------------------------------------------
 
@@ -308,8 +344,7 @@ class SmppConnection:
                 if callback is not None:
                     callback(event)
                     continue
-                if isinstance(event, ResponseReceived):
-                    continue  # the caller gave up (cancelled); nothing to tell
+                continue  # the caller gave up (cancelled): nothing to tell anyone
             elif isinstance(event, EnquireLinkReceived | EnquireLinkSent):
                 continue
             rest.append(event)
@@ -318,12 +353,23 @@ class SmppConnection:
         return rest
 
     async def _route(self, events: list[Event]) -> None:
+        send = self._incoming_send
         for event in self._dispatch(events):
             if isinstance(event, ConnectionClosed):
                 continue
+            handler = self.on_event
+            if handler is not None:
+                handler(event)
+                continue
             # Nobody reading incoming any more is not an error of this connection.
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                await self._incoming_send.send(event)
+                if isinstance(event, RequestReceived | NotificationReceived):
+                    await send.send(event)  # must be answered: backpressure, never drop
+                else:
+                    try:
+                        send.send_nowait(event)
+                    except trio.WouldBlock:  # informational; a busy reader must not stall us
+                        log.debug("incoming full; dropped %s", type(event).__name__)
 
     def statistics(self) -> SessionStatistics:
         return self.session.statistics()

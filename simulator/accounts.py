@@ -1,0 +1,79 @@
+"""Per-account and per-bind state of the simulator (mutable bookkeeping, no I/O)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from simulator.config import Account, Behaviour
+from simulator.deliveries import DeliveryQueue
+from smppgw.net.connection import SmppConnection
+from smppgw.policy.throttle import TokenBucket
+
+__all__ = ["AccountState", "BindState", "bucket_for"]
+
+_bind_ids = itertools.count(1)
+
+
+def bucket_for(rate: float | None, now: float) -> TokenBucket | None:
+    """A carrier's TPS limit: a one-second burst, so a second's worth may arrive at once."""
+    if rate is None:
+        return None
+    bucket = TokenBucket(rate, burst=max(1.0, rate))
+    bucket.take(now, 0.0)  # start the clock now
+    return bucket
+
+
+class AccountState:
+    def __init__(self, account: Account, behaviour: Behaviour, queue: DeliveryQueue, now: float) -> None:
+        self.account = account
+        self.behaviour = behaviour
+        self.patch: dict[str, Any] = {}
+        self.bucket = bucket_for(behaviour.tps, now)
+        self.queue = queue
+        self.binds: list[BindState] = []
+        self.pending_responses = 0  # submits accepted whose resp is not sent yet
+        self.submitted = 0
+        self.throttled = 0
+
+    def apply(self, behaviour: Behaviour, now: float) -> None:
+        if behaviour.tps != self.behaviour.tps:
+            self.bucket = bucket_for(behaviour.tps, now)
+        self.behaviour = behaviour
+        for bind in self.binds:
+            if behaviour.bind_tps != (bind.bucket.rate if bind.bucket else None):
+                bind.bucket = bucket_for(behaviour.bind_tps, now)
+            bind.conn.read_delay = behaviour.read_delay
+
+
+class BindState:
+    """One connection; ``account``/``mode`` are set once bound."""
+
+    def __init__(self, conn: SmppConnection, peer: str) -> None:
+        self.id = next(_bind_ids)
+        self.conn = conn
+        self.peer = peer
+        self.account: AccountState | None = None
+        self.mode: str | None = None
+        self.system_id: str | None = None
+        self.bound_at: float | None = None
+        self.bucket: TokenBucket | None = None
+        self.pdus = 0
+        self.submits = 0
+        self.throttled = 0
+
+    def info(self) -> dict[str, Any]:
+        stats = self.conn.statistics()
+        return {
+            "id": self.id,
+            "account": self.system_id,
+            "mode": self.mode,
+            "peer": self.peer,
+            "bound_at": self.bound_at,
+            "state": stats.state.value,
+            "pdus_received": stats.pdus_received,
+            "pdus_sent": stats.pdus_sent,
+            "submits": self.submits,
+            "throttled": self.throttled,
+            "deliver_sm_in_flight": stats.requests_in_flight,
+        }

@@ -1,0 +1,365 @@
+"""The ``smppsim`` command: run the carrier-realistic simulator (DESIGN.md §4.1).
+
+Flags map onto the TOML schema of ``simulator.config`` and are validated by the same
+``config_from_dict``, so a bad flag and a bad config file are reported the same way: one
+line ``smppsim: error: <what is wrong>`` on stderr and exit status 2, never a traceback.
+
+With ``--config FILE`` the file is read first and every flag given explicitly wins over
+it, everywhere: ``--tps``/``--dlr-delay``/``--dlr-outcomes`` replace those keys in the
+top-level ``[behaviour]`` and in every ``[account.behaviour]``; ``--profile`` replaces the
+global profile and every account's own; ``--account`` replaces the file's accounts;
+``--max-binds`` applies to every account. Ctrl-C and SIGTERM stop the simulator cleanly
+with exit status 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import sys
+import tomllib
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, NoReturn, TypeVar
+
+import click
+import trio
+
+from simulator.config import ConfigError, SimConfig, config_from_dict, profile_names
+
+__all__ = ["main"]
+
+_PROG = "smppsim"
+_E = TypeVar("_E", bound=BaseException)
+_DEFAULT_ACCOUNT = {"system_id": "smppclient1", "password": "password"}
+
+
+def _fail(message: str) -> NoReturn:
+    """One line on stderr, exit 2 (DESIGN.md §4.1)."""
+    line = " ".join(message.split())  # never more than one line
+    click.echo(f"{_PROG}: error: {line}", err=True)
+    sys.exit(2)
+
+
+class _Command(click.Command):
+    """Turns click's usage errors and ``ConfigError`` into the one-line exit-2 report."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            rv = super().main(
+                args,
+                prog_name or _PROG,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+        except click.ClickException as exc:  # UsageError, BadParameter, NoSuchOption, ...
+            _fail(exc.format_message())
+        except ConfigError as exc:
+            _fail(str(exc))
+        except click.Abort:
+            sys.exit(0)
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+# -- flags -> config dict --------------------------------------------------------------------
+
+
+def _parse_account(value: str) -> dict[str, str]:
+    system_id, sep, password = value.partition(":")
+    if not sep:
+        raise ConfigError(f"--account: expected SYSTEM_ID:PASSWORD, got {value!r}")
+    return {"system_id": system_id, "password": password}
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    """The raw table of a config file; errors worded as ``load_config`` words them."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"config {path}: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {path}: {exc}") from None
+
+
+def _account_tables(data: dict[str, Any]) -> list[dict[str, Any]]:
+    accounts = data.get("account")
+    if not isinstance(accounts, list):
+        return []  # absent, or broken: config_from_dict names the problem
+    return [a for a in accounts if isinstance(a, dict)]
+
+
+def _merge(data: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a parsed config file) with every explicit flag in ``flags`` winning."""
+    out = dict(data)
+    for key in ("host", "port", "http_port", "seed", "profile"):
+        if key in flags:
+            out[key] = flags[key]
+    if "account" in flags:
+        out["account"] = [dict(a) for a in flags["account"]]
+    else:
+        accounts = out.get("account")
+        if isinstance(accounts, list):
+            out["account"] = [dict(a) if isinstance(a, dict) else a for a in accounts]
+    if "session" in flags:
+        session = out.get("session")
+        out["session"] = {**(session if isinstance(session, dict) else {}), **flags["session"]}
+    if "behaviour" in flags:
+        behaviour = out.get("behaviour")
+        out["behaviour"] = {**(behaviour if isinstance(behaviour, dict) else {}), **flags["behaviour"]}
+    for account in _account_tables(out):
+        if "max_binds" in flags:
+            account["max_binds"] = flags["max_binds"]
+        if "profile" in flags and "profile" in account:
+            account["profile"] = flags["profile"]
+        behaviour = account.get("behaviour")
+        if "behaviour" in flags and isinstance(behaviour, dict):
+            account["behaviour"] = {
+                **behaviour,
+                **{k: v for k, v in flags["behaviour"].items() if k in behaviour},
+            }
+    return out
+
+
+# config key (as ConfigError names it) -> the flag that set it, for errors in flags
+_FLAG_NAMES: Final = tuple(
+    (re.compile(pattern + r"(?=[:.\[ ]|$)"), flag)
+    for pattern, flag in (
+        (r"behaviour\.tps", "--tps"),
+        (r"behaviour\.dlr_delay", "--dlr-delay"),
+        (r"behaviour\.outcomes", "--dlr-outcomes"),
+        (r"session\.window", "--window"),
+        (r"account\[\d+\]\.max_binds", "--max-binds"),
+        (r"account\[\d+\]\.(system_id|password)", r"--account \1"),
+        (r"account", "--account"),
+        (r"http_port", "--http-port"),
+        (r"port", "--port"),
+        (r"host", "--host"),
+        (r"seed", "--seed"),
+        (r"profile", "--profile"),
+    )
+)
+
+
+def _flag_error(exc: ConfigError) -> ConfigError:
+    """``behaviour.tps: must be > 0`` -> ``--tps: must be > 0`` for an error in a flag."""
+    message = str(exc)
+    for pattern, flag in _FLAG_NAMES:
+        m = pattern.match(message)
+        if m:
+            rest = message[m.end() :]
+            return ConfigError(m.expand(flag) + (" " + rest[1:] if rest.startswith(".") else rest))
+    return exc
+
+
+def build_config(
+    *,
+    config_file: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    accounts: Sequence[str] = (),
+    tps: float | None = None,
+    window: int | None = None,
+    max_binds: int | None = None,
+    dlr_delay: float | None = None,
+    dlr_outcomes: str | None = None,
+    profile: str | None = None,
+    seed: int | None = None,
+    http_port: int | None = None,
+) -> SimConfig:
+    """The ``SimConfig`` for these command-line values (``None``: not given).
+
+    Raises:
+        ConfigError: a bad flag, a missing or broken file, or bad config content, named.
+    """
+    data = _read_toml(config_file) if config_file is not None else {}
+    flags: dict[str, Any] = {}
+    for key, value in (("host", host), ("port", port), ("http_port", http_port), ("seed", seed)):
+        if value is not None:
+            flags[key] = value
+    if profile is not None:
+        flags["profile"] = profile
+    if accounts:
+        flags["account"] = [_parse_account(a) for a in accounts]
+    if max_binds is not None:
+        flags["max_binds"] = max_binds
+    if window is not None:
+        flags["session"] = {"window": window}
+    behaviour: dict[str, Any] = {}
+    if tps is not None:
+        behaviour["tps"] = tps
+    if dlr_delay is not None:
+        behaviour["dlr_delay"] = dlr_delay
+    if dlr_outcomes is not None:
+        behaviour["outcomes"] = dlr_outcomes
+    if behaviour:
+        flags["behaviour"] = behaviour
+
+    # The flags on their own first, so a bad flag is named as such and not blamed on the file.
+    alone = {k: v for k, v in flags.items() if k != "max_binds"}
+    if "max_binds" in flags:
+        alone["account"] = [
+            {**a, "max_binds": flags["max_binds"]} for a in flags.get("account", [_DEFAULT_ACCOUNT])
+        ]
+    try:
+        config = config_from_dict(alone)
+    except ConfigError as exc:
+        raise _flag_error(exc) from None
+    if config_file is None:
+        return config
+    return config_from_dict(_merge(data, flags))
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _banner(config: SimConfig, sim: Any) -> str:
+    accounts = ", ".join(a.system_id for a in config.accounts)
+    line = (
+        f"{_PROG} listening on {_address(config.host, sim.port)} "
+        f"(profile {config.profile}, accounts {accounts})"
+    )
+    http_port = getattr(sim, "http_port", None)
+    if http_port is not None:
+        line += f", HTTP on http://{_address(config.http_host, http_port)}"
+    return line
+
+
+async def _serve(config: SimConfig) -> None:
+    from simulator import run_simulator  # written alongside; imported late so errors print cleanly
+
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            sim = await nursery.start(run_simulator, config)
+            click.echo(_banner(config, sim))
+            sys.stdout.flush()
+            async for signum in signals:
+                logging.getLogger(__name__).info("%s: stopping", signal.Signals(signum).name)
+                break
+            nursery.cancel_scope.cancel()
+
+
+def _list_profiles() -> None:
+    files = resources.files("simulator.profiles")
+    names = profile_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        try:
+            description = tomllib.loads(files.joinpath(f"{name}.toml").read_text()).get("description", "")
+        except tomllib.TOMLDecodeError:
+            description = "(broken profile file)"
+        click.echo(f"{name:<{width}}  {description}".rstrip())
+
+
+@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--host", help="Address to listen on.  [default: 127.0.0.1]")
+@click.option("--port", type=int, help="SMPP port; 0 picks a free one.  [default: 2775]")
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="SYSTEM_ID:PASSWORD",
+    help="An account (repeatable).  [default: smppclient1:password]",
+)
+@click.option("--tps", type=float, help="Submits per second per account; above it ESME_RTHROTTLED.")
+@click.option("--window", type=int, help="deliver_sm in flight per bind (session window).")
+@click.option("--max-binds", type=int, help="Simultaneous binds per account.  [default: 4]")
+@click.option("--dlr-delay", type=float, metavar="SECONDS", help="Delay from submit to receipt.")
+@click.option(
+    "--dlr-outcomes", metavar="STAT=WEIGHT,...", help="Receipt outcomes, e.g. DELIVRD=0.9,UNDELIV=0.1."
+)
+@click.option("--profile", metavar="NAME", help="Carrier behaviour profile (see --list-profiles).")
+@click.option("--seed", type=int, help="Seed for every random choice (reproducible runs).")
+@click.option("--http-port", type=int, help="Port of the control API and /metrics (off unless given).")
+@click.option(
+    "--config", "config_file", metavar="FILE", help="TOML config; flags given explicitly override it."
+)
+@click.option("--list-profiles", is_flag=True, help="List the shipped profiles and exit.")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+def main(
+    host: str | None,
+    port: int | None,
+    accounts: tuple[str, ...],
+    tps: float | None,
+    window: int | None,
+    max_binds: int | None,
+    dlr_delay: float | None,
+    dlr_outcomes: str | None,
+    profile: str | None,
+    seed: int | None,
+    http_port: int | None,
+    config_file: str | None,
+    list_profiles: bool,
+    verbose: int,
+) -> None:
+    """smppsim: a carrier-realistic SMPP 3.4 SMSC simulator.
+
+    Exit status: 0 after Ctrl-C or SIGTERM, 2 for bad flags or a bad config.
+    """
+    if list_profiles:
+        _list_profiles()
+        return
+    config = build_config(
+        config_file=config_file,
+        host=host,
+        port=port,
+        accounts=accounts,
+        tps=tps,
+        window=window,
+        max_binds=max_binds,
+        dlr_delay=dlr_delay,
+        dlr_outcomes=dlr_outcomes,
+        profile=profile,
+        seed=seed,
+        http_port=http_port,
+    )
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        trio.run(_serve, config)
+    except KeyboardInterrupt:  # Ctrl-C before the signal receiver was installed
+        pass
+    except BaseException as exc:
+        config_error, os_error = _find(exc, ConfigError), _find(exc, OSError)
+        if config_error is not None:
+            raise config_error from None  # reported as a bad config: exit 2
+        if os_error is None:
+            raise
+        # e.g. the port is taken: a failure to run, not a usage error
+        click.echo(f"{_PROG}: error: {' '.join(str(os_error).split())}", err=True)
+        sys.exit(1)
+
+
+def _find(exc: BaseException, kind: type[_E]) -> _E | None:
+    """``exc`` itself or the first ``kind`` inside (nested) exception groups."""
+    if isinstance(exc, kind):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find(inner, kind)
+            if found is not None:
+                return found
+    return None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

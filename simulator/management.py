@@ -1,0 +1,139 @@
+"""The simulator's control surface: what the HTTP API (and in-process tests) can ask.
+
+Kept apart from the protocol handling in ``smsc.py``; every method here is synchronous
+bookkeeping on the simulator's state and safe to call from any task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from simulator.config import ConfigError, build_behaviour
+
+if TYPE_CHECKING:
+    from simulator.accounts import AccountState, BindState
+    from simulator.config import Behaviour, SimConfig
+    from simulator.metrics import SimMetrics
+    from simulator.scheduler import Scheduler
+    from simulator.store import MessageStore
+    from simulator.twoway import Handsets
+
+__all__ = ["Management"]
+
+
+def _describe(b: Behaviour) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in attrs.fields(type(b)):
+        value = getattr(b, field.name)
+        if hasattr(value, "describe"):
+            value = value.describe()
+        elif isinstance(value, tuple) and value and attrs.has(type(value[0])):
+            value = [attrs.asdict(v, recurse=True) for v in value]
+        elif isinstance(value, tuple):
+            value = [list(v) if isinstance(v, tuple) else v for v in value]
+        out[field.name] = value
+    return out
+
+
+class Management:
+    config: SimConfig
+    accounts: dict[str, AccountState]
+    connections: set[BindState]
+    store: MessageStore
+    metrics: SimMetrics
+    scheduler: Scheduler
+    handsets: Handsets
+    global_behaviour: Behaviour
+
+    def binds_info(self) -> list[dict[str, Any]]:
+        return sorted((b.info() for b in self.connections), key=lambda i: i["id"])
+
+    def accounts_info(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "system_id": a.account.system_id,
+                "binds": len(a.binds),
+                "max_binds": a.account.max_binds,
+                "submitted": a.submitted,
+                "throttled": a.throttled,
+                "deliveries_queued": len(a.queue),
+                "deliveries_in_flight": a.queue.in_flight,
+                "deliveries_delivered": a.queue.delivered,
+                "deliveries_dropped": a.queue.dropped,
+                "behaviour": _describe(a.behaviour),
+            }
+            for a in self.accounts.values()
+        ]
+
+    def _account(self, system_id: str | None) -> AccountState:
+        if system_id is None:
+            return next(iter(self.accounts.values()))
+        try:
+            return self.accounts[system_id]
+        except KeyError:
+            raise ConfigError(f"account: no account {system_id!r}") from None
+
+    def set_behaviour(self, system_id: str | None, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """Change behaviour at run time: ``system_id`` None changes every account.
+
+        Raises:
+            ConfigError: an unknown account, key or bad value (nothing is changed).
+        """
+        if not isinstance(patch, Mapping):
+            raise ConfigError("behaviour: expected an object")
+        targets = list(self.accounts.values()) if system_id is None else [self._account(system_id)]
+        built = []
+        for account in targets:  # validate everything before changing anything
+            merged = {**account.patch, **patch}
+            built.append((account, merged, self.config.behaviour_for(account.account, merged)))
+        if system_id is None:
+            global_raw = {**self.config.raw_global_behaviour(), **patch}
+            self.global_behaviour = build_behaviour(global_raw, "behaviour")
+        now = trio.current_time()
+        for account, merged, behaviour in built:
+            account.patch = merged
+            account.apply(behaviour, now)
+        return {a.account.system_id: _describe(a.behaviour) for a in targets}
+
+    def inject_mo(self, *, system_id: str | None, source_addr: str, destination_addr: str, text: str) -> int:
+        """Queue an inbound (MO) message to the account's receivers; returns the part count.
+
+        Raises:
+            ConfigError: unknown account or addresses out of SMPP bounds.
+        """
+        account = self._account(system_id)
+        for name, value in (("source_addr", source_addr), ("destination_addr", destination_addr)):
+            if not value or len(value) > 20:
+                raise ConfigError(f"{name}: 1..20 characters (SMPP 3.4 §4.6.1)")
+        if not text:
+            raise ConfigError("text: must not be empty")
+        return self.handsets.send_mo(account, source_addr, destination_addr, text)
+
+    def messages(self, **filters: Any) -> list[dict[str, Any]]:
+        return [m.to_dict() for m in self.store.select(**filters)]
+
+    def reset(self) -> None:
+        """Forget received messages, queued deliveries and pending timers (binds stay)."""
+        self.store.clear()
+        self.scheduler.clear()
+        for account in self.accounts.values():
+            account.queue.clear()
+            account.pending_responses = 0
+            account.submitted = 0
+            account.throttled = 0
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "connections": len(self.connections),
+            "binds": sum(len(a.binds) for a in self.accounts.values()),
+            "messages": len(self.store),
+            "scheduled": len(self.scheduler),
+            "accounts": {
+                a.account.system_id: {"submitted": a.submitted, "throttled": a.throttled}
+                for a in self.accounts.values()
+            },
+        }

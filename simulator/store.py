@@ -1,0 +1,130 @@
+"""What the simulator received: one record per accepted message, bounded in memory.
+
+Tests assert on it ("what did the gateway actually send?") through the control API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from smppgw.core.constants import MessageState
+
+__all__ = ["Message", "MessageStore"]
+
+
+class Message:
+    """One accepted submit (or one destination of a submit_multi)."""
+
+    __slots__ = (
+        "account",
+        "bind_id",
+        "data_coding",
+        "destination_addr",
+        "dest_addr_npi",
+        "dest_addr_ton",
+        "done_at",
+        "error",
+        "esm_class",
+        "final_state",
+        "message_id",
+        "number",
+        "payload",
+        "registered_delivery",
+        "receipt_id",
+        "receipts_sent",
+        "service_type",
+        "source_addr",
+        "source_addr_npi",
+        "source_addr_ton",
+        "state",
+        "submitted_at",
+        "submitted_wall",
+        "tlv_tags",
+        "validity",
+    )
+
+    def __init__(self, **values: Any) -> None:
+        self.receipts_sent = 0
+        self.done_at: float | None = None
+        self.error = "000"
+        self.final_state: MessageState | None = None  # the outcome decided at submit
+        self.validity: float | None = None
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state not in (MessageState.ENROUTE, MessageState.ACCEPTED, MessageState.SCHEDULED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "account": self.account,
+            "bind_id": self.bind_id,
+            "service_type": self.service_type,
+            "source_addr": self.source_addr,
+            "source_addr_ton": self.source_addr_ton,
+            "source_addr_npi": self.source_addr_npi,
+            "destination_addr": self.destination_addr,
+            "dest_addr_ton": self.dest_addr_ton,
+            "dest_addr_npi": self.dest_addr_npi,
+            "esm_class": self.esm_class,
+            "data_coding": self.data_coding,
+            "registered_delivery": self.registered_delivery,
+            "payload_hex": self.payload.hex(),
+            "tlv_tags": list(self.tlv_tags),
+            "state": self.state.stat,
+            "submitted_at": self.submitted_wall,
+            "receipts_sent": self.receipts_sent,
+        }
+
+
+class MessageStore:
+    """Messages by id, newest last; the oldest are forgotten past ``limit``."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._by_id: dict[str, Message] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def add(self, message: Message) -> None:
+        by_id = self._by_id
+        by_id[message.message_id] = message
+        if len(by_id) > self.limit:
+            del by_id[next(iter(by_id))]
+
+    def get(self, message_id: str) -> Message | None:
+        return self._by_id.get(message_id)
+
+    def clear(self) -> None:
+        self._by_id.clear()
+
+    def newest_first(self) -> Iterator[Message]:
+        return reversed(self._by_id.values())
+
+    def select(
+        self,
+        *,
+        account: str | None = None,
+        source_addr: str | None = None,
+        destination_addr: str | None = None,
+        state: str | None = None,
+        limit: int = 1000,
+    ) -> list[Message]:
+        out = []
+        for m in self.newest_first():
+            if account is not None and m.account != account:
+                continue
+            if source_addr is not None and m.source_addr != source_addr:
+                continue
+            if destination_addr is not None and m.destination_addr != destination_addr:
+                continue
+            if state is not None and m.state.stat != state.upper():
+                continue
+            out.append(m)
+            if len(out) >= limit:
+                break
+        return out
