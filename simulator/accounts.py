@@ -56,7 +56,8 @@ class BindState:
         self.account: AccountState | None = None
         self.mode: str | None = None
         self.system_id: str | None = None
-        self.bound_at: float | None = None
+        self.bound_at: float | None = None  # wall clock, for people
+        self.bound_clock = 0.0  # trio clock, for timers
         self.bucket: TokenBucket | None = None
         self.pdus = 0
         self.submits = 0

@@ -13,6 +13,9 @@
     GET   /metrics                      Prometheus text format (smppsim_ prefix)
 
 Bad input gets 422 with a ``detail`` that names the problem; nothing is half-applied.
+
+Every endpoint is ``async def``: FastAPI runs a plain ``def`` endpoint in a worker thread,
+and the simulator's state (trio clock, scheduler, connections) belongs to the trio loop.
 """
 
 from __future__ import annotations
@@ -44,23 +47,23 @@ def build_app(sim: Simulator) -> FastAPI:
     app = FastAPI(title="smppsim control API", version="1")
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/binds")
-    def binds() -> list[dict[str, Any]]:
+    async def binds() -> list[dict[str, Any]]:
         return sim.binds_info()
 
     @app.get("/accounts")
-    def accounts() -> list[dict[str, Any]]:
+    async def accounts() -> list[dict[str, Any]]:
         return sim.accounts_info()
 
     @app.get("/stats")
-    def stats() -> dict[str, Any]:
+    async def stats() -> dict[str, Any]:
         return sim.stats()
 
     @app.get("/messages")
-    def messages(
+    async def messages(
         account: str | None = None,
         source_addr: str | None = None,
         destination_addr: str | None = None,
@@ -76,7 +79,7 @@ def build_app(sim: Simulator) -> FastAPI:
         )
 
     @app.post("/inject", status_code=202)
-    def inject(body: Inject) -> dict[str, int]:
+    async def inject(body: Inject) -> dict[str, int]:
         try:
             parts = sim.inject_mo(
                 system_id=body.account,
@@ -95,22 +98,22 @@ def build_app(sim: Simulator) -> FastAPI:
             raise HTTPException(status_code=422, detail=str(exc)) from None
 
     @app.patch("/behaviour")
-    def patch_all(body: dict[str, Any]) -> dict[str, Any]:
+    async def patch_all(body: dict[str, Any]) -> dict[str, Any]:
         return _patch(None, body)
 
     @app.patch("/accounts/{system_id}/behaviour")
-    def patch_one(system_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def patch_one(system_id: str, body: dict[str, Any]) -> dict[str, Any]:
         if system_id not in sim.accounts:
             raise HTTPException(status_code=404, detail=f"no account {system_id!r}")
         return _patch(system_id, body)
 
     @app.post("/reset")
-    def reset() -> dict[str, str]:
+    async def reset() -> dict[str, str]:
         sim.reset()
         return {"status": "reset"}
 
     @app.get("/metrics")
-    def metrics() -> Response:
+    async def metrics() -> Response:
         return Response(sim.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app

@@ -10,6 +10,7 @@ later"); ESME_RX_P_APPN and ESME_RX_R_APPN drop it, as the spec says.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -101,7 +102,7 @@ class DeliveryQueue:
             delivery.attempts += 1
             self.in_flight += 1
             try:
-                conn.start_request(delivery.pdu, lambda o, d=delivery: self._answered(d, o))
+                conn.start_request(delivery.pdu, functools.partial(self._answered, delivery))
             except Exception:  # closed under our feet: keep it, try another bind later
                 self.in_flight -= 1
                 delivery.attempts -= 1

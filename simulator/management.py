@@ -6,7 +6,7 @@ bookkeeping on the simulator's state and safe to call from any task.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -48,6 +48,12 @@ class Management:
     scheduler: Scheduler
     handsets: Handsets
     global_behaviour: Behaviour
+    global_patch: dict[str, Any]  # run-time changes to every account, kept across PATCHes
+
+    if TYPE_CHECKING:
+
+        def _schedule_unbind(self, bind: BindState) -> None: ...
+        def _survives_reset(self, fn: Callable[..., Any]) -> bool: ...
 
     def binds_info(self) -> list[dict[str, Any]]:
         return sorted((b.info() for b in self.connections), key=lambda i: i["id"])
@@ -90,13 +96,20 @@ class Management:
         for account in targets:  # validate everything before changing anything
             merged = {**account.patch, **patch}
             built.append((account, merged, self.config.behaviour_for(account.account, merged)))
-        if system_id is None:
-            global_raw = {**self.config.raw_global_behaviour(), **patch}
-            self.global_behaviour = build_behaviour(global_raw, "behaviour")
+        global_patch, global_behaviour = self.global_patch, self.global_behaviour
+        if system_id is None:  # connections not yet bound follow the global behaviour
+            global_patch = {**global_patch, **patch}
+            raw = {**self.config.raw_global_behaviour(), **global_patch}
+            global_behaviour = build_behaviour(raw, "behaviour")
         now = trio.current_time()
+        self.global_patch, self.global_behaviour = global_patch, global_behaviour
         for account, merged, behaviour in built:
+            previous = account.behaviour.unbind_after
             account.patch = merged
             account.apply(behaviour, now)
+            if behaviour.unbind_after != previous:  # binds already up follow the new value
+                for bind in account.binds:
+                    self._schedule_unbind(bind)
         return {a.account.system_id: _describe(a.behaviour) for a in targets}
 
     def inject_mo(self, *, system_id: str | None, source_addr: str, destination_addr: str, text: str) -> int:
@@ -117,12 +130,14 @@ class Management:
         return [m.to_dict() for m in self.store.select(**filters)]
 
     def reset(self) -> None:
-        """Forget received messages, queued deliveries and pending timers (binds stay)."""
+        """Forget received messages, queued deliveries and pending timers (binds stay).
+
+        Responses still owed to the ESME are kept: every request gets its answer.
+        """
         self.store.clear()
-        self.scheduler.clear()
+        self.scheduler.clear(keep=self._survives_reset)
         for account in self.accounts.values():
             account.queue.clear()
-            account.pending_responses = 0
             account.submitted = 0
             account.throttled = 0
 

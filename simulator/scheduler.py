@@ -37,8 +37,14 @@ class Scheduler:
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         self.call_at(trio.current_time() + delay, fn, *args)
 
-    def clear(self) -> None:
-        self._heap.clear()
+    def clear(self, keep: Callable[[Callable[..., Any]], bool] | None = None) -> None:
+        """Drop every pending call, or every one whose function ``keep`` does not want."""
+        heap = self._heap  # changed in place: ``run`` holds it
+        if keep is None:
+            heap.clear()
+            return
+        heap[:] = [entry for entry in heap if keep(entry[2])]
+        heapq.heapify(heap)
 
     async def run(self) -> None:
         heap = self._heap

@@ -16,6 +16,10 @@ errors, field validation; then it is accepted, its final outcome and receipt del
 decided with the seeded RNG, and the response is sent (after ``resp_latency`` +
 ``response_delay``). The outcome is decided at submit time so a ``--seed`` run is
 reproducible message by message for the same inputs in the same order.
+
+The receipt half lives in ``simulator.receipts`` and query/cancel/replace in
+``simulator.management_ops`` (mixins of ``Simulator``, as the control surface in
+``simulator.management`` is).
 """
 
 from __future__ import annotations
@@ -23,20 +27,24 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import trio
 
 from simulator.accounts import AccountState, BindState, bucket_for
-from simulator.config import FINAL_STATES, Behaviour, SimConfig, build_behaviour
-from simulator.deliveries import Delivery, DeliveryQueue
+from simulator.config import Behaviour, SimConfig, build_behaviour
+from simulator.deliveries import DeliveryQueue
 from simulator.ids import IdFactory
+from simulator.management import Management
+from simulator.management_ops import ManagementOps
 from simulator.metrics import SimMetrics
+from simulator.receipts import Receipts
 from simulator.scheduler import Scheduler
 from simulator.store import Message, MessageStore
 from simulator.twoway import Handsets
 from simulator.validate import ValidationPolicy, submit_multi_failures, validate_submit
-from smppgw.core.constants import CommandStatus, EsmClass, MessageState, TlvTag
+from smppgw.core.constants import CommandStatus, MessageState, TlvTag
 from smppgw.core.events import Event, ProtocolViolation, RequestReceived
 from smppgw.core.pdu import (
     BindReceiverResp,
@@ -45,7 +53,6 @@ from smppgw.core.pdu import (
     CancelSm,
     DataSm,
     DataSmResp,
-    DeliverSm,
     DestAddress,
     QuerySm,
     ReplaceSm,
@@ -58,19 +65,17 @@ from smppgw.core.pdu import (
     Unbind,
     UnsuccessSme,
     _Bind,
+    _BindResp,
 )
 from smppgw.core.reassembly import concat_info
-from smppgw.core.receipt import format_receipt, format_smpp_date, receipt_tlvs
-from smppgw.core.text import decode_text
 from smppgw.core.tlv import Tlv
 from smppgw.net.connection import SmppConnection
-from simulator.management import Management
 
 __all__ = ["Simulator"]
 
 log = logging.getLogger(__name__)
 
-_BIND_RESP: dict[str, type[Response]] = {
+_BIND_RESP: dict[str, type[_BindResp]] = {
     "tx": BindTransmitterResp,
     "rx": BindReceiverResp,
     "trx": BindTransceiverResp,
@@ -79,7 +84,7 @@ _MODE = {0x02: "tx", 0x01: "rx", 0x09: "trx"}
 _RECEIVER_MODES = frozenset({"rx", "trx"})
 
 
-class Simulator(Management):
+class Simulator(Receipts, ManagementOps, Management):
     """One simulated SMSC. Run with ``run_simulator``; ``handle`` serves a connection."""
 
     def __init__(self, config: SimConfig) -> None:
@@ -94,6 +99,7 @@ class Simulator(Management):
         self.http_port: int | None = None
         now = trio.current_time()
         self.global_behaviour = build_behaviour(config.raw_global_behaviour(), "behaviour")
+        self.global_patch: dict[str, Any] = {}
         self.accounts: dict[str, AccountState] = {}
         for account in config.accounts:
             behaviour = config.behaviour_for(account)
@@ -194,14 +200,23 @@ class Simulator(Management):
         else:
             conn.send_nack(seq, CommandStatus.ESME_RINVCMDID)
 
-    def _respond(
-        self, bind: BindState, seq: int, response: Response, status: int, delay: float = 0.0
-    ) -> None:
+    def _respond(self, bind: BindState, seq: int, response: Response, status: int) -> None:
+        """Answer now, or after the ``response_delay`` fault (never a bind_resp: the bind must
+        take effect at once, or deliveries for a new receiver would wait for no reason)."""
         self.metrics.pdu("out", response.command_id, status)
-        if delay > 0:
-            self.scheduler.call_later(delay, bind.conn.send_response, seq, response, status)
-        else:
+        b = self._behaviour(bind)
+        if b.response_delay.is_zero or isinstance(response, _BindResp):
             bind.conn.send_response(seq, response, status)
+        else:
+            delay = b.response_delay.sample(self.rng)
+            self.scheduler.call_later(delay, self._late_response, bind, seq, response, status)
+
+    def _late_response(self, bind: BindState, seq: int, response: Response, status: int) -> None:
+        bind.conn.send_response(seq, response, status)
+
+    def _survives_reset(self, fn: Callable[..., Any]) -> bool:
+        """Timers a reset keeps: responses the ESME is still owed, and the binds' unbind_after."""
+        return fn in (self._late_response, self._delayed_response, self._smsc_unbind)
 
     # -- binds -----------------------------------------------------------------------------------
 
@@ -226,19 +241,28 @@ class Simulator(Management):
             return
         now = trio.current_time()
         bind.account, bind.mode, bind.system_id, bind.bound_at = account, mode, pdu.system_id, time.time()
+        bind.bound_clock = now
         bind.bucket = bucket_for(account.behaviour.bind_tps, now)
         bind.conn.read_delay = account.behaviour.read_delay
         account.binds.append(bind)
         self.metrics.binds.labels(pdu.system_id, mode).inc()
         if mode in _RECEIVER_MODES:
             account.queue.add_receiver(bind.conn)
-        if account.behaviour.unbind_after is not None:
-            self.scheduler.call_later(account.behaviour.unbind_after, self._smsc_unbind, bind)
+        self._schedule_unbind(bind)
+
+    def _schedule_unbind(self, bind: BindState) -> None:
+        """Plan the ``unbind_after`` fault for ``bind`` (at bind time, or when changed at run time)."""
+        after = bind.account.behaviour.unbind_after if bind.account is not None else None
+        if after is not None:
+            self.scheduler.call_at(bind.bound_clock + after, self._smsc_unbind, bind)
 
     def _smsc_unbind(self, bind: BindState) -> None:
-        conn = bind.conn
-        if conn.closed or not conn.session.state.is_bound:
+        conn, account = bind.conn, bind.account
+        if conn.closed or not conn.session.state.is_bound or account is None:
             return
+        after = account.behaviour.unbind_after
+        if after is None or trio.current_time() < bind.bound_clock + after - 0.001:
+            return  # changed at run time: the timer for the new value decides
         conn.start_request(Unbind(), lambda _outcome: conn.close("unbound by the SMSC"))
 
     # -- submission ------------------------------------------------------------------------------
@@ -300,13 +324,14 @@ class Simulator(Management):
                 for d, code in failed
             )
             bad = {id(d) for d, _ in failed}
-            targets = [d for d in pdu.dest_addresses if isinstance(d, DestAddress) and id(d) not in bad]
+            targets: list[Any] = [
+                d for d in pdu.dest_addresses if isinstance(d, DestAddress) and id(d) not in bad
+            ]
         else:
             targets = [pdu]
-        early = False
         for index, target in enumerate(targets):
             key = message_id if index == 0 else f"{message_id}/{index}"
-            early |= self._accept(bind, account, b, pdu, target, number, message_id, key)
+            self._accept(bind, account, b, pdu, target, number, message_id, key)
         delay = 0.0
         if not b.resp_latency.is_zero:
             delay += b.resp_latency.sample(self.rng)
@@ -316,12 +341,13 @@ class Simulator(Management):
             response: Response = SubmitMultiResp(message_id=message_id, unsuccess_smes=failures)
         else:
             response = response_type(message_id=message_id)
-        if delay > 0:
+        if delay > 0:  # response_delay is in it already
             account.pending_responses += 1
             self.metrics.pdu("out", response.command_id, 0)
             self.scheduler.call_later(delay, self._delayed_response, bind, account, seq, response)
         else:
-            self._respond(bind, seq, response, CommandStatus.ESME_ROK)
+            bind.conn.send_response(seq, response, CommandStatus.ESME_ROK)
+            self.metrics.pdu("out", response.command_id, 0)
 
     def _delayed_response(self, bind: BindState, account: AccountState, seq: int, response: Response) -> None:
         account.pending_responses -= 1
@@ -337,8 +363,8 @@ class Simulator(Management):
         number: int,
         message_id: str,
         key: str,
-    ) -> bool:
-        """Store one message, decide its fate, plan its receipts; True if a receipt went out early."""
+    ) -> None:
+        """Store one message, decide its fate and plan its receipts."""
         rng = self.rng
         payload = pdu.payload
         m = Message(
@@ -361,190 +387,26 @@ class Simulator(Management):
             state=MessageState.ENROUTE,
             submitted_at=trio.current_time(),
             submitted_wall=time.time(),
+            receipt_id=message_id,
         )
-        m.receipt_id = message_id  # the id receipts refer to (submit_multi: shared)
         self.store.add(m)
         account.submitted += 1
         self.metrics.messages.labels(m.account).inc()
         state, delay = self._decide(b, m, pdu)
         m.final_state = state
         m.error = "000" if state is MessageState.DELIVERED else "001"
-        rd = m.registered_delivery
-        mode = rd & 0x03
-        delivered = state is MessageState.DELIVERED
-        want_final = mode == 1 or (mode == 2 and not delivered) or (mode == 3 and delivered)
-        if not b.per_part_receipts and want_final:
-            info, _ = (
-                concat_info(payload, m.esm_class, pdu.tlvs) if not isinstance(pdu, DataSm) else (None, b"")
-            )
-            if info is not None and info.seqnum != info.total:
-                want_final = False
-        if rd & 0x10 and b.intermediate:
+        if not b.per_part_receipts and not isinstance(pdu, DataSm):
+            info, _ = concat_info(payload, m.esm_class, pdu.tlvs)
+            m.receipt_part = info is None or info.seqnum == info.total
+        if m.registered_delivery & 0x10 and b.intermediate:
             for stat in b.intermediate:
                 inter = MessageState.ENROUTE if stat == "ENROUTE" else MessageState.ACCEPTED
                 self.scheduler.call_later(
-                    b.intermediate_delay.sample(rng), self._send_receipt, account, m, inter, True
+                    b.intermediate_delay.sample(rng), self._send_intermediate, account, m, inter
                 )
-        early = want_final and b.dlr_before_resp > 0 and rng.random() < b.dlr_before_resp
-        if early:
-            self._finalize(account, m, True)
+        if self._wants_receipt(m) and b.dlr_before_resp > 0 and rng.random() < b.dlr_before_resp:
+            self._finalize(account, m)  # queued now: on the wire before the submit_sm_resp
         else:
-            self.scheduler.call_later(delay, self._finalize, account, m, want_final)
-        if delivered and b.handsets:
+            self.scheduler.call_later(delay, self._finalize, account, m)
+        if state is MessageState.DELIVERED and b.handsets:
             self.handsets.on_delivered(account, b, m, delay)
-        return early
-
-    def _decide(self, b: Behaviour, m: Message, pdu: Any) -> tuple[MessageState, float]:
-        rng = self.rng
-        state = None
-        for rule in b.force:
-            if rule.outcome is not None and rule.matches(m.destination_addr):
-                state = FINAL_STATES[rule.outcome]
-                break
-        if state is None:
-            names = b.outcomes
-            if len(names) == 1:
-                state = FINAL_STATES[names[0][0]]
-            else:
-                state = FINAL_STATES[rng.choices([n for n, _ in names], [w for _, w in names])[0]]
-        delay = b.dlr_delay.sample(rng) if not b.dlr_delay.is_zero else 0.0
-        if b.honour_validity and getattr(pdu, "validity_period", ""):
-            validity = self._validity_seconds(pdu.validity_period)
-            if validity is not None and delay > validity:
-                return MessageState.EXPIRED, validity
-        return state, delay
-
-    @staticmethod
-    def _validity_seconds(value: str) -> float | None:
-        from datetime import UTC, datetime
-
-        from smppgw.core.timefmt import SmppTimeError, resolve_smpp_time
-
-        try:
-            now = datetime.now(UTC)
-            until = resolve_smpp_time(value, now)
-        except SmppTimeError:
-            return None
-        return None if until is None else max(0.0, (until - now).total_seconds())
-
-    # -- receipts ----------------------------------------------------------------------------------
-
-    def _finalize(self, account: AccountState, m: Message, send: bool) -> None:
-        if m.is_final:  # cancelled (DELETED) in the meantime
-            return
-        assert m.final_state is not None
-        m.state = m.final_state
-        m.done_at = time.time()
-        if send:
-            self._send_receipt(account, m, m.state, False)
-            if (
-                account.behaviour.duplicate_receipts
-                and self.rng.random() < account.behaviour.duplicate_receipts
-            ):
-                self._send_receipt(account, m, m.state, False)
-
-    def _send_receipt(
-        self, account: AccountState, m: Message, state: MessageState, intermediate: bool
-    ) -> None:
-        b = account.behaviour
-        receipt_id = IdFactory.for_receipt(m.number, m.receipt_id, b.receipt_id_base)
-        text = b""
-        if b.receipt_text:
-            digits = b.receipt_date_digits
-            preview = decode_text(m.payload, m.data_coding)[:20] if not m.esm_class & EsmClass.UDHI else ""
-            text = format_receipt(
-                message_id=receipt_id,
-                state=state,
-                submit_date=_smpp_date(m.submitted_wall, digits),
-                done_date=_smpp_date(m.done_at or time.time(), digits),
-                error=m.error,
-                text=preview,
-                date_digits=digits,
-                lowercase_keys=not b.receipt_upper_case,
-            ).encode("latin-1", "replace")[:254]
-        tlvs = receipt_tlvs(message_id=receipt_id, state=state) if b.receipt_tlvs else ()
-        pdu = DeliverSm(
-            source_addr_ton=m.dest_addr_ton,
-            source_addr_npi=m.dest_addr_npi,
-            source_addr=m.destination_addr,
-            dest_addr_ton=m.source_addr_ton,
-            dest_addr_npi=m.source_addr_npi,
-            destination_addr=m.source_addr,
-            esm_class=EsmClass.INTERMEDIATE_NOTIFICATION if intermediate else EsmClass.SMSC_DELIVERY_RECEIPT,
-            short_message=text,
-            tlvs=tlvs,
-        )
-        m.receipts_sent += 1
-        self.metrics.receipts.labels(state.stat).inc()
-        account.queue.put(Delivery(pdu, "receipt"))
-
-    # -- query / cancel / replace (3.4 §4.8-4.10) ------------------------------------------------
-
-    def _find(self, bind: BindState, message_id: str) -> Message | None:
-        m = self.store.get(message_id)
-        if m is None or bind.account is None or m.account != bind.account.account.system_id:
-            return None
-        return m
-
-    def _query(self, bind: BindState, seq: int, pdu: QuerySm) -> None:
-        from smppgw.core.pdu import QuerySmResp
-
-        m = self._find(bind, pdu.message_id)
-        if m is None:
-            self._respond(bind, seq, QuerySmResp(), CommandStatus.ESME_RQUERYFAIL)
-            return
-        final_date = _smpp_time(m.done_at) if m.is_final and m.done_at else ""
-        resp = QuerySmResp(
-            message_id=pdu.message_id,
-            final_date=final_date,
-            message_state=int(m.state),
-            error_code=0 if m.state is MessageState.DELIVERED else 1,
-        )
-        self._respond(bind, seq, resp, CommandStatus.ESME_ROK)
-
-    def _cancel(self, bind: BindState, seq: int, pdu: CancelSm) -> None:
-        from smppgw.core.pdu import CancelSmResp
-
-        if pdu.message_id:
-            found = [m] if (m := self._find(bind, pdu.message_id)) is not None else []
-        else:  # 3.4 §4.9.1: cancel every pending message from source to destination
-            found = [
-                m
-                for m in self.store.newest_first()
-                if m.source_addr == pdu.source_addr
-                and m.destination_addr == pdu.destination_addr
-                and (not pdu.service_type or m.service_type == pdu.service_type)
-                and bind.account is not None
-                and m.account == bind.account.account.system_id
-            ]
-        pending = [m for m in found if not m.is_final]
-        for m in pending:
-            m.state = MessageState.DELETED
-            m.done_at = time.time()
-        self._respond(
-            bind, seq, CancelSmResp(), CommandStatus.ESME_ROK if pending else CommandStatus.ESME_RCANCELFAIL
-        )
-
-    def _replace(self, bind: BindState, seq: int, pdu: ReplaceSm) -> None:
-        from smppgw.core.pdu import ReplaceSmResp
-
-        m = self._find(bind, pdu.message_id)
-        if m is None or m.is_final:
-            self._respond(bind, seq, ReplaceSmResp(), CommandStatus.ESME_RREPLACEFAIL)
-            return
-        m.payload = pdu.short_message
-        m.registered_delivery = pdu.registered_delivery
-        self._respond(bind, seq, ReplaceSmResp(), CommandStatus.ESME_ROK)
-
-
-def _smpp_date(wall: float, digits: int) -> str:
-    t = time.localtime(wall)
-    return format_smpp_date(t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, min(t.tm_sec, 59), digits)
-
-
-def _smpp_time(wall: float) -> str:
-    from datetime import UTC, datetime
-
-    from smppgw.core.timefmt import format_smpp_time
-
-    return format_smpp_time(datetime.fromtimestamp(wall, UTC))

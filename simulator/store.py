@@ -20,9 +20,9 @@ class Message:
         "account",
         "bind_id",
         "data_coding",
-        "destination_addr",
         "dest_addr_npi",
         "dest_addr_ton",
+        "destination_addr",
         "done_at",
         "error",
         "esm_class",
@@ -30,9 +30,10 @@ class Message:
         "message_id",
         "number",
         "payload",
-        "registered_delivery",
         "receipt_id",
+        "receipt_part",
         "receipts_sent",
+        "registered_delivery",
         "service_type",
         "source_addr",
         "source_addr_npi",
@@ -44,8 +45,31 @@ class Message:
         "validity",
     )
 
+    message_id: str
+    number: int  # the sequential number behind the id (receipt id bases)
+    account: str
+    bind_id: int
+    service_type: str
+    source_addr: str
+    source_addr_ton: int
+    source_addr_npi: int
+    destination_addr: str
+    dest_addr_ton: int
+    dest_addr_npi: int
+    esm_class: int
+    data_coding: int
+    registered_delivery: int
+    payload: bytes
+    tlv_tags: tuple[int, ...]
+    state: MessageState
+    submitted_at: float  # trio clock
+    submitted_wall: float
+    receipt_id: str  # the submit_sm_resp id receipts refer to (submit_multi: shared)
+    receipt_part: bool  # False: a non-final part of a concatenated message gets no final receipt
+
     def __init__(self, **values: Any) -> None:
         self.receipts_sent = 0
+        self.receipt_part = True
         self.done_at: float | None = None
         self.error = "000"
         self.final_state: MessageState | None = None  # the outcome decided at submit

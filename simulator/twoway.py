@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from simulator.config import Behaviour
 from simulator.deliveries import Delivery
-from smppgw.core.constants import Npi, Ton
+from smppgw.core.constants import MessageState, Npi, Ton
 from smppgw.core.pdu import DeliverSm
 from smppgw.core.text import ConcatMethod, decode_text, split_message
 
@@ -47,17 +47,14 @@ class Handsets:
             if reply.lower() == "score":
                 reply = str(rng.randint(0, 10))
             delay = delivered_after + rule.delay.sample(rng)
-            self._sim.scheduler.call_later(
-                delay,
-                self.send_mo,
-                account,
-                m.destination_addr,
-                m.source_addr,
-                reply,
-                m.source_addr_ton,
-                m.source_addr_npi,
-            )
+            self._sim.scheduler.call_later(delay, self._reply, account, m, reply)
             return
+
+    def _reply(self, account: AccountState, m: Message, text: str) -> None:
+        if m.state is MessageState.DELIVERED:  # not cancelled before it reached the handset
+            self.send_mo(
+                account, m.destination_addr, m.source_addr, text, m.source_addr_ton, m.source_addr_npi
+            )
 
     def send_mo(
         self,

@@ -119,12 +119,16 @@ GSM7_DCS: Final[frozenset[int]] = frozenset(
 UCS2_DCS: Final[frozenset[int]] = frozenset({0x08, *range(0x18, 0x1C), *range(0xE0, 0xF0)})
 
 
+def _int_set(values: Iterable[int]) -> frozenset[int]:
+    return frozenset(int(v) for v in values)
+
+
 @attrs.frozen(kw_only=True)
 class ValidationPolicy:
     """How strict the simulated SMSC is. The default is a lenient, 3.4-era carrier."""
 
     strict: bool = False
-    supported_data_codings: frozenset[int] = attrs.field(default=DEFAULT_DCS, converter=frozenset)
+    supported_data_codings: frozenset[int] = attrs.field(default=DEFAULT_DCS, converter=_int_set)
     # Checklist 36: ESME_RINVMSGLEN, or ESME_RSUBMITFAIL on some carriers.
     payload_with_short_message_status: int = CommandStatus.ESME_RINVMSGLEN
     # ESME_RINVDCS is v5.0; a 3.4 SMSC answers ESME_RSUBMITFAIL instead (SMPP-REFERENCE §5.3).
@@ -162,7 +166,7 @@ def _gsm7_limit(udh_octets: int) -> int:
 
 # Index: UDH octets including UDHL (1..256). Precomputed: the rule runs per message.
 _GSM7_UDH_LIMIT: Final = tuple(_gsm7_limit(n) for n in range(257))
-_GSM7_SAR_LIMIT: Final = _SMS_SEPTETS - _SAR_UDH - 1  # 153: 6 octets = 48 bits -> 7 septets
+_GSM7_SAR_LIMIT: Final = _gsm7_limit(_SAR_UDH) - _SAR_UDH  # 153: 6 octets = 48 bits -> 7 septets
 _OCTET_SAR_LIMIT: Final = _SMS_OCTETS - _SAR_UDH  # 134
 
 

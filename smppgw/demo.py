@@ -17,14 +17,15 @@ import trio
 from smppgw.core.constants import CommandStatus, RegisteredDelivery, Ton
 from smppgw.core.events import RequestReceived
 from smppgw.core.pdu import DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp
-from smppgw.core.receipt import id_keys, parse_receipt
-from smppgw.core.text import split_message
+from smppgw.core.receipt import id_keys, is_receipt, parse_receipt
+from smppgw.core.text import decode_text, split_message
 from smppgw.net.esme import open_esme
 
 __all__ = ["CAMPAIGN", "DemoResult", "run_demo"]
 
 CAMPAIGN: tuple[tuple[str, str], ...] = (
-    ("447700900001", "Your code is 4821. Reply STOP to opt out. Cost: £0 {free} ~ €0"),
+    ("447700900001", "Your code is 4821. Cost: £0 {free} ~ €0"),
+    ("447700900004", "Appointment tomorrow 10:00. Reply YES to confirm or NO to cancel."),
     ("447700900002", "Ünïcödé and emoji 👋🏽 force UCS-2 for the whole message"),
     ("447700900003", "A long notice. " * 25),  # 375 GSM chars: 3 parts with an 8-bit UDH
 )
@@ -39,10 +40,13 @@ class DemoResult:
     matched: int = 0
     unmatched: int = 0
     latencies_ms: list[float] = attrs.field(factory=list)
+    replies: list[tuple[str, str]] = attrs.field(factory=list)  # (from, text) of MO replies
 
     @property
     def ok(self) -> bool:
-        return self.accepted == self.parts and self.matched == self.parts and self.unmatched == 0
+        return (
+            self.accepted == self.parts and self.matched == self.parts and self.unmatched == 0 and bool(self.replies)
+        )
 
 
 async def run_demo(
@@ -64,7 +68,10 @@ async def run_demo(
     def matched(label: str, stat: str | None, message_id: str) -> None:
         result.matched += 1
         say(f"  receipt {stat} for {label} (id {message_id})")
-        if result.matched == result.parts and not pending:
+        check_done()
+
+    def check_done() -> None:
+        if result.matched == result.parts and not pending and result.replies:
             all_matched.set()
 
     async with open_esme(host, port, system_id=system_id, password=password) as conn:
@@ -79,7 +86,13 @@ async def run_demo(
                     short_message=pdu.short_message, tlvs=pdu.tlvs, esm_class=pdu.esm_class
                 )
                 # SMPP 3.4 §4.6.2: answer after recording, and always with ESME_ROK for a receipt.
-                if receipt is not None and receipt.message_id is not None:
+                if receipt is None and not is_receipt(pdu.esm_class):
+                    # An inbound (MO) message: a subscriber answering the confirmation.
+                    text = decode_text(pdu.short_message, pdu.data_coding)
+                    result.replies.append((pdu.source_addr, text))
+                    say(f"  2-way reply from {pdu.source_addr}: {text!r}")
+                    check_done()
+                elif receipt is not None and receipt.message_id is not None:
                     result.receipts += 1
                     keys = id_keys(receipt.message_id)
                     hit = keys & pending.keys()
@@ -128,6 +141,8 @@ async def run_demo(
                         matched(label, stat, response.message_id)
                     else:
                         pending.update(dict.fromkeys(keys, label))
+            if result.parts and result.matched == result.parts and result.replies:
+                all_matched.set()
             with trio.move_on_after(wait):
                 await all_matched.wait()
             result.unmatched = len({receipted for receipted, _ in early.values()})

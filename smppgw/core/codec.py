@@ -19,7 +19,7 @@ from typing import Any, Final, NamedTuple
 
 from smppgw.core.constants import CommandId, CommandStatus
 from smppgw.core.errors import InvalidCommandId, InvalidCommandLength, MalformedPdu
-from smppgw.core.fields import FIELD_STATUS, WireField
+from smppgw.core.fields import FIELD_STATUS, InvalidField, WireField
 from smppgw.core.pdu import (
     PDU_TYPES,
     DestAddress,
@@ -120,6 +120,13 @@ def _bad_sm(cls: type, length: int) -> MalformedPdu:
     )
 
 
+def _cross_check(pdu: Pdu) -> None:
+    try:
+        pdu._check()
+    except InvalidField as exc:
+        raise MalformedPdu(str(exc), command_status=exc.command_status) from None
+
+
 def _cstring(buf: bytes, pos: int, end: int, size: int, cls: type, name: str) -> tuple[str, int]:
     i = buf.find(b"\x00", pos, min(pos + size, end))
     if i < 0:
@@ -132,9 +139,9 @@ def _decode_dests(buf: bytes, pos: int, end: int, cls: type) -> tuple[tuple[Any,
         raise _short(cls, "number_of_dests")
     count = buf[pos]
     pos += 1
-    if count == 0:
+    if count == 0 or count > 254:  # 3.4 §4.5.1: 1..254
         raise MalformedPdu(
-            "submit_multi: number_of_dests is 0", command_status=CommandStatus.ESME_RINVNUMDESTS
+            f"submit_multi: number_of_dests is {count}", command_status=CommandStatus.ESME_RINVNUMDESTS
         )
     dests: list[Any] = []
     for _ in range(count):
@@ -299,6 +306,10 @@ def _compile_decoder(cls: type[Pdu]) -> Callable[[bytes, int, int], Pdu]:
             lines += [f"        {b}" for b in build]
         lines += [f"    {line}" for line in _decode_lines(wf, f"v{i}")]
     lines.append(f"    v{len(fields)} = decode_tlvs(buf, pos, end) if pos < end else ()")
+    if cls._check is not Pdu._check:
+        # Cross-field rules (short_message XOR message_payload, 3.4 §5.3.2.32) hold for
+        # received PDUs too: an invalid PDU cannot exist, whoever built it.
+        build = [*build[:-1], "_cross_check(o)", build[-1]]
     lines += [f"    {b}" for b in build]
     decoder: Callable[[bytes, int, int], Pdu] = _exec("\n".join(lines) + "\n", "decode", cls)
     return decoder
@@ -314,6 +325,7 @@ def _exec(src: str, name: str, cls: type[Pdu]) -> Any:
         "_short": _short,
         "_bad_time": _bad_time,
         "_bad_sm": _bad_sm,
+        "_cross_check": _cross_check,
         "_decode_dests": _decode_dests,
         "_encode_dests": _encode_dests,
         "_decode_unsuccess": _decode_unsuccess,

@@ -311,30 +311,56 @@ class DeliverSmResp(Response):
     tlvs: tuple[Tlv, ...] = _tlvs
 
 
+def _octet(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
+    if type(value) is not int or not 0 <= value <= 0xFF:
+        raise InvalidField(f"{type(inst).__name__}.{attr.name}: an integer 0..255, got {value!r}")
+
+
+def _address(inst: object, attr: attrs.Attribute[str], value: str) -> None:
+    # C-Octet String(21): at most 20 characters, one octet each, no NUL (3.4 §4.5.1).
+    status = CommandStatus.ESME_RINVDLNAME if attr.name == "dl_name" else CommandStatus.ESME_RINVDSTADR
+    ok = isinstance(value, str) and len(value) <= 20 and "\x00" not in value
+    if ok:
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            ok = False
+    if not ok:
+        raise InvalidField(
+            f"{type(inst).__name__}.{attr.name}: at most 20 octet characters without NUL, got {value!r}",
+            command_status=status,
+        )
+
+
+def _status_code(inst: object, attr: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int or not 0 <= value <= 0xFFFF_FFFF:
+        raise InvalidField(f"{type(inst).__name__}.{attr.name}: a 4-octet status, got {value!r}")
+
+
 @attrs.frozen(kw_only=True, slots=False)
 class DestAddress:
     """dest_flag 1: an SME address (3.4 §4.5.1.1)."""
 
-    dest_addr_ton: int = attrs.field(default=Ton.INTERNATIONAL, converter=int)
-    dest_addr_npi: int = attrs.field(default=Npi.ISDN, converter=int)
-    destination_addr: str = attrs.field(validator=attrs.validators.max_len(20))
+    dest_addr_ton: int = attrs.field(default=int(Ton.INTERNATIONAL), converter=int, validator=_octet)
+    dest_addr_npi: int = attrs.field(default=int(Npi.ISDN), converter=int, validator=_octet)
+    destination_addr: str = attrs.field(validator=_address)
 
 
 @attrs.frozen(kw_only=True, slots=False)
 class DistributionList:
     """dest_flag 2: a distribution list name (3.4 §4.5.1.2)."""
 
-    dl_name: str = attrs.field(validator=attrs.validators.max_len(20))
+    dl_name: str = attrs.field(validator=_address)
 
 
 @attrs.frozen(kw_only=True, slots=False)
 class UnsuccessSme:
     """One failed destination in submit_multi_resp (3.4 §4.5.2)."""
 
-    dest_addr_ton: int = attrs.field(default=Ton.INTERNATIONAL, converter=int)
-    dest_addr_npi: int = attrs.field(default=Npi.ISDN, converter=int)
-    destination_addr: str = attrs.field(validator=attrs.validators.max_len(20))
-    error_status_code: int = attrs.field(converter=int)
+    dest_addr_ton: int = attrs.field(default=int(Ton.INTERNATIONAL), converter=int, validator=_octet)
+    dest_addr_npi: int = attrs.field(default=int(Npi.ISDN), converter=int, validator=_octet)
+    destination_addr: str = attrs.field(validator=_address)
+    error_status_code: int = attrs.field(converter=int, validator=_status_code)
 
 
 @attrs.frozen(kw_only=True, slots=False)
@@ -376,6 +402,10 @@ class SubmitMultiResp(Response):
     message_id: str = cstr(65)
     unsuccess_smes: tuple[UnsuccessSme, ...] = unsuccess_list()
     tlvs: tuple[Tlv, ...] = _tlvs
+
+    def _check(self) -> None:
+        if not all(isinstance(u, UnsuccessSme) for u in self.unsuccess_smes):
+            raise InvalidField("SubmitMultiResp.unsuccess_smes: UnsuccessSme entries only")
 
 
 @attrs.frozen(kw_only=True, slots=False)

@@ -248,7 +248,8 @@ class Session:
             raise LocalProtocolError(
                 f"{type(pdu).__name__} cannot answer {type(request).__name__} (expected {expected})"
             )
-        if isinstance(request, _Bind):
+        if isinstance(request, _Bind) and self._state is SessionState.BINDING:
+            # (A bind answered after the bind timer closed the session changes nothing.)
             if status == CommandStatus.ESME_ROK and type(pdu) is not GenericNack:
                 mode = BindMode.from_command_id(request.command_id)
                 assert mode is not None
@@ -354,11 +355,8 @@ class Session:
             error = RemoteProtocolError(
                 f"{cls.__name__} not allowed from the peer in state {self._state.value}", command_status=code
             )
-            if cls.response_type is None and cid != CommandId.GENERIC_NACK:  # type: ignore[attr-defined]
-                # outbind / alert_notification have no response: 3.4 §4.12 forbids one.
-                self._stats[3] += 1
-                events.append(ProtocolViolation(error=error, nack_queued=False, sequence_number=seq))
-                return
+            # outbind / alert_notification have no *_resp (3.4 §4.12): _reject falls back
+            # to a generic_nack, which is how a wrong-state request without one is answered.
             self._reject(seq, cls, error, events)
             return
         header = Header(len(frame), cid, status, seq)

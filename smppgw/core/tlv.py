@@ -17,6 +17,7 @@ import attrs
 
 from smppgw.core.constants import CommandStatus, TlvTag
 from smppgw.core.errors import MalformedPdu
+from smppgw.core.fields import InvalidField
 
 __all__ = ["TLV_SPECS", "Tlv", "TlvKind", "TlvSpec", "decode_tlvs", "encode_tlvs", "find_tlv"]
 
@@ -91,6 +92,11 @@ TLV_SPECS: Final[dict[int, TlvSpec]] = {
 del T
 
 
+def _check_value(value: object) -> None:
+    if type(value) is not bytes or len(value) > 0xFFFF:
+        raise InvalidField(f"Tlv.value: bytes of at most 65535 octets, got {type(value).__name__}")
+
+
 @attrs.frozen
 class Tlv:
     """One optional parameter: ``tag`` and the raw ``value`` octets."""
@@ -98,15 +104,16 @@ class Tlv:
     tag: int = attrs.field(
         validator=attrs.validators.and_(attrs.validators.ge(0), attrs.validators.le(0xFFFF))
     )
-    value: bytes = attrs.field(default=b"", validator=attrs.validators.max_len(0xFFFF))
+    value: bytes = attrs.field(default=b"", validator=lambda inst, attr, v: _check_value(v))
 
     # -- typed constructors -------------------------------------------------------------
     @classmethod
     def from_int(cls, tag: int, value: int, size: int | None = None) -> Tlv:
-        """An integer TLV; ``size`` defaults to the spec's length for known tags."""
+        """An integer TLV; ``size`` defaults to the spec's length for known tags (the
+        SMPP 3.4 length where v5.0 allows a longer one: ms_validity, source_telematics_id)."""
         if size is None:
             spec = TLV_SPECS.get(tag)
-            size = spec.max_len if spec is not None and spec.kind is TlvKind.INT else 1
+            size = spec.min_len if spec is not None and spec.kind is TlvKind.INT else 1
         return cls(tag, value.to_bytes(size, "big"))
 
     @classmethod

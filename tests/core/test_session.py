@@ -709,9 +709,32 @@ def test_link_death_shows_up_as_an_expired_enquire_link() -> None:
     [sent] = pair.esme.tick(30.0)
     assert isinstance(sent, EnquireLinkSent)
     pair.esme.data_to_send()  # lost on the way
-    events = pair.esme.tick(40.0)
-    assert events[0] == RequestExpired(sequence_number=sent.sequence_number, request=EnquireLink())
-    assert pair.esme.state is S.BOUND_TX  # what to do about a dead link is the caller's call
+    assert pair.esme.tick(39.9) == []
+    assert pair.esme.tick(40.0) == [
+        RequestExpired(sequence_number=sent.sequence_number, request=EnquireLink()),
+        SessionTimedOut(timer="enquire_link"),
+    ]
+    assert pair.esme.state is S.CLOSED  # the link is dead (SMPP-REFERENCE §4.3)
+    assert pair.esme.data_to_send() == b""  # and no second enquire_link goes out
+    assert pair.esme.next_deadline() is None
+
+
+def test_an_application_enquire_link_expiring_does_not_kill_the_link() -> None:
+    # Only the session's own keep-alive decides the link is dead.
+    pair = bound(BindMode.TX, SessionConfig(enquire_link_interval=None, response_timeout=10.0))
+    seq = pair.esme.send_request(EnquireLink(), 1.0)
+    pair.esme.data_to_send()
+    assert pair.esme.tick(11.0) == [RequestExpired(sequence_number=seq, request=EnquireLink())]
+    assert pair.esme.state is S.BOUND_TX
+
+
+def test_the_keepalive_clock_restarts_on_any_received_pdu() -> None:
+    pair = bound(BindMode.TRX, SessionConfig(enquire_link_interval=30.0))
+    pair.smsc.send_request(DeliverSm(), 20.0)
+    pair.now = 20.0
+    pair.pump()
+    assert pair.esme.next_deadline() == 50.0
+    assert pair.esme.tick(30.0) == []
 
 
 @pytest.mark.parametrize("binding", [False, True])

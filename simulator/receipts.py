@@ -1,0 +1,138 @@
+"""A message's fate and its delivery receipts (SMPP 3.4 Appendix B; SMPP-REFERENCE §6).
+
+The final outcome and its delay are decided when the message is accepted (``_decide``),
+so a seeded run is reproducible. Whether a receipt goes out is decided when the message
+reaches its final state (``_finalize``), from the registered_delivery it has *then*: a
+replace_sm may have changed it. Intermediate notifications (ENROUTE/ACCEPTD) are only sent
+while the message is still pending, so they never follow the final receipt.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from simulator.config import FINAL_STATES
+from simulator.deliveries import Delivery
+from simulator.ids import IdFactory
+from smppgw.core.constants import EsmClass, MessageState
+from smppgw.core.pdu import DeliverSm
+from smppgw.core.receipt import format_receipt, format_smpp_date, receipt_tlvs
+from smppgw.core.text import decode_text
+from smppgw.core.timefmt import SmppTimeError, resolve_smpp_time
+
+if TYPE_CHECKING:
+    import random
+
+    from simulator.accounts import AccountState
+    from simulator.config import Behaviour
+    from simulator.metrics import SimMetrics
+    from simulator.store import Message
+
+__all__ = ["Receipts"]
+
+_MAX_ADDR = 20  # deliver_sm addresses are C-Octet String(21); data_sm allows 65
+
+
+class Receipts:
+    rng: random.Random
+    metrics: SimMetrics
+
+    def _decide(self, b: Behaviour, m: Message, pdu: Any) -> tuple[MessageState, float]:
+        """The final state of ``m`` and how long after the submit it is reached."""
+        rng = self.rng
+        state = None
+        for rule in b.force:
+            if rule.outcome is not None and rule.matches(m.destination_addr):
+                state = FINAL_STATES[rule.outcome]
+                break
+        if state is None:
+            names = b.outcomes
+            if len(names) == 1:
+                state = FINAL_STATES[names[0][0]]
+            else:
+                state = FINAL_STATES[rng.choices([n for n, _ in names], [w for _, w in names])[0]]
+        delay = b.dlr_delay.sample(rng) if not b.dlr_delay.is_zero else 0.0
+        validity_period: str = getattr(pdu, "validity_period", "")  # data_sm has none
+        if b.honour_validity and validity_period:
+            validity = _validity_seconds(validity_period)
+            if validity is not None and delay > validity:
+                return MessageState.EXPIRED, validity
+        return state, delay
+
+    @staticmethod
+    def _wants_receipt(m: Message) -> bool:
+        """registered_delivery bits 1-0 (3.4 §5.2.17; 3 = on success only, 5.0)."""
+        if not m.receipt_part:
+            return False
+        mode = m.registered_delivery & 0x03
+        delivered = m.final_state is MessageState.DELIVERED
+        return mode == 1 or (mode == 2 and not delivered) or (mode == 3 and delivered)
+
+    def _finalize(self, account: AccountState, m: Message) -> None:
+        if m.is_final:  # cancelled (DELETED) in the meantime
+            return
+        assert m.final_state is not None
+        m.state = m.final_state
+        m.done_at = time.time()
+        if self._wants_receipt(m):
+            self._send_receipt(account, m, m.state, False)
+            if (
+                account.behaviour.duplicate_receipts
+                and self.rng.random() < account.behaviour.duplicate_receipts
+            ):
+                self._send_receipt(account, m, m.state, False)
+
+    def _send_intermediate(self, account: AccountState, m: Message, state: MessageState) -> None:
+        if not m.is_final:  # an interim receipt never follows the final one
+            self._send_receipt(account, m, state, True)
+
+    def _send_receipt(
+        self, account: AccountState, m: Message, state: MessageState, intermediate: bool
+    ) -> None:
+        b = account.behaviour
+        receipt_id = IdFactory.for_receipt(m.number, m.receipt_id, b.receipt_id_base)
+        text = b""
+        if b.receipt_text:
+            digits = b.receipt_date_digits
+            preview = decode_text(m.payload, m.data_coding)[:20] if not m.esm_class & EsmClass.UDHI else ""
+            text = format_receipt(
+                message_id=receipt_id,
+                state=state,
+                submit_date=_smpp_date(m.submitted_wall, digits),
+                done_date=_smpp_date(m.done_at or time.time(), digits),
+                error=m.error,
+                text=preview,
+                date_digits=digits,
+                lowercase_keys=not b.receipt_upper_case,
+            ).encode("latin-1", "replace")[:254]
+        tlvs = receipt_tlvs(message_id=receipt_id, state=state) if b.receipt_tlvs else ()
+        pdu = DeliverSm(
+            source_addr_ton=m.dest_addr_ton,
+            source_addr_npi=m.dest_addr_npi,
+            source_addr=m.destination_addr[:_MAX_ADDR],
+            dest_addr_ton=m.source_addr_ton,
+            dest_addr_npi=m.source_addr_npi,
+            destination_addr=m.source_addr[:_MAX_ADDR],
+            esm_class=EsmClass.INTERMEDIATE_NOTIFICATION if intermediate else EsmClass.SMSC_DELIVERY_RECEIPT,
+            short_message=text,
+            tlvs=tlvs,
+        )
+        m.receipts_sent += 1
+        self.metrics.receipts.labels(state.stat).inc()
+        account.queue.put(Delivery(pdu, "receipt"))
+
+
+def _validity_seconds(value: str) -> float | None:
+    try:
+        now = datetime.now(UTC)
+        until = resolve_smpp_time(value, now)
+    except SmppTimeError:
+        return None
+    return None if until is None else max(0.0, (until - now).total_seconds())
+
+
+def _smpp_date(wall: float, digits: int) -> str:
+    t = time.localtime(wall)
+    return format_smpp_date(t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, min(t.tm_sec, 59), digits)

@@ -1,0 +1,200 @@
+"""Delivery-receipt correlation: which part of which message a receipt is about.
+
+Theory of operation
+-------------------
+When a submit_sm_resp arrives the gateway calls ``submitted(smsc, smsc_id, ref, now)``;
+when a receipt arrives it calls ``receipt(smsc, receipt_id, now)``. Ids are compared in
+canonical form (trimmed, upper-cased, leading zeros dropped; ``smppgw.core.receipt``),
+*per SMSC*, because two carriers may reuse the same ids.
+
+Carriers that write the receipt id in another base than the submit_sm_resp id (Kannel's
+msg-id-type, SMPP-REFERENCE §6.3 item 1) are configured per SMSC with ``IdBase``:
+``HEX`` (resp ids are hex, receipts decimal: the resp id is indexed by its decimal
+value), ``DEC`` (resp decimal, receipts hex: receipt ids are converted to decimal before
+lookup), ``AS_IS`` (exact only). ``AUTO`` (default) indexes the exact form and, for ids
+that are unmistakably hex (they contain A-F), the decimal value; a receipt id that is
+unmistakably hex is also looked up by its decimal value. Purely numeric ids are never
+reinterpreted in AUTO, because "10" read as hex is 16 and sequential decimal ids would
+then cross-match.
+
+A receipt may overtake its submit_sm_resp (§6.3 item 2). It is held for ``hold``
+seconds and matched by ``submitted`` when the resp arrives; a receipt still unmatched
+after ``hold`` is returned by ``expire`` and kept in ``unmatched`` (bounded) for
+diagnosis, never dropped silently. Mappings are remembered (bounded, oldest first) after
+a final receipt so duplicates and late receipts still resolve.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Generic, TypeVar
+
+import attrs
+
+from smppgw.core.receipt import IdBase
+
+__all__ = ["Correlator", "Held", "Match"]
+
+R = TypeVar("R")  # what the gateway stores per submitted part
+P = TypeVar("P")  # the receipt payload the gateway wants back on a match
+
+_HEX_LETTERS = frozenset("ABCDEF")
+_HEX = frozenset("0123456789ABCDEF")
+
+
+def _canonical(raw: str) -> str:
+    upper = raw.strip().upper()
+    return upper.lstrip("0") or ("0" if upper else "")
+
+
+def _decimal_of_hex(canonical: str) -> str | None:
+    if canonical and len(canonical) <= 32 and _HEX.issuperset(canonical):
+        return str(int(canonical, 16))
+    return None
+
+
+def _is_obviously_hex(canonical: str) -> bool:
+    return not _HEX_LETTERS.isdisjoint(canonical) and _HEX.issuperset(canonical)
+
+
+@attrs.frozen
+class Match(Generic[R, P]):
+    ref: R
+    payload: P
+    early: bool  # the receipt arrived before the submit_sm_resp
+
+
+@attrs.frozen
+class Held(Generic[P]):
+    smsc: str
+    receipt_id: str
+    payload: P
+    since: float
+
+
+class Correlator(Generic[R, P]):
+    """Pure bookkeeping; ``now`` is injected. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        hold: float = 60.0,
+        max_refs: int = 1_000_000,
+        max_held: int = 100_000,
+        max_unmatched: int = 10_000,
+        bases: dict[str, IdBase] | None = None,
+    ) -> None:
+        self.hold = hold
+        self.max_refs = max_refs
+        self.max_held = max_held
+        self.max_unmatched = max_unmatched
+        self.bases = bases or {}
+        self._refs: OrderedDict[tuple[str, str], R] = OrderedDict()
+        self._held: OrderedDict[tuple[str, str], Held[P]] = OrderedDict()
+        self.unmatched: OrderedDict[tuple[str, str], Held[P]] = OrderedDict()
+        self.matched = 0
+        self.matched_early = 0
+        self.unmatched_total = 0
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def _submit_keys(self, smsc: str, smsc_id: str) -> list[str]:
+        canonical = _canonical(smsc_id)
+        base = self.bases.get(smsc, IdBase.AUTO)
+        if base is IdBase.HEX:
+            return [_decimal_of_hex(canonical) or canonical]
+        if base is IdBase.AUTO and _is_obviously_hex(canonical):
+            value = _decimal_of_hex(canonical)
+            return [canonical] if value is None else [canonical, value]
+        return [canonical]
+
+    def _receipt_keys(self, smsc: str, receipt_id: str) -> list[str]:
+        canonical = _canonical(receipt_id)
+        base = self.bases.get(smsc, IdBase.AUTO)
+        if base is IdBase.DEC:
+            return [_decimal_of_hex(canonical) or canonical]
+        if base is IdBase.AUTO and _is_obviously_hex(canonical):
+            value = _decimal_of_hex(canonical)
+            return [canonical] if value is None else [canonical, value]
+        return [canonical]
+
+    # -- the two events ------------------------------------------------------------------------
+
+    def submitted(self, smsc: str, smsc_id: str, ref: R, now: float) -> list[Match[R, P]]:
+        """Remember ``ref`` under ``smsc_id``; return receipts that were waiting for it."""
+        refs = self._refs
+        matches: list[Match[R, P]] = []
+        for key in self._submit_keys(smsc, smsc_id):
+            refs[smsc, key] = ref
+            held = self._held.pop((smsc, key), None)
+            if held is not None:
+                self._forget_held_aliases(held)
+                self.matched += 1
+                self.matched_early += 1
+                matches.append(Match(ref, held.payload, True))
+        while len(refs) > self.max_refs:
+            refs.popitem(last=False)
+        return matches
+
+    def receipt(self, smsc: str, receipt_id: str, payload: P, now: float) -> Match[R, P] | None:
+        """The ref this receipt is about, or None: then it is held for ``hold`` seconds."""
+        keys = self._receipt_keys(smsc, receipt_id)
+        refs = self._refs
+        for key in keys:
+            ref = refs.get((smsc, key))
+            if ref is not None:
+                self.matched += 1
+                return Match(ref, payload, False)
+        held = Held(smsc, receipt_id, payload, now)
+        for key in keys:
+            self._held[smsc, key] = held
+        while len(self._held) > self.max_held:
+            _, oldest = self._held.popitem(last=False)
+            self._forget_held_aliases(oldest)
+            self._unmatched(oldest)
+        return None
+
+    def _forget_held_aliases(self, held: Held[P]) -> None:
+        for key in self._receipt_keys(held.smsc, held.receipt_id):
+            if self._held.get((held.smsc, key)) is held:
+                del self._held[held.smsc, key]
+
+    def _unmatched(self, held: Held[P]) -> None:
+        self.unmatched_total += 1
+        self.unmatched[held.smsc, held.receipt_id] = held
+        while len(self.unmatched) > self.max_unmatched:
+            self.unmatched.popitem(last=False)
+
+    # -- time ------------------------------------------------------------------------------------
+
+    def expire(self, now: float) -> list[Held[P]]:
+        """Held receipts older than ``hold``: now counted as unmatched."""
+        out: list[Held[P]] = []
+        held = self._held
+        while held:
+            key, first = next(iter(held.items()))
+            if now - first.since < self.hold:
+                break
+            del held[key]
+            if first in out:
+                continue
+            self._forget_held_aliases(first)
+            self._unmatched(first)
+            out.append(first)
+        return out
+
+    def next_deadline(self) -> float | None:
+        if not self._held:
+            return None
+        return next(iter(self._held.values())).since + self.hold
+
+    @property
+    def held(self) -> int:
+        return len({id(h) for h in self._held.values()})
+
+    def lookup(self, smsc: str, smsc_id: str) -> R | None:
+        for key in self._submit_keys(smsc, smsc_id):
+            ref = self._refs.get((smsc, key))
+            if ref is not None:
+                return ref
+        return None
