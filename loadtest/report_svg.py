@@ -12,12 +12,13 @@ import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 Point = tuple[float, float | None]
 Formatter = Callable[[float], str]
 
 WIDTH = 900
-MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 64, 18, 34, 44
+MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 80, 40, 34, 44
 MAX_POINTS = 1500  # longer series are min/max decimated: peaks survive, the file stays small
 MAX_BANDS = 400  # hover bands (native SVG tooltips) per chart
 
@@ -68,7 +69,52 @@ class _Scale:
 
 
 def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return str(text)
+
+
+def num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def fmt_int(v: Any) -> str:
+    n = num(v)
+    return "—" if n is None else f"{round(n):,}"
+
+
+def fmt_float(v: Any, unit: str = "") -> str:
+    """Up to 4 significant digits; thousands separators above 1000."""
+    n = num(v)
+    if n is None:
+        return "—"
+    text = f"{n:,.0f}" if abs(n) >= 1000 else f"{n:.4g}"
+    return f"{text}{unit}"
+
+
+def fmt_ms(v: float) -> str:
+    return f"{v / 1000:g} s" if v >= 1000 else f"{v:g} ms"
+
+
+def fmt_rate(v: float) -> str:
+    return f"{v / 1000:g}k" if v >= 1000 else f"{v:g}"
+
+
+def fmt_secs(v: float) -> str:
+    return f"{int(v) // 60}:{int(v) % 60:02d}" if v >= 600 else f"{v:g}s"
+
+
+def percentile_points(buckets: Sequence[Any], max_nines: float) -> list[Point]:
+    """HDR ``[[value_ms, count], ...]`` → (nines, value_ms) staircase, nines = -log10(1 - percentile)."""
+    pairs = [(num(b[0]), num(b[1])) for b in buckets if isinstance(b, list | tuple) and len(b) >= 2]
+    data = sorted((v, c) for v, c in pairs if v is not None and c is not None and c > 0)
+    total = sum(c for _, c in data)
+    pts: list[Point] = []
+    cum = 0.0
+    for v, c in data:
+        x0 = -math.log10(max(1 - cum / total, 10**-max_nines))
+        cum += c
+        x1 = -math.log10(max(1 - cum / total, 10**-max_nines))
+        pts += [(x0, v), (x1, v)]
+    return pts
 
 
 def wants_log(values: Sequence[float | None], ratio: float = 50.0) -> bool:
@@ -79,7 +125,7 @@ def wants_log(values: Sequence[float | None], ratio: float = 50.0) -> bool:
 
 def nice_step(span: float, count: int = 5) -> float:
     raw = span / max(count, 1)
-    mag = 10 ** math.floor(math.log10(raw))
+    mag = 10.0 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 5, 10):
         if raw <= m * mag:
             return m * mag
@@ -247,7 +293,7 @@ def line_chart(
         f'<line class="axis" x1="{MARGIN_L}" x2="{MARGIN_L}" y1="{top}" y2="{height - MARGIN_B}" stroke="#8a939c"/>'
         f'<text class="axis-label" x="{(MARGIN_L + width - MARGIN_R) / 2}" y="{height - 6}"'
         f' text-anchor="middle">{esc(x.label)}</text>'
-        f'<text class="axis-label" transform="translate(14,{(top + height - MARGIN_B) / 2}) rotate(-90)"'
+        f'<text class="axis-label" transform="translate(16,{(top + height - MARGIN_B) / 2}) rotate(-90)"'
         f' text-anchor="middle">{esc(y.label)}</text>'
     )
     step = max(1, math.ceil(len(hover) / MAX_BANDS))

@@ -151,7 +151,10 @@ class Simulator(Receipts, ManagementOps, Management):
         if isinstance(event, RequestReceived):
             self._request(bind, event.sequence_number, event.pdu)
         elif isinstance(event, ProtocolViolation) and event.nack_queued:
-            self.metrics.pdu("out", 0x8000_0000, int(event.error.command_status))
+            if event.request_command_id is not None:
+                self.metrics.pdu("in", event.request_command_id, 0)
+            reply = event.reply_command_id if event.reply_command_id is not None else 0x8000_0000
+            self.metrics.pdu("out", reply, int(event.error.command_status))
 
     def _behaviour(self, bind: BindState) -> Behaviour:
         return bind.account.behaviour if bind.account is not None else self.global_behaviour

@@ -137,6 +137,8 @@ class ProtocolViolation(Event):
     error: ProtocolError
     nack_queued: bool
     sequence_number: int | None = None
+    request_command_id: int | None = None  # the offending request's command_id, if known
+    reply_command_id: int | None = None  # what answered it: generic_nack or the *_resp
 
     def __eq__(self, other: object) -> bool:
         # Exceptions compare by identity; compare by type, message and status instead.
@@ -148,12 +150,14 @@ class ProtocolViolation(Event):
             self.error.command_status,
             self.nack_queued,
             self.sequence_number,
+            self.reply_command_id,
         ) == (
             type(other.error),
             str(other.error),
             other.error.command_status,
             other.nack_queued,
             other.sequence_number,
+            other.reply_command_id,
         )
 
     __hash__ = None  # type: ignore[assignment]

@@ -274,6 +274,10 @@ class Session:
         """
         self._owed.pop(sequence_number, None)
 
+    def pending_output(self) -> int:
+        """Octets queued by the session and not yet taken by ``data_to_send``."""
+        return sum(map(len, self._out))
+
     def data_to_send(self) -> bytes:
         """Everything queued since the last call, including automatic replies."""
         out = self._out
@@ -336,11 +340,21 @@ class Session:
         response = getattr(cls, "response_type", None) if cls is not None else None
         if response is None:
             self._out.append(_NACK_LEN.pack(16, CommandId.GENERIC_NACK, status, seq))
+            reply = int(CommandId.GENERIC_NACK)
         else:
             self._out.append(encode_pdu(response(), seq, status))
+            reply = int(response.command_id)
         self._stats[0] += 1
         self._stats[3] += 1
-        events.append(ProtocolViolation(error=error, nack_queued=True, sequence_number=seq))
+        events.append(
+            ProtocolViolation(
+                error=error,
+                nack_queued=True,
+                sequence_number=seq,
+                request_command_id=None if cls is None else int(cls.command_id),
+                reply_command_id=reply,
+            )
+        )
 
     def _handle_request(self, cid: int, status: int, seq: int, frame: bytes, events: list[Event]) -> None:
         cls = PDU_TYPES.get(cid)

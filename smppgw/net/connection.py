@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 
 Outcome = ResponseReceived | RequestExpired | RequestAborted
 Callback = Callable[[Outcome], Any]
+_MAX_PENDING_OUTPUT = 4 * 1024 * 1024
+# Events the application never needs: the session handled them.
+_QUIET = (EnquireLinkReceived, EnquireLinkSent, ConnectionClosed)
 _THROTTLE = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
 
 
@@ -113,6 +116,8 @@ class SmppConnection:
         self._timer_wake = trio.Event()
         self._timer_deadline = math.inf  # what the timer task sleeps until
         self._send_lock = trio.Lock()  # the writer and the final flush never interleave
+        self._writing = False
+        self._written = trio.Event()
         self._closed = trio.Event()
         self._cancel: trio.CancelScope | None = None
         self.close_reason: str | None = None
@@ -171,7 +176,6 @@ class SmppConnection:
         self._dispatch(self.session.close())
         self._incoming_send.close()
         self._closed.set()
-        self._room.unpark_all()
         log.debug("connection closed: %s", self.close_reason)
 
     # -- sending ---------------------------------------------------------------------------
@@ -274,11 +278,17 @@ class SmppConnection:
                 await self._route(events)
             self._kick()
             if not data:
-                self.close("peer closed the connection")
+                # Answers already queued still go out if the peer only half-closed.
+                await self._close_after_flush("peer closed the connection")
                 return
             if session.state is SessionState.CLOSED:
                 await self._close_after_flush("session closed")
                 return
+            if self._writing and session.pending_output() > _MAX_PENDING_OUTPUT:
+                # Backpressure: a peer that does not read our answers stops being read,
+                # so queued output stays bounded. (Only past a threshold: two peers that
+                # both wait for the other to read would deadlock at any size.)
+                await self._written.wait()
 
     async def _writer(self) -> None:
         stream = self.stream
@@ -290,8 +300,14 @@ class SmppConnection:
                     data = self._take_output()
                     if not data:
                         continue
-                    with map_trio_errors():
-                        await stream.send_all(data)
+                    self._writing = True
+                    try:
+                        with map_trio_errors():
+                            await stream.send_all(data)
+                    finally:
+                        self._writing = False
+                        self._written.set()
+                        self._written = trio.Event()
             except ConnectionLost as exc:
                 self.close(str(exc))
                 return
@@ -332,32 +348,37 @@ class SmppConnection:
 
     # -- event routing ---------------------------------------------------------------------
 
-    def _dispatch(self, events: list[Event]) -> list[Event]:
-        """Run callbacks for outcomes; return what the application should see."""
-        rest: list[Event] = []
-        callbacks = self._callbacks
-        freed = False
+    def _outcome(self, event: Event) -> bool:
+        """Run the callback of a request outcome; False if ``event`` is not one."""
+        if isinstance(event, ResponseReceived | RequestExpired | RequestAborted):
+            callback = self._callbacks.pop(event.sequence_number, None)
+            if callback is not None:
+                callback(event)
+            # else: the caller gave up (cancelled): nothing to tell anyone
+            return True
+        return False
+
+    def _dispatch(self, events: list[Event]) -> None:
+        """Synchronous routing (for the close path): outcomes to callbacks, the rest to
+        ``on_event`` if set; ``incoming`` is being closed, so nothing goes there."""
+        handler = self.on_event
         for event in events:
-            if isinstance(event, ResponseReceived | RequestExpired | RequestAborted):
-                freed = True
-                callback = callbacks.pop(event.sequence_number, None)
-                if callback is not None:
-                    callback(event)
-                    continue
-                continue  # the caller gave up (cancelled): nothing to tell anyone
-            elif isinstance(event, EnquireLinkReceived | EnquireLinkSent):
-                continue
-            rest.append(event)
-        if freed and self._room:
-            self._room.unpark(count=self.session.window.available)
-        return rest
+            if not self._outcome(event) and handler is not None and not isinstance(event, _QUIET):
+                handler(event)
+        self._room.unpark_all()
 
     async def _route(self, events: list[Event]) -> None:
+        """Route events *in the order they happened*: a receipt that overtook its
+        submit_sm_resp in the same read reaches the application first."""
         send = self._incoming_send
-        for event in self._dispatch(events):
-            if isinstance(event, ConnectionClosed):
+        freed = False
+        for event in events:
+            if self._outcome(event):
+                freed = True
                 continue
-            handler = self.on_event
+            if isinstance(event, _QUIET):
+                continue
+            handler = self.on_event  # read per event: it may be set while we await below
             if handler is not None:
                 handler(event)
                 continue
@@ -370,6 +391,8 @@ class SmppConnection:
                         send.send_nowait(event)
                     except trio.WouldBlock:  # informational; a busy reader must not stall us
                         log.debug("incoming full; dropped %s", type(event).__name__)
+        if freed and self._room:
+            self._room.unpark(count=self.session.window.available)
 
     def statistics(self) -> SessionStatistics:
         return self.session.statistics()

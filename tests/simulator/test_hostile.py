@@ -332,6 +332,7 @@ async def test_malformed_submit_body_gets_rinvdstadr_and_session_continues() -> 
 CONNECTIONS = 10_000
 CONCURRENCY = 200
 GRACEFUL_EVERY = 10  # 1 in 10 closes with FIN; the rest abort with RST (no TIME_WAIT left)
+MAX_AHEAD = 1000  # connections the clients may be ahead of the simulator's accept()
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 
 
@@ -340,15 +341,22 @@ async def test_ten_thousand_connections_opened_and_closed() -> None:
 
     Most peers abort (SO_LINGER 0, an RST) so the storm leaves no 10,000 TIME_WAIT
     sockets eating the machine's ephemeral ports; every tenth closes gracefully (FIN).
-    The rate is printed (``-s``); client and simulator share one trio thread here, so it
-    measures both sides' per-connection cost together.
+
+    The kernel completes handshakes before the simulator accepts them, so clients could
+    run thousands of connections ahead of it; once the listen queue is full the kernel
+    drops the handshake's last ACK, and a client that then aborts leaves a connection the
+    server never sees. The clients therefore stay at most ``MAX_AHEAD`` connections ahead
+    of what the simulator has accepted, and every one of the 10,000 must be accepted.
+    The end-to-end rate is printed (``-s``): clients and simulator share one trio thread.
     """
     done = 0
     errors: list[str] = []
 
-    async def worker(first: int, count: int) -> None:
+    async def worker(h: Harness, accepted_before: float, first: int, count: int) -> None:
         nonlocal done
         for i in range(first, first + count):
+            while done - (_accepted(h.sim) - accepted_before) >= MAX_AHEAD:
+                await trio.sleep(0.005)
             try:
                 stream = await _raw()
             except OSError as exc:
@@ -359,29 +367,24 @@ async def test_ten_thousand_connections_opened_and_closed() -> None:
             await stream.aclose()
             done += 1
 
-    with trio.fail_after(90):
+    with trio.fail_after(100):
         async with hostile_world() as h:
             accepted_before = _accepted(h.sim)
             started = time.monotonic()
             async with trio.open_nursery() as nursery:
                 per_worker = CONNECTIONS // CONCURRENCY
                 for w in range(CONCURRENCY):
-                    nursery.start_soon(worker, w * per_worker, per_worker)
-            client_done = time.monotonic() - started
+                    nursery.start_soon(worker, h, accepted_before, w * per_worker, per_worker)
             assert errors == []
             assert done == CONNECTIONS
-            # The kernel completes handshakes ahead of the server (listen backlog), so the
-            # storm is over for the simulator only once it has accepted and dropped them all.
             assert await wait_until(
-                lambda: _accepted(h.sim) - accepted_before >= CONNECTIONS and h._only_esme_left(), 60.0
+                lambda: _accepted(h.sim) - accepted_before >= CONNECTIONS and h._only_esme_left(), 30.0
             ), (_accepted(h.sim) - accepted_before, len(h.sim.binds_info()))
-            drained = time.monotonic() - started
-            print(
-                f"\n{CONNECTIONS} connections: clients done in {client_done:.2f}s, simulator "
-                f"drained in {drained:.2f}s ({CONNECTIONS / drained:.0f} connections/s end to end)"
-            )
-            # Generous: ~11 s on an idle 2-core machine; the bound only catches a collapse.
-            assert drained < 60, f"connection storm too slow: {CONNECTIONS / drained:.0f} connections/s"
+            elapsed = time.monotonic() - started
+            rate = CONNECTIONS / elapsed
+            print(f"\n{CONNECTIONS} connections accepted and dropped in {elapsed:.2f}s ({rate:.0f}/s)")
+            # ~11 s on an idle 2-core machine; the bound only catches a collapse.
+            assert elapsed < 75, f"connection storm too slow: {rate:.0f} connections/s"
 
 
 def _accepted(sim: Simulator) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 import attrs
@@ -35,7 +34,7 @@ from smppgw.core.pdu import (
     SubmitSm,
 )
 from smppgw.core.text import ConcatMethod, Encoding, split_message
-from smppgw.core.tlv import TLV_SPECS, Tlv, encode_tlvs
+from smppgw.core.tlv import TLV_SPECS, Tlv
 from tests.core.factories import pdus_of, smpp_times
 
 S = CommandStatus
@@ -77,14 +76,20 @@ def multi(*dests: DestAddress | DistributionList, **overrides: Any) -> SubmitMul
 
 
 def decoded(pdu: Pdu, *extra: Tlv) -> Any:
-    """``pdu`` as the SMSC receives it, with ``extra`` TLVs appended on the wire.
+    """``pdu`` as decoded from the wire, with ``extra`` TLVs appended *unvalidated*.
 
-    The decoder does not re-validate, so this is how a PDU the constructor refuses (a
-    short_message *and* a message_payload) reaches the validator.
+    The decoder itself refuses a short_message together with a message_payload (so does
+    the constructor); the validator keeps its own rule as defence in depth, and this is
+    how a test hands it such a PDU.
     """
-    wire = encode_pdu(pdu, sequence_number=1) + encode_tlvs(extra)
-    wire = struct.pack(">I", len(wire)) + wire[4:]
-    return decode_pdu(wire)[1]
+    base = decode_pdu(encode_pdu(pdu, sequence_number=1))[1]
+    return _unvalidated(base, tlvs=base.tlvs + extra)
+
+
+def _unvalidated(pdu: Pdu, **changes: Any) -> Any:
+    copy = object.__new__(type(pdu))
+    object.__setattr__(copy, "__dict__", {**pdu.__dict__, **changes})
+    return copy
 
 
 def sar(ref: int = 7, total: int = 2, seq: int = 1) -> tuple[Tlv, ...]:
@@ -443,15 +448,10 @@ def test_submit_multi_distribution_list_when_allowed() -> None:
 
 
 def _with_dest_count(count: int) -> SubmitMulti:
-    """A decoded submit_multi with ``count`` destinations (255 is possible on the wire)."""
-    entry = b"\x01\x01\x01" + b"447700900001\x00"
-    wire = encode_pdu(multi(), sequence_number=1)
-    # Header, service_type NUL, source TON, NPI, source_addr NUL: number_of_dests is at 20.
-    assert wire[20] == 1
-    wire = wire[:20] + bytes([count]) + entry * count + wire[21 + len(entry) :]
-    pdu = decode_pdu(struct.pack(">I", len(wire)) + wire[4:])[1]
-    assert isinstance(pdu, SubmitMulti)
-    assert len(pdu.dest_addresses) == count
+    """A submit_multi with ``count`` destinations (the decoder refuses 255 itself, with
+    ESME_RINVNUMDESTS; the validator's own rule is defence in depth)."""
+    dests = tuple(DestAddress(destination_addr="447700900001") for _ in range(count))
+    pdu: SubmitMulti = _unvalidated(multi(), dest_addresses=dests)
     return pdu
 
 

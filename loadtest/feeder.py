@@ -1,0 +1,126 @@
+"""Who sends what next: the open-loop backlog and the closed-loop budget (no I/O).
+
+Open loop: the scheduler appends each message's intended send time (µs since start) to
+``backlog`` when that time comes; whenever a sender has window room it takes from the
+front. A target that stalls leaves the backlog growing with the original intended
+times, so the wait shows up as latency (no coordinated omission).
+
+Closed loop: a sender with room sends at once, as many as its window allows, until the
+count or the time is used up; its intended time is its send time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+import trio
+
+from loadtest.stats import Counters
+
+__all__ = ["Feeder", "Sender"]
+
+
+class Sender(Protocol):
+    """One bind (or one HTTP worker pool) seen from the feeder."""
+
+    @property
+    def room(self) -> int: ...
+
+    @property
+    def inflight_count(self) -> int: ...
+
+    def send_from(self, backlog: deque[int], k: int) -> None: ...
+
+    def send_now(self, k: int, now_us: int) -> None: ...
+
+
+class Feeder:
+    def __init__(
+        self,
+        counters: Counters,
+        clock_us: Callable[[], int],
+        *,
+        closed: bool,
+        count: int | None,
+        end_us: int,
+    ) -> None:
+        self.counters = counters
+        self.clock_us = clock_us
+        self.closed = closed
+        self.backlog: deque[int] = deque()
+        self.senders: list[Sender] = []
+        self.offering = False
+        self.budget: float = count if count is not None else math.inf
+        self.end_us = end_us
+        self.offer_done = trio.Event()  # closed loop: count or time used up
+        self.drained = trio.Event()  # offering over and nothing in flight
+        self.drained_at_us: int | None = None
+
+    # -- open loop ---------------------------------------------------------------------------
+
+    def offer(self, intended: list[int]) -> None:
+        """Intended times that just came due (already counted against the budget)."""
+        self.backlog.extend(intended)
+        self.counters.offered += len(intended)
+        self.dispatch()
+
+    def dispatch(self) -> None:
+        """Spread the backlog over every sender with room, evenly."""
+        backlog = self.backlog
+        live = [s for s in self.senders if s.room > 0]
+        while backlog and live:
+            share = -(-len(backlog) // len(live))
+            still = []
+            for s in live:
+                k = min(s.room, share, len(backlog))
+                if k:
+                    s.send_from(backlog, k)
+                if s.room > 0:
+                    still.append(s)
+            live = still
+
+    # -- called by a sender whose window has room ---------------------------------------------
+
+    def on_room(self, sender: Sender) -> None:
+        if not self.offering:
+            self.check_drained()
+            return
+        if not self.closed:
+            n = len(self.backlog)
+            if n:
+                sender.send_from(self.backlog, min(sender.room, n))
+            return
+        now = self.clock_us()
+        if now >= self.end_us:
+            self.stop_offering()
+            return
+        k = int(min(sender.room, self.budget))
+        if k > 0:
+            self.budget -= k
+            self.counters.offered += k
+            sender.send_now(k, now)
+        if self.budget <= 0:
+            self.stop_offering()
+
+    def start_closed(self) -> None:
+        self.offering = True
+        for s in self.senders:
+            self.on_room(s)
+
+    def stop_offering(self) -> None:
+        """No more new messages; what waits in the backlog now stays unsent."""
+        if self.offering:
+            self.offering = False
+            self.backlog.clear()
+            self.offer_done.set()
+        self.check_drained()
+
+    def check_drained(self) -> None:
+        if self.drained.is_set() or self.offering:
+            return
+        if all(s.inflight_count == 0 for s in self.senders):
+            self.drained_at_us = self.clock_us()
+            self.drained.set()

@@ -1,0 +1,152 @@
+"""Load the gateway's HTTP queue API end to end: ``POST /v1/messages`` (DESIGN §4.2).
+
+Written against the API as specified (to/from/text -> 202 with an id); the gateway's
+API does not exist yet, so this target has only met a stub. ``binds x window`` worker
+tasks share one ``httpx.AsyncClient`` (anyio runs it on trio); the feeder hands them
+intended send times as for SMPP binds, so open-loop latency is measured from the
+intended time here too.
+
+Outcomes: 200/201/202 -> acked; 429 -> throttled; any other status -> an error named
+``HTTP_<code>``; no answer within ``--timeout`` -> ``timeout``; a transport failure ->
+``connection_error``. Receipts are not awaited over HTTP (``receipts_expected`` is 0).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Final
+
+import httpx
+import trio
+
+from loadtest.messages import TEXTS, kind_sequence
+from loadtest.params import RunParams
+from loadtest.stats import Counters
+
+__all__ = ["HttpTarget"]
+
+_OK: Final = frozenset({200, 201, 202})
+_POOL: Final = 2000
+
+
+class HttpTarget:
+    """A pool of workers seen by the feeder as one sender with ``binds x window`` room."""
+
+    def __init__(
+        self,
+        params: RunParams,
+        counters: Counters,
+        clock_us: Callable[[], int],
+        on_room: Callable[[Any], None],
+    ) -> None:
+        assert params.address is not None and params.api_key is not None
+        self.p = params
+        self.concurrency = params.binds * params.window
+        self.busy = 0
+        self._c = counters
+        self._clock = clock_us
+        self._on_room = on_room
+        self._queue: deque[int] = deque()
+        self._lot = trio.lowlevel.ParkingLot()
+        self._url = params.address.rstrip("/") + "/v1/messages"
+        self._bodies = self._build_bodies()
+        self._next = 0
+        self._client: httpx.AsyncClient | None = None
+
+    def _build_bodies(self) -> list[bytes]:
+        p = self.p
+        kinds = kind_sequence(p.mix, _POOL, random.Random(p.seed))
+        return [
+            json.dumps({"to": p.destinations.number(i), "from": p.source, "text": TEXTS[kind]}).encode()
+            for i, kind in enumerate(kinds)
+        ]
+
+    # -- the Sender protocol -----------------------------------------------------------------
+
+    @property
+    def room(self) -> int:
+        return self.concurrency - self.busy - len(self._queue) if self._client is not None else 0
+
+    @property
+    def inflight_count(self) -> int:
+        return self.busy + len(self._queue)
+
+    def send_from(self, backlog: deque[int], k: int) -> None:
+        for _ in range(k):
+            self._queue.append(backlog.popleft())
+        self._lot.unpark(count=k)
+
+    def send_now(self, k: int, now_us: int) -> None:
+        self._queue.extend([now_us] * k)
+        self._lot.unpark(count=k)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Check the API answers at all (any HTTP status will do).
+
+        Raises:
+            RunFailed: nothing answers at the URL.
+        """
+        from loadtest.runner import RunFailed
+
+        key = self.p.api_key or ""
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        self._client = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {key}", "X-API-Key": key, "Content-Type": "application/json"},
+            limits=limits,
+            timeout=httpx.Timeout(self.p.timeout, connect=min(self.p.timeout, 10.0)),
+        )
+        try:
+            await self._client.get(self.p.address.rstrip("/") + "/healthz")  # type: ignore[union-attr]
+        except httpx.HTTPError as exc:
+            await self._client.aclose()
+            self._client = None
+            raise RunFailed(f"cannot reach {self.p.address}: {exc!r}") from None
+
+    async def start(self, nursery: trio.Nursery) -> None:
+        for _ in range(self.concurrency):
+            nursery.start_soon(self._worker)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        self._queue.clear()
+        if client is not None:
+            await client.aclose()
+
+    async def _worker(self) -> None:
+        c, queue = self._c, self._queue
+        while True:
+            while not queue:
+                await self._lot.park()
+            client = self._client
+            if client is None:
+                return
+            intended = queue.popleft()
+            body = self._bodies[self._next]
+            self._next = (self._next + 1) % len(self._bodies)
+            self.busy += 1
+            c.sent += 1
+            try:
+                response = await client.post(self._url, content=body)
+            except httpx.TimeoutException:
+                c.resp_lat.append(self._clock() - intended)
+                c.timeouts += 1
+                c.error("timeout")
+            except httpx.HTTPError:
+                c.error("connection_error")
+            else:
+                c.resp_lat.append(self._clock() - intended)
+                code = response.status_code
+                if code in _OK:
+                    c.acked += 1
+                else:
+                    if code == 429:
+                        c.throttled += 1
+                    c.error(f"HTTP_{code}")
+            finally:
+                self.busy -= 1
+            self._on_room(self)

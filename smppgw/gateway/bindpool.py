@@ -1,0 +1,219 @@
+"""Bind pools: keep N healthy binds to one SMSC (issue: "Bind pools").
+
+Theory of operation
+-------------------
+One task per configured bind ("slot"). A slot connects, binds, and then only waits for
+its connection to end; when it ends it backs off (jittered exponential, ``policy.retry``)
+and binds again. A slot owns at most one connection at any moment, and its previous
+connection is closed before the next is opened, so a rebind can never leave an orphan
+TCP session nor exceed the configured bind count. ESME_RALYBND on a bind means the
+carrier still sees our old session (SMPP-REFERENCE §7.1): the slot backs off longer.
+
+Everything in flight on a lost bind comes back to the dispatcher as RequestAborted
+through the request callbacks; the pool itself never holds messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+from smppgw.core.constants import CommandId, CommandStatus
+from smppgw.core.errors import ConnectionLost, ResponseTimeout, SmppError
+from smppgw.core.events import Event
+from smppgw.core.session import Session, SessionConfig
+from smppgw.core.states import BindMode, Role
+from smppgw.gateway.config import SmscConfig
+from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.net.connection import SmppConnection
+from smppgw.net.esme import BindFailed, EsmeSettings, bind, connect_tcp
+from smppgw.policy.retry import Backoff
+from smppgw.policy.throttle import SlidingWindow
+
+__all__ = ["BindPool"]
+
+log = logging.getLogger(__name__)
+
+_SENDS = frozenset({BindMode.TX, BindMode.TRX})
+
+
+class BindPool:
+    def __init__(
+        self,
+        smsc: SmscConfig,
+        *,
+        on_event: Callable[[SmppConnection, Event], Any],
+        metrics: GatewayMetrics,
+        rng: random.Random,
+        ssl_context: ssl.SSLContext | None = None,
+        backoff: Backoff = Backoff(initial=0.5, factor=2.0, maximum=30.0, jitter=0.3),
+    ) -> None:
+        self.smsc = smsc
+        self._on_event = on_event
+        self._metrics = metrics
+        self._rng = rng
+        self._ssl = ssl_context
+        self._backoff = backoff
+        self.senders: list[SmppConnection] = []  # bound TX/TRX connections
+        self.connections: set[SmppConnection] = set()  # every open connection of this pool
+        self._bind_limits: dict[SmppConnection, SlidingWindow] = {}
+        self._room = trio.lowlevel.ParkingLot()
+        self._stopping = False
+        self._next = 0
+        self.binds_made = 0
+        self.bind_failures = 0
+        self._gauges = {state: metrics.binds.labels(smsc.name, state) for state in ("bound", "down")}
+        self._gauges["down"].set(len(smsc.modes))
+
+    @property
+    def up(self) -> bool:
+        return bool(self.senders)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            for index, mode in enumerate(self.smsc.modes):
+                nursery.start_soon(self._slot, index, mode)
+            task_status.started()
+
+    def _settings(self, mode: BindMode) -> EsmeSettings:
+        s = self.smsc
+        return EsmeSettings(
+            system_id=s.system_id,
+            password=s.password,
+            mode=mode,
+            system_type=s.system_type,
+            interface_version=s.interface_version,
+            bind_timeout=s.connect_timeout,
+        )
+
+    def _session_config(self) -> SessionConfig:
+        s = self.smsc
+        return SessionConfig(
+            window=s.window,
+            response_timeout=s.response_timeout,
+            enquire_link_interval=s.enquire_link_interval,
+            bind_timeout=None,
+        )
+
+    async def _slot(self, index: int, mode: BindMode) -> None:
+        failures = 0
+        name = self.smsc.name
+        while not self._stopping:
+            delay_hint = 0.0
+            try:
+                await self._bind_once(mode)
+                failures = 0  # it was bound, then lost: start the backoff afresh
+            except BindFailed as exc:
+                self.bind_failures += 1
+                failures += 1
+                self._metrics.reconnects.labels(name, "bind_failed").inc()
+                log.warning("%s bind %d refused: %s", name, index, exc)
+                if exc.status == CommandStatus.ESME_RALYBND:
+                    delay_hint = self._backoff.maximum / 2  # the old session is still alive
+            except (ConnectionLost, ResponseTimeout, OSError) as exc:
+                failures += 1
+                self._metrics.reconnects.labels(name, "connect_failed").inc()
+                log.info("%s bind %d: %s", name, index, exc)
+            if self._stopping:
+                return
+            delay = max(delay_hint, self._backoff.delay(max(1, failures), self._rng))
+            await trio.sleep(delay)
+
+    async def _bind_once(self, mode: BindMode) -> None:
+        stream = await connect_tcp(self.smsc.host, self.smsc.port, timeout=self.smsc.connect_timeout, ssl_context=self._ssl)
+        conn = SmppConnection(stream, Session(Role.ESME, self._session_config(), now=trio.current_time()))
+        conn.on_event = lambda event: self._on_event(conn, event)
+        self.connections.add(conn)
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(conn.run)
+                try:
+                    await bind(conn, self._settings(mode))
+                except SmppError:
+                    conn.close("bind failed")
+                    raise
+                self._bound(conn, mode)
+                try:
+                    await conn.wait_closed()
+                finally:
+                    self._unbound(conn, mode)
+        except BaseExceptionGroup as group:  # a lone error from the nursery: unwrap it
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+        finally:
+            self.connections.discard(conn)
+            await conn.aclose()
+
+    def _bound(self, conn: SmppConnection, mode: BindMode) -> None:
+        self.binds_made += 1
+        if mode in _SENDS:
+            self.senders.append(conn)
+            if self.smsc.bind_tps is not None:
+                self._bind_limits[conn] = SlidingWindow(self.smsc.bind_tps)
+        self._gauges["bound"].inc()
+        self._gauges["down"].dec()
+        self._room.unpark_all()
+        log.info("%s: bound %s (%d sending)", self.smsc.name, mode.value, len(self.senders))
+
+    def _unbound(self, conn: SmppConnection, mode: BindMode) -> None:
+        if conn in self.senders:
+            self.senders.remove(conn)
+        self._bind_limits.pop(conn, None)
+        self._gauges["bound"].dec()
+        self._gauges["down"].inc()
+        log.info("%s: bind lost (%s)", self.smsc.name, conn.close_reason)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def pick(self, now: float) -> SmppConnection | None:
+        """A bound sender with a free window slot (and bind TPS to spare), round robin."""
+        senders = self.senders
+        n = len(senders)
+        for i in range(n):
+            conn = senders[(self._next + i) % n]
+            if conn.closed or not conn.session.window.available or not conn.session.can_send(CommandId.SUBMIT_SM):
+                continue
+            limit = self._bind_limits.get(conn)
+            if limit is not None and limit.wait_time(now) > 0:
+                continue
+            self._next = (self._next + i + 1) % n
+            if limit is not None:
+                limit.record(now)
+            return conn
+        return None
+
+    def bind_wait(self, now: float) -> float:
+        """Seconds until some bind's TPS allows a send (0 if none limits)."""
+        waits = [lim.wait_time(now) for lim in self._bind_limits.values()]
+        return min(waits) if waits and all(w > 0 for w in waits) else 0.0
+
+    async def wait_for_room(self, timeout: float) -> None:
+        with trio.move_on_after(timeout):
+            await self._room.park()
+
+    def room(self) -> None:
+        """A window slot may be free (a response, an expiry, an abort)."""
+        if self._room:
+            self._room.unpark()
+
+    def in_flight(self) -> int:
+        return sum(len(c.session.window) for c in self.senders)
+
+    # -- the end ---------------------------------------------------------------------------------
+
+    async def close(self, timeout: float) -> None:
+        """Unbind every connection (3.4 §4.2), bounded by ``timeout``, then close them."""
+        self._stopping = True
+        with trio.move_on_after(timeout):
+            async with trio.open_nursery() as nursery:
+                for conn in list(self.connections):
+                    nursery.start_soon(conn.unbind, timeout)
+        for conn in list(self.connections):
+            await conn.aclose()
+        self._room.unpark_all()

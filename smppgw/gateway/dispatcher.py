@@ -1,0 +1,251 @@
+"""The dispatcher: one task per SMSC that turns queued parts into submit_sm, as fast as
+the carrier allows and never faster.
+
+Theory of operation
+-------------------
+Work items are *parts* (``Job``): a message is split once, when its SMSC is chosen, and
+every part keeps its PDU (same UDH reference) across retries, so a retry can never send
+different bytes. Jobs wait in ``ready`` (FIFO) or, when they may not go yet (a backoff,
+a per-sender or per-route limit), in the ``delayed`` heap; a job that must wait never
+blocks the jobs behind it. The account limit (AIMD over a sliding window, counting
+segments) applies to every job of this SMSC, so the loop sleeps on it.
+
+Each submit_sm is sent with a callback (no task per message). The callback classifies
+the outcome with ``policy.retry``: success records the SMSC message_id (and matches
+early receipts); ESME_RTHROTTLED / ESME_RMSGQFUL cut the AIMD rate and requeue the part
+at the head; other transient statuses requeue after a backoff; permanent ones finish the
+message as ``rejected``; a timeout or a lost bind requeues the part and counts it in
+``resent_unknown`` (it may have reached the carrier: never silent).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import random
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+
+from smppgw.core.constants import CommandStatus, TlvTag
+from smppgw.core.errors import SmppError
+from smppgw.core.events import RequestAborted, RequestExpired, ResponseReceived
+from smppgw.core.pdu import SubmitSm, SubmitSmResp
+from smppgw.gateway.bindpool import BindPool
+from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.net.connection import Outcome, SmppConnection
+from smppgw.policy.retry import RetryPolicy, Verdict
+from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
+from smppgw.store.base import MessageRecord, PartRecord, Status
+
+__all__ = ["Dispatcher", "Job"]
+
+log = logging.getLogger(__name__)
+
+_THROTTLE = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
+
+
+@attrs.define(eq=False)
+class Job:
+    message: MessageRecord
+    part: PartRecord
+    pdu: SubmitSm
+    created: float  # trio clock at accept, for the retry policy's max_age
+    limits: tuple[SlidingWindow, ...] = ()  # per-sender / per-route limiters
+    sent_at: float = 0.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        name: str,
+        pool: BindPool,
+        *,
+        account: AdaptiveRate | None,
+        retry: RetryPolicy,
+        metrics: GatewayMetrics,
+        rng: random.Random,
+        on_submitted: Callable[[Job, str, float], Any],
+        on_final: Callable[[MessageRecord, Status, str], Any],
+        on_rebind: Callable[[SmppConnection], Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.pool = pool
+        self.account = account
+        self.retry = retry
+        self.metrics = metrics
+        self.rng = rng
+        self._on_submitted = on_submitted
+        self._on_final = on_final
+        self._on_rebind = on_rebind
+        self.ready: deque[Job] = deque()
+        self._delayed: list[tuple[float, int, Job]] = []
+        self._order = itertools.count()
+        self._wake = trio.Event()
+        self._idle = False
+        self.sent = 0
+        self.throttled = 0
+        self._rate_gauge = metrics.throttle_rate.labels("smsc", name)
+        self._inflight_gauge = metrics.in_flight.labels(name)
+
+    def __len__(self) -> int:
+        return len(self.ready) + len(self._delayed)
+
+    # -- queueing ------------------------------------------------------------------------------
+
+    def put(self, job: Job, *, delay: float = 0.0, first: bool = False) -> None:
+        job.part.status = Status.QUEUED
+        if delay > 0:
+            heapq.heappush(self._delayed, (trio.current_time() + delay, next(self._order), job))
+        elif first:
+            self.ready.appendleft(job)
+        else:
+            self.ready.append(job)
+        if self._idle:
+            self._wake.set()
+
+    def take_unstarted(self) -> list[MessageRecord]:
+        """Remove and return messages none of whose parts reached the SMSC (failover)."""
+        started = {id(j.message) for j in self._all() if j.part.smsc_message_id is not None or j.part.attempts}
+        moved: dict[int, MessageRecord] = {}
+        keep_ready: deque[Job] = deque()
+        for job in self.ready:
+            message = job.message
+            if id(message) in started or any(p.smsc_message_id for p in message.parts):
+                keep_ready.append(job)
+            else:
+                moved[id(message)] = message
+        keep_delayed = [d for d in self._delayed if id(d[2].message) not in moved]
+        self.ready = keep_ready
+        self._delayed = keep_delayed
+        heapq.heapify(self._delayed)
+        return list(moved.values())
+
+    def _all(self) -> list[Job]:
+        return [*self.ready, *(d[2] for d in self._delayed)]
+
+    async def _next(self) -> Job:
+        delayed = self._delayed
+        while True:
+            now = trio.current_time()
+            if delayed and delayed[0][0] <= now:
+                return heapq.heappop(delayed)[2]
+            if self.ready:
+                return self.ready.popleft()
+            deadline = delayed[0][0] if delayed else math.inf
+            self._idle = True
+            with trio.move_on_at(deadline):
+                await self._wake.wait()
+            self._idle = False
+            self._wake = trio.Event()
+
+    # -- the loop -----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        pool, account = self.pool, self.account
+        while True:
+            job = await self._next()
+            if job.message.is_final:
+                continue  # another part failed permanently: the rest need not go
+            now = trio.current_time()
+            wait = max((lim.wait_time(now) for lim in job.limits), default=0.0)
+            if wait > 0:  # a per-sender / per-route limit: park this job only
+                heapq.heappush(self._delayed, (now + wait, next(self._order), job))
+                continue
+            if account is not None:
+                while (wait := account.wait_time(now)) > 0:
+                    await trio.sleep(wait)
+                    now = trio.current_time()
+            conn = pool.pick(now)
+            while conn is None:
+                await pool.wait_for_room(max(0.001, pool.bind_wait(now)) if pool.up else 1.0)
+                now = trio.current_time()
+                conn = pool.pick(now)
+            if account is not None:
+                account.record(now)
+                self._rate_gauge.set(account.rate)
+            for lim in job.limits:
+                lim.record(now)
+            self._send(conn, job, now)
+
+    def _send(self, conn: SmppConnection, job: Job, now: float) -> None:
+        part = job.part
+        part.attempts += 1
+        part.status = Status.SUBMITTING
+        job.sent_at = now
+        if job.message.status in (Status.ACCEPTED, Status.QUEUED):
+            job.message.status = Status.SUBMITTING
+        try:
+            conn.start_request(job.pdu, lambda outcome: self._outcome(job, conn, outcome))
+        except SmppError as exc:  # closed between pick and send: try again at once
+            part.attempts -= 1
+            log.debug("%s: send failed (%s); requeued", self.name, exc)
+            self.put(job, first=True)
+            return
+        self.sent += 1
+
+    # -- outcomes ----------------------------------------------------------------------------------
+
+    def _outcome(self, job: Job, conn: SmppConnection, outcome: Outcome) -> None:
+        self.pool.room()
+        now = trio.current_time()
+        message, part = job.message, job.part
+        route = message.route or "-"
+        if isinstance(outcome, ResponseReceived):
+            status = outcome.status
+            self.metrics.submit(route, self.name, status)
+            self.metrics.resp(self.name, outcome.round_trip)
+            self._congestion(outcome.response, now)
+            if status == CommandStatus.ESME_ROK:
+                assert isinstance(outcome.response, SubmitSmResp)
+                part.resp_latency = outcome.round_trip
+                self._on_submitted(job, outcome.response.message_id, now)
+                return
+            if status in _THROTTLE:
+                # SMPP-REFERENCE §7.1: slow down, then resubmit the same PDU first.
+                self.throttled += 1
+                part.attempts -= 1  # the carrier did not take it: not an attempt
+                if self.account is not None and self.account.throttled(now):
+                    self._rate_gauge.set(self.account.rate)
+                self.put(job, first=True, delay=0.0 if self.account is not None else 1.0)
+                return
+            decision = self.retry.decide(status, attempts=part.attempts, age=now - job.created, rng=self.rng)
+        else:
+            # No answer (timeout) or the bind died: the carrier may have it. Resend, counted.
+            part.resent_unknown += 1
+            self.metrics.resent_unknown.labels(self.name).inc()
+            kind = "timeout" if isinstance(outcome, RequestExpired) else "bind lost"
+            log.warning("%s: %s for message %s part %d; resubmitting", self.name, kind, message.id, part.index)
+            decision = self.retry.decide(None, attempts=part.attempts, age=now - job.created, rng=self.rng)
+            if isinstance(outcome, RequestAborted) and decision.verdict is Verdict.RETRY:
+                self.put(job, first=True)
+                return
+        self._decided(job, conn, decision.verdict, decision.delay, decision.reason)
+
+    def _decided(self, job: Job, conn: SmppConnection, verdict: Verdict, delay: float, reason: str) -> None:
+        part = job.part
+        part.error = reason
+        if verdict is Verdict.RETRY:
+            self.put(job, delay=delay)
+        elif verdict is Verdict.REBIND:
+            self.put(job, first=True)
+            if self._on_rebind is not None:
+                self._on_rebind(conn)
+        else:
+            part.status = Status.REJECTED if verdict is Verdict.REJECT else Status.FAILED
+            self._on_final(job.message, part.status, reason)
+
+    def _congestion(self, response: object, now: float) -> None:
+        if self.account is None or not isinstance(response, SubmitSmResp) or not response.tlvs:
+            return
+        tlv = response.get_tlv(TlvTag.CONGESTION_STATE)
+        if tlv is not None and tlv.value:
+            self.account.congestion(tlv.value[0], now)
+
+    def gauges(self) -> None:
+        self._inflight_gauge.set(self.pool.in_flight())

@@ -1,0 +1,58 @@
+"""Gateway metrics (prometheus-client, ``smppgw_`` prefix; DESIGN §4.4).
+
+One ``CollectorRegistry`` per gateway, so tests can run several in one process. Label
+children are cached: a ``labels()`` lookup per PDU costs more than the PDU.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from smppgw.core.constants import status_name
+
+__all__ = ["GatewayMetrics"]
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_RECEIPT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 86400)
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry(auto_describe=True)
+        self.submits = Counter("smppgw_submits", "submit_sm by route, SMSC and status", ["route", "smsc", "status"], registry=r)
+        self.resp_latency = Histogram(
+            "smppgw_submit_resp_seconds", "submit_sm -> submit_sm_resp", ["smsc"], buckets=_LATENCY_BUCKETS, registry=r
+        )
+        self.receipt_latency = Histogram(
+            "smppgw_submit_receipt_seconds", "submit_sm -> final receipt", ["smsc"], buckets=_RECEIPT_BUCKETS, registry=r
+        )
+        self.in_flight = Gauge("smppgw_window_in_flight", "Requests in flight per SMSC", ["smsc"], registry=r)
+        self.binds = Gauge("smppgw_binds", "Binds by SMSC and state", ["smsc", "state"], registry=r)
+        self.throttle_rate = Gauge("smppgw_throttle_rate", "Current send rate limit (segments/s)", ["scope", "name"], registry=r)
+        self.receipts = Counter("smppgw_receipts", "Receipts by stat", ["smsc", "stat"], registry=r)
+        self.unmatched = Counter("smppgw_unmatched_receipts", "Receipts matching no submitted part", ["smsc"], registry=r)
+        self.duplicates = Counter("smppgw_duplicate_receipts", "Receipts seen twice", ["smsc"], registry=r)
+        self.messages = Counter("smppgw_messages", "Messages reaching a final status", ["status"], registry=r)
+        self.inbound = Counter("smppgw_inbound", "Inbound (MO) messages", ["smsc"], registry=r)
+        self.resent_unknown = Counter(
+            "smppgw_resent_unknown", "Parts resubmitted after a timeout or lost bind (may duplicate)", ["smsc"], registry=r
+        )
+        self.reconnects = Counter("smppgw_reconnects", "Bind attempts after a loss", ["smsc", "result"], registry=r)
+        self._submit_children: dict[tuple[str, str, int], Counter] = {}
+        self._resp_children: dict[str, Histogram] = {}
+
+    def submit(self, route: str, smsc: str, status: int) -> None:
+        key = (route, smsc, status)
+        child = self._submit_children.get(key)
+        if child is None:
+            child = self._submit_children[key] = self.submits.labels(route, smsc, status_name(status))
+        child.inc()
+
+    def resp(self, smsc: str, seconds: float) -> None:
+        child = self._resp_children.get(smsc)
+        if child is None:
+            child = self._resp_children[smsc] = self.resp_latency.labels(smsc)
+        child.observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,1 @@
+"""Persistence behind protocols (DESIGN §2): memory today; SQLite and Redis next."""

@@ -1,0 +1,112 @@
+"""Message records and the store protocol (DESIGN §3: the message lifecycle).
+
+    accepted -> queued -> submitting -> submitted -> delivered | undeliverable | expired
+                                                   | rejected | failed | blocked
+
+A message is split into parts at dispatch; each part carries its own SMSC message_id
+and receipt. Records are mutable bookkeeping owned by the gateway; the store persists
+them (``save``) and answers queries.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Protocol
+
+import attrs
+
+__all__ = ["FINAL", "MessageRecord", "MessageStore", "PartRecord", "Status"]
+
+
+class Status(enum.Enum):
+    ACCEPTED = "accepted"
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    DELIVERED = "delivered"
+    UNDELIVERABLE = "undeliverable"
+    EXPIRED = "expired"
+    REJECTED = "rejected"  # a permanent SMSC error
+    FAILED = "failed"  # retries or age exhausted
+    BLOCKED = "blocked"  # opt-out or validation
+
+
+FINAL = frozenset(
+    {Status.DELIVERED, Status.UNDELIVERABLE, Status.EXPIRED, Status.REJECTED, Status.FAILED, Status.BLOCKED}
+)
+
+
+@attrs.define(eq=False)
+class PartRecord:
+    index: int  # 1-based
+    total: int
+    status: Status = Status.QUEUED
+    smsc_message_id: str | None = None
+    attempts: int = 0
+    resent_unknown: int = 0  # resubmitted after a timeout or lost bind: may duplicate
+    submitted_at: float | None = None
+    resp_latency: float | None = None
+    receipt_stat: str | None = None
+    receipt_final: bool = False
+    receipt_at: float | None = None
+    receipt_error: str | None = None
+    receipt_latency: float | None = None
+    receipts: int = 0  # receipts seen, duplicates included
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "status": self.status.value,
+            "smsc_message_id": self.smsc_message_id,
+            "attempts": self.attempts,
+            "resent_unknown": self.resent_unknown,
+            "receipt_stat": self.receipt_stat,
+            "receipt_error": self.receipt_error,
+            "error": self.error,
+        }
+
+
+@attrs.define(eq=False)
+class MessageRecord:
+    id: str
+    source: str
+    destination: str
+    text: str
+    encoding: str = "auto"
+    dlr: bool = True
+    validity: float | None = None  # seconds
+    priority: int = 0
+    tags: tuple[str, ...] = ()
+    status: Status = Status.ACCEPTED
+    route: str | None = None
+    smsc: str | None = None
+    parts: list[PartRecord] = attrs.field(factory=list)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    error: str | None = None
+    attempts: int = 0
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "from": self.source,
+            "to": self.destination,
+            "status": self.status.value,
+            "route": self.route,
+            "smsc": self.smsc,
+            "error": self.error,
+            "parts": [p.to_dict() for p in self.parts],
+        }
+
+
+class MessageStore(Protocol):
+    def save(self, message: MessageRecord) -> None: ...
+
+    def get(self, message_id: str) -> MessageRecord | None: ...
+
+    def counts(self) -> dict[str, int]: ...
