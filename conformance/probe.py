@@ -65,7 +65,7 @@ class Observation:
 
     def render(self, with_conn: bool = False) -> str:
         where = f"[{self.conn}] " if with_conn else ""
-        return f"+{self.t:7.3f}s {where}{self.direction} {self.text}"
+        return f"{self.t:8.3f}s {where}{self.direction} {self.text}"
 
 
 @attrs.define
@@ -135,11 +135,11 @@ class Probe:
             self._mark_closed(f"send failed: {exc!r}")
             raise Closed(self.close_reason) from None
 
-    async def send_pdu(self, pdu: Pdu, seq: int | None = None, status: int = 0) -> int:
+    async def send_pdu(self, pdu: Pdu, seq: int | None = None, status: int = 0, note: str = "") -> int:
         """Encode and send ``pdu``; returns the sequence number used."""
         if seq is None:
             seq = self.next_seq()
-        await self.send(encode(pdu, seq, status))
+        await self.send(encode(pdu, seq, status), note)
         return seq
 
     def _record_sent(self, data: bytes, note: str) -> None:

@@ -22,6 +22,7 @@ from smppgw.core.codec import HEADER_SIZE, Header, decode_body, decode_header, e
 from smppgw.core.constants import CommandId, TlvTag, status_name
 from smppgw.core.errors import InvalidCommandId, MalformedPdu
 from smppgw.core.pdu import Pdu
+from smppgw.core.tlv import TLV_SPECS, TlvKind
 
 __all__ = [
     "HEADER_SIZE",
@@ -29,7 +30,9 @@ __all__ = [
     "command_name",
     "decode_frame",
     "describe_bytes",
+    "describe_frame",
     "encode",
+    "join_tlvs",
     "raw_header",
     "raw_pdu",
     "raw_tlv",
@@ -98,11 +101,13 @@ def decode_frame(raw: bytes) -> Frame:
 
 def _value(value: object) -> str:
     if isinstance(value, bytes):
-        if len(value) <= 24:
+        if value.isascii() and value.decode("ascii").isprintable():
+            text = repr(value)
+        elif len(value) <= 24:
             text = value.hex()
         else:
             text = f"{value[:20].hex()}...({len(value)} octets)"
-        return text
+        return text if len(text) <= _MAX_VALUE * 2 else text[: _MAX_VALUE * 2] + "..."
     if isinstance(value, tuple):
         text = "(" + ", ".join(_value(v) for v in value) + ")"
     else:
@@ -132,7 +137,10 @@ def _tlv(tag: int, value: bytes) -> str:
         name = TlvTag(tag).name.lower()
     except ValueError:
         name = f"tlv_0x{tag:04X}"
-    return f"{name}={value.hex() if len(value) > 8 or not value.isascii() else repr(value)}"
+    spec = TLV_SPECS.get(tag)
+    if spec is not None and spec.kind is TlvKind.INT and spec.min_len <= len(value) <= spec.max_len:
+        return f"{name}={int.from_bytes(value, 'big'):#x}"
+    return f"{name}={_value(value)}"
 
 
 def describe_frame(frame: Frame) -> str:

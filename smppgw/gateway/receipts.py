@@ -1,0 +1,118 @@
+"""Receipts: correlate each delivery receipt to its part and settle the message.
+
+Status rules for a message (DESIGN §3): a part's final receipt sets the part's status
+(DELIVRD -> delivered, EXPIRED -> expired, REJECTD -> rejected, UNDELIV / DELETED /
+UNKNOWN / anything unrecognised -> undeliverable, the raw stat kept). The message is
+final when every part is: ``delivered`` only if every part was delivered, else the
+worst part's status in the order rejected > undeliverable > expired. A non-final
+receipt (ENROUTE, ACCEPTD) never overwrites a final one (checklist 70); a duplicate
+(same part, same stat) is counted and changes nothing (checklist 69).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from smppgw.core.constants import MessageState
+from smppgw.core.receipt import IdBase, Receipt
+from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.policy.correlation import Correlator, Held
+from smppgw.store.base import MessageRecord, PartRecord, Status
+
+__all__ = ["ReceiptBook"]
+
+log = logging.getLogger(__name__)
+
+_PART_STATUS = {
+    MessageState.DELIVERED: Status.DELIVERED,
+    MessageState.EXPIRED: Status.EXPIRED,
+    MessageState.REJECTED: Status.REJECTED,
+}
+_WORST = (Status.REJECTED, Status.UNDELIVERABLE, Status.EXPIRED)
+
+Ref = tuple[MessageRecord, PartRecord]
+
+
+class ReceiptBook:
+    def __init__(
+        self,
+        *,
+        metrics: GatewayMetrics,
+        hold: float,
+        bases: dict[str, IdBase],
+        on_change: Callable[[MessageRecord], Any],
+    ) -> None:
+        self.correlator: Correlator[Ref, Receipt] = Correlator(hold=hold, bases=bases)
+        self._metrics = metrics
+        self._on_change = on_change
+        self.duplicates = 0
+        self.applied = 0
+
+    def submitted(self, smsc: str, message: MessageRecord, part: PartRecord, smsc_id: str, now: float) -> None:
+        """A submit_sm_resp gave ``part`` its SMSC id; apply receipts that overtook it."""
+        part.smsc_message_id = smsc_id
+        part.status = Status.SUBMITTED
+        part.submitted_at = now
+        part.error = None
+        if message.status in (Status.ACCEPTED, Status.QUEUED, Status.SUBMITTING) and all(
+            p.smsc_message_id is not None for p in message.parts
+        ):
+            message.status = Status.SUBMITTED
+        for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
+            self._apply(smsc, match.ref, match.payload, now)
+        self._on_change(message)
+
+    def receipt(self, smsc: str, receipt: Receipt, now: float) -> bool:
+        """Record one receipt. True if it matched a part now; False if held or useless."""
+        if receipt.message_id is None:
+            self._metrics.unmatched.labels(smsc).inc()
+            log.warning("%s: receipt without an id (stat %s)", smsc, receipt.stat)
+            return False
+        match = self.correlator.receipt(smsc, receipt.message_id, receipt, now)
+        if match is None:
+            return False
+        self._apply(smsc, match.ref, match.payload, now)
+        return True
+
+    def expire(self, now: float) -> list[Held[Receipt]]:
+        """Held receipts past the hold time: unmatched (counted and kept for diagnosis)."""
+        expired = self.correlator.expire(now)
+        for held in expired:
+            self._metrics.unmatched.labels(held.smsc).inc()
+            log.warning("%s: unmatched receipt for id %s (%s)", held.smsc, held.receipt_id, held.payload.stat)
+        return expired
+
+    def _apply(self, smsc: str, ref: Ref, receipt: Receipt, now: float) -> None:
+        message, part = ref
+        part.receipts += 1
+        stat = receipt.stat or (receipt.state.stat if receipt.state is not None else "UNKNOWN")
+        if part.receipt_final:
+            if stat.upper() == (part.receipt_stat or "").upper():
+                self.duplicates += 1
+                self._metrics.duplicates.labels(smsc).inc()
+            return  # a final outcome is never overwritten
+        self._metrics.receipts.labels(smsc, stat.upper()).inc()
+        part.receipt_stat = stat
+        part.receipt_at = now
+        part.receipt_error = receipt.error
+        if not receipt.is_final:
+            return  # ENROUTE / ACCEPTD: interim
+        self.applied += 1
+        part.receipt_final = True
+        state = receipt.state
+        part.status = _PART_STATUS.get(state, Status.UNDELIVERABLE) if state is not None else Status.UNDELIVERABLE
+        if part.submitted_at is not None:
+            part.receipt_latency = now - part.submitted_at
+            self._metrics.receipt_latency.labels(smsc).observe(part.receipt_latency)
+        if not message.is_final and all(p.receipt_final for p in message.parts):
+            statuses = {p.status for p in message.parts}
+            if statuses == {Status.DELIVERED}:
+                message.status = Status.DELIVERED
+            else:
+                message.status = next(s for s in _WORST if s in statuses)
+                message.error = next((p.receipt_stat for p in message.parts if p.status is message.status), None)
+            message.updated_at = now
+            self._metrics.messages.labels(message.status.value).inc()
+        self._on_change(message)
