@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
 import click
 import trio
 
+from smppgw.core.constants import status_name
 from smppgw.demo import run_demo
 
 __all__ = ["main"]
@@ -36,7 +38,9 @@ def demo(wait: float) -> None:
             "seed": 7,
             "behaviour": {
                 "dlr_delay": {"kind": "uniform", "low": 0.05, "high": 0.3},
-                "handsets": [{"match": "Reply YES", "replies": ["YES", "NO"], "weights": [3, 1], "delay": 0.2}],
+                "handsets": [
+                    {"match": "Reply YES", "replies": ["YES", "NO"], "weights": [3, 1], "delay": 0.2}
+                ],
             },
         }
     )
@@ -45,7 +49,9 @@ def demo(wait: float) -> None:
         async with trio.open_nursery() as nursery:
             sim = await nursery.start(run_simulator, config)
             click.echo(f"bundled simulator (smppsim) listening on 127.0.0.1:{sim.port}")
-            result = await run_demo("127.0.0.1", sim.port, system_id="smppclient1", password="password", wait=wait)
+            result = await run_demo(
+                "127.0.0.1", sim.port, system_id="smppclient1", password="password", wait=wait
+            )
             nursery.cancel_scope.cancel()
         lat = sorted(result.latencies_ms)
         click.echo(
@@ -59,6 +65,55 @@ def demo(wait: float) -> None:
     ok = trio.run(run)
     click.echo("demo OK" if ok else "demo FAILED")
     sys.exit(0 if ok else 1)
+
+
+def _fail_usage(message: str) -> None:
+    click.echo(f"smppgw: error: {message}", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@click.option("--smsc", "smsc", required=True, metavar="HOST:PORT", help="The SMSC to bind to.")
+@click.option("--system-id", required=True)
+@click.option("--password", envvar="SMPPGW_PASSWORD", required=True, help="Or set SMPPGW_PASSWORD.")
+@click.option("--from", "source", required=True, help="Sender: E.164, short code or alphanumeric.")
+@click.option("--to", "destination", required=True, help="Destination number (E.164).")
+@click.option("--text", required=True)
+@click.option("--dlr", is_flag=True, help="Request a delivery receipt and wait for it.")
+@click.option("--wait-dlr", type=float, default=30.0, show_default=True, help="Seconds to wait for receipts.")
+@click.option("--bind", "bind", type=click.Choice(["trx", "tx"]), default="trx", show_default=True)
+@click.option(
+    "--encoding", type=click.Choice(["auto", "gsm7", "ucs2", "latin1"]), default="auto", show_default=True
+)
+@click.option("--tls", is_flag=True)
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Response timeout, seconds.")
+def send(**kwargs: object) -> None:
+    """Bind, send one message, print one JSON line per part and per receipt, unbind.
+
+    Exit 0: every part accepted (and delivered, with --dlr); 1: a failure (the JSON names
+    the SMPP status); 2: bad usage."""
+    from smppgw.core.errors import ConnectionLost
+    from smppgw.net.esme import BindFailed
+    from smppgw.policy.addressing import AddressError
+    from smppgw.sendcmd import SendOptions, run_send
+
+    host, sep, port = str(kwargs.pop("smsc")).rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        _fail_usage("--smsc: expected HOST:PORT")
+    if kwargs["bind"] == "tx" and kwargs["dlr"]:
+        _fail_usage("--dlr needs a transceiver bind (--bind trx)")
+    try:
+        opts = SendOptions(host=host, port=int(port), **kwargs)  # type: ignore[arg-type]
+        status = trio.run(run_send, opts)
+    except (AddressError, ValueError) as exc:
+        _fail_usage(str(exc))
+    except BindFailed as exc:
+        click.echo(json.dumps({"type": "error", "error": "bind failed", "status": status_name(exc.status)}))
+        sys.exit(1)
+    except ConnectionLost as exc:
+        click.echo(json.dumps({"type": "error", "error": str(exc)}))
+        sys.exit(1)
+    sys.exit(status)
 
 
 if __name__ == "__main__":  # pragma: no cover

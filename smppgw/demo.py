@@ -45,7 +45,10 @@ class DemoResult:
     @property
     def ok(self) -> bool:
         return (
-            self.accepted == self.parts and self.matched == self.parts and self.unmatched == 0 and bool(self.replies)
+            self.accepted == self.parts
+            and self.matched == self.parts
+            and self.unmatched == 0
+            and bool(self.replies)
         )
 
 

@@ -125,7 +125,9 @@ class BindPool:
             await trio.sleep(delay)
 
     async def _bind_once(self, mode: BindMode) -> None:
-        stream = await connect_tcp(self.smsc.host, self.smsc.port, timeout=self.smsc.connect_timeout, ssl_context=self._ssl)
+        stream = await connect_tcp(
+            self.smsc.host, self.smsc.port, timeout=self.smsc.connect_timeout, ssl_context=self._ssl
+        )
         conn = SmppConnection(stream, Session(Role.ESME, self._session_config(), now=trio.current_time()))
         conn.on_event = lambda event: self._on_event(conn, event)
         self.connections.add(conn)
@@ -177,7 +179,11 @@ class BindPool:
         n = len(senders)
         for i in range(n):
             conn = senders[(self._next + i) % n]
-            if conn.closed or not conn.session.window.available or not conn.session.can_send(CommandId.SUBMIT_SM):
+            if (
+                conn.closed
+                or not conn.session.window.available
+                or not conn.session.can_send(CommandId.SUBMIT_SM)
+            ):
                 continue
             limit = self._bind_limits.get(conn)
             if limit is not None and limit.wait_time(now) > 0:

@@ -171,7 +171,9 @@ def _smsc(v: Any, where: str) -> SmscConfig:
         if key in t:
             out[key] = _bool(t[key], f"{where}.{key}")
     if "concat" in t:
-        out["concat"] = ConcatMethod(_str(t["concat"], f"{where}.concat", choices=tuple(m.value for m in ConcatMethod)))
+        out["concat"] = ConcatMethod(
+            _str(t["concat"], f"{where}.concat", choices=tuple(m.value for m in ConcatMethod))
+        )
     if "receipt_id_base" in t:
         out["receipt_id_base"] = IdBase(
             _str(t["receipt_id_base"], f"{where}.receipt_id_base", choices=tuple(b.value for b in IdBase))
@@ -220,7 +222,10 @@ def _route(v: Any, where: str, names: set[str]) -> Route:
         tiers.append(tuple(_target(x, f"{w}", names) for x in items))
     if not tiers:
         raise ConfigError(f"{where}.smscs: needs at least one smsc")
-    prefixes = tuple(_str(p, f"{where}.prefixes[{i}]").lstrip("+") for i, p in enumerate(_list(t.get("prefixes", []), f"{where}.prefixes")))
+    prefixes = tuple(
+        _str(p, f"{where}.prefixes[{i}]").lstrip("+")
+        for i, p in enumerate(_list(t.get("prefixes", []), f"{where}.prefixes"))
+    )
     for i, p in enumerate(prefixes):
         if not p.isdigit():
             raise ConfigError(f"{where}.prefixes[{i}]: digits only, got {p!r}")
@@ -228,7 +233,9 @@ def _route(v: Any, where: str, names: set[str]) -> Route:
         _KINDS[_str(k, f"{where}.sender_kinds[{i}]", choices=tuple(_KINDS))]
         for i, k in enumerate(_list(t.get("sender_kinds", []), f"{where}.sender_kinds"))
     )
-    tags = frozenset(_str(x, f"{where}.tags[{i}]") for i, x in enumerate(_list(t.get("tags", []), f"{where}.tags")))
+    tags = frozenset(
+        _str(x, f"{where}.tags[{i}]") for i, x in enumerate(_list(t.get("tags", []), f"{where}.tags"))
+    )
     return Route(
         name=_str(t.get("name", f"route{where}"), f"{where}.name"),
         tiers=tuple(tiers),

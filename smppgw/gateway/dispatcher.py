@@ -111,7 +111,9 @@ class Dispatcher:
 
     def take_unstarted(self) -> list[MessageRecord]:
         """Remove and return messages none of whose parts reached the SMSC (failover)."""
-        started = {id(j.message) for j in self._all() if j.part.smsc_message_id is not None or j.part.attempts}
+        started = {
+            id(j.message) for j in self._all() if j.part.smsc_message_id is not None or j.part.attempts
+        }
         moved: dict[int, MessageRecord] = {}
         keep_ready: deque[Job] = deque()
         for job in self.ready:
@@ -220,7 +222,9 @@ class Dispatcher:
             part.resent_unknown += 1
             self.metrics.resent_unknown.labels(self.name).inc()
             kind = "timeout" if isinstance(outcome, RequestExpired) else "bind lost"
-            log.warning("%s: %s for message %s part %d; resubmitting", self.name, kind, message.id, part.index)
+            log.warning(
+                "%s: %s for message %s part %d; resubmitting", self.name, kind, message.id, part.index
+            )
             decision = self.retry.decide(None, attempts=part.attempts, age=now - job.created, rng=self.rng)
             if isinstance(outcome, RequestAborted) and decision.verdict is Verdict.RETRY:
                 self.put(job, first=True)

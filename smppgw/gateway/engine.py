@@ -28,7 +28,13 @@ import attrs
 import trio
 
 from smppgw.core.constants import RegisteredDelivery
-from smppgw.core.events import Event, NotificationReceived, ProtocolViolation, RequestReceived, SessionTimedOut
+from smppgw.core.events import (
+    Event,
+    NotificationReceived,
+    ProtocolViolation,
+    RequestReceived,
+    SessionTimedOut,
+)
 from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, SubmitSm
 from smppgw.core.receipt import parse_receipt
 from smppgw.core.text import encode_text, split_message
@@ -98,7 +104,9 @@ class Gateway:
         self._accepting = False
         self._stopped = trio.Event()
 
-    def _build_smsc(self, smsc: SmscConfig, handler: InboundHandler | None, ssl_context: ssl.SSLContext | None) -> _Smsc:
+    def _build_smsc(
+        self, smsc: SmscConfig, handler: InboundHandler | None, ssl_context: ssl.SSLContext | None
+    ) -> _Smsc:
         name = smsc.name
         pool = BindPool(
             smsc,
@@ -114,7 +122,9 @@ class Gateway:
             retry=self.config.retry,
             metrics=self.metrics,
             rng=self.rng,
-            on_submitted=lambda job, smsc_id, now: self.receipts.submitted(name, job.message, job.part, smsc_id, now),
+            on_submitted=lambda job, smsc_id, now: self.receipts.submitted(
+                name, job.message, job.part, smsc_id, now
+            ),
             on_final=self._failed,
             on_rebind=lambda conn: conn.close("rebind after a session-level error"),
         )
@@ -245,7 +255,9 @@ class Gateway:
     def _split(self, record: MessageRecord, smsc: SmscConfig) -> list[Any]:
         reference = next(self._references) % (256 if smsc.concat.value == "udh8" else 65536)
         try:
-            return split_message(record.text, encoding=record.encoding, method=smsc.concat, reference=reference)
+            return split_message(
+                record.text, encoding=record.encoding, method=smsc.concat, reference=reference
+            )
         except ValueError as exc:
             raise SubmitError(f"text: {exc}") from None
 

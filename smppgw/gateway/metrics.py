@@ -19,25 +19,44 @@ _RECEIPT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 8640
 class GatewayMetrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry(auto_describe=True)
-        self.submits = Counter("smppgw_submits", "submit_sm by route, SMSC and status", ["route", "smsc", "status"], registry=r)
+        self.submits = Counter(
+            "smppgw_submits", "submit_sm by route, SMSC and status", ["route", "smsc", "status"], registry=r
+        )
         self.resp_latency = Histogram(
-            "smppgw_submit_resp_seconds", "submit_sm -> submit_sm_resp", ["smsc"], buckets=_LATENCY_BUCKETS, registry=r
+            "smppgw_submit_resp_seconds",
+            "submit_sm -> submit_sm_resp",
+            ["smsc"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.receipt_latency = Histogram(
-            "smppgw_submit_receipt_seconds", "submit_sm -> final receipt", ["smsc"], buckets=_RECEIPT_BUCKETS, registry=r
+            "smppgw_submit_receipt_seconds",
+            "submit_sm -> final receipt",
+            ["smsc"],
+            buckets=_RECEIPT_BUCKETS,
+            registry=r,
         )
         self.in_flight = Gauge("smppgw_window_in_flight", "Requests in flight per SMSC", ["smsc"], registry=r)
         self.binds = Gauge("smppgw_binds", "Binds by SMSC and state", ["smsc", "state"], registry=r)
-        self.throttle_rate = Gauge("smppgw_throttle_rate", "Current send rate limit (segments/s)", ["scope", "name"], registry=r)
+        self.throttle_rate = Gauge(
+            "smppgw_throttle_rate", "Current send rate limit (segments/s)", ["scope", "name"], registry=r
+        )
         self.receipts = Counter("smppgw_receipts", "Receipts by stat", ["smsc", "stat"], registry=r)
-        self.unmatched = Counter("smppgw_unmatched_receipts", "Receipts matching no submitted part", ["smsc"], registry=r)
+        self.unmatched = Counter(
+            "smppgw_unmatched_receipts", "Receipts matching no submitted part", ["smsc"], registry=r
+        )
         self.duplicates = Counter("smppgw_duplicate_receipts", "Receipts seen twice", ["smsc"], registry=r)
         self.messages = Counter("smppgw_messages", "Messages reaching a final status", ["status"], registry=r)
         self.inbound = Counter("smppgw_inbound", "Inbound (MO) messages", ["smsc"], registry=r)
         self.resent_unknown = Counter(
-            "smppgw_resent_unknown", "Parts resubmitted after a timeout or lost bind (may duplicate)", ["smsc"], registry=r
+            "smppgw_resent_unknown",
+            "Parts resubmitted after a timeout or lost bind (may duplicate)",
+            ["smsc"],
+            registry=r,
         )
-        self.reconnects = Counter("smppgw_reconnects", "Bind attempts after a loss", ["smsc", "result"], registry=r)
+        self.reconnects = Counter(
+            "smppgw_reconnects", "Bind attempts after a loss", ["smsc", "result"], registry=r
+        )
         self._submit_children: dict[tuple[str, str, int], Counter] = {}
         self._resp_children: dict[str, Histogram] = {}
 

@@ -50,7 +50,9 @@ class ReceiptBook:
         self.duplicates = 0
         self.applied = 0
 
-    def submitted(self, smsc: str, message: MessageRecord, part: PartRecord, smsc_id: str, now: float) -> None:
+    def submitted(
+        self, smsc: str, message: MessageRecord, part: PartRecord, smsc_id: str, now: float
+    ) -> None:
         """A submit_sm_resp gave ``part`` its SMSC id; apply receipts that overtook it."""
         part.smsc_message_id = smsc_id
         part.status = Status.SUBMITTED
@@ -102,7 +104,9 @@ class ReceiptBook:
         self.applied += 1
         part.receipt_final = True
         state = receipt.state
-        part.status = _PART_STATUS.get(state, Status.UNDELIVERABLE) if state is not None else Status.UNDELIVERABLE
+        part.status = (
+            _PART_STATUS.get(state, Status.UNDELIVERABLE) if state is not None else Status.UNDELIVERABLE
+        )
         if part.submitted_at is not None:
             part.receipt_latency = now - part.submitted_at
             self._metrics.receipt_latency.labels(smsc).observe(part.receipt_latency)
@@ -112,7 +116,9 @@ class ReceiptBook:
                 message.status = Status.DELIVERED
             else:
                 message.status = next(s for s in _WORST if s in statuses)
-                message.error = next((p.receipt_stat for p in message.parts if p.status is message.status), None)
+                message.error = next(
+                    (p.receipt_stat for p in message.parts if p.status is message.status), None
+                )
             message.updated_at = now
             self._metrics.messages.labels(message.status.value).inc()
         self._on_change(message)
