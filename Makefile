@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict smppgw/core smppgw/policy
 	$(BIN)/mypy smppgw simulator loadtest conformance
 
-unit: $(STAMP)
+# The HTML load-test report is checked in a real headless browser (Debian's Chromium).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "installing Chromium for the HTML report test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+unit: $(STAMP) browser
 	$(BIN)/pytest
 
 test: lint typecheck unit

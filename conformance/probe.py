@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: Far above any real maximum: the probe must be able to *receive* what a peer sends.
 MAX_FRAME: Final = 16 * 1024 * 1024
-_BIND_RESP: Final = {
+_BIND_RESP: Final[dict[int, BindMode]] = {
     CommandId.BIND_TRANSMITTER_RESP: BindMode.TX,
     CommandId.BIND_RECEIVER_RESP: BindMode.RX,
     CommandId.BIND_TRANSCEIVER_RESP: BindMode.TRX,
@@ -168,7 +168,7 @@ class Probe:
         """
         if self.closed:
             return False
-        data = b""
+        data: bytes | bytearray = b""
         with trio.move_on_at(deadline):
             try:
                 data = await self.stream.receive_some(65536)
@@ -189,7 +189,9 @@ class Probe:
         while len(buf) >= 4:
             length = int.from_bytes(buf[:4], "big")
             if length < HEADER_SIZE or length > MAX_FRAME:
-                self.transcript.add(self.name, "<", describe_bytes(bytes(buf)) + f"  (framing lost: command_length {length})")
+                self.transcript.add(
+                    self.name, "<", describe_bytes(bytes(buf)) + f"  (framing lost: command_length {length})"
+                )
                 buf.clear()
                 await self.aclose(f"peer lost framing (command_length {length})")
                 return
@@ -236,6 +238,10 @@ class Probe:
             if trio.current_time() >= deadline:
                 return None
             await self.pump(deadline)
+
+    async def wait_reply(self, seq: int, timeout: float) -> Frame | None:
+        """The response (or generic_nack) with sequence number ``seq`` (see ``wait_for``)."""
+        return await self.wait_for(lambda f: f.is_response and f.seq == seq, timeout)
 
     async def idle(self, seconds: float) -> None:
         """Keep reading (and answering the peer's requests) for ``seconds``."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final, cast
 
 import attrs
 
@@ -60,6 +60,7 @@ class Frame:
     header: Header
     pdu: Pdu | None = None
     error: str | None = None  # why the body did not decode
+    error_status: int | None = None  # the command_status that answers that
 
     @property
     def command_id(self) -> int:
@@ -96,7 +97,7 @@ def decode_frame(raw: bytes) -> Frame:
     try:
         return Frame(raw, header, decode_body(header, raw))
     except (MalformedPdu, InvalidCommandId) as exc:
-        return Frame(raw, header, None, str(exc))
+        return Frame(raw, header, None, str(exc), int(exc.command_status))
 
 
 def _value(value: object) -> str:
@@ -118,7 +119,7 @@ def _value(value: object) -> str:
 def _fields(pdu: Pdu) -> str:
     """The fields that differ from their defaults (secrets never shown)."""
     parts = []
-    for a in attrs.fields(type(pdu)):
+    for a in attrs.fields(cast(Any, type(pdu))):
         if not a.repr:
             parts.append(f"{a.name}=***")
             continue
@@ -172,7 +173,9 @@ def raw_header(command_id: int, seq: int, *, status: int = 0, length: int = HEAD
     return _HEADER.pack(length, command_id, status, seq)
 
 
-def raw_pdu(command_id: int, seq: int, body: bytes = b"", *, status: int = 0, length: int | None = None) -> bytes:
+def raw_pdu(
+    command_id: int, seq: int, body: bytes = b"", *, status: int = 0, length: int | None = None
+) -> bytes:
     """A frame with any command_id and body; ``length`` overrides command_length."""
     total = HEADER_SIZE + len(body) if length is None else length
     return _HEADER.pack(total, command_id, status, seq) + body

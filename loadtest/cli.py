@@ -116,7 +116,9 @@ def build_params(opts: dict[str, Any], given: set[str]) -> RunParams:
 
 
 def _workload(opts: dict[str, Any], given: set[str], base: dict[str, Any]) -> None:
-    picked = [k for k in ("rate", "ramp", "steps", "closed") if k in given and opts.get(k) not in (None, False)]
+    picked = [
+        k for k in ("rate", "ramp", "steps", "closed") if k in given and opts.get(k) not in (None, False)
+    ]
     if len(picked) > 1:
         raise UsageError(f"give only one of --rate, --ramp, --steps and --closed (got {', '.join(picked)})")
     duration = opts.get("duration") if "duration" in given else None
@@ -189,9 +191,13 @@ def _write_html(result: dict[str, Any], path: str) -> None:
     Path(path).write_text(render(result), encoding="utf-8")
 
 
-@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.command(
+    cls=_Command, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.option("--target", metavar="HOST:PORT", help="Load an SMSC directly, as an ESME.")
-@click.option("--sim", is_flag=True, default=False, help="Start the bundled simulator in-process and load it.")
+@click.option(
+    "--sim", is_flag=True, default=False, help="Start the bundled simulator in-process and load it."
+)
 @click.option("--http", metavar="URL", help="Load the gateway's HTTP queue API (POST /v1/messages).")
 @click.option("--system-id", help="Bind system_id.  [default: smppclient1]")
 @click.option("--password", help="Bind password.  [default: password]")
@@ -203,16 +209,22 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 @click.option("--rate", type=float, help="Open loop: constant submit_sm/s.")
 @click.option("--ramp", metavar="FROM:TO", help="Open loop: linear ramp of submit_sm/s over --duration.")
 @click.option("--steps", metavar="RATE:SECONDS,...", help="Open loop: constant steps.")
-@click.option("--poisson", is_flag=True, default=False, help="Poisson arrivals at the --rate/--ramp/--steps mean.")
+@click.option(
+    "--poisson", is_flag=True, default=False, help="Poisson arrivals at the --rate/--ramp/--steps mean."
+)
 @click.option("--closed", is_flag=True, default=False, help="Closed loop: as fast as the windows allow.")
 @click.option("--duration", type=float, help="Seconds of load.")
 @click.option("--count", type=int, help="Stop after this many submit_sm.")
 @click.option("--binds", type=int, help="Binds (connections).  [default: 1]")
 @click.option("--window", type=int, help="Submits in flight per bind.  [default: 64]")
 @click.option("--mix", help="Message mix, e.g. gsm:0.8,ucs2:0.1,long:0.1 (also long_ucs2).  [default: gsm]")
-@click.option("--destinations", metavar="FIRST-LAST", help="Destination range.  [default: 447700900000-447700999999]")
+@click.option(
+    "--destinations", metavar="FIRST-LAST", help="Destination range.  [default: 447700900000-447700999999]"
+)
 @click.option("--source", help="source_addr.  [default: LOADTEST]")
-@click.option("--wait-dlr", type=float, help="Ask for receipts; wait up to this long after the load for them.")
+@click.option(
+    "--wait-dlr", type=float, help="Ask for receipts; wait up to this long after the load for them."
+)
 @click.option("--timeout", type=float, help="Seconds to wait for a submit_sm_resp.  [default: 10]")
 @click.option("--seed", type=int, help="Seed for Poisson arrivals, the mix order and the simulator.")
 @click.option("--max-seconds", type=float, help="Hard bound on the load phase.  [default: 3600]")
@@ -223,7 +235,7 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 @click.option("--live/--no-live", default=None, help="Live progress display.  [default: on a terminal]")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No summary table.")
 @click.pass_context
-def main(ctx: click.Context, **opts: Any) -> None:
+def main(ctx: click.Context, /, **opts: Any) -> None:
     """Load an SMSC, the bundled simulator or the gateway; report throughput and latency."""
     given = {
         name
@@ -239,7 +251,7 @@ def main(ctx: click.Context, **opts: Any) -> None:
 
     display = open_display(opts["live"])
     try:
-        result = trio.run(lambda: run_load(params, display=display))
+        result = trio.run(lambda: run_load(params, display=display, stop_on_sigint=True))
     except UsageError as exc:
         _fail(str(exc))
     except RunFailed as exc:

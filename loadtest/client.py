@@ -266,7 +266,13 @@ class SmppBind:
 
     def send_from(self, backlog: deque[int], k: int) -> None:
         """Send the next ``k`` messages whose intended times wait in ``backlog``."""
-        out, inflight, pool, pack, popleft = self._out, self.inflight, self._pool, _HEADER.pack, backlog.popleft
+        out, inflight, pool, pack, popleft = (
+            self._out,
+            self.inflight,
+            self._pool,
+            _HEADER.pack,
+            backlog.popleft,
+        )
         npool, pi, seq = len(pool), self._pi, self._seq
         for _ in range(k):
             body = pool[pi]
@@ -368,7 +374,7 @@ class SmppBind:
                 return -1
             if end - pos < length:
                 break
-            if cmd == _SUBMIT_SM_RESP or cmd == _GENERIC_NACK:
+            if cmd == _SUBMIT_SM_RESP or cmd == _GENERIC_NACK:  # noqa: SIM109 (hot path: no tuple per PDU)
                 t = inflight.pop(seq, None)
                 if t is not None:  # else a late answer to a timed-out submit
                     lat(now - t)

@@ -8,7 +8,7 @@
 A snapshot holds the running totals ``offered``, ``sent``, ``acked``, ``receipts``, ``errors``,
 ``throttled`` (cumulative since the start), ``elapsed_s``, the current ``rate_target``, the
 newest second's ``p50_ms`` / ``p99_ms`` / ``cpu_percent``, and ``planned_s`` or
-``planned_count`` for the progress bar. Per-second rates are derived from the change of the
+``planned_count`` for the progress bar; ``inflight`` and ``backlog`` are shown when present. Per-second rates are derived from the change of the
 totals between two updates. Any key may be missing or None (shown as "—").
 
 :meth:`LiveDisplay.update` never raises: a display problem must not abort a load test, so
@@ -103,6 +103,8 @@ class LiveDisplay:
             return
         try:
             live.stop()
+            if not self.console.is_terminal:  # off a terminal rich leaves the last line open
+                self.console.line()
         except Exception as exc:
             self._log_once(exc)
 
@@ -169,6 +171,9 @@ class LiveDisplay:
         stats.add_row("target rate", f"{_int(snap.get('rate_target'))}/s")
         stats.add_row("latency p50", _float(snap.get("p50_ms"), " ms", 2))
         stats.add_row("latency p99", _float(snap.get("p99_ms"), " ms", 2))
+        for key, label in (("inflight", "in flight"), ("backlog", "backlog")):
+            if key in snap:
+                stats.add_row(label, _int(snap.get(key)))
         stats.add_row(
             "client CPU", Text(_float(cpu, "%"), style="bold red" if (cpu or 0) >= SATURATION_CPU else "")
         )

@@ -25,7 +25,7 @@ __all__ = ["TEXTS", "MessagePool", "build_pool", "kind_sequence"]
 
 TEXTS: Final = {
     "gsm": "Your code is 4711. It expires in 10 minutes. Do not share it with anyone. Reply STOP to opt out.",
-    "ucs2": "Ваш код 4711. Не сообщайте его никому. 您的验证码是 4711",
+    "ucs2": "您的验证码是 4711, 十分钟内有效。请勿与任何人分享。回复 STOP 退订。",
     "long": (
         "Dear customer, your parcel 4711-8XK2 has left our depot and will arrive today between 10:00 "
         "and 12:00. If nobody is at home, the driver will leave it with a neighbour or at the nearest "
@@ -34,11 +34,17 @@ TEXTS: Final = {
         "you for shopping with us. Reply STOP to opt out of delivery messages."
     ),
     "long_ucs2": (
-        "Уважаемый клиент, ваша посылка 4711 покинула склад и будет доставлена сегодня с 10:00 до "
-        "12:00. Если никого не будет дома, курьер оставит её в ближайшем пункте выдачи."
+        "尊敬的客户, 您的包裹 4711-8XK2 已离开我们的仓库, 将于今天 10:00 至 12:00 之间送达。"
+        "如果家中无人, 快递员会把包裹交给邻居或放在最近的自提点, 您将收到一张写有地址的卡片。"
+        "您可以在我们的网站上用追踪码查看配送进度、更改配送日期或指定安全的存放地点。谢谢惠顾!"
     ),
 }
-_ENCODING: Final = {"gsm": Encoding.GSM7, "ucs2": Encoding.UCS2, "long": Encoding.GSM7, "long_ucs2": Encoding.UCS2}
+_ENCODING: Final = {
+    "gsm": Encoding.GSM7,
+    "ucs2": Encoding.UCS2,
+    "long": Encoding.GSM7,
+    "long_ucs2": Encoding.UCS2,
+}
 _CYCLE: Final = 2000  # messages per pool cycle: fine enough for weights down to 0.0005
 
 
@@ -61,7 +67,7 @@ def kind_sequence(mix: tuple[tuple[str, float], ...], n: int, rng: random.Random
     exact = [(kind, weight * n) for kind, weight in mix]
     counts = {kind: int(x) for kind, x in exact}
     left = n - sum(counts.values())
-    for kind, x in sorted(exact, key=lambda kx: kx[1] - int(kx[1]), reverse=True)[:left]:
+    for kind, _x in sorted(exact, key=lambda kx: kx[1] - int(kx[1]), reverse=True)[:left]:
         counts[kind] += 1
     seq = [kind for kind, c in counts.items() for _ in range(c)]
     rng.shuffle(seq)

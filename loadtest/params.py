@@ -228,7 +228,9 @@ def _validate_workload(p: RunParams) -> None:
                 raise UsageError(f"{where}: a rate must be within 0..{MAX_RATE:.0f}/s, got {r}")
         if ph.duration is None:
             if ph.ramp is not None or i != len(p.phases) - 1 or p.count is None:
-                raise UsageError(f"{where}: needs a duration (only a last constant phase with --count may omit it)")
+                raise UsageError(
+                    f"{where}: needs a duration (only a last constant phase with --count may omit it)"
+                )
         elif not 0 < ph.duration <= 86400:
             raise UsageError(f"{where}: duration must be in (0, 86400] seconds, got {ph.duration}")
     if len(p.phases) > 1 and any(ph.ramp is not None for ph in p.phases):

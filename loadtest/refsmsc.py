@@ -41,8 +41,6 @@ _BINDS: Final = frozenset(
 )
 _RESP: Final = 0x8000_0000
 _SYSTEM_ID: Final = b"refsmsc\0"
-# registered_delivery sits after 6 C-strings/octet groups of variable length: found by
-# walking the body (only when --receipts is on).
 _DATE: Final = b"2611270000"
 
 
@@ -181,11 +179,8 @@ async def serve(
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()[1]
 
-    async def _serve_all(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        await trio.serve_listeners(smsc.handle, listeners, task_status=task_status)
-
     async with trio.open_nursery() as nursery:
-        await nursery.start(_serve_all)
+        nursery.start_soon(trio.serve_listeners, smsc.handle, listeners)  # already listening
         task_status.started(bound)
 
 
@@ -206,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.refsmsc", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="TCP port (0: any free port; printed first)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--receipts", action="store_true", help="send a receipt for every submit asking for one")
+    parser.add_argument(
+        "--receipts", action="store_true", help="send a receipt for every submit asking for one"
+    )
     parser.add_argument("--max-seconds", type=float, default=600.0, help="exit after this long at most")
     args = parser.parse_args(argv)
     if not 0 < args.max_seconds <= 86400 or not 0 <= args.port < 65536:

@@ -87,11 +87,9 @@ _JS = """
  try{
   var data=JSON.parse(document.getElementById('result').textContent);
   var figs=document.querySelectorAll('figure.chart');
-  for(var i=0;i<figs.length;i++){
-   var svg=figs[i].querySelector('svg');
-   var n=svg?svg.querySelectorAll('path,rect,line').length:0;
-   var box=svg?svg.getBoundingClientRect():{width:0,height:0};
-   figs[i].setAttribute('data-elements',String(n));
+  for(var i=0;i<figs.length;i++){  // what the browser check asserts on
+   var svg=figs[i].querySelector('svg'), box=svg?svg.getBoundingClientRect():{width:0,height:0};
+   figs[i].setAttribute('data-elements',String(svg?svg.querySelectorAll('path,rect,line').length:0));
    figs[i].setAttribute('data-size',Math.round(box.width)+'x'+Math.round(box.height));
   }
   var btn=document.getElementById('download-json');
@@ -125,17 +123,19 @@ def _param(v: Any) -> str:
 
 
 def workload_text(p: Mapping[str, Any]) -> str:
-    w = str(p.get("workload") or "?")
+    """The workload in one line, e.g. ``ramp 500 → 2,500/s for 30 s``."""
+    w, by = str(p.get("workload") or "?"), "\u00d7"
     if w == "ramp" and isinstance(p.get("ramp"), list) and len(p["ramp"]) == 2:
         w = f"ramp {fmt_int(p['ramp'][0])} → {fmt_int(p['ramp'][1])}/s"
-    elif w == "steps" and isinstance(p.get("steps"), list):
-        w = "steps " + ", ".join(
-            f"{fmt_int(s[0])}/s for {fmt_float(s[1])}s" for s in p["steps"] if len(s) == 2
-        )
+    elif isinstance(p.get("steps"), list) and w in ("steps", "poisson"):
+        steps = [f"{fmt_int(s[0])}/s {by} {fmt_float(s[1])} s" for s in p["steps"] if len(s) == 2]
+        w = f"{w} {', '.join(steps)}"
+        if p.get("count") is None:
+            return w
     elif w in ("constant", "poisson") and p.get("rate") is not None:
         w = f"{w} {fmt_int(p['rate'])}/s"
     elif w == "closed":
-        w = f"closed loop, window {p.get('window')} on {p.get('binds')} bind(s)"
+        w = f"closed loop, window {p.get('window')} {by} {p.get('binds')} bind(s)"
     if p.get("duration_s") is not None:
         w += f" for {fmt_float(p['duration_s'])} s"
     if p.get("count") is not None:

@@ -69,7 +69,7 @@ class _Scale:
 
 
 def esc(text: object) -> str:
-    return str(text)
+    return html.escape(str(text), quote=True)
 
 
 def num(v: Any) -> float | None:
@@ -174,7 +174,8 @@ def _scale(axis: Axis, values: list[float], a: float, b: float) -> _Scale:
         lo, hi, ticks = log_ticks(axis.lo or min(pos), axis.hi or max(pos))
     else:
         lo0 = 0.0 if axis.lo is None else axis.lo
-        hi0 = max([*values, lo0 + 1e-9]) if axis.hi is None else axis.hi
+        hi0 = max(values, default=lo0) if axis.hi is None else axis.hi
+        hi0 = hi0 if hi0 > lo0 else lo0 + 1  # all zero (no errors at all): a 0..1 axis
         lo, hi, ticks = linear_ticks(lo0, hi0)
         if axis.hi is not None:
             hi, ticks = axis.hi, [t for t in ticks if t <= axis.hi]

@@ -27,6 +27,7 @@ import datetime
 import logging
 import math
 import random
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -56,8 +57,10 @@ class RunFailed(Exception):
 
 
 class _Run:
-    def __init__(self, params: RunParams, display: Display | None) -> None:
+    def __init__(self, params: RunParams, display: Display | None, stop_on_sigint: bool = False) -> None:
         self.p = params
+        self.stop_on_sigint = stop_on_sigint
+        self._load_scope = trio.CancelScope()
         self.display = display
         self.c = Counters()
         self.recorder = Recorder(self.c)
@@ -97,6 +100,7 @@ class _Run:
                 await self._start_sim(nursery)
             senders = await self._open_target(nursery, pool.bodies)
             self._t0_ns, self._t0_trio = time.perf_counter_ns(), trio.current_time()
+            self.recorder.start()
             self.started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
             self.started_at = self.started_at.replace("+00:00", "Z")
             planned = p.load_seconds if p.load_seconds is not None else math.inf
@@ -109,13 +113,17 @@ class _Run:
             nursery.start_soon(self._ticker)
             nursery.start_soon(self._sweeper)
             await self._keep_target(nursery)
-            if p.closed:
-                feeder.start_closed()
-                with trio.move_on_at(self._at(limit_us)):
-                    await feeder.offer_done.wait()
+            with trio.CancelScope() as self._load_scope:
+                if self.stop_on_sigint:
+                    nursery.start_soon(self._sigint)
+                if p.closed:
+                    feeder.start_closed()
+                    with trio.move_on_at(self._at(limit_us)):
+                        await feeder.offer_done.wait()
+                else:
+                    self.load_end_us = await self._schedule(limit_us)
+            if p.closed or self._load_scope.cancelled_caught:
                 self.load_end_us = min(self.clock_us(), limit_us)
-            else:
-                self.load_end_us = await self._schedule(limit_us)
             feeder.stop_offering()
             with trio.move_on_after(p.timeout + 2 * _SWEEP):
                 await feeder.drained.wait()
@@ -129,6 +137,14 @@ class _Run:
             nursery.cancel_scope.cancel()
         self._call_display("stop")
         return build_result(self)
+
+    async def _sigint(self) -> None:
+        """Ctrl-C ends the load phase early; the run still drains and reports."""
+        with trio.open_signal_receiver(signal.SIGINT) as signals:
+            async for _ in signals:
+                log.warning("interrupted: ending the load phase, then reporting")
+                self._load_scope.cancel()
+                return
 
     def display_params(self, parts_per_message: float) -> dict[str, Any]:
         return {**self.p.json_params(), "address": self.address, "parts_per_message": parts_per_message}
@@ -379,11 +395,29 @@ def rate_at(p: RunParams, t: float) -> float | None:
     return 0.0
 
 
-async def run_load(params: RunParams, *, display: Display | None = None) -> dict[str, Any]:
+async def run_load(
+    params: RunParams, *, display: Display | None = None, stop_on_sigint: bool = False
+) -> dict[str, Any]:
     """Run ``params``; return the result document (schema ``smpp-loadtest/1``).
+
+    With ``stop_on_sigint`` (the command line; main thread only) Ctrl-C ends the load
+    phase early and the run still drains and reports what it measured.
 
     Raises:
         RunFailed: the target could not be reached or bound.
         UsageError: a bad simulator option (``--sim-option``, ``--profile``).
     """
-    return await _Run(params, display).execute()
+    try:
+        return await _Run(params, display, stop_on_sigint).execute()
+    except BaseExceptionGroup as group:  # trio's strict groups: surface our own one-liners
+        for exc in _leaves(group):
+            if isinstance(exc, RunFailed | UsageError):
+                raise exc from None
+        raise
+
+
+def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return out

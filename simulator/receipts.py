@@ -78,10 +78,7 @@ class Receipts:
         m.done_at = time.time()
         if self._wants_receipt(m):
             self._send_receipt(account, m, m.state, False)
-            if (
-                account.behaviour.duplicate_receipts
-                and self.rng.random() < account.behaviour.duplicate_receipts
-            ):
+            if m.duplicate:
                 self._send_receipt(account, m, m.state, False)
 
     def _send_intermediate(self, account: AccountState, m: Message, state: MessageState) -> None:

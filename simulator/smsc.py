@@ -398,6 +398,9 @@ class Simulator(Receipts, ManagementOps, Management):
         state, delay = self._decide(b, m, pdu)
         m.final_state = state
         m.error = "000" if state is MessageState.DELIVERED else "001"
+        # Decided now, not when the receipt goes out: every RNG draw happens at submit
+        # time, so a seeded run does not depend on how submits and timers interleave.
+        m.duplicate = bool(b.duplicate_receipts) and rng.random() < b.duplicate_receipts
         if not b.per_part_receipts and not isinstance(pdu, DataSm):
             info, _ = concat_info(payload, m.esm_class, pdu.tlvs)
             m.receipt_part = info is None or info.seqnum == info.total

@@ -24,6 +24,7 @@ class Message:
         "dest_addr_ton",
         "destination_addr",
         "done_at",
+        "duplicate",
         "error",
         "esm_class",
         "final_state",
@@ -69,6 +70,7 @@ class Message:
 
     def __init__(self, **values: Any) -> None:
         self.receipts_sent = 0
+        self.duplicate = False
         self.receipt_part = True
         self.done_at: float | None = None
         self.error = "000"

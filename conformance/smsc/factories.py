@@ -30,7 +30,7 @@ from smppgw.core.pdu import (
     SubmitMulti,
     SubmitSm,
 )
-from smppgw.core.receipt import ids_match, parse_receipt
+from smppgw.core.receipt import Receipt, ids_match, parse_receipt
 
 __all__ = [
     "MAY",
@@ -47,6 +47,7 @@ __all__ = [
     "is_receipt_for",
     "query",
     "raw_submit",
+    "receipt_of",
     "replace",
     "submit",
     "submit_multi",
@@ -126,10 +127,16 @@ def _addresses(overrides: dict[str, Any]) -> Callable[[SmscContext], dict[str, A
     return dynamic
 
 
-def submit(**fields: Any) -> Make:
-    """A valid submit_sm from the suite's source to its destination (no receipt asked)."""
+def submit(extra: Callable[[SmscContext], dict[str, Any]] | None = None, **fields: Any) -> Make:
+    """A valid submit_sm from the suite's source to its destination (no receipt asked).
+
+    ``extra`` computes more fields when the step runs (a validity_period from the clock).
+    """
     fields.setdefault("short_message", TEXT)
-    return Make(SubmitSm, fields, _addresses(fields))
+    addresses = _addresses(fields)
+    if extra is None:
+        return Make(SubmitSm, fields, addresses)
+    return Make(SubmitSm, fields, lambda ctx: addresses(ctx) | extra(ctx))
 
 
 def data_sm(**fields: Any) -> Make:
@@ -218,6 +225,10 @@ def field_bytes(pdu: Pdu, **overrides: bytes) -> bytes:
             pos += 1
         elif wf.kind == "sm":
             pos += 1 + full[pos]
+        elif wf.kind == "dests":
+            pos += 1
+            for _ in range(full[start]):
+                pos = full.index(b"\0", pos + (3 if full[pos] == 1 else 1)) + 1
         else:
             raise ValueError(f"field_bytes cannot split {wf.kind} fields")
         out.append(overrides.pop(wf.name, full[start:pos]))
@@ -277,12 +288,14 @@ def good_message_id(frame: Frame, ctx: SmscContext) -> str | None:
     return None
 
 
-def receipt_of(frame: Frame) -> Any:
+def receipt_of(frame: Frame) -> Receipt | None:
     pdu = frame.pdu
     if pdu is None:
         return None
     return parse_receipt(
-        short_message=getattr(pdu, "short_message", b""), tlvs=pdu.tlvs, esm_class=getattr(pdu, "esm_class", 0)
+        short_message=getattr(pdu, "short_message", b""),
+        tlvs=getattr(pdu, "tlvs", ()),
+        esm_class=getattr(pdu, "esm_class", 0),
     )
 
 

@@ -49,9 +49,11 @@ from smppgw.core.pdu import (
     DataSmResp,
     DeliverSmResp,
     Pdu,
-    Request as RequestPdu,
     Unbind,
     _BindResp,
+)
+from smppgw.core.pdu import (
+    Request as RequestPdu,
 )
 from smppgw.core.states import BindMode
 
@@ -62,6 +64,7 @@ __all__ = [
     "Answer",
     "Bind",
     "Call",
+    "FrameCheck",
     "Check",
     "Deliveries",
     "ExpectClose",
@@ -152,8 +155,8 @@ def resp(status: StatusSpec = 0, check: FrameCheck | None = None) -> Reply:
     return Reply(status=status, check=check)
 
 
-def nack(status: StatusSpec = ERROR) -> Reply:
-    return Reply(status=status, command_id=CommandId.GENERIC_NACK)
+def nack(status: StatusSpec = ERROR, check: FrameCheck | None = None) -> Reply:
+    return Reply(status=status, command_id=CommandId.GENERIC_NACK, check=check)
 
 
 def judge(
@@ -170,7 +173,9 @@ def judge(
         if reply.mismatch(frame, ctx, request_id) is None:
             wanted = " or ".join(r.expected(request_id) for r in expect)
             if ctx.strict:
-                raise CaseFailed(f"strict mode wants {wanted}; got {frame.describe()} (lenient mode accepts it)")
+                raise CaseFailed(
+                    f"strict mode wants {wanted}; got {frame.describe()} (lenient mode accepts it)"
+                )
             ctx.note(f"accepted in lenient mode: {frame.describe()} (strict mode wants {wanted})")
             return
     specific = [p for p in problems if not p.startswith("expected ")]
@@ -225,7 +230,7 @@ async def _await_reply(
 ) -> Frame | None:
     """The response with ``seq``; None if the connection closed and that is acceptable."""
     try:
-        frame = await probe.wait_for(lambda f: f.is_response and f.seq == seq, timeout)
+        frame = await probe.wait_reply(seq, timeout)
     except Closed:
         _closed(ctx, close, f"answering {command_name(request_id)} #{seq}")
         return None
@@ -313,7 +318,11 @@ class Request:
     def explain(self) -> str:
         what = "raw frame" if self.raw is not None else _pdu_name(self.pdu)
         wants = " or ".join(r.expected(_pdu_id(self.pdu, self.raw)) for r in self.expect)
-        extra = f"; lenient: {' or '.join(r.expected(_pdu_id(self.pdu, self.raw)) for r in self.lenient)}" if self.lenient else ""
+        extra = (
+            f"; lenient: {' or '.join(r.expected(_pdu_id(self.pdu, self.raw)) for r in self.lenient)}"
+            if self.lenient
+            else ""
+        )
         return f"send {what}{' (' + self.note + ')' if self.note else ''}, expect {wants}{extra}"
 
 
@@ -537,7 +546,9 @@ class Bind:
             system_id=s.system_id,
             password=s.password,
             system_type=s.system_type,
-            interface_version=s.interface_version if self.interface_version is None else self.interface_version,
+            interface_version=s.interface_version
+            if self.interface_version is None
+            else self.interface_version,
         )
 
     async def run(self, ctx: SmscContext) -> None:
@@ -545,11 +556,13 @@ class Bind:
         pdu = self.pdu(ctx)
         try:
             seq = await probe.send_pdu(pdu)
-            frame = await probe.wait_for(lambda f: f.is_response and f.seq == seq, ctx.settings.timeout)
+            frame = await probe.wait_reply(seq, ctx.settings.timeout)
         except Closed as exc:
             raise CaseError(f"cannot bind: connection closed ({exc})") from None
         if frame is None:
-            raise CaseError(f"cannot bind: no {command_name(pdu.command_id)}_resp within {ctx.settings.timeout:g}s")
+            raise CaseError(
+                f"cannot bind: no {command_name(pdu.command_id)}_resp within {ctx.settings.timeout:g}s"
+            )
         if frame.status != 0 or frame.command_id != pdu.command_id | 0x8000_0000:
             raise CaseError(f"cannot bind as {self.mode.value}: {frame.describe()}")
         if not isinstance(frame.pdu, _BindResp):
@@ -572,7 +585,9 @@ class UnbindStep:
     conn: str = "main"
 
     async def run(self, ctx: SmscContext) -> None:
-        await Request(pdu=Unbind(), expect=(resp(CommandStatus.ESME_ROK, _header_only),), conn=self.conn).run(ctx)
+        await Request(pdu=Unbind(), expect=(resp(CommandStatus.ESME_ROK, _header_only),), conn=self.conn).run(
+            ctx
+        )
 
     def explain(self) -> str:
         return "unbind, expect unbind_resp ESME_ROK"

@@ -19,7 +19,7 @@ import attrs
 from smppgw.core.receipt import IdBase
 from smppgw.core.states import BindMode
 from smppgw.core.text import ConcatMethod
-from smppgw.policy.addressing import AddressKind
+from smppgw.policy.addressing import AddressError, AddressKind, to_smpp
 from smppgw.policy.retry import Backoff, RetryPolicy
 from smppgw.policy.routing import Route, RouteTarget
 
@@ -237,7 +237,7 @@ def _route(v: Any, where: str, names: set[str]) -> Route:
         _str(x, f"{where}.tags[{i}]") for i, x in enumerate(_list(t.get("tags", []), f"{where}.tags"))
     )
     return Route(
-        name=_str(t.get("name", f"route{where}"), f"{where}.name"),
+        name=_str(t.get("name", where), f"{where}.name"),
         tiers=tuple(tiers),
         prefixes=prefixes,
         sender_kinds=kinds,
@@ -264,6 +264,15 @@ def _retry(v: Any) -> RetryPolicy:
     )
 
 
+def _sender(v: Any) -> str:
+    """A sender address as messages carry it (``+4477...`` -> ``4477...``)."""
+    where = f"limits.senders.{v}"
+    try:
+        return to_smpp(_str(v, where)).addr
+    except AddressError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
     """Raises ConfigError naming the first bad key."""
     _unknown(data, {"smsc", "route", "retry", "limits", "receipts", "gateway"}, "config")
@@ -276,19 +285,25 @@ def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
     raw_routes = _list(data.get("route", [{"name": "default", "smscs": [names[0]]}]), "route")
     routes = tuple(_route(r, f"route[{i}]", set(names)) for i, r in enumerate(raw_routes))
     out: dict[str, Any] = {"smscs": smscs, "routes": routes}
+    route_tps = {  # ``[[route]] tps``; ``[limits.routes]`` may set it too
+        r.name: _pos(raw["tps"], f"route[{i}].tps")
+        for i, (raw, r) in enumerate(zip(raw_routes, routes, strict=True))
+        if "tps" in raw
+    }
+    if route_tps:
+        out["route_tps"] = route_tps
     if "retry" in data:
         out["retry"] = _retry(data["retry"])
     if "limits" in data:
         t = _table(data["limits"], "limits")
         _unknown(t, {"senders", "long_code_tps", "routes"}, "limits")
         out["sender_tps"] = {
-            _str(k, "limits.senders"): _pos(v, f"limits.senders.{k}")
+            _sender(k): _pos(v, f"limits.senders.{k}")
             for k, v in _table(t.get("senders", {}), "limits.senders").items()
         }
         if "long_code_tps" in t:
             out["long_code_tps"] = _pos(t["long_code_tps"], "limits.long_code_tps")
         route_names = {r.name for r in routes}
-        route_tps = {}
         for k, v in _table(t.get("routes", {}), "limits.routes").items():
             if k not in route_names:
                 raise ConfigError(f"limits.routes.{k}: no route named {k!r}")

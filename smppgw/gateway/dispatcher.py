@@ -164,10 +164,10 @@ class Dispatcher:
                     await trio.sleep(wait)
                     now = trio.current_time()
             conn = pool.pick(now)
-            while conn is None:
+            if conn is None:  # back at the head, still visible to failover (take_unstarted)
+                self.ready.appendleft(job)
                 await pool.wait_for_room(max(0.001, pool.bind_wait(now)) if pool.up else 1.0)
-                now = trio.current_time()
-                conn = pool.pick(now)
+                continue
             if account is not None:
                 account.record(now)
                 self._rate_gauge.set(account.rate)

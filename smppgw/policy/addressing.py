@@ -51,6 +51,8 @@ def classify(address: str) -> AddressKind:
     if not a:
         raise AddressError("address is empty")
     digits = a[1:] if a.startswith("+") else a
+    if not digits:
+        raise AddressError(f"{address!r}: no digits after '+'")
     if digits.isascii() and digits.isdigit():
         if a.startswith("+") or len(digits) > SHORT_CODE_MAX:
             if not E164_MIN <= len(digits) <= E164_MAX:

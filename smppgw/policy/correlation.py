@@ -64,7 +64,7 @@ class Match(Generic[R, P]):
     early: bool  # the receipt arrived before the submit_sm_resp
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # by identity: two equal receipts are two receipts
 class Held(Generic[P]):
     smsc: str
     receipt_id: str
@@ -90,7 +90,10 @@ class Correlator(Generic[R, P]):
         self.max_unmatched = max_unmatched
         self.bases = bases or {}
         self._refs: OrderedDict[tuple[str, str], R] = OrderedDict()
-        self._held: OrderedDict[tuple[str, str], Held[P]] = OrderedDict()
+        # Held receipts by key (one may sit under two keys; several under one: an ENROUTE
+        # and a DELIVRD can both overtake the resp), and all of them oldest first.
+        self._held: dict[tuple[str, str], list[Held[P]]] = {}
+        self._order: OrderedDict[Held[P], None] = OrderedDict()
         self.unmatched: OrderedDict[tuple[str, str], Held[P]] = OrderedDict()
         self.matched = 0
         self.matched_early = 0
@@ -126,8 +129,10 @@ class Correlator(Generic[R, P]):
         matches: list[Match[R, P]] = []
         for key in self._submit_keys(smsc, smsc_id):
             refs[smsc, key] = ref
-            held = self._held.pop((smsc, key), None)
-            if held is not None:
+            for held in self._held.pop((smsc, key), ()):
+                if held not in self._order:
+                    continue  # matched under its other key already
+                del self._order[held]
                 self._forget_held_aliases(held)
                 self.matched += 1
                 self.matched_early += 1
@@ -147,20 +152,25 @@ class Correlator(Generic[R, P]):
                 return Match(ref, payload, False)
         held = Held(smsc, receipt_id, payload, now)
         for key in keys:
-            self._held[smsc, key] = held
-        while len(self._held) > self.max_held:
-            _, oldest = self._held.popitem(last=False)
+            self._held.setdefault((smsc, key), []).append(held)
+        self._order[held] = None
+        while len(self._order) > self.max_held:
+            oldest, _ = self._order.popitem(last=False)
             self._forget_held_aliases(oldest)
             self._unmatched(oldest)
         return None
 
     def _forget_held_aliases(self, held: Held[P]) -> None:
         for key in self._receipt_keys(held.smsc, held.receipt_id):
-            if self._held.get((held.smsc, key)) is held:
-                del self._held[held.smsc, key]
+            waiting = self._held.get((held.smsc, key))
+            if waiting is not None and held in waiting:
+                waiting.remove(held)
+                if not waiting:
+                    del self._held[held.smsc, key]
 
     def _unmatched(self, held: Held[P]) -> None:
         self.unmatched_total += 1
+        self.unmatched.pop((held.smsc, held.receipt_id), None)  # newest last
         self.unmatched[held.smsc, held.receipt_id] = held
         while len(self.unmatched) > self.max_unmatched:
             self.unmatched.popitem(last=False)
@@ -170,27 +180,25 @@ class Correlator(Generic[R, P]):
     def expire(self, now: float) -> list[Held[P]]:
         """Held receipts older than ``hold``: now counted as unmatched."""
         out: list[Held[P]] = []
-        held = self._held
-        while held:
-            key, first = next(iter(held.items()))
+        order = self._order
+        while order:
+            first = next(iter(order))
             if now - first.since < self.hold:
                 break
-            del held[key]
-            if first in out:
-                continue
+            del order[first]
             self._forget_held_aliases(first)
             self._unmatched(first)
             out.append(first)
         return out
 
     def next_deadline(self) -> float | None:
-        if not self._held:
+        if not self._order:
             return None
-        return next(iter(self._held.values())).since + self.hold
+        return next(iter(self._order)).since + self.hold
 
     @property
     def held(self) -> int:
-        return len({id(h) for h in self._held.values()})
+        return len(self._order)
 
     def lookup(self, smsc: str, smsc_id: str) -> R | None:
         for key in self._submit_keys(smsc, smsc_id):

@@ -92,9 +92,10 @@ class SlidingWindow:
             raise ValueError(f"rate must be > 0, got {rate}")
         self.rate = float(rate)
         self._capacity = max(1, int(rate * self.window))
-        self._span = self._capacity / self.rate  # == window unless rate * window < 1
-        while len(self._sent) > self._capacity:
-            self._sent.popleft()
+        # Count over the whole window (a shorter span would let two full bursts into one
+        # window at a fractional rate); longer only when rate * window < 1.
+        self._span = max(self.window, self._capacity / self.rate)
+        # The log is kept whole: after a cut, sends already made still count.
 
     def wait_time(self, now: float, tokens: int = 1) -> float:
         """Seconds until ``tokens`` sends fit (0.0: now); records nothing."""
@@ -180,15 +181,17 @@ class AdaptiveRate:
         self._last_grow = now
         if last is None or now <= last or self.limiter.rate >= self.ceiling:
             return
-        if self._last_cut is not None and now - self._last_cut < self.hold:
-            return
+        if self._last_cut is not None:
+            if now - self._last_cut < self.hold:
+                return
+            last = max(last, self._last_cut + self.hold)  # no growth for time within the hold
         self.limiter.set_rate(min(self.ceiling, self.limiter.rate + self.increase * (now - last)))
 
     def throttled(self, now: float) -> bool:
         """The carrier pushed back. Returns True if the rate was cut (not within hold)."""
         if self._last_cut is not None and now - self._last_cut < self.hold:
             return False
-        self._last_cut = now
+        self._last_cut = self._last_grow = now
         self.limiter.set_rate(max(self.floor, self.limiter.rate * self.decrease))
         return True
 

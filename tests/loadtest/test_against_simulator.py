@@ -24,7 +24,8 @@ async def test_constant_rate_is_met_and_nothing_is_left_behind() -> None:
     assert s["latency_ms"]["submit_resp"]["count"] == 1500
     assert s["latency_ms"]["submit_receipt"] is None
     per_second = [e["offered"] for e in result["timeline"][:3]]
-    assert all(abs(n - 500) <= 25 for n in per_second), per_second
+    assert sum(per_second) == 1500
+    assert all(abs(n - 500) <= 100 for n in per_second), per_second  # a tick may come late on a busy box
     assert result["params"]["workload"] == "constant"
     assert result["params"]["rate"] == 500
     assert result["passed"] is True and result["checks"] == []
@@ -143,6 +144,18 @@ async def test_long_messages_take_one_slot_per_part() -> None:
     params = constant(300, 1.0, mix=parse_mix("long:1"))
     s = (await run_checked(params))["summary"]
     assert s["sent"] == s["acked"] == 300  # 100 three-part messages
+
+
+async def test_ramp_and_poisson_workloads() -> None:
+    ramp = await run_checked(RunParams(target="sim", phases=(Phase(ramp=(100, 500), duration=1.0),)))
+    assert ramp["params"]["workload"] == "ramp" and ramp["params"]["ramp"] == [100, 500]
+    assert ramp["summary"]["offered"] == pytest.approx(300, abs=1)
+    assert ramp["summary"]["sent"] == ramp["summary"]["acked"] == ramp["summary"]["offered"]
+    poisson = RunParams(target="sim", seed=5, phases=(Phase(rate=400, duration=1.0, poisson=True),))
+    result = await run_checked(poisson)
+    assert result["params"]["workload"] == "poisson" and result["params"]["rate"] == 400
+    assert result["summary"]["offered"] == pytest.approx(400, rel=0.15)
+    assert result["summary"]["acked"] == result["summary"]["offered"]
 
 
 async def test_count_ends_an_open_loop_run() -> None:

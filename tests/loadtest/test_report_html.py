@@ -96,6 +96,12 @@ def chart_svg(page: str, chart: str) -> str:
     return m.group(0)
 
 
+def test_fixture_follows_the_schema(result: dict[str, Any]) -> None:
+    from loadtest.schema import validate
+
+    assert validate(result, strict=True) == []
+
+
 # -- structure -----------------------------------------------------------------------------------
 
 
@@ -210,6 +216,14 @@ def test_minimal_result_renders() -> None:
     assert "No checks were configured" in page and "No errors." in page
     assert page.count("No data") == len(CHARTS)
     assert "PASSED" in page and "sim None" not in page
+
+
+def test_all_zero_series_get_a_sane_axis(result: dict[str, Any]) -> None:
+    for entry in result["timeline"]:
+        entry["errors"] = entry["throttled"] = 0
+    svg = chart_svg(render_html(result), "errors")
+    ticks = re.findall(r'<text class="tick"[^>]*text-anchor="end">([^<]+)</text>', svg)
+    assert ticks == ["0", "0.2", "0.4", "0.6", "0.8", "1"]
 
 
 def test_large_timeline_is_decimated(result: dict[str, Any]) -> None:

@@ -58,15 +58,15 @@ async def _answer_deliveries(esme: SmppConnection, receipts: list[tuple[str, str
             receipts.append((receipt.message_id, receipt.stat))
 
 
-async def _session(seed: int) -> Trace:
+async def _session(seed: int, behaviour: dict[str, Any], messages: int, pause: float) -> Trace:
     with trio.fail_after(60):  # virtual seconds
         async with trio.open_nursery() as nursery:
-            sim = await start_simulator(nursery, seed=seed, behaviour=BEHAVIOUR)
+            sim = await start_simulator(nursery, seed=seed, behaviour=behaviour)
             receipts: list[tuple[str, str]] = []
             ids: list[str] = []
             async with open_esme(HOST, sim.port, system_id="smppclient1", password="password") as esme:
                 nursery.start_soon(_answer_deliveries, esme, receipts)
-                for i in range(MESSAGES):
+                for i in range(messages):
                     response = await esme.request(
                         SubmitSm(
                             source_addr="15550009999",
@@ -76,22 +76,27 @@ async def _session(seed: int) -> Trace:
                         )
                     )
                     ids.append(response.message_id)
-                assert await wait_until(lambda: len(receipts) == MESSAGES, 30.0), len(receipts)
-                await trio.sleep(0.5)  # nothing more may come (no duplicates configured)
-                assert len(receipts) == MESSAGES
+                    if pause:
+                        await trio.sleep(pause)
+                assert await wait_until(lambda: {i for i, _ in receipts} >= set(ids), 30.0), len(receipts)
+                await trio.sleep(0.5)  # whatever else comes (duplicates) comes now
             states = {m["message_id"]: m["state"] for m in sim.messages(account="smppclient1")}
             nursery.cancel_scope.cancel()
     return Trace(tuple(ids), tuple(states[i] for i in ids), tuple(receipts))
 
 
-def _run(seed: int) -> Trace:
+def _run(
+    seed: int, behaviour: dict[str, Any] = BEHAVIOUR, messages: int = MESSAGES, pause: float = 0.0
+) -> Trace:
     """One simulator run in its own trio run, on a fresh virtual clock."""
-    return trio.run(_session, seed, clock=trio.testing.MockClock(autojump_threshold=AUTOJUMP_THRESHOLD))
+    clock = trio.testing.MockClock(autojump_threshold=AUTOJUMP_THRESHOLD)
+    return trio.run(_session, seed, behaviour, messages, pause, clock=clock)
 
 
 def test_same_seed_same_ids_outcomes_and_receipt_order() -> None:
     first, second = _run(7), _run(7)
 
+    assert len(first.receipts) == MESSAGES  # one each: no duplicates configured
     assert len(set(first.ids)) == MESSAGES
     assert all(len(i) == 36 and i.count("-") == 4 for i in first.ids)  # uuid ids
     assert first.ids == second.ids
@@ -112,3 +117,25 @@ def test_different_seed_different_outcomes() -> None:
     a, b = _run(7), _run(8)
     assert a.outcomes != b.outcomes
     assert set(a.ids).isdisjoint(b.ids)
+
+
+def test_duplicate_receipts_do_not_make_outcomes_depend_on_timing() -> None:
+    """BUG (simulator/receipts.py, ``_finalize``): with ``duplicate_receipts`` > 0 the
+    simulator draws "send this receipt twice?" from the one seeded RNG when the message
+    reaches its final state, i.e. at a time set by the clock, between later submits. Every
+    later submit then gets different RNG draws (uuid message id, outcome, delays)
+    depending on how many receipts happened to fall due before it, so the same seed and
+    the same submits no longer give the same messages: here, the same ten submits sent
+    back to back and 0.1 s apart (dlr_delay 0.05 s) diverge from the second message on.
+    That contradicts the module's promise (outcome and delay decided at submit, "so a
+    seeded run is reproducible") and, with a real clock, makes even two identical runs
+    differ whenever a receipt and a submit race. Fix: decide duplication in ``_accept``
+    with the other per-message draws (store it on the ``Message``), or draw it from a
+    separate ``random.Random`` seeded from the run's seed.
+    """
+    behaviour = {**BEHAVIOUR, "dlr_delay": 0.05, "duplicate_receipts": 0.5}
+    back_to_back = _run(7, behaviour, messages=10)
+    paced = _run(7, behaviour, messages=10, pause=0.1)
+    assert len(paced.receipts) > 10  # duplicates did happen
+    assert paced.ids == back_to_back.ids
+    assert paced.outcomes == back_to_back.outcomes

@@ -10,6 +10,7 @@ transmitter bind, both directions on a transceiver bind.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from conformance.model import CaseFailed, Severity
 from conformance.probe import Closed
@@ -87,7 +88,11 @@ def _no_tlvs(frame: Frame, ctx: SmscContext) -> str | None:
 def _bind_pdu(cls: type[_Bind], **override: str) -> Callable[[SmscContext], Pdu]:
     def build(ctx: SmscContext) -> Pdu:
         s = ctx.settings
-        values = {"system_id": s.system_id, "password": s.password, "system_type": s.system_type}
+        values: dict[str, Any] = {
+            "system_id": s.system_id,
+            "password": s.password,
+            "system_type": s.system_type,
+        }
         values.update(override)
         return cls(interface_version=s.interface_version, **values)
 
@@ -139,11 +144,13 @@ async def _retry_bind(ctx: SmscContext) -> None:
     probe = await ctx.probe()
     try:
         seq = await probe.send_pdu(_wrong_password(ctx))
-        first = await probe.wait_for(lambda f: f.is_response and f.seq == seq, ctx.settings.timeout)
+        first = await probe.wait_reply(seq, ctx.settings.timeout)
     except Closed:
         raise CaseFailed("the SMSC closed the connection after one failed bind") from None
     if first is None or first.status == 0:
-        raise CaseFailed(f"the bind with a wrong password was not refused: {first.describe() if first else 'no answer'}")
+        raise CaseFailed(
+            f"the bind with a wrong password was not refused: {first.describe() if first else 'no answer'}"
+        )
     await Bind(mode=BindMode.TX).run(ctx)
 
 
@@ -257,7 +264,10 @@ CASES = (
         checklist=(15,),
     ),
     _already_bound(
-        "bind.already-bound", "A second bind_transmitter on a bound session gets ESME_RALYBND", BindTransmitter, MUST
+        "bind.already-bound",
+        "A second bind_transmitter on a bound session gets ESME_RALYBND",
+        BindTransmitter,
+        MUST,
     ),
     _already_bound(
         "bind.already-bound-other-type",

@@ -49,9 +49,11 @@ async def _burst(ctx: SmscContext) -> None:
         probe.next_seq()
     await probe.send(b"".join(encode(EnquireLink(), s) for s in seqs), f"{BURST} enquire_link in one write")
     for seq in seqs:
-        frame = await probe.wait_for(lambda f, seq=seq: f.is_response and f.seq == seq, ctx.settings.timeout)
+        frame = await probe.wait_reply(seq, ctx.settings.timeout)
         if frame is None:
-            raise CaseFailed(f"enquire_link #{seq} of the burst was not answered within {ctx.settings.timeout:g}s")
+            raise CaseFailed(
+                f"enquire_link #{seq} of the burst was not answered within {ctx.settings.timeout:g}s"
+            )
         if frame.command_id != CommandId.ENQUIRE_LINK_RESP or frame.status:
             raise CaseFailed(f"enquire_link #{seq} answered with {frame.describe()}")
 

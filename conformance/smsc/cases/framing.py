@@ -76,14 +76,17 @@ async def _split_bind(ctx: SmscContext) -> None:
     probe = await ctx.probe()
     s = ctx.settings
     pdu = BindTransceiver(
-        system_id=s.system_id, password=s.password, system_type=s.system_type, interface_version=s.interface_version
+        system_id=s.system_id,
+        password=s.password,
+        system_type=s.system_type,
+        interface_version=s.interface_version,
     )
     seq = probe.next_seq()
     data = encode(pdu, seq)
     for piece in (data[:3], data[3:20], data[20:]):
         await probe.send(piece, "one PDU in three segments")
         await trio.sleep(0.05)
-    frame = await probe.wait_for(lambda f: f.is_response and f.seq == seq, s.timeout)
+    frame = await probe.wait_reply(seq, s.timeout)
     if frame is None:
         raise CaseFailed(f"no response to the segmented bind within {s.timeout:g}s")
     if frame.command_id != CommandId.BIND_TRANSCEIVER_RESP or frame.status != 0:
@@ -104,11 +107,13 @@ async def _coalesced(ctx: SmscContext) -> None:
         seqs[2]: CommandId.ENQUIRE_LINK_RESP,
     }
     for seq, cid in wanted.items():
-        frame = await probe.wait_for(lambda f, seq=seq: f.is_response and f.seq == seq, ctx.settings.timeout)
+        frame = await probe.wait_reply(seq, ctx.settings.timeout)
         if frame is None:
             raise CaseFailed(f"no response with sequence number {seq} within {ctx.settings.timeout:g}s")
         if frame.command_id != cid:
-            raise CaseFailed(f"sequence {seq} answered with {frame.describe()}, expected {CommandId(cid).name.lower()}")
+            raise CaseFailed(
+                f"sequence {seq} answered with {frame.describe()}, expected {CommandId(cid).name.lower()}"
+            )
 
 
 def _header_with_body(ctx: SmscContext, seq: int) -> bytes:
@@ -174,7 +179,9 @@ CASES = (
         "A PDU split across several TCP segments is reassembled and answered",
         "3.4 §3.2",
         MUST,
-        Call(fn=_split_bind, title="send one bind_transceiver in three segments; expect bind_transceiver_resp"),
+        Call(
+            fn=_split_bind, title="send one bind_transceiver in three segments; expect bind_transceiver_resp"
+        ),
         checklist=(1,),
     ),
     case(
@@ -225,7 +232,10 @@ CASES = (
         Bind(mode=BindMode.TX),
         Request(
             raw=submit_truncated("body cut after 18 octets", 18),
-            expect=(resp((S.ESME_RINVCMDLEN, S.ESME_RINVMSGLEN, S.ESME_RINVDSTADR)), nack((S.ESME_RINVCMDLEN, S.ESME_RINVMSGLEN))),
+            expect=(
+                resp((S.ESME_RINVCMDLEN, S.ESME_RINVMSGLEN, S.ESME_RINVDSTADR)),
+                nack((S.ESME_RINVCMDLEN, S.ESME_RINVMSGLEN)),
+            ),
             lenient=(resp(ERROR), nack(ERROR)),
         ),
         ALIVE,
@@ -252,7 +262,9 @@ CASES = (
         SHOULD,
         Bind(mode=BindMode.TX),
         Request(
-            raw=raw_submit("schedule_delivery_time '250101120000'", schedule_delivery_time=b"250101120000\x00"),
+            raw=raw_submit(
+                "schedule_delivery_time '250101120000'", schedule_delivery_time=b"250101120000\x00"
+            ),
             expect=(resp(S.ESME_RINVSCHED),),
             lenient=(resp(ERROR), nack(ERROR)),
         ),

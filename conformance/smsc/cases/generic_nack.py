@@ -7,9 +7,9 @@ generic_nack, and a response to nothing we sent) is never answered at all.
 
 from __future__ import annotations
 
-from conformance.smsc.context import SmscContext
 from conformance.model import CaseFailed, Severity
 from conformance.probe import Closed
+from conformance.smsc.context import SmscContext
 from conformance.smsc.factories import MUST, SHOULD, Raw, case
 from conformance.smsc.runner import SmscCase
 from conformance.smsc.steps import ERROR, Bind, Call, ExpectNoReply, Request, Send, nack, resp
@@ -56,7 +56,7 @@ async def _alert_tolerated(ctx: SmscContext) -> None:
         AlertNotification(source_addr=ctx.settings.dest_addr, esme_addr=ctx.settings.source_addr)
     )
     try:
-        frame = await probe.wait_for(lambda f: f.is_response and f.seq == seq, ctx.settings.quiet)
+        frame = await probe.wait_reply(seq, ctx.settings.quiet)
     except Closed:
         raise CaseFailed("the SMSC closed the connection after an alert_notification") from None
     if frame is not None and frame.command_id != CommandId.GENERIC_NACK:
@@ -94,7 +94,13 @@ CASES = (
         "3.4 §4.3",
         MUST,
         Bind(mode=BindMode.TX),
-        Send(save="n", raw=Raw(CommandId.GENERIC_NACK, lambda ctx, seq: raw_header(CommandId.GENERIC_NACK, 0x0007_7776, status=S.ESME_RSYSERR))),
+        Send(
+            save="n",
+            raw=Raw(
+                CommandId.GENERIC_NACK,
+                lambda ctx, seq: raw_header(CommandId.GENERIC_NACK, 0x0007_7776, status=S.ESME_RSYSERR),
+            ),
+        ),
         ExpectNoReply(why="generic_nack must never be answered"),
         ALIVE,
         checklist=(33,),
@@ -128,7 +134,11 @@ CASES = (
         SHOULD,
         Bind(mode=BindMode.TRX),
         Request(
-            pdu=lambda ctx: DeliverSm(source_addr=ctx.settings.dest_addr, destination_addr=ctx.settings.source_addr, short_message=b"MO?"),
+            pdu=lambda ctx: DeliverSm(
+                source_addr=ctx.settings.dest_addr,
+                destination_addr=ctx.settings.source_addr,
+                short_message=b"MO?",
+            ),
             expect=(resp(S.ESME_RINVBNDSTS), nack(S.ESME_RINVBNDSTS)),
             lenient=(resp(ERROR), nack(ERROR)),
         ),

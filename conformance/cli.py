@@ -1,0 +1,389 @@
+"""``smpp-conformance``: qualify an SMSC, or (acting as one) an ESME.
+
+    smpp-conformance smsc --target HOST:PORT --system-id ID --password PW [--strict]
+    smpp-conformance esme --listen HOST:PORT [--wait S] [--window N] -- COMMAND...
+    smpp-conformance list [smsc|esme] [--markdown] [--steps]
+
+Exit status: 0 every case passed (WARN and SKIP included), 1 a case failed or could
+not run, 2 bad usage (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import attrs
+import click
+import trio
+
+from conformance.model import Case, CaseResult, select_cases
+from conformance.report import Meta, render_table, write_json, write_junit
+
+__all__ = ["main"]
+
+_PROG = "smpp-conformance"
+
+
+class UsageError(Exception):
+    """A bad option value found after click parsed the command line."""
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"{_PROG}: error: {' '.join(message.split())}", err=True)
+    sys.exit(2)
+
+
+class _Group(click.Group):
+    """click's usage errors and ours become one line on stderr and exit status 2."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        try:
+            rv = super().main(args, prog_name or _PROG, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            _fail(exc.format_message())
+        except UsageError as exc:
+            _fail(str(exc))
+        except click.Abort:
+            click.echo(f"{_PROG}: interrupted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _host_port(value: str, option: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"{option}: expected HOST:PORT, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def _int_auto(value: str, option: str) -> int:
+    try:
+        return int(value, 0)
+    except ValueError:
+        raise UsageError(f"{option}: expected a number such as 0x34, got {value!r}") from None
+
+
+def _select(cases: Sequence[Case], only: tuple[str, ...], skip: tuple[str, ...]) -> list[Any]:
+    try:
+        chosen = select_cases(cases, only, skip)
+    except ValueError as exc:
+        raise UsageError(f"--only/--skip: {exc}") from None
+    if not chosen:
+        raise UsageError("--only/--skip select no case")
+    return chosen
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    done = [0]
+
+    def show(result: CaseResult) -> None:
+        done[0] += 1
+        if enabled:
+            click.echo(f"[{done[0]:>3}/{total}] {result.verdict.value:5} {result.case.id}", err=True)
+
+    return show
+
+
+def _report(results: Sequence[CaseResult], meta: Meta, opts: dict[str, Any]) -> int:
+    plain = opts["plain"] or not sys.stdout.isatty()  # rich's 80-column wrap ruins logs
+    render_table(results, meta, sys.stdout, verbose=opts["verbose"], plain=plain)
+    try:
+        if opts["json_path"]:
+            write_json(opts["json_path"], results, meta, verbose=opts["verbose"])
+        if opts["junit_path"]:
+            write_junit(opts["junit_path"], results, meta)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report: {exc}") from None
+    return 1 if any(r.verdict.is_failure for r in results) else 0
+
+
+def _common(fn: Any) -> Any:
+    options = [
+        click.option(
+            "--only",
+            multiple=True,
+            metavar="PATTERN",
+            help="Run only these cases: id, area or glob (repeatable, comma-separated).",
+        ),
+        click.option(
+            "--skip", multiple=True, metavar="PATTERN", help="Skip these cases (same patterns as --only)."
+        ),
+        click.option(
+            "--strict", is_flag=True, help="'should' cases fail too, and lenient variants are refused."
+        ),
+        click.option(
+            "--json", "json_path", type=click.Path(dir_okay=False), help="Write a JSON report here."
+        ),
+        click.option(
+            "--junit", "junit_path", type=click.Path(dir_okay=False), help="Write a JUnit XML report here."
+        ),
+        click.option("-v", "--verbose", is_flag=True, help="Show the observed PDUs of passing cases too."),
+        click.option("--plain", is_flag=True, help="Plain-text table even when rich is installed."),
+        click.option(
+            "--progress/--no-progress",
+            default=None,
+            help="One line per case on stderr (default: when stderr is a terminal).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def main() -> None:
+    """Black-box SMPP 3.4 conformance suite: qualify an SMSC, or an ESME."""
+
+
+@main.command()
+@click.option("--target", required=True, metavar="HOST:PORT", help="The SMSC under test.")
+@click.option("--system-id", required=True, help="Account to bind with (use a test account).")
+@click.option("--password", required=True, help="Its password.")
+@click.option("--system-type", default="", show_default=True)
+@click.option(
+    "--interface-version", default="0x34", show_default=True, help="interface_version of the suite's binds."
+)
+@click.option(
+    "--source-addr", default="447700900100", show_default=True, help="Source of every test message."
+)
+@click.option("--source-ton", default=1, show_default=True, type=click.IntRange(0, 255))
+@click.option("--source-npi", default=1, show_default=True, type=click.IntRange(0, 255))
+@click.option(
+    "--dest-addr",
+    default="447700900001",
+    show_default=True,
+    help="Destination of every test message (a test handset: messages ARE sent).",
+)
+@click.option("--dest-ton", default=1, show_default=True, type=click.IntRange(0, 255))
+@click.option("--dest-npi", default=1, show_default=True, type=click.IntRange(0, 255))
+@click.option(
+    "--timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Seconds allowed for each response.",
+)
+@click.option(
+    "--receipt-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Seconds to wait for a delivery receipt.",
+)
+@click.option(
+    "--quiet-period",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Seconds watched for something that must not arrive.",
+)
+@click.option(
+    "--session-init-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="The SMSC's session_init timer (bind deadline) as you expect it.",
+)
+@click.option(
+    "--inactivity-timeout",
+    default=None,
+    type=click.FloatRange(min=0.01),
+    help="The SMSC's inactivity timer; without it that case is skipped.",
+)
+@click.option(
+    "--throttle-backoff",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Pause before resending a request the SMSC throttled.",
+)
+@_common
+def smsc(**opts: Any) -> int:
+    """Run the SMSC cases against a live SMSC (each case on fresh connections)."""
+    from conformance.smsc import ALL, SmscSettings, run_smsc_cases
+
+    host, port = _host_port(opts["target"], "--target")
+    settings = SmscSettings(
+        host=host,
+        port=port,
+        system_id=opts["system_id"],
+        password=opts["password"],
+        system_type=opts["system_type"],
+        interface_version=_int_auto(opts["interface_version"], "--interface-version"),
+        source_addr=opts["source_addr"],
+        source_ton=opts["source_ton"],
+        source_npi=opts["source_npi"],
+        dest_addr=opts["dest_addr"],
+        dest_ton=opts["dest_ton"],
+        dest_npi=opts["dest_npi"],
+        strict=opts["strict"],
+        timeout=opts["timeout"],
+        receipt_timeout=opts["receipt_timeout"],
+        quiet=opts["quiet_period"],
+        session_init_timeout=opts["session_init_timeout"],
+        inactivity_timeout=opts["inactivity_timeout"],
+        throttle_backoff=opts["throttle_backoff"],
+    )
+    if len(settings.system_id) > 15 or len(settings.password) > 8:
+        raise UsageError("--system-id is at most 15 characters and --password at most 8 (SMPP 3.4 §4.1.1)")
+    cases = _select(ALL, opts["only"], opts["skip"])
+    progress = _progress(
+        len(cases), opts["progress"] if opts["progress"] is not None else sys.stderr.isatty()
+    )
+    start = time.monotonic()
+    results = trio.run(run_smsc_cases, cases, settings, progress)
+    meta = Meta(
+        suite="smsc", target=f"{host}:{port}", strict=settings.strict, duration=time.monotonic() - start
+    )
+    return _report(results, meta, opts)
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--listen",
+    default="127.0.0.1:2775",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where the fake SMSC listens (port 0: any free port).",
+)
+@click.option(
+    "--wait",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Longest one run of the client may take.",
+)
+@click.option(
+    "--window",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="The window the client under test is configured with.",
+)
+@click.option(
+    "--timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Seconds allowed for each response from the client.",
+)
+@click.option("--quiet-period", default=1.0, show_default=True, type=click.FloatRange(min=0.0))
+@click.option(
+    "--connect-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds for the client to connect and bind.",
+)
+@click.option(
+    "--throttle-backoff",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Least pause expected after ESME_RTHROTTLED.",
+)
+@click.option("--unbind-resp-delay", default=0.2, show_default=True, type=click.FloatRange(min=0.0))
+@click.option(
+    "--grace",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Seconds the client gets to unbind after SIGTERM.",
+)
+@click.option("--system-id", default=None, help="Refuse binds with another system_id.")
+@click.option("--password", default=None, help="Refuse binds with another password.")
+@_common
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def esme(command: tuple[str, ...], **opts: Any) -> int:
+    """Act as an SMSC and run the ESME cases against a client.
+
+    COMMAND (after --) starts the client; {host} and {port} in it are replaced, and
+    SMPP_HOST / SMPP_PORT are set. It is started twice: once for the main cases, once
+    for the case where the SMSC unbinds first. Without COMMAND, connect the client
+    yourself (twice). The client should bind (TRX, or TX and RX), submit at least 16
+    messages with registered_delivery=1 and a window of --window, answer deliver_sm,
+    stay bound a little, then unbind; all within --wait seconds.
+    """
+    from conformance.esme import ALL, EsmeSettings, HarnessError, run_esme_cases
+
+    host, port = _host_port(opts["listen"], "--listen")
+    settings = EsmeSettings(
+        host=host,
+        port=port,
+        command=command or None,
+        wait=opts["wait"],
+        window=opts["window"],
+        timeout=opts["timeout"],
+        quiet=opts["quiet_period"],
+        connect_timeout=opts["connect_timeout"] if command else max(opts["connect_timeout"], opts["wait"]),
+        throttle_backoff=opts["throttle_backoff"],
+        unbind_resp_delay=opts["unbind_resp_delay"],
+        grace=opts["grace"],
+        system_id=opts["system_id"],
+        password=opts["password"],
+        strict=opts["strict"],
+    )
+    cases = _select(ALL, opts["only"], opts["skip"])
+    if not command:
+        click.echo(f"{_PROG}: listening on {host}:{port}; connect the client under test (twice).", err=True)
+    progress = _progress(
+        len(cases), opts["progress"] if opts["progress"] is not None else sys.stderr.isatty()
+    )
+    start = time.monotonic()
+    try:
+        report = trio.run(run_esme_cases, cases, settings, progress)
+    except HarnessError as exc:
+        raise UsageError(str(exc)) from None
+    runs = [attrs.asdict(run) for run in report.runs]
+    target = f"{host}:{runs[0]['port'] if runs else port}"
+    meta = Meta(
+        suite="esme",
+        target=target,
+        strict=settings.strict,
+        duration=time.monotonic() - start,
+        extra={"client_runs": runs},
+    )
+    return _report(report.results, meta, opts)
+
+
+@main.command(name="list")
+@click.argument("suite", type=click.Choice(["smsc", "esme", "all"]), default="all")
+@click.option("--markdown", is_flag=True, help="A Markdown table (for documentation).")
+@click.option("--steps", is_flag=True, help="Show each SMSC case's steps.")
+def list_cases(suite: str, markdown: bool, steps: bool) -> int:
+    """List the cases with their spec sections and severities."""
+    from conformance.esme import ALL as ESME
+    from conformance.smsc import ALL as SMSC
+
+    chosen: list[Case] = []
+    if suite in ("smsc", "all"):
+        chosen += SMSC
+    if suite in ("esme", "all"):
+        chosen += ESME
+    if markdown:
+        click.echo("| role tested | id | severity | spec | checklist | title |")
+        click.echo("|---|---|---|---|---|---|")
+        for c in chosen:
+            items = ", ".join(map(str, c.checklist))
+            click.echo(
+                f"| {c.role.value.upper()} | `{c.id}` | {c.severity.value} | {c.spec} | {items} | {c.title} |"
+            )
+        return 0
+    width = max(len(c.id) for c in chosen)
+    for c in chosen:
+        click.echo(f"{c.role.value.upper():4} {c.id:{width}} {c.severity.value:6} {c.spec:28} {c.title}")
+        if steps:
+            for line in getattr(c, "explain", list)():
+                click.echo(f"{'':5}- {line}")
+    click.echo(f"{len(chosen)} cases", err=True)
+    return 0
+
+
+if __name__ == "__main__":
+    main()

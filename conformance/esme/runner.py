@@ -1,0 +1,156 @@
+"""Run ESME cases: one harness and one client run per ``EsmeCase.run`` (see ``conformance.esme``).
+
+For each client run: listen, start COMMAND (or wait for the client), drive the run's
+active cases one after another (each bounded), then let the client finish by itself
+until ``--wait`` is up; after that it gets SIGTERM and ``--grace`` seconds to unbind,
+then SIGKILL. Only then are the judges run, over everything the run recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+
+import attrs
+import trio
+
+from conformance.esme.context import MAIN, SMSC_UNBIND, EsmeCase, EsmeContext, EsmeSettings
+from conformance.esme.harness import ClientRun, Harness
+from conformance.model import CaseError, CaseFailed, CaseResult, CaseSkipped, Outcome, verdict_for
+
+__all__ = ["EsmeReport", "run_esme_cases"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[CaseResult], None]
+_RUN_ORDER = (MAIN, SMSC_UNBIND)
+
+
+@attrs.frozen
+class EsmeReport:
+    results: tuple[CaseResult, ...]
+    runs: tuple[ClientRun, ...]
+
+
+@attrs.define
+class _Partial:
+    outcome: Outcome = Outcome.PASSED
+    message: str = ""
+    started: float = 0.0
+    ended: float = 0.0
+
+
+async def _guard(ctx: EsmeContext, partial: _Partial, body: Callable[[], Awaitable[None]]) -> None:
+    """Run a case body, turning its exceptions into the outcome."""
+    try:
+        await body()
+    except CaseFailed as exc:
+        partial.outcome, partial.message = Outcome.FAILED, str(exc)
+    except CaseSkipped as exc:
+        partial.outcome, partial.message = Outcome.SKIPPED, str(exc)
+    except CaseError as exc:
+        partial.outcome, partial.message = Outcome.ERROR, str(exc)
+    except Exception as exc:
+        log.debug("case %s crashed", ctx.case.id, exc_info=True)
+        partial.outcome, partial.message = Outcome.ERROR, f"suite error: {exc!r}"
+        ctx.note("".join(traceback.format_exception_only(exc)).strip())
+
+
+async def _drive(case: EsmeCase, ctx: EsmeContext, partial: _Partial, deadline: float) -> None:
+    assert case.drive is not None
+    drive = case.drive
+    partial.started = trio.current_time()
+    with trio.move_on_at(deadline) as scope:
+        await _guard(ctx, partial, lambda: drive(ctx))
+    if scope.cancelled_caught:
+        partial.outcome, partial.message = (
+            Outcome.SKIPPED,
+            "the run's --wait budget ran out before the case finished",
+        )
+    partial.ended = trio.current_time()
+
+
+def _judging(case: EsmeCase, ctx: EsmeContext) -> Callable[[], Awaitable[None]]:
+    async def judge() -> None:
+        assert case.judge is not None
+        case.judge(ctx)
+
+    return judge
+
+
+def _observed(harness: Harness, ctx: EsmeContext, partial: _Partial) -> tuple[str, ...]:
+    lines = list(ctx.observed)
+    if partial.ended > partial.started:
+        t0 = harness.transcript.t0
+        lines += [
+            o.render(True)
+            for o in harness.transcript.lines
+            if partial.started - t0 - 1e-6 <= o.t <= partial.ended - t0 + 1e-6
+        ]
+    return tuple(lines)
+
+
+async def _run_client(
+    run: str, cases: Sequence[EsmeCase], settings: EsmeSettings, progress: Progress | None
+) -> tuple[list[CaseResult], ClientRun]:
+    plan = [(c.id, c.submits) for c in cases if c.drive is not None and c.submits]
+    harness = Harness(settings, run, plan)
+    contexts = {c.id: EsmeContext(case=c, harness=harness) for c in cases}
+    partials = {c.id: _Partial() for c in cases}
+    async with trio.open_nursery() as nursery:
+        await nursery.start(harness.serve)
+        if settings.command:
+            await harness.start_client(nursery)
+        end = harness.started_at + settings.wait
+        for case in cases:
+            if case.drive is not None:
+                await _drive(case, contexts[case.id], partials[case.id], end)
+                await harness.release(case.id)
+        if not await harness.wait_finished(end) and settings.command:
+            await harness.stop_client(settings.grace)
+            await harness.wait_finished(trio.current_time() + 1.0)
+        await harness.close_sessions()
+        await harness.stop_client(settings.grace)
+        harness.collect_output()
+        nursery.cancel_scope.cancel()
+    results = []
+    for case in cases:
+        ctx, partial = contexts[case.id], partials[case.id]
+        if case.judge is not None and partial.outcome is Outcome.PASSED:
+            await _guard(ctx, partial, _judging(case, ctx))
+        result = CaseResult(
+            case=case,
+            outcome=partial.outcome,
+            verdict=verdict_for(partial.outcome, case.severity, settings.strict),
+            message=partial.message,
+            notes=tuple(ctx.notes),
+            duration=max(0.0, partial.ended - partial.started),
+            observed=_observed(harness, ctx, partial),
+        )
+        results.append(result)
+        if progress is not None:
+            progress(result)
+    return results, harness.info
+
+
+async def run_esme_cases(
+    cases: Sequence[EsmeCase], settings: EsmeSettings, progress: Progress | None = None
+) -> EsmeReport:
+    """Run ``cases`` (in their order within each client run) against the client under test.
+
+    Raises:
+        HarnessError: cannot listen, or cannot start COMMAND.
+    """
+    by_id = {c.id: i for i, c in enumerate(cases)}
+    results: list[CaseResult] = []
+    runs: list[ClientRun] = []
+    for run in _RUN_ORDER + tuple(sorted({c.run for c in cases} - set(_RUN_ORDER))):
+        selected = [c for c in cases if c.run == run]
+        if not selected:
+            continue
+        got, info = await _run_client(run, selected, settings, progress)
+        results += got
+        runs.append(info)
+    results.sort(key=lambda r: by_id[r.case.id])
+    return EsmeReport(results=tuple(results), runs=tuple(runs))

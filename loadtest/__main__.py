@@ -1,0 +1,5 @@
+"""``python -m loadtest`` is ``smpp-loadtest``."""
+
+from loadtest.cli import main
+
+main()

@@ -1,0 +1,92 @@
+"""Routing across SMSCs: failover tiers and weighted sharing (DESIGN §4.3 ``[[route]]``)."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import trio
+
+from simulator import run_simulator
+from simulator.config import config_from_dict
+from simulator.smsc import Simulator
+from smppgw.store.base import Status
+from tests.gateway.helpers import HOST, dest, gateway, simulator, smsc, wait_all, wait_until
+
+TIERS = [{"name": "r", "smscs": ["a", "b"]}]
+
+
+async def test_first_smsc_refusing_binds_sends_everything_to_the_second() -> None:
+    with trio.fail_after(20):
+        async with simulator(behaviour={"refuse_binds": True}) as sim_a, simulator() as sim_b:
+            async with gateway(smsc(sim_a, "a"), smsc(sim_b, "b"), route=TIERS, up=False) as gw:
+                assert await wait_until(lambda: gw.smscs["b"].pool.up, 5)
+                records = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(10)]
+                await wait_all(gw, records, 10)
+                assert not gw.smscs["a"].pool.up and gw.smscs["a"].pool.bind_failures > 0
+    assert all(r.status is Status.DELIVERED and r.smsc == "b" for r in records)
+    assert len(sim_a.store) == 0 and len(sim_b.store) == 10
+
+
+async def test_a_stopped_smsc_fails_over_with_queued_messages() -> None:
+    stop_a = trio.CancelScope()
+
+    async def run_a(*, task_status: trio.TaskStatus[Simulator] = trio.TASK_STATUS_IGNORED) -> None:
+        with stop_a:
+            await run_simulator(config_from_dict({"host": HOST, "port": 0, "seed": 2}), task_status=task_status)
+
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery, simulator() as sim_b:
+            sim_a: Any = await nursery.start(run_a)
+            # A is slow (2/s at the gateway): most of its messages are still queued when it stops.
+            async with gateway(
+                smsc(sim_a, "a", tps=2), smsc(sim_b, "b"), route=TIERS, failover_after=1.0
+            ) as gw:
+                first = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(10)]
+                await trio.sleep(0.3)
+                stop_a.cancel()
+                assert await wait_until(lambda: not gw.smscs["a"].pool.up, 5)
+                later = [gw.submit(source="12345", destination=dest(10 + i), text="x") for i in range(5)]
+                await wait_all(gw, first + later, 15)
+                assert gw.queued() == 0
+    on_a = {m.destination_addr for m in sim_a.store.select()}
+    on_b = {m.destination_addr for m in sim_b.store.select()}
+    assert 1 <= len(on_a) <= 3  # what A took before it stopped
+    assert all(r.status is Status.DELIVERED for r in first + later)
+    assert all(r.smsc == "b" for r in later)
+    for r in first:  # each message went to exactly one carrier, and its record says which
+        assert (r.destination in on_a) != (r.destination in on_b)
+        assert r.smsc == ("a" if r.destination in on_a else "b")
+
+
+async def test_weights_share_a_tier_roughly_three_to_one() -> None:
+    route = [{"name": "r", "smscs": [["a:3", "b:1"]]}]
+    with trio.fail_after(30):
+        async with simulator() as sim_a, simulator() as sim_b:
+            async with gateway(smsc(sim_a, "a"), smsc(sim_b, "b"), route=route) as gw:
+                records = [
+                    gw.submit(source="12345", destination=dest(i), text="x", dlr=False) for i in range(400)
+                ]
+                await wait_all(gw, records, 20)
+    split = collections.Counter(r.smsc for r in records)
+    assert split["a"] + split["b"] == 400
+    assert 260 <= split["a"] <= 340  # 300 +- 4.6 standard deviations
+    assert len(sim_a.store) == split["a"] and len(sim_b.store) == split["b"]
+
+
+async def test_routes_by_prefix_and_sender_kind() -> None:
+    routes = [
+        {"name": "uk", "prefixes": ["+44"], "smscs": ["b"]},
+        {"name": "uk-mobile", "prefixes": ["447"], "sender_kinds": ["short_code"], "smscs": ["a"]},
+        {"name": "rest", "smscs": ["a"]},
+    ]
+    with trio.fail_after(20):
+        async with simulator() as sim_a, simulator() as sim_b:
+            async with gateway(smsc(sim_a, "a"), smsc(sim_b, "b"), route=routes) as gw:
+                short = gw.submit(source="12345", destination="447700900001", text="x", dlr=False)
+                alpha = gw.submit(source="Shop", destination="447700900002", text="x", dlr=False)
+                us = gw.submit(source="12345", destination="14155550100", text="x", dlr=False)
+                await wait_all(gw, [short, alpha, us], 10)
+    assert (short.route, short.smsc) == ("uk-mobile", "a")
+    assert (alpha.route, alpha.smsc) == ("uk", "b")
+    assert (us.route, us.smsc) == ("rest", "a")

@@ -1,0 +1,114 @@
+"""``smppgw send`` against an in-process simulator (DESIGN §4.1: JSON lines, exit codes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import trio
+
+from smppgw.sendcmd import SendOptions, run_send
+from tests.gateway.helpers import ACCOUNT, HOST, PASSWORD, simulator
+
+LONG_TEXT = "".join(f"part of a long message number {i:03d}. " for i in range(12))[:400]
+
+
+async def smppgw(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return await trio.run_process(
+        [sys.executable, "-m", "smppgw.cli", "send", *args], capture_stdout=True, capture_stderr=True, check=False
+    )
+
+
+def lines(output: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.decode().splitlines() if line.strip()]
+
+
+async def test_send_prints_a_line_per_part_and_per_receipt() -> None:
+    with trio.fail_after(30):
+        async with simulator(behaviour={"dlr_delay": 0.05}) as sim:
+            result = await smppgw(
+                "--smsc", f"{HOST}:{sim.port}", "--system-id", ACCOUNT, "--password", PASSWORD,
+                "--from", "12345", "--to", "+447700900001", "--text", LONG_TEXT, "--dlr", "--wait-dlr", "5",
+            )  # fmt: skip
+            received = sim.store.select()
+    assert result.returncode == 0, result.stderr
+    out = lines(result.stdout)
+    resps = [x for x in out if x["type"] == "submit_sm_resp"]
+    receipts = [x for x in out if x["type"] == "receipt"]
+    assert [(x["part"], x["parts"], x["status"]) for x in resps] == [(n, 3, "ESME_ROK") for n in (1, 2, 3)]
+    assert {x["message_id"] for x in resps} == {m.message_id for m in received}
+    assert sorted(x["part"] for x in receipts) == [1, 2, 3]
+    assert all(x["stat"] == "DELIVRD" and x["final"] for x in receipts)
+    for receipt in receipts:  # each receipt names the part whose id it carries
+        [resp] = [x for x in resps if x["part"] == receipt["part"]]
+        assert receipt["message_id"] == resp["message_id"]
+    assert len(received) == 3
+
+
+async def test_send_with_a_wrong_password_exits_1_naming_the_status() -> None:
+    with trio.fail_after(30):
+        async with simulator() as sim:
+            result = await smppgw(
+                "--smsc", f"{HOST}:{sim.port}", "--system-id", ACCOUNT, "--password", "wrong",
+                "--from", "12345", "--to", "447700900001", "--text", "hi",
+            )  # fmt: skip
+    assert result.returncode == 1
+    [line] = lines(result.stdout)
+    assert line["type"] == "error" and line["status"] == "ESME_RINVPASWD"
+    assert b"Traceback" not in result.stderr
+
+
+async def test_send_with_a_bad_smsc_exits_2_with_one_line() -> None:
+    with trio.fail_after(30):
+        result = await smppgw(
+            "--smsc", "no-port-here", "--system-id", ACCOUNT, "--password", PASSWORD,
+            "--from", "12345", "--to", "447700900001", "--text", "hi",
+        )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == b""
+    [line] = result.stderr.decode().splitlines()
+    assert "--smsc" in line
+
+
+async def test_send_to_a_closed_port_exits_1() -> None:
+    with trio.fail_after(30):
+        async with simulator() as sim:
+            port = sim.port
+        result = await smppgw(
+            "--smsc", f"{HOST}:{port}", "--system-id", ACCOUNT, "--password", PASSWORD,
+            "--from", "12345", "--to", "447700900001", "--text", "hi",
+        )  # fmt: skip
+    assert result.returncode == 1
+    [line] = lines(result.stdout)
+    assert line["type"] == "error"
+    assert b"Traceback" not in result.stderr
+
+
+async def test_run_send_reports_a_rejected_part() -> None:
+    force = [{"destination": "447700900099", "submit_status": "ESME_RINVDSTADR"}]
+    out: list[dict[str, Any]] = []
+    with trio.fail_after(20):
+        async with simulator(behaviour={"force": force}) as sim:
+            opts = SendOptions(
+                host=HOST, port=sim.port, system_id=ACCOUNT, password=PASSWORD,
+                source="12345", destination="447700900099", text="hi", dlr=True, wait_dlr=2,
+            )  # fmt: skip
+            status = await run_send(opts, out.append)
+    assert status == 1
+    assert out == [{"type": "submit_sm_resp", "part": 1, "parts": 1, "status": "ESME_RINVDSTADR", "message_id": None}]
+
+
+async def test_run_send_waits_for_receipts_that_overtake_the_resp() -> None:
+    out: list[dict[str, Any]] = []
+    with trio.fail_after(20):
+        async with simulator(profile="dlr-before-resp", behaviour={"dlr_before_resp": 1.0, "outcomes": {"DELIVRD": 1}}) as sim:
+            opts = SendOptions(
+                host=HOST, port=sim.port, system_id=ACCOUNT, password=PASSWORD,
+                source="12345", destination="447700900001", text=LONG_TEXT, dlr=True, wait_dlr=5,
+            )  # fmt: skip
+            status = await run_send(opts, out.append)
+    assert status == 0
+    receipts = [x for x in out if x["type"] == "receipt"]
+    assert sorted(x["part"] for x in receipts) == [1, 2, 3]

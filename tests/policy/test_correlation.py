@@ -1,0 +1,187 @@
+"""Receipt correlation (checklist 67-68, SMPP-REFERENCE §6.3 items 1-2)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smppgw.core.receipt import IdBase
+from smppgw.policy.correlation import Correlator, Match
+
+C = Correlator[str, str]
+
+
+def matched(c: C, smsc: str, receipt_id: str, payload: str = "DELIVRD", now: float = 0.0) -> str | None:
+    match = c.receipt(smsc, receipt_id, payload, now)
+    return None if match is None else match.ref
+
+
+def test_exact_ids() -> None:
+    c: C = Correlator()
+    assert c.submitted("a", "12345", "m1", 0.0) == []
+    assert c.receipt("a", "12345", "DELIVRD", 1.0) == Match("m1", "DELIVRD", False)
+    assert c.matched == 1 and c.matched_early == 0
+    assert c.lookup("a", "12345") == "m1"
+
+
+@pytest.mark.parametrize(
+    ("resp_id", "receipt_id"),
+    [("0000012345", "12345"), ("12345", "0012345"), ("ab12cd", "AB12CD"), (" 77 ", "77"), ("000abc", "ABC")],
+)
+def test_leading_zeros_case_and_spaces(resp_id: str, receipt_id: str) -> None:
+    c: C = Correlator()
+    c.submitted("a", resp_id, "m1", 0.0)
+    assert matched(c, "a", receipt_id) == "m1"
+
+
+def test_ids_are_per_smsc() -> None:
+    c: C = Correlator()
+    c.submitted("a", "100", "on-a", 0.0)
+    c.submitted("b", "100", "on-b", 0.0)
+    assert matched(c, "a", "100") == "on-a"
+    assert matched(c, "b", "100") == "on-b"
+    assert matched(c, "c", "100") is None
+
+
+def test_auto_reads_ids_with_hex_letters_in_both_bases() -> None:
+    c: C = Correlator()
+    c.submitted("a", "1A2B3C4D", "m1", 0.0)
+    assert matched(c, "a", "0439041101") == "m1"  # the same number in decimal
+    assert matched(c, "a", "1a2b3c4d") == "m1"
+    c.submitted("a", "439041102", "m2", 0.0)  # decimal resp, hex receipt
+    assert matched(c, "a", "1A2B3C4E") == "m2"
+
+
+def test_auto_never_reinterprets_numeric_ids() -> None:
+    c: C = Correlator()
+    c.submitted("a", "10", "m10", 0.0)
+    c.submitted("a", "16", "m16", 0.0)
+    assert matched(c, "a", "10") == "m10"
+    assert matched(c, "a", "16") == "m16"
+    c.submitted("a", "20", "m20", 0.0)
+    assert matched(c, "a", "32") is None  # "20" read as hex would be 32: not in AUTO
+
+
+def test_hex_base_resp_hex_receipt_decimal() -> None:
+    c: C = Correlator(bases={"a": IdBase.HEX})
+    c.submitted("a", "10", "m16", 0.0)
+    c.submitted("a", "1a", "m26", 0.0)
+    assert matched(c, "a", "16") == "m16"
+    assert matched(c, "a", "0000000026") == "m26"
+    assert matched(c, "a", "10") is None  # the receipt is decimal: "10" is another message
+
+
+def test_dec_base_resp_decimal_receipt_hex() -> None:
+    c: C = Correlator(bases={"a": IdBase.DEC})
+    c.submitted("a", "16", "m16", 0.0)
+    c.submitted("a", "0000000026", "m26", 0.0)
+    assert matched(c, "a", "10") == "m16"
+    assert matched(c, "a", "1A") == "m26"
+    assert matched(c, "a", "1a") == "m26"
+
+
+def test_as_is_base_compares_canonical_strings_only() -> None:
+    c: C = Correlator(bases={"a": IdBase.AS_IS})
+    c.submitted("a", "1A", "m1", 0.0)
+    assert matched(c, "a", "26") is None
+    assert matched(c, "a", "001a") == "m1"
+
+
+@given(n=st.integers(min_value=0, max_value=2**63), zeros=st.integers(0, 6), upper=st.booleans())
+def test_hex_and_dec_bases_match_every_number(n: int, zeros: int, upper: bool) -> None:
+    hex_id = "0" * zeros + (format(n, "X") if upper else format(n, "x"))
+    to_dec: C = Correlator(bases={"a": IdBase.HEX})
+    to_dec.submitted("a", hex_id, "m", 0.0)
+    assert matched(to_dec, "a", "0" * zeros + str(n)) == "m"
+    to_hex: C = Correlator(bases={"a": IdBase.DEC})
+    to_hex.submitted("a", "0" * zeros + str(n), "m", 0.0)
+    assert matched(to_hex, "a", hex_id) == "m"
+
+
+@given(n=st.integers(min_value=10, max_value=2**63))
+def test_auto_matches_hex_ids_with_letters(n: int) -> None:
+    hex_id = format(n, "x")
+    c: C = Correlator()
+    c.submitted("a", hex_id, "m", 0.0)
+    if any(ch in "abcdef" for ch in hex_id):
+        assert matched(c, "a", str(n)) == "m"
+    assert matched(c, "a", hex_id.upper()) == "m"
+
+
+def test_early_receipt_is_held_and_matched_by_submitted() -> None:
+    c: C = Correlator(hold=30.0)
+    assert c.receipt("a", "555", "DELIVRD", 0.0) is None
+    assert c.held == 1 and c.next_deadline() == 30.0
+    assert c.submitted("a", "555", "m1", 0.2) == [Match("m1", "DELIVRD", True)]
+    assert c.held == 0 and c.next_deadline() is None
+    assert c.matched == 1 and c.matched_early == 1
+    assert c.expire(100.0) == [] and c.unmatched_total == 0
+
+
+def test_early_hex_receipt_held_under_both_keys_matches_once() -> None:
+    c: C = Correlator()
+    assert c.receipt("a", "1A2B3C4D", "DELIVRD", 0.0) is None
+    assert c.held == 1
+    [match] = c.submitted("a", "439041101", "m1", 0.1)
+    assert match.ref == "m1" and match.early
+    assert c.held == 0 and c.expire(1000.0) == []
+
+
+def test_hold_expiry_counts_unmatched_and_keeps_them_bounded() -> None:
+    c: C = Correlator(hold=60.0, max_unmatched=3)
+    for i in range(5):
+        c.receipt("a", f"{100 + i}", f"stat{i}", float(i))
+    assert c.expire(59.0) == []
+    expired = c.expire(62.5)
+    assert [h.receipt_id for h in expired] == ["100", "101", "102"]
+    assert c.held == 2 and c.unmatched_total == 3
+    expired = c.expire(100.0)
+    assert [h.receipt_id for h in expired] == ["103", "104"]
+    assert c.unmatched_total == 5
+    assert list(c.unmatched) == [("a", "102"), ("a", "103"), ("a", "104")]  # newest kept
+    assert c.submitted("a", "100", "m", 200.0) == []  # too late: not matched any more
+
+
+def test_a_repeated_early_receipt_does_not_delay_expiry_of_others() -> None:
+    c: C = Correlator(hold=60.0)
+    c.receipt("a", "1", "first", 0.0)
+    c.receipt("a", "2", "second", 10.0)
+    c.receipt("a", "1", "first again", 20.0)
+    assert [h.payload for h in c.expire(71.0)] == ["first", "second"]
+    assert [h.payload for h in c.expire(81.0)] == ["first again"]
+    assert c.unmatched_total == 3 and c.held == 0
+
+
+def test_max_held_evicts_the_oldest_as_unmatched() -> None:
+    c: C = Correlator(max_held=2)
+    for i in range(3):
+        c.receipt("a", str(i + 1), "DELIVRD", float(i))
+    assert c.held == 2 and c.unmatched_total == 1
+    assert list(c.unmatched) == [("a", "1")]
+
+
+def test_max_refs_forgets_the_oldest_mapping() -> None:
+    c: C = Correlator(max_refs=2)
+    for i in range(3):
+        c.submitted("a", str(i + 1), f"m{i + 1}", 0.0)
+    assert matched(c, "a", "1") is None  # forgotten: held instead
+    assert matched(c, "a", "2") == "m2" and matched(c, "a", "3") == "m3"
+
+
+def test_duplicate_receipts_resolve_to_the_same_ref() -> None:
+    c: C = Correlator()
+    c.submitted("a", "9", "m9", 0.0)
+    assert matched(c, "a", "9") == "m9"
+    assert matched(c, "a", "9") == "m9"
+    assert c.matched == 2 and c.held == 0
+
+
+def test_several_early_receipts_for_one_id_all_match_in_order() -> None:
+    c: C = Correlator()
+    assert c.receipt("a", "42", "ENROUTE", 0.0) is None
+    assert c.receipt("a", "42", "DELIVRD", 0.1) is None
+    assert c.held == 2
+    matches = c.submitted("a", "42", "m", 0.2)
+    assert [(m.ref, m.payload, m.early) for m in matches] == [("m", "ENROUTE", True), ("m", "DELIVRD", True)]
+    assert c.held == 0 and c.matched_early == 2
