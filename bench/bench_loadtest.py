@@ -164,7 +164,9 @@ def run_peer(impl: str, port: int, args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    parser.add_argument("--count", type=int, default=300_000, help="submit_sm per closed-loop run vs refsmsc")
+    parser.add_argument(
+        "--count", type=int, default=1_000_000, help="submit_sm per closed-loop run vs refsmsc"
+    )
     parser.add_argument("--sim-count", type=int, default=60_000, help="submit_sm per run vs the simulator")
     parser.add_argument("--peer-count", type=int, default=20_000, help="submit_sm per peer run")
     parser.add_argument("--binds", type=int, default=4)

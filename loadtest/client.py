@@ -25,7 +25,6 @@ slots free up (``on_room``) and decides what to send next.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import struct
 from collections import deque
@@ -141,8 +140,6 @@ class SmppBind:
                 stream = await trio.open_tcp_stream(s.host, s.port)
         except (OSError, trio.TooSlowError) as exc:
             raise BindError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None
-        with contextlib.suppress(OSError):  # latency matters more than packet count here
-            stream.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
         cls = BindTransceiver if s.mode == "trx" else BindTransmitter
         pdu = cls(
             system_id=s.system_id,

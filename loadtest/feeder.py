@@ -52,6 +52,7 @@ class Feeder:
         self.closed = closed
         self.backlog: deque[int] = deque()
         self.senders: list[Sender] = []
+        self._turn = 0
         self.offering = False
         self.budget: float = count if count is not None else math.inf
         self.end_us = end_us
@@ -68,19 +69,19 @@ class Feeder:
         self.dispatch()
 
     def dispatch(self) -> None:
-        """Spread the backlog over every sender with room, evenly."""
-        backlog = self.backlog
-        live = [s for s in self.senders if s.room > 0]
-        while backlog and live:
-            share = -(-len(backlog) // len(live))
-            still = []
-            for s in live:
-                k = min(s.room, share, len(backlog))
-                if k:
-                    s.send_from(backlog, k)
-                if s.room > 0:
-                    still.append(s)
-            live = still
+        """Hand the backlog to the senders with room: each batch to as few senders as
+        possible (one write, one burst of responses), starting from the next sender in
+        turn each time, so the binds share the load over time."""
+        backlog, senders = self.backlog, self.senders
+        n = len(senders)
+        for i in range(n):
+            if not backlog:
+                break
+            s = senders[(self._turn + i) % n]
+            k = min(s.room, len(backlog))
+            if k > 0:
+                s.send_from(backlog, k)
+        self._turn = (self._turn + 1) % max(n, 1)
 
     # -- called by a sender whose window has room ---------------------------------------------
 

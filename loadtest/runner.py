@@ -60,7 +60,7 @@ class _Run:
     def __init__(self, params: RunParams, display: Display | None, stop_on_sigint: bool = False) -> None:
         self.p = params
         self.stop_on_sigint = stop_on_sigint
-        self._load_scope = trio.CancelScope()
+        self._phase = trio.CancelScope()  # the phase Ctrl-C cuts short
         self.display = display
         self.c = Counters()
         self.recorder = Recorder(self.c)
@@ -113,7 +113,7 @@ class _Run:
             nursery.start_soon(self._ticker)
             nursery.start_soon(self._sweeper)
             await self._keep_target(nursery)
-            with trio.CancelScope() as self._load_scope:
+            with trio.CancelScope() as self._phase:
                 if self.stop_on_sigint:
                     nursery.start_soon(self._sigint)
                 if p.closed:
@@ -122,10 +122,10 @@ class _Run:
                         await feeder.offer_done.wait()
                 else:
                     self.load_end_us = await self._schedule(limit_us)
-            if p.closed or self._load_scope.cancelled_caught:
+            if p.closed or self._phase.cancelled_caught:
                 self.load_end_us = min(self.clock_us(), limit_us)
             feeder.stop_offering()
-            with trio.move_on_after(p.timeout + 2 * _SWEEP):
+            with trio.CancelScope() as self._phase, trio.move_on_after(p.timeout + 2 * _SWEEP):
                 await feeder.drained.wait()
             if p.closed:
                 self.load_end_us = feeder.drained_at_us or self.clock_us()
@@ -139,12 +139,12 @@ class _Run:
         return build_result(self)
 
     async def _sigint(self) -> None:
-        """Ctrl-C ends the load phase early; the run still drains and reports."""
+        """Ctrl-C ends the current phase early (load, drain, receipt wait); the run goes
+        on to the next and still reports what it measured."""
         with trio.open_signal_receiver(signal.SIGINT) as signals:
             async for _ in signals:
-                log.warning("interrupted: ending the load phase, then reporting")
-                self._load_scope.cancel()
-                return
+                log.warning("interrupted: ending this phase of the run early, then reporting")
+                self._phase.cancel()
 
     def display_params(self, parts_per_message: float) -> dict[str, Any]:
         return {**self.p.json_params(), "address": self.address, "parts_per_message": parts_per_message}
@@ -206,12 +206,12 @@ class _Run:
         async with trio.open_nursery() as opening:
             for bind in self.binds:
                 opening.start_soon(open_one, bind)
-        if errors:
-            with trio.CancelScope(shield=True):
-                for bind in self.binds:
-                    if bind.bound:
-                        await bind.unbind(timeout=1.0)
-                        await bind.run()
+        if errors:  # unbind the binds that did succeed, politely and briefly
+            with trio.CancelScope(shield=True), trio.move_on_after(2.0):
+                async with trio.open_nursery() as closing:
+                    for bind in (b for b in self.binds if b.bound):
+                        closing.start_soon(bind.run)
+                        closing.start_soon(bind.unbind, 1.0)
             raise RunFailed(sorted(errors)[0])
         return list(self.binds)
 
@@ -360,7 +360,7 @@ class _Run:
     async def _wait_receipts(self) -> None:
         assert self.receipts is not None
         deadline = self._at(self.load_end_us + self.p.wait_dlr * 1e6)
-        with trio.move_on_at(deadline):
+        with trio.CancelScope() as self._phase, trio.move_on_at(deadline):
             while self.receipts.outstanding > 0:
                 await trio.sleep(0.02)
 

@@ -34,6 +34,7 @@ class SimMetrics:
         self.binds = Gauge("smppsim_binds", "Bound sessions", ["account", "mode"], registry=r)
         self.connections = Counter("smppsim_connections", "TCP connections accepted", registry=r)
         self._pdu_children: dict[tuple[str, int, int], Counter] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Counter] = {}
 
     def pdu(self, direction: str, command_id: int, status: int) -> None:
         key = (direction, command_id, status)
@@ -44,6 +45,14 @@ class SimMetrics:
             except ValueError:
                 command = f"0x{command_id:08x}"
             child = self._pdu_children[key] = self.pdus.labels(direction, command, status_name(status))
+        child.inc()
+
+    def inc(self, metric: Counter, *labels: str) -> None:
+        """``metric.labels(*labels).inc()`` with the child cached (hot path)."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
         child.inc()
 
     def render(self) -> bytes:

@@ -9,6 +9,7 @@ while the message is still pending, so they never follow the final receipt.
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -117,7 +118,7 @@ class Receipts:
             tlvs=tlvs,
         )
         m.receipts_sent += 1
-        self.metrics.receipts.labels(state.stat).inc()
+        self.metrics.inc(self.metrics.receipts, state.stat)
         account.queue.put(Delivery(pdu, "receipt"))
 
 
@@ -130,6 +131,12 @@ def _validity_seconds(value: str) -> float | None:
     return None if until is None else max(0.0, (until - now).total_seconds())
 
 
-def _smpp_date(wall: float, digits: int) -> str:
-    t = time.localtime(wall)
+@functools.lru_cache(maxsize=256)
+def _date_of_second(second: int, digits: int) -> str:
+    t = time.localtime(second)
     return format_smpp_date(t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, min(t.tm_sec, 59), digits)
+
+
+def _smpp_date(wall: float, digits: int) -> str:
+    # Receipt dates have at most one-second resolution: format each second once.
+    return _date_of_second(int(wall), digits)

@@ -116,7 +116,7 @@ class Simulator(Receipts, ManagementOps, Management):
             return self.accounts[system_id].behaviour.deliver_retry
 
         return DeliveryQueue(
-            self.scheduler, retry, lambda kind, result: deliveries.labels(kind, result).inc()
+            self.scheduler, retry, lambda kind, result: self.metrics.inc(deliveries, kind, result)
         )
 
     # -- connections --------------------------------------------------------------------------
@@ -285,7 +285,7 @@ class Simulator(Receipts, ManagementOps, Management):
         ):
             bind.throttled += 1
             account.throttled += 1
-            self.metrics.throttled.labels(account.account.system_id).inc()
+            self.metrics.inc(self.metrics.throttled, account.account.system_id)
             return CommandStatus.ESME_RTHROTTLED
         if b.queue_size is not None and account.pending_responses >= b.queue_size:
             return CommandStatus.ESME_RMSGQFUL
@@ -394,7 +394,7 @@ class Simulator(Receipts, ManagementOps, Management):
         )
         self.store.add(m)
         account.submitted += 1
-        self.metrics.messages.labels(m.account).inc()
+        self.metrics.inc(self.metrics.messages, m.account)
         state, delay = self._decide(b, m, pdu)
         m.final_state = state
         m.error = "000" if state is MessageState.DELIVERED else "001"

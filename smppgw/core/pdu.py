@@ -83,8 +83,11 @@ class Pdu:
     def __attrs_post_init__(self) -> None:
         _VALIDATORS[type(self)](self)
         tlvs = getattr(self, "tlvs", ())
-        if type(tlvs) is not tuple or not all(type(t) is Tlv for t in tlvs):
+        if type(tlvs) is not tuple:
             raise InvalidField(f"{type(self).__name__}.tlvs must be a tuple of Tlv")
+        for tlv in tlvs:  # a loop, not all(genexpr): this runs for every PDU built
+            if type(tlv) is not Tlv:
+                raise InvalidField(f"{type(self).__name__}.tlvs must be a tuple of Tlv")
         self._check()
 
     def _check(self) -> None:

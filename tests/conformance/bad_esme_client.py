@@ -55,7 +55,12 @@ class Client:
         self.seq = 0
         self.outstanding: dict[int, Pdu] = {}
         self.todo: list[SubmitSm] = [
-            SubmitSm(source_addr="447700900100", destination_addr=f"4477009{n:05d}", registered_delivery=1, short_message=f"bad client {n}".encode())
+            SubmitSm(
+                source_addr="447700900100",
+                destination_addr=f"4477009{n:05d}",
+                registered_delivery=1,
+                short_message=f"bad client {n}".encode(),
+            )
             for n in range(1, args.messages + 1)
         ]
         self.retry_at = 0.0
@@ -90,7 +95,12 @@ class Client:
                 await self.send(EnquireLinkResp(), seq)
         elif cid == CommandId.DELIVER_SM:
             if "nack-deliveries" in self.flags:
-                await self.stream.send_all((16).to_bytes(4, "big") + CommandId.GENERIC_NACK.to_bytes(4, "big") + (8).to_bytes(4, "big") + seq.to_bytes(4, "big"))
+                await self.stream.send_all(
+                    (16).to_bytes(4, "big")
+                    + CommandId.GENERIC_NACK.to_bytes(4, "big")
+                    + (8).to_bytes(4, "big")
+                    + seq.to_bytes(4, "big")
+                )
             else:
                 await self.send(DeliverSmResp(), seq)
         elif cid == CommandId.UNBIND:
@@ -115,13 +125,16 @@ class Client:
         del pdu
 
     async def pump(self, until: float) -> bool:
+        data = None
         with trio.move_on_at(until):
             data = await self.stream.receive_some(65536)
-            if not data:
-                return False
-            self.frames.feed(data)
-            for raw in self.frames.frames():
-                await self.handle(raw)
+        if data is None:
+            return True
+        if not data:
+            return False
+        self.frames.feed(data)
+        for raw in self.frames.frames():  # handled outside the timeout: no frame is lost
+            await self.handle(raw)
         return True
 
     async def run(self) -> None:
@@ -133,7 +146,9 @@ class Client:
         if "stray-response" in self.flags:
             await self.send(DeliverSmResp(), 4242)
         if "seq-zero" in self.flags:
-            await self.stream.send_all(encode_pdu(SubmitSm(destination_addr="447700900999", short_message=b"seq 0"), 0))
+            await self.stream.send_all(
+                encode_pdu(SubmitSm(destination_addr="447700900999", short_message=b"seq 0"), 0)
+            )
         end = trio.current_time() + self.args.stay
         while not self.done:
             await self.submit_some()

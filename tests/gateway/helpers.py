@@ -93,7 +93,9 @@ async def gateway(
     async with trio.open_nursery() as nursery:
         await nursery.start(gw.run)
         if up:
-            ok = await wait_until(lambda: all(len(s.pool.senders) == s.config.binds for s in gw.smscs.values()), 5)
+            ok = await wait_until(
+                lambda: all(len(s.pool.senders) == s.config.binds for s in gw.smscs.values()), 5
+            )
             assert ok, "the gateway never bound"
         try:
             yield gw

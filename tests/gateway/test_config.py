@@ -127,7 +127,10 @@ hold = 90
     assert b.password == "secret" and "secret" not in repr(b)
     [route] = config.routes
     assert route.prefixes == ("44",)
-    assert [[(t.smsc, t.weight) for t in tier] for tier in route.tiers] == [[("a", 3.0), ("b", 1.0)], [("b", 1.0)]]
+    assert [[(t.smsc, t.weight) for t in tier] for tier in route.tiers] == [
+        [("a", 3.0), ("b", 1.0)],
+        [("b", 1.0)],
+    ]
     assert config.retry.max_attempts == 7 and config.retry.backoff.jitter == 0.1
     assert config.long_code_tps == 1.0
     assert config.sender_tps == {"14155550100": 2.0}  # as messages carry it: no '+'
@@ -145,9 +148,9 @@ def test_route_tps_and_default_route() -> None:
 
 
 def test_load_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="config .*missing.toml"):
+    with pytest.raises(ConfigError, match=r"config .*missing\.toml"):
         load_config(tmp_path / "missing.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text("[[smsc]\n")
-    with pytest.raises(ConfigError, match="broken.toml"):
+    with pytest.raises(ConfigError, match=r"broken\.toml"):
         load_config(broken)

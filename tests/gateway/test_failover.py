@@ -33,7 +33,9 @@ async def test_a_stopped_smsc_fails_over_with_queued_messages() -> None:
 
     async def run_a(*, task_status: trio.TaskStatus[Simulator] = trio.TASK_STATUS_IGNORED) -> None:
         with stop_a:
-            await run_simulator(config_from_dict({"host": HOST, "port": 0, "seed": 2}), task_status=task_status)
+            await run_simulator(
+                config_from_dict({"host": HOST, "port": 0, "seed": 2}), task_status=task_status
+            )
 
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery, simulator() as sim_b:

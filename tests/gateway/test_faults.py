@@ -118,9 +118,10 @@ async def test_throttled_submits_are_counted_and_requeued() -> None:
 async def test_response_timeout_resubmits_and_counts_it() -> None:
     """No submit_sm_resp within the response timer: resent, never taken as success (item 50)."""
     with trio.fail_after(20):
-        async with simulator(behaviour={"dlr_delay": 0.02}) as sim, gateway(
-            smsc(sim, response_timeout=0.3, binds=1), retry={"initial": 0.05}
-        ) as gw:
+        async with (
+            simulator(behaviour={"dlr_delay": 0.02}) as sim,
+            gateway(smsc(sim, response_timeout=0.3, binds=1), retry={"initial": 0.05}) as gw,
+        ):
             sim.set_behaviour(ACCOUNT, {"black_hole": True})
             record = gw.submit(source="12345", destination=dest(1), text="x")
             await trio.sleep(0.5)

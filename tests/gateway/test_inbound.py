@@ -52,7 +52,9 @@ def test_missing_parts_are_delivered_incomplete_after_the_timeout() -> None:
     got: list[InboundMessage] = []
     inbound = Inbound(got.append, timeout=10.0)
     udh = bytes([5, 0, 3, 7, 2, 1])
-    pdu = DeliverSm(source_addr="447700900123", destination_addr="12345", esm_class=0x40, short_message=udh + b"Hello ")
+    pdu = DeliverSm(
+        source_addr="447700900123", destination_addr="12345", esm_class=0x40, short_message=udh + b"Hello "
+    )
     assert inbound.deliver("a", pdu, 0.0) == CommandStatus.ESME_ROK
     assert got == []
     inbound.expire("a", 5.0)

@@ -11,7 +11,9 @@ from smppgw.store.base import MessageRecord, PartRecord, Status
 
 def book() -> tuple[ReceiptBook, list[Status]]:
     changes: list[Status] = []
-    return ReceiptBook(metrics=GatewayMetrics(), hold=60.0, bases={}, on_change=lambda m: changes.append(m.status)), changes
+    return ReceiptBook(
+        metrics=GatewayMetrics(), hold=60.0, bases={}, on_change=lambda m: changes.append(m.status)
+    ), changes
 
 
 def message(parts: int) -> MessageRecord:

@@ -17,7 +17,10 @@ LONG_TEXT = "".join(f"part of a long message number {i:03d}. " for i in range(12
 
 async def smppgw(*args: str) -> subprocess.CompletedProcess[bytes]:
     return await trio.run_process(
-        [sys.executable, "-m", "smppgw.cli", "send", *args], capture_stdout=True, capture_stderr=True, check=False
+        [sys.executable, "-m", "smppgw.cli", "send", *args],
+        capture_stdout=True,
+        capture_stderr=True,
+        check=False,
     )
 
 
@@ -97,13 +100,17 @@ async def test_run_send_reports_a_rejected_part() -> None:
             )  # fmt: skip
             status = await run_send(opts, out.append)
     assert status == 1
-    assert out == [{"type": "submit_sm_resp", "part": 1, "parts": 1, "status": "ESME_RINVDSTADR", "message_id": None}]
+    assert out == [
+        {"type": "submit_sm_resp", "part": 1, "parts": 1, "status": "ESME_RINVDSTADR", "message_id": None}
+    ]
 
 
 async def test_run_send_waits_for_receipts_that_overtake_the_resp() -> None:
     out: list[dict[str, Any]] = []
     with trio.fail_after(20):
-        async with simulator(profile="dlr-before-resp", behaviour={"dlr_before_resp": 1.0, "outcomes": {"DELIVRD": 1}}) as sim:
+        async with simulator(
+            profile="dlr-before-resp", behaviour={"dlr_before_resp": 1.0, "outcomes": {"DELIVRD": 1}}
+        ) as sim:
             opts = SendOptions(
                 host=HOST, port=sim.port, system_id=ACCOUNT, password=PASSWORD,
                 source="12345", destination="447700900001", text=LONG_TEXT, dlr=True, wait_dlr=5,

@@ -7,6 +7,7 @@ sends through a fake pool whose connections answer on a script.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from typing import Any
@@ -39,7 +40,10 @@ def smsc_config(binds: int = 1) -> Any:
 
 def make_pool(binds: int = 1, seed: int = 7) -> BindPool:
     return BindPool(
-        smsc_config(binds), on_event=lambda conn, event: None, metrics=GatewayMetrics(), rng=random.Random(seed)
+        smsc_config(binds),
+        on_event=lambda conn, event: None,
+        metrics=GatewayMetrics(),
+        rng=random.Random(seed),
     )
 
 
@@ -69,13 +73,13 @@ async def test_unreachable_smsc_is_retried_with_jittered_exponential_backoff(
             while len(attempts) < 10:
                 await trio.sleep(0.01)
             nursery.cancel_scope.cancel()
-    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert attempts[0] == pytest.approx(start)
     assert gaps == pytest.approx(expected_delays(9))  # exactly the seeded schedule
     for n, gap in enumerate(gaps, start=1):
         nominal = min(30.0, 0.5 * 2 ** (n - 1))
         assert nominal * 0.7 <= gap <= nominal * 1.3
-    assert len({round(g / min(30.0, 0.5 * 2 ** n), 6) for n, g in enumerate(gaps)}) > 1  # jittered
+    assert len({round(g / min(30.0, 0.5 * 2**n), 6) for n, g in enumerate(gaps)}) > 1  # jittered
     assert not pool.up and pool.connections == set()
 
 
@@ -100,7 +104,7 @@ async def test_already_bound_backs_off_longer(
             while len(attempts) < 4:
                 await trio.sleep(0.01)
             nursery.cancel_scope.cancel()
-    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     # ESME_RALYBND: the carrier still sees the old session; wait at least half the maximum.
     assert gaps == pytest.approx([max(15.0, d) for d in expected_delays(3)])
     assert all(g >= 15.0 for g in gaps)
@@ -230,7 +234,9 @@ class Harness:
         message = MessageRecord(id=f"m{i}", source=source, destination=f"4477009{i:05d}", text="x")
         part = PartRecord(index=1, total=1)
         message.parts = [part]
-        job = Job(message, part, SubmitSm(source_addr=source, destination_addr=message.destination), 0.0, limits)
+        job = Job(
+            message, part, SubmitSm(source_addr=source, destination_addr=message.destination), 0.0, limits
+        )
         self.dispatcher.put(job)
         return job
 
@@ -301,7 +307,7 @@ async def test_transient_errors_back_off_then_fail_after_max_attempts(
             nursery.cancel_scope.cancel()
     times = h.times()
     assert len(times) == 4 and job.part.attempts == 4
-    for n, (a, b) in enumerate(zip(times, times[1:], strict=False), start=1):
+    for n, (a, b) in enumerate(itertools.pairwise(times), start=1):
         nominal = 2.0 ** (n - 1)
         assert nominal * 0.8 - 0.02 <= b - a - 0.01 <= nominal * 1.2 + 0.02  # minus the resp latency
     [(message_id, status, reason, _)] = h.finals

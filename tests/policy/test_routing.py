@@ -8,7 +8,7 @@ import random
 import pytest
 
 from smppgw.policy.addressing import AddressKind
-from smppgw.policy.routing import Route, RouteTarget, Router
+from smppgw.policy.routing import Route, Router, RouteTarget
 
 E164, SHORT, ALPHA = AddressKind.E164, AddressKind.SHORT_CODE, AddressKind.ALPHANUMERIC
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -42,7 +43,7 @@ def test_sliding_window_never_allows_more_than_rate_in_any_window(
     if rate * window >= 1:
         assert most_in(sent, window) <= rate * window
     else:  # 0.5/s: one send per 2 s
-        assert all(b - a >= 1 / rate - 1e-9 for a, b in zip(sent, sent[1:], strict=False))
+        assert all(b - a >= 1 / rate - 1e-9 for a, b in itertools.pairwise(sent))
 
 
 @given(rate=rates, steps=steps)
@@ -55,7 +56,8 @@ def test_sliding_window_wait_time_is_exact(rate: float, steps: list[float]) -> N
         now += step
         wait = limiter.wait_time(now)
         if wait > 0:
-            assert limiter.wait_time(now + wait * 0.999) > 0
+            if wait > 1e-9:  # else it is float rounding
+                assert limiter.wait_time(now + wait * 0.999) > 0
             now += wait
             assert limiter.wait_time(now) < 1e-9  # 0.0 but for float rounding
         limiter.record(now)

@@ -19,6 +19,7 @@ import trio
 from conformance.esme.context import EsmeCase, EsmeContext, HeldRequest
 from conformance.esme.session import UNWINDOWED
 from conformance.model import CaseFailed, CaseSkipped, Severity
+from conformance.wire import Frame
 from smppgw.core.constants import CommandId, CommandStatus
 from smppgw.core.pdu import EnquireLink
 from smppgw.core.session import MAX_SEQUENCE_NUMBER
@@ -41,12 +42,9 @@ async def _survives_nack(ctx: EsmeContext) -> None:
         raise CaseFailed(f"after the generic_nack the session no longer works: {frame.describe()}")
 
 
-def _submits_between(held: HeldRequest, start: float, end: float) -> list[str]:
-    return [
-        r.frame.describe()
-        for r in held.session.requests
-        if r.frame.command_id in _SUBMITS and start < r.at < end
-    ]
+def _same_message(a: Frame, b: Frame) -> bool:
+    fields = ("destination_addr", "short_message", "tlvs")
+    return a.command_id == b.command_id and all(a.field(f) == b.field(f) for f in fields)
 
 
 async def _backs_off(ctx: EsmeContext) -> None:
@@ -56,7 +54,14 @@ async def _backs_off(ctx: EsmeContext) -> None:
     ctx.shared["throttled"] = held
     backoff = ctx.settings.throttle_backoff
     await trio.sleep(backoff)
-    early = _submits_between(held, answered + IN_FLIGHT_GRACE, answered + backoff)
+    # Any submit after the grace, and the throttled message itself at any time, is too early.
+    early = [
+        r.frame.describe()
+        for r in held.session.requests
+        if r.frame.command_id in _SUBMITS
+        and answered < r.at < answered + backoff
+        and (r.at > answered + IN_FLIGHT_GRACE or _same_message(r.frame, held.frame))
+    ]
     if early:
         for line in early:
             ctx.cite(line)
@@ -70,24 +75,8 @@ def _resubmitted(ctx: EsmeContext) -> None:
     held = ctx.shared.get("throttled")
     if not isinstance(held, HeldRequest):
         raise CaseSkipped("no submit_sm was throttled in this run (flow.throttle-backoff did not run)")
-    sent = held.frame.pdu
-    key = (
-        getattr(sent, "destination_addr", None),
-        getattr(sent, "short_message", None),
-        getattr(sent, "tlvs", None),
-    )
     later = [
-        r
-        for s in ctx.sessions
-        for r in s.requests
-        if r.at > held.at
-        and r.frame.command_id == held.frame.command_id
-        and (
-            getattr(r.frame.pdu, "destination_addr", None),
-            getattr(r.frame.pdu, "short_message", None),
-            getattr(r.frame.pdu, "tlvs", None),
-        )
-        == key
+        r for s in ctx.sessions for r in s.requests if r.at > held.at and _same_message(r.frame, held.frame)
     ]
     if not later:
         ctx.cite(held.frame.describe())
@@ -226,7 +215,8 @@ CASES = (
         (46,),
         drive=_backs_off,
         submits=1,
-        doc=f"Submits arriving within {IN_FLIGHT_GRACE}s of the answer were in flight and are not counted.",
+        doc=f"Other submits arriving within {IN_FLIGHT_GRACE}s of the answer were in flight and are not "
+        "counted; the throttled message itself coming back within the back-off always is.",
     ),
     _case(
         "flow.throttled-resubmitted",

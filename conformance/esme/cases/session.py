@@ -60,9 +60,10 @@ def _unbinds_cleanly(ctx: EsmeContext) -> None:
             how = f" (it was stopped with {stopped})" if stopped else ""
             raise CaseFailed(f"{s.name} ended without an unbind from the client{how}")
         if s.unbind_resp_at is None or (s.closed_at is not None and s.closed_at < s.unbind_resp_at - 1e-3):
+            delay = ctx.settings.unbind_resp_delay
             raise CaseFailed(
-                f"{s.name}: the client closed the connection "
-                f"{(s.unbind_resp_at or 0) - (s.closed_at or 0):.3f}s before our unbind_resp"
+                f"{s.name}: the client closed the connection before our unbind_resp "
+                f"(sent {delay:g}s after its unbind): 3.4 §4.2, the initiator waits for unbind_resp"
             )
     if stopped:
         ctx.note(f"the client unbound only after {stopped} (it did not finish within --wait)")

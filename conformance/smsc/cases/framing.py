@@ -110,9 +110,14 @@ async def _coalesced(ctx: SmscContext) -> None:
         frame = await probe.wait_reply(seq, ctx.settings.timeout)
         if frame is None:
             raise CaseFailed(f"no response with sequence number {seq} within {ctx.settings.timeout:g}s")
-        if frame.command_id != cid:
+        ok = (
+            (0, CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL)
+            if cid == CommandId.SUBMIT_SM_RESP
+            else (0,)
+        )
+        if frame.command_id != cid or frame.status not in ok:
             raise CaseFailed(
-                f"sequence {seq} answered with {frame.describe()}, expected {CommandId(cid).name.lower()}"
+                f"sequence {seq} answered with {frame.describe()}, expected {CommandId(cid).name.lower()} ESME_ROK"
             )
 
 
