@@ -21,7 +21,7 @@ import logging
 import os
 import random
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -37,7 +37,7 @@ from smppgw.core.events import (
 )
 from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, SubmitSm
 from smppgw.core.receipt import parse_receipt
-from smppgw.core.text import encode_text, split_message
+from smppgw.core.text import split_message
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.config import GatewayConfig, SmscConfig
 from smppgw.gateway.dispatcher import Dispatcher, Job
@@ -45,7 +45,7 @@ from smppgw.gateway.inbound import Inbound, InboundHandler
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.connection import SmppConnection
-from smppgw.policy.addressing import AddressError, AddressKind, classify, to_smpp
+from smppgw.policy.addressing import AddressError, AddressKind, SmppAddress, to_smpp
 from smppgw.policy.routing import Router
 from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
 from smppgw.store.base import FINAL, MessageRecord, MessageStore, PartRecord, Status
@@ -54,6 +54,9 @@ from smppgw.store.memory import MemoryStore
 __all__ = ["Gateway", "SubmitError"]
 
 log = logging.getLogger(__name__)
+
+
+_ENCODINGS = frozenset({"auto", "gsm7", "ucs2", "latin1"})
 
 
 class SubmitError(ValueError):
@@ -165,7 +168,7 @@ class Gateway:
             return
         for message in smsc.dispatcher.take_unstarted():
             try:
-                self._dispatch(message, exclude={smsc.config.name})
+                self._dispatch(message, exclude=frozenset({smsc.config.name}))
             except SubmitError as exc:  # nowhere else to go: put it back, it waits
                 log.info("failover for %s impossible: %s", message.id, exc)
                 self._dispatch(message)
@@ -210,10 +213,8 @@ class Gateway:
             raise SubmitError(str(exc)) from None
         if dst.kind is AddressKind.ALPHANUMERIC:
             raise SubmitError(f"destination {destination!r} is not a phone number")
-        try:
-            encode_text(text, encoding)
-        except (ValueError, KeyError) as exc:
-            raise SubmitError(f"text: {exc}") from None
+        if encoding not in _ENCODINGS:
+            raise SubmitError(f"encoding: one of {', '.join(sorted(_ENCODINGS))}, got {encoding!r}")
         now = trio.current_time()
         record = MessageRecord(
             id=message_id or os.urandom(16).hex(),  # 128 random bits, 5x cheaper than uuid4
@@ -228,11 +229,19 @@ class Gateway:
             created_at=now,
             updated_at=now,
         )
-        self._dispatch(record)
+        self._dispatch(record, src, dst)  # splitting here also checks the text
         return record
 
-    def _dispatch(self, record: MessageRecord, exclude: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-        sender_kind = classify(record.source)
+    def _dispatch(
+        self,
+        record: MessageRecord,
+        src: SmppAddress | None = None,
+        dst: SmppAddress | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> None:
+        if src is None or dst is None:
+            src, dst = to_smpp(record.source), to_smpp(record.destination)
+        sender_kind = src.kind
         route = self.router.route(record.destination, sender_kind, record.tags)
         if route is None:
             raise SubmitError(f"no route for {record.destination} from a {sender_kind.value} sender")
@@ -247,7 +256,7 @@ class Gateway:
         record.parts = [PartRecord(index=p.part_number, total=p.total) for p in parts]
         record.status = Status.QUEUED
         limits = self._limits(record, sender_kind, route.name)
-        pdus = self._pdus(record, smsc.config, parts)
+        pdus = self._pdus(record, smsc.config, parts, src, dst)
         for part, pdu in zip(record.parts, pdus, strict=True):
             smsc.dispatcher.put(Job(record, part, pdu, record.created_at, limits))
         self.store.save(record)
@@ -261,9 +270,11 @@ class Gateway:
         except ValueError as exc:
             raise SubmitError(f"text: {exc}") from None
 
-    def _pdus(self, record: MessageRecord, smsc: SmscConfig, parts: list[Any]) -> list[SubmitSm]:
-        src = to_smpp(record.source, smsc.ton_npi)
-        dst = to_smpp(record.destination, smsc.ton_npi)
+    def _pdus(
+        self, record: MessageRecord, smsc: SmscConfig, parts: list[Any], src: SmppAddress, dst: SmppAddress
+    ) -> list[SubmitSm]:
+        if smsc.ton_npi:  # per-SMSC TON/NPI overrides by address kind
+            src, dst = _override(src, smsc.ton_npi), _override(dst, smsc.ton_npi)
         registered = RegisteredDelivery.RECEIPT_ALWAYS if record.dlr and smsc.registered_delivery else 0
         validity = _relative(record.validity) if record.validity else ""
         return [
@@ -362,6 +373,11 @@ class Gateway:
 
     def queued(self) -> int:
         return sum(len(s.dispatcher) for s in self.smscs.values())
+
+
+def _override(address: SmppAddress, table: Mapping[AddressKind, tuple[int, int]]) -> SmppAddress:
+    pair = table.get(address.kind)
+    return address if pair is None else attrs.evolve(address, ton=pair[0], npi=pair[1])
 
 
 def _relative(seconds: float) -> str:
