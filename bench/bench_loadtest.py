@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         f"load generator benchmark: {os.cpu_count()} cpus, target and client in separate processes; "
         f"smpp-loadtest with {args.binds} binds x window {args.window}, peers 1 bind x window 64"
     )
-    head = f"{'run':<24}{'msg/s':>10}{'seconds':>9}{'count':>9}{'errors':>7}{'cpu%':>6}{'p99 ms':>8}  notes"
+    head = f"{'run':<24}{'msg/s':>10}{'seconds':>9}{'count':>11}{'errors':>7}{'cpu%':>6}{'p99 ms':>8}  notes"
     print(head)
     print("-" * len(head))
     for name, r in results.items():
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu = f"{r['cpu']:>6.0f}" if "cpu" in r else f"{'':>6}"
         p99 = f"{r['p99_ms']:>8.1f}" if r.get("p99_ms") is not None else f"{'':>8}"
         print(
-            f"{name:<24}{r['msg_per_s']:>10,.0f}{r['seconds']:>9.2f}{r['count']:>9,}{r['errors']:>7}{cpu}{p99}"
+            f"{name:<24}{r['msg_per_s']:>10,.0f}{r['seconds']:>9.2f}{r['count']:>11,}{r['errors']:>7}{cpu}{p99}"
             f"  {'; '.join(notes)}"
         )
     ours = results.get("loadtest@refsmsc", {}).get("msg_per_s")

@@ -313,6 +313,8 @@ def esme(command: tuple[str, ...], **opts: Any) -> int:
     from conformance.esme import ALL, EsmeSettings, HarnessError, run_esme_cases
 
     host, port = _host_port(opts["listen"], "--listen")
+    if not command and port == 0:
+        raise UsageError("--listen needs a fixed port when no COMMAND is given (the client must know it)")
     settings = EsmeSettings(
         host=host,
         port=port,
@@ -371,8 +373,9 @@ def list_cases(suite: str, markdown: bool, steps: bool) -> int:
         click.echo("|---|---|---|---|---|---|")
         for c in chosen:
             items = ", ".join(map(str, c.checklist))
+            title = c.title.replace("|", "\\|")  # a pipe would end the cell
             click.echo(
-                f"| {c.role.value.upper()} | `{c.id}` | {c.severity.value} | {c.spec} | {items} | {c.title} |"
+                f"| {c.role.value.upper()} | `{c.id}` | {c.severity.value} | {c.spec} | {items} | {title} |"
             )
         return 0
     width = max(len(c.id) for c in chosen)

@@ -358,11 +358,14 @@ class _Run:
         }
 
     async def _wait_receipts(self) -> None:
-        assert self.receipts is not None
+        receipts = self.receipts
+        assert receipts is not None
         deadline = self._at(self.load_end_us + self.p.wait_dlr * 1e6)
         with trio.CancelScope() as self._phase, trio.move_on_at(deadline):
-            while self.receipts.outstanding > 0:
+            while receipts.outstanding > 0:
                 await trio.sleep(0.02)
+                receipts.resolve()
+        receipts.resolve(final=True)
 
     def _call_display(self, method: str, *args: Any) -> None:
         """A broken display must never break a run: disable it on its first error."""

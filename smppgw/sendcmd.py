@@ -12,7 +12,7 @@ import json
 import ssl
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 import trio
@@ -21,7 +21,7 @@ from smppgw.core.constants import CommandStatus, MessageState, RegisteredDeliver
 from smppgw.core.errors import CommandFailed, ConnectionLost, ResponseTimeout
 from smppgw.core.events import Event, RequestReceived
 from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp
-from smppgw.core.receipt import id_keys, parse_receipt
+from smppgw.core.receipt import IdBase, id_keys, normalize_message_id, parse_receipt
 from smppgw.core.session import SessionConfig
 from smppgw.core.states import BindMode
 from smppgw.core.text import split_message
@@ -29,6 +29,8 @@ from smppgw.net.esme import open_esme
 from smppgw.policy.addressing import to_smpp
 
 __all__ = ["SendOptions", "run_send"]
+
+T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True)
@@ -48,14 +50,46 @@ class SendOptions:
     timeout: float = 10.0
 
 
+class _ById(Generic[T]):
+    """Values by message id. The same id in the other base matches too (hex resp ids,
+    decimal receipt ids: ``core.receipt.id_keys``), but an exact match always wins:
+    "10" and "16" are two messages even though "10" read as hex is 16."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, T] = {}
+        self._other_base: dict[str, T] = {}
+
+    @staticmethod
+    def _keys(message_id: str) -> tuple[str, str | None]:
+        exact = normalize_message_id(message_id, base=IdBase.AS_IS)
+        return exact, next(iter(id_keys(message_id) - {exact}), None)
+
+    def add(self, message_id: str, value: T) -> None:
+        exact, other = self._keys(message_id)
+        self._exact[exact] = value
+        if other is not None:
+            self._other_base[other] = value
+
+    def find(self, message_id: str) -> T | None:
+        exact, other = self._keys(message_id)
+        for found in (
+            self._exact.get(exact),
+            self._other_base.get(exact),
+            None if other is None else self._exact.get(other),
+        ):
+            if found is not None:
+                return found
+        return None
+
+
 async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | None = None) -> int:
     """Returns the exit status (0 ok, 1 failed). Raises AddressError/ValueError for bad input."""
     out = emit or (lambda obj: print(json.dumps(obj), flush=True))
     src, dst = to_smpp(opts.source), to_smpp(opts.destination)
     parts = split_message(opts.text, encoding=opts.encoding, reference=int(time.time()) % 256)
     ok = True
-    pending: dict[str, int] = {}  # id key -> part number
-    early: dict[str, dict[str, Any]] = {}
+    pending: _ById[int] = _ById()  # submit_sm_resp id -> part number
+    early: _ById[dict[str, Any]] = _ById()  # receipts that overtook their resp
     done = trio.Event()
     finals = 0
 
@@ -77,12 +111,11 @@ async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | N
             "final": receipt.is_final,
             "err": receipt.error,
         }
-        keys = id_keys(receipt.message_id)
-        hit = next((k for k in keys if k in pending), None)
-        if hit is None:
-            early.update(dict.fromkeys(keys, line))
+        part = pending.find(receipt.message_id)
+        if part is None:
+            early.add(receipt.message_id, line)
             return
-        settle(pending[hit], line)
+        settle(part, line)
 
     def settle(part: int, line: dict[str, Any]) -> None:
         nonlocal ok, finals
@@ -145,12 +178,11 @@ async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | N
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
             )
             out(line)
-            keys = id_keys(response.message_id)
-            held = next((early[k] for k in keys if k in early), None)
+            held = early.find(response.message_id)
             if held is not None:
                 settle(part.part_number, held)
             else:
-                pending.update(dict.fromkeys(keys, part.part_number))
+                pending.add(response.message_id, part.part_number)
         if opts.dlr and ok:
             with trio.move_on_after(opts.wait_dlr) as scope:
                 await done.wait()

@@ -16,7 +16,7 @@ import attrs
 import trio
 
 from conformance.esme.context import MAIN, SMSC_UNBIND, EsmeCase, EsmeContext, EsmeSettings
-from conformance.esme.harness import ClientRun, Harness
+from conformance.esme.harness import ClientRun, Harness, HarnessError
 from conformance.model import CaseError, CaseFailed, CaseResult, CaseSkipped, Outcome, verdict_for
 
 __all__ = ["EsmeReport", "run_esme_cases"]
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[CaseResult], None]
 _RUN_ORDER = (MAIN, SMSC_UNBIND)
+_TAIL = 20  # transcript lines shown for a failed judge that cited nothing
 
 
 @attrs.frozen
@@ -80,14 +81,18 @@ def _judging(case: EsmeCase, ctx: EsmeContext) -> Callable[[], Awaitable[None]]:
 
 
 def _observed(harness: Harness, ctx: EsmeContext, partial: _Partial) -> tuple[str, ...]:
+    """What the case cited, plus the transcript while it was driven; a judge that failed
+    without citing anything gets the end of the run's transcript."""
     lines = list(ctx.observed)
+    t0 = harness.transcript.t0
     if partial.ended > partial.started:
-        t0 = harness.transcript.t0
         lines += [
             o.render(True)
             for o in harness.transcript.lines
             if partial.started - t0 - 1e-6 <= o.t <= partial.ended - t0 + 1e-6
         ]
+    elif not lines and partial.outcome in (Outcome.FAILED, Outcome.ERROR):
+        lines = [o.render(True) for o in harness.transcript.lines[-_TAIL:]]
     return tuple(lines)
 
 
@@ -134,6 +139,14 @@ async def _run_client(
     return results, harness.info
 
 
+def _first(group: BaseExceptionGroup[HarnessError]) -> HarnessError:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    assert isinstance(exc, HarnessError)
+    return exc
+
+
 async def run_esme_cases(
     cases: Sequence[EsmeCase], settings: EsmeSettings, progress: Progress | None = None
 ) -> EsmeReport:
@@ -149,7 +162,14 @@ async def run_esme_cases(
         selected = [c for c in cases if c.run == run]
         if not selected:
             continue
-        got, info = await _run_client(run, selected, settings, progress)
+        try:
+            got, info = await _run_client(run, selected, settings, progress)
+        except BaseExceptionGroup as group:
+            # trio wraps the harness's own failure in a group: surface it as itself
+            matched, rest = group.split(HarnessError)
+            if matched is not None and rest is None:
+                raise _first(matched) from None
+            raise
         results += got
         runs.append(info)
     results.sort(key=lambda r: by_id[r.case.id])

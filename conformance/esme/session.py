@@ -39,10 +39,11 @@ _ids = itertools.count(1)
 
 @attrs.frozen
 class Received:
-    """One request from the client and when it arrived (trio clock)."""
+    """One PDU from the client, when it arrived (trio clock) and its place in the stream."""
 
     at: float
     frame: Frame
+    order: int = 0
 
 
 class ClientSession:
@@ -54,6 +55,7 @@ class ClientSession:
         self.name = f"s{self.id}"
         self.probe = Probe(stream, transcript, name=self.name, keep_requests=False)
         self.sent: dict[int, int] = {}  # our requests: sequence number -> command_id
+        self.received = 0  # PDUs received so far (Received.order)
         self.opened_at = trio.current_time()
         self.bind_mode: BindMode | None = None
         self.bound_at: float | None = None
@@ -65,6 +67,7 @@ class ClientSession:
         self.responses: list[Received] = []
         self.stray_responses: list[Frame] = []
         self.unbind_at: float | None = None  # the client's unbind arrived
+        self.unbind_order = 0  # its place among the PDUs received (Received.order)
         self.unbind_resp_at: float | None = None  # we answered it
         self.smsc_unbind_at: float | None = None  # we sent unbind
         self.closed_at: float | None = None
@@ -85,7 +88,8 @@ class ClientSession:
     def arrived(self, frame: Frame) -> None:
         """Book a request from the client (called by the harness before it answers)."""
         now = trio.current_time()
-        self.requests.append(Received(now, frame))
+        self.received += 1
+        self.requests.append(Received(now, frame, self.received))
         if frame.seq in self.outstanding:
             first = self.outstanding[frame.seq]
             self.reused.append(
@@ -95,7 +99,7 @@ class ClientSession:
         windowed = sum(1 for f in self.outstanding.values() if f.command_id not in UNWINDOWED)
         self.max_outstanding = max(self.max_outstanding, windowed)
         if frame.command_id == CommandId.UNBIND and self.unbind_at is None:
-            self.unbind_at = now
+            self.unbind_at, self.unbind_order = now, self.received
 
     def windowed_outstanding(self) -> int:
         return sum(1 for f in self.outstanding.values() if f.command_id not in UNWINDOWED)
@@ -160,7 +164,8 @@ class ClientSession:
         inbox = self.probe.inbox
         while inbox:
             frame = inbox.pop(0)
-            self.responses.append(Received(trio.current_time(), frame))
+            self.received += 1
+            self.responses.append(Received(trio.current_time(), frame, self.received))
             waiter = self._waiters.get(frame.seq)
             if waiter is None:
                 self.stray_responses.append(frame)

@@ -18,6 +18,7 @@ from smppgw.core.constants import CommandId, CommandStatus
 from smppgw.core.framing import FrameBuffer
 from smppgw.core.pdu import (
     BindTransceiver,
+    BindTransmitter,
     DeliverSmResp,
     EnquireLinkResp,
     Pdu,
@@ -43,6 +44,7 @@ FLAGS = {
     "close-before-unbind-resp": "close right after sending unbind",
     "submit-after-unbind": "send a submit_sm after its own unbind",
     "ignore-unbind": "never answer an unbind from the SMSC",
+    "tx": "bind as a transmitter, and still accept deliver_sm on it",
 }
 
 
@@ -141,7 +143,8 @@ class Client:
         if "submit-before-bind" in self.flags:
             await self.send(self.todo[0])
         iv = 0x33 if "v33" in self.flags else 0x34
-        await self.send(BindTransceiver(system_id="badclient", password="secret", interface_version=iv))
+        bind = BindTransmitter if "tx" in self.flags else BindTransceiver
+        await self.send(bind(system_id="badclient", password="secret", interface_version=iv))
         await self.pump(trio.current_time() + 5)
         if "stray-response" in self.flags:
             await self.send(DeliverSmResp(), 4242)

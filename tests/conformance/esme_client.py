@@ -4,8 +4,8 @@ It binds as a transceiver, submits ``--messages`` messages with a delivery recei
 requested (never more than ``--window`` outstanding), answers every deliver_sm with
 deliver_sm_resp ESME_ROK, pauses the whole bind for a second after ESME_RTHROTTLED and
 then resubmits the message, gives up on a message refused with generic_nack or any other
-error, stays bound ``--stay`` seconds after its last submit, and unbinds. If the SMSC
-unbinds it first, it answers (the session does) and exits.
+error, stays bound ``--stay`` seconds after its last submit, and unbinds (on SIGTERM too).
+If the SMSC unbinds it first, it answers (the session does) and exits.
 
 Run by the tests as ``python esme_client.py --host {host} --port {port} ...``.
 """
@@ -13,7 +13,7 @@ Run by the tests as ``python esme_client.py --host {host} --port {port} ...``.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import signal
 import sys
 
 import trio
@@ -74,6 +74,35 @@ async def send_one(conn: SmppConnection, gate: Gate, number: int, results: dict[
     results["failed"] += 1
 
 
+async def session(
+    args: argparse.Namespace, settings: EsmeSettings, results: dict[str, int], connected: list[bool]
+) -> None:
+    gate = Gate()
+    async with open_esme(
+        args.host, args.port, system_id=args.system_id, password=args.password, settings=settings
+    ) as conn:
+        connected.append(True)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(answer_deliveries, conn)
+            nursery.start_soon(stop_on_sigterm, nursery.cancel_scope)
+            async with trio.open_nursery() as senders:
+                for number in range(1, args.messages + 1):
+                    senders.start_soon(send_one, conn, gate, number, results)
+                    await trio.sleep(args.pace)
+            with trio.move_on_after(args.stay):
+                await conn.wait_closed()
+            nursery.cancel_scope.cancel()
+
+
+async def stop_on_sigterm(scope: trio.CancelScope) -> None:
+    """SIGTERM ends the session the clean way: open_esme unbinds on the way out."""
+    with trio.open_signal_receiver(signal.SIGTERM) as signals:
+        async for _ in signals:
+            print("esme_client: SIGTERM, unbinding", flush=True)
+            scope.cancel()
+            return
+
+
 async def run(args: argparse.Namespace) -> int:
     settings = EsmeSettings(
         system_id=args.system_id,
@@ -84,20 +113,16 @@ async def run(args: argparse.Namespace) -> int:
         ),
     )
     results = {"ok": 0, "throttled": 0, "failed": 0}
-    gate = Gate()
-    with contextlib.suppress(ConnectionLost):
-        async with open_esme(
-            args.host, args.port, system_id=args.system_id, password=args.password, settings=settings
-        ) as conn:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(answer_deliveries, conn)
-                async with trio.open_nursery() as senders:
-                    for number in range(1, args.messages + 1):
-                        senders.start_soon(send_one, conn, gate, number, results)
-                        await trio.sleep(args.pace)
-                with trio.move_on_after(args.stay):
-                    await conn.wait_closed()
-                nursery.cancel_scope.cancel()
+    connected: list[bool] = []
+    give_up = trio.current_time() + args.retry_connect
+    while True:
+        try:
+            await session(args, settings, results, connected)
+            break
+        except ConnectionLost:
+            if connected or trio.current_time() >= give_up:
+                break  # the SMSC ended the session (or never came): nothing left to do
+            await trio.sleep(0.1)
     print(f"esme_client: {results}", flush=True)
     return 0
 
@@ -112,6 +137,7 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--stay", type=float, default=1.0)
     parser.add_argument("--pace", type=float, default=0.0)
+    parser.add_argument("--retry-connect", type=float, default=0.0, help="keep trying to connect this long")
     args = parser.parse_args()
     try:
         return trio.run(run, args)

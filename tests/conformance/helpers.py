@@ -48,7 +48,11 @@ async def start_simulator(nursery: trio.Nursery, **config: Any) -> Simulator:
         "host": "127.0.0.1",
         "port": 0,
         "seed": 7,
-        "session": {"bind_timeout": SESSION_INIT, "inactivity_timeout": INACTIVITY, "enquire_link_interval": None},
+        "session": {
+            "bind_timeout": SESSION_INIT,
+            "inactivity_timeout": INACTIVITY,
+            "enquire_link_interval": None,
+        },
     }
     data.update(config)
     sim = await nursery.start(run_simulator, config_from_dict(data))

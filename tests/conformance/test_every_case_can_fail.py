@@ -20,7 +20,9 @@ async def test_every_smsc_case_fails_against_some_wrong_smsc() -> None:
     async with trio.open_nursery() as nursery:
         for double in (yes_man, no_man):
             port = await nursery.start(serve_double, double)
-            settings = smsc_settings(port, timeout=0.3, receipt_timeout=0.3, session_init_timeout=0.3, inactivity_timeout=0.3)
+            settings = smsc_settings(
+                port, timeout=0.3, receipt_timeout=0.3, session_init_timeout=0.3, inactivity_timeout=0.3
+            )
             results = await run_smsc(settings)
             never_failed -= {cid for cid, r in results.items() if r.outcome is not Outcome.PASSED}
             crashed = {cid: r.message for cid, r in results.items() if r.message.startswith("suite error")}

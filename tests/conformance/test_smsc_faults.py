@@ -24,26 +24,48 @@ SCENARIOS: dict[str, tuple[dict[str, Any], set[str], set[str]]] = {
     # name: (simulator config, cases that must fail, cases that must pass)
     "black_hole": (
         _account(black_hole=True),
-        {"submit.accepted", "window.pipelined-submits", "manage.query-submitted", "delivery.receipt-delivered"},
+        {
+            "submit.accepted",
+            "window.pipelined-submits",
+            "manage.query-submitted",
+            "delivery.receipt-delivered",
+        },
         {"bind.receiver", "enquire_link.bound-tx", "unbind.tx", "generic_nack.unknown-command-id"},
     ),
     "nack_probability=1": (
         _account(nack_probability=1.0),
-        {"submit.accepted", "submit.data-sm-accepted", "window.sequence-max", "text.gsm7-160", "tlv.unknown-tag-ignored"},
+        {
+            "submit.accepted",
+            "submit.data-sm-accepted",
+            "window.sequence-max",
+            "text.gsm7-160",
+            "tlv.unknown-tag-ignored",
+        },
         {"enquire_link.bound-trx", "unbind.trx", "framing.length-below-16-closes"},
     ),
     "error_probability=1": (
         _account(error_probability=1.0, error_status="ESME_RSYSERR"),
         # positive cases fail, and in strict mode so do the negative ones: RSYSERR is not
         # the status 3.4 names for a bad destination or priority_flag.
-        {"submit.accepted", "text.udh8-concatenated", "submit.empty-destination", "submit.priority-flag-invalid"},
+        {
+            "submit.accepted",
+            "text.udh8-concatenated",
+            "submit.empty-destination",
+            "submit.priority-flag-invalid",
+        },
         {"bind.receiver", "enquire_link.burst", "manage.query-unknown"},
     ),
     "message_id=uuid": (
         # Cases assume nothing about the format of message ids: 36-character UUIDs pass.
         _account(message_id="uuid"),
         set(),
-        {"submit.accepted", "submit.message-ids-unique", "manage.query-submitted", "delivery.receipt-id-exact", "delivery.receipt-tlvs"},
+        {
+            "submit.accepted",
+            "submit.message-ids-unique",
+            "manage.query-submitted",
+            "delivery.receipt-id-exact",
+            "delivery.receipt-tlvs",
+        },
     ),
     "receipt_tlvs=false": (
         _account(receipt_tlvs=False),
@@ -139,8 +161,12 @@ async def test_should_failures_warn_in_lenient_mode() -> None:
     """A 'should' case that fails is WARN in lenient mode and FAIL in strict mode."""
     async with trio.open_nursery() as nursery:
         sim = await start_simulator(nursery, **_account(receipt_tlvs=False))
-        lenient = await run_smsc(smsc_settings(sim.port, strict=False, receipt_timeout=1.0), only=["delivery.receipt-tlvs"])
-        strict = await run_smsc(smsc_settings(sim.port, strict=True, receipt_timeout=1.0), only=["delivery.receipt-tlvs"])
+        lenient = await run_smsc(
+            smsc_settings(sim.port, strict=False, receipt_timeout=1.0), only=["delivery.receipt-tlvs"]
+        )
+        strict = await run_smsc(
+            smsc_settings(sim.port, strict=True, receipt_timeout=1.0), only=["delivery.receipt-tlvs"]
+        )
         nursery.cancel_scope.cancel()
     assert lenient["delivery.receipt-tlvs"].verdict is Verdict.WARN
     assert strict["delivery.receipt-tlvs"].verdict is Verdict.FAIL
@@ -151,7 +177,9 @@ async def test_throttling_smsc_is_not_a_finding() -> None:
     cases = {"window.pipelined-submits", "submit.message-ids-unique", "text.udh8-concatenated"}
     async with trio.open_nursery() as nursery:
         sim = await start_simulator(nursery, **_account(tps=5.0))
-        results = await run_smsc(smsc_settings(sim.port, throttle_backoff=0.2, throttle_retries=8), only=cases)
+        results = await run_smsc(
+            smsc_settings(sim.port, throttle_backoff=0.2, throttle_retries=8), only=cases
+        )
         nursery.cancel_scope.cancel()
     assert not failed(results), explain(results, failed(results))
     assert any("ESME_RTHROTTLED" in n for r in results.values() for n in r.notes)

@@ -67,7 +67,9 @@ async def test_whole_smsc_suite_passes_in_strict_mode(profile: str) -> None:
     unexpected = {cid for cid, r in results.items() if r.outcome is not Outcome.PASSED and cid not in known}
     assert not unexpected, explain(results, unexpected)
     fixed = {cid for cid in known if results[cid].outcome is Outcome.PASSED}
-    assert not fixed, f"simulator findings now pass, remove them from KNOWN_SIMULATOR_FINDINGS: {sorted(fixed)}"
+    assert not fixed, (
+        f"simulator findings now pass, remove them from KNOWN_SIMULATOR_FINDINGS: {sorted(fixed)}"
+    )
 
 
 async def test_findings_are_failures_not_errors() -> None:

@@ -9,7 +9,17 @@ import pytest
 import trio
 
 from smppgw.store.base import MessageRecord, Status
-from tests.gateway.helpers import ACCOUNT, dest, gateway, metric, sim_parts, simulator, smsc, wait_all
+from tests.gateway.helpers import (
+    ACCOUNT,
+    dest,
+    gateway,
+    metric,
+    sim_parts,
+    simulator,
+    smsc,
+    wait_all,
+    wait_until,
+)
 
 
 def assert_nothing_lost_or_duplicated(sim: Any, records: list[MessageRecord]) -> int:
@@ -41,9 +51,21 @@ async def test_survives_dropped_binds_mid_window(behaviour: dict[str, Any]) -> N
             simulator(behaviour={"dlr_delay": 0.02, **behaviour}) as sim,
             gateway(smsc(sim, window=10), receipts={"hold": 1.0}) as gw,
         ):
-            records = [gw.submit(source="12345", destination=dest(i), text=f"m{i}") for i in range(80)]
-            await wait_all(gw, records, 20)
+            most_binds = 0
+
+            async def count_binds() -> None:
+                nonlocal most_binds
+                while True:
+                    most_binds = max(most_binds, len(sim.binds_info()))
+                    await trio.sleep(0.005)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(count_binds)
+                records = [gw.submit(source="12345", destination=dest(i), text=f"m{i}") for i in range(80)]
+                await wait_all(gw, records, 20)
+                nursery.cancel_scope.cancel()
             resent = assert_nothing_lost_or_duplicated(sim, records)
+            assert most_binds <= 2  # a rebind never leaves the old session open (item 80)
             assert gw.smscs["a"].pool.binds_made > 2  # binds were lost and made again
             assert resent > 0
             assert metric(gw, "smppgw_resent_unknown_total", smsc="a") == resent
@@ -130,3 +152,19 @@ async def test_response_timeout_resubmits_and_counts_it() -> None:
             await wait_all(gw, [record], 10)
     assert record.status is Status.DELIVERED
     assert record.parts[0].resent_unknown >= 1
+
+
+async def test_too_many_binds_backs_off_long() -> None:
+    """ESME_RALYBND (the carrier's bind limit): the extra bind waits, the other sends."""
+    account = [{"system_id": ACCOUNT, "password": "password", "max_binds": 1}]
+    with trio.fail_after(20):
+        async with simulator(account=account) as sim, gateway(smsc(sim, binds=2), up=False) as gw:
+            pool = gw.smscs["a"].pool
+            assert await wait_until(lambda: pool.up and pool.bind_failures == 1, 5)
+            record = gw.submit(source="12345", destination=dest(1), text="x")
+            await wait_all(gw, [record], 5)
+            await trio.sleep(1.5)  # a normal backoff would have retried by now (0.35-0.65 s)
+            assert pool.bind_failures == 1 and len(pool.senders) == 1
+            assert len(sim.binds_info()) == 1
+            assert metric(gw, "smppgw_reconnects_total", smsc="a", result="bind_failed") == 1
+    assert record.status is Status.DELIVERED

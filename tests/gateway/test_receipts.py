@@ -105,7 +105,7 @@ async def test_store_records_per_part_ids_and_receipts() -> None:
         assert part.receipt_stat == "DELIVRD" and part.receipt_final and part.receipts == 1
         assert part.submitted_at is not None and part.receipt_at is not None
         assert part.receipt_at >= part.submitted_at
-        assert part.receipt_latency is not None and part.receipt_latency >= 0.04
+        assert part.receipt_latency is not None and 0 < part.receipt_latency < 5
     data = stored.to_dict()
     assert data["status"] == "delivered" and data["smsc"] == "a" and data["route"] == "default"
     assert [p["smsc_message_id"] for p in data["parts"]] == [p.smsc_message_id for p in stored.parts]

@@ -119,3 +119,23 @@ async def test_run_send_waits_for_receipts_that_overtake_the_resp() -> None:
     assert status == 0
     receipts = [x for x in out if x["type"] == "receipt"]
     assert sorted(x["part"] for x in receipts) == [1, 2, 3]
+
+
+async def test_run_send_prefers_the_exact_id_over_the_other_base() -> None:
+    """Parts with ids "10".."16": "10" read as hex is 16, yet its receipt is part 1's."""
+    out: list[dict[str, Any]] = []
+    with trio.fail_after(20):
+        async with simulator(behaviour={"dlr_delay": 0.02}) as sim:
+
+            def opts(text: str) -> SendOptions:
+                return SendOptions(
+                    host=HOST, port=sim.port, system_id=ACCOUNT, password=PASSWORD,
+                    source="12345", destination="447700900001", text=text, dlr=True, wait_dlr=5,
+                )  # fmt: skip
+
+            assert await run_send(opts("x" * 1300), lambda line: None) == 0  # ids 1..9
+            assert await run_send(opts("y" * 930), out.append) == 0  # ids 10..16
+    resps = {x["part"]: x["message_id"] for x in out if x["type"] == "submit_sm_resp"}
+    receipts = {x["part"]: x["message_id"] for x in out if x["type"] == "receipt"}
+    assert resps == {n: str(9 + n) for n in range(1, 8)}
+    assert receipts == resps

@@ -115,7 +115,7 @@ async def test_a_lost_bind_backs_off_from_the_start_and_never_exceeds_the_bind_c
     autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     attempts: list[float] = []
-    peers: list[trio.testing.MemoryReceiveStream | Any] = []
+    peers: list[Any] = []
     most_open = 0
 
     async def connect(host: str, port: int, **kwargs: Any) -> trio.abc.Stream:
@@ -147,7 +147,7 @@ async def test_a_lost_bind_backs_off_from_the_start_and_never_exceeds_the_bind_c
             regained = attempts[-1]
             await pool.close(1.0)
             nursery.cancel_scope.cancel()
-    assert pool.binds_made == 2 or pool.binds_made == 3
+    assert pool.binds_made == 3  # two, then the lost one again
     assert most_open <= 2
     # Bound, then lost: the next delay is a first-retry delay again (0.5 s +- 30 %).
     assert 0.35 - 0.02 <= regained - lost_at <= 0.65 + 0.02

@@ -239,17 +239,51 @@ def test_bad_checks_are_usage_errors(expr: str) -> None:
 # -- receipts ----------------------------------------------------------------------------------
 
 
-def test_receipt_tracker_matches_ids_across_bases_and_early_receipts() -> None:
+def test_receipt_tracker_with_long_ids_matches_at_once_and_holds_strangers() -> None:
     c = Counters()
     r = ReceiptTracker(c)
-    r.submitted("12345", 1_000)
-    r.receipt("3039", 5_000)  # the same id in hex
-    r.receipt("777", 6_000)  # early: its response comes next
-    r.submitted("777", 2_000)
-    r.receipt("999", 7_000)  # a stranger
-    r.receipt(None, 8_000)
-    assert (c.receipts, c.receipts_expected, sorted(c.dlr_lat)) == (2, 2, [4_000, 4_000])
-    assert r.outstanding == 0 and r.unmatched == 2
+    ids = [str(4_100_000_000 + 7 * i) for i in range(20)]
+    for i, mid in enumerate(ids):
+        r.submitted(mid, i)
+    r.receipt("uuid-like-" + "x", 50)  # not a hex or decimal reading: a stranger
+    for i, mid in enumerate(ids[:15]):
+        r.receipt(mid, 1_000 + i)
+    assert c.receipts == 15  # ten readings agreed on "same": the held ones were resolved too
+    r.receipt("0" + ids[15].upper(), 2_000)  # leading zeros do not matter
+    r.receipt(None, 2_001)
+    assert (c.receipts, r.outstanding) == (16, 4)
+    r.resolve(final=True)
+    assert r.unmatched == 2
+
+
+def test_receipt_tracker_learns_hex_resp_ids_with_decimal_receipts() -> None:
+    """The Kannel msg-id-type trap with small ids: receipt "16" is submit "10" (hex), not
+    submit "16"; some receipts overtake their submit_sm_resp."""
+    c = Counters()
+    r = ReceiptTracker(c)
+    numbers = list(range(1, 200))
+    for n in numbers:
+        if n % 17 != 0:  # every 17th response comes after its receipt
+            r.submitted(f"{n:x}", n)
+    for n in numbers:
+        r.receipt(str(n), 10_000 + n)
+    for n in numbers:
+        if n % 17 == 0:
+            r.submitted(f"{n:x}", n)
+    r.resolve(final=True)
+    assert (c.receipts, c.receipts_expected, r.outstanding) == (199, 199, 0)
+    assert c.dlr_lat == [10_000] * 199  # every receipt met its own submit
+
+
+def test_receipt_tracker_decimal_resp_ids_with_hex_receipts() -> None:
+    c = Counters()
+    r = ReceiptTracker(c)
+    for n in range(1, 100):
+        r.submitted(str(n), n)
+    for n in range(1, 100):
+        r.receipt(f"{n:X}", 1_000 + n)
+    r.resolve(final=True)
+    assert c.receipts == 99 and c.dlr_lat == [1_000] * 99
 
 
 def test_status_names() -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 
 from conformance.esme.context import EsmeCase, EsmeContext, HeldRequest
-from conformance.model import CaseFailed, Severity
+from conformance.model import CaseFailed, CaseSkipped, Severity
 from conformance.wire import Frame
-from smppgw.core.constants import CommandId, EsmClass, MessageState
+from smppgw.core.constants import CommandId, CommandStatus, EsmClass, MessageState
 from smppgw.core.pdu import DeliverSm
 from smppgw.core.receipt import format_receipt, format_smpp_date, receipt_tlvs
+from smppgw.core.states import BindMode
 
 __all__ = ["CASES"]
 
@@ -81,6 +82,28 @@ async def _answers_receipt(ctx: EsmeContext) -> None:
     _judge_resp(ctx, frame, "a delivery receipt")
 
 
+async def _refused_on_tx(ctx: EsmeContext) -> None:
+    """3.4 §2.3 (checklist 22): a transmitter bind takes no deliveries."""
+    tx = [
+        s
+        for s in ctx.sessions
+        if s.bind_mode is BindMode.TX and not s.closed.is_set() and s.unbind_at is None
+    ]
+    if not tx:
+        await ctx.session()  # an ERROR if the client never bound at all
+        raise CaseSkipped("the client has no transmitter-only (TX) session")
+    frame = await ctx.request(
+        tx[0], DeliverSm(source_addr=HANDSET, destination_addr="12345", short_message=b"MO on TX")
+    )
+    if (
+        frame.command_id not in (CommandId.DELIVER_SM_RESP, CommandId.GENERIC_NACK)
+        or frame.status != CommandStatus.ESME_RINVBNDSTS
+    ):
+        raise CaseFailed(
+            f"deliver_sm on a transmitter bind answered with {frame.describe()}, expected ESME_RINVBNDSTS"
+        )
+
+
 async def _early_receipt(ctx: EsmeContext) -> None:
     """The receipt overtakes the submit_sm_resp (SMPP-REFERENCE §6.3 item 2)."""
     held = await ctx.submit()
@@ -144,6 +167,16 @@ CASES = (
         _answers_receipt,
         1,
         (65,),
+    ),
+    _case(
+        "delivery.refuses-deliver-on-tx",
+        "deliver_sm on a session the client bound as transmitter is refused with ESME_RINVBNDSTS",
+        "3.4 §2.3; §5.1.3",
+        Severity.SHOULD,
+        _refused_on_tx,
+        0,
+        (22,),
+        doc="Skipped for clients that bind as transceiver only.",
     ),
     _case(
         "delivery.answers-early-receipt",

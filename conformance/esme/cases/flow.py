@@ -49,8 +49,8 @@ def _same_message(a: Frame, b: Frame) -> bool:
 
 async def _backs_off(ctx: EsmeContext) -> None:
     held = await ctx.submit()
+    answered = trio.current_time()  # before sending: the reader may book the reply first
     await held.respond(CommandStatus.ESME_RTHROTTLED)
-    answered = trio.current_time()
     ctx.shared["throttled"] = held
     backoff = ctx.settings.throttle_backoff
     await trio.sleep(backoff)

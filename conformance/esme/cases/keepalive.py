@@ -44,7 +44,7 @@ CASES = (
         spec="3.4 §4.11",
         severity=Severity.MUST,
         drive=_answers,
-        checklist=(29, 31),
+        checklist=(29,),
     ),
     EsmeCase(
         id="keepalive.answers-repeated-enquire-link",

@@ -76,7 +76,8 @@ def _quiet_after_unbind(ctx: EsmeContext) -> None:
         late = [
             r.frame
             for r in s.requests
-            if r.at > s.unbind_at and r.frame.command_id not in (CommandId.UNBIND, CommandId.ENQUIRE_LINK)
+            if r.order > s.unbind_order
+            and r.frame.command_id not in (CommandId.UNBIND, CommandId.ENQUIRE_LINK)
         ]
         if late:
             ctx.cite(f"{s.name}: {late[0].describe()}")
@@ -89,11 +90,13 @@ async def _answers_unbind(ctx: EsmeContext) -> None:
     frame = await ctx.request(session, Unbind())
     if frame.command_id != CommandId.UNBIND_RESP or frame.status != 0:
         raise CaseFailed(f"unbind answered with {frame.describe()}, expected unbind_resp ESME_ROK")
-    answered = trio.current_time()
+    answered = max(r.order for r in session.responses if r.frame is frame)
     with trio.move_on_after(ctx.settings.quiet):
         await session.closed.wait()
     late = [
-        r.frame for r in session.requests if r.at > answered and r.frame.command_id != CommandId.ENQUIRE_LINK
+        r.frame
+        for r in session.requests
+        if r.order > answered and r.frame.command_id != CommandId.ENQUIRE_LINK
     ]
     if late:
         raise CaseFailed(f"after answering our unbind the client still sent {late[0].describe()}")
