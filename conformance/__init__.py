@@ -13,3 +13,5 @@ Two directions, one case model (``conformance.model``):
 observed PDUs of every case that did not pass; ``conformance.cli`` is
 ``smpp-conformance``. Only ``smppgw.core`` and ``smppgw.net`` are used (DESIGN §2).
 """
+
+__all__: list[str] = []

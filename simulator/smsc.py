@@ -106,7 +106,8 @@ class Simulator(Receipts, ManagementOps, Management):
             state = AccountState(account, behaviour, self._new_queue(account.system_id), now)
             self.accounts[account.system_id] = state
         self.connections: set[BindState] = set()
-        self._policies: dict[Behaviour, ValidationPolicy] = {}
+        self._policies: dict[int, tuple[Behaviour, ValidationPolicy]] = {}
+        self._immediate: list[tuple[AccountState, Message]] = []
         self._mo_reference = 0
 
     def _new_queue(self, system_id: str) -> DeliveryQueue:
@@ -271,10 +272,12 @@ class Simulator(Receipts, ManagementOps, Management):
     # -- submission ------------------------------------------------------------------------------
 
     def _policy(self, b: Behaviour) -> ValidationPolicy:
-        policy = self._policies.get(b)
-        if policy is None:
-            policy = self._policies[b] = ValidationPolicy(strict=b.strict)
-        return policy
+        # Keyed by identity (hashing a 40-field Behaviour per submit costs more than the
+        # validation); the entry keeps ``b`` alive so its id cannot be reused.
+        entry = self._policies.get(id(b))
+        if entry is None or entry[0] is not b:
+            entry = self._policies[id(b)] = (b, ValidationPolicy(strict=b.strict))
+        return entry[1]
 
     def _admit(
         self, bind: BindState, account: AccountState, b: Behaviour, pdu: SubmitSm | DataSm | SubmitMulti
@@ -351,6 +354,10 @@ class Simulator(Receipts, ManagementOps, Management):
         else:
             bind.conn.send_response(seq, response, CommandStatus.ESME_ROK)
             self.metrics.pdu("out", response.command_id, 0)
+        if self._immediate:  # zero-delay receipts: no scheduler round trip
+            immediate, self._immediate = self._immediate, []
+            for account_, m in immediate:
+                self._finalize(account_, m)
 
     def _delayed_response(self, bind: BindState, account: AccountState, seq: int, response: Response) -> None:
         account.pending_responses -= 1
@@ -412,6 +419,8 @@ class Simulator(Receipts, ManagementOps, Management):
                 )
         if self._wants_receipt(m) and b.dlr_before_resp > 0 and rng.random() < b.dlr_before_resp:
             self._finalize(account, m)  # queued now: on the wire before the submit_sm_resp
+        elif delay <= 0:
+            self._immediate.append((account, m))  # finalized right after the resp is queued
         else:
             self.scheduler.call_later(delay, self._finalize, account, m)
         if state is MessageState.DELIVERED and b.handsets:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
 import sys
 import time
 
@@ -53,7 +52,7 @@ def main() -> int:
         while time.monotonic() < end and client.state != smpplib.consts.SMPP_CLIENT_STATE_OPEN:
             try:
                 client.read_once(auto_send_enquire_link=False)
-            except socket.timeout:
+            except TimeoutError:
                 continue
         if client.state != smpplib.consts.SMPP_CLIENT_STATE_OPEN:
             client.unbind()
