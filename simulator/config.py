@@ -399,7 +399,7 @@ class SessionSettings:
     inactivity_timeout: float | None = 300.0
     enquire_link_interval: float | None = 60.0
     response_timeout: float = 30.0  # for deliver_sm; then redelivery
-    window: int = 10  # deliver_sm in flight per bind
+    window: int = 64  # deliver_sm in flight per bind (carriers use 1-10; a load-test peer needs more)
     max_command_length: int = 64 * 1024
 
 
