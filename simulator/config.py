@@ -269,7 +269,7 @@ _SIMPLE: Final[dict[str, Any]] = {
     "error_status": _status,
     "unbind_after": lambda v, w: _num(v, w, strict=True, allow_none=True),
     "refuse_binds": _bool,
-    "read_delay": lambda v, w: _num(v, w),
+    "read_delay": _num,
     "malformed_probability": _prob,
 }
 

@@ -15,7 +15,6 @@ import attrs
 import pytest
 import trio
 import trio.testing
-from tests.net.smpp_peers import QUIET, RawPeer, bind_raw, bound_pair, esme_connection, raw_pair
 
 from smppgw.core.codec import encode_pdu
 from smppgw.core.constants import CommandId, CommandStatus
@@ -31,10 +30,9 @@ from smppgw.core.errors import (
     WindowFull,
 )
 from smppgw.core.events import (
-    SessionTimedOut,
     ProtocolViolation,
-    RequestExpired,
     RequestReceived,
+    SessionTimedOut,
     UnbindReceived,
     Unbound,
 )
@@ -54,6 +52,7 @@ from smppgw.core.pdu import (
 )
 from smppgw.core.states import BindMode, SessionState
 from smppgw.net.connection import SmppConnection
+from tests.net.smpp_peers import QUIET, RawPeer, bind_raw, bound_pair, esme_connection, raw_pair
 
 SUBMIT = SubmitSm(source_addr="4479001", destination_addr="4479002", short_message=b"hello")
 
