@@ -55,9 +55,16 @@ class Receipts:
             else:
                 state = FINAL_STATES[rng.choices([n for n, _ in names], [w for _, w in names])[0]]
         delay = b.dlr_delay.sample(rng) if not b.dlr_delay.is_zero else 0.0
-        validity_period: str = getattr(pdu, "validity_period", "")  # data_sm has none
+        # 3.4 §4.4.1: a scheduled message is held until its schedule_delivery_time, and
+        # stays pending (cancellable, replaceable) until then.
+        schedule: str = getattr(pdu, "schedule_delivery_time", "")  # data_sm has none
+        if schedule:
+            held = _seconds_until(schedule)
+            if held:
+                delay += held
+        validity_period: str = getattr(pdu, "validity_period", "")
         if b.honour_validity and validity_period:
-            validity = _validity_seconds(validity_period)
+            validity = _seconds_until(validity_period)
             if validity is not None and delay > validity:
                 return MessageState.EXPIRED, validity
         return state, delay
@@ -122,7 +129,7 @@ class Receipts:
         account.queue.put(Delivery(pdu, "receipt"))
 
 
-def _validity_seconds(value: str) -> float | None:
+def _seconds_until(value: str) -> float | None:
     try:
         now = datetime.now(UTC)
         until = resolve_smpp_time(value, now)

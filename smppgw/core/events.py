@@ -109,7 +109,9 @@ class EnquireLinkSent(Event):
 
 @attrs.frozen(kw_only=True)
 class UnbindReceived(Event):
-    """The peer unbound; unbind_resp is already queued and the session is CLOSED (3.4 §4.2)."""
+    """The peer unbound (3.4 §4.2). unbind_resp is queued, and the session CLOSED, at once
+    when nothing is owed; otherwise right after the last owed response (or when the
+    response timer runs out)."""
 
     sequence_number: int
 

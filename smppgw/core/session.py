@@ -157,6 +157,7 @@ class Session:
         "_send_allowed",
         "_state",
         "_stats",
+        "_unbind_pending",
         "config",
         "role",
         "window",
@@ -175,6 +176,7 @@ class Session:
         self._enquire_seq: int | None = None
         self._bind_mode: BindMode | None = None
         self._closed = False
+        self._unbind_pending: tuple[int, float] | None = None  # (seq, answer-by) of a deferred unbind
         # [sent, received, expired, violations]
         self._stats = [0, 0, 0, 0]
         self._set_state(SessionState.OPEN)
@@ -259,12 +261,25 @@ class Session:
                 self._apply(Input.BIND_FAILED)
         self._out.append(encode_pdu(pdu, sequence_number, status))
         self._stats[0] += 1
+        self._owed_answered()
 
     def send_nack(self, sequence_number: int, status: int) -> None:
         """generic_nack ``sequence_number`` (for a request we owe, or any raw problem)."""
         self._owed.pop(sequence_number, None)
         self._out.append(_NACK_LEN.pack(16, CommandId.GENERIC_NACK, status, sequence_number))
         self._stats[0] += 1
+        self._owed_answered()
+
+    def _answer_unbind(self, seq: int) -> None:
+        self._unbind_pending = None
+        self._out.append(encode_pdu(_UNBIND_RESP, seq))
+        self._stats[0] += 1
+        if self._state.is_bound or self._state is SessionState.UNBINDING:
+            self._apply(Input.RECV_UNBIND)
+
+    def _owed_answered(self) -> None:
+        if self._unbind_pending is not None and not self._owed:
+            self._answer_unbind(self._unbind_pending[0])
 
     def drop_request(self, sequence_number: int) -> None:
         """Forget a received request without ever answering it.
@@ -273,6 +288,7 @@ class Session:
         stops counting as owed, and nothing is sent.
         """
         self._owed.pop(sequence_number, None)
+        self._owed_answered()
 
     def pending_output(self) -> int:
         """Octets queued by the session and not yet taken by ``data_to_send``."""
@@ -320,7 +336,7 @@ class Session:
             if cid & 0x8000_0000:
                 self._handle_response(cid, status, seq, frame, now, events)
             else:
-                self._handle_request(cid, status, seq, frame, events)
+                self._handle_request(cid, status, seq, frame, events, now)
         return events
 
     def _framing_lost(self, exc: InvalidCommandLength, events: list[Event]) -> None:
@@ -356,7 +372,9 @@ class Session:
             )
         )
 
-    def _handle_request(self, cid: int, status: int, seq: int, frame: bytes, events: list[Event]) -> None:
+    def _handle_request(
+        self, cid: int, status: int, seq: int, frame: bytes, events: list[Event], now: float
+    ) -> None:
         cls = PDU_TYPES.get(cid)
         if cls is None:
             self._reject(seq, None, InvalidCommandId(f"unknown command_id 0x{cid:08X}"), events)
@@ -385,10 +403,14 @@ class Session:
             self._stats[0] += 1
             events.append(EnquireLinkReceived(sequence_number=seq))
         elif cid == CommandId.UNBIND:
-            self._out.append(encode_pdu(_UNBIND_RESP, seq))
-            self._stats[0] += 1
-            self._apply(Input.RECV_UNBIND)
             events.append(UnbindReceived(sequence_number=seq))
+            if self._owed:
+                # 3.4 §4.2: answer what we owe first (a submit accepted just before the
+                # unbind must still get its message_id); unbind_resp follows the last
+                # answer, or the response timer, whichever comes first.
+                self._unbind_pending = (seq, now + self.config.response_timeout)
+            else:
+                self._answer_unbind(seq)
         elif pdu.response_type is None:
             events.append(NotificationReceived(pdu=pdu))
         else:
@@ -468,6 +490,8 @@ class Session:
         expiry = self.window.next_expiry()
         if expiry is not None:
             deadlines.append(expiry)
+        if self._unbind_pending is not None:
+            deadlines.append(self._unbind_pending[1])
         if state is SessionState.OPEN or state is SessionState.BINDING:
             if config.bind_timeout is not None:
                 deadlines.append(self._created + config.bind_timeout)
@@ -497,6 +521,8 @@ class Session:
                 events.append(Unbound(status=None))
             elif cid in _BIND_IDS and self._state is SessionState.BINDING:
                 self._apply(Input.BIND_FAILED)
+        if self._unbind_pending is not None and now >= self._unbind_pending[1]:
+            self._answer_unbind(self._unbind_pending[0])  # the application never answered
         config, state = self.config, self._state
         if state is SessionState.OPEN or state is SessionState.BINDING:
             if config.bind_timeout is not None and now >= self._created + config.bind_timeout:

@@ -6,6 +6,8 @@ children are cached: a ``labels()`` lookup per PDU costs more than the PDU.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from smppgw.core.constants import status_name
@@ -59,6 +61,7 @@ class GatewayMetrics:
         )
         self._submit_children: dict[tuple[str, str, int], Counter] = {}
         self._resp_children: dict[str, Histogram] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
     def submit(self, route: str, smsc: str, status: int) -> None:
         key = (route, smsc, status)
@@ -72,6 +75,14 @@ class GatewayMetrics:
         if child is None:
             child = self._resp_children[smsc] = self.resp_latency.labels(smsc)
         child.observe(seconds)
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, cached (hot path: receipts, messages)."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -95,7 +95,7 @@ class ReceiptBook:
                 self.duplicates += 1
                 self._metrics.duplicates.labels(smsc).inc()
             return  # a final outcome is never overwritten
-        self._metrics.receipts.labels(smsc, stat.upper()).inc()
+        self._metrics.child(self._metrics.receipts, smsc, stat.upper()).inc()
         part.receipt_stat = stat
         part.receipt_at = now
         part.receipt_error = receipt.error
@@ -109,7 +109,7 @@ class ReceiptBook:
         )
         if part.submitted_at is not None:
             part.receipt_latency = now - part.submitted_at
-            self._metrics.receipt_latency.labels(smsc).observe(part.receipt_latency)
+            self._metrics.child(self._metrics.receipt_latency, smsc).observe(part.receipt_latency)
         if not message.is_final and all(p.receipt_final for p in message.parts):
             statuses = {p.status for p in message.parts}
             if statuses == {Status.DELIVERED}:
@@ -120,5 +120,5 @@ class ReceiptBook:
                     (p.receipt_stat for p in message.parts if p.status is message.status), None
                 )
             message.updated_at = now
-            self._metrics.messages.labels(message.status.value).inc()
+            self._metrics.child(self._metrics.messages, message.status.value).inc()
         self._on_change(message)

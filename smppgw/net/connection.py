@@ -311,6 +311,10 @@ class SmppConnection:
             except ConnectionLost as exc:
                 self.close(str(exc))
                 return
+            if self.session.state is SessionState.CLOSED and not self.session.pending_output():
+                # e.g. a deferred unbind_resp just went out after the last owed answer.
+                self.close("session closed")
+                return
 
     async def _timer(self) -> None:
         session = self.session
