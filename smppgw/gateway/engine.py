@@ -126,7 +126,7 @@ class Gateway:
             metrics=self.metrics,
             rng=self.rng,
             on_submitted=lambda job, smsc_id, now: self.receipts.submitted(
-                name, job.message, job.part, smsc_id, now
+                name, job.message, job.part, smsc_id, now, sent_at=job.sent_at
             ),
             on_final=self._failed,
             on_rebind=lambda conn: conn.close("rebind after a session-level error"),

@@ -51,12 +51,23 @@ class ReceiptBook:
         self.applied = 0
 
     def submitted(
-        self, smsc: str, message: MessageRecord, part: PartRecord, smsc_id: str, now: float
+        self,
+        smsc: str,
+        message: MessageRecord,
+        part: PartRecord,
+        smsc_id: str,
+        now: float,
+        *,
+        sent_at: float | None = None,
     ) -> None:
-        """A submit_sm_resp gave ``part`` its SMSC id; apply receipts that overtook it."""
+        """A submit_sm_resp gave ``part`` its SMSC id; apply receipts that overtook it.
+
+        ``sent_at``: when the submit_sm left, so submit->receipt latency counts from the
+        submit (not from its response) and is right for receipts that overtook it.
+        """
         part.smsc_message_id = smsc_id
         part.status = Status.SUBMITTED
-        part.submitted_at = now
+        part.submitted_at = sent_at if sent_at is not None else now
         part.error = None
         if message.status in (Status.ACCEPTED, Status.QUEUED, Status.SUBMITTING) and all(
             p.smsc_message_id is not None for p in message.parts
