@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
+
+import attrs
 
 from simulator.config import Account, Behaviour
 from simulator.deliveries import DeliveryQueue
@@ -35,8 +38,17 @@ class AccountState:
         self.pending_responses = 0  # submits accepted whose resp is not sent yet
         self.submitted = 0
         self.throttled = 0
+        self.refuse_until = -math.inf  # end of a maintenance window (trio clock)
+        if behaviour.refuse_binds_for is not None:
+            self.refuse_until = now + behaviour.refuse_binds_for
+
+    def refusing_binds(self, now: float) -> bool:
+        return self.behaviour.refuse_binds or now < self.refuse_until
 
     def apply(self, behaviour: Behaviour, now: float) -> None:
+        if behaviour.refuse_binds_for is not None:  # a window that starts now
+            self.refuse_until = now + behaviour.refuse_binds_for
+            behaviour = attrs.evolve(behaviour, refuse_binds_for=None)
         if behaviour.tps != self.behaviour.tps:
             self.bucket = bucket_for(behaviour.tps, now)
         self.behaviour = behaviour

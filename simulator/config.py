@@ -228,7 +228,8 @@ class Behaviour:
     error_probability: float = 0.0  # answer submit_sm with error_status instead
     error_status: int = CommandStatus.ESME_RSYSERR
     unbind_after: float | None = None  # SMSC-initiated unbind this long after the bind
-    refuse_binds: bool = False  # maintenance window: binds get ESME_RBINDFAIL
+    refuse_binds: bool = False  # maintenance: binds get ESME_RBINDFAIL until switched off
+    refuse_binds_for: float | None = None  # maintenance window: that many seconds from start / PATCH
     read_delay: float = 0.0  # sleep before each read: backpressure on the ESME
     malformed_probability: float = 0.0  # answer with a malformed PDU instead
 
@@ -269,6 +270,7 @@ _SIMPLE: Final[dict[str, Any]] = {
     "error_status": _status,
     "unbind_after": lambda v, w: _num(v, w, strict=True, allow_none=True),
     "refuse_binds": _bool,
+    "refuse_binds_for": lambda v, w: _num(v, w, strict=True, allow_none=True),
     "read_delay": _num,
     "malformed_probability": _prob,
 }

@@ -105,7 +105,8 @@ class Management:
         self.global_patch, self.global_behaviour = global_patch, global_behaviour
         for account, merged, behaviour in built:
             previous = account.behaviour.unbind_after
-            account.patch = merged
+            # A maintenance window starts when it is set: it is not replayed by later patches.
+            account.patch = {k: v for k, v in merged.items() if k != "refuse_binds_for"}
             account.apply(behaviour, now)
             if behaviour.unbind_after != previous:  # binds already up follow the new value
                 for bind in account.binds:

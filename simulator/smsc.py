@@ -232,7 +232,7 @@ class Simulator(Receipts, ManagementOps, Management):
             status = CommandStatus.ESME_RINVSYSID
         elif pdu.password != account.account.password:
             status = CommandStatus.ESME_RINVPASWD
-        elif account.behaviour.refuse_binds or mode not in account.account.bind_types:
+        elif account.refusing_binds(trio.current_time()) or mode not in account.account.bind_types:
             status = CommandStatus.ESME_RBINDFAIL
         elif len(account.binds) >= account.account.max_binds:
             status = CommandStatus.ESME_RALYBND

@@ -289,3 +289,20 @@ def test_flaky_profile_selects_faults() -> None:
     b = config.behaviour_for(config.accounts[0])
     assert (b.drop_probability, b.nack_probability, b.error_probability) == (0.001, 0.002, 0.01)
     assert (b.unbind_after, b.duplicate_receipts) == (600.0, 0.05)
+
+
+async def test_refuse_binds_for_is_a_maintenance_window_that_ends_by_itself() -> None:
+    """issue: "refuse binds for a period (maintenance window)" — set at run time."""
+    from smppgw.net.esme import BindFailed, open_esme
+
+    with trio.fail_after(10):
+        async with running() as sim:
+            sim.set_behaviour(None, {"refuse_binds_for": 0.5})
+            with pytest.raises(BindFailed) as info:
+                async with open_esme("127.0.0.1", sim.port, system_id="smppclient1", password="password"):
+                    pass
+            assert info.value.status == CommandStatus.ESME_RBINDFAIL
+            sim.set_behaviour(None, {"tps": 1000})  # another change does not restart the window
+            await trio.sleep(0.6)
+            async with open_esme("127.0.0.1", sim.port, system_id="smppclient1", password="password") as conn:
+                assert conn.session.state.is_bound
