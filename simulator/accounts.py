@@ -56,6 +56,7 @@ class AccountState:
             if behaviour.bind_tps != (bind.bucket.rate if bind.bucket else None):
                 bind.bucket = bucket_for(behaviour.bind_tps, now)
             bind.conn.read_delay = behaviour.read_delay
+            bind.conn.session.answer_enquire_link = not behaviour.black_hole
 
 
 class BindState:

@@ -132,6 +132,7 @@ class Simulator(Receipts, ManagementOps, Management):
         bind = BindState(conn, peer)
         self.connections.add(bind)
         conn.read_delay = self.global_behaviour.read_delay
+        conn.session.answer_enquire_link = not self.global_behaviour.black_hole
         conn.on_event = lambda event: self._on_event(bind, event)
         try:
             await conn.wait_closed()
@@ -248,6 +249,7 @@ class Simulator(Receipts, ManagementOps, Management):
         bind.bound_clock = now
         bind.bucket = bucket_for(account.behaviour.bind_tps, now)
         bind.conn.read_delay = account.behaviour.read_delay
+        bind.conn.session.answer_enquire_link = not account.behaviour.black_hole
         account.binds.append(bind)
         self.metrics.binds.labels(pdu.system_id, mode).inc()
         if mode in _RECEIVER_MODES:

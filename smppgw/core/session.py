@@ -158,6 +158,7 @@ class Session:
         "_state",
         "_stats",
         "_unbind_pending",
+        "answer_enquire_link",
         "config",
         "role",
         "window",
@@ -176,6 +177,9 @@ class Session:
         self._enquire_seq: int | None = None
         self._bind_mode: BindMode | None = None
         self._closed = False
+        #: False only for a peer that plays dead on purpose (a simulator's black hole):
+        #: a keep-alive then goes unanswered like everything else.
+        self.answer_enquire_link = True
         self._unbind_pending: tuple[int, float] | None = None  # (seq, answer-by) of a deferred unbind
         # [sent, received, expired, violations]
         self._stats = [0, 0, 0, 0]
@@ -399,8 +403,9 @@ class Session:
             return
         assert isinstance(pdu, Request)
         if cid == CommandId.ENQUIRE_LINK:
-            self._out.append(encode_pdu(_ENQUIRE_LINK_RESP, seq))
-            self._stats[0] += 1
+            if self.answer_enquire_link:
+                self._out.append(encode_pdu(_ENQUIRE_LINK_RESP, seq))
+                self._stats[0] += 1
             events.append(EnquireLinkReceived(sequence_number=seq))
         elif cid == CommandId.UNBIND:
             events.append(UnbindReceived(sequence_number=seq))

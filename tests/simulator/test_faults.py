@@ -83,8 +83,9 @@ async def test_black_hole_reads_everything_and_answers_nothing() -> None:
             assert trio.current_time() - start >= 0.38
             assert len(sim.store) == 0
             assert not esme.conn.closed
-            # The session keeps answering enquire_link: the link is up, the SMSC is not.
-            assert status_of(await esme.call(EnquireLink())) == S.ESME_ROK
+            # A true black hole: even the keep-alive goes unanswered, so an ESME's
+            # dead-link detection (SMPP-REFERENCE §4.3) is what gets exercised.
+            assert isinstance(await esme.call(EnquireLink()), RequestExpired)
 
 
 async def test_response_delay_delays_every_response_but_the_bind() -> None:
@@ -268,6 +269,14 @@ async def test_malformed_response_on_the_wire() -> None:
 
 
 # -- faults are changeable at run time and selectable by profile --------------------------------
+
+
+async def test_black_hole_switched_off_answers_keepalives_again() -> None:
+    with trio.fail_after(5):
+        async with running(**_account(black_hole=True)) as sim, bound(sim, response_timeout=0.2) as esme:
+            assert isinstance(await esme.call(EnquireLink()), RequestExpired)
+            sim.set_behaviour(ACCOUNT, {"black_hole": False})
+            assert status_of(await esme.call(EnquireLink())) == S.ESME_ROK
 
 
 async def test_black_hole_switched_on_and_off_at_run_time() -> None:
