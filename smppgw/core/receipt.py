@@ -45,6 +45,7 @@ __all__ = [
     "is_receipt",
     "normalize_message_id",
     "parse_receipt",
+    "quick_receipt",
     "parse_receipt_text",
     "receipt_tlvs",
 ]
@@ -262,6 +263,41 @@ def parse_receipt(
     if receipt.message_id is None and receipt.state is None:
         return None
     return receipt
+
+
+def quick_receipt(*, short_message: bytes, tlvs: Sequence[Tlv]) -> Receipt | None:
+    """The correlation-relevant part of a receipt, cheaply, when the TLVs carry it.
+
+    A receipt with valid receipted_message_id *and* message_state TLVs (SMPP 3.4 §4.6.1:
+    "should be present") needs no text scan to be correlated: the id and the state come
+    from the TLVs (which ``parse_receipt`` prefers anyway), ``stat`` is the state's
+    word and ``err`` is read with two ``find`` calls. Returns None when the TLVs are not
+    both there and valid: call ``parse_receipt`` then. Never raises.
+    """
+    id_tlv = state_tlv = None
+    for tlv in tlvs:
+        tag = tlv.tag
+        if tag == _TAG_ID:
+            id_tlv = id_tlv or tlv
+        elif tag == _TAG_STATE:
+            state_tlv = state_tlv or tlv
+    if id_tlv is None or state_tlv is None or len(state_tlv.value) != 1:
+        return None
+    state = _STATES.get(state_tlv.value[0])
+    message_id = id_tlv.as_str().strip()
+    if state is None or not message_id:
+        return None
+    error = None
+    raw = short_message
+    if raw:
+        at = raw.find(b"err:")
+        if at < 0:
+            at = raw.find(b"ERR:")
+        if at >= 0:
+            end = raw.find(b" ", at + 4)
+            value = raw[at + 4 : end if end >= 0 else len(raw)].strip()
+            error = value.decode("latin-1") or None
+    return Receipt(message_id=message_id, tlv_id=message_id, state=state, stat=state.stat, error=error)
 
 
 # -- building (SMSC side) ---------------------------------------------------------------------

@@ -36,7 +36,7 @@ from smppgw.core.events import (
     SessionTimedOut,
 )
 from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, SubmitSm
-from smppgw.core.receipt import parse_receipt
+from smppgw.core.receipt import parse_receipt, quick_receipt
 from smppgw.core.text import split_message
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.config import GatewayConfig, SmscConfig
@@ -317,7 +317,9 @@ class Gateway:
             pdu = event.pdu
             now = trio.current_time()
             short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
-            receipt = parse_receipt(short_message=short_message, tlvs=pdu.tlvs, esm_class=pdu.esm_class)
+            receipt = quick_receipt(short_message=short_message, tlvs=pdu.tlvs) if pdu.tlvs else None
+            if receipt is None:
+                receipt = parse_receipt(short_message=short_message, tlvs=pdu.tlvs, esm_class=pdu.esm_class)
             if receipt is not None:
                 self.receipts.receipt(smsc, receipt, now)
                 status = 0  # recorded (matched or held): SMPP 3.4 §4.6.2, answer after recording

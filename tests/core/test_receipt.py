@@ -22,6 +22,7 @@ from smppgw.core.receipt import (
     normalize_message_id,
     parse_receipt,
     parse_receipt_text,
+    quick_receipt,
     receipt_tlvs,
 )
 from smppgw.core.tlv import Tlv, decode_tlvs, encode_tlvs
@@ -562,3 +563,40 @@ def test_ids_match_is_reflexive_and_symmetric(a: str, b: str) -> None:
     assert ids_match(a, b) == ids_match(b, a)
     for base in IdBase:
         normalize_message_id(a, base=base)
+
+
+# -- quick_receipt: the TLV fast path agrees with the full parse --------------------------------
+
+
+@given(
+    state=st.sampled_from(list(MessageState)),
+    message_id=st.text(alphabet="0123456789abcdefABCDEF-", min_size=1, max_size=40),
+    error=st.sampled_from(["000", "001", "0x1F", "7"]),
+    upper=st.booleans(),
+)
+def test_quick_receipt_agrees_with_parse_receipt(
+    state: MessageState, message_id: str, error: str, upper: bool
+) -> None:
+    text = format_receipt(
+        message_id=message_id, state=state, submit_date="2611270000", done_date="2611270001",
+        error=error, text="hello", lowercase_keys=not upper,
+    ).encode()  # fmt: skip
+    tlvs = receipt_tlvs(message_id=message_id, state=state)
+    quick = quick_receipt(short_message=text, tlvs=tlvs)
+    full = parse_receipt(short_message=text, tlvs=tlvs, esm_class=0x04)
+    assert quick is not None and full is not None
+    assert (quick.message_id, quick.state, quick.is_final, quick.error) == (
+        full.message_id,
+        full.state,
+        full.is_final,
+        full.error,
+    )
+
+
+def test_quick_receipt_needs_both_tlvs() -> None:
+    text = b"id:1 sub:001 dlvrd:001 submit date:2611270000 done date:2611270000 stat:DELIVRD err:000 text:"
+    only_id = receipt_tlvs(message_id="1", state=MessageState.DELIVERED)[:1]
+    assert quick_receipt(short_message=text, tlvs=only_id) is None
+    assert quick_receipt(short_message=text, tlvs=()) is None
+    bad_state = (*only_id, Tlv(TlvTag.MESSAGE_STATE, b"\x63"))
+    assert quick_receipt(short_message=text, tlvs=bad_state) is None
