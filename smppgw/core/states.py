@@ -50,6 +50,10 @@ class Direction(enum.Enum):
 
 
 class SessionState(enum.Enum):
+    # Members are singletons: identity hashing is exact and cheaper than Enum's
+    # name hash (these are dict/set keys on the per-message path).
+    __hash__ = object.__hash__
+
     OPEN = "open"
     BINDING = "binding"
     BOUND_TX = "bound_tx"

@@ -25,6 +25,10 @@ class AddressError(ValueError):
 
 
 class AddressKind(enum.Enum):
+    # Members are singletons: identity hashing is exact and cheaper than Enum's
+    # name hash (these are dict/set keys on the per-message path).
+    __hash__ = object.__hash__
+
     E164 = "e164"
     SHORT_CODE = "short_code"
     ALPHANUMERIC = "alphanumeric"

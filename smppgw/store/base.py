@@ -19,6 +19,10 @@ __all__ = ["FINAL", "MessageRecord", "MessageStore", "PartRecord", "Status"]
 
 
 class Status(enum.Enum):
+    # Members are singletons: identity hashing is exact and cheaper than Enum's
+    # name hash (these are dict/set keys on the per-message path).
+    __hash__ = object.__hash__
+
     ACCEPTED = "accepted"
     QUEUED = "queued"
     SUBMITTING = "submitting"
