@@ -166,7 +166,10 @@ class Dispatcher:
             conn = pool.pick(now)
             if conn is None:  # back at the head, still visible to failover (take_unstarted)
                 self.ready.appendleft(job)
-                await pool.wait_for_room(max(0.001, pool.bind_wait(now)) if pool.up else 1.0)
+                # Woken by any response, expiry or new bind (pool.room); the timeout is
+                # only a bind-TPS wait or a safety net, never a 1 ms poll.
+                bind_wait = pool.bind_wait(now) if pool.up else 0.0
+                await pool.wait_for_room(bind_wait if bind_wait > 0 else 1.0)
                 continue
             if account is not None:
                 account.record(now)

@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 Outcome = ResponseReceived | RequestExpired | RequestAborted
 Callback = Callable[[Outcome], Any]
 _MAX_PENDING_OUTPUT = 4 * 1024 * 1024
+# One read's worth of PDUs is handled before the writer runs; 16 KiB measured no
+# better than 64 KiB in the gateway benchmark, so the larger amortises the read cost.
+_READ_SIZE = 64 * 1024
 # Events the application never needs: the session handled them.
 _QUIET = (EnquireLinkReceived, EnquireLinkSent, ConnectionClosed)
 _THROTTLE = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
@@ -269,7 +272,7 @@ class SmppConnection:
                 await trio.sleep(self.read_delay)
             try:
                 with map_trio_errors():
-                    data = await stream.receive_some(65536)
+                    data = await stream.receive_some(_READ_SIZE)
             except ConnectionLost as exc:
                 self.close(str(exc))
                 return
