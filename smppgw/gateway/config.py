@@ -49,6 +49,7 @@ class SmscConfig:
     tls: bool = False
     concat: ConcatMethod = ConcatMethod.UDH8
     receipt_id_base: IdBase = IdBase.AUTO
+    receipts: str = "part"  # "part": a receipt per part; "message": one per concatenated message
     registered_delivery: bool = True
     ton_npi: Mapping[AddressKind, tuple[int, int]] = attrs.field(factory=dict)
     interface_version: int = 0x34
@@ -174,6 +175,8 @@ def _smsc(v: Any, where: str) -> SmscConfig:
         out["concat"] = ConcatMethod(
             _str(t["concat"], f"{where}.concat", choices=tuple(m.value for m in ConcatMethod))
         )
+    if "receipts" in t:
+        out["receipts"] = _str(t["receipts"], f"{where}.receipts", choices=("part", "message"))
     if "receipt_id_base" in t:
         out["receipt_id_base"] = IdBase(
             _str(t["receipt_id_base"], f"{where}.receipt_id_base", choices=tuple(b.value for b in IdBase))

@@ -99,6 +99,7 @@ class Gateway:
             metrics=self.metrics,
             hold=config.receipt_hold,
             bases={s.name: s.receipt_id_base for s in config.smscs},
+            per_message=frozenset(s.name for s in config.smscs if s.receipts == "message"),
             on_change=self._changed,
         )
         self.smscs: dict[str, _Smsc] = {}

@@ -4,7 +4,9 @@ Status rules for a message (DESIGN §3): a part's final receipt sets the part's 
 (DELIVRD -> delivered, EXPIRED -> expired, REJECTD -> rejected, UNDELIV / DELETED /
 UNKNOWN / anything unrecognised -> undeliverable, the raw stat kept). The message is
 final when every part is: ``delivered`` only if every part was delivered, else the
-worst part's status in the order rejected > undeliverable > expired. A non-final
+worst part's status in the order rejected > undeliverable > expired. For an SMSC
+configured with ``receipts = "message"`` (one receipt per concatenated message, whatever
+part's id it carries) the first final receipt settles every part still open. A non-final
 receipt (ENROUTE, ACCEPTD) never overwrites a final one (checklist 70); a duplicate
 (same part, same stat) is counted and changes nothing (checklist 69).
 """
@@ -43,8 +45,11 @@ class ReceiptBook:
         hold: float,
         bases: dict[str, IdBase],
         on_change: Callable[[MessageRecord], Any],
+        per_message: frozenset[str] = frozenset(),
     ) -> None:
         self.correlator: Correlator[Ref, Receipt] = Correlator(hold=hold, bases=bases)
+        # SMSCs that send one receipt per concatenated message, not one per part.
+        self._per_message = per_message
         self._metrics = metrics
         self._on_change = on_change
         self.duplicates = 0
@@ -121,6 +126,13 @@ class ReceiptBook:
         if part.submitted_at is not None:
             part.receipt_latency = now - part.submitted_at
             self._metrics.child(self._metrics.receipt_latency, smsc).observe(part.receipt_latency)
+        if smsc in self._per_message:
+            # One receipt speaks for the whole message (whichever part's id it carries).
+            for other in message.parts:
+                if not other.receipt_final:
+                    other.receipt_final = True
+                    other.receipt_stat, other.receipt_at = stat, now
+                    other.receipt_error, other.status = receipt.error, part.status
         if not message.is_final and all(p.receipt_final for p in message.parts):
             statuses = {p.status for p in message.parts}
             if statuses == {Status.DELIVERED}:

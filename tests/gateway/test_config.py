@@ -154,3 +154,12 @@ def test_load_config_errors(tmp_path: Path) -> None:
     broken.write_text("[[smsc]\n")
     with pytest.raises(ConfigError, match=r"broken\.toml"):
         load_config(broken)
+
+
+def test_receipts_policy_is_part_or_message() -> None:
+    base = {"name": "a", "host": "127.0.0.1", "port": 2775, "system_id": "x", "password": "y"}
+    config = config_from_dict({"smsc": [{**base, "receipts": "message"}]})
+    assert config.smscs[0].receipts == "message"
+    assert config_from_dict({"smsc": [base]}).smscs[0].receipts == "part"
+    with pytest.raises(ConfigError, match=r"smsc\[0\]\.receipts"):
+        config_from_dict({"smsc": [{**base, "receipts": "sometimes"}]})

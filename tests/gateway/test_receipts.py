@@ -87,6 +87,34 @@ async def test_multi_part_with_an_undelivered_destination_is_undeliverable() -> 
     assert len(sim.store) == 6
 
 
+async def test_one_receipt_per_concatenated_message_settles_every_part() -> None:
+    """A carrier that sends one receipt per message (simulator per_part_receipts=false,
+    which receipts the last part) with the SMSC configured ``receipts = "message"``."""
+    with trio.fail_after(20):
+        behaviour = {"per_part_receipts": False, "dlr_delay": 0.02}
+        async with simulator(behaviour=behaviour) as sim, gateway(smsc(sim, receipts="message")) as gw:
+            record = gw.submit(source="12345", destination=dest(4), text=LONG_TEXT)
+            await wait_all(gw, [record], 10)
+            sent = sum(m.receipts_sent for m in sim.store.newest_first())
+    assert sent == 1  # one receipt for three parts
+    assert record.status is Status.DELIVERED
+    assert [p.status for p in record.parts] == [Status.DELIVERED] * 3
+    assert sum(p.receipts for p in record.parts) == 1
+
+
+async def test_per_part_smsc_waits_for_every_part() -> None:
+    """Without ``receipts = "message"`` the same carrier leaves the message submitted: the
+    gateway never guesses an outcome for a part no receipt spoke about."""
+    with trio.fail_after(20):
+        behaviour = {"per_part_receipts": False, "dlr_delay": 0.02}
+        async with simulator(behaviour=behaviour) as sim, gateway(smsc(sim)) as gw:
+            record = gw.submit(source="12345", destination=dest(5), text=LONG_TEXT)
+            with trio.move_on_after(1.0):
+                await wait_all(gw, [record], 5)
+    assert record.status is Status.SUBMITTED
+    assert sum(p.receipt_final for p in record.parts) == 1
+
+
 async def test_store_records_per_part_ids_and_receipts() -> None:
     with trio.fail_after(20):
         async with simulator(behaviour={"dlr_delay": 0.05}) as sim, gateway(smsc(sim)) as gw:
