@@ -128,6 +128,23 @@ class Dispatcher:
         heapq.heapify(self._delayed)
         return list(moved.values())
 
+    def expire(self, now: float) -> int:
+        """Fail queued parts older than the retry policy's max_age (their SMSC has been
+        unreachable): a message never waits forever. Returns how many were failed."""
+        max_age = self.retry.max_age
+        old = [j for j in self._all() if now - j.created >= max_age and not j.message.is_final]
+        if not old:
+            return 0
+        gone = {id(j) for j in old}
+        self.ready = deque(j for j in self.ready if id(j) not in gone)
+        self._delayed = [d for d in self._delayed if id(d[2]) not in gone]
+        heapq.heapify(self._delayed)
+        for job in old:
+            job.part.status = Status.FAILED
+            job.part.error = f"no bind to {self.name} within max_age ({max_age:.0f}s)"
+            self._on_final(job.message, Status.FAILED, job.part.error)
+        return len(old)
+
     def _all(self) -> list[Job]:
         return [*self.ready, *(d[2] for d in self._delayed)]
 

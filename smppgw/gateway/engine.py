@@ -167,6 +167,9 @@ class Gateway:
             return
         if now - smsc.down_since < self.failover_after:
             return
+        # Parts that already reached this SMSC cannot move (the carrier may hold them):
+        # they wait for it, but not past the retry policy's max_age.
+        smsc.dispatcher.expire(now)
         for message in smsc.dispatcher.take_unstarted():
             try:
                 self._dispatch(message, exclude=frozenset({smsc.config.name}))

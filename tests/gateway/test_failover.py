@@ -92,3 +92,27 @@ async def test_routes_by_prefix_and_sender_kind() -> None:
     assert (short.route, short.smsc) == ("uk-mobile", "a")
     assert (alpha.route, alpha.smsc) == ("uk", "b")
     assert (us.route, us.smsc) == ("rest", "a")
+
+
+async def test_messages_for_an_unreachable_smsc_fail_after_max_age() -> None:
+    """With nowhere to fail over to, queued messages wait for the SMSC, but not forever:
+    past the retry policy's max_age they finish as ``failed`` with the reason."""
+    import socket
+
+    with socket.socket() as probe:  # a loopback port where nothing listens
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    dead = {
+        "name": "a",
+        "host": HOST,
+        "port": port,
+        "system_id": "x",
+        "password": "y",
+        "connect_timeout": 0.5,
+    }
+    with trio.fail_after(20):
+        async with gateway(dead, up=False, retry={"max_age": 2.0}, failover_after=0.5) as gw:
+            records = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(3)]
+            assert await wait_until(lambda: all(r.status is Status.FAILED for r in records), 10)
+            assert gw.queued() == 0
+    assert all("max_age" in (r.error or "") for r in records)
