@@ -348,7 +348,7 @@ class Simulator(Receipts, ManagementOps, Management):
         if isinstance(pdu, SubmitMulti):
             response: Response = SubmitMultiResp(message_id=message_id, unsuccess_smes=failures)
         else:
-            response = response_type(message_id=message_id)
+            response = response_type.trusted(message_id=message_id)  # our own id: valid
         if delay > 0:  # response_delay is in it already
             account.pending_responses += 1
             self.metrics.pdu("out", response.command_id, 0)

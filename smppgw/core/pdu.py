@@ -13,7 +13,7 @@ out-of-range value can be received and answered with the right status.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import attrs
 
@@ -89,6 +89,22 @@ class Pdu:
             if type(tlv) is not Tlv:
                 raise InvalidField(f"{type(self).__name__}.tlvs must be a tuple of Tlv")
         self._check()
+
+    @classmethod
+    def trusted(cls, **fields: Any) -> Self:
+        """Build without re-validating: for values assembled from already-checked parts
+        (a decoded PDU's addresses, a split message's parts, our own message ids).
+
+        The hot path of the simulator and the gateway builds one or two PDUs per message
+        from such values, and validation would cost more than the encoding. A wrong
+        value passed here surfaces only at encode time: anything from outside (config,
+        HTTP, a user) goes through the normal constructor.
+        """
+        obj = object.__new__(cls)
+        values = dict(_DEFAULTS[cls])
+        values.update(fields)
+        object.__setattr__(obj, "__dict__", values)
+        return obj
 
     def _check(self) -> None:
         """Cross-field rules; subclasses override."""
@@ -529,6 +545,7 @@ _PAIRS: tuple[tuple[type[Request], type[Response] | None], ...] = (
 PDU_TYPES: dict[int, type[Pdu]] = {GenericNack.command_id: GenericNack}
 # Compiled per class at import (``fields.compile_validator``): construction is hot.
 _VALIDATORS: dict[type, Callable[[Any], None]] = {}
+_DEFAULTS: dict[type, dict[str, Any]] = {}
 for _req, _resp in _PAIRS:
     _req.response_type = _resp
     PDU_TYPES[_req.command_id] = _req
@@ -537,4 +554,5 @@ for _req, _resp in _PAIRS:
 for _cls in PDU_TYPES.values():
     _cls.wire = wire_fields(_cls)
     _VALIDATORS[_cls] = compile_validator(_cls, _cls.wire)
+    _DEFAULTS[_cls] = {a.name: a.default for a in attrs.fields(_cls)}  # type: ignore[arg-type]
 del _req, _resp, _cls

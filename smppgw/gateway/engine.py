@@ -281,8 +281,9 @@ class Gateway:
             src, dst = _override(src, smsc.ton_npi), _override(dst, smsc.ton_npi)
         registered = RegisteredDelivery.RECEIPT_ALWAYS if record.dlr and smsc.registered_delivery else 0
         validity = _relative(record.validity) if record.validity else ""
+        # trusted: the addresses passed to_smpp, the parts come from split_message.
         return [
-            SubmitSm(
+            SubmitSm.trusted(
                 source_addr_ton=src.ton,
                 source_addr_npi=src.npi,
                 source_addr=src.addr,

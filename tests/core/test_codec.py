@@ -655,3 +655,16 @@ def test_error_response_has_the_default_body() -> None:
 def test_generated_tlvs_survive_any_pdu_with_tlvs(tlvs: tuple[Tlv, ...]) -> None:
     pdu = DataSm(destination_addr="1", tlvs=tlvs)
     assert decode_pdu(encode_pdu(pdu, 1))[1].tlvs == tlvs  # type: ignore[attr-defined]
+
+
+@given(pdu=pdus())
+def test_trusted_construction_equals_the_validated_one(pdu: Pdu) -> None:
+    """``Pdu.trusted`` (the hot-path constructor) builds the same value, byte for byte."""
+    fields = {a.name: getattr(pdu, a.name) for a in attrs.fields(type(pdu))}
+    copy = type(pdu).trusted(**fields)
+    assert copy == pdu
+    assert encode_pdu(copy, 7) == encode_pdu(pdu, 7)
+
+
+def test_trusted_fills_defaults() -> None:
+    assert SubmitSm.trusted(destination_addr="4479") == SubmitSm(destination_addr="4479")
