@@ -119,6 +119,10 @@ class DeliveryQueue:
                 delivery.on_done(True)
         elif status in _DROP:
             self._finish_failed(delivery, "rejected")
+            if status == CommandStatus.ESME_RX_P_APPN:
+                # 3.4 §5.1.3: a permanent error for this destination: drop the others
+                # queued for it too (ESME_RX_R_APPN refuses this message only).
+                self._drop_destination(delivery.pdu.destination_addr)
         else:
             schedule = self._retry()
             if delivery.attempts > len(schedule):
@@ -127,6 +131,15 @@ class DeliveryQueue:
                 self._count(delivery.kind, "retried")
                 self._scheduler.call_later(schedule[delivery.attempts - 1], self.put, delivery)
         self.pump()
+
+    def _drop_destination(self, destination_addr: str) -> None:
+        keep: deque[Delivery] = deque()
+        for queued in self._ready:
+            if queued.pdu.destination_addr == destination_addr:
+                self._finish_failed(queued, "rejected")
+            else:
+                keep.append(queued)
+        self._ready = keep
 
     def _finish_failed(self, delivery: Delivery, result: str) -> None:
         self.dropped += 1

@@ -457,6 +457,32 @@ async def test_deliver_sm_refused_permanently_is_dropped(status: int) -> None:
             assert (info["deliveries_dropped"], info["deliveries_delivered"]) == (1, 0)
 
 
+async def test_rx_p_appn_drops_the_others_queued_for_that_destination() -> None:
+    """3.4 §5.1.3: ESME_RX_P_APPN means "do not retry this message nor others queued for
+    the same destination"; deliveries to other destinations go on."""
+
+    def answer(pdu: Any, _n: int) -> int:
+        return S.ESME_RX_P_APPN if pdu.destination_addr == "12345" else S.ESME_ROK
+
+    with trio.fail_after(5):
+        # window 1: one deliver_sm in flight, the rest queued behind it
+        async with running(session={"window": 1}) as sim, bound(sim, answer=answer) as esme:
+            for n in range(3):
+                sim.inject_mo(
+                    system_id=None, source_addr="447700900500", destination_addr="12345", text=f"a{n}"
+                )
+            sim.inject_mo(system_id=None, source_addr="447700900500", destination_addr="54321", text="b")
+            await esme.wait_until(lambda: sim.accounts_info()[0]["deliveries_delivered"] == 1)
+            await trio.sleep(0.1)
+            info = sim.accounts_info()[0]
+            assert (info["deliveries_dropped"], info["deliveries_delivered"], info["deliveries_queued"]) == (
+                3,
+                1,
+                0,
+            )
+            assert [p.destination_addr for p in esme.received] == ["12345", "54321"]
+
+
 # -- virtual handsets (2-way) ------------------------------------------------------------------
 
 
