@@ -116,5 +116,28 @@ def send(**kwargs: object) -> None:
     sys.exit(status)
 
 
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config (DESIGN §4.3).")
+def serve(config_path: str | None) -> None:
+    """Run the gateway and its HTTP queue API until SIGTERM/SIGINT.
+
+    With no --config, the embedded default: the bundled simulator as the carrier, SQLite
+    under ./var/, the API on 127.0.0.1:8080 (key from SMPPGW_API_KEY, or printed)."""
+    from smppgw.app import load_app_config
+    from smppgw.app import serve as run_serve
+    from smppgw.gateway.config import ConfigError
+
+    try:
+        config = load_app_config(config_path) if config_path else None
+    except ConfigError as exc:
+        _fail_usage(str(exc))
+        return
+    try:
+        trio.run(lambda: run_serve(config, on_started=click.echo))
+    except OSError as exc:  # the API port is taken, the store directory is not writable, ...
+        click.echo(f"smppgw: error: {exc}", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

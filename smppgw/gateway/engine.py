@@ -21,7 +21,7 @@ import logging
 import os
 import random
 import ssl
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -37,7 +37,7 @@ from smppgw.core.events import (
 )
 from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, SubmitSm
 from smppgw.core.receipt import parse_receipt, quick_receipt
-from smppgw.core.text import split_message
+from smppgw.core.text import Part, split_message
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.config import GatewayConfig, SmscConfig
 from smppgw.gateway.dispatcher import Dispatcher, Job
@@ -56,11 +56,18 @@ __all__ = ["Gateway", "SubmitError"]
 log = logging.getLogger(__name__)
 
 
-_ENCODINGS = frozenset({"auto", "gsm7", "ucs2", "latin1"})
+_ENCODINGS = frozenset({"auto", "gsm7", "ucs2", "latin1", "binary"})
+_MAX_BINARY = 140  # octets in one short_message (3GPP TS 23.040 §9.2.3.24)
 
 
 class SubmitError(ValueError):
     """The message can never be sent as given (bad address, no route, text too long)."""
+
+
+@attrs.frozen
+class _Plan:
+    dispatcher: Dispatcher
+    jobs: list[Job]
 
 
 @attrs.define(eq=False)
@@ -83,6 +90,7 @@ class Gateway:
         inbound_handler: InboundHandler | None = None,
         ssl_context: ssl.SSLContext | None = None,
         failover_after: float = 5.0,
+        opted_out: Callable[[str], bool] | None = None,
     ) -> None:
         self.config = config
         self.store: MessageStore = store if store is not None else MemoryStore()
@@ -90,6 +98,7 @@ class Gateway:
         self.rng = rng or random.Random()
         self.router = Router(config.routes)
         self.failover_after = failover_after
+        self.opted_out = opted_out  # the opt-out registry, checked before a message is queued
         self._waiters: dict[str, trio.Event] = {}
         self._listeners: list[Callable[[MessageRecord], Any]] = []
         self._references = itertools.count(self.rng.randrange(256))
@@ -203,12 +212,61 @@ class Gateway:
         priority: int = 0,
         tags: Iterable[str] = (),
         message_id: str | None = None,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
     ) -> MessageRecord:
         """Accept one message: validated, stored as ``queued``, sent in the background.
 
+        ``encoding="binary"`` takes ``text`` as hex octets sent with data_coding 4 (one
+        part, at most 140 octets). A destination in the opt-out registry is stored as
+        ``blocked`` and not sent.
+
         Raises:
             SubmitError: bad address, no route, unencodable or too long text.
+            StoreError (from a durable store): not stored, so not accepted.
         """
+        record, plan = self._prepare(
+            source=source, destination=destination, text=text, encoding=encoding, dlr=dlr,
+            validity=validity, priority=priority, tags=tuple(tags), message_id=message_id,
+            idempotency_key=idempotency_key, callback_url=callback_url,
+        )  # fmt: skip
+        self.store.add([record])
+        self._enqueue(plan)
+        return record
+
+    def submit_many(self, messages: Sequence[Mapping[str, Any]]) -> list[MessageRecord | SubmitError]:
+        """Accept a batch: each item as ``submit``'s keywords; the valid ones are stored in
+        one transaction (all or none), then queued. Returns a record or the error per item."""
+        results: list[MessageRecord | SubmitError] = []
+        plans = []
+        for item in messages:
+            try:
+                record, plan = self._prepare(**item)
+            except SubmitError as exc:
+                results.append(exc)
+                continue
+            results.append(record)
+            plans.append(plan)
+        self.store.add([r for r in results if isinstance(r, MessageRecord)])
+        for plan in plans:
+            self._enqueue(plan)
+        return results
+
+    def _prepare(
+        self,
+        *,
+        source: str,
+        destination: str,
+        text: str,
+        encoding: str = "auto",
+        dlr: bool = True,
+        validity: float | None = None,
+        priority: int = 0,
+        tags: Iterable[str] = (),
+        message_id: str | None = None,
+        idempotency_key: str | None = None,
+        callback_url: str | None = None,
+    ) -> tuple[MessageRecord, _Plan | None]:
         if not self._accepting:
             raise SubmitError("the gateway is not running")
         try:
@@ -232,9 +290,15 @@ class Gateway:
             tags=tuple(tags),
             created_at=now,
             updated_at=now,
+            idempotency_key=idempotency_key,
+            callback_url=callback_url,
+            reference=next(self._references),
         )
-        self._dispatch(record, src, dst)  # splitting here also checks the text
-        return record
+        if self.opted_out is not None and self.opted_out(dst.addr):
+            record.status, record.error = Status.BLOCKED, "destination opted out"
+            self.metrics.messages.labels(Status.BLOCKED.value).inc()
+            return record, None
+        return record, self._plan(record, src, dst)  # splitting here also checks the text
 
     def _dispatch(
         self,
@@ -243,6 +307,19 @@ class Gateway:
         dst: SmppAddress | None = None,
         exclude: frozenset[str] = frozenset(),
     ) -> None:
+        """Route and queue a message already stored (failover, restart)."""
+        plan = self._plan(record, src, dst, exclude)
+        self.store.save(record)
+        self._enqueue(plan)
+
+    def _plan(
+        self,
+        record: MessageRecord,
+        src: SmppAddress | None = None,
+        dst: SmppAddress | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> _Plan:
+        """Route and split ``record`` (setting its route, SMSC and parts); queue nothing yet."""
         if src is None or dst is None:
             src, dst = to_smpp(record.source), to_smpp(record.destination)
         sender_kind = src.kind
@@ -261,12 +338,60 @@ class Gateway:
         record.status = Status.QUEUED
         limits = self._limits(record, sender_kind, route.name)
         pdus = self._pdus(record, smsc.config, parts, src, dst)
+        jobs = [
+            Job(record, part, pdu, record.created_at, limits)
+            for part, pdu in zip(record.parts, pdus, strict=True)
+        ]
+        return _Plan(smsc.dispatcher, jobs)
+
+    @staticmethod
+    def _enqueue(plan: _Plan | None) -> None:
+        if plan is not None:
+            for job in plan.jobs:
+                plan.dispatcher.put(job)
+
+    def restore(self, record: MessageRecord) -> None:
+        """Resume a stored message after a restart (DESIGN §3: nothing lost).
+
+        Parts with an SMSC id wait for their receipts (correlation is rebuilt); the
+        others are queued again, on the same route, with the same concatenation
+        reference. A part that was in a window when the process stopped may have
+        reached the SMSC: it is sent again and counted in ``resent_unknown``.
+        """
+        if record.is_final:
+            return
+        if not record.parts:
+            self._dispatch(record)
+            return
+        src, dst = to_smpp(record.source), to_smpp(record.destination)
+        smsc = self.smscs.get(record.smsc or "")
+        if smsc is None:
+            raise SubmitError(f"message {record.id}: SMSC {record.smsc!r} is no longer configured")
+        parts = self._split(record, smsc.config)
+        if len(parts) != len(record.parts):
+            raise SubmitError(
+                f"message {record.id}: splits into {len(parts)} parts now, was {len(record.parts)}"
+            )
+        limits = self._limits(record, src.kind, record.route or "")
+        pdus = self._pdus(record, smsc.config, parts, src, dst)
         for part, pdu in zip(record.parts, pdus, strict=True):
+            if part.smsc_message_id is not None:
+                if record.dlr and not part.receipt_final:
+                    self.receipts.submitted(
+                        smsc.config.name, record, part, part.smsc_message_id, trio.current_time(),
+                        sent_at=part.submitted_at,
+                    )  # fmt: skip
+                continue
+            if part.status is Status.SUBMITTING:
+                part.resent_unknown += 1
             smsc.dispatcher.put(Job(record, part, pdu, record.created_at, limits))
-        self.store.save(record)
 
     def _split(self, record: MessageRecord, smsc: SmscConfig) -> list[Any]:
-        reference = next(self._references) % (256 if smsc.concat.value == "udh8" else 65536)
+        if record.encoding == "binary":
+            return [_binary_part(record.text)]
+        if record.reference is None:
+            record.reference = next(self._references)
+        reference = record.reference % (256 if smsc.concat.value == "udh8" else 65536)
         try:
             return split_message(
                 record.text, encoding=record.encoding, method=smsc.concat, reference=reference
@@ -378,6 +503,10 @@ class Gateway:
             await event.wait()
         return record
 
+    @property
+    def accepting(self) -> bool:
+        return self._accepting
+
     def queued(self) -> int:
         return sum(len(s.dispatcher) for s in self.smscs.values())
 
@@ -385,6 +514,16 @@ class Gateway:
 def _override(address: SmppAddress, table: Mapping[AddressKind, tuple[int, int]]) -> SmppAddress:
     pair = table.get(address.kind)
     return address if pair is None else attrs.evolve(address, ton=pair[0], npi=pair[1])
+
+
+def _binary_part(hex_octets: str) -> Part:
+    try:
+        data = bytes.fromhex(hex_octets)
+    except ValueError:
+        raise SubmitError("hex: not an even number of hex digits") from None
+    if not data or len(data) > _MAX_BINARY:
+        raise SubmitError(f"hex: 1..{_MAX_BINARY} octets in one binary message, got {len(data)}")
+    return Part(short_message=data, esm_class=0, data_coding=4, tlvs=(), part_number=1, total=1)
 
 
 def _relative(seconds: float) -> str:

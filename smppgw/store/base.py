@@ -11,6 +11,7 @@ them (``save``) and answers queries.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -90,6 +91,9 @@ class MessageRecord:
     updated_at: float = 0.0
     error: str | None = None
     attempts: int = 0
+    idempotency_key: str | None = None
+    callback_url: str | None = None
+    reference: int | None = None  # concatenation reference, kept so a restart resends the same
 
     @property
     def is_final(self) -> bool:
@@ -109,7 +113,11 @@ class MessageRecord:
 
 
 class MessageStore(Protocol):
-    def save(self, message: MessageRecord) -> None: ...
+    def add(self, messages: Sequence[MessageRecord]) -> None:
+        """Store new messages durably, all or none, before anyone is told they are accepted."""
+
+    def save(self, message: MessageRecord) -> None:
+        """Record a change (a durable store may batch these; see ``flush``)."""
 
     def get(self, message_id: str) -> MessageRecord | None: ...
 

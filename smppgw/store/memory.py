@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from smppgw.store.base import MessageRecord
 
@@ -12,6 +13,10 @@ __all__ = ["MemoryStore"]
 class MemoryStore:
     def __init__(self) -> None:
         self._messages: dict[str, MessageRecord] = {}
+
+    def add(self, messages: Sequence[MessageRecord]) -> None:
+        for message in messages:
+            self._messages[message.id] = message
 
     def save(self, message: MessageRecord) -> None:
         self._messages[message.id] = message

@@ -1,0 +1,193 @@
+"""The HTTP queue API (DESIGN §4.2): a FastAPI app served by Hypercorn's trio worker.
+
+    POST   /v1/messages            one message -> 202 {id, status, segments}
+    POST   /v1/messages/batch      up to 1000 -> 202 {results: [...]}, one per item, in order
+    GET    /v1/messages/{id}       status, parts with SMSC ids and receipts, times, errors
+    GET    /v1/inbound             inbound (MO) messages, ?after=SEQ&limit=N
+    GET|PUT|DELETE /v1/optouts/{number}
+    GET    /healthz  /readyz  /metrics
+
+Every ``/v1`` call needs an API key (``Authorization: Bearer KEY`` or ``X-API-Key``).
+A 202 means the message is on disk (``SqliteStore.add`` committed). An idempotency key
+seen before answers 200 with the first message; the same key with a different message
+is 409. Errors are JSON ``{"detail": ...}``: 401 no or wrong key, 404 unknown id, 409,
+422 bad body or unsendable message (the reason says which field), 503 store failure or
+gateway not running.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import generate_latest
+
+from smppgw.api.schemas import Accepted, BatchIn, MessageIn, OptOutIn
+from smppgw.gateway.engine import Gateway, SubmitError
+from smppgw.policy.addressing import AddressError, to_smpp
+from smppgw.store.base import MessageRecord
+from smppgw.store.sqlite import SqliteStore, StoreError
+
+__all__ = ["build_app", "message_view"]
+
+_SAME = ("source", "destination", "text", "encoding")
+
+
+def build_app(
+    gateway: Gateway, store: SqliteStore, api_keys: Sequence[str], *, now: Callable[[], float]
+) -> FastAPI:
+    """``now``: the trio clock (records carry it; the store converts it to wall time)."""
+    keys = [k.encode() for k in api_keys]
+    app = FastAPI(title="smppgw queue API", version="1", docs_url="/docs")
+
+    def authorised(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        given = header[7:] if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
+        # compare_digest against every key: no timing hint about which key nearly matched.
+        ok = [secrets.compare_digest(given.encode(), k) for k in keys]
+        if not any(ok):
+            raise HTTPException(401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"})
+
+    auth = [Depends(authorised)]
+
+    def accept_one(body: MessageIn) -> tuple[int, dict[str, Any]]:
+        if body.idempotency_key is not None:
+            seen = store.find_key(body.idempotency_key)
+            if seen is not None:
+                mine = body.submit_kwargs()
+                if any(getattr(seen, f) != _normal(f, mine[f]) for f in _SAME):
+                    raise HTTPException(
+                        409, f"idempotency_key {body.idempotency_key!r} was used for another message"
+                    )
+                return 200, _accepted(seen)
+        try:
+            record = gateway.submit(**body.submit_kwargs())
+        except SubmitError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except StoreError as exc:
+            raise HTTPException(503, f"not accepted: {exc}") from None
+        return 202, _accepted(record)
+
+    @app.post("/v1/messages", status_code=202, response_model=Accepted, dependencies=auth)
+    async def post_message(body: MessageIn) -> JSONResponse:
+        code, payload = accept_one(body)
+        return JSONResponse(payload, status_code=code)
+
+    @app.post("/v1/messages/batch", status_code=202, dependencies=auth)
+    async def post_batch(body: BatchIn) -> dict[str, Any]:
+        results: list[dict[str, Any] | None] = [None] * len(body.messages)
+        fresh: list[tuple[int, MessageIn]] = []
+        keys_in_batch: set[str] = set()
+        for i, item in enumerate(body.messages):
+            key = item.idempotency_key
+            if key is not None:
+                if key in keys_in_batch:
+                    results[i] = _error(f"idempotency_key {key!r} repeats in this batch")
+                    continue
+                keys_in_batch.add(key)
+                if store.find_key(key) is not None:
+                    try:
+                        results[i] = accept_one(item)[1]
+                    except HTTPException as exc:
+                        results[i] = _error(str(exc.detail))
+                    continue
+            fresh.append((i, item))
+        try:
+            outcomes = gateway.submit_many([item.submit_kwargs() for _, item in fresh])
+        except StoreError as exc:
+            raise HTTPException(503, f"not accepted: {exc}") from None
+        for (i, _), outcome in zip(fresh, outcomes, strict=True):
+            results[i] = _error(str(outcome)) if isinstance(outcome, SubmitError) else _accepted(outcome)
+        accepted = sum(1 for r in results if r is not None and "id" in r)
+        return {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
+
+    @app.get("/v1/messages/{message_id}", dependencies=auth)
+    async def get_message(message_id: str) -> dict[str, Any]:
+        record = store.get(message_id)
+        if record is None:
+            raise HTTPException(404, f"no message {message_id!r}")
+        return message_view(record, store.wall)
+
+    @app.get("/v1/inbound", dependencies=auth)
+    async def get_inbound(
+        after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> dict[str, Any]:
+        items = store.inbound(after=after, limit=limit)
+        return {"messages": [m.to_dict() for m in items], "next": items[-1].seq if items else after}
+
+    @app.get("/v1/optouts/{number}", dependencies=auth)
+    async def get_optout(number: str) -> dict[str, Any]:
+        found = store.optout(_number(number))
+        if found is None:
+            raise HTTPException(404, f"{number} is not opted out")
+        return found
+
+    @app.put("/v1/optouts/{number}", dependencies=auth)
+    async def put_optout(number: str, body: OptOutIn | None = None) -> dict[str, Any]:
+        addr = _number(number)
+        store.opt_out(addr, now=now(), reason=body.reason if body else "api")
+        return store.optout(addr) or {}
+
+    @app.delete("/v1/optouts/{number}", status_code=204, dependencies=auth)
+    async def delete_optout(number: str) -> Response:
+        if not store.opt_in(_number(number)):
+            raise HTTPException(404, f"{number} is not opted out")
+        return Response(status_code=204)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        binds = {name: smsc.pool.up for name, smsc in gateway.smscs.items()}
+        ready = gateway.accepting and any(binds.values())
+        return JSONResponse({"ready": ready, "smscs": binds}, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(gateway.metrics.registry), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _number(number: str) -> str:
+    try:
+        return to_smpp(number).addr
+    except AddressError as exc:
+        raise HTTPException(422, f"number: {exc}") from None
+
+
+def _normal(field: str, value: Any) -> Any:
+    if field in ("source", "destination"):
+        try:
+            return to_smpp(value).addr
+        except AddressError:
+            return value
+    return value
+
+
+def _accepted(record: MessageRecord) -> dict[str, Any]:
+    return {"id": record.id, "status": record.status.value, "segments": len(record.parts)}
+
+
+def _error(reason: str) -> dict[str, Any]:
+    return {"error": reason}
+
+
+def message_view(record: MessageRecord, wall: Callable[[float | None], float | None]) -> dict[str, Any]:
+    view = record.to_dict()
+    view.update(
+        created_at=wall(record.created_at),
+        updated_at=wall(record.updated_at),
+        tags=list(record.tags),
+        dlr=record.dlr,
+        segments=len(record.parts),
+        idempotency_key=record.idempotency_key,
+    )
+    for part, out in zip(record.parts, view["parts"], strict=True):
+        out.update(submitted_at=wall(part.submitted_at), receipt_at=wall(part.receipt_at))
+    return view

@@ -1,0 +1,214 @@
+"""The composition root (DESIGN §2): config -> store, gateway, HTTP API -> one nursery.
+
+``smppgw serve --config FILE`` reads one TOML file: the gateway's sections (``[[smsc]]``,
+``[[route]]``, ``[retry]``, ``[limits]``, ``[receipts]``, ``[gateway]``) plus
+
+    [store]
+    path = "var/smppgw.sqlite3"      # the embedded store (SQLite, WAL)
+    flush_interval = 0.05            # seconds between write-behind flushes of status changes
+
+    [api]
+    listen = "127.0.0.1:8080"
+    keys_env = "SMPPGW_API_KEYS"     # comma-separated keys from the environment (preferred)
+    keys = []                        # or listed here (keep such a file out of the repository)
+
+With no config, the embedded default: the bundled simulator on a free loopback port as
+the carrier, SQLite under ``./var/``, the API on 127.0.0.1:8080 with the key from
+``SMPPGW_API_KEY`` (or a random one, printed once at start).
+
+At start the store's unfinished messages are resumed (``Gateway.restore``); on SIGTERM
+or SIGINT the API stops taking messages, the binds unbind within
+``gateway.shutdown_timeout``, and the last changes are flushed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from smppgw.gateway.config import (
+    ConfigError,
+    GatewayConfig,
+    _int,
+    _list,
+    _pos,
+    _str,
+    _table,
+    _unknown,
+    config_from_dict,
+)
+from smppgw.gateway.engine import Gateway, SubmitError
+from smppgw.gateway.inbound import InboundHandler, InboundMessage
+from smppgw.store.base import Status
+from smppgw.store.sqlite import SqliteStore
+
+__all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
+
+log = logging.getLogger(__name__)
+
+_APP_SECTIONS = {"store", "api"}
+
+
+@attrs.frozen(kw_only=True)
+class AppConfig:
+    gateway: GatewayConfig
+    store_path: Path = Path("var/smppgw.sqlite3")
+    flush_interval: float = 0.05
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    api_keys: tuple[str, ...] = ()
+
+
+def app_config_from_dict(data: dict[str, Any], *, environ: dict[str, str] | None = None) -> AppConfig:
+    """Raises ConfigError naming the first bad key."""
+    env = os.environ if environ is None else environ
+    out: dict[str, Any] = {
+        "gateway": config_from_dict({k: v for k, v in data.items() if k not in _APP_SECTIONS})
+    }
+    if "store" in data:
+        t = _table(data["store"], "store")
+        _unknown(t, {"path", "flush_interval"}, "store")
+        if "path" in t:
+            out["store_path"] = Path(_str(t["path"], "store.path"))
+        if "flush_interval" in t:
+            out["flush_interval"] = _pos(t["flush_interval"], "store.flush_interval")
+    keys: list[str] = []
+    if "api" in data:
+        t = _table(data["api"], "api")
+        _unknown(t, {"listen", "keys", "keys_env"}, "api")
+        if "listen" in t:
+            host, sep, port = _str(t["listen"], "api.listen").rpartition(":")
+            if not sep or not port.isdigit():
+                raise ConfigError(f"api.listen: expected HOST:PORT, got {t['listen']!r}")
+            out["listen_host"], out["listen_port"] = host, _int(int(port), "api.listen port", 0, 65535)
+        keys = [_str(k, f"api.keys[{i}]") for i, k in enumerate(_list(t.get("keys", []), "api.keys"))]
+        if "keys_env" in t:
+            name = _str(t["keys_env"], "api.keys_env")
+            if name not in env:
+                raise ConfigError(f"api.keys_env: environment variable {name} is not set")
+            keys += [k.strip() for k in env[name].split(",") if k.strip()]
+    if not keys:
+        raise ConfigError("api: no API key (set api.keys_env or api.keys)")
+    if any(len(k) < 8 for k in keys):
+        raise ConfigError("api: every API key needs at least 8 characters")
+    out["api_keys"] = tuple(keys)
+    return AppConfig(**out)
+
+
+def load_app_config(path: str | Path) -> AppConfig:
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"config {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {path}: {exc}") from None
+    return app_config_from_dict(data)
+
+
+def embedded_config(sim_port: int, *, api_key: str, listen_port: int = 8080) -> AppConfig:
+    """The embedded default: the bundled simulator's default account as the carrier."""
+    gateway = config_from_dict(
+        {
+            "smsc": [
+                {"name": "sim", "host": "127.0.0.1", "port": sim_port, "system_id": "smppclient1",
+                 "password": "password", "binds": 1, "window": 64},
+            ]
+        }
+    )  # fmt: skip
+    return AppConfig(gateway=gateway, listen_port=listen_port, api_keys=(api_key,))
+
+
+async def run_app(
+    config: AppConfig,
+    *,
+    task_status: trio.TaskStatus[tuple[Gateway, SqliteStore, int]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port)."""
+    from hypercorn.config import Config
+    from hypercorn.trio import serve as hypercorn_serve
+
+    from smppgw.api.app import build_app
+
+    store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
+    gateway = Gateway(
+        config.gateway, store=store, opted_out=store.is_opted_out, inbound_handler=_keeper(store)
+    )
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(gateway.run)
+            _resume(gateway, store)
+            nursery.start_soon(_flusher, store, config.flush_interval)
+            hc = Config()
+            hc.bind = [f"{config.listen_host}:{config.listen_port}"]
+            hc.accesslog = None
+            hc.errorlog = None
+            hc.graceful_timeout = 1.0
+            app = build_app(gateway, store, config.api_keys, now=trio.current_time)
+            binds: list[str] = await nursery.start(hypercorn_serve, app, hc)  # type: ignore[arg-type]
+            task_status.started((gateway, store, int(binds[0].rsplit(":", 1)[1])))
+    finally:
+        with trio.CancelScope(shield=True):
+            await gateway.aclose()
+            store.close()
+
+
+def _keeper(store: SqliteStore) -> InboundHandler:
+    def keep(message: InboundMessage) -> None:
+        # Durable before the deliver_sm_resp (DESIGN §3); raising makes the SMSC redeliver.
+        store.add_inbound(**{f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)})
+        log.info("inbound %s -> %s stored (%d parts)", message.source, message.destination, message.parts)
+
+    return keep
+
+
+def _resume(gateway: Gateway, store: SqliteStore) -> None:
+    records = store.unfinished()
+    for record in records:
+        try:
+            gateway.restore(record)
+        except SubmitError as exc:
+            record.status, record.error = Status.FAILED, f"not resumable after restart: {exc}"
+            store.save(record)
+    if records:
+        log.warning("resumed %d unfinished messages from %s", len(records), store.path)
+
+
+async def _flusher(store: SqliteStore, interval: float) -> None:
+    while True:
+        await trio.sleep(interval)
+        try:
+            store.flush()
+        except Exception:  # kept in memory for the next try (SqliteStore.flush)
+            log.exception("store flush failed; retrying")
+
+
+async def serve(config: AppConfig | None, *, on_started: Callable[[str], None]) -> None:
+    """``smppgw serve``: run until SIGTERM/SIGINT; with no config, the embedded default."""
+    async with trio.open_nursery() as nursery:
+        if config is None:
+            from simulator import run_simulator
+            from simulator.config import config_from_dict as sim_config
+
+            sim = await nursery.start(run_simulator, sim_config({"port": 0}))
+            key = os.environ.get("SMPPGW_API_KEY") or secrets.token_urlsafe(18)
+            config = embedded_config(sim.port, api_key=key)
+            if "SMPPGW_API_KEY" not in os.environ:
+                on_started(f"API key (set SMPPGW_API_KEY to choose one): {key}")
+            on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")
+        gateway, store, port = await nursery.start(run_app, config)
+        on_started(f"smppgw serving http://{config.listen_host}:{port} (store {store.path})")
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                break
+        await gateway.aclose()  # unbind first (bounded), then stop the API and the rest
+        nursery.cancel_scope.cancel()

@@ -1,0 +1,301 @@
+"""The embedded store: messages, inbound messages and opt-outs in one SQLite file.
+
+Durability follows DESIGN §3. ``add`` (new messages) and ``add_inbound`` commit before
+they return, so a caller is told "accepted" (HTTP 202, deliver_sm_resp) only for what is
+on disk. Status changes (``save``) are write-behind: they are kept in memory and written
+by ``flush`` in one transaction, which the application calls every few tens of
+milliseconds and at shutdown. A crash loses at most the changes since the last flush;
+``unfinished`` then returns those messages in an earlier state and the gateway resumes
+them (a part whose submit_sm_resp was not flushed is sent again, counted in
+``resent_unknown``: at least once, never lost).
+
+The file uses WAL with ``synchronous=NORMAL``: a commit survives a process crash; a
+power cut may lose the last transactions, never corrupt the file (sqlite.org/wal.html).
+
+Times: records carry the trio clock (monotonic); the file keeps wall-clock seconds,
+converted with ``clock_offset`` (wall - monotonic, fixed at start), so a restarted
+process reads them back on its own clock.
+
+Calls are synchronous and short (no network); SQLite connections belong to the
+thread that made them, so the store is used from the trio thread only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status
+
+__all__ = ["InboundRecord", "SqliteStore", "StoreError"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT UNIQUE,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_status ON messages (status);
+CREATE TABLE IF NOT EXISTS inbound (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    smsc TEXT NOT NULL,
+    source TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    text TEXT NOT NULL,
+    data_coding INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    received_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS optouts (
+    number TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    reason TEXT NOT NULL
+);
+"""
+_NOT_FINAL = tuple(s.value for s in Status if s not in FINAL)
+_PART_TIMES = ("submitted_at", "receipt_at")
+_MESSAGE_TIMES = ("created_at", "updated_at")
+
+
+class StoreError(RuntimeError):
+    """The database refused a write (disk full, locked, corrupt); nothing was accepted."""
+
+
+@attrs.frozen(kw_only=True)
+class InboundRecord:
+    seq: int
+    smsc: str
+    source: str
+    destination: str
+    text: str
+    data_coding: int
+    parts: int
+    complete: bool
+    received_at: float  # wall clock
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.clock_offset = clock_offset
+        # Explicit BEGIN/COMMIT. A short busy timeout: the calls run on the event loop, so
+        # another process holding the lock must not stall every bind for long.
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=0.5)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        # Messages not final yet (and every message changed since the last flush) stay
+        # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
+        self._live: dict[str, MessageRecord] = {}
+        self._dirty: dict[str, MessageRecord] = {}
+        self.flushes = 0
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def add(self, messages: Sequence[MessageRecord]) -> None:
+        rows = [self._row(m) for m in messages]
+        with self._transaction():
+            self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)", rows)
+        for m in messages:
+            self._live[m.id] = m
+
+    def save(self, message: MessageRecord) -> None:
+        self._dirty[message.id] = message
+
+    def flush(self) -> int:
+        """Write every change since the last flush in one transaction; returns how many."""
+        if not self._dirty:
+            return 0
+        dirty, self._dirty = self._dirty, {}
+        rows = [self._row(m) for m in dirty.values()]
+        try:
+            with self._transaction():
+                self._db.executemany(
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "status = excluded.status, updated_at = excluded.updated_at, body = excluded.body",
+                    rows,
+                )
+        except StoreError:
+            self._dirty = dirty | self._dirty  # keep them for the next try, nothing lost
+            raise
+        for m in dirty.values():
+            if m.status in FINAL:
+                self._live.pop(m.id, None)
+            else:
+                self._live[m.id] = m
+        self.flushes += 1
+        return len(rows)
+
+    def get(self, message_id: str) -> MessageRecord | None:
+        found = self._dirty.get(message_id) or self._live.get(message_id)
+        if found is not None:
+            return found
+        row = self._db.execute("SELECT body FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return self._record(json.loads(row[0])) if row else None
+
+    def find_key(self, idempotency_key: str) -> MessageRecord | None:
+        row = self._db.execute(
+            "SELECT id FROM messages WHERE idempotency_key = ?", (idempotency_key,)
+        ).fetchone()
+        return self.get(row[0]) if row else None
+
+    def unfinished(self) -> list[MessageRecord]:
+        """Messages to resume after a restart, oldest first."""
+        marks = ",".join("?" * len(_NOT_FINAL))
+        rows = self._db.execute(
+            f"SELECT body FROM messages WHERE status IN ({marks}) ORDER BY created_at", _NOT_FINAL
+        ).fetchall()
+        records = [self._record(json.loads(r[0])) for r in rows]
+        for r in records:
+            self._live[r.id] = r
+        return records
+
+    def counts(self) -> dict[str, int]:
+        self.flush()
+        return dict(self._db.execute("SELECT status, count(*) FROM messages GROUP BY status").fetchall())
+
+    # -- inbound ----------------------------------------------------------------------------
+
+    def add_inbound(self, **fields: Any) -> InboundRecord:
+        """Store one inbound message durably (before its deliver_sm_resp, DESIGN §3)."""
+        fields["received_at"] = fields["received_at"] + self.clock_offset
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO inbound (smsc, source, destination, text, data_coding, parts, complete, "
+                "received_at) VALUES (:smsc, :source, :destination, :text, :data_coding, :parts, "
+                ":complete, :received_at)",
+                fields,
+            )
+        fields["complete"] = bool(fields["complete"])
+        return InboundRecord(seq=int(cursor.lastrowid or 0), **fields)
+
+    def inbound(self, *, after: int = 0, limit: int = 100) -> list[InboundRecord]:
+        rows = self._db.execute(
+            "SELECT seq, smsc, source, destination, text, data_coding, parts, complete, received_at "
+            "FROM inbound WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [
+            InboundRecord(
+                seq=seq,
+                smsc=smsc,
+                source=source,
+                destination=destination,
+                text=text,
+                data_coding=data_coding,
+                parts=parts,
+                complete=bool(complete),
+                received_at=received_at,
+            )
+            for seq, smsc, source, destination, text, data_coding, parts, complete, received_at in rows
+        ]
+
+    # -- opt-outs ---------------------------------------------------------------------------
+
+    def opt_out(self, number: str, *, now: float, reason: str = "api") -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO optouts VALUES (?, ?, ?) ON CONFLICT (number) DO NOTHING",
+                (number, now + self.clock_offset, reason),
+            )
+
+    def opt_in(self, number: str) -> bool:
+        with self._transaction():
+            cursor = self._db.execute("DELETE FROM optouts WHERE number = ?", (number,))
+        return cursor.rowcount > 0
+
+    def optout(self, number: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT number, created_at, reason FROM optouts WHERE number = ?", (number,)
+        ).fetchone()
+        return {"number": row[0], "created_at": row[1], "reason": row[2]} if row else None
+
+    def is_opted_out(self, number: str) -> bool:
+        return self._db.execute("SELECT 1 FROM optouts WHERE number = ?", (number,)).fetchone() is not None
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def _row(self, m: MessageRecord) -> tuple[Any, ...]:
+        body = attrs.asdict(m, value_serializer=_serialize)
+        for key in _MESSAGE_TIMES:
+            body[key] += self.clock_offset
+        for part in body["parts"]:
+            for key in _PART_TIMES:
+                if part[key] is not None:
+                    part[key] += self.clock_offset
+        return (
+            m.id,
+            m.idempotency_key,
+            m.status.value,
+            body["created_at"],
+            body["updated_at"],
+            json.dumps(body),
+        )
+
+    def _record(self, body: dict[str, Any]) -> MessageRecord:
+        parts = []
+        for p in body.pop("parts"):
+            for key in _PART_TIMES:
+                if p[key] is not None:
+                    p[key] -= self.clock_offset
+            p["status"] = Status(p["status"])
+            parts.append(PartRecord(**p))
+        for key in _MESSAGE_TIMES:
+            body[key] -= self.clock_offset
+        body["status"] = Status(body["status"])
+        body["tags"] = tuple(body["tags"])
+        return MessageRecord(parts=parts, **body)
+
+    def wall(self, monotonic: float | None) -> float | None:
+        return None if monotonic is None else monotonic + self.clock_offset
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK and ``StoreError`` naming the cause."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {type(exc).__name__}: {exc}") from exc
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if kind is None:
+            try:
+                self._db.execute("COMMIT")
+                return
+            except sqlite3.Error as error:
+                exc = error
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.IntegrityError):
+            raise StoreError(f"store: {exc}") from exc
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(f"store {type(exc).__name__}: {exc}") from exc
+
+
+def _serialize(instance: object, field: attrs.Attribute[Any] | None, value: Any) -> Any:
+    return value.value if isinstance(value, Status) else value

@@ -1,0 +1,70 @@
+"""Helpers for the queue API tests: the real app (gateway + SQLite + Hypercorn) on a free
+loopback port, in front of a real simulator, and an httpx client that speaks to it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+import httpx
+import trio
+
+from smppgw.app import AppConfig, run_app
+from smppgw.gateway.config import config_from_dict
+from smppgw.gateway.engine import Gateway
+from smppgw.store.sqlite import SqliteStore
+
+__all__ = ["KEY", "Api", "serving"]
+
+KEY: Final = "test-key-0123456789"
+
+
+@attrs.define
+class Api:
+    gateway: Gateway
+    store: SqliteStore
+    url: str
+    http: httpx.AsyncClient
+
+    async def post(self, path: str, body: Any, **kw: Any) -> httpx.Response:
+        return await self.http.post(self.url + path, json=body, **kw)
+
+    async def get(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.http.get(self.url + path, **kw)
+
+    async def wait_status(self, message_id: str, statuses: set[str], timeout: float = 5.0) -> dict[str, Any]:
+        """Poll ``GET /v1/messages/{id}`` until its status is one of ``statuses``."""
+        body: dict[str, Any] = {}
+        with trio.move_on_after(timeout):
+            while True:
+                body = (await self.get(f"/v1/messages/{message_id}")).json()
+                if body.get("status") in statuses:
+                    return body
+                await trio.sleep(0.02)
+        raise AssertionError(f"{message_id} still {body.get('status')} after {timeout}s: {body}")
+
+
+def app_config(smscs: list[dict[str, Any]], db: Path, **tables: Any) -> AppConfig:
+    return AppConfig(
+        gateway=config_from_dict({"smsc": smscs, **tables}),
+        store_path=db,
+        flush_interval=0.02,
+        listen_port=0,
+        api_keys=(KEY,),
+    )
+
+
+@contextlib.asynccontextmanager
+async def serving(config: AppConfig) -> AsyncIterator[Api]:
+    async with trio.open_nursery() as nursery:
+        gateway, store, port = await nursery.start(run_app, config)
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as http:
+            try:
+                yield Api(gateway, store, f"http://127.0.0.1:{port}", http)
+            finally:
+                with trio.CancelScope(shield=True):
+                    await gateway.aclose()
+                nursery.cancel_scope.cancel()

@@ -1,0 +1,178 @@
+"""The queue API over real HTTP, in front of the real gateway and a real simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.api.helpers import KEY, app_config, serving
+from tests.gateway.helpers import simulator, smsc
+
+MSG = {"to": "+447700900001", "from": "12345", "text": "Hello from the API"}
+
+
+async def test_a_message_is_accepted_sent_and_its_receipt_shown(tmp_path: Path) -> None:
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db")) as api:
+        r = await api.post("/v1/messages", MSG)
+        assert r.status_code == 202, r.text
+        accepted = r.json()
+        assert accepted["segments"] == 1 and len(accepted["id"]) == 32
+        view = await api.wait_status(accepted["id"], {"delivered"})
+        assert view["to"] == "447700900001" and view["from"] == "12345"
+        [part] = view["parts"]
+        assert part["receipt_stat"] == "DELIVRD" and part["smsc_message_id"]
+        assert part["submitted_at"] <= part["receipt_at"] and view["created_at"] <= part["submitted_at"]
+        # The simulator really got it, with the text the API was given.
+        [m] = [m for m in sim.store.select(limit=10) if m.destination_addr == "447700900001"]
+        assert m.payload.decode() == MSG["text"]
+
+
+async def test_every_v1_call_needs_a_known_key(tmp_path: Path) -> None:
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db")) as api:
+        for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong-key-123"}):
+            async with httpx.AsyncClient(headers=headers) as anon:
+                r = await anon.post(api.url + "/v1/messages", json=MSG)
+                assert r.status_code == 401 and r.json()["detail"] == "missing or unknown API key"
+                assert (await anon.get(api.url + "/v1/inbound")).status_code == 401
+        async with httpx.AsyncClient(headers={"X-API-Key": KEY}) as other:
+            assert (await other.post(api.url + "/v1/messages", json=MSG)).status_code == 202
+        assert (await httpx.AsyncClient().get(api.url + "/healthz")).json() == {"status": "ok"}
+        assert sum(api.store.counts().values()) == 1  # only the keyed call was stored
+
+
+async def test_bad_bodies_get_a_reason_naming_the_field(tmp_path: Path) -> None:
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db")) as api:
+        cases = [
+            ({**MSG, "bogus": 1}, "bogus"),
+            ({"to": "447700900001", "from": "12345"}, "exactly one of text and hex"),
+            ({**MSG, "hex": "00"}, "exactly one of text and hex"),
+            ({**MSG, "priority": 9}, "priority"),
+            ({**MSG, "validity": -1}, "validity"),
+            ({**MSG, "callback_url": "not a url"}, "callback_url"),
+            ({**MSG, "encoding": "ebcdic"}, "encoding"),
+            ({"to": "447700900001", "from": "12345", "hex": "00" * 141}, "hex"),  # > 140 octets
+            ({"to": "447700900001", "from": "12345", "hex": "zz"}, "hex"),
+        ]
+        for body, needle in cases:
+            r = await api.post("/v1/messages", body)
+            assert r.status_code == 422, (body, r.text)
+            assert needle in r.text, (needle, r.text)
+        r = await api.http.post(
+            api.url + "/v1/messages", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 422
+        # Shape is fine but the gateway cannot send it: 422 with the gateway's reason.
+        for body, needle in [
+            ({**MSG, "to": "HELLO"}, "not a phone number"),
+            ({**MSG, "text": "x" * 40_000}, "text"),
+            ({**MSG, "text": "Ω≈ç", "encoding": "gsm7"}, "text"),
+            ({"to": "447700900001", "from": "12345", "hex": "0"}, "hex"),
+        ]:
+            r = await api.post("/v1/messages", body)
+            assert r.status_code == 422 and needle in r.json()["detail"], (body, r.text)
+        assert api.store.counts() == {}  # nothing half-accepted
+
+
+async def test_idempotency_key_returns_the_first_message_and_refuses_another(tmp_path: Path) -> None:
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db")) as api:
+        body = {**MSG, "idempotency_key": "order-17"}
+        first = await api.post("/v1/messages", body)
+        again = await api.post("/v1/messages", {**body, "to": "447700900001"})  # same number, other form
+        assert first.status_code == 202 and again.status_code == 200
+        assert again.json()["id"] == first.json()["id"]
+        other = await api.post("/v1/messages", {**body, "text": "a different message"})
+        assert other.status_code == 409 and "order-17" in other.json()["detail"]
+        await api.wait_status(first.json()["id"], {"delivered"})
+        assert len([m for m in sim.store.select(limit=10)]) == 1  # sent once
+
+
+async def test_batch_answers_each_item_in_order(tmp_path: Path) -> None:
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db")) as api:
+        items = [
+            {"to": "447700900011", "from": "12345", "text": "one"},
+            {"to": "nope", "from": "12345", "text": "two"},
+            {"to": "447700900013", "from": "12345", "hex": "0a0b0c"},
+            {"to": "447700900014", "from": "12345", "text": "dup", "idempotency_key": "b1"},
+            {"to": "447700900015", "from": "12345", "text": "dup", "idempotency_key": "b1"},
+        ]
+        r = await api.post("/v1/messages/batch", {"messages": items})
+        assert r.status_code == 202, r.text
+        out = r.json()
+        assert out["accepted"] == 3 and out["rejected"] == 2
+        results = out["results"]
+        assert "id" in results[0] and "id" in results[2] and "id" in results[3]
+        assert "not a phone number" in results[1]["error"] and "repeats" in results[4]["error"]
+        for i in (0, 2, 3):
+            await api.wait_status(results[i]["id"], {"delivered"})
+        binary = [m for m in sim.store.select(limit=10) if m.destination_addr == "447700900013"]
+        assert binary[0].data_coding == 4 and binary[0].payload == b"\x0a\x0b\x0c"
+        assert (await api.post("/v1/messages/batch", {"messages": []})).status_code == 422
+        too_many = {"messages": [items[0]] * 1001}
+        assert (await api.post("/v1/messages/batch", too_many)).status_code == 422
+
+
+async def test_opt_outs_block_sends_and_can_be_lifted(tmp_path: Path) -> None:
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db")) as api:
+        number = "+447700900077"
+        assert (await api.get(f"/v1/optouts/{number}")).status_code == 404
+        r = await api.http.put(api.url + f"/v1/optouts/{number}", json={"reason": "STOP"})
+        assert r.status_code == 200 and r.json()["number"] == "447700900077" and r.json()["reason"] == "STOP"
+        assert (await api.get("/v1/optouts/447700900077")).status_code == 200  # same number, other form
+        blocked = await api.post("/v1/messages", {**MSG, "to": number})
+        assert blocked.status_code == 202 and blocked.json()["status"] == "blocked"
+        view = (await api.get(f"/v1/messages/{blocked.json()['id']}")).json()
+        assert view["status"] == "blocked" and view["error"] == "destination opted out"
+        assert (await api.http.delete(api.url + f"/v1/optouts/{number}")).status_code == 204
+        assert (await api.http.delete(api.url + f"/v1/optouts/{number}")).status_code == 404
+        assert (await api.get("/v1/optouts/not-a-number")).status_code == 422
+        sent = await api.post("/v1/messages", {**MSG, "to": number})
+        await api.wait_status(sent.json()["id"], {"delivered"})
+        assert [m.destination_addr for m in sim.store.select(limit=10)] == ["447700900077"]
+
+
+async def test_inbound_messages_are_stored_and_listed(tmp_path: Path) -> None:
+    handsets = [{"match": "Reply YES", "replies": ["YES"], "delay": 0.05}]
+    async with (
+        simulator(behaviour={"handsets": handsets}) as sim,
+        serving(app_config([smsc(sim)], tmp_path / "db")) as api,
+    ):
+        for i in range(3):
+            await api.post("/v1/messages", {**MSG, "to": f"44770090010{i}", "text": "Reply YES to confirm"})
+        listed: list[dict[str, object]] = []
+        for _ in range(250):
+            listed = (await api.get("/v1/inbound")).json()["messages"]
+            if len(listed) == 3:
+                break
+            await api.http.get(api.url + "/healthz")
+        assert {(m["source"], m["text"]) for m in listed} == {(f"44770090010{i}", "YES") for i in range(3)}
+        first = (await api.get("/v1/inbound", params={"limit": 1})).json()
+        assert len(first["messages"]) == 1
+        rest = (await api.get("/v1/inbound", params={"after": first["next"]})).json()
+        assert len(rest["messages"]) == 2
+        assert (await api.get("/v1/inbound", params={"limit": 0})).status_code == 422
+
+
+async def test_readyz_metrics_and_unknown_ids(tmp_path: Path) -> None:
+    down = {"name": "down", "host": "127.0.0.1", "port": 1, "system_id": "x", "password": "y",
+            "connect_timeout": 0.2}  # fmt: skip
+    async with serving(app_config([down], tmp_path / "db")) as api:
+        r = await api.get("/readyz")
+        assert r.status_code == 503 and r.json() == {"ready": False, "smscs": {"down": False}}
+        # Accepted while the carrier is down: stored and queued, not refused.
+        accepted = await api.post("/v1/messages", MSG)
+        assert accepted.status_code == 202
+        assert (await api.get(f"/v1/messages/{accepted.json()['id']}")).json()["status"] == "queued"
+        assert (await api.get("/v1/messages/0123")).status_code == 404
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db2")) as api:
+        assert (await api.get("/readyz")).status_code == 200
+        done = await api.post("/v1/messages", MSG)
+        await api.wait_status(done.json()["id"], {"delivered"})
+        text = (await api.get("/metrics")).text
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+        }
+        assert samples[("smppgw_messages_total", (("status", "delivered"),))] == 1

@@ -1,0 +1,111 @@
+"""The embedded SQLite store: durable adds, write-behind changes, round trips."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from smppgw.store.base import MessageRecord, PartRecord, Status
+from smppgw.store.sqlite import SqliteStore, StoreError
+
+
+def record(i: int, **kw: object) -> MessageRecord:
+    fields: dict[str, object] = {
+        "id": f"{i:032x}", "source": "12345", "destination": f"4477009{i:05d}", "text": f"message {i}",
+        "created_at": 100.0 + i, "updated_at": 100.0 + i,
+    }  # fmt: skip
+    fields.update(kw)
+    return MessageRecord(**fields)  # type: ignore[arg-type]
+
+
+def test_add_is_durable_at_once_and_round_trips_every_field(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db, clock_offset=1_700_000_000.0)
+    r = record(
+        1, tags=("a", "b"), validity=60.0, priority=2, idempotency_key="k", callback_url="http://x/y",
+        reference=300, status=Status.SUBMITTED, route="default", smsc="a",
+        parts=[PartRecord(index=1, total=2, status=Status.SUBMITTED, smsc_message_id="AB", submitted_at=101.5),
+               PartRecord(index=2, total=2, receipt_stat="DELIVRD", receipt_at=102.0, receipt_final=True)],
+    )  # fmt: skip
+    store.add([r])
+    # A second connection (another process after a crash) sees it without any flush.
+    other = SqliteStore(db, clock_offset=1_700_000_000.0)
+    back = other.get(r.id)
+    assert back is not None and back is not r
+    assert back.tags == ("a", "b") and back.reference == 300 and back.callback_url == "http://x/y"
+    assert back.created_at == pytest.approx(101.0) and back.parts[0].submitted_at == pytest.approx(101.5)
+    assert back.parts[1].receipt_final and back.parts[0].status is Status.SUBMITTED
+    raw = sqlite3.connect(db).execute("SELECT created_at, status FROM messages").fetchone()
+    assert raw == (pytest.approx(1_700_000_101.0), "submitted")  # wall clock on disk
+
+
+def test_changes_are_written_by_flush_in_one_go(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db)
+    records = [record(i) for i in range(5)]
+    store.add(records)
+    for r in records:
+        r.status = Status.DELIVERED
+        store.save(r)
+    assert store.get(records[0].id) is records[0]  # the newest state, before the flush
+    assert SqliteStore(db).counts() == {"accepted": 5}
+    assert store.flush() == 5 and store.flush() == 0
+    assert SqliteStore(db).counts() == {"delivered": 5}
+    assert store.unfinished() == []
+    fresh = store.get(records[0].id)  # final and flushed: read back from disk
+    assert fresh is not records[0] and fresh is not None and fresh.status is Status.DELIVERED
+
+
+def test_a_batch_with_a_duplicate_is_refused_whole(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    store.add([record(1, idempotency_key="k")])
+    with pytest.raises(StoreError, match="UNIQUE"):
+        store.add([record(2), record(3, idempotency_key="k")])
+    assert store.get(record(2).id) is None and store.counts() == {"accepted": 1}
+    assert store.find_key("k") is not None and store.find_key("nope") is None
+
+
+def test_unfinished_lists_what_a_restart_must_resume_oldest_first(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db)
+    store.add(
+        [record(3, status=Status.QUEUED), record(1, status=Status.SUBMITTED), record(2, status=Status.FAILED)]
+    )
+    assert [r.id for r in SqliteStore(db).unfinished()] == [record(1).id, record(3).id]
+
+
+def test_a_failed_flush_keeps_the_changes_for_the_next_one(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db)
+    r = record(1)
+    store.add([r])
+    r.status = Status.DELIVERED
+    store.save(r)
+    locker = sqlite3.connect(db, timeout=0)
+    locker.execute("BEGIN EXCLUSIVE")  # another writer holds the lock
+    store._db.execute("PRAGMA busy_timeout = 0")
+    with pytest.raises(StoreError, match="locked"):
+        store.flush()
+    locker.rollback()
+    assert store.flush() == 1 and SqliteStore(db).counts() == {"delivered": 1}
+
+
+def test_inbound_and_opt_outs(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3", clock_offset=10.0)
+    for i in range(3):
+        kept = store.add_inbound(
+            smsc="a", source=f"4477{i}", destination="12345", text=f"YES {i}", data_coding=0, parts=1,
+            complete=i != 2, received_at=5.0,
+        )  # fmt: skip
+        assert kept.seq == i + 1 and kept.received_at == 15.0
+    listed = store.inbound(after=1, limit=10)
+    assert [m.text for m in listed] == ["YES 1", "YES 2"] and listed[1].complete is False
+    assert store.inbound(limit=1)[0].seq == 1
+    assert not store.is_opted_out("447700900001")
+    store.opt_out("447700900001", now=1.0, reason="STOP")
+    store.opt_out("447700900001", now=2.0)  # again: keeps the first
+    assert store.optout("447700900001") == {"number": "447700900001", "created_at": 11.0, "reason": "STOP"}
+    assert store.is_opted_out("447700900001")
+    assert store.opt_in("447700900001") and not store.opt_in("447700900001")
