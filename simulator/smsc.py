@@ -44,8 +44,8 @@ from simulator.scheduler import Scheduler
 from simulator.store import Message, MessageStore
 from simulator.twoway import Handsets
 from simulator.validate import ValidationPolicy, submit_multi_failures, validate_submit
-from smppgw.core.constants import CommandStatus, MessageState, TlvTag
-from smppgw.core.events import Event, ProtocolViolation, RequestReceived
+from smppgw.core.constants import CommandId, CommandStatus, MessageState, TlvTag
+from smppgw.core.events import EnquireLinkReceived, Event, ProtocolViolation, RequestReceived, UnbindReceived
 from smppgw.core.pdu import (
     BindReceiverResp,
     BindTransceiverResp,
@@ -157,6 +157,11 @@ class Simulator(Receipts, ManagementOps, Management):
                 self.metrics.pdu("in", event.request_command_id, 0)
             reply = event.reply_command_id if event.reply_command_id is not None else 0x8000_0000
             self.metrics.pdu("out", reply, int(event.error.command_status))
+        elif isinstance(event, UnbindReceived | EnquireLinkReceived):
+            # The session answers these itself (3.4 §4.2, §4.11); count both directions.
+            command = CommandId.UNBIND if isinstance(event, UnbindReceived) else CommandId.ENQUIRE_LINK
+            self.metrics.pdu("in", command, 0)
+            self.metrics.pdu("out", command | 0x8000_0000, 0)
 
     def _behaviour(self, bind: BindState) -> Behaviour:
         return bind.account.behaviour if bind.account is not None else self.global_behaviour

@@ -11,6 +11,7 @@
     listen = "127.0.0.1:8080"
     keys_env = "SMPPGW_API_KEYS"     # comma-separated keys from the environment (preferred)
     keys = []                        # or listed here (keep such a file out of the repository)
+    max_queued = 100000              # parts waiting to be sent; above it POST answers 429
 
 With no config, the embedded default: the bundled simulator on a free loopback port as
 the carrier, SQLite under ``./var/``, the API on 127.0.0.1:8080 with the key from
@@ -67,6 +68,7 @@ class AppConfig:
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
     api_keys: tuple[str, ...] = ()
+    max_queued: int = 100_000
 
 
 def app_config_from_dict(data: dict[str, Any], *, environ: dict[str, str] | None = None) -> AppConfig:
@@ -85,7 +87,9 @@ def app_config_from_dict(data: dict[str, Any], *, environ: dict[str, str] | None
     keys: list[str] = []
     if "api" in data:
         t = _table(data["api"], "api")
-        _unknown(t, {"listen", "keys", "keys_env"}, "api")
+        _unknown(t, {"listen", "keys", "keys_env", "max_queued"}, "api")
+        if "max_queued" in t:
+            out["max_queued"] = _int(t["max_queued"], "api.max_queued", 1, 100_000_000)
         if "listen" in t:
             host, sep, port = _str(t["listen"], "api.listen").rpartition(":")
             if not sep or not port.isdigit():
@@ -153,7 +157,9 @@ async def run_app(
             hc.accesslog = None
             hc.errorlog = None
             hc.graceful_timeout = 1.0
-            app = build_app(gateway, store, config.api_keys, now=trio.current_time)
+            app = build_app(
+                gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued
+            )
             binds: list[str] = await nursery.start(hypercorn_serve, app, hc)  # type: ignore[arg-type]
             task_status.started((gateway, store, int(binds[0].rsplit(":", 1)[1])))
     finally:

@@ -11,8 +11,8 @@ Every ``/v1`` call needs an API key (``Authorization: Bearer KEY`` or ``X-API-Ke
 A 202 means the message is on disk (``SqliteStore.add`` committed). An idempotency key
 seen before answers 200 with the first message; the same key with a different message
 is 409. Errors are JSON ``{"detail": ...}``: 401 no or wrong key, 404 unknown id, 409,
-422 bad body or unsendable message (the reason says which field), 503 store failure or
-gateway not running.
+422 bad body or unsendable message (the reason says which field), 429 more than
+``max_queued`` parts waiting (with Retry-After), 503 store failure or gateway not running.
 """
 
 from __future__ import annotations
@@ -37,9 +37,16 @@ _SAME = ("source", "destination", "text", "encoding")
 
 
 def build_app(
-    gateway: Gateway, store: SqliteStore, api_keys: Sequence[str], *, now: Callable[[], float]
+    gateway: Gateway,
+    store: SqliteStore,
+    api_keys: Sequence[str],
+    *,
+    now: Callable[[], float],
+    max_queued: int = 100_000,
 ) -> FastAPI:
-    """``now``: the trio clock (records carry it; the store converts it to wall time)."""
+    """``now``: the trio clock (records carry it; the store converts it to wall time).
+    ``max_queued``: parts waiting to be sent above which new messages get 429 (backpressure
+    when the carriers are slower than the callers, or down)."""
     keys = [k.encode() for k in api_keys]
     app = FastAPI(title="smppgw queue API", version="1", docs_url="/docs")
 
@@ -53,6 +60,14 @@ def build_app(
 
     auth = [Depends(authorised)]
 
+    def room(n: int = 1) -> None:
+        if not gateway.accepting:
+            raise HTTPException(503, "the gateway is not running (starting or shutting down)")
+        if gateway.queued() + n > max_queued:
+            raise HTTPException(
+                429, f"queue full ({max_queued} parts waiting); retry later", headers={"Retry-After": "1"}
+            )
+
     def accept_one(body: MessageIn) -> tuple[int, dict[str, Any]]:
         if body.idempotency_key is not None:
             seen = store.find_key(body.idempotency_key)
@@ -63,6 +78,7 @@ def build_app(
                         409, f"idempotency_key {body.idempotency_key!r} was used for another message"
                     )
                 return 200, _accepted(seen)
+        room()
         try:
             record = gateway.submit(**body.submit_kwargs())
         except SubmitError as exc:
@@ -95,6 +111,7 @@ def build_app(
                         results[i] = _error(str(exc.detail))
                     continue
             fresh.append((i, item))
+        room(len(fresh))
         try:
             outcomes = gateway.submit_many([item.submit_kwargs() for _, item in fresh])
         except StoreError as exc:
