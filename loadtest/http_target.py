@@ -1,7 +1,6 @@
 """Load the gateway's HTTP queue API end to end: ``POST /v1/messages`` (DESIGN §4.2).
 
-Written against the API as specified (to/from/text -> 202 with an id); the gateway's
-API does not exist yet, so this target has only met a stub. ``binds x window`` worker
+Tested against ``smppgw serve`` (tests/loadtest/test_http_gateway.py). ``binds x window`` worker
 tasks share one ``httpx.AsyncClient`` (anyio runs it on trio); the feeder hands them
 intended send times as for SMPP binds, so open-loop latency is measured from the
 intended time here too.

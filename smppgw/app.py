@@ -13,6 +13,12 @@
     keys = []                        # or listed here (keep such a file out of the repository)
     max_queued = 100000              # parts waiting to be sent; above it POST answers 429
 
+    [webhooks]                       # per-message callback_url comes with each message
+    inbound_url = "https://example.net/sms/inbound"
+    attempts = 6                     # tries per call; backoff doubles from `backoff` seconds
+    backoff = 1.0
+    timeout = 5.0
+
 With no config, the embedded default: the bundled simulator on a free loopback port as
 the carrier, SQLite under ``./var/``, the API on 127.0.0.1:8080 with the key from
 ``SMPPGW_API_KEY`` (or a random one, printed once at start).
@@ -37,6 +43,7 @@ from typing import Any
 import attrs
 import trio
 
+from smppgw.api.webhooks import Webhooks, WebhookSettings
 from smppgw.gateway.config import (
     ConfigError,
     GatewayConfig,
@@ -50,14 +57,15 @@ from smppgw.gateway.config import (
 )
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.inbound import InboundHandler, InboundMessage
+from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.store.base import Status
-from smppgw.store.sqlite import SqliteStore
+from smppgw.store.sqlite import InboundRecord, SqliteStore
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
 
 log = logging.getLogger(__name__)
 
-_APP_SECTIONS = {"store", "api"}
+_APP_SECTIONS = {"store", "api", "webhooks"}
 
 
 @attrs.frozen(kw_only=True)
@@ -69,6 +77,7 @@ class AppConfig:
     listen_port: int = 8080
     api_keys: tuple[str, ...] = ()
     max_queued: int = 100_000
+    webhooks: WebhookSettings = WebhookSettings()
 
 
 def app_config_from_dict(data: dict[str, Any], *, environ: dict[str, str] | None = None) -> AppConfig:
@@ -101,12 +110,31 @@ def app_config_from_dict(data: dict[str, Any], *, environ: dict[str, str] | None
             if name not in env:
                 raise ConfigError(f"api.keys_env: environment variable {name} is not set")
             keys += [k.strip() for k in env[name].split(",") if k.strip()]
+    if "webhooks" in data:
+        out["webhooks"] = _webhooks(_table(data["webhooks"], "webhooks"))
     if not keys:
         raise ConfigError("api: no API key (set api.keys_env or api.keys)")
     if any(len(k) < 8 for k in keys):
         raise ConfigError("api: every API key needs at least 8 characters")
     out["api_keys"] = tuple(keys)
     return AppConfig(**out)
+
+
+def _webhooks(t: dict[str, Any]) -> WebhookSettings:
+    _unknown(t, {"inbound_url", "attempts", "backoff", "timeout", "workers", "max_pending"}, "webhooks")
+    out: dict[str, Any] = {}
+    if "inbound_url" in t:
+        url = _str(t["inbound_url"], "webhooks.inbound_url")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"webhooks.inbound_url: an http(s) URL, got {url!r}")
+        out["inbound_url"] = url
+    for key, hi in (("attempts", 100), ("workers", 64), ("max_pending", 10_000_000)):
+        if key in t:
+            out[key] = _int(t[key], f"webhooks.{key}", 1, hi)
+    for key in ("backoff", "timeout"):
+        if key in t:
+            out[key] = _pos(t[key], f"webhooks.{key}")
+    return WebhookSettings(**out)
 
 
 def load_app_config(path: str | Path) -> AppConfig:
@@ -144,14 +172,22 @@ async def run_app(
     from smppgw.api.app import build_app
 
     store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
+    metrics = GatewayMetrics()
+    webhooks = Webhooks(config.webhooks, registry=metrics.registry, wall=store.wall)
     gateway = Gateway(
-        config.gateway, store=store, opted_out=store.is_opted_out, inbound_handler=_keeper(store)
+        config.gateway,
+        store=store,
+        metrics=metrics,
+        opted_out=store.is_opted_out,
+        inbound_handler=_keeper(store, webhooks.on_inbound),
     )
+    gateway.add_listener(webhooks.on_change)
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
             _resume(gateway, store)
             nursery.start_soon(_flusher, store, config.flush_interval)
+            nursery.start_soon(webhooks.run)
             hc = Config()
             hc.bind = [f"{config.listen_host}:{config.listen_port}"]
             hc.accesslog = None
@@ -168,10 +204,10 @@ async def run_app(
             store.close()
 
 
-def _keeper(store: SqliteStore) -> InboundHandler:
+def _keeper(store: SqliteStore, then: Callable[[InboundRecord], None]) -> InboundHandler:
     def keep(message: InboundMessage) -> None:
         # Durable before the deliver_sm_resp (DESIGN §3); raising makes the SMSC redeliver.
-        store.add_inbound(**{f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)})
+        then(store.add_inbound(**{f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)}))
         log.info("inbound %s -> %s stored (%d parts)", message.source, message.destination, message.parts)
 
     return keep
