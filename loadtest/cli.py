@@ -96,7 +96,7 @@ def build_params(opts: dict[str, Any], given: set[str]) -> RunParams:
         raise UsageError("no target: give --target HOST:PORT, --sim, --http URL or --scenario FILE")
     for name in ("system_id", "password", "system_type", "api_key", "profile", "binds", "window", "count"):
         take(name)
-    for name in ("source", "seed", "timeout", "wait_dlr", "max_seconds"):
+    for name in ("source", "seed", "timeout", "wait_dlr", "max_seconds", "callback_listen"):
         take(name)
     take("bind", "bind_mode")
     take("mix", "mix", parse_mix)
@@ -204,6 +204,11 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 @click.option("--system-type", help="Bind system_type.")
 @click.option("--bind", type=click.Choice(["trx", "tx"]), help="Bind mode.  [default: trx]")
 @click.option("--api-key", help="API key for --http.")
+@click.option(
+    "--callback-listen",
+    metavar="HOST:PORT",
+    help="--http --wait-dlr: where to take the gateway's receipt webhooks.  [default: 127.0.0.1:0]",
+)
 @click.option("--profile", help="Simulator profile for --sim (see `smppsim --list-profiles`).")
 @click.option("--sim-option", multiple=True, metavar="KEY=VALUE", help="Simulator behaviour key for --sim.")
 @click.option("--rate", type=float, help="Open loop: constant submit_sm/s.")

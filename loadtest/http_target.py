@@ -7,7 +7,13 @@ intended time here too.
 
 Outcomes: 200/201/202 -> acked; 429 -> throttled; any other status -> an error named
 ``HTTP_<code>``; no answer within ``--timeout`` -> ``timeout``; a transport failure ->
-``connection_error``. Receipts are not awaited over HTTP (``receipts_expected`` is 0).
+``connection_error``.
+
+Receipts (``--wait-dlr``): the target listens on ``--callback-listen`` (loopback, a free
+port by default; the gateway must be able to reach it) and sends each message with a
+``callback_url`` there; the gateway's webhook for the message's final status (delivered,
+undeliverable, expired, rejected, failed) is its receipt, and submit->receipt latency
+runs from the intended send time to that call's arrival.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ import trio
 
 from loadtest.messages import TEXTS, kind_sequence
 from loadtest.params import RunParams
+from loadtest.receipts import ReceiptTracker
 from loadtest.stats import Counters
 
 __all__ = ["HttpTarget"]
 
 _OK: Final = frozenset({200, 201, 202})
+_FINAL: Final = frozenset({"delivered", "undeliverable", "expired", "rejected", "failed", "blocked"})
 _POOL: Final = 2000
 
 
@@ -40,6 +48,7 @@ class HttpTarget:
         counters: Counters,
         clock_us: Callable[[], int],
         on_room: Callable[[Any], None],
+        receipts: ReceiptTracker | None = None,
     ) -> None:
         assert params.address is not None and params.api_key is not None
         self.p = params
@@ -51,15 +60,22 @@ class HttpTarget:
         self._queue: deque[int] = deque()
         self._lot = trio.lowlevel.ParkingLot()
         self._url = params.address.rstrip("/") + "/v1/messages"
-        self._bodies = self._build_bodies()
+        self._receipts = receipts
+        self._callback_url: str | None = None
+        self._bodies: list[bytes] = []
         self._next = 0
         self._client: httpx.AsyncClient | None = None
 
     def _build_bodies(self) -> list[bytes]:
         p = self.p
         kinds = kind_sequence(p.mix, _POOL, random.Random(p.seed))
+        extra: dict[str, Any] = {"dlr": self._callback_url is not None}
+        if self._callback_url is not None:
+            extra["callback_url"] = self._callback_url
         return [
-            json.dumps({"to": p.destinations.number(i), "from": p.source, "text": TEXTS[kind]}).encode()
+            json.dumps(
+                {"to": p.destinations.number(i), "from": p.source, "text": TEXTS[kind], **extra}
+            ).encode()
             for i, kind in enumerate(kinds)
         ]
 
@@ -107,6 +123,9 @@ class HttpTarget:
             raise RunFailed(f"cannot reach {self.p.address}: {exc!r}") from None
 
     async def start(self, nursery: trio.Nursery) -> None:
+        if self._receipts is not None:
+            self._callback_url = await nursery.start(self._serve_callbacks)
+        self._bodies = self._build_bodies()
         for _ in range(self.concurrency):
             nursery.start_soon(self._worker)
 
@@ -142,6 +161,8 @@ class HttpTarget:
                 code = response.status_code
                 if code in _OK:
                     c.acked += 1
+                    if self._receipts is not None:
+                        self._submitted(response, intended)
                 else:
                     if code == 429:
                         c.throttled += 1
@@ -149,3 +170,53 @@ class HttpTarget:
             finally:
                 self.busy -= 1
             self._on_room(self)
+
+    # -- receipts by webhook ---------------------------------------------------------------
+
+    def _submitted(self, response: httpx.Response, intended: int) -> None:
+        try:
+            message_id = response.json()["id"]
+        except (ValueError, KeyError, TypeError):
+            self._c.error("no_id_in_answer")
+            return
+        assert self._receipts is not None
+        if response.status_code == 202:  # 200 is an idempotent repeat: no second receipt
+            self._receipts.submitted(str(message_id), intended)
+
+    async def _serve_callbacks(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
+        from hypercorn.config import Config
+        from hypercorn.trio import serve
+
+        config = Config()
+        config.bind = [self.p.callback_listen]
+        config.accesslog = None
+        config.errorlog = None
+        config.graceful_timeout = 0.5
+        async with trio.open_nursery() as nursery:
+            urls: list[str] = await nursery.start(serve, self._callback_app, config)  # type: ignore[arg-type]
+            task_status.started(urls[0].rstrip("/") + "/receipt")
+
+    async def _callback_app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """A bare ASGI app: one route, no framework (it takes a call per message)."""
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                kind = message["type"].rsplit(".", 1)[1]
+                await send({"type": f"lifespan.{kind}.complete"})
+                if kind == "shutdown":
+                    return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        status = 204
+        try:
+            event = json.loads(body)
+            if event.get("type") == "message.status" and event.get("status") in _FINAL:
+                assert self._receipts is not None
+                self._receipts.receipt(str(event["id"]), self._clock())
+        except (ValueError, KeyError, AttributeError):
+            status = 400
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})

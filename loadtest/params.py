@@ -87,6 +87,7 @@ class RunParams:
     system_type: str = ""
     bind_mode: str = "trx"
     api_key: str | None = attrs.field(default=None, repr=False)
+    callback_listen: str = "127.0.0.1:0"  # --http --wait-dlr: where the gateway's webhooks arrive
     profile: str | None = None
     sim_options: Mapping[str, Any] = attrs.field(factory=dict)
     closed: bool = False
@@ -176,6 +177,7 @@ def _validate(p: RunParams) -> None:
             raise UsageError(f"--http: expected an http:// or https:// URL, got {p.address!r}")
         if not p.api_key:
             raise UsageError("--api-key: required with --http")
+        parse_hostport(p.callback_listen, "--callback-listen", allow_zero=True)
     if p.bind_mode not in ("trx", "tx"):
         raise UsageError(f"--bind: trx or tx, got {p.bind_mode!r}")
     if p.bind_mode == "tx" and p.wait_dlr > 0:
@@ -244,12 +246,13 @@ def _validate_workload(p: RunParams) -> None:
 # -- parsers for option strings ----------------------------------------------------------------
 
 
-def parse_hostport(value: str) -> tuple[str, int]:
+def parse_hostport(value: str, option: str = "--target", *, allow_zero: bool = False) -> tuple[str, int]:
     """``HOST:PORT`` (``[v6]:PORT`` too) -> (host, port)."""
     host, sep, port = value.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--target: expected HOST:PORT, got {value!r}")
+    lowest = 0 if allow_zero else 1
+    if not sep or not host or not port.isdigit() or not lowest <= int(port) < 65536:
+        raise UsageError(f"{option}: expected HOST:PORT, got {value!r}")
     return host, int(port)
 
 

@@ -177,7 +177,7 @@ class _Run:
             from loadtest.http_target import HttpTarget
 
             assert p.address is not None and p.api_key is not None
-            self.http = HttpTarget(p, self.c, self.clock_us, self._on_room)
+            self.http = HttpTarget(p, self.c, self.clock_us, self._on_room, self.receipts)
             await self.http.open()
             return [self.http]
         assert self.address is not None

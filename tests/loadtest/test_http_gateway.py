@@ -38,7 +38,8 @@ async def test_every_accepted_request_is_a_message_the_gateway_sends(tmp_path: P
         assert s["offered"] == s["sent"] == s["acked"] == 100, s
         assert s["errors_by_status"] == {} and s["latency_ms"]["submit_resp"]["count"] == 100
         # 20% long texts are 2 parts each: the simulator gets every part of every message.
-        assert await wait_until(lambda: api.store.counts().get("delivered") == 100, 10), api.store.counts()
+        # Without --wait-dlr no receipt is asked for (as registered_delivery=0 over SMPP).
+        assert await wait_until(lambda: api.store.counts().get("submitted") == 100, 10), api.store.counts()
         per_long = len(split_message(TEXTS["long"]))
         parts = sim.store.select(limit=1000)
         long_messages = sum(1 for m in parts if m.esm_class & 0x40) // per_long
@@ -81,3 +82,22 @@ async def test_the_cli_loads_smppgw_serve_and_writes_its_report(tmp_path: Path) 
         assert summary["acked"] == 50 and summary["errors_by_status"] == {}
         assert await wait_until(lambda: sum(api.store.counts().values()) == 50, 5)
     assert subprocess.run([BIN / "smpp-loadtest", "--help"], capture_output=True, check=False).returncode == 0
+
+
+async def test_wait_dlr_over_http_counts_each_final_webhook_as_a_receipt(tmp_path: Path) -> None:
+    outcomes = {"DELIVRD": 0.75, "UNDELIV": 0.25}
+    async with (
+        simulator(behaviour={"dlr_delay": 0.3, "outcomes": outcomes}) as sim,
+        serving(app_config([smsc(sim)], tmp_path / "db")) as api,
+    ):
+        params = http_params(
+            api.url, phases=(Phase(rate=20, duration=2.0),), wait_dlr=5.0, mix=parse_mix("gsm:1")
+        )
+        result = await run_checked(params)
+        counts = api.store.counts()
+    s = result["summary"]
+    assert s["acked"] == 40 and s["receipts_expected"] == 40 and s["receipts"] == 40, s
+    dlr = s["latency_ms"]["submit_receipt"]
+    # Every receipt waited for the simulator's 0.3 s delay; undelivered ones count too.
+    assert dlr["count"] == 40 and dlr["p50"] >= 300, dlr
+    assert set(counts) == {"delivered", "undeliverable"} and sum(counts.values()) == 40, counts
