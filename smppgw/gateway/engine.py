@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import random
 import ssl
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,7 +26,6 @@ from typing import Any
 import attrs
 import trio
 
-from smppgw.core.constants import RegisteredDelivery
 from smppgw.core.events import (
     Event,
     NotificationReceived,
@@ -35,17 +33,18 @@ from smppgw.core.events import (
     RequestReceived,
     SessionTimedOut,
 )
-from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, SubmitSm
+from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp
 from smppgw.core.receipt import parse_receipt, quick_receipt
-from smppgw.core.text import Part, split_message
+from smppgw.core.text import Part
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.config import GatewayConfig, SmscConfig
 from smppgw.gateway.dispatcher import Dispatcher, Job
 from smppgw.gateway.inbound import Inbound, InboundHandler
+from smppgw.gateway.messages import SubmitError, new_record, split, submit_pdus
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.connection import SmppConnection
-from smppgw.policy.addressing import AddressError, AddressKind, SmppAddress, to_smpp
+from smppgw.policy.addressing import AddressKind, SmppAddress, to_smpp
 from smppgw.policy.routing import Router
 from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
 from smppgw.store.base import FINAL, MessageRecord, MessageStore, PartRecord, Status
@@ -54,14 +53,6 @@ from smppgw.store.memory import MemoryStore
 __all__ = ["Gateway", "SubmitError"]
 
 log = logging.getLogger(__name__)
-
-
-_ENCODINGS = frozenset({"auto", "gsm7", "ucs2", "latin1", "binary"})
-_MAX_BINARY = 140  # octets in one short_message (3GPP TS 23.040 §9.2.3.24)
-
-
-class SubmitError(ValueError):
-    """The message can never be sent as given (bad address, no route, text too long)."""
 
 
 @attrs.frozen
@@ -269,31 +260,11 @@ class Gateway:
     ) -> tuple[MessageRecord, _Plan | None]:
         if not self._accepting:
             raise SubmitError("the gateway is not running")
-        try:
-            src, dst = to_smpp(source), to_smpp(destination)
-        except AddressError as exc:
-            raise SubmitError(str(exc)) from None
-        if dst.kind is AddressKind.ALPHANUMERIC:
-            raise SubmitError(f"destination {destination!r} is not a phone number")
-        if encoding not in _ENCODINGS:
-            raise SubmitError(f"encoding: one of {', '.join(sorted(_ENCODINGS))}, got {encoding!r}")
-        now = trio.current_time()
-        record = MessageRecord(
-            id=message_id or os.urandom(16).hex(),  # 128 random bits, 5x cheaper than uuid4
-            source=src.addr,
-            destination=dst.addr,
-            text=text,
-            encoding=encoding,
-            dlr=dlr,
-            validity=validity,
-            priority=priority,
-            tags=tuple(tags),
-            created_at=now,
-            updated_at=now,
-            idempotency_key=idempotency_key,
-            callback_url=callback_url,
-            reference=next(self._references),
-        )
+        record, src, dst = new_record(
+            trio.current_time(), next(self._references), source=source, destination=destination,
+            text=text, encoding=encoding, dlr=dlr, validity=validity, priority=priority, tags=tags,
+            message_id=message_id, idempotency_key=idempotency_key, callback_url=callback_url,
+        )  # fmt: skip
         if self.opted_out is not None and self.opted_out(dst.addr):
             record.status, record.error = Status.BLOCKED, "destination opted out"
             self.metrics.messages.labels(Status.BLOCKED.value).inc()
@@ -337,7 +308,7 @@ class Gateway:
         record.parts = [PartRecord(index=p.part_number, total=p.total) for p in parts]
         record.status = Status.QUEUED
         limits = self._limits(record, sender_kind, route.name)
-        pdus = self._pdus(record, smsc.config, parts, src, dst)
+        pdus = submit_pdus(record, smsc.config, parts, src, dst)
         jobs = [
             Job(record, part, pdu, record.created_at, limits)
             for part, pdu in zip(record.parts, pdus, strict=True)
@@ -373,7 +344,7 @@ class Gateway:
                 f"message {record.id}: splits into {len(parts)} parts now, was {len(record.parts)}"
             )
         limits = self._limits(record, src.kind, record.route or "")
-        pdus = self._pdus(record, smsc.config, parts, src, dst)
+        pdus = submit_pdus(record, smsc.config, parts, src, dst)
         for part, pdu in zip(record.parts, pdus, strict=True):
             if part.smsc_message_id is not None:
                 if record.dlr and not part.receipt_final:
@@ -386,45 +357,10 @@ class Gateway:
                 part.resent_unknown += 1
             smsc.dispatcher.put(Job(record, part, pdu, record.created_at, limits))
 
-    def _split(self, record: MessageRecord, smsc: SmscConfig) -> list[Any]:
-        if record.encoding == "binary":
-            return [_binary_part(record.text)]
+    def _split(self, record: MessageRecord, smsc: SmscConfig) -> list[Part]:
         if record.reference is None:
             record.reference = next(self._references)
-        reference = record.reference % (256 if smsc.concat.value == "udh8" else 65536)
-        try:
-            return split_message(
-                record.text, encoding=record.encoding, method=smsc.concat, reference=reference
-            )
-        except ValueError as exc:
-            raise SubmitError(f"text: {exc}") from None
-
-    def _pdus(
-        self, record: MessageRecord, smsc: SmscConfig, parts: list[Any], src: SmppAddress, dst: SmppAddress
-    ) -> list[SubmitSm]:
-        if smsc.ton_npi:  # per-SMSC TON/NPI overrides by address kind
-            src, dst = _override(src, smsc.ton_npi), _override(dst, smsc.ton_npi)
-        registered = RegisteredDelivery.RECEIPT_ALWAYS if record.dlr and smsc.registered_delivery else 0
-        validity = _relative(record.validity) if record.validity else ""
-        # trusted: the addresses passed to_smpp, the parts come from split_message.
-        return [
-            SubmitSm.trusted(
-                source_addr_ton=src.ton,
-                source_addr_npi=src.npi,
-                source_addr=src.addr,
-                dest_addr_ton=dst.ton,
-                dest_addr_npi=dst.npi,
-                destination_addr=dst.addr,
-                esm_class=part.esm_class,
-                priority_flag=min(3, max(0, record.priority)),
-                validity_period=validity,
-                registered_delivery=registered,
-                data_coding=part.data_coding,
-                short_message=part.short_message,
-                tlvs=part.tlvs,
-            )
-            for part in parts
-        ]
+        return split(record, smsc)
 
     def _limits(self, record: MessageRecord, kind: AddressKind, route: str) -> tuple[SlidingWindow, ...]:
         limits = []
@@ -509,25 +445,3 @@ class Gateway:
 
     def queued(self) -> int:
         return sum(len(s.dispatcher) for s in self.smscs.values())
-
-
-def _override(address: SmppAddress, table: Mapping[AddressKind, tuple[int, int]]) -> SmppAddress:
-    pair = table.get(address.kind)
-    return address if pair is None else attrs.evolve(address, ton=pair[0], npi=pair[1])
-
-
-def _binary_part(hex_octets: str) -> Part:
-    try:
-        data = bytes.fromhex(hex_octets)
-    except ValueError:
-        raise SubmitError("hex: not an even number of hex digits") from None
-    if not data or len(data) > _MAX_BINARY:
-        raise SubmitError(f"hex: 1..{_MAX_BINARY} octets in one binary message, got {len(data)}")
-    return Part(short_message=data, esm_class=0, data_coding=4, tlvs=(), part_number=1, total=1)
-
-
-def _relative(seconds: float) -> str:
-    """validity_period as an SMPP relative time (3.4 §7.1.1)."""
-    from smppgw.core.timefmt import format_relative
-
-    return format_relative(seconds)
