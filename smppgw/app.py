@@ -35,7 +35,6 @@ import os
 import secrets
 import signal
 import time
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,6 +53,7 @@ from smppgw.gateway.config import (
     _table,
     _unknown,
     config_from_dict,
+    read_toml,
 )
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.inbound import InboundHandler, InboundMessage
@@ -138,13 +138,7 @@ def _webhooks(t: dict[str, Any]) -> WebhookSettings:
 
 
 def load_app_config(path: str | Path) -> AppConfig:
-    try:
-        data = tomllib.loads(Path(path).read_text())
-    except OSError as exc:
-        raise ConfigError(f"config {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config {path}: {exc}") from None
-    return app_config_from_dict(data)
+    return app_config_from_dict(read_toml(path))
 
 
 def embedded_config(sim_port: int, *, api_key: str, listen_port: int = 8080) -> AppConfig:

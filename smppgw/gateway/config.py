@@ -325,11 +325,15 @@ def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
     return GatewayConfig(**out)
 
 
-def load_config(path: str | Path) -> GatewayConfig:
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Raises ConfigError (one line: the path and what is wrong)."""
     try:
-        data = tomllib.loads(Path(path).read_text())
+        return tomllib.loads(Path(path).read_text())
     except OSError as exc:
         raise ConfigError(f"config {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path}: {exc}") from None
-    return config_from_dict(data)
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    return config_from_dict(read_toml(path))

@@ -216,11 +216,7 @@ class Gateway:
             SubmitError: bad address, no route, unencodable or too long text.
             StoreError (from a durable store): not stored, so not accepted.
         """
-        record, plan = self._prepare(
-            source=source, destination=destination, text=text, encoding=encoding, dlr=dlr,
-            validity=validity, priority=priority, tags=tuple(tags), message_id=message_id,
-            idempotency_key=idempotency_key, callback_url=callback_url,
-        )  # fmt: skip
+        record, plan = self._prepare(**{k: v for k, v in locals().items() if k != "self"})  # the parameters
         self.store.add([record])
         self._enqueue(plan)
         return record
@@ -243,28 +239,11 @@ class Gateway:
             self._enqueue(plan)
         return results
 
-    def _prepare(
-        self,
-        *,
-        source: str,
-        destination: str,
-        text: str,
-        encoding: str = "auto",
-        dlr: bool = True,
-        validity: float | None = None,
-        priority: int = 0,
-        tags: Iterable[str] = (),
-        message_id: str | None = None,
-        idempotency_key: str | None = None,
-        callback_url: str | None = None,
-    ) -> tuple[MessageRecord, _Plan | None]:
+    def _prepare(self, **fields: Any) -> tuple[MessageRecord, _Plan | None]:
+        """``fields``: ``submit``'s keywords. Raises SubmitError."""
         if not self._accepting:
             raise SubmitError("the gateway is not running")
-        record, src, dst = new_record(
-            trio.current_time(), next(self._references), source=source, destination=destination,
-            text=text, encoding=encoding, dlr=dlr, validity=validity, priority=priority, tags=tags,
-            message_id=message_id, idempotency_key=idempotency_key, callback_url=callback_url,
-        )  # fmt: skip
+        record, src, dst = new_record(trio.current_time(), next(self._references), **fields)
         if self.opted_out is not None and self.opted_out(dst.addr):
             record.status, record.error = Status.BLOCKED, "destination opted out"
             self.metrics.messages.labels(Status.BLOCKED.value).inc()
