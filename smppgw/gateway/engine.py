@@ -153,6 +153,7 @@ class Gateway:
             await trio.sleep(1.0)
             now = trio.current_time()
             self.receipts.expire(now)
+            self.metrics.flush()  # the batched per-message counts (metrics.py)
             for name, smsc in self.smscs.items():
                 smsc.inbound.expire(name, now)
                 smsc.dispatcher.gauges()

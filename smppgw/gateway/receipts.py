@@ -111,7 +111,7 @@ class ReceiptBook:
                 self.duplicates += 1
                 self._metrics.duplicates.labels(smsc).inc()
             return  # a final outcome is never overwritten
-        self._metrics.child(self._metrics.receipts, smsc, stat.upper()).inc()
+        self._metrics.count(self._metrics.receipts, smsc, stat.upper())
         part.receipt_stat = stat
         part.receipt_at = now
         part.receipt_error = receipt.error
@@ -125,7 +125,7 @@ class ReceiptBook:
         )
         if part.submitted_at is not None:
             part.receipt_latency = now - part.submitted_at
-            self._metrics.child(self._metrics.receipt_latency, smsc).observe(part.receipt_latency)
+            self._metrics.observe(self._metrics.receipt_latency, part.receipt_latency, smsc)
         if smsc in self._per_message:
             # One receipt speaks for the whole message (whichever part's id it carries).
             for other in message.parts:
@@ -143,5 +143,5 @@ class ReceiptBook:
                     (p.receipt_stat for p in message.parts if p.status is message.status), None
                 )
             message.updated_at = now
-            self._metrics.child(self._metrics.messages, message.status.value).inc()
+            self._metrics.count(self._metrics.messages, message.status.value)
         self._on_change(message)
