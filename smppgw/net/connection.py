@@ -210,7 +210,7 @@ class SmppConnection:
             now + session.window.response_timeout < self._timer_deadline
             or session.state is not self._timer_state
         ):
-            self._kick_timer()
+            self._timer_wake.set()  # it recomputes its deadline (and notes the state)
         return seq
 
     async def wait_for_room(self) -> None:
@@ -275,7 +275,7 @@ class SmppConnection:
         read, so a deadline added by received PDUs is never missed either."""
         self._write_wanted.set()
         if self.session.state is not self._timer_state:
-            self._kick_timer()
+            self._timer_wake.set()  # it recomputes its deadline (and notes the state)
 
     def _kick_timer(self) -> None:
         # Only if a deadline moved earlier than the one it sleeps for: not once per message.
