@@ -96,6 +96,7 @@ _STATES_BY_STAT: Final[dict[str, MessageState]] = {state.stat: state for state i
 # Plain ints: these are compared once per TLV / per PDU on the hot path.
 _TAG_ID: Final = int(TlvTag.RECEIPTED_MESSAGE_ID)
 _TAG_STATE: Final = int(TlvTag.MESSAGE_STATE)
+_STATE_TLVS: Final = {state: Tlv.from_int(TlvTag.MESSAGE_STATE, int(state)) for state in MessageState}
 _TAG_NEC: Final = int(TlvTag.NETWORK_ERROR_CODE)
 _TAG_PAYLOAD: Final = int(TlvTag.MESSAGE_PAYLOAD)
 _TYPE_MASK: Final = int(EsmClass.TYPE_MASK)
@@ -382,10 +383,14 @@ def receipt_tlvs(
     """
     if len(message_id) > _MAX_MESSAGE_ID:
         raise ValueError(f"message_id is {len(message_id)} characters, at most {_MAX_MESSAGE_ID}")
-    tlvs = (
-        Tlv.from_str(TlvTag.RECEIPTED_MESSAGE_ID, message_id),
-        Tlv.from_int(TlvTag.MESSAGE_STATE, int(state)),
-    )
+    # Hot path (one receipt per message in the simulator): the state TLV is shared (Tlv
+    # is frozen) and the id TLV skips the attrs validators, whose bounds (tag in range,
+    # value bytes of at most 65535 octets) hold by construction here.
+    id_tlv = object.__new__(Tlv)
+    object.__setattr__(id_tlv, "tag", _TAG_ID)
+    object.__setattr__(id_tlv, "value", message_id.encode("latin-1") + b"\x00")
+    state_tlv = _STATE_TLVS.get(state) or Tlv.from_int(TlvTag.MESSAGE_STATE, int(state))
+    tlvs = (id_tlv, state_tlv)
     if network_error_code is None:
         return tlvs
     if len(network_error_code) != 3:
