@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["Receipts"]
 
 _MAX_ADDR = 20  # deliver_sm addresses are C-Octet String(21); data_sm allows 65
+_UDHI = int(EsmClass.UDHI)  # int & IntFlag runs enum's Python-level __and__: per receipt
 
 
 class Receipts:
@@ -101,7 +102,7 @@ class Receipts:
         text = b""
         if b.receipt_text:
             digits = b.receipt_date_digits
-            preview = decode_text(m.payload, m.data_coding)[:20] if not m.esm_class & EsmClass.UDHI else ""
+            preview = decode_text(m.payload, m.data_coding)[:20] if not m.esm_class & _UDHI else ""
             text = format_receipt(
                 message_id=receipt_id,
                 state=state,

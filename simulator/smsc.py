@@ -395,7 +395,7 @@ class Simulator(Receipts, ManagementOps, Management):
             data_coding=pdu.data_coding,
             registered_delivery=pdu.registered_delivery,
             payload=payload,
-            tlv_tags=tuple(t.tag for t in pdu.tlvs),
+            tlv_tags=tuple([t.tag for t in pdu.tlvs]) if pdu.tlvs else (),
             state=MessageState.ENROUTE,
             submitted_at=trio.current_time(),
             submitted_wall=time.time(),
