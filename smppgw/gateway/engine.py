@@ -57,6 +57,10 @@ log = logging.getLogger(__name__)
 
 
 _ENCODINGS = frozenset({"auto", "gsm7", "ucs2", "latin1"})
+_MAX_SOURCES = 4096  # sender address cache: cleared when full (a sender per message is odd)
+# Answers to receipts and MO: frozen, every field default: one instance serves them all.
+_DELIVER_SM_RESP = DeliverSmResp()
+_DATA_SM_RESP = DataSmResp()
 
 
 class SubmitError(ValueError):
@@ -93,6 +97,8 @@ class Gateway:
         self._waiters: dict[str, trio.Event] = {}
         self._listeners: list[Callable[[MessageRecord], Any]] = []
         self._references = itertools.count(self.rng.randrange(256))
+        # Senders are few (short codes, long codes, alphanumerics): classify each once.
+        self._sources: dict[str, SmppAddress] = {}
         self._sender_limits: dict[str, SlidingWindow] = {}
         self._route_limits = {name: SlidingWindow(tps) for name, tps in config.route_tps.items()}
         self.receipts = ReceiptBook(
@@ -213,7 +219,13 @@ class Gateway:
         if not self._accepting:
             raise SubmitError("the gateway is not running")
         try:
-            src, dst = to_smpp(source), to_smpp(destination)
+            src = self._sources.get(source)
+            if src is None:
+                src = to_smpp(source)
+                if len(self._sources) >= _MAX_SOURCES:
+                    self._sources.clear()
+                self._sources[source] = src
+            dst = to_smpp(destination)
         except AddressError as exc:
             raise SubmitError(str(exc)) from None
         if dst.kind is AddressKind.ALPHANUMERIC:
@@ -332,7 +344,7 @@ class Gateway:
             else:
                 self.metrics.inbound.labels(smsc).inc()
                 status = self.smscs[smsc].inbound.deliver(smsc, pdu, now)
-            response = DeliverSmResp() if isinstance(pdu, DeliverSm) else DataSmResp()
+            response = _DELIVER_SM_RESP if isinstance(pdu, DeliverSm) else _DATA_SM_RESP
             conn.send_response(event.sequence_number, response, status)
         elif isinstance(event, ProtocolViolation | SessionTimedOut):
             log.warning("%s: %s", smsc, event)
