@@ -33,6 +33,8 @@ _PART_STATUS = {
     MessageState.REJECTED: Status.REJECTED,
 }
 _WORST = (Status.REJECTED, Status.UNDELIVERABLE, Status.EXPIRED)
+_NOT_SUBMITTED = frozenset({Status.ACCEPTED, Status.QUEUED, Status.SUBMITTING})
+_DELIVERED = {Status.DELIVERED}
 
 Ref = tuple[MessageRecord, PartRecord]
 
@@ -74,8 +76,9 @@ class ReceiptBook:
         part.status = Status.SUBMITTED
         part.submitted_at = sent_at if sent_at is not None else now
         part.error = None
-        if message.status in (Status.ACCEPTED, Status.QUEUED, Status.SUBMITTING) and all(
-            p.smsc_message_id is not None for p in message.parts
+        parts = message.parts
+        if message.status in _NOT_SUBMITTED and (
+            len(parts) == 1 or all(p.smsc_message_id is not None for p in parts)
         ):
             message.status = Status.SUBMITTED
         for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
@@ -133,9 +136,10 @@ class ReceiptBook:
                     other.receipt_final = True
                     other.receipt_stat, other.receipt_at = stat, now
                     other.receipt_error, other.status = receipt.error, part.status
-        if not message.is_final and all(p.receipt_final for p in message.parts):
-            statuses = {p.status for p in message.parts}
-            if statuses == {Status.DELIVERED}:
+        parts = message.parts
+        if not message.is_final and (len(parts) == 1 or all(p.receipt_final for p in parts)):
+            statuses = {p.status for p in parts}
+            if statuses == _DELIVERED:
                 message.status = Status.DELIVERED
             else:
                 message.status = next(s for s in _WORST if s in statuses)
