@@ -55,7 +55,7 @@ __all__ = [
 _INTERIM: Final = frozenset({MessageState.SCHEDULED, MessageState.ENROUTE, MessageState.ACCEPTED})
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)  # dict-based: quick_receipt builds one per message
 class Receipt:
     """What one delivery receipt says. Raw text values are kept as received, for diagnosis."""
 
@@ -298,7 +298,18 @@ def quick_receipt(*, short_message: bytes, tlvs: Sequence[Tlv]) -> Receipt | Non
             end = raw.find(b" ", at + 4)
             value = raw[at + 4 : end if end >= 0 else len(raw)].strip()
             error = value.decode("latin-1") or None
-    return Receipt(message_id=message_id, tlv_id=message_id, state=state, stat=state.stat, error=error)
+    # One dict assignment instead of 14 frozen setattrs (no validators to skip: values
+    # only), as the codec builds PDUs.
+    receipt = _new(Receipt)
+    values = dict(_RECEIPT_DEFAULTS)
+    values.update(message_id=message_id, tlv_id=message_id, state=state, stat=state.stat, error=error)
+    _set(receipt, "__dict__", values)
+    return receipt
+
+
+_new = object.__new__
+_set = object.__setattr__
+_RECEIPT_DEFAULTS: Final = {a.name: a.default for a in attrs.fields(Receipt)}
 
 
 # -- building (SMSC side) ---------------------------------------------------------------------
