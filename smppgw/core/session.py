@@ -62,6 +62,7 @@ from smppgw.core.events import (
     UnbindReceived,
     Unbound,
     UnexpectedResponse,
+    received,
 )
 from smppgw.core.framing import DEFAULT_MAX_COMMAND_LENGTH, FrameBuffer
 from smppgw.core.pdu import (
@@ -422,7 +423,7 @@ class Session:
             if cid in _BIND_IDS:
                 self._apply(Input.RECV_BIND)
             self._owed[seq] = pdu
-            events.append(RequestReceived(sequence_number=seq, pdu=pdu))
+            events.append(received(RequestReceived, sequence_number=seq, pdu=pdu))
 
     def _handle_response(
         self, cid: int, status: int, seq: int, frame: bytes, now: float, events: list[Event]
@@ -451,7 +452,8 @@ class Session:
         request = entry.request
         assert isinstance(response, Response)
         events.append(
-            ResponseReceived(
+            received(
+                ResponseReceived,
                 sequence_number=seq,
                 request=request,
                 response=response,
