@@ -368,7 +368,7 @@ class SegmentInfo:
     units_per_segment: int  # 160/70/140 when it fits one part, else the per-part capacity
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)  # dict-based: split_message builds one per message
 class Part:
     """One submit_sm worth of a (possibly split) message."""
 
@@ -378,6 +378,10 @@ class Part:
     tlvs: tuple[Tlv, ...]  # SAR TLVs, or message_payload for PAYLOAD, else ()
     part_number: int  # 1-based
     total: int
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 def _cuts(data: bytes, encoding: Encoding, capacity: int) -> list[int]:
@@ -474,7 +478,11 @@ def split_message(
     data = _encode_as(text, enc)
     dcs = _DATA_CODING[enc]
     if len(data) // _UNIT_OCTETS[enc] <= _SINGLE[enc]:
-        return [Part(short_message=data, esm_class=0, data_coding=dcs, tlvs=(), part_number=1, total=1)]
+        # The one-part case is the hot path: one dict, not six frozen setattrs.
+        part = _new(Part)
+        _set(part, "__dict__", {"short_message": data, "esm_class": 0, "data_coding": dcs,
+                                "tlvs": (), "part_number": 1, "total": 1})  # fmt: skip
+        return [part]
     if method is ConcatMethod.PAYLOAD:
         if len(data) > _MAX_PAYLOAD:
             raise ValueError(f"{len(data)} octets exceed the {_MAX_PAYLOAD}-octet message_payload")

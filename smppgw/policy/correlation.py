@@ -64,11 +64,18 @@ def _is_obviously_hex(canonical: str) -> bool:
     return not _HEX_LETTERS.isdisjoint(canonical) and _HEX.issuperset(canonical)
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # dict-based: built per receipt by _match
 class Match(Generic[R, P]):
     ref: R
     payload: P
     early: bool  # the receipt arrived before the submit_sm_resp
+
+
+def _match(ref: R, payload: P, early: bool) -> Match[R, P]:
+    """One dict, not three frozen setattrs: one Match per receipt."""
+    match: Match[R, P] = object.__new__(Match)
+    object.__setattr__(match, "__dict__", {"ref": ref, "payload": payload, "early": early})
+    return match
 
 
 @attrs.frozen(eq=False)  # by identity: two equal receipts are two receipts
@@ -164,7 +171,7 @@ class Correlator(Generic[R, P]):
             self._forget_held(held)
             self.matched += 1
             self.matched_early += 1
-            matches.append(Match(ref, held.payload, True))
+            matches.append(_match(ref, held.payload, True))
         return matches
 
     def receipt(self, smsc: str, receipt_id: str, payload: P, now: float) -> Match[R, P] | None:
@@ -173,7 +180,7 @@ class Correlator(Generic[R, P]):
         ref = self._find(smsc, exact, alias)
         if ref is not None:
             self.matched += 1
-            return Match(ref, payload, False)
+            return _match(ref, payload, False)
         held = Held(smsc, receipt_id, payload, now)
         self._held.setdefault((smsc, exact), []).append(held)
         if alias is not None:
