@@ -294,22 +294,25 @@ class Gateway:
             src, dst = _override(src, smsc.ton_npi), _override(dst, smsc.ton_npi)
         registered = RegisteredDelivery.RECEIPT_ALWAYS if record.dlr and smsc.registered_delivery else 0
         validity = _relative(record.validity) if record.validity else ""
+        priority = min(3, max(0, record.priority))
         # trusted: the addresses passed to_smpp, the parts come from split_message.
         return [
-            SubmitSm.trusted(
-                source_addr_ton=src.ton,
-                source_addr_npi=src.npi,
-                source_addr=src.addr,
-                dest_addr_ton=dst.ton,
-                dest_addr_npi=dst.npi,
-                destination_addr=dst.addr,
-                esm_class=part.esm_class,
-                priority_flag=min(3, max(0, record.priority)),
-                validity_period=validity,
-                registered_delivery=registered,
-                data_coding=part.data_coding,
-                short_message=part.short_message,
-                tlvs=part.tlvs,
+            SubmitSm.trusted_from(
+                {
+                    "source_addr_ton": src.ton,
+                    "source_addr_npi": src.npi,
+                    "source_addr": src.addr,
+                    "dest_addr_ton": dst.ton,
+                    "dest_addr_npi": dst.npi,
+                    "destination_addr": dst.addr,
+                    "esm_class": part.esm_class,
+                    "priority_flag": priority,
+                    "validity_period": validity,
+                    "registered_delivery": registered,
+                    "data_coding": part.data_coding,
+                    "short_message": part.short_message,
+                    "tlvs": part.tlvs,
+                }
             )
             for part in parts
         ]
