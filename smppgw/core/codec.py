@@ -309,13 +309,28 @@ def _compile_decoder(cls: type[Pdu]) -> Callable[[bytes, int, int], Pdu]:
     items = ", ".join(f"{nm!r}: v{i}" for i, nm in enumerate(names))
     build = ["o = _new(cls)", f"_set(o, '__dict__', {{{items}}})", "return o"]
     lines = ["def decode(buf, pos, end):"]
-    for i, wf in enumerate(fields):
+    i = 0
+    while i < len(fields):
+        wf = fields[i]
         if lenient:
             # A response body may stop at any field boundary: the rest takes defaults.
             lines.append("    if pos >= end:")
             lines += [f"        v{j} = _defaults[{j}]" for j in range(i, len(names))]
             lines += [f"        {b}" for b in build]
+        run = 1
+        while not lenient and i + run < len(fields) and wf.kind == fields[i + run].kind == "u8":
+            run += 1
+        if run > 1:
+            # Consecutive one-octet fields: one bounds check, one slice unpacked. The error
+            # still names the first field that is missing (end - pos octets are there).
+            group = tuple(f.name for f in fields[i : i + run])
+            targets = ", ".join(f"v{j}" for j in range(i, i + run))
+            lines.append(f"    if pos + {run} > end: raise _short(cls, {group!r}[end - pos])")
+            lines.append(f"    {targets} = buf[pos:pos + {run}]; pos += {run}")
+            i += run
+            continue
         lines += [f"    {line}" for line in _decode_lines(wf, f"v{i}")]
+        i += 1
     lines.append(f"    v{len(fields)} = decode_tlvs(buf, pos, end) if pos < end else ()")
     if cls._check is not Pdu._check:
         # Cross-field rules (short_message XOR message_payload, 3.4 §5.3.2.32) hold for
