@@ -52,6 +52,10 @@ __all__ = [
 class Encoding(enum.Enum):
     """Alphabet a text is sent in. Functions taking ``Encoding | str`` also accept "auto"."""
 
+    # Members are singletons: identity hashing is exact and cheaper than Enum's
+    # name hash (dict keys on the per-message path: split_message).
+    __hash__ = object.__hash__
+
     GSM7 = "gsm7"
     LATIN1 = "latin1"
     UCS2 = "ucs2"
@@ -59,6 +63,10 @@ class Encoding(enum.Enum):
 
 class ConcatMethod(enum.Enum):
     """How a long message travels (SMPP-REFERENCE §5.5)."""
+
+    # Members are singletons: identity hashing is exact and cheaper than Enum's
+    # name hash (dict keys on the per-message path: split_message).
+    __hash__ = object.__hash__
 
     UDH8 = "udh8"  # UDH IEI 0x00: 05 00 03 ref total seq
     UDH16 = "udh16"  # UDH IEI 0x08: 06 08 04 refH refL total seq

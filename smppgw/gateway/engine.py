@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 
 _ENCODINGS = frozenset({"auto", "gsm7", "ucs2", "latin1"})
+_RECEIPT_ALWAYS = int(RegisteredDelivery.RECEIPT_ALWAYS)
 _MAX_SOURCES = 4096  # sender address cache: cleared when full (a sender per message is odd)
 # Answers to receipts and MO: frozen, every field default: one instance serves them all.
 _DELIVER_SM_RESP = DeliverSmResp()
@@ -292,9 +293,11 @@ class Gateway:
     ) -> list[SubmitSm]:
         if smsc.ton_npi:  # per-SMSC TON/NPI overrides by address kind
             src, dst = _override(src, smsc.ton_npi), _override(dst, smsc.ton_npi)
-        registered = RegisteredDelivery.RECEIPT_ALWAYS if record.dlr and smsc.registered_delivery else 0
+        registered = _RECEIPT_ALWAYS if record.dlr and smsc.registered_delivery else 0
         validity = _relative(record.validity) if record.validity else ""
-        priority = min(3, max(0, record.priority))
+        priority = record.priority
+        if not 0 <= priority <= 3:
+            priority = min(3, max(0, priority))
         # trusted: the addresses passed to_smpp, the parts come from split_message.
         return [
             SubmitSm.trusted_from(
