@@ -82,6 +82,7 @@ _BIND_RESP: dict[str, type[_BindResp]] = {
 }
 _MODE = {0x02: "tx", 0x01: "rx", 0x09: "trx"}
 _RECEIVER_MODES = frozenset({"rx", "trx"})
+_SUBMITS = (SubmitSm, DataSm, SubmitMulti)  # a tuple: ``A | B`` in the call builds a union per PDU
 
 
 class Simulator(Receipts, ManagementOps, Management):
@@ -194,7 +195,7 @@ class Simulator(Receipts, ManagementOps, Management):
             self._bind(bind, seq, pdu)
         elif bind.account is None:  # the session only lets binds through before binding
             conn.send_nack(seq, CommandStatus.ESME_RINVBNDSTS)
-        elif isinstance(pdu, SubmitSm | DataSm | SubmitMulti):
+        elif isinstance(pdu, _SUBMITS):
             self._submit(bind, bind.account, seq, pdu)
         elif isinstance(pdu, QuerySm):
             self._query(bind, seq, pdu)

@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 _ENCODINGS = frozenset({"auto", "gsm7", "ucs2", "latin1"})
 _RECEIPT_ALWAYS = int(RegisteredDelivery.RECEIPT_ALWAYS)
+_DELIVERIES = (DeliverSm, DataSm)  # a tuple: ``A | B`` in the call builds a union per PDU
 _MAX_SOURCES = 4096  # sender address cache: cleared when full (a sender per message is odd)
 # Answers to receipts and MO: frozen, every field default: one instance serves them all.
 _DELIVER_SM_RESP = DeliverSmResp()
@@ -337,7 +338,7 @@ class Gateway:
     # -- events from the SMSCs -----------------------------------------------------------------------
 
     def _on_event(self, smsc: str, conn: SmppConnection, event: Event) -> None:
-        if isinstance(event, RequestReceived) and isinstance(event.pdu, DeliverSm | DataSm):
+        if isinstance(event, RequestReceived) and isinstance(event.pdu, _DELIVERIES):
             pdu = event.pdu
             now = trio.current_time()
             short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""

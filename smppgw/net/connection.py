@@ -66,6 +66,8 @@ _READ_SIZE = 64 * 1024
 # Events the application never needs: the session handled them.
 _QUIET = (EnquireLinkReceived, EnquireLinkSent, ConnectionClosed)
 _THROTTLE = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
+# A tuple, not ``A | B | C`` in the call: that builds a union object per event (~2x slower).
+_OUTCOMES = (ResponseReceived, RequestExpired, RequestAborted)
 
 
 @contextlib.contextmanager
@@ -380,7 +382,7 @@ class SmppConnection:
 
     def _outcome(self, event: Event) -> bool:
         """Run the callback of a request outcome; False if ``event`` is not one."""
-        if isinstance(event, ResponseReceived | RequestExpired | RequestAborted):
+        if isinstance(event, _OUTCOMES):
             callback = self._callbacks.pop(event.sequence_number, None)
             if callback is not None:
                 callback(event)
