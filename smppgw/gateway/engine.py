@@ -57,12 +57,12 @@ log = logging.getLogger(__name__)
 
 
 _ENCODINGS = frozenset({"auto", "gsm7", "ucs2", "latin1"})
+# Per-message constants: a plain int, a tuple (``A | B`` in a call builds a union each
+# time), frozen all-default answers shared by every receipt and MO.
 _RECEIPT_ALWAYS = int(RegisteredDelivery.RECEIPT_ALWAYS)
-_DELIVERIES = (DeliverSm, DataSm)  # a tuple: ``A | B`` in the call builds a union per PDU
+_DELIVERIES = (DeliverSm, DataSm)
+_DELIVER_SM_RESP, _DATA_SM_RESP = DeliverSmResp(), DataSmResp()
 _MAX_SOURCES = 4096  # sender address cache: cleared when full (a sender per message is odd)
-# Answers to receipts and MO: frozen, every field default: one instance serves them all.
-_DELIVER_SM_RESP = DeliverSmResp()
-_DATA_SM_RESP = DataSmResp()
 
 
 class SubmitError(ValueError):
@@ -264,9 +264,10 @@ class Gateway:
         route = self.router.route(record.destination, sender_kind, record.tags)
         if route is None:
             raise SubmitError(f"no route for {record.destination} from a {sender_kind.value} sender")
-        name = self.router.pick(
-            route, lambda n: n not in exclude and self.smscs[n].pool.up, self.rng
-        ) or next((n for n in route.smscs if n not in exclude), None)
+        up = self._up if not exclude else lambda n: n not in exclude and self._up(n)
+        name = self.router.pick(route, up, self.rng) or next(
+            (n for n in route.smscs if n not in exclude), None
+        )
         if name is None:
             raise SubmitError(f"route {route.name}: no SMSC left to fail over to")
         smsc = self.smscs[name]
@@ -279,6 +280,9 @@ class Gateway:
         for part, pdu in zip(record.parts, pdus, strict=True):
             smsc.dispatcher.put(Job(record, part, pdu, record.created_at, limits))
         self.store.save(record)
+
+    def _up(self, name: str) -> bool:
+        return self.smscs[name].pool.up
 
     def _split(self, record: MessageRecord, smsc: SmscConfig) -> list[Any]:
         reference = next(self._references) % (256 if smsc.concat.value == "udh8" else 65536)
@@ -301,25 +305,15 @@ class Gateway:
             priority = min(3, max(0, priority))
         # trusted: the addresses passed to_smpp, the parts come from split_message.
         return [
-            SubmitSm.trusted_from(
-                {
-                    "source_addr_ton": src.ton,
-                    "source_addr_npi": src.npi,
-                    "source_addr": src.addr,
-                    "dest_addr_ton": dst.ton,
-                    "dest_addr_npi": dst.npi,
-                    "destination_addr": dst.addr,
-                    "esm_class": part.esm_class,
-                    "priority_flag": priority,
-                    "validity_period": validity,
-                    "registered_delivery": registered,
-                    "data_coding": part.data_coding,
-                    "short_message": part.short_message,
-                    "tlvs": part.tlvs,
-                }
-            )
+            SubmitSm.trusted_from({
+                "source_addr_ton": src.ton, "source_addr_npi": src.npi, "source_addr": src.addr,
+                "dest_addr_ton": dst.ton, "dest_addr_npi": dst.npi, "destination_addr": dst.addr,
+                "esm_class": part.esm_class, "priority_flag": priority, "validity_period": validity,
+                "registered_delivery": registered, "data_coding": part.data_coding,
+                "short_message": part.short_message, "tlvs": part.tlvs,
+            })
             for part in parts
-        ]
+        ]  # fmt: skip
 
     def _limits(self, record: MessageRecord, kind: AddressKind, route: str) -> tuple[SlidingWindow, ...]:
         limits = []
