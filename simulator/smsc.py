@@ -285,9 +285,8 @@ class Simulator(Receipts, ManagementOps, Management):
     def _admit(
         self, bind: BindState, account: AccountState, b: Behaviour, pdu: SubmitSm | DataSm | SubmitMulti
     ) -> int:
-        now = trio.current_time()
-        if (bind.bucket is not None and not bind.bucket.take(now)) or (
-            account.bucket is not None and not account.bucket.take(now)
+        if (bind.bucket is not None and not bind.bucket.take(trio.current_time())) or (
+            account.bucket is not None and not account.bucket.take(trio.current_time())
         ):
             bind.throttled += 1
             account.throttled += 1

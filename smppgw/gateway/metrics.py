@@ -14,7 +14,7 @@ per message cost ~10 us of the ~120 us a message cost in all (bench_gateway).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -131,6 +131,7 @@ class GatewayMetrics:
         self._counts: dict[Any, int] = {}  # counter child -> increments not yet flushed
         self._observations: dict[Any, _Observations] = {}  # histogram child -> pending
         self._submit_children: dict[tuple[str, str, int], Any] = {}
+        self._resp_observers: dict[str, Callable[[float], None]] = {}
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
     def submit(self, route: str, smsc: str, status: int) -> None:
@@ -142,7 +143,10 @@ class GatewayMetrics:
         counts[child] = counts.get(child, 0) + 1
 
     def resp(self, smsc: str, seconds: float) -> None:
-        self.observe(self.resp_latency, seconds, smsc)
+        resp = self._resp_observers.get(smsc)
+        if resp is None:
+            resp = self._resp_observers[smsc] = self.observer(self.resp_latency, smsc)
+        resp(seconds)
 
     def count(self, metric: Counter, *labels: str) -> None:
         """``metric.labels(*labels).inc()``, batched (hot path: receipts, finals)."""
@@ -152,11 +156,15 @@ class GatewayMetrics:
 
     def observe(self, metric: Histogram, value: float, *labels: str) -> None:
         """``metric.labels(*labels).observe(value)``, batched (hot path: latencies)."""
+        self.observer(metric, *labels)(value)
+
+    def observer(self, metric: Histogram, *labels: str) -> Callable[[float], None]:
+        """``observe`` for one label set, looked up once: for a caller that keeps it."""
         child = self.child(metric, *labels)
         pending = self._observations.get(child)
         if pending is None:
             pending = self._observations[child] = _Observations(child)
-        pending.add(value)
+        return pending.add
 
     def child(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached."""

@@ -56,6 +56,7 @@ class ReceiptBook:
         self._on_change = on_change
         self.duplicates = 0
         self.applied = 0
+        self._latency: dict[str, Callable[[float], None]] = {}  # receipt latency per SMSC
 
     def submitted(
         self,
@@ -128,7 +129,10 @@ class ReceiptBook:
         )
         if part.submitted_at is not None:
             part.receipt_latency = now - part.submitted_at
-            self._metrics.observe(self._metrics.receipt_latency, part.receipt_latency, smsc)
+            latency = self._latency.get(smsc)
+            if latency is None:
+                latency = self._latency[smsc] = self._metrics.observer(self._metrics.receipt_latency, smsc)
+            latency(part.receipt_latency)
         if smsc in self._per_message:
             # One receipt speaks for the whole message (whichever part's id it carries).
             for other in message.parts:
