@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 __all__ = ["Receipts"]
 
 _MAX_ADDR = 20  # deliver_sm addresses are C-Octet String(21); data_sm allows 65
+_UDHI = int(EsmClass.UDHI)  # int & IntFlag runs enum's Python-level __and__: per receipt
+_RECEIPT = int(EsmClass.SMSC_DELIVERY_RECEIPT)
+_INTERMEDIATE = int(EsmClass.INTERMEDIATE_NOTIFICATION)
 
 
 class Receipts:
@@ -101,7 +104,7 @@ class Receipts:
         text = b""
         if b.receipt_text:
             digits = b.receipt_date_digits
-            preview = decode_text(m.payload, m.data_coding)[:20] if not m.esm_class & EsmClass.UDHI else ""
+            preview = decode_text(m.payload, m.data_coding)[:20] if not m.esm_class & _UDHI else ""
             text = format_receipt(
                 message_id=receipt_id,
                 state=state,
@@ -114,16 +117,18 @@ class Receipts:
             ).encode("latin-1", "replace")[:254]
         tlvs = receipt_tlvs(message_id=receipt_id, state=state) if b.receipt_tlvs else ()
         # trusted: addresses come from a decoded submit (cut to 20), ids are our own.
-        pdu = DeliverSm.trusted(
-            source_addr_ton=m.dest_addr_ton,
-            source_addr_npi=m.dest_addr_npi,
-            source_addr=m.destination_addr[:_MAX_ADDR],
-            dest_addr_ton=m.source_addr_ton,
-            dest_addr_npi=m.source_addr_npi,
-            destination_addr=m.source_addr[:_MAX_ADDR],
-            esm_class=EsmClass.INTERMEDIATE_NOTIFICATION if intermediate else EsmClass.SMSC_DELIVERY_RECEIPT,
-            short_message=text,
-            tlvs=tlvs,
+        pdu = DeliverSm.trusted_from(
+            {
+                "source_addr_ton": m.dest_addr_ton,
+                "source_addr_npi": m.dest_addr_npi,
+                "source_addr": m.destination_addr[:_MAX_ADDR],
+                "dest_addr_ton": m.source_addr_ton,
+                "dest_addr_npi": m.source_addr_npi,
+                "destination_addr": m.source_addr[:_MAX_ADDR],
+                "esm_class": _INTERMEDIATE if intermediate else _RECEIPT,
+                "short_message": text,
+                "tlvs": tlvs,
+            }
         )
         m.receipts_sent += 1
         self.metrics.inc(self.metrics.receipts, state.stat)

@@ -82,6 +82,7 @@ _BIND_RESP: dict[str, type[_BindResp]] = {
 }
 _MODE = {0x02: "tx", 0x01: "rx", 0x09: "trx"}
 _RECEIVER_MODES = frozenset({"rx", "trx"})
+_SUBMITS = (SubmitSm, DataSm, SubmitMulti)  # a tuple: ``A | B`` in the call builds a union per PDU
 
 
 class Simulator(Receipts, ManagementOps, Management):
@@ -199,7 +200,7 @@ class Simulator(Receipts, ManagementOps, Management):
             self._bind(bind, seq, pdu)
         elif bind.account is None:  # the session only lets binds through before binding
             conn.send_nack(seq, CommandStatus.ESME_RINVBNDSTS)
-        elif isinstance(pdu, SubmitSm | DataSm | SubmitMulti):
+        elif isinstance(pdu, _SUBMITS):
             self._submit(bind, bind.account, seq, pdu)
         elif isinstance(pdu, QuerySm):
             self._query(bind, seq, pdu)
@@ -289,9 +290,8 @@ class Simulator(Receipts, ManagementOps, Management):
     def _admit(
         self, bind: BindState, account: AccountState, b: Behaviour, pdu: SubmitSm | DataSm | SubmitMulti
     ) -> int:
-        now = trio.current_time()
-        if (bind.bucket is not None and not bind.bucket.take(now)) or (
-            account.bucket is not None and not account.bucket.take(now)
+        if (bind.bucket is not None and not bind.bucket.take(trio.current_time())) or (
+            account.bucket is not None and not account.bucket.take(trio.current_time())
         ):
             bind.throttled += 1
             account.throttled += 1
@@ -400,7 +400,7 @@ class Simulator(Receipts, ManagementOps, Management):
             data_coding=pdu.data_coding,
             registered_delivery=pdu.registered_delivery,
             payload=payload,
-            tlv_tags=tuple(t.tag for t in pdu.tlvs),
+            tlv_tags=tuple([t.tag for t in pdu.tlvs]) if pdu.tlvs else (),
             state=MessageState.ENROUTE,
             submitted_at=trio.current_time(),
             submitted_wall=time.time(),

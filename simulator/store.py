@@ -68,7 +68,51 @@ class Message:
     receipt_id: str  # the submit_sm_resp id receipts refer to (submit_multi: shared)
     receipt_part: bool  # False: a non-final part of a concatenated message gets no final receipt
 
-    def __init__(self, **values: Any) -> None:
+    def __init__(
+        self,
+        *,
+        message_id: str,
+        number: int,
+        account: str,
+        bind_id: int,
+        service_type: str,
+        source_addr: str,
+        source_addr_ton: int,
+        source_addr_npi: int,
+        destination_addr: str,
+        dest_addr_ton: int,
+        dest_addr_npi: int,
+        esm_class: int,
+        data_coding: int,
+        registered_delivery: int,
+        payload: bytes,
+        tlv_tags: tuple[int, ...],
+        state: MessageState,
+        submitted_at: float,
+        submitted_wall: float,
+        receipt_id: str,
+    ) -> None:
+        # Explicit assignments, not a **values loop of setattr: one Message per submit.
+        self.message_id = message_id
+        self.number = number
+        self.account = account
+        self.bind_id = bind_id
+        self.service_type = service_type
+        self.source_addr = source_addr
+        self.source_addr_ton = source_addr_ton
+        self.source_addr_npi = source_addr_npi
+        self.destination_addr = destination_addr
+        self.dest_addr_ton = dest_addr_ton
+        self.dest_addr_npi = dest_addr_npi
+        self.esm_class = esm_class
+        self.data_coding = data_coding
+        self.registered_delivery = registered_delivery
+        self.payload = payload
+        self.tlv_tags = tlv_tags
+        self.state = state
+        self.submitted_at = submitted_at
+        self.submitted_wall = submitted_wall
+        self.receipt_id = receipt_id
         self.receipts_sent = 0
         self.duplicate = False
         self.receipt_part = True
@@ -76,8 +120,6 @@ class Message:
         self.error = "000"
         self.final_state: MessageState | None = None  # the outcome decided at submit
         self.validity: float | None = None
-        for key, value in values.items():
-            setattr(self, key, value)
 
     @property
     def is_final(self) -> bool:

@@ -27,10 +27,11 @@ from smppgw.core.pdu import (
     Pdu,
     Request,
     UnsuccessSme,
+    _CarriesText,
 )
 from smppgw.core.tlv import decode_tlvs, encode_tlvs
 
-__all__ = ["HEADER_SIZE", "Header", "decode_body", "decode_header", "decode_pdu", "encode_pdu"]
+__all__ = ["HEADER_SIZE", "Header", "decode_as", "decode_body", "decode_header", "decode_pdu", "encode_pdu"]
 
 HEADER_SIZE: Final = 16
 _HEADER = struct.Struct(">IIII")
@@ -74,6 +75,16 @@ def decode_body(header: Header, frame: bytes) -> Pdu:
     cls = PDU_TYPES.get(header.command_id)
     if cls is None:
         raise InvalidCommandId(f"unknown command_id 0x{header.command_id:08X}")
+    return decode_as(cls, frame)
+
+
+def decode_as(cls: type[Pdu], frame: bytes) -> Pdu:
+    """``decode_body`` for a caller that has looked ``cls`` up already (the session,
+    twice per message: no Header to build, no second lookup).
+
+    Raises:
+        MalformedPdu: the body does not match the command (carries the status to answer).
+    """
     end = len(frame)
     if not cls.has_body:
         if end > HEADER_SIZE and issubclass(cls, Request):
@@ -298,18 +309,37 @@ def _compile_decoder(cls: type[Pdu]) -> Callable[[bytes, int, int], Pdu]:
     items = ", ".join(f"{nm!r}: v{i}" for i, nm in enumerate(names))
     build = ["o = _new(cls)", f"_set(o, '__dict__', {{{items}}})", "return o"]
     lines = ["def decode(buf, pos, end):"]
-    for i, wf in enumerate(fields):
+    i = 0
+    while i < len(fields):
+        wf = fields[i]
         if lenient:
             # A response body may stop at any field boundary: the rest takes defaults.
             lines.append("    if pos >= end:")
             lines += [f"        v{j} = _defaults[{j}]" for j in range(i, len(names))]
             lines += [f"        {b}" for b in build]
+        run = 1
+        while not lenient and i + run < len(fields) and wf.kind == fields[i + run].kind == "u8":
+            run += 1
+        if run > 1:
+            # Consecutive one-octet fields: one bounds check, one slice unpacked. The error
+            # still names the first field that is missing (end - pos octets are there).
+            group = tuple(f.name for f in fields[i : i + run])
+            targets = ", ".join(f"v{j}" for j in range(i, i + run))
+            lines.append(f"    if pos + {run} > end: raise _short(cls, {group!r}[end - pos])")
+            lines.append(f"    {targets} = buf[pos:pos + {run}]; pos += {run}")
+            i += run
+            continue
         lines += [f"    {line}" for line in _decode_lines(wf, f"v{i}")]
+        i += 1
     lines.append(f"    v{len(fields)} = decode_tlvs(buf, pos, end) if pos < end else ()")
     if cls._check is not Pdu._check:
         # Cross-field rules (short_message XOR message_payload, 3.4 §5.3.2.32) hold for
         # received PDUs too: an invalid PDU cannot exist, whoever built it.
-        build = [*build[:-1], "_cross_check(o)", build[-1]]
+        check = "_cross_check(o)"
+        if cls._check is _CarriesText._check:  # it can only fail with both present
+            sm = f"v{names.index('short_message')}"
+            check = f"if {sm} and v{len(fields)}: _cross_check(o)"
+        build = [*build[:-1], check, build[-1]]
     lines += [f"    {b}" for b in build]
     decoder: Callable[[bytes, int, int], Pdu] = _exec("\n".join(lines) + "\n", "decode", cls)
     return decoder

@@ -7,6 +7,7 @@ header or above the configured maximum: once that happens framing is lost for go
 
 from __future__ import annotations
 
+import struct
 from typing import Final
 
 from smppgw.core.errors import InvalidCommandLength
@@ -16,6 +17,7 @@ __all__ = ["DEFAULT_MAX_COMMAND_LENGTH", "FrameBuffer"]
 # gosmpp caps at 64 KiB, Kannel at 7424; a message_payload may need more than 7424.
 DEFAULT_MAX_COMMAND_LENGTH: Final = 64 * 1024
 _MIN: Final = 16
+_LENGTH: Final = struct.Struct(">I").unpack_from
 
 
 class FrameBuffer:
@@ -52,7 +54,7 @@ class FrameBuffer:
         buf, pos = self._buf, self._pos
         if len(buf) - pos < 4:
             return None
-        length = int.from_bytes(buf[pos : pos + 4], "big")
+        (length,) = _LENGTH(buf, pos)  # no slice copy: once per PDU
         if length < _MIN or length > self.max_frame:
             self._broken = InvalidCommandLength(
                 f"command_length {length} outside {_MIN}..{self.max_frame}: framing lost"

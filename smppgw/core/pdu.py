@@ -101,9 +101,15 @@ class Pdu:
         HTTP, a user) goes through the normal constructor.
         """
         obj = object.__new__(cls)
-        values = dict(_DEFAULTS[cls])
-        values.update(fields)
-        object.__setattr__(obj, "__dict__", values)
+        object.__setattr__(obj, "__dict__", {**_DEFAULTS[cls], **fields})
+        return obj
+
+    @classmethod
+    def trusted_from(cls, fields: dict[str, Any]) -> Self:
+        """``trusted`` from a dict the caller built: no keyword-argument packing, which
+        was half the cost of a submit_sm with a dozen fields on the gateway's hot path."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "__dict__", {**_DEFAULTS[cls], **fields})
         return obj
 
     def _check(self) -> None:

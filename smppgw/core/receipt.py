@@ -55,7 +55,7 @@ __all__ = [
 _INTERIM: Final = frozenset({MessageState.SCHEDULED, MessageState.ENROUTE, MessageState.ACCEPTED})
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)  # dict-based: quick_receipt builds one per message
 class Receipt:
     """What one delivery receipt says. Raw text values are kept as received, for diagnosis."""
 
@@ -96,6 +96,7 @@ _STATES_BY_STAT: Final[dict[str, MessageState]] = {state.stat: state for state i
 # Plain ints: these are compared once per TLV / per PDU on the hot path.
 _TAG_ID: Final = int(TlvTag.RECEIPTED_MESSAGE_ID)
 _TAG_STATE: Final = int(TlvTag.MESSAGE_STATE)
+_STATE_TLVS: Final = {state: Tlv.from_int(TlvTag.MESSAGE_STATE, int(state)) for state in MessageState}
 _TAG_NEC: Final = int(TlvTag.NETWORK_ERROR_CODE)
 _TAG_PAYLOAD: Final = int(TlvTag.MESSAGE_PAYLOAD)
 _TYPE_MASK: Final = int(EsmClass.TYPE_MASK)
@@ -297,7 +298,18 @@ def quick_receipt(*, short_message: bytes, tlvs: Sequence[Tlv]) -> Receipt | Non
             end = raw.find(b" ", at + 4)
             value = raw[at + 4 : end if end >= 0 else len(raw)].strip()
             error = value.decode("latin-1") or None
-    return Receipt(message_id=message_id, tlv_id=message_id, state=state, stat=state.stat, error=error)
+    # One dict assignment instead of 14 frozen setattrs (no validators to skip: values
+    # only), as the codec builds PDUs.
+    receipt = _new(Receipt)
+    values = dict(_RECEIPT_DEFAULTS)
+    values.update(message_id=message_id, tlv_id=message_id, state=state, stat=state.stat, error=error)
+    _set(receipt, "__dict__", values)
+    return receipt
+
+
+_new = object.__new__
+_set = object.__setattr__
+_RECEIPT_DEFAULTS: Final = {a.name: a.default for a in attrs.fields(Receipt)}
 
 
 # -- building (SMSC side) ---------------------------------------------------------------------
@@ -382,10 +394,14 @@ def receipt_tlvs(
     """
     if len(message_id) > _MAX_MESSAGE_ID:
         raise ValueError(f"message_id is {len(message_id)} characters, at most {_MAX_MESSAGE_ID}")
-    tlvs = (
-        Tlv.from_str(TlvTag.RECEIPTED_MESSAGE_ID, message_id),
-        Tlv.from_int(TlvTag.MESSAGE_STATE, int(state)),
-    )
+    # Hot path (one receipt per message in the simulator): the state TLV is shared (Tlv
+    # is frozen) and the id TLV skips the attrs validators, whose bounds (tag in range,
+    # value bytes of at most 65535 octets) hold by construction here.
+    id_tlv = object.__new__(Tlv)
+    object.__setattr__(id_tlv, "tag", _TAG_ID)
+    object.__setattr__(id_tlv, "value", message_id.encode("latin-1") + b"\x00")
+    state_tlv = _STATE_TLVS.get(state) or Tlv.from_int(TlvTag.MESSAGE_STATE, int(state))
+    tlvs = (id_tlv, state_tlv)
     if network_error_code is None:
         return tlvs
     if len(network_error_code) != 3:

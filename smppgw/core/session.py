@@ -36,7 +36,7 @@ from typing import Any, Final
 
 import attrs
 
-from smppgw.core.codec import Header, decode_body, encode_pdu
+from smppgw.core.codec import Header, decode_as, decode_body, encode_pdu
 from smppgw.core.constants import CommandId, CommandStatus
 from smppgw.core.errors import (
     InvalidCommandId,
@@ -62,6 +62,7 @@ from smppgw.core.events import (
     UnbindReceived,
     Unbound,
     UnexpectedResponse,
+    received,
 )
 from smppgw.core.framing import DEFAULT_MAX_COMMAND_LENGTH, FrameBuffer
 from smppgw.core.pdu import (
@@ -395,9 +396,8 @@ class Session:
             # to a generic_nack, which is how a wrong-state request without one is answered.
             self._reject(seq, cls, error, events)
             return
-        header = Header(len(frame), cid, status, seq)
         try:
-            pdu = decode_body(header, frame)
+            pdu = decode_as(cls, frame)
         except MalformedPdu as exc:
             self._reject(seq, cls, exc, events)
             return
@@ -422,17 +422,17 @@ class Session:
             if cid in _BIND_IDS:
                 self._apply(Input.RECV_BIND)
             self._owed[seq] = pdu
-            events.append(RequestReceived(sequence_number=seq, pdu=pdu))
+            events.append(received(RequestReceived, sequence_number=seq, pdu=pdu))
 
     def _handle_response(
         self, cid: int, status: int, seq: int, frame: bytes, now: float, events: list[Event]
     ) -> None:
         window = self.window
         entry = window.get(seq)
-        header = Header(len(frame), cid, status, seq)
         if entry is None or (
             cid != CommandId.GENERIC_NACK and cid != entry.request.response_type.command_id  # type: ignore[union-attr]
         ):
+            header = Header(len(frame), cid, status, seq)
             try:
                 stray: Pdu | None = decode_body(header, frame)
             except (MalformedPdu, InvalidCommandId):
@@ -440,7 +440,7 @@ class Session:
             events.append(UnexpectedResponse(header=header, pdu=stray))
             return
         try:
-            response = decode_body(header, frame)
+            response = decode_as(PDU_TYPES[cid], frame)  # cid is a known response: checked above
         except MalformedPdu as exc:
             # We cannot tell what the peer did: leave the request to expire (unknown
             # outcome) rather than guess; never nack a response (3.4 §4.3).
@@ -451,7 +451,8 @@ class Session:
         request = entry.request
         assert isinstance(response, Response)
         events.append(
-            ResponseReceived(
+            received(
+                ResponseReceived,
                 sequence_number=seq,
                 request=request,
                 response=response,

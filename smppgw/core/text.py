@@ -52,6 +52,10 @@ __all__ = [
 class Encoding(enum.Enum):
     """Alphabet a text is sent in. Functions taking ``Encoding | str`` also accept "auto"."""
 
+    # Members are singletons: identity hashing is exact and cheaper than Enum's
+    # name hash (dict keys on the per-message path: split_message).
+    __hash__ = object.__hash__
+
     GSM7 = "gsm7"
     LATIN1 = "latin1"
     UCS2 = "ucs2"
@@ -59,6 +63,10 @@ class Encoding(enum.Enum):
 
 class ConcatMethod(enum.Enum):
     """How a long message travels (SMPP-REFERENCE §5.5)."""
+
+    # Members are singletons: identity hashing is exact and cheaper than Enum's
+    # name hash (dict keys on the per-message path: split_message).
+    __hash__ = object.__hash__
 
     UDH8 = "udh8"  # UDH IEI 0x00: 05 00 03 ref total seq
     UDH16 = "udh16"  # UDH IEI 0x08: 06 08 04 refH refL total seq
@@ -368,7 +376,7 @@ class SegmentInfo:
     units_per_segment: int  # 160/70/140 when it fits one part, else the per-part capacity
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)  # dict-based: split_message builds one per message
 class Part:
     """One submit_sm worth of a (possibly split) message."""
 
@@ -378,6 +386,10 @@ class Part:
     tlvs: tuple[Tlv, ...]  # SAR TLVs, or message_payload for PAYLOAD, else ()
     part_number: int  # 1-based
     total: int
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 def _cuts(data: bytes, encoding: Encoding, capacity: int) -> list[int]:
@@ -414,7 +426,8 @@ def count_segments(
         TextEncodingError: ``text`` cannot be carried by the (chosen) encoding.
     """
     enc = _resolve(text, encoding)
-    method = ConcatMethod(method)
+    if type(method) is not ConcatMethod:  # Enum's __call__ costs ~0.5 us: once per message
+        method = ConcatMethod(method)
     data = _encode_as(text, enc)
     width = _UNIT_OCTETS[enc]
     units = len(data) // width
@@ -466,13 +479,18 @@ def split_message(
             ``reference`` outside 0..255 (UDH8) / 0..65535 (UDH16, SAR, PAYLOAD).
     """
     enc = _resolve(text, encoding)
-    method = ConcatMethod(method)
+    if type(method) is not ConcatMethod:  # Enum's __call__ costs ~0.5 us: once per message
+        method = ConcatMethod(method)
     if not 0 <= reference <= _MAX_REFERENCE[method]:
         raise ValueError(f"reference {reference} out of range 0..{_MAX_REFERENCE[method]} for {method.value}")
     data = _encode_as(text, enc)
     dcs = _DATA_CODING[enc]
     if len(data) // _UNIT_OCTETS[enc] <= _SINGLE[enc]:
-        return [Part(short_message=data, esm_class=0, data_coding=dcs, tlvs=(), part_number=1, total=1)]
+        # The one-part case is the hot path: one dict, not six frozen setattrs.
+        part = _new(Part)
+        _set(part, "__dict__", {"short_message": data, "esm_class": 0, "data_coding": dcs,
+                                "tlvs": (), "part_number": 1, "total": 1})  # fmt: skip
+        return [part]
     if method is ConcatMethod.PAYLOAD:
         if len(data) > _MAX_PAYLOAD:
             raise ValueError(f"{len(data)} octets exceed the {_MAX_PAYLOAD}-octet message_payload")

@@ -10,6 +10,7 @@ ignore TLVs it does not know).
 from __future__ import annotations
 
 import enum
+import struct
 from collections.abc import Iterable
 from typing import Final
 
@@ -153,11 +154,15 @@ def find_tlv(tlvs: Iterable[Tlv], tag: int) -> Tlv | None:
 
 def encode_tlvs(tlvs: Iterable[Tlv]) -> bytes:
     parts = []
+    pack = _TAG_LENGTH  # one struct call, not two int.to_bytes and a concatenation
     for tlv in tlvs:
         value = tlv.value
-        parts.append(tlv.tag.to_bytes(2, "big") + len(value).to_bytes(2, "big"))
+        parts.append(pack(tlv.tag, len(value)))
         parts.append(value)
     return b"".join(parts)
+
+
+_TAG_LENGTH = struct.Struct(">HH").pack
 
 
 def decode_tlvs(buf: bytes, pos: int, end: int) -> tuple[Tlv, ...]:

@@ -172,10 +172,12 @@ class Dispatcher:
             if job.message.is_final:
                 continue  # another part failed permanently: the rest need not go
             now = trio.current_time()
-            wait = max((lim.wait_time(now) for lim in job.limits), default=0.0)
-            if wait > 0:  # a per-sender / per-route limit: park this job only
-                heapq.heappush(self._delayed, (now + wait, next(self._order), job))
-                continue
+            limits = job.limits
+            if limits:  # (most jobs have none: no generator per message)
+                wait = max(lim.wait_time(now) for lim in limits)
+                if wait > 0:  # a per-sender / per-route limit: park this job only
+                    heapq.heappush(self._delayed, (now + wait, next(self._order), job))
+                    continue
             if account is not None:
                 while (wait := account.wait_time(now)) > 0:
                     await trio.sleep(wait)
@@ -191,7 +193,7 @@ class Dispatcher:
             if account is not None:
                 account.record(now)
                 self._rate_gauge.set(account.rate)
-            for lim in job.limits:
+            for lim in limits:
                 lim.record(now)
             self._send(conn, job, now)
 

@@ -54,6 +54,11 @@ __all__ = ["Gateway", "SubmitError"]
 
 log = logging.getLogger(__name__)
 
+# Per-message constants: a tuple (``A | B`` in a call builds a union each time), frozen
+# all-default answers shared by every receipt and MO.
+_DELIVERIES = (DeliverSm, DataSm)
+_DELIVER_SM_RESP, _DATA_SM_RESP = DeliverSmResp(), DataSmResp()
+
 
 @attrs.frozen
 class _Plan:
@@ -153,6 +158,7 @@ class Gateway:
             await trio.sleep(1.0)
             now = trio.current_time()
             self.receipts.expire(now)
+            self.metrics.flush()  # the batched per-message counts (metrics.py)
             for name, smsc in self.smscs.items():
                 smsc.inbound.expire(name, now)
                 smsc.dispatcher.gauges()
@@ -276,9 +282,10 @@ class Gateway:
         route = self.router.route(record.destination, sender_kind, record.tags)
         if route is None:
             raise SubmitError(f"no route for {record.destination} from a {sender_kind.value} sender")
-        name = self.router.pick(
-            route, lambda n: n not in exclude and self.smscs[n].pool.up, self.rng
-        ) or next((n for n in route.smscs if n not in exclude), None)
+        up = self._up if not exclude else lambda n: n not in exclude and self._up(n)
+        name = self.router.pick(route, up, self.rng) or next(
+            (n for n in route.smscs if n not in exclude), None
+        )
         if name is None:
             raise SubmitError(f"route {route.name}: no SMSC left to fail over to")
         smsc = self.smscs[name]
@@ -293,6 +300,9 @@ class Gateway:
             for part, pdu in zip(record.parts, pdus, strict=True)
         ]
         return _Plan(smsc.dispatcher, jobs)
+
+    def _up(self, name: str) -> bool:
+        return self.smscs[name].pool.up
 
     @staticmethod
     def _enqueue(plan: _Plan | None) -> None:
@@ -358,7 +368,7 @@ class Gateway:
     # -- events from the SMSCs -----------------------------------------------------------------------
 
     def _on_event(self, smsc: str, conn: SmppConnection, event: Event) -> None:
-        if isinstance(event, RequestReceived) and isinstance(event.pdu, DeliverSm | DataSm):
+        if isinstance(event, RequestReceived) and isinstance(event.pdu, _DELIVERIES):
             pdu = event.pdu
             now = trio.current_time()
             short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
@@ -371,7 +381,7 @@ class Gateway:
             else:
                 self.metrics.inbound.labels(smsc).inc()
                 status = self.smscs[smsc].inbound.deliver(smsc, pdu, now)
-            response = DeliverSmResp() if isinstance(pdu, DeliverSm) else DataSmResp()
+            response = _DELIVER_SM_RESP if isinstance(pdu, DeliverSm) else _DATA_SM_RESP
             conn.send_response(event.sequence_number, response, status)
         elif isinstance(event, ProtocolViolation | SessionTimedOut):
             log.warning("%s: %s", smsc, event)

@@ -9,6 +9,7 @@ and priority. The engine routes between these steps.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping
 
@@ -25,6 +26,10 @@ from smppgw.store.base import MessageRecord
 __all__ = ["ENCODINGS", "SubmitError", "new_record", "split", "submit_pdus"]
 
 ENCODINGS = frozenset({"auto", "gsm7", "ucs2", "latin1", "binary"})
+_RECEIPT_ALWAYS = int(RegisteredDelivery.RECEIPT_ALWAYS)  # a plain int per message
+# Senders are few (short codes, long codes, alphanumerics): classify each once.
+# SmppAddress is frozen, so sharing one is safe; errors are not cached.
+_source = functools.lru_cache(maxsize=4096)(to_smpp)
 _MAX_BINARY = 140  # octets in one short_message (3GPP TS 23.040 §9.2.3.24)
 
 
@@ -50,7 +55,7 @@ def new_record(
 ) -> tuple[MessageRecord, SmppAddress, SmppAddress]:
     """A new ``accepted`` record and its SMPP addresses. Raises SubmitError."""
     try:
-        src, dst = to_smpp(source), to_smpp(destination)
+        src, dst = _source(source), to_smpp(destination)
     except AddressError as exc:
         raise SubmitError(str(exc)) from None
     if dst.kind is AddressKind.ALPHANUMERIC:
@@ -93,27 +98,22 @@ def submit_pdus(
 ) -> list[SubmitSm]:
     if smsc.ton_npi:  # per-SMSC TON/NPI overrides by address kind
         src, dst = _override(src, smsc.ton_npi), _override(dst, smsc.ton_npi)
-    registered = RegisteredDelivery.RECEIPT_ALWAYS if record.dlr and smsc.registered_delivery else 0
+    registered = _RECEIPT_ALWAYS if record.dlr and smsc.registered_delivery else 0
     validity = format_relative(record.validity) if record.validity else ""  # 3.4 §7.1.1
+    priority = record.priority
+    if not 0 <= priority <= 3:
+        priority = min(3, max(0, priority))
     # trusted: the addresses passed to_smpp, the parts come from split_message.
     return [
-        SubmitSm.trusted(
-            source_addr_ton=src.ton,
-            source_addr_npi=src.npi,
-            source_addr=src.addr,
-            dest_addr_ton=dst.ton,
-            dest_addr_npi=dst.npi,
-            destination_addr=dst.addr,
-            esm_class=part.esm_class,
-            priority_flag=min(3, max(0, record.priority)),
-            validity_period=validity,
-            registered_delivery=registered,
-            data_coding=part.data_coding,
-            short_message=part.short_message,
-            tlvs=part.tlvs,
-        )
+        SubmitSm.trusted_from({
+            "source_addr_ton": src.ton, "source_addr_npi": src.npi, "source_addr": src.addr,
+            "dest_addr_ton": dst.ton, "dest_addr_npi": dst.npi, "destination_addr": dst.addr,
+            "esm_class": part.esm_class, "priority_flag": priority, "validity_period": validity,
+            "registered_delivery": registered, "data_coding": part.data_coding,
+            "short_message": part.short_message, "tlvs": part.tlvs,
+        })
         for part in parts
-    ]
+    ]  # fmt: skip
 
 
 def _override(address: SmppAddress, table: Mapping[AddressKind, tuple[int, int]]) -> SmppAddress:

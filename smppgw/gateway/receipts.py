@@ -33,6 +33,8 @@ _PART_STATUS = {
     MessageState.REJECTED: Status.REJECTED,
 }
 _WORST = (Status.REJECTED, Status.UNDELIVERABLE, Status.EXPIRED)
+_NOT_SUBMITTED = frozenset({Status.ACCEPTED, Status.QUEUED, Status.SUBMITTING})
+_DELIVERED = {Status.DELIVERED}
 
 Ref = tuple[MessageRecord, PartRecord]
 
@@ -54,6 +56,7 @@ class ReceiptBook:
         self._on_change = on_change
         self.duplicates = 0
         self.applied = 0
+        self._latency: dict[str, Callable[[float], None]] = {}  # receipt latency per SMSC
 
     def submitted(
         self,
@@ -74,8 +77,9 @@ class ReceiptBook:
         part.status = Status.SUBMITTED
         part.submitted_at = sent_at if sent_at is not None else now
         part.error = None
-        if message.status in (Status.ACCEPTED, Status.QUEUED, Status.SUBMITTING) and all(
-            p.smsc_message_id is not None for p in message.parts
+        parts = message.parts
+        if message.status in _NOT_SUBMITTED and (
+            len(parts) == 1 or all(p.smsc_message_id is not None for p in parts)
         ):
             message.status = Status.SUBMITTED
         for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
@@ -111,7 +115,7 @@ class ReceiptBook:
                 self.duplicates += 1
                 self._metrics.duplicates.labels(smsc).inc()
             return  # a final outcome is never overwritten
-        self._metrics.child(self._metrics.receipts, smsc, stat.upper()).inc()
+        self._metrics.count(self._metrics.receipts, smsc, stat.upper())
         part.receipt_stat = stat
         part.receipt_at = now
         part.receipt_error = receipt.error
@@ -125,7 +129,10 @@ class ReceiptBook:
         )
         if part.submitted_at is not None:
             part.receipt_latency = now - part.submitted_at
-            self._metrics.child(self._metrics.receipt_latency, smsc).observe(part.receipt_latency)
+            latency = self._latency.get(smsc)
+            if latency is None:
+                latency = self._latency[smsc] = self._metrics.observer(self._metrics.receipt_latency, smsc)
+            latency(part.receipt_latency)
         if smsc in self._per_message:
             # One receipt speaks for the whole message (whichever part's id it carries).
             for other in message.parts:
@@ -133,9 +140,10 @@ class ReceiptBook:
                     other.receipt_final = True
                     other.receipt_stat, other.receipt_at = stat, now
                     other.receipt_error, other.status = receipt.error, part.status
-        if not message.is_final and all(p.receipt_final for p in message.parts):
-            statuses = {p.status for p in message.parts}
-            if statuses == {Status.DELIVERED}:
+        parts = message.parts
+        if not message.is_final and (len(parts) == 1 or all(p.receipt_final for p in parts)):
+            statuses = {p.status for p in parts}
+            if statuses == _DELIVERED:
                 message.status = Status.DELIVERED
             else:
                 message.status = next(s for s in _WORST if s in statuses)
@@ -143,5 +151,5 @@ class ReceiptBook:
                     (p.receipt_stat for p in message.parts if p.status is message.status), None
                 )
             message.updated_at = now
-            self._metrics.child(self._metrics.messages, message.status.value).inc()
+            self._metrics.count(self._metrics.messages, message.status.value)
         self._on_change(message)

@@ -34,7 +34,7 @@ class AddressKind(enum.Enum):
     ALPHANUMERIC = "alphanumeric"
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # dict-based: to_smpp builds one per message
 class SmppAddress:
     addr: str
     ton: int
@@ -79,4 +79,7 @@ def to_smpp(address: str, overrides: Mapping[AddressKind, tuple[int, int]] | Non
     if kind is not AddressKind.ALPHANUMERIC:
         a = a.lstrip("+")
     ton, npi = (overrides or {}).get(kind, _DEFAULT[kind])
-    return SmppAddress(a, ton, npi, kind)
+    # One dict, not four frozen setattrs (every field is checked above).
+    result: SmppAddress = object.__new__(SmppAddress)
+    object.__setattr__(result, "__dict__", {"addr": a, "ton": ton, "npi": npi, "kind": kind})
+    return result

@@ -12,10 +12,17 @@ msg-id-type, SMPP-REFERENCE §6.3 item 1) are configured per SMSC with ``IdBase`
 ``HEX`` (resp ids are hex, receipts decimal: the resp id is indexed by its decimal
 value), ``DEC`` (resp decimal, receipts hex: receipt ids are converted to decimal before
 lookup), ``AS_IS`` (exact only). ``AUTO`` (default) indexes the exact form and, for ids
-that are unmistakably hex (they contain A-F), the decimal value; a receipt id that is
-unmistakably hex is also looked up by its decimal value. Purely numeric ids are never
-reinterpreted in AUTO, because "10" read as hex is 16 and sequential decimal ids would
-then cross-match.
+that are unmistakably hex (they contain A-F), the decimal value as an *alias*; a receipt
+id that is unmistakably hex is also looked up by its decimal value. Purely numeric ids
+are never reinterpreted in AUTO, because "10" read as hex is 16 and sequential decimal
+ids would then cross-match.
+
+Exact forms and aliases live in two indexes, and an exact match always wins: with
+sequential hex ids the alias of "A" is "10", which is also the exact id of the
+sixteenth message; one shared index let whichever resp came last take "10". A lookup
+tries the exact index with the exact form, then the alias index with the exact form,
+then the exact index with the receipt's alias (as ``sendcmd._ById`` does); receipts
+held for a resp are matched in the same order, the first kind that has any winning.
 
 A receipt may overtake its submit_sm_resp (§6.3 item 2). It is held for ``hold``
 seconds and matched by ``submitted`` when the resp arrives; a receipt still unmatched
@@ -57,11 +64,18 @@ def _is_obviously_hex(canonical: str) -> bool:
     return not _HEX_LETTERS.isdisjoint(canonical) and _HEX.issuperset(canonical)
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # dict-based: built per receipt by _match
 class Match(Generic[R, P]):
     ref: R
     payload: P
     early: bool  # the receipt arrived before the submit_sm_resp
+
+
+def _match(ref: R, payload: P, early: bool) -> Match[R, P]:
+    """One dict, not three frozen setattrs: one Match per receipt."""
+    match: Match[R, P] = object.__new__(Match)
+    object.__setattr__(match, "__dict__", {"ref": ref, "payload": payload, "early": early})
+    return match
 
 
 @attrs.frozen(eq=False)  # by identity: two equal receipts are two receipts
@@ -89,10 +103,12 @@ class Correlator(Generic[R, P]):
         self.max_held = max_held
         self.max_unmatched = max_unmatched
         self.bases = bases or {}
-        self._refs: OrderedDict[tuple[str, str], R] = OrderedDict()
-        # Held receipts by key (one may sit under two keys; several under one: an ENROUTE
-        # and a DELIVRD can both overtake the resp), and all of them oldest first.
+        self._refs: OrderedDict[tuple[str, str], R] = OrderedDict()  # by exact form
+        self._aliases: OrderedDict[tuple[str, str], R] = OrderedDict()  # by other base
+        # Held receipts by exact form and by alias (several under one key: an ENROUTE and
+        # a DELIVRD can both overtake the resp), and all of them oldest first.
         self._held: dict[tuple[str, str], list[Held[P]]] = {}
+        self._held_aliases: dict[tuple[str, str], list[Held[P]]] = {}
         self._order: OrderedDict[Held[P], None] = OrderedDict()
         self.unmatched: OrderedDict[tuple[str, str], Held[P]] = OrderedDict()
         self.matched = 0
@@ -101,72 +117,91 @@ class Correlator(Generic[R, P]):
 
     # -- keys ------------------------------------------------------------------------------
 
-    def _submit_keys(self, smsc: str, smsc_id: str) -> list[str]:
+    def _submit_keys(self, smsc: str, smsc_id: str) -> tuple[str, str | None]:
+        """(exact form, alias in the other base or None) of a submit_sm_resp id."""
         canonical = _canonical(smsc_id)
         base = self.bases.get(smsc, IdBase.AUTO)
         if base is IdBase.HEX:
-            return [_decimal_of_hex(canonical) or canonical]
+            return _decimal_of_hex(canonical) or canonical, None
         if base is IdBase.AUTO and _is_obviously_hex(canonical):
-            value = _decimal_of_hex(canonical)
-            return [canonical] if value is None else [canonical, value]
-        return [canonical]
+            return canonical, _decimal_of_hex(canonical)
+        return canonical, None
 
-    def _receipt_keys(self, smsc: str, receipt_id: str) -> list[str]:
+    def _receipt_keys(self, smsc: str, receipt_id: str) -> tuple[str, str | None]:
+        """(exact form, alias in the other base or None) of a receipt id."""
         canonical = _canonical(receipt_id)
         base = self.bases.get(smsc, IdBase.AUTO)
         if base is IdBase.DEC:
-            return [_decimal_of_hex(canonical) or canonical]
+            return _decimal_of_hex(canonical) or canonical, None
         if base is IdBase.AUTO and _is_obviously_hex(canonical):
-            value = _decimal_of_hex(canonical)
-            return [canonical] if value is None else [canonical, value]
-        return [canonical]
+            return canonical, _decimal_of_hex(canonical)
+        return canonical, None
+
+    def _find(self, smsc: str, exact: str, alias: str | None) -> R | None:
+        """Exact index by exact form, alias index by exact form, exact index by alias."""
+        ref = self._refs.get((smsc, exact))
+        if ref is None:
+            ref = self._aliases.get((smsc, exact))
+            if ref is None and alias is not None:
+                ref = self._refs.get((smsc, alias))
+        return ref
 
     # -- the two events ------------------------------------------------------------------------
 
     def submitted(self, smsc: str, smsc_id: str, ref: R, now: float) -> list[Match[R, P]]:
         """Remember ``ref`` under ``smsc_id``; return receipts that were waiting for it."""
-        refs = self._refs
-        matches: list[Match[R, P]] = []
-        for key in self._submit_keys(smsc, smsc_id):
-            refs[smsc, key] = ref
-            for held in self._held.pop((smsc, key), ()):
-                if held not in self._order:
-                    continue  # matched under its other key already
-                del self._order[held]
-                self._forget_held_aliases(held)
-                self.matched += 1
-                self.matched_early += 1
-                matches.append(Match(ref, held.payload, True))
+        exact, alias = self._submit_keys(smsc, smsc_id)
+        refs, aliases = self._refs, self._aliases
+        refs[smsc, exact] = ref
+        if alias is not None:
+            aliases[smsc, alias] = ref
+            while len(aliases) > self.max_refs:
+                aliases.popitem(last=False)
         while len(refs) > self.max_refs:
             refs.popitem(last=False)
+        if not self._order:
+            return []  # nothing held (the usual case: receipts follow their resp)
+        # Held receipts in the order of _find: the first kind that has any wins.
+        waiting = self._held.get((smsc, exact)) or self._held_aliases.get((smsc, exact))
+        if not waiting and alias is not None:
+            waiting = self._held.get((smsc, alias))
+        matches: list[Match[R, P]] = []
+        for held in list(waiting or ()):
+            del self._order[held]
+            self._forget_held(held)
+            self.matched += 1
+            self.matched_early += 1
+            matches.append(_match(ref, held.payload, True))
         return matches
 
     def receipt(self, smsc: str, receipt_id: str, payload: P, now: float) -> Match[R, P] | None:
         """The ref this receipt is about, or None: then it is held for ``hold`` seconds."""
-        keys = self._receipt_keys(smsc, receipt_id)
-        refs = self._refs
-        for key in keys:
-            ref = refs.get((smsc, key))
-            if ref is not None:
-                self.matched += 1
-                return Match(ref, payload, False)
+        exact, alias = self._receipt_keys(smsc, receipt_id)
+        ref = self._find(smsc, exact, alias)
+        if ref is not None:
+            self.matched += 1
+            return _match(ref, payload, False)
         held = Held(smsc, receipt_id, payload, now)
-        for key in keys:
-            self._held.setdefault((smsc, key), []).append(held)
+        self._held.setdefault((smsc, exact), []).append(held)
+        if alias is not None:
+            self._held_aliases.setdefault((smsc, alias), []).append(held)
         self._order[held] = None
         while len(self._order) > self.max_held:
             oldest, _ = self._order.popitem(last=False)
-            self._forget_held_aliases(oldest)
+            self._forget_held(oldest)
             self._unmatched(oldest)
         return None
 
-    def _forget_held_aliases(self, held: Held[P]) -> None:
-        for key in self._receipt_keys(held.smsc, held.receipt_id):
-            waiting = self._held.get((held.smsc, key))
+    def _forget_held(self, held: Held[P]) -> None:
+        exact, alias = self._receipt_keys(held.smsc, held.receipt_id)
+        for index, key in ((self._held, exact), (self._held_aliases, alias)):
+            if key is None:
+                continue
+            waiting = index.get((held.smsc, key))
             if waiting is not None and held in waiting:
                 waiting.remove(held)
                 if not waiting:
-                    del self._held[held.smsc, key]
+                    del index[held.smsc, key]
 
     def _unmatched(self, held: Held[P]) -> None:
         self.unmatched_total += 1
@@ -186,7 +221,7 @@ class Correlator(Generic[R, P]):
             if now - first.since < self.hold:
                 break
             del order[first]
-            self._forget_held_aliases(first)
+            self._forget_held(first)
             self._unmatched(first)
             out.append(first)
         return out
@@ -201,8 +236,6 @@ class Correlator(Generic[R, P]):
         return len(self._order)
 
     def lookup(self, smsc: str, smsc_id: str) -> R | None:
-        for key in self._submit_keys(smsc, smsc_id):
-            ref = self._refs.get((smsc, key))
-            if ref is not None:
-                return ref
-        return None
+        """The ref remembered under the submit_sm_resp id ``smsc_id`` (same order as a receipt)."""
+        exact, alias = self._submit_keys(smsc, smsc_id)
+        return self._find(smsc, exact, alias)

@@ -185,3 +185,48 @@ def test_several_early_receipts_for_one_id_all_match_in_order() -> None:
     matches = c.submitted("a", "42", "m", 0.2)
     assert [(m.ref, m.payload, m.early) for m in matches] == [("m", "ENROUTE", True), ("m", "DELIVRD", True)]
     assert c.held == 0 and c.matched_early == 2
+
+
+@pytest.mark.parametrize("order", [("10", "A"), ("A", "10")])
+def test_auto_an_exact_id_wins_over_another_messages_alias(order: tuple[str, str]) -> None:
+    # "A" read as hex is 10, whose alias "10" is also the exact id of another message:
+    # whichever resp comes last, the receipt "10" is about the message "10".
+    c: C = Correlator()
+    for resp_id in order:
+        c.submitted("a", resp_id, f"m{resp_id}", 0.0)
+    assert matched(c, "a", "10") == "m10"
+    assert matched(c, "a", "a") == "mA"
+    assert c.lookup("a", "10") == "m10" and c.lookup("a", "A") == "mA"
+    assert matched(c, "a", "00010") == "m10"
+
+
+@given(st.permutations(range(1, 80)))
+def test_auto_sequential_hex_ids_in_any_order(order: list[int]) -> None:
+    c: C = Correlator()
+    for n in order:  # resps arrive in any order (several binds)
+        c.submitted("a", format(n, "x"), f"m{n}", 0.0)
+    for n in range(1, 80):
+        assert matched(c, "a", format(n, "X")) == f"m{n}"
+
+
+def test_auto_alias_still_matches_when_no_exact_id_exists() -> None:
+    c: C = Correlator()
+    c.submitted("a", "A", "mA", 0.0)
+    assert matched(c, "a", "10") == "mA"  # the receipt in decimal, nothing else is "10"
+
+
+def test_early_receipts_exact_match_first_then_alias() -> None:
+    c: C = Correlator()
+    assert c.receipt("a", "10", "for-10", 0.0) is None
+    assert c.receipt("a", "A", "for-A", 0.1) is None  # held under "A" and its alias "10"
+    assert [m.payload for m in c.submitted("a", "10", "m10", 0.2)] == ["for-10"]
+    assert c.held == 1
+    assert [m.payload for m in c.submitted("a", "A", "mA", 0.3)] == ["for-A"]
+    assert c.held == 0 and c.matched_early == 2 and c.expire(1000.0) == []
+
+
+def test_early_receipt_matched_by_its_alias_when_no_exact_one_waits() -> None:
+    c: C = Correlator()
+    assert c.receipt("a", "1A", "DELIVRD", 0.0) is None  # alias "26"
+    [match] = c.submitted("a", "26", "m", 0.1)
+    assert match.ref == "m" and match.early and c.held == 0
