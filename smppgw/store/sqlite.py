@@ -39,11 +39,12 @@ CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY,
     idempotency_key TEXT UNIQUE,
     status TEXT NOT NULL,
+    open INTEGER NOT NULL,  -- 1 while the gateway still owes it work (see _open)
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS messages_status ON messages (status);
+CREATE INDEX IF NOT EXISTS messages_open ON messages (open) WHERE open = 1;
 CREATE TABLE IF NOT EXISTS inbound (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     smsc TEXT NOT NULL,
@@ -61,7 +62,6 @@ CREATE TABLE IF NOT EXISTS optouts (
     reason TEXT NOT NULL
 );
 """
-_NOT_FINAL = tuple(s.value for s in Status if s not in FINAL)
 _PART_TIMES = ("submitted_at", "receipt_at")
 _MESSAGE_TIMES = ("created_at", "updated_at")
 
@@ -112,9 +112,10 @@ class SqliteStore:
     def add(self, messages: Sequence[MessageRecord]) -> None:
         rows = [self._row(m) for m in messages]
         with self._transaction():
-            self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         for m in messages:
-            self._live[m.id] = m
+            if _open(m):
+                self._live[m.id] = m
 
     def save(self, message: MessageRecord) -> None:
         self._dirty[message.id] = message
@@ -128,18 +129,19 @@ class SqliteStore:
         try:
             with self._transaction():
                 self._db.executemany(
-                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                    "status = excluded.status, updated_at = excluded.updated_at, body = excluded.body",
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "status = excluded.status, open = excluded.open, updated_at = excluded.updated_at, "
+                    "body = excluded.body",
                     rows,
                 )
         except StoreError:
             self._dirty = dirty | self._dirty  # keep them for the next try, nothing lost
             raise
         for m in dirty.values():
-            if m.status in FINAL:
-                self._live.pop(m.id, None)
-            else:
+            if _open(m):
                 self._live[m.id] = m
+            else:
+                self._live.pop(m.id, None)
         self.flushes += 1
         return len(rows)
 
@@ -158,10 +160,7 @@ class SqliteStore:
 
     def unfinished(self) -> list[MessageRecord]:
         """Messages to resume after a restart, oldest first."""
-        marks = ",".join("?" * len(_NOT_FINAL))
-        rows = self._db.execute(
-            f"SELECT body FROM messages WHERE status IN ({marks}) ORDER BY created_at", _NOT_FINAL
-        ).fetchall()
+        rows = self._db.execute("SELECT body FROM messages WHERE open = 1 ORDER BY created_at").fetchall()
         records = [self._record(json.loads(r[0])) for r in rows]
         for r in records:
             self._live[r.id] = r
@@ -247,6 +246,7 @@ class SqliteStore:
             m.id,
             m.idempotency_key,
             m.status.value,
+            int(_open(m)),
             body["created_at"],
             body["updated_at"],
             json.dumps(body),
@@ -268,6 +268,12 @@ class SqliteStore:
 
     def wall(self, monotonic: float | None) -> float | None:
         return None if monotonic is None else monotonic + self.clock_offset
+
+
+def _open(m: MessageRecord) -> bool:
+    """Still owed work: not final, and not a message sent without a receipt request
+    (``submitted`` is where those end, DESIGN §3)."""
+    return m.status not in FINAL and not (m.status is Status.SUBMITTED and not m.dlr)
 
 
 class _Transaction:

@@ -109,3 +109,18 @@ def test_inbound_and_opt_outs(tmp_path: Path) -> None:
     assert store.optout("447700900001") == {"number": "447700900001", "created_at": 11.0, "reason": "STOP"}
     assert store.is_opted_out("447700900001")
     assert store.opt_in("447700900001") and not store.opt_in("447700900001")
+
+
+def test_messages_that_need_no_more_work_are_neither_resumed_nor_kept_in_memory(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db)
+    no_receipt = record(1, dlr=False, status=Status.SUBMITTED)  # where a dlr=false message ends
+    waiting = record(2, status=Status.SUBMITTED)  # still waits for its receipt
+    blocked = record(3, status=Status.BLOCKED)
+    store.add([no_receipt, waiting, blocked])
+    assert set(store._live) == {waiting.id}
+    assert [r.id for r in SqliteStore(db).unfinished()] == [waiting.id]
+    waiting.status = Status.DELIVERED
+    store.save(waiting)
+    store.flush()
+    assert store._live == {} and SqliteStore(db).unfinished() == []
