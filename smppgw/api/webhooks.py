@@ -35,6 +35,8 @@ __all__ = ["WebhookSettings", "Webhooks"]
 
 log = logging.getLogger(__name__)
 
+_REMEMBER = 100_000  # messages whose last call was "submitted", awaiting their final one
+
 
 @attrs.frozen(kw_only=True)
 class WebhookSettings:
@@ -74,12 +76,15 @@ class Webhooks:
         status = record.status
         if status is not Status.SUBMITTED and status not in FINAL:
             return
-        if self._notified.get(record.id) is status:
+        notified = self._notified
+        if notified.get(record.id) is status:
             return
-        if status in FINAL:
-            self._notified.pop(record.id, None)
+        if status in FINAL or not record.dlr:  # its last call: nothing to remember
+            notified.pop(record.id, None)
         else:
-            self._notified[record.id] = status
+            if len(notified) >= _REMEMBER:  # receipts that never come: forget the oldest
+                del notified[next(iter(notified))]
+            notified[record.id] = status
         body = {
             "type": "message.status",
             "id": record.id,
