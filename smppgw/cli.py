@@ -134,9 +134,25 @@ def serve(config_path: str | None) -> None:
         return
     try:
         trio.run(lambda: run_serve(config, on_started=click.echo))
-    except OSError as exc:  # the API port is taken, the store directory is not writable, ...
-        click.echo(f"smppgw: error: {exc}", err=True)
+    except (OSError, BaseExceptionGroup) as exc:
+        # The API port is taken, the store directory is not writable, ...: one line, exit 1.
+        # trio's nurseries wrap errors in exception groups; anything else is a bug: re-raise.
+        error = _first_os_error(exc)
+        if error is None:
+            raise
+        click.echo(f"smppgw: error: {error}", err=True)
         sys.exit(1)
+
+
+def _first_os_error(exc: BaseException) -> OSError | None:
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _first_os_error(inner)
+            if found is not None:
+                return found
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -118,3 +118,22 @@ async def test_serve_sends_through_the_api_and_unbinds_on_sigterm(tmp_path: Path
         text = sim.metrics.render().decode()
         assert metric(text, "smppsim_pdus_total", direction="in", command="unbind", status="ESME_ROK") == 1
         assert sim.binds_info() == []
+
+
+async def test_serve_on_a_port_in_use_exits_1_with_one_line(tmp_path: Path) -> None:
+    taken = trio.socket.socket()
+    await taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    config = tmp_path / "gw.toml"
+    config.write_text(
+        '[[smsc]]\nname = "a"\nhost = "127.0.0.1"\nport = 1\nsystem_id = "s"\npassword = "p"\n'
+        f'[store]\npath = "{tmp_path / "db"}"\n[api]\nlisten = "127.0.0.1:{port}"\nkeys = ["key-12345"]\n'
+    )
+    with taken:
+        done = await trio.run_process(
+            [str(BIN / "smppgw"), "serve", "--config", str(config)], capture_stderr=True, check=False
+        )
+    assert done.returncode == 1
+    err = done.stderr.decode().strip()
+    assert err.startswith("smppgw: error: ") and "in use" in err and "\n" not in err, err
