@@ -60,10 +60,9 @@ _DELIVERIES = (DeliverSm, DataSm)
 _DELIVER_SM_RESP, _DATA_SM_RESP = DeliverSmResp(), DataSmResp()
 
 
-@attrs.frozen
-class _Plan:
-    dispatcher: Dispatcher
-    jobs: list[Job]
+# What ``_plan`` decided: the dispatcher and the jobs to put in it (a tuple per message,
+# not an object).
+_Plan = tuple[Dispatcher, list[Job]]
 
 
 @attrs.define(eq=False)
@@ -100,6 +99,8 @@ class Gateway:
         self._references = itertools.count(self.rng.randrange(256))
         self._sender_limits: dict[str, SlidingWindow] = {}
         self._route_limits = {name: SlidingWindow(tps) for name, tps in config.route_tps.items()}
+        # Without any sender or route limit, _limits is () for every message: skip it.
+        self._limited = bool(config.sender_tps or config.long_code_tps is not None or self._route_limits)
         self.receipts = ReceiptBook(
             metrics=self.metrics,
             hold=config.receipt_hold,
@@ -222,9 +223,20 @@ class Gateway:
             SubmitError: bad address, no route, unencodable or too long text.
             StoreError (from a durable store): not stored, so not accepted.
         """
-        record, plan = self._prepare(**{k: v for k, v in locals().items() if k != "self"})  # the parameters
-        self.store.add([record])
-        self._enqueue(plan)
+        if not self._accepting:
+            raise SubmitError("the gateway is not running")
+        # The keywords passed on as they are: no dict of locals() and no ** repacking.
+        record, src, dst = new_record(
+            trio.current_time(), next(self._references), source=source, destination=destination,
+            text=text, encoding=encoding, dlr=dlr, validity=validity, priority=priority, tags=tags,
+            message_id=message_id, idempotency_key=idempotency_key, callback_url=callback_url,
+        )  # fmt: skip
+        plan = self._accepted(record, src, dst)
+        self.store.add((record,))
+        if plan is not None:
+            dispatcher, jobs = plan
+            for job in jobs:
+                dispatcher.put(job)
         return record
 
     def submit_many(self, messages: Sequence[Mapping[str, Any]]) -> list[MessageRecord | SubmitError]:
@@ -250,11 +262,15 @@ class Gateway:
         if not self._accepting:
             raise SubmitError("the gateway is not running")
         record, src, dst = new_record(trio.current_time(), next(self._references), **fields)
+        return record, self._accepted(record, src, dst)
+
+    def _accepted(self, record: MessageRecord, src: SmppAddress, dst: SmppAddress) -> _Plan | None:
+        """The plan for a new record, or None when its destination opted out (blocked)."""
         if self.opted_out is not None and self.opted_out(dst.addr):
             record.status, record.error = Status.BLOCKED, "destination opted out"
             self.metrics.messages.labels(Status.BLOCKED.value).inc()
-            return record, None
-        return record, self._plan(record, src, dst)  # splitting here also checks the text
+            return None
+        return self._plan(record, src, dst)  # splitting here also checks the text
 
     def _dispatch(
         self,
@@ -291,15 +307,19 @@ class Gateway:
         smsc = self.smscs[name]
         parts = self._split(record, smsc.config)
         record.route, record.smsc = route.name, name
-        record.parts = [PartRecord(index=p.part_number, total=p.total) for p in parts]
         record.status = Status.QUEUED
-        limits = self._limits(record, sender_kind, route.name)
+        limits = self._limits(record, sender_kind, route.name) if self._limited else ()
         pdus = submit_pdus(record, smsc.config, parts, src, dst)
+        if len(parts) == 1:  # the common case: no comprehension, zip or part numbers to copy
+            part = PartRecord(1, 1)
+            record.parts = [part]
+            return smsc.dispatcher, [Job(record, part, pdus[0], record.created_at, limits)]
+        record.parts = [PartRecord(index=p.part_number, total=p.total) for p in parts]
         jobs = [
             Job(record, part, pdu, record.created_at, limits)
             for part, pdu in zip(record.parts, pdus, strict=True)
         ]
-        return _Plan(smsc.dispatcher, jobs)
+        return smsc.dispatcher, jobs
 
     def _up(self, name: str) -> bool:
         return self.smscs[name].pool.up
@@ -307,8 +327,9 @@ class Gateway:
     @staticmethod
     def _enqueue(plan: _Plan | None) -> None:
         if plan is not None:
-            for job in plan.jobs:
-                plan.dispatcher.put(job)
+            dispatcher, jobs = plan
+            for job in jobs:
+                dispatcher.put(job)
 
     def restore(self, record: MessageRecord) -> None:
         """Resume a stored message after a restart (DESIGN §3: nothing lost).
