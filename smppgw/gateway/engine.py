@@ -61,9 +61,7 @@ _DELIVERIES = (DeliverSm, DataSm)
 _DELIVER_SM_RESP, _DATA_SM_RESP = DeliverSmResp(), DataSmResp()
 
 
-# What ``_plan`` decided: the dispatcher and the jobs to put in it (a tuple per message,
-# not an object).
-_Plan = tuple[Dispatcher, list[Job]]
+_Plan = tuple[Dispatcher, list[Job]]  # what _plan decided (a tuple per message, not an object)
 
 
 @attrs.define(eq=False)
@@ -114,8 +112,7 @@ class Gateway:
             self.smscs[smsc.name] = self._build_smsc(smsc, inbound_handler, ssl_context)
         self._accepting = False
         self._stopped = trio.Event()
-        # trio.current_time() is three Python frames; the run's clock method is one (a few
-        # times per message). ``run`` sets it: a clock belongs to one trio.run.
+        # The run's clock (set by ``run``): one Python frame per read, trio.current_time() 3.
         self._now: Callable[[], float] = trio.current_time
 
     def _build_smsc(
@@ -234,14 +231,10 @@ class Gateway:
         record, src, dst = new_record(
             self._now(), next(self._references), source=source, destination=destination,
             text=text, encoding=encoding, dlr=dlr, validity=validity, priority=priority, tags=tags,
-            message_id=message_id, idempotency_key=idempotency_key, callback_url=callback_url,
-        )  # fmt: skip
+            message_id=message_id, idempotency_key=idempotency_key, callback_url=callback_url)  # fmt: skip
         plan = self._accepted(record, src, dst)
         self.store.add((record,))
-        if plan is not None:
-            dispatcher, jobs = plan
-            for job in jobs:
-                dispatcher.put(job)
+        self._enqueue(plan)
         return record
 
     def submit_many(self, messages: Sequence[Mapping[str, Any]]) -> list[MessageRecord | SubmitError]:
