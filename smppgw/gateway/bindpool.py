@@ -15,6 +15,7 @@ through the request callbacks; the pool itself never holds messages.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import ssl
@@ -138,7 +139,7 @@ class BindPool:
         conn = SmppConnection(
             stream, Session(Role.ESME, self._session_config(), now=trio.current_time()), read_size=_READ_SIZE
         )
-        conn.on_event = lambda event: self._on_event(conn, event)
+        conn.on_event = functools.partial(self._on_event, conn)  # called from C: no extra frame
         self.connections.add(conn)
         try:
             async with trio.open_nursery() as nursery:

@@ -16,6 +16,7 @@ SMSC of its route.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import random
@@ -60,10 +61,7 @@ _DELIVERIES = (DeliverSm, DataSm)
 _DELIVER_SM_RESP, _DATA_SM_RESP = DeliverSmResp(), DataSmResp()
 
 
-@attrs.frozen
-class _Plan:
-    dispatcher: Dispatcher
-    jobs: list[Job]
+_Plan = tuple[Dispatcher, list[Job]]  # what _plan decided (a tuple per message, not an object)
 
 
 @attrs.define(eq=False)
@@ -100,6 +98,8 @@ class Gateway:
         self._references = itertools.count(self.rng.randrange(256))
         self._sender_limits: dict[str, SlidingWindow] = {}
         self._route_limits = {name: SlidingWindow(tps) for name, tps in config.route_tps.items()}
+        # Without any sender or route limit, _limits is () for every message: skip it.
+        self._limited = bool(config.sender_tps or config.long_code_tps is not None or self._route_limits)
         self.receipts = ReceiptBook(
             metrics=self.metrics,
             hold=config.receipt_hold,
@@ -112,6 +112,8 @@ class Gateway:
             self.smscs[smsc.name] = self._build_smsc(smsc, inbound_handler, ssl_context)
         self._accepting = False
         self._stopped = trio.Event()
+        # The run's clock (set by ``run``): one Python frame per read, trio.current_time() 3.
+        self._now: Callable[[], float] = trio.current_time
 
     def _build_smsc(
         self, smsc: SmscConfig, handler: InboundHandler | None, ssl_context: ssl.SSLContext | None
@@ -119,7 +121,7 @@ class Gateway:
         name = smsc.name
         pool = BindPool(
             smsc,
-            on_event=lambda conn, event: self._on_event(name, conn, event),
+            on_event=functools.partial(self._on_event, name),  # called from C: no extra frame
             metrics=self.metrics,
             rng=self.rng,
             ssl_context=ssl_context if smsc.tls else None,
@@ -143,6 +145,7 @@ class Gateway:
 
     async def run(self, *, task_status: trio.TaskStatus[Gateway] = trio.TASK_STATUS_IGNORED) -> None:
         """Run until cancelled (or ``aclose``); ``task_status.started`` after the pools start."""
+        self._now = trio.lowlevel.current_clock().current_time
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             for smsc in self.smscs.values():
@@ -222,8 +225,15 @@ class Gateway:
             SubmitError: bad address, no route, unencodable or too long text.
             StoreError (from a durable store): not stored, so not accepted.
         """
-        record, plan = self._prepare(**{k: v for k, v in locals().items() if k != "self"})  # the parameters
-        self.store.add([record])
+        if not self._accepting:
+            raise SubmitError("the gateway is not running")
+        # The keywords passed on as they are: no dict of locals() and no ** repacking.
+        record, src, dst = new_record(
+            self._now(), next(self._references), source=source, destination=destination,
+            text=text, encoding=encoding, dlr=dlr, validity=validity, priority=priority, tags=tags,
+            message_id=message_id, idempotency_key=idempotency_key, callback_url=callback_url)  # fmt: skip
+        plan = self._accepted(record, src, dst)
+        self.store.add((record,))
         self._enqueue(plan)
         return record
 
@@ -249,12 +259,16 @@ class Gateway:
         """``fields``: ``submit``'s keywords. Raises SubmitError."""
         if not self._accepting:
             raise SubmitError("the gateway is not running")
-        record, src, dst = new_record(trio.current_time(), next(self._references), **fields)
+        record, src, dst = new_record(self._now(), next(self._references), **fields)
+        return record, self._accepted(record, src, dst)
+
+    def _accepted(self, record: MessageRecord, src: SmppAddress, dst: SmppAddress) -> _Plan | None:
+        """The plan for a new record, or None when its destination opted out (blocked)."""
         if self.opted_out is not None and self.opted_out(dst.addr):
             record.status, record.error = Status.BLOCKED, "destination opted out"
             self.metrics.messages.labels(Status.BLOCKED.value).inc()
-            return record, None
-        return record, self._plan(record, src, dst)  # splitting here also checks the text
+            return None
+        return self._plan(record, src, dst)  # splitting here also checks the text
 
     def _dispatch(
         self,
@@ -291,15 +305,19 @@ class Gateway:
         smsc = self.smscs[name]
         parts = self._split(record, smsc.config)
         record.route, record.smsc = route.name, name
-        record.parts = [PartRecord(index=p.part_number, total=p.total) for p in parts]
         record.status = Status.QUEUED
-        limits = self._limits(record, sender_kind, route.name)
+        limits = self._limits(record, sender_kind, route.name) if self._limited else ()
         pdus = submit_pdus(record, smsc.config, parts, src, dst)
+        if len(parts) == 1:  # the common case: no comprehension, zip or part numbers to copy
+            part = PartRecord(1, 1)
+            record.parts = [part]
+            return smsc.dispatcher, [Job(record, part, pdus[0], record.created_at, limits)]
+        record.parts = [PartRecord(index=p.part_number, total=p.total) for p in parts]
         jobs = [
             Job(record, part, pdu, record.created_at, limits)
             for part, pdu in zip(record.parts, pdus, strict=True)
         ]
-        return _Plan(smsc.dispatcher, jobs)
+        return smsc.dispatcher, jobs
 
     def _up(self, name: str) -> bool:
         return self.smscs[name].pool.up
@@ -307,8 +325,9 @@ class Gateway:
     @staticmethod
     def _enqueue(plan: _Plan | None) -> None:
         if plan is not None:
-            for job in plan.jobs:
-                plan.dispatcher.put(job)
+            dispatcher, jobs = plan
+            for job in jobs:
+                dispatcher.put(job)
 
     def restore(self, record: MessageRecord) -> None:
         """Resume a stored message after a restart (DESIGN §3: nothing lost).
@@ -370,7 +389,7 @@ class Gateway:
     def _on_event(self, smsc: str, conn: SmppConnection, event: Event) -> None:
         if isinstance(event, RequestReceived) and isinstance(event.pdu, _DELIVERIES):
             pdu = event.pdu
-            now = trio.current_time()
+            now = self._now()
             short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
             receipt = quick_receipt(short_message=short_message, tlvs=pdu.tlvs) if pdu.tlvs else None
             if receipt is None:
@@ -393,7 +412,7 @@ class Gateway:
             return
         record.status = status
         record.error = reason
-        record.updated_at = trio.current_time()
+        record.updated_at = self._now()
         self.metrics.messages.labels(status.value).inc()
         self._changed(record)
 

@@ -17,7 +17,7 @@ import attrs
 
 from smppgw.core.constants import RegisteredDelivery
 from smppgw.core.pdu import SubmitSm
-from smppgw.core.text import Part, split_message
+from smppgw.core.text import ConcatMethod, Part, split_message
 from smppgw.core.timefmt import format_relative
 from smppgw.gateway.config import SmscConfig
 from smppgw.policy.addressing import AddressError, AddressKind, SmppAddress, to_smpp
@@ -86,7 +86,7 @@ def split(record: MessageRecord, smsc: SmscConfig) -> list[Part]:
     if record.encoding == "binary":
         return [_binary_part(record.text)]
     assert record.reference is not None
-    reference = record.reference % (256 if smsc.concat.value == "udh8" else 65536)
+    reference = record.reference % (256 if smsc.concat is ConcatMethod.UDH8 else 65536)
     try:
         return split_message(record.text, encoding=record.encoding, method=smsc.concat, reference=reference)
     except ValueError as exc:

@@ -35,6 +35,7 @@ _PART_STATUS = {
 _WORST = (Status.REJECTED, Status.UNDELIVERABLE, Status.EXPIRED)
 _NOT_SUBMITTED = frozenset({Status.ACCEPTED, Status.QUEUED, Status.SUBMITTING})
 _DELIVERED = {Status.DELIVERED}
+_VALUE = {s: s.value for s in Status}  # Enum.value is a Python-level descriptor: per message
 
 Ref = tuple[MessageRecord, PartRecord]
 
@@ -151,5 +152,5 @@ class ReceiptBook:
                     (p.receipt_stat for p in message.parts if p.status is message.status), None
                 )
             message.updated_at = now
-            self._metrics.count(self._metrics.messages, message.status.value)
+            self._metrics.count(self._metrics.messages, _VALUE[message.status])
         self._on_change(message)

@@ -117,6 +117,9 @@ class SmppConnection:
         #: Synchronous handler for application events; None routes them to ``incoming``.
         self.on_event = on_event
         self._callbacks: dict[int, Callback] = {}
+        # trio.current_time() is three Python frames; the run's clock method is one (per
+        # PDU). ``run`` sets it: a clock belongs to one trio.run.
+        self._now: Callable[[], float] = trio.current_time
         send, receive = trio.open_memory_channel[Event](incoming_buffer)
         self._incoming_send = send
         self.incoming: trio.MemoryReceiveChannel[Event] = receive
@@ -139,6 +142,7 @@ class SmppConnection:
 
     async def run(self, *, task_status: trio.TaskStatus[SmppConnection] = trio.TASK_STATUS_IGNORED) -> None:
         """Drive the connection until it closes. Never raises for network trouble."""
+        self._now = trio.lowlevel.current_clock().current_time
         try:
             async with trio.open_nursery() as nursery:
                 self._cancel = nursery.cancel_scope
@@ -201,7 +205,7 @@ class SmppConnection:
         if self._closed.is_set():
             raise ConnectionLost(f"connection closed: {self.close_reason}")
         session = self.session
-        now = trio.current_time()
+        now = self._now()
         seq = session.send_request(pdu, now)
         if pdu.response_type is not None:
             self._callbacks[seq] = callback
@@ -299,7 +303,7 @@ class SmppConnection:
             except ConnectionLost as exc:
                 self.close(str(exc))
                 return
-            events = session.receive_data(data, trio.current_time())
+            events = session.receive_data(data, self._now())
             if events:
                 await self._route(events)
             self._write_wanted.set()
