@@ -76,6 +76,8 @@ sys.path.insert(0, str(HERE))  # bench_client, when run as a script or from run.
 
 import bench_client  # noqa: E402  (the peers' workers and the shared job constants)
 
+from smppgw.net.process import server_gc  # noqa: E402
+
 HOST = bench_client.HOST
 SYSTEM_ID, PASSWORD = bench_client.SYSTEM_ID, bench_client.PASSWORD
 TEXT = bench_client.TEXT
@@ -812,11 +814,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.port is None:
         parser.error("--worker needs --port")
     warnings.simplefilter("ignore", DeprecationWarning)
-    if args.worker == "gateway":
-        args.binds = args.binds[0]
-        result = worker_gateway(args)
-    else:
-        result = worker_peer(args)
+    # Every client process gets the server GC settings the simulator and smppgw serve use.
+    with server_gc():
+        if args.worker == "gateway":
+            args.binds = args.binds[0]
+            result = worker_gateway(args)
+        else:
+            result = worker_peer(args)
     print(json.dumps(result))
     return 0
 

@@ -14,14 +14,12 @@ with exit status 0.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import re
 import signal
 import sys
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, NoReturn, TypeVar
@@ -30,6 +28,7 @@ import click
 import trio
 
 from simulator.config import ConfigError, SimConfig, config_from_dict, profile_names
+from smppgw.net.process import server_gc
 
 __all__ = ["main"]
 
@@ -252,31 +251,13 @@ async def _serve(config: SimConfig) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             sim = await nursery.start(run_simulator, config)
-            with _server_gc():
+            with server_gc():
                 click.echo(_banner(config, sim))
                 sys.stdout.flush()
                 async for signum in signals:
                     logging.getLogger(__name__).info("%s: stopping", signal.Signals(signum).name)
                     break
                 nursery.cancel_scope.cancel()
-
-
-@contextlib.contextmanager
-def _server_gc() -> Iterator[None]:
-    """GC tuned for a long-running server, undone on the way out (tests run ``main`` in
-    their own process). At the default thresholds the collector cost ~4-7 us of CPU per
-    message, with this ~1: everything made before serving (modules, config, the
-    listener) lives as long as the process, so it is frozen out of the collector's sight;
-    and a young generation of 5000 objects instead of 700 means 7x fewer collections of
-    every generation, each walking about as much."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(5_000, *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
 
 
 def _list_profiles() -> None:

@@ -58,6 +58,7 @@ from smppgw.gateway.config import (
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.inbound import InboundHandler, InboundMessage
 from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.net.process import server_gc
 from smppgw.store.base import Status
 from smppgw.store.sqlite import InboundRecord, SqliteStore
 
@@ -243,7 +244,7 @@ async def serve(config: AppConfig | None, *, on_started: Callable[[str], None]) 
             on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")
         gateway, store, port = await nursery.start(run_app, config)
         on_started(f"smppgw serving http://{config.listen_host}:{port} (store {store.path})")
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals, server_gc():
             async for _ in signals:
                 break
         await gateway.aclose()  # unbind first (bounded), then stop the API and the rest
