@@ -146,7 +146,9 @@ def build_app(
     async def put_optout(number: str, body: OptOutIn | None = None) -> dict[str, Any]:
         addr = _number(number)
         store.opt_out(addr, now=now(), reason=body.reason if body else "api")
-        return store.optout(addr) or {}
+        # Enforced before every send (DESIGN §1): what is queued for it is not sent.
+        dropped = gateway.block_destination(addr)
+        return {**(store.optout(addr) or {}), "blocked_queued_parts": dropped}
 
     @app.delete("/v1/optouts/{number}", status_code=204, dependencies=auth)
     async def delete_optout(number: str) -> Response:

@@ -135,7 +135,16 @@ class Dispatcher:
         """Fail queued parts older than the retry policy's max_age (their SMSC has been
         unreachable): a message never waits forever. Returns how many were failed."""
         max_age = self.retry.max_age
-        old = [j for j in self._all() if now - j.created >= max_age and not j.message.is_final]
+        return self.drop(
+            lambda j: now - j.created >= max_age,
+            Status.FAILED,
+            f"no bind to {self.name} within max_age ({max_age:.0f}s)",
+        )
+
+    def drop(self, doomed: Callable[[Job], bool], status: Status, reason: str) -> int:
+        """Remove the queued parts ``doomed`` picks (of messages not final yet) and make
+        their messages final with ``status``; parts already sent are not touched."""
+        old = [j for j in self._all() if not j.message.is_final and doomed(j)]
         if not old:
             return 0
         gone = {id(j) for j in old}
@@ -143,9 +152,9 @@ class Dispatcher:
         self._delayed = [d for d in self._delayed if id(d[2]) not in gone]
         heapq.heapify(self._delayed)
         for job in old:
-            job.part.status = Status.FAILED
-            job.part.error = f"no bind to {self.name} within max_age ({max_age:.0f}s)"
-            self._on_final(job.message, Status.FAILED, job.part.error)
+            job.part.status = status
+            job.part.error = reason
+            self._on_final(job.message, status, reason)
         return len(old)
 
     def _all(self) -> list[Job]:

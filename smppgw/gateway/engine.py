@@ -447,6 +447,16 @@ class Gateway:
             await event.wait()
         return record
 
+    def block_destination(self, destination: str) -> int:
+        """An opt-out arrived: queued parts for ``destination`` are not sent, their
+        messages become ``blocked``. Returns how many parts were dropped."""
+        return sum(
+            s.dispatcher.drop(
+                lambda j: j.message.destination == destination, Status.BLOCKED, "destination opted out"
+            )
+            for s in self.smscs.values()
+        )
+
     @property
     def accepting(self) -> bool:
         return self._accepting

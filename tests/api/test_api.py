@@ -176,3 +176,18 @@ async def test_readyz_metrics_and_unknown_ids(tmp_path: Path) -> None:
             for s in f.samples
         }
         assert samples[("smppgw_messages_total", (("status", "delivered"),))] == 1
+
+
+async def test_an_opt_out_stops_what_is_already_queued_for_the_number(tmp_path: Path) -> None:
+    down = {"name": "down", "host": "127.0.0.1", "port": 1, "system_id": "x", "password": "y",
+            "connect_timeout": 0.2}  # fmt: skip
+    async with serving(app_config([down], tmp_path / "db")) as api:
+        queued = await api.post("/v1/messages", {**MSG, "text": "y" * 200})  # 2 parts, carrier down
+        other = await api.post("/v1/messages", {**MSG, "to": "447700900002"})
+        r = await api.http.put(api.url + "/v1/optouts/+447700900001", json={"reason": "STOP"})
+        assert r.status_code == 200 and r.json()["blocked_queued_parts"] == 2
+        view = (await api.get(f"/v1/messages/{queued.json()['id']}")).json()
+        assert view["status"] == "blocked" and view["error"] == "destination opted out"
+        assert {p["status"] for p in view["parts"]} == {"blocked"}
+        assert (await api.get(f"/v1/messages/{other.json()['id']}")).json()["status"] == "queued"
+        assert api.gateway.queued() == 1
