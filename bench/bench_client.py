@@ -52,7 +52,6 @@ import asyncio
 import contextlib
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -68,6 +67,9 @@ WINDOW = 64
 IMPLS = ("ours", "smpplib", "aiosmpplib")
 VARIANTS = ("submit", "submit+receipts")
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # procs, when imported from elsewhere
+
+from procs import first_line, stop  # noqa: E402
 
 TEXT = (
     "Your parcel 4711 arrives today between 10 and 12. Reply STOP to opt out. "
@@ -439,37 +441,6 @@ WORKERS = {"ours": worker_ours, "smpplib": worker_smpplib, "aiosmpplib": worker_
 # -- the parent: one server process and one client process per run -----------------------------
 
 
-def _read_port(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    deadline = time.monotonic() + timeout
-    buf = b""
-    while b"\n" not in buf:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("smsc_server did not print its port in time")
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            chunk = os.read(fd, 256)
-            if not chunk:
-                raise RuntimeError(f"smsc_server exited early (rc={proc.wait()})")
-            buf += chunk
-    return int(buf.split(b"\n", 1)[0])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop one process we started, by its PID: SIGTERM, then SIGKILL after 5 s."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-    if proc.stdout is not None:
-        proc.stdout.close()
-
-
 @contextlib.contextmanager
 def smsc_server(receipts: bool, max_seconds: float, log: Path) -> Iterator[int]:
     """Run bench/smsc_server.py; yield its port; always stop it."""
@@ -489,9 +460,9 @@ def smsc_server(receipts: bool, max_seconds: float, log: Path) -> Iterator[int]:
             stderr=err,
         )
         try:
-            yield _read_port(proc, timeout=30)
+            yield int(first_line(proc, timeout=30, what="smsc_server"))
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 def run_one(impl: str, receipts: bool, count: int, limit: float, log: Path) -> dict[str, Any]:

@@ -58,7 +58,6 @@ import os
 import pstats
 import random
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -75,6 +74,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # bench_client, when run as a script or from run.py
 
 import bench_client  # noqa: E402  (the peers' workers and the shared job constants)
+from procs import first_line, stop  # noqa: E402
 
 from smppgw.net.process import server_gc  # noqa: E402
 
@@ -262,38 +262,11 @@ _LISTENING = re.compile(rb"listening on \[?[^\]\s]*\]?:(\d+)")
 
 
 def _read_port(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    deadline = time.monotonic() + timeout
-    buf = b""
-    while b"\n" not in buf:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("the simulator did not print its port in time")
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            chunk = os.read(fd, 512)
-            if not chunk:
-                raise RuntimeError(f"the simulator exited early (rc={proc.wait()})")
-            buf += chunk
-    line = buf.split(b"\n", 1)[0]
+    line = first_line(proc, timeout, "the simulator")
     m = _LISTENING.search(line)
     if m is None:
         raise RuntimeError(f"unexpected first line from the simulator: {line[:200]!r}")
     return int(m.group(1))
-
-
-def _stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, grace: float = 5.0) -> None:
-    """Stop one process we started, by its PID: ``sig``, then SIGKILL after ``grace`` s."""
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 @contextlib.contextmanager
@@ -319,7 +292,7 @@ def simulator(log: Path, window: int | None) -> Iterator[tuple[int, int]]:
         try:
             yield _read_port(proc, timeout=30), proc.pid
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 def _py_spy_exe() -> str | None:
@@ -348,7 +321,7 @@ def py_spy(pid: int | None, out: Path | None, limit: float) -> Iterator[subproce
     finally:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)  # it stops by itself when its target exits
-        _stop(proc, signal.SIGINT, grace=15)
+        stop(proc, signal.SIGINT, grace=15)
 
 
 def run_one(
@@ -388,7 +361,7 @@ def run_one(
                     out, err = proc.communicate(timeout=args.time_limit + 60)
             finally:
                 if proc.poll() is None:
-                    _stop(proc)
+                    stop(proc)
     stderr = err.decode(errors="replace").strip()
     lines = out.decode(errors="replace").strip().splitlines()
     if proc.returncode != 0 or not lines:

@@ -29,48 +29,20 @@ import contextlib
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # procs, when imported from elsewhere
+
+from procs import first_line, stop  # noqa: E402
+
 BIN = Path(sys.executable).parent
-
-
-def _read_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
-    """The first stdout line of ``proc`` (a port or a banner), within ``timeout``."""
-    assert proc.stdout is not None
-    fd, buf = proc.stdout.fileno(), b""
-    deadline = time.monotonic() + timeout
-    while b"\n" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the server printed nothing in time")
-        if select.select([fd], [], [], left)[0]:
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                raise RuntimeError(f"the server exited early (rc={proc.wait()})")
-            buf += chunk
-    return buf.split(b"\n", 1)[0].decode()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop one process we started, by its PID: SIGTERM, then SIGKILL after 5 s."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 @contextlib.contextmanager
@@ -81,13 +53,13 @@ def server(kind: str, binds: int, max_seconds: float) -> Iterator[int]:
         cmd = [str(BIN / "smppsim"), "--port", "0", "--max-binds", str(max(4, binds))]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        line = _read_line(proc, timeout=30)
+        line = first_line(proc, timeout=30).decode()
         m = re.search(r":(\d+)\b", line) if kind != "refsmsc" else re.match(r"(\d+)$", line.strip())
         if m is None:
             raise RuntimeError(f"no port in {line!r}")
         yield int(m.group(1))
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def run_loadtest(

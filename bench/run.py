@@ -19,7 +19,6 @@ import datetime
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import threading
@@ -28,6 +27,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # procs, when imported from elsewhere
+
+from procs import stop  # noqa: E402
+
 RESULTS = HERE / "results.json"
 
 
@@ -69,7 +72,7 @@ def run_bench(script: Path, timeout: float) -> tuple[dict[str, Any] | None, str 
     try:
         proc.wait(timeout=timeout)  # every bench bounds its own runs; this is a backstop
     except subprocess.TimeoutExpired:
-        _stop(proc)
+        stop(proc)
         reader.join(timeout=5)
         return None, f"over the {timeout:.0f}s timeout"
     reader.join(timeout=10)
@@ -88,17 +91,6 @@ def run_bench(script: Path, timeout: float) -> tuple[dict[str, Any] | None, str 
     if result is None:
         return None, "no JSON object on the last line"
     return result, None
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """Stop a bench we started, by its PID: SIGTERM (it cleans up its servers), then SIGKILL."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
