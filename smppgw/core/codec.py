@@ -96,6 +96,13 @@ def decode_as(cls: type[Pdu], frame: bytes) -> Pdu:
     return _DECODERS[cls](frame, HEADER_SIZE, end)
 
 
+def body_decoders() -> dict[int, Callable[[bytes, int, int], Pdu]]:
+    """command_id -> the compiled decoder of each command that has a body, called as
+    ``decoder(frame, HEADER_SIZE, len(frame))``: ``decode_as`` minus a call and a lookup
+    (for the session, which decodes two PDUs per message on each side)."""
+    return {int(cls.command_id): _DECODERS[cls] for cls in PDU_TYPES.values() if cls.has_body}
+
+
 def decode_pdu(frame: bytes) -> tuple[Header, Pdu]:
     header = decode_header(frame)
     if header.command_length != len(frame):

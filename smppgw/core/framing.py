@@ -65,6 +65,32 @@ class FrameBuffer:
         self._pos = pos + length
         return bytes(buf[pos : pos + length])
 
+    def drain(self) -> tuple[list[bytes], InvalidCommandLength | None]:
+        """Every whole PDU buffered so far, and the error if framing was lost after them.
+
+        ``next_frame`` in a loop, without a method call per PDU (a session takes a read's
+        worth of PDUs at once); the error is sticky as there.
+        """
+        if self._broken is not None:
+            return [], self._broken
+        buf, pos, max_frame = self._buf, self._pos, self.max_frame
+        size = len(buf)
+        out = []
+        error = None
+        while size - pos >= 4:
+            (length,) = _LENGTH(buf, pos)
+            if length < _MIN or length > max_frame:
+                error = self._broken = InvalidCommandLength(
+                    f"command_length {length} outside {_MIN}..{max_frame}: framing lost"
+                )
+                break
+            if size - pos < length:
+                break
+            out.append(bytes(buf[pos : pos + length]))
+            pos += length
+        self._pos = pos
+        return out, error
+
     def frames(self) -> list[bytes]:
         """Every complete PDU buffered so far (raises like ``next_frame``)."""
         out = []

@@ -285,7 +285,9 @@ def quick_receipt(*, short_message: bytes, tlvs: Sequence[Tlv]) -> Receipt | Non
     if id_tlv is None or state_tlv is None or len(state_tlv.value) != 1:
         return None
     state = _STATES.get(state_tlv.value[0])
-    message_id = id_tlv.as_str().strip()
+    raw_id = id_tlv.value  # Tlv.as_str, inlined: C-Octet String without its NUL
+    nul = raw_id.find(b"\x00")
+    message_id = (raw_id if nul < 0 else raw_id[:nul]).decode("latin-1").strip()
     if state is None or not message_id:
         return None
     error = None
@@ -301,15 +303,17 @@ def quick_receipt(*, short_message: bytes, tlvs: Sequence[Tlv]) -> Receipt | Non
     # One dict assignment instead of 14 frozen setattrs (no validators to skip: values
     # only), as the codec builds PDUs.
     receipt = _new(Receipt)
-    values = dict(_RECEIPT_DEFAULTS)
-    values.update(message_id=message_id, tlv_id=message_id, state=state, stat=state.stat, error=error)
-    _set(receipt, "__dict__", values)
+    _set(receipt, "__dict__", {
+        **_RECEIPT_DEFAULTS, "message_id": message_id, "tlv_id": message_id, "state": state,
+        "stat": _STAT_OF[state], "error": error,
+    })  # fmt: skip
     return receipt
 
 
 _new = object.__new__
 _set = object.__setattr__
 _RECEIPT_DEFAULTS: Final = {a.name: a.default for a in attrs.fields(Receipt)}
+_STAT_OF: Final = {state: state.stat for state in MessageState}  # no property call per receipt
 
 
 # -- building (SMSC side) ---------------------------------------------------------------------

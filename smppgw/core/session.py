@@ -36,7 +36,7 @@ from typing import Any, Final
 
 import attrs
 
-from smppgw.core.codec import Header, decode_as, decode_body, encode_pdu
+from smppgw.core.codec import HEADER_SIZE, Header, body_decoders, decode_as, decode_body, encode_pdu
 from smppgw.core.constants import CommandId, CommandStatus
 from smppgw.core.errors import (
     InvalidCommandId,
@@ -95,6 +95,8 @@ __all__ = ["MAX_SEQUENCE_NUMBER", "Session", "SessionConfig", "SessionStatistics
 MAX_SEQUENCE_NUMBER: Final = 0x7FFF_FFFF
 _CMD: Final = struct.Struct(">III")  # command_id, command_status, sequence_number
 _NACK_LEN: Final = struct.Struct(">IIII")
+# The compiled body decoders by command_id (decode_as minus a call: two PDUs per message).
+_DECODERS: Final = body_decoders()
 _FORCED: Final = frozenset({CommandId.ENQUIRE_LINK, CommandId.UNBIND})
 _BIND_IDS: Final = frozenset(
     {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
@@ -327,21 +329,19 @@ class Session:
         frames = self._frames
         frames.feed(data)
         events: list[Event] = []
-        while True:
-            try:
-                frame = frames.next_frame()
-            except InvalidCommandLength as exc:
-                self._framing_lost(exc, events)
-                break
-            if frame is None:
-                break
+        whole, lost = frames.drain()
+        if whole:
             self._last_rx = now
-            self._stats[1] += 1
-            cid, status, seq = _CMD.unpack_from(frame, 4)
-            if cid & 0x8000_0000:
-                self._handle_response(cid, status, seq, frame, now, events)
-            else:
-                self._handle_request(cid, status, seq, frame, events, now)
+            self._stats[1] += len(whole)
+            unpack = _CMD.unpack_from
+            for frame in whole:
+                cid, status, seq = unpack(frame, 4)
+                if cid & 0x8000_0000:
+                    self._handle_response(cid, status, seq, frame, now, events)
+                else:
+                    self._handle_request(cid, status, seq, frame, events, now)
+        if lost is not None:
+            self._framing_lost(lost, events)
         return events
 
     def _framing_lost(self, exc: InvalidCommandLength, events: list[Event]) -> None:
@@ -396,8 +396,9 @@ class Session:
             # to a generic_nack, which is how a wrong-state request without one is answered.
             self._reject(seq, cls, error, events)
             return
+        decode = _DECODERS.get(cid)
         try:
-            pdu = decode_as(cls, frame)
+            pdu = decode(frame, HEADER_SIZE, len(frame)) if decode is not None else decode_as(cls, frame)
         except MalformedPdu as exc:
             self._reject(seq, cls, exc, events)
             return
@@ -440,7 +441,12 @@ class Session:
             events.append(UnexpectedResponse(header=header, pdu=stray))
             return
         try:
-            response = decode_as(PDU_TYPES[cid], frame)  # cid is a known response: checked above
+            decode = _DECODERS.get(cid)  # cid is a known response: checked above
+            response = (
+                decode(frame, HEADER_SIZE, len(frame))
+                if decode is not None
+                else decode_as(PDU_TYPES[cid], frame)
+            )
         except MalformedPdu as exc:
             # We cannot tell what the peer did: leave the request to expire (unknown
             # outcome) rather than guess; never nack a response (3.4 §4.3).

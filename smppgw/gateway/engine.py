@@ -420,7 +420,9 @@ class Gateway:
         self.store.save(record)
         for listener in self._listeners:
             listener(record)
-        if record.status in FINAL or (not record.dlr and record.status is Status.SUBMITTED):
+        if self._waiters and (
+            record.status in FINAL or (not record.dlr and record.status is Status.SUBMITTED)
+        ):
             waiter = self._waiters.pop(record.id, None)
             if waiter is not None:
                 waiter.set()

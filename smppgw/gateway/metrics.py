@@ -134,13 +134,19 @@ class GatewayMetrics:
         self._resp_observers: dict[str, Callable[[float], None]] = {}
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
-    def submit(self, route: str, smsc: str, status: int) -> None:
+    def submit(self, route: str, smsc: str, status: int, round_trip: float | None = None) -> None:
+        """One submit_sm_resp (or a submit that got none: ``round_trip`` None)."""
         key = (route, smsc, status)
         child = self._submit_children.get(key)
         if child is None:
             child = self._submit_children[key] = self.submits.labels(route, smsc, status_name(status))
         counts = self._counts
         counts[child] = counts.get(child, 0) + 1
+        if round_trip is not None:
+            resp = self._resp_observers.get(smsc)
+            if resp is None:
+                resp = self._resp_observers[smsc] = self.observer(self.resp_latency, smsc)
+            resp(round_trip)
 
     def resp(self, smsc: str, seconds: float) -> None:
         resp = self._resp_observers.get(smsc)
@@ -150,7 +156,10 @@ class GatewayMetrics:
 
     def count(self, metric: Counter, *labels: str) -> None:
         """``metric.labels(*labels).inc()``, batched (hot path: receipts, finals)."""
-        child = self.child(metric, *labels)
+        key = (id(metric), labels)  # ``child``, inlined: twice per message
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
         counts = self._counts
         counts[child] = counts.get(child, 0) + 1
 

@@ -143,7 +143,7 @@ class ReceiptBook:
                     other.receipt_error, other.status = receipt.error, part.status
         parts = message.parts
         if not message.is_final and (len(parts) == 1 or all(p.receipt_final for p in parts)):
-            statuses = {p.status for p in parts}
+            statuses = {part.status} if len(parts) == 1 else {p.status for p in parts}
             if statuses == _DELIVERED:
                 message.status = Status.DELIVERED
             else:

@@ -406,10 +406,13 @@ class SmppConnection:
     async def _route(self, events: list[Event]) -> None:
         """Route events *in the order they happened*: a receipt that overtook its
         submit_sm_resp in the same read reaches the application first."""
-        send = self._incoming_send
+        send, callbacks = self._incoming_send, self._callbacks
         freed = False
         for event in events:
-            if self._outcome(event):
+            if isinstance(event, _OUTCOMES):  # ``_outcome``, inlined: one per request sent
+                callback = callbacks.pop(event.sequence_number, None)
+                if callback is not None:
+                    callback(event)
                 freed = True
                 continue
             if isinstance(event, _QUIET):

@@ -195,3 +195,41 @@ def test_fewer_than_four_octets_wait() -> None:
         assert buf.next_frame() is None
     assert buf.pending == 3
     assert not buf.broken
+
+
+@settings(max_examples=100)
+@given(
+    stream_pdus=st.lists(pdus(), min_size=1, max_size=6),
+    bad_length=st.sampled_from([0, 15, DEFAULT_MAX_COMMAND_LENGTH + 1, 0xFFFF_FFFF]),
+    with_bad=st.booleans(),
+    data=st.data(),
+)
+def test_drain_matches_next_frame_in_a_loop(
+    stream_pdus: list[Pdu], bad_length: int, with_bad: bool, data: st.DataObject
+) -> None:
+    """``drain`` (the session's one call per read) hands out exactly what ``next_frame``
+    does, in order, then the sticky error if a bad header follows."""
+    frames = [encode_pdu(p, i) for i, p in enumerate(stream_pdus, start=1)]
+    stream = b"".join(frames) + (struct.pack(">IIII", bad_length, 4, 0, 1) if with_bad else b"")
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=10))
+    drained, looped = FrameBuffer(), FrameBuffer()
+    out_drained: list[bytes] = []
+    out_looped: list[bytes] = []
+    errors: list[tuple[str, str]] = []
+    for chunk in chunked(stream, cuts):
+        drained.feed(chunk)
+        looped.feed(chunk)
+        got, error = drained.drain()
+        out_drained += got
+        try:
+            while (frame := looped.next_frame()) is not None:
+                out_looped.append(frame)
+        except InvalidCommandLength as exc:
+            assert error is not None and str(error) == str(exc)
+            errors.append((str(error), str(exc)))
+        else:
+            assert error is None
+    assert out_drained == out_looped == frames
+    assert drained.broken == looped.broken == with_bad
+    assert bool(errors) == with_bad
+    assert drained.drain() == ([], drained.drain()[1])  # sticky: nothing more, same error
