@@ -1,7 +1,7 @@
 """Gateway engine throughput: messages/s with a receipt each, against the simulator.
 
     .venv/bin/python bench/bench_gateway.py [--count 20000] [--time-limit 20] [--json]
-                                            [--no-profile] [--sim-window N]
+                                            [--rounds 3] [--no-profile] [--sim-window N]
 
 The job, the same for every implementation: ``--count`` messages (160-character GSM
 text, one part) to one destination, each asking for a delivery receipt
@@ -43,6 +43,12 @@ gateway (exact calls per message; times inflated by the profiler), one with ``py
 goes, scaled to microseconds per message with that run's CPU cost). Rates under a
 profiler are not used in the ratios.
 
+Rounds: every implementation runs ``--rounds`` times, round after round (each round is
+the whole plan, peers in its middle). A ratio is taken within a round, between runs a
+minute apart at most, and the ratio reported is the median over the rounds (each round's
+is printed too); "ours" is the gateway configuration with the best median msg/s. The
+tables show every run, then the per-implementation medians.
+
 Ratios are ours/peer in msg/s measured in one run on this machine (> 1: the gateway is
 faster); absolute numbers mean little on a shared machine.
 """
@@ -60,6 +66,7 @@ import random
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -622,6 +629,44 @@ def profile_runs(
     return profile
 
 
+def _medians(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per implementation: the median of its rounds (every figure separately)."""
+    by_impl: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        by_impl.setdefault(r["impl"], []).append(r)
+    rows = []
+    for impl, rs in by_impl.items():
+        row = dict(rs[0])
+        for key, value in rs[0].items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and key != "round":
+                values = [r[key] for r in rs if isinstance(r.get(key), int | float)]
+                median = statistics.median(values)
+                row[key] = round(median) if all(isinstance(v, int) for v in values) else median
+        row["complete"] = all(r["complete"] for r in rs)
+        row["impl"] = impl
+        rows.append(row)
+    return rows
+
+
+def _round_ratios(runs: list[dict[str, Any]], ours: str, peers: list[str]) -> dict[str, list[float]]:
+    """ours/peer and ours/fastest-peer in msg/s, one value per round that has them all."""
+    out: dict[str, list[float]] = {f"ours/{p}": [] for p in peers}
+    if peers:
+        out["ours/fastest-peer"] = []
+    for rnd in sorted({r["round"] for r in runs}):
+        rates = {r["impl"]: r["msg_per_s"] for r in runs if r["round"] == rnd}
+        mine = rates.get(ours)
+        if not mine:
+            continue
+        theirs = [rates[p] for p in peers if rates.get(p)]
+        for p in peers:
+            if rates.get(p):
+                out[f"ours/{p}"].append(round(mine / rates[p], 2))
+        if theirs:
+            out["ours/fastest-peer"].append(round(mine / max(theirs), 2))
+    return out
+
+
 def _terminate(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)  # unwind: every `finally` stops the processes it started
 
@@ -648,22 +693,25 @@ def parent(args: argparse.Namespace) -> int:
         plan = plan[:half] + plan[len(configs) :] + plan[half : len(configs)]
     profile: dict[str, Any] | None = None
     try:
-        for name, worker, extra in plan:
-            try:
-                r = run_one(worker, args, tmp / "sim.log", extra=extra)
-            except Exception as exc:  # report it, run the others, exit non-zero at the end
-                failures[name] = f"{type(exc).__name__}: {exc}"[:2000]
-                print(f"!! {name} failed: {failures[name]}", file=sys.stderr)
-                continue
-            r["impl"] = name
-            runs.append(r)
-            print(
-                f"  {name:<18} {r['msg_per_s']:>9,.0f} msg/s  ({r['seconds']:.2f}s, client cpu "
-                f"{_pct(r.get('client_cpu_pct'))}, sim cpu {_pct(r.get('sim_cpu_pct'))})",
-                file=sys.stderr,
-                flush=True,
-            )
-        ours = [r for r in runs if r["impl"].startswith("gateway")]
+        for rnd in range(1, args.rounds + 1):
+            for name, worker, extra in plan:
+                key = name if args.rounds == 1 else f"{name} (round {rnd})"
+                try:
+                    r = run_one(worker, args, tmp / "sim.log", extra=extra)
+                except Exception as exc:  # report it, run the others, exit non-zero at the end
+                    failures[key] = f"{type(exc).__name__}: {exc}"[:2000]
+                    print(f"!! {key} failed: {failures[key]}", file=sys.stderr)
+                    continue
+                r["impl"], r["round"] = name, rnd
+                runs.append(r)
+                print(
+                    f"  {key:<28} {r['msg_per_s']:>9,.0f} msg/s  ({r['seconds']:.2f}s, client cpu "
+                    f"{_pct(r.get('client_cpu_pct'))}, sim cpu {_pct(r.get('sim_cpu_pct'))})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        medians = _medians(runs)
+        ours = [r for r in medians if r["impl"].startswith("gateway")]
         best = max(ours, key=lambda r: r["msg_per_s"]) if ours else None
         if best is not None and args.profile:
             profile = profile_runs(args, best, tmp, failures)
@@ -682,25 +730,30 @@ def parent(args: argparse.Namespace) -> int:
         f"peers window {PEER_WINDOW}, one bind; {time.perf_counter() - started:.1f}s"
     )
     print_table(runs)
-    results: dict[str, float | None] = {r["impl"]: r["msg_per_s"] for r in runs}
+    if args.rounds > 1:
+        print(f"medians of {args.rounds} rounds:")
+        print_table(medians)
+    results: dict[str, float | None] = {r["impl"]: r["msg_per_s"] for r in medians}
     ratios: dict[str, float | None] = {}
+    per_round: dict[str, list[float]] = {}
     cpu_ratios: dict[str, float] = {}
     bound_ratios: dict[str, float] = {}
     if best is not None:
         results["ours"] = best["msg_per_s"]
-        print(f"ours = best gateway configuration: {best['impl']}")
-        peer_rates = {p: results.get(p) for p in args.peers}
-        for peer, rate in peer_rates.items():
-            ratios[f"ours/{peer}"] = round(best["msg_per_s"] / rate, 2) if rate else None
-        valid = [r for r in peer_rates.values() if r]
-        if valid:
-            ratios["ours/fastest-peer"] = round(best["msg_per_s"] / max(valid), 2)
+        print(f"ours = best gateway configuration (median msg/s): {best['impl']}")
+        # Each ratio pairs runs of the same round (minutes apart at most), then the median
+        # over rounds: a noisy neighbour in one round moves one ratio, not the result.
+        per_round = _round_ratios(runs, best["impl"], args.peers)
+        for key, values in per_round.items():
+            ratios[key] = round(statistics.median(values), 2) if values else None
         for key, value in ratios.items():
-            print(f"{key:<20}{value}x" if value is not None else f"{key:<20}n/a")
+            rounds = ", ".join(f"{v:.2f}" for v in per_round.get(key, []))
+            shown = f"{value}x" if value is not None else "n/a"
+            print(f"{key:<20}{shown}" + (f"  (median; rounds: {rounds})" if args.rounds > 1 else ""))
         # CPU per message of the client process: less sensitive to a noisy neighbour than
         # msg/s. peer us/msg / ours us/msg: > 1 means the gateway spends less per message.
         mine = best.get("client_cpu_us_per_msg")
-        for r in runs:
+        for r in medians:
             theirs = r.get("client_cpu_us_per_msg")
             if r["impl"] in args.peers and mine and theirs:
                 cpu_ratios[f"ours/{r['impl']}"] = round(theirs / mine, 2)
@@ -710,7 +763,7 @@ def parent(args: argparse.Namespace) -> int:
                 + ", ".join(f"{k.split('/')[1]} {v}x" for k, v in cpu_ratios.items())
             )
         mine_bound = cpu_bound(best)
-        for r in runs:
+        for r in medians:
             theirs_bound = cpu_bound(r)
             if r["impl"] in args.peers and mine_bound and theirs_bound:
                 bound_ratios[f"ours/{r['impl']}"] = round(mine_bound / theirs_bound, 2)
@@ -742,6 +795,8 @@ def parent(args: argparse.Namespace) -> int:
                         }
                         for r in runs
                     },
+                    "ratios_per_round": per_round,
+                    "rounds": args.rounds,
                     "client_cpu_ratios": cpu_ratios,
                     "cpu_bound_ratios": bound_ratios,
                     "failed": failures,
@@ -760,6 +815,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--count", type=int, default=20_000, help="messages per run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="times every implementation runs; ratios are per-round medians"
+    )
     parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per run at most")
     parser.add_argument("--binds", type=int, nargs="+", default=[1, 2], help="gateway bind counts to try")
     parser.add_argument("--windows", type=int, nargs="+", default=[64, 256], help="gateway windows to try")
@@ -780,6 +838,8 @@ def main(argv: list[str] | None = None) -> int:
     args.profile_count = min(args.profile_count, args.count)
     if not (1 <= args.count <= 1_000_000 and 0 < args.time_limit <= 600 and args.yield_every >= 1):
         parser.error("--count must be 1..1000000, --time-limit in (0, 600], --yield-every >= 1")
+    if not 1 <= args.rounds <= 20:
+        parser.error("--rounds must be 1..20")
     if any(not 1 <= b <= 4 for b in args.binds) or any(not 1 <= w <= 10_000 for w in args.windows):
         parser.error("--binds in 1..4 (the simulator's max_binds), --windows in 1..10000")
     if args.worker is None:
