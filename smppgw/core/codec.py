@@ -17,7 +17,7 @@ import struct
 from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
-from smppgw.core.constants import CommandId, CommandStatus
+from smppgw.core.constants import CommandId, CommandStatus, TlvTag
 from smppgw.core.errors import InvalidCommandId, InvalidCommandLength, MalformedPdu
 from smppgw.core.fields import FIELD_STATUS, InvalidField, WireField
 from smppgw.core.pdu import (
@@ -344,8 +344,14 @@ def _compile_decoder(cls: type[Pdu]) -> Callable[[bytes, int, int], Pdu]:
         # received PDUs too: an invalid PDU cannot exist, whoever built it.
         check = "_cross_check(o)"
         if cls._check is _CarriesText._check:  # it can only fail with both present
-            sm = f"v{names.index('short_message')}"
-            check = f"if {sm} and v{len(fields)}: _cross_check(o)"
+            # ... and a message_payload TLV among them (a receipt has a text and TLVs):
+            # looked for here, not through _check -> get_tlv -> find_tlv.
+            sm, tlvs = f"v{names.index('short_message')}", f"v{len(fields)}"
+            check = (
+                f"if {sm} and {tlvs}:\n"
+                f"        for t in {tlvs}:\n"
+                f"            if t.tag == {int(TlvTag.MESSAGE_PAYLOAD)}: _cross_check(o)"
+            )
         build = [*build[:-1], check, build[-1]]
     lines += [f"    {b}" for b in build]
     decoder: Callable[[bytes, int, int], Pdu] = _exec("\n".join(lines) + "\n", "decode", cls)

@@ -425,7 +425,15 @@ def count_segments(
     Raises:
         TextEncodingError: ``text`` cannot be carried by the (chosen) encoding.
     """
-    enc = _resolve(text, encoding)
+    if encoding == "auto" and text.isascii():
+        # The usual text: encoded once, where choose_encoding + gsm7_encode went twice.
+        try:
+            enc, data = Encoding.GSM7, gsm7_encode(text)
+        except TextEncodingError:  # an ASCII control character, say
+            enc, data = Encoding.UCS2, text.encode("utf-16-be")
+    else:
+        enc = _resolve(text, encoding)
+        data = _encode_as(text, enc)
     if type(method) is not ConcatMethod:  # Enum's __call__ costs ~0.5 us: once per message
         method = ConcatMethod(method)
     data = _encode_as(text, enc)
@@ -478,12 +486,19 @@ def split_message(
         ValueError: more than 255 parts (or more than 65535 octets for PAYLOAD), or
             ``reference`` outside 0..255 (UDH8) / 0..65535 (UDH16, SAR, PAYLOAD).
     """
-    enc = _resolve(text, encoding)
+    if encoding == "auto" and text.isascii():
+        # The usual text: encoded once, where choose_encoding + gsm7_encode went twice.
+        try:
+            enc, data = Encoding.GSM7, gsm7_encode(text)
+        except TextEncodingError:  # an ASCII control character, say
+            enc, data = Encoding.UCS2, text.encode("utf-16-be")
+    else:
+        enc = _resolve(text, encoding)
+        data = _encode_as(text, enc)
     if type(method) is not ConcatMethod:  # Enum's __call__ costs ~0.5 us: once per message
         method = ConcatMethod(method)
     if not 0 <= reference <= _MAX_REFERENCE[method]:
         raise ValueError(f"reference {reference} out of range 0..{_MAX_REFERENCE[method]} for {method.value}")
-    data = _encode_as(text, enc)
     dcs = _DATA_CODING[enc]
     if len(data) // _UNIT_OCTETS[enc] <= _SINGLE[enc]:
         # The one-part case is the hot path: one dict, not six frozen setattrs.

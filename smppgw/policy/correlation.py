@@ -49,19 +49,10 @@ _HEX_LETTERS = frozenset("ABCDEF")
 _HEX = frozenset("0123456789ABCDEF")
 
 
-def _canonical(raw: str) -> str:
-    upper = raw.strip().upper()
-    return upper.lstrip("0") or ("0" if upper else "")
-
-
 def _decimal_of_hex(canonical: str) -> str | None:
     if canonical and len(canonical) <= 32 and _HEX.issuperset(canonical):
         return str(int(canonical, 16))
     return None
-
-
-def _is_obviously_hex(canonical: str) -> bool:
-    return not _HEX_LETTERS.isdisjoint(canonical) and _HEX.issuperset(canonical)
 
 
 @attrs.frozen(slots=False)  # dict-based: built per receipt by _match
@@ -119,21 +110,23 @@ class Correlator(Generic[R, P]):
 
     def _submit_keys(self, smsc: str, smsc_id: str) -> tuple[str, str | None]:
         """(exact form, alias in the other base or None) of a submit_sm_resp id."""
-        canonical = _canonical(smsc_id)
-        base = self.bases.get(smsc, IdBase.AUTO)
-        if base is IdBase.HEX:
-            return _decimal_of_hex(canonical) or canonical, None
-        if base is IdBase.AUTO and _is_obviously_hex(canonical):
-            return canonical, _decimal_of_hex(canonical)
-        return canonical, None
+        return self._keys(smsc, smsc_id, IdBase.HEX)
 
     def _receipt_keys(self, smsc: str, receipt_id: str) -> tuple[str, str | None]:
         """(exact form, alias in the other base or None) of a receipt id."""
-        canonical = _canonical(receipt_id)
+        return self._keys(smsc, receipt_id, IdBase.DEC)
+
+    def _keys(self, smsc: str, raw: str, convert: IdBase) -> tuple[str, str | None]:
+        """(exact form, alias or None) of an id; ``convert``: the SMSC base setting under
+        which this side's id is indexed by its decimal value (HEX for a resp id, DEC for a
+        receipt id: see the module docstring)."""
+        # Canonical form (trimmed, upper case, no leading zeros); hex only if it has A-F.
+        upper = raw.strip().upper()
+        canonical = upper.lstrip("0") or ("0" if upper else "")
         base = self.bases.get(smsc, IdBase.AUTO)
-        if base is IdBase.DEC:
+        if base is convert:
             return _decimal_of_hex(canonical) or canonical, None
-        if base is IdBase.AUTO and _is_obviously_hex(canonical):
+        if base is IdBase.AUTO and not _HEX_LETTERS.isdisjoint(canonical) and _HEX.issuperset(canonical):
             return canonical, _decimal_of_hex(canonical)
         return canonical, None
 
@@ -150,7 +143,7 @@ class Correlator(Generic[R, P]):
 
     def submitted(self, smsc: str, smsc_id: str, ref: R, now: float) -> list[Match[R, P]]:
         """Remember ``ref`` under ``smsc_id``; return receipts that were waiting for it."""
-        exact, alias = self._submit_keys(smsc, smsc_id)
+        exact, alias = self._keys(smsc, smsc_id, IdBase.HEX)  # _submit_keys
         refs, aliases = self._refs, self._aliases
         refs[smsc, exact] = ref
         if alias is not None:
@@ -176,7 +169,7 @@ class Correlator(Generic[R, P]):
 
     def receipt(self, smsc: str, receipt_id: str, payload: P, now: float) -> Match[R, P] | None:
         """The ref this receipt is about, or None: then it is held for ``hold`` seconds."""
-        exact, alias = self._receipt_keys(smsc, receipt_id)
+        exact, alias = self._keys(smsc, receipt_id, IdBase.DEC)  # _receipt_keys
         ref = self._find(smsc, exact, alias)
         if ref is not None:
             self.matched += 1

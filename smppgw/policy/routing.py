@@ -73,6 +73,10 @@ class Router:
     def pick(route: Route, up: Callable[[str], bool], rng: random.Random) -> str | None:
         """An SMSC of the first tier that has one up, by weight; None if all are down."""
         for tier in route.tiers:
+            if len(tier) == 1:  # the usual tier: one SMSC, no list to build
+                if up(tier[0].smsc):
+                    return tier[0].smsc
+                continue
             live = [t for t in tier if up(t.smsc)]
             if not live:
                 continue

@@ -515,3 +515,21 @@ def test_split_rejects_text_the_encoding_cannot_carry() -> None:
 def test_split_accepts_method_and_encoding_values_as_strings() -> None:
     parts = split_message("a" * 200, encoding="gsm7", method=ConcatMethod("udh16"), reference=1)
     assert parts[0].short_message[:3] == b"\x06\x08\x04"
+
+
+@given(
+    st.one_of(
+        st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=400),  # the one-pass path
+        st.text(max_size=200),
+    )
+)
+def test_auto_is_choose_encoding_then_that_encoding(text: str) -> None:
+    """split_message's one-pass "auto" for ASCII text agrees with choose_encoding followed
+    by the chosen encoding, control characters (which GSM 03.38 lacks) included."""
+    try:
+        expected = split_message(text, encoding=choose_encoding(text))
+    except ValueError:  # too many parts either way
+        with pytest.raises(ValueError):
+            split_message(text, encoding="auto")
+        return
+    assert split_message(text, encoding="auto") == expected
