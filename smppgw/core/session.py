@@ -98,6 +98,11 @@ _NACK_LEN: Final = struct.Struct(">IIII")
 # The compiled body decoders by command_id (decode_as minus a call: two PDUs per message).
 _DECODERS: Final = body_decoders()
 _FORCED: Final = frozenset({CommandId.ENQUIRE_LINK, CommandId.UNBIND})
+# Enum members as module constants for the per-PDU paths: on Python 3.11 every
+# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
+_ENQUIRE_LINK, _UNBIND = int(CommandId.ENQUIRE_LINK), int(CommandId.UNBIND)
+_GENERIC_NACK: Final = int(CommandId.GENERIC_NACK)
+_OPEN, _BINDING = SessionState.OPEN, SessionState.BINDING
 _BIND_IDS: Final = frozenset(
     {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
 )
@@ -230,7 +235,7 @@ class Session:
             self.window.offer(seq, pdu, now, force=cid in _FORCED)
         if cid in _BIND_IDS:
             self._apply(Input.SEND_BIND)
-        elif cid == CommandId.UNBIND:
+        elif cid == _UNBIND:
             self._apply(Input.SEND_UNBIND)
         self._out.append(encode_pdu(pdu, seq))
         self._stats[0] += 1
@@ -403,12 +408,12 @@ class Session:
             self._reject(seq, cls, exc, events)
             return
         assert isinstance(pdu, Request)
-        if cid == CommandId.ENQUIRE_LINK:
+        if cid == _ENQUIRE_LINK:
             if self.answer_enquire_link:
                 self._out.append(encode_pdu(_ENQUIRE_LINK_RESP, seq))
                 self._stats[0] += 1
             events.append(EnquireLinkReceived(sequence_number=seq))
-        elif cid == CommandId.UNBIND:
+        elif cid == _UNBIND:
             events.append(UnbindReceived(sequence_number=seq))
             if self._owed:
                 # 3.4 §4.2: answer what we owe first (a submit accepted just before the
@@ -431,7 +436,7 @@ class Session:
         window = self.window
         entry = window.get(seq)
         if entry is None or (
-            cid != CommandId.GENERIC_NACK and cid != entry.request.response_type.command_id  # type: ignore[union-attr]
+            cid != _GENERIC_NACK and cid != entry.request.response_type.command_id  # type: ignore[union-attr]
         ):
             header = Header(len(frame), cid, status, seq)
             try:
@@ -469,7 +474,7 @@ class Session:
         rcid = request.command_id
         if rcid in _BIND_IDS:
             self._bind_answered(request, response, status, events)
-        elif rcid == CommandId.UNBIND:
+        elif rcid == _UNBIND:
             if self._state is SessionState.UNBINDING:
                 self._apply(Input.UNBIND_DONE)
                 events.append(Unbound(status=status))
@@ -504,7 +509,7 @@ class Session:
             deadlines.append(expiry)
         if self._unbind_pending is not None:
             deadlines.append(self._unbind_pending[1])
-        if state is SessionState.OPEN or state is SessionState.BINDING:
+        if state is _OPEN or state is _BINDING:
             if config.bind_timeout is not None:
                 deadlines.append(self._created + config.bind_timeout)
         elif state.is_bound:

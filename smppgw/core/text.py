@@ -280,6 +280,9 @@ def _encode_as(text: str, encoding: Encoding) -> bytes:
         ) from None
 
 
+# Members as module constants for split_message (per message): on Python 3.11 every
+# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
+_GSM7, _UCS2 = Encoding.GSM7, Encoding.UCS2
 _DATA_CODING: Final[dict[Encoding, int]] = {
     Encoding.GSM7: int(DataCoding.SMSC_DEFAULT),
     Encoding.LATIN1: int(DataCoding.LATIN_1),
@@ -428,9 +431,9 @@ def count_segments(
     if encoding == "auto" and text.isascii():
         # The usual text: encoded once, where choose_encoding + gsm7_encode went twice.
         try:
-            enc, data = Encoding.GSM7, gsm7_encode(text)
+            enc, data = _GSM7, gsm7_encode(text)
         except TextEncodingError:  # an ASCII control character, say
-            enc, data = Encoding.UCS2, text.encode("utf-16-be")
+            enc, data = _UCS2, text.encode("utf-16-be")
     else:
         enc = _resolve(text, encoding)
         data = _encode_as(text, enc)
@@ -489,9 +492,9 @@ def split_message(
     if encoding == "auto" and text.isascii():
         # The usual text: encoded once, where choose_encoding + gsm7_encode went twice.
         try:
-            enc, data = Encoding.GSM7, gsm7_encode(text)
+            enc, data = _GSM7, gsm7_encode(text)
         except TextEncodingError:  # an ASCII control character, say
-            enc, data = Encoding.UCS2, text.encode("utf-16-be")
+            enc, data = _UCS2, text.encode("utf-16-be")
     else:
         enc = _resolve(text, encoding)
         data = _encode_as(text, enc)

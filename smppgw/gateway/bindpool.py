@@ -41,6 +41,9 @@ __all__ = ["BindPool"]
 log = logging.getLogger(__name__)
 
 _SENDS = frozenset({BindMode.TX, BindMode.TRX})
+# Enum members as module constants for the per-message paths: on Python 3.11 every
+# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
+_SUBMIT_SM = int(CommandId.SUBMIT_SM)
 # Read 4 KiB (~20 PDUs) at a time, not 64 KiB: with large reads a whole window (~250
 # submit_sm_resp + deliver_sm) was handled before the writer ran, the window refilled in
 # one burst, and the gateway and the SMSC took turns, each idle while the other worked
@@ -189,11 +192,7 @@ class BindPool:
         n = len(senders)
         for i in range(n):
             conn = senders[(self._next + i) % n]
-            if (
-                conn.closed
-                or not conn.session.window.available
-                or not conn.session.can_send(CommandId.SUBMIT_SM)
-            ):
+            if conn.closed or not conn.session.window.available or not conn.session.can_send(_SUBMIT_SM):
                 continue
             limit = self._bind_limits.get(conn)
             if limit is not None and limit.wait_time(now) > 0:

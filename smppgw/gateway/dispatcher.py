@@ -49,6 +49,11 @@ __all__ = ["Dispatcher", "Job"]
 log = logging.getLogger(__name__)
 
 _THROTTLE = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
+# Enum members as module constants for the per-message paths: on Python 3.11 every
+# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
+_QUEUED, _SUBMITTING = Status.QUEUED, Status.SUBMITTING
+_NOT_SENT = frozenset({Status.ACCEPTED, Status.QUEUED})
+_ROK = int(CommandStatus.ESME_ROK)
 
 
 @attrs.define(eq=False)
@@ -103,7 +108,7 @@ class Dispatcher:
     # -- queueing ------------------------------------------------------------------------------
 
     def put(self, job: Job, *, delay: float = 0.0, first: bool = False) -> None:
-        job.part.status = Status.QUEUED
+        job.part.status = _QUEUED
         if delay > 0:
             heapq.heappush(self._delayed, (self._now() + delay, next(self._order), job))
         elif first:
@@ -217,10 +222,10 @@ class Dispatcher:
     def _send(self, conn: SmppConnection, job: Job, now: float) -> None:
         part = job.part
         part.attempts += 1
-        part.status = Status.SUBMITTING
+        part.status = _SUBMITTING
         job.sent_at = now
-        if job.message.status in (Status.ACCEPTED, Status.QUEUED):
-            job.message.status = Status.SUBMITTING
+        if job.message.status in _NOT_SENT:
+            job.message.status = _SUBMITTING
         try:
             # A partial, not a lambda: called in C, one Python frame less per response.
             conn.start_request(job.pdu, functools.partial(self._outcome, job, conn))
@@ -243,7 +248,7 @@ class Dispatcher:
             self.metrics.submit(route, self.name, status, outcome.round_trip)
             if self.account is not None:  # congestion_state only steers the adaptive rate
                 self._congestion(self.account, outcome.response, now)
-            if status == CommandStatus.ESME_ROK:
+            if status == _ROK:
                 assert isinstance(outcome.response, SubmitSmResp)
                 part.resp_latency = outcome.round_trip
                 self._on_submitted(job, outcome.response.message_id, now)

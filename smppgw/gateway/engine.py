@@ -53,6 +53,10 @@ from smppgw.store.memory import MemoryStore
 
 __all__ = ["Gateway", "SubmitError"]
 
+# Enum members as module constants for the per-message paths: on Python 3.11 every
+# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
+_QUEUED = Status.QUEUED
+
 log = logging.getLogger(__name__)
 
 # Per-message constants: a tuple (``A | B`` in a call builds a union each time), frozen
@@ -305,7 +309,7 @@ class Gateway:
         smsc = self.smscs[name]
         parts = self._split(record, smsc.config)
         record.route, record.smsc = route.name, name
-        record.status = Status.QUEUED
+        record.status = _QUEUED
         limits = self._limits(record, sender_kind, route.name) if self._limited else ()
         pdus = submit_pdus(record, smsc.config, parts, src, dst)
         if len(parts) == 1:  # the common case: no comprehension, zip or part numbers to copy

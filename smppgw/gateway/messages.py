@@ -31,6 +31,9 @@ _RECEIPT_ALWAYS = int(RegisteredDelivery.RECEIPT_ALWAYS)  # a plain int per mess
 # SmppAddress is frozen, so sharing one is safe; errors are not cached.
 _source = functools.lru_cache(maxsize=4096)(to_smpp)
 _MAX_BINARY = 140  # octets in one short_message (3GPP TS 23.040 §9.2.3.24)
+# Enum members as module constants for the per-message paths: on Python 3.11 every
+# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
+_ALPHANUMERIC, _UDH8 = AddressKind.ALPHANUMERIC, ConcatMethod.UDH8
 
 
 class SubmitError(ValueError):
@@ -58,7 +61,7 @@ def new_record(
         src, dst = _source(source), to_smpp(destination)
     except AddressError as exc:
         raise SubmitError(str(exc)) from None
-    if dst.kind is AddressKind.ALPHANUMERIC:
+    if dst.kind is _ALPHANUMERIC:
         raise SubmitError(f"destination {destination!r} is not a phone number")
     if encoding not in ENCODINGS:
         raise SubmitError(f"encoding: one of {', '.join(sorted(ENCODINGS))}, got {encoding!r}")
@@ -86,7 +89,7 @@ def split(record: MessageRecord, smsc: SmscConfig) -> list[Part]:
     if record.encoding == "binary":
         return [_binary_part(record.text)]
     assert record.reference is not None
-    reference = record.reference % (256 if smsc.concat is ConcatMethod.UDH8 else 65536)
+    reference = record.reference % (256 if smsc.concat is _UDH8 else 65536)
     try:
         return split_message(record.text, encoding=record.encoding, method=smsc.concat, reference=reference)
     except ValueError as exc:

@@ -35,6 +35,9 @@ _PART_STATUS = {
 _WORST = (Status.REJECTED, Status.UNDELIVERABLE, Status.EXPIRED)
 _NOT_SUBMITTED = frozenset({Status.ACCEPTED, Status.QUEUED, Status.SUBMITTING})
 _DELIVERED = {Status.DELIVERED}
+# Enum members as module constants for the per-message paths: on Python 3.11 every
+# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
+_SUBMITTED, _UNDELIVERABLE, _DELIVERED_STATUS = Status.SUBMITTED, Status.UNDELIVERABLE, Status.DELIVERED
 _VALUE = {s: s.value for s in Status}  # Enum.value is a Python-level descriptor: per message
 
 Ref = tuple[MessageRecord, PartRecord]
@@ -75,14 +78,14 @@ class ReceiptBook:
         submit (not from its response) and is right for receipts that overtook it.
         """
         part.smsc_message_id = smsc_id
-        part.status = Status.SUBMITTED
+        part.status = _SUBMITTED
         part.submitted_at = sent_at if sent_at is not None else now
         part.error = None
         parts = message.parts
         if message.status in _NOT_SUBMITTED and (
             len(parts) == 1 or all(p.smsc_message_id is not None for p in parts)
         ):
-            message.status = Status.SUBMITTED
+            message.status = _SUBMITTED
         for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
             self._apply(smsc, match.ref, match.payload, now)
         self._on_change(message)
@@ -125,9 +128,7 @@ class ReceiptBook:
         self.applied += 1
         part.receipt_final = True
         state = receipt.state
-        part.status = (
-            _PART_STATUS.get(state, Status.UNDELIVERABLE) if state is not None else Status.UNDELIVERABLE
-        )
+        part.status = _PART_STATUS.get(state, _UNDELIVERABLE) if state is not None else _UNDELIVERABLE
         if part.submitted_at is not None:
             part.receipt_latency = now - part.submitted_at
             latency = self._latency.get(smsc)
@@ -145,7 +146,7 @@ class ReceiptBook:
         if not message.is_final and (len(parts) == 1 or all(p.receipt_final for p in parts)):
             statuses = {part.status} if len(parts) == 1 else {p.status for p in parts}
             if statuses == _DELIVERED:
-                message.status = Status.DELIVERED
+                message.status = _DELIVERED_STATUS
             else:
                 message.status = next(s for s in _WORST if s in statuses)
                 message.error = next(

@@ -125,6 +125,9 @@ class SmppConnection:
         self.incoming: trio.MemoryReceiveChannel[Event] = receive
         self._room = trio.lowlevel.ParkingLot()
         self._write_wanted = trio.Event()
+        # True from the first wake until the writer takes the output: later wakes skip
+        # Event.set (a Python-level call, twice per message otherwise).
+        self._write_pending = False
         self._timer_wake = trio.Event()
         self._timer_deadline = math.inf  # what the timer task sleeps until
         self._timer_state: SessionState | None = None  # the state it computed that in
@@ -132,6 +135,7 @@ class SmppConnection:
         self._writing = False
         self._written = trio.Event()
         self._closed = trio.Event()
+        self._is_closed = False  # _closed.is_set(), as a plain attribute for the hot paths
         self._cancel: trio.CancelScope | None = None
         self.close_reason: str | None = None
         self._raw: list[bytes] = []  # octets that bypass the session (send_raw)
@@ -158,7 +162,7 @@ class SmppConnection:
 
     @property
     def closed(self) -> bool:
-        return self._closed.is_set()
+        return self._is_closed
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
@@ -189,6 +193,7 @@ class SmppConnection:
         self.close_reason = self.close_reason or reason
         self._dispatch(self.session.close())
         self._incoming_send.close()
+        self._is_closed = True
         self._closed.set()
         log.debug("connection closed: %s", self.close_reason)
 
@@ -202,14 +207,16 @@ class SmppConnection:
             LocalProtocolError: not allowed in the current state.
             ConnectionLost: the connection is closed.
         """
-        if self._closed.is_set():
+        if self._is_closed:
             raise ConnectionLost(f"connection closed: {self.close_reason}")
         session = self.session
         now = self._now()
         seq = session.send_request(pdu, now)
         if pdu.response_type is not None:
             self._callbacks[seq] = callback
-        self._write_wanted.set()
+        if not self._write_pending:
+            self._write_pending = True
+            self._write_wanted.set()
         # The new request's response timer is the only deadline this can add (unless the
         # state moved: a bind). Comparing it with the timer's is O(1); next_deadline() per
         # PDU cost ~3 us.
@@ -256,7 +263,7 @@ class SmppConnection:
         self, sequence_number: int, pdu: Response, status: int = CommandStatus.ESME_ROK
     ) -> None:
         """Answer a request from ``incoming``. Silently dropped if the connection closed."""
-        if self._closed.is_set():
+        if self._is_closed:
             return
         self.session.send_response(sequence_number, pdu, status)
         self._kick()
@@ -280,7 +287,9 @@ class SmppConnection:
         """Wake the writer; wake the timer if the state moved since it last looked (a
         bind, an unbind: its deadlines change). The reader checks the timer after every
         read, so a deadline added by received PDUs is never missed either."""
-        self._write_wanted.set()
+        if not self._write_pending:
+            self._write_pending = True
+            self._write_wanted.set()
         if self.session.state is not self._timer_state:
             self._timer_wake.set()  # it recomputes its deadline (and notes the state)
 
@@ -306,7 +315,9 @@ class SmppConnection:
             events = session.receive_data(data, self._now())
             if events:
                 await self._route(events)
-            self._write_wanted.set()
+            if not self._write_pending:
+                self._write_pending = True
+                self._write_wanted.set()
             self._kick_timer()  # once per read, not per PDU
             if not data:
                 # Answers already queued still go out if the peer only half-closed.
@@ -326,6 +337,7 @@ class SmppConnection:
         while True:
             await self._write_wanted.wait()
             self._write_wanted = trio.Event()
+            self._write_pending = False  # before the output is taken: later data wakes again
             try:
                 async with self._send_lock:
                     data = self._take_output()

@@ -47,6 +47,9 @@ _DEFAULT: Mapping[AddressKind, tuple[int, int]] = {
     AddressKind.SHORT_CODE: (Ton.NETWORK_SPECIFIC, Npi.UNKNOWN),
     AddressKind.ALPHANUMERIC: (Ton.ALPHANUMERIC, Npi.UNKNOWN),
 }
+# Enum members as module constants for the per-message paths: on Python 3.11 every
+# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
+_E164, _SHORT_CODE, _ALPHANUMERIC = AddressKind.E164, AddressKind.SHORT_CODE, AddressKind.ALPHANUMERIC
 
 
 def classify(address: str) -> AddressKind:
@@ -61,22 +64,22 @@ def classify(address: str) -> AddressKind:
         if a.startswith("+") or len(digits) > SHORT_CODE_MAX:
             if not E164_MIN <= len(digits) <= E164_MAX:
                 raise AddressError(f"{address!r}: an E.164 number has {E164_MIN}-{E164_MAX} digits")
-            return AddressKind.E164
+            return _E164
         if len(digits) < 3:
             raise AddressError(f"{address!r}: too short for a short code")
-        return AddressKind.SHORT_CODE
+        return _SHORT_CODE
     if not a.isascii() or not a.isprintable():
         raise AddressError(f"{address!r}: alphanumeric senders are printable ASCII")
     if len(a) > 11:
         raise AddressError(f"{address!r}: alphanumeric senders have at most 11 characters")
-    return AddressKind.ALPHANUMERIC
+    return _ALPHANUMERIC
 
 
 def to_smpp(address: str, overrides: Mapping[AddressKind, tuple[int, int]] | None = None) -> SmppAddress:
     """The wire form: digits without '+', TON/NPI by kind (per-SMSC ``overrides`` win)."""
     kind = classify(address)
     a = address.strip()
-    if kind is not AddressKind.ALPHANUMERIC:
+    if kind is not _ALPHANUMERIC:
         a = a.lstrip("+")
     ton, npi = (overrides or {}).get(kind, _DEFAULT[kind])
     # One dict, not four frozen setattrs (every field is checked above).
