@@ -228,7 +228,7 @@ class Dispatcher:
             job.message.status = _SUBMITTING
         try:
             # A partial, not a lambda: called in C, one Python frame less per response.
-            conn.start_request(job.pdu, functools.partial(self._outcome, job, conn))
+            conn.start_request(job.pdu, functools.partial(self._outcome, job, conn), now)
         except SmppError as exc:  # closed between pick and send: try again at once
             part.attempts -= 1
             log.debug("%s: send failed (%s); requeued", self.name, exc)
@@ -240,7 +240,7 @@ class Dispatcher:
 
     def _outcome(self, job: Job, conn: SmppConnection, outcome: Outcome) -> None:
         self.pool.room()
-        now = self._now()
+        now = conn.event_time  # when the outcome arrived: no clock read per response
         message, part = job.message, job.part
         route = message.route or "-"
         if isinstance(outcome, ResponseReceived):

@@ -393,7 +393,7 @@ class Gateway:
     def _on_event(self, smsc: str, conn: SmppConnection, event: Event) -> None:
         if isinstance(event, RequestReceived) and isinstance(event.pdu, _DELIVERIES):
             pdu = event.pdu
-            now = self._now()
+            now = conn.event_time  # when the read that carried it happened
             short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
             receipt = quick_receipt(short_message=short_message, tlvs=pdu.tlvs) if pdu.tlvs else None
             if receipt is None:

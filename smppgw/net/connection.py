@@ -136,6 +136,9 @@ class SmppConnection:
         self._written = trio.Event()
         self._closed = trio.Event()
         self._is_closed = False  # _closed.is_set(), as a plain attribute for the hot paths
+        #: trio time at which the events being routed were received (set per read, per
+        #: timer tick and at close): callbacks and ``on_event`` read it, not the clock.
+        self.event_time = 0.0
         self._cancel: trio.CancelScope | None = None
         self.close_reason: str | None = None
         self._raw: list[bytes] = []  # octets that bypass the session (send_raw)
@@ -191,6 +194,8 @@ class SmppConnection:
         if self._closed.is_set():
             return
         self.close_reason = self.close_reason or reason
+        with contextlib.suppress(RuntimeError):  # no trio run (a test tearing down)
+            self.event_time = self._now()
         self._dispatch(self.session.close())
         self._incoming_send.close()
         self._is_closed = True
@@ -199,8 +204,9 @@ class SmppConnection:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def start_request(self, pdu: Request, callback: Callback) -> int:
+    def start_request(self, pdu: Request, callback: Callback, now: float | None = None) -> int:
         """Queue ``pdu`` now; ``callback(outcome)`` runs in the reader or timer task.
+        ``now``: the caller's reading of the trio clock, if it has one.
 
         Raises:
             WindowFull: no window slot (see ``wait_for_room``).
@@ -210,7 +216,8 @@ class SmppConnection:
         if self._is_closed:
             raise ConnectionLost(f"connection closed: {self.close_reason}")
         session = self.session
-        now = self._now()
+        if now is None:
+            now = self._now()
         seq = session.send_request(pdu, now)
         if pdu.response_type is not None:
             self._callbacks[seq] = callback
@@ -312,7 +319,8 @@ class SmppConnection:
             except ConnectionLost as exc:
                 self.close(str(exc))
                 return
-            events = session.receive_data(data, self._now())
+            self.event_time = now = self._now()
+            events = session.receive_data(data, now)
             if events:
                 await self._route(events)
             if not self._write_pending:
@@ -370,7 +378,8 @@ class SmppConnection:
                     await self._timer_wake.wait()
                 self._timer_wake = trio.Event()
                 continue
-            events = session.tick(trio.current_time())
+            self.event_time = now = trio.current_time()
+            events = session.tick(now)
             if events:
                 await self._route(events)
                 self._kick()

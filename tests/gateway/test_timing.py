@@ -166,8 +166,9 @@ class FakeConn:
         self.sent: list[tuple[float, SubmitSm]] = []
         self.closed = False
         self.seq = 0
+        self.event_time = 0.0  # as SmppConnection: when the outcome being delivered arrived
 
-    def start_request(self, pdu: SubmitSm, callback: Callable[[Any], Any]) -> int:
+    def start_request(self, pdu: SubmitSm, callback: Callable[[Any], Any], now: float | None = None) -> int:
         self.seq += 1
         self.sent.append((trio.current_time(), pdu))
         self.nursery.start_soon(self._answer, self.seq, pdu, callback)
@@ -175,6 +176,7 @@ class FakeConn:
 
     async def _answer(self, seq: int, pdu: SubmitSm, callback: Callable[[Any], Any]) -> None:
         await trio.sleep(self.latency)
+        self.event_time = trio.current_time()
         count = sum(1 for _, p in self.sent if p is pdu)
         status = self.answer(pdu, count)  # type: ignore[arg-type]
         if status is None:
