@@ -273,7 +273,8 @@ class Session:
                 self._apply(Input.BIND_FAILED)
         self._out.append(encode_pdu(pdu, sequence_number, status))
         self._stats[0] += 1
-        self._owed_answered()
+        if self._unbind_pending is not None and not self._owed:  # _owed_answered, inlined
+            self._answer_unbind(self._unbind_pending[0])
 
     def send_nack(self, sequence_number: int, status: int) -> None:
         """generic_nack ``sequence_number`` (for a request we owe, or any raw problem)."""
