@@ -169,7 +169,7 @@ def worker_gateway(args: argparse.Namespace) -> dict[str, Any]:
     async def run() -> None:
         gw = Gateway(config, rng=random.Random(1))
         finals: set[str] = set()
-        statuses: Counter[str] = Counter()
+        statuses: Counter[Status] = Counter()  # members: .value is a Python-level property
         finished = trio.Event()
         t_last = 0.0
 
@@ -177,7 +177,7 @@ def worker_gateway(args: argparse.Namespace) -> dict[str, Any]:
             nonlocal t_last
             if record.status in FINAL and record.id not in finals:
                 finals.add(record.id)
-                statuses[record.status.value] += 1
+                statuses[record.status] += 1
                 if len(finals) == count:
                     t_last = time.perf_counter()
                     finished.set()
@@ -207,7 +207,7 @@ def worker_gateway(args: argparse.Namespace) -> dict[str, Any]:
                 await finished.wait()
             if profiler is not None:
                 profiler.disable()
-            delivered = statuses.get(Status.DELIVERED.value, 0)
+            delivered = statuses.get(Status.DELIVERED, 0)
             cpu = meter.report(delivered)
             end = t_last or time.perf_counter()
             elapsed = max(end - t0, 1e-9)
@@ -228,7 +228,7 @@ def worker_gateway(args: argparse.Namespace) -> dict[str, Any]:
                     "finals": len(finals),
                     "matched": delivered,
                     "errors": len(finals) - delivered,
-                    "statuses": dict(statuses),
+                    "statuses": {status.value: n for status, n in statuses.items()},
                     "complete": delivered == count,
                     "seconds": round(elapsed, 4),
                     "seconds_to_last_submit_call": round(t_submitted, 4) if t_submitted else None,
