@@ -29,6 +29,9 @@ __all__ = ["Delivery", "DeliveryQueue"]
 log = logging.getLogger(__name__)
 
 _DROP = frozenset({CommandStatus.ESME_RX_P_APPN, CommandStatus.ESME_RX_R_APPN})
+# Plain ints: reading an enum member off its class costs ~150 ns (Python 3.11), per delivery.
+_DELIVER_SM = int(CommandId.DELIVER_SM)
+_ROK = int(CommandStatus.ESME_ROK)
 
 
 class Delivery:
@@ -87,7 +90,7 @@ class DeliveryQueue:
         for i in range(n):
             conn = receivers[(self._next + i) % n]
             session = conn.session
-            if not conn.closed and session.window.available and session.can_send(CommandId.DELIVER_SM):
+            if not conn.closed and session.window.available and session.can_send(_DELIVER_SM):
                 self._next = (self._next + i + 1) % n
                 return conn
         return None
@@ -112,7 +115,7 @@ class DeliveryQueue:
     def _answered(self, delivery: Delivery, outcome: Outcome) -> None:
         self.in_flight -= 1
         status = outcome.status if isinstance(outcome, ResponseReceived) else None
-        if status == CommandStatus.ESME_ROK:
+        if status == _ROK:
             self.delivered += 1
             self._count(delivery.kind, "delivered")
             if delivery.on_done is not None:
@@ -130,7 +133,8 @@ class DeliveryQueue:
             else:
                 self._count(delivery.kind, "retried")
                 self._scheduler.call_later(schedule[delivery.attempts - 1], self.put, delivery)
-        self.pump()
+        if self._ready:  # the freed slot can take the next one
+            self.pump()
 
     def _drop_destination(self, destination_addr: str) -> None:
         keep: deque[Delivery] = deque()
