@@ -115,17 +115,15 @@ class Receipts:
         if b.receipt_text:
             digits = b.receipt_date_digits
             preview = decode_text(m.payload, m.data_coding)[:20] if not m.esm_class & _UDHI else ""
-            # Receipt dates have at most one-second resolution: each second is formatted once.
-            text = format_receipt(
-                message_id=receipt_id,
-                state=state,
-                submit_date=_date_of_second(int(m.submitted_wall), digits),
-                done_date=_date_of_second(int(m.done_at or time.time()), digits),
-                error=m.error,
-                text=preview,
-                date_digits=digits,
-                lowercase_keys=not b.receipt_upper_case,
-            ).encode("latin-1", "replace")[:254]
+            head, tail = _receipt_frame(
+                state,
+                int(m.submitted_wall),
+                int(m.done_at or time.time()),
+                m.error,
+                digits,
+                not b.receipt_upper_case,
+            )
+            text = f"{head}{receipt_id}{tail}{preview}".encode("latin-1", "replace")[:254]
         tlvs = receipt_tlvs(message_id=receipt_id, state=state) if b.receipt_tlvs else ()
         # trusted: addresses come from a decoded submit (cut to 20), ids are our own.
         pdu = DeliverSm.trusted_from(
@@ -157,5 +155,31 @@ def _seconds_until(value: str) -> float | None:
 
 @functools.lru_cache(maxsize=256)
 def _date_of_second(second: int, digits: int) -> str:
+    # Receipt dates have at most one-second resolution: each second is formatted once.
     t = time.localtime(second)
     return format_smpp_date(t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, min(t.tm_sec, 59), digits)
+
+
+@functools.lru_cache(maxsize=256)
+def _receipt_frame(
+    state: MessageState, submitted: int, done: int, error: str, digits: int, lowercase: bool
+) -> tuple[str, str]:
+    """The Appendix B text around the id: a receipt's text is ``head + id + tail + preview``.
+
+    ``format_receipt`` writes ``id:`` first and ``text:`` last (Appendix B order), and
+    everything between changes at most once a second (the dates), so it is formatted
+    once per second and outcome instead of once per receipt (~3 us each). The NUL marks
+    where the id goes: our ids never contain one.
+    """
+    text = format_receipt(
+        message_id="\x00",
+        state=state,
+        submit_date=_date_of_second(submitted, digits),
+        done_date=_date_of_second(done, digits),
+        error=error,
+        text="",
+        date_digits=digits,
+        lowercase_keys=lowercase,
+    )
+    head, _, tail = text.partition("\x00")
+    return head, tail
