@@ -22,6 +22,7 @@ from smppgw.core.pdu import DeliverSm
 from smppgw.net.connection import Outcome, SmppConnection
 
 if TYPE_CHECKING:
+    from simulator.metrics import Tallies
     from simulator.scheduler import Scheduler
 
 __all__ = ["Delivery", "DeliveryQueue"]
@@ -51,11 +52,11 @@ class DeliveryQueue:
         self,
         scheduler: Scheduler,
         retry: Callable[[], tuple[float, ...]],
-        count: Callable[[str, str], None],
+        counts: Tallies[tuple[str, str]],
     ) -> None:
         self._scheduler = scheduler
         self._retry = retry  # the account's current deliver_retry schedule
-        self._count = count  # metrics hook: (kind, result)
+        self._counts = counts  # metrics: by (kind, result)
         self._ready: deque[Delivery] = deque()
         self._receivers: list[SmppConnection] = []
         self._next = 0
@@ -117,7 +118,7 @@ class DeliveryQueue:
         status = outcome.status if isinstance(outcome, ResponseReceived) else None
         if status == _ROK:
             self.delivered += 1
-            self._count(delivery.kind, "delivered")
+            self._counts[delivery.kind, "delivered"].n += 1
             if delivery.on_done is not None:
                 delivery.on_done(True)
         elif status in _DROP:
@@ -131,7 +132,7 @@ class DeliveryQueue:
             if delivery.attempts > len(schedule):
                 self._finish_failed(delivery, "expired")
             else:
-                self._count(delivery.kind, "retried")
+                self._counts[delivery.kind, "retried"].n += 1
                 self._scheduler.call_later(schedule[delivery.attempts - 1], self.put, delivery)
         if self._ready:  # the freed slot can take the next one
             self.pump()
@@ -147,6 +148,6 @@ class DeliveryQueue:
 
     def _finish_failed(self, delivery: Delivery, result: str) -> None:
         self.dropped += 1
-        self._count(delivery.kind, result)
+        self._counts[delivery.kind, result].n += 1
         if delivery.on_done is not None:
             delivery.on_done(False)

@@ -140,7 +140,7 @@ class Receipts:
             }
         )
         m.receipts_sent += 1
-        self.metrics.inc(self.metrics.receipts, _STAT[state])
+        self.metrics.receipts_by_stat[_STAT[state]].n += 1
         account.queue.put(Delivery(pdu, "receipt"))
 
 

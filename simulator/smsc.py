@@ -120,10 +120,7 @@ class Simulator(Receipts, ManagementOps, Management):
         def retry() -> tuple[float, ...]:
             return self.accounts[system_id].behaviour.deliver_retry
 
-        # A partial, not a lambda: one Python frame less per delivery.
-        return DeliveryQueue(
-            self.scheduler, retry, functools.partial(self.metrics.inc, self.metrics.deliveries)
-        )
+        return DeliveryQueue(self.scheduler, retry, self.metrics.deliveries_by)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -175,7 +172,7 @@ class Simulator(Receipts, ManagementOps, Management):
         account = bind.account
         plan = self._plan(account.behaviour if account is not None else self.global_behaviour)
         bind.pdus += 1
-        self.metrics.pdu("in", pdu.command_id, 0)
+        self.metrics.pdus_in[pdu.command_id].n += 1
         if plan.faults and self._fault(bind, seq, pdu, plan.behaviour):
             return
         if isinstance(pdu, _SUBMITS) and account is not None:
@@ -378,11 +375,11 @@ class Simulator(Receipts, ManagementOps, Management):
             response = response_type.trusted_from({"message_id": message_id})
         if delay > 0:  # response_delay is in it already
             account.pending_responses += 1
-            self.metrics.pdu("out", response.command_id, 0)
+            self.metrics.pdus_out_ok[response.command_id].n += 1
             self.scheduler.call_later(delay, self._delayed_response, bind, account, seq, response)
         else:
             bind.conn.send_response(seq, response, OK)
-            self.metrics.pdu("out", response.command_id, 0)
+            self.metrics.pdus_out_ok[response.command_id].n += 1
         if self._immediate:  # zero-delay receipts: no scheduler round trip
             immediate, self._immediate = self._immediate, []
             for account_, m in immediate:
@@ -422,7 +419,7 @@ class Simulator(Receipts, ManagementOps, Management):
         )
         self.store.add(m)
         account.submitted += 1
-        self.metrics.inc(self.metrics.messages, m.account)
+        self.metrics.messages_by_account[m.account].n += 1
         state, delay = self._decide(plan, m, pdu)
         m.final_state = state
         m.error = "000" if state is _DELIVERED else "001"
