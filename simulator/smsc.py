@@ -170,7 +170,10 @@ class Simulator(Receipts, ManagementOps, Management):
 
     def _request(self, bind: BindState, seq: int, pdu: Request) -> None:
         account = bind.account
-        plan = self._plan(account.behaviour if account is not None else self.global_behaviour)
+        b = account.behaviour if account is not None else self.global_behaviour
+        plan = self._plans.get(id(b))  # ``_plan``, inline: this runs per PDU
+        if plan is None or plan.behaviour is not b:
+            plan = self._plan(b)
         bind.pdus += 1
         self.metrics.pdus_in[pdu.command_id].n += 1
         if plan.faults and self._fault(bind, seq, pdu, plan.behaviour):

@@ -376,9 +376,9 @@ def validate_submit(pdu: SubmitSm | DataSm | SubmitMulti, policy: ValidationPoli
             if status:
                 return status
         short_message = pdu.short_message
-    status = _registered_delivery_status(pdu.registered_delivery, strict)
-    if status:
-        return status
+    registered_delivery = pdu.registered_delivery  # rule 9 (_registered_delivery_status, inline)
+    if registered_delivery & _REGDLV_RESERVED_BITS or (strict and registered_delivery & 0x03 == 0x03):
+        return S.ESME_RINVREGDLVFLG
     if not isinstance(pdu, DataSm) and pdu.replace_if_present_flag > 1:
         return S.ESME_RINVREPFLAG
     data_coding = pdu.data_coding
