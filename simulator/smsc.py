@@ -113,7 +113,6 @@ class Simulator(Receipts, ManagementOps, Management):
             self.accounts[account.system_id] = state
         self.connections: set[BindState] = set()
         self._plans: dict[int, Plan] = {}
-        self._immediate: list[tuple[AccountState, Message]] = []
         self._mo_reference = 0
 
     def _new_queue(self, system_id: str) -> DeliveryQueue:
@@ -345,8 +344,10 @@ class Simulator(Receipts, ManagementOps, Management):
             return
         number, message_id = self.ids.new(b.message_id, b.message_id_width)
         failures: tuple[UnsuccessSme, ...] = ()
+        # The messages whose receipt is due at once (from _accept), finalized after the resp.
+        due: list[Message | None]
         if not isinstance(pdu, SubmitMulti):
-            self._accept(bind, account, plan, pdu, pdu, number, message_id, message_id)
+            due = [self._accept(bind, account, plan, pdu, pdu, number, message_id, message_id)]
         else:
             failed = submit_multi_failures(pdu, plan.policy)
             failures = tuple(
@@ -362,9 +363,10 @@ class Simulator(Receipts, ManagementOps, Management):
             targets: list[Any] = [
                 d for d in pdu.dest_addresses if isinstance(d, DestAddress) and id(d) not in bad
             ]
+            due = []
             for index, target in enumerate(targets):
                 key = message_id if index == 0 else f"{message_id}/{index}"
-                self._accept(bind, account, plan, pdu, target, number, message_id, key)
+                due.append(self._accept(bind, account, plan, pdu, target, number, message_id, key))
         delay = 0.0
         if plan.resp_delayed:
             if not b.resp_latency.is_zero:
@@ -383,10 +385,9 @@ class Simulator(Receipts, ManagementOps, Management):
         else:
             bind.conn.send_response(seq, response, OK)
             self.metrics.pdus_out_ok[response.command_id].n += 1
-        if self._immediate:  # zero-delay receipts: no scheduler round trip
-            immediate, self._immediate = self._immediate, []
-            for account_, m in immediate:
-                self._finalize(account_, m)
+        for m in due:  # zero-delay receipts, right after the resp: no scheduler round trip
+            if m is not None:
+                self._finalize(account, m)
 
     def _delayed_response(self, bind: BindState, account: AccountState, seq: int, response: Response) -> None:
         account.pending_responses -= 1
@@ -402,8 +403,9 @@ class Simulator(Receipts, ManagementOps, Management):
         number: int,
         message_id: str,
         key: str,
-    ) -> None:
-        """Store one message, decide its fate and plan its receipts."""
+    ) -> Message | None:
+        """Store one message, decide its fate and plan its receipts. Returns the message
+        when its receipt is due at once, for ``_submit`` to finalize after the response."""
         rng, b = self.rng, plan.behaviour
         # ``pdu.payload`` looks for message_payload (three calls); with no TLVs it is the
         # short_message (data_sm has none).
@@ -423,7 +425,11 @@ class Simulator(Receipts, ManagementOps, Management):
         self.store.add(m)
         account.submitted += 1
         self.metrics.messages_by_account[m.account].n += 1
-        state, delay = self._decide(plan, m, pdu)
+        state = plan.fixed_state
+        if state is not None and not plan.dlr_delayed and not getattr(pdu, "schedule_delivery_time", ""):
+            delay = 0.0  # as _decide: no draw, no hold, so no delay to outlast the validity
+        else:
+            state, delay = self._decide(plan, m, pdu)
         m.final_state = state
         m.error = "000" if state is _DELIVERED else "001"
         # Decided now, not when the receipt goes out: every RNG draw happens at submit
@@ -438,11 +444,13 @@ class Simulator(Receipts, ManagementOps, Management):
                 self.scheduler.call_later(
                     b.intermediate_delay.sample(rng), self._send_intermediate, account, m, inter
                 )
+        due = None
         if b.dlr_before_resp > 0 and self._wants_receipt(m) and rng.random() < b.dlr_before_resp:
             self._finalize(account, m)  # queued now: on the wire before the submit_sm_resp
         elif delay <= 0:
-            self._immediate.append((account, m))  # finalized right after the resp is queued
+            due = m  # finalized right after the resp is queued
         else:
             self.scheduler.call_later(delay, self._finalize, account, m)
         if state is _DELIVERED and b.handsets:
             self.handsets.on_delivered(account, b, m, delay)
+        return due
