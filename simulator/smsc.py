@@ -151,26 +151,14 @@ class Simulator(Receipts, ManagementOps, Management):
             bind.account = None
 
     def _on_event(self, bind: BindState, event: Event) -> None:
-        if isinstance(event, RequestReceived):
-            self._request(bind, event.sequence_number, event.pdu)
-        elif isinstance(event, ProtocolViolation) and event.nack_queued:
-            if event.request_command_id is not None:
-                self.metrics.pdu("in", event.request_command_id, 0)
-            reply = event.reply_command_id if event.reply_command_id is not None else 0x8000_0000
-            self.metrics.pdu("out", reply, int(event.error.command_status))
-        elif isinstance(event, UnbindReceived | EnquireLinkReceived):
-            # The session answers these itself (3.4 §4.2, §4.11); count both directions.
-            command = CommandId.UNBIND if isinstance(event, UnbindReceived) else CommandId.ENQUIRE_LINK
-            self.metrics.pdu("in", command, 0)
-            self.metrics.pdu("out", command | 0x8000_0000, 0)
-
-    def _behaviour(self, bind: BindState) -> Behaviour:
-        return bind.account.behaviour if bind.account is not None else self.global_behaviour
-
-    def _request(self, bind: BindState, seq: int, pdu: Request) -> None:
+        if not isinstance(event, RequestReceived):
+            self._on_session_event(event)
+            return
+        # A request (every submit): handled here, not in a method of its own (per PDU).
+        seq, pdu = event.sequence_number, event.pdu
         account = bind.account
         b = account.behaviour if account is not None else self.global_behaviour
-        plan = self._plans.get(id(b))  # ``_plan``, inline: this runs per PDU
+        plan = self._plans.get(id(b))  # ``_plan``, inline
         if plan is None or plan.behaviour is not b:
             plan = self._plan(b)
         bind.pdus += 1
@@ -191,6 +179,22 @@ class Simulator(Receipts, ManagementOps, Management):
             self._replace(bind, seq, pdu)
         else:
             bind.conn.send_nack(seq, CommandStatus.ESME_RINVCMDID)
+
+    def _on_session_event(self, event: Event) -> None:
+        """Count what the session answered or rejected by itself."""
+        if isinstance(event, ProtocolViolation) and event.nack_queued:
+            if event.request_command_id is not None:
+                self.metrics.pdu("in", event.request_command_id, 0)
+            reply = event.reply_command_id if event.reply_command_id is not None else 0x8000_0000
+            self.metrics.pdu("out", reply, int(event.error.command_status))
+        elif isinstance(event, UnbindReceived | EnquireLinkReceived):
+            # The session answers these itself (3.4 §4.2, §4.11); count both directions.
+            command = CommandId.UNBIND if isinstance(event, UnbindReceived) else CommandId.ENQUIRE_LINK
+            self.metrics.pdu("in", command, 0)
+            self.metrics.pdu("out", command | 0x8000_0000, 0)
+
+    def _behaviour(self, bind: BindState) -> Behaviour:
+        return bind.account.behaviour if bind.account is not None else self.global_behaviour
 
     def _fault(self, bind: BindState, seq: int, pdu: Request, b: Behaviour) -> bool:
         """Apply a fault that replaces the answer, if one fires (SMPP-REFERENCE §7.1,
