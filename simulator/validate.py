@@ -354,9 +354,11 @@ def validate_submit(pdu: SubmitSm | DataSm | SubmitMulti, policy: ValidationPoli
     See the module docstring for the rules and their order. Never raises.
     """
     strict = policy.strict
-    status = _source_status(pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr, strict)
-    if status:
-        return status
+    ton, npi = pdu.source_addr_ton, pdu.source_addr_npi
+    if strict or ton not in _TONS or npi not in _NPIS:  # else rules 1-3 pass: no call per submit
+        status = _source_status(ton, npi, pdu.source_addr, strict)
+        if status:
+            return status
     if isinstance(pdu, SubmitMulti):
         status = _multi_dests_status(pdu, policy)
     else:
