@@ -51,7 +51,6 @@ class Message:
         "submitted_at",
         "submitted_wall",
         "tlv_tags",
-        "validity",
     )
 
     message_id: str
@@ -124,7 +123,6 @@ class Message:
         self.done_at: float | None = None
         self.error = "000"
         self.final_state: MessageState | None = None  # the outcome decided at submit
-        self.validity: float | None = None
 
     @property
     def is_final(self) -> bool:
