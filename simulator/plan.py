@@ -18,7 +18,7 @@ from smppgw.core.constants import MessageState
 __all__ = ["Plan", "plan_for"]
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Plan:
     behaviour: Behaviour  # kept alive: plans are cached by id(behaviour)
     policy: ValidationPolicy
@@ -36,6 +36,7 @@ class Plan:
 
 
 def plan_for(b: Behaviour) -> Plan:
+    """The plan of ``b`` (cheap, but not for every PDU: ``Simulator._plan`` caches it)."""
     outcome_rules = any(rule.outcome is not None for rule in b.force)
     fixed_state = None
     if not outcome_rules and len(b.outcomes) == 1:
