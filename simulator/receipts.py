@@ -96,7 +96,8 @@ class Receipts:
         assert state is not None
         m.state = state
         m.done_at = time.time()
-        if self._wants_receipt(m):
+        # registered_delivery 1 (always), the usual case, without the call.
+        if (m.registered_delivery & 0x03 == 1 and m.receipt_part) or self._wants_receipt(m):
             self._send_receipt(account, m, state, False)
             if m.duplicate:
                 self._send_receipt(account, m, state, False)

@@ -438,7 +438,7 @@ class Simulator(Receipts, ManagementOps, Management):
         m.error = "000" if state is _DELIVERED else "001"
         # Decided now, not when the receipt goes out: every RNG draw happens at submit
         # time, so a seeded run does not depend on how submits and timers interleave.
-        m.duplicate = bool(b.duplicate_receipts) and rng.random() < b.duplicate_receipts
+        m.duplicate = b.duplicate_receipts > 0 and rng.random() < b.duplicate_receipts
         if not b.per_part_receipts and not isinstance(pdu, DataSm):
             info, _ = concat_info(payload, m.esm_class, pdu.tlvs)
             m.receipt_part = info is None or info.seqnum == info.total
