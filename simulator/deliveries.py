@@ -22,6 +22,7 @@ from smppgw.core.pdu import DeliverSm
 from smppgw.net.connection import Outcome, SmppConnection
 
 if TYPE_CHECKING:
+    from simulator.metrics import Tallies
     from simulator.scheduler import Scheduler
 
 __all__ = ["Delivery", "DeliveryQueue"]
@@ -29,6 +30,9 @@ __all__ = ["Delivery", "DeliveryQueue"]
 log = logging.getLogger(__name__)
 
 _DROP = frozenset({CommandStatus.ESME_RX_P_APPN, CommandStatus.ESME_RX_R_APPN})
+# Plain ints: reading an enum member off its class costs ~150 ns (Python 3.11), per delivery.
+_DELIVER_SM = int(CommandId.DELIVER_SM)
+_ROK = int(CommandStatus.ESME_ROK)
 
 
 class Delivery:
@@ -48,11 +52,11 @@ class DeliveryQueue:
         self,
         scheduler: Scheduler,
         retry: Callable[[], tuple[float, ...]],
-        count: Callable[[str, str], None],
+        counts: Tallies[tuple[str, str]],
     ) -> None:
         self._scheduler = scheduler
         self._retry = retry  # the account's current deliver_retry schedule
-        self._count = count  # metrics hook: (kind, result)
+        self._counts = counts  # metrics: by (kind, result)
         self._ready: deque[Delivery] = deque()
         self._receivers: list[SmppConnection] = []
         self._next = 0
@@ -87,7 +91,7 @@ class DeliveryQueue:
         for i in range(n):
             conn = receivers[(self._next + i) % n]
             session = conn.session
-            if not conn.closed and session.window.available and session.can_send(CommandId.DELIVER_SM):
+            if not conn.closed and session.window.available and session.can_send(_DELIVER_SM):
                 self._next = (self._next + i + 1) % n
                 return conn
         return None
@@ -112,9 +116,9 @@ class DeliveryQueue:
     def _answered(self, delivery: Delivery, outcome: Outcome) -> None:
         self.in_flight -= 1
         status = outcome.status if isinstance(outcome, ResponseReceived) else None
-        if status == CommandStatus.ESME_ROK:
+        if status == _ROK:
             self.delivered += 1
-            self._count(delivery.kind, "delivered")
+            self._counts[delivery.kind, "delivered"].n += 1
             if delivery.on_done is not None:
                 delivery.on_done(True)
         elif status in _DROP:
@@ -128,9 +132,10 @@ class DeliveryQueue:
             if delivery.attempts > len(schedule):
                 self._finish_failed(delivery, "expired")
             else:
-                self._count(delivery.kind, "retried")
+                self._counts[delivery.kind, "retried"].n += 1
                 self._scheduler.call_later(schedule[delivery.attempts - 1], self.put, delivery)
-        self.pump()
+        if self._ready:  # the freed slot can take the next one
+            self.pump()
 
     def _drop_destination(self, destination_addr: str) -> None:
         keep: deque[Delivery] = deque()
@@ -143,6 +148,6 @@ class DeliveryQueue:
 
     def _finish_failed(self, delivery: Delivery, result: str) -> None:
         self.dropped += 1
-        self._count(delivery.kind, result)
+        self._counts[delivery.kind, result].n += 1
         if delivery.on_done is not None:
             delivery.on_done(False)

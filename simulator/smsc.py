@@ -24,6 +24,7 @@ The receipt half lives in ``simulator.receipts`` and query/cancel/replace in
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -39,11 +40,12 @@ from simulator.ids import IdFactory
 from simulator.management import Management
 from simulator.management_ops import ManagementOps
 from simulator.metrics import SimMetrics
+from simulator.plan import Plan, plan_for
 from simulator.receipts import Receipts
 from simulator.scheduler import Scheduler
 from simulator.store import Message, MessageStore
 from simulator.twoway import Handsets
-from simulator.validate import ValidationPolicy, submit_multi_failures, validate_submit
+from simulator.validate import OK, ValidationPolicy, submit_multi_failures, validate_submit
 from smppgw.core.constants import CommandId, CommandStatus, MessageState, TlvTag
 from smppgw.core.events import EnquireLinkReceived, Event, ProtocolViolation, RequestReceived, UnbindReceived
 from smppgw.core.pdu import (
@@ -52,7 +54,6 @@ from smppgw.core.pdu import (
     BindTransmitterResp,
     CancelSm,
     DataSm,
-    DataSmResp,
     DestAddress,
     QuerySm,
     ReplaceSm,
@@ -61,7 +62,6 @@ from smppgw.core.pdu import (
     SubmitMulti,
     SubmitMultiResp,
     SubmitSm,
-    SubmitSmResp,
     Unbind,
     UnsuccessSme,
     _Bind,
@@ -83,6 +83,8 @@ _BIND_RESP: dict[str, type[_BindResp]] = {
 _MODE = {0x02: "tx", 0x01: "rx", 0x09: "trx"}
 _RECEIVER_MODES = frozenset({"rx", "trx"})
 _SUBMITS = (SubmitSm, DataSm, SubmitMulti)  # a tuple: ``A | B`` in the call builds a union per PDU
+# A module global: reading an enum member off its class costs ~150 ns (Python 3.11), per message.
+_DELIVERED = MessageState.DELIVERED
 
 
 class Simulator(Receipts, ManagementOps, Management):
@@ -98,7 +100,10 @@ class Simulator(Receipts, ManagementOps, Management):
         self.handsets = Handsets(self)
         self.port = 0
         self.http_port: int | None = None
-        now = trio.current_time()
+        # The run's clock method: trio.current_time() is three Python frames (per message).
+        # A Simulator lives in the trio run that made it (``run_simulator``).
+        self._now = trio.lowlevel.current_clock().current_time
+        now = self._now()
         self.global_behaviour = build_behaviour(config.raw_global_behaviour(), "behaviour")
         self.global_patch: dict[str, Any] = {}
         self.accounts: dict[str, AccountState] = {}
@@ -107,19 +112,14 @@ class Simulator(Receipts, ManagementOps, Management):
             state = AccountState(account, behaviour, self._new_queue(account.system_id), now)
             self.accounts[account.system_id] = state
         self.connections: set[BindState] = set()
-        self._policies: dict[int, tuple[Behaviour, ValidationPolicy]] = {}
-        self._immediate: list[tuple[AccountState, Message]] = []
+        self._plans: dict[int, Plan] = {}
         self._mo_reference = 0
 
     def _new_queue(self, system_id: str) -> DeliveryQueue:
-        deliveries = self.metrics.deliveries
-
         def retry() -> tuple[float, ...]:
             return self.accounts[system_id].behaviour.deliver_retry
 
-        return DeliveryQueue(
-            self.scheduler, retry, lambda kind, result: self.metrics.inc(deliveries, kind, result)
-        )
+        return DeliveryQueue(self.scheduler, retry, self.metrics.deliveries_by)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -134,7 +134,7 @@ class Simulator(Receipts, ManagementOps, Management):
         self.connections.add(bind)
         conn.read_delay = self.global_behaviour.read_delay
         conn.session.answer_enquire_link = not self.global_behaviour.black_hole
-        conn.on_event = lambda event: self._on_event(bind, event)
+        conn.on_event = functools.partial(self._on_event, bind)  # not a lambda: a frame less per PDU
         try:
             await conn.wait_closed()
         finally:
@@ -151,9 +151,38 @@ class Simulator(Receipts, ManagementOps, Management):
             bind.account = None
 
     def _on_event(self, bind: BindState, event: Event) -> None:
-        if isinstance(event, RequestReceived):
-            self._request(bind, event.sequence_number, event.pdu)
-        elif isinstance(event, ProtocolViolation) and event.nack_queued:
+        if not isinstance(event, RequestReceived):
+            self._on_session_event(event)
+            return
+        # A request (every submit): handled here, not in a method of its own (per PDU).
+        seq, pdu = event.sequence_number, event.pdu
+        account = bind.account
+        b = account.behaviour if account is not None else self.global_behaviour
+        plan = self._plans.get(id(b))  # ``_plan``, inline
+        if plan is None or plan.behaviour is not b:
+            plan = self._plan(b)
+        bind.pdus += 1
+        self.metrics.pdus_in[pdu.command_id].n += 1
+        if plan.faults and self._fault(bind, seq, pdu, plan.behaviour):
+            return
+        if isinstance(pdu, _SUBMITS) and account is not None:
+            self._submit(bind, account, seq, pdu, plan)
+        elif isinstance(pdu, _Bind):
+            self._bind(bind, seq, pdu)
+        elif account is None:  # the session only lets binds through before binding
+            bind.conn.send_nack(seq, CommandStatus.ESME_RINVBNDSTS)
+        elif isinstance(pdu, QuerySm):
+            self._query(bind, seq, pdu)
+        elif isinstance(pdu, CancelSm):
+            self._cancel(bind, seq, pdu)
+        elif isinstance(pdu, ReplaceSm):
+            self._replace(bind, seq, pdu)
+        else:
+            bind.conn.send_nack(seq, CommandStatus.ESME_RINVCMDID)
+
+    def _on_session_event(self, event: Event) -> None:
+        """Count what the session answered or rejected by itself."""
+        if isinstance(event, ProtocolViolation) and event.nack_queued:
             if event.request_command_id is not None:
                 self.metrics.pdu("in", event.request_command_id, 0)
             reply = event.reply_command_id if event.reply_command_id is not None else 0x8000_0000
@@ -167,23 +196,22 @@ class Simulator(Receipts, ManagementOps, Management):
     def _behaviour(self, bind: BindState) -> Behaviour:
         return bind.account.behaviour if bind.account is not None else self.global_behaviour
 
-    def _request(self, bind: BindState, seq: int, pdu: Request) -> None:
-        conn, b, rng = bind.conn, self._behaviour(bind), self.rng
-        bind.pdus += 1
-        self.metrics.pdu("in", pdu.command_id, 0)
-        # Faults that replace the answer (SMPP-REFERENCE §7.1, issue: "Faults").
+    def _fault(self, bind: BindState, seq: int, pdu: Request, b: Behaviour) -> bool:
+        """Apply a fault that replaces the answer, if one fires (SMPP-REFERENCE §7.1,
+        issue: "Faults"); True when it did and the request is dealt with."""
+        conn, rng = bind.conn, self.rng
         if (b.drop_after_pdus is not None and bind.pdus >= b.drop_after_pdus) or (
             b.drop_probability and rng.random() < b.drop_probability
         ):
             conn.close("fault: connection dropped")
-            return
+            return True
         if b.black_hole:
             conn.session.drop_request(seq)
-            return
+            return True
         if b.nack_probability and rng.random() < b.nack_probability:
             conn.send_nack(seq, CommandStatus.ESME_RSYSERR)
             self.metrics.pdu("out", 0x8000_0000, CommandStatus.ESME_RSYSERR)
-            return
+            return True
         if b.malformed_probability and rng.random() < b.malformed_probability:
             # A response whose message_id never ends: framing holds, the body is broken.
             conn.session.drop_request(seq)
@@ -195,21 +223,8 @@ class Simulator(Receipts, ManagementOps, Management):
                 + seq.to_bytes(4, "big")
                 + body
             )
-            return
-        if isinstance(pdu, _Bind):
-            self._bind(bind, seq, pdu)
-        elif bind.account is None:  # the session only lets binds through before binding
-            conn.send_nack(seq, CommandStatus.ESME_RINVBNDSTS)
-        elif isinstance(pdu, _SUBMITS):
-            self._submit(bind, bind.account, seq, pdu)
-        elif isinstance(pdu, QuerySm):
-            self._query(bind, seq, pdu)
-        elif isinstance(pdu, CancelSm):
-            self._cancel(bind, seq, pdu)
-        elif isinstance(pdu, ReplaceSm):
-            self._replace(bind, seq, pdu)
-        else:
-            conn.send_nack(seq, CommandStatus.ESME_RINVCMDID)
+            return True
+        return False
 
     def _respond(self, bind: BindState, seq: int, response: Response, status: int) -> None:
         """Answer now, or after the ``response_delay`` fault (never a bind_resp: the bind must
@@ -279,17 +294,22 @@ class Simulator(Receipts, ManagementOps, Management):
 
     # -- submission ------------------------------------------------------------------------------
 
+    def _plan(self, b: Behaviour) -> Plan:
+        # Keyed by identity (hashing a 40-field Behaviour per PDU costs more than the
+        # validation); the plan keeps ``b`` alive so its id cannot be reused.
+        plan = self._plans.get(id(b))
+        if plan is None or plan.behaviour is not b:
+            plan = self._plans[id(b)] = plan_for(b)
+        return plan
+
     def _policy(self, b: Behaviour) -> ValidationPolicy:
-        # Keyed by identity (hashing a 40-field Behaviour per submit costs more than the
-        # validation); the entry keeps ``b`` alive so its id cannot be reused.
-        entry = self._policies.get(id(b))
-        if entry is None or entry[0] is not b:
-            entry = self._policies[id(b)] = (b, ValidationPolicy(strict=b.strict))
-        return entry[1]
+        return self._plan(b).policy
 
     def _admit(
         self, bind: BindState, account: AccountState, b: Behaviour, pdu: SubmitSm | DataSm | SubmitMulti
     ) -> int:
+        """The TPS buckets, the processing queue, forced statuses and random errors, in that
+        order (the submit's field validation comes after them)."""
         if (bind.bucket is not None and not bind.bucket.take(trio.current_time())) or (
             account.bucket is not None and not account.bucket.take(trio.current_time())
         ):
@@ -305,28 +325,35 @@ class Simulator(Receipts, ManagementOps, Management):
                     return rule.submit_status
         if b.error_probability and self.rng.random() < b.error_probability:
             return b.error_status
-        return validate_submit(pdu, self._policy(b))
+        return OK
 
     def _submit(
-        self, bind: BindState, account: AccountState, seq: int, pdu: SubmitSm | DataSm | SubmitMulti
+        self,
+        bind: BindState,
+        account: AccountState,
+        seq: int,
+        pdu: SubmitSm | DataSm | SubmitMulti,
+        plan: Plan,
     ) -> None:
-        b = account.behaviour
+        b = plan.behaviour  # the account's
         bind.submits += 1
-        status = self._admit(bind, account, b, pdu)
-        response_type = (
-            SubmitSmResp
-            if isinstance(pdu, SubmitSm)
-            else DataSmResp
-            if isinstance(pdu, DataSm)
-            else SubmitMultiResp
-        )
-        if status != CommandStatus.ESME_ROK:
+        status = OK
+        if plan.admit_rules or bind.bucket is not None or account.bucket is not None:
+            status = self._admit(bind, account, b, pdu)
+        if status == OK:
+            status = validate_submit(pdu, plan.policy)
+        response_type: type[Response] = pdu.response_type  # type: ignore[assignment]  # never None here
+        if status != OK:
             self._respond(bind, seq, response_type(), status)
             return
         number, message_id = self.ids.new(b.message_id, b.message_id_width)
         failures: tuple[UnsuccessSme, ...] = ()
-        if isinstance(pdu, SubmitMulti):
-            failed = submit_multi_failures(pdu, self._policy(b))
+        # The messages whose receipt is due at once (from _accept), finalized after the resp.
+        due: list[Message | None]
+        if not isinstance(pdu, SubmitMulti):
+            due = [self._accept(bind, account, plan, pdu, pdu, number, message_id, message_id)]
+        else:
+            failed = submit_multi_failures(pdu, plan.policy)
             failures = tuple(
                 UnsuccessSme(
                     dest_addr_ton=d.dest_addr_ton,
@@ -340,31 +367,31 @@ class Simulator(Receipts, ManagementOps, Management):
             targets: list[Any] = [
                 d for d in pdu.dest_addresses if isinstance(d, DestAddress) and id(d) not in bad
             ]
-        else:
-            targets = [pdu]
-        for index, target in enumerate(targets):
-            key = message_id if index == 0 else f"{message_id}/{index}"
-            self._accept(bind, account, b, pdu, target, number, message_id, key)
+            due = []
+            for index, target in enumerate(targets):
+                key = message_id if index == 0 else f"{message_id}/{index}"
+                due.append(self._accept(bind, account, plan, pdu, target, number, message_id, key))
         delay = 0.0
-        if not b.resp_latency.is_zero:
-            delay += b.resp_latency.sample(self.rng)
-        if not b.response_delay.is_zero:
-            delay += b.response_delay.sample(self.rng)
+        if plan.resp_delayed:
+            if not b.resp_latency.is_zero:
+                delay += b.resp_latency.sample(self.rng)
+            if not b.response_delay.is_zero:
+                delay += b.response_delay.sample(self.rng)
         if isinstance(pdu, SubmitMulti):
             response: Response = SubmitMultiResp(message_id=message_id, unsuccess_smes=failures)
         else:
-            response = response_type.trusted(message_id=message_id)  # our own id: valid
+            # Our own id: valid. trusted_from, not trusted(**kw): no keyword packing per submit.
+            response = response_type.trusted_from({"message_id": message_id})
         if delay > 0:  # response_delay is in it already
             account.pending_responses += 1
-            self.metrics.pdu("out", response.command_id, 0)
+            self.metrics.pdus_out_ok[response.command_id].n += 1
             self.scheduler.call_later(delay, self._delayed_response, bind, account, seq, response)
         else:
-            bind.conn.send_response(seq, response, CommandStatus.ESME_ROK)
-            self.metrics.pdu("out", response.command_id, 0)
-        if self._immediate:  # zero-delay receipts: no scheduler round trip
-            immediate, self._immediate = self._immediate, []
-            for account_, m in immediate:
-                self._finalize(account_, m)
+            bind.conn.send_response(seq, response, OK)
+            self.metrics.pdus_out_ok[response.command_id].n += 1
+        for m in due:  # zero-delay receipts, right after the resp: no scheduler round trip
+            if m is not None:
+                self._finalize(account, m)
 
     def _delayed_response(self, bind: BindState, account: AccountState, seq: int, response: Response) -> None:
         account.pending_responses -= 1
@@ -374,47 +401,44 @@ class Simulator(Receipts, ManagementOps, Management):
         self,
         bind: BindState,
         account: AccountState,
-        b: Behaviour,
+        plan: Plan,
         pdu: Any,
         target: Any,
         number: int,
         message_id: str,
         key: str,
-    ) -> None:
-        """Store one message, decide its fate and plan its receipts."""
-        rng = self.rng
-        payload = pdu.payload
+    ) -> Message | None:
+        """Store one message, decide its fate and plan its receipts. Returns the message
+        when its receipt is due at once, for ``_submit`` to finalize after the response."""
+        rng, b = self.rng, plan.behaviour
+        # ``pdu.payload`` looks for message_payload (three calls); with no TLVs it is the
+        # short_message (data_sm has none).
+        payload = pdu.payload if pdu.tlvs else getattr(pdu, "short_message", b"")
         m = Message(
-            message_id=key,
-            number=number,
-            account=account.account.system_id,
-            bind_id=bind.id,
-            service_type=pdu.service_type,
-            source_addr=pdu.source_addr,
-            source_addr_ton=pdu.source_addr_ton,
-            source_addr_npi=pdu.source_addr_npi,
-            destination_addr=target.destination_addr,
-            dest_addr_ton=target.dest_addr_ton,
-            dest_addr_npi=target.dest_addr_npi,
-            esm_class=pdu.esm_class,
-            data_coding=pdu.data_coding,
-            registered_delivery=pdu.registered_delivery,
-            payload=payload,
-            tlv_tags=tuple([t.tag for t in pdu.tlvs]) if pdu.tlvs else (),
-            state=MessageState.ENROUTE,
-            submitted_at=trio.current_time(),
-            submitted_wall=time.time(),
-            receipt_id=message_id,
+            key,
+            message_id,
+            number,
+            account.account.system_id,
+            bind.id,
+            pdu,
+            target,
+            payload,
+            self._now(),
+            time.time(),
         )
         self.store.add(m)
         account.submitted += 1
-        self.metrics.inc(self.metrics.messages, m.account)
-        state, delay = self._decide(b, m, pdu)
+        self.metrics.messages_by_account[m.account].n += 1
+        state = plan.fixed_state
+        if state is not None and not plan.dlr_delayed and not getattr(pdu, "schedule_delivery_time", ""):
+            delay = 0.0  # as _decide: no draw, no hold, so no delay to outlast the validity
+        else:
+            state, delay = self._decide(plan, m, pdu)
         m.final_state = state
-        m.error = "000" if state is MessageState.DELIVERED else "001"
+        m.error = "000" if state is _DELIVERED else "001"
         # Decided now, not when the receipt goes out: every RNG draw happens at submit
         # time, so a seeded run does not depend on how submits and timers interleave.
-        m.duplicate = bool(b.duplicate_receipts) and rng.random() < b.duplicate_receipts
+        m.duplicate = b.duplicate_receipts > 0 and rng.random() < b.duplicate_receipts
         if not b.per_part_receipts and not isinstance(pdu, DataSm):
             info, _ = concat_info(payload, m.esm_class, pdu.tlvs)
             m.receipt_part = info is None or info.seqnum == info.total
@@ -424,11 +448,13 @@ class Simulator(Receipts, ManagementOps, Management):
                 self.scheduler.call_later(
                     b.intermediate_delay.sample(rng), self._send_intermediate, account, m, inter
                 )
-        if self._wants_receipt(m) and b.dlr_before_resp > 0 and rng.random() < b.dlr_before_resp:
+        due = None
+        if b.dlr_before_resp > 0 and self._wants_receipt(m) and rng.random() < b.dlr_before_resp:
             self._finalize(account, m)  # queued now: on the wire before the submit_sm_resp
         elif delay <= 0:
-            self._immediate.append((account, m))  # finalized right after the resp is queued
+            due = m  # finalized right after the resp is queued
         else:
             self.scheduler.call_later(delay, self._finalize, account, m)
-        if state is MessageState.DELIVERED and b.handsets:
+        if state is _DELIVERED and b.handsets:
             self.handsets.on_delivered(account, b, m, delay)
+        return due

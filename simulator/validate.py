@@ -200,7 +200,8 @@ def _dest_status(ton: int, npi: int, addr: str, strict: bool, *, required: bool 
         return S.ESME_RINVDSTADR if required else OK
     if ton in _NUMERIC_TONS:
         digits = addr[1:] if addr[0] == "+" and not strict else addr
-        if not _is_digits(digits):  # "".isdigit() is False: a lone "+" fails
+        # _is_digits, inline (per message). "".isdigit() is False: a lone "+" fails.
+        if not (digits.isdigit() and digits.isascii()):
             return S.ESME_RINVDSTADR
     return OK
 
@@ -313,16 +314,18 @@ def _content_status(
     *,
     needs_payload: bool,
 ) -> int:
-    payload = ref = total = seq = None
-    if tlvs:
+    payload, sar = None, False
+    if tlvs:  # rules 12 and 14-15 are about TLVs: without any, only 13 can fail
         payload, ref, total, seq = _scan_tlvs(tlvs)
-    if short_message and payload is not None:
-        return policy.payload_with_short_message_status
-    if needs_payload and payload is None and policy.strict:
+        if short_message and payload is not None:
+            return policy.payload_with_short_message_status
+        if needs_payload and payload is None and policy.strict:
+            return S.ESME_RMISSINGOPTPARAM
+        status, sar = _sar_status(ref, total, seq)
+        if status:
+            return status
+    elif needs_payload and policy.strict:
         return S.ESME_RMISSINGOPTPARAM
-    status, sar = _sar_status(ref, total, seq)
-    if status:
-        return status
     data = short_message if payload is None else payload.value
     udh = 0
     if esm_class & _UDHI:
@@ -351,9 +354,11 @@ def validate_submit(pdu: SubmitSm | DataSm | SubmitMulti, policy: ValidationPoli
     See the module docstring for the rules and their order. Never raises.
     """
     strict = policy.strict
-    status = _source_status(pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr, strict)
-    if status:
-        return status
+    ton, npi = pdu.source_addr_ton, pdu.source_addr_npi
+    if strict or ton not in _TONS or npi not in _NPIS:  # else rules 1-3 pass: no call per submit
+        status = _source_status(ton, npi, pdu.source_addr, strict)
+        if status:
+            return status
     if isinstance(pdu, SubmitMulti):
         status = _multi_dests_status(pdu, policy)
     else:
@@ -373,20 +378,16 @@ def validate_submit(pdu: SubmitSm | DataSm | SubmitMulti, policy: ValidationPoli
             if status:
                 return status
         short_message = pdu.short_message
-    status = _registered_delivery_status(pdu.registered_delivery, strict)
-    if status:
-        return status
+    registered_delivery = pdu.registered_delivery  # rule 9 (_registered_delivery_status, inline)
+    if registered_delivery & _REGDLV_RESERVED_BITS or (strict and registered_delivery & 0x03 == 0x03):
+        return S.ESME_RINVREGDLVFLG
     if not isinstance(pdu, DataSm) and pdu.replace_if_present_flag > 1:
         return S.ESME_RINVREPFLAG
-    if pdu.data_coding not in policy.supported_data_codings:
+    data_coding = pdu.data_coding
+    if data_coding not in policy.supported_data_codings:
         return policy.invalid_dcs_status
     return _content_status(
-        short_message,
-        pdu.tlvs,
-        esm_class,
-        pdu.data_coding,
-        policy,
-        needs_payload=isinstance(pdu, DataSm),
+        short_message, pdu.tlvs, esm_class, data_coding, policy, needs_payload=isinstance(pdu, DataSm)
     )
 
 
