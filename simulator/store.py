@@ -5,6 +5,7 @@ Tests assert on it ("what did the gateway actually send?") through the control A
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
@@ -157,21 +158,28 @@ class MessageStore:
     def __init__(self, limit: int = 200_000) -> None:
         self.limit = limit
         self._by_id: dict[str, Message] = {}
+        # Ids oldest first, for eviction. ``del d[next(iter(d))]`` was O(deleted entries)
+        # per add once past the limit (a dict's iterator skips the holes left at its
+        # front until the next resize): ~58 us per add at the 200k default.
+        self._order: deque[str] = deque()
 
     def __len__(self) -> int:
         return len(self._by_id)
 
     def add(self, message: Message) -> None:
         by_id = self._by_id
+        if message.message_id not in by_id:  # (a re-add keeps its place, as in a dict)
+            self._order.append(message.message_id)
         by_id[message.message_id] = message
         if len(by_id) > self.limit:
-            del by_id[next(iter(by_id))]
+            del by_id[self._order.popleft()]
 
     def get(self, message_id: str) -> Message | None:
         return self._by_id.get(message_id)
 
     def clear(self) -> None:
         self._by_id.clear()
+        self._order.clear()
 
     def newest_first(self) -> Iterator[Message]:
         return reversed(self._by_id.values())
