@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from smppgw.core.pdu import SubmitSm
 from simulator.store import Message, MessageStore
+from smppgw.core.pdu import SubmitSm
 
 
 def _message(message_id: str) -> Message:
