@@ -8,8 +8,9 @@ text, one part) to one destination, each asking for a delivery receipt
 (registered_delivery=1); the rate is messages/s from the first submit to the moment the
 last receipt has been correlated to its message. Every run gets a fresh simulator
 process (``python -m simulator.cli --port 0 --seed 1 --account bench:secret``, default
-profile: every message delivered at once, receipts in text and TLVs; its own default
-deliver_sm window unless ``--sim-window``) and a fresh client process; both are stopped
+profile: every message delivered at once, receipts in text and TLVs; deliver_sm window
+``--sim-window``, default 512: a load-test SMSC, not a carrier's 1-10, so the receipts
+keep up with the submits for every client alike) and a fresh client process; both are stopped
 by PID at the end, also on failure. Every run is bounded by ``--count`` and
 ``--time-limit``; one that hits the limit reports the rate of what completed and is
 flagged incomplete.
@@ -18,7 +19,7 @@ Implementations:
 
 - ``gateway bN wW``: the ``Gateway`` engine (``smppgw.gateway.engine``) with one SMSC
   entry, N transceiver binds, window W; every combination of ``--binds`` (1, 2) and
-  ``--windows`` (64, 256) is run, and the best one is "ours" in the ratios. The
+  ``--windows`` (64, 256, 1024) is run, and the best one is "ours" in the ratios. The
   messages go in through ``gw.submit`` in one loop that yields to the other tasks
   (``await trio.sleep(0)``) every ``--yield-every`` submits; finals are counted by a
   ``gw.add_listener`` callback (no ``wait_final`` per message). A message counts as
@@ -820,10 +821,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per run at most")
     parser.add_argument("--binds", type=int, nargs="+", default=[1, 2], help="gateway bind counts to try")
-    parser.add_argument("--windows", type=int, nargs="+", default=[64, 256], help="gateway windows to try")
+    parser.add_argument(
+        "--windows", type=int, nargs="+", default=[64, 256, 1024], help="gateway windows to try"
+    )
     parser.add_argument("--yield-every", type=int, default=64, help="gw.submit calls between checkpoints")
     parser.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS))
-    parser.add_argument("--sim-window", type=int, help="the simulator's deliver_sm window (default: its own)")
+    parser.add_argument("--sim-window", type=int, default=512, help="the simulator's deliver_sm window")
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
                         help="profile the best gateway configuration (cProfile) and the simulator (py-spy)")  # fmt: skip
     parser.add_argument("--profile-count", type=int, default=10_000, help="messages in the profiled run")
