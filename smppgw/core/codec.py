@@ -61,8 +61,13 @@ def decode_header(frame: bytes) -> Header:
 
 def encode_pdu(pdu: Pdu, sequence_number: int, command_status: int = 0) -> bytes:
     """The whole PDU on the wire: header + body + TLVs."""
-    body = _ENCODERS[type(pdu)](pdu)
-    return _HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, command_status, sequence_number) + body
+    return _WHOLE[type(pdu)](pdu, sequence_number, command_status)
+
+
+def pdu_encoders() -> dict[type[Pdu], Callable[[Pdu, int, int], bytes]]:
+    """PDU class -> ``encode_pdu`` for it, minus a call and a lookup (for the session:
+    two PDUs encoded per message on each side). Call as ``encoder(pdu, seq, status)``."""
+    return dict(_WHOLE)
 
 
 def decode_body(header: Header, frame: bytes) -> Pdu:
@@ -272,6 +277,23 @@ def _compile_encoder(cls: type[Pdu]) -> Callable[[Pdu], bytes]:
     return encoder
 
 
+def _compile_whole(cls: type[Pdu]) -> Callable[[Pdu, int, int], bytes]:
+    """header + body in one function (``encode_pdu`` for ``cls``)."""
+    cid = int(cls.command_id)
+    if not cls.has_body:
+        src = f"def whole(p, seq, status):\n    return _pack(16, {cid}, status, seq)\n"
+    else:
+        src = (
+            "def whole(p, seq, status):\n"
+            "    body = _body(p)\n"
+            f"    return _pack(16 + len(body), {cid}, status, seq) + body\n"
+        )
+    whole: Callable[[Pdu, int, int], bytes] = _exec(
+        src, "whole", cls, _body=_ENCODERS[cls], _pack=_HEADER.pack
+    )
+    return whole
+
+
 def _decode_lines(wf: WireField, var: str) -> list[str]:
     n = repr(wf.name)
     if wf.kind == "cstr":
@@ -358,8 +380,9 @@ def _compile_decoder(cls: type[Pdu]) -> Callable[[bytes, int, int], Pdu]:
     return decoder
 
 
-def _exec(src: str, name: str, cls: type[Pdu]) -> Any:
+def _exec(src: str, name: str, cls: type[Pdu], **extra: Any) -> Any:
     namespace: dict[str, Any] = {
+        **extra,
         "cls": cls,
         "_new": object.__new__,
         "_set": object.__setattr__,
@@ -387,6 +410,7 @@ def _encode_empty(pdu: Pdu) -> bytes:
 _ENCODERS: Final[dict[type[Pdu], Callable[[Pdu], bytes]]] = {}
 _DECODERS: Final[dict[type[Pdu], Callable[[bytes, int, int], Pdu]]] = {}
 _SINGLETONS: Final[dict[type[Pdu], Pdu]] = {}
+_WHOLE: Final[dict[type[Pdu], Callable[[Pdu, int, int], bytes]]] = {}
 for _cls in PDU_TYPES.values():
     if _cls.has_body:
         _ENCODERS[_cls] = _compile_encoder(_cls)
@@ -394,6 +418,7 @@ for _cls in PDU_TYPES.values():
     else:
         _ENCODERS[_cls] = _encode_empty
         _SINGLETONS[_cls] = _cls()
+    _WHOLE[_cls] = _compile_whole(_cls)
 del _cls
 
 assert set(_ENCODERS) == set(PDU_TYPES.values())

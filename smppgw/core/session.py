@@ -36,7 +36,15 @@ from typing import Any, Final
 
 import attrs
 
-from smppgw.core.codec import HEADER_SIZE, Header, body_decoders, decode_as, decode_body, encode_pdu
+from smppgw.core.codec import (
+    HEADER_SIZE,
+    Header,
+    body_decoders,
+    decode_as,
+    decode_body,
+    encode_pdu,
+    pdu_encoders,
+)
 from smppgw.core.constants import CommandId, CommandStatus
 from smppgw.core.errors import (
     InvalidCommandId,
@@ -97,6 +105,7 @@ _CMD: Final = struct.Struct(">III")  # command_id, command_status, sequence_numb
 _NACK_LEN: Final = struct.Struct(">IIII")
 # The compiled body decoders by command_id (decode_as minus a call: two PDUs per message).
 _DECODERS: Final = body_decoders()
+_ENCODERS: Final = pdu_encoders()  # likewise: encode_pdu minus a call
 _FORCED: Final = frozenset({CommandId.ENQUIRE_LINK, CommandId.UNBIND})
 # Enum members as module constants for the per-PDU paths: on Python 3.11 every
 # ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
@@ -237,7 +246,7 @@ class Session:
             self._apply(Input.SEND_BIND)
         elif cid == _UNBIND:
             self._apply(Input.SEND_UNBIND)
-        self._out.append(encode_pdu(pdu, seq))
+        self._out.append(_ENCODERS[type(pdu)](pdu, seq, 0))  # encode_pdu
         self._stats[0] += 1
         return seq
 
@@ -271,7 +280,7 @@ class Session:
                 self._bind_mode = mode
             else:
                 self._apply(Input.BIND_FAILED)
-        self._out.append(encode_pdu(pdu, sequence_number, status))
+        self._out.append(_ENCODERS[type(pdu)](pdu, sequence_number, status))  # encode_pdu
         self._stats[0] += 1
         if self._unbind_pending is not None and not self._owed:  # _owed_answered, inlined
             self._answer_unbind(self._unbind_pending[0])

@@ -146,7 +146,9 @@ class BindPool:
             self.smsc.host, self.smsc.port, timeout=self.smsc.connect_timeout, ssl_context=self._ssl
         )
         conn = SmppConnection(
-            stream, Session(Role.ESME, self._session_config(), now=trio.current_time()), read_size=read_size(self.smsc.window)
+            stream,
+            Session(Role.ESME, self._session_config(), now=trio.current_time()),
+            read_size=read_size(self.smsc.window),
         )
         conn.on_event = functools.partial(self._on_event, conn)  # called from C: no extra frame
         self.connections.add(conn)
