@@ -63,6 +63,8 @@ _MAX_PENDING_OUTPUT = 4 * 1024 * 1024
 # its SMSC work at once (see gateway/bindpool.py); the simulator, the load generator
 # and conformance keep 64 KiB, which amortises the read cost best.
 _READ_SIZE = 64 * 1024
+# Events routed between checkpoints (see _route): about a 4 KiB read's worth of answers.
+_ROUTE_SLICE = 32
 # Events the application never needs: the session handled them.
 _QUIET = (EnquireLinkReceived, EnquireLinkSent, ConnectionClosed)
 _THROTTLE = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
@@ -429,7 +431,20 @@ class SmppConnection:
         submit_sm_resp in the same read reaches the application first."""
         send, callbacks = self._incoming_send, self._callbacks
         freed = False
+        budget = _ROUTE_SLICE
         for event in events:
+            budget -= 1
+            if not budget:
+                # A large read is routed in slices with a checkpoint between them, when
+                # there is something to send or room in the window: the writer sends the
+                # answers so far (a peer whose window is full waits for them) and the
+                # senders refill the window, while the rest of the read is still ahead.
+                budget = _ROUTE_SLICE
+                if freed and self._room:
+                    self._room.unpark(count=self.session.window.available)
+                if freed or self._write_pending:
+                    freed = False
+                    await trio.lowlevel.checkpoint()
             if isinstance(event, _OUTCOMES):  # ``_outcome``, inlined: one per request sent
                 callback = callbacks.pop(event.sequence_number, None)
                 if callback is not None:
