@@ -36,6 +36,7 @@ from smppgw.core.constants import EsmClass, MessageState, TlvTag
 from smppgw.core.tlv import Tlv
 
 __all__ = [
+    "INTERIM_STATES",
     "IdBase",
     "Receipt",
     "format_receipt",
@@ -52,7 +53,8 @@ __all__ = [
 
 # Interim by policy: ACCEPTD is final in the spec, but many carriers send it for "accepted
 # by the network" before the real outcome (SMPP-REFERENCE §5.9, §6.3 item 4).
-_INTERIM: Final = frozenset({MessageState.SCHEDULED, MessageState.ENROUTE, MessageState.ACCEPTED})
+#: States a later receipt may still change (``Receipt.is_final`` is False for these).
+INTERIM_STATES: Final = frozenset({MessageState.SCHEDULED, MessageState.ENROUTE, MessageState.ACCEPTED})
 
 
 @attrs.frozen(kw_only=True, slots=False)  # dict-based: quick_receipt builds one per message
@@ -77,7 +79,7 @@ class Receipt:
     def is_final(self) -> bool:
         """True when no later receipt should change the outcome. No state at all is not final."""
         state = self.state
-        return state is not None and state not in _INTERIM
+        return state is not None and state not in INTERIM_STATES
 
 
 # -- parsing ----------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.net.connection import Outcome, SmppConnection
 from smppgw.policy.retry import RetryPolicy, Verdict
 from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
-from smppgw.store.base import MessageRecord, PartRecord, Status
+from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status
 
 __all__ = ["Dispatcher", "Job"]
 
@@ -191,7 +191,7 @@ class Dispatcher:
             # without a coroutine and a clock read per job. (Attributes, not locals:
             # take_unstarted and expire replace both queues.)
             job = self.ready.popleft() if self.ready and not self._delayed else await self._next()
-            if job.message.is_final:
+            if job.message.status in FINAL:  # is_final, without the property call
                 continue  # another part failed permanently: the rest need not go
             now = now_of()
             limits = job.limits

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from smppgw.core.constants import MessageState
-from smppgw.core.receipt import IdBase, Receipt
+from smppgw.core.receipt import INTERIM_STATES, IdBase, Receipt
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.policy.correlation import Correlator, Held
-from smppgw.store.base import MessageRecord, PartRecord, Status
+from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status
 
 __all__ = ["ReceiptBook"]
 
@@ -123,12 +123,12 @@ class ReceiptBook:
         part.receipt_stat = stat
         part.receipt_at = now
         part.receipt_error = receipt.error
-        if not receipt.is_final:
+        state = receipt.state
+        if state is None or state in INTERIM_STATES:  # not receipt.is_final (no property call)
             return  # ENROUTE / ACCEPTD: interim
         self.applied += 1
         part.receipt_final = True
-        state = receipt.state
-        part.status = _PART_STATUS.get(state, _UNDELIVERABLE) if state is not None else _UNDELIVERABLE
+        part.status = _PART_STATUS.get(state, _UNDELIVERABLE)
         if part.submitted_at is not None:
             part.receipt_latency = now - part.submitted_at
             latency = self._latency.get(smsc)
@@ -143,7 +143,7 @@ class ReceiptBook:
                     other.receipt_stat, other.receipt_at = stat, now
                     other.receipt_error, other.status = receipt.error, part.status
         parts = message.parts
-        if not message.is_final and (len(parts) == 1 or all(p.receipt_final for p in parts)):
+        if message.status not in FINAL and (len(parts) == 1 or all(p.receipt_final for p in parts)):
             statuses = {part.status} if len(parts) == 1 else {p.status for p in parts}
             if statuses == _DELIVERED:
                 message.status = _DELIVERED_STATUS
