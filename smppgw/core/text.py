@@ -267,6 +267,18 @@ def _resolve(text: str, encoding: Encoding | str) -> Encoding:
     return Encoding(encoding)  # accepts the members and their values ("gsm7", ...)
 
 
+def _encode(text: str, encoding: Encoding | str) -> tuple[Encoding, bytes]:
+    """The encoding ``encoding`` resolves to for ``text``, and the text in it."""
+    if encoding == "auto" and text.isascii():
+        # The usual text: encoded once, where choose_encoding + gsm7_encode went twice.
+        try:
+            return _GSM7, gsm7_encode(text)
+        except TextEncodingError:  # an ASCII control character, say
+            return _UCS2, text.encode("utf-16-be")
+    enc = _resolve(text, encoding)
+    return enc, _encode_as(text, enc)
+
+
 def _encode_as(text: str, encoding: Encoding) -> bytes:
     if encoding is Encoding.GSM7:
         return gsm7_encode(text)
@@ -428,18 +440,9 @@ def count_segments(
     Raises:
         TextEncodingError: ``text`` cannot be carried by the (chosen) encoding.
     """
-    if encoding == "auto" and text.isascii():
-        # The usual text: encoded once, where choose_encoding + gsm7_encode went twice.
-        try:
-            enc, data = _GSM7, gsm7_encode(text)
-        except TextEncodingError:  # an ASCII control character, say
-            enc, data = _UCS2, text.encode("utf-16-be")
-    else:
-        enc = _resolve(text, encoding)
-        data = _encode_as(text, enc)
+    enc, data = _encode(text, encoding)
     if type(method) is not ConcatMethod:  # Enum's __call__ costs ~0.5 us: once per message
         method = ConcatMethod(method)
-    data = _encode_as(text, enc)
     width = _UNIT_OCTETS[enc]
     units = len(data) // width
     single = _SINGLE[enc]
@@ -489,15 +492,7 @@ def split_message(
         ValueError: more than 255 parts (or more than 65535 octets for PAYLOAD), or
             ``reference`` outside 0..255 (UDH8) / 0..65535 (UDH16, SAR, PAYLOAD).
     """
-    if encoding == "auto" and text.isascii():
-        # The usual text: encoded once, where choose_encoding + gsm7_encode went twice.
-        try:
-            enc, data = _GSM7, gsm7_encode(text)
-        except TextEncodingError:  # an ASCII control character, say
-            enc, data = _UCS2, text.encode("utf-16-be")
-    else:
-        enc = _resolve(text, encoding)
-        data = _encode_as(text, enc)
+    enc, data = _encode(text, encoding)
     if type(method) is not ConcatMethod:  # Enum's __call__ costs ~0.5 us: once per message
         method = ConcatMethod(method)
     if not 0 <= reference <= _MAX_REFERENCE[method]:

@@ -533,3 +533,4 @@ def test_auto_is_choose_encoding_then_that_encoding(text: str) -> None:
             split_message(text, encoding="auto")
         return
     assert split_message(text, encoding="auto") == expected
+    assert count_segments(text, "auto") == count_segments(text, choose_encoding(text))
