@@ -13,13 +13,13 @@ path is ``tallies[key].n += 1``: no call, not even to ``inc``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
-from prometheus_client.metrics_core import Metric
 
 from smppgw.core.constants import CommandId, status_name
+from smppgw.net.metrics import FlushCollector
 
 __all__ = ["SimMetrics", "Tallies", "Tally"]
 
@@ -49,26 +49,11 @@ class Tallies(dict[_K, Tally], Generic[_K]):
         return tally
 
 
-class _Flush:
-    """No series of its own: collecting it flushes the batched counts. Registered before
-    every metric; a registry collects in registration order."""
-
-    def __init__(self, metrics: SimMetrics) -> None:
-        self._metrics = metrics
-
-    def describe(self) -> Iterable[Metric]:
-        return ()
-
-    def collect(self) -> Iterable[Metric]:
-        self._metrics.flush()
-        return ()
-
-
 class SimMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        r.register(_Flush(self))  # first: see the module docstring
+        r.register(FlushCollector(self.flush))  # first: see the module docstring
         self.pdus = Counter(
             "smppsim_pdus",
             "PDUs by direction, command and status",

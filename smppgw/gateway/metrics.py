@@ -14,33 +14,18 @@ per message cost ~10 us of the ~120 us a message cost in all (bench_gateway).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.metrics_core import Metric
 
 from smppgw.core.constants import status_name
+from smppgw.net.metrics import FlushCollector
 
 __all__ = ["GatewayMetrics"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _RECEIPT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 86400)
-
-
-class _Flush:
-    """A collector with no series of its own: collecting it flushes the batches. It is
-    registered before every metric, and a registry collects in registration order."""
-
-    def __init__(self, metrics: GatewayMetrics) -> None:
-        self._metrics = metrics
-
-    def describe(self) -> Iterable[Metric]:
-        return ()
-
-    def collect(self) -> Iterable[Metric]:
-        self._metrics.flush()
-        return ()
 
 
 class _Observations:
@@ -89,7 +74,7 @@ class _Observations:
 class GatewayMetrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry(auto_describe=True)
-        r.register(_Flush(self))  # first: see the module docstring
+        r.register(FlushCollector(self.flush))  # first: see the module docstring
         self.submits = Counter(
             "smppgw_submits", "submit_sm by route, SMSC and status", ["route", "smsc", "status"], registry=r
         )
