@@ -76,7 +76,7 @@ class Dispatcher:
         retry: RetryPolicy,
         metrics: GatewayMetrics,
         rng: random.Random,
-        on_submitted: Callable[[Job, str, float], Any],
+        on_submitted: Callable[[MessageRecord, PartRecord, str, float, float], Any],
         on_final: Callable[[MessageRecord, Status, str], Any],
         on_rebind: Callable[[SmppConnection], Any] | None = None,
     ) -> None:
@@ -251,7 +251,7 @@ class Dispatcher:
             if status == _ROK:
                 assert isinstance(outcome.response, SubmitSmResp)
                 part.resp_latency = outcome.round_trip
-                self._on_submitted(job, outcome.response.message_id, now)
+                self._on_submitted(job.message, part, outcome.response.message_id, now, job.sent_at)
                 return
             if status in _THROTTLE:
                 # SMPP-REFERENCE §7.1: slow down, then resubmit the same PDU first.

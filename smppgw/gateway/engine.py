@@ -114,6 +114,9 @@ class Gateway:
         self.smscs: dict[str, _Smsc] = {}
         for smsc in config.smscs:
             self.smscs[smsc.name] = self._build_smsc(smsc, inbound_handler, ssl_context)
+        # Each SMSC's list of bound senders (its pool keeps the same list object): a
+        # non-empty one is an SMSC that is up. ``__getitem__`` answers Router.pick in C.
+        self._sending = {name: smsc.pool.senders for name, smsc in self.smscs.items()}
         self._accepting = False
         self._stopped = trio.Event()
         # The run's clock (set by ``run``): one Python frame per read, trio.current_time() 3.
@@ -137,9 +140,8 @@ class Gateway:
             retry=self.config.retry,
             metrics=self.metrics,
             rng=self.rng,
-            on_submitted=lambda job, smsc_id, now: self.receipts.submitted(
-                name, job.message, job.part, smsc_id, now, sent_at=job.sent_at
-            ),
+            # (message, part, smsc_id, now, sent_at): a partial, no extra frame per response
+            on_submitted=functools.partial(self.receipts.submitted, name),
             on_final=self._failed,
             on_rebind=lambda conn: conn.close("rebind after a session-level error"),
         )
@@ -300,7 +302,7 @@ class Gateway:
         route = self.router.route(record.destination, sender_kind, record.tags)
         if route is None:
             raise SubmitError(f"no route for {record.destination} from a {sender_kind.value} sender")
-        up = self._up if not exclude else lambda n: n not in exclude and self._up(n)
+        up = self._sending.__getitem__ if not exclude else lambda n: n not in exclude and self._up(n)
         name = self.router.pick(route, up, self.rng) or next(
             (n for n in route.smscs if n not in exclude), None
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import attrs
 
@@ -34,6 +34,27 @@ _MAX_BINARY = 140  # octets in one short_message (3GPP TS 23.040 §9.2.3.24)
 # Enum members as module constants for the per-message paths: on Python 3.11 every
 # ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
 _ALPHANUMERIC, _UDH8 = AddressKind.ALPHANUMERIC, ConcatMethod.UDH8
+
+
+def _random_ids() -> Iterator[str]:
+    """Message ids: 128 bits from the OS's CSPRNG each, read 256 ids at a time (an
+    ``os.urandom`` call per message is a system call: ~0.7 us, this ~0.2)."""
+    while True:
+        pool = os.urandom(16 * 256)
+        for at in range(0, len(pool), 16):
+            yield pool[at : at + 16].hex()
+
+
+class _Ids:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.next: Callable[[], str] = functools.partial(next, _random_ids())
+
+
+_ids = _Ids()
+os.register_at_fork(after_in_child=_ids.reset)  # a child must not repeat the parent's ids
 
 
 class SubmitError(ValueError):
@@ -68,7 +89,7 @@ def new_record(
     # 128 random bits, 5x cheaper than uuid4. Four positional fields, then only what
     # differs from the defaults: the 14-keyword attrs __init__ cost ~1.5 us per message,
     # this ~0.4 (CPython 3.11; MessageRecord has no validators to skip).
-    record = MessageRecord(message_id or os.urandom(16).hex(), src.addr, dst.addr, text)
+    record = MessageRecord(message_id or _ids.next(), src.addr, dst.addr, text)
     record.created_at = record.updated_at = now
     record.reference = reference
     if encoding != "auto":
@@ -111,16 +132,16 @@ def submit_pdus(
     if not 0 <= priority <= 3:
         priority = min(3, max(0, priority))
     # trusted: the addresses passed to_smpp, the parts come from split_message.
-    return [
-        SubmitSm.trusted_from({
+    pdus = []
+    for part in parts:  # (a loop, not a comprehension: most messages have one part)
+        pdus.append(SubmitSm.trusted_from({
             "source_addr_ton": src.ton, "source_addr_npi": src.npi, "source_addr": src.addr,
             "dest_addr_ton": dst.ton, "dest_addr_npi": dst.npi, "destination_addr": dst.addr,
             "esm_class": part.esm_class, "priority_flag": priority, "validity_period": validity,
             "registered_delivery": registered, "data_coding": part.data_coding,
             "short_message": part.short_message, "tlvs": part.tlvs,
-        })
-        for part in parts
-    ]  # fmt: skip
+        }))  # fmt: skip
+    return pdus
 
 
 def _override(address: SmppAddress, table: Mapping[AddressKind, tuple[int, int]]) -> SmppAddress:

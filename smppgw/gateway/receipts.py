@@ -69,7 +69,6 @@ class ReceiptBook:
         part: PartRecord,
         smsc_id: str,
         now: float,
-        *,
         sent_at: float | None = None,
     ) -> None:
         """A submit_sm_resp gave ``part`` its SMSC id; apply receipts that overtook it.
@@ -144,10 +143,14 @@ class ReceiptBook:
                     other.receipt_error, other.status = receipt.error, part.status
         parts = message.parts
         if message.status not in FINAL and (len(parts) == 1 or all(p.receipt_final for p in parts)):
-            statuses = {part.status} if len(parts) == 1 else {p.status for p in parts}
-            if statuses == _DELIVERED:
+            if len(parts) == 1:  # the rules below for one part, without a set and a scan
+                message.status = part.status
+                if part.status is not _DELIVERED_STATUS:
+                    message.error = part.receipt_stat
+            elif {p.status for p in parts} == _DELIVERED:
                 message.status = _DELIVERED_STATUS
             else:
+                statuses = {p.status for p in parts}
                 message.status = next(s for s in _WORST if s in statuses)
                 message.error = next(
                     (p.receipt_stat for p in message.parts if p.status is message.status), None

@@ -123,10 +123,14 @@ class Correlator(Generic[R, P]):
         """(exact form, alias or None) of an id; ``convert``: the SMSC base setting under
         which this side's id is indexed by its decimal value (HEX for a resp id, DEC for a
         receipt id: see the module docstring)."""
+        base = self.bases.get(smsc, _AUTO)
+        if raw.isdigit() and raw.isascii() and raw[0] != "0" and base is not convert:
+            # Already canonical and never converted here (the usual decimal id): no
+            # strip, upper and lstrip copies, no hex test.
+            return raw, None
         # Canonical form (trimmed, upper case, no leading zeros); hex only if it has A-F.
         upper = raw.strip().upper()
         canonical = upper.lstrip("0") or ("0" if upper else "")
-        base = self.bases.get(smsc, _AUTO)
         if base is convert:
             return _decimal_of_hex(canonical) or canonical, None
         if base is _AUTO and not _HEX_LETTERS.isdisjoint(canonical) and _HEX.issuperset(canonical):
@@ -173,7 +177,11 @@ class Correlator(Generic[R, P]):
     def receipt(self, smsc: str, receipt_id: str, payload: P, now: float) -> Match[R, P] | None:
         """The ref this receipt is about, or None: then it is held for ``hold`` seconds."""
         exact, alias = self._keys(smsc, receipt_id, _DEC_BASE)  # _receipt_keys
-        ref = self._find(smsc, exact, alias)
+        ref = self._refs.get((smsc, exact))  # _find, inlined: once per receipt
+        if ref is None:
+            ref = self._aliases.get((smsc, exact))
+            if ref is None and alias is not None:
+                ref = self._refs.get((smsc, alias))
         if ref is not None:
             self.matched += 1
             return _match(ref, payload, False)

@@ -48,7 +48,7 @@ class Route:
             return None
         if self.tags and self.tags.isdisjoint(tags):
             return None
-        return self.prefix_match(destination)
+        return self.prefix_match(destination) if self.prefixes else 0
 
     @property
     def smscs(self) -> tuple[str, ...]:
@@ -62,16 +62,17 @@ class Router:
     def route(self, destination: str, sender_kind: AddressKind, tags: Iterable[str] = ()) -> Route | None:
         """The most specific matching route (longest prefix, then config order)."""
         tags = tuple(tags)
-        best: tuple[int, int, Route] | None = None
-        for index, route in enumerate(self.routes):
+        best, best_length = None, -1
+        for route in self.routes:
             length = route.matches(destination, sender_kind, tags)
-            if length is not None and (best is None or length > best[0]):
-                best = (length, -index, route)
-        return None if best is None else best[2]
+            if length is not None and length > best_length:  # the first of the longest wins
+                best, best_length = route, length
+        return best
 
     @staticmethod
-    def pick(route: Route, up: Callable[[str], bool], rng: random.Random) -> str | None:
-        """An SMSC of the first tier that has one up, by weight; None if all are down."""
+    def pick(route: Route, up: Callable[[str], object], rng: random.Random) -> str | None:
+        """An SMSC of the first tier that has one up, by weight; None if all are down.
+        ``up(name)`` is true (in the ``if`` sense) for an SMSC that is up."""
         for tier in route.tiers:
             if len(tier) == 1:  # the usual tier: one SMSC, no list to build
                 if up(tier[0].smsc):

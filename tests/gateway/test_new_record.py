@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import attrs
@@ -49,3 +50,27 @@ def test_new_record_matches_the_keyword_constructor(options: dict[str, Any]) -> 
     assert attrs.asdict(record) == attrs.asdict(expected)
     assert (src.addr, dst.addr) == ("12345", "447700900001")
     assert len(record.id) == 32 or record.id == "m-1"
+
+
+def test_generated_ids_are_128_random_bits_and_unique_across_batches() -> None:
+    ids = [new_record(0.0, 1, source="12345", destination="447700900001", text="x")[0].id for _ in range(600)]
+    assert len(set(ids)) == 600  # 600 > 2 batches of 256: refills give new ids too
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def test_a_forked_child_does_not_repeat_the_parents_ids() -> None:
+    def next_id() -> str:
+        return new_record(0.0, 1, source="12345", destination="447700900001", text="x")[0].id
+
+    next_id()  # a batch is buffered: a child that kept it would return the parent's next id
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report one id and leave without running pytest's cleanup
+        os.write(write, next_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert len(child) == 32
+    assert child != next_id()

@@ -225,7 +225,9 @@ class Harness:
             retry=kwargs.pop("retry", RetryPolicy()),
             metrics=GatewayMetrics(),
             rng=random.Random(3),
-            on_submitted=lambda job, smsc_id, now: self.submitted.append((job.message.id, smsc_id, now)),
+            on_submitted=lambda message, part, smsc_id, now, sent_at: self.submitted.append(
+                (message.id, smsc_id, now)
+            ),
             on_final=lambda message, status, reason: self.finals.append(
                 (message.id, status, reason, trio.current_time())
             ),
