@@ -238,9 +238,13 @@ class Gateway:
             self._now(), next(self._references), source=source, destination=destination,
             text=text, encoding=encoding, dlr=dlr, validity=validity, priority=priority, tags=tags,
             message_id=message_id, idempotency_key=idempotency_key, callback_url=callback_url)  # fmt: skip
-        plan = self._accepted(record, src, dst)
+        # (_accepted and _enqueue, inlined: the one per-message path through here)
+        plan = self._plan(record, src, dst) if self.opted_out is None else self._accepted(record, src, dst)
         self.store.add((record,))
-        self._enqueue(plan)
+        if plan is not None:
+            dispatcher, jobs = plan
+            for job in jobs:
+                dispatcher.put(job)
         return record
 
     def submit_many(self, messages: Sequence[Mapping[str, Any]]) -> list[MessageRecord | SubmitError]:
@@ -309,7 +313,8 @@ class Gateway:
         if name is None:
             raise SubmitError(f"route {route.name}: no SMSC left to fail over to")
         smsc = self.smscs[name]
-        parts = self._split(record, smsc.config)
+        config = smsc.config
+        parts = split(record, config) if record.reference is not None else self._split(record, config)
         record.route, record.smsc = route.name, name
         record.status = _QUEUED
         limits = self._limits(record, sender_kind, route.name) if self._limited else ()

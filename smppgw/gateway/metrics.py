@@ -113,7 +113,9 @@ class GatewayMetrics:
         self.reconnects = Counter(
             "smppgw_reconnects", "Bind attempts after a loss", ["smsc", "result"], registry=r
         )
-        self._counts: dict[Any, int] = {}  # counter child -> increments not yet flushed
+        # Counter child -> increments not yet flushed. A hot path may add to it directly
+        # (``pending[child] = pending.get(child, 0) + 1``), reading it each time: flush replaces it.
+        self.pending: dict[Any, int] = {}
         self._observations: dict[Any, _Observations] = {}  # histogram child -> pending
         self._submit_children: dict[tuple[str, str, int], Any] = {}
         self._resp_observers: dict[str, Callable[[float], None]] = {}
@@ -125,7 +127,7 @@ class GatewayMetrics:
         child = self._submit_children.get(key)
         if child is None:
             child = self._submit_children[key] = self.submits.labels(route, smsc, status_name(status))
-        counts = self._counts
+        counts = self.pending
         counts[child] = counts.get(child, 0) + 1
         if round_trip is not None:
             resp = self._resp_observers.get(smsc)
@@ -145,7 +147,7 @@ class GatewayMetrics:
         child = self._children.get(key)
         if child is None:
             child = self._children[key] = metric.labels(*labels)
-        counts = self._counts
+        counts = self.pending
         counts[child] = counts.get(child, 0) + 1
 
     def observe(self, metric: Histogram, value: float, *labels: str) -> None:
@@ -170,7 +172,7 @@ class GatewayMetrics:
 
     def flush(self) -> None:
         """Move the batched counts into prometheus-client (see the module docstring)."""
-        counts, self._counts = self._counts, {}
+        counts, self.pending = self.pending, {}
         for child, n in counts.items():
             child.inc(n)
         for pending in self._observations.values():

@@ -77,11 +77,18 @@ def classify(address: str) -> AddressKind:
 
 def to_smpp(address: str, overrides: Mapping[AddressKind, tuple[int, int]] | None = None) -> SmppAddress:
     """The wire form: digits without '+', TON/NPI by kind (per-SMSC ``overrides`` win)."""
-    kind = classify(address)
-    a = address.strip()
-    if kind is not _ALPHANUMERIC:
-        a = a.lstrip("+")
-    ton, npi = (overrides or {}).get(kind, _DEFAULT[kind])
+    n = len(address)
+    if address.isdigit() and address.isascii() and 3 <= n <= E164_MAX:
+        # Bare digits (most addresses, once per message): classify's rules for them,
+        # without its copies. Other lengths go through classify, which says what is wrong.
+        kind, a = (_E164 if n > SHORT_CODE_MAX else _SHORT_CODE), address
+    else:
+        kind = classify(address)
+        a = address.strip()
+        if kind is not _ALPHANUMERIC:
+            a = a.lstrip("+")
+    pair = overrides.get(kind) if overrides else None
+    ton, npi = _DEFAULT[kind] if pair is None else pair
     # One dict, not four frozen setattrs (every field is checked above).
     result: SmppAddress = object.__new__(SmppAddress)
     object.__setattr__(result, "__dict__", {"addr": a, "ton": ton, "npi": npi, "kind": kind})

@@ -82,3 +82,18 @@ def test_printable_ascii_up_to_11_is_always_some_kind(text: str) -> None:
         return
     address = to_smpp(text)
     assert len(address.addr) <= 11 and address.kind is kind
+
+
+@given(address=st.one_of(st.text(alphabet="0123456789", max_size=20), st.text(max_size=20)))
+def test_to_smpp_agrees_with_classify(address: str) -> None:
+    # to_smpp reads bare digit strings without calling classify: same kind, same errors.
+    try:
+        kind = classify(address)
+    except AddressError as exc:
+        with pytest.raises(AddressError) as raised:
+            to_smpp(address)
+        assert str(raised.value) == str(exc)
+        return
+    address_ = to_smpp(address)
+    assert address_.kind is kind
+    assert address_.addr == (address.strip() if kind is ALPHA else address.strip().lstrip("+"))
