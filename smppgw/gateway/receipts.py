@@ -38,7 +38,6 @@ _DELIVERED = {Status.DELIVERED}
 # Enum members as module constants for the per-message paths: on Python 3.11 every
 # ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
 _SUBMITTED, _UNDELIVERABLE, _DELIVERED_STATUS = Status.SUBMITTED, Status.UNDELIVERABLE, Status.DELIVERED
-_VALUE = {s: s.value for s in Status}  # Enum.value is a Python-level descriptor: per message
 
 Ref = tuple[MessageRecord, PartRecord]
 
@@ -61,7 +60,10 @@ class ReceiptBook:
         self.duplicates = 0
         self.applied = 0
         self._latency: dict[str, Callable[[float], None]] = {}  # receipt latency per SMSC
-        self._stat_children: dict[tuple[str, str], Any] = {}  # receipts counter by (smsc, stat)
+        # Counter children, for metrics.count without the call: receipts by (smsc, stat),
+        # messages by final status.
+        self._stat_children: dict[tuple[str, str], Any] = {}
+        self._final_children: dict[Status, Any] = {}
 
     def submitted(
         self,
@@ -164,5 +166,11 @@ class ReceiptBook:
                     (p.receipt_stat for p in message.parts if p.status is message.status), None
                 )
             message.updated_at = now
-            self._metrics.count(self._metrics.messages, _VALUE[message.status])
+            child = self._final_children.get(message.status)
+            if child is None:
+                child = self._final_children[message.status] = self._metrics.child(
+                    self._metrics.messages, message.status.value
+                )
+            pending = self._metrics.pending
+            pending[child] = pending.get(child, 0) + 1
         self._on_change(message)

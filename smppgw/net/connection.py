@@ -137,7 +137,8 @@ class SmppConnection:
         self._writing = False
         self._written = trio.Event()
         self._closed = trio.Event()
-        self._is_closed = False  # _closed.is_set(), as a plain attribute for the hot paths
+        #: True once closed (read-only: a plain attribute, read per PDU by senders).
+        self.closed = False
         #: trio time at which the events being routed were received (set per read, per
         #: timer tick and at close): callbacks and ``on_event`` read it, not the clock.
         self.event_time = 0.0
@@ -164,10 +165,6 @@ class SmppConnection:
             with trio.CancelScope(shield=True), trio.move_on_after(1):
                 with contextlib.suppress(Exception):
                     await self.stream.aclose()
-
-    @property
-    def closed(self) -> bool:
-        return self._is_closed
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
@@ -200,7 +197,7 @@ class SmppConnection:
             self.event_time = self._now()
         self._dispatch(self.session.close())
         self._incoming_send.close()
-        self._is_closed = True
+        self.closed = True
         self._closed.set()
         log.debug("connection closed: %s", self.close_reason)
 
@@ -215,7 +212,7 @@ class SmppConnection:
             LocalProtocolError: not allowed in the current state.
             ConnectionLost: the connection is closed.
         """
-        if self._is_closed:
+        if self.closed:
             raise ConnectionLost(f"connection closed: {self.close_reason}")
         session = self.session
         if now is None:
@@ -272,7 +269,7 @@ class SmppConnection:
         self, sequence_number: int, pdu: Response, status: int = CommandStatus.ESME_ROK
     ) -> None:
         """Answer a request from ``incoming``. Silently dropped if the connection closed."""
-        if self._is_closed:
+        if self.closed:
             return
         self.session.send_response(sequence_number, pdu, status)
         self._kick()
