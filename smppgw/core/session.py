@@ -172,14 +172,18 @@ class Session:
         "_owed",
         "_recv_allowed",
         "_send_allowed",
-        "_state",
         "_stats",
         "_unbind_pending",
         "answer_enquire_link",
         "config",
         "role",
+        "state",
         "window",
     )
+
+    #: Where the session is (3.4 §2.3). Read-only outside: events move it. A plain
+    #: attribute, not a property: the connection reads it per PDU sent.
+    state: SessionState
 
     def __init__(self, role: Role, config: SessionConfig | None = None, *, now: float = 0.0) -> None:
         self.role = role
@@ -205,20 +209,16 @@ class Session:
     # -- state ----------------------------------------------------------------------------
 
     @property
-    def state(self) -> SessionState:
-        return self._state
-
-    @property
     def bind_mode(self) -> BindMode | None:
         return self._bind_mode
 
     def _set_state(self, state: SessionState) -> None:
-        self._state = state
+        self.state = state
         self._send_allowed = allowed(self.role, Direction.SEND, state)
         self._recv_allowed = allowed(self.role, Direction.RECEIVE, state)
 
     def _apply(self, event: Input) -> None:
-        self._set_state(transition(self._state, event))
+        self._set_state(transition(self.state, event))
 
     def can_send(self, command_id: int) -> bool:
         return command_id in self._send_allowed
@@ -235,10 +235,15 @@ class Session:
         cid = pdu.command_id
         if cid not in self._send_allowed:
             raise LocalProtocolError(
-                f"cannot send {type(pdu).__name__} as {self.role.value} in state {self._state.value}",
+                f"cannot send {type(pdu).__name__} as {self.role.value} in state {self.state.value}",
                 command_status=CommandStatus.ESME_RINVBNDSTS,
             )
-        seq = self._allocate()
+        # The next sequence number, never one still in flight (3.4 §5.1.4).
+        seq = self._next_seq
+        entries = self.window.entries
+        while seq in entries:
+            seq = seq + 1 if seq < MAX_SEQUENCE_NUMBER else 1
+        self._next_seq = seq + 1 if seq < MAX_SEQUENCE_NUMBER else 1
         if pdu.response_type is not None:
             # WindowFull propagates before anything changed but the (unused) counter.
             self.window.offer(seq, pdu, now, force=cid in _FORCED)
@@ -271,7 +276,7 @@ class Session:
             raise LocalProtocolError(
                 f"{type(pdu).__name__} cannot answer {type(request).__name__} (expected {expected})"
             )
-        if isinstance(request, _Bind) and self._state is SessionState.BINDING:
+        if isinstance(request, _Bind) and self.state is SessionState.BINDING:
             # (A bind answered after the bind timer closed the session changes nothing.)
             if status == CommandStatus.ESME_ROK and type(pdu) is not GenericNack:
                 mode = BindMode.from_command_id(request.command_id)
@@ -296,7 +301,7 @@ class Session:
         self._unbind_pending = None
         self._out.append(encode_pdu(_UNBIND_RESP, seq))
         self._stats[0] += 1
-        if self._state.is_bound or self._state is SessionState.UNBINDING:
+        if self.state.is_bound or self.state is SessionState.UNBINDING:
             self._apply(Input.RECV_UNBIND)
 
     def _owed_answered(self) -> None:
@@ -324,14 +329,6 @@ class Session:
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         return data
-
-    def _allocate(self) -> int:
-        seq = self._next_seq
-        window = self.window
-        while seq in window:  # never reuse a number still in flight (3.4 §5.1.4)
-            seq = seq + 1 if seq < MAX_SEQUENCE_NUMBER else 1
-        self._next_seq = seq + 1 if seq < MAX_SEQUENCE_NUMBER else 1
-        return seq
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -365,7 +362,7 @@ class Session:
         self._stats[0] += 1
         self._stats[3] += 1
         events.append(ProtocolViolation(error=exc, nack_queued=True))
-        if self._state is not SessionState.CLOSED:
+        if self.state is not SessionState.CLOSED:
             self._apply(Input.CONNECTION_LOST)
 
     def _reject(
@@ -400,12 +397,12 @@ class Session:
             self._reject(seq, None, InvalidCommandId(f"unknown command_id 0x{cid:08X}"), events)
             return
         if cid not in self._recv_allowed:
-            if cid in _BIND_IDS and self._state.is_bound:
+            if cid in _BIND_IDS and self.state.is_bound:
                 code = CommandStatus.ESME_RALYBND
             else:
                 code = CommandStatus.ESME_RINVBNDSTS
             error = RemoteProtocolError(
-                f"{cls.__name__} not allowed from the peer in state {self._state.value}", command_status=code
+                f"{cls.__name__} not allowed from the peer in state {self.state.value}", command_status=code
             )
             # outbind / alert_notification have no *_resp (3.4 §4.12): _reject falls back
             # to a generic_nack, which is how a wrong-state request without one is answered.
@@ -443,8 +440,8 @@ class Session:
     def _handle_response(
         self, cid: int, status: int, seq: int, frame: bytes, now: float, events: list[Event]
     ) -> None:
-        window = self.window
-        entry = window.get(seq)
+        entries = self.window.entries  # (get and complete without the method calls)
+        entry = entries.get(seq)
         if entry is None or (
             cid != _GENERIC_NACK and cid != entry.request.response_type.command_id  # type: ignore[union-attr]
         ):
@@ -468,7 +465,7 @@ class Session:
             self._stats[3] += 1
             events.append(ProtocolViolation(error=exc, nack_queued=False, sequence_number=seq))
             return
-        window.complete(seq)
+        del entries[seq]  # complete
         request = entry.request
         assert isinstance(response, Response)
         events.append(
@@ -485,14 +482,14 @@ class Session:
         if rcid in _BIND_IDS:
             self._bind_answered(request, response, status, events)
         elif rcid == _UNBIND:
-            if self._state is SessionState.UNBINDING:
+            if self.state is SessionState.UNBINDING:
                 self._apply(Input.UNBIND_DONE)
                 events.append(Unbound(status=status))
         elif seq == self._enquire_seq:
             self._enquire_seq = None
 
     def _bind_answered(self, request: Request, response: Response, status: int, events: list[Event]) -> None:
-        if self._state is not SessionState.BINDING:
+        if self.state is not SessionState.BINDING:
             return  # e.g. the bind timer already closed the session
         mode = BindMode.from_command_id(request.command_id)
         assert mode is not None
@@ -512,7 +509,7 @@ class Session:
 
     def next_deadline(self) -> float | None:
         """The earliest ``now`` at which ``tick`` has something to do, or None."""
-        config, state = self.config, self._state
+        config, state = self.config, self.state
         deadlines = []
         expiry = self.window.next_expiry()
         if expiry is not None:
@@ -539,18 +536,18 @@ class Session:
             if entry.sequence_number == self._enquire_seq:
                 # 5.0 §2.7 / checklist 31: no enquire_link_resp in time -> the link is dead.
                 self._enquire_seq = None
-                if self._state is not SessionState.CLOSED:
+                if self.state is not SessionState.CLOSED:
                     self._apply(Input.CONNECTION_LOST)
                     events.append(SessionTimedOut(timer="enquire_link"))
-            elif cid == CommandId.UNBIND and self._state is SessionState.UNBINDING:
+            elif cid == CommandId.UNBIND and self.state is SessionState.UNBINDING:
                 # 5.0 §2.7: no unbind_resp in time -> close anyway.
                 self._apply(Input.UNBIND_DONE)
                 events.append(Unbound(status=None))
-            elif cid in _BIND_IDS and self._state is SessionState.BINDING:
+            elif cid in _BIND_IDS and self.state is SessionState.BINDING:
                 self._apply(Input.BIND_FAILED)
         if self._unbind_pending is not None and now >= self._unbind_pending[1]:
             self._answer_unbind(self._unbind_pending[0])  # the application never answered
-        config, state = self.config, self._state
+        config, state = self.config, self.state
         if state is SessionState.OPEN or state is SessionState.BINDING:
             if config.bind_timeout is not None and now >= self._created + config.bind_timeout:
                 self._apply(Input.TIMEOUT)
@@ -580,7 +577,7 @@ class Session:
         ]
         self._owed.clear()
         self._enquire_seq = None
-        if self._state is not SessionState.CLOSED:
+        if self.state is not SessionState.CLOSED:
             self._apply(Input.CONNECTION_LOST)
         events.append(ConnectionClosed())
         return events
@@ -589,7 +586,7 @@ class Session:
         sent, received, expired, violations = self._stats
         return SessionStatistics(
             role=self.role,
-            state=self._state,
+            state=self.state,
             bind_mode=self._bind_mode,
             requests_in_flight=len(self.window),
             window_size=self.window.size,

@@ -32,18 +32,20 @@ class Window:
 
     size: int = attrs.field(validator=attrs.validators.ge(1))
     response_timeout: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
-    _entries: dict[int, InFlight] = attrs.field(factory=dict, init=False)
+    #: In flight by sequence number. Read-only outside this class, except that the
+    #: session looks up and pops answered entries itself (per PDU: no method calls).
+    entries: dict[int, InFlight] = attrs.field(factory=dict, init=False)
     _order: deque[tuple[float, int]] = attrs.field(factory=deque, init=False)
 
     @property
     def available(self) -> int:
-        return max(0, self.size - len(self._entries))
+        return max(0, self.size - len(self.entries))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
     def __contains__(self, seq: int) -> bool:
-        return seq in self._entries
+        return seq in self.entries
 
     def offer(self, seq: int, request: Request, now: float, *, force: bool = False) -> None:
         """Record ``request`` as sent. ``force`` admits control PDUs (enquire_link, unbind)
@@ -53,23 +55,23 @@ class Window:
             WindowFull: no free slot and not ``force``.
             LocalProtocolError: ``seq`` is already in flight (3.4 §5.1.4: never reuse).
         """
-        if len(self._entries) >= self.size and not force:
+        if len(self.entries) >= self.size and not force:
             raise WindowFull(f"window of {self.size} is full")
-        if seq in self._entries:
+        if seq in self.entries:
             raise LocalProtocolError(f"sequence number {seq} already in flight")
         expires = now + self.response_timeout
-        self._entries[seq] = InFlight(seq, request, now, expires)
+        self.entries[seq] = InFlight(seq, request, now, expires)
         self._order.append((expires, seq))
 
     def get(self, seq: int) -> InFlight | None:
-        return self._entries.get(seq)
+        return self.entries.get(seq)
 
     def complete(self, seq: int) -> InFlight | None:
         """Pop the matching entry; None means an unexpected response."""
-        return self._entries.pop(seq, None)
+        return self.entries.pop(seq, None)
 
     def expire(self, now: float) -> list[InFlight]:
-        order, entries, dead = self._order, self._entries, []
+        order, entries, dead = self._order, self.entries, []
         while order and order[0][0] <= now:
             expires, seq = order.popleft()
             entry = entries.get(seq)
@@ -79,7 +81,7 @@ class Window:
         return dead
 
     def next_expiry(self) -> float | None:
-        order, entries = self._order, self._entries
+        order, entries = self._order, self.entries
         while order:
             expires, seq = order[0]
             entry = entries.get(seq)
@@ -90,7 +92,7 @@ class Window:
 
     def drain(self) -> list[InFlight]:
         """Remove and return everything in flight (the connection is gone)."""
-        dead = list(self._entries.values())
-        self._entries.clear()
+        dead = list(self.entries.values())
+        self.entries.clear()
         self._order.clear()
         return dead
