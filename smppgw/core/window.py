@@ -39,7 +39,8 @@ class Window:
 
     @property
     def available(self) -> int:
-        return max(0, self.size - len(self.entries))
+        free = self.size - len(self.entries)  # (no max() call: read per PDU sent)
+        return free if free > 0 else 0
 
     def __len__(self) -> int:
         return len(self.entries)

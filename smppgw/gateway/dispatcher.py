@@ -213,8 +213,7 @@ class Dispatcher:
                 await pool.wait_for_room(bind_wait if bind_wait > 0 else 1.0)
                 continue
             if account is not None:
-                account.record(now)
-                self._rate_gauge.set(account.rate)
+                account.record(now)  # (the rate gauge is set by gauges() and on a cut)
             for lim in limits:
                 lim.record(now)
             self._send(conn, job, now)
@@ -297,4 +296,8 @@ class Dispatcher:
             account.congestion(tlv.value[0], now)
 
     def gauges(self) -> None:
+        """Set the gauges (once a second): in flight, and the adaptive rate, which also
+        climbs back between cuts (a Gauge.set takes a lock: not once per message)."""
         self._inflight_gauge.set(self.pool.in_flight())
+        if self.account is not None:
+            self._rate_gauge.set(self.account.rate)
