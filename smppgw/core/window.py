@@ -26,6 +26,9 @@ class InFlight(NamedTuple):
     expires_at: float
 
 
+_tuple_new = tuple.__new__
+
+
 @attrs.define
 class Window:
     """Requests sent and not yet answered. ``size`` bounds the outstanding requests."""
@@ -61,7 +64,8 @@ class Window:
         if seq in self.entries:
             raise LocalProtocolError(f"sequence number {seq} already in flight")
         expires = now + self.response_timeout
-        self.entries[seq] = InFlight(seq, request, now, expires)
+        # tuple.__new__: a NamedTuple's own __new__ is a Python function (a frame per PDU).
+        self.entries[seq] = _tuple_new(InFlight, (seq, request, now, expires))
         self._order.append((expires, seq))
 
     def get(self, seq: int) -> InFlight | None:

@@ -67,9 +67,12 @@ class Match(Generic[R, P]):
 
 def _match(ref: R, payload: P, early: bool) -> Match[R, P]:
     """One dict, not three frozen setattrs: one Match per receipt."""
-    match: Match[R, P] = object.__new__(Match)
-    object.__setattr__(match, "__dict__", {"ref": ref, "payload": payload, "early": early})
+    match: Match[R, P] = _new(Match)
+    _set(match, "__dict__", {"ref": ref, "payload": payload, "early": early})
     return match
+
+
+_new, _set = object.__new__, object.__setattr__
 
 
 @attrs.frozen(eq=False)  # by identity: two equal receipts are two receipts
@@ -184,7 +187,9 @@ class Correlator(Generic[R, P]):
                 ref = self._refs.get((smsc, alias))
         if ref is not None:
             self.matched += 1
-            return _match(ref, payload, False)
+            match: Match[R, P] = _new(Match)  # _match, inlined: once per receipt
+            _set(match, "__dict__", {"ref": ref, "payload": payload, "early": False})
+            return match
         held = Held(smsc, receipt_id, payload, now)
         self._held.setdefault((smsc, exact), []).append(held)
         if alias is not None:
