@@ -94,6 +94,7 @@ class Dispatcher:
         self._order = itertools.count()
         self._wake = trio.Event()
         self._idle = False
+        self._waiting_room = False  # run() waits in pool.wait_for_room
         self.sent = 0
         self.throttled = 0
         self._rate_gauge = metrics.throttle_rate.labels("smsc", name)
@@ -210,7 +211,11 @@ class Dispatcher:
                 # Woken by any response, expiry or new bind (pool.room); the timeout is
                 # only a bind-TPS wait or a safety net, never a 1 ms poll.
                 bind_wait = pool.bind_wait(now) if pool.up else 0.0
-                await pool.wait_for_room(bind_wait if bind_wait > 0 else 1.0)
+                self._waiting_room = True
+                try:
+                    await pool.wait_for_room(bind_wait if bind_wait > 0 else 1.0)
+                finally:
+                    self._waiting_room = False
                 continue
             if account is not None:
                 account.record(now)  # (the rate gauge is set by gauges() and on a cut)
@@ -238,7 +243,9 @@ class Dispatcher:
     # -- outcomes ----------------------------------------------------------------------------------
 
     def _outcome(self, job: Job, conn: SmppConnection, outcome: Outcome) -> None:
-        self.pool.room()
+        if self._waiting_room:  # wake the loop once: not pool.room() per response
+            self._waiting_room = False
+            self.pool.room()
         now = conn.event_time  # when the outcome arrived: no clock read per response
         message, part = job.message, job.part
         route = message.route or "-"
