@@ -5,8 +5,6 @@ Events are values: they compare by fields, so tests assert on whole lists of the
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import attrs
 
 from smppgw.core.codec import Header
@@ -31,11 +29,7 @@ __all__ = [
     "UnbindReceived",
     "Unbound",
     "UnexpectedResponse",
-    "received",
 ]
-
-
-_E = TypeVar("_E", "RequestReceived", "ResponseReceived")
 
 
 class Event:
@@ -183,16 +177,3 @@ class SessionTimedOut(Event):
 @attrs.frozen(kw_only=True)
 class ConnectionClosed(Event):
     """The transport is gone (peer closed, or the adapter closed it)."""
-
-
-def received(cls: type[_E], **values: object) -> _E:
-    """Build a RequestReceived / ResponseReceived from every one of its fields, as one
-    dict: the session makes one per PDU received, and the attrs ``__init__`` of a frozen
-    class (a setattr per field) cost twice as much. Events have no validators to skip."""
-    event = _new(cls)
-    _set(event, "__dict__", values)
-    return event
-
-
-_new = object.__new__
-_set = object.__setattr__

@@ -70,7 +70,6 @@ from smppgw.core.events import (
     UnbindReceived,
     Unbound,
     UnexpectedResponse,
-    received,
 )
 from smppgw.core.framing import DEFAULT_MAX_COMMAND_LENGTH, FrameBuffer
 from smppgw.core.pdu import (
@@ -122,6 +121,13 @@ _UNBIND_RESP: Final = UnbindResp()
 def _positive_or_none(_inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and value <= 0:
         raise ValueError(f"{attr.name} must be > 0 or None, got {value}")
+
+
+# RequestReceived / ResponseReceived (one per PDU received) are built as one dict, in
+# place: the attrs __init__ of a frozen class (a setattr per field) cost twice as much,
+# and a helper function a frame more. Events have no validators to skip.
+_new = object.__new__
+_set = object.__setattr__
 
 
 @attrs.frozen(kw_only=True)
@@ -435,7 +441,9 @@ class Session:
             if cid in _BIND_IDS:
                 self._apply(Input.RECV_BIND)
             self._owed[seq] = pdu
-            events.append(received(RequestReceived, sequence_number=seq, pdu=pdu))
+            event = _new(RequestReceived)  # see _new below
+            _set(event, "__dict__", {"sequence_number": seq, "pdu": pdu})
+            events.append(event)
 
     def _handle_response(
         self, cid: int, status: int, seq: int, frame: bytes, now: float, events: list[Event]
@@ -468,16 +476,12 @@ class Session:
         del entries[seq]  # complete
         request = entry.request
         assert isinstance(response, Response)
-        events.append(
-            received(
-                ResponseReceived,
-                sequence_number=seq,
-                request=request,
-                response=response,
-                status=status,
-                round_trip=now - entry.sent_at,
-            )
-        )
+        event = _new(ResponseReceived)  # see _new below
+        _set(event, "__dict__", {
+            "sequence_number": seq, "request": request, "response": response, "status": status,
+            "round_trip": now - entry.sent_at,
+        })  # fmt: skip
+        events.append(event)
         rcid = request.command_id
         if rcid in _BIND_IDS:
             self._bind_answered(request, response, status, events)
