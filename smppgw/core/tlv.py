@@ -165,6 +165,17 @@ def encode_tlvs(tlvs: Iterable[Tlv]) -> bytes:
 _TAG_LENGTH = struct.Struct(">HH").pack
 
 
+# Lengths each known tag allows (3.4 §5.3.2), as ranges: ``in`` is one C call, and an
+# unknown tag gets every length (v5.0 §3.2.4: skip it by its length).
+_ALLOWED: Final[dict[int, range]] = {int(t): range(s.min_len, s.max_len + 1) for t, s in TLV_SPECS.items()}
+_ANY_LENGTH: Final = range(0x10000)
+_TAG_AND_LENGTH = struct.Struct(">HH").unpack_from
+# Tlv is a slotted attrs class: its slots' own setters skip the frozen __setattr__ and
+# the validators (the bounds were checked on the wire), cheaper than object.__setattr__.
+_SET_TAG = Tlv.__dict__["tag"].__set__
+_SET_VALUE = Tlv.__dict__["value"].__set__
+
+
 def decode_tlvs(buf: bytes, pos: int, end: int) -> tuple[Tlv, ...]:
     """Decode the TLV area ``buf[pos:end]``.
 
@@ -172,33 +183,33 @@ def decode_tlvs(buf: bytes, pos: int, end: int) -> tuple[Tlv, ...]:
         MalformedPdu: 1-3 stray octets or a length past the end (ESME_RINVOPTPARSTREAM),
             or a known tag with an illegal length (ESME_RINVPARLEN).
     """
+    if type(buf) is not bytes:
+        buf = bytes(buf)  # a value must be bytes, not a view of the caller's buffer
     out = []
     new = object.__new__
-    setattr_ = object.__setattr__
     while pos < end:
         if end - pos < 4:
             raise MalformedPdu(
                 f"{end - pos} stray octet(s) after the last TLV",
                 command_status=CommandStatus.ESME_RINVOPTPARSTREAM,
             )
-        tag = (buf[pos] << 8) | buf[pos + 1]
-        length = (buf[pos + 2] << 8) | buf[pos + 3]
+        tag, length = _TAG_AND_LENGTH(buf, pos)
         pos += 4
-        if pos + length > end:
+        stop = pos + length
+        if stop > end:
             raise MalformedPdu(
                 f"TLV 0x{tag:04X} length {length} runs past the end of the PDU",
                 command_status=CommandStatus.ESME_RINVOPTPARSTREAM,
             )
-        spec = TLV_SPECS.get(tag)
-        if spec is not None and not spec.min_len <= length <= spec.max_len:
+        allowed = _ALLOWED.get(tag, _ANY_LENGTH)
+        if length not in allowed:
             raise MalformedPdu(
-                f"TLV 0x{tag:04X} has length {length}, allowed {spec.min_len}..{spec.max_len}",
+                f"TLV 0x{tag:04X} has length {length}, allowed {allowed.start}..{allowed.stop - 1}",
                 command_status=CommandStatus.ESME_RINVPARLEN,
             )
-        # Hot path: the bounds were just checked, so skip the attrs validators.
         tlv = new(Tlv)
-        setattr_(tlv, "tag", tag)
-        setattr_(tlv, "value", bytes(buf[pos : pos + length]))
+        _SET_TAG(tlv, tag)
+        _SET_VALUE(tlv, buf[pos:stop])  # a slice of bytes is bytes: no copy of a copy
         out.append(tlv)
-        pos += length
+        pos = stop
     return tuple(out)
