@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -72,13 +72,29 @@ _THROTTLE = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFU
 _OUTCOMES = (ResponseReceived, RequestExpired, RequestAborted)
 
 
-@contextlib.contextmanager
-def map_trio_errors() -> Iterator[None]:
+_LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+
+class _MapTrioErrors:
+    """A class, not @contextmanager: it is entered once per read and per write, and a
+    generator-based manager cost a generator and four calls each time."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if kind is not None and issubclass(kind, _LOST):
+            raise ConnectionLost(f"connection lost: {exc!r}") from exc
+
+
+_MAP_TRIO_ERRORS = _MapTrioErrors()
+
+
+def map_trio_errors() -> _MapTrioErrors:
     """Only ``smppgw.net`` knows trio's error types; callers see ``ConnectionLost``."""
-    try:
-        yield
-    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-        raise ConnectionLost(f"connection lost: {exc!r}") from exc
+    return _MAP_TRIO_ERRORS
 
 
 def outcome_result(outcome: Outcome) -> Response:

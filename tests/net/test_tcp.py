@@ -33,7 +33,7 @@ from smppgw.core.receipt import is_receipt, parse_receipt
 from smppgw.core.session import SessionConfig
 from smppgw.core.states import BindMode, SessionState
 from smppgw.net import BindFailed, SmppConnection, open_esme, serve_smsc
-from smppgw.net.connection import Outcome
+from smppgw.net.connection import Outcome, map_trio_errors
 
 HOST = "127.0.0.1"
 SUBMIT = SubmitSm(source_addr="4479001", destination_addr="4479002", short_message=b"hello")
@@ -326,3 +326,24 @@ async def test_tls_with_an_untrusted_certificate_raises_connection_lost(tls_file
                     raise AssertionError("TLS handshake accepted an untrusted certificate")
             async with esme(server.port, ssl_context=ssl.create_default_context(cafile=str(cert))) as conn:
                 assert isinstance(await conn.request(SUBMIT), SubmitSmResp)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        trio.BrokenResourceError("gone"),
+        trio.ClosedResourceError("closed"),
+        ConnectionResetError(104, "reset"),
+    ],
+)
+def test_map_trio_errors_turns_transport_errors_into_connection_lost(error: Exception) -> None:
+    with pytest.raises(ConnectionLost, match="connection lost") as raised, map_trio_errors():
+        raise error
+    assert raised.value.__cause__ is error
+
+
+def test_map_trio_errors_lets_other_errors_through() -> None:
+    with pytest.raises(ValueError, match="not a transport error"), map_trio_errors():
+        raise ValueError("not a transport error")
+    with map_trio_errors():  # and nothing happens without an error
+        pass
