@@ -441,7 +441,7 @@ class Session:
             if cid in _BIND_IDS:
                 self._apply(Input.RECV_BIND)
             self._owed[seq] = pdu
-            event = _new(RequestReceived)  # see _new below
+            event = _new(RequestReceived)  # see _new (module top)
             _set(event, "__dict__", {"sequence_number": seq, "pdu": pdu})
             events.append(event)
 
@@ -476,7 +476,7 @@ class Session:
         del entries[seq]  # complete
         request = entry.request
         assert isinstance(response, Response)
-        event = _new(ResponseReceived)  # see _new below
+        event = _new(ResponseReceived)  # see _new (module top)
         _set(event, "__dict__", {
             "sequence_number": seq, "request": request, "response": response, "status": status,
             "round_trip": now - entry.sent_at,
