@@ -17,9 +17,10 @@ decided with the seeded RNG, and the response is sent (after ``resp_latency`` +
 ``response_delay``). The outcome is decided at submit time so a ``--seed`` run is
 reproducible message by message for the same inputs in the same order.
 
-The receipt half lives in ``simulator.receipts`` and query/cancel/replace in
+The submission path (admission, validation, acceptance) lives in ``simulator.submission``,
+the receipt half in ``simulator.receipts`` and query/cancel/replace in
 ``simulator.management_ops`` (mixins of ``Simulator``, as the control surface in
-``simulator.management`` is).
+``simulator.management`` is). This module keeps the connections, binds and faults.
 """
 
 from __future__ import annotations
@@ -40,13 +41,13 @@ from simulator.ids import IdFactory
 from simulator.management import Management
 from simulator.management_ops import ManagementOps
 from simulator.metrics import SimMetrics
-from simulator.plan import Plan, plan_for
+from simulator.plan import Plan
 from simulator.receipts import Receipts
 from simulator.scheduler import Scheduler
-from simulator.store import Message, MessageStore
+from simulator.store import MessageStore
+from simulator.submission import Submission
 from simulator.twoway import Handsets
-from simulator.validate import OK, ValidationPolicy, submit_multi_failures, validate_submit
-from smppgw.core.constants import CommandId, CommandStatus, MessageState, TlvTag
+from smppgw.core.constants import CommandId, CommandStatus, TlvTag
 from smppgw.core.events import EnquireLinkReceived, Event, ProtocolViolation, RequestReceived, UnbindReceived
 from smppgw.core.pdu import (
     BindReceiverResp,
@@ -54,20 +55,16 @@ from smppgw.core.pdu import (
     BindTransmitterResp,
     CancelSm,
     DataSm,
-    DestAddress,
     QuerySm,
     ReplaceSm,
     Request,
     Response,
     SubmitMulti,
-    SubmitMultiResp,
     SubmitSm,
     Unbind,
-    UnsuccessSme,
     _Bind,
     _BindResp,
 )
-from smppgw.core.reassembly import concat_info
 from smppgw.core.tlv import Tlv
 from smppgw.net.connection import SmppConnection
 
@@ -83,11 +80,9 @@ _BIND_RESP: dict[str, type[_BindResp]] = {
 _MODE = {0x02: "tx", 0x01: "rx", 0x09: "trx"}
 _RECEIVER_MODES = frozenset({"rx", "trx"})
 _SUBMITS = (SubmitSm, DataSm, SubmitMulti)  # a tuple: ``A | B`` in the call builds a union per PDU
-# A module global: reading an enum member off its class costs ~150 ns (Python 3.11), per message.
-_DELIVERED = MessageState.DELIVERED
 
 
-class Simulator(Receipts, ManagementOps, Management):
+class Simulator(Submission, Receipts, ManagementOps, Management):
     """One simulated SMSC. Run with ``run_simulator``; ``handle`` serves a connection."""
 
     def __init__(self, config: SimConfig) -> None:
@@ -291,170 +286,3 @@ class Simulator(Receipts, ManagementOps, Management):
         if after is None or trio.current_time() < bind.bound_clock + after - 0.001:
             return  # changed at run time: the timer for the new value decides
         conn.start_request(Unbind(), lambda _outcome: conn.close("unbound by the SMSC"))
-
-    # -- submission ------------------------------------------------------------------------------
-
-    def _plan(self, b: Behaviour) -> Plan:
-        # Keyed by identity (hashing a 40-field Behaviour per PDU costs more than the
-        # validation); the plan keeps ``b`` alive so its id cannot be reused.
-        plan = self._plans.get(id(b))
-        if plan is None or plan.behaviour is not b:
-            plan = self._plans[id(b)] = plan_for(b)
-        return plan
-
-    def _policy(self, b: Behaviour) -> ValidationPolicy:
-        return self._plan(b).policy
-
-    def _admit(
-        self, bind: BindState, account: AccountState, b: Behaviour, pdu: SubmitSm | DataSm | SubmitMulti
-    ) -> int:
-        """The TPS buckets, the processing queue, forced statuses and random errors, in that
-        order (the submit's field validation comes after them)."""
-        if (bind.bucket is not None and not bind.bucket.take(trio.current_time())) or (
-            account.bucket is not None and not account.bucket.take(trio.current_time())
-        ):
-            bind.throttled += 1
-            account.throttled += 1
-            self.metrics.inc(self.metrics.throttled, account.account.system_id)
-            return CommandStatus.ESME_RTHROTTLED
-        if b.queue_size is not None and account.pending_responses >= b.queue_size:
-            return CommandStatus.ESME_RMSGQFUL
-        if b.force and not isinstance(pdu, SubmitMulti):
-            for rule in b.force:
-                if rule.submit_status is not None and rule.matches(pdu.destination_addr):
-                    return rule.submit_status
-        if b.error_probability and self.rng.random() < b.error_probability:
-            return b.error_status
-        return OK
-
-    def _submit(
-        self,
-        bind: BindState,
-        account: AccountState,
-        seq: int,
-        pdu: SubmitSm | DataSm | SubmitMulti,
-        plan: Plan,
-    ) -> None:
-        b = plan.behaviour  # the account's
-        bind.submits += 1
-        status = OK
-        if plan.admit_rules or bind.bucket is not None or account.bucket is not None:
-            status = self._admit(bind, account, b, pdu)
-        if status == OK:
-            status = validate_submit(pdu, plan.policy)
-        response_type: type[Response] = pdu.response_type  # type: ignore[assignment]  # never None here
-        if status != OK:
-            self._respond(bind, seq, response_type(), status)
-            return
-        number, message_id = self.ids.new(b.message_id, b.message_id_width)
-        failures: tuple[UnsuccessSme, ...] = ()
-        # The messages whose receipt is due at once (from _accept), finalized after the resp.
-        due: list[Message | None]
-        if not isinstance(pdu, SubmitMulti):
-            due = [self._accept(bind, account, plan, pdu, pdu, number, message_id, message_id)]
-        else:
-            failed = submit_multi_failures(pdu, plan.policy)
-            failures = tuple(
-                UnsuccessSme(
-                    dest_addr_ton=d.dest_addr_ton,
-                    dest_addr_npi=d.dest_addr_npi,
-                    destination_addr=d.destination_addr,
-                    error_status_code=code,
-                )
-                for d, code in failed
-            )
-            bad = {id(d) for d, _ in failed}
-            targets: list[Any] = [
-                d for d in pdu.dest_addresses if isinstance(d, DestAddress) and id(d) not in bad
-            ]
-            due = []
-            for index, target in enumerate(targets):
-                key = message_id if index == 0 else f"{message_id}/{index}"
-                due.append(self._accept(bind, account, plan, pdu, target, number, message_id, key))
-        delay = 0.0
-        if plan.resp_delayed:
-            if not b.resp_latency.is_zero:
-                delay += b.resp_latency.sample(self.rng)
-            if not b.response_delay.is_zero:
-                delay += b.response_delay.sample(self.rng)
-        if isinstance(pdu, SubmitMulti):
-            response: Response = SubmitMultiResp(message_id=message_id, unsuccess_smes=failures)
-        else:
-            # Our own id: valid. trusted_from, not trusted(**kw): no keyword packing per submit.
-            response = response_type.trusted_from({"message_id": message_id})
-        if delay > 0:  # response_delay is in it already
-            account.pending_responses += 1
-            self.metrics.pdus_out_ok[response.command_id].n += 1
-            self.scheduler.call_later(delay, self._delayed_response, bind, account, seq, response)
-        else:
-            bind.conn.send_response(seq, response, OK)
-            self.metrics.pdus_out_ok[response.command_id].n += 1
-        for m in due:  # zero-delay receipts, right after the resp: no scheduler round trip
-            if m is not None:
-                self._finalize(account, m)
-
-    def _delayed_response(self, bind: BindState, account: AccountState, seq: int, response: Response) -> None:
-        account.pending_responses -= 1
-        bind.conn.send_response(seq, response, CommandStatus.ESME_ROK)
-
-    def _accept(
-        self,
-        bind: BindState,
-        account: AccountState,
-        plan: Plan,
-        pdu: Any,
-        target: Any,
-        number: int,
-        message_id: str,
-        key: str,
-    ) -> Message | None:
-        """Store one message, decide its fate and plan its receipts. Returns the message
-        when its receipt is due at once, for ``_submit`` to finalize after the response."""
-        rng, b = self.rng, plan.behaviour
-        # ``pdu.payload`` looks for message_payload (three calls); with no TLVs it is the
-        # short_message (data_sm has none).
-        payload = pdu.payload if pdu.tlvs else getattr(pdu, "short_message", b"")
-        m = Message(
-            key,
-            message_id,
-            number,
-            account.account.system_id,
-            bind.id,
-            pdu,
-            target,
-            payload,
-            self._now(),
-            time.time(),
-        )
-        self.store.add(m)
-        account.submitted += 1
-        self.metrics.messages_by_account[m.account].n += 1
-        state = plan.fixed_state
-        if state is not None and not plan.dlr_delayed and not getattr(pdu, "schedule_delivery_time", ""):
-            delay = 0.0  # as _decide: no draw, no hold, so no delay to outlast the validity
-        else:
-            state, delay = self._decide(plan, m, pdu)
-        m.final_state = state
-        m.error = "000" if state is _DELIVERED else "001"
-        # Decided now, not when the receipt goes out: every RNG draw happens at submit
-        # time, so a seeded run does not depend on how submits and timers interleave.
-        m.duplicate = b.duplicate_receipts > 0 and rng.random() < b.duplicate_receipts
-        if not b.per_part_receipts and not isinstance(pdu, DataSm):
-            info, _ = concat_info(payload, m.esm_class, pdu.tlvs)
-            m.receipt_part = info is None or info.seqnum == info.total
-        if m.registered_delivery & 0x10 and b.intermediate:
-            for stat in b.intermediate:
-                inter = MessageState.ENROUTE if stat == "ENROUTE" else MessageState.ACCEPTED
-                self.scheduler.call_later(
-                    b.intermediate_delay.sample(rng), self._send_intermediate, account, m, inter
-                )
-        due = None
-        if b.dlr_before_resp > 0 and self._wants_receipt(m) and rng.random() < b.dlr_before_resp:
-            self._finalize(account, m)  # queued now: on the wire before the submit_sm_resp
-        elif delay <= 0:
-            due = m  # finalized right after the resp is queued
-        else:
-            self.scheduler.call_later(delay, self._finalize, account, m)
-        if state is _DELIVERED and b.handsets:
-            self.handsets.on_delivered(account, b, m, delay)
-        return due
