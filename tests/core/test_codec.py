@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from typing import Any, cast
 
 import attrs
@@ -668,3 +670,18 @@ def test_trusted_construction_equals_the_validated_one(pdu: Pdu) -> None:
 
 def test_trusted_fills_defaults() -> None:
     assert SubmitSm.trusted(destination_addr="4479") == SubmitSm(destination_addr="4479")
+
+
+def test_pdu_classes_work_imported_from_their_own_modules() -> None:
+    # smppgw.core.pdu finishes the classes declared in pdu_session / pdu_message; the
+    # package imports it, so a fresh process may import them from anywhere.
+    code = (
+        "from smppgw.core.pdu_message import SubmitSm\n"
+        "from smppgw.core.pdu_session import EnquireLink\n"
+        "assert SubmitSm(source_addr='1', destination_addr='2').destination_addr == '2'\n"
+        "assert EnquireLink().response_type is not None\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
