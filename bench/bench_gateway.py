@@ -84,7 +84,7 @@ sys.path.insert(0, str(HERE))  # bench_client, when run as a script or from run.
 import bench_client  # noqa: E402  (the peers' workers and the shared job constants)
 from procs import first_line, stop  # noqa: E402
 
-from smppgw.net.process import server_gc  # noqa: E402
+from smppgw.support.gc import server_gc  # noqa: E402
 
 HOST = bench_client.HOST
 SYSTEM_ID, PASSWORD = bench_client.SYSTEM_ID, bench_client.PASSWORD

@@ -43,6 +43,7 @@ from loadtest.receipts import ReceiptTracker
 from loadtest.result import build_result
 from loadtest.schedule import arrivals
 from loadtest.stats import Counters, Recorder
+from smppgw.support.groups import find
 
 __all__ = ["RunFailed", "rate_at", "run_load"]
 
@@ -413,14 +414,7 @@ async def run_load(
     try:
         return await _Run(params, display, stop_on_sigint).execute()
     except BaseExceptionGroup as group:  # trio's strict groups: surface our own one-liners
-        for exc in _leaves(group):
-            if isinstance(exc, RunFailed | UsageError):
-                raise exc from None
+        ours = find(group, (RunFailed, UsageError))
+        if ours is not None:
+            raise ours from None
         raise
-
-
-def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
-    return out

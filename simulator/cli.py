@@ -28,7 +28,7 @@ import click
 import trio
 
 from simulator.config import ConfigError, SimConfig, config_from_dict, profile_names
-from smppgw.net.process import server_gc
+from smppgw.support.gc import server_gc
 
 __all__ = ["main"]
 

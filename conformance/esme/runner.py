@@ -18,6 +18,7 @@ import trio
 from conformance.esme.context import MAIN, SMSC_UNBIND, EsmeCase, EsmeContext, EsmeSettings
 from conformance.esme.harness import ClientRun, Harness, HarnessError
 from conformance.model import CaseError, CaseFailed, CaseResult, CaseSkipped, Outcome, verdict_for
+from smppgw.support.groups import leaves
 
 __all__ = ["EsmeReport", "run_esme_cases"]
 
@@ -139,14 +140,6 @@ async def _run_client(
     return results, harness.info
 
 
-def _first(group: BaseExceptionGroup[HarnessError]) -> HarnessError:
-    exc: BaseException = group
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    assert isinstance(exc, HarnessError)
-    return exc
-
-
 async def run_esme_cases(
     cases: Sequence[EsmeCase], settings: EsmeSettings, progress: Progress | None = None
 ) -> EsmeReport:
@@ -166,9 +159,9 @@ async def run_esme_cases(
             got, info = await _run_client(run, selected, settings, progress)
         except BaseExceptionGroup as group:
             # trio wraps the harness's own failure in a group: surface it as itself
-            matched, rest = group.split(HarnessError)
-            if matched is not None and rest is None:
-                raise _first(matched) from None
+            errors = leaves(group)
+            if all(isinstance(e, HarnessError) for e in errors):
+                raise errors[0] from None
             raise
         results += got
         runs.append(info)

@@ -35,6 +35,7 @@ from smppgw.net.connection import SmppConnection
 from smppgw.net.esme import BindFailed, EsmeSettings, bind, connect_tcp
 from smppgw.policy.retry import Backoff
 from smppgw.policy.throttle import SlidingWindow
+from smppgw.support.groups import lone
 
 __all__ = ["BindPool"]
 
@@ -166,8 +167,8 @@ class BindPool:
                 finally:
                     self._unbound(conn, mode)
         except BaseExceptionGroup as group:  # a lone error from the nursery: unwrap it
-            if len(group.exceptions) == 1:
-                raise group.exceptions[0] from None
+            if (inner := lone(group)) is not None:
+                raise inner from None
             raise
         finally:
             self.connections.discard(conn)

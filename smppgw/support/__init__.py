@@ -1,0 +1,1 @@
+"""Small shared helpers (metrics collector, GC tuning, config checks, CLI errors)."""
