@@ -43,24 +43,24 @@ import attrs
 import trio
 
 from smppgw.api.webhooks import Webhooks, WebhookSettings
-from smppgw.gateway.config import (
-    ConfigError,
-    GatewayConfig,
-    _int,
-    _list,
-    _pos,
-    _str,
-    _table,
-    _unknown,
-    config_from_dict,
-    read_toml,
-)
+from smppgw.gateway.config import GatewayConfig, config_from_dict
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.inbound import InboundHandler, InboundMessage
 from smppgw.gateway.metrics import GatewayMetrics
-from smppgw.net.process import server_gc
 from smppgw.store.base import Status
 from smppgw.store.sqlite import InboundRecord, SqliteStore
+from smppgw.support.config import (
+    ConfigError,
+    each,
+    host_port,
+    integer,
+    positive,
+    read_toml,
+    string,
+    table,
+    unknown_keys,
+)
+from smppgw.support.gc import server_gc
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
 
@@ -88,31 +88,28 @@ def app_config_from_dict(data: dict[str, Any], *, environ: dict[str, str] | None
         "gateway": config_from_dict({k: v for k, v in data.items() if k not in _APP_SECTIONS})
     }
     if "store" in data:
-        t = _table(data["store"], "store")
-        _unknown(t, {"path", "flush_interval"}, "store")
+        t = table(data["store"], "store")
+        unknown_keys(t, {"path", "flush_interval"}, "store")
         if "path" in t:
-            out["store_path"] = Path(_str(t["path"], "store.path"))
+            out["store_path"] = Path(string(t["path"], "store.path"))
         if "flush_interval" in t:
-            out["flush_interval"] = _pos(t["flush_interval"], "store.flush_interval")
+            out["flush_interval"] = positive(t["flush_interval"], "store.flush_interval")
     keys: list[str] = []
     if "api" in data:
-        t = _table(data["api"], "api")
-        _unknown(t, {"listen", "keys", "keys_env", "max_queued"}, "api")
+        t = table(data["api"], "api")
+        unknown_keys(t, {"listen", "keys", "keys_env", "max_queued"}, "api")
         if "max_queued" in t:
-            out["max_queued"] = _int(t["max_queued"], "api.max_queued", 1, 100_000_000)
+            out["max_queued"] = integer(t["max_queued"], "api.max_queued", 1, 100_000_000)
         if "listen" in t:
-            host, sep, port = _str(t["listen"], "api.listen").rpartition(":")
-            if not sep or not port.isdigit():
-                raise ConfigError(f"api.listen: expected HOST:PORT, got {t['listen']!r}")
-            out["listen_host"], out["listen_port"] = host, _int(int(port), "api.listen port", 0, 65535)
-        keys = [_str(k, f"api.keys[{i}]") for i, k in enumerate(_list(t.get("keys", []), "api.keys"))]
+            out["listen_host"], out["listen_port"] = host_port(t["listen"], "api.listen")
+        keys = each(t.get("keys", []), "api.keys", string)
         if "keys_env" in t:
-            name = _str(t["keys_env"], "api.keys_env")
+            name = string(t["keys_env"], "api.keys_env")
             if name not in env:
                 raise ConfigError(f"api.keys_env: environment variable {name} is not set")
             keys += [k.strip() for k in env[name].split(",") if k.strip()]
     if "webhooks" in data:
-        out["webhooks"] = _webhooks(_table(data["webhooks"], "webhooks"))
+        out["webhooks"] = _webhooks(table(data["webhooks"], "webhooks"))
     if not keys:
         raise ConfigError("api: no API key (set api.keys_env or api.keys)")
     if any(len(k) < 8 for k in keys):
@@ -122,23 +119,24 @@ def app_config_from_dict(data: dict[str, Any], *, environ: dict[str, str] | None
 
 
 def _webhooks(t: dict[str, Any]) -> WebhookSettings:
-    _unknown(t, {"inbound_url", "attempts", "backoff", "timeout", "workers", "max_pending"}, "webhooks")
+    unknown_keys(t, {"inbound_url", "attempts", "backoff", "timeout", "workers", "max_pending"}, "webhooks")
     out: dict[str, Any] = {}
     if "inbound_url" in t:
-        url = _str(t["inbound_url"], "webhooks.inbound_url")
+        url = string(t["inbound_url"], "webhooks.inbound_url")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"webhooks.inbound_url: an http(s) URL, got {url!r}")
         out["inbound_url"] = url
     for key, hi in (("attempts", 100), ("workers", 64), ("max_pending", 10_000_000)):
         if key in t:
-            out[key] = _int(t[key], f"webhooks.{key}", 1, hi)
+            out[key] = integer(t[key], f"webhooks.{key}", 1, hi)
     for key in ("backoff", "timeout"):
         if key in t:
-            out[key] = _pos(t[key], f"webhooks.{key}")
+            out[key] = positive(t[key], f"webhooks.{key}")
     return WebhookSettings(**out)
 
 
 def load_app_config(path: str | Path) -> AppConfig:
+    """Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad content."""
     return app_config_from_dict(read_toml(path))
 
 

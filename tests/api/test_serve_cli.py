@@ -31,12 +31,12 @@ SMSC = {"name": "a", "host": "127.0.0.1", "port": 2775, "system_id": "s", "passw
             "api.keys_env: environment variable SMPPGW_TEST_UNSET is not set",
         ),
         ({"api": {"keys": ["k" * 8], "listen": "nowhere"}}, "api.listen: expected HOST:PORT"),
-        ({"api": {"keys": ["k" * 8], "port": 1}}, "api: unknown key(s) port"),
+        ({"api": {"keys": ["k" * 8], "port": 1}}, "api.port: unknown key"),
         (
             {"api": {"keys": ["k" * 8]}, "store": {"flush_interval": 0}},
             "store.flush_interval: must be a number > 0",
         ),
-        ({"api": {"keys": ["k" * 8]}, "store": {"pth": "x"}}, "store: unknown key(s) pth"),
+        ({"api": {"keys": ["k" * 8]}, "store": {"pth": "x"}}, "store.pth: unknown key"),
     ],
 )
 def test_bad_app_config_names_the_key(extra: dict[str, object], message: str) -> None:

@@ -155,7 +155,7 @@ async def test_inbound_messages_are_posted_to_the_inbound_url(tmp_path: Path) ->
         ({"inbound_url": "ftp://x"}, "webhooks.inbound_url: an http(s) URL"),
         ({"attempts": 0}, "webhooks.attempts: an integer in 1..100"),
         ({"backoff": -1}, "webhooks.backoff: must be a number > 0"),
-        ({"secret": "x"}, "webhooks: unknown key(s) secret"),
+        ({"secret": "x"}, "webhooks.secret: unknown key"),
     ],
 )
 def test_bad_webhooks_config_names_the_key(table: dict[str, Any], message: str) -> None:

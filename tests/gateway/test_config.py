@@ -23,10 +23,10 @@ def smsc(**changes: Any) -> dict[str, Any]:
 
 BAD: list[tuple[dict[str, Any], str]] = [
     ({"smsc": []}, "smsc: at least one"),
-    ({"smsc": [A], "bogus": 1}, "config: unknown key(s) bogus"),
+    ({"smsc": [A], "bogus": 1}, "bogus: unknown key (known: gateway, limits"),
     ({"smsc": {"name": "a"}}, "smsc: expected a list"),
     ({"smsc": [smsc(host=None)]}, "smsc[0].host: missing"),
-    ({"smsc": [smsc(colour="red")]}, "smsc[0]: unknown key(s) colour"),
+    ({"smsc": [smsc(colour="red")]}, "smsc[0].colour: unknown key"),
     ({"smsc": [smsc(port=70000)]}, "smsc[0].port"),
     ({"smsc": [smsc(window=0)]}, "smsc[0].window"),
     ({"smsc": [smsc(binds=True)]}, "smsc[0].binds"),
@@ -52,18 +52,18 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"smsc": [A], "route": [{"smscs": ["a"], "prefixes": ["44a"]}]}, "route[0].prefixes[0]"),
     ({"smsc": [A], "route": [{"smscs": ["a"], "sender_kinds": ["robot"]}]}, "route[0].sender_kinds[0]"),
     ({"smsc": [A], "route": [{"smscs": ["a"], "tps": 0}]}, "route[0].tps"),
-    ({"smsc": [A], "route": [{"smscs": ["a"], "via": "x"}]}, "route[0]: unknown key(s) via"),
+    ({"smsc": [A], "route": [{"smscs": ["a"], "via": "x"}]}, "route[0].via: unknown key (known: name, prefixes"),
     ({"smsc": [A], "retry": {"jitter": 1.5}}, "retry.jitter"),
     ({"smsc": [A], "retry": {"max_attempts": 0}}, "retry.max_attempts"),
     ({"smsc": [A], "retry": {"initial": 0}}, "retry.initial"),
-    ({"smsc": [A], "retry": {"tries": 3}}, "retry: unknown key(s) tries"),
+    ({"smsc": [A], "retry": {"tries": 3}}, "retry.tries: unknown key"),
     ({"smsc": [A], "limits": {"routes": {"nope": 5}}}, "limits.routes.nope"),
     ({"smsc": [A], "limits": {"long_code_tps": 0}}, "limits.long_code_tps"),
     ({"smsc": [A], "limits": {"senders": {"12345": "fast"}}}, "limits.senders.12345"),
     ({"smsc": [A], "limits": {"senders": {"+12": 1}}}, "limits.senders.+12"),
     ({"smsc": [A], "receipts": {"hold": -1}}, "receipts.hold"),
     ({"smsc": [A], "gateway": {"shutdown_timeout": "x"}}, "gateway.shutdown_timeout"),
-    ({"smsc": [A], "gateway": {"drain": True}}, "gateway: unknown key(s) drain"),
+    ({"smsc": [A], "gateway": {"drain": True}}, "gateway.drain: unknown key (known: shutdown_timeout)"),
 ]
 
 
