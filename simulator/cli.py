@@ -14,6 +14,7 @@ with exit status 0.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import signal
@@ -21,59 +22,20 @@ import sys
 import tomllib
 from collections.abc import Sequence
 from importlib import resources
-from pathlib import Path
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final
 
 import click
 import trio
 
 from simulator.config import ConfigError, SimConfig, config_from_dict, profile_names
+from smppgw.support.cli import ToolCommand
+from smppgw.support.config import read_toml
 from smppgw.support.gc import server_gc
 
 __all__ = ["main"]
 
 _PROG = "smppsim"
-_E = TypeVar("_E", bound=BaseException)
 _DEFAULT_ACCOUNT = {"system_id": "smppclient1", "password": "password"}
-
-
-def _fail(message: str) -> NoReturn:
-    """One line on stderr, exit 2 (DESIGN.md §4.1)."""
-    line = " ".join(message.split())  # never more than one line
-    click.echo(f"{_PROG}: error: {line}", err=True)
-    sys.exit(2)
-
-
-class _Command(click.Command):
-    """Turns click's usage errors and ``ConfigError`` into the one-line exit-2 report."""
-
-    def main(
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        windows_expand_args: bool = True,
-        **extra: Any,
-    ) -> Any:
-        try:
-            rv = super().main(
-                args,
-                prog_name or _PROG,
-                complete_var,
-                standalone_mode=False,
-                windows_expand_args=windows_expand_args,
-                **extra,
-            )
-        except click.ClickException as exc:  # UsageError, BadParameter, NoSuchOption, ...
-            _fail(exc.format_message())
-        except ConfigError as exc:
-            _fail(str(exc))
-        except click.Abort:
-            sys.exit(0)
-        if not standalone_mode:
-            return rv
-        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 # -- flags -> config dict --------------------------------------------------------------------
@@ -84,18 +46,6 @@ def _parse_account(value: str) -> dict[str, str]:
     if not sep:
         raise ConfigError(f"--account: expected SYSTEM_ID:PASSWORD, got {value!r}")
     return {"system_id": system_id, "password": password}
-
-
-def _read_toml(path: str) -> dict[str, Any]:
-    """The raw table of a config file; errors worded as ``load_config`` words them."""
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise ConfigError(f"config {path}: {exc.strerror}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config {path}: {exc}") from None
 
 
 def _account_tables(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -188,7 +138,7 @@ def build_config(
     Raises:
         ConfigError: a bad flag, a missing or broken file, or bad config content, named.
     """
-    data = _read_toml(config_file) if config_file is not None else {}
+    data = read_toml(config_file) if config_file is not None else {}
     flags: dict[str, Any] = {}
     for key, value in (("host", host), ("port", port), ("http_port", http_port), ("seed", seed)):
         if value is not None:
@@ -272,7 +222,9 @@ def _list_profiles() -> None:
         click.echo(f"{name:<{width}}  {description}".rstrip())
 
 
-@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    cls=ToolCommand, prog=_PROG, interrupt_code=0, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option("--host", help="Address to listen on.  [default: 127.0.0.1]")
 @click.option("--port", type=int, help="SMPP port; 0 picks a free one.  [default: 2775]")
 @click.option(
@@ -336,31 +288,10 @@ def main(
     )
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
+    # A ConfigError from a run-time check is exit 2, an OSError (the port is taken) exit 1:
+    # both one line, by ToolCommand.
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal receiver was installed
         trio.run(_serve, config)
-    except KeyboardInterrupt:  # Ctrl-C before the signal receiver was installed
-        pass
-    except BaseException as exc:
-        config_error, os_error = _find(exc, ConfigError), _find(exc, OSError)
-        if config_error is not None:
-            raise config_error from None  # reported as a bad config: exit 2
-        if os_error is None:
-            raise
-        # e.g. the port is taken: a failure to run, not a usage error
-        click.echo(f"{_PROG}: error: {' '.join(str(os_error).split())}", err=True)
-        sys.exit(1)
-
-
-def _find(exc: BaseException, kind: type[_E]) -> _E | None:
-    """``exc`` itself or the first ``kind`` inside (nested) exception groups."""
-    if isinstance(exc, kind):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            found = _find(inner, kind)
-            if found is not None:
-                return found
-    return None
 
 
 if __name__ == "__main__":  # pragma: no cover
