@@ -5,7 +5,7 @@
     smpp-conformance list [smsc|esme] [--markdown] [--steps]
 
 Exit status: 0 every case passed (WARN and SKIP included), 1 a case failed or could
-not run, 2 bad usage (one line on stderr, never a traceback).
+not run, 2 bad usage (one line on stderr, never a traceback: ``smppgw.support.cli``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 import attrs
 import click
@@ -21,45 +21,17 @@ import trio
 
 from conformance.model import Case, CaseResult, select_cases
 from conformance.report import Meta, render_table, write_json, write_junit
+from smppgw.support.cli import ToolGroup, UsageError
+from smppgw.support.config import host_port
 
 __all__ = ["main"]
 
 _PROG = "smpp-conformance"
 
 
-class UsageError(Exception):
-    """A bad option value found after click parsed the command line."""
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"{_PROG}: error: {' '.join(message.split())}", err=True)
-    sys.exit(2)
-
-
-class _Group(click.Group):
-    """click's usage errors and ours become one line on stderr and exit status 2."""
-
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
-        try:
-            rv = super().main(args, prog_name or _PROG, standalone_mode=False, **extra)
-        except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
-            sys.exit(2)
-        except click.ClickException as exc:
-            _fail(exc.format_message())
-        except UsageError as exc:
-            _fail(str(exc))
-        except click.Abort:
-            click.echo(f"{_PROG}: interrupted", err=True)
-            sys.exit(1)
-        sys.exit(rv if isinstance(rv, int) else 0)
-
-
 def _host_port(value: str, option: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise UsageError(f"{option}: expected HOST:PORT, got {value!r}")
-    return host.strip("[]"), int(port)
+    host, port = host_port(value, option)
+    return host.strip("[]"), port
 
 
 def _int_auto(value: str, option: str) -> int:
@@ -136,7 +108,11 @@ def _common(fn: Any) -> Any:
     return fn
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=ToolGroup,
+    prog=_PROG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 def main() -> None:
     """Black-box SMPP 3.4 conformance suite: qualify an SMSC, or an ESME."""
 

@@ -7,7 +7,7 @@
 
 Exit status: 0 the run completed and every check passed; 1 a check failed or the run
 failed (could not bind, say); 2 bad usage or a bad scenario, with one line
-``smpp-loadtest: error: ...`` on stderr and never a traceback.
+``smpp-loadtest: error: ...`` on stderr and never a traceback (``smppgw.support.cli``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import json
 import logging
 import sys
 import tomllib
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 import trio
@@ -35,33 +34,11 @@ from loadtest.params import (
     parse_steps,
 )
 from loadtest.scenario import load_scenario
+from smppgw.support.cli import Failed, ToolCommand
 
 __all__ = ["build_params", "main"]
 
 _PROG = "smpp-loadtest"
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"{_PROG}: error: {' '.join(str(message).split())}", err=True)
-    sys.exit(code)
-
-
-class _Command(click.Command):
-    """Click's usage errors become the one-line exit-2 report."""
-
-    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
-        kw["standalone_mode"] = False
-        try:
-            return super().main(args, *a, **kw)
-        except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
-            sys.exit(2)
-        except click.UsageError as exc:
-            _fail(exc.format_message())
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            _fail("aborted", 1)
 
 
 def _sim_option(text: str) -> tuple[str, Any]:
@@ -192,7 +169,9 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 
 
 @click.command(
-    cls=_Command, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=ToolCommand,
+    prog=_PROG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.option("--target", metavar="HOST:PORT", help="Load an SMSC directly, as an ESME.")
 @click.option(
@@ -247,26 +226,19 @@ def main(ctx: click.Context, /, **opts: Any) -> None:
         for name in opts
         if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
     }
-    try:
-        params = build_params(opts, given)
-    except UsageError as exc:
-        _fail(str(exc))
+    params = build_params(opts, given)  # UsageError, ConfigError: exit 2 (ToolCommand)
     logging.basicConfig(level=logging.WARNING, format=f"{_PROG}: %(message)s")
     from loadtest.runner import RunFailed, run_load
 
     display = open_display(opts["live"])
     try:
         result = trio.run(lambda: run_load(params, display=display, stop_on_sigint=True))
-    except UsageError as exc:
-        _fail(str(exc))
     except RunFailed as exc:
-        _fail(str(exc), 1)
-    except KeyboardInterrupt:
-        _fail("interrupted", 1)
+        raise Failed(str(exc)) from None
     try:
         _write_outputs(result, opts["json_path"], opts["html_path"])
     except OSError as exc:
-        _fail(f"cannot write the report: {exc}", 1)
+        raise Failed(f"cannot write the report: {exc}") from None
     if not opts["quiet"]:
         from loadtest.summary import print_summary
 

@@ -17,6 +17,8 @@ from typing import Any, Final
 
 import attrs
 
+from smppgw.support.cli import UsageError  # bad usage; the message names the option or key
+
 __all__ = [
     "KINDS",
     "MIX_KINDS",
@@ -35,10 +37,6 @@ KINDS: Final = ("sim", "smsc", "http")
 MIX_KINDS: Final = ("gsm", "ucs2", "long", "long_ucs2")
 DEFAULT_DESTINATIONS: Final = "447700900000-447700999999"
 MAX_RATE: Final = 10_000_000.0
-
-
-class UsageError(ValueError):
-    """Bad usage or configuration; the message names the option or key."""
 
 
 @attrs.frozen(kw_only=True)

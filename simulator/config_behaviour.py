@@ -55,7 +55,6 @@ FINAL_STATES: Final = {
     )
 }
 _INTERIM: Final = {"ENROUTE": MessageState.ENROUTE, "ACCEPTD": MessageState.ACCEPTED}
-_INTERIM: Final = {"ENROUTE": MessageState.ENROUTE, "ACCEPTD": MessageState.ACCEPTED}
 _ID_FORMATS: Final = ("decimal", "hex", "uuid", "padded")
 
 

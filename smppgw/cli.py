@@ -1,21 +1,24 @@
-"""The ``smppgw`` command line (DESIGN.md §4.1). Exit codes: 0 ok, 1 failed, 2 bad usage."""
+"""The ``smppgw`` command line (DESIGN.md §4.1). Exit codes: 0 ok, 1 failed, 2 bad usage
+or a bad config, reported in one line on stderr by ``smppgw.support.cli``."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from typing import NoReturn
 
 import click
 import trio
 
 from smppgw.core.constants import status_name
 from smppgw.demo import run_demo
+from smppgw.support.cli import ToolGroup, UsageError
 
 __all__ = ["main"]
 
 
-@click.group()
+@click.group(cls=ToolGroup, prog="smppgw")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 def main(verbose: int) -> None:
     """smppgw: an asynchronous SMPP 3.4 gateway toolkit."""
@@ -67,9 +70,9 @@ def demo(wait: float) -> None:
     sys.exit(0 if ok else 1)
 
 
-def _fail_usage(message: str) -> None:
-    click.echo(f"smppgw: error: {message}", err=True)
-    sys.exit(2)
+def _fail_usage(message: str) -> NoReturn:
+    """Bad usage: ``smppgw: error: <message>`` on stderr, exit 2 (by ``ToolGroup``)."""
+    raise UsageError(message)
 
 
 @main.command()
@@ -125,34 +128,11 @@ def serve(config_path: str | None) -> None:
     under ./var/, the API on 127.0.0.1:8080 (key from SMPPGW_API_KEY, or printed)."""
     from smppgw.app import load_app_config
     from smppgw.app import serve as run_serve
-    from smppgw.gateway.config import ConfigError
 
-    try:
-        config = load_app_config(config_path) if config_path else None
-    except ConfigError as exc:
-        _fail_usage(str(exc))
-        return
-    try:
-        trio.run(lambda: run_serve(config, on_started=click.echo))
-    except (OSError, BaseExceptionGroup) as exc:
-        # The API port is taken, the store directory is not writable, ...: one line, exit 1.
-        # trio's nurseries wrap errors in exception groups; anything else is a bug: re-raise.
-        error = _first_os_error(exc)
-        if error is None:
-            raise
-        click.echo(f"smppgw: error: {error}", err=True)
-        sys.exit(1)
-
-
-def _first_os_error(exc: BaseException) -> OSError | None:
-    if isinstance(exc, OSError):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            found = _first_os_error(inner)
-            if found is not None:
-                return found
-    return None
+    # A bad config is exit 2; the API port taken, the store directory not writable, ...
+    # (an OSError, also inside trio's exception groups) exit 1; both one line (ToolGroup).
+    config = load_app_config(config_path) if config_path else None
+    trio.run(lambda: run_serve(config, on_started=click.echo))
 
 
 if __name__ == "__main__":  # pragma: no cover
