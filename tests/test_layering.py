@@ -45,6 +45,18 @@ FORBIDDEN: Final[dict[str, set[str]]] = {
     },
     "smppgw.net": {"smppgw.gateway", "smppgw.api", "smppgw.store", "simulator", "loadtest", "conformance"},
     "smppgw.gateway": {"smppgw.api", "smppgw.metrics", "simulator", "loadtest", "conformance"},
+    # The shared helpers sit below every layer that uses them (DESIGN §2).
+    "smppgw.support": {
+        "smppgw.net",
+        "smppgw.policy",
+        "smppgw.store",
+        "smppgw.gateway",
+        "smppgw.api",
+        "smppgw.app",
+        "simulator",
+        "loadtest",
+        "conformance",
+    },
     "simulator": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "loadtest", "conformance"},
     "loadtest": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "conformance"},
     "conformance": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "simulator", "loadtest"},
