@@ -20,8 +20,8 @@ from smppgw.core.errors import CommandFailed, ConnectionLost, SmppError
 from smppgw.core.pdu import BindReceiver, BindTransceiver, BindTransmitter, _BindResp
 from smppgw.core.session import Session, SessionConfig
 from smppgw.core.states import BindMode, Role
-from smppgw.support.groups import unwrap_single
 from smppgw.net.connection import SmppConnection, map_trio_errors
+from smppgw.support.groups import unwrap_single
 
 __all__ = ["BindFailed", "EsmeSettings", "bind", "connect_tcp", "open_esme"]
 

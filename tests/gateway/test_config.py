@@ -52,7 +52,10 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"smsc": [A], "route": [{"smscs": ["a"], "prefixes": ["44a"]}]}, "route[0].prefixes[0]"),
     ({"smsc": [A], "route": [{"smscs": ["a"], "sender_kinds": ["robot"]}]}, "route[0].sender_kinds[0]"),
     ({"smsc": [A], "route": [{"smscs": ["a"], "tps": 0}]}, "route[0].tps"),
-    ({"smsc": [A], "route": [{"smscs": ["a"], "via": "x"}]}, "route[0].via: unknown key (known: name, prefixes"),
+    (
+        {"smsc": [A], "route": [{"smscs": ["a"], "via": "x"}]},
+        "route[0].via: unknown key (known: name, prefixes",
+    ),
     ({"smsc": [A], "retry": {"jitter": 1.5}}, "retry.jitter"),
     ({"smsc": [A], "retry": {"max_attempts": 0}}, "retry.max_attempts"),
     ({"smsc": [A], "retry": {"initial": 0}}, "retry.initial"),
