@@ -157,6 +157,10 @@ def test_load_config_errors(tmp_path: Path) -> None:
     broken.write_text("[[smsc]\n")
     with pytest.raises(ConfigError, match=r"broken\.toml"):
         load_config(broken)
+    utf16 = tmp_path / "utf16.toml"
+    utf16.write_text("[[smsc]]\n", encoding="utf-16")
+    with pytest.raises(ConfigError, match=r"^config .*utf16\.toml: not UTF-8 text"):
+        load_config(utf16)
 
 
 def test_receipts_policy_is_part_or_message() -> None:

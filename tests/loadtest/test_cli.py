@@ -187,6 +187,12 @@ def test_scenario_errors_name_the_key(tmp_path: Path, text: str, message: str) -
     assert_one_line_error(result, 2, "bad.toml")
 
 
+def test_a_scenario_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.toml"
+    path.write_text("[target]\nkind = 'sim'\n", encoding="utf-16")
+    assert_one_line_error(invoke("--scenario", str(path)), 2, f"scenario {path}: not UTF-8 text")
+
+
 def test_scenario_phase_rules_are_checked_when_the_run_is_built(tmp_path: Path) -> None:
     path = tmp_path / "ramp.toml"
     path.write_text(

@@ -333,6 +333,10 @@ def test_load_config_errors(tmp_path: Path) -> None:
     broken.write_text("[behaviour\n")
     with pytest.raises(ConfigError, match=r"broken\.toml"):
         load_config(broken)
+    utf16 = tmp_path / "utf16.toml"
+    utf16.write_text("port = 2775\n", encoding="utf-16")
+    with pytest.raises(ConfigError, match=r"^config .*utf16\.toml: not UTF-8 text"):
+        load_config(utf16)
     unknown = tmp_path / "unknown.toml"
     unknown.write_text("[[account]]\nsystem_id = 'a'\npassword = 'b'\nflavour = 1\n")
     with pytest.raises(ConfigError, match=r"account\[0\].*flavour"):
