@@ -18,6 +18,7 @@ from typing import Any, Final
 import attrs
 
 from smppgw.support.cli import UsageError  # bad usage; the message names the option or key
+from smppgw.support.config import ConfigError, host_port
 
 __all__ = [
     "KINDS",
@@ -245,13 +246,14 @@ def _validate_workload(p: RunParams) -> None:
 
 
 def parse_hostport(value: str, option: str = "--target", *, allow_zero: bool = False) -> tuple[str, int]:
-    """``HOST:PORT`` (``[v6]:PORT`` too) -> (host, port)."""
-    host, sep, port = value.rpartition(":")
-    host = host.strip("[]")
-    lowest = 0 if allow_zero else 1
-    if not sep or not host or not port.isdigit() or not lowest <= int(port) < 65536:
+    """``HOST:PORT`` (``[v6]:PORT`` too) -> (host, port), the host without brackets."""
+    try:
+        host, port = host_port(value, option, allow_zero=allow_zero)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if not host.strip("[]"):
         raise UsageError(f"{option}: expected HOST:PORT, got {value!r}")
-    return host, int(port)
+    return host.strip("[]"), port
 
 
 def parse_mix(value: str | Mapping[str, Any], where: str = "--mix") -> tuple[tuple[str, float], ...]:
