@@ -36,7 +36,7 @@ from smppgw.support.config import (
     unknown_keys,
 )
 
-__all__ = ["ConfigError", "GatewayConfig", "SmscConfig", "config_from_dict", "load_config", "read_toml"]
+__all__ = ["ConfigError", "GatewayConfig", "SmscConfig", "config_from_dict", "load_config"]
 
 
 @attrs.frozen(kw_only=True)
