@@ -42,7 +42,6 @@ from typing import Any
 import attrs
 import trio
 
-from smppgw.api.webhooks import Webhooks, WebhookSettings
 from smppgw.gateway.config import (
     ConfigError,
     GatewayConfig,
@@ -58,9 +57,10 @@ from smppgw.gateway.config import (
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.inbound import InboundHandler, InboundMessage
 from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.net.process import server_gc
-from smppgw.store.base import Status
-from smppgw.store.sqlite import InboundRecord, SqliteStore
+from smppgw.store.base import InboundRecord, InboundStore, MessageStore, Status, Store, StoreControl
+from smppgw.store.sqlite import SqliteStore
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
 
@@ -158,15 +158,16 @@ def embedded_config(sim_port: int, *, api_key: str, listen_port: int = 8080) -> 
 async def run_app(
     config: AppConfig,
     *,
-    task_status: trio.TaskStatus[tuple[Gateway, SqliteStore, int]] = trio.TASK_STATUS_IGNORED,
+    task_status: trio.TaskStatus[tuple[Gateway, Store, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port)."""
+    """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port).
+    The store is chosen here (SQLite at ``config.store_path``); the rest sees ``Store``."""
     from hypercorn.config import Config
     from hypercorn.trio import serve as hypercorn_serve
 
     from smppgw.api.app import build_app
 
-    store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
+    store: Store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
     metrics = GatewayMetrics()
     webhooks = Webhooks(config.webhooks, registry=metrics.registry, wall=store.wall)
     gateway = Gateway(
@@ -180,7 +181,8 @@ async def run_app(
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
-            _resume(gateway, store)
+            if resumed := _resume(gateway, store):
+                log.warning("resumed %d unfinished messages from %s", resumed, config.store_path)
             nursery.start_soon(_flusher, store, config.flush_interval)
             nursery.start_soon(webhooks.run)
             hc = Config()
@@ -199,7 +201,7 @@ async def run_app(
             store.close()
 
 
-def _keeper(store: SqliteStore, then: Callable[[InboundRecord], None]) -> InboundHandler:
+def _keeper(store: InboundStore, then: Callable[[InboundRecord], None]) -> InboundHandler:
     def keep(message: InboundMessage) -> None:
         # Durable before the deliver_sm_resp (DESIGN §3); raising makes the SMSC redeliver.
         then(store.add_inbound(**{f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)}))
@@ -208,7 +210,8 @@ def _keeper(store: SqliteStore, then: Callable[[InboundRecord], None]) -> Inboun
     return keep
 
 
-def _resume(gateway: Gateway, store: SqliteStore) -> None:
+def _resume(gateway: Gateway, store: MessageStore) -> int:
+    """Hand the store's unfinished messages back to the gateway; returns how many."""
     records = store.unfinished()
     for record in records:
         try:
@@ -216,16 +219,15 @@ def _resume(gateway: Gateway, store: SqliteStore) -> None:
         except SubmitError as exc:
             record.status, record.error = Status.FAILED, f"not resumable after restart: {exc}"
             store.save(record)
-    if records:
-        log.warning("resumed %d unfinished messages from %s", len(records), store.path)
+    return len(records)
 
 
-async def _flusher(store: SqliteStore, interval: float) -> None:
+async def _flusher(store: StoreControl, interval: float) -> None:
     while True:
         await trio.sleep(interval)
         try:
             store.flush()
-        except Exception:  # kept in memory for the next try (SqliteStore.flush)
+        except Exception:  # kept in memory for the next try (StoreControl.flush)
             log.exception("store flush failed; retrying")
 
 
@@ -242,8 +244,8 @@ async def serve(config: AppConfig | None, *, on_started: Callable[[str], None]) 
             if "SMPPGW_API_KEY" not in os.environ:
                 on_started(f"API key (set SMPPGW_API_KEY to choose one): {key}")
             on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")
-        gateway, store, port = await nursery.start(run_app, config)
-        on_started(f"smppgw serving http://{config.listen_host}:{port} (store {store.path})")
+        gateway, _, port = await nursery.start(run_app, config)
+        on_started(f"smppgw serving http://{config.listen_host}:{port} (store {config.store_path})")
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals, server_gc():
             async for _ in signals:
                 break

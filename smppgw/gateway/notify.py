@@ -1,5 +1,6 @@
-"""Webhooks (DESIGN §4.2): POST status changes to a message's ``callback_url`` and inbound
-messages to ``[webhooks] inbound_url``, retried with exponential backoff.
+"""Outbound notifications, sent by the gateway (DESIGN §2.2): webhooks (DESIGN §4.2) POST
+status changes to a message's ``callback_url`` and inbound messages to ``[webhooks]
+inbound_url``, retried with exponential backoff.
 
     {"type": "message.status", "id": ..., "status": "submitted" | "delivered" | ..., "error": ...,
      "parts": [...], "updated_at": <unix seconds>}
@@ -28,8 +29,7 @@ import httpx
 import trio
 from prometheus_client import CollectorRegistry, Counter
 
-from smppgw.store.base import FINAL, MessageRecord, Status
-from smppgw.store.sqlite import InboundRecord
+from smppgw.store.base import FINAL, InboundRecord, MessageRecord, Status
 
 __all__ = ["WebhookSettings", "Webhooks"]
 

@@ -15,7 +15,7 @@ import trio
 from smppgw.app import AppConfig, run_app
 from smppgw.gateway.config import config_from_dict
 from smppgw.gateway.engine import Gateway
-from smppgw.store.sqlite import SqliteStore
+from smppgw.store.base import Store
 
 __all__ = ["KEY", "Api", "serving"]
 
@@ -25,7 +25,7 @@ KEY: Final = "test-key-0123456789"
 @attrs.define
 class Api:
     gateway: Gateway
-    store: SqliteStore
+    store: Store
     url: str
     http: httpx.AsyncClient
 
