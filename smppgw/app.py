@@ -158,16 +158,22 @@ def embedded_config(sim_port: int, *, api_key: str, listen_port: int = 8080) -> 
 async def run_app(
     config: AppConfig,
     *,
+    store: Store | None = None,
     task_status: trio.TaskStatus[tuple[Gateway, Store, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port).
-    The store is chosen here (SQLite at ``config.store_path``); the rest sees ``Store``."""
+
+    ``store``: any ``Store`` (the memory store in tests, another backend); by default
+    SQLite at ``config.store_path``. Everything past this point sees the protocol only.
+    The store is closed when the app stops."""
     from hypercorn.config import Config
     from hypercorn.trio import serve as hypercorn_serve
 
     from smppgw.api.app import build_app
 
-    store: Store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
+    where = str(config.store_path) if store is None else type(store).__name__
+    if store is None:
+        store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
     metrics = GatewayMetrics()
     webhooks = Webhooks(config.webhooks, registry=metrics.registry, wall=store.wall)
     gateway = Gateway(
@@ -182,7 +188,7 @@ async def run_app(
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
             if resumed := _resume(gateway, store):
-                log.warning("resumed %d unfinished messages from %s", resumed, config.store_path)
+                log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(_flusher, store, config.flush_interval)
             nursery.start_soon(webhooks.run)
             hc = Config()
