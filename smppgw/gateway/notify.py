@@ -55,9 +55,12 @@ class Webhooks:
         *,
         registry: CollectorRegistry,
         wall: Callable[[float | None], float | None],
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """``transport``: httpx's, for tests (``httpx.MockTransport``); default the network."""
         self.settings = settings
         self._wall = wall
+        self._transport = transport
         self._send, self._receive = trio.open_memory_channel[tuple[str, str, dict[str, Any]]](
             settings.max_pending
         )
@@ -110,7 +113,9 @@ class Webhooks:
 
     async def run(self) -> None:
         limits = httpx.Limits(max_connections=self.settings.workers * 2)
-        async with httpx.AsyncClient(timeout=self.settings.timeout, limits=limits) as client:
+        async with httpx.AsyncClient(
+            timeout=self.settings.timeout, limits=limits, transport=self._transport
+        ) as client:
             async with trio.open_nursery() as nursery:
                 for _ in range(self.settings.workers):
                     nursery.start_soon(self._worker, client)
