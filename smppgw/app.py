@@ -42,13 +42,13 @@ from typing import Any
 import attrs
 import trio
 
-from smppgw.api.webhooks import Webhooks, WebhookSettings
 from smppgw.gateway.config import GatewayConfig, config_from_dict
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.inbound import InboundHandler, InboundMessage
 from smppgw.gateway.metrics import GatewayMetrics
-from smppgw.store.base import Status
-from smppgw.store.sqlite import InboundRecord, SqliteStore
+from smppgw.gateway.notify import Webhooks, WebhookSettings
+from smppgw.store.base import InboundRecord, InboundStore, MessageStore, Status, Store, StoreControl
+from smppgw.store.sqlite import SqliteStore
 from smppgw.support.config import (
     ConfigError,
     each,
@@ -156,15 +156,22 @@ def embedded_config(sim_port: int, *, api_key: str, listen_port: int = 8080) -> 
 async def run_app(
     config: AppConfig,
     *,
-    task_status: trio.TaskStatus[tuple[Gateway, SqliteStore, int]] = trio.TASK_STATUS_IGNORED,
+    store: Store | None = None,
+    task_status: trio.TaskStatus[tuple[Gateway, Store, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port)."""
+    """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port).
+
+    ``store``: any ``Store`` (the memory store in tests, another backend); by default
+    SQLite at ``config.store_path``. Everything past this point sees the protocol only.
+    The store is closed when the app stops."""
     from hypercorn.config import Config
     from hypercorn.trio import serve as hypercorn_serve
 
     from smppgw.api.app import build_app
 
-    store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
+    where = str(config.store_path) if store is None else type(store).__name__
+    if store is None:
+        store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
     metrics = GatewayMetrics()
     webhooks = Webhooks(config.webhooks, registry=metrics.registry, wall=store.wall)
     gateway = Gateway(
@@ -178,7 +185,8 @@ async def run_app(
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
-            _resume(gateway, store)
+            if resumed := _resume(gateway, store):
+                log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(_flusher, store, config.flush_interval)
             nursery.start_soon(webhooks.run)
             hc = Config()
@@ -197,7 +205,7 @@ async def run_app(
             store.close()
 
 
-def _keeper(store: SqliteStore, then: Callable[[InboundRecord], None]) -> InboundHandler:
+def _keeper(store: InboundStore, then: Callable[[InboundRecord], None]) -> InboundHandler:
     def keep(message: InboundMessage) -> None:
         # Durable before the deliver_sm_resp (DESIGN §3); raising makes the SMSC redeliver.
         then(store.add_inbound(**{f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)}))
@@ -206,7 +214,8 @@ def _keeper(store: SqliteStore, then: Callable[[InboundRecord], None]) -> Inboun
     return keep
 
 
-def _resume(gateway: Gateway, store: SqliteStore) -> None:
+def _resume(gateway: Gateway, store: MessageStore) -> int:
+    """Hand the store's unfinished messages back to the gateway; returns how many."""
     records = store.unfinished()
     for record in records:
         try:
@@ -214,16 +223,15 @@ def _resume(gateway: Gateway, store: SqliteStore) -> None:
         except SubmitError as exc:
             record.status, record.error = Status.FAILED, f"not resumable after restart: {exc}"
             store.save(record)
-    if records:
-        log.warning("resumed %d unfinished messages from %s", len(records), store.path)
+    return len(records)
 
 
-async def _flusher(store: SqliteStore, interval: float) -> None:
+async def _flusher(store: StoreControl, interval: float) -> None:
     while True:
         await trio.sleep(interval)
         try:
             store.flush()
-        except Exception:  # kept in memory for the next try (SqliteStore.flush)
+        except Exception:  # kept in memory for the next try (StoreControl.flush)
             log.exception("store flush failed; retrying")
 
 
@@ -240,8 +248,8 @@ async def serve(config: AppConfig | None, *, on_started: Callable[[str], None]) 
             if "SMPPGW_API_KEY" not in os.environ:
                 on_started(f"API key (set SMPPGW_API_KEY to choose one): {key}")
             on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")
-        gateway, store, port = await nursery.start(run_app, config)
-        on_started(f"smppgw serving http://{config.listen_host}:{port} (store {store.path})")
+        gateway, _, port = await nursery.start(run_app, config)
+        on_started(f"smppgw serving http://{config.listen_host}:{port} (store {config.store_path})")
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals, server_gc():
             async for _ in signals:
                 break

@@ -8,7 +8,7 @@
     GET    /healthz  /readyz  /metrics
 
 Every ``/v1`` call needs an API key (``Authorization: Bearer KEY`` or ``X-API-Key``).
-A 202 means the message is on disk (``SqliteStore.add`` committed). An idempotency key
+A 202 means the message is stored (the store's ``add`` returned: on disk for SQLite). An idempotency key
 seen before answers 200 with the first message; the same key with a different message
 is 409. Errors are JSON ``{"detail": ...}``: 401 no or wrong key, 404 unknown id, 409,
 422 bad body or unsendable message (the reason says which field), 429 more than
@@ -28,8 +28,7 @@ from prometheus_client import generate_latest
 from smppgw.api.schemas import Accepted, BatchIn, MessageIn, OptOutIn
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.policy.addressing import AddressError, to_smpp
-from smppgw.store.base import MessageRecord
-from smppgw.store.sqlite import SqliteStore, StoreError
+from smppgw.store.base import MessageRecord, Store, StoreError
 
 __all__ = ["build_app", "message_view"]
 
@@ -38,7 +37,7 @@ _SAME = ("source", "destination", "text", "encoding")
 
 def build_app(
     gateway: Gateway,
-    store: SqliteStore,
+    store: Store,
     api_keys: Sequence[str],
     *,
     now: Callable[[], float],
@@ -137,10 +136,10 @@ def build_app(
 
     @app.get("/v1/optouts/{number}", dependencies=auth)
     async def get_optout(number: str) -> dict[str, Any]:
-        found = store.optout(_number(number))
+        found = store.get_opt_out(_number(number))
         if found is None:
             raise HTTPException(404, f"{number} is not opted out")
-        return found
+        return found.to_dict()
 
     @app.put("/v1/optouts/{number}", dependencies=auth)
     async def put_optout(number: str, body: OptOutIn | None = None) -> dict[str, Any]:
@@ -148,7 +147,8 @@ def build_app(
         store.opt_out(addr, now=now(), reason=body.reason if body else "api")
         # Enforced before every send (DESIGN §1): what is queued for it is not sent.
         dropped = gateway.block_destination(addr)
-        return {**(store.optout(addr) or {}), "blocked_queued_parts": dropped}
+        found = store.get_opt_out(addr)
+        return {**(found.to_dict() if found else {}), "blocked_queued_parts": dropped}
 
     @app.delete("/v1/optouts/{number}", status_code=204, dependencies=auth)
     async def delete_optout(number: str) -> Response:

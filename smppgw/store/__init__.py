@@ -1,1 +1,5 @@
-"""Persistence behind protocols (DESIGN §2): memory today; SQLite and Redis next."""
+"""Persistence behind protocols (DESIGN §2): ``base`` holds the records and the protocols
+callers type against; ``sqlite`` (embedded, durable) and ``memory`` (tests, one-shot
+tools) implement them all; Redis next."""
+
+__all__: list[str] = []

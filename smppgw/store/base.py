@@ -6,17 +6,39 @@
 A message is split into parts at dispatch; each part carries its own SMSC message_id
 and receipt. Records are mutable bookkeeping owned by the gateway; the store persists
 them (``save``) and answers queries.
+
+The store is a set of protocols, one per concern, each with the questions its callers
+ask: ``MessageStore`` (the queue: add, save, get, idempotency lookup, what a restart
+resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry) and
+``StoreControl`` (write-behind flush, close, wall-clock times). ``Store`` combines them;
+the API and the composition root take it, the engine takes ``MessageStore`` only.
+``store.sqlite`` (embedded, durable) and ``store.memory`` (tests, one-shot tools)
+implement all of them, and another backend (Redis) implements the same.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-__all__ = ["FINAL", "MessageRecord", "MessageStore", "PartRecord", "Status"]
+__all__ = [
+    "FINAL",
+    "InboundRecord",
+    "InboundStore",
+    "MessageRecord",
+    "MessageStore",
+    "OptOutRecord",
+    "OptOutStore",
+    "PartRecord",
+    "Status",
+    "Store",
+    "StoreControl",
+    "StoreError",
+    "owes_work",
+]
 
 
 class Status(enum.Enum):
@@ -119,6 +141,105 @@ class MessageStore(Protocol):
     def save(self, message: MessageRecord) -> None:
         """Record a change (a durable store may batch these; see ``flush``)."""
 
-    def get(self, message_id: str) -> MessageRecord | None: ...
+    def get(self, message_id: str) -> MessageRecord | None:
+        """The newest state of a message (a change not flushed yet included), or None."""
 
-    def counts(self) -> dict[str, int]: ...
+    def counts(self) -> dict[str, int]:
+        """Messages per status value (every message ever added, final ones included)."""
+
+    def find_key(self, idempotency_key: str) -> MessageRecord | None:
+        """The message added with this idempotency key, or None (the API answers it again)."""
+
+    def unfinished(self) -> list[MessageRecord]:
+        """Messages the gateway still owes work (``owes_work``), oldest first: what a
+        restart resumes."""
+
+
+def owes_work(message: MessageRecord) -> bool:
+    """Still owed work: not final, and not a message sent without a receipt request
+    (``submitted`` is where those end, DESIGN §3)."""
+    return message.status not in FINAL and not (message.status is Status.SUBMITTED and not message.dlr)
+
+
+class StoreError(RuntimeError):
+    """The store refused a write (disk full, locked, corrupt, a duplicate id or
+    idempotency key); nothing of it was accepted."""
+
+
+@attrs.frozen(kw_only=True)
+class InboundRecord:
+    """One stored inbound (MO) message; ``seq`` counts from 1 in arrival order."""
+
+    seq: int
+    smsc: str
+    source: str
+    destination: str
+    text: str
+    data_coding: int
+    parts: int
+    complete: bool
+    received_at: float  # wall clock
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+class InboundStore(Protocol):
+    def add_inbound(
+        self,
+        *,
+        smsc: str,
+        source: str,
+        destination: str,
+        text: str,
+        data_coding: int,
+        parts: int,
+        complete: bool,
+        received_at: float,
+    ) -> InboundRecord:
+        """Store one inbound message durably, before its deliver_sm_resp (DESIGN §3).
+        ``received_at`` is on the trio clock; the record carries wall-clock seconds."""
+
+    def inbound(self, *, after: int = 0, limit: int = 100) -> list[InboundRecord]:
+        """Up to ``limit`` messages with ``seq > after``, in ``seq`` order."""
+
+
+@attrs.frozen(kw_only=True)
+class OptOutRecord:
+    number: str
+    created_at: float  # wall clock
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+class OptOutStore(Protocol):
+    def opt_out(self, number: str, *, now: float, reason: str = "api") -> None:
+        """Add ``number`` to the registry (``now`` on the trio clock); an entry already
+        there keeps its first time and reason."""
+
+    def opt_in(self, number: str) -> bool:
+        """Remove ``number``; False if it was not opted out."""
+
+    def get_opt_out(self, number: str) -> OptOutRecord | None: ...
+
+    def is_opted_out(self, number: str) -> bool:
+        """Asked before every send (DESIGN §1): keep it cheap."""
+
+
+class StoreControl(Protocol):
+    def wall(self, monotonic: float | None) -> float | None:
+        """A record time (trio clock) as wall-clock seconds, for views and webhooks."""
+
+    def flush(self) -> int:
+        """Write the changes ``save`` kept back, in one go; returns how many. On
+        ``StoreError`` they are kept for the next try."""
+
+    def close(self) -> None:
+        """Flush, then release the store."""
+
+
+@runtime_checkable
+class Store(MessageStore, InboundStore, OptOutStore, StoreControl, Protocol):
+    """Everything the API and the composition root use of a store."""

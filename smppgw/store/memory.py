@@ -1,22 +1,73 @@
-"""The in-memory store: for tests and for one-shot tools (``smppgw send``)."""
+"""The in-memory store: for tests and for one-shot tools (``smppgw send``, ``smppgw demo``).
+
+It implements every protocol of ``store.base`` with the same answers as the SQLite
+store, nothing durable: ``add`` refuses a duplicate id or idempotency key with
+``StoreError`` (the whole batch, as SQLite's transaction does), ``save`` keeps the
+record itself (so ``flush`` has nothing to write), and a process that ends forgets
+everything. Times: records carry the trio clock; ``clock_offset`` (wall - monotonic)
+turns them into wall-clock seconds for inbound messages, opt-outs and ``wall``.
+Nothing is ever evicted: meant for runs that end, not for a server.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from smppgw.store.base import MessageRecord
+from smppgw.store.base import InboundRecord, MessageRecord, OptOutRecord, StoreError, owes_work
+
+if TYPE_CHECKING:
+    from smppgw.store.base import Store
 
 __all__ = ["MemoryStore"]
 
 
 class MemoryStore:
-    def __init__(self) -> None:
+    """Implements every protocol of ``store.base`` (``Store``), in memory."""
+
+    def __init__(self, *, clock_offset: float = 0.0) -> None:
+        self.clock_offset = clock_offset
         self._messages: dict[str, MessageRecord] = {}
+        self._keys: dict[str, str] = {}  # idempotency key -> message id
+        self._inbound: list[InboundRecord] = []  # seq - 1 is the index
+        self._optouts: dict[str, OptOutRecord] = {}
+
+    def close(self) -> None:
+        """Nothing to release; the records stay readable."""
+
+    def flush(self) -> int:
+        return 0  # ``save`` keeps nothing back
+
+    def wall(self, monotonic: float | None) -> float | None:
+        return None if monotonic is None else monotonic + self.clock_offset
+
+    # -- messages ---------------------------------------------------------------------------
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
-        for message in messages:
-            self._messages[message.id] = message
+        known, keys = self._messages, self._keys
+        if len(messages) == 1:  # the gateway's per-message call: no batch bookkeeping
+            m = messages[0]
+            if m.id in known:
+                raise _taken("message id", m.id)
+            if m.idempotency_key is not None and m.idempotency_key in keys:
+                raise _taken("idempotency_key", m.idempotency_key)
+        else:
+            ids: set[str] = set()
+            new_keys: set[str] = set()
+            for m in messages:
+                if m.id in known or m.id in ids:
+                    raise _taken("message id", m.id)
+                ids.add(m.id)
+                key = m.idempotency_key
+                if key is not None:
+                    if key in keys or key in new_keys:
+                        raise _taken("idempotency_key", key)
+                    new_keys.add(key)
+        for m in messages:
+            known[m.id] = m
+            if m.idempotency_key is not None:
+                keys[m.idempotency_key] = m.id
 
     def save(self, message: MessageRecord) -> None:
         self._messages[message.id] = message
@@ -24,8 +75,69 @@ class MemoryStore:
     def get(self, message_id: str) -> MessageRecord | None:
         return self._messages.get(message_id)
 
+    def find_key(self, idempotency_key: str) -> MessageRecord | None:
+        message_id = self._keys.get(idempotency_key)
+        return None if message_id is None else self._messages.get(message_id)
+
+    def unfinished(self) -> list[MessageRecord]:
+        """Messages still owed work, oldest first (a fresh store has none)."""
+        return sorted((m for m in self._messages.values() if owes_work(m)), key=lambda m: m.created_at)
+
     def all(self) -> list[MessageRecord]:
         return list(self._messages.values())
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(m.status.value for m in self._messages.values()))
+
+    # -- inbound ----------------------------------------------------------------------------
+
+    def add_inbound(
+        self,
+        *,
+        smsc: str,
+        source: str,
+        destination: str,
+        text: str,
+        data_coding: int,
+        parts: int,
+        complete: bool,
+        received_at: float,
+    ) -> InboundRecord:
+        record = InboundRecord(
+            seq=len(self._inbound) + 1, smsc=smsc, source=source, destination=destination, text=text,
+            data_coding=data_coding, parts=parts, complete=bool(complete),
+            received_at=received_at + self.clock_offset,
+        )  # fmt: skip
+        self._inbound.append(record)
+        return record
+
+    def inbound(self, *, after: int = 0, limit: int = 100) -> list[InboundRecord]:
+        return self._inbound[after : after + limit]  # seq n sits at index n - 1
+
+    # -- opt-outs ---------------------------------------------------------------------------
+
+    def opt_out(self, number: str, *, now: float, reason: str = "api") -> None:
+        if number not in self._optouts:
+            self._optouts[number] = OptOutRecord(
+                number=number, created_at=now + self.clock_offset, reason=reason
+            )
+
+    def opt_in(self, number: str) -> bool:
+        return self._optouts.pop(number, None) is not None
+
+    def get_opt_out(self, number: str) -> OptOutRecord | None:
+        return self._optouts.get(number)
+
+    def is_opted_out(self, number: str) -> bool:
+        return number in self._optouts
+
+
+def _taken(what: str, value: str) -> StoreError:
+    """A refused ``add``, worded like SQLite's constraint error."""
+    return StoreError(f"store: UNIQUE constraint failed: {what} {value!r}")
+
+
+if TYPE_CHECKING:
+
+    def _implements(store: MemoryStore) -> Store:
+        return store  # mypy checks MemoryStore against every protocol

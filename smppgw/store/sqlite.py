@@ -26,20 +26,31 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status
+from smppgw.store.base import (
+    InboundRecord,
+    MessageRecord,
+    OptOutRecord,
+    PartRecord,
+    Status,
+    StoreError,
+    owes_work,
+)
 
-__all__ = ["InboundRecord", "SqliteStore", "StoreError"]
+if TYPE_CHECKING:
+    from smppgw.store.base import Store
+
+__all__ = ["SqliteStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY,
     idempotency_key TEXT UNIQUE,
     status TEXT NOT NULL,
-    open INTEGER NOT NULL,  -- 1 while the gateway still owes it work (see _open)
+    open INTEGER NOT NULL,  -- 1 while the gateway still owes it work (base.owes_work)
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     body TEXT NOT NULL
@@ -66,27 +77,9 @@ _PART_TIMES = ("submitted_at", "receipt_at")
 _MESSAGE_TIMES = ("created_at", "updated_at")
 
 
-class StoreError(RuntimeError):
-    """The database refused a write (disk full, locked, corrupt); nothing was accepted."""
-
-
-@attrs.frozen(kw_only=True)
-class InboundRecord:
-    seq: int
-    smsc: str
-    source: str
-    destination: str
-    text: str
-    data_coding: int
-    parts: int
-    complete: bool
-    received_at: float  # wall clock
-
-    def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
-
-
 class SqliteStore:
+    """Implements every protocol of ``store.base`` (``Store``)."""
+
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +107,7 @@ class SqliteStore:
         with self._transaction():
             self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         for m in messages:
-            if _open(m):
+            if owes_work(m):
                 self._live[m.id] = m
 
     def save(self, message: MessageRecord) -> None:
@@ -138,7 +131,7 @@ class SqliteStore:
             self._dirty = dirty | self._dirty  # keep them for the next try, nothing lost
             raise
         for m in dirty.values():
-            if _open(m):
+            if owes_work(m):
                 self._live[m.id] = m
             else:
                 self._live.pop(m.id, None)
@@ -172,9 +165,24 @@ class SqliteStore:
 
     # -- inbound ----------------------------------------------------------------------------
 
-    def add_inbound(self, **fields: Any) -> InboundRecord:
+    def add_inbound(
+        self,
+        *,
+        smsc: str,
+        source: str,
+        destination: str,
+        text: str,
+        data_coding: int,
+        parts: int,
+        complete: bool,
+        received_at: float,
+    ) -> InboundRecord:
         """Store one inbound message durably (before its deliver_sm_resp, DESIGN §3)."""
-        fields["received_at"] = fields["received_at"] + self.clock_offset
+        fields: dict[str, Any] = {
+            "smsc": smsc, "source": source, "destination": destination, "text": text,
+            "data_coding": data_coding, "parts": parts, "complete": bool(complete),
+            "received_at": received_at + self.clock_offset,
+        }  # fmt: skip
         with self._transaction():
             cursor = self._db.execute(
                 "INSERT INTO inbound (smsc, source, destination, text, data_coding, parts, complete, "
@@ -182,7 +190,6 @@ class SqliteStore:
                 ":complete, :received_at)",
                 fields,
             )
-        fields["complete"] = bool(fields["complete"])
         return InboundRecord(seq=int(cursor.lastrowid or 0), **fields)
 
     def inbound(self, *, after: int = 0, limit: int = 100) -> list[InboundRecord]:
@@ -220,11 +227,11 @@ class SqliteStore:
             cursor = self._db.execute("DELETE FROM optouts WHERE number = ?", (number,))
         return cursor.rowcount > 0
 
-    def optout(self, number: str) -> dict[str, Any] | None:
+    def get_opt_out(self, number: str) -> OptOutRecord | None:
         row = self._db.execute(
             "SELECT number, created_at, reason FROM optouts WHERE number = ?", (number,)
         ).fetchone()
-        return {"number": row[0], "created_at": row[1], "reason": row[2]} if row else None
+        return OptOutRecord(number=row[0], created_at=row[1], reason=row[2]) if row else None
 
     def is_opted_out(self, number: str) -> bool:
         return self._db.execute("SELECT 1 FROM optouts WHERE number = ?", (number,)).fetchone() is not None
@@ -246,7 +253,7 @@ class SqliteStore:
             m.id,
             m.idempotency_key,
             m.status.value,
-            int(_open(m)),
+            int(owes_work(m)),
             body["created_at"],
             body["updated_at"],
             json.dumps(body),
@@ -268,12 +275,6 @@ class SqliteStore:
 
     def wall(self, monotonic: float | None) -> float | None:
         return None if monotonic is None else monotonic + self.clock_offset
-
-
-def _open(m: MessageRecord) -> bool:
-    """Still owed work: not final, and not a message sent without a receipt request
-    (``submitted`` is where those end, DESIGN §3)."""
-    return m.status not in FINAL and not (m.status is Status.SUBMITTED and not m.dlr)
 
 
 class _Transaction:
@@ -305,3 +306,9 @@ class _Transaction:
 
 def _serialize(instance: object, field: attrs.Attribute[Any] | None, value: Any) -> Any:
     return value.value if isinstance(value, Status) else value
+
+
+if TYPE_CHECKING:
+
+    def _implements(store: SqliteStore) -> Store:
+        return store  # mypy checks SqliteStore against every protocol

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -15,7 +16,7 @@ import trio
 from smppgw.app import AppConfig, run_app
 from smppgw.gateway.config import config_from_dict
 from smppgw.gateway.engine import Gateway
-from smppgw.store.sqlite import SqliteStore
+from smppgw.store.base import Store
 
 __all__ = ["KEY", "Api", "serving"]
 
@@ -25,7 +26,7 @@ KEY: Final = "test-key-0123456789"
 @attrs.define
 class Api:
     gateway: Gateway
-    store: SqliteStore
+    store: Store
     url: str
     http: httpx.AsyncClient
 
@@ -58,9 +59,10 @@ def app_config(smscs: list[dict[str, Any]], db: Path, **tables: Any) -> AppConfi
 
 
 @contextlib.asynccontextmanager
-async def serving(config: AppConfig) -> AsyncIterator[Api]:
+async def serving(config: AppConfig, store: Store | None = None) -> AsyncIterator[Api]:
+    """The app on ``config``; on ``store`` if given, else on SQLite at ``config.store_path``."""
     async with trio.open_nursery() as nursery:
-        gateway, store, port = await nursery.start(run_app, config)
+        gateway, store, port = await nursery.start(partial(run_app, config, store=store))
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as http:
             try:
                 yield Api(gateway, store, f"http://127.0.0.1:{port}", http)

@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from smppgw.store.memory import MemoryStore
 from tests.api.helpers import KEY, app_config, serving
 from tests.gateway.helpers import simulator, smsc
 
@@ -191,3 +192,24 @@ async def test_an_opt_out_stops_what_is_already_queued_for_the_number(tmp_path: 
         assert {p["status"] for p in view["parts"]} == {"blocked"}
         assert (await api.get(f"/v1/messages/{other.json()['id']}")).json()["status"] == "queued"
         assert api.gateway.queued() == 1
+
+
+async def test_the_api_runs_on_the_memory_store_too(tmp_path: Path) -> None:
+    """The API and the app use the store protocols only: the in-memory backend serves
+    the same calls, and nothing is written where SQLite would be."""
+    store = MemoryStore()
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db"), store) as api:
+        assert api.store is store
+        body = {**MSG, "idempotency_key": "mem-1"}
+        first = await api.post("/v1/messages", body)
+        assert first.status_code == 202
+        assert (await api.post("/v1/messages", body)).json()["id"] == first.json()["id"]
+        view = await api.wait_status(first.json()["id"], {"delivered"})
+        assert view["parts"][0]["receipt_stat"] == "DELIVRD" and view["idempotency_key"] == "mem-1"
+        r = await api.http.put(api.url + "/v1/optouts/447700900002", json={"reason": "STOP"})
+        assert r.status_code == 200 and r.json()["reason"] == "STOP" and r.json()["blocked_queued_parts"] == 0
+        blocked = await api.post("/v1/messages", {**MSG, "to": "447700900002"})
+        assert blocked.json()["status"] == "blocked"
+        assert (await api.get("/v1/inbound")).json() == {"messages": [], "next": 0}
+    assert store.counts() == {"delivered": 1, "blocked": 1}
+    assert not (tmp_path / "db").exists()

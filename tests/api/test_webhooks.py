@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from smppgw.api.webhooks import WebhookSettings
 from smppgw.app import app_config_from_dict
 from smppgw.gateway.config import ConfigError
+from smppgw.gateway.notify import WebhookSettings
 from tests.api.helpers import app_config, serving
 from tests.gateway.helpers import metric, simulator, smsc, wait_until
 

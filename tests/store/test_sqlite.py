@@ -1,4 +1,5 @@
-"""The embedded SQLite store: durable adds, write-behind changes, round trips."""
+"""The embedded SQLite store beyond the shared protocol suite (test_store.py): durable
+adds, write-behind changes, wall-clock times on disk, a failed flush, the live cache."""
 
 from __future__ import annotations
 
@@ -7,17 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from smppgw.store.base import MessageRecord, PartRecord, Status
-from smppgw.store.sqlite import SqliteStore, StoreError
-
-
-def record(i: int, **kw: object) -> MessageRecord:
-    fields: dict[str, object] = {
-        "id": f"{i:032x}", "source": "12345", "destination": f"4477009{i:05d}", "text": f"message {i}",
-        "created_at": 100.0 + i, "updated_at": 100.0 + i,
-    }  # fmt: skip
-    fields.update(kw)
-    return MessageRecord(**fields)  # type: ignore[arg-type]
+from smppgw.store.base import PartRecord, Status, StoreError
+from smppgw.store.sqlite import SqliteStore
+from tests.store.helpers import record
 
 
 def test_add_is_durable_at_once_and_round_trips_every_field(tmp_path: Path) -> None:
@@ -58,24 +51,6 @@ def test_changes_are_written_by_flush_in_one_go(tmp_path: Path) -> None:
     assert fresh is not records[0] and fresh is not None and fresh.status is Status.DELIVERED
 
 
-def test_a_batch_with_a_duplicate_is_refused_whole(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.sqlite3")
-    store.add([record(1, idempotency_key="k")])
-    with pytest.raises(StoreError, match="UNIQUE"):
-        store.add([record(2), record(3, idempotency_key="k")])
-    assert store.get(record(2).id) is None and store.counts() == {"accepted": 1}
-    assert store.find_key("k") is not None and store.find_key("nope") is None
-
-
-def test_unfinished_lists_what_a_restart_must_resume_oldest_first(tmp_path: Path) -> None:
-    db = tmp_path / "s.sqlite3"
-    store = SqliteStore(db)
-    store.add(
-        [record(3, status=Status.QUEUED), record(1, status=Status.SUBMITTED), record(2, status=Status.FAILED)]
-    )
-    assert [r.id for r in SqliteStore(db).unfinished()] == [record(1).id, record(3).id]
-
-
 def test_a_failed_flush_keeps_the_changes_for_the_next_one(tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite3"
     store = SqliteStore(db)
@@ -92,26 +67,20 @@ def test_a_failed_flush_keeps_the_changes_for_the_next_one(tmp_path: Path) -> No
     assert store.flush() == 1 and SqliteStore(db).counts() == {"delivered": 1}
 
 
-def test_inbound_and_opt_outs(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.sqlite3", clock_offset=10.0)
-    for i in range(3):
-        kept = store.add_inbound(
-            smsc="a", source=f"4477{i}", destination="12345", text=f"YES {i}", data_coding=0, parts=1,
-            complete=i != 2, received_at=5.0,
-        )  # fmt: skip
-        assert kept.seq == i + 1 and kept.received_at == 15.0
-    listed = store.inbound(after=1, limit=10)
-    assert [m.text for m in listed] == ["YES 1", "YES 2"] and listed[1].complete is False
-    assert store.inbound(limit=1)[0].seq == 1
-    assert not store.is_opted_out("447700900001")
+def test_inbound_and_opt_out_times_are_wall_clock_on_disk(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db, clock_offset=10.0)
+    store.add_inbound(
+        smsc="a", source="44770", destination="12345", text="YES", data_coding=0, parts=1, complete=False,
+        received_at=5.0,
+    )  # fmt: skip
     store.opt_out("447700900001", now=1.0, reason="STOP")
-    store.opt_out("447700900001", now=2.0)  # again: keeps the first
-    assert store.optout("447700900001") == {"number": "447700900001", "created_at": 11.0, "reason": "STOP"}
-    assert store.is_opted_out("447700900001")
-    assert store.opt_in("447700900001") and not store.opt_in("447700900001")
+    raw = sqlite3.connect(db)
+    assert raw.execute("SELECT received_at, complete FROM inbound").fetchone() == (15.0, 0)
+    assert raw.execute("SELECT * FROM optouts").fetchone() == ("447700900001", 11.0, "STOP")
 
 
-def test_messages_that_need_no_more_work_are_neither_resumed_nor_kept_in_memory(tmp_path: Path) -> None:
+def test_messages_that_need_no_more_work_are_not_kept_in_memory(tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite3"
     store = SqliteStore(db)
     no_receipt = record(1, dlr=False, status=Status.SUBMITTED)  # where a dlr=false message ends

@@ -1,5 +1,6 @@
-"""Webhooks (DESIGN §4.2): POST status changes to a message's ``callback_url`` and inbound
-messages to ``[webhooks] inbound_url``, retried with exponential backoff.
+"""Outbound notifications, sent by the gateway (DESIGN §2.2): webhooks (DESIGN §4.2) POST
+status changes to a message's ``callback_url`` and inbound messages to ``[webhooks]
+inbound_url``, retried with exponential backoff.
 
     {"type": "message.status", "id": ..., "status": "submitted" | "delivered" | ..., "error": ...,
      "parts": [...], "updated_at": <unix seconds>}
@@ -28,8 +29,7 @@ import httpx
 import trio
 from prometheus_client import CollectorRegistry, Counter
 
-from smppgw.store.base import FINAL, MessageRecord, Status
-from smppgw.store.sqlite import InboundRecord
+from smppgw.store.base import FINAL, InboundRecord, MessageRecord, Status
 
 __all__ = ["WebhookSettings", "Webhooks"]
 
@@ -55,9 +55,12 @@ class Webhooks:
         *,
         registry: CollectorRegistry,
         wall: Callable[[float | None], float | None],
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """``transport``: httpx's, for tests (``httpx.MockTransport``); default the network."""
         self.settings = settings
         self._wall = wall
+        self._transport = transport
         self._send, self._receive = trio.open_memory_channel[tuple[str, str, dict[str, Any]]](
             settings.max_pending
         )
@@ -110,7 +113,9 @@ class Webhooks:
 
     async def run(self) -> None:
         limits = httpx.Limits(max_connections=self.settings.workers * 2)
-        async with httpx.AsyncClient(timeout=self.settings.timeout, limits=limits) as client:
+        async with httpx.AsyncClient(
+            timeout=self.settings.timeout, limits=limits, transport=self._transport
+        ) as client:
             async with trio.open_nursery() as nursery:
                 for _ in range(self.settings.workers):
                     nursery.start_soon(self._worker, client)

@@ -1,0 +1,52 @@
+"""What the store tests share: a record factory and the backends under test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from smppgw.store.base import MessageRecord, Store
+from smppgw.store.memory import MemoryStore
+from smppgw.store.sqlite import SqliteStore
+
+__all__ = ["BACKENDS", "Backend", "record"]
+
+BACKENDS = ("memory", "sqlite")
+
+
+def record(i: int, **kw: object) -> MessageRecord:
+    fields: dict[str, object] = {
+        "id": f"{i:032x}", "source": "12345", "destination": f"4477009{i:05d}", "text": f"message {i}",
+        "created_at": 100.0 + i, "updated_at": 100.0 + i,
+    }  # fmt: skip
+    fields.update(kw)
+    return MessageRecord(**fields)  # type: ignore[arg-type]
+
+
+@attrs.define
+class Backend:
+    """One store implementation in a test's directory. ``reopen`` is what a restarted
+    process sees: a new SQLite connection on the same file; for memory, the same store
+    (nothing outlives the process, and nothing is lost while it runs)."""
+
+    name: str
+    directory: Path
+    clock_offset: float = 0.0
+    _first: Store | None = None
+
+    def open(self, *, clock_offset: float = 0.0) -> Store:
+        self.clock_offset = clock_offset
+        self._first = self._make()
+        return self._first
+
+    def reopen(self) -> Store:
+        if self.name == "memory":
+            assert self._first is not None
+            return self._first
+        return self._make()
+
+    def _make(self) -> Store:
+        if self.name == "memory":
+            return MemoryStore(clock_offset=self.clock_offset)
+        return SqliteStore(self.directory / "s.sqlite3", clock_offset=self.clock_offset)
