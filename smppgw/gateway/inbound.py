@@ -54,7 +54,7 @@ class Inbound:
         self.reassembler = Reassembler(timeout=timeout)
         self.received = 0
 
-    def deliver(self, smsc: str, pdu: DeliverSm | DataSm, now: float) -> int:
+    def receive(self, smsc: str, pdu: DeliverSm | DataSm, now: float) -> int:
         """Handle one non-receipt deliver_sm/data_sm; return the status to answer with."""
         short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
         try:
