@@ -5,6 +5,9 @@ failure, a failover) comes here: ``publish`` saves the record, hands it to each 
 (webhooks, the CLI, tests) in the order they were added, and wakes a ``wait_final`` whose
 message has settled. ``fail`` makes a message final without a receipt (retries
 exhausted, rejected by the SMSC, an opt-out, no bind within max_age).
+
+Enum members used per message are module constants (Python 3.11's ``EnumClass.MEMBER``
+takes ~0.1 us through EnumType.__getattr__).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ __all__ = ["Changes", "Listener"]
 
 Listener = Callable[[MessageRecord], Any]
 
-_SUBMITTED = Status.SUBMITTED  # (EnumType.__getattr__ is slow: not once per message)
+_SUBMITTED = Status.SUBMITTED
 
 
 def _settled(record: MessageRecord) -> bool:

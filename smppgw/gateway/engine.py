@@ -44,8 +44,6 @@ from smppgw.store.memory import MemoryStore
 
 __all__ = ["Gateway", "SubmitError", "SubmitFields"]
 
-_SUBMITTING = Status.SUBMITTING
-
 
 class _Smsc:
     """One configured SMSC's rooms."""
@@ -231,7 +229,7 @@ class Gateway:
                         record.smsc or "", record, part, part.smsc_message_id, now, sent_at=part.submitted_at
                     )
                 continue
-            if part.status is _SUBMITTING:
+            if part.status is Status.SUBMITTING:
                 part.resent_unknown += 1
             plan.dispatcher.put(job)
 
