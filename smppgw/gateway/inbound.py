@@ -55,7 +55,8 @@ class Inbound:
         self.received = 0
 
     def receive(self, smsc: str, pdu: DeliverSm | DataSm, now: float) -> int:
-        """Handle one non-receipt deliver_sm/data_sm; return the status to answer with."""
+        """Receive one non-receipt deliver_sm/data_sm (``Deliveries.on_event``); return the
+        status to answer it with."""
         short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
         try:
             info, payload = concat_info(short_message or pdu.payload, pdu.esm_class, pdu.tlvs)
