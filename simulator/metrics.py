@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from smppgw.core.constants import CommandId, status_name
-from smppgw.net.metrics import FlushCollector
+from smppgw.support.metrics import FlushCollector
 
 __all__ = ["SimMetrics", "Tallies", "Tally"]
 

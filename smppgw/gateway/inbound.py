@@ -54,8 +54,9 @@ class Inbound:
         self.reassembler = Reassembler(timeout=timeout)
         self.received = 0
 
-    def deliver(self, smsc: str, pdu: DeliverSm | DataSm, now: float) -> int:
-        """Handle one non-receipt deliver_sm/data_sm; return the status to answer with."""
+    def receive(self, smsc: str, pdu: DeliverSm | DataSm, now: float) -> int:
+        """Receive one non-receipt deliver_sm/data_sm (``Deliveries.on_event``); return the
+        status to answer it with."""
         short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
         try:
             info, payload = concat_info(short_message or pdu.payload, pdu.esm_class, pdu.tlvs)

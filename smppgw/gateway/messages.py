@@ -1,10 +1,14 @@
 """From what a caller asks for to submit_sm PDUs: validate, split, build.
 
-``new_record`` checks what can be checked without a route (addresses, encoding) and makes
-the ``MessageRecord``; ``split`` cuts its text into parts for one SMSC's concatenation
-method (raising ``SubmitError`` for text that cannot be carried); ``submit_pdus`` builds
-one submit_sm per part with the SMSC's TON/NPI overrides, registered_delivery, validity
-and priority. The engine routes between these steps.
+``SubmitFields`` is what a caller may ask for (``Gateway.submit``'s keywords, an API
+body); ``new_record`` checks what can be checked without a route (addresses, encoding)
+and makes the ``MessageRecord``; ``split`` cuts its text into parts for one SMSC's
+concatenation method (raising ``SubmitError`` for text that cannot be carried);
+``submit_pdus`` builds one submit_sm per part with the SMSC's TON/NPI overrides,
+registered_delivery, validity and priority. ``intake`` routes between these steps.
+
+Enum members used per message are module constants (Python 3.11's ``EnumClass.MEMBER``
+takes ~0.1 us through EnumType.__getattr__).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Required, TypedDict
 
 import attrs
 
@@ -23,7 +28,7 @@ from smppgw.gateway.config import SmscConfig
 from smppgw.policy.addressing import AddressError, AddressKind, SmppAddress, to_smpp
 from smppgw.store.base import MessageRecord
 
-__all__ = ["ENCODINGS", "SubmitError", "new_record", "split", "submit_pdus"]
+__all__ = ["ENCODINGS", "SubmitError", "SubmitFields", "new_record", "split", "submit_pdus"]
 
 ENCODINGS = frozenset({"auto", "gsm7", "ucs2", "latin1", "binary"})
 _RECEIPT_ALWAYS = int(RegisteredDelivery.RECEIPT_ALWAYS)  # a plain int per message
@@ -31,8 +36,6 @@ _RECEIPT_ALWAYS = int(RegisteredDelivery.RECEIPT_ALWAYS)  # a plain int per mess
 # SmppAddress is frozen, so sharing one is safe; errors are not cached.
 _source = functools.lru_cache(maxsize=4096)(to_smpp)
 _MAX_BINARY = 140  # octets in one short_message (3GPP TS 23.040 §9.2.3.24)
-# Enum members as module constants for the per-message paths: on Python 3.11 every
-# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
 _ALPHANUMERIC, _UDH8 = AddressKind.ALPHANUMERIC, ConcatMethod.UDH8
 
 
@@ -61,52 +64,80 @@ class SubmitError(ValueError):
     """The message can never be sent as given (bad address, no route, text too long)."""
 
 
+class SubmitFields(TypedDict, total=False):
+    """What a caller asks for: ``Gateway.submit``'s keywords, one item of ``submit_many``.
+
+    Only the first three are required; a missing or None optional field means its
+    default: ``encoding`` "auto" (or "gsm7", "ucs2", "latin1", "binary": ``text`` is
+    then hex octets), ``dlr`` True (ask for a receipt), ``validity`` none (the SMSC's),
+    ``priority`` 0 (0..3), ``tags`` none (routing tags), ``message_id`` a new random id,
+    ``idempotency_key`` and ``callback_url`` none.
+    """
+
+    source: Required[str]
+    destination: Required[str]
+    text: Required[str]
+    encoding: str
+    dlr: bool
+    validity: float | None
+    priority: int
+    tags: Iterable[str]
+    message_id: str | None
+    idempotency_key: str | None
+    callback_url: str | None
+
+
+_FIELDS = frozenset(SubmitFields.__annotations__)
+
+
 def new_record(
-    now: float,
-    reference: int,
-    *,
-    source: str,
-    destination: str,
-    text: str,
-    encoding: str = "auto",
-    dlr: bool = True,
-    validity: float | None = None,
-    priority: int = 0,
-    tags: Iterable[str] = (),
-    message_id: str | None = None,
-    idempotency_key: str | None = None,
-    callback_url: str | None = None,
+    now: float, reference: int, fields: SubmitFields
 ) -> tuple[MessageRecord, SmppAddress, SmppAddress]:
-    """A new ``accepted`` record and its SMPP addresses. Raises SubmitError."""
+    """A new ``accepted`` record and its SMPP addresses. Raises SubmitError (TypeError
+    for a field missing or one ``SubmitFields`` does not have, as a call would)."""
+    optional = len(fields) > 3  # any optional field given (an API body gives them all)
+    if optional and not _FIELDS.issuperset(fields):
+        raise TypeError(f"unknown submit fields: {', '.join(sorted(set(fields) - _FIELDS))}")
+    try:
+        source, destination, text = fields["source"], fields["destination"], fields["text"]
+    except KeyError as exc:
+        raise TypeError(f"missing submit field: {exc.args[0]}") from None
     try:
         src, dst = _source(source), to_smpp(destination)
     except AddressError as exc:
         raise SubmitError(str(exc)) from None
     if dst.kind is _ALPHANUMERIC:
         raise SubmitError(f"destination {destination!r} is not a phone number")
-    if encoding not in ENCODINGS:
-        raise SubmitError(f"encoding: one of {', '.join(sorted(ENCODINGS))}, got {encoding!r}")
     # 128 random bits, 5x cheaper than uuid4. Four positional fields, then only what
     # differs from the defaults: the 14-keyword attrs __init__ cost ~1.5 us per message,
     # this ~0.4 (CPython 3.11; MessageRecord has no validators to skip).
-    record = MessageRecord(message_id or _ids.next(), src.addr, dst.addr, text)
+    record = MessageRecord((optional and fields.get("message_id")) or _ids.next(), src.addr, dst.addr, text)
     record.created_at = record.updated_at = now
     record.reference = reference
-    if encoding != "auto":
-        record.encoding = encoding
-    if dlr is not True:
-        record.dlr = dlr
-    if validity is not None:
-        record.validity = validity
-    if priority != 0:
-        record.priority = priority
-    if tags:
-        record.tags = tuple(tags)
-    if idempotency_key is not None:
-        record.idempotency_key = idempotency_key
-    if callback_url is not None:
-        record.callback_url = callback_url
+    if optional:
+        _options(record, fields)
     return record, src, dst
+
+
+def _options(record: MessageRecord, fields: SubmitFields) -> None:
+    """Set the optional fields that differ from the record's defaults (None: default)."""
+    encoding = fields.get("encoding")
+    if encoding is not None and encoding != "auto":
+        if encoding not in ENCODINGS:
+            raise SubmitError(f"encoding: one of {', '.join(sorted(ENCODINGS))}, got {encoding!r}")
+        record.encoding = encoding
+    if (dlr := fields.get("dlr")) is not None and not dlr:
+        record.dlr = False
+    if (validity := fields.get("validity")) is not None:
+        record.validity = validity
+    if priority := fields.get("priority"):
+        record.priority = priority
+    if tags := fields.get("tags"):
+        record.tags = tuple(tags)
+    if (key := fields.get("idempotency_key")) is not None:
+        record.idempotency_key = key
+    if (callback_url := fields.get("callback_url")) is not None:
+        record.callback_url = callback_url
 
 
 def split(record: MessageRecord, smsc: SmscConfig) -> list[Part]:

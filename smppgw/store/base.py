@@ -38,6 +38,7 @@ __all__ = [
     "StoreControl",
     "StoreError",
     "owes_work",
+    "rollup",
 ]
 
 
@@ -132,6 +133,29 @@ class MessageRecord:
             "error": self.error,
             "parts": [p.to_dict() for p in self.parts],
         }
+
+
+# How bad a part's final status is for its message: the worst part wins (DESIGN §3).
+_RANK = {Status.DELIVERED: 0, Status.EXPIRED: 1, Status.UNDELIVERABLE: 2, Status.REJECTED: 3}
+_DELIVERED = Status.DELIVERED  # a constant: Status.DELIVERED is a slow EnumType.__getattr__ call
+
+
+def rollup(parts: Sequence[PartRecord]) -> tuple[Status, str | None] | None:
+    """The status a message takes from its parts' final receipts, and its error.
+
+    None while any part still waits for its final receipt. Else ``delivered`` if every
+    part was delivered; otherwise the worst part's status, rejected > undeliverable >
+    expired, with that part's receipt stat as the error (the first such part's). A
+    part with a final receipt has one of those four statuses (``ReceiptBook``).
+    """
+    status: Status = _DELIVERED
+    error = None
+    for part in parts:  # (one part, the common case: one pass, no set)
+        if not part.receipt_final:
+            return None
+        if part.status is not _DELIVERED and _RANK[part.status] > _RANK[status]:
+            status, error = part.status, part.receipt_stat
+    return status, error
 
 
 class MessageStore(Protocol):

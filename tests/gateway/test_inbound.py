@@ -43,9 +43,9 @@ def test_handler_failure_asks_for_redelivery() -> None:
 
     inbound = Inbound(broken)
     pdu = DeliverSm(source_addr="447700900123", destination_addr="12345", short_message=b"STOP")
-    assert inbound.deliver("a", pdu, 0.0) == CommandStatus.ESME_RX_T_APPN
+    assert inbound.receive("a", pdu, 0.0) == CommandStatus.ESME_RX_T_APPN
     inbound.handler = lambda message: None
-    assert inbound.deliver("a", pdu, 1.0) == CommandStatus.ESME_ROK
+    assert inbound.receive("a", pdu, 1.0) == CommandStatus.ESME_ROK
 
 
 def test_missing_parts_are_delivered_incomplete_after_the_timeout() -> None:
@@ -55,7 +55,7 @@ def test_missing_parts_are_delivered_incomplete_after_the_timeout() -> None:
     pdu = DeliverSm(
         source_addr="447700900123", destination_addr="12345", esm_class=0x40, short_message=udh + b"Hello "
     )
-    assert inbound.deliver("a", pdu, 0.0) == CommandStatus.ESME_ROK
+    assert inbound.receive("a", pdu, 0.0) == CommandStatus.ESME_ROK
     assert got == []
     inbound.expire("a", 5.0)
     assert got == []

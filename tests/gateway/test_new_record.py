@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import pytest
 
-from smppgw.gateway.messages import new_record
+from smppgw.gateway.messages import SubmitError, new_record
 from smppgw.store.base import MessageRecord
 
 
@@ -30,7 +30,9 @@ from smppgw.store.base import MessageRecord
     ],
 )
 def test_new_record_matches_the_keyword_constructor(options: dict[str, Any]) -> None:
-    record, src, dst = new_record(12.5, 7, source="12345", destination="+447700900001", text="hi", **options)
+    record, src, dst = new_record(
+        12.5, 7, {"source": "12345", "destination": "+447700900001", "text": "hi", **options}
+    )
     expected = MessageRecord(
         id=record.id if "message_id" not in options else options["message_id"],
         source="12345",
@@ -52,15 +54,45 @@ def test_new_record_matches_the_keyword_constructor(options: dict[str, Any]) -> 
     assert len(record.id) == 32 or record.id == "m-1"
 
 
+def test_fields_are_checked_as_a_call_checks_its_keywords() -> None:
+    with pytest.raises(TypeError, match="unknown submit fields: colour"):
+        new_record(0.0, 1, {"source": "12345", "destination": "447700900001", "text": "x", "colour": 1})
+    with pytest.raises(TypeError, match="missing submit field: text"):
+        new_record(0.0, 1, {"source": "12345", "destination": "447700900001"})
+    with pytest.raises(SubmitError, match="encoding"):
+        new_record(
+            0.0, 1, {"source": "12345", "destination": "447700900001", "text": "x", "encoding": "ebcdic"}
+        )
+
+
+def test_none_means_the_default_as_the_api_sends_it() -> None:
+    record, _, _ = new_record(0.0, 1, {
+        "source": "12345", "destination": "447700900001", "text": "x", "encoding": None, "dlr": None,
+        "validity": None, "priority": None, "tags": None, "message_id": None,
+        "idempotency_key": None, "callback_url": None,
+    })  # fmt: skip
+    assert (record.encoding, record.dlr, record.validity, record.priority, record.tags) == (
+        "auto",
+        True,
+        None,
+        0,
+        (),
+    )
+    assert len(record.id) == 32
+
+
 def test_generated_ids_are_128_random_bits_and_unique_across_batches() -> None:
-    ids = [new_record(0.0, 1, source="12345", destination="447700900001", text="x")[0].id for _ in range(600)]
+    ids = [
+        new_record(0.0, 1, {"source": "12345", "destination": "447700900001", "text": "x"})[0].id
+        for _ in range(600)
+    ]
     assert len(set(ids)) == 600  # 600 > 2 batches of 256: refills give new ids too
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
 
 
 def test_a_forked_child_does_not_repeat_the_parents_ids() -> None:
     def next_id() -> str:
-        return new_record(0.0, 1, source="12345", destination="447700900001", text="x")[0].id
+        return new_record(0.0, 1, {"source": "12345", "destination": "447700900001", "text": "x"})[0].id
 
     next_id()  # a batch is buffered: a child that kept it would return the parent's next id
     read, write = os.pipe()

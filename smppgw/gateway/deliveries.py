@@ -1,0 +1,81 @@
+"""What arrives on an SMSC's binds: receipts, inbound (MO) messages, the rest.
+
+Each SMSC has one ``Deliveries``; its pool calls ``on_event(conn, event)`` for every
+event a bind's connection does not handle itself (SmppConnection answers responses to
+our requests through their callbacks). For a deliver_sm or data_sm:
+
+1. a receipt? ``core.receipt`` reads it from the TLVs (``quick_receipt``) or the text;
+2. a receipt goes to the ``ReceiptBook`` (correlated, or held until its submit_sm_resp
+   comes); anything else is an MO message for ``Inbound`` (reassembled, handed to the
+   inbound handler), which says how to answer;
+3. the answer: deliver_sm_resp / data_sm_resp, after the receipt or message is recorded
+   (SMPP 3.4 §4.6.2), ESME_RX_T_APPN when the inbound handler failed (the SMSC
+   redelivers later, §5.1.3).
+
+Other requests (enquire_link, unbind, bad PDUs) the session answers itself; protocol
+violations, timeouts and alert_notification are only logged here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from smppgw.core.events import (
+    Event,
+    NotificationReceived,
+    ProtocolViolation,
+    RequestReceived,
+    SessionTimedOut,
+)
+from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp
+from smppgw.core.receipt import parse_receipt, quick_receipt
+from smppgw.gateway.inbound import Inbound
+from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.gateway.receipts import ReceiptBook
+from smppgw.net.connection import SmppConnection
+
+__all__ = ["Deliveries"]
+
+log = logging.getLogger(__name__)
+
+# Per-message constants: a tuple (``A | B`` in a call builds a union each time), frozen
+# all-default answers shared by every receipt and MO.
+_DELIVERIES = (DeliverSm, DataSm)
+_DELIVER_SM_RESP, _DATA_SM_RESP = DeliverSmResp(), DataSmResp()
+_RECORDED = 0  # ESME_ROK: the receipt is recorded (matched or held)
+
+
+class Deliveries:
+    """What arrives on the binds of the SMSC ``smsc``."""
+
+    def __init__(self, smsc: str, receipts: ReceiptBook, inbound: Inbound, metrics: GatewayMetrics) -> None:
+        self.smsc = smsc
+        self.receipts = receipts
+        self.inbound = inbound
+        self._mo_count = metrics.inbound.labels(smsc)
+
+    def on_event(self, conn: SmppConnection, event: Event) -> None:
+        """One event from a bind of this SMSC (its pool's ``on_event``)."""
+        if isinstance(event, RequestReceived) and isinstance(event.pdu, _DELIVERIES):
+            pdu = event.pdu
+            now = conn.event_time  # when the read that carried it happened
+            short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
+            receipt = quick_receipt(short_message=short_message, tlvs=pdu.tlvs) if pdu.tlvs else None
+            if receipt is None:
+                receipt = parse_receipt(short_message=short_message, tlvs=pdu.tlvs, esm_class=pdu.esm_class)
+            if receipt is not None:
+                self.receipts.receipt(self.smsc, receipt, now)
+                status = _RECORDED
+            else:
+                self._mo_count.inc()
+                status = self.inbound.receive(self.smsc, pdu, now)
+            response = _DELIVER_SM_RESP if isinstance(pdu, DeliverSm) else _DATA_SM_RESP
+            conn.send_response(event.sequence_number, response, status)
+        elif isinstance(event, ProtocolViolation | SessionTimedOut):
+            log.warning("%s: %s", self.smsc, event)
+        elif isinstance(event, NotificationReceived):
+            log.info("%s: %s", self.smsc, type(event.pdu).__name__)
+
+    def expire(self, now: float) -> None:
+        """Hand over inbound messages whose missing parts never came (housekeeping)."""
+        self.inbound.expire(self.smsc, now)

@@ -1,0 +1,208 @@
+"""Intake: from a message to the jobs its SMSC's dispatcher sends.
+
+One plan step serves every way a message enters a dispatcher queue, so each is decided
+the same way:
+
+    validate -> route -> split -> limits -> PDUs         (``Intake.plan``)
+
+- a new message (``accept``, for ``Gateway.submit`` and ``submit_many``): validated and
+  made a record (``messages.new_record``), checked against the opt-out registry, planned;
+- a failover (``failover``, once a second): messages none of whose parts reached an SMSC
+  that stayed down longer than ``failover_after`` are planned again without it;
+- a restart (``Gateway.restore``): a message with parts is planned again on the SMSC it
+  had (``resume``), with the same parts and concatenation reference.
+
+Routing (``policy.routing``): the most specific route for the destination, sender kind
+and tags; in it the first tier with a bind up, weighted inside a tier; with every SMSC
+down, the first one of the route (the message waits in its queue, and may fail over).
+A ``Plan`` is what was decided: the dispatcher and one ``Job`` per part (its submit_sm
+built once, so a retry sends the same bytes). ``enqueue`` hands the jobs over; the
+caller stores the record first (nothing is sent that is not stored).
+
+Enum members used per message are module constants (Python 3.11's ``EnumClass.MEMBER``
+takes ~0.1 us through EnumType.__getattr__).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+from collections.abc import Callable, Mapping
+
+import trio
+
+from smppgw.gateway.config import GatewayConfig
+from smppgw.gateway.dispatcher import Dispatcher, Job
+from smppgw.gateway.messages import SubmitError, SubmitFields, new_record, split, submit_pdus
+from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.policy.addressing import AddressKind, SmppAddress, to_smpp
+from smppgw.policy.routing import Router
+from smppgw.policy.throttle import SlidingWindow
+from smppgw.store.base import MessageRecord, MessageStore, PartRecord, Status
+
+__all__ = ["Intake", "Plan"]
+
+log = logging.getLogger(__name__)
+
+_QUEUED, _BLOCKED, _E164 = Status.QUEUED, Status.BLOCKED, AddressKind.E164
+
+
+class Plan:
+    """What ``Intake.plan`` decided for one message: the dispatcher of its SMSC and one
+    job per part. Made once per message (slots, no attrs machinery)."""
+
+    __slots__ = ("dispatcher", "jobs")
+
+    def __init__(self, dispatcher: Dispatcher, jobs: list[Job]) -> None:
+        self.dispatcher = dispatcher
+        self.jobs = jobs
+
+    def enqueue(self) -> None:
+        """Queue every part, in order (after the record is stored)."""
+        put = self.dispatcher.put
+        for job in self.jobs:
+            put(job)
+
+
+class Intake:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        dispatchers: Mapping[str, Dispatcher],
+        *,
+        store: MessageStore,
+        metrics: GatewayMetrics,
+        rng: random.Random,
+        opted_out: Callable[[str], bool] | None = None,
+        failover_after: float = 5.0,
+    ) -> None:
+        self.router = Router(config.routes)
+        self.store = store
+        self.opted_out = opted_out  # the opt-out registry, checked before a message is queued
+        self.failover_after = failover_after
+        self._config = config
+        self._smscs = {s.name: s for s in config.smscs}
+        self._dispatchers = dict(dispatchers)
+        # Each SMSC's list of bound senders (its pool keeps the same list object): a
+        # non-empty one is an SMSC that is up. ``__getitem__`` answers Router.pick in C.
+        self._sending = {name: d.pool.senders for name, d in self._dispatchers.items()}
+        self._down_since: dict[str, float] = {}
+        self._metrics = metrics
+        self._rng = rng
+        self._references = itertools.count(rng.randrange(256))  # concatenation references
+        self._sender_limits: dict[str, SlidingWindow] = {}
+        self._route_limits = {name: SlidingWindow(tps) for name, tps in config.route_tps.items()}
+        # Without any sender or route limit, _limits is () for every message: skip it.
+        self._limited = bool(config.sender_tps or config.long_code_tps is not None or self._route_limits)
+        #: The run's clock (``Gateway.run`` sets it): one Python frame per read,
+        #: trio.current_time() three.
+        self.now: Callable[[], float] = trio.current_time
+
+    def accept(self, fields: SubmitFields) -> tuple[MessageRecord, Plan | None]:
+        """A new message: its record, and its plan (None when its destination opted out:
+        the record is then ``blocked``). Raises SubmitError."""
+        record, src, dst = new_record(self.now(), next(self._references), fields)
+        if self.opted_out is not None and self.opted_out(dst.addr):
+            record.status, record.error = _BLOCKED, "destination opted out"
+            self._metrics.messages.inc(_BLOCKED.value)
+            return record, None
+        return record, self.plan(record, src, dst)  # splitting here also checks the text
+
+    def plan(
+        self,
+        record: MessageRecord,
+        src: SmppAddress | None = None,
+        dst: SmppAddress | None = None,
+        *,
+        exclude: frozenset[str] = frozenset(),
+        resume: bool = False,
+    ) -> Plan:
+        """Route (avoiding ``exclude``), split, limit and build ``record``'s submit_sm; set
+        its route, SMSC, status ``queued`` and parts. Queue nothing yet.
+
+        ``resume`` (a restart): keep the SMSC, route, status and parts the record has;
+        the text must still split into as many parts. Raises SubmitError.
+        """
+        if src is None or dst is None:
+            src, dst = to_smpp(record.source), to_smpp(record.destination)
+        if resume:
+            name, route = record.smsc or "", record.route or ""
+            if name not in self._smscs:
+                raise SubmitError(f"message {record.id}: SMSC {name!r} is no longer configured")
+        else:  # see the module docstring
+            found = self.router.route(record.destination, src.kind, record.tags)
+            if found is None:
+                raise SubmitError(f"no route for {record.destination} from a {src.kind.value} sender")
+            sending = self._sending
+            up = sending.__getitem__ if not exclude else lambda n: n not in exclude and sending[n]
+            name = self.router.pick(found, up, self._rng) or next(
+                (n for n in found.smscs if n not in exclude), ""
+            )
+            if not name:
+                raise SubmitError(f"route {found.name}: no SMSC left to fail over to")
+            route = found.name
+        config = self._smscs[name]
+        if record.reference is None:
+            record.reference = next(self._references)
+        parts = split(record, config)
+        limits = self._limits(record, src.kind, route) if self._limited else ()
+        pdus = submit_pdus(record, config, parts, src, dst)
+        if not resume:
+            record.route, record.smsc, record.status = route, name, _QUEUED
+            record.parts = []
+            for p in parts:  # (loops, not comprehensions: no frame each; most have one part)
+                record.parts.append(PartRecord(p.part_number, p.total))
+        elif len(parts) != len(record.parts):
+            raise SubmitError(
+                f"message {record.id}: splits into {len(parts)} parts now, was {len(record.parts)}"
+            )
+        jobs = []
+        created = record.created_at
+        for part, pdu in zip(record.parts, pdus, strict=True):
+            jobs.append(Job(record, part, pdu, created, limits))
+        return Plan(self._dispatchers[name], jobs)
+
+    def requeue(self, record: MessageRecord, exclude: frozenset[str] = frozenset()) -> None:
+        """Plan again, save and queue a message already stored (failover, restart)."""
+        plan = self.plan(record, exclude=exclude)
+        self.store.save(record)
+        plan.enqueue()
+
+    def failover(self, now: float) -> None:
+        """Move the unstarted messages of each SMSC down longer than ``failover_after`` to
+        the next SMSC of their routes (housekeeping, once a second)."""
+        for name, dispatcher in self._dispatchers.items():
+            if dispatcher.pool.up:
+                self._down_since.pop(name, None)
+                continue
+            since = self._down_since.get(name)
+            if since is None:
+                self._down_since[name] = now
+                continue
+            if now - since < self.failover_after:
+                continue
+            # Parts that already reached this SMSC cannot move (the carrier may hold
+            # them): they wait for it, but not past the retry policy's max_age.
+            dispatcher.expire(now)
+            for message in dispatcher.take_unstarted():
+                try:
+                    self.requeue(message, exclude=frozenset({name}))
+                except SubmitError as exc:  # nowhere else to go: put it back, it waits
+                    log.info("failover for %s impossible: %s", message.id, exc)
+                    self.requeue(message)
+
+    def _limits(self, record: MessageRecord, kind: AddressKind, route: str) -> tuple[SlidingWindow, ...]:
+        """The per-sender and per-route limits ``record`` counts against."""
+        limits = []
+        tps = self._config.sender_tps.get(record.source)
+        if tps is None and kind is _E164:
+            tps = self._config.long_code_tps
+        if tps is not None:
+            limiter = self._sender_limits.get(record.source)
+            if limiter is None:
+                limiter = self._sender_limits[record.source] = SlidingWindow(tps)
+            limits.append(limiter)
+        if route in self._route_limits:
+            limits.append(self._route_limits[route])
+        return tuple(limits)
