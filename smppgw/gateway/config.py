@@ -38,7 +38,7 @@ class SmscConfig:
     system_id: str
     password: str = attrs.field(repr=False)
     system_type: str = ""
-    bind: str = "trx"  # "trx": transceivers; "tx+rx": transmitter + receiver pairs
+    bind: str = "trx"  # "trx": transceivers; "tx+rx": transmitter + receiver pairs; "tx": no receipts
     binds: int = 1
     window: int = 10
     tps: float | None = None  # the account's limit (all binds together)
@@ -59,6 +59,8 @@ class SmscConfig:
         """One entry per bind to keep up."""
         if self.bind == "trx":
             return (BindMode.TRX,) * self.binds
+        if self.bind == "tx":
+            return (BindMode.TX,) * self.binds
         return (BindMode.TX,) * self.binds + (BindMode.RX,) * self.binds
 
 
@@ -160,7 +162,7 @@ def _smsc(v: Any, where: str) -> SmscConfig:
     if "system_type" in t:
         out["system_type"] = _str(t["system_type"], f"{where}.system_type", max_len=12)
     if "bind" in t:
-        out["bind"] = _str(t["bind"], f"{where}.bind", choices=("trx", "tx+rx"))
+        out["bind"] = _str(t["bind"], f"{where}.bind", choices=("trx", "tx+rx", "tx"))
     if "binds" in t:
         out["binds"] = _int(t["binds"], f"{where}.binds", 1, 64)
     if "window" in t:
