@@ -25,8 +25,9 @@ def main(verbose: int) -> None:
 @main.command()
 @click.option("--wait", default=5.0, show_default=True, help="Seconds to wait for receipts.")
 def demo(wait: float) -> None:
-    """Bounded end-to-end run against the bundled simulator on loopback; exits 0 when
-    every part was accepted, every receipt matched and the 2-way reply arrived."""
+    """Bounded end-to-end run of the gateway engine against the bundled simulator on
+    loopback; exits 0 when every part was accepted, every receipt matched and the 2-way
+    reply arrived."""
     from simulator import run_simulator
     from simulator.config import config_from_dict
 

@@ -105,7 +105,8 @@ async def run_demo(
         gateway.add_listener(watch.changed)
         error = await wait_bound(gateway)
         if error is not None:
-            say(f"cannot bind to {host}:{port}: {bind_error_line(error)}")
+            line = bind_error_line(error)
+            say(f"cannot bind to {host}:{port}: {line.get('status', line['error'])}")
             return result
         say(f"bound as transceiver to {host}:{port} (system_id {system_id})")
         records = []

@@ -6,8 +6,8 @@ part when its submit_sm_resp arrives (the SMSC message_id and the round trip) an
 ``--dlr``, one per final receipt, correlated by the engine's receipt book (a receipt that
 overtakes its submit_sm_resp is held and matched). Exit 0 when every part was accepted
 (and, with ``--dlr``, delivered); 1 on a failure, with the SMPP status name in the JSON
-(``ESME_RINVPASWD`` for a refused bind); bad input raises ``ValueError`` before any
-connection (the CLI's exit 2).
+(``ESME_RINVPASWD`` for a refused bind); bad input raises ``ValueError`` before the
+bind (the CLI's exit 2): the message is submitted first and waits in the queue for it.
 
 ``running_gateway`` and ``wait_bound`` are shared with ``smppgw demo``.
 """
@@ -130,19 +130,24 @@ class _Lines:
     engine records them. ``answered`` is set once every part has its answer (or the
     message is final)."""
 
-    def __init__(self, gateway: Gateway, out: Callable[[dict[str, Any]], None]) -> None:
-        self._gateway = gateway
+    def __init__(self, out: Callable[[dict[str, Any]], None], response_timeout: float) -> None:
         self._out = out
+        self._timeout = response_timeout
         self._answered: set[int] = set()
         self._receipted: set[int] = set()
         self.failed = False
         self.answered = trio.Event()
+        # When the part in flight was sent, or a little earlier: window 1 sends the first
+        # part once the bind is up (the message is submitted just before), each other one
+        # when the part before it is answered.
+        self._sent_by = trio.current_time()
 
     def __call__(self, record: MessageRecord) -> None:
         for part in record.parts:
             if part.index not in self._answered:
                 if part.smsc_message_id is not None:
                     self._answered.add(part.index)
+                    self._sent_by = trio.current_time()
                     self._out(_resp_line(part))
                 elif part.status is Status.REJECTED or part.status is Status.FAILED:
                     self._answered.add(part.index)
@@ -163,10 +168,10 @@ class _Lines:
         status = reason.partition(":")[0]
         if status.startswith(("ESME_", "0x")):
             return {**head, "status": status, "message_id": None}
-        if status == "no response":  # RequestExpired, or RequestAborted by a lost bind
-            senders = self._gateway.smscs[SMSC_NAME].pool.senders
-            lost = not senders or any(conn.close_reason is not None for conn in senders)
-            return {**head, "status": "connection_lost" if lost else "timeout", "error": reason}
+        if status == "no response":
+            # RequestExpired comes response_timeout after the send; sooner, the bind was lost.
+            expired = trio.current_time() - self._sent_by >= self._timeout * 0.99
+            return {**head, "status": "timeout" if expired else "connection_lost", "error": reason}
         return {**head, "status": "failed", "error": reason}
 
 
@@ -196,7 +201,8 @@ def _receipt_line(part: PartRecord) -> dict[str, Any]:
 
 async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | None = None) -> int:
     """Returns the exit status (0 ok, 1 failed). Raises ValueError for bad input (an
-    address, the text for the encoding, an option out of range) before it connects."""
+    option out of range, before it connects; an address or a text the encoding cannot
+    carry, as the gateway refuses the message, before the bind)."""
     out = emit or _print_line
     smsc = {
         "host": opts.host, "port": opts.port, "system_id": opts.system_id, "password": opts.password,
@@ -215,7 +221,7 @@ async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | N
 async def _send(
     gateway: Gateway, opts: SendOptions, out: Callable[[dict[str, Any]], None]
 ) -> int | SubmitError:
-    lines = _Lines(gateway, out)
+    lines = _Lines(out, opts.timeout)
     gateway.add_listener(lines)
     try:  # accepted before the bind is up: queued until it is
         record = gateway.submit(
@@ -233,7 +239,11 @@ async def _send(
     with trio.move_on_after(bound) as scope:
         await lines.answered.wait()
     if scope.cancelled_caught:
-        out({"type": "error", "error": f"not every part was answered within {bound:g}s"})
+        why = f"not every part was answered within {bound:g}s"
+        throttled = gateway.smscs[SMSC_NAME].dispatcher.throttled
+        if throttled:  # the engine resends a part the SMSC throttled (SMPP-REFERENCE §7.1)
+            why += f" ({throttled} submits answered ESME_RTHROTTLED or ESME_RMSGQFUL, resent)"
+        out({"type": "error", "error": why})
         return 1
     if lines.failed:
         return 1
