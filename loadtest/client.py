@@ -35,9 +35,9 @@ import attrs
 import trio
 
 from loadtest.receipts import ReceiptTracker
-from loadtest.stats import Counters, status_name
+from loadtest.stats import Counters
 from smppgw.core.codec import HEADER_SIZE, Header, decode_body, decode_pdu, encode_pdu
-from smppgw.core.constants import CommandId, CommandStatus, InterfaceVersion
+from smppgw.core.constants import CommandId, CommandStatus, InterfaceVersion, status_name
 from smppgw.core.errors import SmppError
 from smppgw.core.framing import DEFAULT_MAX_COMMAND_LENGTH
 from smppgw.core.pdu import BindTransceiver, BindTransmitter, DeliverSm, Unbind

@@ -22,20 +22,12 @@ from typing import Any, Final
 
 from hdrh.histogram import HdrHistogram
 
-from smppgw.core.constants import CommandStatus
+from smppgw.core.constants import CommandStatus, status_name
 
-__all__ = ["Counters", "Recorder", "latency_block", "status_name"]
+__all__ = ["Counters", "Recorder", "latency_block"]
 
 _MAX_US: Final = 3_600_000_000  # one hour: anything slower is clamped
 _PERCENTILES: Final = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9))
-
-
-def status_name(status: int) -> str:
-    """``ESME_RTHROTTLED`` for a known command_status, ``0x00000401`` for a vendor one."""
-    try:
-        return CommandStatus(status).name
-    except ValueError:
-        return f"0x{status:08X}"
 
 
 class Counters:

@@ -1,28 +1,30 @@
-"""The end-to-end demo: bind to an SMSC, send a small campaign, match every receipt.
+"""The end-to-end demo: the gateway engine sends a small campaign to an SMSC and settles it.
 
-It exercises the whole foundation over real loopback TCP: text encoding and
-segmentation (GSM 7-bit with extension characters, UCS-2 with emoji, a three-part
-concatenated message), the session and window, the trio adapter, receipt parsing and id
-correlation, and a clean unbind. ``smppgw demo`` runs it against the bundled SMSC.
+It runs the product (``smppgw.gateway.engine.Gateway`` over the memory store) over real
+loopback TCP: text encoding and segmentation (GSM 7-bit with extension characters, UCS-2
+with emoji, a three-part concatenated message), routing, the bind pool, the dispatcher
+and window, receipt correlation by the engine's receipt book (a receipt that overtakes
+its submit_sm_resp is held and matched), the inbound (2-way) path for the subscriber's
+reply, and a clean unbind. ``smppgw demo`` runs it against the bundled SMSC.
 """
 
 from __future__ import annotations
 
-import time
+import math
 from collections.abc import Callable
 
 import attrs
 import trio
 
-from smppgw.core.constants import CommandStatus, RegisteredDelivery, Ton
-from smppgw.core.events import RequestReceived
-from smppgw.core.pdu import DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp
-from smppgw.core.receipt import id_keys, is_receipt, parse_receipt
-from smppgw.core.text import decode_text, split_message
-from smppgw.net.esme import open_esme
+from smppgw.core.text import count_segments
+from smppgw.gateway.engine import Gateway
+from smppgw.gateway.inbound import InboundMessage
+from smppgw.sendcmd import bind_error_line, one_smsc_config, running_gateway, wait_bound
+from smppgw.store.base import MessageRecord
 
 __all__ = ["CAMPAIGN", "DemoResult", "run_demo"]
 
+SENDER = "12345"  # a short code: TON 3 (network specific), as the campaign's replies go to it
 CAMPAIGN: tuple[tuple[str, str], ...] = (
     ("447700900001", "Your code is 4821. Cost: £0 {free} ~ €0"),
     ("447700900004", "Appointment tomorrow 10:00. Reply YES to confirm or NO to cancel."),
@@ -52,6 +54,39 @@ class DemoResult:
         )
 
 
+class _Watch:
+    """The gateway's listener and inbound handler: counts and reports what the engine
+    records (each part's submit_sm_resp and final receipt, once) and the 2-way replies."""
+
+    def __init__(self, result: DemoResult, say: Callable[[str], None]) -> None:
+        self.result = result
+        self.say = say
+        self.labels: dict[str, int] = {}  # message id -> its number in the campaign
+        self._accepted: set[tuple[str, int]] = set()
+        self._matched: set[tuple[str, int]] = set()
+        self.replied = trio.Event()
+
+    def changed(self, record: MessageRecord) -> None:
+        result = self.result
+        for part in record.parts:
+            key = (record.id, part.index)
+            if part.smsc_message_id is not None and key not in self._accepted:
+                self._accepted.add(key)
+                result.accepted += 1
+                result.latencies_ms.append((part.resp_latency or 0.0) * 1000)
+            if part.receipt_final and key not in self._matched:
+                self._matched.add(key)
+                result.matched += 1
+                label = f"message {self.labels.get(record.id, '?')} part {part.index}/{part.total}"
+                self.say(f"  receipt {part.receipt_stat} for {label} (id {part.smsc_message_id})")
+
+    def inbound(self, message: InboundMessage) -> None:
+        """An MO message: a subscriber answering the confirmation."""
+        self.result.replies.append((message.source, message.text))
+        self.say(f"  2-way reply from {message.source}: {message.text!r}")
+        self.replied.set()
+
+
 async def run_demo(
     host: str,
     port: int,
@@ -61,94 +96,42 @@ async def run_demo(
     wait: float = 5.0,
     say: Callable[[str], None] = print,
 ) -> DemoResult:
-    """Send ``CAMPAIGN`` to ``host:port`` and wait up to ``wait`` seconds for receipts."""
+    """Send ``CAMPAIGN`` through the gateway to ``host:port`` and wait up to ``wait``
+    seconds for every message to be final and the 2-way reply to arrive."""
     result = DemoResult()
-    pending: dict[str, str] = {}  # id key -> "message n part k"
-    # A receipt may overtake its submit_sm_resp (SMPP-REFERENCE §6.3 item 2): hold it.
-    early: dict[str, tuple[str, str]] = {}  # id key -> (receipted id, stat)
-    all_matched = trio.Event()
-
-    def matched(label: str, stat: str | None, message_id: str) -> None:
-        result.matched += 1
-        say(f"  receipt {stat} for {label} (id {message_id})")
-        check_done()
-
-    def check_done() -> None:
-        if result.matched == result.parts and not pending and result.replies:
-            all_matched.set()
-
-    async with open_esme(host, port, system_id=system_id, password=password) as conn:
+    watch = _Watch(result, say)
+    config = one_smsc_config({"host": host, "port": port, "system_id": system_id, "password": password})
+    async with running_gateway(config, inbound_handler=watch.inbound) as gateway:
+        gateway.add_listener(watch.changed)
+        error = await wait_bound(gateway)
+        if error is not None:
+            line = bind_error_line(error)
+            say(f"cannot bind to {host}:{port}: {line.get('status', line['error'])}")
+            return result
         say(f"bound as transceiver to {host}:{port} (system_id {system_id})")
-
-        async def receive() -> None:
-            async for event in conn.incoming:
-                if not (isinstance(event, RequestReceived) and isinstance(event.pdu, DeliverSm)):
-                    continue
-                pdu = event.pdu
-                receipt = parse_receipt(
-                    short_message=pdu.short_message, tlvs=pdu.tlvs, esm_class=pdu.esm_class
-                )
-                # SMPP 3.4 §4.6.2: answer after recording, and always with ESME_ROK for a receipt.
-                if receipt is None and not is_receipt(pdu.esm_class):
-                    # An inbound (MO) message: a subscriber answering the confirmation.
-                    text = decode_text(pdu.short_message, pdu.data_coding)
-                    result.replies.append((pdu.source_addr, text))
-                    say(f"  2-way reply from {pdu.source_addr}: {text!r}")
-                    check_done()
-                elif receipt is not None and receipt.message_id is not None:
-                    result.receipts += 1
-                    keys = id_keys(receipt.message_id)
-                    hit = keys & pending.keys()
-                    if hit:
-                        label = pending.pop(next(iter(hit)))
-                        for key in keys:
-                            pending.pop(key, None)
-                        matched(label, receipt.stat, receipt.message_id)
-                    else:
-                        early.update(dict.fromkeys(keys, (receipt.message_id, receipt.stat or "?")))
-                conn.send_response(event.sequence_number, DeliverSmResp(), CommandStatus.ESME_ROK)
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(receive)
-            for n, (destination, text) in enumerate(CAMPAIGN, 1):
-                parts = split_message(text, reference=n)
-                result.messages += 1
-                say(
-                    f"message {n}: {len(text)} chars -> {len(parts)} part(s), data_coding {parts[0].data_coding}"
-                )
-                for part in parts:
-                    result.parts += 1
-                    started = time.perf_counter()
-                    response = await conn.request(
-                        SubmitSm(
-                            source_addr="12345",
-                            source_addr_ton=Ton.NETWORK_SPECIFIC,
-                            destination_addr=destination,
-                            esm_class=part.esm_class,
-                            data_coding=part.data_coding,
-                            registered_delivery=RegisteredDelivery.RECEIPT_ALWAYS,
-                            short_message=part.short_message,
-                            tlvs=part.tlvs,
-                        )
-                    )
-                    assert isinstance(response, SubmitSmResp)
-                    result.latencies_ms.append((time.perf_counter() - started) * 1000)
-                    result.accepted += 1
-                    label = f"message {n} part {part.part_number}/{part.total}"
-                    keys = id_keys(response.message_id)
-                    held = keys & early.keys()
-                    if held:
-                        stat = early[next(iter(held))][1]
-                        for key in keys:
-                            early.pop(key, None)
-                        matched(label, stat, response.message_id)
-                    else:
-                        pending.update(dict.fromkeys(keys, label))
-            if result.parts and result.matched == result.parts and result.replies:
-                all_matched.set()
-            with trio.move_on_after(wait):
-                await all_matched.wait()
-            result.unmatched = len({receipted for receipted, _ in early.values()})
-            nursery.cancel_scope.cancel()
+        records = []
+        for n, (destination, text) in enumerate(CAMPAIGN, 1):
+            record = gateway.submit(source=SENDER, destination=destination, text=text)
+            watch.labels[record.id] = n
+            records.append(record)
+            result.messages += 1
+            result.parts += len(record.parts)
+            say(
+                f"message {n}: {len(text)} chars -> {len(record.parts)} part(s), "
+                f"data_coding {count_segments(text).data_coding}"
+            )
+        with trio.move_on_after(wait):  # (this bounds it all, not wait_final's timeout)
+            for record in records:
+                await gateway.wait_final(record.id, timeout=math.inf)
+            await watch.replied.wait()
+        _count_receipts(gateway, records, result)
     say("unbound cleanly")
     return result
+
+
+def _count_receipts(gateway: Gateway, records: list[MessageRecord], result: DemoResult) -> None:
+    """Receipts seen: those applied to a part (duplicates too) and those the receipt book
+    could not match (still held for their submit_sm_resp, or expired)."""
+    correlator = gateway.receipts.correlator
+    result.unmatched = correlator.held + correlator.unmatched_total
+    result.receipts = sum(p.receipts for r in records for p in r.parts) + result.unmatched

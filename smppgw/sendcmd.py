@@ -1,36 +1,50 @@
-"""``smppgw send``: a one-shot tool to test a carrier bind (DESIGN §4.1).
+"""``smppgw send``: a one-shot tool to test a carrier bind (DESIGN §4.1), on the gateway engine.
 
-Binds, sends one message (split as needed), waits for each submit_sm_resp and,
-with ``--dlr``, for each part's receipt; prints one JSON line per part and per receipt;
-unbinds. Exit 0 when every part was accepted (and, with ``--dlr``, delivered), 1 on a
-failure with the SMPP status name in the JSON, 2 for bad usage.
+It runs the real ``Gateway`` (memory store, one SMSC built from the options, one bind,
+window 1, one attempt per part) and reports what the engine records: one JSON line per
+part when its submit_sm_resp arrives (the SMSC message_id and the round trip) and, with
+``--dlr``, one per final receipt, correlated by the engine's receipt book (a receipt that
+overtakes its submit_sm_resp is held and matched). Exit 0 when every part was accepted
+(and, with ``--dlr``, delivered); 1 on a failure, with the SMPP status name in the JSON
+(``ESME_RINVPASWD`` for a refused bind); bad input raises ``ValueError`` before the
+bind (the CLI's exit 2): the message is submitted first and waits in the queue for it.
+
+``running_gateway`` and ``wait_bound`` are shared with ``smppgw demo``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
-import time
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 import attrs
 import trio
 
-from smppgw.core.constants import CommandStatus, MessageState, RegisteredDelivery, status_name
-from smppgw.core.errors import CommandFailed, ConnectionLost, ResponseTimeout
-from smppgw.core.events import Event, RequestReceived
-from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp
-from smppgw.core.receipt import IdBase, id_keys, normalize_message_id, parse_receipt
-from smppgw.core.session import SessionConfig
-from smppgw.core.states import BindMode
-from smppgw.core.text import split_message
-from smppgw.net.esme import open_esme
-from smppgw.policy.addressing import to_smpp
+from smppgw.core.constants import CommandStatus, status_name
+from smppgw.core.errors import CommandFailed
+from smppgw.gateway.config import ConfigError, GatewayConfig, config_from_dict
+from smppgw.gateway.engine import Gateway
+from smppgw.gateway.inbound import InboundHandler
+from smppgw.gateway.messages import SubmitError
+from smppgw.store.base import MessageRecord, PartRecord, Status
+from smppgw.store.memory import MemoryStore
 
-__all__ = ["SendOptions", "run_send"]
+__all__ = [
+    "SMSC_NAME",
+    "SendOptions",
+    "bind_error_line",
+    "run_send",
+    "one_smsc_config",
+    "running_gateway",
+    "wait_bound",
+]
 
-T = TypeVar("T")
+SMSC_NAME = "smsc"  # the one SMSC of a one-shot run
+_POLL = 0.01  # seconds between looks at the bind while waiting for it
+_OPTIONS = {"host": "smsc", "port": "smsc", "response_timeout": "timeout"}  # config key -> option
 
 
 @attrs.frozen(kw_only=True)
@@ -50,143 +64,193 @@ class SendOptions:
     timeout: float = 10.0
 
 
-class _ById(Generic[T]):
-    """Values by message id. The same id in the other base matches too (hex resp ids,
-    decimal receipt ids: ``core.receipt.id_keys``), but an exact match always wins:
-    "10" and "16" are two messages even though "10" read as hex is 16."""
+def one_smsc_config(smsc: Mapping[str, Any], **tables: Any) -> GatewayConfig:
+    """A gateway config with one SMSC (``smsc``: its ``[[smsc]]`` keys but the name, which is
+    ``SMSC_NAME``), the default route to it and the other ``tables`` (``retry=...``).
 
-    def __init__(self) -> None:
-        self._exact: dict[str, T] = {}
-        self._other_base: dict[str, T] = {}
+    Raises:
+        ValueError: a bad value, naming the command-line option (``--system-id: at most
+            15 characters``), not the config key.
+    """
+    try:
+        return config_from_dict({"smsc": [{"name": SMSC_NAME, **smsc}], **tables})
+    except ConfigError as exc:
+        where, _, what = str(exc).partition(": ")
+        key = where.rpartition(".")[2]
+        raise ValueError(f"--{_OPTIONS.get(key, key.replace('_', '-'))}: {what}") from None
 
-    @staticmethod
-    def _keys(message_id: str) -> tuple[str, str | None]:
-        exact = normalize_message_id(message_id, base=IdBase.AS_IS)
-        return exact, next(iter(id_keys(message_id) - {exact}), None)
 
-    def add(self, message_id: str, value: T) -> None:
-        exact, other = self._keys(message_id)
-        self._exact[exact] = value
-        if other is not None:
-            self._other_base[other] = value
+async def wait_bound(gateway: Gateway) -> Exception | None:
+    """Wait until the SMSC is bound (None) or its first bind attempt failed: the error
+    (``BindFailed`` with the SMSC's status, ``ConnectionLost``, ...). Each attempt is
+    bounded by the SMSC's connect timeout, so this returns."""
+    pool = gateway.smscs[SMSC_NAME].pool
+    while not pool.up:
+        if pool.last_error is not None:
+            return pool.last_error
+        await trio.sleep(_POLL)
+    return None
 
-    def find(self, message_id: str) -> T | None:
-        exact, other = self._keys(message_id)
-        for found in (
-            self._exact.get(exact),
-            self._other_base.get(exact),
-            None if other is None else self._exact.get(other),
-        ):
-            if found is not None:
-                return found
-        return None
+
+@contextlib.asynccontextmanager
+async def running_gateway(
+    config: GatewayConfig, *, tls: bool = False, inbound_handler: InboundHandler | None = None
+) -> AsyncIterator[Gateway]:
+    """A running ``Gateway`` over a ``MemoryStore``; on exit it unbinds (bounded by the
+    config's shutdown_timeout) and stops, even when the body was cancelled. Nothing may
+    raise out of the body: the nursery would wrap it in an exception group."""
+    gateway = Gateway(
+        config,
+        store=MemoryStore(),
+        ssl_context=ssl.create_default_context() if tls else None,
+        inbound_handler=inbound_handler,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(gateway.run)
+        try:
+            yield gateway
+        finally:
+            with trio.CancelScope(shield=True):
+                await gateway.aclose()
+
+
+def _print_line(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj), flush=True)
+
+
+def bind_error_line(error: Exception) -> dict[str, Any]:
+    """The JSON line for a failed bind: the SMSC's status when it answered."""
+    if isinstance(error, CommandFailed):
+        return {"type": "error", "error": "bind failed", "status": status_name(error.status)}
+    return {"type": "error", "error": str(error)}
+
+
+class _Lines:
+    """A gateway listener: prints each part's submit_sm_resp and final receipt once, as the
+    engine records them. ``answered`` is set once every part has its answer (or the
+    message is final)."""
+
+    def __init__(self, out: Callable[[dict[str, Any]], None], response_timeout: float) -> None:
+        self._out = out
+        self._timeout = response_timeout
+        self._answered: set[int] = set()
+        self._receipted: set[int] = set()
+        self.failed = False
+        self.answered = trio.Event()
+        # When the part in flight was sent, or a little earlier: window 1 sends the first
+        # part once the bind is up (the message is submitted just before), each other one
+        # when the part before it is answered.
+        self._sent_by = trio.current_time()
+
+    def __call__(self, record: MessageRecord) -> None:
+        for part in record.parts:
+            if part.index not in self._answered:
+                if part.smsc_message_id is not None:
+                    self._answered.add(part.index)
+                    self._sent_by = trio.current_time()
+                    self._out(_resp_line(part))
+                elif part.status is Status.REJECTED or part.status is Status.FAILED:
+                    self._answered.add(part.index)
+                    self.failed = True
+                    self._out(self._failed_line(part))
+            if part.receipt_final and part.index not in self._receipted:
+                self._receipted.add(part.index)
+                self.failed |= part.status is not Status.DELIVERED
+                self._out(_receipt_line(part))
+        if record.is_final or len(self._answered) == len(record.parts):
+            self.answered.set()
+
+    def _failed_line(self, part: PartRecord) -> dict[str, Any]:
+        """A part the engine gave up on: the status the SMSC answered (the retry policy's
+        reason, ``ESME_RINVDSTADR`` or ``ESME_RSYSERR: 1 attempts``), or no answer."""
+        head = {"type": "submit_sm_resp", "part": part.index, "parts": part.total}
+        reason = part.error or "failed"
+        status = reason.partition(":")[0]
+        if status.startswith(("ESME_", "0x")):
+            return {**head, "status": status, "message_id": None}
+        if status == "no response":
+            # RequestExpired comes response_timeout after the send; sooner, the bind was lost.
+            expired = trio.current_time() - self._sent_by >= self._timeout * 0.99
+            return {**head, "status": "timeout" if expired else "connection_lost", "error": reason}
+        return {**head, "status": "failed", "error": reason}
+
+
+def _resp_line(part: PartRecord) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "type": "submit_sm_resp",
+        "part": part.index,
+        "parts": part.total,
+        "status": CommandStatus.ESME_ROK.name,
+        "message_id": part.smsc_message_id,
+    }
+    if part.resp_latency is not None:
+        line["latency_ms"] = round(part.resp_latency * 1000, 3)
+    return line
+
+
+def _receipt_line(part: PartRecord) -> dict[str, Any]:
+    return {
+        "type": "receipt",
+        "message_id": part.smsc_message_id,
+        "stat": part.receipt_stat,
+        "final": part.receipt_final,
+        "err": part.receipt_error,
+        "part": part.index,
+    }
 
 
 async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | None = None) -> int:
-    """Returns the exit status (0 ok, 1 failed). Raises AddressError/ValueError for bad input."""
-    out = emit or (lambda obj: print(json.dumps(obj), flush=True))
-    src, dst = to_smpp(opts.source), to_smpp(opts.destination)
-    parts = split_message(opts.text, encoding=opts.encoding, reference=int(time.time()) % 256)
-    ok = True
-    pending: _ById[int] = _ById()  # submit_sm_resp id -> part number
-    early: _ById[dict[str, Any]] = _ById()  # receipts that overtook their resp
-    done = trio.Event()
-    finals = 0
+    """Returns the exit status (0 ok, 1 failed). Raises ValueError for bad input (an
+    option out of range, before it connects; an address or a text the encoding cannot
+    carry, as the gateway refuses the message, before the bind)."""
+    out = emit or _print_line
+    smsc = {
+        "host": opts.host, "port": opts.port, "system_id": opts.system_id, "password": opts.password,
+        "bind": opts.bind, "window": 1, "tls": opts.tls, "response_timeout": opts.timeout,
+    }  # fmt: skip
+    # One attempt per part: a one-shot test reports what the SMSC answered, it does not retry.
+    config = one_smsc_config(smsc, retry={"max_attempts": 1})
+    result: int | SubmitError = 1
+    async with running_gateway(config, tls=opts.tls) as gateway:
+        result = await _send(gateway, opts, out)
+    if isinstance(result, SubmitError):
+        raise result
+    return result
 
-    def receipt_event(event: Event) -> None:
-        nonlocal finals
-        if not (isinstance(event, RequestReceived) and isinstance(event.pdu, DeliverSm | DataSm)):
-            return
-        pdu = event.pdu
-        short = pdu.short_message if isinstance(pdu, DeliverSm) else b""
-        receipt = parse_receipt(short_message=short, tlvs=pdu.tlvs, esm_class=pdu.esm_class)
-        response = DeliverSmResp() if isinstance(pdu, DeliverSm) else DataSmResp()
-        conn.send_response(event.sequence_number, response, CommandStatus.ESME_ROK)
-        if receipt is None or receipt.message_id is None:
-            return
-        line = {
-            "type": "receipt",
-            "message_id": receipt.message_id,
-            "stat": receipt.stat or (receipt.state.stat if receipt.state else None),
-            "final": receipt.is_final,
-            "err": receipt.error,
-        }
-        part = pending.find(receipt.message_id)
-        if part is None:
-            early.add(receipt.message_id, line)
-            return
-        settle(part, line)
 
-    def settle(part: int, line: dict[str, Any]) -> None:
-        nonlocal ok, finals
-        line["part"] = part
-        out(line)
-        if line["final"]:
-            finals += 1
-            if line["stat"] != MessageState.DELIVERED.stat:
-                ok = False
-            if finals == len(parts):
-                done.set()
-
-    ssl_context = ssl.create_default_context() if opts.tls else None
-    mode = BindMode.TRX if opts.bind == "trx" else BindMode.TX
-    async with open_esme(
-        opts.host,
-        opts.port,
-        system_id=opts.system_id,
-        password=opts.password,
-        mode=mode,
-        ssl_context=ssl_context,
-        session=SessionConfig(response_timeout=opts.timeout),
-    ) as conn:
-        conn.on_event = receipt_event
-        for part in parts:
-            pdu = SubmitSm(
-                source_addr_ton=src.ton,
-                source_addr_npi=src.npi,
-                source_addr=src.addr,
-                dest_addr_ton=dst.ton,
-                dest_addr_npi=dst.npi,
-                destination_addr=dst.addr,
-                esm_class=part.esm_class,
-                data_coding=part.data_coding,
-                registered_delivery=RegisteredDelivery.RECEIPT_ALWAYS if opts.dlr else 0,
-                short_message=part.short_message,
-                tlvs=part.tlvs,
-            )
-            started = time.perf_counter()
-            line: dict[str, Any] = {"type": "submit_sm_resp", "part": part.part_number, "parts": part.total}
-            try:
-                response = await conn.request(pdu)
-            except CommandFailed as exc:
-                ok = False
-                line.update(status=status_name(exc.status), message_id=None)
-                out(line)
-                continue
-            except (ResponseTimeout, ConnectionLost) as exc:
-                ok = False
-                line.update(
-                    status="timeout" if isinstance(exc, ResponseTimeout) else "connection_lost",
-                    error=str(exc),
-                )
-                out(line)
-                break
-            assert isinstance(response, SubmitSmResp)
-            line.update(
-                status="ESME_ROK",
-                message_id=response.message_id,
-                latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
-            out(line)
-            held = early.find(response.message_id)
-            if held is not None:
-                settle(part.part_number, held)
-            else:
-                pending.add(response.message_id, part.part_number)
-        if opts.dlr and ok:
-            with trio.move_on_after(opts.wait_dlr) as scope:
-                await done.wait()
-            if scope.cancelled_caught:
-                ok = False
-                out({"type": "error", "error": f"not every receipt arrived within {opts.wait_dlr}s"})
-    return 0 if ok else 1
+async def _send(
+    gateway: Gateway, opts: SendOptions, out: Callable[[dict[str, Any]], None]
+) -> int | SubmitError:
+    lines = _Lines(out, opts.timeout)
+    gateway.add_listener(lines)
+    try:  # accepted before the bind is up: queued until it is
+        record = gateway.submit(
+            source=opts.source, destination=opts.destination, text=opts.text,
+            encoding=opts.encoding, dlr=opts.dlr,
+        )  # fmt: skip
+    except SubmitError as exc:
+        return exc
+    error = await wait_bound(gateway)
+    if error is not None:
+        out(bind_error_line(error))
+        return 1
+    # Each part is bounded by the response timeout; throttled parts are resent, so bound it all.
+    bound = len(record.parts) * (opts.timeout + 2.0)
+    with trio.move_on_after(bound) as scope:
+        await lines.answered.wait()
+    if scope.cancelled_caught:
+        why = f"not every part was answered within {bound:g}s"
+        throttled = gateway.smscs[SMSC_NAME].dispatcher.throttled
+        if throttled:  # the engine resends a part the SMSC throttled (SMPP-REFERENCE §7.1)
+            why += f" ({throttled} submits answered ESME_RTHROTTLED or ESME_RMSGQFUL, resent)"
+        out({"type": "error", "error": why})
+        return 1
+    if lines.failed:
+        return 1
+    if opts.dlr:
+        try:
+            await gateway.wait_final(record.id, timeout=opts.wait_dlr)
+        except trio.TooSlowError:
+            out({"type": "error", "error": f"not every receipt arrived within {opts.wait_dlr}s"})
+            return 1
+    return 1 if lines.failed else 0

@@ -16,8 +16,8 @@ import attrs
 
 from conformance.model import Severity
 from conformance.smsc.context import SmscContext, SmscSettings
+from conformance.smsc.exchange import Step
 from conformance.smsc.runner import SmscCase
-from conformance.smsc.steps import Step
 from conformance.wire import Frame, encode, raw_pdu, raw_tlv, set_length, with_extra
 from smppgw.core.constants import CommandId, EsmClass
 from smppgw.core.pdu import (

@@ -18,7 +18,7 @@ import trio
 from conformance.model import Case, CaseError, CaseFailed, CaseResult, CaseSkipped, Outcome, Role, verdict_for
 from conformance.probe import Transcript
 from conformance.smsc.context import SmscContext, SmscSettings
-from conformance.smsc.steps import Step
+from conformance.smsc.exchange import Step
 
 __all__ = ["Progress", "SmscCase", "run_smsc_case", "run_smsc_cases"]
 

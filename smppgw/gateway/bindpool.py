@@ -85,6 +85,7 @@ class BindPool:
         self._next = 0
         self.binds_made = 0
         self.bind_failures = 0
+        self.last_error: Exception | None = None  # the latest failed bind or connect (smppgw send)
         self._gauges = {state: metrics.binds.labels(smsc.name, state) for state in ("bound", "down")}
         self._gauges["down"].set(len(smsc.modes))
 
@@ -128,6 +129,7 @@ class BindPool:
                 failures = 0  # it was bound, then lost: start the backoff afresh
             except BindFailed as exc:
                 self.bind_failures += 1
+                self.last_error = exc
                 failures += 1
                 self._metrics.reconnects.labels(name, "bind_failed").inc()
                 log.warning("%s bind %d refused: %s", name, index, exc)
@@ -135,6 +137,7 @@ class BindPool:
                     delay_hint = self._backoff.maximum / 2  # the old session is still alive
             except (ConnectionLost, ResponseTimeout, OSError) as exc:
                 failures += 1
+                self.last_error = exc
                 self._metrics.reconnects.labels(name, "connect_failed").inc()
                 log.info("%s bind %d: %s", name, index, exc)
             if self._stopping:

@@ -47,7 +47,7 @@ class SmscConfig:
     system_id: str
     password: str = attrs.field(repr=False)
     system_type: str = ""
-    bind: str = "trx"  # "trx": transceivers; "tx+rx": transmitter + receiver pairs
+    bind: str = "trx"  # "trx": transceivers; "tx+rx": transmitter + receiver pairs; "tx": no receipts
     binds: int = 1
     window: int = 10
     tps: float | None = None  # the account's limit (all binds together)
@@ -68,6 +68,8 @@ class SmscConfig:
         """One entry per bind to keep up."""
         if self.bind == "trx":
             return (BindMode.TRX,) * self.binds
+        if self.bind == "tx":
+            return (BindMode.TX,) * self.binds
         return (BindMode.TX,) * self.binds + (BindMode.RX,) * self.binds
 
 
@@ -106,7 +108,7 @@ def _ton_npi(v: Any, where: str) -> dict[AddressKind, tuple[int, int]]:
 
 _SMSC_OPTIONAL: Final[dict[str, Callable[[Any, str], Any]]] = {
     "system_type": lambda v, w: string(v, w, max_len=12),
-    "bind": lambda v, w: choice(v, w, ("trx", "tx+rx")),
+    "bind": lambda v, w: choice(v, w, ("trx", "tx+rx", "tx")),
     "binds": lambda v, w: integer(v, w, 1, 64),
     "window": lambda v, w: integer(v, w, 1, 10_000),
     **dict.fromkeys(

@@ -21,8 +21,8 @@ Exact forms and aliases live in two indexes, and an exact match always wins: wit
 sequential hex ids the alias of "A" is "10", which is also the exact id of the
 sixteenth message; one shared index let whichever resp came last take "10". A lookup
 tries the exact index with the exact form, then the alias index with the exact form,
-then the exact index with the receipt's alias (as ``sendcmd._ById`` does); receipts
-held for a resp are matched in the same order, the first kind that has any winning.
+then the exact index with the receipt's alias; receipts held for a resp are matched in
+the same order, the first kind that has any winning.
 
 A receipt may overtake its submit_sm_resp (§6.3 item 2). It is held for ``hold``
 seconds and matched by ``submitted`` when the resp arrives; a receipt still unmatched

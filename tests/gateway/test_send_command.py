@@ -7,11 +7,14 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 import trio
 
-from smppgw.sendcmd import SendOptions, run_send
+from smppgw.core.states import BindMode
+from smppgw.sendcmd import SMSC_NAME, SendOptions, one_smsc_config, run_send
 from tests.gateway.helpers import ACCOUNT, HOST, PASSWORD, simulator
 
+SMSC = {"host": HOST, "port": 2775, "system_id": ACCOUNT, "password": PASSWORD}
 LONG_TEXT = "".join(f"part of a long message number {i:03d}. " for i in range(12))[:400]
 
 
@@ -139,3 +142,62 @@ async def test_run_send_prefers_the_exact_id_over_the_other_base() -> None:
     receipts = {x["part"]: x["message_id"] for x in out if x["type"] == "receipt"}
     assert resps == {n: str(9 + n) for n in range(1, 8)}
     assert receipts == resps
+
+
+def opts_for(port: int, **overrides: Any) -> SendOptions:
+    fields: dict[str, Any] = {
+        "host": HOST, "port": port, "system_id": ACCOUNT, "password": PASSWORD,
+        "source": "12345", "destination": "447700900001", "text": "hi",
+    }  # fmt: skip
+    return SendOptions(**{**fields, **overrides})
+
+
+async def test_run_send_reports_a_refused_bind_with_its_status() -> None:
+    out: list[dict[str, Any]] = []
+    with trio.fail_after(20):
+        async with simulator(behaviour={"refuse_binds": True}) as sim:
+            status = await run_send(opts_for(sim.port), out.append)
+    assert status == 1
+    assert out == [{"type": "error", "error": "bind failed", "status": "ESME_RBINDFAIL"}]
+
+
+async def test_run_send_names_the_option_of_a_bad_value_before_connecting() -> None:
+    with trio.fail_after(5):
+        with pytest.raises(ValueError, match=r"^--system-id: at most 15 characters"):
+            await run_send(opts_for(1, system_id="x" * 16), lambda line: None)
+        with pytest.raises(ValueError, match=r"^--timeout: must be a number > 0"):
+            await run_send(opts_for(1, timeout=0.0), lambda line: None)
+        with pytest.raises(ValueError, match=r"E\.164"):
+            await run_send(opts_for(1, destination="1" * 20), lambda line: None)
+
+
+async def test_run_send_over_a_transmitter_bind() -> None:
+    assert one_smsc_config({**SMSC, "bind": "tx"}).smsc(SMSC_NAME).modes == (BindMode.TX,)
+    out: list[dict[str, Any]] = []
+    with trio.fail_after(20):
+        async with simulator() as sim:
+            status = await run_send(opts_for(sim.port, bind="tx"), out.append)
+    assert status == 0
+    assert [(x["type"], x["status"]) for x in out] == [("submit_sm_resp", "ESME_ROK")]
+
+
+async def test_run_send_tells_a_timeout_from_a_lost_bind() -> None:
+    timed_out: list[dict[str, Any]] = []
+    lost: list[dict[str, Any]] = []
+    with trio.fail_after(20):
+        async with simulator(behaviour={"resp_latency": 1.0}) as sim:
+            assert await run_send(opts_for(sim.port, timeout=0.3), timed_out.append) == 1
+        async with simulator(behaviour={"drop_after_pdus": 2}) as sim:  # the bind, then the submit
+            assert await run_send(opts_for(sim.port, timeout=5.0), lost.append) == 1
+    assert [(x["part"], x["status"]) for x in timed_out] == [(1, "timeout")]
+    assert [(x["part"], x["status"]) for x in lost] == [(1, "connection_lost")]
+
+
+async def test_run_send_gets_the_receipt_after_the_smsc_unbinds() -> None:
+    """The engine's bind pool binds again; the SMSC delivers the receipt on the new bind."""
+    out: list[dict[str, Any]] = []
+    with trio.fail_after(20):
+        async with simulator(behaviour={"dlr_delay": 1.0, "unbind_after": 0.2}) as sim:
+            status = await run_send(opts_for(sim.port, dlr=True, wait_dlr=5), out.append)
+    assert status == 0
+    assert [(x["type"], x.get("stat")) for x in out] == [("submit_sm_resp", None), ("receipt", "DELIVRD")]

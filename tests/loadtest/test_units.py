@@ -24,8 +24,9 @@ from loadtest.params import (
 from loadtest.receipts import ReceiptTracker
 from loadtest.schedule import arrivals
 from loadtest.schema import validate
-from loadtest.stats import Counters, status_name
+from loadtest.stats import Counters
 from smppgw.core.codec import HEADER_SIZE, Header, decode_body
+from smppgw.core.constants import status_name
 from smppgw.core.pdu import SubmitSm
 
 _LAT = {"count": 2, "mean": 1.5, "p50": 1.0, "p90": 2.0, "p99": 2.0, "p999": 2.0, "max": 2.0}
@@ -287,8 +288,14 @@ def test_receipt_tracker_decimal_resp_ids_with_hex_receipts() -> None:
 
 
 def test_status_names() -> None:
+    """loadtest names statuses with the core's status_name (one implementation)."""
     assert status_name(0x58) == "ESME_RTHROTTLED"
     assert status_name(0x401) == "0x00000401"
+    c = Counters()
+    c.status(0x58)
+    c.status(0x401)
+    assert c.errors_by_status == {"ESME_RTHROTTLED": 1, "0x00000401": 1}
+    assert c.throttled == 1 and c.errors == 2
 
 
 # -- schema ------------------------------------------------------------------------------------
