@@ -45,6 +45,7 @@ from smppgw.gateway.messages import SubmitError, new_record, split, submit_pdus
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.connection import SmppConnection
+from smppgw.net.esme import Connect, connect_tcp
 from smppgw.policy.addressing import AddressKind, SmppAddress, to_smpp
 from smppgw.policy.routing import Router
 from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
@@ -89,8 +90,10 @@ class Gateway:
         ssl_context: ssl.SSLContext | None = None,
         failover_after: float = 5.0,
         opted_out: Callable[[str], bool] | None = None,
+        connect: Connect = connect_tcp,
     ) -> None:
         self.config = config
+        self._connect = connect  # how each bind pool opens its streams (tests: memory)
         self.store: MessageStore = store if store is not None else MemoryStore()
         self.metrics = metrics or GatewayMetrics()
         self.rng = rng or random.Random()
@@ -132,6 +135,7 @@ class Gateway:
             metrics=self.metrics,
             rng=self.rng,
             ssl_context=ssl_context if smsc.tls else None,
+            connect=self._connect,
         )
         dispatcher = Dispatcher(
             name,
