@@ -100,7 +100,6 @@ class MemoryNet:
     def __init__(self) -> None:
         self._listening: dict[int, tuple[Serve, trio.Nursery]] = {}
         self._ports = itertools.count(20_000)
-        self.connects = 0
 
     def listen(self, serve: Serve, nursery: trio.Nursery) -> int:
         """Accept connections on a new port, each served by ``serve`` in ``nursery``."""
@@ -122,7 +121,6 @@ class MemoryNet:
         if entry is None:
             raise ConnectionLost(f"connection refused: {host}:{port}")
         serve, nursery = entry
-        self.connects += 1
         ours, theirs = trio.testing.memory_stream_pair()
         nursery.start_soon(serve, theirs)
         return ours

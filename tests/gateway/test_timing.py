@@ -58,36 +58,45 @@ def expected_delays(failures: int, seed: int = 7) -> list[float]:
 # -- the bind pool ---------------------------------------------------------------------------
 
 
-def connect_to(
-    nursery: trio.Nursery, handler: Handler, attempts: list[float], peers: list[Any], refuse: int = 0
-) -> Connect:
-    """A ``connect`` that notes each attempt, refuses the first ``refuse``, then gives a
-    memory stream whose other end ``handler`` serves as the SMSC."""
+class Dialer:
+    """The pool's ``connect``: notes each attempt, refuses the first ``refuse``, then gives
+    a memory stream whose other end ``handler`` serves as the SMSC (in ``nursery``)."""
 
-    async def connect(host: str, port: int, *, timeout: float, ssl_context: Any) -> trio.abc.Stream:
-        attempts.append(trio.current_time())
-        if len(attempts) <= refuse:
+    def __init__(self, nursery: trio.Nursery, handler: Handler, refuse: int = 0) -> None:
+        self.nursery, self.handler, self.refuse = nursery, handler, refuse
+        self.attempts: list[float] = []
+        self.peers: list[trio.abc.Stream] = []  # the SMSC ends
+        self._attempted = trio.Event()
+
+    async def connect(self, host: str, port: int, *, timeout: float, ssl_context: Any) -> trio.abc.Stream:
+        self.attempts.append(trio.current_time())
+        self._attempted.set()
+        if len(self.attempts) <= self.refuse:
             raise ConnectionLost("connection refused")
         ours, theirs = trio.testing.memory_stream_pair()
-        peers.append(theirs)
-        nursery.start_soon(handle_stream, theirs, handler, SessionConfig())
+        self.peers.append(theirs)
+        self.nursery.start_soon(handle_stream, theirs, self.handler, SessionConfig())
         return ours
 
-    return connect
+    async def wait_attempts(self, count: int) -> None:
+        """Sleep (not poll: minutes of backoff in virtual time) until ``count`` attempts."""
+        while len(self.attempts) < count:
+            self._attempted = trio.Event()
+            await self._attempted.wait()
 
 
 async def test_unreachable_smsc_is_retried_with_jittered_exponential_backoff(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    attempts: list[float] = []
     with trio.fail_after(200):
         async with trio.open_nursery() as nursery:
-            pool = make_pool(connect_to(nursery, answer_binds(), attempts, [], refuse=10**6))
+            dialer = Dialer(nursery, answer_binds(), refuse=10**6)
+            pool = make_pool(dialer.connect)
             start = trio.current_time()
             await nursery.start(pool.run)
-            while len(attempts) < 10:
-                await trio.sleep(0.01)
+            await dialer.wait_attempts(10)
             nursery.cancel_scope.cancel()
+    attempts = dialer.attempts
     gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert attempts[0] == pytest.approx(start)
     assert gaps == pytest.approx(expected_delays(9))  # exactly the seeded schedule
@@ -99,15 +108,14 @@ async def test_unreachable_smsc_is_retried_with_jittered_exponential_backoff(
 
 
 async def test_already_bound_backs_off_longer(autojump_clock: trio.testing.MockClock) -> None:
-    attempts: list[float] = []
     with trio.fail_after(200):
         async with trio.open_nursery() as nursery:
-            refusing = answer_binds(CommandStatus.ESME_RALYBND)
-            pool = make_pool(connect_to(nursery, refusing, attempts, []))
+            dialer = Dialer(nursery, answer_binds(CommandStatus.ESME_RALYBND))
+            pool = make_pool(dialer.connect)
             await nursery.start(pool.run)
-            while len(attempts) < 4:
-                await trio.sleep(0.01)
+            await dialer.wait_attempts(4)
             nursery.cancel_scope.cancel()
+    attempts = dialer.attempts
     gaps = [b - a for a, b in itertools.pairwise(attempts)]
     # ESME_RALYBND: the carrier still sees the old session; wait at least half the maximum.
     assert gaps == pytest.approx([max(15.0, d) for d in expected_delays(3)])
@@ -118,12 +126,12 @@ async def test_already_bound_backs_off_longer(autojump_clock: trio.testing.MockC
 async def test_a_lost_bind_backs_off_from_the_start_and_never_exceeds_the_bind_count(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    attempts: list[float] = []
-    peers: list[Any] = []
     most_open = 0
     with trio.fail_after(200):
         async with trio.open_nursery() as nursery:
-            pool = make_pool(connect_to(nursery, answer_binds(), attempts, peers, refuse=3), binds=2)
+            dialer = Dialer(nursery, answer_binds(), refuse=3)
+            attempts, peers = dialer.attempts, dialer.peers
+            pool = make_pool(dialer.connect, binds=2)
             await nursery.start(pool.run)
             while len(pool.senders) < 2:
                 most_open = max(most_open, len(pool.connections))
