@@ -61,6 +61,9 @@ def read_size(window: int) -> int:
 
 
 class BindPool:
+    """The binds to one SMSC (``smsc.modes``, one slot each); ``connect`` opens each
+    slot's stream (``connect_tcp`` unless injected), ``on_event`` gets what arrives."""
+
     def __init__(
         self,
         smsc: SmscConfig,

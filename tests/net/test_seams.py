@@ -1,5 +1,6 @@
-"""What a bind pool asks an ``SmppConnection`` (``can_submit``, ``in_flight``), so the
-gateway never reads the session's window or permission table itself."""
+"""The seams ``smppgw.net`` offers its users: what a bind pool asks an ``SmppConnection``
+(``can_submit``, ``in_flight``, so the gateway never reads the session's window or
+permission table itself), and the injectable ``connect`` (here through ``open_esme``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import attrs
 import trio
 import trio.testing
 
-from smppgw.core.pdu import SubmitSm
-from smppgw.core.session import SessionConfig
-from smppgw.core.states import BindMode
-from tests.net.smpp_peers import QUIET, bound_pair
+from smppgw.core.pdu import SubmitSm, SubmitSmResp
+from smppgw.core.session import Session, SessionConfig
+from smppgw.core.states import BindMode, Role
+from smppgw.net import SmppConnection, open_esme
+from tests.net.smpp_peers import QUIET, ScriptedSmsc, bound_pair
 
 SUBMIT = SubmitSm(source_addr="4479001", destination_addr="4479002", short_message=b"hello")
 WINDOW_3 = attrs.evolve(QUIET, window=3)
@@ -49,3 +51,26 @@ async def test_a_closed_connection_cannot_submit(autojump_clock: trio.testing.Mo
             conn.close("test")
             await trio.testing.wait_all_tasks_blocked()
             assert conn.closed and not conn.can_submit()
+
+
+async def test_open_esme_opens_its_stream_through_the_injected_connect(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    calls: list[tuple[str, int, float, object]] = []
+    async with trio.open_nursery() as nursery:
+
+        async def connect(host: str, port: int, *, timeout: float, ssl_context: object) -> trio.abc.Stream:
+            calls.append((host, port, timeout, ssl_context))
+            ours, theirs = trio.testing.memory_stream_pair()
+            smsc = ScriptedSmsc(SmppConnection(theirs, Session(Role.SMSC, QUIET, now=trio.current_time())))
+            await nursery.start(smsc.conn.run)
+            nursery.start_soon(smsc.serve)
+            return ours
+
+        with trio.fail_after(5):
+            async with open_esme(
+                "smsc.example", 2775, system_id="id", password="pw", connect=connect, connect_timeout=3.0
+            ) as conn:
+                assert isinstance(await conn.request(SUBMIT), SubmitSmResp)
+        nursery.cancel_scope.cancel()
+    assert calls == [("smsc.example", 2775, 3.0, None)]
