@@ -49,7 +49,6 @@ from smppgw.core.session import Session, SessionStatistics
 from smppgw.core.states import SessionState
 from smppgw.net.errors import OUTCOME_TYPES, Outcome, map_trio_errors, outcome_result
 
-# (Outcome, map_trio_errors, outcome_result: from net.errors, for callers importing them here.)
 __all__ = ["Outcome", "SmppConnection", "map_trio_errors", "outcome_result"]
 
 log = logging.getLogger(__name__)
