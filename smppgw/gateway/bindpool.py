@@ -11,6 +11,10 @@ carrier still sees our old session (SMPP-REFERENCE §7.1): the slot backs off lo
 
 Everything in flight on a lost bind comes back to the dispatcher as RequestAborted
 through the request callbacks; the pool itself never holds messages.
+
+The stream comes from an injected ``connect`` (``net.esme.Connect``; TCP/TLS by
+default): tests hand the pool a memory stream to an in-process SMSC. The pool asks its
+connections only through their pool-facing API (``can_submit``, ``in_flight``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 import trio
 
-from smppgw.core.constants import CommandId, CommandStatus
+from smppgw.core.constants import CommandStatus
 from smppgw.core.errors import ConnectionLost, ResponseTimeout, SmppError
 from smppgw.core.events import Event
 from smppgw.core.session import Session, SessionConfig
@@ -32,7 +36,7 @@ from smppgw.core.states import BindMode, Role
 from smppgw.gateway.config import SmscConfig
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.net.connection import SmppConnection
-from smppgw.net.esme import BindFailed, EsmeSettings, bind, connect_tcp
+from smppgw.net.esme import BindFailed, Connect, EsmeSettings, bind, connect_tcp
 from smppgw.policy.retry import Backoff
 from smppgw.policy.throttle import SlidingWindow
 from smppgw.support.groups import lone
@@ -42,9 +46,6 @@ __all__ = ["BindPool"]
 log = logging.getLogger(__name__)
 
 _SENDS = frozenset({BindMode.TX, BindMode.TRX})
-# Enum members as module constants for the per-message paths: on Python 3.11 every
-# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
-_SUBMIT_SM = int(CommandId.SUBMIT_SM)
 
 
 def read_size(window: int) -> int:
@@ -61,6 +62,9 @@ def read_size(window: int) -> int:
 
 
 class BindPool:
+    """The binds to one SMSC (``smsc.modes``, one slot each); ``connect`` opens each
+    slot's stream (``connect_tcp`` unless injected), ``on_event`` gets what arrives."""
+
     def __init__(
         self,
         smsc: SmscConfig,
@@ -70,8 +74,10 @@ class BindPool:
         rng: random.Random,
         ssl_context: ssl.SSLContext | None = None,
         backoff: Backoff = Backoff(initial=0.5, factor=2.0, maximum=30.0, jitter=0.3),
+        connect: Connect = connect_tcp,
     ) -> None:
         self.smsc = smsc
+        self._connect = connect
         self._on_event = on_event
         self._metrics = metrics
         self._rng = rng
@@ -146,7 +152,7 @@ class BindPool:
             await trio.sleep(delay)
 
     async def _bind_once(self, mode: BindMode) -> None:
-        stream = await connect_tcp(
+        stream = await self._connect(
             self.smsc.host, self.smsc.port, timeout=self.smsc.connect_timeout, ssl_context=self._ssl
         )
         conn = SmppConnection(
@@ -204,7 +210,7 @@ class BindPool:
         n = len(senders)
         for i in range(n):
             conn = senders[(self._next + i) % n]
-            if conn.closed or not conn.session.window.available or not conn.session.can_send(_SUBMIT_SM):
+            if not conn.can_submit():
                 continue
             limit = self._bind_limits.get(conn)
             if limit is not None and limit.wait_time(now) > 0:
@@ -230,7 +236,7 @@ class BindPool:
             self._room.unpark()
 
     def in_flight(self) -> int:
-        return sum(len(c.session.window) for c in self.senders)
+        return sum(c.in_flight for c in self.senders)
 
     # -- the end ---------------------------------------------------------------------------------
 

@@ -39,7 +39,8 @@ from smppgw.core.events import RequestAborted, RequestExpired, ResponseReceived
 from smppgw.core.pdu import SubmitSm, SubmitSmResp
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.metrics import GatewayMetrics
-from smppgw.net.connection import Outcome, SmppConnection
+from smppgw.net.connection import SmppConnection
+from smppgw.net.errors import Outcome
 from smppgw.policy.retry import RetryPolicy, Verdict
 from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
 from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status

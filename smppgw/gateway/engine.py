@@ -38,6 +38,7 @@ from smppgw.gateway.intake import Intake, Plan
 from smppgw.gateway.messages import SubmitError, SubmitFields
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
+from smppgw.net.esme import Connect, connect_tcp
 from smppgw.policy.throttle import AdaptiveRate
 from smppgw.store.base import MessageRecord, MessageStore, Status
 from smppgw.store.memory import MemoryStore
@@ -71,8 +72,10 @@ class Gateway:
         ssl_context: ssl.SSLContext | None = None,
         failover_after: float = 5.0,
         opted_out: Callable[[str], bool] | None = None,
+        connect: Connect = connect_tcp,
     ) -> None:
         self.config = config
+        self._connect = connect  # how each bind pool opens its streams (tests: memory)
         self.store: MessageStore = store if store is not None else MemoryStore()
         self.metrics = metrics or GatewayMetrics()
         self.rng = rng or random.Random()
@@ -110,6 +113,7 @@ class Gateway:
             metrics=self.metrics,
             rng=self.rng,
             ssl_context=ssl_context if smsc.tls else None,
+            connect=self._connect,
         )
         dispatcher = Dispatcher(
             name,

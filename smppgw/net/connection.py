@@ -34,28 +34,25 @@ from typing import Any
 
 import trio
 
-from smppgw.core.constants import CommandStatus
-from smppgw.core.errors import CommandFailed, ConnectionLost, ResponseTimeout, SmppError, Throttled
+from smppgw.core.constants import CommandId, CommandStatus
+from smppgw.core.errors import ConnectionLost, SmppError
 from smppgw.core.events import (
     ConnectionClosed,
     EnquireLinkReceived,
     EnquireLinkSent,
     Event,
     NotificationReceived,
-    RequestAborted,
-    RequestExpired,
     RequestReceived,
-    ResponseReceived,
 )
 from smppgw.core.pdu import Request, Response, Unbind
 from smppgw.core.session import Session, SessionStatistics
 from smppgw.core.states import SessionState
+from smppgw.net.errors import OUTCOME_TYPES, Outcome, map_trio_errors, outcome_result
 
 __all__ = ["Outcome", "SmppConnection", "map_trio_errors", "outcome_result"]
 
 log = logging.getLogger(__name__)
 
-Outcome = ResponseReceived | RequestExpired | RequestAborted
 Callback = Callable[[Outcome], Any]
 _MAX_PENDING_OUTPUT = 4 * 1024 * 1024
 # One read's worth of PDUs is handled before the writer runs, so ``read_size`` bounds
@@ -67,54 +64,7 @@ _READ_SIZE = 64 * 1024
 _ROUTE_SLICE = 32
 # Events the application never needs: the session handled them.
 _QUIET = (EnquireLinkReceived, EnquireLinkSent, ConnectionClosed)
-_THROTTLE = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
-# A tuple, not ``A | B | C`` in the call: that builds a union object per event (~2x slower).
-_OUTCOMES = (ResponseReceived, RequestExpired, RequestAborted)
-
-
-_LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
-
-
-class _MapTrioErrors:
-    """A class, not @contextmanager: it is entered once per read and per write, and a
-    generator-based manager cost a generator and four calls each time."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if kind is not None and issubclass(kind, _LOST):
-            raise ConnectionLost(f"connection lost: {exc!r}") from exc
-
-
-_MAP_TRIO_ERRORS = _MapTrioErrors()
-
-
-def map_trio_errors() -> _MapTrioErrors:
-    """Only ``smppgw.net`` knows trio's error types; callers see ``ConnectionLost``."""
-    return _MAP_TRIO_ERRORS
-
-
-def outcome_result(outcome: Outcome) -> Response:
-    """The response for a successful outcome; raise the matching typed error otherwise.
-
-    Raises:
-        Throttled: ESME_RTHROTTLED or ESME_RMSGQFUL.
-        CommandFailed: any other non-zero command_status (generic_nack included).
-        ResponseTimeout: no response within the response timer.
-        ConnectionLost: the connection closed while the request was in flight.
-    """
-    if isinstance(outcome, ResponseReceived):
-        if outcome.status == CommandStatus.ESME_ROK:
-            return outcome.response
-        if outcome.status in _THROTTLE:
-            raise Throttled(outcome.request, outcome.status)
-        raise CommandFailed(outcome.request, outcome.status)
-    if isinstance(outcome, RequestExpired):
-        raise ResponseTimeout(f"no response to {type(outcome.request).__name__} #{outcome.sequence_number}")
-    raise ConnectionLost(f"connection closed with {type(outcome.request).__name__} in flight")
+_SUBMIT_SM = int(CommandId.SUBMIT_SM)
 
 
 class SmppConnection:
@@ -248,6 +198,17 @@ class SmppConnection:
         ):
             self._timer_wake.set()  # it recomputes its deadline (and notes the state)
         return seq
+
+    def can_submit(self) -> bool:
+        """Whether a pool may hand this connection a submit_sm now: open, bound to send,
+        a window slot free."""
+        session = self.session
+        return not self.closed and session.window.available > 0 and session.can_send(_SUBMIT_SM)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not yet answered."""
+        return len(self.session.window)
 
     async def wait_for_room(self) -> None:
         """Return when the window has a free slot (or the connection closed).
@@ -420,29 +381,28 @@ class SmppConnection:
 
     # -- event routing ---------------------------------------------------------------------
 
-    def _outcome(self, event: Event) -> bool:
-        """Run the callback of a request outcome; False if ``event`` is not one."""
-        if isinstance(event, _OUTCOMES):
-            callback = self._callbacks.pop(event.sequence_number, None)
-            if callback is not None:
-                callback(event)
-            # else: the caller gave up (cancelled): nothing to tell anyone
-            return True
-        return False
+    def _outcome(self, event: Outcome) -> None:
+        """Run the callback of the request that ``event`` ends."""
+        callback = self._callbacks.pop(event.sequence_number, None)
+        if callback is not None:
+            callback(event)
+        # else: the caller gave up (cancelled): nothing to tell anyone
 
     def _dispatch(self, events: list[Event]) -> None:
         """Synchronous routing (for the close path): outcomes to callbacks, the rest to
         ``on_event`` if set; ``incoming`` is being closed, so nothing goes there."""
         handler = self.on_event
         for event in events:
-            if not self._outcome(event) and handler is not None and not isinstance(event, _QUIET):
+            if isinstance(event, OUTCOME_TYPES):
+                self._outcome(event)
+            elif handler is not None and not isinstance(event, _QUIET):
                 handler(event)
         self._room.unpark_all()
 
     async def _route(self, events: list[Event]) -> None:
         """Route events *in the order they happened*: a receipt that overtook its
         submit_sm_resp in the same read reaches the application first."""
-        send, callbacks = self._incoming_send, self._callbacks
+        send = self._incoming_send
         freed = False
         budget = _ROUTE_SLICE
         for event in events:
@@ -458,10 +418,8 @@ class SmppConnection:
                 if freed or self._write_pending:
                     freed = False
                     await trio.lowlevel.checkpoint()
-            if isinstance(event, _OUTCOMES):  # ``_outcome``, inlined: one per request sent
-                callback = callbacks.pop(event.sequence_number, None)
-                if callback is not None:
-                    callback(event)
+            if isinstance(event, OUTCOME_TYPES):
+                self._outcome(event)
                 freed = True
                 continue
             if isinstance(event, _QUIET):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 import attrs
 import trio
@@ -20,10 +21,11 @@ from smppgw.core.errors import CommandFailed, ConnectionLost, SmppError
 from smppgw.core.pdu import BindReceiver, BindTransceiver, BindTransmitter, _BindResp
 from smppgw.core.session import Session, SessionConfig
 from smppgw.core.states import BindMode, Role
-from smppgw.net.connection import SmppConnection, map_trio_errors
+from smppgw.net.connection import SmppConnection
+from smppgw.net.errors import map_trio_errors
 from smppgw.support.groups import unwrap_single
 
-__all__ = ["BindFailed", "EsmeSettings", "bind", "connect_tcp", "open_esme"]
+__all__ = ["BindFailed", "Connect", "EsmeSettings", "bind", "connect_tcp", "open_esme"]
 
 _BIND_CLASSES = {BindMode.TX: BindTransmitter, BindMode.RX: BindReceiver, BindMode.TRX: BindTransceiver}
 
@@ -48,6 +50,20 @@ class EsmeSettings:
     connect_timeout: float = 10.0
     bind_timeout: float = 10.0
     unbind_timeout: float = 5.0
+
+
+class Connect(Protocol):
+    """How an ESME opens the byte stream to its SMSC: ``connect_tcp`` unless a caller
+    injects another (the way httpcore takes a network backend). The gateway's bind pools
+    take one, so tests run the whole gateway over ``trio.testing.memory_stream_pair``.
+
+    Raises:
+        ConnectionLost: the SMSC cannot be reached (refused, unreachable, timed out).
+    """
+
+    async def __call__(
+        self, host: str, port: int, *, timeout: float, ssl_context: ssl.SSLContext | None
+    ) -> trio.abc.Stream: ...
 
 
 async def connect_tcp(
@@ -107,11 +123,13 @@ async def open_esme(
     mode: BindMode = BindMode.TRX,
     ssl_context: ssl.SSLContext | None = None,
     settings: EsmeSettings | None = None,
+    connect: Connect = connect_tcp,
     **overrides: object,
 ) -> AsyncIterator[SmppConnection]:
     """Connect and bind; on exit unbind (bounded by ``unbind_timeout``) and close.
 
-    Extra keyword arguments override fields of ``EsmeSettings``.
+    Extra keyword arguments override fields of ``EsmeSettings``. ``connect`` opens the
+    stream (see ``Connect``).
 
     Raises:
         ConnectionLost: cannot connect, or the connection broke while binding.
@@ -119,7 +137,7 @@ async def open_esme(
     """
     if settings is None:
         settings = EsmeSettings(system_id=system_id, password=password, mode=mode, **overrides)  # type: ignore[arg-type]
-    stream = await connect_tcp(host, port, timeout=settings.connect_timeout, ssl_context=ssl_context)
+    stream = await connect(host, port, timeout=settings.connect_timeout, ssl_context=ssl_context)
     session = Session(Role.ESME, settings.session, now=trio.current_time())
     conn = SmppConnection(stream, session)
     with unwrap_single():

@@ -1,24 +1,31 @@
-"""Routing across SMSCs: failover tiers and weighted sharing (DESIGN §4.3 ``[[route]]``)."""
+"""Routing across SMSCs: failover tiers and weighted sharing (DESIGN §4.3 ``[[route]]``),
+over memory streams in virtual time (``tests.gateway.helpers``)."""
 
 from __future__ import annotations
 
 import collections
-from typing import Any
 
 import trio
+from trio.testing import MockClock
 
-from simulator import run_simulator
-from simulator.config import config_from_dict
-from simulator.smsc import Simulator
 from smppgw.store.base import Status
-from tests.gateway.helpers import HOST, dest, gateway, simulator, smsc, wait_all, wait_until
+from tests.gateway.helpers import (
+    MEMORY_HOST,
+    dest,
+    gateway,
+    memory_net,
+    memory_simulator,
+    smsc,
+    wait_all,
+    wait_until,
+)
 
 TIERS = [{"name": "r", "smscs": ["a", "b"]}]
 
 
-async def test_first_smsc_refusing_binds_sends_everything_to_the_second() -> None:
+async def test_first_smsc_refusing_binds_sends_everything_to_the_second(autojump_clock: MockClock) -> None:
     with trio.fail_after(20):
-        async with simulator(behaviour={"refuse_binds": True}) as sim_a, simulator() as sim_b:
+        async with memory_simulator(behaviour={"refuse_binds": True}) as sim_a, memory_simulator() as sim_b:
             async with gateway(smsc(sim_a, "a"), smsc(sim_b, "b"), route=TIERS, up=False) as gw:
                 assert await wait_until(lambda: gw.smscs["b"].pool.up, 5)
                 records = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(10)]
@@ -28,25 +35,16 @@ async def test_first_smsc_refusing_binds_sends_everything_to_the_second() -> Non
     assert len(sim_a.store) == 0 and len(sim_b.store) == 10
 
 
-async def test_a_stopped_smsc_fails_over_with_queued_messages() -> None:
-    stop_a = trio.CancelScope()
-
-    async def run_a(*, task_status: trio.TaskStatus[Simulator] = trio.TASK_STATUS_IGNORED) -> None:
-        with stop_a:
-            await run_simulator(
-                config_from_dict({"host": HOST, "port": 0, "seed": 2}), task_status=task_status
-            )
-
+async def test_a_stopped_smsc_fails_over_with_queued_messages(autojump_clock: MockClock) -> None:
     with trio.fail_after(30):
-        async with trio.open_nursery() as nursery, simulator() as sim_b:
-            sim_a: Any = await nursery.start(run_a)
+        async with memory_simulator(seed=2) as sim_a, memory_simulator() as sim_b:
             # A is slow (2/s at the gateway): most of its messages are still queued when it stops.
             async with gateway(
                 smsc(sim_a, "a", tps=2), smsc(sim_b, "b"), route=TIERS, failover_after=1.0
             ) as gw:
                 first = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(10)]
                 await trio.sleep(0.3)
-                stop_a.cancel()
+                memory_net().stop(sim_a.port)
                 assert await wait_until(lambda: not gw.smscs["a"].pool.up, 5)
                 later = [gw.submit(source="12345", destination=dest(10 + i), text="x") for i in range(5)]
                 await wait_all(gw, first + later, 15)
@@ -61,10 +59,10 @@ async def test_a_stopped_smsc_fails_over_with_queued_messages() -> None:
         assert r.smsc == ("a" if r.destination in on_a else "b")
 
 
-async def test_weights_share_a_tier_roughly_three_to_one() -> None:
+async def test_weights_share_a_tier_roughly_three_to_one(autojump_clock: MockClock) -> None:
     route = [{"name": "r", "smscs": [["a:3", "b:1"]]}]
     with trio.fail_after(30):
-        async with simulator() as sim_a, simulator() as sim_b:
+        async with memory_simulator() as sim_a, memory_simulator() as sim_b:
             async with gateway(smsc(sim_a, "a"), smsc(sim_b, "b"), route=route) as gw:
                 records = [
                     gw.submit(source="12345", destination=dest(i), text="x", dlr=False) for i in range(400)
@@ -76,14 +74,14 @@ async def test_weights_share_a_tier_roughly_three_to_one() -> None:
     assert len(sim_a.store) == split["a"] and len(sim_b.store) == split["b"]
 
 
-async def test_routes_by_prefix_and_sender_kind() -> None:
+async def test_routes_by_prefix_and_sender_kind(autojump_clock: MockClock) -> None:
     routes = [
         {"name": "uk", "prefixes": ["+44"], "smscs": ["b"]},
         {"name": "uk-mobile", "prefixes": ["447"], "sender_kinds": ["short_code"], "smscs": ["a"]},
         {"name": "rest", "smscs": ["a"]},
     ]
     with trio.fail_after(20):
-        async with simulator() as sim_a, simulator() as sim_b:
+        async with memory_simulator() as sim_a, memory_simulator() as sim_b:
             async with gateway(smsc(sim_a, "a"), smsc(sim_b, "b"), route=routes) as gw:
                 short = gw.submit(source="12345", destination="447700900001", text="x", dlr=False)
                 alpha = gw.submit(source="Shop", destination="447700900002", text="x", dlr=False)
@@ -94,18 +92,13 @@ async def test_routes_by_prefix_and_sender_kind() -> None:
     assert (us.route, us.smsc) == ("rest", "a")
 
 
-async def test_messages_for_an_unreachable_smsc_fail_after_max_age() -> None:
+async def test_messages_for_an_unreachable_smsc_fail_after_max_age(autojump_clock: MockClock) -> None:
     """With nowhere to fail over to, queued messages wait for the SMSC, but not forever:
     past the retry policy's max_age they finish as ``failed`` with the reason."""
-    import socket
-
-    with socket.socket() as probe:  # a loopback port where nothing listens
-        probe.bind((HOST, 0))
-        port = probe.getsockname()[1]
     dead = {
         "name": "a",
-        "host": HOST,
-        "port": port,
+        "host": MEMORY_HOST,
+        "port": 1,  # nothing listens there
         "system_id": "x",
         "password": "y",
         "connect_timeout": 0.5,

@@ -7,15 +7,16 @@ from typing import Any
 
 import pytest
 import trio
+from trio.testing import MockClock
 
 from smppgw.store.base import MessageRecord, Status
 from tests.gateway.helpers import (
     ACCOUNT,
     dest,
     gateway,
+    memory_simulator,
     metric,
     sim_parts,
-    simulator,
     smsc,
     wait_all,
     wait_until,
@@ -45,10 +46,12 @@ def assert_nothing_lost_or_duplicated(sim: Any, records: list[MessageRecord]) ->
     [{"drop_after_pdus": 25}, {"drop_probability": 0.03}],
     ids=["drop_after_pdus", "drop_probability"],
 )
-async def test_survives_dropped_binds_mid_window(behaviour: dict[str, Any]) -> None:
+async def test_survives_dropped_binds_mid_window(
+    behaviour: dict[str, Any], autojump_clock: MockClock
+) -> None:
     with trio.fail_after(30):
         async with (
-            simulator(behaviour={"dlr_delay": 0.02, **behaviour}) as sim,
+            memory_simulator(behaviour={"dlr_delay": 0.02, **behaviour}) as sim,
             gateway(smsc(sim, window=10), receipts={"hold": 1.0}) as gw,
         ):
             most_binds = 0
@@ -71,9 +74,9 @@ async def test_survives_dropped_binds_mid_window(behaviour: dict[str, Any]) -> N
             assert metric(gw, "smppgw_resent_unknown_total", smsc="a") == resent
 
 
-async def test_survives_binds_dropped_at_run_time() -> None:
+async def test_survives_binds_dropped_at_run_time(autojump_clock: MockClock) -> None:
     with trio.fail_after(30):
-        async with simulator(behaviour={"dlr_delay": 0.02}) as sim, gateway(smsc(sim, window=8)) as gw:
+        async with memory_simulator(behaviour={"dlr_delay": 0.02}) as sim, gateway(smsc(sim, window=8)) as gw:
             records = [gw.submit(source="12345", destination=dest(i), text=f"m{i}") for i in range(20)]
             await wait_all(gw, records, 10)
             sim.set_behaviour(ACCOUNT, {"drop_after_pdus": 12})
@@ -88,11 +91,11 @@ async def test_survives_binds_dropped_at_run_time() -> None:
             assert all(r.parts[0].resent_unknown == 0 for r in records[:20])
 
 
-async def test_transient_error_is_retried_then_failed() -> None:
+async def test_transient_error_is_retried_then_failed(autojump_clock: MockClock) -> None:
     retry = {"max_attempts": 3, "initial": 0.05, "maximum": 0.2}
     with trio.fail_after(20):
         async with (
-            simulator(behaviour={"error_probability": 1.0, "error_status": "ESME_RSYSERR"}) as sim,
+            memory_simulator(behaviour={"error_probability": 1.0, "error_status": "ESME_RSYSERR"}) as sim,
             gateway(smsc(sim), retry=retry) as gw,
         ):
             records = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(4)]
@@ -108,10 +111,10 @@ async def test_transient_error_is_retried_then_failed() -> None:
     assert len(sim.store) == 0
 
 
-async def test_permanent_error_is_rejected_at_once() -> None:
+async def test_permanent_error_is_rejected_at_once(autojump_clock: MockClock) -> None:
     force = [{"destination_suffix": "99", "submit_status": "ESME_RINVDSTADR"}]
     with trio.fail_after(20):
-        async with simulator(behaviour={"force": force}) as sim, gateway(smsc(sim)) as gw:
+        async with memory_simulator(behaviour={"force": force}) as sim, gateway(smsc(sim)) as gw:
             bad = gw.submit(source="12345", destination="447700900099", text="x")
             good = gw.submit(source="12345", destination="447700900001", text="x")
             await wait_all(gw, [bad, good], 10)
@@ -124,9 +127,9 @@ async def test_permanent_error_is_rejected_at_once() -> None:
     assert submits == 2
 
 
-async def test_throttled_submits_are_counted_and_requeued() -> None:
+async def test_throttled_submits_are_counted_and_requeued(autojump_clock: MockClock) -> None:
     with trio.fail_after(20):
-        async with simulator(behaviour={"tps": 5}) as sim, gateway(smsc(sim, tps=40)) as gw:
+        async with memory_simulator(behaviour={"tps": 5}) as sim, gateway(smsc(sim, tps=40)) as gw:
             records = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(12)]
             await wait_all(gw, records, 15)
             throttled = metric(gw, "smppgw_submits_total", smsc="a", status="ESME_RTHROTTLED")
@@ -137,11 +140,11 @@ async def test_throttled_submits_are_counted_and_requeued() -> None:
     assert len(sim.store) == 12
 
 
-async def test_response_timeout_resubmits_and_counts_it() -> None:
+async def test_response_timeout_resubmits_and_counts_it(autojump_clock: MockClock) -> None:
     """No submit_sm_resp within the response timer: resent, never taken as success (item 50)."""
     with trio.fail_after(20):
         async with (
-            simulator(behaviour={"dlr_delay": 0.02}) as sim,
+            memory_simulator(behaviour={"dlr_delay": 0.02}) as sim,
             gateway(smsc(sim, response_timeout=0.3, binds=1), retry={"initial": 0.05}) as gw,
         ):
             sim.set_behaviour(ACCOUNT, {"black_hole": True})
@@ -154,11 +157,11 @@ async def test_response_timeout_resubmits_and_counts_it() -> None:
     assert record.parts[0].resent_unknown >= 1
 
 
-async def test_too_many_binds_backs_off_long() -> None:
+async def test_too_many_binds_backs_off_long(autojump_clock: MockClock) -> None:
     """ESME_RALYBND (the carrier's bind limit): the extra bind waits, the other sends."""
     account = [{"system_id": ACCOUNT, "password": "password", "max_binds": 1}]
     with trio.fail_after(20):
-        async with simulator(account=account) as sim, gateway(smsc(sim, binds=2), up=False) as gw:
+        async with memory_simulator(account=account) as sim, gateway(smsc(sim, binds=2), up=False) as gw:
             pool = gw.smscs["a"].pool
             assert await wait_until(lambda: pool.up and pool.bind_failures == 1, 5)
             record = gw.submit(source="12345", destination=dest(1), text="x")

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import pytest
 import trio
+from trio.testing import MockClock
 
 from smppgw.core.constants import CommandStatus, DataCoding
 from smppgw.core.pdu import DeliverSm
 from smppgw.gateway.inbound import Inbound, InboundMessage
-from tests.gateway.helpers import gateway, metric, simulator, smsc, wait_until
+from tests.gateway.helpers import gateway, memory_simulator, metric, smsc, wait_until
 
 LONG_UCS2 = ("Привет! Это длинное сообщение, которое не помещается в одну часть. " * 3).strip()
 
 
 @pytest.mark.parametrize("method", ["udh8", "udh16", "sar"])
-async def test_long_ucs2_mo_reaches_the_handler_once_and_whole(method: str) -> None:
+async def test_long_ucs2_mo_reaches_the_handler_once_and_whole(
+    method: str, autojump_clock: MockClock
+) -> None:
     got: list[InboundMessage] = []
     with trio.fail_after(20):
-        async with simulator(behaviour={"mo_concat": method}) as sim:
+        async with memory_simulator(behaviour={"mo_concat": method}) as sim:
             async with gateway(smsc(sim, binds=1), inbound_handler=got.append) as gw:
                 parts = sim.inject_mo(
                     system_id=None, source_addr="447700900123", destination_addr="12345", text=LONG_UCS2

@@ -1,14 +1,32 @@
-"""The gateway as a whole: accepting and refusing messages, metrics, clean shutdown."""
+"""The gateway as a whole: accepting and refusing messages, metrics, clean shutdown.
+
+The first two tests run end to end over loopback TCP in real time (bind, submit, receipt,
+unbind on the wire); the rest over memory streams in virtual time (``tests.gateway.helpers``)."""
 
 from __future__ import annotations
 
+import ssl
+from typing import Any
+
 import pytest
 import trio
+from trio.testing import MockClock
 
 from smppgw.gateway.config import config_from_dict
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.store.base import Status
-from tests.gateway.helpers import dest, gateway, metric, simulator, smsc, wait_all, wait_until
+from tests.gateway.helpers import (
+    MEMORY_HOST,
+    dest,
+    gateway,
+    memory_net,
+    memory_simulator,
+    metric,
+    simulator,
+    smsc,
+    wait_all,
+    wait_until,
+)
 
 
 async def test_metrics_series() -> None:
@@ -53,11 +71,11 @@ async def test_clean_shutdown_unbinds_everything_in_bounded_time() -> None:
             assert not gw.smscs["a"].pool.up and gw.smscs["a"].pool.connections == set()
 
 
-async def test_shutdown_is_bounded_when_the_smsc_never_answers_the_unbind() -> None:
+async def test_shutdown_is_bounded_when_the_smsc_never_answers_the_unbind(autojump_clock: MockClock) -> None:
     with trio.fail_after(20):
-        async with simulator() as sim:
+        async with memory_simulator() as sim:
             config = config_from_dict({"smsc": [smsc(sim)], "gateway": {"shutdown_timeout": 0.5}})
-            gw = Gateway(config)
+            gw = Gateway(config, connect=memory_net().connect)
             async with trio.open_nursery() as nursery:
                 await nursery.start(gw.run)
                 assert await wait_until(lambda: len(sim.binds_info()) == 2, 5)
@@ -79,18 +97,18 @@ async def test_shutdown_is_bounded_when_the_smsc_never_answers_the_unbind() -> N
     ],
 )
 async def test_submit_refuses_what_can_never_be_sent(
-    source: str, destination: str, text: str, match: str
+    source: str, destination: str, text: str, match: str, autojump_clock: MockClock
 ) -> None:
     with trio.fail_after(10):
-        async with simulator() as sim, gateway(smsc(sim)) as gw:
+        async with memory_simulator() as sim, gateway(smsc(sim)) as gw:
             with pytest.raises(SubmitError, match=match):
                 gw.submit(source=source, destination=destination, text=text)
             assert gw.queued() == 0 and gw.store.counts() == {}
 
 
-async def test_no_receipt_requested_settles_at_submitted() -> None:
+async def test_no_receipt_requested_settles_at_submitted(autojump_clock: MockClock) -> None:
     with trio.fail_after(10):
-        async with simulator() as sim, gateway(smsc(sim)) as gw:
+        async with memory_simulator() as sim, gateway(smsc(sim)) as gw:
             record = gw.submit(source="+14155550100", destination="+447700900001", text="x", dlr=False)
             await wait_all(gw, [record], 5)
             [m] = sim.store.select()
@@ -100,8 +118,23 @@ async def test_no_receipt_requested_settles_at_submitted() -> None:
     assert m.registered_delivery == 0
 
 
-async def test_wait_final_unknown_id() -> None:
+async def test_wait_final_unknown_id(autojump_clock: MockClock) -> None:
     with trio.fail_after(10):
-        async with simulator() as sim, gateway(smsc(sim)) as gw:
+        async with memory_simulator() as sim, gateway(smsc(sim)) as gw:
             with pytest.raises(KeyError):
                 await gw.wait_final("nope", 1)
+
+
+async def test_every_bind_is_opened_through_the_injected_connect(autojump_clock: MockClock) -> None:
+    calls: list[tuple[str, int, float, object]] = []
+
+    async def connect(host: str, port: int, *, timeout: float, ssl_context: ssl.SSLContext | None) -> Any:
+        calls.append((host, port, timeout, ssl_context))
+        return await memory_net().connect(host, port, timeout=timeout, ssl_context=ssl_context)
+
+    with trio.fail_after(10):
+        async with memory_simulator() as sim, gateway(smsc(sim, binds=3), connect=connect) as gw:
+            record = gw.submit(source="12345", destination=dest(1), text="x")
+            await wait_all(gw, [record], 5)
+    assert calls == [(MEMORY_HOST, sim.port, 2.0, None)] * 3
+    assert record.status is Status.DELIVERED

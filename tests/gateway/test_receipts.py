@@ -5,19 +5,20 @@ store keeps per part."""
 from __future__ import annotations
 
 import trio
+from trio.testing import MockClock
 
 from smppgw.store.base import MessageRecord, Status
-from tests.gateway.helpers import dest, gateway, metric, sim_parts, simulator, smsc, store_of, wait_all
+from tests.gateway.helpers import dest, gateway, memory_simulator, metric, sim_parts, smsc, store_of, wait_all
 
 ALL_DELIVERED = {"DELIVRD": 1.0}
 LONG_TEXT = "".join(f"part of a long message number {i:03d}. " for i in range(12))[:400]  # GSM, 3 parts
 
 
-async def test_hex_ids_profile_with_hex_base() -> None:
+async def test_hex_ids_profile_with_hex_base(autojump_clock: MockClock) -> None:
     behaviour = {"outcomes": ALL_DELIVERED, "dlr_delay": 0.02}
     with trio.fail_after(20):
         async with (
-            simulator(profile="hex-ids", behaviour=behaviour) as sim,
+            memory_simulator(profile="hex-ids", behaviour=behaviour) as sim,
             gateway(smsc(sim, receipt_id_base="hex")) as gw,
         ):
             records = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(40)]
@@ -34,10 +35,10 @@ async def test_hex_ids_profile_with_hex_base() -> None:
         assert r.parts[0].smsc_message_id == m.message_id
 
 
-async def test_dlr_before_resp_profile() -> None:
+async def test_dlr_before_resp_profile(autojump_clock: MockClock) -> None:
     with trio.fail_after(20):
         async with (
-            simulator(profile="dlr-before-resp", behaviour={"outcomes": ALL_DELIVERED}) as sim,
+            memory_simulator(profile="dlr-before-resp", behaviour={"outcomes": ALL_DELIVERED}) as sim,
             gateway(smsc(sim)) as gw,
         ):
             records = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(40)]
@@ -49,7 +50,7 @@ async def test_dlr_before_resp_profile() -> None:
     assert len(sim.store) == 40
 
 
-async def test_multi_part_message_is_delivered_when_every_part_is() -> None:
+async def test_multi_part_message_is_delivered_when_every_part_is(autojump_clock: MockClock) -> None:
     seen: list[tuple[int, Status]] = []
 
     def listener(record: MessageRecord) -> None:
@@ -57,7 +58,9 @@ async def test_multi_part_message_is_delivered_when_every_part_is() -> None:
             seen.append((sum(p.receipt_final for p in record.parts), record.status))
 
     with trio.fail_after(20):
-        async with simulator(behaviour={"dlr_delay": {"kind": "uniform", "low": 0.05, "high": 0.3}}) as sim:
+        async with memory_simulator(
+            behaviour={"dlr_delay": {"kind": "uniform", "low": 0.05, "high": 0.3}}
+        ) as sim:
             async with gateway(smsc(sim)) as gw:
                 gw.add_listener(listener)
                 record = gw.submit(source="12345", destination=dest(1), text=LONG_TEXT)
@@ -72,10 +75,13 @@ async def test_multi_part_message_is_delivered_when_every_part_is() -> None:
     assert len(sim_parts(sim)[dest(1)]) == 3
 
 
-async def test_multi_part_with_an_undelivered_destination_is_undeliverable() -> None:
+async def test_multi_part_with_an_undelivered_destination_is_undeliverable(autojump_clock: MockClock) -> None:
     force = [{"destination": dest(2), "outcome": "UNDELIV"}]
     with trio.fail_after(20):
-        async with simulator(behaviour={"force": force, "dlr_delay": 0.02}) as sim, gateway(smsc(sim)) as gw:
+        async with (
+            memory_simulator(behaviour={"force": force, "dlr_delay": 0.02}) as sim,
+            gateway(smsc(sim)) as gw,
+        ):
             bad = gw.submit(source="12345", destination=dest(2), text=LONG_TEXT)
             good = gw.submit(source="12345", destination=dest(3), text=LONG_TEXT)
             await wait_all(gw, [bad, good], 10)
@@ -87,12 +93,12 @@ async def test_multi_part_with_an_undelivered_destination_is_undeliverable() -> 
     assert len(sim.store) == 6
 
 
-async def test_one_receipt_per_concatenated_message_settles_every_part() -> None:
+async def test_one_receipt_per_concatenated_message_settles_every_part(autojump_clock: MockClock) -> None:
     """A carrier that sends one receipt per message (simulator per_part_receipts=false,
     which receipts the last part) with the SMSC configured ``receipts = "message"``."""
     with trio.fail_after(20):
         behaviour = {"per_part_receipts": False, "dlr_delay": 0.02}
-        async with simulator(behaviour=behaviour) as sim, gateway(smsc(sim, receipts="message")) as gw:
+        async with memory_simulator(behaviour=behaviour) as sim, gateway(smsc(sim, receipts="message")) as gw:
             record = gw.submit(source="12345", destination=dest(4), text=LONG_TEXT)
             await wait_all(gw, [record], 10)
             sent = sum(m.receipts_sent for m in sim.store.newest_first())
@@ -102,12 +108,12 @@ async def test_one_receipt_per_concatenated_message_settles_every_part() -> None
     assert sum(p.receipts for p in record.parts) == 1
 
 
-async def test_per_part_smsc_waits_for_every_part() -> None:
+async def test_per_part_smsc_waits_for_every_part(autojump_clock: MockClock) -> None:
     """Without ``receipts = "message"`` the same carrier leaves the message submitted: the
     gateway never guesses an outcome for a part no receipt spoke about."""
     with trio.fail_after(20):
         behaviour = {"per_part_receipts": False, "dlr_delay": 0.02}
-        async with simulator(behaviour=behaviour) as sim, gateway(smsc(sim)) as gw:
+        async with memory_simulator(behaviour=behaviour) as sim, gateway(smsc(sim)) as gw:
             record = gw.submit(source="12345", destination=dest(5), text=LONG_TEXT)
             with trio.move_on_after(1.0):
                 await wait_all(gw, [record], 5)
@@ -115,9 +121,9 @@ async def test_per_part_smsc_waits_for_every_part() -> None:
     assert sum(p.receipt_final for p in record.parts) == 1
 
 
-async def test_store_records_per_part_ids_and_receipts() -> None:
+async def test_store_records_per_part_ids_and_receipts(autojump_clock: MockClock) -> None:
     with trio.fail_after(20):
-        async with simulator(behaviour={"dlr_delay": 0.05}) as sim, gateway(smsc(sim)) as gw:
+        async with memory_simulator(behaviour={"dlr_delay": 0.05}) as sim, gateway(smsc(sim)) as gw:
             record = gw.submit(source="12345", destination=dest(5), text=LONG_TEXT)
             await wait_all(gw, [record], 10)
     stored = store_of(gw).get(record.id)
@@ -141,10 +147,10 @@ async def test_store_records_per_part_ids_and_receipts() -> None:
     assert store_of(gw).counts() == {"delivered": 1}
 
 
-async def test_duplicate_receipts_change_nothing() -> None:
+async def test_duplicate_receipts_change_nothing(autojump_clock: MockClock) -> None:
     with trio.fail_after(20):
         async with (
-            simulator(behaviour={"duplicate_receipts": 1.0, "dlr_delay": 0.02}) as sim,
+            memory_simulator(behaviour={"duplicate_receipts": 1.0, "dlr_delay": 0.02}) as sim,
             gateway(smsc(sim)) as gw,
         ):
             records = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(5)]

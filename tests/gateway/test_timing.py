@@ -1,8 +1,8 @@
 """BindPool and Dispatcher timing in virtual time (``autojump_clock``): reconnect backoff,
 the account's sliding window, retry delays, throttling and per-sender limits.
 
-No sockets: the pool's ``connect_tcp``/``bind`` are replaced by fakes, and the dispatcher
-sends through a fake pool whose connections answer on a script.
+No sockets: the pool gets an injected ``connect`` (memory streams to a small in-test
+SMSC), and the dispatcher sends through a fake pool whose connections answer on a script.
 """
 
 from __future__ import annotations
@@ -16,19 +16,21 @@ import pytest
 import trio
 import trio.testing
 
-import smppgw.gateway.bindpool as bindpool_module
 from smppgw.core.constants import CommandStatus
 from smppgw.core.errors import ConnectionLost
 from smppgw.core.events import RequestAborted, ResponseReceived
-from smppgw.core.pdu import BindTransceiver, SubmitSm, SubmitSmResp
+from smppgw.core.pdu import SubmitSm, SubmitSmResp
+from smppgw.core.session import SessionConfig
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.config import config_from_dict
 from smppgw.gateway.dispatcher import Dispatcher, Job
 from smppgw.gateway.metrics import GatewayMetrics
-from smppgw.net.esme import BindFailed
+from smppgw.net.esme import Connect
+from smppgw.net.server import Handler, handle_stream
 from smppgw.policy.retry import Backoff, RetryPolicy
 from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
 from smppgw.store.base import MessageRecord, PartRecord, Status
+from tests.gateway.helpers import answer_binds
 
 POOL_BACKOFF = Backoff(initial=0.5, factor=2.0, maximum=30.0, jitter=0.3)
 
@@ -38,12 +40,13 @@ def smsc_config(binds: int = 1) -> Any:
     return config_from_dict({"smsc": [{**table, "binds": binds}]}).smscs[0]
 
 
-def make_pool(binds: int = 1, seed: int = 7) -> BindPool:
+def make_pool(connect: Connect, binds: int = 1, seed: int = 7) -> BindPool:
     return BindPool(
         smsc_config(binds),
         on_event=lambda conn, event: None,
         metrics=GatewayMetrics(),
         rng=random.Random(seed),
+        connect=connect,
     )
 
 
@@ -55,24 +58,45 @@ def expected_delays(failures: int, seed: int = 7) -> list[float]:
 # -- the bind pool ---------------------------------------------------------------------------
 
 
+class Dialer:
+    """The pool's ``connect``: notes each attempt, refuses the first ``refuse``, then gives
+    a memory stream whose other end ``handler`` serves as the SMSC (in ``nursery``)."""
+
+    def __init__(self, nursery: trio.Nursery, handler: Handler, refuse: int = 0) -> None:
+        self.nursery, self.handler, self.refuse = nursery, handler, refuse
+        self.attempts: list[float] = []
+        self.peers: list[trio.abc.Stream] = []  # the SMSC ends
+        self._attempted = trio.Event()
+
+    async def connect(self, host: str, port: int, *, timeout: float, ssl_context: Any) -> trio.abc.Stream:
+        self.attempts.append(trio.current_time())
+        self._attempted.set()
+        if len(self.attempts) <= self.refuse:
+            raise ConnectionLost("connection refused")
+        ours, theirs = trio.testing.memory_stream_pair()
+        self.peers.append(theirs)
+        self.nursery.start_soon(handle_stream, theirs, self.handler, SessionConfig())
+        return ours
+
+    async def wait_attempts(self, count: int) -> None:
+        """Sleep (not poll: minutes of backoff in virtual time) until ``count`` attempts."""
+        while len(self.attempts) < count:
+            self._attempted = trio.Event()
+            await self._attempted.wait()
+
+
 async def test_unreachable_smsc_is_retried_with_jittered_exponential_backoff(
-    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
-    attempts: list[float] = []
-
-    async def refused(host: str, port: int, **kwargs: Any) -> trio.abc.Stream:
-        attempts.append(trio.current_time())
-        raise ConnectionLost("connection refused")
-
-    monkeypatch.setattr(bindpool_module, "connect_tcp", refused)
-    pool = make_pool()
     with trio.fail_after(200):
         async with trio.open_nursery() as nursery:
+            dialer = Dialer(nursery, answer_binds(), refuse=10**6)
+            pool = make_pool(dialer.connect)
             start = trio.current_time()
             await nursery.start(pool.run)
-            while len(attempts) < 10:
-                await trio.sleep(0.01)
+            await dialer.wait_attempts(10)
             nursery.cancel_scope.cancel()
+    attempts = dialer.attempts
     gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert attempts[0] == pytest.approx(start)
     assert gaps == pytest.approx(expected_delays(9))  # exactly the seeded schedule
@@ -83,27 +107,15 @@ async def test_unreachable_smsc_is_retried_with_jittered_exponential_backoff(
     assert not pool.up and pool.connections == set()
 
 
-async def test_already_bound_backs_off_longer(
-    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    attempts: list[float] = []
-
-    async def connect(host: str, port: int, **kwargs: Any) -> trio.abc.Stream:
-        attempts.append(trio.current_time())
-        return trio.testing.memory_stream_pair()[0]
-
-    async def refuse(conn: Any, settings: Any) -> None:
-        raise BindFailed(BindTransceiver(system_id="id", password="pw"), CommandStatus.ESME_RALYBND)
-
-    monkeypatch.setattr(bindpool_module, "connect_tcp", connect)
-    monkeypatch.setattr(bindpool_module, "bind", refuse)
-    pool = make_pool()
+async def test_already_bound_backs_off_longer(autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(200):
         async with trio.open_nursery() as nursery:
+            dialer = Dialer(nursery, answer_binds(CommandStatus.ESME_RALYBND))
+            pool = make_pool(dialer.connect)
             await nursery.start(pool.run)
-            while len(attempts) < 4:
-                await trio.sleep(0.01)
+            await dialer.wait_attempts(4)
             nursery.cancel_scope.cancel()
+    attempts = dialer.attempts
     gaps = [b - a for a, b in itertools.pairwise(attempts)]
     # ESME_RALYBND: the carrier still sees the old session; wait at least half the maximum.
     assert gaps == pytest.approx([max(15.0, d) for d in expected_delays(3)])
@@ -112,28 +124,14 @@ async def test_already_bound_backs_off_longer(
 
 
 async def test_a_lost_bind_backs_off_from_the_start_and_never_exceeds_the_bind_count(
-    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
-    attempts: list[float] = []
-    peers: list[Any] = []
     most_open = 0
-
-    async def connect(host: str, port: int, **kwargs: Any) -> trio.abc.Stream:
-        attempts.append(trio.current_time())
-        ours, theirs = trio.testing.memory_stream_pair()
-        peers.append(theirs)
-        if len(attempts) <= 3:
-            raise ConnectionLost("refused")
-        return ours
-
-    async def accept(conn: Any, settings: Any) -> None:
-        return None
-
-    monkeypatch.setattr(bindpool_module, "connect_tcp", connect)
-    monkeypatch.setattr(bindpool_module, "bind", accept)
-    pool = make_pool(binds=2)
     with trio.fail_after(200):
         async with trio.open_nursery() as nursery:
+            dialer = Dialer(nursery, answer_binds(), refuse=3)
+            attempts, peers = dialer.attempts, dialer.peers
+            pool = make_pool(dialer.connect, binds=2)
             await nursery.start(pool.run)
             while len(pool.senders) < 2:
                 most_open = max(most_open, len(pool.connections))

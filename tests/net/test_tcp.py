@@ -33,7 +33,7 @@ from smppgw.core.receipt import is_receipt, parse_receipt
 from smppgw.core.session import SessionConfig
 from smppgw.core.states import BindMode, SessionState
 from smppgw.net import BindFailed, SmppConnection, open_esme, serve_smsc
-from smppgw.net.connection import Outcome, map_trio_errors
+from smppgw.net.errors import Outcome, map_trio_errors
 
 HOST = "127.0.0.1"
 SUBMIT = SubmitSm(source_addr="4479001", destination_addr="4479002", short_message=b"hello")
