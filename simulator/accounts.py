@@ -1,4 +1,11 @@
-"""Per-account and per-bind state of the simulator (mutable bookkeeping, no I/O)."""
+"""Per-account and per-bind state of the simulator (mutable bookkeeping, no I/O).
+
+A bind's ``behaviour`` is the one its PDUs are answered by: the global behaviour until
+it binds, its account's after. It is kept current when a behaviour is replaced at run
+time (``AccountState.apply``, ``Management.set_behaviour``), and the connection reads
+its ``read_delay`` through it (a ``ConnectionBehaviour``): a fault is a value the
+connection was built with, never an attribute written onto it.
+"""
 
 from __future__ import annotations
 
@@ -55,17 +62,22 @@ class AccountState:
         for bind in self.binds:
             if behaviour.bind_tps != (bind.bucket.rate if bind.bucket else None):
                 bind.bucket = bucket_for(behaviour.bind_tps, now)
-            bind.conn.read_delay = behaviour.read_delay
-            bind.conn.session.answer_enquire_link = not behaviour.black_hole
+            bind.behaviour = behaviour
 
 
 class BindState:
-    """One connection; ``account``/``mode`` are set once bound."""
+    """One connection; ``account``/``mode`` are set once bound.
 
-    def __init__(self, conn: SmppConnection, peer: str) -> None:
+    Made before its connection (it is the connection's ``ConnectionBehaviour``);
+    ``Binds.handle`` sets ``conn`` and ``peer`` once the connection runs.
+    """
+
+    conn: SmppConnection
+
+    def __init__(self, behaviour: Behaviour) -> None:
         self.id = next(_bind_ids)
-        self.conn = conn
-        self.peer = peer
+        self.behaviour = behaviour
+        self.peer = "?"
         self.account: AccountState | None = None
         self.mode: str | None = None
         self.system_id: str | None = None
@@ -75,6 +87,11 @@ class BindState:
         self.pdus = 0
         self.submits = 0
         self.throttled = 0
+
+    @property
+    def read_delay(self) -> float:
+        """The ``read_delay`` fault, read by the connection before each read."""
+        return self.behaviour.read_delay
 
     def info(self) -> dict[str, Any]:
         stats = self.conn.statistics()

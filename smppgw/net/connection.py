@@ -30,7 +30,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
@@ -51,7 +51,7 @@ from smppgw.core.pdu import Request, Response, Unbind
 from smppgw.core.session import Session, SessionStatistics
 from smppgw.core.states import SessionState
 
-__all__ = ["Outcome", "SmppConnection", "map_trio_errors", "outcome_result"]
+__all__ = ["ConnectionBehaviour", "Outcome", "SmppConnection", "map_trio_errors", "outcome_result"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,29 @@ _OUTCOMES = (ResponseReceived, RequestExpired, RequestAborted)
 
 
 _LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+
+class ConnectionBehaviour(Protocol):
+    """How a peer that misbehaves on purpose (a simulator's faults) runs a connection.
+
+    Given at construction and read by the connection as it goes, so its owner may change
+    it at run time (the simulator's ``PATCH /behaviour``); nothing writes the connection.
+    """
+
+    @property
+    def read_delay(self) -> float:
+        """Seconds to pause before each read: a slow reader applies TCP backpressure."""
+        ...
+
+
+class _Plain:
+    """The behaviour of every connection but a simulator's: no pause."""
+
+    __slots__ = ()
+    read_delay = 0.0
+
+
+_PLAIN = _Plain()
 
 
 class _MapTrioErrors:
@@ -128,8 +151,11 @@ class SmppConnection:
         incoming_buffer: int = 1024,
         on_event: Callable[[Event], object] | None = None,
         read_size: int = _READ_SIZE,
+        behaviour: ConnectionBehaviour | None = None,
     ) -> None:
         self.stream = stream
+        #: Read, never written, by the connection (see ``ConnectionBehaviour``).
+        self.behaviour: ConnectionBehaviour = behaviour if behaviour is not None else _PLAIN
         self.read_size = read_size
         self.session = session
         #: Synchronous handler for application events; None routes them to ``incoming``.
@@ -161,8 +187,6 @@ class SmppConnection:
         self._cancel: trio.CancelScope | None = None
         self.close_reason: str | None = None
         self._raw: list[bytes] = []  # octets that bypass the session (send_raw)
-        #: Seconds to pause before each read: a slow reader applies TCP backpressure.
-        self.read_delay = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -324,10 +348,10 @@ class SmppConnection:
     # -- the three tasks -------------------------------------------------------------------
 
     async def _reader(self) -> None:
-        session, stream, read_size = self.session, self.stream, self.read_size
+        session, stream, read_size, behaviour = self.session, self.stream, self.read_size, self.behaviour
         while True:
-            if self.read_delay:
-                await trio.sleep(self.read_delay)
+            if behaviour.read_delay:
+                await trio.sleep(behaviour.read_delay)
             try:
                 with map_trio_errors():
                     data = await stream.receive_some(read_size)
