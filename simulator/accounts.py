@@ -1,10 +1,10 @@
 """Per-account and per-bind state of the simulator (mutable bookkeeping, no I/O).
 
-A bind's ``behaviour`` is the one its PDUs are answered by: the global behaviour until
-it binds, its account's after. It is kept current when a behaviour is replaced at run
-time (``AccountState.apply``, ``Management.set_behaviour``), and the connection reads
-its ``read_delay`` through it (a ``ConnectionBehaviour``): a fault is a value the
-connection was built with, never an attribute written onto it.
+A bind's PDUs are answered by the behaviour of its ``source``: the ``GlobalBehaviour``
+until it binds, its ``AccountState`` after. Both replace their ``behaviour`` when it is
+changed at run time, so a bind reads the current one, with nothing to keep in step. The
+connection reads its ``read_delay`` through the bind (a ``ConnectionBehaviour``): a fault
+is a value the connection was built with, never an attribute written onto it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from simulator.deliveries import DeliveryQueue
 from smppgw.net.connection import SmppConnection
 from smppgw.policy.throttle import TokenBucket
 
-__all__ = ["AccountState", "BindState", "bucket_for"]
+__all__ = ["AccountState", "BindState", "GlobalBehaviour", "bucket_for"]
 
 _bind_ids = itertools.count(1)
 
@@ -32,6 +32,15 @@ def bucket_for(rate: float | None, now: float) -> TokenBucket | None:
     bucket = TokenBucket(rate, burst=max(1.0, rate))
     bucket.take(now, 0.0)  # start the clock now
     return bucket
+
+
+class GlobalBehaviour:
+    """The behaviour of connections not bound yet, and the run-time changes it was made
+    with (``set_behaviour`` for every account; kept across PATCHes)."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.patch: dict[str, Any] = {}
 
 
 class AccountState:
@@ -62,7 +71,6 @@ class AccountState:
         for bind in self.binds:
             if behaviour.bind_tps != (bind.bucket.rate if bind.bucket else None):
                 bind.bucket = bucket_for(behaviour.bind_tps, now)
-            bind.behaviour = behaviour
 
 
 class BindState:
@@ -74,9 +82,10 @@ class BindState:
 
     conn: SmppConnection
 
-    def __init__(self, behaviour: Behaviour) -> None:
+    def __init__(self, source: GlobalBehaviour) -> None:
         self.id = next(_bind_ids)
-        self.behaviour = behaviour
+        #: Whose ``behaviour`` answers this bind's PDUs: the account's once bound.
+        self.source: GlobalBehaviour | AccountState = source
         self.peer = "?"
         self.account: AccountState | None = None
         self.mode: str | None = None
@@ -91,7 +100,7 @@ class BindState:
     @property
     def read_delay(self) -> float:
         """The ``read_delay`` fault, read by the connection before each read."""
-        return self.behaviour.read_delay
+        return self.source.behaviour.read_delay
 
     def info(self) -> dict[str, Any]:
         stats = self.conn.statistics()

@@ -81,7 +81,7 @@ class Binds:
 
     def new_bind(self) -> BindState:
         """The state of a connection about to be accepted (``serve_smsc``'s ``behaviour``)."""
-        return BindState(self._state.global_behaviour)
+        return BindState(self._state.unbound)
 
     async def handle(self, conn: SmppConnection) -> None:
         """The ``serve_smsc`` handler: one call per TCP connection."""
@@ -119,7 +119,7 @@ class Binds:
         # A request (every submit): handled here, not in a method of its own (per PDU).
         seq, pdu = event.sequence_number, event.pdu
         account = bind.account
-        b = bind.behaviour
+        b = bind.source.behaviour
         plan = self._plans.get(id(b))  # ``Plans.of``, inline
         if plan is None or plan.behaviour is not b:
             plan = self._plans.of(b)
@@ -225,7 +225,7 @@ class Binds:
         bind.account, bind.mode, bind.system_id, bind.bound_at = account, mode, pdu.system_id, time.time()
         bind.bound_clock = now
         bind.bucket = bucket_for(account.behaviour.bind_tps, now)
-        bind.behaviour = account.behaviour
+        bind.source = account
         account.binds.append(bind)
         self._metrics.binds.labels(pdu.system_id, mode).inc()
         if mode in _RECEIVER_MODES:

@@ -94,16 +94,14 @@ class Management:
         for account in targets:  # validate everything before changing anything
             merged = {**account.patch, **patch}
             built.append((account, merged, config.behaviour_for(account.account, merged)))
-        global_patch, global_behaviour = state.global_patch, state.global_behaviour
+        unbound = state.unbound
+        global_patch, global_behaviour = unbound.patch, unbound.behaviour
         if system_id is None:  # connections not yet bound follow the global behaviour
             global_patch = {**global_patch, **patch}
             raw = {**config.raw_global_behaviour(), **global_patch}
             global_behaviour = build_behaviour(raw, "behaviour")
         now = trio.current_time()
-        state.global_patch, state.global_behaviour = global_patch, global_behaviour
-        for bind in state.connections:
-            if bind.account is None:
-                bind.behaviour = global_behaviour
+        unbound.patch, unbound.behaviour = global_patch, global_behaviour
         for account, merged, behaviour in built:
             previous = account.behaviour.unbind_after
             # A maintenance window starts when it is set: it is not replayed by later patches.

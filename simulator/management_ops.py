@@ -43,7 +43,7 @@ class ManagementOps:
         self._respond = responder.respond
 
     def _policy(self, bind: BindState) -> ValidationPolicy:
-        return self._plans.of(bind.behaviour).policy
+        return self._plans.of(bind.source.behaviour).policy
 
     def _find(self, bind: BindState, message_id: str, source_addr: str = "") -> Message | None:
         m = self._store.get(message_id)

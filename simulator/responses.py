@@ -31,7 +31,7 @@ class Responder:
         """Answer now, or after the ``response_delay`` fault (never a bind_resp: the bind must
         take effect at once, or deliveries for a new receiver would wait for no reason)."""
         self._metrics.pdu("out", response.command_id, status)
-        b = bind.behaviour
+        b = bind.source.behaviour
         if b.response_delay.is_zero or isinstance(response, _BindResp):
             bind.conn.send_response(seq, response, status)
         else:

@@ -40,7 +40,7 @@ from typing import Any
 
 from simulator.accounts import AccountState, BindState
 from simulator.binds import Binds
-from simulator.config import Behaviour, SimConfig
+from simulator.config import SimConfig
 from simulator.management import Management
 from simulator.management_ops import ManagementOps
 from simulator.message_log import MessageLog
@@ -92,11 +92,6 @@ class Simulator:
         self.stats = control.stats
 
     @property
-    def global_behaviour(self) -> Behaviour:
-        """The behaviour of connections not bound yet (replaced by ``set_behaviour``)."""
-        return self.state.global_behaviour
-
-    @property
     def global_patch(self) -> dict[str, Any]:
         """The run-time changes made to every account (``set_behaviour(None, ...)``)."""
-        return self.state.global_patch
+        return self.state.unbound.patch

@@ -5,24 +5,22 @@ faults, the submission path, receipts, message management, handsets and the cont
 surface. None of them calls another through a base class or a back reference: each gets
 this record and, at construction, the few methods of the others it uses.
 
-Every field but two is made once and only changed in place (the message log is
-cleared, the scheduler's heap emptied, accounts' counters reset), so a collaborator
-may keep a field in an attribute of its own: the per-message path reads ``self._rng``,
-not ``self._state.rng``. The two that are replaced are ``global_behaviour`` and
-``global_patch`` (by ``Management.set_behaviour``): read them off the record.
+Every field is made once and only changed in place (the message log is cleared, the
+scheduler's heap emptied, a behaviour replaced inside its ``AccountState`` or
+``GlobalBehaviour``), so a collaborator may keep a field in an attribute of its own: the
+per-message path reads ``self._rng``, not ``self._state.rng``.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
 
 import attrs
 import trio
 
-from simulator.accounts import AccountState, BindState
-from simulator.config import Behaviour, SimConfig, build_behaviour
+from simulator.accounts import AccountState, BindState, GlobalBehaviour
+from simulator.config import SimConfig, build_behaviour
 from simulator.deliveries import DeliveryQueue
 from simulator.ids import IdFactory
 from simulator.message_log import MessageLog
@@ -33,7 +31,7 @@ from simulator.scheduler import Scheduler
 __all__ = ["SimState", "new_state"]
 
 
-@attrs.define(eq=False)
+@attrs.frozen(eq=False)
 class SimState:
     """What one simulator knows; see the module docstring for who may change what."""
 
@@ -49,8 +47,7 @@ class SimState:
     # The run's clock method: trio.current_time() is three Python frames (per message).
     # A simulator lives in the trio run that made it (``run_simulator``).
     now: Callable[[], float]
-    global_behaviour: Behaviour  # for connections not bound yet
-    global_patch: dict[str, Any]  # run-time changes to every account, kept across PATCHes
+    unbound: GlobalBehaviour  # the behaviour of connections not bound yet
 
 
 def new_state(config: SimConfig) -> SimState:
@@ -83,6 +80,5 @@ def new_state(config: SimConfig) -> SimState:
         connections=set(),
         plans=Plans(),
         now=clock,
-        global_behaviour=build_behaviour(config.raw_global_behaviour(), "behaviour"),
-        global_patch={},
+        unbound=GlobalBehaviour(build_behaviour(config.raw_global_behaviour(), "behaviour")),
     )
