@@ -44,6 +44,9 @@ class GlobalBehaviour:
 
 
 class AccountState:
+    """One account: its behaviour (and the run-time patch it was made with), TPS bucket,
+    deliveries queue, binds and counters."""
+
     def __init__(self, account: Account, behaviour: Behaviour, queue: DeliveryQueue, now: float) -> None:
         self.account = account
         self.behaviour = behaviour

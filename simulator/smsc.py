@@ -36,6 +36,7 @@ Uses run one way (no module imports a part that imports it): ``Binds`` uses
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from simulator.accounts import AccountState, BindState
@@ -79,7 +80,7 @@ class Simulator:
         self.handle = binds.handle
         self.new_bind = binds.new_bind
 
-        def keeps(fn: Any) -> bool:  # responses still owed, and the binds' unbind_after
+        def keeps(fn: Callable[..., Any]) -> bool:  # responses still owed, and the binds' unbind_after
             return responder.keeps(fn) or binds.keeps(fn)
 
         control = Management(state, self.handsets, binds.schedule_unbind, keeps)
