@@ -1,9 +1,10 @@
 """Answers to the ESME: now, or later by the ``response_delay`` / ``resp_latency`` faults.
 
-Every part that answers a request (binds, submissions, query/cancel/replace) answers
-through a ``Responder``, so the delay faults and the PDU counts are applied in one place.
-A late answer is a scheduler entry; ``reset`` keeps those (``keeps``): the ESME is owed
-every response it is waiting for.
+Binds, refused submits and query/cancel/replace are answered through ``respond``. An
+accepted submit is answered by ``Submission`` itself, on the per-message path, whose
+delay (``resp_latency`` + ``response_delay``) is drawn with the message's other draws;
+when delayed, ``send_accepted`` sends it. A late answer is a scheduler entry, and
+``reset`` keeps those (``keeps``): the ESME is owed every response it is waiting for.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ _ROK = int(CommandStatus.ESME_ROK)
 
 
 class Responder:
+    """Sends answers, now or when a delay fault says."""
+
     def __init__(self, state: SimState) -> None:
         self._metrics = state.metrics
         self._rng = state.rng
@@ -38,22 +41,15 @@ class Responder:
             delay = b.response_delay.sample(self._rng)
             self._scheduler.call_later(delay, self._late, bind, seq, response, status)
 
-    def accepted_later(
-        self, delay: float, bind: BindState, account: AccountState, seq: int, response: Response
-    ) -> None:
-        """Send the ESME_ROK ``response`` to an accepted submit in ``delay`` seconds; until
-        then it counts against the account's ``queue_size`` (``pending_responses``)."""
-        account.pending_responses += 1
-        self._metrics.pdus_out_ok[response.command_id].n += 1
-        self._scheduler.call_later(delay, self._accepted, bind, account, seq, response)
-
     def keeps(self, fn: Callable[..., Any]) -> bool:
         """True for the timers that send a response (``Scheduler.clear(keep=...)``)."""
-        return fn == self._late or fn == self._accepted
+        return fn == self._late or fn == self.send_accepted
 
     def _late(self, bind: BindState, seq: int, response: Response, status: int) -> None:
         bind.conn.send_response(seq, response, status)
 
-    def _accepted(self, bind: BindState, account: AccountState, seq: int, response: Response) -> None:
+    def send_accepted(self, bind: BindState, account: AccountState, seq: int, response: Response) -> None:
+        """The ESME_ROK ``response`` to an accepted submit, when ``Submission`` delayed it
+        (a timer: ``pending_responses`` counted it against ``queue_size`` until now)."""
         account.pending_responses -= 1
         bind.conn.send_response(seq, response, _ROK)

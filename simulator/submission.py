@@ -59,7 +59,7 @@ class Submission:
         self._scheduler = state.scheduler
         self._now = state.now
         self._respond = responder.respond
-        self._accepted_later = responder.accepted_later
+        self._send_accepted = responder.send_accepted
         self._decide = receipts.decide
         self._wants_receipt = receipts.wants_receipt
         self._finalize = receipts.finalize
@@ -144,7 +144,9 @@ class Submission:
             # Our own id: valid. trusted_from, not trusted(**kw): no keyword packing per submit.
             response = response_type.trusted_from({"message_id": message_id})
         if delay > 0:  # response_delay is in it already
-            self._accepted_later(delay, bind, account, seq, response)
+            account.pending_responses += 1
+            self._metrics.pdus_out_ok[response.command_id].n += 1
+            self._scheduler.call_later(delay, self._send_accepted, bind, account, seq, response)
         else:
             bind.conn.send_response(seq, response, OK)
             self._metrics.pdus_out_ok[response.command_id].n += 1
