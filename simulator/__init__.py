@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def session_config(config: SimConfig) -> SessionConfig:
+    """The simulator's sessions: enquire_link is answered by the simulator, not the session,
+    so that the black hole fault can leave it unanswered (``simulator.binds``)."""
     s = config.session
     return SessionConfig(
         window=s.window,
@@ -32,6 +34,7 @@ def session_config(config: SimConfig) -> SessionConfig:
         bind_timeout=s.bind_timeout,
         inactivity_timeout=s.inactivity_timeout,
         max_command_length=s.max_command_length,
+        answer_enquire_link=False,
     )
 
 
@@ -46,7 +49,14 @@ async def run_simulator(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(sim.scheduler.run)
         listeners = await nursery.start(
-            partial(serve_smsc, sim.handle, config.port, host=config.host, config=session_config(config))
+            partial(
+                serve_smsc,
+                sim.handle,
+                config.port,
+                host=config.host,
+                config=session_config(config),
+                behaviour=sim.new_bind,
+            )
         )
         sim.port = listeners[0].socket.getsockname()[1]
         if config.http_port is not None:

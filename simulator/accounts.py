@@ -1,4 +1,11 @@
-"""Per-account and per-bind state of the simulator (mutable bookkeeping, no I/O)."""
+"""Per-account and per-bind state of the simulator (mutable bookkeeping, no I/O).
+
+A bind's PDUs are answered by the behaviour of its ``source``: the ``GlobalBehaviour``
+until it binds, its ``AccountState`` after. Both replace their ``behaviour`` when it is
+changed at run time, so a bind reads the current one, with nothing to keep in step. The
+connection reads its ``read_delay`` through the bind (a ``ConnectionBehaviour``): a fault
+is a value the connection was built with, never an attribute written onto it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ from simulator.deliveries import DeliveryQueue
 from smppgw.net.connection import SmppConnection
 from smppgw.policy.throttle import TokenBucket
 
-__all__ = ["AccountState", "BindState", "bucket_for"]
+__all__ = ["AccountState", "BindState", "GlobalBehaviour", "bucket_for"]
 
 _bind_ids = itertools.count(1)
 
@@ -27,7 +34,19 @@ def bucket_for(rate: float | None, now: float) -> TokenBucket | None:
     return bucket
 
 
+class GlobalBehaviour:
+    """The behaviour of connections not bound yet, and the run-time changes it was made
+    with (``set_behaviour`` for every account; kept across PATCHes)."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.patch: dict[str, Any] = {}
+
+
 class AccountState:
+    """One account: its behaviour (and the run-time patch it was made with), TPS bucket,
+    deliveries queue, binds and counters."""
+
     def __init__(self, account: Account, behaviour: Behaviour, queue: DeliveryQueue, now: float) -> None:
         self.account = account
         self.behaviour = behaviour
@@ -55,17 +74,22 @@ class AccountState:
         for bind in self.binds:
             if behaviour.bind_tps != (bind.bucket.rate if bind.bucket else None):
                 bind.bucket = bucket_for(behaviour.bind_tps, now)
-            bind.conn.read_delay = behaviour.read_delay
-            bind.conn.session.answer_enquire_link = not behaviour.black_hole
 
 
 class BindState:
-    """One connection; ``account``/``mode`` are set once bound."""
+    """One connection; ``account``/``mode`` are set once bound.
 
-    def __init__(self, conn: SmppConnection, peer: str) -> None:
+    Made before its connection (it is the connection's ``ConnectionBehaviour``);
+    ``Binds.handle`` sets ``conn`` and ``peer`` once the connection runs.
+    """
+
+    conn: SmppConnection
+
+    def __init__(self, source: GlobalBehaviour) -> None:
         self.id = next(_bind_ids)
-        self.conn = conn
-        self.peer = peer
+        #: Whose ``behaviour`` answers this bind's PDUs: the account's once bound.
+        self.source: GlobalBehaviour | AccountState = source
+        self.peer = "?"
         self.account: AccountState | None = None
         self.mode: str | None = None
         self.system_id: str | None = None
@@ -75,6 +99,11 @@ class BindState:
         self.pdus = 0
         self.submits = 0
         self.throttled = 0
+
+    @property
+    def read_delay(self) -> float:
+        """The ``read_delay`` fault, read by the connection before each read."""
+        return self.source.behaviour.read_delay
 
     def info(self) -> dict[str, Any]:
         stats = self.conn.statistics()

@@ -20,16 +20,14 @@ and the simulator's state (trio clock, scheduler, connections) belongs to the tr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 from fastapi import FastAPI, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config import ConfigError
-
-if TYPE_CHECKING:
-    from simulator.smsc import Simulator
+from simulator.smsc import Simulator
 
 __all__ = ["build_app", "serve_control"]
 

@@ -1,26 +1,22 @@
 """The simulator's control surface: what the HTTP API (and in-process tests) can ask.
 
-Kept apart from the protocol handling in ``smsc.py``; every method here is synchronous
-bookkeeping on the simulator's state and safe to call from any task.
+Kept apart from the protocol handling (``binds.py``, ``submission.py``); every method here
+is synchronous bookkeeping on the simulator's state and safe to call from any task of the
+simulator's trio run. ``Simulator`` offers these methods as its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import trio
 
-from simulator.config import ConfigError, build_behaviour
-
-if TYPE_CHECKING:
-    from simulator.accounts import AccountState, BindState
-    from simulator.config import Behaviour, SimConfig
-    from simulator.metrics import SimMetrics
-    from simulator.scheduler import Scheduler
-    from simulator.store import MessageStore
-    from simulator.twoway import Handsets
+from simulator.accounts import AccountState, BindState
+from simulator.config import Behaviour, ConfigError, build_behaviour
+from simulator.state import SimState
+from simulator.twoway import Handsets
 
 __all__ = ["Management"]
 
@@ -40,23 +36,23 @@ def _describe(b: Behaviour) -> dict[str, Any]:
 
 
 class Management:
-    config: SimConfig
-    accounts: dict[str, AccountState]
-    connections: set[BindState]
-    store: MessageStore
-    metrics: SimMetrics
-    scheduler: Scheduler
-    handsets: Handsets
-    global_behaviour: Behaviour
-    global_patch: dict[str, Any]  # run-time changes to every account, kept across PATCHes
+    """The control surface. ``schedule_unbind`` plans a bind's ``unbind_after`` fault
+    (``Binds``); ``keeps`` says which timers a reset keeps (``Scheduler.clear``)."""
 
-    if TYPE_CHECKING:
-
-        def _schedule_unbind(self, bind: BindState) -> None: ...
-        def _survives_reset(self, fn: Callable[..., Any]) -> bool: ...
+    def __init__(
+        self,
+        state: SimState,
+        handsets: Handsets,
+        schedule_unbind: Callable[[BindState], None],
+        keeps: Callable[[Callable[..., Any]], bool],
+    ) -> None:
+        self._state = state
+        self._handsets = handsets
+        self._schedule_unbind = schedule_unbind
+        self._keeps = keeps
 
     def binds_info(self) -> list[dict[str, Any]]:
-        return sorted((b.info() for b in self.connections), key=lambda i: i["id"])
+        return sorted((b.info() for b in self._state.connections), key=lambda i: i["id"])
 
     def accounts_info(self) -> list[dict[str, Any]]:
         return [
@@ -72,14 +68,15 @@ class Management:
                 "deliveries_dropped": a.queue.dropped,
                 "behaviour": _describe(a.behaviour),
             }
-            for a in self.accounts.values()
+            for a in self._state.accounts.values()
         ]
 
     def _account(self, system_id: str | None) -> AccountState:
+        accounts = self._state.accounts
         if system_id is None:
-            return next(iter(self.accounts.values()))
+            return next(iter(accounts.values()))
         try:
-            return self.accounts[system_id]
+            return accounts[system_id]
         except KeyError:
             raise ConfigError(f"account: no account {system_id!r}") from None
 
@@ -91,18 +88,20 @@ class Management:
         """
         if not isinstance(patch, Mapping):
             raise ConfigError("behaviour: expected an object")
-        targets = list(self.accounts.values()) if system_id is None else [self._account(system_id)]
+        state, config = self._state, self._state.config
+        targets = list(state.accounts.values()) if system_id is None else [self._account(system_id)]
         built = []
         for account in targets:  # validate everything before changing anything
             merged = {**account.patch, **patch}
-            built.append((account, merged, self.config.behaviour_for(account.account, merged)))
-        global_patch, global_behaviour = self.global_patch, self.global_behaviour
+            built.append((account, merged, config.behaviour_for(account.account, merged)))
+        unbound = state.unbound
+        global_patch, global_behaviour = unbound.patch, unbound.behaviour
         if system_id is None:  # connections not yet bound follow the global behaviour
             global_patch = {**global_patch, **patch}
-            raw = {**self.config.raw_global_behaviour(), **global_patch}
+            raw = {**config.raw_global_behaviour(), **global_patch}
             global_behaviour = build_behaviour(raw, "behaviour")
         now = trio.current_time()
-        self.global_patch, self.global_behaviour = global_patch, global_behaviour
+        unbound.patch, unbound.behaviour = global_patch, global_behaviour
         for account, merged, behaviour in built:
             previous = account.behaviour.unbind_after
             # A maintenance window starts when it is set: it is not replayed by later patches.
@@ -125,31 +124,33 @@ class Management:
                 raise ConfigError(f"{name}: 1..20 characters (SMPP 3.4 §4.6.1)")
         if not text:
             raise ConfigError("text: must not be empty")
-        return self.handsets.send_mo(account, source_addr, destination_addr, text)
+        return self._handsets.send_mo(account, source_addr, destination_addr, text)
 
     def messages(self, **filters: Any) -> list[dict[str, Any]]:
-        return [m.to_dict() for m in self.store.select(**filters)]
+        return [m.to_dict() for m in self._state.store.select(**filters)]
 
     def reset(self) -> None:
         """Forget received messages, queued deliveries and pending timers (binds stay).
 
         Responses still owed to the ESME are kept: every request gets its answer.
         """
-        self.store.clear()
-        self.scheduler.clear(keep=self._survives_reset)
-        for account in self.accounts.values():
+        state = self._state
+        state.store.clear()
+        state.scheduler.clear(keep=self._keeps)
+        for account in state.accounts.values():
             account.queue.clear()
             account.submitted = 0
             account.throttled = 0
 
     def stats(self) -> dict[str, Any]:
+        state = self._state
         return {
-            "connections": len(self.connections),
-            "binds": sum(len(a.binds) for a in self.accounts.values()),
-            "messages": len(self.store),
-            "scheduled": len(self.scheduler),
+            "connections": len(state.connections),
+            "binds": sum(len(a.binds) for a in state.accounts.values()),
+            "messages": len(state.store),
+            "scheduled": len(state.scheduler),
             "accounts": {
                 a.account.system_id: {"submitted": a.submitted, "throttled": a.throttled}
-                for a in self.accounts.values()
+                for a in state.accounts.values()
             },
         }

@@ -6,6 +6,9 @@ account's messages. A source_addr given in the request must match the original's
 uses it "for verification purposes". Unknown messages get ESME_RQUERYFAIL,
 ESME_RCANCELFAIL or ESME_RREPLACEFAIL; cancel and replace also fail on a message that is
 already final (3.4 §4.9, §4.10).
+
+``Binds.on_event`` hands these requests of a bound ESME to ``query``, ``cancel`` and
+``replace``; the answers go through the ``Responder``.
 """
 
 from __future__ import annotations
@@ -13,19 +16,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from simulator.validate import validate_cancel, validate_query, validate_replace
+from simulator.accounts import BindState
+from simulator.message_log import Message
+from simulator.responses import Responder
+from simulator.state import SimState
+from simulator.validate import ValidationPolicy, validate_cancel, validate_query, validate_replace
 from smppgw.core.constants import CommandStatus, MessageState, TlvTag
 from smppgw.core.pdu import CancelSm, CancelSmResp, QuerySm, QuerySmResp, ReplaceSm, ReplaceSmResp
 from smppgw.core.timefmt import format_smpp_time
-
-if TYPE_CHECKING:
-    from simulator.accounts import BindState
-    from simulator.config import Behaviour
-    from simulator.store import Message, MessageStore
-    from simulator.validate import ValidationPolicy
-    from smppgw.core.pdu import Response
 
 __all__ = ["ManagementOps"]
 
@@ -36,16 +35,18 @@ _NO_ERROR = frozenset(
 
 
 class ManagementOps:
-    store: MessageStore
+    """query_sm, cancel_sm and replace_sm of bound ESMEs, on the message log."""
 
-    if TYPE_CHECKING:
+    def __init__(self, state: SimState, responder: Responder) -> None:
+        self._store = state.store
+        self._plans = state.plans
+        self._respond = responder.respond
 
-        def _respond(self, bind: BindState, seq: int, response: Response, status: int) -> None: ...
-        def _behaviour(self, bind: BindState) -> Behaviour: ...
-        def _policy(self, b: Behaviour) -> ValidationPolicy: ...
+    def _policy(self, bind: BindState) -> ValidationPolicy:
+        return self._plans.of(bind.source.behaviour).policy
 
     def _find(self, bind: BindState, message_id: str, source_addr: str = "") -> Message | None:
-        m = self.store.get(message_id)
+        m = self._store.get(message_id)
         if m is None or bind.account is None or m.account != bind.account.account.system_id:
             return None
         if source_addr and m.source_addr != source_addr:
@@ -56,13 +57,13 @@ class ManagementOps:
         """``m`` and, for a submit_multi, the messages of its other destinations."""
         yield m
         for index in range(1, 255):
-            other = self.store.get(f"{m.message_id}/{index}")
+            other = self._store.get(f"{m.message_id}/{index}")
             if other is None:
                 return
             yield other
 
-    def _query(self, bind: BindState, seq: int, pdu: QuerySm) -> None:
-        status = validate_query(pdu, self._policy(self._behaviour(bind)))
+    def query(self, bind: BindState, seq: int, pdu: QuerySm) -> None:
+        status = validate_query(pdu, self._policy(bind))
         m = self._find(bind, pdu.message_id, pdu.source_addr) if not status else None
         if m is None:
             self._respond(bind, seq, QuerySmResp(), status or CommandStatus.ESME_RQUERYFAIL)
@@ -75,8 +76,8 @@ class ManagementOps:
         )
         self._respond(bind, seq, resp, CommandStatus.ESME_ROK)
 
-    def _cancel(self, bind: BindState, seq: int, pdu: CancelSm) -> None:
-        status = validate_cancel(pdu, self._policy(self._behaviour(bind)))
+    def cancel(self, bind: BindState, seq: int, pdu: CancelSm) -> None:
+        status = validate_cancel(pdu, self._policy(bind))
         if status:
             self._respond(bind, seq, CancelSmResp(), status)
             return
@@ -88,7 +89,7 @@ class ManagementOps:
             system_id = bind.account.account.system_id
             found = [
                 m
-                for m in self.store.newest_first()
+                for m in self._store.newest_first()
                 if m.source_addr == pdu.source_addr
                 and m.destination_addr == pdu.destination_addr
                 and (not pdu.service_type or m.service_type == pdu.service_type)
@@ -102,8 +103,8 @@ class ManagementOps:
             bind, seq, CancelSmResp(), CommandStatus.ESME_ROK if pending else CommandStatus.ESME_RCANCELFAIL
         )
 
-    def _replace(self, bind: BindState, seq: int, pdu: ReplaceSm) -> None:
-        status = validate_replace(pdu, self._policy(self._behaviour(bind)))
+    def replace(self, bind: BindState, seq: int, pdu: ReplaceSm) -> None:
+        status = validate_replace(pdu, self._policy(bind))
         m = self._find(bind, pdu.message_id, pdu.source_addr) if not status else None
         if m is None or m.is_final:
             self._respond(bind, seq, ReplaceSmResp(), status or CommandStatus.ESME_RREPLACEFAIL)

@@ -3,7 +3,7 @@
 A submit asks the same questions of its account's behaviour each time: is any fault or
 random error on, is there a response delay, is the outcome fixed. A ``Behaviour`` is
 replaced, never changed, when it is patched at run time, so the answers are computed
-once per behaviour object (``Simulator._plan``) and the default, fault-free path skips
+once per behaviour object (``Plans``) and the default, fault-free path skips
 the optional features with one flag test each instead of a dozen attribute tests.
 """
 
@@ -15,7 +15,7 @@ from simulator.config import FINAL_STATES, Behaviour
 from simulator.validate import ValidationPolicy
 from smppgw.core.constants import MessageState
 
-__all__ = ["Plan", "plan_for"]
+__all__ = ["Plan", "Plans", "plan_for"]
 
 
 @attrs.frozen(kw_only=True)
@@ -29,14 +29,14 @@ class Plan:
     # resp_latency or response_delay can be non-zero: the response may be scheduled.
     resp_delayed: bool
     # The final state when no force rule decides outcomes and only one outcome is weighted
-    # (no RNG draw is made for it, as in ``Receipts._decide``); None otherwise.
+    # (no RNG draw is made for it, as in ``Receipts.decide``); None otherwise.
     fixed_state: MessageState | None
     # dlr_delay can be non-zero: it is sampled.
     dlr_delayed: bool
 
 
 def plan_for(b: Behaviour) -> Plan:
-    """The plan of ``b`` (cheap, but not for every PDU: ``Simulator._plan`` caches it)."""
+    """The plan of ``b`` (cheap, but not for every PDU: ``Plans`` caches it)."""
     outcome_rules = any(rule.outcome is not None for rule in b.force)
     fixed_state = None
     if not outcome_rules and len(b.outcomes) == 1:
@@ -56,3 +56,21 @@ def plan_for(b: Behaviour) -> Plan:
         fixed_state=fixed_state,
         dlr_delayed=not b.dlr_delay.is_zero,
     )
+
+
+class Plans(dict[int, Plan]):
+    """Plans by ``id(behaviour)``.
+
+    Keyed by identity: hashing a 40-field ``Behaviour`` per PDU costs more than the
+    validation. A plan keeps its behaviour alive, so the id cannot be reused while the
+    entry exists; a caller on the per-PDU path inlines ``of``: a ``get``, and ``of`` only
+    when that gives None or another behaviour's plan.
+    """
+
+    __slots__ = ()  # no instance dict: ``plans.get`` finds dict.get with one lookup
+
+    def of(self, b: Behaviour) -> Plan:
+        plan = self.get(id(b))
+        if plan is None or plan.behaviour is not b:
+            plan = self[id(b)] = plan_for(b)
+        return plan

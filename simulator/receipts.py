@@ -1,10 +1,13 @@
 """A message's fate and its delivery receipts (SMPP 3.4 Appendix B; SMPP-REFERENCE §6).
 
-The final outcome and its delay are decided when the message is accepted (``_decide``),
+The final outcome and its delay are decided when the message is accepted (``decide``),
 so a seeded run is reproducible. Whether a receipt goes out is decided when the message
-reaches its final state (``_finalize``), from the registered_delivery it has *then*: a
+reaches its final state (``finalize``), from the registered_delivery it has *then*: a
 replace_sm may have changed it. Intermediate notifications (ENROUTE/ACCEPTD) are only sent
 while the message is still pending, so they never follow the final receipt.
+
+``Receipts`` is used by ``Submission`` (which decides and plans) and by nobody else; it
+puts each receipt on the account's ``DeliveryQueue``.
 """
 
 from __future__ import annotations
@@ -12,25 +15,20 @@ from __future__ import annotations
 import functools
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from simulator.accounts import AccountState
 from simulator.config import FINAL_STATES
 from simulator.deliveries import Delivery
 from simulator.ids import IdFactory
-from simulator.store import PENDING_STATES
+from simulator.message_log import PENDING_STATES, Message
+from simulator.plan import Plan
+from simulator.state import SimState
 from smppgw.core.constants import EsmClass, MessageState
 from smppgw.core.pdu import DeliverSm
 from smppgw.core.receipt import format_receipt, format_smpp_date, receipt_tlvs
 from smppgw.core.text import decode_text
 from smppgw.core.timefmt import SmppTimeError, resolve_smpp_time
-
-if TYPE_CHECKING:
-    import random
-
-    from simulator.accounts import AccountState
-    from simulator.metrics import SimMetrics
-    from simulator.plan import Plan
-    from simulator.store import Message
 
 __all__ = ["Receipts"]
 
@@ -45,12 +43,15 @@ _STAT = {state: state.stat for state in MessageState}
 
 
 class Receipts:
-    rng: random.Random
-    metrics: SimMetrics
+    """Outcomes and receipts of accepted messages."""
 
-    def _decide(self, plan: Plan, m: Message, pdu: Any) -> tuple[MessageState, float]:
+    def __init__(self, state: SimState) -> None:
+        self._rng = state.rng
+        self._metrics = state.metrics
+
+    def decide(self, plan: Plan, m: Message, pdu: Any) -> tuple[MessageState, float]:
         """The final state of ``m`` and how long after the submit it is reached."""
-        rng, b = self.rng, plan.behaviour
+        rng, b = self._rng, plan.behaviour
         state = plan.fixed_state  # no force rule, one outcome: no RNG draw either way
         if state is None:
             for rule in b.force:
@@ -79,7 +80,7 @@ class Receipts:
         return state, delay
 
     @staticmethod
-    def _wants_receipt(m: Message) -> bool:
+    def wants_receipt(m: Message) -> bool:
         """registered_delivery bits 1-0 (3.4 §5.2.17; 3 = on success only, 5.0)."""
         if not m.receipt_part:
             return False
@@ -89,7 +90,8 @@ class Receipts:
         delivered = m.final_state is _DELIVERED
         return (mode == 2 and not delivered) or (mode == 3 and delivered)
 
-    def _finalize(self, account: AccountState, m: Message) -> None:
+    def finalize(self, account: AccountState, m: Message) -> None:
+        """``m`` reaches the final state decided for it; its receipt(s) go out if wanted."""
         if m.state not in PENDING_STATES:  # final (``m.is_final``): cancelled in the meantime
             return
         state = m.final_state
@@ -97,12 +99,13 @@ class Receipts:
         m.state = state
         m.done_at = time.time()
         # registered_delivery 1 (always), the usual case, without the call.
-        if (m.registered_delivery & 0x03 == 1 and m.receipt_part) or self._wants_receipt(m):
+        if (m.registered_delivery & 0x03 == 1 and m.receipt_part) or self.wants_receipt(m):
             self._send_receipt(account, m, state, False)
             if m.duplicate:
                 self._send_receipt(account, m, state, False)
 
-    def _send_intermediate(self, account: AccountState, m: Message, state: MessageState) -> None:
+    def send_intermediate(self, account: AccountState, m: Message, state: MessageState) -> None:
+        """An ENROUTE/ACCEPTD notification (3.4 §5.2.12), unless ``m`` is final already."""
         if m.state in PENDING_STATES:  # an interim receipt never follows the final one
             self._send_receipt(account, m, state, True)
 
@@ -142,7 +145,7 @@ class Receipts:
             }
         )
         m.receipts_sent += 1
-        self.metrics.receipts_by_stat[_STAT[state]].n += 1
+        self._metrics.receipts_by_stat[_STAT[state]].n += 1
         account.queue.put(Delivery(pdu, "receipt"))
 
 

@@ -6,39 +6,39 @@ A submit passes, in order (SMPP-REFERENCE §7.1): the bind then account TPS buck
 accepted (``_accept``): stored, its final outcome and receipt delay decided with the
 seeded RNG, its receipts planned. The response goes out after ``resp_latency`` +
 ``response_delay``. The faults that replace an answer come before all this, in
-``Simulator._on_event``.
+``Binds.on_event``, which hands every submit of a bound ESME to ``Submission.submit``.
 
-A mixin of ``Simulator`` (``simulator.smsc``), like ``Receipts`` and ``ManagementOps``:
-the submission path apart from the connection, bind and fault handling.
+Uses: the ``Responder`` (answers), ``Receipts`` (outcomes and receipts) and
+``Handsets`` (replies to delivered messages), given at construction.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
-from simulator.plan import Plan, plan_for
-from simulator.store import Message
+from simulator.accounts import AccountState, BindState
+from simulator.config import Behaviour
+from simulator.message_log import Message
+from simulator.plan import Plan
+from simulator.receipts import Receipts
+from simulator.responses import Responder
+from simulator.state import SimState
+from simulator.twoway import Handsets
 from simulator.validate import OK, submit_multi_failures, validate_submit
 from smppgw.core.constants import CommandStatus, MessageState
-from smppgw.core.pdu import DataSm, DestAddress, SubmitMulti, SubmitMultiResp, SubmitSm, UnsuccessSme
+from smppgw.core.pdu import (
+    DataSm,
+    DestAddress,
+    Response,
+    SubmitMulti,
+    SubmitMultiResp,
+    SubmitSm,
+    UnsuccessSme,
+)
 from smppgw.core.reassembly import concat_info
-
-if TYPE_CHECKING:
-    import random
-
-    from simulator.accounts import AccountState, BindState
-    from simulator.config import Behaviour
-    from simulator.ids import IdFactory
-    from simulator.metrics import SimMetrics
-    from simulator.scheduler import Scheduler
-    from simulator.store import MessageStore
-    from simulator.twoway import Handsets
-    from simulator.validate import ValidationPolicy
-    from smppgw.core.pdu import Response
 
 __all__ = ["Submission"]
 
@@ -47,36 +47,24 @@ _DELIVERED = MessageState.DELIVERED
 
 
 class Submission:
-    """The submission half of ``Simulator`` (a mixin: the attributes are ``Simulator``'s)."""
+    """The submission path: ``submit`` is called once per submit of a bound ESME."""
 
-    rng: random.Random
-    ids: IdFactory
-    metrics: SimMetrics
-    store: MessageStore
-    scheduler: Scheduler
-    handsets: Handsets
-    _plans: dict[int, Plan]
-    _now: Callable[[], float]
-
-    if TYPE_CHECKING:
-
-        def _respond(self, bind: BindState, seq: int, response: Response, status: int) -> None: ...
-        def _decide(self, plan: Plan, m: Message, pdu: Any) -> tuple[MessageState, float]: ...
-        @staticmethod
-        def _wants_receipt(m: Message) -> bool: ...
-        def _finalize(self, account: AccountState, m: Message) -> None: ...
-        def _send_intermediate(self, account: AccountState, m: Message, state: MessageState) -> None: ...
-
-    def _plan(self, b: Behaviour) -> Plan:
-        # Keyed by identity (hashing a 40-field Behaviour per PDU costs more than the
-        # validation); the plan keeps ``b`` alive so its id cannot be reused.
-        plan = self._plans.get(id(b))
-        if plan is None or plan.behaviour is not b:
-            plan = self._plans[id(b)] = plan_for(b)
-        return plan
-
-    def _policy(self, b: Behaviour) -> ValidationPolicy:
-        return self._plan(b).policy
+    def __init__(self, state: SimState, responder: Responder, receipts: Receipts, handsets: Handsets) -> None:
+        # The state's fields this path reads, and the collaborators' methods, as
+        # attributes: one attribute load each per message, not two (``simulator.state``).
+        self._rng = state.rng
+        self._ids = state.ids
+        self._metrics = state.metrics
+        self._store = state.store
+        self._scheduler = state.scheduler
+        self._now = state.now
+        self._respond = responder.respond
+        self._send_accepted = responder.send_accepted
+        self._decide = receipts.decide
+        self._wants_receipt = receipts.wants_receipt
+        self._finalize = receipts.finalize
+        self._send_intermediate = receipts.send_intermediate
+        self._on_delivered = handsets.on_delivered
 
     def _admit(
         self, bind: BindState, account: AccountState, b: Behaviour, pdu: SubmitSm | DataSm | SubmitMulti
@@ -88,7 +76,7 @@ class Submission:
         ):
             bind.throttled += 1
             account.throttled += 1
-            self.metrics.inc(self.metrics.throttled, account.account.system_id)
+            self._metrics.inc(self._metrics.throttled, account.account.system_id)
             return CommandStatus.ESME_RTHROTTLED
         if b.queue_size is not None and account.pending_responses >= b.queue_size:
             return CommandStatus.ESME_RMSGQFUL
@@ -96,11 +84,11 @@ class Submission:
             for rule in b.force:
                 if rule.submit_status is not None and rule.matches(pdu.destination_addr):
                     return rule.submit_status
-        if b.error_probability and self.rng.random() < b.error_probability:
+        if b.error_probability and self._rng.random() < b.error_probability:
             return b.error_status
         return OK
 
-    def _submit(
+    def submit(
         self,
         bind: BindState,
         account: AccountState,
@@ -119,7 +107,7 @@ class Submission:
         if status != OK:
             self._respond(bind, seq, response_type(), status)
             return
-        number, message_id = self.ids.new(b.message_id, b.message_id_width)
+        number, message_id = self._ids.new(b.message_id, b.message_id_width)
         failures: tuple[UnsuccessSme, ...] = ()
         # The messages whose receipt is due at once (from _accept), finalized after the resp.
         due: list[Message | None]
@@ -147,9 +135,9 @@ class Submission:
         delay = 0.0
         if plan.resp_delayed:
             if not b.resp_latency.is_zero:
-                delay += b.resp_latency.sample(self.rng)
+                delay += b.resp_latency.sample(self._rng)
             if not b.response_delay.is_zero:
-                delay += b.response_delay.sample(self.rng)
+                delay += b.response_delay.sample(self._rng)
         if isinstance(pdu, SubmitMulti):
             response: Response = SubmitMultiResp(message_id=message_id, unsuccess_smes=failures)
         else:
@@ -157,18 +145,14 @@ class Submission:
             response = response_type.trusted_from({"message_id": message_id})
         if delay > 0:  # response_delay is in it already
             account.pending_responses += 1
-            self.metrics.pdus_out_ok[response.command_id].n += 1
-            self.scheduler.call_later(delay, self._delayed_response, bind, account, seq, response)
+            self._metrics.pdus_out_ok[response.command_id].n += 1
+            self._scheduler.call_later(delay, self._send_accepted, bind, account, seq, response)
         else:
             bind.conn.send_response(seq, response, OK)
-            self.metrics.pdus_out_ok[response.command_id].n += 1
+            self._metrics.pdus_out_ok[response.command_id].n += 1
         for m in due:  # zero-delay receipts, right after the resp: no scheduler round trip
             if m is not None:
                 self._finalize(account, m)
-
-    def _delayed_response(self, bind: BindState, account: AccountState, seq: int, response: Response) -> None:
-        account.pending_responses -= 1
-        bind.conn.send_response(seq, response, CommandStatus.ESME_ROK)
 
     def _accept(
         self,
@@ -183,7 +167,7 @@ class Submission:
     ) -> Message | None:
         """Store one message, decide its fate and plan its receipts. Returns the message
         when its receipt is due at once, for ``_submit`` to finalize after the response."""
-        rng, b = self.rng, plan.behaviour
+        rng, b = self._rng, plan.behaviour
         # ``pdu.payload`` looks for message_payload (three calls); with no TLVs it is the
         # short_message (data_sm has none).
         payload = pdu.payload if pdu.tlvs else getattr(pdu, "short_message", b"")
@@ -199,12 +183,12 @@ class Submission:
             self._now(),
             time.time(),
         )
-        self.store.add(m)
+        self._store.add(m)
         account.submitted += 1
-        self.metrics.messages_by_account[m.account].n += 1
+        self._metrics.messages_by_account[m.account].n += 1
         state = plan.fixed_state
         if state is not None and not plan.dlr_delayed and not getattr(pdu, "schedule_delivery_time", ""):
-            delay = 0.0  # as _decide: no draw, no hold, so no delay to outlast the validity
+            delay = 0.0  # as Receipts.decide: no draw, no hold, so no delay to outlast the validity
         else:
             state, delay = self._decide(plan, m, pdu)
         m.final_state = state
@@ -218,7 +202,7 @@ class Submission:
         if m.registered_delivery & 0x10 and b.intermediate:
             for stat in b.intermediate:
                 inter = MessageState.ENROUTE if stat == "ENROUTE" else MessageState.ACCEPTED
-                self.scheduler.call_later(
+                self._scheduler.call_later(
                     b.intermediate_delay.sample(rng), self._send_intermediate, account, m, inter
                 )
         due = None
@@ -227,7 +211,7 @@ class Submission:
         elif delay <= 0:
             due = m  # finalized right after the resp is queued
         else:
-            self.scheduler.call_later(delay, self._finalize, account, m)
+            self._scheduler.call_later(delay, self._finalize, account, m)
         if state is _DELIVERED and b.handsets:
-            self.handsets.on_delivered(account, b, m, delay)
+            self._on_delivered(account, b, m, delay)
         return due

@@ -9,18 +9,14 @@ text outside GSM 03.38 in UCS-2, as a real handset's would.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from simulator.accounts import AccountState
 from simulator.config import Behaviour
 from simulator.deliveries import Delivery
+from simulator.message_log import Message
+from simulator.state import SimState
 from smppgw.core.constants import MessageState, Npi, Ton
 from smppgw.core.pdu import DeliverSm
 from smppgw.core.text import ConcatMethod, decode_text, split_message
-
-if TYPE_CHECKING:
-    from simulator.accounts import AccountState
-    from simulator.smsc import Simulator
-    from simulator.store import Message
 
 __all__ = ["Handsets"]
 
@@ -28,15 +24,18 @@ _METHOD = {"udh8": ConcatMethod.UDH8, "udh16": ConcatMethod.UDH16, "sar": Concat
 
 
 class Handsets:
-    def __init__(self, sim: Simulator) -> None:
-        self._sim = sim
+    """The subscribers behind every destination; ``send_mo`` also serves ``POST /inject``."""
+
+    def __init__(self, state: SimState) -> None:
+        self._rng = state.rng
+        self._scheduler = state.scheduler
         self._reference = 0
         self.replies_sent = 0
 
     def on_delivered(self, account: AccountState, b: Behaviour, m: Message, delivered_after: float) -> None:
         """Called when ``m`` is accepted with a DELIVRD outcome ``delivered_after`` seconds on."""
         text = decode_text(m.payload, m.data_coding).lower()
-        rng = self._sim.rng
+        rng = self._rng
         for rule in b.handsets:
             if rule.match.lower() not in text:
                 continue
@@ -47,7 +46,7 @@ class Handsets:
             if reply.lower() == "score":
                 reply = str(rng.randint(0, 10))
             delay = delivered_after + rule.delay.sample(rng)
-            self._sim.scheduler.call_later(delay, self._reply, account, m, reply)
+            self._scheduler.call_later(delay, self._reply, account, m, reply)
             return
 
     def _reply(self, account: AccountState, m: Message, text: str) -> None:

@@ -8,7 +8,8 @@ whatever ``data_to_send()`` returns; it calls ``tick(now)`` when ``next_deadline
 passes. The session never reads a clock and never touches a socket.
 
 What the session does by itself, because no application could want otherwise:
-- answers enquire_link (3.4 §4.11) and unbind (3.4 §4.2), still emitting an event;
+- answers enquire_link (3.4 §4.11; unless ``answer_enquire_link`` is off) and unbind
+  (3.4 §4.2), still emitting an event;
 - answers a request it cannot accept: unknown command_id -> generic_nack ESME_RINVCMDID
   (3.4 §3.3); a request not allowed in the current state -> its *_resp with
   ESME_RINVBNDSTS, or ESME_RALYBND for a bind on a bound session (3.4 §5.1.3); a body
@@ -146,6 +147,10 @@ class SessionConfig:
         default=1,
         validator=[attrs.validators.ge(1), attrs.validators.le(MAX_SEQUENCE_NUMBER)],
     )
+    #: False: enquire_link is not answered by the session but passed on as a
+    #: ``RequestReceived`` for the application to answer, or to drop (a simulator that
+    #: plays dead on purpose: its black hole leaves even the keep-alive unanswered).
+    answer_enquire_link: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -180,7 +185,6 @@ class Session:
         "_send_allowed",
         "_stats",
         "_unbind_pending",
-        "answer_enquire_link",
         "config",
         "role",
         "state",
@@ -204,9 +208,6 @@ class Session:
         self._enquire_seq: int | None = None
         self._bind_mode: BindMode | None = None
         self._closed = False
-        #: False only for a peer that plays dead on purpose (a simulator's black hole):
-        #: a keep-alive then goes unanswered like everything else.
-        self.answer_enquire_link = True
         self._unbind_pending: tuple[int, float] | None = None  # (seq, answer-by) of a deferred unbind
         # [sent, received, expired, violations]
         self._stats = [0, 0, 0, 0]
@@ -421,10 +422,9 @@ class Session:
             self._reject(seq, cls, exc, events)
             return
         assert isinstance(pdu, Request)
-        if cid == _ENQUIRE_LINK:
-            if self.answer_enquire_link:
-                self._out.append(encode_pdu(_ENQUIRE_LINK_RESP, seq))
-                self._stats[0] += 1
+        if cid == _ENQUIRE_LINK and self.config.answer_enquire_link:  # else: owed, as below
+            self._out.append(encode_pdu(_ENQUIRE_LINK_RESP, seq))
+            self._stats[0] += 1
             events.append(EnquireLinkReceived(sequence_number=seq))
         elif cid == _UNBIND:
             events.append(UnbindReceived(sequence_number=seq))

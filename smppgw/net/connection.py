@@ -47,9 +47,10 @@ from smppgw.core.events import (
 from smppgw.core.pdu import Request, Response, Unbind
 from smppgw.core.session import Session, SessionStatistics
 from smppgw.core.states import SessionState
+from smppgw.net.behaviour import PLAIN, ConnectionBehaviour
 from smppgw.net.errors import OUTCOME_TYPES, Outcome, map_trio_errors, outcome_result
 
-__all__ = ["Outcome", "SmppConnection", "map_trio_errors", "outcome_result"]
+__all__ = ["ConnectionBehaviour", "Outcome", "SmppConnection", "map_trio_errors", "outcome_result"]
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,11 @@ class SmppConnection:
         incoming_buffer: int = 1024,
         on_event: Callable[[Event], object] | None = None,
         read_size: int = _READ_SIZE,
+        behaviour: ConnectionBehaviour | None = None,
     ) -> None:
         self.stream = stream
+        #: Read, never written, by the connection (see ``ConnectionBehaviour``).
+        self.behaviour: ConnectionBehaviour = behaviour if behaviour is not None else PLAIN
         self.read_size = read_size
         self.session = session
         #: Synchronous handler for application events; None routes them to ``incoming``.
@@ -111,8 +115,6 @@ class SmppConnection:
         self._cancel: trio.CancelScope | None = None
         self.close_reason: str | None = None
         self._raw: list[bytes] = []  # octets that bypass the session (send_raw)
-        #: Seconds to pause before each read: a slow reader applies TCP backpressure.
-        self.read_delay = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -285,10 +287,10 @@ class SmppConnection:
     # -- the three tasks -------------------------------------------------------------------
 
     async def _reader(self) -> None:
-        session, stream, read_size = self.session, self.stream, self.read_size
+        session, stream, read_size, behaviour = self.session, self.stream, self.read_size, self.behaviour
         while True:
-            if self.read_delay:
-                await trio.sleep(self.read_delay)
+            if behaviour.read_delay:
+                await trio.sleep(behaviour.read_delay)
             try:
                 with map_trio_errors():
                     data = await stream.receive_some(read_size)

@@ -17,6 +17,7 @@ import trio
 
 from smppgw.core.session import Session, SessionConfig
 from smppgw.core.states import Role
+from smppgw.net.behaviour import ConnectionBehaviour
 from smppgw.net.connection import SmppConnection
 
 __all__ = ["Handler", "handle_stream", "serve_smsc"]
@@ -26,9 +27,19 @@ log = logging.getLogger(__name__)
 Handler = Callable[[SmppConnection], Awaitable[None]]
 
 
-async def handle_stream(stream: trio.abc.Stream, handler: Handler, config: SessionConfig) -> None:
-    """Run one SMSC-side connection over ``stream`` until it closes."""
-    conn = SmppConnection(stream, Session(Role.SMSC, config, now=trio.current_time()))
+async def handle_stream(
+    stream: trio.abc.Stream,
+    handler: Handler,
+    config: SessionConfig,
+    behaviour: Callable[[], ConnectionBehaviour] | None = None,
+) -> None:
+    """Run one SMSC-side connection over ``stream`` until it closes; ``behaviour`` makes
+    the connection's ``ConnectionBehaviour`` (a simulator's faults), if given."""
+    conn = SmppConnection(
+        stream,
+        Session(Role.SMSC, config, now=trio.current_time()),
+        behaviour=behaviour() if behaviour is not None else None,
+    )
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(conn.run)
@@ -43,7 +54,10 @@ async def handle_stream(stream: trio.abc.Stream, handler: Handler, config: Sessi
 
 
 async def _handle_tls(
-    stream: trio.SSLStream[trio.SocketStream], handler: Handler, config: SessionConfig
+    stream: trio.SSLStream[trio.SocketStream],
+    handler: Handler,
+    config: SessionConfig,
+    behaviour: Callable[[], ConnectionBehaviour] | None = None,
 ) -> None:
     try:
         with trio.fail_after(config.bind_timeout or 10.0):
@@ -51,7 +65,7 @@ async def _handle_tls(
     except (trio.BrokenResourceError, trio.TooSlowError):
         await trio.aclose_forcefully(stream)
         return
-    await handle_stream(stream, handler, config)
+    await handle_stream(stream, handler, config, behaviour)
 
 
 async def serve_smsc(
@@ -61,19 +75,24 @@ async def serve_smsc(
     host: str = "127.0.0.1",
     config: SessionConfig | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    behaviour: Callable[[], ConnectionBehaviour] | None = None,
     task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Listen on ``host:port`` (0 picks a free port) and serve until cancelled.
 
     ``task_status.started`` gets the listeners, so ``listeners[0].socket.getsockname()``
-    tells the port.
+    tells the port. ``behaviour``, if given, makes each connection's ``ConnectionBehaviour``.
     """
     config = config if config is not None else SessionConfig(bind_timeout=30.0, inactivity_timeout=300.0)
     listeners = await trio.open_tcp_listeners(port, host=host)
     if ssl_context is None:
-        serve: Callable[..., Awaitable[None]] = partial(handle_stream, handler=handler, config=config)
+        serve: Callable[..., Awaitable[None]] = partial(
+            handle_stream, handler=handler, config=config, behaviour=behaviour
+        )
         await trio.serve_listeners(serve, listeners, task_status=task_status)
     else:
         tls = [trio.SSLListener(listener, ssl_context, https_compatible=False) for listener in listeners]
-        serve_tls: Callable[..., Awaitable[None]] = partial(_handle_tls, handler=handler, config=config)
+        serve_tls: Callable[..., Awaitable[None]] = partial(
+            _handle_tls, handler=handler, config=config, behaviour=behaviour
+        )
         await trio.serve_listeners(serve_tls, tls, task_status=task_status)  # type: ignore[misc]

@@ -120,7 +120,7 @@ def test_different_seed_different_outcomes() -> None:
 
 
 def test_duplicate_receipts_do_not_make_outcomes_depend_on_timing() -> None:
-    """BUG (simulator/receipts.py, ``_finalize``): with ``duplicate_receipts`` > 0 the
+    """BUG (simulator/receipts.py, ``finalize``): with ``duplicate_receipts`` > 0 the
     simulator draws "send this receipt twice?" from the one seeded RNG when the message
     reaches its final state, i.e. at a time set by the clock, between later submits. Every
     later submit then gets different RNG draws (uuid message id, outcome, delays)

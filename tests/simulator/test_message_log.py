@@ -1,8 +1,8 @@
-"""MessageStore: newest last, the oldest forgotten past ``limit``, in O(1) per add."""
+"""MessageLog: newest last, the oldest forgotten past ``limit``, in O(1) per add."""
 
 from __future__ import annotations
 
-from simulator.store import Message, MessageStore
+from simulator.message_log import Message, MessageLog
 from smppgw.core.pdu import SubmitSm
 
 
@@ -12,7 +12,7 @@ def _message(message_id: str) -> Message:
 
 
 def test_the_oldest_are_forgotten_past_the_limit_in_insertion_order() -> None:
-    store = MessageStore(limit=3)
+    store = MessageLog(limit=3)
     for i in range(10):
         store.add(_message(f"m{i}"))
         assert len(store) == min(i + 1, 3)
@@ -21,7 +21,7 @@ def test_the_oldest_are_forgotten_past_the_limit_in_insertion_order() -> None:
 
 
 def test_a_re_added_id_keeps_its_place_and_eviction_stays_consistent() -> None:
-    store = MessageStore(limit=3)
+    store = MessageLog(limit=3)
     for name in ("a", "b", "c"):
         store.add(_message(name))
     replacement = _message("a")
@@ -42,7 +42,7 @@ def test_adds_past_the_limit_do_not_slow_down() -> None:
     """The old eviction (``del d[next(iter(d))]``) scanned the holes at the front of the
     dict: 100k adds past a 200k limit took seconds. Counted, not timed: the store's
     eviction order must touch one id per add (its deque holds exactly the stored ids)."""
-    store = MessageStore(limit=1000)
+    store = MessageLog(limit=1000)
     for i in range(5000):
         store.add(_message(f"m{i}"))
     assert len(store) == 1000

@@ -1,6 +1,7 @@
 """What the simulator received: one record per accepted message, bounded in memory.
 
 Tests assert on it ("what did the gateway actually send?") through the control API.
+A log, not a store: nothing here persists (the gateway's ``MessageStore`` does).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from smppgw.core.constants import MessageState
 if TYPE_CHECKING:
     from smppgw.core.pdu import DataSm, DestAddress, SubmitMulti, SubmitSm
 
-__all__ = ["PENDING_STATES", "Message", "MessageStore"]
+__all__ = ["PENDING_STATES", "Message", "MessageLog"]
 
 # States a message leaves when it reaches its outcome. A set built once: reading enum
 # members off their class costs ~150 ns each (Python 3.11), and this is asked per message.
@@ -152,7 +153,7 @@ class Message:
         }
 
 
-class MessageStore:
+class MessageLog:
     """Messages by id, newest last; the oldest are forgotten past ``limit``."""
 
     def __init__(self, limit: int = 200_000) -> None:
