@@ -19,7 +19,8 @@ Rules, so the trick stays harmless:
 decoders ``smppgw.core.codegen`` generates (they run once per PDU received, and the
 generated code must not pay a call for it); ``NAMESPACE`` holds the names those lines use.
 Slotted classes (``Tlv``) are filled through their slots' own setters instead:
-``slot_setter``.
+``slot_setter``; a ``NamedTuple`` is built by ``build_tuple``, without its ``__new__``
+(a Python function: a frame per call).
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-__all__ = ["NAMESPACE", "blank", "build", "build_lines", "slot_setter"]
+__all__ = ["NAMESPACE", "blank", "build", "build_lines", "build_tuple", "slot_setter"]
 
 T = TypeVar("T")
 
 #: An instance of a class without ``__init__`` having run (no field set yet).
 blank: Final = object.__new__
 _set_attr: Final = object.__setattr__  # bypasses a frozen class's __setattr__
+#: ``build_tuple(SomeNamedTuple, (field, ...))``: the fields in order, all of them.
+build_tuple: Final = tuple.__new__
 
 
 def build(cls: type[T], values: dict[str, Any]) -> T:
