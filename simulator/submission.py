@@ -141,7 +141,7 @@ class Submission:
         if isinstance(pdu, SubmitMulti):
             response: Response = SubmitMultiResp(message_id=message_id, unsuccess_smes=failures)
         else:
-            # Our own id: valid. trusted_from, not trusted(**kw): no keyword packing per submit.
+            # Our own id: valid, so built without validators (trusted_from).
             response = response_type.trusted_from({"message_id": message_id})
         if delay > 0:  # response_delay is in it already
             account.pending_responses += 1

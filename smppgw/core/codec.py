@@ -173,7 +173,7 @@ def _compile_whole(cls: type[Pdu]) -> Callable[[Pdu, int, int], bytes]:
         "    try:",
         f"        body = {b''.join(fmt)!r} % ({', '.join(args)},)",
         # %c says OverflowError where bytes((n,)) said ValueError: an integer field
-        # outside 0..255 (only a wrong ``Pdu.trusted`` value) still raises ValueError.
+        # outside 0..255 (only a wrong ``Pdu.trusted_from`` value) still raises ValueError.
         "    except OverflowError:",
         "        raise ValueError('bytes must be in range(0, 256)') from None",
         f"    return _pack(16 + len(body), {cid}, status, seq) + body",

@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+from smppgw.core._construct import NAMESPACE, build, build_lines
 from smppgw.core.constants import CommandStatus, TlvTag
 from smppgw.core.errors import MalformedPdu
 from smppgw.core.fields import FIELD_STATUS, InvalidField, WireField
@@ -107,10 +108,11 @@ def _decode_dests(buf: bytes, pos: int, end: int, cls: type) -> tuple[tuple[Any,
                 raise _short(cls, "dest_addr_ton")
             ton, npi = buf[pos], buf[pos + 1]
             addr, pos = _cstring(buf, pos + 2, end, 21, cls, "destination_addr")
-            dests.append(_build(DestAddress, dest_addr_ton=ton, dest_addr_npi=npi, destination_addr=addr))
+            values = {"dest_addr_ton": ton, "dest_addr_npi": npi, "destination_addr": addr}
+            dests.append(build(DestAddress, values))
         elif flag == 2:
             name, pos = _cstring(buf, pos, end, 21, cls, "dl_name")
-            dests.append(_build(DistributionList, dl_name=name))
+            dests.append(build(DistributionList, {"dl_name": name}))
         else:
             raise MalformedPdu(
                 f"submit_multi: dest_flag {flag}", command_status=CommandStatus.ESME_RINVDESTFLAG
@@ -133,23 +135,9 @@ def _decode_unsuccess(buf: bytes, pos: int, end: int, cls: type) -> tuple[tuple[
             raise _short(cls, "error_status_code")
         code = int.from_bytes(buf[pos : pos + 4], "big")
         pos += 4
-        smes.append(
-            _build(
-                UnsuccessSme,
-                dest_addr_ton=ton,
-                dest_addr_npi=npi,
-                destination_addr=addr,
-                error_status_code=code,
-            )
-        )
+        values = {"dest_addr_ton": ton, "dest_addr_npi": npi, "destination_addr": addr}
+        smes.append(build(UnsuccessSme, {**values, "error_status_code": code}))
     return tuple(smes), pos
-
-
-def _build(cls: type, **values: Any) -> Any:
-    """Construct without re-running validators: the decoder checked every bound."""
-    obj: Any = object.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    return obj
 
 
 # -- the step-by-step decoder -------------------------------------------------------------
@@ -200,12 +188,11 @@ def _build_lines(cls: type[Pdu], pos: str) -> list[str]:
     fields = cls.wire
     names = [wf.name for wf in fields] + ["tlvs"]
     tlvs = f"v{len(fields)}"
-    # One dict for the instance (PDU classes are dict-based for exactly this).
+    # One dict for the instance (PDU classes are dict-based for exactly this: _construct).
     items = ", ".join(f"{nm!r}: v{i}" for i, nm in enumerate(names))
     lines = [
         f"{tlvs} = decode_tlvs(buf, {pos}, end) if {pos} < end else ()",
-        "o = _new(cls)",
-        f"_set(o, '__dict__', {{{items}}})",
+        *build_lines("o", "cls", f"{{{items}}}"),
     ]
     if cls._check is not Pdu._check:
         # Cross-field rules (short_message XOR message_payload, 3.4 §5.3.2.32) hold for
@@ -230,7 +217,7 @@ def _defaults_lines(cls: type[Pdu], first: int) -> list[str]:
     names = [wf.name for wf in fields] + ["tlvs"]
     values = [f"v{j}" if j < first else f"_defaults[{j}]" for j in range(len(names))]
     items = ", ".join(f"{nm!r}: {v}" for nm, v in zip(names, values, strict=True))
-    return ["o = _new(cls)", f"_set(o, '__dict__', {{{items}}})", "return o"]
+    return [*build_lines("o", "cls", f"{{{items}}}"), "return o"]
 
 
 def compile_step_decoder(cls: type[Pdu]) -> Decoder:
@@ -354,9 +341,8 @@ def compile_decoder(cls: type[Pdu]) -> Decoder:
 def _exec(lines: list[str], name: str, cls: type[Pdu], **extra: Any) -> Decoder:
     namespace: dict[str, Any] = {
         **extra,
+        **NAMESPACE,
         "cls": cls,
-        "_new": object.__new__,
-        "_set": object.__setattr__,
         "_defaults": tuple(wf.default for wf in cls.wire) + ((),),
         "_no_nul": _no_nul,
         "_short": _short,

@@ -5,6 +5,8 @@ Events are values: they compare by fields, so tests assert on whole lists of the
 
 from __future__ import annotations
 
+import enum
+
 import attrs
 
 from smppgw.core.codec import Header
@@ -26,6 +28,7 @@ __all__ = [
     "RequestReceived",
     "ResponseReceived",
     "SessionTimedOut",
+    "Timer",
     "UnbindReceived",
     "Unbound",
     "UnexpectedResponse",
@@ -38,7 +41,7 @@ class Event:
     __slots__ = ()
 
 
-@attrs.frozen(kw_only=True, slots=False)  # dict-based: see ``received`` below
+@attrs.frozen(kw_only=True, slots=False)  # dict-based: the session builds one per PDU (_construct)
 class RequestReceived(Event):
     """The peer sent a request the application must answer with ``send_response``
     (bind on the SMSC side, submit_sm, deliver_sm, data_sm, query/cancel/replace_sm)."""
@@ -54,7 +57,7 @@ class NotificationReceived(Event):
     pdu: Request
 
 
-@attrs.frozen(kw_only=True, slots=False)  # dict-based: see ``received`` below
+@attrs.frozen(kw_only=True, slots=False)  # dict-based: the session builds one per PDU (_construct)
 class ResponseReceived(Event):
     """A response (or a generic_nack) matched one of our in-flight requests."""
 
@@ -165,13 +168,22 @@ class ProtocolViolation(Event):
     __hash__ = None  # type: ignore[assignment]
 
 
+class Timer(enum.Enum):
+    """The session timers whose expiry is a ``SessionTimedOut`` (SMPP-REFERENCE §4.3).
+
+    (The response timer is per request: its expiry is a ``RequestExpired``.)
+    """
+
+    BIND = "bind"  # session_init_timer: not bound within bind_timeout; the session is CLOSED
+    INACTIVITY = "inactivity"  # nothing received within inactivity_timeout; an unbind is queued
+    ENQUIRE_LINK = "enquire_link"  # our keep-alive went unanswered: the link is dead, CLOSED
+
+
 @attrs.frozen(kw_only=True)
 class SessionTimedOut(Event):
-    """A session timer fired: ``timer`` is "bind" (session_init), "inactivity" or
-    "enquire_link" (our keep-alive went unanswered: the link is dead). For "bind" and
-    "enquire_link" the session is CLOSED; for "inactivity" an unbind is queued."""
+    """A session timer fired (see ``Timer`` for which, and what the session did)."""
 
-    timer: str
+    timer: Timer
 
 
 @attrs.frozen(kw_only=True)

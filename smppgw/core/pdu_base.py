@@ -2,7 +2,7 @@
 
 Every concrete PDU (``smppgw.core.pdu_session``, ``smppgw.core.pdu_message``) derives from
 these. The tables ``_VALIDATORS`` (the compiled field checks) and ``_DEFAULTS`` (the field
-defaults ``trusted`` starts from) live here because construction reads them as module
+defaults ``trusted_from`` starts from) live here because construction reads them as module
 globals on the hot path; ``smppgw.core.pdu`` fills them once every class is defined, so
 build PDUs from classes imported through ``smppgw.core.pdu``.
 """
@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Self
 
 import attrs
 
+from smppgw.core._construct import build
 from smppgw.core.constants import CommandId
 from smppgw.core.fields import InvalidField, WireField
 from smppgw.core.tlv import Tlv, find_tlv
@@ -46,26 +47,18 @@ class Pdu:
         self._check()
 
     @classmethod
-    def trusted(cls, **fields: Any) -> Self:
-        """Build without re-validating: for values assembled from already-checked parts
-        (a decoded PDU's addresses, a split message's parts, our own message ids).
+    def trusted_from(cls, fields: dict[str, Any]) -> Self:
+        """Build from ``fields`` (unset ones take their defaults) without re-validating:
+        for values assembled from already-checked parts (a decoded PDU's addresses, a
+        split message's parts, our own message ids).
 
         The hot path of the simulator and the gateway builds one or two PDUs per message
-        from such values, and validation would cost more than the encoding. A wrong
-        value passed here surfaces only at encode time: anything from outside (config,
-        HTTP, a user) goes through the normal constructor.
+        from such values, and validation would cost more than the encoding; a dict, not
+        keyword arguments, because their packing was half the cost of a submit_sm with a
+        dozen fields. A wrong value passed here surfaces only at encode time: anything
+        from outside (config, HTTP, a user) goes through the normal constructor.
         """
-        obj = object.__new__(cls)
-        object.__setattr__(obj, "__dict__", {**_DEFAULTS[cls], **fields})
-        return obj
-
-    @classmethod
-    def trusted_from(cls, fields: dict[str, Any]) -> Self:
-        """``trusted`` from a dict the caller built: no keyword-argument packing, which
-        was half the cost of a submit_sm with a dozen fields on the gateway's hot path."""
-        obj = object.__new__(cls)
-        object.__setattr__(obj, "__dict__", {**_DEFAULTS[cls], **fields})
-        return obj
+        return build(cls, {**_DEFAULTS[cls], **fields})
 
     def _check(self) -> None:
         """Cross-field rules; subclasses override."""

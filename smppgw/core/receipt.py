@@ -36,6 +36,7 @@ from typing import Final
 
 import attrs
 
+from smppgw.core._construct import build
 from smppgw.core.constants import EsmClass, MessageState, TlvTag
 from smppgw.core.receipt_format import format_receipt, format_smpp_date, receipt_tlvs
 from smppgw.core.tlv import Tlv
@@ -46,6 +47,7 @@ __all__ = [
     "Receipt",
     "format_receipt",
     "format_smpp_date",
+    "id_forms",
     "id_keys",
     "ids_match",
     "is_receipt",
@@ -291,9 +293,7 @@ def quick_receipt(*, short_message: bytes, tlvs: Sequence[Tlv]) -> Receipt | Non
     if id_tlv is None or state_tlv is None or len(state_tlv.value) != 1:
         return None
     state = _STATES.get(state_tlv.value[0])
-    raw_id = id_tlv.value  # Tlv.as_str, inlined: C-Octet String without its NUL
-    nul = raw_id.find(b"\x00")
-    message_id = (raw_id if nul < 0 else raw_id[:nul]).decode("latin-1").strip()
+    message_id = id_tlv.as_str().strip()
     if state is None or not message_id:
         return None
     error = None
@@ -306,18 +306,14 @@ def quick_receipt(*, short_message: bytes, tlvs: Sequence[Tlv]) -> Receipt | Non
             end = raw.find(b" ", at + 4)
             value = raw[at + 4 : end if end >= 0 else len(raw)].strip()
             error = value.decode("latin-1") or None
-    # One dict assignment instead of 14 frozen setattrs (no validators to skip: values
-    # only), as the codec builds PDUs.
-    receipt = _new(Receipt)
-    _set(receipt, "__dict__", {
+    # One dict instead of 14 frozen setattrs (no validators to skip: values only), as the
+    # codec builds PDUs.
+    return build(Receipt, {
         **_RECEIPT_DEFAULTS, "message_id": message_id, "tlv_id": message_id, "state": state,
         "stat": _STAT_OF[state], "error": error,
     })  # fmt: skip
-    return receipt
 
 
-_new = object.__new__
-_set = object.__setattr__
 _RECEIPT_DEFAULTS: Final = {a.name: a.default for a in attrs.fields(Receipt)}
 _STAT_OF: Final = {state: state.stat for state in MessageState}  # no property call per receipt
 
@@ -335,6 +331,8 @@ class IdBase(enum.Enum):
 
 
 _HEX_DIGITS: Final = "0123456789ABCDEF"
+_HEX_LETTERS: Final = frozenset("ABCDEF")
+_AUTO, _HEX = IdBase.AUTO, IdBase.HEX
 # Far above any real id (<= 64 chars); keeps int() and str() cheap and under CPython's
 # int/str digit limit whatever a peer sends.
 _MAX_CONVERT: Final = 128
@@ -352,16 +350,34 @@ def _hex_value(canonical: str) -> str | None:
     return None
 
 
+def id_forms(message_id: str, base: IdBase = IdBase.AUTO) -> tuple[str, str | None]:
+    """(canonical form, alias or None) of a message_id written in ``base``. Never raises.
+
+    ``HEX``: the decimal value (the AS_IS form if the id is not hex digits). ``DEC`` and
+    ``AS_IS``: the AS_IS form. ``AUTO``: the AS_IS form, and for an id that is
+    unmistakably hex (hex digits with at least one of A-F) its decimal value as the
+    alias; purely numeric ids are never reinterpreted, because "10" read as hex is 16.
+    An index keeps the two apart (``smppgw.policy.correlation``: an exact form wins).
+    """
+    if base is not _HEX and message_id.isdigit() and message_id.isascii() and message_id[0] != "0":
+        return message_id, None  # the usual decimal id is already canonical: no copies
+    canonical = _canonical(message_id)
+    if base is _HEX:
+        return _hex_value(canonical) or canonical, None
+    if base is _AUTO and not _HEX_LETTERS.isdisjoint(canonical):
+        return canonical, _hex_value(canonical)
+    return canonical, None
+
+
 def normalize_message_id(message_id: str, *, base: IdBase = IdBase.AUTO) -> str:
-    """Canonical form of a message_id under the carrier's id base. Never raises.
+    """Canonical form of a message_id under the carrier's id base (``id_forms``: the
+    alias if there is one). Never raises.
 
     An id that does not fit the declared base (``HEX`` but not hex digits) keeps its
     AS_IS form rather than failing.
     """
-    canonical = _canonical(message_id)
-    if base is IdBase.HEX or (base is IdBase.AUTO and not (canonical.isascii() and canonical.isdigit())):
-        return _hex_value(canonical) or canonical
-    return canonical
+    canonical, alias = id_forms(message_id, base)
+    return alias or canonical
 
 
 def id_keys(message_id: str) -> frozenset[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from smppgw.core.constants import MessageState, TlvTag
-from smppgw.core.tlv import Tlv
+from smppgw.core.tlv import Tlv, trusted_tlv
 
 __all__ = ["format_receipt", "format_smpp_date", "receipt_tlvs"]
 
@@ -103,9 +103,7 @@ def receipt_tlvs(
     # Hot path (one receipt per message in the simulator): the state TLV is shared (Tlv
     # is frozen) and the id TLV skips the attrs validators, whose bounds (tag in range,
     # value bytes of at most 65535 octets) hold by construction here.
-    id_tlv = object.__new__(Tlv)
-    object.__setattr__(id_tlv, "tag", _TAG_ID)
-    object.__setattr__(id_tlv, "value", message_id.encode("latin-1") + b"\x00")
+    id_tlv = trusted_tlv(_TAG_ID, message_id.encode("latin-1") + b"\x00")
     state_tlv = _STATE_TLVS.get(state) or Tlv.from_int(TlvTag.MESSAGE_STATE, int(state))
     tlvs = (id_tlv, state_tlv)
     if network_error_code is None:

@@ -21,6 +21,7 @@ What the session does by itself, because no application could want otherwise:
   ``bind_timeout`` (session_init_timer) and unbinds one silent for
   ``inactivity_timeout`` (SMPP-REFERENCE §4.3); declares the link dead (CLOSED) when
   its own enquire_link gets no response within ``response_timeout`` (checklist 31).
+  The timers live in ``smppgw.core.timers``.
 
 Business PDUs (submit_sm, deliver_sm, data_sm, query/cancel/replace_sm, and binds on
 the SMSC side, which need credentials) are never answered automatically: they arrive as
@@ -28,6 +29,9 @@ the SMSC side, which need credentials) are never answered automatically: they ar
 
 Sequence numbers run 1..0x7FFFFFFF and wrap to 1 (3.4 §5.1.4), skipping any number
 still in flight. Requests, responses and the two directions are independent.
+
+Enum members used per PDU are module constants (``_UNBIND``, ...): on Python 3.11 each
+``Enum.MEMBER`` lookup costs ~0.1 us in ``EnumType.__getattr__``.
 """
 
 from __future__ import annotations
@@ -37,55 +41,30 @@ from typing import Any, Final
 
 import attrs
 
-from smppgw.core.codec import (
-    HEADER_SIZE,
-    Header,
-    body_decoders,
-    decode_as,
-    decode_body,
-    encode_pdu,
-    pdu_encoders,
-)
+from smppgw.core._construct import build
+from smppgw.core.codec import HEADER_SIZE, body_decoders, decode_as, encode_pdu, pdu_encoders
 from smppgw.core.constants import CommandId, CommandStatus
-from smppgw.core.errors import (
-    InvalidCommandId,
-    InvalidCommandLength,
-    LocalProtocolError,
-    MalformedPdu,
-    RemoteProtocolError,
-)
+from smppgw.core.errors import InvalidCommandId, LocalProtocolError, MalformedPdu, RemoteProtocolError
 from smppgw.core.events import (
-    BindRejected,
-    Bound,
     ConnectionClosed,
     EnquireLinkReceived,
-    EnquireLinkSent,
     Event,
     NotificationReceived,
-    ProtocolViolation,
     RequestAborted,
-    RequestExpired,
     RequestReceived,
-    ResponseReceived,
-    SessionTimedOut,
     UnbindReceived,
-    Unbound,
-    UnexpectedResponse,
 )
 from smppgw.core.framing import DEFAULT_MAX_COMMAND_LENGTH, FrameBuffer
 from smppgw.core.pdu import (
     PDU_TYPES,
-    EnquireLink,
     EnquireLinkResp,
     GenericNack,
-    Pdu,
     Request,
     Response,
-    Unbind,
     UnbindResp,
     _Bind,
-    _BindResp,
 )
+from smppgw.core.replies import framing_lost, generic_nack, reject, response_received
 from smppgw.core.states import (
     BindMode,
     Direction,
@@ -96,22 +75,18 @@ from smppgw.core.states import (
     bind_ok_input,
     transition,
 )
+from smppgw.core.timers import SessionTimers
 from smppgw.core.window import Window
 
 __all__ = ["MAX_SEQUENCE_NUMBER", "Session", "SessionConfig", "SessionStatistics"]
 
 MAX_SEQUENCE_NUMBER: Final = 0x7FFF_FFFF
 _CMD: Final = struct.Struct(">III")  # command_id, command_status, sequence_number
-_NACK_LEN: Final = struct.Struct(">IIII")
 # The compiled body decoders by command_id (decode_as minus a call: two PDUs per message).
 _DECODERS: Final = body_decoders()
 _ENCODERS: Final = pdu_encoders()  # likewise: encode_pdu minus a call
 _FORCED: Final = frozenset({CommandId.ENQUIRE_LINK, CommandId.UNBIND})
-# Enum members as module constants for the per-PDU paths: on Python 3.11 every
-# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
 _ENQUIRE_LINK, _UNBIND = int(CommandId.ENQUIRE_LINK), int(CommandId.UNBIND)
-_GENERIC_NACK: Final = int(CommandId.GENERIC_NACK)
-_OPEN, _BINDING = SessionState.OPEN, SessionState.BINDING
 _BIND_IDS: Final = frozenset(
     {CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
 )
@@ -122,13 +97,6 @@ _UNBIND_RESP: Final = UnbindResp()
 def _positive_or_none(_inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and value <= 0:
         raise ValueError(f"{attr.name} must be > 0 or None, got {value}")
-
-
-# RequestReceived / ResponseReceived (one per PDU received) are built as one dict, in
-# place: the attrs __init__ of a frozen class (a setattr per field) cost twice as much,
-# and a helper function a frame more. Events have no validators to skip.
-_new = object.__new__
-_set = object.__setattr__
 
 
 @attrs.frozen(kw_only=True)
@@ -174,16 +142,14 @@ class Session:
     __slots__ = (
         "_bind_mode",
         "_closed",
-        "_created",
-        "_enquire_seq",
         "_frames",
-        "_last_rx",
         "_next_seq",
         "_out",
         "_owed",
         "_recv_allowed",
         "_send_allowed",
         "_stats",
+        "_timers",
         "_unbind_pending",
         "config",
         "role",
@@ -203,9 +169,7 @@ class Session:
         self._out: list[bytes] = []
         self._owed: dict[int, Request] = {}  # requests received, awaiting our response
         self._next_seq = config.first_sequence_number
-        self._created = now
-        self._last_rx = now
-        self._enquire_seq: int | None = None
+        self._timers = SessionTimers(now)
         self._bind_mode: BindMode | None = None
         self._closed = False
         self._unbind_pending: tuple[int, float] | None = None  # (seq, answer-by) of a deferred unbind
@@ -294,13 +258,12 @@ class Session:
                 self._apply(Input.BIND_FAILED)
         self._out.append(_ENCODERS[type(pdu)](pdu, sequence_number, status))  # encode_pdu
         self._stats[0] += 1
-        if self._unbind_pending is not None and not self._owed:  # _owed_answered, inlined
-            self._answer_unbind(self._unbind_pending[0])
+        self._owed_answered()
 
     def send_nack(self, sequence_number: int, status: int) -> None:
         """generic_nack ``sequence_number`` (for a request we owe, or any raw problem)."""
         self._owed.pop(sequence_number, None)
-        self._out.append(_NACK_LEN.pack(16, CommandId.GENERIC_NACK, status, sequence_number))
+        self._out.append(generic_nack(sequence_number, status))
         self._stats[0] += 1
         self._owed_answered()
 
@@ -350,58 +313,25 @@ class Session:
         events: list[Event] = []
         whole, lost = frames.drain()
         if whole:
-            self._last_rx = now
+            self._timers.last_rx = now
             self._stats[1] += len(whole)
             unpack = _CMD.unpack_from
             for frame in whole:
                 cid, status, seq = unpack(frame, 4)
                 if cid & 0x8000_0000:
-                    self._handle_response(cid, status, seq, frame, now, events)
+                    response_received(self, cid, status, seq, frame, now, events)  # core.replies
                 else:
                     self._handle_request(cid, status, seq, frame, events, now)
         if lost is not None:
-            self._framing_lost(lost, events)
+            framing_lost(self, lost, events)
         return events
-
-    def _framing_lost(self, exc: InvalidCommandLength, events: list[Event]) -> None:
-        # Kannel answers an unusable header with generic_nack seq 0, then closes.
-        self._out.append(_NACK_LEN.pack(16, CommandId.GENERIC_NACK, exc.command_status, 0))
-        self._stats[0] += 1
-        self._stats[3] += 1
-        events.append(ProtocolViolation(error=exc, nack_queued=True))
-        if self.state is not SessionState.CLOSED:
-            self._apply(Input.CONNECTION_LOST)
-
-    def _reject(
-        self, seq: int, cls: type[Pdu] | None, error: RemoteProtocolError, events: list[Event]
-    ) -> None:
-        """Answer a request we cannot accept: its *_resp with the status, else generic_nack."""
-        status = error.command_status
-        response = getattr(cls, "response_type", None) if cls is not None else None
-        if response is None:
-            self._out.append(_NACK_LEN.pack(16, CommandId.GENERIC_NACK, status, seq))
-            reply = int(CommandId.GENERIC_NACK)
-        else:
-            self._out.append(encode_pdu(response(), seq, status))
-            reply = int(response.command_id)
-        self._stats[0] += 1
-        self._stats[3] += 1
-        events.append(
-            ProtocolViolation(
-                error=error,
-                nack_queued=True,
-                sequence_number=seq,
-                request_command_id=None if cls is None else int(cls.command_id),
-                reply_command_id=reply,
-            )
-        )
 
     def _handle_request(
         self, cid: int, status: int, seq: int, frame: bytes, events: list[Event], now: float
     ) -> None:
         cls = PDU_TYPES.get(cid)
         if cls is None:
-            self._reject(seq, None, InvalidCommandId(f"unknown command_id 0x{cid:08X}"), events)
+            reject(self, seq, None, InvalidCommandId(f"unknown command_id 0x{cid:08X}"), events)
             return
         if cid not in self._recv_allowed:
             if cid in _BIND_IDS and self.state.is_bound:
@@ -411,15 +341,15 @@ class Session:
             error = RemoteProtocolError(
                 f"{cls.__name__} not allowed from the peer in state {self.state.value}", command_status=code
             )
-            # outbind / alert_notification have no *_resp (3.4 §4.12): _reject falls back
+            # outbind / alert_notification have no *_resp (3.4 §4.12): reject falls back
             # to a generic_nack, which is how a wrong-state request without one is answered.
-            self._reject(seq, cls, error, events)
+            reject(self, seq, cls, error, events)
             return
         decode = _DECODERS.get(cid)
         try:
             pdu = decode(frame, HEADER_SIZE, len(frame)) if decode is not None else decode_as(cls, frame)
         except MalformedPdu as exc:
-            self._reject(seq, cls, exc, events)
+            reject(self, seq, cls, exc, events)
             return
         assert isinstance(pdu, Request)
         if cid == _ENQUIRE_LINK and self.config.answer_enquire_link:  # else: owed, as below
@@ -441,133 +371,19 @@ class Session:
             if cid in _BIND_IDS:
                 self._apply(Input.RECV_BIND)
             self._owed[seq] = pdu
-            event = _new(RequestReceived)  # see _new (module top)
-            _set(event, "__dict__", {"sequence_number": seq, "pdu": pdu})
-            events.append(event)
+            # One per PDU received: built as one dict (_construct); the attrs __init__ of
+            # a frozen class (a setattr per field) costs twice as much. No validators.
+            events.append(build(RequestReceived, {"sequence_number": seq, "pdu": pdu}))
 
-    def _handle_response(
-        self, cid: int, status: int, seq: int, frame: bytes, now: float, events: list[Event]
-    ) -> None:
-        entries = self.window.entries  # (get and complete without the method calls)
-        entry = entries.get(seq)
-        if entry is None or (
-            cid != _GENERIC_NACK and cid != entry.request.response_type.command_id  # type: ignore[union-attr]
-        ):
-            header = Header(len(frame), cid, status, seq)
-            try:
-                stray: Pdu | None = decode_body(header, frame)
-            except (MalformedPdu, InvalidCommandId):
-                stray = None
-            events.append(UnexpectedResponse(header=header, pdu=stray))
-            return
-        try:
-            decode = _DECODERS.get(cid)  # cid is a known response: checked above
-            response = (
-                decode(frame, HEADER_SIZE, len(frame))
-                if decode is not None
-                else decode_as(PDU_TYPES[cid], frame)
-            )
-        except MalformedPdu as exc:
-            # We cannot tell what the peer did: leave the request to expire (unknown
-            # outcome) rather than guess; never nack a response (3.4 §4.3).
-            self._stats[3] += 1
-            events.append(ProtocolViolation(error=exc, nack_queued=False, sequence_number=seq))
-            return
-        del entries[seq]  # complete
-        request = entry.request
-        assert isinstance(response, Response)
-        event = _new(ResponseReceived)  # see _new (module top)
-        _set(event, "__dict__", {
-            "sequence_number": seq, "request": request, "response": response, "status": status,
-            "round_trip": now - entry.sent_at,
-        })  # fmt: skip
-        events.append(event)
-        rcid = request.command_id
-        if rcid in _BIND_IDS:
-            self._bind_answered(request, response, status, events)
-        elif rcid == _UNBIND:
-            if self.state is SessionState.UNBINDING:
-                self._apply(Input.UNBIND_DONE)
-                events.append(Unbound(status=status))
-        elif seq == self._enquire_seq:
-            self._enquire_seq = None
-
-    def _bind_answered(self, request: Request, response: Response, status: int, events: list[Event]) -> None:
-        if self.state is not SessionState.BINDING:
-            return  # e.g. the bind timer already closed the session
-        mode = BindMode.from_command_id(request.command_id)
-        assert mode is not None
-        if status == CommandStatus.ESME_ROK and isinstance(response, _BindResp):
-            self._apply(bind_ok_input(mode))
-            self._bind_mode = mode
-            events.append(
-                Bound(
-                    mode=mode, system_id=response.system_id, interface_version=response.sc_interface_version
-                )
-            )
-        else:
-            self._apply(Input.BIND_FAILED)
-            events.append(BindRejected(status=status or CommandStatus.ESME_RBINDFAIL))
-
-    # -- timers ----------------------------------------------------------------------------
+    # -- timers (smppgw.core.timers) -------------------------------------------------------
 
     def next_deadline(self) -> float | None:
         """The earliest ``now`` at which ``tick`` has something to do, or None."""
-        config, state = self.config, self.state
-        deadlines = []
-        expiry = self.window.next_expiry()
-        if expiry is not None:
-            deadlines.append(expiry)
-        if self._unbind_pending is not None:
-            deadlines.append(self._unbind_pending[1])
-        if state is _OPEN or state is _BINDING:
-            if config.bind_timeout is not None:
-                deadlines.append(self._created + config.bind_timeout)
-        elif state.is_bound:
-            if config.inactivity_timeout is not None:
-                deadlines.append(self._last_rx + config.inactivity_timeout)
-            if config.enquire_link_interval is not None and self._enquire_seq is None:
-                deadlines.append(self._last_rx + config.enquire_link_interval)
-        return min(deadlines) if deadlines else None
+        return self._timers.next_deadline(self)
 
     def tick(self, now: float) -> list[Event]:
         """Run every timer due at ``now``."""
-        events: list[Event] = []
-        for entry in self.window.expire(now):
-            self._stats[2] += 1
-            events.append(RequestExpired(sequence_number=entry.sequence_number, request=entry.request))
-            cid = entry.request.command_id
-            if entry.sequence_number == self._enquire_seq:
-                # 5.0 §2.7 / checklist 31: no enquire_link_resp in time -> the link is dead.
-                self._enquire_seq = None
-                if self.state is not SessionState.CLOSED:
-                    self._apply(Input.CONNECTION_LOST)
-                    events.append(SessionTimedOut(timer="enquire_link"))
-            elif cid == CommandId.UNBIND and self.state is SessionState.UNBINDING:
-                # 5.0 §2.7: no unbind_resp in time -> close anyway.
-                self._apply(Input.UNBIND_DONE)
-                events.append(Unbound(status=None))
-            elif cid in _BIND_IDS and self.state is SessionState.BINDING:
-                self._apply(Input.BIND_FAILED)
-        if self._unbind_pending is not None and now >= self._unbind_pending[1]:
-            self._answer_unbind(self._unbind_pending[0])  # the application never answered
-        config, state = self.config, self.state
-        if state is SessionState.OPEN or state is SessionState.BINDING:
-            if config.bind_timeout is not None and now >= self._created + config.bind_timeout:
-                self._apply(Input.TIMEOUT)
-                events.append(SessionTimedOut(timer="bind"))
-        elif state.is_bound:
-            if config.inactivity_timeout is not None and now >= self._last_rx + config.inactivity_timeout:
-                events.append(SessionTimedOut(timer="inactivity"))
-                self.send_request(Unbind(), now)
-            elif (
-                config.enquire_link_interval is not None
-                and self._enquire_seq is None
-                and now >= self._last_rx + config.enquire_link_interval
-            ):
-                self._enquire_seq = seq = self.send_request(EnquireLink(), now)
-                events.append(EnquireLinkSent(sequence_number=seq))
-        return events
+        return self._timers.tick(self, now)
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -580,7 +396,7 @@ class Session:
             RequestAborted(sequence_number=e.sequence_number, request=e.request) for e in self.window.drain()
         ]
         self._owed.clear()
-        self._enquire_seq = None
+        self._timers.enquire_seq = None
         if self.state is not SessionState.CLOSED:
             self._apply(Input.CONNECTION_LOST)
         events.append(ConnectionClosed())

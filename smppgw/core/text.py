@@ -10,6 +10,9 @@ equals ``len(split_message(...))``. Inbound parsing and reassembly live in
 
 The alphabets (the GSM 03.38 tables, encoding and decoding by data_coding) live in
 ``smppgw.core.alphabet``; every public name there is re-exported here.
+
+Enum members used per message are module constants (``_GSM7``, ``_UCS2``): on Python 3.11
+each ``Enum.MEMBER`` lookup costs ~0.1 us in ``EnumType.__getattr__``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Final
 
 import attrs
 
+from smppgw.core._construct import build
 from smppgw.core.alphabet import (
     _DATA_CODING,
     _ESC,
@@ -71,8 +75,6 @@ class ConcatMethod(enum.Enum):
     PAYLOAD = "payload"  # one PDU, sm_length=0, the whole text in message_payload
 
 
-# Members as module constants for split_message (per message): on Python 3.11 every
-# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
 _GSM7, _UCS2 = Encoding.GSM7, Encoding.UCS2
 
 
@@ -118,7 +120,7 @@ class SegmentInfo:
     units_per_segment: int  # 160/70/140 when it fits one part, else the per-part capacity
 
 
-@attrs.frozen(kw_only=True, slots=False)  # dict-based: split_message builds one per message
+@attrs.frozen(kw_only=True, slots=False)  # dict-based: split_message builds one per message (_construct)
 class Part:
     """One submit_sm worth of a (possibly split) message."""
 
@@ -128,10 +130,6 @@ class Part:
     tlvs: tuple[Tlv, ...]  # SAR TLVs, or message_payload for PAYLOAD, else ()
     part_number: int  # 1-based
     total: int
-
-
-_new = object.__new__
-_set = object.__setattr__
 
 
 def _cuts(data: bytes, encoding: Encoding, capacity: int) -> list[int]:
@@ -227,10 +225,8 @@ def split_message(
     dcs = _DATA_CODING[enc]
     if len(data) // _UNIT_OCTETS[enc] <= _SINGLE[enc]:
         # The one-part case is the hot path: one dict, not six frozen setattrs.
-        part = _new(Part)
-        _set(part, "__dict__", {"short_message": data, "esm_class": 0, "data_coding": dcs,
-                                "tlvs": (), "part_number": 1, "total": 1})  # fmt: skip
-        return [part]
+        return [build(Part, {"short_message": data, "esm_class": 0, "data_coding": dcs,
+                             "tlvs": (), "part_number": 1, "total": 1})]  # fmt: skip
     if method is ConcatMethod.PAYLOAD:
         if len(data) > _MAX_PAYLOAD:
             raise ValueError(f"{len(data)} octets exceed the {_MAX_PAYLOAD}-octet message_payload")

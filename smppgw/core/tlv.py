@@ -16,11 +16,12 @@ from typing import Final
 
 import attrs
 
+from smppgw.core._construct import blank, slot_setter
 from smppgw.core.constants import CommandStatus, TlvTag
 from smppgw.core.errors import MalformedPdu
 from smppgw.core.fields import InvalidField
 
-__all__ = ["TLV_SPECS", "Tlv", "TlvKind", "TlvSpec", "decode_tlvs", "encode_tlvs", "find_tlv"]
+__all__ = ["TLV_SPECS", "Tlv", "TlvKind", "TlvSpec", "decode_tlvs", "encode_tlvs", "find_tlv", "trusted_tlv"]
 
 
 class TlvKind(enum.Enum):
@@ -172,8 +173,17 @@ _ANY_LENGTH: Final = range(0x10000)
 _TAG_AND_LENGTH = struct.Struct(">HH").unpack_from
 # Tlv is a slotted attrs class: its slots' own setters skip the frozen __setattr__ and
 # the validators (the bounds were checked on the wire), cheaper than object.__setattr__.
-_SET_TAG = Tlv.__dict__["tag"].__set__
-_SET_VALUE = Tlv.__dict__["value"].__set__
+_SET_TAG = slot_setter(Tlv, "tag")
+_SET_VALUE = slot_setter(Tlv, "value")
+
+
+def trusted_tlv(tag: int, value: bytes) -> Tlv:
+    """A ``Tlv`` without its validators: for a tag and value known to be in bounds
+    (a tag of 0..0xFFFF, bytes of at most 65535 octets)."""
+    tlv: Tlv = blank(Tlv)
+    _SET_TAG(tlv, tag)
+    _SET_VALUE(tlv, value)
+    return tlv
 
 
 def decode_tlvs(buf: bytes, pos: int, end: int) -> tuple[Tlv, ...]:
@@ -186,7 +196,7 @@ def decode_tlvs(buf: bytes, pos: int, end: int) -> tuple[Tlv, ...]:
     if type(buf) is not bytes:
         buf = bytes(buf)  # a value must be bytes, not a view of the caller's buffer
     out = []
-    new = object.__new__
+    new = blank
     while pos < end:
         if end - pos < 4:
             raise MalformedPdu(

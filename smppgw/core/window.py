@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import attrs
 
+from smppgw.core._construct import build_tuple
 from smppgw.core.errors import LocalProtocolError, WindowFull
 from smppgw.core.pdu import Request
 
@@ -24,9 +25,6 @@ class InFlight(NamedTuple):
     request: Request
     sent_at: float
     expires_at: float
-
-
-_tuple_new = tuple.__new__
 
 
 @attrs.define
@@ -64,8 +62,8 @@ class Window:
         if seq in self.entries:
             raise LocalProtocolError(f"sequence number {seq} already in flight")
         expires = now + self.response_timeout
-        # tuple.__new__: a NamedTuple's own __new__ is a Python function (a frame per PDU).
-        self.entries[seq] = _tuple_new(InFlight, (seq, request, now, expires))
+        # build_tuple: a NamedTuple's own __new__ is a Python function (a frame per PDU).
+        self.entries[seq] = build_tuple(InFlight, (seq, request, now, expires))
         self._order.append((expires, seq))
 
     def get(self, seq: int) -> InFlight | None:

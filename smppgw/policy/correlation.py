@@ -4,8 +4,8 @@ Theory of operation
 -------------------
 When a submit_sm_resp arrives the gateway calls ``submitted(smsc, smsc_id, ref, now)``;
 when a receipt arrives it calls ``receipt(smsc, receipt_id, now)``. Ids are compared in
-canonical form (trimmed, upper-cased, leading zeros dropped; ``smppgw.core.receipt``),
-*per SMSC*, because two carriers may reuse the same ids.
+the forms ``smppgw.core.receipt.id_forms`` gives (trimmed, upper-cased, leading zeros
+dropped, converted by base), *per SMSC*, because two carriers may reuse the same ids.
 
 Carriers that write the receipt id in another base than the submit_sm_resp id (Kannel's
 msg-id-type, SMPP-REFERENCE §6.3 item 1) are configured per SMSC with ``IdBase``:
@@ -29,6 +29,9 @@ seconds and matched by ``submitted`` when the resp arrives; a receipt still unma
 after ``hold`` is returned by ``expire`` and kept in ``unmatched`` (bounded) for
 diagnosis, never dropped silently. Mappings are remembered (bounded, oldest first) after
 a final receipt so duplicates and late receipts still resolve.
+
+Enum members used per message are module constants (``_AUTO``, ...): on Python 3.11 each
+``Enum.MEMBER`` lookup costs ~0.1 us in ``EnumType.__getattr__``.
 """
 
 from __future__ import annotations
@@ -38,41 +41,27 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from smppgw.core.receipt import IdBase
+from smppgw.core.receipt import IdBase, id_forms
 
 __all__ = ["Correlator", "Held", "Match"]
 
 R = TypeVar("R")  # what the gateway stores per submitted part
 P = TypeVar("P")  # the receipt payload the gateway wants back on a match
 
-_HEX_LETTERS = frozenset("ABCDEF")
-_HEX = frozenset("0123456789ABCDEF")
-# Enum members as module constants for the per-message paths: on Python 3.11 every
-# ``EnumClass.MEMBER`` lookup goes through EnumType.__getattr__'s slow hook (~0.1 us).
-_AUTO, _HEX_BASE, _DEC_BASE = IdBase.AUTO, IdBase.HEX, IdBase.DEC
+_AUTO, _HEX, _DEC = IdBase.AUTO, IdBase.HEX, IdBase.DEC
 
 
-def _decimal_of_hex(canonical: str) -> str | None:
-    if canonical and len(canonical) <= 32 and _HEX.issuperset(canonical):
-        return str(int(canonical, 16))
-    return None
+def _receipt_base(base: IdBase) -> IdBase:
+    """How a receipt id is written when the SMSC's setting is ``base`` (the base of its
+    submit_sm_resp ids): HEX resps come with decimal receipts and DEC resps with hex."""
+    return _DEC if base is _HEX else _HEX if base is _DEC else base
 
 
-@attrs.frozen(slots=False)  # dict-based: built per receipt by _match
+@attrs.frozen(slots=False)  # dict-based: its attrs __init__ is the cheaper one (per receipt)
 class Match(Generic[R, P]):
     ref: R
     payload: P
     early: bool  # the receipt arrived before the submit_sm_resp
-
-
-def _match(ref: R, payload: P, early: bool) -> Match[R, P]:
-    """One dict, not three frozen setattrs: one Match per receipt."""
-    match: Match[R, P] = _new(Match)
-    _set(match, "__dict__", {"ref": ref, "payload": payload, "early": early})
-    return match
-
-
-_new, _set = object.__new__, object.__setattr__
 
 
 @attrs.frozen(eq=False)  # by identity: two equal receipts are two receipts
@@ -99,7 +88,10 @@ class Correlator(Generic[R, P]):
         self.max_refs = max_refs
         self.max_held = max_held
         self.max_unmatched = max_unmatched
-        self.bases = bases or {}
+        # The id base per SMSC (AUTO if absent) of its submit_sm_resp ids and of its
+        # receipt ids (see the module docstring); fixed at construction.
+        self._resp_bases = dict(bases or {})
+        self._receipt_bases = {smsc: _receipt_base(base) for smsc, base in self._resp_bases.items()}
         self._refs: OrderedDict[tuple[str, str], R] = OrderedDict()  # by exact form
         self._aliases: OrderedDict[tuple[str, str], R] = OrderedDict()  # by other base
         # Held receipts by exact form and by alias (several under one key: an ENROUTE and
@@ -112,33 +104,7 @@ class Correlator(Generic[R, P]):
         self.matched_early = 0
         self.unmatched_total = 0
 
-    # -- keys ------------------------------------------------------------------------------
-
-    def _submit_keys(self, smsc: str, smsc_id: str) -> tuple[str, str | None]:
-        """(exact form, alias in the other base or None) of a submit_sm_resp id."""
-        return self._keys(smsc, smsc_id, IdBase.HEX)
-
-    def _receipt_keys(self, smsc: str, receipt_id: str) -> tuple[str, str | None]:
-        """(exact form, alias in the other base or None) of a receipt id."""
-        return self._keys(smsc, receipt_id, IdBase.DEC)
-
-    def _keys(self, smsc: str, raw: str, convert: IdBase) -> tuple[str, str | None]:
-        """(exact form, alias or None) of an id; ``convert``: the SMSC base setting under
-        which this side's id is indexed by its decimal value (HEX for a resp id, DEC for a
-        receipt id: see the module docstring)."""
-        base = self.bases.get(smsc, _AUTO)
-        if raw.isdigit() and raw.isascii() and raw[0] != "0" and base is not convert:
-            # Already canonical and never converted here (the usual decimal id): no
-            # strip, upper and lstrip copies, no hex test.
-            return raw, None
-        # Canonical form (trimmed, upper case, no leading zeros); hex only if it has A-F.
-        upper = raw.strip().upper()
-        canonical = upper.lstrip("0") or ("0" if upper else "")
-        if base is convert:
-            return _decimal_of_hex(canonical) or canonical, None
-        if base is _AUTO and not _HEX_LETTERS.isdisjoint(canonical) and _HEX.issuperset(canonical):
-            return canonical, _decimal_of_hex(canonical)
-        return canonical, None
+    # -- lookup ----------------------------------------------------------------------------
 
     def _find(self, smsc: str, exact: str, alias: str | None) -> R | None:
         """Exact index by exact form, alias index by exact form, exact index by alias."""
@@ -153,7 +119,7 @@ class Correlator(Generic[R, P]):
 
     def submitted(self, smsc: str, smsc_id: str, ref: R, now: float) -> list[Match[R, P]]:
         """Remember ``ref`` under ``smsc_id``; return receipts that were waiting for it."""
-        exact, alias = self._keys(smsc, smsc_id, _HEX_BASE)  # _submit_keys
+        exact, alias = id_forms(smsc_id, self._resp_bases.get(smsc, _AUTO))
         refs, aliases = self._refs, self._aliases
         refs[smsc, exact] = ref
         if alias is not None:
@@ -174,22 +140,16 @@ class Correlator(Generic[R, P]):
             self._forget_held(held)
             self.matched += 1
             self.matched_early += 1
-            matches.append(_match(ref, held.payload, True))
+            matches.append(Match(ref, held.payload, True))
         return matches
 
     def receipt(self, smsc: str, receipt_id: str, payload: P, now: float) -> Match[R, P] | None:
         """The ref this receipt is about, or None: then it is held for ``hold`` seconds."""
-        exact, alias = self._keys(smsc, receipt_id, _DEC_BASE)  # _receipt_keys
-        ref = self._refs.get((smsc, exact))  # _find, inlined: once per receipt
-        if ref is None:
-            ref = self._aliases.get((smsc, exact))
-            if ref is None and alias is not None:
-                ref = self._refs.get((smsc, alias))
+        exact, alias = id_forms(receipt_id, self._receipt_bases.get(smsc, _AUTO))
+        ref = self._find(smsc, exact, alias)
         if ref is not None:
             self.matched += 1
-            match: Match[R, P] = _new(Match)  # _match, inlined: once per receipt
-            _set(match, "__dict__", {"ref": ref, "payload": payload, "early": False})
-            return match
+            return Match(ref, payload, False)
         held = Held(smsc, receipt_id, payload, now)
         self._held.setdefault((smsc, exact), []).append(held)
         if alias is not None:
@@ -202,7 +162,7 @@ class Correlator(Generic[R, P]):
         return None
 
     def _forget_held(self, held: Held[P]) -> None:
-        exact, alias = self._receipt_keys(held.smsc, held.receipt_id)
+        exact, alias = id_forms(held.receipt_id, self._receipt_bases.get(held.smsc, _AUTO))
         for index, key in ((self._held, exact), (self._held_aliases, alias)):
             if key is None:
                 continue
@@ -246,5 +206,5 @@ class Correlator(Generic[R, P]):
 
     def lookup(self, smsc: str, smsc_id: str) -> R | None:
         """The ref remembered under the submit_sm_resp id ``smsc_id`` (same order as a receipt)."""
-        exact, alias = self._submit_keys(smsc, smsc_id)
+        exact, alias = id_forms(smsc_id, self._resp_bases.get(smsc, _AUTO))
         return self._find(smsc, exact, alias)

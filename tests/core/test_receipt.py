@@ -16,6 +16,7 @@ from smppgw.core.receipt import (
     Receipt,
     format_receipt,
     format_smpp_date,
+    id_forms,
     id_keys,
     ids_match,
     is_receipt,
@@ -518,6 +519,36 @@ def test_receipt_tlvs_reject() -> None:
 )
 def test_normalize_message_id(raw: str, base: IdBase, expected: str) -> None:
     assert normalize_message_id(raw, base=base) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "base", "forms"),
+    [
+        ("12345", IdBase.AUTO, ("12345", None)),  # the usual decimal id, as it came
+        ("012345", IdBase.AUTO, ("12345", None)),
+        ("12345", IdBase.HEX, ("74565", None)),  # a hex id is read as hex even without A-F
+        ("1a", IdBase.AUTO, ("1A", "26")),  # unmistakably hex: decimal value as the alias
+        ("10", IdBase.AUTO, ("10", None)),  # numeric: never reinterpreted in AUTO
+        ("1a", IdBase.DEC, ("1A", None)),
+        ("1a", IdBase.AS_IS, ("1A", None)),
+        (" 00xyz ", IdBase.AUTO, ("XYZ", None)),
+        ("abz", IdBase.AUTO, ("ABZ", None)),  # letters beyond F: opaque
+        ("", IdBase.AUTO, ("", None)),
+        ("0", IdBase.AUTO, ("0", None)),
+        ("F" * 129, IdBase.AUTO, ("F" * 129, None)),  # too long to convert (int/str limit)
+    ],
+)
+def test_id_forms(raw: str, base: IdBase, forms: tuple[str, str | None]) -> None:
+    assert id_forms(raw, base) == forms
+
+
+@given(raw=st.text(max_size=40) | st.from_regex(r"\s*0*[0-9a-fA-F]{1,30}\s*", fullmatch=True))
+def test_normalize_is_the_alias_or_the_canonical_form(raw: str) -> None:
+    for base in IdBase:
+        canonical, alias = id_forms(raw, base)
+        assert normalize_message_id(raw, base=base) == (alias or canonical)
+        assert alias is None or base is IdBase.AUTO
+        assert canonical == canonical.strip().upper() or not canonical.isascii()
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from smppgw.core.events import (
     RequestReceived,
     ResponseReceived,
     SessionTimedOut,
+    Timer,
     UnbindReceived,
     Unbound,
     UnexpectedResponse,
@@ -712,7 +713,7 @@ def test_link_death_shows_up_as_an_expired_enquire_link() -> None:
     assert pair.esme.tick(39.9) == []
     assert pair.esme.tick(40.0) == [
         RequestExpired(sequence_number=sent.sequence_number, request=EnquireLink()),
-        SessionTimedOut(timer="enquire_link"),
+        SessionTimedOut(timer=Timer.ENQUIRE_LINK),
     ]
     assert pair.esme.state is S.CLOSED  # the link is dead (SMPP-REFERENCE §4.3)
     assert pair.esme.data_to_send() == b""  # and no second enquire_link goes out
@@ -745,7 +746,7 @@ def test_bind_timeout_closes_an_unbound_smsc_session(binding: bool) -> None:
         assert smsc.state is S.BINDING
     assert smsc.next_deadline() == 110.0
     assert smsc.tick(109.9) == []
-    assert smsc.tick(110.0) == [SessionTimedOut(timer="bind")]
+    assert smsc.tick(110.0) == [SessionTimedOut(timer=Timer.BIND)]
     assert smsc.state is S.CLOSED
 
 
@@ -762,7 +763,7 @@ def test_inactivity_timeout_queues_an_unbind() -> None:
     smsc = pair.smsc
     assert smsc.next_deadline() == 60.0
     assert smsc.tick(59.0) == []
-    assert smsc.tick(60.0) == [SessionTimedOut(timer="inactivity")]
+    assert smsc.tick(60.0) == [SessionTimedOut(timer=Timer.INACTIVITY)]
     assert smsc.state is S.UNBINDING
     pair.now = 61.0
     at_esme, at_smsc = pair.pump()

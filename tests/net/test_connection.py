@@ -33,6 +33,7 @@ from smppgw.core.events import (
     ProtocolViolation,
     RequestReceived,
     SessionTimedOut,
+    Timer,
     UnbindReceived,
     Unbound,
 )
@@ -343,7 +344,7 @@ async def test_unanswered_enquire_link_expires_and_is_reported(
             assert (pdu, trio.current_time()) == (EnquireLink(), bound_at + 30.0)
 
             event = await conn.incoming.receive()
-            assert event == SessionTimedOut(timer="enquire_link")
+            assert event == SessionTimedOut(timer=Timer.ENQUIRE_LINK)
             assert trio.current_time() == bound_at + 40.0
             assert header.sequence_number >= 1
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smppgw.core.receipt import IdBase
+from smppgw.core.receipt import IdBase, normalize_message_id
 from smppgw.policy.correlation import Correlator, Match
 
 C = Correlator[str, str]
@@ -230,3 +230,24 @@ def test_early_receipt_matched_by_its_alias_when_no_exact_one_waits() -> None:
     assert c.receipt("a", "1A", "DELIVRD", 0.0) is None  # alias "26"
     [match] = c.submitted("a", "26", "m", 0.1)
     assert match.ref == "m" and match.early and c.held == 0
+
+
+@given(
+    resp_id=st.from_regex(r"0*[0-9a-fA-F]{1,40}", fullmatch=True),
+    base=st.sampled_from([IdBase.HEX, IdBase.AS_IS, IdBase.AUTO]),  # DEC: see above
+)
+def test_a_receipt_carrying_the_normalised_resp_id_matches(resp_id: str, base: IdBase) -> None:
+    # The Correlator's keys are the core's (id_forms): a receipt id written the way the
+    # base says (HEX: hex resps, decimal receipts) finds the resp.
+    c: C = Correlator(bases={"a": base})
+    c.submitted("a", resp_id, "m", 0.0)
+    receipt_id = normalize_message_id(resp_id, base=IdBase.HEX if base is IdBase.HEX else IdBase.AS_IS)
+    assert matched(c, "a", receipt_id) == "m"
+    assert c.lookup("a", resp_id) == "m"
+
+
+def test_auto_aliases_long_hex_ids_as_the_core_does() -> None:
+    resp_id = "ABCDEF" * 7  # 42 hex digits: above the old private limit of 32
+    c: C = Correlator()
+    c.submitted("a", resp_id, "m", 0.0)
+    assert matched(c, "a", str(int(resp_id, 16))) == "m"

@@ -575,7 +575,7 @@ async def test_metrics_count_the_reply_actually_sent_to_a_rejected_request() -> 
     when it rejected a request by itself.
 
     Found here: ``Simulator._on_event`` (now ``Binds.on_event``) counted every such reply
-    as a generic_nack, although ``Session._reject`` answers a *known* request with its own *_resp (only an
+    as a generic_nack, although ``core.replies.reject`` answers a *known* request with its own *_resp (only an
     unknown command_id gets a generic_nack): a submit_sm before bind (submit_sm_resp
     ESME_RINVBNDSTS) and a malformed submit_sm (submit_sm_resp ESME_RINVDSTADR) showed
     up as two generic_nacks. ``ProtocolViolation`` now carries ``reply_command_id``.
