@@ -132,3 +132,66 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     assert "trio" in found
     assert "smppgw.gateway" in found
     assert any(matches(i, "smppgw.gateway") for i in found)
+
+
+# -- rules added with the rooms of ARCHITECTURE.md -------------------------------------------
+
+
+def test_api_reaches_the_store_through_its_protocols_only() -> None:
+    """Another backend implements store.base's protocols; the API must not know which one runs."""
+    for path in package_files("smppgw.api"):
+        for imported in iter_imports(path):
+            if matches(imported, "smppgw.store"):
+                assert matches(imported, "smppgw.store.base"), f"{path.relative_to(ROOT)} imports {imported}"
+
+
+def test_net_holds_only_socket_code() -> None:
+    """net/ is the socket adapter; the shared drawers it used to hold (metrics collector,
+    GC tuning, exception groups, config checks) live in smppgw.support."""
+    for path in package_files("smppgw.net"):
+        imports = set(iter_imports(path))
+        for banned in ("prometheus_client", "gc", "click", "tomllib"):
+            assert not any(matches(i, banned) for i in imports), f"{path.relative_to(ROOT)} imports {banned}"
+
+
+def construction_tricks(path: Path) -> list[int]:
+    """Lines that build an object behind its class's back: ``object.__new__`` or a
+    ``__dict__`` written with ``object.__setattr__`` (or a saved alias of either)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    lines = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "object"
+            and node.attr in ("__new__", "__setattr__")
+        ):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Constant) and node.value == "__dict__":
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_construction_trick_stays_in_core() -> None:
+    """STYLE: the construction trick lives in one helper, smppgw/core/_construct.py; the rest
+    of core calls it, and nothing outside core uses it at all."""
+    for package in ("smppgw", "simulator", "loadtest", "conformance"):
+        for path in package_files(package):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel == "smppgw/core/_construct.py":
+                continue
+            assert not construction_tricks(path), f"{rel}:{construction_tricks(path)} builds objects by hand"
+
+
+def test_the_trick_detector_sees_the_trick(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("o = object.__new__(C)\nobject.__setattr__(o, '__dict__', {})\n_new = object.__new__\n")
+    assert sorted(construction_tricks(bad)) == [1, 2, 2, 3]
+
+
+def test_no_module_is_a_god_object() -> None:
+    """STYLE rule 8: modules stay small; 450 lines is the ceiling outside tests/ and bench/."""
+    for package in ("smppgw", "simulator", "loadtest", "conformance"):
+        for path in package_files(package):
+            lines = len(path.read_text().splitlines())
+            assert lines <= 450, f"{path.relative_to(ROOT)} has {lines} lines"
