@@ -120,9 +120,7 @@ class Binds:
         seq, pdu = event.sequence_number, event.pdu
         account = bind.account
         b = bind.source.behaviour
-        plan = self._plans.get(id(b))  # ``Plans.of``, inline
-        if plan is None or plan.behaviour is not b:
-            plan = self._plans.of(b)
+        plan = self._plans.of(b)
         bind.pdus += 1
         self._metrics.pdus_in[pdu.command_id].n += 1
         if plan.faults and self._fault(bind, seq, pdu, b):

@@ -30,7 +30,6 @@ __all__ = ["Delivery", "DeliveryQueue"]
 log = logging.getLogger(__name__)
 
 _DROP = frozenset({CommandStatus.ESME_RX_P_APPN, CommandStatus.ESME_RX_R_APPN})
-# Plain ints: reading an enum member off its class costs ~150 ns (Python 3.11), per delivery.
 _DELIVER_SM = int(CommandId.DELIVER_SM)
 _ROK = int(CommandStatus.ESME_ROK)
 

@@ -63,8 +63,7 @@ class Plans(dict[int, Plan]):
 
     Keyed by identity: hashing a 40-field ``Behaviour`` per PDU costs more than the
     validation. A plan keeps its behaviour alive, so the id cannot be reused while the
-    entry exists; a caller on the per-PDU path inlines ``of``: a ``get``, and ``of`` only
-    when that gives None or another behaviour's plan.
+    entry exists.
     """
 
     __slots__ = ()  # no instance dict: ``plans.get`` finds dict.get with one lookup

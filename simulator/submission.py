@@ -42,7 +42,6 @@ from smppgw.core.reassembly import concat_info
 
 __all__ = ["Submission"]
 
-# A module global: reading an enum member off its class costs ~150 ns (Python 3.11), per message.
 _DELIVERED = MessageState.DELIVERED
 
 

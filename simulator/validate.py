@@ -200,8 +200,7 @@ def _dest_status(ton: int, npi: int, addr: str, strict: bool, *, required: bool 
         return S.ESME_RINVDSTADR if required else OK
     if ton in _NUMERIC_TONS:
         digits = addr[1:] if addr[0] == "+" and not strict else addr
-        # _is_digits, inline (per message). "".isdigit() is False: a lone "+" fails.
-        if not (digits.isdigit() and digits.isascii()):
+        if not _is_digits(digits):  # "".isdigit() is False: a lone "+" fails
             return S.ESME_RINVDSTADR
     return OK
 
@@ -378,9 +377,9 @@ def validate_submit(pdu: SubmitSm | DataSm | SubmitMulti, policy: ValidationPoli
             if status:
                 return status
         short_message = pdu.short_message
-    registered_delivery = pdu.registered_delivery  # rule 9 (_registered_delivery_status, inline)
-    if registered_delivery & _REGDLV_RESERVED_BITS or (strict and registered_delivery & 0x03 == 0x03):
-        return S.ESME_RINVREGDLVFLG
+    status = _registered_delivery_status(pdu.registered_delivery, strict)  # rule 9
+    if status:
+        return status
     if not isinstance(pdu, DataSm) and pdu.replace_if_present_flag > 1:
         return S.ESME_RINVREPFLAG
     data_coding = pdu.data_coding

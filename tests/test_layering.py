@@ -1,4 +1,4 @@
-"""DESIGN.md §2 import rules, enforced by an AST walk over every module (STYLE 3.15)."""
+"""The import rules of ARCHITECTURE.md, enforced by an AST walk over every module."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ FORBIDDEN: Final[dict[str, set[str]]] = {
     },
     "smppgw.net": {"smppgw.gateway", "smppgw.api", "smppgw.store", "simulator", "loadtest", "conformance"},
     "smppgw.gateway": {"smppgw.api", "smppgw.metrics", "simulator", "loadtest", "conformance"},
-    # The shared helpers sit below every layer that uses them (DESIGN §2).
+    # The shared helpers sit below every layer that uses them (ARCHITECTURE.md).
     "smppgw.support": {
         "smppgw.net",
         "smppgw.policy",
@@ -61,7 +61,7 @@ FORBIDDEN: Final[dict[str, set[str]]] = {
     "loadtest": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "conformance"},
     "conformance": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "simulator", "loadtest"},
 }
-# Only the composition root and the CLI may start the bundled simulator (DESIGN §2).
+# Only the composition root and the CLI may start the bundled simulator (ARCHITECTURE.md).
 SMPPGW_MAY_IMPORT_TOOLS: Final = {"smppgw/app.py", "smppgw/cli.py"}
 
 

@@ -18,9 +18,6 @@ sequence 0 and the session goes CLOSED (``framing_lost``).
 
 These functions are the part of ``Session`` kept in its own module: they work on the
 session's private state as its methods would.
-
-Enum members used per PDU are module constants (``_UNBIND``, ...): on Python 3.11 each
-``Enum.MEMBER`` lookup costs ~0.1 us in ``EnumType.__getattr__``.
 """
 
 from __future__ import annotations

@@ -10,9 +10,6 @@ equals ``len(split_message(...))``. Inbound parsing and reassembly live in
 
 The alphabets (the GSM 03.38 tables, encoding and decoding by data_coding) live in
 ``smppgw.core.alphabet``; every public name there is re-exported here.
-
-Enum members used per message are module constants (``_GSM7``, ``_UCS2``): on Python 3.11
-each ``Enum.MEMBER`` lookup costs ~0.1 us in ``EnumType.__getattr__``.
 """
 
 from __future__ import annotations

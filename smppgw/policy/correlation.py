@@ -29,9 +29,6 @@ seconds and matched by ``submitted`` when the resp arrives; a receipt still unma
 after ``hold`` is returned by ``expire`` and kept in ``unmatched`` (bounded) for
 diagnosis, never dropped silently. Mappings are remembered (bounded, oldest first) after
 a final receipt so duplicates and late receipts still resolve.
-
-Enum members used per message are module constants (``_AUTO``, ...): on Python 3.11 each
-``Enum.MEMBER`` lookup costs ~0.1 us in ``EnumType.__getattr__``.
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ class MessageRecord:
 
 # How bad a part's final status is for its message: the worst part wins (DESIGN §3).
 _RANK = {Status.DELIVERED: 0, Status.EXPIRED: 1, Status.UNDELIVERABLE: 2, Status.REJECTED: 3}
-_DELIVERED = Status.DELIVERED  # a constant: Status.DELIVERED is a slow EnumType.__getattr__ call
+_DELIVERED = Status.DELIVERED
 
 
 def rollup(parts: Sequence[PartRecord]) -> tuple[Status, str | None] | None:
