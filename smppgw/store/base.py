@@ -32,6 +32,7 @@ __all__ = [
     "MessageStore",
     "OptOutRecord",
     "OptOutStore",
+    "RANK",
     "PartRecord",
     "Status",
     "Store",
@@ -47,21 +48,46 @@ class Status(enum.Enum):
     # name hash (these are dict/set keys on the per-message path).
     __hash__ = object.__hash__
 
-    ACCEPTED = "accepted"
+    ACCEPTED = "accepted"  # durably stored, id returned
+    SCHEDULED = "scheduled"  # waits for its send_at (or a quiet-hours opening)
     QUEUED = "queued"
-    SUBMITTING = "submitting"
-    SUBMITTED = "submitted"
+    SUBMITTING = "submitting"  # durable before the submit_sm is written
+    SUBMITTED = "submitted"  # the SMSC answered with a message_id
+    EN_ROUTE = "en_route"  # an interim receipt (ENROUTE, ACCEPTD)
     DELIVERED = "delivered"
     UNDELIVERABLE = "undeliverable"
     EXPIRED = "expired"
     REJECTED = "rejected"  # a permanent SMSC error
     FAILED = "failed"  # retries or age exhausted
     BLOCKED = "blocked"  # opt-out or validation
+    CANCELED = "canceled"  # canceled before it was submitted
+    UNKNOWN = "unknown"  # no final receipt within validity + receipt_grace
 
 
 FINAL = frozenset(
-    {Status.DELIVERED, Status.UNDELIVERABLE, Status.EXPIRED, Status.REJECTED, Status.FAILED, Status.BLOCKED}
+    {
+        Status.DELIVERED,
+        Status.UNDELIVERABLE,
+        Status.EXPIRED,
+        Status.REJECTED,
+        Status.FAILED,
+        Status.BLOCKED,
+        Status.CANCELED,
+        Status.UNKNOWN,
+    }
 )
+# A status never goes backwards (DESIGN §3): a change to a lower rank goes into the
+# history only. Every final status shares the top rank; ``unknown`` is the one final
+# status a late receipt may still replace with the real outcome.
+RANK: dict[Status, int] = {
+    Status.ACCEPTED: 0,
+    Status.SCHEDULED: 1,
+    Status.QUEUED: 2,
+    Status.SUBMITTING: 3,
+    Status.SUBMITTED: 4,
+    Status.EN_ROUTE: 5,
+    **dict.fromkeys(FINAL, 6),
+}
 
 
 @attrs.define(eq=False)
