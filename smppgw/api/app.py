@@ -2,7 +2,8 @@
 
     POST   /v1/messages            one message -> 202 {id, status, segments}
     POST   /v1/messages/batch      up to 1000 -> 202 {results: [...]}, one per item, in order
-    GET    /v1/messages/{id}       status, parts with SMSC ids and receipts, times, errors
+    GET    /v1/messages/{id}       status, final, parts with SMSC ids and receipts, times,
+                                   errors, history (every status change, its time and source)
     GET    /v1/inbound             inbound (MO) messages, ?after=SEQ&limit=N
     GET|PUT|DELETE /v1/optouts/{number}
     GET    /healthz  /readyz  /metrics
@@ -209,4 +210,10 @@ def message_view(record: MessageRecord, wall: Callable[[float | None], float | N
     )
     for part, out in zip(record.parts, view["parts"], strict=True):
         out.update(submitted_at=wall(part.submitted_at), receipt_at=wall(part.receipt_at))
+    # Every status change with its time and source (DESIGN §3); ``applied`` false: a move
+    # the rank rule refused (a late response or receipt), kept for the record only.
+    view["history"] = [
+        {"status": status.value, "at": wall(at), "source": source, "detail": detail, "applied": applied}
+        for status, at, source, detail, applied in record.history
+    ]
     return view

@@ -5,6 +5,12 @@ failure, a failover) comes here: ``publish`` saves the record, hands it to each 
 (webhooks, the CLI, tests) in the order they were added, and wakes a ``wait_final`` whose
 message has settled. ``fail`` makes a message final without a receipt (retries
 exhausted, rejected by the SMSC, an opt-out, no bind within max_age).
+
+History (DESIGN §3): every status move goes through ``store.base.advance``, which keeps
+it in the record's history with its time and source; ``publish`` saves the record and
+those entries together (the store writes them in the same transaction). A move the
+rank rule refused (a late ``submitted`` after ``delivered``) is saved to the history
+only: the listeners are not told again.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 import trio
 
 from smppgw.gateway.metrics import GatewayMetrics
-from smppgw.store.base import FINAL, MessageRecord, MessageStore, Status
+from smppgw.store.base import FINAL, MessageRecord, MessageStore, Status, advance
 
 __all__ = ["Changes", "Listener"]
 
@@ -37,8 +43,14 @@ class Changes:
         self._waiters: dict[str, trio.Event] = {}
 
     def publish(self, record: MessageRecord) -> None:
-        """``record`` changed: save it, tell the listeners, wake its waiter if settled."""
+        """``record`` changed: save it, tell the listeners, wake its waiter if settled.
+
+        A change that is only a refused move in its history is saved, not told.
+        """
         self.store.save(record)
+        history = record.history
+        if history and not history[-1][4]:
+            return
         for listener in self.listeners:
             listener(record)
         if self._waiters and _settled(record):
@@ -46,13 +58,14 @@ class Changes:
             if waiter is not None:
                 waiter.set()
 
-    def fail(self, record: MessageRecord, status: Status, reason: str) -> None:
-        """Make ``record`` final with ``status`` (unless it already is) and publish it."""
-        if record.is_final:
+    def fail(self, record: MessageRecord, status: Status, reason: str, source: str = "gateway") -> None:
+        """Make ``record`` final with ``status`` and publish it; if it is final already,
+        the attempt goes into its history only (``advance``). ``source``: who decided
+        ("smpp" for a submit_sm_resp's status, "api" for an opt-out, "gateway")."""
+        if not advance(record, status, source, trio.current_time(), reason):
+            self.store.save(record)  # history only: nobody is told again
             return
-        record.status = status
         record.error = reason
-        record.updated_at = trio.current_time()
         self._metrics.messages.inc(status.value)
         self.publish(record)
 

@@ -43,7 +43,7 @@ from smppgw.net.connection import SmppConnection
 from smppgw.net.errors import Outcome
 from smppgw.policy.retry import RetryPolicy, Verdict
 from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
-from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status
+from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, advance
 
 __all__ = ["Dispatcher", "Job"]
 
@@ -76,7 +76,7 @@ class Dispatcher:
         metrics: GatewayMetrics,
         rng: random.Random,
         on_submitted: Callable[[MessageRecord, PartRecord, str, float, float], Any],
-        on_final: Callable[[MessageRecord, Status, str], Any],
+        on_final: Callable[[MessageRecord, Status, str, str], Any],
         on_rebind: Callable[[SmppConnection], Any] | None = None,
     ) -> None:
         self.name = name
@@ -147,9 +147,10 @@ class Dispatcher:
             f"no bind to {self.name} within max_age ({max_age:.0f}s)",
         )
 
-    def drop(self, doomed: Callable[[Job], bool], status: Status, reason: str) -> int:
+    def drop(self, doomed: Callable[[Job], bool], status: Status, reason: str, source: str = "gateway") -> int:
         """Remove the queued parts ``doomed`` picks (of messages not final yet) and make
-        their messages final with ``status``; parts already sent are not touched."""
+        their messages final with ``status``; parts already sent are not touched.
+        ``source``: who asked, for the history ("api" for an opt-out)."""
         old = [j for j in self._all() if not j.message.is_final and doomed(j)]
         if not old:
             return 0
@@ -160,7 +161,7 @@ class Dispatcher:
         for job in old:
             job.part.status = status
             job.part.error = reason
-            self._on_final(job.message, status, reason)
+            self._on_final(job.message, status, reason, source)
         return len(old)
 
     def _all(self) -> list[Job]:
@@ -228,7 +229,7 @@ class Dispatcher:
         part.status = _SUBMITTING
         job.sent_at = now
         if job.message.status in _NOT_SENT:
-            job.message.status = _SUBMITTING
+            advance(job.message, _SUBMITTING, "gateway", now)
         try:
             # A partial, not a lambda: called in C, one Python frame less per response.
             conn.start_request(job.pdu, functools.partial(self._outcome, job, conn), now)
@@ -291,8 +292,10 @@ class Dispatcher:
             if self._on_rebind is not None:
                 self._on_rebind(conn)
         else:
-            part.status = Status.REJECTED if verdict is Verdict.REJECT else Status.FAILED
-            self._on_final(job.message, part.status, reason)
+            # Rejected: the SMSC's command_status says so; failed: the retries or the age ran out.
+            rejected = verdict is Verdict.REJECT
+            part.status = Status.REJECTED if rejected else Status.FAILED
+            self._on_final(job.message, part.status, reason, "smpp" if rejected else "gateway")
 
     def _congestion(self, account: AdaptiveRate, response: object, now: float) -> None:
         if not isinstance(response, SubmitSmResp) or not response.tlvs:

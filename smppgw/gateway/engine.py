@@ -256,7 +256,7 @@ class Gateway:
         messages become ``blocked``. Returns how many parts were dropped."""
         return sum(
             s.dispatcher.drop(
-                lambda j: j.message.destination == destination, Status.BLOCKED, "destination opted out"
+                lambda j: j.message.destination == destination, Status.BLOCKED, "destination opted out", "api"
             )
             for s in self.smscs.values()
         )

@@ -36,13 +36,14 @@ from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.policy.addressing import AddressKind, SmppAddress, to_smpp
 from smppgw.policy.routing import Router
 from smppgw.policy.throttle import SlidingWindow
-from smppgw.store.base import MessageRecord, MessageStore, PartRecord, Status
+from smppgw.store.base import MessageRecord, MessageStore, PartRecord, Status, advance
 
 __all__ = ["Intake", "Plan"]
 
 log = logging.getLogger(__name__)
 
 _QUEUED, _BLOCKED, _E164 = Status.QUEUED, Status.BLOCKED, AddressKind.E164
+_ACCEPTED = Status.ACCEPTED
 
 
 class Plan:
@@ -101,7 +102,8 @@ class Intake:
         the record is then ``blocked``). Raises SubmitError."""
         record, src, dst = new_record(self.now(), next(self._references), fields)
         if self.opted_out is not None and self.opted_out(dst.addr):
-            record.status, record.error = _BLOCKED, "destination opted out"
+            advance(record, _BLOCKED, "gateway", record.created_at, "destination opted out")
+            record.error = "destination opted out"
             self._metrics.messages.inc(_BLOCKED.value)
             return record, None
         return record, self.plan(record, src, dst)  # splitting here also checks the text
@@ -146,7 +148,11 @@ class Intake:
         limits = self._limits(record, src.kind, route) if self._limited else ()
         pdus = submit_pdus(record, config, parts, src, dst)
         if not resume:
-            record.route, record.smsc, record.status = route, name, _QUEUED
+            record.route, record.smsc = route, name
+            if record.status is _ACCEPTED:
+                advance(record, _QUEUED, "gateway", record.created_at, "accepted")
+            else:  # a failover: the history says where it went
+                advance(record, _QUEUED, "gateway", self.now(), f"requeued to {name}")
             record.parts = []
             for p in parts:  # (loops, not comprehensions: no frame each; most have one part)
                 record.parts.append(PartRecord(p.part_number, p.total))

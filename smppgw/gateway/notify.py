@@ -92,6 +92,7 @@ class Webhooks:
             "type": "message.status",
             "id": record.id,
             "status": status.value,
+            "final": status in FINAL,
             "error": record.error,
             "parts": [p.to_dict() for p in record.parts],
             "updated_at": self._wall(record.updated_at),

@@ -7,9 +7,14 @@ final when every part is: ``delivered`` only if every part was delivered, else t
 worst part's status in the order rejected > undeliverable > expired. For an SMSC
 configured with ``receipts = "message"`` (one receipt per concatenated message, whatever
 part's id it carries) the first final receipt settles every part still open. A non-final
-receipt (ENROUTE, ACCEPTD) never overwrites a final one (checklist 70); a duplicate
-(same part, same stat) is counted and changes nothing (checklist 69). The message rule
-is ``store.base.rollup``; a status change goes to ``on_change`` (``Changes.publish``).
+receipt (ENROUTE, ACCEPTD) never overwrites a final one (checklist 70); it moves the
+part to ``en_route``, and the message once every part is there. A duplicate (same
+part, same stat) is counted and changes nothing (checklist 69). A part that became
+``unknown`` (no receipt in time) takes the outcome of a late receipt, the one move out
+of a final status. The message rule is ``store.base.rollup``; every message move goes
+through ``store.base.advance`` (the rank rule and the history: "smpp" ESME_ROK for a
+submit_sm_resp, "receipt" with stat and err); a change goes to ``on_change``
+(``Changes.publish``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from smppgw.core.constants import MessageState
 from smppgw.core.receipt import INTERIM_STATES, IdBase, Receipt
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.policy.correlation import Correlator, Held
-from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, rollup
+from smppgw.store.base import FINAL, RANK, MessageRecord, PartRecord, Status, advance, rollup
 
 __all__ = ["ReceiptBook"]
 
@@ -33,8 +38,11 @@ _PART_STATUS = {
     MessageState.EXPIRED: Status.EXPIRED,
     MessageState.REJECTED: Status.REJECTED,
 }
-_NOT_SUBMITTED = frozenset({Status.ACCEPTED, Status.QUEUED, Status.SUBMITTING})
+_NOT_SUBMITTED = frozenset({Status.ACCEPTED, Status.SCHEDULED, Status.QUEUED, Status.SUBMITTING})
 _SUBMITTED, _UNDELIVERABLE = Status.SUBMITTED, Status.UNDELIVERABLE
+_EN_ROUTE, _UNKNOWN = Status.EN_ROUTE, Status.UNKNOWN
+_UP_TO_SUBMITTED = RANK[_SUBMITTED]
+_EN_ROUTE_RANK = RANK[_EN_ROUTE]
 _LABEL = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 
 Ref = tuple[MessageRecord, PartRecord]
@@ -72,15 +80,17 @@ class ReceiptBook:
         ``sent_at``: when the submit_sm left, so submit->receipt latency counts from the
         submit (not from its response) and is right for receipts that overtook it.
         """
+        fresh = part.smsc_message_id is None  # a new resp (a restart passes the id it had)
         part.smsc_message_id = smsc_id
-        part.status = _SUBMITTED
+        if RANK[part.status] <= _UP_TO_SUBMITTED:  # never back from en_route or final
+            part.status = _SUBMITTED
         part.submitted_at = sent_at if sent_at is not None else now
         part.error = None
         parts = message.parts
-        if message.status in _NOT_SUBMITTED and (
+        if (fresh or message.status in _NOT_SUBMITTED) and (
             len(parts) == 1 or all(p.smsc_message_id is not None for p in parts)
-        ):
-            message.status = _SUBMITTED
+        ):  # (a late resp after the message moved on goes into its history only)
+            advance(message, _SUBMITTED, "smpp", now, "ESME_ROK")
         for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
             self._apply(smsc, match.ref, match.payload, now)
         self._on_change(message)
@@ -109,7 +119,7 @@ class ReceiptBook:
         message, part = ref
         part.receipts += 1
         stat = receipt.stat or (receipt.state.stat if receipt.state is not None else "UNKNOWN")
-        if part.receipt_final:
+        if part.receipt_final and part.status is not _UNKNOWN:
             if stat.upper() == (part.receipt_stat or "").upper():
                 self.duplicates += 1
                 self._metrics.duplicates.labels(smsc).inc()
@@ -120,7 +130,14 @@ class ReceiptBook:
         part.receipt_error = receipt.error
         state = receipt.state
         if state is None or state in INTERIM_STATES:  # not receipt.is_final (no property call)
-            return  # ENROUTE / ACCEPTD: interim
+            if state is not None and RANK[part.status] < _EN_ROUTE_RANK:  # ENROUTE / ACCEPTD
+                part.status = _EN_ROUTE
+                if RANK[message.status] < _EN_ROUTE_RANK and all(
+                    RANK[p.status] >= _EN_ROUTE_RANK for p in message.parts
+                ):
+                    advance(message, _EN_ROUTE, "receipt", now, _detail(part, stat, receipt.error))
+                self._on_change(message)
+            return
         self.applied += 1
         part.receipt_final = True
         part.status = _PART_STATUS.get(state, _UNDELIVERABLE)
@@ -134,12 +151,18 @@ class ReceiptBook:
                     other.receipt_final = True
                     other.receipt_stat, other.receipt_at = stat, now
                     other.receipt_error, other.status = receipt.error, part.status
-        if message.status not in FINAL:
+        if message.status not in FINAL or message.status is _UNKNOWN:
             settled = rollup(message.parts)
-            if settled is not None:
-                message.status, error = settled
-                if error is not None:
-                    message.error = error
-                message.updated_at = now
-                self._metrics.messages.inc(_LABEL[message.status])
+            if settled is not None and settled[0] is not message.status:
+                status, error = settled
+                if advance(message, status, "receipt", now, _detail(part, stat, receipt.error)):
+                    if error is not None:
+                        message.error = error
+                    self._metrics.messages.inc(_LABEL[status])
         self._on_change(message)
+
+
+def _detail(part: PartRecord, stat: str, error: str | None) -> str:
+    """A receipt's history detail: its stat and err (and the part, for a multi-part message)."""
+    detail = stat if error is None else f"{stat} err:{error}"
+    return detail if part.total == 1 else f"part {part.index}/{part.total}: {detail}"

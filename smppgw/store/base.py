@@ -1,7 +1,11 @@
 """Message records and the store protocol (DESIGN §3: the message lifecycle).
 
-    accepted -> queued -> submitting -> submitted -> delivered | undeliverable | expired
-                                                   | rejected | failed | blocked
+    accepted -> scheduled -> queued -> submitting -> submitted -> en_route
+        -> delivered | undeliverable | expired | rejected | failed | blocked | canceled | unknown
+
+A status never goes backwards (``advance``, the one rule every status change goes
+through): each change is kept in the record's ``history`` with its time and source, a
+move the rule refuses in the history only.
 
 A message is split into parts at dispatch; each part carries its own SMSC message_id
 and receipt. Records are mutable bookkeeping owned by the gateway; the store persists
@@ -26,6 +30,8 @@ import attrs
 
 __all__ = [
     "FINAL",
+    "OUTCOMES",
+    "HistoryEntry",
     "InboundRecord",
     "InboundStore",
     "MessageRecord",
@@ -38,6 +44,9 @@ __all__ = [
     "Store",
     "StoreControl",
     "StoreError",
+    "advance",
+    "HistoryEntry",
+    "may_move",
     "owes_work",
     "rollup",
 ]
@@ -88,6 +97,47 @@ RANK: dict[Status, int] = {
     Status.EN_ROUTE: 5,
     **dict.fromkeys(FINAL, 6),
 }
+# What a final receipt can say of a part: the real outcome that may replace ``unknown``.
+OUTCOMES = frozenset({Status.DELIVERED, Status.UNDELIVERABLE, Status.EXPIRED, Status.REJECTED})
+_SUBMITTING, _QUEUED, _UNKNOWN = Status.SUBMITTING, Status.QUEUED, Status.UNKNOWN
+_DELIVERED = Status.DELIVERED
+
+# One status change: (status, at (trio clock), source, detail, applied). ``source`` says
+# who: "smpp" (a submit_sm_resp; detail its command_status name), "receipt" (detail the
+# stat and err), "api"/"operator" (cancel, opt-out), "gateway" (accept, failover,
+# expiry, restore). ``applied`` is False for a move the rank rule refused (history only).
+HistoryEntry = tuple[Status, float, str, str | None, bool]
+
+
+def may_move(old: Status, new: Status) -> bool:
+    """The rank rule (DESIGN §3), for messages and parts alike.
+
+    A status never goes to a lower rank, with one exception before the SMSC took the
+    part: ``submitting`` -> ``queued`` (a transient error or a lost bind requeues it,
+    same message id). Nothing leaves a final status except ``unknown``, which a late
+    receipt replaces with the real outcome (``OUTCOMES``).
+    """
+    if old in FINAL:
+        return old is _UNKNOWN and new in OUTCOMES
+    return RANK[new] >= RANK[old] or (old is _SUBMITTING and new is _QUEUED)
+
+
+def advance(
+    record: MessageRecord, status: Status, source: str, now: float, detail: str | None = None
+) -> bool:
+    """Move ``record`` to ``status`` if the rank rule allows it (``may_move``); either way
+    the change goes into its history. True if the status changed (``updated_at`` too).
+
+    The one place a message's status is set after it was made; a store saves the new
+    history entries with the record (``history_saved`` counts those already written).
+    """
+    if may_move(record.status, status):
+        record.status = status
+        record.updated_at = now
+        record.history.append((status, now, source, detail, True))
+        return True
+    record.history.append((status, now, source, detail, False))
+    return False
 
 
 @attrs.define(eq=False)
@@ -112,6 +162,7 @@ class PartRecord:
         return {
             "index": self.index,
             "status": self.status.value,
+            "final": self.status in FINAL,
             "smsc_message_id": self.smsc_message_id,
             "attempts": self.attempts,
             "resent_unknown": self.resent_unknown,
@@ -143,27 +194,40 @@ class MessageRecord:
     idempotency_key: str | None = None
     callback_url: str | None = None
     reference: int | None = None  # concatenation reference, kept so a restart resends the same
+    # Every status change, oldest first (``advance``); a store keeps it beside the record.
+    history: list[HistoryEntry] = attrs.field(factory=list, repr=False)
+    history_saved: int = 0  # entries a durable store has written already
 
     @property
     def is_final(self) -> bool:
         return self.status in FINAL
 
     def to_dict(self) -> dict[str, Any]:
+        parts = self.parts
         return {
             "id": self.id,
             "from": self.source,
             "to": self.destination,
             "status": self.status.value,
+            "final": self.status in FINAL,
             "route": self.route,
             "smsc": self.smsc,
             "error": self.error,
-            "parts": [p.to_dict() for p in self.parts],
+            "parts_delivered": sum(p.status is _DELIVERED for p in parts),
+            "parts_total": len(parts),
+            "parts": [p.to_dict() for p in parts],
         }
 
 
 # How bad a part's final status is for its message: the worst part wins (DESIGN §3).
-_RANK = {Status.DELIVERED: 0, Status.EXPIRED: 1, Status.UNDELIVERABLE: 2, Status.REJECTED: 3}
-_DELIVERED = Status.DELIVERED
+# ``unknown`` (no receipt in time) is worse than delivered, better than a known failure.
+_RANK = {
+    Status.DELIVERED: 0,
+    Status.UNKNOWN: 1,
+    Status.EXPIRED: 2,
+    Status.UNDELIVERABLE: 3,
+    Status.REJECTED: 4,
+}
 
 
 def rollup(parts: Sequence[PartRecord]) -> tuple[Status, str | None] | None:
@@ -171,13 +235,14 @@ def rollup(parts: Sequence[PartRecord]) -> tuple[Status, str | None] | None:
 
     None while any part still waits for its final receipt. Else ``delivered`` if every
     part was delivered; otherwise the worst part's status, rejected > undeliverable >
-    expired, with that part's receipt stat as the error (the first such part's). A
-    part with a final receipt has one of those four statuses (``ReceiptBook``).
+    expired > unknown, with that part's receipt stat as the error (the first such
+    part's). A part with a final receipt has one of the four ``OUTCOMES``
+    (``ReceiptBook``); a part whose receipt never came is ``unknown`` (its deadline).
     """
     status: Status = _DELIVERED
     error = None
     for part in parts:  # (one part, the common case: one pass, no set)
-        if not part.receipt_final:
+        if not part.receipt_final and part.status is not _UNKNOWN:
             return None
         if part.status is not _DELIVERED and _RANK[part.status] > _RANK[status]:
             status, error = part.status, part.receipt_stat

@@ -6,7 +6,8 @@ store, nothing durable: ``add`` refuses a duplicate id or idempotency key with
 record itself (so ``flush`` has nothing to write), and a process that ends forgets
 everything. Times: records carry the trio clock; ``clock_offset`` (wall - monotonic)
 turns them into wall-clock seconds for inbound messages, opt-outs and ``wall``.
-Nothing is ever evicted: meant for runs that end, not for a server.
+Nothing is ever evicted: meant for runs that end, not for a server. A message's history
+(``MessageRecord.history``) is kept on the record itself, so it is there as long as it is.
 """
 
 from __future__ import annotations

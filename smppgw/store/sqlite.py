@@ -12,6 +12,10 @@ them (a part whose submit_sm_resp was not flushed is sent again, counted in
 The file uses WAL with ``synchronous=NORMAL``: a commit survives a process crash; a
 power cut may lose the last transactions, never corrupt the file (sqlite.org/wal.html).
 
+History (DESIGN §3): each message's status changes (``MessageRecord.history``) go to
+the ``history`` table, one row per change, written in the same transaction as the
+record (``add``, ``flush``); ``get`` and ``unfinished`` read them back.
+
 Times: records carry the trio clock (monotonic); the file keeps wall-clock seconds,
 converted with ``clock_offset`` (wall - monotonic, fixed at start), so a restarted
 process reads them back on its own clock.
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +71,16 @@ CREATE TABLE IF NOT EXISTS inbound (
     complete INTEGER NOT NULL,
     received_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS history (
+    message_id TEXT NOT NULL,
+    n INTEGER NOT NULL,  -- the change's place in its message's history, from 0
+    status TEXT NOT NULL,
+    at REAL NOT NULL,
+    source TEXT NOT NULL,
+    detail TEXT,
+    applied INTEGER NOT NULL,  -- 0: a move the rank rule refused (store.base.advance)
+    PRIMARY KEY (message_id, n)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS optouts (
     number TEXT PRIMARY KEY,
     created_at REAL NOT NULL,
@@ -75,6 +89,11 @@ CREATE TABLE IF NOT EXISTS optouts (
 """
 _PART_TIMES = ("submitted_at", "receipt_at")
 _MESSAGE_TIMES = ("created_at", "updated_at")
+_FIELDS = attrs.fields(MessageRecord)
+_BODY = attrs.filters.exclude(_FIELDS.history, _FIELDS.history_saved)  # the history has its table
+_VALUE = {status: status.value for status in Status}  # ``.value`` is a property: two frames
+_HISTORY_INSERT = "INSERT OR IGNORE INTO history VALUES (?, ?, ?, ?, ?, ?, ?)"
+_HISTORY_COLUMNS = "message_id, status, at, source, detail, applied"
 
 
 class SqliteStore:
@@ -104,9 +123,13 @@ class SqliteStore:
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
         rows = [self._row(m) for m in messages]
+        history = self._history_rows(messages)
         with self._transaction():
             self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            if history:
+                self._db.executemany(_HISTORY_INSERT, history)
         for m in messages:
+            m.history_saved = len(m.history)
             if owes_work(m):
                 self._live[m.id] = m
 
@@ -119,6 +142,7 @@ class SqliteStore:
             return 0
         dirty, self._dirty = self._dirty, {}
         rows = [self._row(m) for m in dirty.values()]
+        history = self._history_rows(dirty.values())
         try:
             with self._transaction():
                 self._db.executemany(
@@ -127,10 +151,13 @@ class SqliteStore:
                     "body = excluded.body",
                     rows,
                 )
+                if history:
+                    self._db.executemany(_HISTORY_INSERT, history)
         except StoreError:
             self._dirty = dirty | self._dirty  # keep them for the next try, nothing lost
             raise
         for m in dirty.values():
+            m.history_saved = len(m.history)
             if owes_work(m):
                 self._live[m.id] = m
             else:
@@ -143,7 +170,16 @@ class SqliteStore:
         if found is not None:
             return found
         row = self._db.execute("SELECT body FROM messages WHERE id = ?", (message_id,)).fetchone()
-        return self._record(json.loads(row[0])) if row else None
+        if row is None:
+            return None
+        record = self._record(json.loads(row[0]))
+        self._read_history(
+            {message_id: record},
+            self._db.execute(
+                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE message_id = ? ORDER BY n", (message_id,)
+            ),
+        )
+        return record
 
     def find_key(self, idempotency_key: str) -> MessageRecord | None:
         row = self._db.execute(
@@ -155,6 +191,13 @@ class SqliteStore:
         """Messages to resume after a restart, oldest first."""
         rows = self._db.execute("SELECT body FROM messages WHERE open = 1 ORDER BY created_at").fetchall()
         records = [self._record(json.loads(r[0])) for r in rows]
+        self._read_history(
+            {r.id: r for r in records},
+            self._db.execute(
+                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE message_id IN "
+                "(SELECT id FROM messages WHERE open = 1) ORDER BY message_id, n"
+            ),
+        )
         for r in records:
             self._live[r.id] = r
         return records
@@ -241,8 +284,29 @@ class SqliteStore:
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
 
+    def _history_rows(self, records: Iterable[MessageRecord]) -> list[tuple[Any, ...]]:
+        """The history entries of ``records`` not written yet, as ``history`` rows."""
+        offset, value = self.clock_offset, _VALUE
+        rows = []
+        for m in records:
+            history = m.history
+            for n in range(m.history_saved, len(history)):
+                status, at, source, detail, applied = history[n]
+                rows.append((m.id, n, value[status], at + offset, source, detail, applied))
+        return rows
+
+    def _read_history(self, records: dict[str, MessageRecord], rows: Iterable[tuple[Any, ...]]) -> None:
+        """Give each record its history from ``rows`` (``_HISTORY_COLUMNS``, in order)."""
+        offset = self.clock_offset
+        for message_id, status, at, source, detail, applied in rows:
+            record = records.get(message_id)
+            if record is not None:
+                record.history.append((Status(status), at - offset, source, detail, bool(applied)))
+        for record in records.values():
+            record.history_saved = len(record.history)
+
     def _row(self, m: MessageRecord) -> tuple[Any, ...]:
-        body = attrs.asdict(m, value_serializer=_serialize)
+        body = attrs.asdict(m, value_serializer=_serialize, filter=_BODY)
         for key in _MESSAGE_TIMES:
             body[key] += self.clock_offset
         for part in body["parts"]:

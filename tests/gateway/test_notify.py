@@ -75,8 +75,9 @@ async def test_each_new_status_is_posted_once_and_only_submitted_and_final_ones(
     await run_until(webhooks, lambda: any(b["status"] == "delivered" for _, b, _ in receiver.seen))
     bodies = [body for _, body, _ in receiver.seen]
     assert [b["status"] for b in bodies] == ["submitted", "delivered"]
+    assert [b["final"] for b in bodies] == [False, True]  # issue 13: every event says final
     assert bodies[1] == {
-        "type": "message.status", "id": r.id, "status": "delivered", "error": None,
+        "type": "message.status", "id": r.id, "status": "delivered", "final": True, "error": None,
         "parts": [r.parts[0].to_dict()], "updated_at": 1005.0,
     }  # fmt: skip
     assert {url for url, _, _ in receiver.seen} == {"http://hooks.test/status"}

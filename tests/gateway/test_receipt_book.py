@@ -32,7 +32,7 @@ def test_interim_never_overwrites_final_and_duplicates_change_nothing() -> None:
     b.submitted("a", m, m.parts[0], "1", 0.0)
     assert m.status is Status.SUBMITTED
     b.receipt("a", receipt("1", MessageState.ENROUTE), 1.0)
-    assert m.status is Status.SUBMITTED and m.parts[0].receipt_stat == "ENROUTE"
+    assert m.status is Status.EN_ROUTE and m.parts[0].receipt_stat == "ENROUTE"  # issue 13: en_route
     b.receipt("a", receipt("1", MessageState.DELIVERED), 2.0)
     assert m.status is Status.DELIVERED
     b.receipt("a", receipt("1", MessageState.ENROUTE), 3.0)  # late interim
