@@ -147,7 +147,9 @@ class Dispatcher:
             f"no bind to {self.name} within max_age ({max_age:.0f}s)",
         )
 
-    def drop(self, doomed: Callable[[Job], bool], status: Status, reason: str, source: str = "gateway") -> int:
+    def drop(
+        self, doomed: Callable[[Job], bool], status: Status, reason: str, source: str = "gateway"
+    ) -> int:
         """Remove the queued parts ``doomed`` picks (of messages not final yet) and make
         their messages final with ``status``; parts already sent are not touched.
         ``source``: who asked, for the history ("api" for an opt-out)."""

@@ -45,7 +45,6 @@ __all__ = [
     "StoreControl",
     "StoreError",
     "advance",
-    "HistoryEntry",
     "may_move",
     "owes_work",
     "rollup",
