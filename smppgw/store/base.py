@@ -219,13 +219,15 @@ class MessageRecord:
 
 
 # How bad a part's final status is for its message: the worst part wins (DESIGN §3).
-# ``unknown`` (no receipt in time) is worse than delivered, better than a known failure.
+# ``unknown`` (a part's receipt never came) is the worst: the message's outcome is not
+# known while any part's is not, so a late receipt moves it out of ``unknown`` only
+# once every part has its outcome, and the result never depends on their order.
 _RANK = {
     Status.DELIVERED: 0,
-    Status.UNKNOWN: 1,
-    Status.EXPIRED: 2,
-    Status.UNDELIVERABLE: 3,
-    Status.REJECTED: 4,
+    Status.EXPIRED: 1,
+    Status.UNDELIVERABLE: 2,
+    Status.REJECTED: 3,
+    Status.UNKNOWN: 4,
 }
 
 
@@ -233,9 +235,9 @@ def rollup(parts: Sequence[PartRecord]) -> tuple[Status, str | None] | None:
     """The status a message takes from its parts' final receipts, and its error.
 
     None while any part still waits for its final receipt. Else ``delivered`` if every
-    part was delivered; otherwise the worst part's status, rejected > undeliverable >
-    expired > unknown, with that part's receipt stat as the error (the first such
-    part's). A part with a final receipt has one of the four ``OUTCOMES``
+    part was delivered; otherwise the worst part's status, unknown > rejected >
+    undeliverable > expired, with that part's receipt stat as the error (the first
+    such part's). A part with a final receipt has one of the four ``OUTCOMES``
     (``ReceiptBook``); a part whose receipt never came is ``unknown`` (its deadline).
     """
     status: Status = _DELIVERED
