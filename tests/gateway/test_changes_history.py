@@ -1,0 +1,118 @@
+"""The history of status changes is kept by both stores (SQLite: its own table, written
+in the record's transaction) and shown by the API's message view with ``final`` and the
+parts rollup (issue 13 item 2)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from smppgw.api.app import message_view
+from smppgw.gateway.changes import Changes
+from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.store.base import PartRecord, Status, advance
+from smppgw.store.sqlite import SqliteStore
+from tests.store.helpers import BACKENDS, Backend, record
+
+OFFSET = 1_700_000_000.0
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    return Backend(request.param, tmp_path)
+
+
+def test_history_is_kept_and_shown_by_the_view(backend: Backend) -> None:
+    store = backend.open(clock_offset=OFFSET)
+    changes = Changes(store, GatewayMetrics())
+    r = record(1, parts=[PartRecord(1, 2), PartRecord(2, 2)])
+    advance(r, Status.QUEUED, "gateway", 101.0, "accepted")
+    store.add([r])
+    advance(r, Status.SUBMITTING, "gateway", 102.0)
+    changes.publish(r)
+    store.flush()
+    for part in r.parts:
+        part.status, part.receipt_final = Status.DELIVERED, True
+    advance(r, Status.SUBMITTED, "smpp", 103.0, "ESME_ROK")
+    advance(r, Status.DELIVERED, "receipt", 104.0, "part 2/2: DELIVRD err:000")
+    advance(r, Status.SUBMITTED, "smpp", 105.0, "ESME_ROK")  # late: refused
+    changes.publish(r)
+    store.flush()
+    back = backend.reopen().get(r.id)
+    assert back is not None and back.status is Status.DELIVERED
+    assert back.history == r.history
+    view = message_view(back, store.wall)
+    assert (view["status"], view["final"], view["parts_delivered"], view["parts_total"]) == (
+        "delivered",
+        True,
+        2,
+        2,
+    )
+    assert view["history"] == [
+        {"status": "queued", "at": OFFSET + 101, "source": "gateway", "detail": "accepted", "applied": True},
+        {"status": "submitting", "at": OFFSET + 102, "source": "gateway", "detail": None, "applied": True},
+        {"status": "submitted", "at": OFFSET + 103, "source": "smpp", "detail": "ESME_ROK", "applied": True},
+        {
+            "status": "delivered",
+            "at": OFFSET + 104,
+            "source": "receipt",
+            "detail": "part 2/2: DELIVRD err:000",
+            "applied": True,
+        },
+        {"status": "submitted", "at": OFFSET + 105, "source": "smpp", "detail": "ESME_ROK", "applied": False},
+    ]
+    assert [p["final"] for p in view["parts"]] == [True, True]
+
+
+def test_a_view_of_a_message_under_way_is_not_final(backend: Backend) -> None:
+    store = backend.open()
+    r = record(2, parts=[PartRecord(1, 2, status=Status.DELIVERED), PartRecord(2, 2, status=Status.SUBMITTED)])
+    advance(r, Status.SUBMITTED, "smpp", 1.0, "ESME_ROK")
+    store.add([r])
+    got = store.get(r.id)
+    assert got is not None
+    view = message_view(got, store.wall)
+    assert (view["final"], view["parts_delivered"], view["parts_total"]) == (False, 1, 2)
+    assert [h["status"] for h in view["history"]] == ["submitted"]
+
+
+def test_sqlite_writes_each_entry_once_in_the_flush_and_a_restart_continues_it(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db)
+    r = record(3, parts=[PartRecord(1, 1)])
+    advance(r, Status.QUEUED, "gateway", 1.0, "accepted")
+    store.add([r])
+    advance(r, Status.SUBMITTING, "gateway", 2.0)
+    store.save(r)
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM history").fetchone() == (1,)
+    store.flush()
+    store.save(r)  # saved again with nothing new: no row written twice
+    store.flush()
+    rows = sqlite3.connect(db).execute("SELECT n, status, source FROM history ORDER BY n").fetchall()
+    assert rows == [(0, "queued", "gateway"), (1, "submitting", "gateway")]
+    # A restart resumes the message with its history; new entries follow on.
+    again = SqliteStore(db)
+    [resumed] = again.unfinished()
+    assert [h[0] for h in resumed.history] == [Status.QUEUED, Status.SUBMITTING]
+    advance(resumed, Status.SUBMITTED, "smpp", 3.0, "ESME_ROK")
+    again.save(resumed)
+    again.flush()
+    back = SqliteStore(db).get(r.id)
+    assert back is not None
+    assert [(h[0], h[1]) for h in back.history] == [
+        (Status.QUEUED, 1.0),
+        (Status.SUBMITTING, 2.0),
+        (Status.SUBMITTED, 3.0),
+    ]
+
+
+def test_the_body_column_does_not_carry_the_history(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db)
+    r = record(4)
+    advance(r, Status.QUEUED, "gateway", 1.0, "accepted")
+    store.add([r])
+    (body,) = sqlite3.connect(db).execute("SELECT body FROM messages").fetchone()
+    assert "history" not in body and "accepted" not in body
