@@ -226,7 +226,7 @@ class Harness:
             on_submitted=lambda message, part, smsc_id, now, sent_at: self.submitted.append(
                 (message.id, smsc_id, now)
             ),
-            on_final=lambda message, status, reason: self.finals.append(
+            on_final=lambda message, status, reason, source: self.finals.append(
                 (message.id, status, reason, trio.current_time())
             ),
         )
