@@ -68,7 +68,9 @@ def test_history_is_kept_and_shown_by_the_view(backend: Backend) -> None:
 
 def test_a_view_of_a_message_under_way_is_not_final(backend: Backend) -> None:
     store = backend.open()
-    r = record(2, parts=[PartRecord(1, 2, status=Status.DELIVERED), PartRecord(2, 2, status=Status.SUBMITTED)])
+    r = record(
+        2, parts=[PartRecord(1, 2, status=Status.DELIVERED), PartRecord(2, 2, status=Status.SUBMITTED)]
+    )
     advance(r, Status.SUBMITTED, "smpp", 1.0, "ESME_ROK")
     store.add([r])
     got = store.get(r.id)
