@@ -17,6 +17,7 @@ from smppgw.gateway.receipts import ReceiptBook
 from smppgw.store.base import (
     FINAL,
     OUTCOMES,
+    HistoryEntry,
     RANK,
     MessageRecord,
     PartRecord,
@@ -223,9 +224,9 @@ def test_the_final_status_is_the_same_whatever_the_order_of_events(
     assert all(h[4] or not may_move(*pair) for h, pair in _refused(m))
 
 
-def _refused(m: MessageRecord) -> list[tuple[tuple[object, ...], tuple[Status, Status]]]:
+def _refused(m: MessageRecord) -> list[tuple[HistoryEntry, tuple[Status, Status]]]:
     """Each refused history entry with (the status then, the status it asked for)."""
-    out = []
+    out: list[tuple[HistoryEntry, tuple[Status, Status]]] = []
     status = Status.ACCEPTED
     for entry in m.history:
         if entry[4]:
