@@ -17,8 +17,8 @@ from smppgw.gateway.receipts import ReceiptBook
 from smppgw.store.base import (
     FINAL,
     OUTCOMES,
-    HistoryEntry,
     RANK,
+    HistoryEntry,
     MessageRecord,
     PartRecord,
     Status,
