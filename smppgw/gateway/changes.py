@@ -61,7 +61,10 @@ class Changes:
     def fail(self, record: MessageRecord, status: Status, reason: str, source: str = "gateway") -> None:
         """Make ``record`` final with ``status`` and publish it; if it is final already,
         the attempt goes into its history only (``advance``). ``source``: who decided
-        ("smpp" for a submit_sm_resp's status, "api" for an opt-out, "gateway")."""
+        ("smpp" for a submit_sm_resp's status, "api" for an opt-out, "gateway").
+        The same status again (another part of the message) changes nothing."""
+        if record.status is status:
+            return
         if not advance(record, status, source, trio.current_time(), reason):
             self.store.save(record)  # history only: nobody is told again
             return

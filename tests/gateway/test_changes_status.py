@@ -128,6 +128,7 @@ async def test_fail_on_a_final_message_is_history_only() -> None:
     changes.listeners.append(lambda r: told.append(r.status))
     m = message()
     changes.fail(m, Status.REJECTED, "ESME_RINVDSTADR", "smpp")
+    changes.fail(m, Status.REJECTED, "ESME_RINVDSTADR", "smpp")  # its next part: nothing new
     changes.fail(m, Status.BLOCKED, "destination opted out", "api")
     assert (m.status, m.error, told) == (Status.REJECTED, "ESME_RINVDSTADR", [Status.REJECTED])
     assert [(h[0], h[2], h[3], h[4]) for h in m.history] == [
