@@ -13,7 +13,10 @@ from smppgw.api.app import message_view
 from smppgw.gateway.changes import Changes
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.store.base import PartRecord, Status, advance
+from smppgw.store.memory import MemoryStore
 from smppgw.store.sqlite import SqliteStore
+from tests.api.helpers import app_config, serving
+from tests.gateway.helpers import simulator, smsc
 from tests.store.helpers import BACKENDS, Backend, record
 
 OFFSET = 1_700_000_000.0
@@ -118,3 +121,22 @@ def test_the_body_column_does_not_carry_the_history(tmp_path: Path) -> None:
     store.add([r])
     (body,) = sqlite3.connect(db).execute("SELECT body FROM messages").fetchone()
     assert "history" not in body and "accepted" not in body
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+async def test_get_message_shows_final_rollup_and_history_over_http(tmp_path: Path, kind: str) -> None:
+    store = MemoryStore() if kind == "memory" else None  # None: the app's SQLite file
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db"), store) as api:
+        r = await api.post("/v1/messages", {"to": "+447700900001", "from": "12345", "text": "Hi"})
+        assert r.status_code == 202, r.text
+        view = await api.wait_status(r.json()["id"], {"delivered"})
+    assert (view["final"], view["parts_delivered"], view["parts_total"]) == (True, 1, 1)
+    assert [(h["status"], h["source"]) for h in view["history"]] == [
+        ("queued", "gateway"),
+        ("submitting", "gateway"),
+        ("submitted", "smpp"),
+        ("delivered", "receipt"),
+    ]
+    assert view["history"][-1]["detail"].startswith("DELIVRD")
+    assert view["history"][0]["at"] == view["created_at"]
+    assert view["history"][-1]["at"] == view["updated_at"]
