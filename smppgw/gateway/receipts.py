@@ -4,7 +4,7 @@ Status rules for a message (DESIGN §3): a part's final receipt sets the part's 
 (DELIVRD -> delivered, EXPIRED -> expired, REJECTD -> rejected, UNDELIV / DELETED /
 UNKNOWN / anything unrecognised -> undeliverable, the raw stat kept). The message is
 final when every part is: ``delivered`` only if every part was delivered, else the
-worst part's status in the order rejected > undeliverable > expired. For an SMSC
+worst part's status in the order unknown > rejected > undeliverable > expired. For an SMSC
 configured with ``receipts = "message"`` (one receipt per concatenated message, whatever
 part's id it carries) the first final receipt settles every part still open. A non-final
 receipt (ENROUTE, ACCEPTD) never overwrites a final one (checklist 70); it moves the
