@@ -163,7 +163,8 @@ class BindPool:
             read_size=read_size(self.smsc.window),
         )
         conn.on_event = functools.partial(self._on_event, conn)  # called from C: no extra frame
-        conn.on_batch_end = self._on_batch_end
+        if self._on_batch_end is not None:
+            conn.on_batch_end = self._on_batch_end
         self.connections.add(conn)
         try:
             async with trio.open_nursery() as nursery:

@@ -116,9 +116,10 @@ class Deliveries:
         self._answers = []
         try:
             self._commit()
-        except StoreError as exc:
-            log.error("%s: store commit failed (%s); %d deliveries answered ESME_RX_T_APPN",
-                      self.smsc, exc, len(answers))  # fmt: skip
+        except StoreError:
+            log.exception(
+                "%s: store commit failed; %d deliveries answered ESME_RX_T_APPN", self.smsc, len(answers)
+            )
             for conn, sequence_number, response, status in answers:
                 conn.send_response(sequence_number, response, status or _NOT_RECORDED)
             return

@@ -332,10 +332,10 @@ class Dispatcher:
             return
         try:
             self._commit()
-        except StoreError as exc:
+        except StoreError:
             # Not durable, so not sent: close the binds before their writers run; the
             # parts come back as RequestAborted (requeued, counted in resent_unknown).
-            log.error("%s: store commit failed (%s); closing the binds before they write", self.name, exc)
+            log.exception("%s: store commit failed; closing the binds before they write", self.name)
             for conn in list(self.pool.connections):
                 conn.close("store commit failed")
             return

@@ -7,10 +7,8 @@ Three tasks per connection, all inside ``run()``:
   expiries and aborts go to whoever started the request (a callback, or the task
   awaiting ``request()``); everything else goes to the application: to ``on_event``
   when it is set (a synchronous callback run by the reader: the fast path, no task
-  switch per PDU, so every answer to one read leaves in one write), else to
-  ``incoming``, a memory channel the application iterates; after each batch routed to
-  ``on_event`` (a read, or a slice of a large one) ``on_batch_end`` runs, before any
-  checkpoint: the gateway commits the batch's changes there, then answers (group commit);
+  switch per PDU, so every answer to one read leaves in one write; ``on_batch_end()`` after
+  each batch, before any checkpoint), else to ``incoming``, a memory channel to iterate;
 - the *writer* is the only task that writes: it drains ``session.data_to_send()``
   whenever something was queued, so a burst of requests leaves in one ``send_all``;
 - the *timer* sleeps until ``session.next_deadline()`` and calls ``tick``.
@@ -90,11 +88,7 @@ class SmppConnection:
         self.session = session
         #: Synchronous handler for application events; None routes them to ``incoming``.
         self.on_event = on_event
-        #: Called (no arguments) after each batch of events given to ``on_event``: after a
-        #: read's events, or a slice of them, and before any checkpoint. An application
-        #: that answers requests only once what they changed is durable queues its
-        #: answers in ``on_event`` and commits, then sends them, here (group commit).
-        self.on_batch_end: Callable[[], object] | None = None
+        self.on_batch_end: Callable[[], object] = lambda: None  # see the module docstring
         self._callbacks: dict[int, Callback] = {}
         # trio.current_time() is three Python frames; the run's clock method is one (per
         # PDU). ``run`` sets it: a clock belongs to one trio.run.
@@ -406,8 +400,7 @@ class SmppConnection:
                 self._outcome(event)
             elif handler is not None and not isinstance(event, _QUIET):
                 handler(event)
-        if self.on_batch_end is not None:
-            self.on_batch_end()
+        self.on_batch_end()
         self._room.unpark_all()
 
     async def _route(self, events: list[Event]) -> None:
@@ -424,8 +417,7 @@ class SmppConnection:
                 # answers so far (a peer whose window is full waits for them) and the
                 # senders refill the window, while the rest of the read is still ahead.
                 budget = _ROUTE_SLICE
-                if self.on_batch_end is not None:
-                    self.on_batch_end()  # before the checkpoint: the answers go out with it
+                self.on_batch_end()  # before the checkpoint: the answers go out with it
                 if freed and self._room:
                     self._room.unpark(count=self.session.window.available)
                 if freed or self._write_pending:
@@ -450,8 +442,7 @@ class SmppConnection:
                         send.send_nowait(event)
                     except trio.WouldBlock:  # informational; a busy reader must not stall us
                         log.debug("incoming full; dropped %s", type(event).__name__)
-        if self.on_batch_end is not None:
-            self.on_batch_end()
+        self.on_batch_end()
         if freed and self._room:
             self._room.unpark(count=self.session.window.available)
 

@@ -10,7 +10,8 @@ them (``save``) and answers queries.
 The store is a set of protocols, one per concern, each with the questions its callers
 ask: ``MessageStore`` (the queue: add, save, get, idempotency lookup, what a restart
 resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry) and
-``StoreControl`` (write-behind flush, close, wall-clock times). ``Store`` combines them;
+``StoreControl`` (write-behind flush, group commit, close, wall-clock times); and
+``InboundPartStore`` (MO parts held for reassembly). ``Store`` combines them;
 the API and the composition root take it, the engine takes ``MessageStore`` only.
 ``store.sqlite`` (embedded, durable) and ``store.memory`` (tests, one-shot tools)
 implement all of them, and another backend (Redis) implements the same.
@@ -336,7 +337,9 @@ class InboundPartStore(Protocol):
     def add_inbound_part(self, part: InboundPart) -> None:
         """Keep ``part`` (durable at the next commit)."""
 
-    def drop_inbound_parts(self, smsc: str, source: str, destination: str, reference: int, total: int) -> None:
+    def drop_inbound_parts(
+        self, smsc: str, source: str, destination: str, reference: int, total: int
+    ) -> None:
         """Forget the parts of one group: its whole message was stored or handed over."""
 
     def inbound_parts(self, smsc: str) -> list[InboundPart]:

@@ -141,13 +141,17 @@ class MemoryStore:
         key = (part.smsc, part.source, part.destination, part.reference, part.total, part.seqnum)
         self._parts.setdefault(key, part)
 
-    def drop_inbound_parts(self, smsc: str, source: str, destination: str, reference: int, total: int) -> None:
+    def drop_inbound_parts(
+        self, smsc: str, source: str, destination: str, reference: int, total: int
+    ) -> None:
         parts = self._parts
         for key in [k for k in parts if k[:5] == (smsc, source, destination, reference, total)]:
             del parts[key]
 
     def inbound_parts(self, smsc: str) -> list[InboundPart]:
-        return sorted((p for p in self._parts.values() if p.smsc == smsc), key=lambda p: (p.received_at, p.seqnum))
+        return sorted(
+            (p for p in self._parts.values() if p.smsc == smsc), key=lambda p: (p.received_at, p.seqnum)
+        )
 
 
 def _taken(what: str, value: str) -> StoreError:

@@ -2,12 +2,14 @@
 
 Durability follows DESIGN §3. ``add`` (new messages) and ``add_inbound`` commit before
 they return, so a caller is told "accepted" (HTTP 202, deliver_sm_resp) only for what is
-on disk. Status changes (``save``) are write-behind: they are kept in memory and written
-by ``flush`` in one transaction, which the application calls every few tens of
-milliseconds and at shutdown. A crash loses at most the changes since the last flush;
-``unfinished`` then returns those messages in an earlier state and the gateway resumes
-them (a part whose submit_sm_resp was not flushed is sent again, counted in
-``resent_unknown``: at least once, never lost).
+on disk. Status changes (``save``) and MO parts held for reassembly
+(``add_inbound_part``) are kept in memory and written in one transaction by ``commit``
+(= ``flush``): the gateway commits once per read batch before that batch's
+deliver_sm_resp go out, and once per dispatch batch before its submit_sm are written
+(group commit); the application also flushes every few tens of milliseconds and at
+shutdown. A crash loses only changes nothing was told about yet; ``unfinished`` then
+returns those messages in an earlier state and the gateway resumes them (a part found
+``submitting`` is sent again, counted in ``resent_unknown``: at least once, never lost).
 
 The file uses WAL with ``synchronous=NORMAL``: a commit survives a process crash; a
 power cut may lose the last transactions, never corrupt the file (sqlite.org/wal.html).
@@ -315,7 +317,9 @@ class SqliteStore:
             )
         )  # fmt: skip
 
-    def drop_inbound_parts(self, smsc: str, source: str, destination: str, reference: int, total: int) -> None:
+    def drop_inbound_parts(
+        self, smsc: str, source: str, destination: str, reference: int, total: int
+    ) -> None:
         self._part_ops.append(
             (
                 "DELETE FROM inbound_parts WHERE smsc = ? AND source = ? AND destination = ? "

@@ -104,7 +104,9 @@ async def test_a_receipt_answered_before_a_sigkill_is_on_disk(tmp_path: Path) ->
         serve = _Serve(_config(tmp_path, sim))
         try:
             async with await serve.start() as http:
-                r = await http.post("/v1/messages", json={"to": "447700900001", "from": "12345", "text": "hi"})
+                r = await http.post(
+                    "/v1/messages", json={"to": "447700900001", "from": "12345", "text": "hi"}
+                )
                 assert r.status_code == 202
                 message_id = r.json()["id"]
                 # The SMSC has our deliver_sm_resp for the receipt: the crash window opens.
@@ -126,7 +128,9 @@ async def test_a_part_in_the_window_at_a_sigkill_is_resent_and_counted(tmp_path:
         try:
             async with await serve.start() as http:
                 sim.set_behaviour(None, {"black_hole": True})  # bound; now nothing is answered
-                r = await http.post("/v1/messages", json={"to": "447700900001", "from": "12345", "text": "hi"})
+                r = await http.post(
+                    "/v1/messages", json={"to": "447700900001", "from": "12345", "text": "hi"}
+                )
                 assert r.status_code == 202
                 message_id = r.json()["id"]
                 # The submit_sm reached the SMSC, which never answers: the part is in the window.

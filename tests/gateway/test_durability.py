@@ -130,13 +130,18 @@ def _receipt(smsc_id: str) -> DeliverSm:
     text = format_receipt(
         message_id=smsc_id, state=MessageState.DELIVERED, submit_date="2601011200", done_date="2601011201"
     )
-    return DeliverSm(source_addr="447700900001", destination_addr="12345", esm_class=0x04, short_message=text.encode())
+    return DeliverSm(
+        source_addr="447700900001", destination_addr="12345", esm_class=0x04, short_message=text.encode()
+    )
 
 
 def _mo_part(seqnum: int, text: bytes, reference: int = 7, total: int = 3) -> DeliverSm:
     udh = bytes([5, 0x00, 3, reference, total, seqnum])
     return DeliverSm(
-        source_addr="447700900099", destination_addr="12345", esm_class=EsmClass.UDHI, short_message=udh + text
+        source_addr="447700900099",
+        destination_addr="12345",
+        esm_class=EsmClass.UDHI,
+        short_message=udh + text,
     )
 
 
@@ -226,9 +231,7 @@ async def test_submitting_is_committed_before_the_submit_sm_is_written_once_per_
             assert sorted(sent) == sorted(r.destination for r in records)
             # Each submit_sm reached the SMSC after a commit that saw its part submitting...
             first_commit = log.entries.index("commit")
-            assert all(
-                isinstance(e, str) or log.entries.index(e) > first_commit for e in log.entries
-            )
+            assert all(isinstance(e, str) or log.entries.index(e) > first_commit for e in log.entries)
             assert set(sent) <= store.committed_submitting
             # ... and the 50 parts, dispatched in one go, took one commit, not 50.
             assert store.commits - commits_before == 1
