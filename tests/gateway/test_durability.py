@@ -14,6 +14,7 @@ reads them as one batch.
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,11 +38,15 @@ from smppgw.core.pdu import (
 )
 from smppgw.core.receipt_format import format_receipt
 from smppgw.core.session import SessionConfig
-from smppgw.gateway.inbound import InboundMessage
+from smppgw.gateway.deliveries import Deliveries
+from smppgw.gateway.inbound import Inbound, InboundMessage
+from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.connection import SmppConnection
 from smppgw.net.server import handle_stream
-from smppgw.store.base import MessageRecord, Status
+from smppgw.store.base import InboundPart, MessageRecord, Status, StoreError
 from smppgw.store.memory import MemoryStore
+from smppgw.store.sqlite import SqliteStore
 from tests.gateway.helpers import MEMORY_HOST, dest, gateway, memory_net, wait_until
 
 pytestmark = pytest.mark.usefixtures("autojump_clock")
@@ -236,3 +241,41 @@ async def test_submitting_is_committed_before_the_submit_sm_is_written_once_per_
             # ... and the 50 parts, dispatched in one go, took one commit, not 50.
             assert store.commits - commits_before == 1
         nursery.cancel_scope.cancel()
+
+
+async def test_a_failed_commit_answers_the_batch_esme_rx_t_appn_so_the_smsc_redelivers() -> None:
+    answers: list[tuple[int, int]] = []
+
+    class _Conn:
+        event_time = 1.0
+
+        def send_response(self, sequence_number: int, pdu: Response, status: int = 0) -> None:
+            answers.append((sequence_number, status))
+
+    def broken_commit() -> None:
+        raise StoreError("store OperationalError: disk I/O error")
+
+    metrics = GatewayMetrics()
+    book = ReceiptBook(metrics=metrics, hold=60.0, bases={}, on_change=lambda record: None)
+    deliveries = Deliveries("a", book, Inbound(), metrics, commit=broken_commit)
+    conn: Any = _Conn()
+    deliveries.on_event(conn, RequestReceived(sequence_number=1, pdu=_receipt("zz1")))
+    deliveries.on_event(conn, RequestReceived(sequence_number=2, pdu=_mo_part(1, b"Hi")))
+    assert answers == []  # nothing before the commit
+    deliveries.end_batch()
+    assert answers == [(1, CommandStatus.ESME_RX_T_APPN), (2, CommandStatus.ESME_RX_T_APPN)]
+
+
+async def test_the_sqlite_store_keeps_held_parts_across_a_reopen_until_dropped(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db, clock_offset=100.0)
+    part = InboundPart(smsc="a", source="447700900099", destination="12345", reference=7, total=3,
+                       seqnum=1, data_coding=0, payload=b"Hello, ", received_at=5.0)  # fmt: skip
+    store.add_inbound_part(part)
+    assert SqliteStore(db).inbound_parts("a") == []  # staged: durable at the commit
+    store.commit()
+    assert SqliteStore(db, clock_offset=100.0).inbound_parts("a") == [part]
+    assert SqliteStore(db).inbound_parts("b") == []
+    store.drop_inbound_parts("a", "447700900099", "12345", 7, 3)
+    store.commit()
+    assert SqliteStore(db).inbound_parts("a") == []
