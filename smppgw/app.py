@@ -5,7 +5,9 @@
 
     [store]
     path = "var/smppgw.sqlite3"      # the embedded store (SQLite, WAL)
-    flush_interval = 0.05            # seconds between write-behind flushes of status changes
+    flush_interval = 0.05            # seconds between write-behind flushes of the changes
+                                     # nothing waits for; receipts, MO parts and submitting
+                                     # are group-committed before they are answered or sent
 
     [api]
     listen = "127.0.0.1:8080"

@@ -75,8 +75,10 @@ class BindPool:
         ssl_context: ssl.SSLContext | None = None,
         backoff: Backoff = Backoff(initial=0.5, factor=2.0, maximum=30.0, jitter=0.3),
         connect: Connect = connect_tcp,
+        on_batch_end: Callable[[], Any] | None = None,
     ) -> None:
         self.smsc = smsc
+        self._on_batch_end = on_batch_end  # each connection's (Deliveries.end_batch)
         self._connect = connect
         self._on_event = on_event
         self._metrics = metrics
@@ -161,6 +163,8 @@ class BindPool:
             read_size=read_size(self.smsc.window),
         )
         conn.on_event = functools.partial(self._on_event, conn)  # called from C: no extra frame
+        if self._on_batch_end is not None:
+            conn.on_batch_end = self._on_batch_end
         self.connections.add(conn)
         try:
             async with trio.open_nursery() as nursery:

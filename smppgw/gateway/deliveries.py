@@ -12,6 +12,13 @@ our requests through their callbacks). For a deliver_sm or data_sm:
    (SMPP 3.4 §4.6.2), ESME_RX_T_APPN when the inbound handler failed (the SMSC
    redelivers later, §5.1.3).
 
+Durability order (DESIGN §3, group commit): the answers of one batch (a read, or a
+slice of a large one) are queued; when the connection ends the batch (``end_batch``,
+its ``on_batch_end``) the store commits every change of the batch in one transaction,
+then the answers are sent. No deliver_sm_resp leaves before what it acknowledges is on
+disk; one commit per batch, not per PDU. If the commit fails, the batch is answered
+ESME_RX_T_APPN: the SMSC redelivers, nothing acknowledged is lost.
+
 Other requests (enquire_link, unbind, bad PDUs) the session answers itself; protocol
 violations, timeouts and alert_notification are only logged here.
 """
@@ -19,7 +26,9 @@ violations, timeouts and alert_notification are only logged here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from smppgw.core.constants import CommandStatus
 from smppgw.core.events import (
     Event,
     NotificationReceived,
@@ -27,12 +36,13 @@ from smppgw.core.events import (
     RequestReceived,
     SessionTimedOut,
 )
-from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp
+from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Response
 from smppgw.core.receipt import parse_receipt, quick_receipt
 from smppgw.gateway.inbound import Inbound
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.connection import SmppConnection
+from smppgw.store.base import StoreError
 
 __all__ = ["Deliveries"]
 
@@ -43,16 +53,32 @@ log = logging.getLogger(__name__)
 _DELIVERIES = (DeliverSm, DataSm)
 _DELIVER_SM_RESP, _DATA_SM_RESP = DeliverSmResp(), DataSmResp()
 _RECORDED = 0  # ESME_ROK: the receipt is recorded (matched or held)
+_NOT_RECORDED = int(CommandStatus.ESME_RX_T_APPN)  # the commit failed: redeliver later
+
+
+def _no_commit() -> None:
+    """A store that keeps nothing back (the memory store) has nothing to commit."""
 
 
 class Deliveries:
     """What arrives on the binds of the SMSC ``smsc``."""
 
-    def __init__(self, smsc: str, receipts: ReceiptBook, inbound: Inbound, metrics: GatewayMetrics) -> None:
+    def __init__(
+        self,
+        smsc: str,
+        receipts: ReceiptBook,
+        inbound: Inbound,
+        metrics: GatewayMetrics,
+        *,
+        commit: Callable[[], object] = _no_commit,
+    ) -> None:
         self.smsc = smsc
         self.receipts = receipts
         self.inbound = inbound
         self._mo_count = metrics.inbound.labels(smsc)
+        self._commit = commit  # StoreControl.commit: the group commit
+        # Answers of the batch being routed: (connection, sequence number, response, status).
+        self._answers: list[tuple[SmppConnection, int, Response, int]] = []
 
     def on_event(self, conn: SmppConnection, event: Event) -> None:
         """One event from a bind of this SMSC (its pool's ``on_event``)."""
@@ -70,7 +96,8 @@ class Deliveries:
                 self._mo_count.inc()
                 status = self.inbound.receive(self.smsc, pdu, now)
             response = _DELIVER_SM_RESP if isinstance(pdu, DeliverSm) else _DATA_SM_RESP
-            conn.send_response(event.sequence_number, response, status)
+            # Sent by end_batch, after the commit (DESIGN §3).
+            self._answers.append((conn, event.sequence_number, response, status))
         elif isinstance(event, ProtocolViolation | SessionTimedOut):
             log.warning("%s: %s", self.smsc, event)
         elif isinstance(event, NotificationReceived):
@@ -79,3 +106,22 @@ class Deliveries:
     def expire(self, now: float) -> None:
         """Hand over inbound messages whose missing parts never came (housekeeping)."""
         self.inbound.expire(self.smsc, now)
+
+    def end_batch(self) -> None:
+        """The connection routed a batch (``SmppConnection.on_batch_end``): commit what it
+        changed, once, then send its answers."""
+        answers = self._answers
+        if not answers:
+            return
+        self._answers = []
+        try:
+            self._commit()
+        except StoreError:
+            log.exception(
+                "%s: store commit failed; %d deliveries answered ESME_RX_T_APPN", self.smsc, len(answers)
+            )
+            for conn, sequence_number, response, status in answers:
+                conn.send_response(sequence_number, response, status or _NOT_RECORDED)
+            return
+        for conn, sequence_number, response, status in answers:
+            conn.send_response(sequence_number, response, status)

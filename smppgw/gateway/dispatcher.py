@@ -16,6 +16,14 @@ early receipts); ESME_RTHROTTLED / ESME_RMSGQFUL cut the AIMD rate and requeue t
 at the head; other transient statuses requeue after a backoff; permanent ones finish the
 message as ``rejected``; a timeout or a lost bind requeues the part and counts it in
 ``resent_unknown`` (it may have reached the carrier: never silent).
+
+Durability (DESIGN §3): a part is marked ``submitting`` and saved as its submit_sm is
+queued on a connection, and the store commits once per dispatch batch, before the loop
+yields: the connection's writer runs only when this task yields, so every submit_sm
+that reaches the wire was ``submitting`` on disk first (group commit: one transaction
+per batch, not per PDU). A restart resends a part found ``submitting`` and counts it in
+``resent_unknown``. If the commit fails, this SMSC's binds are closed before they write:
+the parts come back as lost-bind outcomes (requeued, counted), nothing unrecorded is sent.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ from smppgw.net.connection import SmppConnection
 from smppgw.net.errors import Outcome
 from smppgw.policy.retry import RetryPolicy, Verdict
 from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
-from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, advance
+from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, StoreError, advance
 
 __all__ = ["Dispatcher", "Job"]
 
@@ -78,6 +86,8 @@ class Dispatcher:
         on_submitted: Callable[[MessageRecord, PartRecord, str, float, float], Any],
         on_final: Callable[[MessageRecord, Status, str, str], Any],
         on_rebind: Callable[[SmppConnection], Any] | None = None,
+        save: Callable[[MessageRecord], Any] | None = None,
+        commit: Callable[[], Any] | None = None,
     ) -> None:
         self.name = name
         self.pool = pool
@@ -101,6 +111,10 @@ class Dispatcher:
         # trio.current_time() is three Python frames; the run's clock method is one (a few
         # times per message). ``run`` sets it: a clock belongs to one trio.run.
         self._now: Callable[[], float] = trio.current_time
+        self._save = save  # MessageStore.save: ``submitting`` is recorded
+        self._commit = commit  # StoreControl.commit: ... and durable before the write
+        self._uncommitted = False  # submit_sm queued since the last commit
+        self.commits = 0
 
     def __len__(self) -> int:
         return len(self.ready) + len(self._delayed)
@@ -178,6 +192,8 @@ class Dispatcher:
             if self.ready:
                 return self.ready.popleft()
             deadline = delayed[0][0] if delayed else math.inf
+            if self._uncommitted:
+                self._end_batch()
             self._idle = True
             with trio.move_on_at(deadline):
                 await self._wake.wait()
@@ -205,6 +221,8 @@ class Dispatcher:
                     continue
             if account is not None:
                 while (wait := account.wait_time(now)) > 0:
+                    if self._uncommitted:
+                        self._end_batch()
                     await trio.sleep(wait)
                     now = now_of()
             conn = pool.pick(now)
@@ -213,6 +231,8 @@ class Dispatcher:
                 # Woken by any response, expiry or new bind (pool.room); the timeout is
                 # only a bind-TPS wait or a safety net, never a 1 ms poll.
                 bind_wait = pool.bind_wait(now) if pool.up else 0.0
+                if self._uncommitted:
+                    self._end_batch()
                 self._waiting_room = True
                 try:
                     await pool.wait_for_room(bind_wait if bind_wait > 0 else 1.0)
@@ -232,6 +252,9 @@ class Dispatcher:
         job.sent_at = now
         if job.message.status in _NOT_SENT:
             advance(job.message, _SUBMITTING, "gateway", now)
+        if self._save is not None:  # durable at the batch's commit, before the write
+            self._save(job.message)
+            self._uncommitted = True
         try:
             # A partial, not a lambda: called in C, one Python frame less per response.
             conn.start_request(job.pdu, functools.partial(self._outcome, job, conn), now)
@@ -305,6 +328,23 @@ class Dispatcher:
         tlv = response.get_tlv(TlvTag.CONGESTION_STATE)
         if tlv is not None and tlv.value:
             account.congestion(tlv.value[0], now)
+
+    def _end_batch(self) -> None:
+        """Commit the batch's ``submitting`` changes, before this task yields and the
+        writers send the batch's submit_sm (DESIGN §3)."""
+        self._uncommitted = False
+        if self._commit is None:
+            return
+        try:
+            self._commit()
+        except StoreError:
+            # Not durable, so not sent: close the binds before their writers run; the
+            # parts come back as RequestAborted (requeued, counted in resent_unknown).
+            log.exception("%s: store commit failed; closing the binds before they write", self.name)
+            for conn in list(self.pool.connections):
+                conn.close("store commit failed")
+            return
+        self.commits += 1
 
     def gauges(self) -> None:
         """Set the gauges (once a second): in flight, and the adaptive rate, which also

@@ -40,10 +40,14 @@ from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.esme import Connect, connect_tcp
 from smppgw.policy.throttle import AdaptiveRate
-from smppgw.store.base import MessageRecord, MessageStore, Status
+from smppgw.store.base import InboundPartStore, MessageRecord, MessageStore, Status
 from smppgw.store.memory import MemoryStore
 
 __all__ = ["Gateway", "SubmitError", "SubmitFields"]
+
+
+def _nothing() -> None:
+    """The commit of a store that keeps nothing back."""
 
 
 class _Smsc:
@@ -77,6 +81,10 @@ class Gateway:
         self.config = config
         self._connect = connect  # how each bind pool opens its streams (tests: memory)
         self.store: MessageStore = store if store is not None else MemoryStore()
+        # Group commit (DESIGN §3, StoreControl.commit): once per read batch before its
+        # deliver_sm_resp, once per dispatch batch before its submit_sm are written.
+        self._commit: Callable[[], object] = getattr(self.store, "commit", _nothing)
+        self._parts = self.store if isinstance(self.store, InboundPartStore) else None
         self.metrics = metrics or GatewayMetrics()
         self.rng = rng or random.Random()
         self.changes = Changes(self.store, self.metrics)
@@ -106,10 +114,13 @@ class Gateway:
         self, smsc: SmscConfig, handler: InboundHandler | None, ssl_context: ssl.SSLContext | None
     ) -> _Smsc:
         name = smsc.name
-        deliveries = Deliveries(name, self.receipts, Inbound(handler), self.metrics)
+        inbound = Inbound(handler, parts=self._parts)
+        inbound.reload(name)  # MO parts acknowledged before a restart, still incomplete
+        deliveries = Deliveries(name, self.receipts, inbound, self.metrics, commit=self._commit)
         pool = BindPool(
             smsc,
             on_event=deliveries.on_event,
+            on_batch_end=deliveries.end_batch,
             metrics=self.metrics,
             rng=self.rng,
             ssl_context=ssl_context if smsc.tls else None,
@@ -126,6 +137,8 @@ class Gateway:
             on_submitted=functools.partial(self.receipts.submitted, name),
             on_final=self.changes.fail,
             on_rebind=lambda conn: conn.close("rebind after a session-level error"),
+            save=self.store.save,
+            commit=self._commit,
         )
         return _Smsc(smsc, pool, dispatcher, deliveries)
 
@@ -234,7 +247,10 @@ class Gateway:
                     )
                 continue
             if part.status is Status.SUBMITTING:
+                # Durable before its submit_sm was written (Dispatcher): it may have
+                # reached the SMSC, and no id to query_sm it by. Resent, counted.
                 part.resent_unknown += 1
+                self.metrics.resent_unknown.labels(plan.dispatcher.name).inc()
             plan.dispatcher.put(job)
 
     # -- queries ---------------------------------------------------------------------------------------

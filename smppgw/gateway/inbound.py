@@ -7,6 +7,12 @@ answered ESME_RX_T_APPN so the SMSC redelivers it later (SMPP 3.4 §5.1.3). Part
 siblings never arrive are delivered as they are after the reassembly timeout, marked
 incomplete, rather than lost. The 2-way layer (keywords, opt-outs, conversations)
 implements ``InboundHandler``.
+
+A part held for reassembly was acknowledged to the SMSC, so it must survive a crash
+(DESIGN §3): it goes into the store (``InboundPartStore.add_inbound_part``, durable at
+the batch's commit, before its deliver_sm_resp); its group's parts are dropped once the
+group leaves the reassembler (whole and handed over, or given up), and a restart
+reloads what is held (``reload``).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import attrs
 
 from smppgw.core.constants import CommandStatus
 from smppgw.core.pdu import DataSm, DeliverSm
-from smppgw.core.reassembly import Incomplete, MalformedUdh, Reassembler, concat_info
-from smppgw.core.text import decode_text
+from smppgw.core.reassembly import ConcatInfo, Incomplete, MalformedUdh, Reassembler, concat_info
+from smppgw.core.text import ConcatMethod, decode_text
+from smppgw.store.base import InboundPart, InboundPartStore
 
 __all__ = ["Inbound", "InboundHandler", "InboundMessage"]
 
@@ -49,10 +56,17 @@ def _log_only(message: InboundMessage) -> None:
 
 
 class Inbound:
-    def __init__(self, handler: InboundHandler | None = None, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        handler: InboundHandler | None = None,
+        *,
+        timeout: float = 60.0,
+        parts: InboundPartStore | None = None,
+    ) -> None:
         self.handler: InboundHandler = handler or _log_only
         self.reassembler = Reassembler(timeout=timeout)
         self.received = 0
+        self.parts = parts  # where parts held for reassembly are kept (None: memory only)
 
     def receive(self, smsc: str, pdu: DeliverSm | DataSm, now: float) -> int:
         """Receive one non-receipt deliver_sm/data_sm (``Deliveries.on_event``); return the
@@ -83,8 +97,16 @@ class Inbound:
             now=now,
         )
         if whole is None:
+            if self.parts is not None:  # durable at the batch's commit, before the answer
+                self.parts.add_inbound_part(
+                    InboundPart(
+                        smsc=smsc, source=pdu.source_addr, destination=pdu.destination_addr,
+                        reference=info.reference, total=info.total, seqnum=info.seqnum,
+                        data_coding=pdu.data_coding, payload=payload, received_at=now,
+                    )
+                )  # fmt: skip
             return CommandStatus.ESME_ROK  # recorded; waiting for the other parts
-        return self._hand_over(
+        status = self._hand_over(
             InboundMessage(
                 smsc=smsc,
                 source=whole.key[0],
@@ -95,10 +117,35 @@ class Inbound:
                 received_at=now,
             )
         )
+        if self.parts is not None and whole.parts > 1:  # the group left the reassembler
+            self.parts.drop_inbound_parts(smsc, whole.key[0], whole.key[1], whole.key[2], whole.parts)
+        return status
 
     def expire(self, smsc: str, now: float) -> None:
         for group in self.reassembler.expire(now):
             self._hand_over(self._incomplete(smsc, group, now))
+            if self.parts is not None:
+                self.parts.drop_inbound_parts(smsc, group.key[0], group.key[1], group.key[2], group.total)
+
+    def reload(self, smsc: str) -> int:
+        """After a restart: put the parts the store holds for ``smsc`` back into the
+        reassembler (oldest first, their first-seen times kept, so the reassembly timeout
+        still counts from the first part). Returns how many."""
+        if self.parts is None:
+            return 0
+        held = self.parts.inbound_parts(smsc)
+        for part in held:
+            self.reassembler.add(
+                source_addr=part.source,
+                destination_addr=part.destination,
+                info=ConcatInfo(
+                    reference=part.reference, total=part.total, seqnum=part.seqnum, method=ConcatMethod.UDH16
+                ),
+                data_coding=part.data_coding,
+                payload=part.payload,
+                now=part.received_at,
+            )  # (a held group is incomplete: its last part was never stored as held)
+        return len(held)
 
     @staticmethod
     def _incomplete(smsc: str, group: Incomplete, now: float) -> InboundMessage:

@@ -7,8 +7,8 @@ Three tasks per connection, all inside ``run()``:
   expiries and aborts go to whoever started the request (a callback, or the task
   awaiting ``request()``); everything else goes to the application: to ``on_event``
   when it is set (a synchronous callback run by the reader: the fast path, no task
-  switch per PDU, so every answer to one read leaves in one write), else to
-  ``incoming``, a memory channel the application iterates;
+  switch per PDU, so every answer to one read leaves in one write; ``on_batch_end()`` after
+  each batch, before any checkpoint), else to ``incoming``, a memory channel to iterate;
 - the *writer* is the only task that writes: it drains ``session.data_to_send()``
   whenever something was queued, so a burst of requests leaves in one ``send_all``;
 - the *timer* sleeps until ``session.next_deadline()`` and calls ``tick``.
@@ -88,6 +88,7 @@ class SmppConnection:
         self.session = session
         #: Synchronous handler for application events; None routes them to ``incoming``.
         self.on_event = on_event
+        self.on_batch_end: Callable[[], object] = lambda: None  # see the module docstring
         self._callbacks: dict[int, Callback] = {}
         # trio.current_time() is three Python frames; the run's clock method is one (per
         # PDU). ``run`` sets it: a clock belongs to one trio.run.
@@ -399,6 +400,7 @@ class SmppConnection:
                 self._outcome(event)
             elif handler is not None and not isinstance(event, _QUIET):
                 handler(event)
+        self.on_batch_end()
         self._room.unpark_all()
 
     async def _route(self, events: list[Event]) -> None:
@@ -415,6 +417,7 @@ class SmppConnection:
                 # answers so far (a peer whose window is full waits for them) and the
                 # senders refill the window, while the rest of the read is still ahead.
                 budget = _ROUTE_SLICE
+                self.on_batch_end()  # before the checkpoint: the answers go out with it
                 if freed and self._room:
                     self._room.unpark(count=self.session.window.available)
                 if freed or self._write_pending:
@@ -439,6 +442,7 @@ class SmppConnection:
                         send.send_nowait(event)
                     except trio.WouldBlock:  # informational; a busy reader must not stall us
                         log.debug("incoming full; dropped %s", type(event).__name__)
+        self.on_batch_end()
         if freed and self._room:
             self._room.unpark(count=self.session.window.available)
 

@@ -14,7 +14,8 @@ them (``save``) and answers queries.
 The store is a set of protocols, one per concern, each with the questions its callers
 ask: ``MessageStore`` (the queue: add, save, get, idempotency lookup, what a restart
 resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry) and
-``StoreControl`` (write-behind flush, close, wall-clock times). ``Store`` combines them;
+``StoreControl`` (write-behind flush, group commit, close, wall-clock times); and
+``InboundPartStore`` (MO parts held for reassembly). ``Store`` combines them;
 the API and the composition root take it, the engine takes ``MessageStore`` only.
 ``store.sqlite`` (embedded, durable) and ``store.memory`` (tests, one-shot tools)
 implement all of them, and another backend (Redis) implements the same.
@@ -46,6 +47,8 @@ __all__ = [
     "StoreError",
     "advance",
     "may_move",
+    "InboundPart",
+    "InboundPartStore",
     "owes_work",
     "rollup",
 ]
@@ -355,7 +358,55 @@ class StoreControl(Protocol):
     def close(self) -> None:
         """Flush, then release the store."""
 
+    def commit(self) -> None:
+        """Group commit (DESIGN §3): make every change kept back so far durable, in one
+        transaction, now: the changes ``save`` kept and the staged inbound parts. The
+        gateway calls it once per read batch before that batch's deliver_sm_resp go out,
+        and once per dispatch batch before its submit_sm are written.
+
+        Raises:
+            StoreError: nothing of it is durable; the changes are kept for the next try.
+        """
+
 
 @runtime_checkable
 class Store(MessageStore, InboundStore, OptOutStore, StoreControl, Protocol):
     """Everything the API and the composition root use of a store."""
+
+
+# -- inbound parts held for reassembly --------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class InboundPart:
+    """One part of a concatenated MO message, acknowledged to the SMSC and waiting for
+    its siblings (``gateway.inbound``). ``received_at`` is on the trio clock."""
+
+    smsc: str
+    source: str
+    destination: str
+    reference: int
+    total: int
+    seqnum: int
+    data_coding: int
+    payload: bytes
+    received_at: float
+
+
+@runtime_checkable
+class InboundPartStore(Protocol):
+    """MO parts held for reassembly: a part acknowledged to the SMSC survives a crash
+    (DESIGN §3). Writes are staged and made durable by ``StoreControl.commit``. Both
+    bundled stores implement it (the engine checks, so a backend without it still runs,
+    with parts held in memory only)."""
+
+    def add_inbound_part(self, part: InboundPart) -> None:
+        """Keep ``part`` (durable at the next commit)."""
+
+    def drop_inbound_parts(
+        self, smsc: str, source: str, destination: str, reference: int, total: int
+    ) -> None:
+        """Forget the parts of one group: its whole message was stored or handed over."""
+
+    def inbound_parts(self, smsc: str) -> list[InboundPart]:
+        """The parts held for ``smsc``, oldest first: what a restart reloads."""

@@ -16,10 +16,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from smppgw.store.base import InboundRecord, MessageRecord, OptOutRecord, StoreError, owes_work
+from smppgw.store.base import InboundPart, InboundRecord, MessageRecord, OptOutRecord, StoreError, owes_work
 
 if TYPE_CHECKING:
-    from smppgw.store.base import Store
+    from smppgw.store.base import InboundPartStore, Store
 
 __all__ = ["MemoryStore"]
 
@@ -33,6 +33,7 @@ class MemoryStore:
         self._keys: dict[str, str] = {}  # idempotency key -> message id
         self._inbound: list[InboundRecord] = []  # seq - 1 is the index
         self._optouts: dict[str, OptOutRecord] = {}
+        self._parts: dict[tuple[object, ...], InboundPart] = {}  # held for reassembly
 
     def close(self) -> None:
         """Nothing to release; the records stay readable."""
@@ -132,6 +133,27 @@ class MemoryStore:
     def is_opted_out(self, number: str) -> bool:
         return number in self._optouts
 
+    # -- group commit and inbound parts ---------------------------------------------------------
+
+    def commit(self) -> None:
+        """Nothing is kept back: a no-op (the group commit of a durable store)."""
+
+    def add_inbound_part(self, part: InboundPart) -> None:
+        key = (part.smsc, part.source, part.destination, part.reference, part.total, part.seqnum)
+        self._parts.setdefault(key, part)
+
+    def drop_inbound_parts(
+        self, smsc: str, source: str, destination: str, reference: int, total: int
+    ) -> None:
+        parts = self._parts
+        for key in [k for k in parts if k[:5] == (smsc, source, destination, reference, total)]:
+            del parts[key]
+
+    def inbound_parts(self, smsc: str) -> list[InboundPart]:
+        return sorted(
+            (p for p in self._parts.values() if p.smsc == smsc), key=lambda p: (p.received_at, p.seqnum)
+        )
+
 
 def _taken(what: str, value: str) -> StoreError:
     """A refused ``add``, worded like SQLite's constraint error."""
@@ -142,3 +164,6 @@ if TYPE_CHECKING:
 
     def _implements(store: MemoryStore) -> Store:
         return store  # mypy checks MemoryStore against every protocol
+
+    def _holds_parts(store: MemoryStore) -> InboundPartStore:
+        return store

@@ -2,12 +2,14 @@
 
 Durability follows DESIGN §3. ``add`` (new messages) and ``add_inbound`` commit before
 they return, so a caller is told "accepted" (HTTP 202, deliver_sm_resp) only for what is
-on disk. Status changes (``save``) are write-behind: they are kept in memory and written
-by ``flush`` in one transaction, which the application calls every few tens of
-milliseconds and at shutdown. A crash loses at most the changes since the last flush;
-``unfinished`` then returns those messages in an earlier state and the gateway resumes
-them (a part whose submit_sm_resp was not flushed is sent again, counted in
-``resent_unknown``: at least once, never lost).
+on disk. Status changes (``save``) and MO parts held for reassembly
+(``add_inbound_part``) are kept in memory and written in one transaction by ``commit``
+(= ``flush``): the gateway commits once per read batch before that batch's
+deliver_sm_resp go out, and once per dispatch batch before its submit_sm are written
+(group commit); the application also flushes every few tens of milliseconds and at
+shutdown. A crash loses only changes nothing was told about yet; ``unfinished`` then
+returns those messages in an earlier state and the gateway resumes them (a part found
+``submitting`` is sent again, counted in ``resent_unknown``: at least once, never lost).
 
 The file uses WAL with ``synchronous=NORMAL``: a commit survives a process crash; a
 power cut may lose the last transactions, never corrupt the file (sqlite.org/wal.html).
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from smppgw.store.base import (
+    InboundPart,
     InboundRecord,
     MessageRecord,
     OptOutRecord,
@@ -45,7 +48,7 @@ from smppgw.store.base import (
 )
 
 if TYPE_CHECKING:
-    from smppgw.store.base import Store
+    from smppgw.store.base import InboundPartStore, Store
 
 __all__ = ["SqliteStore"]
 
@@ -81,6 +84,18 @@ CREATE TABLE IF NOT EXISTS history (
     applied INTEGER NOT NULL,  -- 0: a move the rank rule refused (store.base.advance)
     PRIMARY KEY (message_id, n)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbound_parts (  -- MO parts held for reassembly (InboundPartStore)
+    smsc TEXT NOT NULL,
+    source TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    reference INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    seqnum INTEGER NOT NULL,
+    data_coding INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (smsc, source, destination, reference, total, seqnum)
+);
 CREATE TABLE IF NOT EXISTS optouts (
     number TEXT PRIMARY KEY,
     created_at REAL NOT NULL,
@@ -113,6 +128,8 @@ class SqliteStore:
         self._live: dict[str, MessageRecord] = {}
         self._dirty: dict[str, MessageRecord] = {}
         self.flushes = 0
+        # Staged inbound-part writes (SQL, parameters), in order; written by flush/commit.
+        self._part_ops: list[tuple[str, tuple[Any, ...]]] = []
 
     def close(self) -> None:
         self.flush()
@@ -137,13 +154,16 @@ class SqliteStore:
 
     def flush(self) -> int:
         """Write every change since the last flush in one transaction; returns how many."""
-        if not self._dirty:
+        if not self._dirty and not self._part_ops:
             return 0
         dirty, self._dirty = self._dirty, {}
+        part_ops, self._part_ops = self._part_ops, []
         rows = [self._row(m) for m in dirty.values()]
         history = self._history_rows(dirty.values())
         try:
             with self._transaction():
+                for sql, params in part_ops:  # (MO parts: rare next to status changes)
+                    self._db.execute(sql, params)
                 self._db.executemany(
                     "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                     "status = excluded.status, open = excluded.open, updated_at = excluded.updated_at, "
@@ -154,6 +174,7 @@ class SqliteStore:
                     self._db.executemany(_HISTORY_INSERT, history)
         except StoreError:
             self._dirty = dirty | self._dirty  # keep them for the next try, nothing lost
+            self._part_ops = part_ops + self._part_ops
             raise
         for m in dirty.values():
             m.history_saved = len(m.history)
@@ -346,6 +367,52 @@ class SqliteStore:
     def wall(self, monotonic: float | None) -> float | None:
         return None if monotonic is None else monotonic + self.clock_offset
 
+    # -- group commit and inbound parts (DESIGN §3: durable before it is acknowledged) -------
+
+    def commit(self) -> None:
+        """Write what ``save`` and ``add_inbound_part`` kept back, in one transaction
+        (``flush``): one commit per read or dispatch batch, not per PDU. In WAL mode with
+        ``synchronous=NORMAL`` a commit is a write to the WAL, no fsync, so it survives a
+        process crash (sqlite.org/wal.html)."""
+        self.flush()
+
+    def add_inbound_part(self, part: InboundPart) -> None:
+        self._part_ops.append(
+            (
+                "INSERT OR IGNORE INTO inbound_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    part.smsc, part.source, part.destination, part.reference, part.total, part.seqnum,
+                    part.data_coding, part.payload, part.received_at + self.clock_offset,
+                ),
+            )
+        )  # fmt: skip
+
+    def drop_inbound_parts(
+        self, smsc: str, source: str, destination: str, reference: int, total: int
+    ) -> None:
+        self._part_ops.append(
+            (
+                "DELETE FROM inbound_parts WHERE smsc = ? AND source = ? AND destination = ? "
+                "AND reference = ? AND total = ?",
+                (smsc, source, destination, reference, total),
+            )
+        )
+
+    def inbound_parts(self, smsc: str) -> list[InboundPart]:
+        self.flush()
+        rows = self._db.execute(
+            "SELECT smsc, source, destination, reference, total, seqnum, data_coding, payload, received_at "
+            "FROM inbound_parts WHERE smsc = ? ORDER BY received_at, seqnum",
+            (smsc,),
+        ).fetchall()
+        return [
+            InboundPart(
+                smsc=r[0], source=r[1], destination=r[2], reference=r[3], total=r[4], seqnum=r[5],
+                data_coding=r[6], payload=bytes(r[7]), received_at=r[8] - self.clock_offset,
+            )
+            for r in rows
+        ]  # fmt: skip
+
 
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK and ``StoreError`` naming the cause."""
@@ -382,3 +449,6 @@ if TYPE_CHECKING:
 
     def _implements(store: SqliteStore) -> Store:
         return store  # mypy checks SqliteStore against every protocol
+
+    def _holds_parts(store: SqliteStore) -> InboundPartStore:
+        return store

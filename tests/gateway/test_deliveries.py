@@ -68,6 +68,7 @@ def test_a_receipt_settles_its_message_saves_it_tells_the_listener_then_is_answe
     deliveries.on_event(
         conn, RequestReceived(sequence_number=7, pdu=_receipt_pdu("abc123", MessageState.DELIVERED))
     )
+    deliveries.end_batch()  # the connection ends the batch: commit, then answer
     assert conn.sent == [(7, DeliverSmResp(), 0)]
     assert record.status is Status.DELIVERED and record.parts[0].receipt_latency == 9.0
     assert seen[-1] is record and store.get("m1") is record
@@ -83,6 +84,7 @@ def test_a_receipt_before_its_submit_resp_is_held_and_answered_ok() -> None:
     deliveries.on_event(
         conn, RequestReceived(sequence_number=3, pdu=_receipt_pdu("zz9", MessageState.UNDELIVERABLE))
     )
+    deliveries.end_batch()  # the connection ends the batch: commit, then answer
     assert conn.sent == [(3, DeliverSmResp(), 0)]
     assert deliveries.receipts.correlator.held == 1 and seen == []
     record = _message()
@@ -96,6 +98,7 @@ def test_an_mo_goes_to_the_inbound_handler_and_its_failure_asks_for_redelivery()
     conn = _Conn()
     mo = DeliverSm(source_addr="447700900001", destination_addr="12345", short_message=b"STOP")
     deliveries.on_event(conn, RequestReceived(sequence_number=1, pdu=mo))
+    deliveries.end_batch()  # the connection ends the batch: commit, then answer
     assert conn.sent == [(1, DeliverSmResp(), 0)]
     assert [(m.text, m.smsc, m.received_at) for m in got] == [("STOP", "a", 10.0)]
     assert metrics.registry.get_sample_value("smppgw_inbound_total", {"smsc": "a"}) == 1
@@ -105,6 +108,7 @@ def test_an_mo_goes_to_the_inbound_handler_and_its_failure_asks_for_redelivery()
 
     deliveries, _, _, _ = _setup(broken)
     deliveries.on_event(conn, RequestReceived(sequence_number=2, pdu=mo))
+    deliveries.end_batch()  # the connection ends the batch: commit, then answer
     assert conn.sent[-1] == (2, DeliverSmResp(), CommandStatus.ESME_RX_T_APPN)
     assert deliveries.receipts.correlator.held == 0  # never taken for a receipt
 
@@ -117,6 +121,7 @@ def test_data_sm_is_answered_with_data_sm_resp() -> None:
         source_addr="447700900001", destination_addr="12345", tlvs=(Tlv(TlvTag.MESSAGE_PAYLOAD, b"hello"),)
     )
     deliveries.on_event(conn, RequestReceived(sequence_number=5, pdu=pdu))
+    deliveries.end_batch()  # the connection ends the batch: commit, then answer
     assert conn.sent == [(5, DataSmResp(), 0)]
     assert [m.text for m in got] == ["hello"]
 
