@@ -46,7 +46,7 @@ from prometheus_client import generate_latest
 
 from smppgw.api.schemas import Accepted, BatchIn, MessageIn, OptOutIn
 from smppgw.gateway.engine import CancelError, Gateway, SubmitError
-from smppgw.policy.addressing import AddressError, to_smpp
+from smppgw.policy.addressing import AddressError, AddressKind, to_smpp
 from smppgw.store.base import MessageQuery, MessageRecord, Status, Store, StoreError
 
 __all__ = ["build_app", "message_view"]
@@ -256,12 +256,16 @@ def _status(value: str | None) -> Status | None:
 
 
 def _address(name: str, value: str | None) -> str | None:
+    """A ``to`` (a phone number) or ``from`` filter, normalised as the records are."""
     if value is None:
         return None
     try:
-        return to_smpp(value).addr
+        address = to_smpp(value)
     except AddressError as exc:
         raise HTTPException(422, f"{name}: {exc}") from None
+    if name == "to" and address.kind is AddressKind.ALPHANUMERIC:
+        raise HTTPException(422, f"to: {value!r} is not a phone number")
+    return address.addr
 
 
 def _instant(name: str, value: str | None) -> float | None:

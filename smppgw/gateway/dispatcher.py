@@ -236,9 +236,10 @@ class Dispatcher:
             job.part.error = "validity lapsed before it was sent"
             self._on_final(job.message, Status.EXPIRED, job.part.error)
             return False
-        period = format_relative(left)
-        if job.pdu.validity_period != period:  # (rebuilt only when a second or more went by)
-            job.pdu = attrs.evolve(job.pdu, validity_period=period)
+        if validity - left >= 0.5:  # half a second or more since acceptance: the time left
+            period = format_relative(left)
+            if job.pdu.validity_period != period:  # (a new PDU only when it changed)
+                job.pdu = attrs.evolve(job.pdu, validity_period=period)
         return True
 
     async def _next(self) -> Job:

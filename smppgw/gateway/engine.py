@@ -188,7 +188,8 @@ class Gateway:
     # -- accepting -----------------------------------------------------------------------------
 
     def submit(self, **fields: Unpack[SubmitFields]) -> MessageRecord:
-        """Accept one message: validated, stored as ``queued``, sent in the background.
+        """Accept one message: validated, stored as ``queued``, sent in the background
+        (``scheduled`` with a future ``send_at``: queued at that time, on the trio clock).
 
         ``fields``: ``messages.SubmitFields`` (``source``, ``destination``, ``text``, ...).
         ``encoding="binary"`` takes ``text`` as hex octets sent with data_coding 4 (one
