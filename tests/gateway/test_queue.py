@@ -5,6 +5,7 @@ stores."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,11 @@ from smppgw.gateway.dispatcher import Dispatcher, Job
 from smppgw.gateway.engine import CancelError, Gateway
 from smppgw.gateway.messages import SubmitError
 from smppgw.net.connection import SmppConnection
-from smppgw.store.base import MessageStore, Status
+from smppgw.store.base import MessageQuery, MessageStore, Status
 from smppgw.store.memory import MemoryStore
 from smppgw.store.sqlite import SqliteStore
 from tests.gateway.helpers import dest, gateway, memory_simulator, smsc, wait_until
+from tests.store.helpers import BACKENDS, Backend, record
 
 DOWN = {"refuse_binds": True}
 
@@ -253,3 +255,58 @@ def test_the_horizon_config_key_is_checked() -> None:
         config_from_dict({"smsc": [base], "schedule": {"horizon": -1}})
     with pytest.raises(ConfigError, match=r"schedule\.later"):
         config_from_dict({"smsc": [base], "schedule": {"later": 1}})
+
+
+# -- the store's listing and scheduled records (both backends) --------------------------------
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_store_listing_filters_and_pages_the_same_on_both_backends(kind: str, tmp_path: Path) -> None:
+    store = Backend(kind, tmp_path).open(clock_offset=1000.0)
+    store.add([
+        record(i, source="ACME" if i % 2 else "12345", tags=("vip",) if i % 3 == 0 else (),
+               status=Status.DELIVERED if i < 5 else Status.QUEUED)
+        for i in range(10)
+    ])  # fmt: skip
+    late = record(10, send_at=500.0, status=Status.SCHEDULED)
+    store.add([late])
+    late.status = Status.CANCELED  # a change not flushed yet is seen
+    store.save(late)
+
+    def ids(**kw: Any) -> list[int]:
+        found, after = store.list_messages(MessageQuery(**kw))
+        assert after is None or len(found) == kw.get("limit", 100)
+        return [int(m.id, 16) for m in found]
+
+    assert ids() == list(range(10, -1, -1))
+    pages, before = [], None
+    while True:
+        found, before = store.list_messages(MessageQuery(limit=4, before=before))
+        pages.append([int(m.id, 16) for m in found])
+        if before is None:
+            break
+    assert pages == [[10, 9, 8, 7], [6, 5, 4, 3], [2, 1, 0]]
+    assert ids(status=Status.CANCELED) == [10]
+    assert ids(status=Status.DELIVERED, source="ACME") == [3, 1]
+    assert ids(destination=record(4).destination) == [4]
+    assert ids(tag="vip") == [9, 6, 3, 0]
+    assert ids(tag="vi") == []  # an exact tag, not a substring
+    assert ids(since=1100.0 + 8, until=1100.0 + 10) == [9, 8]  # wall clock: created + offset
+    assert store.get(late.id).send_at == 500.0  # type: ignore[union-attr]
+
+
+def test_an_older_sqlite_file_gains_the_listing_columns(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    store = SqliteStore(db)
+    store.add([record(1), record(2, source="ACME")])
+    store.close()
+    with sqlite3.connect(db) as raw:  # as a file from before the listing columns
+        for index in ("messages_created", "messages_status", "messages_source", "messages_destination"):
+            raw.execute(f"DROP INDEX {index}")
+        raw.execute("ALTER TABLE messages DROP COLUMN source")
+        raw.execute("ALTER TABLE messages DROP COLUMN destination")
+    reopened = SqliteStore(db)
+    found, _ = reopened.list_messages(MessageQuery(source="ACME"))
+    assert [m.id for m in found] == [record(2).id]
+    found, _ = reopened.list_messages(MessageQuery(destination=record(1).destination))
+    assert [m.id for m in found] == [record(1).id]
