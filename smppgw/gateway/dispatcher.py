@@ -285,6 +285,8 @@ class Dispatcher:
                 while (wait := account.wait_time(now)) > 0:
                     await trio.sleep(wait)
                     now = now_of()
+                if job.message.status in FINAL:  # canceled or blocked while this job waited
+                    continue
             conn = pool.pick(now)
             if conn is None:  # back at the head, still visible to failover (take_unstarted)
                 self._levels[min(job.message.priority, _LEVELS - 1)].appendleft(job)

@@ -310,3 +310,19 @@ def test_an_older_sqlite_file_gains_the_listing_columns(tmp_path: Path) -> None:
     assert [m.id for m in found] == [record(2).id]
     found, _ = reopened.list_messages(MessageQuery(destination=record(1).destination))
     assert [m.id for m in found] == [record(1).id]
+
+
+async def test_a_message_canceled_while_its_part_waits_for_the_account_rate_is_not_sent(
+    autojump_clock: MockClock,
+) -> None:
+    with trio.fail_after(30):
+        async with memory_simulator() as sim, gateway(smsc(sim, tps=1)) as gw:
+            first = gw.submit(source="12345", destination=dest(1), text="x")
+            await gw.wait_final(first.id, 10)
+            second = gw.submit(source="12345", destination=dest(2), text="x")
+            await trio.sleep(0)  # the loop takes it, then sleeps on the 1/s account rate
+            await trio.sleep(0)
+            gw.cancel(second.id)
+            await trio.sleep(5)
+    assert second.status is Status.CANCELED
+    assert order(sim) == [dest(1)]
