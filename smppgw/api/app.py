@@ -4,6 +4,9 @@
     POST   /v1/messages/batch      up to 1000 -> 202 {results: [...]}, one per item, in order
     GET    /v1/messages/{id}       status, final, parts with SMSC ids and receipts, times,
                                    errors, history (every status change, its time and source)
+    POST   /v1/messages/{id}/cancel  a message not yet submitted -> 200 canceled; else 409
+    GET    /v1/messages            list, newest first: ?status=&to=&from=&tag=&since=&until=
+                                   &cursor=&limit= -> {messages: [...], next_cursor}
     GET    /v1/inbound             inbound (MO) messages, ?after=SEQ&limit=N
     GET|PUT|DELETE /v1/optouts/{number}
     GET    /healthz  /readyz  /metrics
@@ -14,12 +17,28 @@ seen before answers 200 with the first message; the same key with a different me
 is 409. Errors are JSON ``{"detail": ...}``: 401 no or wrong key, 404 unknown id, 409,
 422 bad body or unsendable message (the reason says which field), 429 more than
 ``max_queued`` parts waiting (with Retry-After), 503 store failure or gateway not running.
+
+Queue semantics: ``send_at`` (ISO 8601 with an offset) schedules a message: it is stored
+``scheduled`` and queued at that time (a time in the past: now; more than the gateway's
+``send_at_horizon``, default 30 days, ahead: 422). ``priority`` 0..3 orders the queue
+(higher first, FIFO within a priority, a waiting lower priority is never starved). A
+``validity`` counts from acceptance (from ``send_at`` when scheduled): a message still
+queued when it lapses ends ``expired`` unsent, and the SMSC is given the time left.
+Cancel answers the canceled message, 404 for an unknown id, 409 naming the status of
+one already submitted or final. The listing's items are the single-message view without
+its history; ``since``/``until`` are ISO 8601 bounds on ``created_at``; ``next_cursor``
+(opaque) is null on the last page; a bad filter value is 422 naming the parameter.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import secrets
+import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -27,9 +46,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
 
 from smppgw.api.schemas import Accepted, BatchIn, MessageIn, OptOutIn
-from smppgw.gateway.engine import Gateway, SubmitError
-from smppgw.policy.addressing import AddressError, to_smpp
-from smppgw.store.base import MessageRecord, Store, StoreError
+from smppgw.gateway.engine import CancelError, Gateway, SubmitError
+from smppgw.policy.addressing import AddressError, AddressKind, to_smpp
+from smppgw.store.base import MessageQuery, MessageRecord, Status, Store, StoreError
 
 __all__ = ["build_app", "message_view"]
 
@@ -68,6 +87,13 @@ def build_app(
                 429, f"queue full ({max_queued} parts waiting); retry later", headers={"Retry-After": "1"}
             )
 
+    def submit_kwargs(body: MessageIn) -> dict[str, Any]:
+        """``Gateway.submit``'s keywords; ``send_at`` turned to the trio clock."""
+        kwargs = body.submit_kwargs()
+        if body.send_at is not None:
+            kwargs["send_at"] = now() + (body.send_at.timestamp() - time.time())
+        return kwargs
+
     def accept_one(body: MessageIn) -> tuple[int, dict[str, Any]]:
         if body.idempotency_key is not None:
             seen = store.find_key(body.idempotency_key)
@@ -80,7 +106,7 @@ def build_app(
                 return 200, _accepted(seen)
         room()
         try:
-            record = gateway.submit(**body.submit_kwargs())
+            record = gateway.submit(**submit_kwargs(body))
         except SubmitError as exc:
             raise HTTPException(422, str(exc)) from None
         except StoreError as exc:
@@ -113,7 +139,7 @@ def build_app(
             fresh.append((i, item))
         room(len(fresh))
         try:
-            outcomes = gateway.submit_many([item.submit_kwargs() for _, item in fresh])
+            outcomes = gateway.submit_many([submit_kwargs(item) for _, item in fresh])
         except StoreError as exc:
             raise HTTPException(503, f"not accepted: {exc}") from None
         for (i, _), outcome in zip(fresh, outcomes, strict=True):
@@ -127,6 +153,45 @@ def build_app(
         if record is None:
             raise HTTPException(404, f"no message {message_id!r}")
         return message_view(record, store.wall)
+
+    @app.post("/v1/messages/{message_id}/cancel", dependencies=auth)
+    async def cancel_message(message_id: str) -> dict[str, Any]:
+        try:
+            record = gateway.cancel(message_id)
+        except KeyError:
+            raise HTTPException(404, f"no message {message_id!r}") from None
+        except CancelError as exc:
+            raise HTTPException(409, str(exc)) from None
+        return message_view(record, store.wall)
+
+    @app.get("/v1/messages", dependencies=auth)
+    async def list_messages(
+        status: str | None = None,
+        to: str | None = None,
+        from_: Annotated[str | None, Query(alias="from")] = None,
+        tag: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        query = MessageQuery(
+            status=_status(status),
+            destination=_address("to", to),
+            source=_address("from", from_),
+            tag=tag,
+            since=_instant("since", since),
+            until=_instant("until", until),
+            before=_cursor(cursor),
+            limit=limit,
+        )
+        records, after = store.list_messages(query)
+        items = []
+        for record in records:
+            view = message_view(record, store.wall)
+            view.pop("history", None)  # the listing is the single view without history
+            items.append(view)
+        return {"messages": items, "next_cursor": None if after is None else _encode_cursor(after)}
 
     @app.get("/v1/inbound", dependencies=auth)
     async def get_inbound(
@@ -181,6 +246,59 @@ def _number(number: str) -> str:
         raise HTTPException(422, f"number: {exc}") from None
 
 
+def _status(value: str | None) -> Status | None:
+    if value is None:
+        return None
+    try:
+        return Status(value)
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise HTTPException(422, f"status: one of {names}, got {value!r}") from None
+
+
+def _address(name: str, value: str | None) -> str | None:
+    """A ``to`` (a phone number) or ``from`` filter, normalised as the records are."""
+    if value is None:
+        return None
+    try:
+        address = to_smpp(value)
+    except AddressError as exc:
+        raise HTTPException(422, f"{name}: {exc}") from None
+    if name == "to" and address.kind is AddressKind.ALPHANUMERIC:
+        raise HTTPException(422, f"to: {value!r} is not a phone number")
+    return address.addr
+
+
+def _instant(name: str, value: str | None) -> float | None:
+    """An ISO 8601 time with an offset, as wall-clock seconds."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"{name}: not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise HTTPException(422, f"{name}: needs a UTC offset (e.g. 2026-12-06T15:00:00Z)")
+    return parsed.timestamp()
+
+
+def _encode_cursor(key: tuple[float, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([key[0], key[1]]).encode()).decode().rstrip("=")
+
+
+def _cursor(value: str | None) -> tuple[float, str] | None:
+    """A ``next_cursor`` given back: (created_at, id) of the last item of the page before."""
+    if value is None:
+        return None
+    try:
+        created, message_id = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        if not isinstance(message_id, str) or isinstance(created, bool):
+            raise ValueError(value)
+        return float(created), message_id
+    except (ValueError, TypeError, binascii.Error):
+        raise HTTPException(422, "cursor: not a next_cursor of this listing") from None
+
+
 def _normal(field: str, value: Any) -> Any:
     if field in ("source", "destination"):
         try:
@@ -208,6 +326,8 @@ def message_view(record: MessageRecord, wall: Callable[[float | None], float | N
         segments=len(record.parts),
         idempotency_key=record.idempotency_key,
     )
+    if record.send_at is not None:
+        view["send_at"] = wall(record.send_at)
     for part, out in zip(record.parts, view["parts"], strict=True):
         out.update(submitted_at=wall(part.submitted_at), receipt_at=wall(part.receipt_at))
     # Every status change with its time and source (DESIGN §3); ``applied`` false: a move

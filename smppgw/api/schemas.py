@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 __all__ = ["Accepted", "BatchIn", "MessageIn", "OptOutIn"]
 
@@ -39,6 +39,9 @@ class MessageIn(BaseModel):
     validity: float | None = Field(default=None, gt=0, le=7 * 86400, description="Seconds")
     priority: int = Field(default=0, ge=0, le=3)
     tags: list[str] = Field(default_factory=list, max_length=16)
+    send_at: AwareDatetime | None = Field(
+        default=None, description="ISO 8601 with an offset: queue the message then (scheduled until)"
+    )
 
     @model_validator(mode="after")
     def _one_body(self) -> MessageIn:

@@ -1,5 +1,8 @@
 """Gateway configuration (DESIGN §4.3): ``[[smsc]]``, ``[[route]]``, ``[retry]``, ``[limits]``.
 
+``[schedule]``: ``horizon``, how far ahead a message's ``send_at`` may be (seconds,
+default 30 days); further is refused naming ``send_at``.
+
 Every key is checked; an unknown key or a bad value raises ``ConfigError`` naming it
 (``smsc[1].window: must be >= 1``). Passwords come from the file or, better, from the
 environment (``password_env = "CARRIER_A_PASSWORD"``); they are never logged.
@@ -83,6 +86,7 @@ class GatewayConfig:
     route_tps: Mapping[str, float] = attrs.field(factory=dict)
     receipt_hold: float = 60.0  # how long an early receipt waits for its submit_sm_resp
     shutdown_timeout: float = 5.0
+    send_at_horizon: float = 30 * 86400.0  # how far ahead a send_at may be (seconds)
 
     def smsc(self, name: str) -> SmscConfig:
         for smsc in self.smscs:
@@ -226,7 +230,7 @@ def _section(data: Mapping[str, Any], name: str, known: set[str]) -> dict[str, A
 
 def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
     """Raises ConfigError naming the first bad key."""
-    unknown_keys(data, {"smsc", "route", "retry", "limits", "receipts", "gateway"}, "")
+    unknown_keys(data, {"smsc", "route", "retry", "limits", "receipts", "gateway", "schedule"}, "")
     smscs = tuple(each(data.get("smsc", []), "smsc", _smsc))
     if not smscs:
         raise ConfigError("smsc: at least one [[smsc]] is needed")
@@ -267,6 +271,10 @@ def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
         t = _section(data, "gateway", {"shutdown_timeout"})
         if "shutdown_timeout" in t:
             out["shutdown_timeout"] = positive(t["shutdown_timeout"], "gateway.shutdown_timeout")
+    if "schedule" in data:
+        t = _section(data, "schedule", {"horizon"})
+        if "horizon" in t:
+            out["send_at_horizon"] = positive(t["horizon"], "schedule.horizon")
     return GatewayConfig(**out)
 
 

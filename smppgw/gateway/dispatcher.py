@@ -5,9 +5,9 @@ Theory of operation
 -------------------
 Work items are *parts* (``Job``): a message is split once, when its SMSC is chosen, and
 every part keeps its PDU (same UDH reference) across retries, so a retry can never send
-different bytes. Jobs wait in ``ready`` (FIFO) or, when they may not go yet (a backoff,
-a per-sender or per-route limit), in the ``delayed`` heap; a job that must wait never
-blocks the jobs behind it. The account limit (AIMD over a sliding window, counting
+different bytes. Jobs wait in ``ready`` (one FIFO per
+priority, see below) or, when they may not go yet (a backoff, a per-sender or per-route
+limit), in the ``delayed`` heap; a job that must wait never blocks the jobs behind it. The account limit (AIMD over a sliding window, counting
 segments) applies to every job of this SMSC, so the loop sleeps on it.
 
 Each submit_sm is sent with a callback (no task per message). The callback classifies
@@ -24,6 +24,20 @@ that reaches the wire was ``submitting`` on disk first (group commit: one transa
 per batch, not per PDU). A restart resends a part found ``submitting`` and counts it in
 ``resent_unknown``. If the commit fails, this SMSC's binds are closed before they write:
 the parts come back as lost-bind outcomes (requeued, counted), nothing unrecorded is sent.
+
+Priority (a message's ``priority``, 0..3): one deque per level, the higher level goes
+first, FIFO within a level. No starvation: each time a job is taken while lower levels
+wait, each waiting lower level counts one pass; a level passed over more than
+``priority_burst`` times (default 10) sends its oldest job next (the most passed over
+first). So under a full load a waiting level gets at least one send in
+``priority_burst + 1``-ish; with one level in use (the common case, priority 0) nothing
+of this runs.
+
+Validity counts from acceptance (or from ``send_at`` for a scheduled message, ``Job.
+created``): a part whose validity lapsed while queued is not sent and its message ends
+``expired`` (checked just before a part is sent, and once a second by ``expire_validity``
+for parts that wait); a part sent later carries the time left as its relative
+validity_period (SMPP 3.4 §7.1.1), rounded to the second.
 """
 
 from __future__ import annotations
@@ -45,6 +59,7 @@ from smppgw.core.constants import CommandStatus, TlvTag
 from smppgw.core.errors import SmppError
 from smppgw.core.events import RequestAborted, RequestExpired, ResponseReceived
 from smppgw.core.pdu import SubmitSm, SubmitSmResp
+from smppgw.core.timefmt import format_relative
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.net.connection import SmppConnection
@@ -61,6 +76,7 @@ _THROTTLE = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFU
 _QUEUED, _SUBMITTING = Status.QUEUED, Status.SUBMITTING
 _NOT_SENT = frozenset({Status.ACCEPTED, Status.QUEUED})
 _ROK = int(CommandStatus.ESME_ROK)
+_LEVELS = 4  # priority_flag 0..3 (SMPP 3.4 §5.2.14)
 
 
 @attrs.define(eq=False)
@@ -88,6 +104,7 @@ class Dispatcher:
         on_rebind: Callable[[SmppConnection], Any] | None = None,
         save: Callable[[MessageRecord], Any] | None = None,
         commit: Callable[[], Any] | None = None,
+        priority_burst: int = 10,
     ) -> None:
         self.name = name
         self.pool = pool
@@ -98,7 +115,13 @@ class Dispatcher:
         self._on_submitted = on_submitted
         self._on_final = on_final
         self._on_rebind = on_rebind
+        # ``ready`` is priority 0 (the common case: the run loop's fast path reads it
+        # alone); ``_levels[n]`` priority n; ``_high`` counts the jobs in levels 1..3.
         self.ready: deque[Job] = deque()
+        self._levels: list[deque[Job]] = [self.ready, *(deque() for _ in range(1, _LEVELS))]
+        self._high = 0
+        self._passed = [0] * _LEVELS  # times each waiting level was passed over (no starvation)
+        self.priority_burst = priority_burst
         self._delayed: list[tuple[float, int, Job]] = []
         self._order = itertools.count()
         self._wake = trio.Event()
@@ -117,7 +140,7 @@ class Dispatcher:
         self.commits = 0
 
     def __len__(self) -> int:
-        return len(self.ready) + len(self._delayed)
+        return len(self.ready) + self._high + len(self._delayed)
 
     # -- queueing ------------------------------------------------------------------------------
 
@@ -125,6 +148,10 @@ class Dispatcher:
         job.part.status = _QUEUED
         if delay > 0:
             heapq.heappush(self._delayed, (self._now() + delay, next(self._order), job))
+        elif level := job.message.priority:  # 1..3: its own FIFO (see the module docstring)
+            queue = self._levels[min(level, _LEVELS - 1)]
+            queue.appendleft(job) if first else queue.append(job)
+            self._high += 1
         elif first:
             self.ready.appendleft(job)
         else:
@@ -138,17 +165,11 @@ class Dispatcher:
             id(j.message) for j in self._all() if j.part.smsc_message_id is not None or j.part.attempts
         }
         moved: dict[int, MessageRecord] = {}
-        keep_ready: deque[Job] = deque()
-        for job in self.ready:
+        for job in self._queued():
             message = job.message
-            if id(message) in started or any(p.smsc_message_id for p in message.parts):
-                keep_ready.append(job)
-            else:
+            if id(message) not in started and not any(p.smsc_message_id for p in message.parts):
                 moved[id(message)] = message
-        keep_delayed = [d for d in self._delayed if id(d[2].message) not in moved]
-        self.ready = keep_ready
-        self._delayed = keep_delayed
-        heapq.heapify(self._delayed)
+        self._keep(lambda j: id(j.message) not in moved)
         return list(moved.values())
 
     def expire(self, now: float) -> int:
@@ -171,9 +192,7 @@ class Dispatcher:
         if not old:
             return 0
         gone = {id(j) for j in old}
-        self.ready = deque(j for j in self.ready if id(j) not in gone)
-        self._delayed = [d for d in self._delayed if id(d[2]) not in gone]
-        heapq.heapify(self._delayed)
+        self._keep(lambda j: id(j) not in gone)
         for job in old:
             job.part.status = status
             job.part.error = reason
@@ -181,7 +200,64 @@ class Dispatcher:
         return len(old)
 
     def _all(self) -> list[Job]:
-        return [*self.ready, *(d[2] for d in self._delayed)]
+        return [*self._queued(), *(d[2] for d in self._delayed)]
+
+    def _queued(self) -> list[Job]:
+        """The ready jobs, every level (highest first)."""
+        return [j for level in reversed(self._levels) for j in level]
+
+    def _keep(self, keep: Callable[[Job], bool]) -> None:
+        """Keep only the queued jobs ``keep`` accepts (each level in place: ``ready`` is
+        the same deque as ``_levels[0]``)."""
+        for level in self._levels:
+            if level:
+                kept = [j for j in level if keep(j)]
+                level.clear()
+                level.extend(kept)
+        self._high = sum(len(level) for level in self._levels[1:])
+        self._delayed = [d for d in self._delayed if keep(d[2])]
+        heapq.heapify(self._delayed)
+
+    def _pop(self) -> Job:
+        """The next ready job: the highest level, unless a lower one was passed over more
+        than ``priority_burst`` times (no starvation; the module docstring)."""
+        if not self._high:
+            return self.ready.popleft()
+        levels, passed = self._levels, self._passed
+        waiting = [n for n in range(_LEVELS - 1, -1, -1) if levels[n]]
+        chosen = waiting[0]
+        if len(waiting) > 1:
+            for n in waiting[1:]:
+                passed[n] += 1
+            late = max(waiting[1:], key=passed.__getitem__)
+            if passed[late] > self.priority_burst:
+                chosen = late
+        passed[chosen] = 0
+        if chosen:
+            self._high -= 1
+        return levels[chosen].popleft()
+
+    def expire_validity(self, now: float) -> int:
+        """Make ``expired`` the queued messages whose validity lapsed before they were
+        sent (housekeeping, once a second). Returns how many parts were dropped."""
+        return self.drop(_lapsed(now), Status.EXPIRED, "validity lapsed before it was sent")
+
+    def _in_time(self, job: Job, now: float) -> bool:
+        """Just before a part is sent: False (and its message ``expired``) when its
+        validity lapsed; else its PDU carries the time left (SMPP 3.4 §7.1.1)."""
+        validity = job.message.validity
+        assert validity is not None
+        left = job.created + validity - now
+        if left < 1.0:  # less than the relative format's one-second resolution
+            job.part.status = Status.EXPIRED
+            job.part.error = "validity lapsed before it was sent"
+            self._on_final(job.message, Status.EXPIRED, job.part.error, "gateway")
+            return False
+        if validity - left >= 0.5:  # half a second or more since acceptance: the time left
+            period = format_relative(left)
+            if job.pdu.validity_period != period:  # (a new PDU only when it changed)
+                job.pdu = attrs.evolve(job.pdu, validity_period=period)
+        return True
 
     async def _next(self) -> Job:
         delayed = self._delayed
@@ -189,8 +265,8 @@ class Dispatcher:
             now = self._now()
             if delayed and delayed[0][0] <= now:
                 return heapq.heappop(delayed)[2]
-            if self.ready:
-                return self.ready.popleft()
+            if self.ready or self._high:
+                return self._pop()
             deadline = delayed[0][0] if delayed else math.inf
             if self._uncommitted:
                 self._end_batch()
@@ -209,10 +285,15 @@ class Dispatcher:
             # Nothing delayed and a job ready (the busy case): what _next would return,
             # without a coroutine and a clock read per job. (Attributes, not locals:
             # take_unstarted and expire replace both queues.)
-            job = self.ready.popleft() if self.ready and not self._delayed else await self._next()
+            if self.ready and not self._delayed and not self._high:
+                job = self.ready.popleft()
+            else:
+                job = await self._next()
             if job.message.status in FINAL:  # is_final, without the property call
-                continue  # another part failed permanently: the rest need not go
+                continue  # another part failed permanently (or canceled): the rest need not go
             now = now_of()
+            if job.message.validity is not None and not self._in_time(job, now):
+                continue  # its validity lapsed while queued: expired, not sent
             limits = job.limits
             if limits:  # (most jobs have none: no generator per message)
                 wait = max(lim.wait_time(now) for lim in limits)
@@ -225,9 +306,13 @@ class Dispatcher:
                         self._end_batch()
                     await trio.sleep(wait)
                     now = now_of()
+                if job.message.status in FINAL:  # canceled or blocked while this job waited
+                    continue
             conn = pool.pick(now)
             if conn is None:  # back at the head, still visible to failover (take_unstarted)
-                self.ready.appendleft(job)
+                self._levels[min(job.message.priority, _LEVELS - 1)].appendleft(job)
+                if job.message.priority:
+                    self._high += 1
                 # Woken by any response, expiry or new bind (pool.room); the timeout is
                 # only a bind-TPS wait or a safety net, never a 1 ms poll.
                 bind_wait = pool.bind_wait(now) if pool.up else 0.0
@@ -352,3 +437,13 @@ class Dispatcher:
         self._inflight_gauge.set(self.pool.in_flight())
         if self.account is not None:
             self._rate_gauge.set(self.account.rate)
+
+
+def _lapsed(now: float) -> Callable[[Job], bool]:
+    """Whether a queued job's validity (counted from ``Job.created``) has lapsed at ``now``."""
+
+    def lapsed(job: Job) -> bool:
+        validity = job.message.validity
+        return validity is not None and job.created + validity - now < 1.0
+
+    return lapsed

@@ -15,7 +15,9 @@ pool, a dispatcher and the deliveries of its binds:
   failover of messages whose SMSC stays down longer than ``failover_after``;
 - ``dispatcher`` / ``bindpool``: send each part, as fast as the SMSC allows;
 - ``deliveries``: what arrives on a bind (receipt -> ``receipts``, MO -> ``inbound``);
-- ``changes``: every status change saved and handed to the listeners (webhooks).
+- ``changes``: every status change saved and handed to the listeners (webhooks);
+- ``schedule``: messages with a future ``send_at`` wait there, ``scheduled``, until
+  ``_release`` queues them; ``cancel`` takes back a message not yet submitted.
 """
 
 from __future__ import annotations
@@ -38,12 +40,25 @@ from smppgw.gateway.intake import Intake, Plan
 from smppgw.gateway.messages import SubmitError, SubmitFields
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
+from smppgw.gateway.schedule import Schedule
 from smppgw.net.esme import Connect, connect_tcp
 from smppgw.policy.throttle import AdaptiveRate
 from smppgw.store.base import InboundPartStore, MessageRecord, MessageStore, Status
 from smppgw.store.memory import MemoryStore
 
-__all__ = ["Gateway", "SubmitError", "SubmitFields"]
+__all__ = ["CancelError", "Gateway", "SubmitError", "SubmitFields"]
+
+_CANCELABLE = frozenset({Status.ACCEPTED, Status.SCHEDULED, Status.QUEUED})
+
+
+class CancelError(ValueError):
+    """The message can no longer be canceled (submitted, or final): its ``status`` says."""
+
+    def __init__(self, record: MessageRecord) -> None:
+        super().__init__(
+            f"message {record.id} is {record.status.value}: only a message not yet submitted can be canceled"
+        )
+        self.status = record.status
 
 
 def _nothing() -> None:
@@ -107,6 +122,8 @@ class Gateway:
             opted_out=opted_out,
             failover_after=failover_after,
         )
+        self.schedule = Schedule(self._release)
+        self.intake.schedule = self.schedule
         self._accepting = False
         self._stopped = trio.Event()
 
@@ -153,6 +170,7 @@ class Gateway:
                 await nursery.start(smsc.pool.run)
                 nursery.start_soon(smsc.dispatcher.run)
             nursery.start_soon(self._housekeeping)
+            nursery.start_soon(self.schedule.run)
             self._accepting = True
             task_status.started(self)
 
@@ -165,6 +183,7 @@ class Gateway:
             for smsc in self.smscs.values():
                 smsc.deliveries.expire(now)
                 smsc.dispatcher.gauges()
+                smsc.dispatcher.expire_validity(now)  # validity lapsed while queued: expired
             self.intake.failover(now)
 
     async def aclose(self) -> None:
@@ -182,7 +201,8 @@ class Gateway:
     # -- accepting -----------------------------------------------------------------------------
 
     def submit(self, **fields: Unpack[SubmitFields]) -> MessageRecord:
-        """Accept one message: validated, stored as ``queued``, sent in the background.
+        """Accept one message: validated, stored as ``queued``, sent in the background
+        (``scheduled`` with a future ``send_at``: queued at that time, on the trio clock).
 
         ``fields``: ``messages.SubmitFields`` (``source``, ``destination``, ``text``, ...).
         ``encoding="binary"`` takes ``text`` as hex octets sent with data_coding 4 (one
@@ -232,6 +252,9 @@ class Gateway:
         reached the SMSC: it is sent again and counted in ``resent_unknown``.
         """
         if record.is_final:
+            return
+        if record.status is Status.SCHEDULED:  # waits for its send_at again (queue helper)
+            self.schedule.add(record)
             return
         if not record.parts:
             self.intake.requeue(record)
@@ -283,3 +306,39 @@ class Gateway:
 
     def queued(self) -> int:
         return sum(len(s.dispatcher) for s in self.smscs.values())
+
+    # -- scheduled messages and cancel -----------------------------------------------------------
+
+    def _release(self, record: MessageRecord) -> None:
+        """A scheduled message's ``send_at`` came: plan it as a new message (routed now,
+        to an SMSC that is up), save it ``queued`` and queue it."""
+        try:
+            plan = self.intake.plan(record)
+        except SubmitError as exc:  # e.g. its route's SMSCs left the config since
+            self.changes.fail(record, Status.FAILED, str(exc))
+            return
+        record.updated_at = trio.current_time()
+        self.changes.publish(record)
+        plan.enqueue()
+
+    def cancel(self, message_id: str) -> MessageRecord:
+        """Cancel a message not yet submitted (``scheduled`` or ``queued``): its parts
+        leave the schedule or the dispatcher and it ends ``canceled`` (final).
+
+        Raises:
+            KeyError: unknown id. CancelError: submitted already, or final.
+        """
+        record = self.store.get(message_id)
+        if record is None:
+            raise KeyError(message_id)
+        if record.status not in _CANCELABLE:
+            raise CancelError(record)
+        reason = "canceled"
+        if record.status is Status.SCHEDULED:
+            self.schedule.discard(message_id)
+        for smsc in self.smscs.values():
+            smsc.dispatcher.drop(lambda j: j.message.id == message_id, Status.CANCELED, reason)
+        for part in record.parts:
+            part.status = Status.CANCELED
+        self.changes.fail(record, Status.CANCELED, reason)  # (drop made it final already)
+        return record

@@ -7,6 +7,8 @@ the same way:
 
 - a new message (``accept``, for ``Gateway.submit`` and ``submit_many``): validated and
   made a record (``messages.new_record``), checked against the opt-out registry, planned;
+  one with a ``send_at`` in the future is ``scheduled`` instead (its plan checks that it
+  can be sent; at its time ``Gateway`` plans it again, routed then, and queues it);
 - a failover (``failover``, once a second): messages none of whose parts reached an SMSC
   that stayed down longer than ``failover_after`` are planned again without it;
 - a restart (``Gateway.restore``): a message with parts is planned again on the SMSC it
@@ -33,17 +35,19 @@ from smppgw.gateway.config import GatewayConfig
 from smppgw.gateway.dispatcher import Dispatcher, Job
 from smppgw.gateway.messages import SubmitError, SubmitFields, new_record, split, submit_pdus
 from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.gateway.schedule import Schedule
 from smppgw.policy.addressing import AddressKind, SmppAddress, to_smpp
 from smppgw.policy.routing import Router
 from smppgw.policy.throttle import SlidingWindow
 from smppgw.store.base import MessageRecord, MessageStore, PartRecord, Status, advance
 
-__all__ = ["Intake", "Plan"]
+__all__ = ["Intake", "Plan", "Scheduled"]
 
 log = logging.getLogger(__name__)
 
 _QUEUED, _BLOCKED, _E164 = Status.QUEUED, Status.BLOCKED, AddressKind.E164
 _ACCEPTED = Status.ACCEPTED
+_SCHEDULED = Status.SCHEDULED
 
 
 class Plan:
@@ -61,6 +65,21 @@ class Plan:
         put = self.dispatcher.put
         for job in self.jobs:
             put(job)
+
+
+class Scheduled(Plan):
+    """The plan of a ``scheduled`` message: ``enqueue`` hands it to the schedule (after
+    the record is stored), which releases it at its ``send_at``."""
+
+    __slots__ = ("record", "schedule")
+
+    def __init__(self, plan: Plan, schedule: Schedule, record: MessageRecord) -> None:
+        super().__init__(plan.dispatcher, [])
+        self.schedule = schedule
+        self.record = record
+
+    def enqueue(self) -> None:
+        self.schedule.add(self.record)
 
 
 class Intake:
@@ -93,6 +112,9 @@ class Intake:
         self._route_limits = {name: SlidingWindow(tps) for name, tps in config.route_tps.items()}
         # Without any sender or route limit, _limits is () for every message: skip it.
         self._limited = bool(config.sender_tps or config.long_code_tps is not None or self._route_limits)
+        self.horizon = config.send_at_horizon
+        #: Where ``scheduled`` messages wait (``Gateway`` sets it; None: no send_at taken).
+        self.schedule: Schedule | None = None
         #: The run's clock (``Gateway.run`` sets it): one Python frame per read,
         #: trio.current_time() three.
         self.now: Callable[[], float] = trio.current_time
@@ -106,7 +128,20 @@ class Intake:
             record.error = "destination opted out"
             self._metrics.messages.inc(_BLOCKED.value)
             return record, None
-        return record, self.plan(record, src, dst)  # splitting here also checks the text
+        scheduled = record.send_at is not None and record.send_at > record.created_at
+        plan = self.plan(record, src, dst, scheduled=scheduled)  # splitting also checks the text
+        if scheduled:
+            return record, self._scheduled(record, plan)
+        return record, plan
+
+    def _scheduled(self, record: MessageRecord, plan: Plan) -> Plan:
+        """``record`` has a future ``send_at``: ``scheduled``, within the horizon."""
+        assert record.send_at is not None
+        if record.send_at - record.created_at > self.horizon:
+            raise SubmitError(f"send_at: more than {self.horizon / 86400:g} days ahead (schedule.horizon)")
+        if self.schedule is None:
+            raise SubmitError("send_at: this gateway does not schedule messages")
+        return Scheduled(plan, self.schedule, record)
 
     def plan(
         self,
@@ -116,10 +151,13 @@ class Intake:
         *,
         exclude: frozenset[str] = frozenset(),
         resume: bool = False,
+        scheduled: bool = False,
     ) -> Plan:
         """Route (avoiding ``exclude``), split, limit and build ``record``'s submit_sm; set
         its route, SMSC, status ``queued`` and parts. Queue nothing yet.
 
+        ``scheduled``: a new message with a future ``send_at`` becomes ``scheduled``, not
+        ``queued`` (``Gateway`` queues it at its time).
         ``resume`` (a restart): keep the SMSC, route, status and parts the record has;
         the text must still split into as many parts. Raises SubmitError.
         """
@@ -149,8 +187,12 @@ class Intake:
         pdus = submit_pdus(record, config, parts, src, dst)
         if not resume:
             record.route, record.smsc = route, name
-            if record.status is _ACCEPTED:
+            if scheduled:
+                advance(record, _SCHEDULED, "gateway", record.created_at, "accepted")
+            elif record.status is _ACCEPTED:
                 advance(record, _QUEUED, "gateway", record.created_at, "accepted")
+            elif record.status is _SCHEDULED:
+                advance(record, _QUEUED, "gateway", self.now(), f"send_at reached, queued to {name}")
             else:  # a failover: the history says where it went
                 advance(record, _QUEUED, "gateway", self.now(), f"requeued to {name}")
             record.parts = []
@@ -161,7 +203,9 @@ class Intake:
                 f"message {record.id}: splits into {len(parts)} parts now, was {len(record.parts)}"
             )
         jobs = []
-        created = record.created_at
+        created = record.created_at  # validity and max_age count from here (or send_at)
+        if record.send_at is not None and record.send_at > created:
+            created = record.send_at
         for part, pdu in zip(record.parts, pdus, strict=True):
             jobs.append(Job(record, part, pdu, created, limits))
         return Plan(self._dispatchers[name], jobs)

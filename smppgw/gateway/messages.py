@@ -68,7 +68,8 @@ class SubmitFields(TypedDict, total=False):
     default: ``encoding`` "auto" (or "gsm7", "ucs2", "latin1", "binary": ``text`` is
     then hex octets), ``dlr`` True (ask for a receipt), ``validity`` none (the SMSC's),
     ``priority`` 0 (0..3), ``tags`` none (routing tags), ``message_id`` a new random id,
-    ``idempotency_key`` and ``callback_url`` none.
+    ``idempotency_key`` and ``callback_url`` none; ``send_at`` none (send now), else
+    when to queue it, on the gateway's trio clock (the message is ``scheduled`` until then).
     """
 
     source: Required[str]
@@ -82,6 +83,7 @@ class SubmitFields(TypedDict, total=False):
     message_id: str | None
     idempotency_key: str | None
     callback_url: str | None
+    send_at: float | None
 
 
 _FIELDS = frozenset(SubmitFields.__annotations__)
@@ -128,13 +130,15 @@ def _options(record: MessageRecord, fields: SubmitFields) -> None:
     if (validity := fields.get("validity")) is not None:
         record.validity = validity
     if priority := fields.get("priority"):
-        record.priority = priority
+        record.priority = min(3, max(0, priority))  # priority_flag 0..3 (3.4 §5.2.14)
     if tags := fields.get("tags"):
         record.tags = tuple(tags)
     if (key := fields.get("idempotency_key")) is not None:
         record.idempotency_key = key
     if (callback_url := fields.get("callback_url")) is not None:
         record.callback_url = callback_url
+    if (send_at := fields.get("send_at")) is not None:
+        record.send_at = send_at
 
 
 def split(record: MessageRecord, smsc: SmscConfig) -> list[Part]:

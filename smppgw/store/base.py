@@ -35,6 +35,7 @@ __all__ = [
     "HistoryEntry",
     "InboundRecord",
     "InboundStore",
+    "MessageQuery",
     "MessageRecord",
     "MessageStore",
     "OptOutRecord",
@@ -199,6 +200,7 @@ class MessageRecord:
     # Every status change, oldest first (``advance``); a store keeps it beside the record.
     history: list[HistoryEntry] = attrs.field(factory=list, repr=False)
     history_saved: int = 0  # entries a durable store has written already
+    send_at: float | None = None  # when a ``scheduled`` message is queued (trio clock, like created_at)
 
     @property
     def is_final(self) -> bool:
@@ -272,6 +274,46 @@ class MessageStore(Protocol):
     def unfinished(self) -> list[MessageRecord]:
         """Messages the gateway still owes work (``owes_work``), oldest first: what a
         restart resumes."""
+
+    def list_messages(self, query: MessageQuery) -> tuple[list[MessageRecord], tuple[float, str] | None]:
+        """Up to ``query.limit`` messages matching ``query``, newest first (created_at,
+        then id, descending), with the key to pass as ``query.before`` for the next page
+        (None when there is no more). The newest state of each (unflushed changes too)."""
+
+
+@attrs.frozen(kw_only=True)
+class MessageQuery:
+    """A listing filter (``MessageStore.list_messages``); None matches anything.
+
+    ``since`` (inclusive) and ``until`` (exclusive) bound ``created_at`` in wall-clock
+    seconds; ``before`` is a page cursor: the (wall created_at, id) of the last message
+    of the previous page.
+    """
+
+    status: Status | None = None
+    source: str | None = None
+    destination: str | None = None
+    tag: str | None = None
+    since: float | None = None
+    until: float | None = None
+    before: tuple[float, str] | None = None
+    limit: int = 100
+
+    def matches(self, message: MessageRecord, created: float) -> bool:
+        """Whether ``message`` (created at wall-clock ``created``) passes the filter."""
+        if self.status is not None and message.status is not self.status:
+            return False
+        if self.source is not None and message.source != self.source:
+            return False
+        if self.destination is not None and message.destination != self.destination:
+            return False
+        if self.tag is not None and self.tag not in message.tags:
+            return False
+        if self.since is not None and created < self.since:
+            return False
+        if self.until is not None and created >= self.until:
+            return False
+        return self.before is None or (created, message.id) < self.before
 
 
 def owes_work(message: MessageRecord) -> bool:

@@ -16,7 +16,15 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from smppgw.store.base import InboundPart, InboundRecord, MessageRecord, OptOutRecord, StoreError, owes_work
+from smppgw.store.base import (
+    InboundPart,
+    InboundRecord,
+    MessageQuery,
+    MessageRecord,
+    OptOutRecord,
+    StoreError,
+    owes_work,
+)
 
 if TYPE_CHECKING:
     from smppgw.store.base import InboundPartStore, Store
@@ -153,6 +161,21 @@ class MemoryStore:
         return sorted(
             (p for p in self._parts.values() if p.smsc == smsc), key=lambda p: (p.received_at, p.seqnum)
         )
+
+    # -- listing ----------------------------------------------------------------------------
+
+    def list_messages(self, query: MessageQuery) -> tuple[list[MessageRecord], tuple[float, str] | None]:
+        """A scan of every message (this store is for tests and one-shot tools)."""
+        offset = self.clock_offset
+        found = sorted(
+            ((m.created_at + offset, m.id, m) for m in self._messages.values()
+             if query.matches(m, m.created_at + offset)),
+            key=lambda t: (t[0], t[1]),
+            reverse=True,
+        )  # fmt: skip
+        page = found[: query.limit]
+        after = (page[-1][0], page[-1][1]) if len(found) > query.limit else None
+        return [t[2] for t in page], after
 
 
 def _taken(what: str, value: str) -> StoreError:

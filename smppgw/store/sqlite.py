@@ -39,6 +39,7 @@ import attrs
 from smppgw.store.base import (
     InboundPart,
     InboundRecord,
+    MessageQuery,
     MessageRecord,
     OptOutRecord,
     PartRecord,
@@ -102,6 +103,20 @@ CREATE TABLE IF NOT EXISTS optouts (
     reason TEXT NOT NULL
 );
 """
+# Listing (``list_messages``): source and destination as columns, written once by the
+# INSERT and never by the status UPSERT, so their indexes cost nothing per status change;
+# only ``messages_status`` follows each change. A file from before gets them here.
+_LISTING_COLUMNS = ("source", "destination")
+_LISTING_INDEXES = """
+CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at, id);
+CREATE INDEX IF NOT EXISTS messages_status ON messages (status, created_at, id);
+CREATE INDEX IF NOT EXISTS messages_source ON messages (source, created_at, id);
+CREATE INDEX IF NOT EXISTS messages_destination ON messages (destination, created_at, id);
+"""
+_INSERT = (
+    "INSERT INTO messages (id, idempotency_key, status, open, created_at, updated_at, body, source, "
+    "destination) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _PART_TIMES = ("submitted_at", "receipt_at")
 _MESSAGE_TIMES = ("created_at", "updated_at")
 _NO_HISTORY: list[Any] = []  # (never appended to: only lent to a record in ``_row``)
@@ -123,6 +138,7 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._listing_schema()
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
@@ -141,7 +157,7 @@ class SqliteStore:
         rows = [self._row(m) for m in messages]
         history = self._history_rows(messages)
         with self._transaction():
-            self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany(_INSERT, rows)
             if history:
                 self._db.executemany(_HISTORY_INSERT, history)
         for m in messages:
@@ -165,7 +181,7 @@ class SqliteStore:
                 for sql, params in part_ops:  # (MO parts: rare next to status changes)
                     self._db.execute(sql, params)
                 self._db.executemany(
-                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    _INSERT + " ON CONFLICT (id) DO UPDATE SET "
                     "status = excluded.status, open = excluded.open, updated_at = excluded.updated_at, "
                     "body = excluded.body",
                     rows,
@@ -336,6 +352,8 @@ class SqliteStore:
         del body["history"], body["history_saved"]
         for key in _MESSAGE_TIMES:
             body[key] += self.clock_offset
+        if body["send_at"] is not None:
+            body["send_at"] += self.clock_offset
         for part in body["parts"]:
             for key in _PART_TIMES:
                 if part[key] is not None:
@@ -348,6 +366,8 @@ class SqliteStore:
             body["created_at"],
             body["updated_at"],
             json.dumps(body),
+            m.source,
+            m.destination,
         )
 
     def _record(self, body: dict[str, Any]) -> MessageRecord:
@@ -360,6 +380,8 @@ class SqliteStore:
             parts.append(PartRecord(**p))
         for key in _MESSAGE_TIMES:
             body[key] -= self.clock_offset
+        if body.get("send_at") is not None:
+            body["send_at"] -= self.clock_offset
         body["status"] = Status(body["status"])
         body["tags"] = tuple(body["tags"])
         return MessageRecord(parts=parts, **body)
@@ -412,6 +434,54 @@ class SqliteStore:
             )
             for r in rows
         ]  # fmt: skip
+
+    # -- listing ----------------------------------------------------------------------------
+
+    def _listing_schema(self) -> None:
+        """The listing columns and indexes (added to a file made before them, backfilled)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
+        missing = [c for c in _LISTING_COLUMNS if c not in have]
+        if missing:
+            with self._transaction():
+                for column in missing:
+                    self._db.execute(f"ALTER TABLE messages ADD COLUMN {column} TEXT")
+                    self._db.execute(f"UPDATE messages SET {column} = json_extract(body, '$.{column}')")
+        self._db.executescript(_LISTING_INDEXES)
+
+    def list_messages(self, query: MessageQuery) -> tuple[list[MessageRecord], tuple[float, str] | None]:
+        """An indexed query, newest first (changes not flushed yet are flushed first)."""
+        self.flush()
+        where: list[str] = []
+        args: list[object] = []
+        for column, value in (
+            ("status", query.status.value if query.status is not None else None),
+            ("source", query.source),
+            ("destination", query.destination),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if query.since is not None:
+            where.append("created_at >= ?")
+            args.append(query.since)
+        if query.until is not None:
+            where.append("created_at < ?")
+            args.append(query.until)
+        if query.before is not None:  # row values: (created_at, id) < cursor, on the index
+            where.append("(created_at, id) < (?, ?)")
+            args.extend(query.before)
+        if query.tag is not None:  # tags are a JSON array in the body: exact element match
+            where.append("EXISTS (SELECT 1 FROM json_each(body, '$.tags') WHERE value = ?)")
+            args.append(query.tag)
+        sql = "SELECT id, created_at, body FROM messages"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        rows = self._db.execute(sql, (*args, query.limit + 1)).fetchall()
+        page = rows[: query.limit]
+        records = [self._live.get(i) or self._record(json.loads(body)) for i, _, body in page]
+        after = (page[-1][1], page[-1][0]) if len(rows) > query.limit else None
+        return records, after
 
 
 class _Transaction:

@@ -219,7 +219,9 @@ async def gateway(
     With ``up``, waits until every SMSC has a bind up. Closed (unbound) on exit. SMSCs on
     ``MEMORY_HOST`` are reached through the test's ``MemoryNet``, others over TCP."""
     tables: dict[str, Any] = {
-        k: kwargs.pop(k) for k in ("route", "retry", "limits", "receipts", "gateway") if k in kwargs
+        k: kwargs.pop(k)
+        for k in ("route", "retry", "limits", "receipts", "gateway", "schedule")
+        if k in kwargs
     }
     if any(table["host"] == MEMORY_HOST for table in smscs):
         kwargs.setdefault("connect", memory_net().connect)
