@@ -21,6 +21,7 @@ pool, a dispatcher and the deliveries of its binds:
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import ssl
 from collections.abc import Callable, Mapping, Sequence
@@ -39,11 +40,14 @@ from smppgw.gateway.messages import SubmitError, SubmitFields
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.esme import Connect, connect_tcp
+from smppgw.net.tls import client_context
 from smppgw.policy.throttle import AdaptiveRate
 from smppgw.store.base import MessageRecord, MessageStore, Status
 from smppgw.store.memory import MemoryStore
 
 __all__ = ["Gateway", "SubmitError", "SubmitFields"]
+
+log = logging.getLogger(__name__)
 
 
 class _Smsc:
@@ -112,7 +116,7 @@ class Gateway:
             on_event=deliveries.on_event,
             metrics=self.metrics,
             rng=self.rng,
-            ssl_context=ssl_context if smsc.tls else None,
+            ssl_context=self._ssl_context(smsc, ssl_context),
             connect=self._connect,
         )
         dispatcher = Dispatcher(
@@ -128,6 +132,17 @@ class Gateway:
             on_rebind=lambda conn: conn.close("rebind after a session-level error"),
         )
         return _Smsc(smsc, pool, dispatcher, deliveries)
+
+    @staticmethod
+    def _ssl_context(smsc: SmscConfig, given: ssl.SSLContext | None) -> ssl.SSLContext | None:
+        """One context per SMSC from its ``tls_*`` keys; ``given`` (the ``ssl_context``
+        argument, for embedders and tests) replaces it for every SMSC with ``tls = true``."""
+        settings = smsc.tls_settings()
+        if settings is None:
+            return None
+        if not settings.verify:
+            log.warning("%s: tls_verify = false: the SMSC's certificate is NOT verified", smsc.name)
+        return given if given is not None else client_context(settings)
 
     # -- running -------------------------------------------------------------------------------
 

@@ -34,7 +34,8 @@ class _MapTrioErrors:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if kind is not None and issubclass(kind, _LOST):
-            raise ConnectionLost(f"connection lost: {exc!r}") from exc
+            cause = exc.__cause__  # trio wraps the ssl error (a TLS alert) in BrokenResourceError
+            raise ConnectionLost(f"connection lost: {exc!r}" + (f" from {cause!r}" if cause else "")) from exc
 
 
 _MAP_TRIO_ERRORS = _MapTrioErrors()
