@@ -10,6 +10,7 @@ In-process use (tests, ``smppgw demo``, the load tester)::
 from __future__ import annotations
 
 import logging
+import ssl
 from functools import partial
 
 import trio
@@ -17,6 +18,7 @@ import trio
 from simulator.config import SimConfig
 from smppgw.core.session import SessionConfig
 from smppgw.net.server import serve_smsc
+from smppgw.net.tls import server_context
 
 __all__ = ["SimConfig", "run_simulator"]
 
@@ -38,6 +40,13 @@ def session_config(config: SimConfig) -> SessionConfig:
     )
 
 
+def tls_context(config: SimConfig) -> ssl.SSLContext | None:
+    """The server context for ``tls_cert``/``tls_key`` (None: plain TCP)."""
+    if config.tls_cert is None or config.tls_key is None:
+        return None
+    return server_context(config.tls_cert, config.tls_key, client_ca=config.tls_client_ca)
+
+
 async def run_simulator(
     config: SimConfig, *, task_status: trio.TaskStatus[object] = trio.TASK_STATUS_IGNORED
 ) -> None:
@@ -56,12 +65,14 @@ async def run_simulator(
                 host=config.host,
                 config=session_config(config),
                 behaviour=sim.new_bind,
+                ssl_context=tls_context(config),
             )
         )
-        sim.port = listeners[0].socket.getsockname()[1]
+        listener = getattr(listeners[0], "transport_listener", listeners[0])  # SSLListener wraps one
+        sim.port = listener.socket.getsockname()[1]
         if config.http_port is not None:
             from simulator.control import serve_control
 
             sim.http_port = await nursery.start(serve_control, sim, config.http_host, config.http_port)
-        log.info("smppsim listening on %s:%d", config.host, sim.port)
+        log.info("smppsim listening on %s:%d%s", config.host, sim.port, " (TLS)" if config.tls_cert else "")
         task_status.started(sim)

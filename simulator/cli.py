@@ -58,7 +58,7 @@ def _account_tables(data: dict[str, Any]) -> list[dict[str, Any]]:
 def _merge(data: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
     """``data`` (a parsed config file) with every explicit flag in ``flags`` winning."""
     out = dict(data)
-    for key in ("host", "port", "http_port", "seed", "profile"):
+    for key in ("host", "port", "http_port", "seed", "profile", "tls_cert", "tls_key", "tls_client_ca"):
         if key in flags:
             out[key] = flags[key]
     if "account" in flags:
@@ -103,6 +103,9 @@ _FLAG_NAMES: Final = tuple(
         (r"host", "--host"),
         (r"seed", "--seed"),
         (r"profile", "--profile"),
+        (r"tls_cert", "--tls-cert"),
+        (r"tls_key", "--tls-key"),
+        (r"tls_client_ca", "--tls-client-ca"),
     )
 )
 
@@ -132,6 +135,9 @@ def build_config(
     profile: str | None = None,
     seed: int | None = None,
     http_port: int | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    tls_client_ca: str | None = None,
 ) -> SimConfig:
     """The ``SimConfig`` for these command-line values (``None``: not given).
 
@@ -145,6 +151,9 @@ def build_config(
             flags[key] = value
     if profile is not None:
         flags["profile"] = profile
+    for key, path in (("tls_cert", tls_cert), ("tls_key", tls_key), ("tls_client_ca", tls_client_ca)):
+        if path is not None:
+            flags[key] = path
     if accounts:
         flags["account"] = [_parse_account(a) for a in accounts]
     if max_binds is not None:
@@ -162,7 +171,8 @@ def build_config(
         flags["behaviour"] = behaviour
 
     # The flags on their own first, so a bad flag is named as such and not blamed on the file.
-    alone = {k: v for k, v in flags.items() if k != "max_binds"}
+    # (The TLS files are checked together, from the merged config, as a file may give some.)
+    alone = {k: v for k, v in flags.items() if k != "max_binds" and not k.startswith("tls_")}
     if "max_binds" in flags:
         alone["account"] = [
             {**a, "max_binds": flags["max_binds"]} for a in flags.get("account", [_DEFAULT_ACCOUNT])
@@ -171,9 +181,12 @@ def build_config(
         config = config_from_dict(alone)
     except ConfigError as exc:
         raise _flag_error(exc) from None
-    if config_file is None:
+    if config_file is None and not any(k.startswith("tls_") for k in flags):
         return config
-    return config_from_dict(_merge(data, flags))
+    try:
+        return config_from_dict(_merge(data, flags))
+    except ConfigError as exc:
+        raise (_flag_error(exc) if str(exc).split(":")[0] in flags else exc) from None
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -186,7 +199,7 @@ def _address(host: str, port: int) -> str:
 def _banner(config: SimConfig, sim: Any) -> str:
     accounts = ", ".join(a.system_id for a in config.accounts)
     line = (
-        f"{_PROG} listening on {_address(config.host, sim.port)} "
+        f"{_PROG} listening on {_address(config.host, sim.port)}{' (TLS)' if config.tls_cert else ''} "
         f"(profile {config.profile}, accounts {accounts})"
     )
     http_port = getattr(sim, "http_port", None)
@@ -245,6 +258,13 @@ def _list_profiles() -> None:
 @click.option("--seed", type=int, help="Seed for every random choice (reproducible runs).")
 @click.option("--http-port", type=int, help="Port of the control API and /metrics (off unless given).")
 @click.option(
+    "--tls-cert", metavar="FILE", help="Serve SMPP over TLS with this PEM certificate (and --tls-key)."
+)
+@click.option("--tls-key", metavar="FILE", help="The PEM private key of --tls-cert.")
+@click.option(
+    "--tls-client-ca", metavar="FILE", help="Require client certificates signed by this PEM CA (mutual TLS)."
+)
+@click.option(
     "--config", "config_file", metavar="FILE", help="TOML config; flags given explicitly override it."
 )
 @click.option("--list-profiles", is_flag=True, help="List the shipped profiles and exit.")
@@ -261,6 +281,9 @@ def main(
     profile: str | None,
     seed: int | None,
     http_port: int | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    tls_client_ca: str | None,
     config_file: str | None,
     list_profiles: bool,
     verbose: int,
@@ -285,6 +308,9 @@ def main(
         profile=profile,
         seed=seed,
         http_port=http_port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        tls_client_ca=tls_client_ca,
     )
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -11,6 +11,10 @@ unknown key or a bad value raises ``ConfigError`` naming the key
 line with exit status 2. Behaviour is kept as a raw dict per account as well, so the
 control API can patch a few keys at run time and rebuild a validated ``Behaviour``; its
 record, checks and the shipped profiles are in ``simulator.config_behaviour``.
+
+TLS: ``tls_cert`` + ``tls_key`` (PEM files, both or neither) make the simulator serve
+SMPP over TLS 1.2+ only; ``tls_client_ca`` (needs them) also requires each client to
+present a certificate signed by that CA (mutual TLS).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from simulator.config_behaviour import (
     load_profile,
     profile_names,
 )
+from smppgw.net.tls import TlsSetupError, server_context
 from smppgw.support.config import (
     ConfigError,
     choice,
@@ -71,6 +76,9 @@ _TOP_KEYS: Final = {
     "account",
     "behaviour",
     "session",
+    "tls_cert",
+    "tls_key",
+    "tls_client_ca",
 }
 
 
@@ -106,6 +114,9 @@ class SimConfig:
     accounts: tuple[Account, ...] = (Account(system_id="smppclient1", password="password"),)
     behaviour_raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     session: SessionSettings = SessionSettings()
+    tls_cert: str | None = None  # with tls_key: serve SMPP over TLS
+    tls_key: str | None = None
+    tls_client_ca: str | None = None  # require a client certificate signed by this CA
 
     def behaviour_for(self, account: Account, patch: Mapping[str, Any] | None = None) -> Behaviour:
         """The effective behaviour of ``account`` (see the module docstring)."""
@@ -173,6 +184,23 @@ def _session(v: Any) -> SessionSettings:
     return SessionSettings(**out)
 
 
+def _tls(data: Mapping[str, Any]) -> dict[str, str]:
+    """``tls_cert``/``tls_key``/``tls_client_ca``, checked by building the context once."""
+    out = {k: string(data[k], k, min_len=1) for k in ("tls_cert", "tls_key", "tls_client_ca") if k in data}
+    if ("tls_cert" in out) != ("tls_key" in out):
+        raise ConfigError(
+            f"{'tls_key' if 'tls_cert' in out else 'tls_cert'}: tls_cert and tls_key go together"
+        )
+    if "tls_client_ca" in out and "tls_cert" not in out:
+        raise ConfigError("tls_client_ca: needs tls_cert and tls_key")
+    if out:
+        try:
+            server_context(out["tls_cert"], out["tls_key"], client_ca=out.get("tls_client_ca"))
+        except TlsSetupError as exc:
+            raise ConfigError(f"tls_{exc.field}: {exc.message}") from None
+    return out
+
+
 def config_from_dict(data: Mapping[str, Any]) -> SimConfig:
     """Build a ``SimConfig`` from parsed TOML (or the CLI's equivalent dict).
 
@@ -208,6 +236,7 @@ def config_from_dict(data: Mapping[str, Any]) -> SimConfig:
         build_behaviour(out["behaviour_raw"])
     if "session" in data:
         out["session"] = _session(data["session"])
+    out.update(_tls(data))
     config = SimConfig(**out)
     for account in config.accounts:  # the merged layers must be valid too
         config.behaviour_for(account)

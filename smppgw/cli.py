@@ -88,7 +88,8 @@ def _fail_usage(message: str) -> NoReturn:
 @click.option(
     "--encoding", type=click.Choice(["auto", "gsm7", "ucs2", "latin1"]), default="auto", show_default=True
 )
-@click.option("--tls", is_flag=True)
+@click.option("--tls", is_flag=True, help="Bind over TLS (certificate and name verified).")
+@click.option("--tls-ca", metavar="FILE", help="PEM CA bundle for --tls.  [default: the system CAs]")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Response timeout, seconds.")
 def send(**kwargs: object) -> None:
     """Bind, send one message, print one JSON line per part and per receipt, unbind.

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -61,6 +60,7 @@ class SendOptions:
     bind: str = "trx"
     encoding: str = "auto"
     tls: bool = False
+    tls_ca: str | None = None  # a PEM CA bundle (--tls-ca); None: the system CAs
     timeout: float = 10.0
 
 
@@ -94,15 +94,15 @@ async def wait_bound(gateway: Gateway) -> Exception | None:
 
 @contextlib.asynccontextmanager
 async def running_gateway(
-    config: GatewayConfig, *, tls: bool = False, inbound_handler: InboundHandler | None = None
+    config: GatewayConfig, *, inbound_handler: InboundHandler | None = None
 ) -> AsyncIterator[Gateway]:
     """A running ``Gateway`` over a ``MemoryStore``; on exit it unbinds (bounded by the
     config's shutdown_timeout) and stops, even when the body was cancelled. Nothing may
-    raise out of the body: the nursery would wrap it in an exception group."""
+    raise out of the body: the nursery would wrap it in an exception group. TLS comes
+    from the config's ``tls`` keys, as in ``smppgw serve``."""
     gateway = Gateway(
         config,
         store=MemoryStore(),
-        ssl_context=ssl.create_default_context() if tls else None,
         inbound_handler=inbound_handler,
     )
     async with trio.open_nursery() as nursery:
@@ -208,10 +208,12 @@ async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | N
         "host": opts.host, "port": opts.port, "system_id": opts.system_id, "password": opts.password,
         "bind": opts.bind, "window": 1, "tls": opts.tls, "response_timeout": opts.timeout,
     }  # fmt: skip
+    if opts.tls_ca is not None:
+        smsc["tls_ca"] = opts.tls_ca
     # One attempt per part: a one-shot test reports what the SMSC answered, it does not retry.
     config = one_smsc_config(smsc, retry={"max_attempts": 1})
     result: int | SubmitError = 1
-    async with running_gateway(config, tls=opts.tls) as gateway:
+    async with running_gateway(config) as gateway:
         result = await _send(gateway, opts, out)
     if isinstance(result, SubmitError):
         raise result

@@ -37,6 +37,7 @@ from smppgw.gateway.config import SmscConfig
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.net.connection import SmppConnection
 from smppgw.net.esme import BindFailed, Connect, EsmeSettings, bind, connect_tcp
+from smppgw.net.tls import TlsHandshakeFailed
 from smppgw.policy.retry import Backoff
 from smppgw.policy.throttle import SlidingWindow
 from smppgw.support.groups import lone
@@ -143,6 +144,11 @@ class BindPool:
                 log.warning("%s bind %d refused: %s", name, index, exc)
                 if exc.status == CommandStatus.ESME_RALYBND:
                     delay_hint = self._backoff.maximum / 2  # the old session is still alive
+            except TlsHandshakeFailed as exc:  # never retried in clear: the next try is TLS again
+                failures += 1
+                self.last_error = exc
+                self._metrics.reconnects.labels(name, "tls_failed").inc()
+                log.warning("%s bind %d: %s", name, index, exc)
             except (ConnectionLost, ResponseTimeout, OSError) as exc:
                 failures += 1
                 self.last_error = exc
@@ -154,9 +160,19 @@ class BindPool:
             await trio.sleep(delay)
 
     async def _bind_once(self, mode: BindMode) -> None:
-        stream = await self._connect(
-            self.smsc.host, self.smsc.port, timeout=self.smsc.connect_timeout, ssl_context=self._ssl
-        )
+        smsc = self.smsc
+        if self._ssl is not None and smsc.tls_server_name is not None:
+            stream = await self._connect(
+                smsc.host,
+                smsc.port,
+                timeout=smsc.connect_timeout,
+                ssl_context=self._ssl,
+                server_hostname=smsc.tls_server_name,
+            )
+        else:
+            stream = await self._connect(
+                smsc.host, smsc.port, timeout=smsc.connect_timeout, ssl_context=self._ssl
+            )
         conn = SmppConnection(
             stream,
             Session(Role.ESME, self._session_config(), now=trio.current_time()),
@@ -171,6 +187,14 @@ class BindPool:
                 await nursery.start(conn.run)
                 try:
                     await bind(conn, self._settings(mode))
+                except ConnectionLost as exc:
+                    # Over TLS 1.3 a server refusing the client certificate says so after
+                    # the handshake: its alert is what closed the connection; name it.
+                    why = conn.close_reason
+                    conn.close("bind failed")
+                    if why and why not in str(exc):
+                        raise ConnectionLost(f"{exc} ({why})") from exc
+                    raise
                 except SmppError:
                     conn.close("bind failed")
                     raise

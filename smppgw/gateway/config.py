@@ -6,6 +6,14 @@ default 30 days); further is refused naming ``send_at``.
 Every key is checked; an unknown key or a bad value raises ``ConfigError`` naming it
 (``smsc[1].window: must be >= 1``). Passwords come from the file or, better, from the
 environment (``password_env = "CARRIER_A_PASSWORD"``); they are never logged.
+
+TLS per ``[[smsc]]`` (``smppgw.net.tls``): ``tls = true`` binds over TLS 1.2+ with the
+server's certificate and name verified against the system CAs, or ``tls_ca`` (a PEM
+bundle); ``tls_cert`` + ``tls_key`` (both or neither) present a client certificate;
+``tls_server_name`` is the name sent (SNI) and verified when ``host`` is an IP address;
+``tls_verify = false`` turns verification off and is logged as a WARNING at start. A
+``tls_*`` key with ``tls`` false, a missing or unreadable file, or a cert without its key
+is a ``ConfigError`` naming the key. A failed handshake is retried, never sent in clear.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import attrs
 from smppgw.core.receipt import IdBase
 from smppgw.core.states import BindMode
 from smppgw.core.text import ConcatMethod
+from smppgw.net.tls import TlsSettings, TlsSetupError, client_context
 from smppgw.policy.addressing import AddressError, AddressKind, to_smpp
 from smppgw.policy.retry import Backoff, RetryPolicy
 from smppgw.policy.routing import Route, RouteTarget
@@ -59,6 +68,11 @@ class SmscConfig:
     response_timeout: float = 30.0
     connect_timeout: float = 10.0
     tls: bool = False
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_verify: bool = True
+    tls_server_name: str | None = None
     concat: ConcatMethod = ConcatMethod.UDH8
     receipt_id_base: IdBase = IdBase.AUTO
     receipts: str = "part"  # "part": a receipt per part; "message": one per concatenated message
@@ -74,6 +88,18 @@ class SmscConfig:
         if self.bind == "tx":
             return (BindMode.TX,) * self.binds
         return (BindMode.TX,) * self.binds + (BindMode.RX,) * self.binds
+
+    def tls_settings(self) -> TlsSettings | None:
+        """This SMSC's TLS settings; None when it binds in plain TCP."""
+        if not self.tls:
+            return None
+        return TlsSettings(
+            ca=self.tls_ca,
+            cert=self.tls_cert,
+            key=self.tls_key,
+            verify=self.tls_verify,
+            server_name=self.tls_server_name,
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -119,6 +145,9 @@ _SMSC_OPTIONAL: Final[dict[str, Callable[[Any, str], Any]]] = {
         ("tps", "bind_tps", "enquire_link_interval", "response_timeout", "connect_timeout"), positive
     ),
     "tls": boolean,
+    **dict.fromkeys(("tls_ca", "tls_cert", "tls_key"), lambda v, w: string(v, w, min_len=1)),
+    "tls_verify": boolean,
+    "tls_server_name": lambda v, w: string(v, w, min_len=1, max_len=253),
     "registered_delivery": boolean,
     "concat": lambda v, w: ConcatMethod(choice(v, w, [m.value for m in ConcatMethod])),
     "receipts": lambda v, w: choice(v, w, ("part", "message")),
@@ -153,7 +182,29 @@ def _smsc(v: Any, where: str) -> SmscConfig:
     for key, check in _SMSC_OPTIONAL.items():
         if key in t:
             out[key] = check(t[key], f"{where}.{key}")
-    return SmscConfig(**out)
+    smsc = SmscConfig(**out)
+    _check_tls(smsc, where)
+    return smsc
+
+
+def _check_tls(smsc: SmscConfig, where: str) -> None:
+    """The ``tls_*`` keys make sense together and their files load (a context is built
+    and dropped, so a bad file is a config error at start, not a bind failure later)."""
+    given = [
+        f"tls_{f}" for f in ("ca", "cert", "key", "server_name") if getattr(smsc, f"tls_{f}") is not None
+    ]
+    if not smsc.tls_verify:
+        given.append("tls_verify")
+    if not smsc.tls:
+        if given:
+            raise ConfigError(f"{where}.{given[0]}: needs tls = true")
+        return
+    settings = smsc.tls_settings()
+    assert settings is not None
+    try:
+        client_context(settings)
+    except TlsSetupError as exc:
+        raise ConfigError(f"{where}.tls_{exc.field}: {exc.message}") from None
 
 
 def _target(v: Any, where: str, names: set[str]) -> RouteTarget:

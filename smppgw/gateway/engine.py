@@ -23,6 +23,7 @@ pool, a dispatcher and the deliveries of its binds:
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import ssl
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +43,7 @@ from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.gateway.schedule import Schedule
 from smppgw.net.esme import Connect, connect_tcp
+from smppgw.net.tls import client_context
 from smppgw.policy.throttle import AdaptiveRate
 from smppgw.store.base import InboundPartStore, MessageRecord, MessageStore, Status
 from smppgw.store.memory import MemoryStore
@@ -63,6 +65,8 @@ class CancelError(ValueError):
 
 def _nothing() -> None:
     """The commit of a store that keeps nothing back."""
+
+log = logging.getLogger(__name__)
 
 
 class _Smsc:
@@ -140,7 +144,7 @@ class Gateway:
             on_batch_end=deliveries.end_batch,
             metrics=self.metrics,
             rng=self.rng,
-            ssl_context=ssl_context if smsc.tls else None,
+            ssl_context=self._ssl_context(smsc, ssl_context),
             connect=self._connect,
         )
         dispatcher = Dispatcher(
@@ -158,6 +162,17 @@ class Gateway:
             commit=self._commit,
         )
         return _Smsc(smsc, pool, dispatcher, deliveries)
+
+    @staticmethod
+    def _ssl_context(smsc: SmscConfig, given: ssl.SSLContext | None) -> ssl.SSLContext | None:
+        """One context per SMSC from its ``tls_*`` keys; ``given`` (the ``ssl_context``
+        argument, for embedders and tests) replaces it for every SMSC with ``tls = true``."""
+        settings = smsc.tls_settings()
+        if settings is None:
+            return None
+        if not settings.verify:
+            log.warning("%s: tls_verify = false: the SMSC's certificate is NOT verified", smsc.name)
+        return given if given is not None else client_context(settings)
 
     # -- running -------------------------------------------------------------------------------
 

@@ -34,7 +34,9 @@ class _MapTrioErrors:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if kind is not None and issubclass(kind, _LOST):
-            raise ConnectionLost(f"connection lost: {exc!r}") from exc
+            # trio wraps the ssl error (a TLS alert, an EOF) in BrokenResourceError: name it
+            cause = exc.__cause__ if exc is not None else None
+            raise ConnectionLost(f"connection lost: {exc!r}" + (f" from {cause!r}" if cause else "")) from exc
 
 
 _MAP_TRIO_ERRORS = _MapTrioErrors()

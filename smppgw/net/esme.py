@@ -23,6 +23,7 @@ from smppgw.core.session import Session, SessionConfig
 from smppgw.core.states import BindMode, Role
 from smppgw.net.connection import SmppConnection
 from smppgw.net.errors import map_trio_errors
+from smppgw.net.tls import handshake_failure
 from smppgw.support.groups import unwrap_single
 
 __all__ = ["BindFailed", "Connect", "EsmeSettings", "bind", "connect_tcp", "open_esme"]
@@ -62,25 +63,44 @@ class Connect(Protocol):
     """
 
     async def __call__(
-        self, host: str, port: int, *, timeout: float, ssl_context: ssl.SSLContext | None
+        self,
+        host: str,
+        port: int,
+        *,
+        timeout: float,
+        ssl_context: ssl.SSLContext | None,
+        server_hostname: str | None = None,  # passed only when a config names one
     ) -> trio.abc.Stream: ...
 
 
 async def connect_tcp(
-    host: str, port: int, *, timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None
+    host: str,
+    port: int,
+    *,
+    timeout: float = 10.0,
+    ssl_context: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
 ) -> trio.abc.Stream:
-    """A TCP (optionally TLS) stream to ``host:port``.
+    """A TCP (optionally TLS) stream to ``host:port``. With ``ssl_context`` the TLS
+    handshake completes before this returns, so nothing is ever written in clear;
+    ``server_hostname`` (SNI, the name verified) defaults to ``host``.
 
     Raises:
-        ConnectionLost: refused, unreachable, TLS handshake failed, or ``timeout`` passed.
+        TlsHandshakeFailed: the handshake failed (a ``ConnectionLost``; never plaintext).
+        ConnectionLost: refused, unreachable, or ``timeout`` passed.
     """
     try:
-        with trio.fail_after(timeout), map_trio_errors():
-            tcp = await trio.open_tcp_stream(host, port)
+        with trio.fail_after(timeout):
+            with map_trio_errors():
+                tcp = await trio.open_tcp_stream(host, port)
             if ssl_context is None:
                 return tcp
-            stream = trio.SSLStream(tcp, ssl_context, server_hostname=host)
-            await stream.do_handshake()
+            stream = trio.SSLStream(tcp, ssl_context, server_hostname=server_hostname or host)
+            try:
+                await stream.do_handshake()
+            except (trio.BrokenResourceError, OSError) as exc:
+                await trio.aclose_forcefully(stream)
+                raise handshake_failure(host, port, exc) from exc
             return stream
     except trio.TooSlowError:
         raise ConnectionLost(f"connect to {host}:{port} timed out after {timeout}s") from None
