@@ -10,6 +10,14 @@ part's id it carries) the first final receipt settles every part still open. A n
 receipt (ENROUTE, ACCEPTD) never overwrites a final one (checklist 70); a duplicate
 (same part, same stat) is counted and changes nothing (checklist 69). The message rule
 is ``store.base.rollup``; a status change goes to ``on_change`` (``Changes.publish``).
+
+The receipt deadline (issue 13, DESIGN §3): a part still waiting for its final receipt
+``receipt_grace`` seconds (per SMSC) after its validity ends — after it was submitted,
+when it has none — becomes ``unknown``, and the message with it once no part waits any
+more. ``unknown`` is final; a receipt that comes later still records the real outcome
+(matched to the closed part after the hold, ``policy.correlation``) and is published:
+the only move out of a final status. Final parts leave the correlator's memory (a
+bounded LRU and the store's correlation rows, kept ``horizon`` seconds, remain).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from smppgw.core.constants import MessageState
 from smppgw.core.receipt import INTERIM_STATES, IdBase, Receipt
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.policy.correlation import Correlator, Held
-from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, rollup
+from smppgw.store.base import FINAL, CorrelationStore, MessageRecord, MessageStore, PartRecord, Status, rollup
 
 __all__ = ["ReceiptBook"]
 
@@ -34,7 +42,8 @@ _PART_STATUS = {
     MessageState.REJECTED: Status.REJECTED,
 }
 _NOT_SUBMITTED = frozenset({Status.ACCEPTED, Status.QUEUED, Status.SUBMITTING})
-_SUBMITTED, _UNDELIVERABLE = Status.SUBMITTED, Status.UNDELIVERABLE
+_SUBMITTED, _UNDELIVERABLE, _UNKNOWN = Status.SUBMITTED, Status.UNDELIVERABLE, Status.UNKNOWN
+DEFAULT_GRACE = 172_800.0  # 48 h (SmscConfig.receipt_grace)
 _LABEL = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 
 Ref = tuple[MessageRecord, PartRecord]
@@ -49,8 +58,25 @@ class ReceiptBook:
         bases: dict[str, IdBase],
         on_change: Callable[[MessageRecord], Any],
         per_message: frozenset[str] = frozenset(),
+        graces: dict[str, float] | None = None,
+        store: MessageStore | None = None,
     ) -> None:
-        self.correlator: Correlator[Ref, Receipt] = Correlator(hold=hold, bases=bases)
+        # Closed parts the correlator no longer holds are asked of the store, if it keeps them.
+        self._store = store if isinstance(store, CorrelationStore) else None
+        self._messages = store
+        self.correlator: Correlator[Ref, Receipt] = Correlator(
+            hold=hold,
+            bases=bases,
+            recall=self._recall if self._store is not None else None,
+            remember=self._remember if self._store is not None else None,
+        )
+        # The receipt deadline per SMSC (validity + grace); the smallest bounds the walk.
+        self._graces = dict(graces or {})
+        self._min_grace = min(self._graces.values(), default=DEFAULT_GRACE)
+        # Correlation rows live twice the longest grace: a late receipt for an ``unknown``
+        # part comes after validity + grace.
+        self.horizon = 2 * max(self._graces.values(), default=DEFAULT_GRACE)
+        self._swept_rows = 0.0
         # SMSCs that send one receipt per concatenated message, not one per part.
         self._per_message = per_message
         self._metrics = metrics
@@ -97,9 +123,31 @@ class ReceiptBook:
         self._apply(smsc, match.ref, match.payload, now)
         return True
 
+    def resume(self, smsc: str, message: MessageRecord, part: PartRecord) -> None:
+        """After a restart: ``part`` (submitted, no final receipt) waits for its receipt
+        again. Nothing is published: its listeners were told before the restart."""
+        now = part.submitted_at if part.submitted_at is not None else message.updated_at
+        assert part.smsc_message_id is not None
+        for match in self.correlator.submitted(smsc, part.smsc_message_id, (message, part), now):
+            self._apply(smsc, match.ref, match.payload, now)
+
+    @property
+    def open(self) -> int:
+        """Parts waiting for a receipt (in memory until final or ``unknown``)."""
+        return self.correlator.open
+
     def expire(self, now: float) -> list[Held[Receipt]]:
-        """Held receipts past the hold time: unmatched (counted and kept for diagnosis)."""
-        expired = self.correlator.expire(now)
+        """Once a second: held receipts past the hold time are matched to a closed part
+        (a duplicate, a late outcome) or unmatched (counted and kept for diagnosis);
+        parts past their receipt deadline become ``unknown``; old correlation rows go."""
+        late: list[Any] = []
+        expired = self.correlator.expire(now, late)
+        for match in late + self.correlator.rematch():
+            self._apply(match.ref[0].smsc or "", match.ref, match.payload, now)
+        self.overdue(now)
+        if self._store is not None and now - self._swept_rows >= 60.0:
+            self._swept_rows = now
+            self._store.expire_correlations(now - self.horizon)
         for held in expired:
             self._metrics.unmatched.labels(held.smsc).inc()
             log.warning("%s: unmatched receipt for id %s (%s)", held.smsc, held.receipt_id, held.payload.stat)
@@ -134,7 +182,8 @@ class ReceiptBook:
                     other.receipt_final = True
                     other.receipt_stat, other.receipt_at = stat, now
                     other.receipt_error, other.status = receipt.error, part.status
-        if message.status not in FINAL:
+        self._close(smsc, message)
+        if message.status not in FINAL or message.status is _UNKNOWN:  # a late receipt: the real outcome
             settled = rollup(message.parts)
             if settled is not None:
                 message.status, error = settled
@@ -143,3 +192,61 @@ class ReceiptBook:
                 message.updated_at = now
                 self._metrics.messages.inc(_LABEL[message.status])
         self._on_change(message)
+
+    # -- the receipt deadline and the correlation rows -----------------------------------------
+
+    def overdue(self, now: float) -> int:
+        """Parts past validity + receipt_grace become ``unknown``; returns how many."""
+        due: list[tuple[str, Ref]] = []
+        floor = now - self._min_grace
+        graces = self._graces
+        for (smsc, _), ref in self.correlator.open_refs():
+            message, part = ref
+            sent = part.submitted_at if part.submitted_at is not None else message.created_at
+            if sent > floor:
+                break  # open in submit order: the rest are younger still
+            if sent + (message.validity or 0.0) + graces.get(smsc, DEFAULT_GRACE) <= now:
+                due.append((smsc, ref))
+        evicted, self.correlator.evicted = self.correlator.evicted, []
+        for smsc, ref in due + evicted:
+            self._unknown(smsc, ref, now)
+        return len(due) + len(evicted)
+
+    def _unknown(self, smsc: str, ref: Ref, now: float) -> None:
+        message, part = ref
+        if part.smsc_message_id is not None:
+            self.correlator.close(smsc, part.smsc_message_id, ref)
+        if part.receipt_final or part.status in FINAL:
+            return
+        part.status = _UNKNOWN
+        if message.status in FINAL or any(
+            not p.receipt_final and p.status is not _UNKNOWN for p in message.parts
+        ):
+            return  # another part still waits: the message with it
+        message.status = _UNKNOWN
+        message.error = "no final receipt within validity + receipt_grace"
+        message.updated_at = now
+        self._metrics.messages.inc(_LABEL[_UNKNOWN])
+        self._on_change(message)
+
+    def _close(self, smsc: str, message: MessageRecord) -> None:
+        """Final parts of ``message`` leave the correlator's open map."""
+        for part in message.parts:
+            if part.receipt_final and part.smsc_message_id is not None:
+                self.correlator.close(smsc, part.smsc_message_id, (message, part))
+
+    def _remember(self, smsc: str, key: str, ref: Ref) -> None:
+        message, part = ref
+        assert self._store is not None
+        when = part.submitted_at if part.submitted_at is not None else message.created_at
+        self._store.put_correlation(smsc, key, message.id, part.index, when)
+
+    def _recall(self, smsc: str, key: str) -> Ref | None:
+        assert self._store is not None
+        found = self._store.get_correlation(smsc, key)
+        if found is None:
+            return None
+        message = self._messages.get(found[0]) if self._messages is not None else None
+        if message is None or not 1 <= found[1] <= len(message.parts):
+            return None
+        return message, message.parts[found[1] - 1]

@@ -32,6 +32,8 @@ class MemoryStore:
         self._keys: dict[str, str] = {}  # idempotency key -> message id
         self._inbound: list[InboundRecord] = []  # seq - 1 is the index
         self._optouts: dict[str, OptOutRecord] = {}
+        # (smsc, key) -> (message id, part, submitted_at), oldest first (a put moves it last)
+        self._correlations: dict[tuple[str, str], tuple[str, int, float]] = {}
 
     def close(self) -> None:
         """Nothing to release; the records stay readable."""
@@ -130,6 +132,27 @@ class MemoryStore:
 
     def is_opted_out(self, number: str) -> bool:
         return number in self._optouts
+
+    # -- correlations -----------------------------------------------------------------------
+
+    def put_correlation(self, smsc: str, key: str, message_id: str, part: int, submitted_at: float) -> None:
+        rows = self._correlations
+        rows.pop((smsc, key), None)
+        rows[smsc, key] = (message_id, part, submitted_at)
+
+    def get_correlation(self, smsc: str, key: str) -> tuple[str, int] | None:
+        row = self._correlations.get((smsc, key))
+        return None if row is None else (row[0], row[1])
+
+    def expire_correlations(self, before: float) -> int:
+        """Rows are kept in put order, nearly submit order: drop from the oldest."""
+        rows, dropped = self._correlations, 0
+        for key, (_, _, submitted_at) in list(rows.items()):
+            if submitted_at >= before:
+                break
+            del rows[key]
+            dropped += 1
+        return dropped
 
 
 def _taken(what: str, value: str) -> StoreError:

@@ -67,6 +67,15 @@ CREATE TABLE IF NOT EXISTS inbound (
     complete INTEGER NOT NULL,
     received_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS correlations (  -- which part an SMSC id named (base.CorrelationStore)
+    smsc TEXT NOT NULL,
+    key TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    submitted_at REAL NOT NULL,
+    PRIMARY KEY (smsc, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS correlations_age ON correlations (submitted_at);
 CREATE TABLE IF NOT EXISTS optouts (
     number TEXT PRIMARY KEY,
     created_at REAL NOT NULL,
@@ -94,6 +103,7 @@ class SqliteStore:
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
         self._dirty: dict[str, MessageRecord] = {}
+        self._correlations: dict[tuple[str, str], tuple[str, str, str, int, float]] = {}  # not flushed yet
         self.flushes = 0
 
     def close(self) -> None:
@@ -115,12 +125,17 @@ class SqliteStore:
 
     def flush(self) -> int:
         """Write every change since the last flush in one transaction; returns how many."""
-        if not self._dirty:
+        if not self._dirty and not self._correlations:
             return 0
         dirty, self._dirty = self._dirty, {}
+        correlations, self._correlations = self._correlations, {}
         rows = [self._row(m) for m in dirty.values()]
         try:
             with self._transaction():
+                if correlations:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO correlations VALUES (?, ?, ?, ?, ?)", correlations.values()
+                    )
                 self._db.executemany(
                     "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                     "status = excluded.status, open = excluded.open, updated_at = excluded.updated_at, "
@@ -129,6 +144,7 @@ class SqliteStore:
                 )
         except StoreError:
             self._dirty = dirty | self._dirty  # keep them for the next try, nothing lost
+            self._correlations = correlations | self._correlations
             raise
         for m in dirty.values():
             if owes_work(m):
@@ -275,6 +291,28 @@ class SqliteStore:
 
     def wall(self, monotonic: float | None) -> float | None:
         return None if monotonic is None else monotonic + self.clock_offset
+
+    # -- correlations (base.CorrelationStore) -----------------------------------------------
+
+    def put_correlation(self, smsc: str, key: str, message_id: str, part: int, submitted_at: float) -> None:
+        """Kept with the write-behind changes; written by the next ``flush`` (one transaction)."""
+        self._correlations[smsc, key] = (smsc, key, message_id, part, submitted_at + self.clock_offset)
+
+    def get_correlation(self, smsc: str, key: str) -> tuple[str, int] | None:
+        row = self._correlations.get((smsc, key))
+        if row is not None:
+            return row[2], row[3]
+        found = self._db.execute(
+            "SELECT message_id, part FROM correlations WHERE smsc = ? AND key = ?", (smsc, key)
+        ).fetchone()
+        return None if found is None else (found[0], found[1])
+
+    def expire_correlations(self, before: float) -> int:
+        with self._transaction():
+            cursor = self._db.execute(
+                "DELETE FROM correlations WHERE submitted_at < ?", (before + self.clock_offset,)
+            )
+        return cursor.rowcount
 
 
 class _Transaction:
