@@ -4,6 +4,7 @@ comes later still records the real outcome; restarts never re-emit what was told
 
 from __future__ import annotations
 
+import pytest
 import trio
 from trio.testing import MockClock
 
@@ -92,3 +93,20 @@ async def test_restart_resumes_the_deadline(autojump_clock: MockClock) -> None:
                 await wait_until(lambda: record.status is Status.UNKNOWN, 300)
                 assert trio.current_time() - record.parts[0].submitted_at < 305  # not 300 after restart
             assert store.unfinished() == []
+
+
+async def test_nothing_of_a_final_message_stays_in_the_correlator(autojump_clock: MockClock) -> None:
+    behaviour = {"outcomes": {"DELIVRD": 1.0}, "dlr_delay": 0.05}
+    with trio.fail_after(100):
+        async with memory_simulator(behaviour=behaviour) as sim, gateway(smsc(sim)) as gw:
+            gw.receipts.correlator.max_recent = 50
+            records = [gw.submit(source="12345", destination=dest(i), text="x") for i in range(300)]
+            for r in records:
+                await gw.wait_final(r.id, 30)
+            waiting = gw.submit(source="12345", destination=dest(999), text="x")
+            with pytest.raises(trio.TooSlowError):
+                await gw.wait_final(waiting.id, 1e-9)  # gives up: leaves no waiter behind
+            assert gw.changes._waiters == {}
+            correlator = gw.receipts.correlator
+            assert correlator.open <= 1 and len(correlator._recent) == 50
+            assert correlator.held == 0
