@@ -107,8 +107,9 @@ class ReceiptBook:
             len(parts) == 1 or all(p.smsc_message_id is not None for p in parts)
         ):
             message.status = _SUBMITTED
-        for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
-            self._apply(smsc, match.ref, match.payload, now)
+        if message.dlr:  # no receipt asked for: nothing waits for one (bounded memory)
+            for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
+                self._apply(smsc, match.ref, match.payload, now)
         self._on_change(message)
 
     def receipt(self, smsc: str, receipt: Receipt, now: float) -> bool:
