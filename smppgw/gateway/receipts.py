@@ -146,9 +146,9 @@ class ReceiptBook:
         for match in late + self.correlator.rematch():
             self._apply(match.ref[0].smsc or "", match.ref, match.payload, now)
         self.overdue(now)
-        if self._store is not None and now - self._swept_rows >= 60.0:
+        if self._store is not None and now - self._swept_rows >= 1.0:  # a bounded bite a second
             self._swept_rows = now
-            self._store.expire_correlations(now - self.horizon)
+            self._store.expire_correlations(now - self.horizon, 50_000)
         for held in expired:
             self._metrics.unmatched.labels(held.smsc).inc()
             log.warning("%s: unmatched receipt for id %s (%s)", held.smsc, held.receipt_id, held.payload.stat)

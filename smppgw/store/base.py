@@ -310,8 +310,9 @@ class CorrelationStore(Protocol):
     def get_correlation(self, smsc: str, key: str) -> tuple[str, int] | None:
         """(message id, part index) last remembered under ``key`` at ``smsc``, or None."""
 
-    def expire_correlations(self, before: float) -> int:
-        """Forget rows submitted before ``before`` (trio clock); returns how many."""
+    def expire_correlations(self, before: float, limit: int = 10_000) -> int:
+        """Forget up to ``limit`` rows submitted before ``before`` (trio clock), oldest
+        first; returns how many (called often, so no call stalls the event loop)."""
 
 
 @runtime_checkable

@@ -144,11 +144,12 @@ class MemoryStore:
         row = self._correlations.get((smsc, key))
         return None if row is None else (row[0], row[1])
 
-    def expire_correlations(self, before: float) -> int:
+    def expire_correlations(self, before: float, limit: int = 10_000) -> int:
         """Rows are kept in put order, nearly submit order: drop from the oldest."""
         rows, dropped = self._correlations, 0
-        for key, (_, _, submitted_at) in list(rows.items()):
-            if submitted_at >= before:
+        while rows and dropped < limit:
+            key = next(iter(rows))
+            if rows[key][2] >= before:
                 break
             del rows[key]
             dropped += 1

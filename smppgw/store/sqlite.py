@@ -307,10 +307,12 @@ class SqliteStore:
         ).fetchone()
         return None if found is None else (found[0], found[1])
 
-    def expire_correlations(self, before: float) -> int:
+    def expire_correlations(self, before: float, limit: int = 10_000) -> int:
         with self._transaction():
             cursor = self._db.execute(
-                "DELETE FROM correlations WHERE submitted_at < ?", (before + self.clock_offset,)
+                "DELETE FROM correlations WHERE (smsc, key) IN (SELECT smsc, key FROM correlations "
+                "WHERE submitted_at < ? ORDER BY submitted_at LIMIT ?)",
+                (before + self.clock_offset, limit),
             )
         return cursor.rowcount
 

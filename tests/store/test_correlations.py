@@ -36,7 +36,9 @@ def test_rows_expire_after_the_horizon_and_survive_a_restart(backend: Backend) -
     for i in range(10):
         store.put_correlation("a", str(i), f"m{i}", 1, float(i))
     store.flush()
-    assert store.expire_correlations(5.0) == 5
+    assert store.expire_correlations(5.0, limit=3) == 3  # oldest first, a bounded bite
+    assert store.get_correlation("a", "2") is None and store.get_correlation("a", "3") == ("m3", 1)
+    assert store.expire_correlations(5.0) == 2
     assert store.get_correlation("a", "4") is None and store.get_correlation("a", "5") == ("m5", 1)
     store.close()
     again = backend.reopen()
