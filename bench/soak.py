@@ -86,28 +86,46 @@ def start_gateway(directory: str, key: str) -> subprocess.Popen[bytes]:
     raise TimeoutError("smppgw serve did not start within 60 s")
 
 
-def wait_final(client: httpx.Client, message_id: str, until: float) -> bool:
-    while time.monotonic() < until:
-        view = client.get(f"/v1/messages/{message_id}").json()
-        if view.get("final") or view.get("status") in {
-            "delivered",
-            "undeliverable",
-            "expired",
-            "rejected",
-            "failed",
-            "unknown",
-        }:
-            return True
-        time.sleep(0.5)
-    return False
+_FINAL = {"delivered", "undeliverable", "expired", "rejected", "failed", "blocked", "canceled", "unknown"}
 
 
-def post_all(client: httpx.Client, args: argparse.Namespace, progress: list[int], until: float) -> list[str]:
-    """POST every message; returns the id of the last message of each checkpoint."""
-    checkpoints = [max(args.count // 10, args.batch), args.count]
-    ids: list[str] = []
+def is_final(client: httpx.Client, message_id: str) -> bool:
+    view = client.get(f"/v1/messages/{message_id}").json()
+    return bool(view.get("final")) or view.get("status") in _FINAL
+
+
+class Checkpoints:
+    """The RSS once the message number ``point`` is final, for each point, in order;
+    checked at most twice a second while posting and then until ``until``."""
+
+    def __init__(self, pid: int, points: list[int]) -> None:
+        self.pid, self.points = pid, points
+        self.ids: list[str] = []  # the id of each point's message, once posted
+        self.rss: list[float] = []
+        self._checked = 0.0
+
+    def poll(self, client: httpx.Client) -> None:
+        if len(self.rss) < len(self.ids) and time.monotonic() - self._checked >= 0.5:
+            self._checked = time.monotonic()
+            if is_final(client, self.ids[len(self.rss)]):
+                self.rss.append(rss_mb(self.pid))
+
+    def finish(self, client: httpx.Client, until: float) -> bool:
+        while len(self.rss) < len(self.points) and time.monotonic() < until:
+            if len(self.rss) == len(self.ids):
+                return False  # never posted
+            self.poll(client)
+            time.sleep(0.1)
+        return len(self.rss) == len(self.points)
+
+
+def post_all(
+    client: httpx.Client, args: argparse.Namespace, progress: list[int], marks: Checkpoints, until: float
+) -> None:
+    """POST every message (honouring 429), noting the checkpoint messages' ids."""
     sent = 0
     while sent < args.count and time.monotonic() < until:
+        marks.poll(client)
         n = min(args.batch, args.count - sent)
         body: dict[str, Any] = {
             "messages": [
@@ -123,10 +141,9 @@ def post_all(client: httpx.Client, args: argparse.Namespace, progress: list[int]
         results = response.json()["results"]
         before, sent = sent, sent + n
         progress[0] = sent
-        for point in checkpoints:
+        for point in marks.points:
             if before < point <= sent:
-                ids.append(results[point - before - 1]["id"])
-    return ids
+                marks.ids.append(results[point - before - 1]["id"])
 
 
 def main() -> int:
@@ -142,26 +159,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="smppgw-soak-") as directory:
         proc = start_gateway(directory, key)
         progress = [0]
+        first = max(args.count // 10, args.batch)
+        marks = Checkpoints(proc.pid, [first, args.count])
         sampler = Sampler(proc.pid, args.sample, progress)
         print(f"soak: {args.count:,} messages, batches of {args.batch}, gateway pid {proc.pid}", flush=True)
         sampler.start()
         try:
             headers = {"Authorization": f"Bearer {key}"}
             with httpx.Client(base_url=API, headers=headers, timeout=60) as client:
-                ids = post_all(client, args, progress, until)
-                if len(ids) < 2:
-                    print(f"soak: only {progress[0]:,} messages accepted within --max-time", flush=True)
+                post_all(client, args, progress, marks, until)
+                if not marks.finish(client, until):
+                    print(f"soak: not settled within --max-time ({progress[0]:,} accepted)", flush=True)
                     return 1
-                rss: list[float] = []
-                for message_id in ids:
-                    if not wait_final(client, message_id, until):
-                        print("soak: a checkpoint message did not settle within --max-time", flush=True)
-                        return 1
-                    rss.append(rss_mb(proc.pid))
         finally:
             sampler.done.set()
             stop(proc)
-    first = max(args.count // 10, args.batch)
+    rss = marks.rss
     growth = rss[1] - rss[0]
     print(
         f"rss after {first:,}: {rss[0]:.1f} MB; after {args.count:,}: {rss[1]:.1f} MB; growth {growth:+.1f} MB"
