@@ -73,9 +73,9 @@ class ReceiptBook:
         # The receipt deadline per SMSC (validity + grace); the smallest bounds the walk.
         self._graces = dict(graces or {})
         self._min_grace = min(self._graces.values(), default=DEFAULT_GRACE)
-        # Correlation rows live twice the longest grace: a late receipt for an ``unknown``
-        # part comes after validity + grace.
-        self.horizon = 2 * max(self._graces.values(), default=DEFAULT_GRACE)
+        # Correlation rows live twice the longest grace (a late receipt for an ``unknown``
+        # part comes after validity + grace) plus the hold it waits out before its lookup.
+        self.horizon = 2 * max(self._graces.values(), default=DEFAULT_GRACE) + hold
         self._swept_rows = 0.0
         # SMSCs that send one receipt per concatenated message, not one per part.
         self._per_message = per_message

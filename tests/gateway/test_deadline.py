@@ -4,12 +4,15 @@ comes later still records the real outcome; restarts never re-emit what was told
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import trio
 from trio.testing import MockClock
 
 from smppgw.store.base import MessageRecord, Status
 from smppgw.store.memory import MemoryStore
+from smppgw.store.sqlite import SqliteStore
 from tests.gateway.helpers import dest, gateway, memory_simulator, smsc, wait_until
 
 # No receipt within the test (nor an EXPIRED one when the validity lapses).
@@ -110,3 +113,29 @@ async def test_nothing_of_a_final_message_stays_in_the_correlator(autojump_clock
             correlator = gw.receipts.correlator
             assert correlator.open <= 1 and len(correlator._recent) == 50
             assert correlator.held == 0
+
+
+async def test_late_receipt_after_a_restart_is_found_in_the_store(
+    autojump_clock: MockClock, tmp_path: Path
+) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    # The receipt comes after the deadline (100 s) and within the rows' horizon (2 x 100 s + the 60 s hold).
+    behaviour = {"outcomes": {"UNDELIV": 1.0}, "dlr_delay": 180.0}
+    with trio.fail_after(2000):
+        async with memory_simulator(behaviour=behaviour) as sim:
+            async with gateway(smsc(sim, receipt_grace=100), store=store) as gw:
+                record = gw.submit(source="12345", destination=dest(1), text="x")
+                await wait_until(lambda: record.status is Status.UNKNOWN, 200)
+                assert gw.receipts.open == 0
+            store.flush()
+            seen: list[tuple[str, Status]] = []
+            async with gateway(smsc(sim, receipt_grace=100), store=store) as gw:
+                gw.add_listener(recorder(seen))
+                assert store.unfinished() == []  # unknown is final: nothing to resume
+                ok = await wait_until(lambda: bool(seen), 400)
+                assert ok
+                assert gw.receipts.correlator.held == 0
+    assert seen == [(record.id, Status.UNDELIVERABLE)]
+    stored = store.get(record.id)
+    assert stored is not None and stored.parts[0].receipt_stat == "UNDELIV"
+    store.close()
