@@ -198,27 +198,35 @@ class ReceiptBook:
 
     def overdue(self, now: float) -> int:
         """Parts past validity + receipt_grace become ``unknown``; returns how many."""
-        due: list[tuple[str, Ref]] = []
+        due: list[tuple[str, str, Ref]] = []
         floor = now - self._min_grace
         graces = self._graces
-        for (smsc, _), ref in self.correlator.open_refs():
+        correlator = self.correlator
+        for (smsc, key), ref in correlator.open_refs():
             message, part = ref
             sent = part.submitted_at if part.submitted_at is not None else message.created_at
             if sent > floor:
                 break  # open in submit order: the rest are younger still
             if sent + (message.validity or 0.0) + graces.get(smsc, DEFAULT_GRACE) <= now:
-                due.append((smsc, ref))
-        evicted, self.correlator.evicted = self.correlator.evicted, []
-        for smsc, ref in due + evicted:
+                due.append((smsc, key, ref))
+        for smsc, key, ref in due:
+            correlator.close_key(smsc, key, ref)
             self._unknown(smsc, ref, now)
+        # Open parts the correlator let go (max_refs, or the SMSC reused their id): no
+        # receipt can reach them any more, unless they wait under a newer id.
+        evicted, correlator.evicted = correlator.evicted, []
+        for smsc, ref in evicted:
+            smsc_id = ref[1].smsc_message_id
+            if smsc_id is None or not correlator.is_open(smsc, smsc_id, ref):
+                self._unknown(smsc, ref, now)
         return len(due) + len(evicted)
 
     def _unknown(self, smsc: str, ref: Ref, now: float) -> None:
         message, part = ref
+        if part.receipt_final or part.status in FINAL:
+            return  # settled meanwhile (or an old id of a part sent again)
         if part.smsc_message_id is not None:
             self.correlator.close(smsc, part.smsc_message_id, ref)
-        if part.receipt_final or part.status in FINAL:
-            return
         part.status = _UNKNOWN
         if message.status in FINAL or any(
             not p.receipt_final and p.status is not _UNKNOWN for p in message.parts

@@ -165,7 +165,7 @@ class Correlator(Generic[R, P]):
         key = self._resp_key(smsc, smsc_id)
         opened = self._open
         old = opened.pop((smsc, key), None)
-        if old is not None and old is not ref:
+        if old is not None and old != ref:
             self.evicted.append((smsc, old))  # the SMSC reused an id of a part still open
         opened[smsc, key] = ref
         if len(opened) > self.max_refs:
@@ -218,7 +218,12 @@ class Correlator(Generic[R, P]):
 
     def close(self, smsc: str, smsc_id: str, ref: R) -> None:
         """``ref`` is final: no receipt is matched to it at once any more (module docstring)."""
-        key = (smsc, self._resp_key(smsc, smsc_id))
+        self.close_key(smsc, self._resp_key(smsc, smsc_id), ref)
+
+    def close_key(self, smsc: str, resp_key: str, ref: R) -> None:
+        """``close`` by the key ``open_refs`` gave (a part resent under a new id leaves
+        its old key open until then)."""
+        key = (smsc, resp_key)
         if self._open.get(key) != ref:
             return  # not open (already closed, or its id went to a newer part)
         del self._open[key]
@@ -323,6 +328,10 @@ class Correlator(Generic[R, P]):
     def open(self) -> int:
         """Parts waiting for a receipt."""
         return len(self._open)
+
+    def is_open(self, smsc: str, smsc_id: str, ref: R) -> bool:
+        """Whether ``ref`` waits for a receipt under ``smsc_id``."""
+        return self._open.get((smsc, self._resp_key(smsc, smsc_id))) == ref
 
     def open_refs(self) -> Iterator[tuple[Key, R]]:
         """The open parts, oldest first (the receipt deadline walks them; do not ``close``

@@ -107,3 +107,20 @@ def test_auto_never_attributes_a_receipt_to_another_part(order: list[int], base:
         for m in c.rematch():
             got[m.payload] = m.ref  # type: ignore[index]
     assert all(ref == n for n, ref in got.items())
+
+
+def test_the_same_part_under_the_same_id_again_is_not_evicted() -> None:
+    c: Correlator[tuple[object, object], str] = Correlator()
+    message, part = object(), object()
+    c.submitted("a", "5", (message, part), 0.0)
+    c.submitted("a", "5", (message, part), 1.0)  # resent, and the SMSC answered the same id
+    assert c.evicted == [] and c.open == 1
+
+
+def test_close_key_drops_an_old_id_of_a_part_sent_again() -> None:
+    c: C = Correlator()
+    c.submitted("a", "5", "m", 0.0)
+    c.submitted("a", "6", "m", 1.0)  # sent again after a lost resp: a new id
+    assert [key for key, _ in c.open_refs()] == [("a", "5"), ("a", "6")]
+    c.close_key("a", "5", "m")
+    assert c.open == 1 and c.is_open("a", "6", "m") and not c.is_open("a", "5", "m")
