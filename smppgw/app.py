@@ -245,6 +245,9 @@ async def serve(config: AppConfig | None, *, on_started: Callable[[str], None]) 
             from simulator.config import config_from_dict as sim_config
 
             sim = await nursery.start(run_simulator, sim_config({"port": 0}))
+            # The carrier shares this process: its diagnostic log of received messages
+            # (200k by default) would count as the gateway's memory (issue 13, make soak).
+            sim.store.limit = 10_000
             key = os.environ.get("SMPPGW_API_KEY") or secrets.token_urlsafe(18)
             config = embedded_config(sim.port, api_key=key)
             if "SMPPGW_API_KEY" not in os.environ:

@@ -84,6 +84,12 @@ class Changes:
         if _settled(record):
             return record
         event = self._waiters.setdefault(message_id, trio.Event())
-        with trio.fail_after(timeout):
-            await event.wait()
+        try:
+            with trio.fail_after(timeout):
+                await event.wait()
+        finally:
+            # Bounded memory: a waiter that gave up leaves nothing behind (issue 13).
+            idle = not event.is_set() and event.statistics().tasks_waiting == 0
+            if idle and self._waiters.get(message_id) is event:
+                del self._waiters[message_id]
         return record

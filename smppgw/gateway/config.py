@@ -14,6 +14,11 @@ bundle); ``tls_cert`` + ``tls_key`` (both or neither) present a client certifica
 ``tls_verify = false`` turns verification off and is logged as a WARNING at start. A
 ``tls_*`` key with ``tls`` false, a missing or unreadable file, or a cert without its key
 is a ``ConfigError`` naming the key. A failed handshake is retried, never sent in clear.
+
+``receipt_grace`` (per ``[[smsc]]``, seconds, default 172800 = 48 h): a part still
+waiting for its final receipt after its validity plus this grace (or this grace after it
+was submitted, when it has no validity) becomes ``unknown``, a final status that only a
+late receipt may still change to the real outcome.
 """
 
 from __future__ import annotations
@@ -79,6 +84,9 @@ class SmscConfig:
     registered_delivery: bool = True
     ton_npi: Mapping[AddressKind, tuple[int, int]] = attrs.field(factory=dict)
     interface_version: int = 0x34
+    # Seconds a part waits for its final receipt after its validity (or after it was
+    # submitted, when it has none) before it becomes ``unknown`` (DESIGN §3).
+    receipt_grace: float = 172_800.0
 
     @property
     def modes(self) -> tuple[BindMode, ...]:
@@ -154,6 +162,7 @@ _SMSC_OPTIONAL: Final[dict[str, Callable[[Any, str], Any]]] = {
     "receipt_id_base": lambda v, w: IdBase(choice(v, w, [b.value for b in IdBase])),
     "interface_version": lambda v, w: integer(v, w, 0, 0xFF),
     "ton_npi": _ton_npi,
+    "receipt_grace": positive,
 }
 
 

@@ -66,6 +66,7 @@ class CancelError(ValueError):
 def _nothing() -> None:
     """The commit of a store that keeps nothing back."""
 
+
 log = logging.getLogger(__name__)
 
 
@@ -113,6 +114,8 @@ class Gateway:
             bases={s.name: s.receipt_id_base for s in config.smscs},
             per_message=frozenset(s.name for s in config.smscs if s.receipts == "message"),
             on_change=self.changes.publish,
+            graces={s.name: s.receipt_grace for s in config.smscs},
+            store=self.store,
         )
         self.smscs: dict[str, _Smsc] = {}
         for smsc in config.smscs:
@@ -190,7 +193,8 @@ class Gateway:
             task_status.started(self)
 
     async def _housekeeping(self) -> None:
-        """Once a second: expire held receipts and stale reassemblies; fail over."""
+        """Once a second: expire held receipts, parts past their receipt deadline
+        (``unknown``) and stale reassemblies; fail over."""
         while True:
             await trio.sleep(1.0)
             now = trio.current_time()
@@ -275,14 +279,11 @@ class Gateway:
             self.intake.requeue(record)
             return
         plan = self.intake.plan(record, resume=True)
-        now = trio.current_time()
         for job in plan.jobs:
             part = job.part
             if part.smsc_message_id is not None:
                 if record.dlr and not part.receipt_final:
-                    self.receipts.submitted(
-                        record.smsc or "", record, part, part.smsc_message_id, now, sent_at=part.submitted_at
-                    )
+                    self.receipts.resume(record.smsc or "", record, part)  # told before: not again
                 continue
             if part.status is Status.SUBMITTING:
                 # Durable before its submit_sm was written (Dispatcher): it may have

@@ -15,6 +15,14 @@ of a final status. The message rule is ``store.base.rollup``; every message move
 through ``store.base.advance`` (the rank rule and the history: "smpp" ESME_ROK for a
 submit_sm_resp, "receipt" with stat and err); a change goes to ``on_change``
 (``Changes.publish``).
+
+The receipt deadline (issue 13, DESIGN §3): a part still waiting for its final receipt
+``receipt_grace`` seconds (per SMSC) after its validity ends — after it was submitted,
+when it has none — becomes ``unknown``, and the message with it once no part waits any
+more. ``unknown`` is final; a receipt that comes later still records the real outcome
+(matched to the closed part after the hold, ``policy.correlation``) and is published:
+the only move out of a final status. Final parts leave the correlator's memory (a
+bounded LRU and the store's correlation rows, kept ``horizon`` seconds, remain).
 """
 
 from __future__ import annotations
@@ -27,7 +35,17 @@ from smppgw.core.constants import MessageState
 from smppgw.core.receipt import INTERIM_STATES, IdBase, Receipt
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.policy.correlation import Correlator, Held
-from smppgw.store.base import FINAL, RANK, MessageRecord, PartRecord, Status, advance, rollup
+from smppgw.store.base import (
+    FINAL,
+    RANK,
+    CorrelationStore,
+    MessageRecord,
+    MessageStore,
+    PartRecord,
+    Status,
+    advance,
+    rollup,
+)
 
 __all__ = ["ReceiptBook"]
 
@@ -43,6 +61,7 @@ _SUBMITTED, _UNDELIVERABLE = Status.SUBMITTED, Status.UNDELIVERABLE
 _EN_ROUTE, _UNKNOWN = Status.EN_ROUTE, Status.UNKNOWN
 _UP_TO_SUBMITTED = RANK[_SUBMITTED]
 _EN_ROUTE_RANK = RANK[_EN_ROUTE]
+DEFAULT_GRACE = 172_800.0  # 48 h (SmscConfig.receipt_grace)
 _LABEL = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 
 Ref = tuple[MessageRecord, PartRecord]
@@ -57,8 +76,25 @@ class ReceiptBook:
         bases: dict[str, IdBase],
         on_change: Callable[[MessageRecord], Any],
         per_message: frozenset[str] = frozenset(),
+        graces: dict[str, float] | None = None,
+        store: MessageStore | None = None,
     ) -> None:
-        self.correlator: Correlator[Ref, Receipt] = Correlator(hold=hold, bases=bases)
+        # Closed parts the correlator no longer holds are asked of the store, if it keeps them.
+        self._store = store if isinstance(store, CorrelationStore) else None
+        self._messages = store
+        self.correlator: Correlator[Ref, Receipt] = Correlator(
+            hold=hold,
+            bases=bases,
+            recall=self._recall if self._store is not None else None,
+            remember=self._remember if self._store is not None else None,
+        )
+        # The receipt deadline per SMSC (validity + grace); the smallest bounds the walk.
+        self._graces = dict(graces or {})
+        self._min_grace = min(self._graces.values(), default=DEFAULT_GRACE)
+        # Correlation rows live twice the longest grace (a late receipt for an ``unknown``
+        # part comes after validity + grace) plus the hold it waits out before its lookup.
+        self.horizon = 2 * max(self._graces.values(), default=DEFAULT_GRACE) + hold
+        self._swept_rows = 0.0
         # SMSCs that send one receipt per concatenated message, not one per part.
         self._per_message = per_message
         self._metrics = metrics
@@ -91,8 +127,9 @@ class ReceiptBook:
             len(parts) == 1 or all(p.smsc_message_id is not None for p in parts)
         ):  # (a late resp after the message moved on goes into its history only)
             advance(message, _SUBMITTED, "smpp", now, "ESME_ROK")
-        for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
-            self._apply(smsc, match.ref, match.payload, now)
+        if message.dlr:  # no receipt asked for: nothing waits for one (bounded memory)
+            for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
+                self._apply(smsc, match.ref, match.payload, now)
         self._on_change(message)
 
     def receipt(self, smsc: str, receipt: Receipt, now: float) -> bool:
@@ -107,9 +144,31 @@ class ReceiptBook:
         self._apply(smsc, match.ref, match.payload, now)
         return True
 
+    def resume(self, smsc: str, message: MessageRecord, part: PartRecord) -> None:
+        """After a restart: ``part`` (submitted, no final receipt) waits for its receipt
+        again. Nothing is published: its listeners were told before the restart."""
+        now = part.submitted_at if part.submitted_at is not None else message.updated_at
+        assert part.smsc_message_id is not None
+        for match in self.correlator.submitted(smsc, part.smsc_message_id, (message, part), now):
+            self._apply(smsc, match.ref, match.payload, now)
+
+    @property
+    def open(self) -> int:
+        """Parts waiting for a receipt (in memory until final or ``unknown``)."""
+        return self.correlator.open
+
     def expire(self, now: float) -> list[Held[Receipt]]:
-        """Held receipts past the hold time: unmatched (counted and kept for diagnosis)."""
-        expired = self.correlator.expire(now)
+        """Once a second: held receipts past the hold time are matched to a closed part
+        (a duplicate, a late outcome) or unmatched (counted and kept for diagnosis);
+        parts past their receipt deadline become ``unknown``; old correlation rows go."""
+        late: list[Any] = []
+        expired = self.correlator.expire(now, late)
+        for match in late + self.correlator.rematch():
+            self._apply(match.ref[0].smsc or "", match.ref, match.payload, now)
+        self.overdue(now)
+        if self._store is not None and now - self._swept_rows >= 1.0:  # a bounded bite a second
+            self._swept_rows = now
+            self._store.expire_correlations(now - self.horizon, 50_000)
         for held in expired:
             self._metrics.unmatched.labels(held.smsc).inc()
             log.warning("%s: unmatched receipt for id %s (%s)", held.smsc, held.receipt_id, held.payload.stat)
@@ -151,7 +210,8 @@ class ReceiptBook:
                     other.receipt_final = True
                     other.receipt_stat, other.receipt_at = stat, now
                     other.receipt_error, other.status = receipt.error, part.status
-        if message.status not in FINAL or message.status is _UNKNOWN:
+        self._close(smsc, message)
+        if message.status not in FINAL or message.status is _UNKNOWN:  # a late receipt: the real outcome
             settled = rollup(message.parts)
             if settled is not None and settled[0] is not message.status:
                 status, error = settled
@@ -160,6 +220,72 @@ class ReceiptBook:
                         message.error = error
                     self._metrics.messages.inc(_LABEL[status])
         self._on_change(message)
+
+    # -- the receipt deadline and the correlation rows -----------------------------------------
+
+    def overdue(self, now: float) -> int:
+        """Parts past validity + receipt_grace become ``unknown``; returns how many."""
+        due: list[tuple[str, str, Ref]] = []
+        floor = now - self._min_grace
+        graces = self._graces
+        correlator = self.correlator
+        for (smsc, key), ref in correlator.open_refs():
+            message, part = ref
+            sent = part.submitted_at if part.submitted_at is not None else message.created_at
+            if sent > floor:
+                break  # open in submit order: the rest are younger still
+            if sent + (message.validity or 0.0) + graces.get(smsc, DEFAULT_GRACE) <= now:
+                due.append((smsc, key, ref))
+        for smsc, key, ref in due:
+            correlator.close_key(smsc, key, ref)
+            self._unknown(smsc, ref, now)
+        # Open parts the correlator let go (max_refs, or the SMSC reused their id): no
+        # receipt can reach them any more, unless they wait under a newer id.
+        evicted, correlator.evicted = correlator.evicted, []
+        for smsc, ref in evicted:
+            smsc_id = ref[1].smsc_message_id
+            if smsc_id is None or not correlator.is_open(smsc, smsc_id, ref):
+                self._unknown(smsc, ref, now)
+        return len(due) + len(evicted)
+
+    def _unknown(self, smsc: str, ref: Ref, now: float) -> None:
+        message, part = ref
+        if part.receipt_final or part.status in FINAL:
+            return  # settled meanwhile (or an old id of a part sent again)
+        if part.smsc_message_id is not None:
+            self.correlator.close(smsc, part.smsc_message_id, ref)
+        part.status = _UNKNOWN
+        if message.status in FINAL or any(
+            not p.receipt_final and p.status is not _UNKNOWN for p in message.parts
+        ):
+            return  # another part still waits: the message with it
+        reason = "no final receipt within validity + receipt_grace"
+        advance(message, _UNKNOWN, "gateway", now, reason)
+        message.error = reason
+        self._metrics.messages.inc(_LABEL[_UNKNOWN])
+        self._on_change(message)
+
+    def _close(self, smsc: str, message: MessageRecord) -> None:
+        """Final parts of ``message`` leave the correlator's open map."""
+        for part in message.parts:
+            if part.receipt_final and part.smsc_message_id is not None:
+                self.correlator.close(smsc, part.smsc_message_id, (message, part))
+
+    def _remember(self, smsc: str, key: str, ref: Ref) -> None:
+        message, part = ref
+        assert self._store is not None
+        when = part.submitted_at if part.submitted_at is not None else message.created_at
+        self._store.put_correlation(smsc, key, message.id, part.index, when)
+
+    def _recall(self, smsc: str, key: str) -> Ref | None:
+        assert self._store is not None
+        found = self._store.get_correlation(smsc, key)
+        if found is None:
+            return None
+        message = self._messages.get(found[0]) if self._messages is not None else None
+        if message is None or not 1 <= found[1] <= len(message.parts):
+            return None
+        return message, message.parts[found[1] - 1]
 
 
 def _detail(part: PartRecord, stat: str, error: str | None) -> str:

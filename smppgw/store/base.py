@@ -13,9 +13,10 @@ them (``save``) and answers queries.
 
 The store is a set of protocols, one per concern, each with the questions its callers
 ask: ``MessageStore`` (the queue: add, save, get, idempotency lookup, what a restart
-resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry) and
-``StoreControl`` (write-behind flush, group commit, close, wall-clock times); and
-``InboundPartStore`` (MO parts held for reassembly). ``Store`` combines them;
+resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry),
+``StoreControl`` (write-behind flush, group commit, close, wall-clock times),
+``CorrelationStore`` (which part an SMSC id named, for a horizon) and
+``InboundPartStore`` (MO parts held for reassembly). ``Store`` combines the first five;
 the API and the composition root take it, the engine takes ``MessageStore`` only.
 ``store.sqlite`` (embedded, durable) and ``store.memory`` (tests, one-shot tools)
 implement all of them, and another backend (Redis) implements the same.
@@ -33,6 +34,7 @@ __all__ = [
     "FINAL",
     "OUTCOMES",
     "HistoryEntry",
+    "CorrelationStore",
     "InboundRecord",
     "InboundStore",
     "MessageQuery",
@@ -412,7 +414,30 @@ class StoreControl(Protocol):
 
 
 @runtime_checkable
-class Store(MessageStore, InboundStore, OptOutStore, StoreControl, Protocol):
+class CorrelationStore(Protocol):
+    """Which part an SMSC message id named, kept for a horizon after the part is final.
+
+    SMSC ids are unique per SMSC only within a time horizon (a restarted SMSC numbers
+    from 1 again), so a row is keyed by (smsc, key) — ``key`` the id as the correlator
+    compares it — a newer row replaces an older one, and rows older than the horizon are
+    dropped (``expire_correlations``). The gateway keeps only open parts in memory; this
+    answers the rare lookups that miss there: duplicates and late receipts.
+    """
+
+    def put_correlation(self, smsc: str, key: str, message_id: str, part: int, submitted_at: float) -> None:
+        """Remember that ``key`` at ``smsc`` named part ``part`` (1-based) of ``message_id``
+        (``submitted_at`` on the trio clock); a durable store may write it at ``flush``."""
+
+    def get_correlation(self, smsc: str, key: str) -> tuple[str, int] | None:
+        """(message id, part index) last remembered under ``key`` at ``smsc``, or None."""
+
+    def expire_correlations(self, before: float, limit: int = 10_000) -> int:
+        """Forget up to ``limit`` rows submitted before ``before`` (trio clock), oldest
+        first; returns how many (called often, so no call stalls the event loop)."""
+
+
+@runtime_checkable
+class Store(MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, Protocol):
     """Everything the API and the composition root use of a store."""
 
 

@@ -42,6 +42,8 @@ class MemoryStore:
         self._inbound: list[InboundRecord] = []  # seq - 1 is the index
         self._optouts: dict[str, OptOutRecord] = {}
         self._parts: dict[tuple[object, ...], InboundPart] = {}  # held for reassembly
+        # (smsc, key) -> (message id, part, submitted_at), oldest first (a put moves it last)
+        self._correlations: dict[tuple[str, str], tuple[str, int, float]] = {}
 
     def close(self) -> None:
         """Nothing to release; the records stay readable."""
@@ -176,6 +178,28 @@ class MemoryStore:
         page = found[: query.limit]
         after = (page[-1][0], page[-1][1]) if len(found) > query.limit else None
         return [t[2] for t in page], after
+
+    # -- correlations -----------------------------------------------------------------------
+
+    def put_correlation(self, smsc: str, key: str, message_id: str, part: int, submitted_at: float) -> None:
+        rows = self._correlations
+        rows.pop((smsc, key), None)
+        rows[smsc, key] = (message_id, part, submitted_at)
+
+    def get_correlation(self, smsc: str, key: str) -> tuple[str, int] | None:
+        row = self._correlations.get((smsc, key))
+        return None if row is None else (row[0], row[1])
+
+    def expire_correlations(self, before: float, limit: int = 10_000) -> int:
+        """Rows are kept in put order, nearly submit order: drop from the oldest."""
+        rows, dropped = self._correlations, 0
+        while rows and dropped < limit:
+            key = next(iter(rows))
+            if rows[key][2] >= before:
+                break
+            del rows[key]
+            dropped += 1
+        return dropped
 
 
 def _taken(what: str, value: str) -> StoreError:

@@ -97,6 +97,15 @@ CREATE TABLE IF NOT EXISTS inbound_parts (  -- MO parts held for reassembly (Inb
     received_at REAL NOT NULL,
     PRIMARY KEY (smsc, source, destination, reference, total, seqnum)
 );
+CREATE TABLE IF NOT EXISTS correlations (  -- which part an SMSC id named (base.CorrelationStore)
+    smsc TEXT NOT NULL,
+    key TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    submitted_at REAL NOT NULL,
+    PRIMARY KEY (smsc, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS correlations_age ON correlations (submitted_at);
 CREATE TABLE IF NOT EXISTS optouts (
     number TEXT PRIMARY KEY,
     created_at REAL NOT NULL,
@@ -143,6 +152,7 @@ class SqliteStore:
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
         self._dirty: dict[str, MessageRecord] = {}
+        self._correlations: dict[tuple[str, str], tuple[str, str, str, int, float]] = {}  # not flushed yet
         self.flushes = 0
         # Staged inbound-part writes (SQL, parameters), in order; written by flush/commit.
         self._part_ops: list[tuple[str, tuple[Any, ...]]] = []
@@ -170,16 +180,21 @@ class SqliteStore:
 
     def flush(self) -> int:
         """Write every change since the last flush in one transaction; returns how many."""
-        if not self._dirty and not self._part_ops:
+        if not self._dirty and not self._part_ops and not self._correlations:
             return 0
         dirty, self._dirty = self._dirty, {}
         part_ops, self._part_ops = self._part_ops, []
+        correlations, self._correlations = self._correlations, {}
         rows = [self._row(m) for m in dirty.values()]
         history = self._history_rows(dirty.values())
         try:
             with self._transaction():
                 for sql, params in part_ops:  # (MO parts: rare next to status changes)
                     self._db.execute(sql, params)
+                if correlations:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO correlations VALUES (?, ?, ?, ?, ?)", correlations.values()
+                    )
                 self._db.executemany(
                     _INSERT + " ON CONFLICT (id) DO UPDATE SET "
                     "status = excluded.status, open = excluded.open, updated_at = excluded.updated_at, "
@@ -191,6 +206,7 @@ class SqliteStore:
         except StoreError:
             self._dirty = dirty | self._dirty  # keep them for the next try, nothing lost
             self._part_ops = part_ops + self._part_ops
+            self._correlations = correlations | self._correlations
             raise
         for m in dirty.values():
             m.history_saved = len(m.history)
@@ -482,6 +498,30 @@ class SqliteStore:
         records = [self._live.get(i) or self._record(json.loads(body)) for i, _, body in page]
         after = (page[-1][1], page[-1][0]) if len(rows) > query.limit else None
         return records, after
+
+    # -- correlations (base.CorrelationStore) -----------------------------------------------
+
+    def put_correlation(self, smsc: str, key: str, message_id: str, part: int, submitted_at: float) -> None:
+        """Kept with the write-behind changes; written by the next ``flush`` (one transaction)."""
+        self._correlations[smsc, key] = (smsc, key, message_id, part, submitted_at + self.clock_offset)
+
+    def get_correlation(self, smsc: str, key: str) -> tuple[str, int] | None:
+        row = self._correlations.get((smsc, key))
+        if row is not None:
+            return row[2], row[3]
+        found = self._db.execute(
+            "SELECT message_id, part FROM correlations WHERE smsc = ? AND key = ?", (smsc, key)
+        ).fetchone()
+        return None if found is None else (found[0], found[1])
+
+    def expire_correlations(self, before: float, limit: int = 10_000) -> int:
+        with self._transaction():
+            cursor = self._db.execute(
+                "DELETE FROM correlations WHERE (smsc, key) IN (SELECT smsc, key FROM correlations "
+                "WHERE submitted_at < ? ORDER BY submitted_at LIMIT ?)",
+                (before + self.clock_offset, limit),
+            )
+        return cursor.rowcount
 
 
 class _Transaction:
