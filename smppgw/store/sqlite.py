@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import attrs
 
 from smppgw.store.base import (
     InboundPart,
@@ -42,96 +40,27 @@ from smppgw.store.base import (
     MessageQuery,
     MessageRecord,
     OptOutRecord,
-    PartRecord,
-    Status,
     StoreError,
     owes_work,
+)
+from smppgw.store.sqlite_rows import (
+    HISTORY_COLUMNS,
+    HISTORY_INSERT,
+    INSERT,
+    LISTING_COLUMNS,
+    LISTING_INDEXES,
+    SCHEMA,
+    Transaction,
+    history_rows,
+    message_record,
+    message_row,
+    read_history,
 )
 
 if TYPE_CHECKING:
     from smppgw.store.base import InboundPartStore, Store
 
 __all__ = ["SqliteStore"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    id TEXT PRIMARY KEY,
-    idempotency_key TEXT UNIQUE,
-    status TEXT NOT NULL,
-    open INTEGER NOT NULL,  -- 1 while the gateway still owes it work (base.owes_work)
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_open ON messages (open) WHERE open = 1;
-CREATE TABLE IF NOT EXISTS inbound (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    smsc TEXT NOT NULL,
-    source TEXT NOT NULL,
-    destination TEXT NOT NULL,
-    text TEXT NOT NULL,
-    data_coding INTEGER NOT NULL,
-    parts INTEGER NOT NULL,
-    complete INTEGER NOT NULL,
-    received_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS history (
-    message_id TEXT NOT NULL,
-    n INTEGER NOT NULL,  -- the change's place in its message's history, from 0
-    status TEXT NOT NULL,
-    at REAL NOT NULL,
-    source TEXT NOT NULL,
-    detail TEXT,
-    applied INTEGER NOT NULL,  -- 0: a move the rank rule refused (store.base.advance)
-    PRIMARY KEY (message_id, n)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS inbound_parts (  -- MO parts held for reassembly (InboundPartStore)
-    smsc TEXT NOT NULL,
-    source TEXT NOT NULL,
-    destination TEXT NOT NULL,
-    reference INTEGER NOT NULL,
-    total INTEGER NOT NULL,
-    seqnum INTEGER NOT NULL,
-    data_coding INTEGER NOT NULL,
-    payload BLOB NOT NULL,
-    received_at REAL NOT NULL,
-    PRIMARY KEY (smsc, source, destination, reference, total, seqnum)
-);
-CREATE TABLE IF NOT EXISTS correlations (  -- which part an SMSC id named (base.CorrelationStore)
-    smsc TEXT NOT NULL,
-    key TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    part INTEGER NOT NULL,
-    submitted_at REAL NOT NULL,
-    PRIMARY KEY (smsc, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS correlations_age ON correlations (submitted_at);
-CREATE TABLE IF NOT EXISTS optouts (
-    number TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    reason TEXT NOT NULL
-);
-"""
-# Listing (``list_messages``): source and destination as columns, written once by the
-# INSERT and never by the status UPSERT, so their indexes cost nothing per status change;
-# only ``messages_status`` follows each change. A file from before gets them here.
-_LISTING_COLUMNS = ("source", "destination")
-_LISTING_INDEXES = """
-CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at, id);
-CREATE INDEX IF NOT EXISTS messages_status ON messages (status, created_at, id);
-CREATE INDEX IF NOT EXISTS messages_source ON messages (source, created_at, id);
-CREATE INDEX IF NOT EXISTS messages_destination ON messages (destination, created_at, id);
-"""
-_INSERT = (
-    "INSERT INTO messages (id, idempotency_key, status, open, created_at, updated_at, body, source, "
-    "destination) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_PART_TIMES = ("submitted_at", "receipt_at")
-_MESSAGE_TIMES = ("created_at", "updated_at")
-_NO_HISTORY: list[Any] = []  # (never appended to: only lent to a record in ``_row``)
-_VALUE = {status: status.value for status in Status}  # ``.value`` is a property: two frames
-_HISTORY_INSERT = "INSERT OR IGNORE INTO history VALUES (?, ?, ?, ?, ?, ?, ?)"
-_HISTORY_COLUMNS = "message_id, status, at, source, detail, applied"
 
 
 class SqliteStore:
@@ -146,7 +75,7 @@ class SqliteStore:
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=0.5)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(SCHEMA)
         self._listing_schema()
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
@@ -164,12 +93,12 @@ class SqliteStore:
     # -- messages ---------------------------------------------------------------------------
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
-        rows = [self._row(m) for m in messages]
-        history = self._history_rows(messages)
-        with self._transaction():
-            self._db.executemany(_INSERT, rows)
+        rows = [message_row(m, self.clock_offset) for m in messages]
+        history = history_rows(messages, self.clock_offset)
+        with Transaction(self._db):
+            self._db.executemany(INSERT, rows)
             if history:
-                self._db.executemany(_HISTORY_INSERT, history)
+                self._db.executemany(HISTORY_INSERT, history)
         for m in messages:
             m.history_saved = len(m.history)
             if owes_work(m):
@@ -185,10 +114,10 @@ class SqliteStore:
         dirty, self._dirty = self._dirty, {}
         part_ops, self._part_ops = self._part_ops, []
         correlations, self._correlations = self._correlations, {}
-        rows = [self._row(m) for m in dirty.values()]
-        history = self._history_rows(dirty.values())
+        rows = [message_row(m, self.clock_offset) for m in dirty.values()]
+        history = history_rows(dirty.values(), self.clock_offset)
         try:
-            with self._transaction():
+            with Transaction(self._db):
                 for sql, params in part_ops:  # (MO parts: rare next to status changes)
                     self._db.execute(sql, params)
                 if correlations:
@@ -196,13 +125,13 @@ class SqliteStore:
                         "INSERT OR REPLACE INTO correlations VALUES (?, ?, ?, ?, ?)", correlations.values()
                     )
                 self._db.executemany(
-                    _INSERT + " ON CONFLICT (id) DO UPDATE SET "
+                    INSERT + " ON CONFLICT (id) DO UPDATE SET "
                     "status = excluded.status, open = excluded.open, updated_at = excluded.updated_at, "
                     "body = excluded.body",
                     rows,
                 )
                 if history:
-                    self._db.executemany(_HISTORY_INSERT, history)
+                    self._db.executemany(HISTORY_INSERT, history)
         except StoreError:
             self._dirty = dirty | self._dirty  # keep them for the next try, nothing lost
             self._part_ops = part_ops + self._part_ops
@@ -224,12 +153,13 @@ class SqliteStore:
         row = self._db.execute("SELECT body FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
             return None
-        record = self._record(json.loads(row[0]))
-        self._read_history(
+        record = message_record(json.loads(row[0]), self.clock_offset)
+        read_history(
             {message_id: record},
             self._db.execute(
-                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE message_id = ? ORDER BY n", (message_id,)
+                f"SELECT {HISTORY_COLUMNS} FROM history WHERE message_id = ? ORDER BY n", (message_id,)
             ),
+            self.clock_offset,
         )
         return record
 
@@ -242,13 +172,14 @@ class SqliteStore:
     def unfinished(self) -> list[MessageRecord]:
         """Messages to resume after a restart, oldest first."""
         rows = self._db.execute("SELECT body FROM messages WHERE open = 1 ORDER BY created_at").fetchall()
-        records = [self._record(json.loads(r[0])) for r in rows]
-        self._read_history(
+        records = [message_record(json.loads(r[0]), self.clock_offset) for r in rows]
+        read_history(
             {r.id: r for r in records},
             self._db.execute(
-                f"SELECT {_HISTORY_COLUMNS} FROM history WHERE message_id IN "
+                f"SELECT {HISTORY_COLUMNS} FROM history WHERE message_id IN "
                 "(SELECT id FROM messages WHERE open = 1) ORDER BY message_id, n"
             ),
+            self.clock_offset,
         )
         for r in records:
             self._live[r.id] = r
@@ -278,7 +209,7 @@ class SqliteStore:
             "data_coding": data_coding, "parts": parts, "complete": bool(complete),
             "received_at": received_at + self.clock_offset,
         }  # fmt: skip
-        with self._transaction():
+        with Transaction(self._db):
             cursor = self._db.execute(
                 "INSERT INTO inbound (smsc, source, destination, text, data_coding, parts, complete, "
                 "received_at) VALUES (:smsc, :source, :destination, :text, :data_coding, :parts, "
@@ -311,14 +242,14 @@ class SqliteStore:
     # -- opt-outs ---------------------------------------------------------------------------
 
     def opt_out(self, number: str, *, now: float, reason: str = "api") -> None:
-        with self._transaction():
+        with Transaction(self._db):
             self._db.execute(
                 "INSERT INTO optouts VALUES (?, ?, ?) ON CONFLICT (number) DO NOTHING",
                 (number, now + self.clock_offset, reason),
             )
 
     def opt_in(self, number: str) -> bool:
-        with self._transaction():
+        with Transaction(self._db):
             cursor = self._db.execute("DELETE FROM optouts WHERE number = ?", (number,))
         return cursor.rowcount > 0
 
@@ -330,77 +261,6 @@ class SqliteStore:
 
     def is_opted_out(self, number: str) -> bool:
         return self._db.execute("SELECT 1 FROM optouts WHERE number = ?", (number,)).fetchone() is not None
-
-    # -- rows -------------------------------------------------------------------------------
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-    def _history_rows(self, records: Iterable[MessageRecord]) -> list[tuple[Any, ...]]:
-        """The history entries of ``records`` not written yet, as ``history`` rows."""
-        offset, value = self.clock_offset, _VALUE
-        rows = []
-        for m in records:
-            history = m.history
-            for n in range(m.history_saved, len(history)):
-                status, at, source, detail, applied = history[n]
-                rows.append((m.id, n, value[status], at + offset, source, detail, applied))
-        return rows
-
-    def _read_history(self, records: dict[str, MessageRecord], rows: Iterable[tuple[Any, ...]]) -> None:
-        """Give each record its history from ``rows`` (``_HISTORY_COLUMNS``, in order)."""
-        offset = self.clock_offset
-        for message_id, status, at, source, detail, applied in rows:
-            record = records.get(message_id)
-            if record is not None:
-                record.history.append((Status(status), at - offset, source, detail, bool(applied)))
-        for record in records.values():
-            record.history_saved = len(record.history)
-
-    def _row(self, m: MessageRecord) -> tuple[Any, ...]:
-        # The history has its own table. Not an asdict filter (a call per field, twice the
-        # cost): the record lends an empty list while it is copied.
-        history, m.history = m.history, _NO_HISTORY
-        try:
-            body = attrs.asdict(m, value_serializer=_serialize)
-        finally:
-            m.history = history
-        del body["history"], body["history_saved"]
-        for key in _MESSAGE_TIMES:
-            body[key] += self.clock_offset
-        if body["send_at"] is not None:
-            body["send_at"] += self.clock_offset
-        for part in body["parts"]:
-            for key in _PART_TIMES:
-                if part[key] is not None:
-                    part[key] += self.clock_offset
-        return (
-            m.id,
-            m.idempotency_key,
-            m.status.value,
-            int(owes_work(m)),
-            body["created_at"],
-            body["updated_at"],
-            json.dumps(body),
-            m.source,
-            m.destination,
-        )
-
-    def _record(self, body: dict[str, Any]) -> MessageRecord:
-        parts = []
-        for p in body.pop("parts"):
-            for key in _PART_TIMES:
-                if p[key] is not None:
-                    p[key] -= self.clock_offset
-            p["status"] = Status(p["status"])
-            parts.append(PartRecord(**p))
-        for key in _MESSAGE_TIMES:
-            body[key] -= self.clock_offset
-        if body.get("send_at") is not None:
-            body["send_at"] -= self.clock_offset
-        body["status"] = Status(body["status"])
-        body["tags"] = tuple(body["tags"])
-        return MessageRecord(parts=parts, **body)
 
     def wall(self, monotonic: float | None) -> float | None:
         return None if monotonic is None else monotonic + self.clock_offset
@@ -456,13 +316,13 @@ class SqliteStore:
     def _listing_schema(self) -> None:
         """The listing columns and indexes (added to a file made before them, backfilled)."""
         have = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
-        missing = [c for c in _LISTING_COLUMNS if c not in have]
+        missing = [c for c in LISTING_COLUMNS if c not in have]
         if missing:
-            with self._transaction():
+            with Transaction(self._db):
                 for column in missing:
                     self._db.execute(f"ALTER TABLE messages ADD COLUMN {column} TEXT")
                     self._db.execute(f"UPDATE messages SET {column} = json_extract(body, '$.{column}')")
-        self._db.executescript(_LISTING_INDEXES)
+        self._db.executescript(LISTING_INDEXES)
 
     def list_messages(self, query: MessageQuery) -> tuple[list[MessageRecord], tuple[float, str] | None]:
         """An indexed query, newest first (changes not flushed yet are flushed first)."""
@@ -495,7 +355,9 @@ class SqliteStore:
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
         rows = self._db.execute(sql, (*args, query.limit + 1)).fetchall()
         page = rows[: query.limit]
-        records = [self._live.get(i) or self._record(json.loads(body)) for i, _, body in page]
+        records = [
+            self._live.get(i) or message_record(json.loads(body), self.clock_offset) for i, _, body in page
+        ]
         after = (page[-1][1], page[-1][0]) if len(rows) > query.limit else None
         return records, after
 
@@ -515,44 +377,13 @@ class SqliteStore:
         return None if found is None else (found[0], found[1])
 
     def expire_correlations(self, before: float, limit: int = 10_000) -> int:
-        with self._transaction():
+        with Transaction(self._db):
             cursor = self._db.execute(
                 "DELETE FROM correlations WHERE (smsc, key) IN (SELECT smsc, key FROM correlations "
                 "WHERE submitted_at < ? ORDER BY submitted_at LIMIT ?)",
                 (before + self.clock_offset, limit),
             )
         return cursor.rowcount
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK and ``StoreError`` naming the cause."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"store {type(exc).__name__}: {exc}") from exc
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if kind is None:
-            try:
-                self._db.execute("COMMIT")
-                return
-            except sqlite3.Error as error:
-                exc = error
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.IntegrityError):
-            raise StoreError(f"store: {exc}") from exc
-        if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"store {type(exc).__name__}: {exc}") from exc
-
-
-def _serialize(instance: object, field: attrs.Attribute[Any] | None, value: Any) -> Any:
-    return value.value if isinstance(value, Status) else value
 
 
 if TYPE_CHECKING:
