@@ -16,8 +16,8 @@ pool, a dispatcher and the deliveries of its binds:
 - ``dispatcher`` / ``bindpool``: send each part, as fast as the SMSC allows;
 - ``deliveries``: what arrives on a bind (receipt -> ``receipts``, MO -> ``inbound``);
 - ``changes``: every status change saved and handed to the listeners (webhooks);
-- ``schedule``: messages with a future ``send_at`` wait there, ``scheduled``, until
-  ``_release`` queues them; ``cancel`` takes back a message not yet submitted.
+- ``actions``: after acceptance: ``restore`` (a restart), the ``schedule`` of messages
+  with a future ``send_at`` and their release, ``cancel``, ``block_destination``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any, Unpack, cast
 
 import trio
 
+from smppgw.gateway.actions import Actions, CancelError
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.changes import Changes, Listener
 from smppgw.gateway.config import GatewayConfig, SmscConfig
@@ -41,26 +42,13 @@ from smppgw.gateway.intake import Intake, Plan
 from smppgw.gateway.messages import SubmitError, SubmitFields
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
-from smppgw.gateway.schedule import Schedule
 from smppgw.net.esme import Connect, connect_tcp
 from smppgw.net.tls import client_context
 from smppgw.policy.throttle import AdaptiveRate
-from smppgw.store.base import InboundPartStore, MessageRecord, MessageStore, Status
+from smppgw.store.base import InboundPartStore, MessageRecord, MessageStore
 from smppgw.store.memory import MemoryStore
 
 __all__ = ["CancelError", "Gateway", "SubmitError", "SubmitFields"]
-
-_CANCELABLE = frozenset({Status.ACCEPTED, Status.SCHEDULED, Status.QUEUED})
-
-
-class CancelError(ValueError):
-    """The message can no longer be canceled (submitted, or final): its ``status`` says."""
-
-    def __init__(self, record: MessageRecord) -> None:
-        super().__init__(
-            f"message {record.id} is {record.status.value}: only a message not yet submitted can be canceled"
-        )
-        self.status = record.status
 
 
 def _nothing() -> None:
@@ -129,8 +117,19 @@ class Gateway:
             opted_out=opted_out,
             failover_after=failover_after,
         )
-        self.schedule = Schedule(self._release)
-        self.intake.schedule = self.schedule
+        self.actions = Actions(
+            store=self.store,
+            intake=self.intake,
+            dispatchers={name: smsc.dispatcher for name, smsc in self.smscs.items()},
+            receipts=self.receipts,
+            changes=self.changes,
+            metrics=self.metrics,
+        )
+        # After acceptance: restore (a restart), release (send_at), cancel, an opt-out.
+        self.schedule = self.intake.schedule = self.actions.schedule
+        self.restore = self.actions.restore
+        self.cancel = self.actions.cancel
+        self.block_destination = self.actions.block_destination
         self._accepting = False
         self._stopped = trio.Event()
 
@@ -262,36 +261,6 @@ class Gateway:
             plan.enqueue()
         return results
 
-    def restore(self, record: MessageRecord) -> None:
-        """Resume a stored message after a restart (DESIGN §3: nothing lost).
-
-        Parts with an SMSC id wait for their receipts (correlation is rebuilt); the
-        others are queued again, on the same route, with the same concatenation
-        reference. A part that was in a window when the process stopped may have
-        reached the SMSC: it is sent again and counted in ``resent_unknown``.
-        """
-        if record.is_final:
-            return
-        if record.status is Status.SCHEDULED:  # waits for its send_at again (queue helper)
-            self.schedule.add(record)
-            return
-        if not record.parts:
-            self.intake.requeue(record)
-            return
-        plan = self.intake.plan(record, resume=True)
-        for job in plan.jobs:
-            part = job.part
-            if part.smsc_message_id is not None:
-                if record.dlr and not part.receipt_final:
-                    self.receipts.resume(record.smsc or "", record, part)  # told before: not again
-                continue
-            if part.status is Status.SUBMITTING:
-                # Durable before its submit_sm was written (Dispatcher): it may have
-                # reached the SMSC, and no id to query_sm it by. Resent, counted.
-                part.resent_unknown += 1
-                self.metrics.resent_unknown.labels(plan.dispatcher.name).inc()
-            plan.dispatcher.put(job)
-
     # -- queries ---------------------------------------------------------------------------------------
 
     def add_listener(self, listener: Listener) -> None:
@@ -306,55 +275,9 @@ class Gateway:
         """
         return await self.changes.wait_final(message_id, timeout)
 
-    def block_destination(self, destination: str) -> int:
-        """An opt-out arrived: queued parts for ``destination`` are not sent, their
-        messages become ``blocked``. Returns how many parts were dropped."""
-        return sum(
-            s.dispatcher.drop(
-                lambda j: j.message.destination == destination, Status.BLOCKED, "destination opted out", "api"
-            )
-            for s in self.smscs.values()
-        )
-
     @property
     def accepting(self) -> bool:
         return self._accepting
 
     def queued(self) -> int:
         return sum(len(s.dispatcher) for s in self.smscs.values())
-
-    # -- scheduled messages and cancel -----------------------------------------------------------
-
-    def _release(self, record: MessageRecord) -> None:
-        """A scheduled message's ``send_at`` came: plan it as a new message (routed now,
-        to an SMSC that is up), save it ``queued`` and queue it."""
-        try:
-            plan = self.intake.plan(record)
-        except SubmitError as exc:  # e.g. its route's SMSCs left the config since
-            self.changes.fail(record, Status.FAILED, str(exc))
-            return
-        record.updated_at = trio.current_time()
-        self.changes.publish(record)
-        plan.enqueue()
-
-    def cancel(self, message_id: str) -> MessageRecord:
-        """Cancel a message not yet submitted (``scheduled`` or ``queued``): its parts
-        leave the schedule or the dispatcher and it ends ``canceled`` (final).
-
-        Raises:
-            KeyError: unknown id. CancelError: submitted already, or final.
-        """
-        record = self.store.get(message_id)
-        if record is None:
-            raise KeyError(message_id)
-        if record.status not in _CANCELABLE:
-            raise CancelError(record)
-        reason = "canceled"
-        if record.status is Status.SCHEDULED:
-            self.schedule.discard(message_id)
-        for smsc in self.smscs.values():
-            smsc.dispatcher.drop(lambda j: j.message.id == message_id, Status.CANCELED, reason)
-        for part in record.parts:
-            part.status = Status.CANCELED
-        self.changes.fail(record, Status.CANCELED, reason)  # (drop made it final already)
-        return record
