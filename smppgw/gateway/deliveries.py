@@ -14,9 +14,9 @@ our requests through their callbacks). For a deliver_sm or data_sm:
 
 Durability order (DESIGN §3, group commit): the answers of one batch (a read, or a
 slice of a large one) are queued; when the connection ends the batch (``end_batch``,
-its ``on_batch_end``) the store commits every change of the batch in one transaction,
-then the answers are sent. No deliver_sm_resp leaves before what it acknowledges is on
-disk; one commit per batch, not per PDU. If the commit fails, the batch is answered
+its ``on_batch_end``) they are handed to the gateway's ``GroupCommit``, which sends
+them after its next commit: no deliver_sm_resp leaves before what it acknowledges is
+on disk, and one commit carries many batches. If the commit fails, the answers say
 ESME_RX_T_APPN: the SMSC redelivers, nothing acknowledged is lost.
 
 Other requests (enquire_link, unbind, bad PDUs) the session answers itself; protocol
@@ -26,9 +26,7 @@ violations, timeouts and alert_notification are only logged here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-from smppgw.core.constants import CommandStatus
 from smppgw.core.events import (
     Event,
     NotificationReceived,
@@ -38,11 +36,11 @@ from smppgw.core.events import (
 )
 from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Response
 from smppgw.core.receipt import parse_receipt, quick_receipt
+from smppgw.gateway.commit import GroupCommit
 from smppgw.gateway.inbound import Inbound
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.connection import SmppConnection
-from smppgw.store.base import StoreError
 
 __all__ = ["Deliveries"]
 
@@ -53,11 +51,6 @@ log = logging.getLogger(__name__)
 _DELIVERIES = (DeliverSm, DataSm)
 _DELIVER_SM_RESP, _DATA_SM_RESP = DeliverSmResp(), DataSmResp()
 _RECORDED = 0  # ESME_ROK: the receipt is recorded (matched or held)
-_NOT_RECORDED = int(CommandStatus.ESME_RX_T_APPN)  # the commit failed: redeliver later
-
-
-def _no_commit() -> None:
-    """A store that keeps nothing back (the memory store) has nothing to commit."""
 
 
 class Deliveries:
@@ -70,13 +63,14 @@ class Deliveries:
         inbound: Inbound,
         metrics: GatewayMetrics,
         *,
-        commit: Callable[[], object] = _no_commit,
+        group: GroupCommit | None = None,
     ) -> None:
         self.smsc = smsc
         self.receipts = receipts
         self.inbound = inbound
         self._mo_count = metrics.inbound.labels(smsc)
-        self._commit = commit  # StoreControl.commit: the group commit
+        # Answers go out after its next commit (at once without a durable store).
+        self._group = group if group is not None else GroupCommit(None)
         # Answers of the batch being routed: (connection, sequence number, response, status).
         self._answers: list[tuple[SmppConnection, int, Response, int]] = []
 
@@ -108,20 +102,8 @@ class Deliveries:
         self.inbound.expire(self.smsc, now)
 
     def end_batch(self) -> None:
-        """The connection routed a batch (``SmppConnection.on_batch_end``): commit what it
-        changed, once, then send its answers."""
-        answers = self._answers
-        if not answers:
-            return
-        self._answers = []
-        try:
-            self._commit()
-        except StoreError:
-            log.exception(
-                "%s: store commit failed; %d deliveries answered ESME_RX_T_APPN", self.smsc, len(answers)
-            )
-            for conn, sequence_number, response, status in answers:
-                conn.send_response(sequence_number, response, status or _NOT_RECORDED)
-            return
-        for conn, sequence_number, response, status in answers:
-            conn.send_response(sequence_number, response, status)
+        """The connection routed a batch (``SmppConnection.on_batch_end``): its answers
+        go out after the next group commit (``GroupCommit``), never before."""
+        if self._answers:
+            answers, self._answers = self._answers, []
+            self._group.defer(answers)

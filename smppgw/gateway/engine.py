@@ -34,6 +34,7 @@ import trio
 from smppgw.gateway.actions import Actions, CancelError
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.changes import Changes, Listener
+from smppgw.gateway.commit import GroupCommit
 from smppgw.gateway.config import GatewayConfig, SmscConfig
 from smppgw.gateway.deliveries import Deliveries
 from smppgw.gateway.dispatcher import Dispatcher
@@ -49,10 +50,6 @@ from smppgw.store.base import InboundPartStore, MessageRecord, MessageStore
 from smppgw.store.memory import MemoryStore
 
 __all__ = ["CancelError", "Gateway", "SubmitError", "SubmitFields"]
-
-
-def _nothing() -> None:
-    """The commit of a store that keeps nothing back."""
 
 
 log = logging.getLogger(__name__)
@@ -91,7 +88,8 @@ class Gateway:
         self.store: MessageStore = store if store is not None else MemoryStore()
         # Group commit (DESIGN §3, StoreControl.commit): once per read batch before its
         # deliver_sm_resp, once per dispatch batch before its submit_sm are written.
-        self._commit: Callable[[], object] = getattr(self.store, "commit", _nothing)
+        commit = getattr(self.store, "commit", None)
+        self.group = GroupCommit(commit if callable(commit) else None)
         self._parts = self.store if isinstance(self.store, InboundPartStore) else None
         self.metrics = metrics or GatewayMetrics()
         self.rng = rng or random.Random()
@@ -139,7 +137,7 @@ class Gateway:
         name = smsc.name
         inbound = Inbound(handler, parts=self._parts)
         inbound.reload(name)  # MO parts acknowledged before a restart, still incomplete
-        deliveries = Deliveries(name, self.receipts, inbound, self.metrics, commit=self._commit)
+        deliveries = Deliveries(name, self.receipts, inbound, self.metrics, group=self.group)
         pool = BindPool(
             smsc,
             on_event=deliveries.on_event,
@@ -161,7 +159,7 @@ class Gateway:
             on_final=self.changes.fail,
             on_rebind=lambda conn: conn.close("rebind after a session-level error"),
             save=self.store.save,
-            commit=self._commit,
+            commit=self.group.commit_now if self.group.durable else None,
         )
         return _Smsc(smsc, pool, dispatcher, deliveries)
 
@@ -187,6 +185,7 @@ class Gateway:
                 await nursery.start(smsc.pool.run)
                 nursery.start_soon(smsc.dispatcher.run)
             nursery.start_soon(self._housekeeping)
+            nursery.start_soon(self.group.run)
             nursery.start_soon(self.schedule.run)
             self._accepting = True
             task_status.started(self)

@@ -38,6 +38,7 @@ from smppgw.core.pdu import (
 )
 from smppgw.core.receipt_format import format_receipt
 from smppgw.core.session import SessionConfig
+from smppgw.gateway.commit import GroupCommit
 from smppgw.gateway.deliveries import Deliveries
 from smppgw.gateway.inbound import Inbound, InboundMessage
 from smppgw.gateway.metrics import GatewayMetrics
@@ -257,12 +258,16 @@ async def test_a_failed_commit_answers_the_batch_esme_rx_t_appn_so_the_smsc_rede
 
     metrics = GatewayMetrics()
     book = ReceiptBook(metrics=metrics, hold=60.0, bases={}, on_change=lambda record: None)
-    deliveries = Deliveries("a", book, Inbound(), metrics, commit=broken_commit)
+    group = GroupCommit(broken_commit)
+    deliveries = Deliveries("a", book, Inbound(), metrics, group=group)
     conn: Any = _Conn()
     deliveries.on_event(conn, RequestReceived(sequence_number=1, pdu=_receipt("zz1")))
     deliveries.on_event(conn, RequestReceived(sequence_number=2, pdu=_mo_part(1, b"Hi")))
     assert answers == []  # nothing before the commit
     deliveries.end_batch()
+    assert answers == []  # handed to the group commit
+    with pytest.raises(StoreError):
+        group.commit_now()
     assert answers == [(1, CommandStatus.ESME_RX_T_APPN), (2, CommandStatus.ESME_RX_T_APPN)]
 
 
