@@ -1,0 +1,1 @@
+"""Pure decisions with ``now`` and ``rng`` injected: throttling, routing, retry classes, receipt correlation, addressing."""

@@ -1,4 +1,4 @@
-"""Persistence behind protocols (DESIGN §2): ``base`` holds the records and the protocols
+"""Persistence behind protocols (ARCHITECTURE.md): ``base`` holds the records and the protocols
 callers type against; ``sqlite`` (embedded, durable) and ``memory`` (tests, one-shot
 tools) implement them all; Redis next."""
 
