@@ -53,7 +53,17 @@ from smppgw.support.config import (
     unknown_keys,
 )
 
-__all__ = ["ConfigError", "GatewayConfig", "SmscConfig", "config_from_dict", "load_config"]
+__all__ = [
+    "DEFAULT_RECEIPT_GRACE",
+    "ConfigError",
+    "GatewayConfig",
+    "SmscConfig",
+    "config_from_dict",
+    "load_config",
+]
+
+
+DEFAULT_RECEIPT_GRACE = 172_800.0  # 48 h: validity + this, and a part without a final receipt is unknown
 
 
 @attrs.frozen(kw_only=True)
@@ -86,7 +96,7 @@ class SmscConfig:
     interface_version: int = 0x34
     # Seconds a part waits for its final receipt after its validity (or after it was
     # submitted, when it has none) before it becomes ``unknown`` (DESIGN §3).
-    receipt_grace: float = 172_800.0
+    receipt_grace: float = DEFAULT_RECEIPT_GRACE
 
     @property
     def modes(self) -> tuple[BindMode, ...]:

@@ -137,7 +137,6 @@ class Dispatcher:
         self._save = save  # MessageStore.save: ``submitting`` is recorded
         self._commit = commit  # StoreControl.commit: ... and durable before the write
         self._uncommitted = False  # submit_sm queued since the last commit
-        self.commits = 0
 
     def __len__(self) -> int:
         return len(self.ready) + self._high + len(self._delayed)
@@ -429,7 +428,6 @@ class Dispatcher:
             for conn in list(self.pool.connections):
                 conn.close("store commit failed")
             return
-        self.commits += 1
 
     def gauges(self) -> None:
         """Set the gauges (once a second): in flight, and the adaptive rate, which also

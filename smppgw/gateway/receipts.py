@@ -33,6 +33,7 @@ from typing import Any
 
 from smppgw.core.constants import MessageState
 from smppgw.core.receipt import INTERIM_STATES, IdBase, Receipt
+from smppgw.gateway.config import DEFAULT_RECEIPT_GRACE
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.policy.correlation import Correlator, Held
 from smppgw.store.base import (
@@ -61,7 +62,6 @@ _SUBMITTED, _UNDELIVERABLE = Status.SUBMITTED, Status.UNDELIVERABLE
 _EN_ROUTE, _UNKNOWN = Status.EN_ROUTE, Status.UNKNOWN
 _UP_TO_SUBMITTED = RANK[_SUBMITTED]
 _EN_ROUTE_RANK = RANK[_EN_ROUTE]
-DEFAULT_GRACE = 172_800.0  # 48 h (SmscConfig.receipt_grace)
 _LABEL = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 
 Ref = tuple[MessageRecord, PartRecord]
@@ -90,10 +90,10 @@ class ReceiptBook:
         )
         # The receipt deadline per SMSC (validity + grace); the smallest bounds the walk.
         self._graces = dict(graces or {})
-        self._min_grace = min(self._graces.values(), default=DEFAULT_GRACE)
+        self._min_grace = min(self._graces.values(), default=DEFAULT_RECEIPT_GRACE)
         # Correlation rows live twice the longest grace (a late receipt for an ``unknown``
         # part comes after validity + grace) plus the hold it waits out before its lookup.
-        self.horizon = 2 * max(self._graces.values(), default=DEFAULT_GRACE) + hold
+        self.horizon = 2 * max(self._graces.values(), default=DEFAULT_RECEIPT_GRACE) + hold
         self._swept_rows = 0.0
         # SMSCs that send one receipt per concatenated message, not one per part.
         self._per_message = per_message
@@ -234,7 +234,7 @@ class ReceiptBook:
             sent = part.submitted_at if part.submitted_at is not None else message.created_at
             if sent > floor:
                 break  # open in submit order: the rest are younger still
-            if sent + (message.validity or 0.0) + graces.get(smsc, DEFAULT_GRACE) <= now:
+            if sent + (message.validity or 0.0) + graces.get(smsc, DEFAULT_RECEIPT_GRACE) <= now:
                 due.append((smsc, key, ref))
         for smsc, key, ref in due:
             correlator.close_key(smsc, key, ref)
@@ -255,12 +255,11 @@ class ReceiptBook:
         if part.smsc_message_id is not None:
             self.correlator.close(smsc, part.smsc_message_id, ref)
         part.status = _UNKNOWN
-        if message.status in FINAL or any(
-            not p.receipt_final and p.status is not _UNKNOWN for p in message.parts
-        ):
+        settled = rollup(message.parts)  # unknown is the worst outcome a part can have
+        if message.status in FINAL or settled is None:
             return  # another part still waits: the message with it
         reason = "no final receipt within validity + receipt_grace"
-        advance(message, _UNKNOWN, "gateway", now, reason)
+        advance(message, settled[0], "gateway", now, reason)
         message.error = reason
         self._metrics.messages.inc(_LABEL[_UNKNOWN])
         self._on_change(message)
