@@ -200,7 +200,6 @@ class SqliteEvents:
     def deliveries(
         self, *, subject: str | None = None, state: str | None = None, limit: int = 100
     ) -> list[Delivery]:
-        self._flush_first()
         where: list[str] = []
         args: list[Any] = []
         if subject is not None:

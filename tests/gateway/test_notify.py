@@ -208,7 +208,7 @@ async def test_dead_after_retry_for_or_at_once_on_a_4xx_and_retried_on_request(
     answers = {"down": 503, "gone": 410}
     receiver = Receiver()
     receiver.answer = lambda n: httpx.Response(answers[receiver.seen[-1][0].url.path.strip("/")])
-    hooks, store, registry = outbox(receiver, retry_for=120.0, backoff=5.0)
+    hooks, store, _ = outbox(receiver, retry_for=120.0, backoff=5.0)
     down, gone = (
         record(1, Status.SUBMITTED, url="http://hooks.test/down"),
         record(2, Status.SUBMITTED, url="http://hooks.test/gone"),
@@ -261,7 +261,7 @@ async def test_a_slow_endpoint_backs_up_only_its_own_queue(autojump_clock: MockC
 
 async def test_a_callback_url_to_a_private_address_is_refused_at_delivery(autojump_clock: MockClock) -> None:
     receiver = Receiver()
-    hooks, store, registry = outbox(receiver)
+    hooks, store, _ = outbox(receiver)
     emit(store, record(1, Status.SUBMITTED, url="http://10.1.2.3/hook"))
     emit(store, record(2, Status.SUBMITTED, url="http://[::ffff:127.0.0.1]:8080/hook"))
     await run_until(hooks, lambda: len(store.deliveries(state="dead")) == 2)
