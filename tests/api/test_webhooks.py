@@ -75,9 +75,10 @@ async def test_status_events_reach_the_callback_url_signed_and_replay(tmp_path: 
                 assert await wait_until(lambda: len(receiver.calls) == 2, 5), receiver.calls
                 path = f"/v1/messages/{hooked.json()['id']}"
                 with trio.fail_after(5):  # the outcomes are recorded in batches
-                    while {d["state"] for d in (view := (await api.get(path)).json())["deliveries"]} != {
-                        "delivered"
-                    }:
+                    while True:
+                        view = (await api.get(path)).json()
+                        if {d["state"] for d in view["deliveries"]} == {"delivered"}:
+                            break
                         await trio.sleep(0.02)
                 replay = (await api.get("/v1/events", params={"type": "message.status", "limit": 3})).json()
                 rest = (await api.get("/v1/events", params={"after": replay["next"]})).json()
