@@ -194,6 +194,7 @@ class Webhooks:
             Attempt(seq=d.seq, endpoint=d.endpoint, state=state, at=now, next_attempt_at=next_at,
                     status=status, error=error)
         )  # fmt: skip
+        self._wake.set()  # its place in the queue is free: start the next one now
 
     def _backoff(self, attempts: int) -> float:
         s = self.settings
