@@ -10,7 +10,8 @@ Outcomes: 200/201/202 -> acked; 429 -> throttled; any other status -> an error n
 ``connection_error``.
 
 Receipts (``--wait-dlr``): the target listens on ``--callback-listen`` (loopback, a free
-port by default; the gateway must be able to reach it) and sends each message with a
+port by default; the gateway must be able to reach it, so a gateway refusing private
+callback targets needs ``[webhooks] allow_private_targets = true``) and sends each message with a
 ``callback_url`` there; the gateway's webhook for the message's final status (delivered,
 undeliverable, expired, rejected, failed) is its receipt, and submit->receipt latency
 runs from the intended send time to that call's arrival.
@@ -213,9 +214,10 @@ class HttpTarget:
         status = 204
         try:
             event = json.loads(body)
-            if event.get("type") == "message.status" and event.get("status") in _FINAL:
+            data = event.get("data") or {}  # the gateway's event model: the message in data
+            if event.get("type") == "message.status" and data.get("status") in _FINAL:
                 assert self._receipts is not None
-                self._receipts.receipt(str(event["id"]), self._clock())
+                self._receipts.receipt(str(data["id"]), self._clock())
         except (ValueError, KeyError, AttributeError):
             status = 400
         await send({"type": "http.response.start", "status": status, "headers": []})

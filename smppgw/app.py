@@ -15,11 +15,14 @@
     keys = []                        # or listed here (keep such a file out of the repository)
     max_queued = 100000              # parts waiting to be sent; above it POST answers 429
 
-    [webhooks]                       # per-message callback_url comes with each message
-    inbound_url = "https://example.net/sms/inbound"
-    attempts = 6                     # tries per call; backoff doubles from `backoff` seconds
-    backoff = 1.0
-    timeout = 5.0
+    [webhooks]                       # the event outbox's delivery (gateway/webhook_config.py)
+    secret_env = "SMPPGW_WEBHOOK_SECRET"   # signs calls to each message's callback_url
+    retry_for = 86400                # seconds of retries from the first attempt, then dead
+
+    [[webhooks.endpoint]]            # every event of the listed types, signed
+    url = "https://example.net/sms/events"
+    events = ["message.status", "message.inbound"]
+    secret_env = "PLATFORM_WEBHOOK_SECRET"
 
 With no config, the embedded default: the bundled simulator on a free loopback port as
 the carrier, SQLite under ``./var/``, the API on 127.0.0.1:8080 with the key from
@@ -50,8 +53,9 @@ from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.inbound import InboundHandler, InboundMessage
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
+from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import serve_http
-from smppgw.store.base import InboundRecord, InboundStore, MessageStore, Status, Store, StoreControl
+from smppgw.store.base import InboundStore, MessageStore, Status, Store, StoreControl
 from smppgw.store.sqlite import SqliteStore
 from smppgw.support.config import (
     ConfigError,
@@ -113,30 +117,13 @@ def app_config_from_dict(data: dict[str, Any], *, environ: dict[str, str] | None
                 raise ConfigError(f"api.keys_env: environment variable {name} is not set")
             keys += [k.strip() for k in env[name].split(",") if k.strip()]
     if "webhooks" in data:
-        out["webhooks"] = _webhooks(table(data["webhooks"], "webhooks"))
+        out["webhooks"] = webhooks_from_dict(table(data["webhooks"], "webhooks"), env)
     if not keys:
         raise ConfigError("api: no API key (set api.keys_env or api.keys)")
     if any(len(k) < 8 for k in keys):
         raise ConfigError("api: every API key needs at least 8 characters")
     out["api_keys"] = tuple(keys)
     return AppConfig(**out)
-
-
-def _webhooks(t: dict[str, Any]) -> WebhookSettings:
-    unknown_keys(t, {"inbound_url", "attempts", "backoff", "timeout", "workers", "max_pending"}, "webhooks")
-    out: dict[str, Any] = {}
-    if "inbound_url" in t:
-        url = string(t["inbound_url"], "webhooks.inbound_url")
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"webhooks.inbound_url: an http(s) URL, got {url!r}")
-        out["inbound_url"] = url
-    for key, hi in (("attempts", 100), ("workers", 64), ("max_pending", 10_000_000)):
-        if key in t:
-            out[key] = integer(t[key], f"webhooks.{key}", 1, hi)
-    for key in ("backoff", "timeout"):
-        if key in t:
-            out[key] = positive(t[key], f"webhooks.{key}")
-    return WebhookSettings(**out)
 
 
 def load_app_config(path: str | Path) -> AppConfig:
@@ -175,15 +162,17 @@ async def run_app(
     if store is None:
         store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
     metrics = GatewayMetrics()
-    webhooks = Webhooks(config.webhooks, registry=metrics.registry, wall=store.wall)
+    webhooks = Webhooks(config.webhooks, store, registry=metrics.registry)
+    store.route_events(webhooks.targets)  # the outbox: status and inbound events, with their deliveries
     gateway = Gateway(
         config.gateway,
         store=store,
         metrics=metrics,
         opted_out=store.is_opted_out,
-        inbound_handler=_keeper(store, webhooks.on_inbound),
+        inbound_handler=_keeper(store),
+        events=store,
     )
-    gateway.add_listener(webhooks.on_change)
+    gateway.intake.callback_check = webhooks.callback_refusal
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
@@ -206,10 +195,11 @@ async def run_app(
             store.close()
 
 
-def _keeper(store: InboundStore, then: Callable[[InboundRecord], None]) -> InboundHandler:
+def _keeper(store: InboundStore) -> InboundHandler:
     def keep(message: InboundMessage) -> None:
-        # Durable before the deliver_sm_resp (DESIGN §3); raising makes the SMSC redeliver.
-        then(store.add_inbound(**{f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)}))
+        # Durable before the deliver_sm_resp (DESIGN §3), with its message.inbound event
+        # (the store writes both in one transaction); raising makes the SMSC redeliver.
+        store.add_inbound(**{f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)})
         log.info("inbound %s -> %s stored (%d parts)", message.source, message.destination, message.parts)
 
     return keep

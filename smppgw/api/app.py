@@ -9,6 +9,7 @@
                                    &cursor=&limit= -> {messages: [...], next_cursor}
     GET    /v1/inbound             inbound (MO) messages, ?after=SEQ&limit=N
     GET|PUT|DELETE /v1/optouts/{number}
+    GET    /v1/events, /v1/webhooks/dead ...  the event log and dead letters (api/events.py)
     GET    /healthz  /readyz  /metrics
 
 Every ``/v1`` call needs an API key (``Authorization: Bearer KEY`` or ``X-API-Key``).
@@ -45,6 +46,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
 
 from smppgw.api.accept import Acceptor, openapi_components
+from smppgw.api.events import events_router
 from smppgw.api.problems import MEDIA_TYPE, Problem
 from smppgw.api.schemas import OptOutIn
 from smppgw.gateway.engine import CancelError, Gateway
@@ -109,7 +111,9 @@ def build_app(
         record = store.get(message_id)
         if record is None:
             raise HTTPException(404, f"no message {message_id!r}")
-        return message_view(record, store.wall)
+        view = message_view(record, store.wall)
+        view["deliveries"] = [d.to_dict() for d in store.deliveries(subject=message_id)]  # its webhooks
+        return view
 
     @app.post("/v1/messages/{message_id}/cancel", dependencies=auth)
     async def cancel_message(message_id: str) -> dict[str, Any]:
@@ -193,6 +197,7 @@ def build_app(
     async def metrics() -> Response:
         return Response(generate_latest(gateway.metrics.registry), media_type="text/plain; version=0.0.4")
 
+    app.include_router(events_router(store, now), dependencies=auth)  # /v1/events, dead letters
     return app
 
 

@@ -11,6 +11,10 @@ it in the record's history with its time and source; ``publish`` saves the recor
 those entries together (the store writes them in the same transaction). A move the
 rank rule refused (a late ``submitted`` after ``delivered``) is saved to the history
 only: the listeners are not told again.
+
+Events (``gateway.events``): with an ``EventStore``, ``publish`` appends the
+``message.status`` events of the change right after ``save``, so the store writes them
+in the same transaction as the record (the outbox the webhook worker delivers from).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from typing import Any
 
 import trio
 
+from smppgw.gateway.events import status_events
 from smppgw.gateway.metrics import GatewayMetrics
-from smppgw.store.base import FINAL, MessageRecord, MessageStore, Status, advance
+from smppgw.store.base import FINAL, EventStore, MessageRecord, MessageStore, Status, advance, owes_work
 
 __all__ = ["Changes", "Listener"]
 
@@ -36,9 +41,13 @@ def _settled(record: MessageRecord) -> bool:
 
 
 class Changes:
-    def __init__(self, store: MessageStore, metrics: GatewayMetrics) -> None:
+    def __init__(
+        self, store: MessageStore, metrics: GatewayMetrics, events: EventStore | None = None
+    ) -> None:
         self.store = store
         self._metrics = metrics
+        self.events = events
+        self._told: dict[str, int] = {}  # message id -> history entries already made events
         self.listeners: list[Listener] = []
         self._waiters: dict[str, trio.Event] = {}
 
@@ -51,12 +60,25 @@ class Changes:
         history = record.history
         if history and not history[-1][4]:
             return
+        if self.events is not None and history:
+            self._append_events(record, self.events)
         for listener in self.listeners:
             listener(record)
         if self._waiters and _settled(record):
             waiter = self._waiters.pop(record.id, None)
             if waiter is not None:
                 waiter.set()
+
+    def _append_events(self, record: MessageRecord, events: EventStore) -> None:
+        told = self._told
+        start = told.get(record.id, 0)
+        if start < len(record.history):
+            for event in status_events(record, start, events.wall):
+                events.append_event(event)
+        if owes_work(record):
+            told[record.id] = len(record.history)
+        else:  # settled: a later change (unknown -> delivered) numbers from the history
+            told.pop(record.id, None)
 
     def fail(self, record: MessageRecord, status: Status, reason: str, source: str = "gateway") -> None:
         """Make ``record`` final with ``status`` and publish it; if it is final already,

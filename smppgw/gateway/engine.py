@@ -46,7 +46,7 @@ from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.esme import Connect, connect_tcp
 from smppgw.net.tls import client_context
 from smppgw.policy.throttle import AdaptiveRate
-from smppgw.store.base import InboundPartStore, MessageRecord, MessageStore
+from smppgw.store.base import EventStore, InboundPartStore, MessageRecord, MessageStore
 from smppgw.store.memory import MemoryStore
 
 __all__ = ["CancelError", "Gateway", "SubmitError", "SubmitFields"]
@@ -82,7 +82,10 @@ class Gateway:
         failover_after: float = 5.0,
         opted_out: Callable[[str], bool] | None = None,
         connect: Connect = connect_tcp,
+        events: EventStore | None = None,
     ) -> None:
+        """``events``: where status changes append their events (the outbox, usually the
+        store itself); None: no events (one-shot tools, most tests)."""
         self.config = config
         self._connect = connect  # how each bind pool opens its streams (tests: memory)
         self.store: MessageStore = store if store is not None else MemoryStore()
@@ -93,7 +96,7 @@ class Gateway:
         self._parts = self.store if isinstance(self.store, InboundPartStore) else None
         self.metrics = metrics or GatewayMetrics()
         self.rng = rng or random.Random()
-        self.changes = Changes(self.store, self.metrics)
+        self.changes = Changes(self.store, self.metrics, events)
         self.receipts = ReceiptBook(
             metrics=self.metrics,
             hold=config.receipt_hold,

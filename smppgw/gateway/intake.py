@@ -118,11 +118,17 @@ class Intake:
         #: The run's clock (``Gateway.run`` sets it): one Python frame per read,
         #: trio.current_time() three.
         self.now: Callable[[], float] = trio.current_time
+        #: Why a ``callback_url`` is refused, or None (the webhooks' SSRF rule; the
+        #: composition root sets it; None: every URL taken).
+        self.callback_check: Callable[[str], str | None] | None = None
 
     def accept(self, fields: SubmitFields) -> tuple[MessageRecord, Plan | None]:
         """A new message: its record, and its plan (None when its destination opted out:
         the record is then ``blocked``). Raises SubmitError."""
         record, src, dst = new_record(self.now(), next(self._references), fields)
+        check, url = self.callback_check, record.callback_url
+        if check is not None and url is not None and (refused := check(url)) is not None:
+            raise SubmitError(f"callback_url: {refused}")
         if self.opted_out is not None and self.opted_out(dst.addr):
             advance(record, _BLOCKED, "gateway", record.created_at, "destination opted out")
             record.error = "destination opted out"

@@ -29,6 +29,20 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from smppgw.store.events import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    Attempt,
+    Delivery,
+    EventRecord,
+    EventRouter,
+    EventStore,
+    Target,
+    event_id,
+    inbound_event,
+    iso,
+)
 from smppgw.store.status import (
     FINAL,
     OUTCOMES,
@@ -41,6 +55,18 @@ from smppgw.store.status import (
 )
 
 __all__ = [
+    "DEAD",
+    "DELIVERED",
+    "PENDING",
+    "Attempt",
+    "Delivery",
+    "EventRecord",
+    "EventRouter",
+    "EventStore",
+    "Target",
+    "event_id",
+    "inbound_event",
+    "iso",
     "FINAL",
     "OUTCOMES",
     "HistoryEntry",
@@ -327,8 +353,9 @@ class CorrelationStore(Protocol):
 
 
 @runtime_checkable
-class Store(MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, Protocol):
-    """Everything the API and the composition root use of a store."""
+class Store(MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, Protocol):
+    """Everything the API and the composition root use of a store (the event outbox of
+    ``store.events`` included)."""
 
 
 # -- inbound parts held for reassembly --------------------------------------------------------

@@ -25,6 +25,7 @@ from smppgw.store.base import (
     StoreError,
     owes_work,
 )
+from smppgw.store.memory_events import MemoryEvents
 
 if TYPE_CHECKING:
     from smppgw.store.base import InboundPartStore, Store
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore:
+class MemoryStore(MemoryEvents):
     """Implements every protocol of ``store.base`` (``Store``), in memory."""
 
     def __init__(self, *, clock_offset: float = 0.0) -> None:
@@ -44,6 +45,7 @@ class MemoryStore:
         self._parts: dict[tuple[object, ...], InboundPart] = {}  # held for reassembly
         # (smsc, key) -> (message id, part, submitted_at), oldest first (a put moves it last)
         self._correlations: dict[tuple[str, str], tuple[str, int, float]] = {}
+        self._events_init()  # the outbox (store.memory_events)
 
     def close(self) -> None:
         """Nothing to release; the records stay readable."""
@@ -121,6 +123,7 @@ class MemoryStore:
             received_at=received_at + self.clock_offset,
         )  # fmt: skip
         self._inbound.append(record)
+        self._inbound_event(record)  # its message.inbound event
         return record
 
     def inbound(self, *, after: int = 0, limit: int = 100) -> list[InboundRecord]:

@@ -43,6 +43,7 @@ from smppgw.store.base import (
     StoreError,
     owes_work,
 )
+from smppgw.store.sqlite_events import SqliteEvents
 from smppgw.store.sqlite_rows import (
     HISTORY_COLUMNS,
     HISTORY_INSERT,
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore:
+class SqliteStore(SqliteEvents):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
@@ -81,6 +82,7 @@ class SqliteStore:
         self._db.execute("PRAGMA wal_autocheckpoint=16384")
         self._db.executescript(SCHEMA)
         self._listing_schema()
+        self._events_init()  # the outbox (store.sqlite_events)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
@@ -116,8 +118,9 @@ class SqliteStore:
 
     def flush(self) -> int:
         """Write every change since the last flush in one transaction; returns how many."""
-        if not self._dirty and not self._part_ops and not self._correlations:
+        if not self._dirty and not self._part_ops and not self._correlations and not self._staged_events:
             return 0
+        events = self._take_events()  # written with the changes they tell of
         dirty, self._dirty = self._dirty, {}
         part_ops, self._part_ops = self._part_ops, []
         correlations, self._correlations = self._correlations, {}
@@ -139,7 +142,9 @@ class SqliteStore:
                 )
                 if history:
                     self._db.executemany(HISTORY_INSERT, history)
+                self._write_events(events)
         except StoreError:
+            self._restore_events(events)
             self._dirty = dirty | self._dirty  # keep them for the next try, nothing lost
             self._part_ops = part_ops + self._part_ops
             self._correlations = correlations | self._correlations
@@ -223,7 +228,9 @@ class SqliteStore:
                 ":complete, :received_at)",
                 fields,
             )
-        return InboundRecord(seq=int(cursor.lastrowid or 0), **fields)
+            record = InboundRecord(seq=int(cursor.lastrowid or 0), **fields)
+            self._inbound_event(record)  # its message.inbound event, same transaction
+        return record
 
     def inbound(self, *, after: int = 0, limit: int = 100) -> list[InboundRecord]:
         rows = self._db.execute(

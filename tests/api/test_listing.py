@@ -63,7 +63,8 @@ async def test_listing_filters_and_pages_newest_first(tmp_path: Path) -> None:
         assert "history" not in items[0] and items[0]["to"] == "447700900006"
         view = (await api.get(f"/v1/messages/{ids[6]}")).json()
         view.pop("history", None)
-        assert items[0] == view  # the single-message view, without its history
+        assert view.pop("deliveries") == []  # no webhooks configured
+        assert items[0] == view  # the single-message view, without its history and deliveries
 
         assert [m["id"] for m in (await listing(api, tag="vip"))["messages"]] == [ids[6], ids[3], ids[0]]
         assert [m["id"] for m in (await listing(api, to="+447700900004"))["messages"]] == [ids[4]]

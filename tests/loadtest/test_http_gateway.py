@@ -14,9 +14,12 @@ import trio
 from loadtest.messages import TEXTS
 from loadtest.params import Phase, RunParams, parse_mix
 from smppgw.core.text import split_message
+from smppgw.gateway.webhook_config import WebhookSettings
 from tests.api.helpers import KEY, app_config, serving
 from tests.gateway.helpers import simulator, smsc, wait_until
 from tests.loadtest.helpers import run_checked
+
+LOOPBACK = WebhookSettings(allow_private_targets=True)
 
 BIN = Path(sys.executable).parent
 
@@ -88,7 +91,8 @@ async def test_wait_dlr_over_http_counts_each_final_webhook_as_a_receipt(tmp_pat
     outcomes = {"DELIVRD": 0.75, "UNDELIV": 0.25}
     async with (
         simulator(behaviour={"dlr_delay": 0.3, "outcomes": outcomes}) as sim,
-        serving(app_config([smsc(sim)], tmp_path / "db")) as api,
+        # The webhooks come back to a loopback port: a private target, allowed here.
+        serving(attrs.evolve(app_config([smsc(sim)], tmp_path / "db"), webhooks=LOOPBACK)) as api,
     ):
         params = http_params(
             api.url, phases=(Phase(rate=20, duration=2.0),), wait_dlr=5.0, mix=parse_mix("gsm:1")

@@ -1,0 +1,50 @@
+"""The events a status change makes (``store.events``): ``message.status``.
+
+A message's status events are the applied changes of its history to ``submitted``,
+``en_route`` and every final status (``EMIT``): not ``accepted``, ``scheduled``,
+``queued`` or ``submitting``, which only the gateway cares about, and not a move the rank
+rule refused (history only). The n-th such change is the event with ``sequence`` n, so
+the events of a message are numbered by its history, which the store keeps: a restart
+numbers on, and a change written twice is one event (``store.events.event_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from smppgw.store.base import FINAL, EventRecord, MessageRecord, Status, event_id, iso
+
+__all__ = ["EMIT", "status_events"]
+
+EMIT = frozenset({Status.SUBMITTED, Status.EN_ROUTE}) | FINAL
+
+
+def status_events(
+    record: MessageRecord, start: int, wall: Callable[[float | None], float | None]
+) -> list[EventRecord]:
+    """The events of ``record``'s history entries from index ``start`` on."""
+    out: list[EventRecord] = []
+    sequence = 0
+    updated = iso(wall(record.updated_at) or 0.0)
+    for n, (status, at, _source, _detail, applied) in enumerate(record.history):
+        if not applied or status not in EMIT:
+            continue
+        sequence += 1
+        if n < start:
+            continue
+        final = status in FINAL
+        data = {
+            "id": record.id,
+            "status": status.value,
+            "final": final,
+            "error": record.error if final or status is record.status else None,
+            "parts": [p.to_dict() for p in record.parts],
+            "updated_at": updated,
+        }
+        out.append(
+            EventRecord(
+                id=event_id(record.id, sequence), type="message.status", subject=record.id,
+                sequence=sequence, occurred_at=wall(at) or 0.0, data=data, callback_url=record.callback_url,
+            )
+        )  # fmt: skip
+    return out

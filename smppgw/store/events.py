@@ -1,0 +1,211 @@
+"""The event outbox (DESIGN §4.2): events, their deliveries, and the ``EventStore`` protocol.
+
+An event is a fact a platform hears about, one JSON object, sent as the webhook body
+byte for byte and replayed by ``GET /v1/events``::
+
+    {"id": "evt_...", "type": "message.status", "occurred_at": "2026-01-02T03:04:05.678Z",
+     "subject": "<message id>", "sequence": 2, "data": {...}}
+
+``type`` is an open string (``message.status``, ``message.inbound``; more come later);
+``sequence`` counts the events of one ``subject`` from 1. The id is made from the subject
+and the sequence, so the same change written twice (replayed after a crash) is one event:
+a store ignores an id it has.
+
+Events go into the store in the same transaction as the change they tell of: a status
+event with its record's save (``append_event``, durable at the next ``commit``), an
+inbound event with its inbound record (``add_inbound`` writes it). Each event gets one
+delivery per endpoint it is for (``Target``), chosen when it is written by the router
+the composition root gives the store (``route_events``); without a router a store writes
+no events (a gateway run without the outbox, such as ``smppgw send``).
+
+A delivery is ``pending`` until an attempt succeeds (``delivered``) or the endpoint
+refuses it for good or it kept failing for ``retry_for`` (``dead``). Only the store holds
+that state: a restart goes on where the last recorded attempt left off (at least once).
+Delivered events older than the retention are pruned; pending and dead ones stay.
+Times here are wall-clock seconds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Final, Protocol, runtime_checkable
+
+import attrs
+
+__all__ = [
+    "DEAD",
+    "DELIVERED",
+    "PENDING",
+    "Attempt",
+    "Delivery",
+    "EventRecord",
+    "EventRouter",
+    "EventStore",
+    "Target",
+    "event_id",
+    "inbound_event",
+    "iso",
+]
+
+PENDING: Final = "pending"
+DELIVERED: Final = "delivered"
+DEAD: Final = "dead"
+
+
+def iso(wall: float) -> str:
+    """Wall-clock seconds as ISO 8601 UTC with a Z, to the millisecond."""
+    moment = datetime.datetime.fromtimestamp(wall, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event_id(subject: str, sequence: int) -> str:
+    """Stable: the same change written again is the same event."""
+    return f"evt_{subject.replace(':', '_')}_{sequence}"
+
+
+@attrs.frozen(kw_only=True)
+class Target:
+    """Where one event goes: ``endpoint`` names the queue (a configured endpoint's name,
+    or ``callback:<host:port>`` for a message's own ``callback_url``; never a full URL,
+    which may carry a token); ``url`` is where it is POSTed."""
+
+    endpoint: str
+    url: str
+
+
+#: (event type, the message's callback_url or None) -> the targets of that event.
+EventRouter = Callable[[str, str | None], Sequence[Target]]
+
+
+@attrs.frozen(kw_only=True)
+class EventRecord:
+    """One event. ``seq`` is the log's order (0 until written); ``body`` is the JSON text
+    sent and signed."""
+
+    id: str
+    type: str
+    subject: str
+    sequence: int
+    occurred_at: float  # wall clock
+    data: dict[str, Any] = attrs.field(eq=False, repr=False)
+    seq: int = 0
+    callback_url: str | None = attrs.field(default=None, repr=False)  # a message.status event's
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "occurred_at": iso(self.occurred_at),
+            "subject": self.subject,
+            "sequence": self.sequence,
+            "data": self.data,
+        }
+
+    def body(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+
+def inbound_event(record: Any) -> EventRecord:
+    """The ``message.inbound`` event of a stored ``InboundRecord``."""
+    data = record.to_dict()
+    data["received_at"] = iso(record.received_at)
+    subject = f"inbound:{record.seq}"
+    return EventRecord(
+        id=event_id(subject, 1), type="message.inbound", subject=subject, sequence=1,
+        occurred_at=record.received_at, data=data,
+    )  # fmt: skip
+
+
+@attrs.frozen(kw_only=True)
+class Delivery:
+    """One event for one endpoint, and how its delivery stands."""
+
+    seq: int  # the event's
+    event_id: str
+    type: str
+    subject: str
+    endpoint: str
+    url: str
+    state: str = PENDING
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    first_attempt_at: float | None = None
+    last_status: int | None = None  # the HTTP status of the last attempt
+    last_error: str | None = None
+    updated_at: float = 0.0
+    body: str = attrs.field(default="", repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's view: no URL (it may carry a token), no body."""
+
+        def when(t: float | None) -> str | None:
+            return None if t is None else iso(t)
+
+        return {
+            "event_id": self.event_id, "seq": self.seq, "type": self.type, "subject": self.subject,
+            "endpoint": self.endpoint, "state": self.state, "attempts": self.attempts,
+            "last_status": self.last_status, "last_error": self.last_error,
+            "first_attempt_at": when(self.first_attempt_at),
+            "next_attempt_at": when(self.next_attempt_at) if self.state == PENDING else None,
+            "updated_at": when(self.updated_at),
+        }  # fmt: skip
+
+
+@attrs.frozen(kw_only=True)
+class Attempt:
+    """What one attempt left: the delivery's new state (``pending`` with its next time)."""
+
+    seq: int
+    endpoint: str
+    state: str
+    at: float
+    next_attempt_at: float
+    status: int | None
+    error: str | None
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    def wall(self, monotonic: float | None) -> float | None:
+        """A record time (trio clock) as wall-clock seconds (``StoreControl.wall``)."""
+
+    def route_events(self, router: EventRouter) -> None:
+        """Turn the outbox on: from now on events are written, each with a delivery per
+        target ``router`` names."""
+
+    def append_event(self, event: EventRecord) -> None:
+        """Write ``event`` (and its deliveries) with the changes saved before it: durable
+        at the next ``commit``/``flush``, in the same transaction. An id the store has
+        is ignored. Without a router, nothing."""
+
+    def events(self, *, after: int = 0, types: Sequence[str] = (), limit: int = 100) -> list[EventRecord]:
+        """The log from ``seq > after`` in order (of ``types`` only, when given)."""
+
+    def due_deliveries(self, now: float, *, limit: int, skip: Sequence[str] = ()) -> list[Delivery]:
+        """Pending deliveries due by ``now``, soonest first, with their bodies; none for
+        an endpoint in ``skip`` (its queue is busy)."""
+
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        """Record the outcome of attempts, in one transaction.
+
+        Raises:
+            StoreError: nothing was recorded (the deliveries stay as they were).
+        """
+
+    def deliveries(
+        self, *, subject: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        """Deliveries of one subject's events, or in one state (newest first), without bodies."""
+
+    def retry_dead(self, event_id: str | None, now: float) -> int:
+        """Make dead deliveries (of ``event_id``, or all) pending again, due ``now``, with a
+        fresh ``retry_for``; returns how many."""
+
+    def backlog(self) -> dict[str, int]:
+        """Pending deliveries per endpoint."""
+
+    def prune_events(self, before: float, limit: int = 10_000) -> int:
+        """Forget up to ``limit`` events that occurred before ``before`` and whose every
+        delivery is delivered; returns how many."""

@@ -1,0 +1,248 @@
+"""The SQLite store's event outbox (``store.events.EventStore``): two tables and their SQL.
+
+``events`` is the log (``seq`` the replay cursor, never reused: AUTOINCREMENT, since the
+newest rows may be pruned); ``deliveries`` holds one row per event and endpoint with
+its state. ``SqliteStore`` takes this class as a base: events appended with a status
+change are staged and written by ``flush`` inside the transaction that saves the
+change; an inbound event is written inside ``add_inbound``'s transaction. The delivery
+worker's outcomes (``record_attempts``) are a transaction of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from smppgw.store.events import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    Attempt,
+    Delivery,
+    EventRecord,
+    EventRouter,
+    Target,
+    inbound_event,
+)
+from smppgw.store.sqlite_rows import Transaction
+
+__all__ = ["EVENTS_SCHEMA", "SqliteEvents"]
+
+EVENTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    occurred_at REAL NOT NULL,
+    body TEXT NOT NULL  -- the JSON sent and signed, byte for byte
+);
+CREATE INDEX IF NOT EXISTS events_subject ON events (subject);
+CREATE INDEX IF NOT EXISTS events_type ON events (type, seq);
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER NOT NULL,  -- the event's
+    endpoint TEXT NOT NULL,
+    url TEXT NOT NULL,
+    state TEXT NOT NULL,  -- pending | delivered | dead
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    first_attempt_at REAL,
+    last_status INTEGER,
+    last_error TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (seq, endpoint)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (endpoint, next_attempt_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (updated_at) WHERE state = 'dead';
+"""
+
+_DELIVERY = (
+    "d.seq, e.id, e.type, e.subject, d.endpoint, d.url, d.state, d.attempts, d.next_attempt_at, "
+    "d.first_attempt_at, d.last_status, d.last_error, d.updated_at"
+)
+
+
+def _delivery(row: Sequence[Any], body: str = "") -> Delivery:
+    return Delivery(
+        seq=row[0], event_id=row[1], type=row[2], subject=row[3], endpoint=row[4], url=row[5],
+        state=row[6], attempts=row[7], next_attempt_at=row[8], first_attempt_at=row[9],
+        last_status=row[10], last_error=row[11], updated_at=row[12], body=body,
+    )  # fmt: skip
+
+
+class SqliteEvents:
+    """The outbox half of ``SqliteStore`` (which provides ``_db`` and ``flush``)."""
+
+    _db: sqlite3.Connection
+
+    def _events_init(self) -> None:
+        self._db.executescript(EVENTS_SCHEMA)
+        self._router: EventRouter | None = None
+        self._staged_events: list[tuple[EventRecord, Sequence[Target]]] = []
+        self._staged_ids: set[str] = set()
+        # Endpoints that may have pending deliveries: due_deliveries asks each apart (an
+        # index range per endpoint), so a busy endpoint's backlog is never scanned.
+        self._pending_endpoints: set[str] = {
+            r[0] for r in self._db.execute("SELECT DISTINCT endpoint FROM deliveries WHERE state = 'pending'")
+        }
+
+    def _flush_first(self) -> None:
+        flush = getattr(self, "flush", None)
+        if flush is not None:
+            flush()
+
+    # -- writing (inside the store's transactions) -------------------------------------------
+
+    def route_events(self, router: EventRouter) -> None:
+        self._router = router
+
+    def append_event(self, event: EventRecord) -> None:
+        if self._router is None or event.id in self._staged_ids:
+            return
+        self._staged_ids.add(event.id)
+        self._staged_events.append((event, self._router(event.type, event.callback_url)))
+
+    def _take_events(self) -> list[tuple[EventRecord, Sequence[Target]]]:
+        staged, self._staged_events = self._staged_events, []
+        self._staged_ids = set()
+        return staged
+
+    def _restore_events(self, staged: list[tuple[EventRecord, Sequence[Target]]]) -> None:
+        """The transaction failed: keep them for the next try."""
+        self._staged_events = staged + self._staged_events
+        self._staged_ids |= {e.id for e, _ in staged}
+
+    def _write_events(self, staged: Sequence[tuple[EventRecord, Sequence[Target]]]) -> None:
+        """Inside the caller's transaction."""
+        db = self._db
+        rows: list[tuple[Any, ...]] = []
+        for event, targets in staged:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO events (id, type, subject, sequence, occurred_at, body) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (event.id, event.type, event.subject, event.sequence, event.occurred_at, event.body()),
+            )
+            if cursor.rowcount == 1:  # a new event (a replayed one has its deliveries)
+                seq = cursor.lastrowid
+                at = event.occurred_at
+                rows += [(seq, t.endpoint, t.url, PENDING, at, at) for t in targets]
+        if rows:
+            self._pending_endpoints.update(r[1] for r in rows)
+            db.executemany(
+                "INSERT OR IGNORE INTO deliveries (seq, endpoint, url, state, next_attempt_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def _inbound_event(self, record: Any) -> None:
+        """``add_inbound``'s event, inside its transaction."""
+        if self._router is not None:
+            event = inbound_event(record)
+            self._write_events([(event, self._router(event.type, None))])
+
+    # -- reading and the worker's bookkeeping ----------------------------------------------------
+
+    def events(self, *, after: int = 0, types: Sequence[str] = (), limit: int = 100) -> list[EventRecord]:
+        self._flush_first()
+        where = "seq > ?"
+        args: list[Any] = [after]
+        if types:
+            where += f" AND type IN ({', '.join('?' * len(types))})"
+            args += list(types)
+        rows = self._db.execute(
+            f"SELECT seq, id, type, subject, sequence, occurred_at, body FROM events WHERE {where} "
+            "ORDER BY seq LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [
+            EventRecord(
+                seq=r[0], id=r[1], type=r[2], subject=r[3], sequence=r[4], occurred_at=r[5],
+                data=json.loads(r[6])["data"],
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def due_deliveries(self, now: float, *, limit: int, skip: Sequence[str] = ()) -> list[Delivery]:
+        rows: list[Any] = []
+        for endpoint in sorted(self._pending_endpoints.difference(skip)):
+            found = self._db.execute(
+                f"SELECT {_DELIVERY}, e.body FROM deliveries d JOIN events e ON e.seq = d.seq "
+                "WHERE d.state = 'pending' AND d.endpoint = ? AND d.next_attempt_at <= ? "
+                "ORDER BY d.next_attempt_at LIMIT ?",
+                (endpoint, now, limit),
+            ).fetchall()
+            if (
+                not found
+                and not self._db.execute(
+                    "SELECT 1 FROM deliveries WHERE state = 'pending' AND endpoint = ? LIMIT 1", (endpoint,)
+                ).fetchone()
+            ):
+                self._pending_endpoints.discard(endpoint)
+            rows += found
+        rows.sort(key=lambda r: r[8])
+        return [_delivery(r, r[13]) for r in rows[:limit]]
+
+    def record_attempts(self, attempts: Sequence[Attempt]) -> None:
+        with Transaction(self._db):
+            self._db.executemany(
+                "UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, "
+                "first_attempt_at = coalesce(first_attempt_at, ?), last_status = ?, last_error = ?, "
+                "updated_at = ? WHERE seq = ? AND endpoint = ?",
+                [
+                    (a.state, a.next_attempt_at, a.at, a.status, a.error, a.at, a.seq, a.endpoint)
+                    for a in attempts
+                ],
+            )
+
+    def deliveries(
+        self, *, subject: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        where: list[str] = []
+        args: list[Any] = []
+        if subject is not None:
+            where.append("e.subject = ?")
+            args.append(subject)
+        if state is not None:
+            where.append("d.state = ?")
+            args.append(state)
+        order = "d.seq, d.endpoint" if subject is not None else "d.updated_at DESC"
+        rows = self._db.execute(
+            f"SELECT {_DELIVERY} FROM deliveries d JOIN events e ON e.seq = d.seq "
+            f"WHERE {' AND '.join(where) or '1'} ORDER BY {order} LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [_delivery(r) for r in rows]
+
+    def retry_dead(self, event_id: str | None, now: float) -> int:
+        which = "" if event_id is None else " AND seq = (SELECT seq FROM events WHERE id = ?)"
+        with Transaction(self._db):
+            cursor = self._db.execute(
+                "UPDATE deliveries SET state = ?, next_attempt_at = ?, first_attempt_at = NULL, "
+                f"updated_at = ? WHERE state = ?{which}",
+                (PENDING, now, now, DEAD, *(() if event_id is None else (event_id,))),
+            )
+        self._pending_endpoints.update(
+            r[0] for r in self._db.execute("SELECT DISTINCT endpoint FROM deliveries WHERE state = 'pending'")
+        )
+        return cursor.rowcount
+
+    def backlog(self) -> dict[str, int]:
+        rows = self._db.execute(
+            "SELECT endpoint, count(*) FROM deliveries WHERE state = 'pending' GROUP BY endpoint"
+        ).fetchall()
+        return dict(rows)
+
+    def prune_events(self, before: float, limit: int = 10_000) -> int:
+        seqs = self._db.execute(
+            "SELECT seq FROM events e WHERE occurred_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d "
+            f"WHERE d.seq = e.seq AND d.state != '{DELIVERED}') ORDER BY seq LIMIT ?",
+            (before, limit),
+        ).fetchall()
+        if seqs:
+            with Transaction(self._db):
+                self._db.executemany("DELETE FROM deliveries WHERE seq = ?", seqs)
+                self._db.executemany("DELETE FROM events WHERE seq = ?", seqs)
+        return len(seqs)
