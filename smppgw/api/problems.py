@@ -83,7 +83,8 @@ _SUBMIT_FIELDS = {
 }
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_MISSING = re.compile(r"Object missing required field `(?P<name>[^`]+)`")
+# msgspec names these fields in the message, not the path: the path is their object's.
+_NAMED = re.compile(r"Object (?:missing required|contains unknown) field `(?P<name>[^`]+)`")
 
 
 class FieldError(BaseModel):
@@ -186,8 +187,8 @@ def validation_problem(message: str, *, prefix: str = "") -> Problem:
     match = _AT.match(message)
     assert match is not None  # the pattern matches any text
     text, path = match["message"], (match["path"] or "").lstrip(".")
-    if (missing := _MISSING.match(text)) is not None:
-        path = f"{path}.{missing['name']}" if path else missing["name"]
+    if (named := _NAMED.match(text)) is not None:
+        path = f"{path}.{named['name']}" if path else named["name"]
     return invalid(prefix + path, text)
 
 

@@ -8,6 +8,7 @@ this file has the others and the document.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 import attrs
 import httpx
 import pytest
+import trio
 
 from smppgw.store.base import MessageRecord, StoreError
 from smppgw.store.memory import MemoryStore
@@ -92,7 +94,7 @@ async def test_store_failure_and_a_stopped_gateway_are_503(tmp_path: Path) -> No
 async def test_an_unexpected_error_is_a_500_that_tells_nothing_and_is_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="smppgw.api.problems")
+    caplog.set_level(logging.ERROR, logger="smppgw.net.http")
     async with serving(app_config([DOWN], tmp_path / "db"), FaultyStore()) as api:
         r = await api.get("/v1/messages/boom")
         problem = assert_problem(r, 500, "internal")
@@ -100,7 +102,7 @@ async def test_an_unexpected_error_is_a_500_that_tells_nothing_and_is_logged(
         assert problem["detail"] == "an unexpected error; it has been logged"
         # The API still answers afterwards.
         assert_problem(await api.get("/v1/messages/other"), 404, "not-found")
-    [logged] = [rec for rec in caplog.records if rec.name == "smppgw.api.problems"]
+    [logged] = [rec for rec in caplog.records if rec.name == "smppgw.net.http"]  # the HTTP front's log
     assert "GET /v1/messages/boom" in logged.getMessage()
     assert logged.exc_info is not None and "secret internals" in str(logged.exc_info[1])
 
@@ -155,3 +157,29 @@ async def test_docs_load_from_the_app_with_no_external_url(tmp_path: Path) -> No
             bundle = await browser.get("/docs/assets/swagger-ui-bundle.js")
             assert b"SwaggerUIBundle" in bundle.content and len(bundle.content) > 100_000
             assert_problem(await browser.get("/docs/assets/missing.js"), 404, "not-found")
+
+
+async def test_a_body_over_the_limit_is_413_before_it_is_read(tmp_path: Path) -> None:
+    """The HTTP front refuses it on its Content-Length; the same shape, type about:blank
+    (the front sits below the API layer and names no kind)."""
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db")) as api:
+        port = int(api.url.rsplit(":", 1)[1])
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            await stream.send_all(
+                b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                b"content-length: 100000000\r\n\r\n"
+            )
+            answer = b""
+            with trio.fail_after(5):
+                while chunk := await stream.receive_some(65536):
+                    answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ") and b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert (
+        problem["type"] == "about:blank"
+        and problem["status"] == 413
+        and problem["title"] == "Content Too Large"
+    )
+    assert "body over" in problem["detail"]
