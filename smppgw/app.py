@@ -14,6 +14,8 @@
     keys_env = "SMPPGW_API_KEYS"     # comma-separated keys from the environment (preferred)
     keys = []                        # or listed here (keep such a file out of the repository)
     max_queued = 100000              # parts waiting to be sent; above it POST answers 429
+    default_region = "GB"            # national numbers (07700 900001) are read as this region's;
+                                     # unset: numbers must be international (+44..., 447...)
 
     [webhooks]                       # the event outbox's delivery (gateway/webhook_config.py)
     secret_env = "SMPPGW_WEBHOOK_SECRET"   # signs calls to each message's callback_url
@@ -69,6 +71,7 @@ from smppgw.support.config import (
     unknown_keys,
 )
 from smppgw.support.gc import server_gc
+from smppgw.support.phone import check_region
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
 
@@ -86,6 +89,7 @@ class AppConfig:
     listen_port: int = 8080
     api_keys: tuple[str, ...] = ()
     max_queued: int = 100_000
+    default_region: str | None = None  # ISO 3166-1 alpha-2 (support.phone.check_region)
     webhooks: WebhookSettings = WebhookSettings()
 
 
@@ -105,7 +109,12 @@ def app_config_from_dict(data: dict[str, Any], *, environ: dict[str, str] | None
     keys: list[str] = []
     if "api" in data:
         t = table(data["api"], "api")
-        unknown_keys(t, {"listen", "keys", "keys_env", "max_queued"}, "api")
+        unknown_keys(t, {"listen", "keys", "keys_env", "max_queued", "default_region"}, "api")
+        if "default_region" in t:
+            try:
+                out["default_region"] = check_region(string(t["default_region"], "api.default_region"))
+            except ValueError as exc:
+                raise ConfigError(f"api.default_region: {exc}") from None
         if "max_queued" in t:
             out["max_queued"] = integer(t["max_queued"], "api.max_queued", 1, 100_000_000)
         if "listen" in t:
@@ -181,8 +190,9 @@ async def run_app(
             nursery.start_soon(_flusher, store, config.flush_interval)
             nursery.start_soon(webhooks.run)
             app = build_app(
-                gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued
-            )
+                gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
+                region=config.default_region,
+            )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
             port = await nursery.start(

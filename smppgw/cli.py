@@ -80,7 +80,14 @@ def _fail_usage(message: str) -> NoReturn:
 @click.option("--system-id", required=True)
 @click.option("--password", envvar="SMPPGW_PASSWORD", required=True, help="Or set SMPPGW_PASSWORD.")
 @click.option("--from", "source", required=True, help="Sender: E.164, short code or alphanumeric.")
-@click.option("--to", "destination", required=True, help="Destination number (E.164).")
+@click.option(
+    "--to", "destination", required=True, help="Destination number (E.164, or national with --region)."
+)
+@click.option(
+    "--region",
+    metavar="CC",
+    help="Region of national numbers (ISO 3166-1, e.g. GB: 07700 900001 -> 447700900001).",
+)
 @click.option("--text", required=True)
 @click.option("--dlr", is_flag=True, help="Request a delivery receipt and wait for it.")
 @click.option("--wait-dlr", type=float, default=30.0, show_default=True, help="Seconds to wait for receipts.")

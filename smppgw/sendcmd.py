@@ -8,6 +8,8 @@ overtakes its submit_sm_resp is held and matched). Exit 0 when every part was ac
 (and, with ``--dlr``, delivered); 1 on a failure, with the SMPP status name in the JSON
 (``ESME_RINVPASWD`` for a refused bind); bad input raises ``ValueError`` before the
 bind (the CLI's exit 2): the message is submitted first and waits in the queue for it.
+``--to`` and ``--from`` are read as the HTTP API reads them (``support.phone``): a
+national number needs ``--region``.
 
 ``running_gateway`` and ``wait_bound`` are shared with ``smppgw demo``.
 """
@@ -30,6 +32,7 @@ from smppgw.gateway.inbound import InboundHandler
 from smppgw.gateway.messages import SubmitError
 from smppgw.store.base import MessageRecord, PartRecord, Status
 from smppgw.store.memory import MemoryStore
+from smppgw.support.phone import NumberError, check_region, normalise
 
 __all__ = [
     "SMSC_NAME",
@@ -62,6 +65,7 @@ class SendOptions:
     tls: bool = False
     tls_ca: str | None = None  # a PEM CA bundle (--tls-ca); None: the system CAs
     timeout: float = 10.0
+    region: str | None = None  # the default region of national numbers (GB); None: international only
 
 
 def one_smsc_config(smsc: Mapping[str, Any], **tables: Any) -> GatewayConfig:
@@ -204,6 +208,7 @@ async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | N
     option out of range, before it connects; an address or a text the encoding cannot
     carry, as the gateway refuses the message, before the bind)."""
     out = emit or _print_line
+    opts = _numbers(opts)
     smsc = {
         "host": opts.host, "port": opts.port, "system_id": opts.system_id, "password": opts.password,
         "bind": opts.bind, "window": 1, "tls": opts.tls, "response_timeout": opts.timeout,
@@ -218,6 +223,24 @@ async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | N
     if isinstance(result, SubmitError):
         raise result
     return result
+
+
+def _numbers(opts: SendOptions) -> SendOptions:
+    """``opts`` with --to and --from normalised (E.164 digits; a short code or an
+    alphanumeric sender as given). Raises ValueError naming the option."""
+    try:
+        region = None if opts.region is None else check_region(opts.region)
+    except ValueError as exc:
+        raise ValueError(f"--region: {exc}") from None
+    try:
+        destination = normalise(opts.destination, region)
+    except NumberError as exc:
+        raise ValueError(f"--to: {exc}") from None
+    try:
+        source = normalise(opts.source, region)
+    except NumberError as exc:
+        raise ValueError(f"--from: {exc}") from None
+    return attrs.evolve(opts, destination=destination, source=source)
 
 
 async def _send(

@@ -11,7 +11,8 @@ A 202 means the message is stored: on disk for SQLite (``Store.add`` returned). 
 checks, in order: the key (401), the body's shape (422, each error with its field
 path), the idempotency key (200 with the first message, 409 for another message), the
 queue's room (429 with Retry-After, 503 while the gateway is not running), whether it
-can be sent (422 with the gateway's reason).
+can be sent (422 with the gateway's reason, naming the field it is about). ``to`` and
+``from`` are normalised here (``address``: E.164 digits, ``support.phone``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,16 @@ from urllib.parse import urlsplit
 import msgspec
 import trio
 
-from smppgw.api.problems import MEDIA_TYPE, Problem, validation_problem
+from smppgw.api.addresses import address
+from smppgw.api.problems import (
+    MEDIA_TYPE,
+    Problem,
+    field_error,
+    invalid,
+    invalid_fields,
+    unsendable,
+    validation_problem,
+)
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.net.http import FastRoute, Request
 from smppgw.net.http import Response as HttpResponse
@@ -38,6 +48,7 @@ __all__ = ["Acceptor", "BatchBody", "MessageBody", "accepted", "fast_routes", "o
 MAX_TEXT = 255 * 153 * 2  # a generous bound above 255 parts; the gateway says the exact limit
 MAX_BATCH = 1000
 _SAME = ("source", "destination", "text", "encoding")
+
 
 Encoding = Literal["auto", "gsm7", "ucs2", "latin1"]
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=21)]
@@ -95,25 +106,32 @@ def _check(body: MessageBody, at: str) -> list[dict[str, str]]:
     """What msgspec's schema cannot say: one body, encoding with text only, the URL."""
     errors = []
     if (body.text is None) == (body.hex is None):
-        errors.append({"field": f"{at}text", "message": "exactly one of text and hex is needed"})
+        errors.append(field_error(f"{at}text", "exactly one of text and hex is needed"))
     elif body.hex is not None and body.encoding != "auto":
         errors.append(
-            {"field": f"{at}encoding", "message": "encoding applies to text only; hex is sent as 8-bit data"}
+            field_error(f"{at}encoding", "encoding applies to text only; hex is sent as 8-bit data")
         )
     if body.callback_url is not None:
         url = urlsplit(body.callback_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            errors.append(
-                {"field": f"{at}callback_url", "message": "an http or https URL with a host is needed"}
-            )
+            errors.append(field_error(f"{at}callback_url", "an http or https URL with a host is needed"))
     return errors
 
 
-def _fields(body: MessageBody, now: Callable[[], float]) -> dict[str, Any]:
-    """``Gateway.submit``'s keywords; ``send_at`` turned to the trio clock."""
+def _fields(body: MessageBody, now: Callable[[], float], region: str | None, at: str = "") -> dict[str, Any]:
+    """``Gateway.submit``'s keywords: the numbers normalised, ``send_at`` turned to the trio
+    clock. Raises a 422 Problem naming ``to`` or ``from`` (under ``at``)."""
+    try:
+        destination = address(body.to, region, destination=True)
+    except ValueError as exc:
+        raise invalid(f"{at}to", str(exc)) from None
+    try:
+        source = address(body.from_, region, destination=False)
+    except ValueError as exc:
+        raise invalid(f"{at}from", str(exc)) from None
     fields: dict[str, Any] = {
-        "source": body.from_,
-        "destination": body.to,
+        "source": source,
+        "destination": destination,
         "text": body.text if body.text is not None else (body.hex or ""),
         "encoding": body.encoding if body.hex is None else "binary",
         "dlr": body.dlr,
@@ -158,8 +176,10 @@ class Acceptor:
         *,
         now: Callable[[], float],
         max_queued: int,
+        region: str | None = None,
     ) -> None:
         self.gateway = gateway
+        self.region = region
         self.store = store
         self.now = now
         self.max_queued = max_queued
@@ -191,7 +211,9 @@ class Acceptor:
         if seen is None:
             return None
         if any(getattr(seen, f) != _normal(f, fields[f]) for f in _SAME):
-            raise Problem(409, f"idempotency_key {key!r} was used for another message")
+            raise Problem(
+                409, f"idempotency_key {key!r} was used for another message", kind="idempotency-conflict"
+            )
         return accepted(seen)
 
     def _one(self, raw: bytes) -> tuple[MessageBody, dict[str, Any]]:
@@ -202,8 +224,8 @@ class Acceptor:
         except msgspec.DecodeError as exc:
             raise Problem(400, f"body is not JSON: {exc}") from None
         if errors := _check(body, ""):
-            raise Problem(422, "the message is not valid", errors=errors)
-        return body, _fields(body, self.now)
+            raise invalid_fields(errors)
+        return body, _fields(body, self.now, self.region)
 
     def single(self, raw: bytes) -> tuple[int, bytes]:
         """``POST /v1/messages`` on its own (one transaction): (status, JSON body)."""
@@ -217,7 +239,7 @@ class Acceptor:
         try:
             return self.gateway.submit(**fields)
         except SubmitError as exc:
-            raise Problem(422, str(exc)) from None
+            raise unsendable(exc, "") from None
         except StoreError as exc:
             raise Problem(503, f"not accepted: {exc}") from None
 
@@ -283,7 +305,7 @@ class Acceptor:
                 return later
             for pending, outcome in zip(fresh, outcomes, strict=True):
                 pending.settle(
-                    Problem(422, str(outcome)) if isinstance(outcome, SubmitError) else accepted(outcome)
+                    unsendable(outcome, "") if isinstance(outcome, SubmitError) else accepted(outcome)
                 )
         return later
 
@@ -299,14 +321,22 @@ class Acceptor:
         fresh: list[tuple[int, dict[str, Any]]] = []
         keys_in_batch: set[str] = set()
         for i, item in enumerate(items):
-            if errors := _check(item, f"messages[{i}]."):
-                results[i] = Problem(422, "the message is not valid", errors=errors).item()
+            at = f"messages[{i}]."
+            if errors := _check(item, at):
+                results[i] = invalid_fields(errors).item()
                 continue
-            fields = _fields(item, self.now)
+            try:
+                fields = _fields(item, self.now, self.region, at)
+            except Problem as exc:
+                results[i] = exc.item()
+                continue
             key = item.idempotency_key
             if key is not None:
                 if key in keys_in_batch:
-                    results[i] = Problem(409, f"idempotency_key {key!r} repeats in this batch").item()
+                    repeat = Problem(
+                        409, f"idempotency_key {key!r} repeats in this batch", kind="idempotency-conflict"
+                    )
+                    results[i] = repeat.item()
                     continue
                 keys_in_batch.add(key)
                 try:
@@ -324,9 +354,10 @@ class Acceptor:
         except StoreError as exc:
             raise Problem(503, f"not accepted: {exc}") from None
         for (i, _), outcome in zip(fresh, outcomes, strict=True):
-            results[i] = (
-                Problem(422, str(outcome)).item() if isinstance(outcome, SubmitError) else accepted(outcome)
-            )
+            if isinstance(outcome, SubmitError):
+                results[i] = unsendable(outcome, f"messages[{i}].").item()
+            else:
+                results[i] = accepted(outcome)
         n = sum(1 for r in results if r is not None and "id" in r)
         return 202, _encode({"accepted": n, "rejected": len(results) - n, "results": results})
 

@@ -1,4 +1,4 @@
-"""The HTTP queue API (DESIGN §4.2): a FastAPI app served by Hypercorn's trio worker.
+"""The HTTP queue API (DESIGN §4.2): a FastAPI app behind the HTTP front (``net/http.py``).
 
     POST   /v1/messages            one message -> 202 {id, status, segments}
     POST   /v1/messages/batch      up to 1000 -> 202 {results: [...]}, one per item, in order
@@ -15,9 +15,12 @@
 Every ``/v1`` call needs an API key (``Authorization: Bearer KEY`` or ``X-API-Key``).
 A 202 means the message is stored (the store's ``add`` returned: on disk for SQLite). An idempotency key
 seen before answers 200 with the first message; the same key with a different message
-is 409. Errors are JSON ``{"detail": ...}``: 401 no or wrong key, 404 unknown id, 409,
-422 bad body or unsendable message (the reason says which field), 429 more than
-``max_queued`` parts waiting (with Retry-After), 503 store failure or gateway not running.
+is 409. Errors are RFC 9457 problems (``api.problems``): 401 no or wrong key, 404 unknown
+id, 409, 422 bad body or unsendable message (its ``errors`` name the fields), 429 more
+than ``max_queued`` parts waiting (with Retry-After), 503 store failure or gateway not
+running. Times are ISO 8601 UTC with milliseconds (``2026-12-06T14:03:22.123Z``). Phone
+numbers (``to``; ``from`` unless a short code or alphanumeric; the filters and opt-outs)
+are normalised to E.164 digits (``support.phone``): national ones need ``region``.
 
 Queue semantics: ``send_at`` (ISO 8601 with an offset) schedules a message: it is stored
 ``scheduled`` and queued at that time (a time in the past: now; more than the gateway's
@@ -41,17 +44,20 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import generate_latest
 
+from smppgw.api import problems
 from smppgw.api.accept import Acceptor, openapi_components
+from smppgw.api.addresses import address
 from smppgw.api.events import events_router
-from smppgw.api.problems import MEDIA_TYPE, Problem
+from smppgw.api.problems import Problem, invalid
 from smppgw.api.schemas import OptOutIn
+from smppgw.api.views import inbound_view, message_view, opt_out_view
 from smppgw.gateway.engine import CancelError, Gateway
-from smppgw.policy.addressing import AddressError, AddressKind, to_smpp
-from smppgw.store.base import MessageQuery, MessageRecord, Status, Store
+from smppgw.policy.addressing import to_smpp
+from smppgw.store.base import MessageQuery, Status, Store
 
 __all__ = ["build_app", "message_view"]
 
@@ -63,18 +69,24 @@ def build_app(
     *,
     now: Callable[[], float],
     max_queued: int = 100_000,
+    region: str | None = None,
 ) -> FastAPI:
     """``now``: the trio clock (records carry it; the store converts it to wall time).
     ``max_queued``: parts waiting to be sent above which new messages get 429 (backpressure
-    when the carriers are slower than the callers, or down)."""
-    acceptor = Acceptor(gateway, store, api_keys, now=now, max_queued=max_queued)
+    when the carriers are slower than the callers, or down). ``region``: the default
+    region of national phone numbers (``support.phone.check_region``); None: numbers
+    must be international."""
+    acceptor = Acceptor(gateway, store, api_keys, now=now, max_queued=max_queued, region=region)
     one, many, components = openapi_components()
-    app = FastAPI(title="smppgw queue API", version="1", docs_url="/docs")
+    # Swagger UI and ReDoc from the package's own files: /docs works offline.
+    app = FastAPIOffline(
+        title="smppgw queue API", version="1", docs_url="/docs", redoc_url="/redoc",
+        static_url="/docs/assets", swagger_ui_parameters={"validatorUrl": None},
+    )  # fmt: skip
     app.state.acceptor = acceptor  # the HTTP front answers the intake routes with it
-
-    @app.exception_handler(Problem)
-    async def problem(request: Request, exc: Problem) -> Response:
-        return Response(exc.body(), status_code=exc.status, headers=exc.headers, media_type=MEDIA_TYPE)
+    problems.install(app)
+    problems.document(app, schemas=components)
+    errors = problems.responses
 
     async def authorised(request: Request) -> None:
         headers = request.headers
@@ -87,26 +99,23 @@ def build_app(
 
     # Served by the HTTP front without FastAPI (api/accept.py); these routes answer the
     # same way when the app runs elsewhere, and describe the bodies in the OpenAPI document.
-    @app.post("/v1/messages", status_code=202, dependencies=auth, openapi_extra=body_of(one))
+    @app.post(
+        "/v1/messages", status_code=202, dependencies=auth, openapi_extra=body_of(one),
+        responses=errors("idempotency-conflict", 400, 413, 422, 429, 503),
+    )  # fmt: skip
     async def post_message(request: Request) -> Response:
         code, payload = acceptor.single(await request.body())
         return Response(payload, status_code=code, media_type="application/json")
 
-    @app.post("/v1/messages/batch", status_code=202, dependencies=auth, openapi_extra=body_of(many))
+    @app.post(
+        "/v1/messages/batch", status_code=202, dependencies=auth, openapi_extra=body_of(many),
+        responses=errors(400, 413, 422, 429, 503),
+    )  # fmt: skip
     async def post_batch(request: Request) -> Response:
         code, payload = acceptor.batch(await request.body())
         return Response(payload, status_code=code, media_type="application/json")
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-    @app.get("/v1/messages/{message_id}", dependencies=auth)
+    @app.get("/v1/messages/{message_id}", dependencies=auth, responses=errors(404))
     async def get_message(message_id: str) -> dict[str, Any]:
         record = store.get(message_id)
         if record is None:
@@ -115,14 +124,14 @@ def build_app(
         view["deliveries"] = [d.to_dict() for d in store.deliveries(subject=message_id)]  # its webhooks
         return view
 
-    @app.post("/v1/messages/{message_id}/cancel", dependencies=auth)
+    @app.post("/v1/messages/{message_id}/cancel", dependencies=auth, responses=errors(404, "not-cancelable"))
     async def cancel_message(message_id: str) -> dict[str, Any]:
         try:
             record = gateway.cancel(message_id)
         except KeyError:
             raise HTTPException(404, f"no message {message_id!r}") from None
         except CancelError as exc:
-            raise HTTPException(409, str(exc)) from None
+            raise Problem(409, str(exc), kind="not-cancelable") from None
         return message_view(record, store.wall)
 
     @app.get("/v1/messages", dependencies=auth)
@@ -138,8 +147,8 @@ def build_app(
     ) -> dict[str, Any]:
         query = MessageQuery(
             status=_status(status),
-            destination=_address("to", to),
-            source=_address("from", from_),
+            destination=_address("to", to, region),
+            source=_address("from", from_, region),
             tag=tag,
             since=_instant("since", since),
             until=_instant("until", until),
@@ -159,27 +168,27 @@ def build_app(
         after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> dict[str, Any]:
         items = store.inbound(after=after, limit=limit)
-        return {"messages": [m.to_dict() for m in items], "next": items[-1].seq if items else after}
+        return {"messages": [inbound_view(m) for m in items], "next": items[-1].seq if items else after}
 
-    @app.get("/v1/optouts/{number}", dependencies=auth)
+    @app.get("/v1/optouts/{number}", dependencies=auth, responses=errors(404))
     async def get_optout(number: str) -> dict[str, Any]:
-        found = store.get_opt_out(_number(number))
+        found = store.get_opt_out(_number(number, region))
         if found is None:
             raise HTTPException(404, f"{number} is not opted out")
-        return found.to_dict()
+        return opt_out_view(found)
 
     @app.put("/v1/optouts/{number}", dependencies=auth)
     async def put_optout(number: str, body: OptOutIn | None = None) -> dict[str, Any]:
-        addr = _number(number)
+        addr = _number(number, region)
         store.opt_out(addr, now=now(), reason=body.reason if body else "api")
         # Enforced before every send (DESIGN §1): what is queued for it is not sent.
         dropped = gateway.block_destination(addr)
         found = store.get_opt_out(addr)
-        return {**(found.to_dict() if found else {}), "blocked_queued_parts": dropped}
+        return {**(opt_out_view(found) if found else {}), "blocked_queued_parts": dropped}
 
-    @app.delete("/v1/optouts/{number}", status_code=204, dependencies=auth)
+    @app.delete("/v1/optouts/{number}", status_code=204, dependencies=auth, responses=errors(404))
     async def delete_optout(number: str) -> Response:
-        if not store.opt_in(_number(number)):
+        if not store.opt_in(_number(number, region)):
             raise HTTPException(404, f"{number} is not opted out")
         return Response(status_code=204)
 
@@ -187,7 +196,8 @@ def build_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={503: {"description": "Not ready (the body says which SMSC is down)",
+                                         "content": {"application/json": {}}}})  # fmt: skip
     async def readyz() -> JSONResponse:
         binds = {name: smsc.pool.up for name, smsc in gateway.smscs.items()}
         ready = gateway.accepting and any(binds.values())
@@ -201,11 +211,17 @@ def build_app(
     return app
 
 
-def _number(number: str) -> str:
+def _checked(name: str, value: str, region: str | None, where: str) -> str:
+    """A number (``to``, ``number``) or a sender (``from``) as the records have it."""
     try:
-        return to_smpp(number).addr
-    except AddressError as exc:
-        raise HTTPException(422, f"number: {exc}") from None
+        return to_smpp(address(value, region, destination=name != "from")).addr
+    except ValueError as exc:
+        raise invalid(name, str(exc), where) from None
+
+
+def _number(number: str, region: str | None) -> str:
+    """The ``{number}`` of an opt-out path."""
+    return _checked("number", number, region, "path")
 
 
 def _status(value: str | None) -> Status | None:
@@ -215,20 +231,12 @@ def _status(value: str | None) -> Status | None:
         return Status(value)
     except ValueError:
         names = ", ".join(s.value for s in Status)
-        raise HTTPException(422, f"status: one of {names}, got {value!r}") from None
+        raise invalid("status", f"one of {names}, got {value!r}", "query") from None
 
 
-def _address(name: str, value: str | None) -> str | None:
+def _address(name: str, value: str | None, region: str | None) -> str | None:
     """A ``to`` (a phone number) or ``from`` filter, normalised as the records are."""
-    if value is None:
-        return None
-    try:
-        address = to_smpp(value)
-    except AddressError as exc:
-        raise HTTPException(422, f"{name}: {exc}") from None
-    if name == "to" and address.kind is AddressKind.ALPHANUMERIC:
-        raise HTTPException(422, f"to: {value!r} is not a phone number")
-    return address.addr
+    return None if value is None else _checked(name, value, region, "query")
 
 
 def _instant(name: str, value: str | None) -> float | None:
@@ -238,9 +246,9 @@ def _instant(name: str, value: str | None) -> float | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise HTTPException(422, f"{name}: not an ISO 8601 time: {value!r}") from None
+        raise invalid(name, f"not an ISO 8601 time: {value!r}", "query") from None
     if parsed.tzinfo is None:
-        raise HTTPException(422, f"{name}: needs a UTC offset (e.g. 2026-12-06T15:00:00Z)")
+        raise invalid(name, "needs a UTC offset (e.g. 2026-12-06T15:00:00Z)", "query")
     return parsed.timestamp()
 
 
@@ -258,27 +266,4 @@ def _cursor(value: str | None) -> tuple[float, str] | None:
             raise ValueError(value)
         return float(created), message_id
     except (ValueError, TypeError, binascii.Error):
-        raise HTTPException(422, "cursor: not a next_cursor of this listing") from None
-
-
-def message_view(record: MessageRecord, wall: Callable[[float | None], float | None]) -> dict[str, Any]:
-    view = record.to_dict()
-    view.update(
-        created_at=wall(record.created_at),
-        updated_at=wall(record.updated_at),
-        tags=list(record.tags),
-        dlr=record.dlr,
-        segments=len(record.parts),
-        idempotency_key=record.idempotency_key,
-    )
-    if record.send_at is not None:
-        view["send_at"] = wall(record.send_at)
-    for part, out in zip(record.parts, view["parts"], strict=True):
-        out.update(submitted_at=wall(part.submitted_at), receipt_at=wall(part.receipt_at))
-    # Every status change with its time and source (DESIGN §3); ``applied`` false: a move
-    # the rank rule refused (a late response or receipt), kept for the record only.
-    view["history"] = [
-        {"status": status.value, "at": wall(at), "source": source, "detail": detail, "applied": applied}
-        for status, at, source, detail, applied in record.history
-    ]
-    return view
+        raise invalid("cursor", "not a next_cursor of this listing", "query") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
@@ -18,9 +19,34 @@ from smppgw.gateway.config import config_from_dict
 from smppgw.gateway.engine import Gateway
 from smppgw.store.base import Store
 
-__all__ = ["KEY", "Api", "serving"]
+__all__ = ["KEY", "Api", "assert_problem", "serving", "wall"]
 
 KEY: Final = "test-key-0123456789"
+
+
+def assert_problem(
+    r: httpx.Response, status: int, kind: str, *fields: str, where: str = "body"
+) -> dict[str, Any]:
+    """``r`` is an RFC 9457 problem of ``kind`` (https://smppgw.dev/problems/KIND); a 422's
+    ``errors`` name exactly ``fields`` (in ``where``). Returns the problem."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json", r.headers
+    body: dict[str, Any] = r.json()
+    assert body["type"] == f"https://smppgw.dev/problems/{kind}", body
+    assert body["status"] == status and body["title"] and body["detail"], body
+    assert set(body) <= {"type", "title", "status", "detail", "errors"}, body
+    if status == 422:
+        assert [e["field"] for e in body["errors"]] == list(fields), body
+        assert all(e["in"] == where and e["message"] for e in body["errors"]), body
+    else:
+        assert "errors" not in body and not fields, body
+    return body
+
+
+def wall(iso: str) -> float:
+    """An API time (ISO 8601 UTC, milliseconds, Z) as Unix seconds; checks the format."""
+    assert len(iso) == 24 and iso.endswith("Z") and iso[10] == "T" and iso[19] == ".", iso
+    return datetime.fromisoformat(iso).timestamp()
 
 
 @attrs.define

@@ -9,7 +9,7 @@ from typing import Any
 
 import trio
 
-from tests.api.helpers import Api, app_config, serving
+from tests.api.helpers import Api, app_config, assert_problem, serving, wall
 from tests.gateway.helpers import simulator, smsc
 
 
@@ -75,7 +75,7 @@ async def test_listing_filters_and_pages_newest_first(tmp_path: Path) -> None:
         tagged, pages = await all_pages(api, tag="vip", limit=2)
         assert [m["id"] for m in tagged] == [ids[6], ids[3], ids[0]] and pages == 2
 
-        created = sorted(m["created_at"] for m in items)
+        created = sorted(wall(m["created_at"]) for m in items)
         at = datetime.fromtimestamp(created[3], UTC)
         newer = (await listing(api, since=iso(at - timedelta(milliseconds=1))))["messages"]
         assert [m["id"] for m in newer] == ids[:2:-1]  # the 4 newest
@@ -98,8 +98,8 @@ async def test_bad_listing_parameters_are_422_naming_them(tmp_path: Path) -> Non
         ]
         for params, name in cases:
             r = await api.get("/v1/messages", params=params)
-            assert r.status_code == 422, (params, r.text)
-            assert name in r.text, (params, r.text)
+            # Pydantic's (limit) and the API's own checks: one problem shape naming the parameter.
+            assert_problem(r, 422, "validation", name, where="query")
 
 
 async def test_cancel_answers_200_409_404(tmp_path: Path) -> None:
@@ -111,15 +111,15 @@ async def test_cancel_answers_200_409_404(tmp_path: Path) -> None:
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "canceled" and r.json()["id"] == scheduled["id"]
         again = await api.post(f"/v1/messages/{scheduled['id']}/cancel", None)
-        assert again.status_code == 409 and "canceled" in again.json()["detail"]
+        assert "canceled" in assert_problem(again, 409, "not-cancelable")["detail"]
 
         sent = (await api.post("/v1/messages", msg(2))).json()
         await api.wait_status(sent["id"], {"delivered"})
         late = await api.post(f"/v1/messages/{sent['id']}/cancel", None)
-        assert late.status_code == 409 and "delivered" in late.json()["detail"]
+        assert "delivered" in assert_problem(late, 409, "not-cancelable")["detail"]
 
         missing = await api.post("/v1/messages/nope/cancel", None)
-        assert missing.status_code == 404
+        assert_problem(missing, 404, "not-found")
         assert (await api.get(f"/v1/messages/{scheduled['id']}")).json()["status"] == "canceled"
     assert len(sim.store) == 1
 
@@ -131,14 +131,14 @@ async def test_send_at_schedules_and_is_checked(tmp_path: Path) -> None:
         assert r.status_code == 202 and r.json()["status"] == "scheduled", r.text
         assert len(sim.store) == 0
         view = await api.wait_status(r.json()["id"], {"delivered"})
-        assert view["parts"][0]["submitted_at"] >= datetime.fromisoformat(soon).timestamp() - 0.05
+        assert wall(view["parts"][0]["submitted_at"]) >= datetime.fromisoformat(soon).timestamp() - 0.05
 
         past = (await api.post("/v1/messages", msg(2, send_at="2020-01-01T00:00:00+02:00"))).json()
         assert past["status"] == "queued"
         far = await api.post("/v1/messages", msg(3, send_at=iso(datetime.now(UTC) + timedelta(days=31))))
-        assert far.status_code == 422 and "send_at" in far.text
+        assert_problem(far, 422, "validation", "send_at")  # the gateway's reason
         naive = await api.post("/v1/messages", msg(4, send_at="2026-12-06T15:00:00"))
-        assert naive.status_code == 422 and "send_at" in naive.text
+        assert_problem(naive, 422, "validation", "send_at")  # pydantic's
         batch = await api.post("/v1/messages/batch", {"messages": [msg(5, send_at=soon), msg(6)]})
         assert batch.status_code == 202 and batch.json()["accepted"] == 2
         await api.wait_status(past["id"], {"delivered"})

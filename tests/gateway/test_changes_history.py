@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from smppgw.api.app import message_view
+from smppgw.api.views import iso
 from smppgw.gateway.changes import Changes
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.store.base import PartRecord, Status, advance
@@ -20,6 +21,11 @@ from tests.gateway.helpers import simulator, smsc
 from tests.store.helpers import BACKENDS, Backend, record
 
 OFFSET = 1_700_000_000.0
+
+
+def at(t: float) -> str | None:
+    """How the view shows trio-clock time ``t`` (ISO 8601 UTC)."""
+    return iso(OFFSET + t)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -54,17 +60,17 @@ def test_history_is_kept_and_shown_by_the_view(backend: Backend) -> None:
         2,
     )
     assert view["history"] == [
-        {"status": "queued", "at": OFFSET + 101, "source": "gateway", "detail": "accepted", "applied": True},
-        {"status": "submitting", "at": OFFSET + 102, "source": "gateway", "detail": None, "applied": True},
-        {"status": "submitted", "at": OFFSET + 103, "source": "smpp", "detail": "ESME_ROK", "applied": True},
+        {"status": "queued", "at": at(101), "source": "gateway", "detail": "accepted", "applied": True},
+        {"status": "submitting", "at": at(102), "source": "gateway", "detail": None, "applied": True},
+        {"status": "submitted", "at": at(103), "source": "smpp", "detail": "ESME_ROK", "applied": True},
         {
             "status": "delivered",
-            "at": OFFSET + 104,
+            "at": at(104),
             "source": "receipt",
             "detail": "part 2/2: DELIVRD err:000",
             "applied": True,
         },
-        {"status": "submitted", "at": OFFSET + 105, "source": "smpp", "detail": "ESME_ROK", "applied": False},
+        {"status": "submitted", "at": at(105), "source": "smpp", "detail": "ESME_ROK", "applied": False},
     ]
     assert [p["final"] for p in view["parts"]] == [True, True]
 

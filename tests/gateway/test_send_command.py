@@ -201,3 +201,25 @@ async def test_run_send_gets_the_receipt_after_the_smsc_unbinds() -> None:
             status = await run_send(opts_for(sim.port, dlr=True, wait_dlr=5), out.append)
     assert status == 0
     assert [(x["type"], x.get("stat")) for x in out] == [("submit_sm_resp", None), ("receipt", "DELIVRD")]
+
+
+async def test_send_reads_a_national_number_with_region() -> None:
+    with trio.fail_after(30):
+        async with simulator() as sim:
+            result = await smppgw(
+                "--smsc", f"{HOST}:{sim.port}", "--system-id", ACCOUNT, "--password", PASSWORD,
+                "--from", "ACME", "--to", "07700 900001", "--region", "GB", "--text", "hi",
+            )  # fmt: skip
+            [m] = sim.store.select(limit=10)
+    assert result.returncode == 0, result.stderr
+    assert (m.destination_addr, m.dest_addr_ton, m.source_addr) == ("447700900001", 1, "ACME")
+
+
+async def test_run_send_refuses_a_national_number_without_region_before_connecting() -> None:
+    with trio.fail_after(5):
+        with pytest.raises(ValueError, match=r"^--to: '07700900001': a national number"):
+            await run_send(opts_for(1, destination="07700900001"), lambda line: None)
+        with pytest.raises(ValueError, match=r"^--from: '\+44 1': "):
+            await run_send(opts_for(1, source="+44 1"), lambda line: None)
+        with pytest.raises(ValueError, match=r"^--region: "):
+            await run_send(opts_for(1, destination="07700900001", region="UK"), lambda line: None)
