@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -58,6 +59,14 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of ``pid`` so far (/proc/PID/stat fields 14 and 15)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def written_bytes(pid: int) -> int:
+    """Bytes ``pid`` handed to write calls so far (/proc/PID/io ``wchar``: files and sockets)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    return 0
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -136,8 +145,6 @@ def start_gateway(config: Path, store: str, key: str) -> subprocess.Popen[bytes]
 
 def run_memory_child(config_path: str) -> None:
     """``smppgw serve`` with a ``MemoryStore``: ``run_app`` as ``serve`` runs it."""
-    import signal
-
     import trio
 
     from smppgw.app import load_app_config, run_app
@@ -149,7 +156,9 @@ def run_memory_child(config_path: str) -> None:
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             store = MemoryStore(clock_offset=time.time() - trio.current_time())
-            gateway, _, port = await nursery.start(lambda task_status: run_app(config, store=store, task_status=task_status))
+            gateway, _, port = await nursery.start(
+                lambda task_status: run_app(config, store=store, task_status=task_status)
+            )
             print(f"smppgw serving http://127.0.0.1:{port} (memory store)", flush=True)
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals, server_gc():
                 async for _ in signals:
@@ -158,6 +167,23 @@ def run_memory_child(config_path: str) -> None:
             nursery.cancel_scope.cancel()
 
     trio.run(main)
+
+
+def profiler(pid: int, store: str, args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
+    """``py-spy record`` on the gateway for the run (``--profile DIR``): collapsed stacks
+    in DIR/STORE.txt (``py-spy`` from this Python's directory or PATH)."""
+    if args.profile is None:
+        return None
+    spy = Path(sys.executable).parent / "py-spy"
+    out = Path(args.profile) / f"{store}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = [str(spy) if spy.exists() else "py-spy", "record", "--pid", str(pid), "--format", "raw"]
+    return subprocess.Popen(
+        [*command, "--rate", "250", "--nonblocking", "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def bodies(count: int, batch: int) -> list[bytes]:
@@ -257,6 +283,8 @@ def run_once(store: str, args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(0.5)  # the binds come up
             until = time.monotonic() + args.max_time
             gw_cpu0, sim_cpu0 = cpu_seconds(gateway.pid), cpu_seconds(sim.pid)
+            gw_written0 = written_bytes(gateway.pid)
+            spy = profiler(gateway.pid, store, args)
             started = time.monotonic()
             posters = Posters(base, key, payloads, args.posters, until)
             posters.start()
@@ -268,7 +296,10 @@ def run_once(store: str, args: argparse.Namespace) -> dict[str, Any]:
                     break
             ended = time.monotonic()
             gw_cpu, sim_cpu = cpu_seconds(gateway.pid) - gw_cpu0, cpu_seconds(sim.pid) - sim_cpu0
+            gw_written = written_bytes(gateway.pid) - gw_written0
             posters.join()
+            if spy is not None:
+                stop(spy, signal.SIGINT, grace=30)
             done = sum(finals.values())
             result = {
                 "store": store,
@@ -281,6 +312,7 @@ def run_once(store: str, args: argparse.Namespace) -> dict[str, Any]:
                 "accept_per_s": round(posters.accepted / max(posters.done_at - started, 1e-9)),
                 "gateway_cpu_us_per_msg": round(gw_cpu / max(done, 1) * 1e6, 1),
                 "simulator_cpu_us_per_msg": round(sim_cpu / max(done, 1) * 1e6, 1),
+                "gateway_written_kb_per_msg": round(gw_written / max(done, 1) / 1024, 2),
                 "gateway_cpu_pct": round(100 * gw_cpu / (ended - started)),
                 "simulator_cpu_pct": round(100 * sim_cpu / (ended - started)),
                 "gateway_peak_rss_mb": round(peak_rss_mb(gateway.pid), 1),
@@ -309,6 +341,7 @@ def main() -> int:
     parser.add_argument("--max-queued", type=int, default=100_000)
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between completion checks")
     parser.add_argument("--max-time", type=float, default=300.0, help="seconds per run")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy record the gateway: DIR/STORE.txt")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--child-memory", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -319,7 +352,7 @@ def main() -> int:
     results = []
     print(
         f"{'store':<7} {'msg/s':>7} {'accept/s':>9} {'seconds':>8} {'gw us/msg':>10} {'sim us/msg':>11} "
-        f"{'gw cpu%':>8} {'gw rss MB':>10}"
+        f"{'gw cpu%':>8} {'gw rss MB':>10} {'gw KB/msg':>10}"
     )
     for store in stores:
         r = run_once(store, args)
@@ -328,7 +361,7 @@ def main() -> int:
         print(
             f"{store:<7} {r['msg_per_s']:>7,} {r['accept_per_s']:>9,} {r['seconds']:>8} "
             f"{r['gateway_cpu_us_per_msg']:>10} {r['simulator_cpu_us_per_msg']:>11} {r['gateway_cpu_pct']:>8} "
-            f"{r['gateway_peak_rss_mb']:>10}{flag}",
+            f"{r['gateway_peak_rss_mb']:>10} {r['gateway_written_kb_per_msg']:>10}{flag}",
             flush=True,
         )
     if args.json:
