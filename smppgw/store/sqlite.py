@@ -57,6 +57,7 @@ from smppgw.store.sqlite_rows import (
     UPDATE,
     Transaction,
     history_rows,
+    listing_sql,
     message_record,
     message_row,
     read_history,
@@ -352,33 +353,8 @@ class SqliteStore:
     def list_messages(self, query: MessageQuery) -> tuple[list[MessageRecord], tuple[float, str] | None]:
         """An indexed query, newest first (changes not flushed yet are flushed first)."""
         self.flush()
-        where: list[str] = []
-        args: list[object] = []
-        for column, value in (
-            ("status", query.status.value if query.status is not None else None),
-            ("source", query.source),
-            ("destination", query.destination),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if query.since is not None:
-            where.append("created_at >= ?")
-            args.append(query.since)
-        if query.until is not None:
-            where.append("created_at < ?")
-            args.append(query.until)
-        if query.before is not None:  # row values: (created_at, id) < cursor, on the index
-            where.append("(created_at, id) < (?, ?)")
-            args.extend(query.before)
-        if query.tag is not None:  # tags are a JSON array in the body: exact element match
-            where.append("EXISTS (SELECT 1 FROM json_each(body, '$.tags') WHERE value = ?)")
-            args.append(query.tag)
-        sql = f"SELECT {RECORD_COLUMNS} FROM messages"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        rows = self._db.execute(sql, (*args, query.limit + 1)).fetchall()
+        sql, args = listing_sql(query)
+        rows = self._db.execute(sql, args).fetchall()
         page = rows[: query.limit]
         records = [self._live.get(row[1]) or message_record(row, self.clock_offset) for row in page]
         after = (page[-1][4], page[-1][1]) if len(rows) > query.limit else None

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import orjson
 
-from smppgw.store.base import MessageRecord, PartRecord, Status, StoreError, owes_work
+from smppgw.store.base import MessageQuery, MessageRecord, PartRecord, Status, StoreError, owes_work
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -28,6 +28,7 @@ __all__ = [
     "UPDATE",
     "Transaction",
     "history_rows",
+    "listing_sql",
     "message_record",
     "message_row",
     "read_history",
@@ -45,7 +46,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY,  -- insert order (the rowid): updates and the history key on it
     id TEXT NOT NULL UNIQUE,
-    idempotency_key TEXT UNIQUE,
+    idempotency_key TEXT,  -- unique where given: messages_key
     status TEXT NOT NULL,
     open INTEGER NOT NULL,  -- 1 while the gateway still owes it work (base.owes_work)
     created_at REAL NOT NULL,
@@ -56,6 +57,9 @@ CREATE TABLE IF NOT EXISTS messages (
     state TEXT NOT NULL  -- JSON: what changes (route, error, attempts, the parts)
 );
 CREATE INDEX IF NOT EXISTS messages_open ON messages (open) WHERE open = 1;
+-- Partial: most messages have no key, and an index entry per message costs every add.
+CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages (idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS inbound (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     smsc TEXT NOT NULL,
@@ -232,6 +236,37 @@ def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:
         parts=parts,
         **fields,
     )
+
+
+def listing_sql(query: MessageQuery) -> tuple[str, list[object]]:
+    """The listing's SELECT (``RECORD_COLUMNS``, newest first, one row past the page to
+    tell whether there is a next one) and its parameters."""
+    where: list[str] = []
+    args: list[object] = []
+    for column, value in (
+        ("status", query.status.value if query.status is not None else None),
+        ("source", query.source),
+        ("destination", query.destination),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if query.since is not None:
+        where.append("created_at >= ?")
+        args.append(query.since)
+    if query.until is not None:
+        where.append("created_at < ?")
+        args.append(query.until)
+    if query.before is not None:  # row values: (created_at, id) < cursor, on the index
+        where.append("(created_at, id) < (?, ?)")
+        args.extend(query.before)
+    if query.tag is not None:  # tags are a JSON array in the body: exact element match
+        where.append("EXISTS (SELECT 1 FROM json_each(body, '$.tags') WHERE value = ?)")
+        args.append(query.tag)
+    sql = f"SELECT {RECORD_COLUMNS} FROM messages"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql + " ORDER BY created_at DESC, id DESC LIMIT ?", [*args, query.limit + 1]
 
 
 class Transaction:
