@@ -23,7 +23,8 @@ Reported per store: msg/s from the first POST to the moment the last message is 
 the accept rate (POSTs alone); the CPU time of the gateway and of the simulator over
 that span (``/proc/PID/stat``) in microseconds per message; their peak RSS (VmHWM).
 Request bodies are built before the clock starts, so this process costs little CPU
-while it runs. Bounded by ``--count`` and ``--max-time``; every child is stopped by its
+while it runs (``BENCH_SERVE_STDERR=1`` shows the gateway's stderr). Bounded by
+``--count`` and ``--max-time``; every child is stopped by its
 PID, also on failure. Loopback only.
 """
 
@@ -128,7 +129,7 @@ def start_gateway(config: Path, store: str, key: str) -> subprocess.Popen[bytes]
         command,
         env={**os.environ, "BENCH_SERVE_KEY": key},
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=None if os.environ.get("BENCH_SERVE_STDERR") else subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
     )
     assert proc.stdout is not None
