@@ -18,6 +18,13 @@ History (DESIGN §3): each message's status changes (``MessageRecord.history``) 
 the ``history`` table, one row per change, written in the same transaction as the
 record (``add``, ``flush``); ``get`` and ``unfinished`` read them back.
 
+Writes (``store.sqlite_rows``): ``add`` writes a message whole; a change rewrites only
+its status columns and its ``state`` (route, error, the parts), found by ``seq``, the
+row's insert order, which the store keeps for every message it holds in memory. Every
+change of one message between two commits is one row write (``save`` keeps the newest
+record). The schema's version is checked, and an older file migrated, at open
+(``store.sqlite_schema``).
+
 Times: records carry the trio clock (monotonic); the file keeps wall-clock seconds,
 converted with ``clock_offset`` (wall - monotonic, fixed at start), so a restarted
 process reads them back on its own clock.
@@ -28,9 +35,8 @@ thread that made them, so the store is used from the trio thread only.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,15 +54,17 @@ from smppgw.store.sqlite_rows import (
     HISTORY_COLUMNS,
     HISTORY_INSERT,
     INSERT,
-    LISTING_COLUMNS,
-    LISTING_INDEXES,
-    SCHEMA,
+    RECORD_COLUMNS,
+    UPDATE,
     Transaction,
     history_rows,
+    listing_sql,
     message_record,
     message_row,
     read_history,
+    state_row,
 )
+from smppgw.store.sqlite_schema import prepare
 
 if TYPE_CHECKING:
     from smppgw.store.base import InboundPartStore, Store
@@ -80,8 +88,7 @@ class SqliteStore(SqliteEvents):
         # commits write many small transactions, so checkpoint every 64 MiB of WAL instead
         # of every 4 MiB (the default 1000 pages): ~20% more messages/s end to end.
         self._db.execute("PRAGMA wal_autocheckpoint=16384")
-        self._db.executescript(SCHEMA)
-        self._listing_schema()
+        prepare(self._db, self.path)
         self._events_init()  # the outbox (store.sqlite_events)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
@@ -90,6 +97,7 @@ class SqliteStore(SqliteEvents):
         # message; this process is the file's only writer, so the set stays exact.
         self._opted_out = {row[0] for row in self._db.execute("SELECT number FROM optouts")}
         self._dirty: dict[str, MessageRecord] = {}
+        self._seq: dict[str, int] = {}  # the row (``seq``) of each message in ``_live``
         self._correlations: dict[tuple[str, str], tuple[str, str, str, int, float]] = {}  # not flushed yet
         self.flushes = 0
         # Staged inbound-part writes (SQL, parameters), in order; written by flush/commit.
@@ -102,16 +110,32 @@ class SqliteStore(SqliteEvents):
     # -- messages ---------------------------------------------------------------------------
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
-        rows = [message_row(m, self.clock_offset) for m in messages]
-        history = history_rows(messages, self.clock_offset)
         with Transaction(self._db):
-            self._db.executemany(INSERT, rows)
-            if history:
-                self._db.executemany(HISTORY_INSERT, history)
-        for m in messages:
+            written = self._insert(messages)
+        self._written(written)
+
+    def _insert(self, messages: Iterable[MessageRecord]) -> list[tuple[int, MessageRecord]]:
+        """Insert ``messages`` whole with their history (in a transaction); their seqs follow
+        the highest one on disk, read under the write lock."""
+        first = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM messages").fetchone()[0]
+        written = list(enumerate(messages, first))
+        offset = self.clock_offset
+        self._db.executemany(INSERT, [message_row(seq, m, offset) for seq, m in written])
+        if history := history_rows(written, offset):
+            self._db.executemany(HISTORY_INSERT, history)
+        return written
+
+    def _written(self, written: Iterable[tuple[int, MessageRecord]]) -> None:
+        """After the commit: the history entries are saved; the live cache follows."""
+        live, seqs = self._live, self._seq
+        for seq, m in written:
             m.history_saved = len(m.history)
             if owes_work(m):
-                self._live[m.id] = m
+                live[m.id] = m
+                seqs[m.id] = seq
+            else:
+                live.pop(m.id, None)
+                seqs.pop(m.id, None)
 
     def save(self, message: MessageRecord) -> None:
         self._dirty[message.id] = message
@@ -124,8 +148,6 @@ class SqliteStore(SqliteEvents):
         dirty, self._dirty = self._dirty, {}
         part_ops, self._part_ops = self._part_ops, []
         correlations, self._correlations = self._correlations, {}
-        rows = [message_row(m, self.clock_offset) for m in dirty.values()]
-        history = history_rows(dirty.values(), self.clock_offset)
         try:
             with Transaction(self._db):
                 for sql, params in part_ops:  # (MO parts: rare next to status changes)
@@ -134,14 +156,7 @@ class SqliteStore(SqliteEvents):
                     self._db.executemany(
                         "INSERT OR REPLACE INTO correlations VALUES (?, ?, ?, ?, ?)", correlations.values()
                     )
-                self._db.executemany(
-                    INSERT + " ON CONFLICT (id) DO UPDATE SET "
-                    "status = excluded.status, open = excluded.open, updated_at = excluded.updated_at, "
-                    "body = excluded.body",
-                    rows,
-                )
-                if history:
-                    self._db.executemany(HISTORY_INSERT, history)
+                written = self._update(dirty.values())
                 self._write_events(events)
         except StoreError:
             self._restore_events(events)
@@ -149,28 +164,43 @@ class SqliteStore(SqliteEvents):
             self._part_ops = part_ops + self._part_ops
             self._correlations = correlations | self._correlations
             raise
-        for m in dirty.values():
-            m.history_saved = len(m.history)
-            if owes_work(m):
-                self._live[m.id] = m
-            else:
-                self._live.pop(m.id, None)
+        self._written(written)
         self.flushes += 1
-        return len(rows)
+        return len(written)
+
+    def _update(self, changed: Iterable[MessageRecord]) -> list[tuple[int, MessageRecord]]:
+        """Rewrite the changing part of each of ``changed`` and add its new history entries
+        (in a transaction); a message not on disk yet is inserted whole."""
+        seqs, db, offset = self._seq, self._db, self.clock_offset
+        written: list[tuple[int, MessageRecord]] = []
+        new: list[MessageRecord] = []
+        for m in changed:
+            seq = seqs.get(m.id)
+            if seq is None:  # not in memory (final, read back by ``get``): look its row up
+                found = db.execute("SELECT seq FROM messages WHERE id = ?", (m.id,)).fetchone()
+                if found is None:
+                    new.append(m)
+                    continue
+                seq = found[0]
+            written.append((seq, m))
+        db.executemany(UPDATE, [state_row(seq, m, offset) for seq, m in written])
+        if history := history_rows(written, offset):
+            db.executemany(HISTORY_INSERT, history)
+        return written + self._insert(new) if new else written
 
     def get(self, message_id: str) -> MessageRecord | None:
         found = self._dirty.get(message_id) or self._live.get(message_id)
         if found is not None:
             return found
-        row = self._db.execute("SELECT body FROM messages WHERE id = ?", (message_id,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {RECORD_COLUMNS} FROM messages WHERE id = ?", (message_id,)
+        ).fetchone()
         if row is None:
             return None
-        record = message_record(json.loads(row[0]), self.clock_offset)
+        record = message_record(row, self.clock_offset)
         read_history(
-            {message_id: record},
-            self._db.execute(
-                f"SELECT {HISTORY_COLUMNS} FROM history WHERE message_id = ? ORDER BY n", (message_id,)
-            ),
+            {row[0]: record},
+            self._db.execute(f"SELECT {HISTORY_COLUMNS} FROM history WHERE seq = ? ORDER BY n", (row[0],)),
             self.clock_offset,
         )
         return record
@@ -183,19 +213,22 @@ class SqliteStore(SqliteEvents):
 
     def unfinished(self) -> list[MessageRecord]:
         """Messages to resume after a restart, oldest first."""
-        rows = self._db.execute("SELECT body FROM messages WHERE open = 1 ORDER BY created_at").fetchall()
-        records = [message_record(json.loads(r[0]), self.clock_offset) for r in rows]
+        rows = self._db.execute(
+            f"SELECT {RECORD_COLUMNS} FROM messages WHERE open = 1 ORDER BY created_at"
+        ).fetchall()
+        by_seq = {row[0]: message_record(row, self.clock_offset) for row in rows}
         read_history(
-            {r.id: r for r in records},
+            by_seq,
             self._db.execute(
-                f"SELECT {HISTORY_COLUMNS} FROM history WHERE message_id IN "
-                "(SELECT id FROM messages WHERE open = 1) ORDER BY message_id, n"
+                f"SELECT {HISTORY_COLUMNS} FROM history WHERE seq IN "
+                "(SELECT seq FROM messages WHERE open = 1) ORDER BY seq, n"
             ),
             self.clock_offset,
         )
-        for r in records:
+        for seq, r in by_seq.items():
             self._live[r.id] = r
-        return records
+            self._seq[r.id] = seq
+        return list(by_seq.values())
 
     def counts(self) -> dict[str, int]:
         self.flush()
@@ -329,52 +362,14 @@ class SqliteStore(SqliteEvents):
 
     # -- listing ----------------------------------------------------------------------------
 
-    def _listing_schema(self) -> None:
-        """The listing columns and indexes (added to a file made before them, backfilled)."""
-        have = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
-        missing = [c for c in LISTING_COLUMNS if c not in have]
-        if missing:
-            with Transaction(self._db):
-                for column in missing:
-                    self._db.execute(f"ALTER TABLE messages ADD COLUMN {column} TEXT")
-                    self._db.execute(f"UPDATE messages SET {column} = json_extract(body, '$.{column}')")
-        self._db.executescript(LISTING_INDEXES)
-
     def list_messages(self, query: MessageQuery) -> tuple[list[MessageRecord], tuple[float, str] | None]:
         """An indexed query, newest first (changes not flushed yet are flushed first)."""
         self.flush()
-        where: list[str] = []
-        args: list[object] = []
-        for column, value in (
-            ("status", query.status.value if query.status is not None else None),
-            ("source", query.source),
-            ("destination", query.destination),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if query.since is not None:
-            where.append("created_at >= ?")
-            args.append(query.since)
-        if query.until is not None:
-            where.append("created_at < ?")
-            args.append(query.until)
-        if query.before is not None:  # row values: (created_at, id) < cursor, on the index
-            where.append("(created_at, id) < (?, ?)")
-            args.extend(query.before)
-        if query.tag is not None:  # tags are a JSON array in the body: exact element match
-            where.append("EXISTS (SELECT 1 FROM json_each(body, '$.tags') WHERE value = ?)")
-            args.append(query.tag)
-        sql = "SELECT id, created_at, body FROM messages"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        rows = self._db.execute(sql, (*args, query.limit + 1)).fetchall()
+        sql, args = listing_sql(query)
+        rows = self._db.execute(sql, args).fetchall()
         page = rows[: query.limit]
-        records = [
-            self._live.get(i) or message_record(json.loads(body), self.clock_offset) for i, _, body in page
-        ]
-        after = (page[-1][1], page[-1][0]) if len(rows) > query.limit else None
+        records = [self._live.get(row[1]) or message_record(row, self.clock_offset) for row in page]
+        after = (page[-1][4], page[-1][1]) if len(rows) > query.limit else None
         return records, after
 
     # -- correlations (base.CorrelationStore) -----------------------------------------------

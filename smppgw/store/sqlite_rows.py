@@ -7,41 +7,59 @@ store's ``clock_offset`` (wall - monotonic).
 
 from __future__ import annotations
 
-import json
 import operator
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 import attrs
+import orjson
 
-from smppgw.store.base import MessageRecord, PartRecord, Status, StoreError, owes_work
+from smppgw.store.base import MessageQuery, MessageRecord, PartRecord, Status, StoreError, owes_work
 
 __all__ = [
     "HISTORY_COLUMNS",
     "HISTORY_INSERT",
     "INSERT",
-    "LISTING_COLUMNS",
     "LISTING_INDEXES",
+    "RECORD_COLUMNS",
     "SCHEMA",
+    "SCHEMA_VERSION",
+    "UPDATE",
     "Transaction",
     "history_rows",
+    "listing_sql",
     "message_record",
     "message_row",
     "read_history",
+    "state_row",
 ]
 
+# Version 2 (``PRAGMA user_version``): a message is written whole once, by ``add``, and
+# each later change rewrites only what changes (``state``, ``UPDATE``); the history
+# keys on ``seq``, the insert order, so the rows of the messages in flight are
+# neighbours and a group commit writes few pages. (Version 1, user_version 0, wrote
+# the whole record at every change and keyed the history on the random message id:
+# ~30 KB of WAL per message; ``store.sqlite_schema`` migrates such a file.)
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
-    id TEXT PRIMARY KEY,
-    idempotency_key TEXT UNIQUE,
+    seq INTEGER PRIMARY KEY,  -- insert order (the rowid): updates and the history key on it
+    id TEXT NOT NULL UNIQUE,
+    idempotency_key TEXT,  -- unique where given: messages_key
     status TEXT NOT NULL,
     open INTEGER NOT NULL,  -- 1 while the gateway still owes it work (base.owes_work)
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    body TEXT NOT NULL
+    source TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    body TEXT NOT NULL,  -- JSON: what acceptance fixed (text, options, tags), written once
+    state TEXT NOT NULL  -- JSON: what changes (route, error, attempts, the parts)
 );
 CREATE INDEX IF NOT EXISTS messages_open ON messages (open) WHERE open = 1;
+-- Partial: most messages have no key, and an index entry per message costs every add.
+CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages (idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS inbound (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     smsc TEXT NOT NULL,
@@ -54,14 +72,14 @@ CREATE TABLE IF NOT EXISTS inbound (
     received_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS history (
-    message_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,  -- messages.seq
     n INTEGER NOT NULL,  -- the change's place in its message's history, from 0
     status TEXT NOT NULL,
     at REAL NOT NULL,
     source TEXT NOT NULL,
     detail TEXT,
     applied INTEGER NOT NULL,  -- 0: a move the rank rule refused (store.base.advance)
-    PRIMARY KEY (message_id, n)
+    PRIMARY KEY (seq, n)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inbound_parts (  -- MO parts held for reassembly (InboundPartStore)
     smsc TEXT NOT NULL,
@@ -90,10 +108,9 @@ CREATE TABLE IF NOT EXISTS optouts (
     reason TEXT NOT NULL
 );
 """
-# Listing (``list_messages``): source and destination as columns, written once by the
-# INSERT and never by the status UPSERT, so their indexes cost nothing per status change;
-# only ``messages_status`` follows each change. A file from before gets them here.
-LISTING_COLUMNS = ("source", "destination")
+# Listing (``list_messages``): source and destination are columns written once by the
+# INSERT, so their indexes cost nothing per status change; only ``messages_status``
+# follows each change.
 LISTING_INDEXES = """
 CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at, id);
 CREATE INDEX IF NOT EXISTS messages_status ON messages (status, created_at, id);
@@ -101,97 +118,155 @@ CREATE INDEX IF NOT EXISTS messages_source ON messages (source, created_at, id);
 CREATE INDEX IF NOT EXISTS messages_destination ON messages (destination, created_at, id);
 """
 INSERT = (
-    "INSERT INTO messages (id, idempotency_key, status, open, created_at, updated_at, body, source, "
-    "destination) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO messages (seq, id, idempotency_key, status, open, created_at, updated_at, source, "
+    "destination, body, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+UPDATE = "UPDATE messages SET status = ?, open = ?, updated_at = ?, state = ? WHERE seq = ?"
+RECORD_COLUMNS = "seq, id, idempotency_key, status, created_at, updated_at, source, destination, body, state"
 _PART_TIMES = ("submitted_at", "receipt_at")
-_MESSAGE_TIMES = ("created_at", "updated_at")
 _VALUE = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 HISTORY_INSERT = "INSERT OR IGNORE INTO history VALUES (?, ?, ?, ?, ?, ?, ?)"
-HISTORY_COLUMNS = "message_id, status, at, source, detail, applied"
+HISTORY_COLUMNS = "seq, status, at, source, detail, applied"
 
 
-def history_rows(records: Iterable[MessageRecord], offset: float) -> list[tuple[Any, ...]]:
-    """The history entries of ``records`` not written yet, as ``history`` rows."""
+def history_rows(records: Iterable[tuple[int, MessageRecord]], offset: float) -> list[tuple[Any, ...]]:
+    """The history entries of ``records`` ((seq, record) pairs) not written yet, as
+    ``history`` rows."""
     value = _VALUE
     rows = []
-    for m in records:
+    for seq, m in records:
         history = m.history
         for n in range(m.history_saved, len(history)):
             status, at, source, detail, applied = history[n]
-            rows.append((m.id, n, value[status], at + offset, source, detail, applied))
+            rows.append((seq, n, value[status], at + offset, source, detail, applied))
     return rows
 
 
-def read_history(records: dict[str, MessageRecord], rows: Iterable[tuple[Any, ...]], offset: float) -> None:
-    """Give each record its history from ``rows`` (``HISTORY_COLUMNS``, in order)."""
-    for message_id, status, at, source, detail, applied in rows:
-        record = records.get(message_id)
+def read_history(records: dict[int, MessageRecord], rows: Iterable[tuple[Any, ...]], offset: float) -> None:
+    """Give each record (by seq) its history from ``rows`` (``HISTORY_COLUMNS``, in order)."""
+    for seq, status, at, source, detail, applied in rows:
+        record = records.get(seq)
         if record is not None:
             record.history.append((Status(status), at - offset, source, detail, bool(applied)))
     for record in records.values():
         record.history_saved = len(record.history)
 
 
-# The body's fields, read with one C-level getter each (``attrs.asdict`` walks every
-# field through Python calls: about four times the cost, and a body is written at each
-# durable status change). The history has its own table.
-_MESSAGE_FIELDS = tuple(
-    f.name for f in attrs.fields(MessageRecord) if f.name not in ("parts", "history", "history_saved")
+# The record's fields, read with one C-level getter each (``attrs.asdict`` walks every
+# field through Python calls: about four times the cost). The body holds what
+# ``new_record`` fixed at acceptance; the columns are queried; the state is everything
+# else (a field added to ``MessageRecord`` lands there: rewritten at each change, so
+# never stale). The history has its own table.
+_BODY_FIELDS = ("text", "encoding", "dlr", "validity", "priority", "tags", "callback_url")
+_COLUMN_FIELDS = ("id", "idempotency_key", "status", "created_at", "updated_at", "source", "destination")
+_STATE_FIELDS = tuple(
+    f.name
+    for f in attrs.fields(MessageRecord)
+    if f.name not in (*_BODY_FIELDS, *_COLUMN_FIELDS, "parts", "history", "history_saved")
 )
 _PART_FIELDS = tuple(f.name for f in attrs.fields(PartRecord))
-_message_values = operator.attrgetter(*_MESSAGE_FIELDS)
+_body_values = operator.attrgetter(*_BODY_FIELDS)
+_state_values = operator.attrgetter(*_STATE_FIELDS)
 _part_values = operator.attrgetter(*_PART_FIELDS)
 
 
-def _part_body(part: PartRecord, offset: float) -> dict[str, Any]:
-    body = dict(zip(_PART_FIELDS, _part_values(part), strict=True))
-    body["status"] = _VALUE[part.status]
+def _part_state(part: PartRecord, offset: float) -> dict[str, Any]:
+    state = dict(zip(_PART_FIELDS, _part_values(part), strict=True))
+    state["status"] = _VALUE[part.status]
     for key in _PART_TIMES:
-        if body[key] is not None:
-            body[key] += offset
-    return body
+        if state[key] is not None:
+            state[key] += offset
+    return state
 
 
-def message_row(m: MessageRecord, offset: float) -> tuple[Any, ...]:
+def _state(m: MessageRecord, offset: float) -> str:
+    state = dict(zip(_STATE_FIELDS, _state_values(m), strict=True))
+    if state["send_at"] is not None:
+        state["send_at"] += offset
+    state["parts"] = [_part_state(p, offset) for p in m.parts]
+    return orjson.dumps(state).decode()  # ~10x json.dumps; a TEXT column (JSON functions read it)
+
+
+def message_row(seq: int, m: MessageRecord, offset: float) -> tuple[Any, ...]:
     """The ``messages`` row of ``m`` (``INSERT``'s columns), times on the wall clock."""
-    body = dict(zip(_MESSAGE_FIELDS, _message_values(m), strict=True))
-    body["status"] = status = _VALUE[m.status]
-    body["tags"] = list(m.tags)
-    for key in _MESSAGE_TIMES:
-        body[key] += offset
-    if body["send_at"] is not None:
-        body["send_at"] += offset
-    body["parts"] = [_part_body(p, offset) for p in m.parts]
+    body = dict(zip(_BODY_FIELDS, _body_values(m), strict=True))
     return (
+        seq,
         m.id,
         m.idempotency_key,
-        status,
+        _VALUE[m.status],
         int(owes_work(m)),
-        body["created_at"],
-        body["updated_at"],
-        json.dumps(body),
+        m.created_at + offset,
+        m.updated_at + offset,
         m.source,
         m.destination,
+        orjson.dumps(body).decode(),
+        _state(m, offset),
     )
 
 
-def message_record(body: dict[str, Any], offset: float) -> MessageRecord:
-    """The record a ``messages`` row's body holds, times back on this process's clock."""
+def state_row(seq: int, m: MessageRecord, offset: float) -> tuple[Any, ...]:
+    """What a change rewrites (``UPDATE``'s parameters): status, open, updated_at, state."""
+    return (_VALUE[m.status], int(owes_work(m)), m.updated_at + offset, _state(m, offset), seq)
+
+
+def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:
+    """The record of a ``messages`` row (``RECORD_COLUMNS``), times on this process's clock."""
+    _, id_, key, status, created_at, updated_at, source, destination, body, state = row
+    fields = orjson.loads(body)
+    fields.update(orjson.loads(state))
     parts = []
-    for p in body.pop("parts"):
-        for key in _PART_TIMES:
-            if p[key] is not None:
-                p[key] -= offset
+    for p in fields.pop("parts"):
+        for name in _PART_TIMES:
+            if p[name] is not None:
+                p[name] -= offset
         p["status"] = Status(p["status"])
         parts.append(PartRecord(**p))
-    for key in _MESSAGE_TIMES:
-        body[key] -= offset
-    if body.get("send_at") is not None:
-        body["send_at"] -= offset
-    body["status"] = Status(body["status"])
-    body["tags"] = tuple(body["tags"])
-    return MessageRecord(parts=parts, **body)
+    if fields.get("send_at") is not None:
+        fields["send_at"] -= offset
+    fields["tags"] = tuple(fields["tags"])
+    return MessageRecord(
+        id=id_,
+        idempotency_key=key,
+        status=Status(status),
+        created_at=created_at - offset,
+        updated_at=updated_at - offset,
+        source=source,
+        destination=destination,
+        parts=parts,
+        **fields,
+    )
+
+
+def listing_sql(query: MessageQuery) -> tuple[str, list[object]]:
+    """The listing's SELECT (``RECORD_COLUMNS``, newest first, one row past the page to
+    tell whether there is a next one) and its parameters."""
+    where: list[str] = []
+    args: list[object] = []
+    for column, value in (
+        ("status", query.status.value if query.status is not None else None),
+        ("source", query.source),
+        ("destination", query.destination),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if query.since is not None:
+        where.append("created_at >= ?")
+        args.append(query.since)
+    if query.until is not None:
+        where.append("created_at < ?")
+        args.append(query.until)
+    if query.before is not None:  # row values: (created_at, id) < cursor, on the index
+        where.append("(created_at, id) < (?, ?)")
+        args.extend(query.before)
+    if query.tag is not None:  # tags are a JSON array in the body: exact element match
+        where.append("EXISTS (SELECT 1 FROM json_each(body, '$.tags') WHERE value = ?)")
+        args.append(query.tag)
+    sql = f"SELECT {RECORD_COLUMNS} FROM messages"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql + " ORDER BY created_at DESC, id DESC LIMIT ?", [*args, query.limit + 1]
 
 
 class Transaction:

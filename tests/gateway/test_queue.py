@@ -5,7 +5,6 @@ stores."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -293,23 +292,6 @@ def test_store_listing_filters_and_pages_the_same_on_both_backends(kind: str, tm
     assert ids(tag="vi") == []  # an exact tag, not a substring
     assert ids(since=1100.0 + 8, until=1100.0 + 10) == [9, 8]  # wall clock: created + offset
     assert store.get(late.id).send_at == 500.0  # type: ignore[union-attr]
-
-
-def test_an_older_sqlite_file_gains_the_listing_columns(tmp_path: Path) -> None:
-    db = tmp_path / "old.db"
-    store = SqliteStore(db)
-    store.add([record(1), record(2, source="ACME")])
-    store.close()
-    with sqlite3.connect(db) as raw:  # as a file from before the listing columns
-        for index in ("messages_created", "messages_status", "messages_source", "messages_destination"):
-            raw.execute(f"DROP INDEX {index}")
-        raw.execute("ALTER TABLE messages DROP COLUMN source")
-        raw.execute("ALTER TABLE messages DROP COLUMN destination")
-    reopened = SqliteStore(db)
-    found, _ = reopened.list_messages(MessageQuery(source="ACME"))
-    assert [m.id for m in found] == [record(2).id]
-    found, _ = reopened.list_messages(MessageQuery(destination=record(1).destination))
-    assert [m.id for m in found] == [record(1).id]
 
 
 async def test_a_message_canceled_while_its_part_waits_for_the_account_rate_is_not_sent(
