@@ -31,7 +31,8 @@ _TYPES = {
     503: "unavailable",
 }
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_MISSING = re.compile(r"Object missing required field `(?P<name>[^`]+)`")
+# The field these name is inside the object the path points at.
+_NAMED = re.compile(r"Object (?:missing required|contains unknown) field `(?P<name>[^`]+)`")
 
 
 class Problem(Exception):
@@ -79,7 +80,7 @@ def validation_problem(message: str, *, prefix: str = "") -> Problem:
     match = _AT.match(message)
     assert match is not None  # the pattern matches any text
     text, path = match["message"], (match["path"] or "").lstrip(".")
-    if (missing := _MISSING.match(text)) is not None:
-        path = f"{path}.{missing['name']}" if path else missing["name"]
+    if (named := _NAMED.match(text)) is not None:
+        path = f"{path}.{named['name']}" if path else named["name"]
     field = prefix + path
     return Problem(422, f"{field or 'body'}: {text}", errors=[{"field": field or "body", "message": text}])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import Any
@@ -22,72 +22,16 @@ import pytest
 import trio
 
 from smppgw.net.http import FastRoute, HttpLimits, Request, Response, serve_http
+from tests.net.http_wire import WAIT, Answer, Reader
 
 HOST = "127.0.0.1"
 LIMITS = HttpLimits(max_body=1000, max_head=1024, request_timeout=0.3, keepalive_timeout=0.3)
-WAIT = 5.0  # the bound on any single wait for the server; never reached when it works
-
-
-@attrs.define
-class Answer:
-    status: int
-    reason: bytes
-    headers: dict[bytes, bytes]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@attrs.define(eq=False)
-class Reader:
-    """Reads HTTP/1.1 responses off a stream, independently of the server's parser."""
-
-    stream: trio.SocketStream
-    buf: bytes = b""
-
-    async def _more(self) -> bool:
-        with trio.fail_after(WAIT):
-            data = await self.stream.receive_some(65536)
-        self.buf += data
-        return bool(data)
-
-    async def head(self) -> tuple[int, bytes, dict[bytes, bytes]]:
-        while b"\r\n\r\n" not in self.buf:
-            if not await self._more():
-                raise EOFError(f"closed before a whole head: {self.buf!r}")
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        status_line, *lines = head.split(b"\r\n")
-        version, status, reason = status_line.split(b" ", 2)
-        assert version == b"HTTP/1.1", status_line
-        headers: dict[bytes, bytes] = {}
-        for line in lines:
-            name, _, value = line.partition(b":")
-            assert name.lower() not in headers, f"{name!r} twice in {head!r}"
-            headers[name.lower()] = value.strip()
-        return int(status), reason, headers
-
-    async def answer(self, *, head_only: bool = False) -> Answer:
-        """One final response (skipping nothing: a 1xx is returned like any other)."""
-        status, reason, headers = await self.head()
-        length = 0 if head_only or status < 200 else int(headers[b"content-length"])
-        while len(self.buf) < length:
-            if not await self._more():
-                raise EOFError("closed inside a body")
-        body, self.buf = self.buf[:length], self.buf[length:]
-        return Answer(status, reason, headers, body)
-
-    async def eof(self) -> None:
-        """The server closes: nothing more arrives, then EOF."""
-        while await self._more():
-            pass
-        assert self.buf == b"", f"unexpected bytes before EOF: {self.buf!r}"
 
 
 @attrs.define(eq=False)
 class Front:
     port: int
-    scopes: list[dict[str, Any]]
+    scopes: list[MutableMapping[str, Any]]
     fast: list[Request]
 
     @contextlib.asynccontextmanager
@@ -99,7 +43,7 @@ class Front:
             await stream.aclose()
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     """Echoes what it was given as JSON; a few paths misbehave on purpose."""
     assert scope["type"] == "http"
     APP_SCOPES.append(scope)
@@ -146,7 +90,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": payload[5:]})
 
 
-APP_SCOPES: list[dict[str, Any]] = []
+APP_SCOPES: list[MutableMapping[str, Any]] = []
 
 
 @contextlib.asynccontextmanager
