@@ -78,7 +78,7 @@ _REASONS = {
     405: b"Method Not Allowed", 408: b"Request Timeout", 409: b"Conflict",
     413: b"Content Too Large", 415: b"Unsupported Media Type", 422: b"Unprocessable Content",
     429: b"Too Many Requests", 431: b"Request Header Fields Too Large",
-    500: b"Internal Server Error", 503: b"Service Unavailable",
+    500: b"Internal Server Error", 501: b"Not Implemented", 503: b"Service Unavailable",
 }  # fmt: skip
 
 
@@ -160,6 +160,9 @@ class _Parsing:
         if not path.startswith(b"/") and b"://" in path:  # absolute form (RFC 9112 §3.2.2)
             path = b"/" + path.split(b"://", 1)[1].partition(b"/")[2]
         request.path, request.query = path, query
+        coding = request.headers.get(b"transfer-encoding")
+        if coding is not None and coding.strip().lower() != b"chunked":  # RFC 9112 §6.1
+            raise _Refused(501, f"transfer coding {coding.decode('latin-1')!r} is not served")
         length = request.headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limits.max_body:
             raise _Refused(413, f"body over {self.limits.max_body} bytes")

@@ -390,12 +390,29 @@ async def test_over_max_connections_a_new_connection_gets_503() -> None:
         b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
         b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        # Framing that could smuggle a second request past a proxy.
+        b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        b"GET / HTTP/1.1\r\n Folded: x\r\n\r\n",
     ],
 )
 async def test_malformed_requests_get_400(garbage: bytes) -> None:
     async with front() as srv, srv.connect() as (stream, reader):
         await stream.send_all(garbage)
         assert_problem(await reader.answer(), 400)
+        await reader.eof()
+        assert srv.scopes == []
+
+
+async def test_a_transfer_coding_other_than_chunked_gets_501() -> None:
+    """The body would reach the app still gzip-coded, taken for the message itself."""
+    async with front() as srv, srv.connect() as (stream, reader):
+        await stream.send_all(
+            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        )
+        assert "gzip" in assert_problem(await reader.answer(), 501)["detail"]
         await reader.eof()
         assert srv.scopes == []
 
