@@ -17,6 +17,7 @@ can be sent (422 with the gateway's reason, naming the field it is about). ``to`
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -49,6 +50,7 @@ MAX_TEXT = 255 * 153 * 2  # a generous bound above 255 parts; the gateway says t
 MAX_BATCH = 1000
 _SAME = ("source", "destination", "text", "encoding")
 
+log = logging.getLogger(__name__)
 
 Encoding = Literal["auto", "gsm7", "ucs2", "latin1"]
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=21)]
@@ -207,7 +209,10 @@ class Acceptor:
     def _seen(self, body: MessageBody, fields: dict[str, Any]) -> dict[str, Any] | None:
         """The first message of a repeated idempotency key; 409 if it was another one."""
         key = body.idempotency_key
-        seen = self.store.find_key(key) if key is not None else None
+        try:
+            seen = self.store.find_key(key) if key is not None else None
+        except StoreError as exc:
+            raise Problem(503, f"not accepted: {exc}") from None
         if seen is None:
             return None
         if any(getattr(seen, f) != _normal(f, fields[f]) for f in _SAME):
@@ -250,7 +255,6 @@ class Acceptor:
         group is what the other connections' tasks put in before the group's task runs,
         in the same scheduler round."""
         body, fields = self._one(raw)
-        self._room(1)
         pending = _Pending(body, fields)
         self._group.append(pending)
         self._wake.set()
@@ -268,7 +272,14 @@ class Acceptor:
             await self._wake.wait()
             self._wake = trio.Event()
             group, self._group = self._group, []
-            later = self._store(group)
+            try:
+                later = self._store(group)
+            except Exception:  # a bug here must not leave requests waiting, nor stop the intake
+                log.exception("storing a group of %d messages failed", len(group))
+                for pending in group:
+                    if not pending.done.is_set():
+                        pending.settle(Problem(500, "internal error"))
+                later = []
             self._group[:0] = later
             if self._group:
                 self._wake.set()
@@ -276,7 +287,8 @@ class Acceptor:
     def _store(self, group: list[_Pending]) -> list[_Pending]:
         """Store ``group`` in one transaction and settle each; returns the requests to
         store next time: a key repeated in the group waits until its first is stored,
-        then answers as a repeat (200 with the first, or 409)."""
+        then answers as a repeat (200 with the first, or 409). As ``single``: the key
+        before the queue's room, and the room counted for the group (first come first)."""
         fresh: list[_Pending] = []
         keys: set[str] = set()
         later: list[_Pending] = []
@@ -295,6 +307,11 @@ class Acceptor:
                     pending.settle(seen, 200)
                     continue
                 keys.add(key)
+            try:
+                self._room(len(fresh) + 1)
+            except Problem as exc:
+                pending.settle(exc)
+                continue
             fresh.append(pending)
         if fresh:
             try:

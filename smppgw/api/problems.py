@@ -3,7 +3,7 @@
     HTTP/1.1 422 Unprocessable Content
     Content-Type: application/problem+json
 
-    {"type": "https://smppgw.dev/problems/validation", "title": "Invalid request",
+    {"type": "urn:smppgw:problem:validation", "title": "Invalid request",
      "status": 422, "detail": "to: '+44 12': not a possible number for country code +44",
      "errors": [{"field": "to", "in": "body", "message": "'+44 12': not a possible ..."}]}
 
@@ -55,7 +55,7 @@ __all__ = [
     "validation_problem",
 ]
 
-BASE: Final = "https://smppgw.dev/problems/"
+BASE: Final = "urn:smppgw:problem:"
 MEDIA_TYPE: Final = "application/problem+json"
 # kind -> (status, title). The title is the kind's, the same every time (RFC 9457 §3.1.3).
 KINDS: Final[Mapping[str, tuple[int, str]]] = {

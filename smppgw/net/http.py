@@ -15,7 +15,10 @@ requests answered in order, chunked request bodies, ``Expect: 100-continue``,
 a request not complete within ``request_timeout`` of its first byte is 408, an idle
 keep-alive connection is closed after ``keepalive_timeout``, and over
 ``max_connections`` a new connection gets 503 and is closed. Every such answer closes
-the connection (its rest can't be trusted).
+the connection (its rest can't be trusted), after the answers to the requests that
+were whole before it, and with a lingering close (RFC 9112 §9.6): the bytes the client
+is still sending are read and dropped for a moment, so that they don't make the kernel
+reset the connection before the client has read why.
 """
 
 from __future__ import annotations
@@ -53,9 +56,10 @@ class HttpLimits:
 class Request:
     """One parsed request: what a fast route gets. ``headers``: lower-cased names."""
 
-    __slots__ = ("body", "headers", "keep_alive", "method", "path", "query")
+    __slots__ = ("body", "headers", "http_version", "keep_alive", "method", "path", "query")
 
     def __init__(self) -> None:
+        self.http_version = "1.1"
         self.method = b""
         self.path = b""
         self.query = b""
@@ -74,7 +78,7 @@ _REASONS = {
     405: b"Method Not Allowed", 408: b"Request Timeout", 409: b"Conflict",
     413: b"Content Too Large", 415: b"Unsupported Media Type", 422: b"Unprocessable Content",
     429: b"Too Many Requests", 431: b"Request Header Fields Too Large",
-    500: b"Internal Server Error", 503: b"Service Unavailable",
+    500: b"Internal Server Error", 501: b"Not Implemented", 503: b"Service Unavailable",
 }  # fmt: skip
 
 
@@ -100,6 +104,22 @@ class _Parsing:
         self.body_bytes = 0
         self.wants_continue = False
         self.url = b""
+        self.begun = 0  # requests begun so far: tells a new head from the same one
+        self.in_head = False
+        self.open_head = 0
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``. Raises _Refused, httptools.HttpParserError."""
+        begun, in_head = self.begun, self.in_head
+        self.parser.feed_data(data)
+        # httptools hands a header over only once it has ended, so the bytes of a head
+        # still open are counted here too: an endless header can't grow without bound.
+        if in_head and self.in_head and self.begun == begun:
+            self.open_head += len(data)
+            if self.open_head > self.limits.max_head:
+                raise _Refused(431, f"request head over {self.limits.max_head} bytes")
+        else:
+            self.open_head = 0
 
     def on_message_begin(self) -> None:
         self.current = Request()
@@ -107,6 +127,9 @@ class _Parsing:
         self.body = []
         self.body_bytes = 0
         self.url = b""
+        self.begun += 1
+        self.in_head = True
+        self.wants_continue = False
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -128,14 +151,24 @@ class _Parsing:
     def on_headers_complete(self) -> None:
         request = self.current
         assert request is not None
+        self.in_head = False
+        if self.parser.should_upgrade():  # refused here, so it never reaches the app
+            raise _Refused(400, "protocol upgrades are not served")
         request.method = self.parser.get_method()
+        request.http_version = self.parser.get_http_version()
         path, _, query = self.url.partition(b"?")
+        if not path.startswith(b"/") and b"://" in path:  # absolute form (RFC 9112 §3.2.2)
+            path = b"/" + path.split(b"://", 1)[1].partition(b"/")[2]
         request.path, request.query = path, query
+        coding = request.headers.get(b"transfer-encoding")
+        if coding is not None and coding.strip().lower() != b"chunked":  # RFC 9112 §6.1
+            raise _Refused(501, f"transfer coding {coding.decode('latin-1')!r} is not served")
         length = request.headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limits.max_body:
             raise _Refused(413, f"body over {self.limits.max_body} bytes")
-        if request.headers.get(b"expect", b"").lower() == b"100-continue":
-            self.wants_continue = True
+        # Never a 1xx to an HTTP/1.0 client (RFC 9110 §15.2).
+        expect = request.headers.get(b"expect", b"").lower() == b"100-continue"
+        self.wants_continue = expect and request.http_version == "1.1"
 
     def on_body(self, chunk: bytes) -> None:
         self.body_bytes += len(chunk)
@@ -150,6 +183,13 @@ class _Parsing:
         request.keep_alive = self.parser.should_keep_alive()
         self.done.append(request)
         self.current = None
+        self.wants_continue = False  # the body is here already
+
+
+def _refusal(exc: Exception) -> tuple[int, str]:
+    """Ours (a _Refused, also from inside httptools' callbacks), else a 400."""
+    cause = exc if isinstance(exc, _Refused) else exc.__context__
+    return (cause.status, cause.detail) if isinstance(cause, _Refused) else (400, "malformed request")
 
 
 class _Date:
@@ -167,10 +207,15 @@ class _Date:
         return self._value
 
 
-def _head(status: int, headers: list[tuple[bytes, bytes]], length: int, date: bytes, close: bool) -> bytes:
+def _head(
+    status: int, headers: list[tuple[bytes, bytes]], length: int | None, date: bytes, close: bool
+) -> bytes:
+    """``length`` None: no content-length from us (a 204, or the app's for a HEAD)."""
     lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Status"))]
     lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
-    lines.append(b"content-length: %d\r\ndate: %s\r\nserver: smppgw\r\n" % (length, date))
+    if length is not None:
+        lines.append(b"content-length: %d\r\n" % length)
+    lines.append(b"date: %s\r\nserver: smppgw\r\n" % date)
     if close:
         lines.append(b"connection: close\r\n")
     lines.append(b"\r\n")
@@ -198,22 +243,29 @@ class _Server:
         self.server_addr: tuple[str, int] = ("127.0.0.1", 0)
 
     async def connection(self, stream: trio.SocketStream) -> None:
-        if self.connections >= self.limits.max_connections:
-            await self._refuse(stream, 503, "too many connections")
-            return
-        self.connections += 1
+        counted = self.connections < self.limits.max_connections
+        self.connections += counted
         try:
-            await self._serve(stream)
+            if counted:
+                await self._serve(stream)
+            else:
+                await self._refuse(stream, 503, "too many connections")
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the client went away
         finally:
-            self.connections -= 1
+            self.connections -= counted
             await trio.aclose_forcefully(stream)
 
-    async def _refuse(self, stream: trio.abc.Stream, status: int, detail: str) -> None:
+    async def _refuse(self, stream: trio.SocketStream, status: int, detail: str, before: bytes = b"") -> None:
+        """Answer ``before`` (what was answered already), then ``status``; then a
+        lingering close: read and drop what the client still sends, for a second at most."""
         headers, body = _problem(status, detail)
         with trio.move_on_after(1.0):
-            await stream.send_all(_head(status, headers, len(body), self.date(), True) + body)
+            await stream.send_all(before + _head(status, headers, len(body), self.date(), True) + body)
+            await stream.send_eof()
+            for _ in range(64):
+                if not await stream.receive_some(65536):
+                    break
 
     async def _serve(self, stream: trio.SocketStream) -> None:
         parsing = _Parsing(self.limits)
@@ -222,7 +274,7 @@ class _Server:
         except OSError:
             client = ("", 0)
         limits = self.limits
-        began = 0.0  # when the request being received began
+        began, begun = 0.0, 0  # when the request being received began, and which one it is
         while True:
             # Idle between requests: keepalive_timeout; once a request has begun, it has
             # request_timeout from its first byte to arrive whole.
@@ -243,25 +295,13 @@ class _Server:
             if not data:
                 return  # EOF
             try:
-                parsing.parser.feed_data(data)
-            except httptools.HttpParserCallbackError as exc:
-                refused = exc.__context__
-                if isinstance(refused, _Refused):
-                    await self._refuse(stream, refused.status, refused.detail)
-                else:
-                    await self._refuse(stream, 400, "malformed request")
-                return
-            except httptools.HttpParserUpgrade:
-                await self._refuse(stream, 400, "protocol upgrades are not served")
-                return
-            except httptools.HttpParserError:
-                await self._refuse(stream, 400, "malformed request")
-                return
-            if not receiving and parsing.current is not None:
-                began = trio.current_time()
-            if parsing.wants_continue and not parsing.done:
-                parsing.wants_continue = False
-                await stream.send_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                parsing.feed(data)
+                refused = None
+            except (_Refused, httptools.HttpParserError) as exc:
+                refused = _refusal(exc)
+            if parsing.current is not None and parsing.begun != begun:
+                began, begun = trio.current_time(), parsing.begun
+            # The requests that were whole are answered, in order, even before a refusal.
             out: list[bytes] = []
             close = False
             for request in parsing.done:
@@ -270,6 +310,12 @@ class _Server:
                 if close:
                     break
             parsing.done.clear()
+            if refused is not None and not close:
+                await self._refuse(stream, *refused, before=b"".join(out))
+                return
+            if parsing.wants_continue and not close:
+                parsing.wants_continue = False
+                out.append(b"HTTP/1.1 100 Continue\r\n\r\n")
             if out:
                 await stream.send_all(b"".join(out))
             if close:
@@ -286,8 +332,12 @@ class _Server:
                 status = 500
         else:
             status, headers, body = await self._asgi(request, client)
-        if request.method == b"HEAD":
-            return _head(status, headers, len(body), self.date(), close)
+        if status in (204, 304) or request.method == b"HEAD":
+            # No body; and a 204 has no Content-Length (RFC 9110 §8.6), nor a HEAD whose
+            # app declared the length of what a GET would get (``_asgi`` kept it).
+            declared = any(name == b"content-length" for name, _ in headers)
+            length = None if status == 204 or declared else len(body)
+            return _head(status, headers, length, self.date(), close)
         return _head(status, headers, len(body), self.date(), close) + body
 
     async def _asgi(self, request: Request, client: tuple[str, int]) -> Response:
@@ -297,7 +347,7 @@ class _Server:
         scope: dict[str, Any] = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
+            "http_version": request.http_version,
             "method": request.method.decode("ascii"),
             "scheme": "http",
             "path": unquote(path),
@@ -333,16 +383,21 @@ class _Server:
             await self.app(scope, receive, send)
         except Exception:
             log.exception("API error on %s %s", scope["method"], path)
-            if not started:
+            if not sent.is_set():  # a response cut short is not passed off as whole
                 headers, body = _problem(500, "internal error")
                 return 500, headers, body
-        sent.set()
-        if not started:
+        if not sent.is_set():
+            sent.set()
             headers, body = _problem(500, "no response")
             return 500, headers, body
-        # content-length is ours to write (the whole body is here); the app's is dropped.
-        headers = [(n.lower(), v) for n, v in started.get("headers", []) if n.lower() != b"content-length"]
-        return started["status"], headers, b"".join(chunks)
+        # content-length is ours to write (the whole body is here); the app's is dropped,
+        # except for a HEAD without a body (the length a GET would get).
+        body = b"".join(chunks)
+        keep = request.method == b"HEAD" and not body
+        headers = [
+            (n.lower(), v) for n, v in started.get("headers", []) if keep or n.lower() != b"content-length"
+        ]
+        return started["status"], headers, body
 
 
 async def serve_http(

@@ -27,12 +27,12 @@ KEY: Final = "test-key-0123456789"
 def assert_problem(
     r: httpx.Response, status: int, kind: str, *fields: str, where: str = "body"
 ) -> dict[str, Any]:
-    """``r`` is an RFC 9457 problem of ``kind`` (https://smppgw.dev/problems/KIND); a 422's
+    """``r`` is an RFC 9457 problem of ``kind`` (urn:smppgw:problem:KIND); a 422's
     ``errors`` name exactly ``fields`` (in ``where``). Returns the problem."""
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/problem+json", r.headers
     body: dict[str, Any] = r.json()
-    assert body["type"] == f"https://smppgw.dev/problems/{kind}", body
+    assert body["type"] == f"urn:smppgw:problem:{kind}", body
     assert body["status"] == status and body["title"] and body["detail"], body
     assert set(body) <= {"type", "title", "status", "detail", "errors"}, body
     if status == 422:

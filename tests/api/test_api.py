@@ -118,12 +118,12 @@ async def test_batch_answers_each_item_in_order(tmp_path: Path) -> None:
         results = out["results"]
         assert "id" in results[0] and "id" in results[2] and "id" in results[3]
         # A refused item: the problem the single POST would answer, naming the item's field.
-        assert results[1]["status"] == 422 and results[1]["type"].endswith("/validation")
+        assert results[1]["status"] == 422 and results[1]["type"].endswith(":validation")
         assert results[1]["errors"] == [
             {"field": "messages[1].to", "in": "body", "message": "'nope' is not a phone number"}
         ]
         assert results[4]["status"] == 409 and "repeats" in results[4]["detail"]
-        assert results[4]["type"] == "https://smppgw.dev/problems/idempotency-conflict"
+        assert results[4]["type"] == "urn:smppgw:problem:idempotency-conflict"
         for i in (0, 2, 3):
             await api.wait_status(results[i]["id"], {"delivered"})
         binary = [m for m in sim.store.select(limit=10) if m.destination_addr == "447700900013"]

@@ -69,7 +69,7 @@ async def test_impossible_or_national_numbers_without_a_region_are_422_naming_th
                               {"to": "+44 12", "from": "12345", "text": "bad"}]}  # fmt: skip
         results = (await api.post("/v1/messages/batch", batch)).json()["results"]
         assert "id" in results[0]
-        assert results[1]["status"] == 422 and results[1]["type"] == "https://smppgw.dev/problems/validation"
+        assert results[1]["status"] == 422 and results[1]["type"] == "urn:smppgw:problem:validation"
         assert [e["field"] for e in results[1]["errors"]] == ["messages[1].to"]
         r = await api.get("/v1/messages", params={"to": "07700900001"})
         assert_problem(r, 422, "validation", "to", where="query")
