@@ -1,2 +1,3 @@
-"""The HTTP queue API (FastAPI on Hypercorn's trio worker); it reaches the store only
-through the protocols of ``smppgw.store.base``."""
+"""The HTTP queue API: FastAPI behind the HTTP front (``smppgw.net.http``), the intake
+routes answered without it (``accept.py``); it reaches the store only through the
+protocols of ``smppgw.store.base``."""

@@ -12,7 +12,8 @@ requests answered in order, chunked request bodies, ``Expect: 100-continue``,
 ``Content-Length`` on every response, ``HEAD`` without a body, a ``Date`` header
 (RFC 9110 §6.6.1). Limits: a request head over ``max_head`` bytes is 431, a body over
 ``max_body`` is 413 as soon as its ``Content-Length`` is seen (before the body is read),
-a request not complete within ``request_timeout`` of its first byte is 408, an idle
+a request not complete within ``request_timeout`` of its first byte is 408 (and an
+answer the client does not read within it closes the connection), an idle
 keep-alive connection is closed after ``keepalive_timeout``, and over
 ``max_connections`` a new connection gets 503 and is closed. Every such answer closes
 the connection (its rest can't be trusted), after the answers to the requests that
@@ -317,7 +318,12 @@ class _Server:
                 parsing.wants_continue = False
                 out.append(b"HTTP/1.1 100 Continue\r\n\r\n")
             if out:
-                await stream.send_all(b"".join(out))
+                # A client that stops reading its answers would hold the connection (and
+                # its max_connections place) for ever: it gets request_timeout to read.
+                with trio.move_on_after(limits.request_timeout) as writing:
+                    await stream.send_all(b"".join(out))
+                if writing.cancelled_caught:
+                    return
             if close:
                 return
 

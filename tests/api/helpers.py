@@ -1,4 +1,4 @@
-"""Helpers for the queue API tests: the real app (gateway + SQLite + Hypercorn) on a free
+"""Helpers for the queue API tests: the real app (gateway + SQLite + the HTTP front) on a free
 loopback port, in front of a real simulator, and an httpx client that speaks to it."""
 
 from __future__ import annotations

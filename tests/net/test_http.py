@@ -73,6 +73,10 @@ async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         return
     if path == "/slow":
         await trio.sleep(0.05)
+    if path == "/big":  # more than loopback's socket buffers hold
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x" * (64 * 1024 * 1024)})
+        return
     out = {
         "method": scope["method"],
         "path": path,
@@ -377,6 +381,21 @@ async def test_over_max_connections_a_new_connection_gets_503() -> None:
                     break
             await trio.sleep(0.01)
         assert answer.json()["path"] == "/again"
+
+
+async def test_a_client_that_does_not_read_its_answer_loses_the_connection() -> None:
+    # Its place among max_connections comes back after request_timeout, not never.
+    limits = attrs.evolve(LIMITS, max_connections=1, keepalive_timeout=WAIT * 2)
+    async with front(limits) as srv, srv.connect() as (stalled, _):
+        await stalled.send_all(get("/big"))  # and never read
+        with trio.fail_after(WAIT * 4):
+            while True:
+                async with srv.connect() as (stream, reader):
+                    await stream.send_all(get("/after"))
+                    if (answer := await reader.answer()).status == 200:
+                        break
+                await trio.sleep(0.05)
+        assert answer.json()["path"] == "/after"
 
 
 # -- refusals and errors -------------------------------------------------------------------------
