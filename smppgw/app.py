@@ -38,6 +38,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.inbound import InboundHandler, InboundMessage
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
+from smppgw.net.http import serve_http
 from smppgw.store.base import InboundRecord, InboundStore, MessageStore, Status, Store, StoreControl
 from smppgw.store.sqlite import SqliteStore
 from smppgw.support.config import (
@@ -166,9 +168,7 @@ async def run_app(
     ``store``: any ``Store`` (the memory store in tests, another backend); by default
     SQLite at ``config.store_path``. Everything past this point sees the protocol only.
     The store is closed when the app stops."""
-    from hypercorn.config import Config
-    from hypercorn.trio import serve as hypercorn_serve
-
+    from smppgw.api.accept import fast_routes
     from smppgw.api.app import build_app
 
     where = str(config.store_path) if store is None else type(store).__name__
@@ -191,16 +191,14 @@ async def run_app(
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(_flusher, store, config.flush_interval)
             nursery.start_soon(webhooks.run)
-            hc = Config()
-            hc.bind = [f"{config.listen_host}:{config.listen_port}"]
-            hc.accesslog = None
-            hc.errorlog = None
-            hc.graceful_timeout = 1.0
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued
             )
-            binds: list[str] = await nursery.start(hypercorn_serve, app, hc)  # type: ignore[arg-type]
-            task_status.started((gateway, store, int(binds[0].rsplit(":", 1)[1])))
+            routes = fast_routes(app.state.acceptor)
+            port = await nursery.start(
+                partial(serve_http, app, host=config.listen_host, port=config.listen_port, routes=routes)
+            )
+            task_status.started((gateway, store, port))
     finally:
         with trio.CancelScope(shield=True):
             await gateway.aclose()

@@ -35,24 +35,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import secrets
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
 
-from smppgw.api.schemas import Accepted, BatchIn, MessageIn, OptOutIn
-from smppgw.gateway.engine import CancelError, Gateway, SubmitError
+from smppgw.api.accept import Acceptor, openapi_components
+from smppgw.api.problems import MEDIA_TYPE, Problem
+from smppgw.api.schemas import OptOutIn
+from smppgw.gateway.engine import CancelError, Gateway
 from smppgw.policy.addressing import AddressError, AddressKind, to_smpp
-from smppgw.store.base import MessageQuery, MessageRecord, Status, Store, StoreError
+from smppgw.store.base import MessageQuery, MessageRecord, Status, Store
 
 __all__ = ["build_app", "message_view"]
-
-_SAME = ("source", "destination", "text", "encoding")
 
 
 def build_app(
@@ -66,86 +65,44 @@ def build_app(
     """``now``: the trio clock (records carry it; the store converts it to wall time).
     ``max_queued``: parts waiting to be sent above which new messages get 429 (backpressure
     when the carriers are slower than the callers, or down)."""
-    keys = [k.encode() for k in api_keys]
+    acceptor = Acceptor(gateway, store, api_keys, now=now, max_queued=max_queued)
+    one, many, components = openapi_components()
     app = FastAPI(title="smppgw queue API", version="1", docs_url="/docs")
+    app.state.acceptor = acceptor  # the HTTP front answers the intake routes with it
 
-    def authorised(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        given = header[7:] if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
-        # compare_digest against every key: no timing hint about which key nearly matched.
-        ok = [secrets.compare_digest(given.encode(), k) for k in keys]
-        if not any(ok):
-            raise HTTPException(401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    @app.exception_handler(Problem)
+    async def problem(request: Request, exc: Problem) -> Response:
+        return Response(exc.body(), status_code=exc.status, headers=exc.headers, media_type=MEDIA_TYPE)
+
+    async def authorised(request: Request) -> None:
+        headers = request.headers
+        acceptor.authorised(headers.get("authorization", "").encode(), headers.get("x-api-key", "").encode())
 
     auth = [Depends(authorised)]
 
-    def room(n: int = 1) -> None:
-        if not gateway.accepting:
-            raise HTTPException(503, "the gateway is not running (starting or shutting down)")
-        if gateway.queued() + n > max_queued:
-            raise HTTPException(
-                429, f"queue full ({max_queued} parts waiting); retry later", headers={"Retry-After": "1"}
-            )
+    def body_of(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
-    def submit_kwargs(body: MessageIn) -> dict[str, Any]:
-        """``Gateway.submit``'s keywords; ``send_at`` turned to the trio clock."""
-        kwargs = body.submit_kwargs()
-        if body.send_at is not None:
-            kwargs["send_at"] = now() + (body.send_at.timestamp() - time.time())
-        return kwargs
+    # Served by the HTTP front without FastAPI (api/accept.py); these routes answer the
+    # same way when the app runs elsewhere, and describe the bodies in the OpenAPI document.
+    @app.post("/v1/messages", status_code=202, dependencies=auth, openapi_extra=body_of(one))
+    async def post_message(request: Request) -> Response:
+        code, payload = acceptor.single(await request.body())
+        return Response(payload, status_code=code, media_type="application/json")
 
-    def accept_one(body: MessageIn) -> tuple[int, dict[str, Any]]:
-        if body.idempotency_key is not None:
-            seen = store.find_key(body.idempotency_key)
-            if seen is not None:
-                mine = body.submit_kwargs()
-                if any(getattr(seen, f) != _normal(f, mine[f]) for f in _SAME):
-                    raise HTTPException(
-                        409, f"idempotency_key {body.idempotency_key!r} was used for another message"
-                    )
-                return 200, _accepted(seen)
-        room()
-        try:
-            record = gateway.submit(**submit_kwargs(body))
-        except SubmitError as exc:
-            raise HTTPException(422, str(exc)) from None
-        except StoreError as exc:
-            raise HTTPException(503, f"not accepted: {exc}") from None
-        return 202, _accepted(record)
+    @app.post("/v1/messages/batch", status_code=202, dependencies=auth, openapi_extra=body_of(many))
+    async def post_batch(request: Request) -> Response:
+        code, payload = acceptor.batch(await request.body())
+        return Response(payload, status_code=code, media_type="application/json")
 
-    @app.post("/v1/messages", status_code=202, response_model=Accepted, dependencies=auth)
-    async def post_message(body: MessageIn) -> JSONResponse:
-        code, payload = accept_one(body)
-        return JSONResponse(payload, status_code=code)
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
+            app.openapi_schema = schema
+        return app.openapi_schema
 
-    @app.post("/v1/messages/batch", status_code=202, dependencies=auth)
-    async def post_batch(body: BatchIn) -> dict[str, Any]:
-        results: list[dict[str, Any] | None] = [None] * len(body.messages)
-        fresh: list[tuple[int, MessageIn]] = []
-        keys_in_batch: set[str] = set()
-        for i, item in enumerate(body.messages):
-            key = item.idempotency_key
-            if key is not None:
-                if key in keys_in_batch:
-                    results[i] = _error(f"idempotency_key {key!r} repeats in this batch")
-                    continue
-                keys_in_batch.add(key)
-                if store.find_key(key) is not None:
-                    try:
-                        results[i] = accept_one(item)[1]
-                    except HTTPException as exc:
-                        results[i] = _error(str(exc.detail))
-                    continue
-            fresh.append((i, item))
-        room(len(fresh))
-        try:
-            outcomes = gateway.submit_many([submit_kwargs(item) for _, item in fresh])
-        except StoreError as exc:
-            raise HTTPException(503, f"not accepted: {exc}") from None
-        for (i, _), outcome in zip(fresh, outcomes, strict=True):
-            results[i] = _error(str(outcome)) if isinstance(outcome, SubmitError) else _accepted(outcome)
-        accepted = sum(1 for r in results if r is not None and "id" in r)
-        return {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/v1/messages/{message_id}", dependencies=auth)
     async def get_message(message_id: str) -> dict[str, Any]:
@@ -297,23 +254,6 @@ def _cursor(value: str | None) -> tuple[float, str] | None:
         return float(created), message_id
     except (ValueError, TypeError, binascii.Error):
         raise HTTPException(422, "cursor: not a next_cursor of this listing") from None
-
-
-def _normal(field: str, value: Any) -> Any:
-    if field in ("source", "destination"):
-        try:
-            return to_smpp(value).addr
-        except AddressError:
-            return value
-    return value
-
-
-def _accepted(record: MessageRecord) -> dict[str, Any]:
-    return {"id": record.id, "status": record.status.value, "segments": len(record.parts)}
-
-
-def _error(reason: str) -> dict[str, Any]:
-    return {"error": reason}
 
 
 def message_view(record: MessageRecord, wall: Callable[[float | None], float | None]) -> dict[str, Any]:

@@ -36,6 +36,12 @@ class Api:
     async def get(self, path: str, **kw: Any) -> httpx.Response:
         return await self.http.get(self.url + path, **kw)
 
+    async def wait_ready(self, timeout: float = 5.0) -> None:
+        """Poll ``/readyz`` until a bind is up (the app answers before its binds are)."""
+        with trio.fail_after(timeout):
+            while (await self.get("/readyz")).status_code != 200:
+                await trio.sleep(0.01)
+
     async def wait_status(self, message_id: str, statuses: set[str], timeout: float = 5.0) -> dict[str, Any]:
         """Poll ``GET /v1/messages/{id}`` until its status is one of ``statuses``."""
         body: dict[str, Any] = {}

@@ -63,7 +63,8 @@ async def test_bad_bodies_get_a_reason_naming_the_field(tmp_path: Path) -> None:
         r = await api.http.post(
             api.url + "/v1/messages", content=b"{not json", headers={"content-type": "application/json"}
         )
-        assert r.status_code == 422
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+        assert "not JSON" in r.json()["detail"]
         # Shape is fine but the gateway cannot send it: 422 with the gateway's reason.
         for body, needle in [
             ({**MSG, "to": "HELLO"}, "not a phone number"),
@@ -104,7 +105,8 @@ async def test_batch_answers_each_item_in_order(tmp_path: Path) -> None:
         assert out["accepted"] == 3 and out["rejected"] == 2
         results = out["results"]
         assert "id" in results[0] and "id" in results[2] and "id" in results[3]
-        assert "not a phone number" in results[1]["error"] and "repeats" in results[4]["error"]
+        assert "not a phone number" in results[1]["detail"] and results[1]["status"] == 422
+        assert "repeats" in results[4]["detail"] and results[4]["status"] == 409
         for i in (0, 2, 3):
             await api.wait_status(results[i]["id"], {"delivered"})
         binary = [m for m in sim.store.select(limit=10) if m.destination_addr == "447700900013"]
@@ -167,7 +169,7 @@ async def test_readyz_metrics_and_unknown_ids(tmp_path: Path) -> None:
         assert (await api.get(f"/v1/messages/{accepted.json()['id']}")).json()["status"] == "queued"
         assert (await api.get("/v1/messages/0123")).status_code == 404
     async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db2")) as api:
-        assert (await api.get("/readyz")).status_code == 200
+        await api.wait_ready()  # fails unless /readyz turns 200 once the bind is up
         done = await api.post("/v1/messages", MSG)
         await api.wait_status(done.json()["id"], {"delivered"})
         text = (await api.get("/metrics")).text

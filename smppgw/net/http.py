@@ -1,0 +1,364 @@
+"""The HTTP/1.1 front of the queue API: a small server on trio.
+
+Why not Hypercorn: its trio worker (h11, pure Python) costs about 0.5 ms of CPU per
+request, which caps a trivial route near 1,900 req/s on the machines we measure on
+(issue 14), and no other ASGI server runs on trio. Here the request is parsed by
+httptools (llhttp, the C parser uvicorn uses); a request whose method and path has a
+*fast route* is answered by a plain function (the hot intake routes), and every other
+request goes to the ASGI app (FastAPI) with the whole body already read.
+
+HTTP/1.1 (RFC 9112) as a server needs it: keep-alive (and HTTP/1.0's close), pipelined
+requests answered in order, chunked request bodies, ``Expect: 100-continue``,
+``Content-Length`` on every response, ``HEAD`` without a body, a ``Date`` header
+(RFC 9110 §6.6.1). Limits: a request head over ``max_head`` bytes is 431, a body over
+``max_body`` is 413 as soon as its ``Content-Length`` is seen (before the body is read),
+a request not complete within ``request_timeout`` of its first byte is 408, an idle
+keep-alive connection is closed after ``keepalive_timeout``, and over
+``max_connections`` a new connection gets 503 and is closed. Every such answer closes
+the connection (its rest can't be trusted).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from email.utils import formatdate
+from typing import Any
+
+import attrs
+import httptools
+import trio
+
+__all__ = ["FastRoute", "HttpLimits", "Request", "Response", "serve_http"]
+
+log = logging.getLogger(__name__)
+
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
+
+
+@attrs.frozen(kw_only=True)
+class HttpLimits:
+    max_body: int = 8 * 1024 * 1024
+    max_head: int = 64 * 1024
+    request_timeout: float = 30.0
+    keepalive_timeout: float = 75.0
+    max_connections: int = 1024
+
+
+class Request:
+    """One parsed request: what a fast route gets. ``headers``: lower-cased names."""
+
+    __slots__ = ("body", "headers", "keep_alive", "method", "path", "query")
+
+    def __init__(self) -> None:
+        self.method = b""
+        self.path = b""
+        self.query = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.body = b""
+        self.keep_alive = True
+
+
+#: (status, extra headers, body) of a fast route's answer.
+Response = tuple[int, list[tuple[bytes, bytes]], bytes]
+FastRoute = Callable[[Request], Response]
+
+_REASONS = {
+    100: b"Continue", 200: b"OK", 201: b"Created", 202: b"Accepted", 204: b"No Content",
+    400: b"Bad Request", 401: b"Unauthorized", 403: b"Forbidden", 404: b"Not Found",
+    405: b"Method Not Allowed", 408: b"Request Timeout", 409: b"Conflict",
+    413: b"Content Too Large", 415: b"Unsupported Media Type", 422: b"Unprocessable Content",
+    429: b"Too Many Requests", 431: b"Request Header Fields Too Large",
+    500: b"Internal Server Error", 503: b"Service Unavailable",
+}  # fmt: skip
+
+
+class _Refused(Exception):
+    """Stop parsing and answer ``status``, then close."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class _Parsing:
+    """httptools callbacks: collects complete requests (several when pipelined)."""
+
+    def __init__(self, limits: HttpLimits) -> None:
+        self.limits = limits
+        self.parser = httptools.HttpRequestParser(self)
+        self.done: list[Request] = []
+        self.current: Request | None = None
+        self.head_bytes = 0
+        self.body: list[bytes] = []
+        self.body_bytes = 0
+        self.wants_continue = False
+        self.url = b""
+
+    def on_message_begin(self) -> None:
+        self.current = Request()
+        self.head_bytes = 0
+        self.body = []
+        self.body_bytes = 0
+        self.url = b""
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        self._count(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        assert self.current is not None
+        headers = self.current.headers
+        key = name.lower()
+        # A repeated header is one comma-joined value (RFC 9110 §5.3).
+        headers[key] = headers[key] + b", " + value if key in headers else value
+
+    def _count(self, n: int) -> None:
+        self.head_bytes += n
+        if self.head_bytes > self.limits.max_head:
+            raise _Refused(431, f"request head over {self.limits.max_head} bytes")
+
+    def on_headers_complete(self) -> None:
+        request = self.current
+        assert request is not None
+        request.method = self.parser.get_method()
+        path, _, query = self.url.partition(b"?")
+        request.path, request.query = path, query
+        length = request.headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limits.max_body:
+            raise _Refused(413, f"body over {self.limits.max_body} bytes")
+        if request.headers.get(b"expect", b"").lower() == b"100-continue":
+            self.wants_continue = True
+
+    def on_body(self, chunk: bytes) -> None:
+        self.body_bytes += len(chunk)
+        if self.body_bytes > self.limits.max_body:  # chunked: no Content-Length to check first
+            raise _Refused(413, f"body over {self.limits.max_body} bytes")
+        self.body.append(chunk)
+
+    def on_message_complete(self) -> None:
+        request = self.current
+        assert request is not None
+        request.body = b"".join(self.body)
+        request.keep_alive = self.parser.should_keep_alive()
+        self.done.append(request)
+        self.current = None
+
+
+class _Date:
+    """The ``Date`` header, formatted once a second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = b""
+
+    def __call__(self) -> bytes:
+        now = math.floor(time.time())
+        if now != self._second:
+            self._second = now
+            self._value = formatdate(now, usegmt=True).encode()
+        return self._value
+
+
+def _head(status: int, headers: list[tuple[bytes, bytes]], length: int, date: bytes, close: bool) -> bytes:
+    lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Status"))]
+    lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
+    lines.append(b"content-length: %d\r\ndate: %s\r\nserver: smppgw\r\n" % (length, date))
+    if close:
+        lines.append(b"connection: close\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
+def _problem(status: int, detail: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """An RFC 9457 body for what the front refuses itself."""
+    import json
+
+    title = _REASONS.get(status, b"Error").decode()
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    return [(b"content-type", b"application/problem+json")], body
+
+
+class _Server:
+    def __init__(
+        self, app: ASGIApp, routes: Mapping[tuple[bytes, bytes], FastRoute], limits: HttpLimits
+    ) -> None:
+        self.app = app
+        self.routes = routes
+        self.limits = limits
+        self.date = _Date()
+        self.connections = 0
+        self.server_addr: tuple[str, int] = ("127.0.0.1", 0)
+
+    async def connection(self, stream: trio.SocketStream) -> None:
+        if self.connections >= self.limits.max_connections:
+            await self._refuse(stream, 503, "too many connections")
+            return
+        self.connections += 1
+        try:
+            await self._serve(stream)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the client went away
+        finally:
+            self.connections -= 1
+            await trio.aclose_forcefully(stream)
+
+    async def _refuse(self, stream: trio.abc.Stream, status: int, detail: str) -> None:
+        headers, body = _problem(status, detail)
+        with trio.move_on_after(1.0):
+            await stream.send_all(_head(status, headers, len(body), self.date(), True) + body)
+
+    async def _serve(self, stream: trio.SocketStream) -> None:
+        parsing = _Parsing(self.limits)
+        try:
+            client = stream.socket.getpeername()[:2]
+        except OSError:
+            client = ("", 0)
+        limits = self.limits
+        began = 0.0  # when the request being received began
+        while True:
+            # Idle between requests: keepalive_timeout; once a request has begun, it has
+            # request_timeout from its first byte to arrive whole.
+            receiving = parsing.current is not None
+            deadline = (
+                began + limits.request_timeout
+                if receiving
+                else trio.current_time() + limits.keepalive_timeout
+            )
+            with trio.move_on_at(deadline) as waited:
+                data = await stream.receive_some(65536)
+            if waited.cancelled_caught:
+                if receiving:
+                    await self._refuse(
+                        stream, 408, f"request not complete within {limits.request_timeout:g} s"
+                    )
+                return  # an idle keep-alive connection: closed
+            if not data:
+                return  # EOF
+            try:
+                parsing.parser.feed_data(data)
+            except httptools.HttpParserCallbackError as exc:
+                refused = exc.__context__
+                if isinstance(refused, _Refused):
+                    await self._refuse(stream, refused.status, refused.detail)
+                else:
+                    await self._refuse(stream, 400, "malformed request")
+                return
+            except httptools.HttpParserUpgrade:
+                await self._refuse(stream, 400, "protocol upgrades are not served")
+                return
+            except httptools.HttpParserError:
+                await self._refuse(stream, 400, "malformed request")
+                return
+            if not receiving and parsing.current is not None:
+                began = trio.current_time()
+            if parsing.wants_continue and not parsing.done:
+                parsing.wants_continue = False
+                await stream.send_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            out: list[bytes] = []
+            close = False
+            for request in parsing.done:
+                close = not request.keep_alive
+                out.append(await self._answer(request, client, close))
+                if close:
+                    break
+            parsing.done.clear()
+            if out:
+                await stream.send_all(b"".join(out))
+            if close:
+                return
+
+    async def _answer(self, request: Request, client: tuple[str, int], close: bool) -> bytes:
+        route = self.routes.get((request.method, request.path))
+        if route is not None:
+            try:
+                status, headers, body = route(request)
+            except Exception:
+                log.exception("fast route %s %s failed", request.method.decode(), request.path.decode())
+                headers, body = _problem(500, "internal error")
+                status = 500
+        else:
+            status, headers, body = await self._asgi(request, client)
+        if request.method == b"HEAD":
+            return _head(status, headers, len(body), self.date(), close)
+        return _head(status, headers, len(body), self.date(), close) + body
+
+    async def _asgi(self, request: Request, client: tuple[str, int]) -> Response:
+        path = request.path.decode("latin-1")
+        from urllib.parse import unquote
+
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": request.method.decode("ascii"),
+            "scheme": "http",
+            "path": unquote(path),
+            "raw_path": request.path,
+            "query_string": request.query,
+            "root_path": "",
+            "headers": list(request.headers.items()),
+            "client": client,
+            "server": self.server_addr,
+        }
+        sent = trio.Event()
+        delivered = False
+        started: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def receive() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": request.body, "more_body": False}
+            await sent.wait()  # a second read waits for the end, as a disconnect would
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    sent.set()
+
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            log.exception("API error on %s %s", scope["method"], path)
+            if not started:
+                headers, body = _problem(500, "internal error")
+                return 500, headers, body
+        sent.set()
+        if not started:
+            headers, body = _problem(500, "no response")
+            return 500, headers, body
+        # content-length is ours to write (the whole body is here); the app's is dropped.
+        headers = [(n.lower(), v) for n, v in started.get("headers", []) if n.lower() != b"content-length"]
+        return started["status"], headers, b"".join(chunks)
+
+
+async def serve_http(
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    routes: Mapping[tuple[bytes, bytes], FastRoute] | None = None,
+    limits: HttpLimits | None = None,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` (and ``routes``) on ``host:port`` until cancelled; ``started`` gets
+    the port (``port=0`` picks a free one)."""
+    server = _Server(app, routes or {}, limits or HttpLimits())
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    bound = listeners[0].socket.getsockname()
+    server.server_addr = (bound[0], bound[1])
+    task_status.started(bound[1])
+    await trio.serve_listeners(server.connection, listeners)  # type: ignore[arg-type]
