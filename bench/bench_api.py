@@ -1,0 +1,590 @@
+"""The HTTP intake against Kannel's sendsms, batch intake and end to end with webhooks (issue 14).
+
+    .venv/bin/python bench/bench_api.py [--seconds 10] [--connections 16] [--rate 1000]
+                                        [--batch-count 100000] [--e2e-count 50000] [--no-kannel] [--json]
+
+One run, one machine, one SMSC: the bundled simulator (``smppsim``, default profile:
+every message delivered at once, a receipt each) as its own process on a free loopback
+port, deliver_sm window ``--window``; both gateways bind to it with the default account
+(smppclient1/password), one transceiver, ``--window`` submits in flight. Every process
+is started here on free loopback ports, stopped by its PID at the end (also on failure),
+and every load is bounded in count and time.
+
+1. **Single-message intake.** wrk, ``--connections`` connections (2 threads) for
+   ``--seconds``, every request with a distinct destination:
+   ``smppgw serve`` (SQLite store in a temporary directory on disk) gets
+   ``POST /v1/messages`` ``{"to", "from", "text", "dlr": true}`` with an API key;
+   Kannel (``bearerbox`` + ``smsbox``, generated config: ``kannel.py``) gets
+   ``GET /cgi-bin/sendsms?...&dlr-mask=31&dlr-url=...`` (the dlr-url is the local
+   receiver, so smsbox's receipt calls succeed). Figures: accepted req/s (only when
+   every answer was 2xx), p50/p99, non-2xx, CPU per accepted message of the gateway
+   process (bearerbox + smsbox for Kannel) and of the simulator, over the wrk run
+   (intake) and until every accepted message was final (the gateway's store; Kannel's
+   dlr-url called with a final type), and peak RSS (VmHWM) after that. Kannel's
+   default keeps accepted messages in memory; the gateway's 202 is an SQLite commit.
+2. **Latency at a fixed rate.** wrk paced (``delay()`` per connection) to offer
+   ``--rate`` req/s to each; p50/p99 and the achieved rate, on the same processes
+   as 1 (after they drained).
+3. **Batch intake.** A fresh gateway; ``--batch-clients`` threads POST
+   ``/v1/messages/batch`` with 1000 messages each (prebuilt bodies, distinct
+   destinations), ``--batch-count`` messages or ``--batch-time`` seconds, whichever
+   first; a 429 waits its Retry-After and resends. ``[api] max_queued`` is raised above
+   the count, so 429 should not happen. msg/s accepted from the first POST to the last
+   answer (sending to the SMSC goes on at the same time, on the same cores).
+4. **End to end.** A fresh gateway; ``--e2e-count`` messages through the batch API, each
+   with ``callback_url`` to a receiver in its own process (``hookreceiver.py``, uvicorn
+   raw ASGI), API -> SMSC -> receipt -> final status on disk -> webhook. The receiver
+   counts final statuses per message id (old body or Standard Webhooks event) and
+   verifies ``webhook-signature`` when present. ``[webhooks] allow_private_targets``
+   and ``secret_env`` are set only if the config loader knows them. msg/s from the
+   first POST to the last final webhook, and final webhooks received against messages
+   accepted (a shortfall is reported, not hidden), beside the time to final on disk.
+
+The ratios are ours/Kannel within the run. The machine is shared: compare within a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import http.client
+import json
+import os
+import re
+import secrets
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import kannel as kannel_mod  # noqa: E402
+from procs import first_line, stop  # noqa: E402
+from wrkload import WRK, proc_tree, tree_cpu, tree_hwm_mb, wrk_run  # noqa: E402
+
+KEY_ENV, SECRET_ENV = "BENCH_API_KEYS", "BENCH_WEBHOOK_SECRET"
+TEXT = "bench message"
+FINAL = ("delivered", "undeliverable", "expired", "rejected", "failed", "blocked", "canceled", "unknown")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def metric_sum(url: str, name: str, labels: str = "") -> float | None:
+    """Sum of a Prometheus metric's samples whose labels contain ``labels``; None if absent."""
+    try:
+        text = httpx.get(url, timeout=5).text
+    except httpx.HTTPError:
+        return None
+    total, seen = 0.0, False
+    for line in text.splitlines():
+        if line.startswith(name) and line[len(name) : len(name) + 1] in ("{", " ") and labels in line:
+            total += float(line.rsplit(" ", 1)[1])
+            seen = True
+    return total if seen else None
+
+
+# -- processes --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def simulator(directory: Path, window: int) -> Iterator[dict[str, Any]]:
+    cmd = [sys.executable, "-m", "simulator.cli", "--port", "0", "--seed", "1", "--window", str(window),
+           "--http-port", "0"]  # fmt: skip
+    with (directory / "smppsim.log").open("wb") as err:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, cwd=HERE.parent
+        )
+    try:
+        line = first_line(proc, 30, "the simulator")
+        m = re.search(rb"listening on [^\s]*:(\d+).*http://[^\s]*:(\d+)", line)
+        if m is None:
+            raise RuntimeError(f"unexpected first line from the simulator: {line[:200]!r}")
+        yield {
+            "port": int(m.group(1)),
+            "metrics": f"http://127.0.0.1:{int(m.group(2))}/metrics",
+            "pid": proc.pid,
+        }
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def receiver(directory: Path) -> Iterator[str]:
+    """The webhook receiver; yields its base URL."""
+    cmd = [sys.executable, str(HERE / "hookreceiver.py"), "--secret-env", SECRET_ENV]
+    with (directory / "receiver.log").open("wb") as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+    try:
+        port = int(first_line(proc, 30, "the receiver").split()[1])
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(f"{url}/stats", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        stop(proc)
+
+
+def receiver_stats(url: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{url}/stats", timeout=10).json())
+
+
+def _toml(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+
+
+def gateway_config(
+    directory: Path, sim_port: int, window: int, webhooks: dict[str, Any]
+) -> tuple[Path, list[str]]:
+    """Write the gateway's config; keep only the ``[webhooks]`` keys the loader accepts.
+    Returns (path, the webhook keys dropped)."""
+    from smppgw.app import load_app_config
+    from smppgw.support.config import ConfigError
+
+    path, dropped, hooks = directory / "gateway.toml", [], dict(webhooks)
+    while True:
+        lines = [
+            "[[smsc]]", 'name = "sim"', 'host = "127.0.0.1"', f"port = {sim_port}", 'system_id = "smppclient1"',
+            'password = "password"', "binds = 1", f"window = {window}",
+            "[store]", f"path = {_toml(str(directory / 'smppgw.sqlite3'))}",
+            "[api]", 'listen = "127.0.0.1:0"', f'keys_env = "{KEY_ENV}"', "max_queued = 10000000",
+        ]  # fmt: skip
+        if hooks:
+            lines += ["[webhooks]", *(f"{k} = {_toml(v)}" for k, v in hooks.items())]
+        path.write_text("\n".join(lines) + "\n")
+        try:
+            load_app_config(path)
+            return path, dropped
+        except ConfigError as exc:
+            bad = next((k for k in hooks if k in str(exc)), None)
+            if bad is None:
+                raise
+            dropped.append(bad)
+            del hooks[bad]
+
+
+@contextlib.contextmanager
+def gateway(directory: Path, config: Path) -> Iterator[dict[str, Any]]:
+    """``smppgw serve --config``; yields {"url", "pid"} once a bind is up (/readyz)."""
+    cmd = [sys.executable, "-m", "smppgw.cli", "serve", "--config", str(config)]
+    with (directory / "smppgw.log").open("ab") as err:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, cwd=directory
+        )
+    try:
+        deadline, url = time.monotonic() + 60, None
+        while url is None:
+            line = first_line(proc, max(1.0, deadline - time.monotonic()), "smppgw serve")
+            m = re.search(rb"serving (http://\S+)", line)
+            if m is None:  # the first_line buffer keeps only one line: read on
+                raise RuntimeError(f"unexpected first line from smppgw serve: {line[:200]!r}")
+            url = m.group(1).decode()
+        while httpx.get(f"{url}/readyz", timeout=5).status_code != 200:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise TimeoutError("smppgw serve not ready (no bind up)")
+            time.sleep(0.1)
+        yield {"url": url, "pid": proc.pid}
+    finally:
+        stop(proc, grace=15)
+
+
+# -- 1 and 2: wrk ------------------------------------------------------------------------------------
+
+
+def wait_until(done: Callable[[], bool], limit: float, step: float = 0.25) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if done():
+            return True
+        time.sleep(step)
+    return done()
+
+
+def measured_wrk(
+    target: dict[str, Any], sim: dict[str, Any], drain_limit: float, **wrk: Any
+) -> dict[str, Any]:
+    """One wrk run plus CPU of the server (its process tree) and the simulator, over the run
+    and until ``target["finals"]()`` has grown by the messages accepted (bounded)."""
+    pids = [p for pid in target["pids"] for p in proc_tree(pid)]
+    finals0 = target["finals"]()
+    cpu0, sim0 = tree_cpu(pids), tree_cpu([sim["pid"]])
+    r = wrk_run(target["url"], **wrk)
+    cpu1, sim1 = tree_cpu(pids), tree_cpu([sim["pid"]])
+    ok = max(r["ok"], 1)
+    t0 = time.monotonic()
+    r["drained"] = wait_until(lambda: target["finals"]() - finals0 >= r["ok"], drain_limit)
+    r["drain_s"] = round(time.monotonic() - t0, 1)
+    r["finals"] = int(target["finals"]() - finals0)
+    cpu2, sim2 = tree_cpu(pids), tree_cpu([sim["pid"]])
+    r["cpu_ms_intake"] = round(1e3 * (cpu1 - cpu0) / ok, 3)
+    r["sim_cpu_ms_intake"] = round(1e3 * (sim1 - sim0) / ok, 3)
+    r["cpu_ms_e2e"] = round(1e3 * (cpu2 - cpu0) / ok, 3)
+    r["sim_cpu_ms_e2e"] = round(1e3 * (sim2 - sim0) / ok, 3)
+    r["peak_rss_mb"] = tree_hwm_mb(pids)
+    r["non_2xx"] = r["status_errors"]
+    r["counts"] = r["status_errors"] == 0 and r["socket_errors"] == 0
+    return r
+
+
+def wrk_pair(target: dict[str, Any], sim: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Sections 1 and 2 for one server."""
+    common = {"path": target["path"], "method": target["method"], "body": target["body"],
+              "headers": target["headers"], "connections": args.connections, "seconds": args.seconds}  # fmt: skip
+    single = measured_wrk(target, sim, 60, **common)
+    # The pacing: each connection waits `delay` ms after an answer (wrk's delay()), so it
+    # offers connections / (delay + latency) req/s. The latency at the paced rate is not
+    # the latency under full load (a server may answer slower when idle), so a 3 s probe
+    # measures it, then connections and delay are chosen to offer --rate.
+    connections, delay = common["connections"], max(1.0, common["connections"] * 1000 / args.rate - 1.0)
+    probe = wrk_run(target["url"], **{**common, "seconds": 3}, delay_ms=delay)
+    latency = max(0.0, connections * 1000 / max(probe["rps"], 1.0) - delay)  # ms per request, as seen
+    connections = min(256, max(connections, int(args.rate * (latency + 5.0) / 1000 * 1.2) + 1))
+    delay = max(1.0, connections * 1000 / args.rate - latency)
+    paced = measured_wrk(target, sim, 30, **{**common, "connections": connections}, delay_ms=delay)
+    paced.update(delay_ms=round(delay), paced_connections=connections, probe_rps=probe["rps"])
+    return {"single": single, "paced": paced}
+
+
+def ours_wrk(directory: Path, sim: dict[str, Any], key: str, args: argparse.Namespace) -> dict[str, Any]:
+    config, _ = gateway_config(directory, sim["port"], args.window, {})
+    with gateway(directory, config) as gw:
+        target = {
+            "url": gw["url"], "pids": [gw["pid"]], "method": "POST", "path": "/v1/messages",
+            "body": json.dumps({"to": "+{to}", "from": "12345", "text": TEXT, "dlr": True}),
+            "headers": {"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+            "finals": lambda: metric_sum(f"{gw['url']}/metrics", "smppgw_messages_total") or 0.0,
+        }  # fmt: skip
+        return wrk_pair(target, sim, args)
+
+
+def kannel_wrk(directory: Path, sim: dict[str, Any], hooks: str, args: argparse.Namespace) -> dict[str, Any]:
+    ports = {"admin_port": free_port(), "smsbox_port": free_port(), "sendsms_port": free_port()}
+    dlr_url = quote(f"{hooks}/kannel?type=%d", safe="")
+    path = (f"/cgi-bin/sendsms?username={kannel_mod.USER}&password={kannel_mod.PASSWORD}&from=12345&to={{to}}"
+            f"&text={quote(TEXT)}&dlr-mask=31&dlr-url={dlr_url}")  # fmt: skip
+    kdir = directory / "kannel"
+    kdir.mkdir()
+    with kannel_mod.kannel(kdir, ports, sim["port"], args.window) as k:
+        target = {
+            "url": f"http://127.0.0.1:{k['sendsms_port']}", "pids": k["pids"], "method": "GET", "path": path,
+            "body": None, "headers": {}, "finals": lambda: float(receiver_stats(hooks)["kannel_final"]),
+        }  # fmt: skip
+        return wrk_pair(target, sim, args)
+
+
+# -- 3 and 4: batches --------------------------------------------------------------------------------
+
+
+def batch_bodies(count: int, size: int, tag: int, callback: str | None) -> list[bytes]:
+    bodies = []
+    for b in range(-(-count // size)):
+        n = min(size, count - b * size)
+        items = []
+        for i in range(n):
+            item: dict[str, Any] = {"to": f"+44{tag}{b:05d}{i:04d}", "from": "12345", "text": TEXT}
+            if callback:
+                item["callback_url"] = callback
+            items.append(item)
+        bodies.append(json.dumps({"messages": items}).encode())
+    return bodies
+
+
+def post_batches(url: str, key: str, bodies: list[bytes], clients: int, limit: float) -> dict[str, Any]:
+    """POST every body from ``clients`` threads (429: wait Retry-After, resend); bounded by ``limit`` s."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    todo = list(reversed(bodies))
+    lock = threading.Lock()
+    out = {
+        "accepted": 0,
+        "rejected": 0,
+        "requests": 0,
+        "http_429": 0,
+        "errors": 0,
+        "first": None,
+        "last": None,
+    }
+    deadline = time.monotonic() + limit
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+        try:
+            while time.monotonic() < deadline:
+                with lock:
+                    if not todo:
+                        return
+                    body = todo.pop()
+                    out["first"] = out["first"] or time.monotonic()
+                while time.monotonic() < deadline:
+                    conn.request("POST", "/v1/messages/batch", body, headers)
+                    response = conn.getresponse()
+                    answer = response.read()
+                    with lock:
+                        out["requests"] += 1
+                        if response.status == 429:
+                            out["http_429"] += 1
+                        elif response.status == 202:
+                            result = json.loads(answer)
+                            out["accepted"] += result["accepted"]
+                            out["rejected"] += result["rejected"]
+                            out["last"] = time.monotonic()
+                        else:
+                            out["errors"] += 1
+                    if response.status != 429:
+                        break
+                    time.sleep(float(response.headers.get("Retry-After", "1")))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(limit + 70)
+    span = (out["last"] or 0) - (out["first"] or 0)
+    out["seconds"] = round(span, 2)
+    out["msg_per_s"] = round(out["accepted"] / span, 1) if span > 0 else 0.0
+    return out
+
+
+def ours_batch(directory: Path, sim: dict[str, Any], key: str, args: argparse.Namespace) -> dict[str, Any]:
+    bodies = batch_bodies(args.batch_count, 1000, 7, None)
+    config, _ = gateway_config(directory, sim["port"], args.window, {})
+    with gateway(directory, config) as gw:
+        pids = proc_tree(gw["pid"])
+        cpu0 = tree_cpu(pids)
+        r = post_batches(gw["url"], key, bodies, args.batch_clients, args.batch_time)
+        r["cpu_ms"] = round(1e3 * (tree_cpu(pids) - cpu0) / max(r["accepted"], 1), 3)
+        r["peak_rss_mb"] = tree_hwm_mb(pids)
+    r["clients"] = args.batch_clients
+    return r
+
+
+def ours_e2e(
+    directory: Path, sim: dict[str, Any], key: str, hooks: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    bodies = batch_bodies(args.e2e_count, 1000, 8, f"{hooks}/hook")
+    options = {"allow_private_targets": True, "secret_env": SECRET_ENV}
+    config, dropped = gateway_config(directory, sim["port"], args.window, options)
+    before = receiver_stats(hooks)
+    with gateway(directory, config) as gw:
+        metrics = f"{gw['url']}/metrics"
+        pids = proc_tree(gw["pid"])
+        cpu0, sim0 = tree_cpu(pids), tree_cpu([sim["pid"]])
+        r = post_batches(gw["url"], key, bodies, args.batch_clients, args.e2e_time)
+        n, start, disk_at = r["accepted"], r["first"] or time.monotonic(), None
+        deadline, progress, seen = start + args.e2e_time, time.monotonic(), -1
+        while time.monotonic() < deadline:
+            stats = receiver_stats(hooks)
+            got = stats["finals"] - before["finals"]
+            if disk_at is None and (metric_sum(metrics, "smppgw_messages_total") or 0) >= n:
+                disk_at = time.monotonic()
+            if got >= n:
+                break
+            if got != seen:
+                seen, progress = got, time.monotonic()
+            elif disk_at is not None and time.monotonic() - progress > 10:
+                break  # everything is final on disk and no webhook came for 10 s
+            time.sleep(0.25)
+        dropped_calls = metric_sum(metrics, "smppgw_webhooks_total", 'result="dropped"')
+        cpu_gw, cpu_sim = tree_cpu(pids) - cpu0, tree_cpu([sim["pid"]]) - sim0
+        r["peak_rss_mb"] = tree_hwm_mb(pids)
+    stats = receiver_stats(hooks)
+    with contextlib.closing(sqlite3.connect(directory / "smppgw.sqlite3")) as db:
+        marks = ",".join("?" * len(FINAL))
+        on_disk = db.execute(f"SELECT count(*) FROM messages WHERE status IN ({marks})", FINAL).fetchone()[0]
+    finals = stats["finals"] - before["finals"]
+    end = stats["last_final"] or start
+    r.update(
+        messages=n,
+        final_webhooks=finals,
+        final_on_disk=on_disk,
+        webhook_events=stats["events"] - before["events"],
+        repeats=stats["repeats"] - before["repeats"],
+        signed=stats["signed"] - before["signed"],
+        bad_signatures=stats["bad_signatures"] - before["bad_signatures"],
+        dropped_calls=dropped_calls,
+        webhook_keys_dropped=dropped,
+        e2e_seconds=round(end - start, 2),
+        msg_per_s=round(finals / (end - start), 1) if end > start else 0.0,
+        disk_seconds=round(disk_at - start, 2) if disk_at else None,
+        disk_msg_per_s=round(n / (disk_at - start), 1) if disk_at else None,
+        complete=finals >= n,
+        cpu_ms=round(1e3 * cpu_gw / max(n, 1), 3),
+        sim_cpu_ms=round(1e3 * cpu_sim / max(n, 1), 3),
+    )
+    return r
+
+
+# -- printing ----------------------------------------------------------------------------------------
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def print_tables(results: dict[str, Any], ratios: dict[str, Any], args: argparse.Namespace) -> None:
+    wrk_rows = {name: results[name] for name in ("ours", "kannel") if name in results}
+    if wrk_rows:
+        print(f"1. single-message intake: wrk {args.connections} connections x {args.seconds:g}s, "
+              f"distinct destinations, receipts requested")  # fmt: skip
+        print(f"{'':<8}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}{'cpu ms/msg':>11}{'e2e':>7}"
+              f"{'sim ms':>8}{'e2e':>7}{'final':>9}{'peak MB':>9}")  # fmt: skip
+        for name, row in wrk_rows.items():
+            s = row["single"]
+            rps = f"{s['ok_rps']:,.0f}" if s["counts"] else "n/a"
+            print(f"{name:<8}{rps:>9}{s['p50_us'] / 1e3:>8.2f}{s['p99_us'] / 1e3:>8.2f}{s['non_2xx']:>8}"
+                  f"{s['cpu_ms_intake']:>11.3f}{s['cpu_ms_e2e']:>7.3f}{s['sim_cpu_ms_intake']:>8.3f}"
+                  f"{s['sim_cpu_ms_e2e']:>7.3f}{s['finals']:>9,}{s['peak_rss_mb']:>9.0f}")  # fmt: skip
+        print("   cpu: the server's process tree (bearerbox + smsbox for Kannel), during wrk and until every")
+        print(
+            "   accepted message was final (e2e); sim: the simulator. final: messages final within the drain"
+        )
+        print("   limit. Kannel's default keeps accepted messages in memory (lost on a crash); our 202 is")
+        print("   durable (an SQLite commit). Kannel also calls its dlr-url per receipt (local receiver).")
+        if ratios:
+            print(f"   ours/Kannel: req/s {ratios.get('req_per_s')}, CPU per message (intake) "
+                  f"{ratios.get('cpu_per_msg_intake')}, (e2e) {ratios.get('cpu_per_msg_e2e')}")  # fmt: skip
+        print(f"\n2. fixed rate: {args.rate:g} req/s offered (wrk delay() per connection, {args.seconds:g}s)")
+        print(
+            f"{'':<8}{'achieved':>9}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'non-2xx':>8}{'conns':>7}{'delay':>7}"
+        )
+        for name, row in wrk_rows.items():
+            p = row["paced"]
+            print(f"{name:<8}{p['ok_rps']:>9,.0f}{p['p50_us'] / 1e3:>8.2f}{p['p99_us'] / 1e3:>8.2f}"
+                  f"{p['max_us'] / 1e3:>8.1f}{p['non_2xx']:>8}{p['paced_connections']:>7}{p['delay_ms']:>7}")  # fmt: skip
+    if "batch" in results:
+        b = results["batch"]
+        print(f"\n3. batch intake: {b['clients']} clients x POST /v1/messages/batch (1000 each)")
+        print(f"   {b['accepted']:,} accepted in {b['seconds']}s = {b['msg_per_s']:,.0f} msg/s; "
+              f"rejected {b['rejected']}, 429s {b['http_429']}, errors {b['errors']}, "
+              f"cpu {b['cpu_ms']:.3f} ms/msg, peak {b['peak_rss_mb']:.0f} MB")  # fmt: skip
+    if "e2e" in results:
+        e = results["e2e"]
+        print("\n4. end to end: batch API -> SMSC -> receipt -> final on disk -> webhook (callback_url)")
+        print(f"   {e['messages']:,} messages; final webhooks received {e['final_webhooks']:,} "
+              f"({'all' if e['complete'] else 'NOT all'}); final on disk {e['final_on_disk']:,}")  # fmt: skip
+        print(f"   {e['msg_per_s']:,.0f} msg/s first POST -> last final webhook ({e['e2e_seconds']}s); "
+              f"final on disk: {e['disk_msg_per_s'] or 'n/a'} msg/s ({e['disk_seconds']}s)")  # fmt: skip
+        print(f"   webhook calls {e['webhook_events']:,} (repeats {e['repeats']}), signed {e['signed']:,}, "
+              f"bad signatures {e['bad_signatures']}, dropped by the gateway {e['dropped_calls']}, "
+              f"cpu {e['cpu_ms']:.3f} ms/msg (sim {e['sim_cpu_ms']:.3f}), peak {e['peak_rss_mb']:.0f} MB")  # fmt: skip
+        if e["webhook_keys_dropped"]:
+            print(f"   (config keys not known here, left out: {', '.join(e['webhook_keys_dropped'])})")
+
+
+# -- main ----------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="HTTP intake vs Kannel, batch and end to end")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration (sections 1 and 2)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=1000.0, help="req/s offered in section 2")
+    parser.add_argument(
+        "--window", type=int, default=512, help="SMPP window, both gateways and the simulator"
+    )
+    parser.add_argument("--batch-count", type=int, default=100_000)
+    parser.add_argument("--batch-time", type=float, default=40.0, help="seconds at most for section 3")
+    parser.add_argument("--batch-clients", type=int, default=3)
+    parser.add_argument("--e2e-count", type=int, default=50_000)
+    parser.add_argument("--e2e-time", type=float, default=150.0, help="seconds at most for section 4")
+    parser.add_argument("--only", nargs="+", choices=("ours", "kannel", "batch", "e2e"))
+    args = parser.parse_args(argv)
+    if not (0 < args.seconds <= 30 and 1 <= args.connections <= 256 and 2 <= args.batch_clients <= 8):
+        parser.error("--seconds in (0, 30], --connections in 1..256, --batch-clients in 2..8")
+    if (
+        args.batch_count > 1_000_000
+        or args.e2e_count > 200_000
+        or args.batch_time > 120
+        or args.e2e_time > 300
+    ):
+        parser.error("at most 1,000,000 batch messages in 120 s, 200,000 end to end in 300 s")
+    plan = args.only or ["ours", "kannel", "batch", "e2e"]
+    key = secrets.token_urlsafe(18)
+    os.environ[KEY_ENV] = key
+    os.environ[SECRET_ENV] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    results: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    if WRK is None:
+        failed["wrk"] = "not installed (apt-get install wrk)"
+        plan = [p for p in plan if p not in ("ours", "kannel")]
+    if "kannel" in plan and (kannel_mod.BEARERBOX is None or kannel_mod.SMSBOX is None):
+        failed["kannel"] = "not installed (apt-get install kannel)"
+        plan.remove("kannel")
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+        root = Path(tmp)
+        with simulator(root, args.window) as sim, receiver(root) as hooks:
+            steps: dict[str, Callable[[Path], dict[str, Any]]] = {
+                "ours": lambda d: ours_wrk(d, sim, key, args),
+                "kannel": lambda d: kannel_wrk(d, sim, hooks, args),
+                "batch": lambda d: ours_batch(d, sim, key, args),
+                "e2e": lambda d: ours_e2e(d, sim, key, hooks, args),
+            }
+            for name in plan:
+                directory = root / name
+                directory.mkdir()
+                print(f"  {name} ...", file=sys.stderr, flush=True)
+                try:
+                    results[name] = steps[name](directory)
+                except Exception as exc:
+                    failed[name] = f"{type(exc).__name__}: {exc}"[:500]
+                    print(f"!! {name}: {failed[name]}", file=sys.stderr, flush=True)
+    ratios: dict[str, Any] = {}
+    if "ours" in results and "kannel" in results:
+        o, k = results["ours"]["single"], results["kannel"]["single"]
+        ratios = {
+            "req_per_s": _ratio(o["ok_rps"], k["ok_rps"]) if o["counts"] and k["counts"] else None,
+            "cpu_per_msg_intake": _ratio(o["cpu_ms_intake"], k["cpu_ms_intake"]),
+            "cpu_per_msg_e2e": _ratio(o["cpu_ms_e2e"], k["cpu_ms_e2e"]),
+            "p99_at_rate": _ratio(results["ours"]["paced"]["p99_us"], results["kannel"]["paced"]["p99_us"]),
+        }
+    print_tables(results, ratios, args)
+    for name, why in failed.items():
+        print(f"{name}: not measured: {why}")
+    if args.json:
+        headline = {}
+        for name in ("ours", "kannel"):
+            if name in results:
+                s, p = results[name]["single"], results[name]["paced"]
+                headline[name] = {"req_per_s": s["ok_rps"] if s["counts"] else None, "p99_ms": s["p99_us"] / 1e3,
+                                  "p99_ms_at_rate": p["p99_us"] / 1e3, "achieved_rate": p["ok_rps"],
+                                  "cpu_ms_per_msg": s["cpu_ms_e2e"], "peak_rss_mb": s["peak_rss_mb"]}  # fmt: skip
+        if "batch" in results:
+            headline["batch"] = {"msg_per_s": results["batch"]["msg_per_s"]}
+        if "e2e" in results:
+            e = results["e2e"]
+            headline["e2e"] = {"msg_per_s": e["msg_per_s"], "final_webhooks": e["final_webhooks"],
+                               "messages": e["messages"], "complete": e["complete"]}  # fmt: skip
+        print(json.dumps({"bench": "api", "unit": "req/s, msg/s", "results": headline, "ratios": {"ours/kannel": ratios},
+                          "runs": results, "failed": failed, "durable": {"ours": True, "kannel": False},
+                          "seconds": args.seconds, "connections": args.connections, "rate": args.rate,
+                          "window": args.window}, default=str))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
