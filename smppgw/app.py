@@ -195,6 +195,7 @@ async def run_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued
             )
             routes = fast_routes(app.state.acceptor)
+            nursery.start_soon(app.state.acceptor.run)
             port = await nursery.start(
                 partial(serve_http, app, host=config.listen_host, port=config.listen_port, routes=routes)
             )

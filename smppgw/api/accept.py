@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
+import trio
 
 from smppgw.api.problems import MEDIA_TYPE, Problem, validation_problem
 from smppgw.gateway.engine import Gateway, SubmitError
@@ -127,6 +128,23 @@ def _fields(body: MessageBody, now: Callable[[], float]) -> dict[str, Any]:
     return fields
 
 
+class _Pending:
+    """One single-message request waiting for its group's transaction."""
+
+    __slots__ = ("body", "done", "fields", "result", "status")
+
+    def __init__(self, body: MessageBody, fields: dict[str, Any]) -> None:
+        self.body = body
+        self.fields = fields
+        self.done = trio.Event()
+        self.result: dict[str, Any] | Problem = {}
+        self.status = 202
+
+    def settle(self, result: dict[str, Any] | Problem, status: int = 202) -> None:
+        self.result, self.status = result, status
+        self.done.set()
+
+
 def accepted(record: MessageRecord) -> dict[str, Any]:
     return {"id": record.id, "status": record.status.value, "segments": len(record.parts)}
 
@@ -146,6 +164,8 @@ class Acceptor:
         self.now = now
         self.max_queued = max_queued
         self._keys = [k.encode() for k in api_keys]
+        self._group: list[_Pending] = []
+        self._wake = trio.Event()
 
     def authorised(self, authorization: bytes, api_key: bytes) -> None:
         """``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; raises a 401 Problem."""
@@ -174,8 +194,7 @@ class Acceptor:
             raise Problem(409, f"idempotency_key {key!r} was used for another message")
         return accepted(seen)
 
-    def single(self, raw: bytes) -> tuple[int, bytes]:
-        """``POST /v1/messages``: (status, JSON body). Raises Problem."""
+    def _one(self, raw: bytes) -> tuple[MessageBody, dict[str, Any]]:
         try:
             body = _decode_one(raw)
         except msgspec.ValidationError as exc:
@@ -184,17 +203,89 @@ class Acceptor:
             raise Problem(400, f"body is not JSON: {exc}") from None
         if errors := _check(body, ""):
             raise Problem(422, "the message is not valid", errors=errors)
-        fields = _fields(body, self.now)
+        return body, _fields(body, self.now)
+
+    def single(self, raw: bytes) -> tuple[int, bytes]:
+        """``POST /v1/messages`` on its own (one transaction): (status, JSON body)."""
+        body, fields = self._one(raw)
         if (seen := self._seen(body, fields)) is not None:
             return 200, _encode(seen)
         self._room(1)
+        return 202, _encode(accepted(self._submit(fields)))
+
+    def _submit(self, fields: dict[str, Any]) -> MessageRecord:
         try:
-            record = self.gateway.submit(**fields)
+            return self.gateway.submit(**fields)
         except SubmitError as exc:
             raise Problem(422, str(exc)) from None
         except StoreError as exc:
             raise Problem(503, f"not accepted: {exc}") from None
-        return 202, _encode(accepted(record))
+
+    async def single_grouped(self, raw: bytes) -> tuple[int, bytes]:
+        """``POST /v1/messages`` as the HTTP front answers it: the requests that arrive
+        together are stored in one transaction (``Gateway.submit_many``), so a commit
+        is shared by all of them instead of paid by each. No waiting is added: the
+        group is what the other connections' tasks put in before the group's task runs,
+        in the same scheduler round."""
+        body, fields = self._one(raw)
+        self._room(1)
+        pending = _Pending(body, fields)
+        self._group.append(pending)
+        self._wake.set()
+        await pending.done.wait()
+        if isinstance(pending.result, Problem):
+            raise pending.result
+        return pending.status, _encode(pending.result)
+
+    async def run(self) -> None:
+        """Store each group of ``single_grouped`` requests (a task of the app's nursery).
+
+        Woken by the first request of a group, it runs in the next scheduler round, after
+        every task made runnable with that request has put its message in."""
+        while True:
+            await self._wake.wait()
+            self._wake = trio.Event()
+            group, self._group = self._group, []
+            later = self._store(group)
+            self._group[:0] = later
+            if self._group:
+                self._wake.set()
+
+    def _store(self, group: list[_Pending]) -> list[_Pending]:
+        """Store ``group`` in one transaction and settle each; returns the requests to
+        store next time: a key repeated in the group waits until its first is stored,
+        then answers as a repeat (200 with the first, or 409)."""
+        fresh: list[_Pending] = []
+        keys: set[str] = set()
+        later: list[_Pending] = []
+        for pending in group:
+            key = pending.body.idempotency_key
+            if key is not None:
+                if key in keys:
+                    later.append(pending)
+                    continue
+                try:
+                    seen = self._seen(pending.body, pending.fields)
+                except Problem as exc:
+                    pending.settle(exc)
+                    continue
+                if seen is not None:
+                    pending.settle(seen, 200)
+                    continue
+                keys.add(key)
+            fresh.append(pending)
+        if fresh:
+            try:
+                outcomes = self.gateway.submit_many([p.fields for p in fresh])
+            except StoreError as exc:
+                for pending in fresh:
+                    pending.settle(Problem(503, f"not accepted: {exc}"))
+                return later
+            for pending, outcome in zip(fresh, outcomes, strict=True):
+                pending.settle(
+                    Problem(422, str(outcome)) if isinstance(outcome, SubmitError) else accepted(outcome)
+                )
+        return later
 
     def batch(self, raw: bytes) -> tuple[int, bytes]:
         """``POST /v1/messages/batch``: one result per item, in order. Raises Problem."""
@@ -252,12 +343,12 @@ def _normal(field: str, value: Any) -> Any:
 def fast_routes(acceptor: Acceptor) -> dict[tuple[bytes, bytes], FastRoute]:
     """The two intake routes for the HTTP front, answered without FastAPI."""
 
-    def route(handler: Callable[[bytes], tuple[int, bytes]]) -> FastRoute:
-        def answer(request: Request) -> HttpResponse:
+    def route(handler: Callable[[bytes], Awaitable[tuple[int, bytes]]]) -> FastRoute:
+        async def answer(request: Request) -> HttpResponse:
             headers = request.headers
             try:
                 acceptor.authorised(headers.get(b"authorization", b""), headers.get(b"x-api-key", b""))
-                status, body = handler(request.body)
+                status, body = await handler(request.body)
             except Problem as exc:
                 extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
                 return exc.status, [(b"content-type", MEDIA_TYPE.encode()), *extra], exc.body()
@@ -265,9 +356,12 @@ def fast_routes(acceptor: Acceptor) -> dict[tuple[bytes, bytes], FastRoute]:
 
         return answer
 
+    async def batch(raw: bytes) -> tuple[int, bytes]:
+        return acceptor.batch(raw)
+
     return {
-        (b"POST", b"/v1/messages"): route(acceptor.single),
-        (b"POST", b"/v1/messages/batch"): route(acceptor.batch),
+        (b"POST", b"/v1/messages"): route(acceptor.single_grouped),
+        (b"POST", b"/v1/messages/batch"): route(batch),
     }
 
 

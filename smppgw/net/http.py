@@ -66,7 +66,7 @@ class Request:
 
 #: (status, extra headers, body) of a fast route's answer.
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
-FastRoute = Callable[[Request], Response]
+FastRoute = Callable[[Request], Awaitable[Response]]
 
 _REASONS = {
     100: b"Continue", 200: b"OK", 201: b"Created", 202: b"Accepted", 204: b"No Content",
@@ -279,7 +279,7 @@ class _Server:
         route = self.routes.get((request.method, request.path))
         if route is not None:
             try:
-                status, headers, body = route(request)
+                status, headers, body = await route(request)
             except Exception:
                 log.exception("fast route %s %s failed", request.method.decode(), request.path.decode())
                 headers, body = _problem(500, "internal error")

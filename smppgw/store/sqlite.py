@@ -84,6 +84,9 @@ class SqliteStore:
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
+        # Every send checks the registry (DESIGN §1): a set answers without a query per
+        # message; this process is the file's only writer, so the set stays exact.
+        self._opted_out = {row[0] for row in self._db.execute("SELECT number FROM optouts")}
         self._dirty: dict[str, MessageRecord] = {}
         self._correlations: dict[tuple[str, str], tuple[str, str, str, int, float]] = {}  # not flushed yet
         self.flushes = 0
@@ -251,10 +254,12 @@ class SqliteStore:
                 "INSERT INTO optouts VALUES (?, ?, ?) ON CONFLICT (number) DO NOTHING",
                 (number, now + self.clock_offset, reason),
             )
+        self._opted_out.add(number)
 
     def opt_in(self, number: str) -> bool:
         with Transaction(self._db):
             cursor = self._db.execute("DELETE FROM optouts WHERE number = ?", (number,))
+        self._opted_out.discard(number)
         return cursor.rowcount > 0
 
     def get_opt_out(self, number: str) -> OptOutRecord | None:
@@ -264,7 +269,7 @@ class SqliteStore:
         return OptOutRecord(number=row[0], created_at=row[1], reason=row[2]) if row else None
 
     def is_opted_out(self, number: str) -> bool:
-        return self._db.execute("SELECT 1 FROM optouts WHERE number = ?", (number,)).fetchone() is not None
+        return number in self._opted_out
 
     def wall(self, monotonic: float | None) -> float | None:
         return None if monotonic is None else monotonic + self.clock_offset
