@@ -4,7 +4,11 @@ Used by ``bench_api.py`` and ``spike_http.py``. Every request gets a distinct de
 (``{to}`` in the path or the body is replaced per request: thread number and a counter),
 so a server that deduplicates or caches sees fresh work each time. ``delay_ms`` paces each
 connection (wrk's ``delay()``: that many milliseconds between a response and the next
-request), which is how a fixed rate is offered. The summary comes from the script's
+request). ``rate`` offers a fixed rate instead: each wrk thread hands out send times on a
+schedule (``threads * 1000 / rate`` ms apart, read from CLOCK_MONOTONIC through LuaJIT's
+ffi) and ``delay()`` waits for the next one, so the rate does not depend on the latency
+as long as there are enough connections (a schedule fallen more than a second behind is
+restarted, not caught up in a burst). The summary comes from the script's
 ``done()``: requests, duration, socket errors, non-2xx/3xx answers (wrk counts status > 399)
 and latency percentiles in microseconds.
 
@@ -65,6 +69,28 @@ end
 """
 
 
+_PACED = r"""
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } wrkload_timespec;
+           int clock_gettime(int clock_id, wrkload_timespec *tp); ]]
+local ts = ffi.new("wrkload_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local interval = %(interval)s
+local slot = nil
+function delay()
+  local now = now_ms()
+  if slot == nil or slot < now - 1000 then slot = now end
+  slot = slot + interval
+  local wait = slot - now
+  if wait < 0 then return 0 end
+  return math.floor(wait + 0.5)
+end
+"""
+
+
 def _lua_string(value: str | None) -> str:
     if value is None:
         return "nil"
@@ -82,6 +108,7 @@ def wrk_run(
     threads: int = 2,
     seconds: float = 10.0,
     delay_ms: float | None = None,
+    rate: float | None = None,
     timeout_s: float = 5.0,
 ) -> dict[str, Any]:
     """Run wrk once against ``url`` (scheme://host:port); return its summary plus
@@ -92,6 +119,8 @@ def wrk_run(
         f"headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in (headers or {}).items()
     )
     delay = f"function delay() return {round(delay_ms)} end" if delay_ms else ""
+    if rate:
+        delay = _PACED % {"interval": repr(threads * 1000.0 / rate)}
     script = _LUA % {
         "method": _lua_string(method),
         "path": _lua_string(path),
