@@ -1,12 +1,15 @@
 """The HTTP intake against Kannel's sendsms, batch intake and end to end with webhooks (issue 14).
 
-    .venv/bin/python bench/bench_api.py [--seconds 10] [--connections 16] [--rate 1000]
-                                        [--batch-count 100000] [--e2e-count 50000] [--no-kannel] [--json]
+    .venv/bin/python bench/bench_api.py [--seconds 10] [--rounds 3] [--connections 16] [--rate 1000]
+                                        [--batch-count 100000] [--e2e-count 50000]
+                                        [--only ours kannel batch e2e] [--json]
 
 One run, one machine, one SMSC: the bundled simulator (``smppsim``, default profile:
 every message delivered at once, a receipt each) as its own process on a free loopback
-port, deliver_sm window ``--window``; both gateways bind to it with the default account
-(smppclient1/password), one transceiver, ``--window`` submits in flight. Every process
+port, deliver_sm window ``--window``; both gateways bind to it as one transceiver with
+``--window`` submits in flight, the gateway with the default account
+(smppclient1/password), Kannel with a second one (kannel/password: the simulator sends
+a receipt to any bind of its message's account, and both are bound at once). Every process
 is started here on free loopback ports, stopped by its PID at the end (also on failure),
 and every load is bounded in count and time.
 
@@ -20,7 +23,9 @@ and every load is bounded in count and time.
    every answer was 2xx), p50/p99, non-2xx, CPU per accepted message of the gateway
    process (bearerbox + smsbox for Kannel) and of the simulator, over the wrk run
    (intake) and until every accepted message was final (the gateway's store; Kannel's
-   dlr-url called with a final type), and peak RSS (VmHWM) after that. Kannel's
+   dlr-url called with a final type), and peak RSS (VmHWM) after that. Both servers
+   are up at once and take turns, ``--rounds`` rounds (the machine is shared): each
+   server's figures are its median run, a ratio is the median of the rounds' ratios. Kannel's
    default keeps accepted messages in memory; the gateway's 202 is an SQLite commit.
 2. **Latency at a fixed rate.** wrk paced to offer ``--rate`` req/s to each (send times
    on a schedule per wrk thread, ``--paced-connections`` connections: ``wrkload.py``);
@@ -76,6 +81,7 @@ import kannel as kannel_mod  # noqa: E402
 from procs import first_line, stop  # noqa: E402
 from wrkload import WRK, proc_tree, tree_cpu, tree_hwm_mb, wrk_run  # noqa: E402
 
+KANNEL_ACCOUNT = "kannel"  # the simulator's second account, Kannel's bind
 KEY_ENV, SECRET_ENV = "BENCH_API_KEYS", "BENCH_WEBHOOK_SECRET"
 TEXT = "bench message"
 FINAL = ("delivered", "undeliverable", "expired", "rejected", "failed", "blocked", "canceled", "unknown")
@@ -106,8 +112,10 @@ def metric_sum(url: str, name: str, labels: str = "") -> float | None:
 
 @contextlib.contextmanager
 def simulator(directory: Path, window: int) -> Iterator[dict[str, Any]]:
+    # Two accounts: the simulator sends a receipt to any bind of the message's account, and
+    # both servers are bound at once in sections 1 and 2.
     cmd = [sys.executable, "-m", "simulator.cli", "--port", "0", "--seed", "1", "--window", str(window),
-           "--http-port", "0"]  # fmt: skip
+           "--http-port", "0", "--account", "smppclient1:password", "--account", f"{KANNEL_ACCOUNT}:password"]  # fmt: skip
     with (directory / "smppsim.log").open("wb") as err:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, cwd=HERE.parent
@@ -250,44 +258,85 @@ def measured_wrk(
     return r
 
 
-def wrk_pair(target: dict[str, Any], sim: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """Sections 1 and 2 for one server."""
-    common = {"path": target["path"], "method": target["method"], "body": target["body"],
-              "headers": target["headers"], "connections": args.connections, "seconds": args.seconds}  # fmt: skip
-    single = measured_wrk(target, sim, 60, **common)
-    # The pacing: wrk threads hand out send times --rate apart (wrkload's ``rate``), over
-    # --paced-connections so a slow answer does not lower the rate offered.
-    conns = args.paced_connections
-    paced = measured_wrk(target, sim, 30, **{**common, "connections": conns}, rate=args.rate)
-    paced["paced_connections"] = conns
-    return {"single": single, "paced": paced}
-
-
-def ours_wrk(directory: Path, sim: dict[str, Any], key: str, args: argparse.Namespace) -> dict[str, Any]:
+@contextlib.contextmanager
+def ours_target(
+    directory: Path, sim: dict[str, Any], key: str, args: argparse.Namespace
+) -> Iterator[dict[str, Any]]:
     config, _ = gateway_config(directory, sim["port"], args.window, {})
     with gateway(directory, config) as gw:
-        target = {
+        yield {
             "url": gw["url"], "pids": [gw["pid"]], "method": "POST", "path": "/v1/messages",
             "body": json.dumps({"to": "+{to}", "from": "12345", "text": TEXT, "dlr": True}),
             "headers": {"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
             "finals": lambda: metric_sum(f"{gw['url']}/metrics", "smppgw_messages_total") or 0.0,
         }  # fmt: skip
-        return wrk_pair(target, sim, args)
 
 
-def kannel_wrk(directory: Path, sim: dict[str, Any], hooks: str, args: argparse.Namespace) -> dict[str, Any]:
+@contextlib.contextmanager
+def kannel_target(
+    directory: Path, sim: dict[str, Any], hooks: str, args: argparse.Namespace
+) -> Iterator[dict[str, Any]]:
     ports = {"admin_port": free_port(), "smsbox_port": free_port(), "sendsms_port": free_port()}
     dlr_url = quote(f"{hooks}/kannel?type=%d", safe="")
     path = (f"/cgi-bin/sendsms?username={kannel_mod.USER}&password={kannel_mod.PASSWORD}&from=12345&to={{to}}"
             f"&text={quote(TEXT)}&dlr-mask=31&dlr-url={dlr_url}")  # fmt: skip
-    kdir = directory / "kannel"
-    kdir.mkdir()
-    with kannel_mod.kannel(kdir, ports, sim["port"], args.window) as k:
-        target = {
+    with kannel_mod.kannel(directory, ports, sim["port"], args.window, system_id=KANNEL_ACCOUNT) as k:
+        yield {
             "url": f"http://127.0.0.1:{k['sendsms_port']}", "pids": k["pids"], "method": "GET", "path": path,
             "body": None, "headers": {}, "finals": lambda: float(receiver_stats(hooks)["kannel_final"]),
         }  # fmt: skip
-        return wrk_pair(target, sim, args)
+
+
+def _median(values: list[float]) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def head_to_head(
+    targets: dict[str, dict[str, Any]], sim: dict[str, Any], args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sections 1 and 2, both servers up at once, taking turns: ``--rounds`` rounds of
+    section 1 (the machine is shared: a ratio is taken within a round, then the median),
+    then section 2 once each. Returns (results per server, ratios ours/kannel)."""
+
+    def common(target: dict[str, Any]) -> dict[str, Any]:
+        return {"path": target["path"], "method": target["method"], "body": target["body"],
+                "headers": target["headers"], "connections": args.connections, "seconds": args.seconds}  # fmt: skip
+
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    for _ in range(args.rounds):
+        for name, target in targets.items():
+            rounds[name].append(measured_wrk(target, sim, 60, **common(target)))
+    results: dict[str, Any] = {}
+    for name, target in targets.items():
+        runs = rounds[name]
+        mid = sorted(runs, key=lambda r: r["ok_rps"])[len(runs) // 2]  # the median run, all its figures
+        # wrk threads hand out send times --rate apart (wrkload's ``rate``).
+        paced = measured_wrk(target, sim, 30, **{**common(target), "connections": args.paced_connections},
+                             rate=args.rate)  # fmt: skip
+        paced["paced_connections"] = args.paced_connections
+        results[name] = {"single": mid, "rounds": runs, "paced": paced,
+                         "peak_rss_mb": tree_hwm_mb([p for pid in target["pids"] for p in proc_tree(pid)])}  # fmt: skip
+        mid["peak_rss_mb"] = results[name]["peak_rss_mb"]
+    ratios: dict[str, Any] = {}
+    if set(targets) == {"ours", "kannel"}:
+        pairs = list(zip(rounds["ours"], rounds["kannel"], strict=True))
+        per_round = {
+            "req_per_s": [
+                _ratio(o["ok_rps"], k["ok_rps"]) if o["counts"] and k["counts"] else None for o, k in pairs
+            ],
+            "cpu_per_msg_intake": [_ratio(o["cpu_ms_intake"], k["cpu_ms_intake"]) for o, k in pairs],
+            "cpu_per_msg_e2e": [_ratio(o["cpu_ms_e2e"], k["cpu_ms_e2e"]) for o, k in pairs],
+        }
+        ratios = {key: _median(values) for key, values in per_round.items()}  # type: ignore[arg-type]
+        ratios["per_round"] = per_round
+        ratios["p99_at_rate"] = _ratio(
+            results["ours"]["paced"]["p99_us"], results["kannel"]["paced"]["p99_us"]
+        )
+    return results, ratios
 
 
 # -- 3 and 4: batches --------------------------------------------------------------------------------
@@ -445,7 +494,7 @@ def print_tables(results: dict[str, Any], ratios: dict[str, Any], args: argparse
     wrk_rows = {name: results[name] for name in ("ours", "kannel") if name in results}
     if wrk_rows:
         print(f"1. single-message intake: wrk {args.connections} connections x {args.seconds:g}s, "
-              f"distinct destinations, receipts requested")  # fmt: skip
+              f"distinct destinations, receipts requested (the median of {args.rounds} rounds)")  # fmt: skip
         print(f"{'':<8}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}{'cpu ms/msg':>11}{'e2e':>7}"
               f"{'sim ms':>8}{'e2e':>7}{'final':>9}{'peak MB':>9}")  # fmt: skip
         for name, row in wrk_rows.items():
@@ -461,8 +510,9 @@ def print_tables(results: dict[str, Any], ratios: dict[str, Any], args: argparse
         print("   limit. Kannel's default keeps accepted messages in memory (lost on a crash); our 202 is")
         print("   durable (an SQLite commit). Kannel also calls its dlr-url per receipt (local receiver).")
         if ratios:
-            print(f"   ours/Kannel: req/s {ratios.get('req_per_s')}, CPU per message (intake) "
-                  f"{ratios.get('cpu_per_msg_intake')}, (e2e) {ratios.get('cpu_per_msg_e2e')}")  # fmt: skip
+            print(f"   ours/Kannel (median of {args.rounds} rounds): req/s {ratios.get('req_per_s')}, CPU per message "
+                  f"(intake) {ratios.get('cpu_per_msg_intake')}, (e2e) {ratios.get('cpu_per_msg_e2e')}; "
+                  f"req/s per round {ratios['per_round']['req_per_s']}")  # fmt: skip
         print(f"\n2. fixed rate: {args.rate:g} req/s offered (wrk on a schedule, {args.seconds:g}s)")
         print(f"{'':<8}{'achieved':>9}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'non-2xx':>8}{'conns':>7}")
         for name, row in wrk_rows.items():
@@ -497,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration (sections 1 and 2)")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of section 1 (median)")
     parser.add_argument("--rate", type=float, default=1000.0, help="req/s offered in section 2")
     parser.add_argument("--paced-connections", type=int, default=16, help="wrk connections in section 2")
     parser.add_argument(
@@ -509,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e-time", type=float, default=150.0, help="seconds at most for section 4")
     parser.add_argument("--only", nargs="+", choices=("ours", "kannel", "batch", "e2e"))
     args = parser.parse_args(argv)
+    if not 1 <= args.rounds <= 5:
+        parser.error("--rounds in 1..5")
     if not (0 < args.seconds <= 30 and 1 <= args.connections <= 256 and 2 <= args.batch_clients <= 8):
         parser.error("--seconds in (0, 30], --connections in 1..256, --batch-clients in 2..8")
     if (
@@ -524,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ[SECRET_ENV] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     results: dict[str, Any] = {}
     failed: dict[str, str] = {}
+    ratios: dict[str, Any] = {}
     load = [os.getloadavg()[0]]  # the machine is shared: how busy it was, beside the numbers
     if WRK is None:
         failed["wrk"] = "not installed (apt-get install wrk)"
@@ -534,13 +588,28 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         root = Path(tmp)
         with simulator(root, args.window) as sim, receiver(root) as hooks:
+            pair = [name for name in ("ours", "kannel") if name in plan]
+            if pair:
+                print(f"  {' and '.join(pair)} ...", file=sys.stderr, flush=True)
+                try:
+                    with contextlib.ExitStack() as stack:
+                        targets = {}
+                        for name in pair:
+                            (root / name).mkdir()
+                            opener = (ours_target(root / name, sim, key, args) if name == "ours"
+                                      else kannel_target(root / name, sim, hooks, args))  # fmt: skip
+                            targets[name] = stack.enter_context(opener)
+                        wrk_results, ratios = head_to_head(targets, sim, args)
+                        results.update(wrk_results)
+                except Exception as exc:
+                    for name in pair:
+                        failed[name] = f"{type(exc).__name__}: {exc}"[:500]
+                    print(f"!! {'/'.join(pair)}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             steps: dict[str, Callable[[Path], dict[str, Any]]] = {
-                "ours": lambda d: ours_wrk(d, sim, key, args),
-                "kannel": lambda d: kannel_wrk(d, sim, hooks, args),
                 "batch": lambda d: ours_batch(d, sim, key, args),
                 "e2e": lambda d: ours_e2e(d, sim, key, hooks, args),
             }
-            for name in plan:
+            for name in [n for n in plan if n in steps]:
                 directory = root / name
                 directory.mkdir()
                 print(f"  {name} ...", file=sys.stderr, flush=True)
@@ -550,15 +619,6 @@ def main(argv: list[str] | None = None) -> int:
                     failed[name] = f"{type(exc).__name__}: {exc}"[:500]
                     print(f"!! {name}: {failed[name]}", file=sys.stderr, flush=True)
     load.append(os.getloadavg()[0])
-    ratios: dict[str, Any] = {}
-    if "ours" in results and "kannel" in results:
-        o, k = results["ours"]["single"], results["kannel"]["single"]
-        ratios = {
-            "req_per_s": _ratio(o["ok_rps"], k["ok_rps"]) if o["counts"] and k["counts"] else None,
-            "cpu_per_msg_intake": _ratio(o["cpu_ms_intake"], k["cpu_ms_intake"]),
-            "cpu_per_msg_e2e": _ratio(o["cpu_ms_e2e"], k["cpu_ms_e2e"]),
-            "p99_at_rate": _ratio(results["ours"]["paced"]["p99_us"], results["kannel"]["paced"]["p99_us"]),
-        }
     print_tables(results, ratios, args)
     for name, why in failed.items():
         print(f"{name}: not measured: {why}")

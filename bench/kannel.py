@@ -89,7 +89,13 @@ def _sendsms_up(port: int) -> bool:
 
 @contextlib.contextmanager
 def kannel(
-    directory: Path, ports: dict[str, int], sim_port: int, window: int, *, timeout: float = 30.0
+    directory: Path,
+    ports: dict[str, int],
+    sim_port: int,
+    window: int,
+    *,
+    system_id: str = "smppclient1",
+    timeout: float = 30.0,
 ) -> Iterator[dict[str, Any]]:
     """Run bearerbox and smsbox; yield {"sendsms_port", "pids"} once the SMSC is online;
     always stop both (smsbox first)."""
@@ -97,7 +103,7 @@ def kannel(
         raise FileNotFoundError("Kannel is not installed (apt-get install kannel)")
     conf = directory / "kannel.conf"
     conf.write_text(
-        _CONF.format(dir=directory, sim_port=sim_port, system_id="smppclient1", sim_password="password",
+        _CONF.format(dir=directory, sim_port=sim_port, system_id=system_id, sim_password="password",
                      window=window, user=USER, password=PASSWORD, admin_password=ADMIN_PASSWORD, **ports)
     )  # fmt: skip
     procs: list[subprocess.Popen[bytes]] = []
