@@ -60,6 +60,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -572,6 +573,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         parser.error("at most 1,000,000 batch messages in 120 s, 200,000 end to end in 300 s")
     plan = args.only or ["ours", "kannel", "batch", "e2e"]
+    # run.py stops a bench over its timeout with SIGTERM: unwind, so every process started
+    # here is stopped by its context manager rather than left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     key = secrets.token_urlsafe(18)
     os.environ[KEY_ENV] = key
     os.environ[SECRET_ENV] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
