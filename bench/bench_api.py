@@ -174,7 +174,8 @@ def gateway_config(
     from smppgw.app import load_app_config
     from smppgw.support.config import ConfigError
 
-    path, dropped, hooks = directory / "gateway.toml", [], dict(webhooks)
+    path, hooks = directory / "gateway.toml", dict(webhooks)
+    dropped: list[str] = []
     while True:
         lines = [
             "[[smsc]]", 'name = "sim"', 'host = "127.0.0.1"', f"port = {sim_port}", 'system_id = "smppclient1"',
@@ -362,7 +363,7 @@ def post_batches(url: str, key: str, bodies: list[bytes], clients: int, limit: f
     host, port = url.removeprefix("http://").rsplit(":", 1)
     todo = list(reversed(bodies))
     lock = threading.Lock()
-    out = {
+    out: dict[str, Any] = {
         "accepted": 0,
         "rejected": 0,
         "requests": 0,

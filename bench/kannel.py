@@ -108,7 +108,9 @@ def kannel(
     )  # fmt: skip
     procs: list[subprocess.Popen[bytes]] = []
     try:
+        names = []
         for exe in (BEARERBOX, SMSBOX):
+            names.append(Path(exe).name)
             with (directory / f"{Path(exe).name}.out").open("wb") as out:
                 procs.append(
                     subprocess.Popen(
@@ -118,9 +120,9 @@ def kannel(
             time.sleep(0.5)  # smsbox connects to bearerbox's smsbox-port
         deadline = time.monotonic() + timeout
         while not (_smsc_online(ports["admin_port"]) and _sendsms_up(ports["sendsms_port"])):
-            for p in procs:
+            for name, p in zip(names, procs, strict=True):
                 if p.poll() is not None:
-                    raise RuntimeError(f"{p.args[0]} exited early (rc={p.returncode}); see {directory}")
+                    raise RuntimeError(f"{name} exited early (rc={p.returncode}); see {directory}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Kannel not ready within {timeout:.0f}s; see {directory}")
             time.sleep(0.2)
