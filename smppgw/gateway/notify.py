@@ -17,46 +17,63 @@ error retried after a backoff with full jitter (uniform in 0..min(backoff_cap, b
 2^attempts)) until ``retry_for`` has passed since the first attempt, then dead; any other
 status dead at once (the receiver refuses it). Dead letters are listed and retried
 through the API. A ``callback_url`` is checked again at each attempt against the SSRF
-rule (``signing.resolved_refusal``): refused, it is dead.
+rule (``signing.resolved_target``): refused, it is dead; allowed, the POST goes to the
+address that was checked (``connect_to``), so DNS rebinding can't point it elsewhere.
 
 Each call: ``content-type: application/json``, ``webhook-id`` (the event id, the same
 on every attempt), ``webhook-timestamp`` (the attempt's Unix seconds), and
-``webhook-signature`` when the endpoint has secrets. Logs name an endpoint, never a URL.
+``webhook-signature`` when the endpoint has secrets (an endpoint without ``secret_env``,
+or callback URLs without ``[webhooks] secret_env``, are sent unsigned: a WARNING at start
+says so). The signature is over the stored body bytes, exactly the bytes sent. Logs name
+an endpoint, never a URL. The POSTs go through ``net.http_client`` (keep-alive
+connections, at most ``max_concurrency`` per queue); a redirect is not followed.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable
-from typing import Final
+from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
+from typing import Final, Protocol
+from urllib.parse import urlsplit
 
-import httpx
 import trio
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from smppgw.gateway.signing import literal_refusal, resolved_refusal, sign
+from smppgw.gateway.signing import literal_refusal, resolved_target, sign
 from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
+from smppgw.net.http_client import ClientLimits, HttpClient, HttpError, HttpResult, HttpTimeout
 from smppgw.store.base import DEAD, DELIVERED, PENDING, Attempt, Delivery, EventStore, StoreError, Target
 
-__all__ = ["CALLBACK", "WebhookSettings", "Webhooks", "callback_endpoint"]
+__all__ = ["CALLBACK", "Poster", "WebhookSettings", "Webhooks", "callback_endpoint"]
 
 log = logging.getLogger(__name__)
 
 CALLBACK: Final = "callback"  # the metrics label of every message's own callback_url
 _RETRY_STATUSES = frozenset({408, 429})
-_MAX_BODY = 64 * 1024  # of an answer, read to keep the connection; the rest is dropped
 _HOUSEKEEPING = 5.0  # seconds between backlog gauge updates
 _PRUNE_EVERY = 60.0
 _CHECK_TTL = 60.0  # seconds an SSRF check of a callback host holds
 _CHECKED_MAX = 10_000
 
 
+class Poster(Protocol):
+    """What the worker needs of an HTTP client (``net.http_client.HttpClient``; tests
+    give a fake)."""
+
+    async def post(
+        self, url: str, body: bytes, headers: Sequence[tuple[str, str]] = (), *,
+        content_type: str = "application/json", connect_to: str | None = None, pool: str = "",
+    ) -> HttpResult: ...  # fmt: skip
+
+
+@lru_cache(maxsize=4096)  # once per URL: it is asked for every status event
 def callback_endpoint(url: str) -> str:
     """The queue of a message's callback_url: its host and port (never the path)."""
-    parsed = httpx.URL(url)
+    parsed = urlsplit(url)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    return f"callback:{parsed.host}:{port}"
+    return f"callback:{parsed.hostname or ''}:{port}"
 
 
 def _label(endpoint: str) -> str:
@@ -70,21 +87,26 @@ class Webhooks:
         store: EventStore,
         *,
         registry: CollectorRegistry,
-        transport: httpx.AsyncBaseTransport | None = None,
+        client: Poster | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] | None = None,
-        check_target: Callable[[str], Awaitable[str | None]] = resolved_refusal,
+        check_target: Callable[[str], Awaitable[tuple[str | None, str | None]]] = resolved_target,
     ) -> None:
-        """``transport``: httpx's, for tests; default the network. ``clock``: wall-clock
-        seconds (default: the store's wall time of the trio clock). ``check_target``: the
-        SSRF rule for a callback URL at delivery (tests: no DNS)."""
+        """``client``: the HTTP client (tests: a fake; default ``HttpClient`` on the
+        network). ``clock``: wall-clock seconds (default: the store's wall time of the
+        trio clock). ``check_target``: the SSRF rule for a callback URL at delivery,
+        (refusal, address to connect to) (tests: no DNS)."""
         self.settings = settings
         self.store = store
-        self._transport = transport
+        self._client: Poster = client or HttpClient(
+            ClientLimits(timeout=settings.timeout, connect_timeout=settings.timeout,
+                         max_connections=settings.max_concurrency)
+        )  # fmt: skip
         self._rng = rng or random.Random()
         self._clock = clock or (lambda: store.wall(trio.current_time()) or 0.0)
         self._check_target = check_target
-        self._checked: dict[str, tuple[float, str | None]] = {}  # host:port -> (until, refusal)
+        # host:port -> (until, refusal, the address checked)
+        self._checked: dict[str, tuple[float, str | None, str | None]] = {}
         self._endpoints: dict[str, Endpoint] = {e.name: e for e in settings.endpoints}
         self._lanes: dict[str, trio.Semaphore] = {}
         self._in_flight: set[tuple[int, str]] = set()
@@ -112,23 +134,32 @@ class Webhooks:
     def callback_refusal(self, url: str) -> str | None:
         """Why the API refuses a ``callback_url`` (no DNS lookup on the request path)."""
         if self.settings.allow_private_targets:
-            parsed = httpx.URL(url)
-            return None if parsed.scheme in ("http", "https") and parsed.host else "an http(s) URL"
+            try:
+                parsed = urlsplit(url)
+                ok = parsed.scheme in ("http", "https") and bool(parsed.hostname) and parsed.port != 0
+            except ValueError:
+                ok = False
+            return None if ok else "an http(s) URL"
         return literal_refusal(url)
 
     # -- the loop ----------------------------------------------------------------------------------
 
+    def warn_unsigned(self) -> None:
+        """A WARNING for each endpoint whose calls go out unsigned."""
+        for e in self.settings.endpoints:
+            if not e.secrets:
+                log.warning("webhooks: endpoint %s has no secret_env: its calls are sent unsigned", e.name)
+        if not self.settings.callback_secrets:
+            log.warning("webhooks: [webhooks] secret_env is not set: callback_url calls are sent unsigned")
+
     async def run(self) -> None:
         s = self.settings
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-        async with (
-            httpx.AsyncClient(timeout=s.timeout, limits=limits, transport=self._transport) as client,
-            trio.open_nursery() as nursery,
-        ):
+        self.warn_unsigned()
+        async with trio.open_nursery() as nursery:
             nursery.start_soon(self._recorder)
             nursery.start_soon(self._housekeeping)
             while True:
-                started = self._start_due(nursery, client)
+                started = self._start_due(nursery)
                 if started >= s.batch:
                     await trio.lowlevel.checkpoint()
                     continue
@@ -142,7 +173,7 @@ class Webhooks:
             lane = self._lanes[endpoint] = trio.Semaphore(self.settings.max_concurrency)
         return lane
 
-    def _start_due(self, nursery: trio.Nursery, client: httpx.AsyncClient) -> int:
+    def _start_due(self, nursery: trio.Nursery) -> int:
         busy = [name for name, lane in self._lanes.items() if lane.value == 0]
         # As many as can start (the known queues' free places, or a batch for new ones),
         # plus those in flight, which are still pending in the store.
@@ -161,13 +192,13 @@ class Webhooks:
                 continue
             lane.acquire_nowait()
             self._in_flight.add(key)
-            nursery.start_soon(self._attempt, client, d, lane)
+            nursery.start_soon(self._attempt, d, lane)
             started += 1
         return started
 
-    async def _attempt(self, client: httpx.AsyncClient, d: Delivery, lane: trio.Semaphore) -> None:
+    async def _attempt(self, d: Delivery, lane: trio.Semaphore) -> None:
         try:
-            status, error, retry_after = await self._post(client, d)
+            status, error, retry_after = await self._post(d)
         finally:
             lane.release()
         now = self._clock()
@@ -200,51 +231,48 @@ class Webhooks:
         s = self.settings
         return self._rng.uniform(0.0, min(s.backoff_cap, s.backoff * 2.0 ** min(attempts, 60)))
 
-    async def _post(
-        self, client: httpx.AsyncClient, d: Delivery
-    ) -> tuple[int | None, str | None, float | None]:
+    async def _post(self, d: Delivery) -> tuple[int | None, str | None, float | None]:
         """One attempt: (HTTP status or None, error or None, Retry-After seconds or None)."""
         endpoint = self._endpoints.get(d.endpoint)
+        address = None
         if d.endpoint.startswith("callback:"):
             secrets = self.settings.callback_secrets
-            if not self.settings.allow_private_targets and (refused := await self._refusal(d)):
-                return 0, f"target refused: {refused}", None
+            if not self.settings.allow_private_targets:
+                refused, address = await self._target(d)
+                if refused:
+                    return 0, f"target refused: {refused}", None
         elif endpoint is None:
             return 0, f"endpoint {d.endpoint!r} is no longer configured", None
         else:
             secrets = endpoint.secrets
-        body = d.body.encode()
+        body = d.body.encode()  # the stored text: the bytes sent are the bytes signed
         timestamp = int(self._clock())
-        headers = {"content-type": "application/json", "webhook-id": d.event_id,
-                   "webhook-timestamp": str(timestamp)}  # fmt: skip
+        headers = [("webhook-id", d.event_id), ("webhook-timestamp", str(timestamp))]
         if secrets:
-            headers["webhook-signature"] = sign(secrets, d.event_id, timestamp, body)
+            headers.append(("webhook-signature", sign(secrets, d.event_id, timestamp, body)))
         try:
-            async with client.stream("POST", d.url, content=body, headers=headers) as response:
-                read = 0
-                async for chunk in response.aiter_bytes():
-                    read += len(chunk)
-                    if read > _MAX_BODY:
-                        break
-                status = response.status_code
-                retry_after = _retry_after(response.headers.get("retry-after")) if status == 429 else None
-                return status, None if 200 <= status < 300 else f"HTTP {status}", retry_after
-        except httpx.TimeoutException:
+            answer = await self._client.post(d.url, body, headers, connect_to=address, pool=d.endpoint)
+        except HttpTimeout:
             return None, "timeout", None
-        except httpx.HTTPError as exc:
-            return None, type(exc).__name__, None
+        except HttpError as exc:
+            return None, str(exc), None
+        status = answer.status
+        if 300 <= status < 400:
+            log.info("webhook %s to %s: HTTP %d, a redirect (not followed)", d.event_id, d.endpoint, status)
+        retry_after = _retry_after(answer.headers.get("retry-after")) if status == 429 else None
+        return status, None if 200 <= status < 300 else f"HTTP {status}", retry_after
 
-    async def _refusal(self, d: Delivery) -> str | None:
-        """The SSRF rule for a callback URL, its answer per host and port kept a minute
-        (a lookup per attempt would cost more than the attempt)."""
+    async def _target(self, d: Delivery) -> tuple[str | None, str | None]:
+        """The SSRF rule for a callback URL: (refusal, the address checked), kept a minute
+        per host and port (a lookup per attempt would cost more than the attempt)."""
         now = trio.current_time()
-        until, refused = self._checked.get(d.endpoint, (0.0, None))
+        until, refused, address = self._checked.get(d.endpoint, (0.0, None, None))
         if until <= now:
-            refused = await self._check_target(d.url)
+            refused, address = await self._check_target(d.url)
             if len(self._checked) >= _CHECKED_MAX:
                 self._checked.clear()
-            self._checked[d.endpoint] = (now + _CHECK_TTL, refused)
-        return refused
+            self._checked[d.endpoint] = (now + _CHECK_TTL, refused, address)
+        return refused, address
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
