@@ -2,15 +2,16 @@
 
 Theory of operation. The store holds every event and, per endpoint it is for, a
 delivery row (``store.events``); this worker holds nothing that is not also there. It
-polls the due pending deliveries (``EventStore.due_deliveries``), soonest first, and
-starts an attempt for each while that endpoint's queue has room: at most
-``max_concurrency`` attempts in flight per endpoint (each configured endpoint is one
-queue; a message's ``callback_url`` is queued by its host and port), so a slow receiver
-holds up only its own deliveries, and what waits stays in the store, bounded by the disk
-(``smppgw_webhook_backlog``). An attempt's outcome is recorded in the store in batches
-(``record_attempts``); a delivery leaves the worker's in-flight set only once its
-outcome is recorded, so it is never started twice at once, and a crash before that
-only sends it again (at least once; receivers dedupe on ``webhook-id``).
+polls the due pending deliveries (``EventStore.due_deliveries``, which hands each out
+once until its outcome is recorded) into a queue per endpoint (each configured endpoint
+is one; a message's ``callback_url`` is queued by its host and port), and at most
+``max_concurrency`` runners per queue take them one after another, each over a
+keep-alive connection of its own: so a slow receiver holds up only its own deliveries,
+and what waits stays in the store, bounded by the disk (``smppgw_webhook_backlog``); a
+queue is topped up from the store when it runs low. An attempt's outcome is recorded in
+the store in batches (``record_attempts``, one transaction every 10 ms at most); a
+crash before that only sends it again (at least once; receivers dedupe on
+``webhook-id``).
 
 Outcomes: 2xx delivered; 5xx, 408, 429 (after its Retry-After), a timeout or a transport
 error retried after a backoff with full jitter (uniform in 0..min(backoff_cap, backoff x
@@ -33,9 +34,10 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 import trio
@@ -76,6 +78,15 @@ def callback_endpoint(url: str) -> str:
     return f"callback:{parsed.hostname or ''}:{port}"
 
 
+class _Lane:
+    """One endpoint's queue of deliveries read from the store, and its runners."""
+
+    def __init__(self, low: int) -> None:
+        self.queue: deque[Delivery] = deque()
+        self.runners = 0
+        self.low = low  # a queue this short is topped up
+
+
 def _label(endpoint: str) -> str:
     return CALLBACK if endpoint.startswith("callback:") else endpoint
 
@@ -108,8 +119,8 @@ class Webhooks:
         # host:port -> (until, refusal, the address checked)
         self._checked: dict[str, tuple[float, str | None, str | None]] = {}
         self._endpoints: dict[str, Endpoint] = {e.name: e for e in settings.endpoints}
-        self._lanes: dict[str, trio.Semaphore] = {}
-        self._in_flight: set[tuple[int, str]] = set()
+        self._lanes: dict[str, _Lane] = {}
+        self._counters: dict[tuple[str, str], Any] = {}
         self._outcomes: list[Attempt] = []
         self._wake = trio.Event()
         self.calls = Counter(
@@ -155,52 +166,54 @@ class Webhooks:
     async def run(self) -> None:
         s = self.settings
         self.warn_unsigned()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._recorder)
-            nursery.start_soon(self._housekeeping)
-            while True:
-                started = self._start_due(nursery)
-                if started >= s.batch:
-                    await trio.lowlevel.checkpoint()
-                    continue
-                with trio.move_on_after(s.poll_interval):
-                    await self._wake.wait()
-                self._wake = trio.Event()
-
-    def _lane(self, endpoint: str) -> trio.Semaphore:
-        lane = self._lanes.get(endpoint)
-        if lane is None:
-            lane = self._lanes[endpoint] = trio.Semaphore(self.settings.max_concurrency)
-        return lane
-
-    def _start_due(self, nursery: trio.Nursery) -> int:
-        busy = [name for name, lane in self._lanes.items() if lane.value == 0]
-        # As many as can start (the known queues' free places, or a batch for new ones),
-        # plus those in flight, which are still pending in the store.
-        room = sum(lane.value for lane in self._lanes.values())
-        limit = min(self.settings.batch, max(room, self.settings.max_concurrency)) + len(self._in_flight)
         try:
-            due = self.store.due_deliveries(self._clock(), limit=limit, skip=busy)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._recorder)
+                nursery.start_soon(self._housekeeping)
+                while True:
+                    if self._top_up(nursery) >= s.batch:
+                        await trio.lowlevel.checkpoint()
+                        continue
+                    with trio.move_on_after(s.poll_interval):
+                        await self._wake.wait()
+                    self._wake = trio.Event()
+        finally:
+            self.store.release_deliveries()  # what was queued or in flight is due again
+
+    def _top_up(self, nursery: trio.Nursery) -> int:
+        """Read due deliveries into the queues that run low; start their runners."""
+        size = self.settings.max_concurrency
+        depth = max(2 * size, 64)  # queued per endpoint at most (read once: no re-reads)
+        busy = [name for name, lane in self._lanes.items() if len(lane.queue) >= depth // 2]
+        try:
+            due = self.store.due_deliveries(self._clock(), limit=self.settings.batch, skip=busy)
         except StoreError:
             log.exception("webhooks: reading the outbox failed; trying again")
             return 0
-        started = 0
         for d in due:
-            key = (d.seq, d.endpoint)
-            lane = self._lane(d.endpoint)
-            if key in self._in_flight or lane.value == 0:
-                continue
-            lane.acquire_nowait()
-            self._in_flight.add(key)
-            nursery.start_soon(self._attempt, d, lane)
-            started += 1
-        return started
+            lane = self._lanes.get(d.endpoint)
+            if lane is None:
+                lane = self._lanes[d.endpoint] = _Lane(depth // 2)
+            lane.queue.append(d)
+        for lane in self._lanes.values():
+            while lane.runners < size and lane.runners < len(lane.queue):
+                lane.runners += 1
+                nursery.start_soon(self._runner, lane)
+        return len(due)
 
-    async def _attempt(self, d: Delivery, lane: trio.Semaphore) -> None:
+    async def _runner(self, lane: _Lane) -> None:
+        """Attempts the queue's deliveries one after another until it is empty."""
         try:
-            status, error, retry_after = await self._post(d)
+            while lane.queue:
+                d = lane.queue.popleft()
+                if len(lane.queue) == lane.low:
+                    self._wake.set()  # running low: top it up
+                await self._attempt(d)
         finally:
-            lane.release()
+            lane.runners -= 1
+
+    async def _attempt(self, d: Delivery) -> None:
+        status, error, retry_after = await self._post(d)
         now = self._clock()
         s = self.settings
         if status is not None and 200 <= status < 300:
@@ -215,7 +228,10 @@ class Webhooks:
                 delay = retry_after if retry_after is not None else self._backoff(d.attempts)
                 state, next_at = PENDING, min(now + min(delay, s.backoff_cap), first + s.retry_for)
         result = "retry" if state == PENDING else state
-        self.calls.labels(_label(d.endpoint), result).inc()
+        counter = self._counters.get((d.endpoint, result))
+        if counter is None:
+            counter = self._counters[(d.endpoint, result)] = self.calls.labels(_label(d.endpoint), result)
+        counter.inc()
         if state == DEAD:
             log.warning(
                 "webhook %s to %s dead after %d attempts (%s)",
@@ -225,7 +241,6 @@ class Webhooks:
             Attempt(seq=d.seq, endpoint=d.endpoint, state=state, at=now, next_attempt_at=next_at,
                     status=status, error=error)
         )  # fmt: skip
-        self._wake.set()  # its place in the queue is free: start the next one now
 
     def _backoff(self, attempts: int) -> float:
         s = self.settings
@@ -289,9 +304,7 @@ class Webhooks:
                 log.exception("webhooks: recording %d outcomes failed; trying again", len(outcomes))
                 self._outcomes = outcomes + self._outcomes
                 continue
-            for a in outcomes:
-                self._in_flight.discard((a.seq, a.endpoint))
-            self._wake.set()
+            self._wake.set()  # a retry may be due soon
 
     async def _housekeeping(self) -> None:
         since_prune = _PRUNE_EVERY

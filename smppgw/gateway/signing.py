@@ -18,14 +18,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import ipaddress
 
 import httpx
 import trio
 
-__all__ = ["address_refusal", "literal_refusal", "parse_secrets", "resolved_refusal", "resolved_target", "sign"]
+__all__ = [
+    "address_refusal",
+    "literal_refusal",
+    "parse_secrets",
+    "resolved_refusal",
+    "resolved_target",
+    "sign",
+]
 
 
 def parse_secrets(value: str) -> tuple[bytes, ...]:
@@ -52,9 +58,8 @@ def parse_secrets(value: str) -> tuple[bytes, ...]:
 def sign(secrets: tuple[bytes, ...], event_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` header value: one ``v1,<base64>`` per secret."""
     signed = f"{event_id}.{timestamp}.".encode() + body
-    return " ".join(
-        "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode() for key in secrets
-    )
+    # hmac.digest: OpenSSL's one-shot HMAC, a few times cheaper than an hmac.new object.
+    return " ".join("v1," + base64.b64encode(hmac.digest(key, signed, "sha256")).decode() for key in secrets)
 
 
 def address_refusal(address: str) -> str | None:
