@@ -177,7 +177,8 @@ class SqliteEvents:
         ]  # fmt: skip
 
     def due_deliveries(self, now: float, *, limit: int, skip: Sequence[str] = ()) -> list[Delivery]:
-        db, taken, out = self._db, self._taken, []
+        db, taken = self._db, self._taken
+        out: list[Delivery] = []
         for endpoint in sorted(self._pending_endpoints.difference(skip)):
             room = limit - len(out)
             if room <= 0:
