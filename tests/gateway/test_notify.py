@@ -325,3 +325,27 @@ async def test_a_burst_of_20000_messages_to_a_slow_receiver_loses_no_event(autoj
     assert set(ids) == {f"evt_{r.id}_1" for r in records}  # type: ignore[union-attr]
     assert receiver.most_busy == 8
     assert count(registry, "delivered") == n
+
+
+async def test_a_callback_goes_to_the_address_checked_and_unsigned_endpoints_are_warned_of(
+    autojump_clock: MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def checked(url: str) -> tuple[str | None, str | None]:
+        await trio.lowlevel.checkpoint()
+        return None, "192.0.2.7"  # what the lookup answered and the rule allowed
+
+    receiver = Receiver()
+    client = MockClient(receiver)
+    store = MemoryStore(clock_offset=time.time())
+    settings = WebhookSettings(endpoints=(Endpoint(name="plain", url="http://plain.test/"),))
+    hooks = Webhooks(settings, store, registry=CollectorRegistry(), client=client, check_target=checked)
+    store.route_events(hooks.targets)
+    emit(store, record(1, Status.SUBMITTED, url="http://hooks.example/status"))
+    with caplog.at_level("WARNING", logger="smppgw.gateway.notify"):
+        await run_until(hooks, lambda: len(receiver.seen) == 2)
+    by_host = {r.url.host: c for (r, _), c in zip(receiver.seen, client.connect_to, strict=True)}
+    assert by_host == {"hooks.example": "192.0.2.7", "plain.test": None}  # an endpoint: no check
+    assert all("webhook-signature" not in r.headers for r, _ in receiver.seen)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("plain has no secret_env" in m for m in warned)
+    assert any("callback_url calls are sent unsigned" in m for m in warned)
