@@ -24,8 +24,8 @@ address that was checked (``connect_to``), so DNS rebinding can't point it elsew
 Each call: ``content-type: application/json``, ``webhook-id`` (the event id, the same
 on every attempt), ``webhook-timestamp`` (the attempt's Unix seconds), and
 ``webhook-signature`` when the endpoint has secrets (an endpoint without ``secret_env``,
-or callback URLs without ``[webhooks] secret_env``, are sent unsigned: a WARNING at start
-says so). The signature is over the stored body bytes, exactly the bytes sent. Logs name
+or callback URLs without ``[webhooks] secret_env``, are sent unsigned: a WARNING at start,
+or at the first such callback, says so). The signature is over the stored body bytes, exactly the bytes sent. Logs name
 an endpoint, never a URL. The POSTs go through ``net.http_client`` (keep-alive
 connections, at most ``max_concurrency`` per queue); a redirect is not followed.
 """
@@ -121,6 +121,7 @@ class Webhooks:
         self._endpoints: dict[str, Endpoint] = {e.name: e for e in settings.endpoints}
         self._lanes: dict[str, _Lane] = {}
         self._counters: dict[tuple[str, str], Any] = {}
+        self._callback_warned = False
         self._outcomes: list[Attempt] = []
         self._wake = trio.Event()
         self.calls = Counter(
@@ -156,12 +157,12 @@ class Webhooks:
     # -- the loop ----------------------------------------------------------------------------------
 
     def warn_unsigned(self) -> None:
-        """A WARNING for each endpoint whose calls go out unsigned."""
+        """A WARNING for each configured endpoint whose calls go out unsigned (for
+        callback URLs without ``[webhooks] secret_env``: at the first such call, since
+        most setups never use one)."""
         for e in self.settings.endpoints:
             if not e.secrets:
                 log.warning("webhooks: endpoint %s has no secret_env: its calls are sent unsigned", e.name)
-        if not self.settings.callback_secrets:
-            log.warning("webhooks: [webhooks] secret_env is not set: callback_url calls are sent unsigned")
 
     async def run(self) -> None:
         s = self.settings
@@ -252,6 +253,9 @@ class Webhooks:
         address = None
         if d.endpoint.startswith("callback:"):
             secrets = self.settings.callback_secrets
+            if not secrets and not self._callback_warned:
+                self._callback_warned = True
+                log.warning("webhooks: [webhooks] secret_env is not set: callback_url calls are sent unsigned")
             if not self.settings.allow_private_targets:
                 refused, address = await self._target(d)
                 if refused:
