@@ -255,7 +255,9 @@ class Webhooks:
             secrets = self.settings.callback_secrets
             if not secrets and not self._callback_warned:
                 self._callback_warned = True
-                log.warning("webhooks: [webhooks] secret_env is not set: callback_url calls are sent unsigned")
+                log.warning(
+                    "webhooks: [webhooks] secret_env is not set: callback_url calls are sent unsigned"
+                )
             if not self.settings.allow_private_targets:
                 refused, address = await self._target(d)
                 if refused:
