@@ -47,10 +47,12 @@ from smppgw.store.base import (
     advance,
     rollup,
 )
+from smppgw.support.ratelog import RateLimitedLog, escape
 
 __all__ = ["ReceiptBook"]
 
 log = logging.getLogger(__name__)
+_ratelog = RateLimitedLog(log)
 
 _PART_STATUS = {
     MessageState.DELIVERED: Status.DELIVERED,
@@ -78,12 +80,14 @@ class ReceiptBook:
         per_message: frozenset[str] = frozenset(),
         graces: dict[str, float] | None = None,
         store: MessageStore | None = None,
+        max_held: int = 100_000,
     ) -> None:
         # Closed parts the correlator no longer holds are asked of the store, if it keeps them.
         self._store = store if isinstance(store, CorrelationStore) else None
         self._messages = store
         self.correlator: Correlator[Ref, Receipt] = Correlator(
             hold=hold,
+            max_held=max_held,
             bases=bases,
             recall=self._recall if self._store is not None else None,
             remember=self._remember if self._store is not None else None,
@@ -140,9 +144,25 @@ class ReceiptBook:
             return False
         match = self.correlator.receipt(smsc, receipt.message_id, receipt, now)
         if match is None:
+            if self.correlator.held_evicted:
+                self._held_evicted()
             return False
         self._apply(smsc, match.ref, match.payload, now)
         return True
+
+    def _held_evicted(self) -> None:
+        """Early receipts pushed out by ``max_held``: counted, logged (rate-limited)."""
+        evicted, self.correlator.held_evicted = self.correlator.held_evicted, []
+        for held in evicted:
+            self._metrics.early_receipts_evicted.labels(held.smsc).inc()
+        first = evicted[0]
+        _ratelog.warning(
+            "held:" + first.smsc,
+            "%s: early receipts held reached max_held (%d): the oldest evicted unmatched (id %s)",
+            first.smsc,
+            self.correlator.max_held,
+            escape(first.receipt_id),
+        )
 
     def resume(self, smsc: str, message: MessageRecord, part: PartRecord) -> None:
         """After a restart: ``part`` (submitted, no final receipt) waits for its receipt
