@@ -67,8 +67,8 @@ class Inbound:
         on_evicted: Callable[[str, int], None] | None = None,
     ) -> None:
         """``max_groups``: MO messages in reassembly at most; beyond it the oldest is
-        handed over incomplete at the next ``expire`` and ``on_evicted(smsc, n)`` told
-        how many went (a flood of first parts that never complete holds no more)."""
+        handed over incomplete at once (its stored parts dropped) and ``on_evicted(smsc,
+        n)`` told how many went: a flood of first parts that never complete holds no more."""
         self.handler: InboundHandler = handler or _log_only
         self.reassembler = Reassembler(timeout=timeout, max_pending=max_groups)
         self.on_evicted = on_evicted
@@ -104,6 +104,8 @@ class Inbound:
             payload=payload,
             now=now,
         )
+        if self.reassembler.evicted_total != self._evicted_seen:
+            self.expire(smsc, now)  # at once: the reassembler keeps only max_groups of them
         if whole is None:
             if self.parts is not None:  # durable at the batch's commit, before the answer
                 self.parts.add_inbound_part(
