@@ -92,7 +92,7 @@ class Binds:
         bind.conn = conn
         try:
             stream = getattr(conn.stream, "transport_stream", conn.stream)  # under TLS: the TCP one
-            host, port = stream.socket.getpeername()[:2]
+            host, port = stream.socket.getpeername()[:2]  # type: ignore[union-attr]
             bind.peer, bind.address = f"{host}:{port}", host
         except Exception:
             bind.peer = "?"

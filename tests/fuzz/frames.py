@@ -174,7 +174,7 @@ def _no_nul(rng: random.Random, frame: bytes) -> bytes:
 
 def _oversize(rng: random.Random, frame: bytes) -> bytes:
     """A field far beyond its maximum (a 2,000-octet address, say) spliced into the body."""
-    at = rng.randrange(16, len(frame) + 1)
+    at = rng.randrange(min(16, len(frame)), len(frame) + 1)
     blob = bytes([rng.choice(b"0123456789AZ")]) * rng.choice((17, 66, 255, 2000, 60_000))
     out = frame[:at] + blob + frame[at:]
     return _with_length(out, len(out))

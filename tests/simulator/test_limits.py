@@ -31,7 +31,7 @@ def test_limits_have_defaults_and_are_checked() -> None:
     )
     with pytest.raises(ConfigError, match="max_binds_per_address"):
         config_from_dict({"max_binds_per_address": 0})
-    with pytest.raises(ConfigError, match="session.receive_window"):
+    with pytest.raises(ConfigError, match=r"session\.receive_window"):
         config_from_dict({"session": {"receive_window": 0}})
 
 
