@@ -47,7 +47,6 @@ from smppgw.support.ratelog import RateLimitedLog, escape
 __all__ = ["Deliveries"]
 
 log = logging.getLogger(__name__)
-_ratelog = RateLimitedLog(log)
 # Beyond the receiving window (``SmscConfig.receive_window``) the session answers these.
 _OVER_WINDOW = CommandStatus.ESME_RX_T_APPN
 _DELIVERY_IDS = frozenset({int(CommandId.DELIVER_SM), int(CommandId.DATA_SM)})
@@ -82,6 +81,7 @@ class Deliveries:
         self.inbound = inbound
         self._mo_count = metrics.inbound.labels(smsc)
         self._over_window = metrics.over_window.labels(smsc)
+        self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         # Answers go out after its next commit (at once without a durable store).
         self._group = group if group is not None else GroupCommit(None)
         # Answers of the batch being routed: (connection, sequence number, response, status).
@@ -109,7 +109,7 @@ class Deliveries:
             # A peer can send one a PDU: counted, and logged at most once per interval.
             if event.error.command_status == _OVER_WINDOW and event.request_command_id in _DELIVERY_IDS:
                 self._over_window.inc()
-            _ratelog.warning("violation:" + self.smsc, "%s: %s", self.smsc, _escaped(event))
+            self._ratelog.emit("violation:" + self.smsc, "%s: %s", self.smsc, _escaped(event))
         elif isinstance(event, SessionTimedOut):
             log.warning("%s: %s", self.smsc, event)
         elif isinstance(event, NotificationReceived):

@@ -54,7 +54,6 @@ __all__ = ["CancelError", "Gateway", "SubmitError", "SubmitFields"]
 
 
 log = logging.getLogger(__name__)
-_ratelog = RateLimitedLog(log)
 
 
 class _Smsc:
@@ -90,6 +89,7 @@ class Gateway:
         store itself); None: no events (one-shot tools, most tests)."""
         self.config = config
         self._connect = connect  # how each bind pool opens its streams (tests: memory)
+        self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         self.store: MessageStore = store if store is not None else MemoryStore()
         # Group commit (DESIGN §3, StoreControl.commit): once per read batch before its
         # deliver_sm_resp, once per dispatch batch before its submit_sm are written.
@@ -177,7 +177,7 @@ class Gateway:
 
     def _reassembly_evicted(self, smsc: str, count: int) -> None:
         self.metrics.reassembly_evicted.labels(smsc).inc(count)
-        _ratelog.warning(
+        self._ratelog.emit(
             "reassembly:" + smsc,
             "%s: MO messages in reassembly reached inbound.max_groups (%d): %d oldest handed over incomplete",
             smsc,

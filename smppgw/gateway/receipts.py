@@ -52,7 +52,6 @@ from smppgw.support.ratelog import RateLimitedLog, escape
 __all__ = ["ReceiptBook"]
 
 log = logging.getLogger(__name__)
-_ratelog = RateLimitedLog(log)
 
 _PART_STATUS = {
     MessageState.DELIVERED: Status.DELIVERED,
@@ -104,6 +103,7 @@ class ReceiptBook:
         self._metrics = metrics
         self._on_change = on_change
         self.duplicates = 0
+        self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         self.applied = 0
 
     def submitted(
@@ -140,7 +140,9 @@ class ReceiptBook:
         """Record one receipt. True if it matched a part now; False if held or useless."""
         if receipt.message_id is None:
             self._metrics.unmatched.labels(smsc).inc()
-            log.warning("%s: receipt without an id (stat %s)", smsc, receipt.stat)
+            self._ratelog.emit(  # an SMSC can send one a PDU: at most a line per interval
+                "no-id:" + smsc, "%s: receipt without an id (stat %s)", smsc, escape(receipt.stat or "")
+            )
             return False
         match = self.correlator.receipt(smsc, receipt.message_id, receipt, now)
         if match is None:
@@ -156,7 +158,7 @@ class ReceiptBook:
         for held in evicted:
             self._metrics.early_receipts_evicted.labels(held.smsc).inc()
         first = evicted[0]
-        _ratelog.warning(
+        self._ratelog.emit(
             "held:" + first.smsc,
             "%s: early receipts held reached max_held (%d): the oldest evicted unmatched (id %s)",
             first.smsc,
@@ -191,7 +193,13 @@ class ReceiptBook:
             self._store.expire_correlations(now - self.horizon, 50_000)
         for held in expired:
             self._metrics.unmatched.labels(held.smsc).inc()
-            log.warning("%s: unmatched receipt for id %s (%s)", held.smsc, held.receipt_id, held.payload.stat)
+            self._ratelog.emit(
+                "unmatched:" + held.smsc,
+                "%s: unmatched receipt for id %s (%s)",
+                held.smsc,
+                escape(held.receipt_id),
+                escape(held.payload.stat or ""),
+            )
         return expired
 
     def _apply(self, smsc: str, ref: Ref, receipt: Receipt, now: float) -> None:

@@ -23,7 +23,7 @@ def escape(value: str, limit: int = 64) -> str:
 
 
 class RateLimitedLog:
-    """``warning(key, msg, *args)``: at most one line per ``key`` per ``interval`` seconds."""
+    """``emit(key, msg, *args)``: a WARNING, at most one line per ``key`` per ``interval`` seconds."""
 
     def __init__(
         self, logger: logging.Logger, interval: float = 10.0, clock: Callable[[], float] = time.monotonic
@@ -34,7 +34,7 @@ class RateLimitedLog:
         self._last: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
 
-    def warning(self, key: str, msg: str, *args: object) -> bool:
+    def emit(self, key: str, msg: str, *args: object) -> bool:
         """Log ``msg % args`` unless ``key`` was logged within the interval; True if logged."""
         now = self._clock()
         last = self._last.get(key)
