@@ -22,7 +22,17 @@ from smppgw.core.states import Role
 from smppgw.gateway.config import config_from_dict
 from smppgw.gateway.inbound import InboundMessage
 from smppgw.support.config import ConfigError
-from tests.gateway.helpers import dest, gateway, memory_simulator, metric, smsc, wait_all
+from tests.gateway.helpers import (
+    MEMORY_HOST,
+    dest,
+    gateway,
+    memory_net,
+    memory_simulator,
+    metric,
+    smsc,
+    wait_all,
+    wait_until,
+)
 
 SMSC = {"name": "a", "host": "h", "port": 1, "system_id": "s", "password": "p"}
 
@@ -168,3 +178,45 @@ async def test_the_gateway_never_sends_beyond_its_window(autojump_clock: MockClo
                     await wait_all(gw, records, 50)
                     nursery.cancel_scope.cancel()
     assert peak == 3  # the window was filled, and never overrun (at either end)
+
+
+async def test_a_deliver_sm_flood_beyond_the_receiving_window_is_refused_and_counted(
+    autojump_clock: MockClock,
+) -> None:
+    """An SMSC that sends ten MO in one write to a bind whose receiving window is 2: the
+    first two are the application's, the other eight answered ESME_RX_T_APPN at once."""
+    answers: list[tuple[int, int]] = []
+    got: list[InboundMessage] = []
+
+    async def flooding_smsc(stream: trio.abc.Stream) -> None:
+        frames = FrameBuffer()
+        while True:  # the bind
+            frames.feed(await stream.receive_some(4096))
+            whole, _ = frames.drain()
+            if whole:
+                header, bind = decode_pdu(whole[0])
+                await stream.send_all(
+                    encode_pdu(bind.response_type(system_id="flood"), header.sequence_number)
+                )
+                break
+        mo = DeliverSm(source_addr="447700900123", destination_addr="12345", short_message=b"x")
+        await stream.send_all(b"".join(encode_pdu(mo, n) for n in range(1, 11)))
+        while len(answers) < 10:
+            frames.feed(await stream.receive_some(4096))
+            for frame in frames.drain()[0]:
+                header, _ = decode_pdu(frame)
+                if header.command_id == CommandId.DELIVER_SM_RESP:
+                    answers.append((header.sequence_number, header.command_status))
+        await trio.sleep_forever()
+
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            port = memory_net().listen(flooding_smsc, nursery)
+            table = {"name": "a", "host": MEMORY_HOST, "port": port, "system_id": "s", "password": "p"}
+            async with gateway({**table, "receive_window": 2}, inbound_handler=got.append) as gw:
+                assert await wait_until(lambda: len(answers) == 10, 10)
+                refused = metric(gw, "smppgw_receive_window_refused_total", smsc="a")
+            nursery.cancel_scope.cancel()
+    assert sorted(answers) == [(1, 0), (2, 0)] + [(n, CommandStatus.ESME_RX_T_APPN) for n in range(3, 11)]
+    assert refused == 8
+    assert len(got) == 2  # the refused never reached the inbound handler
