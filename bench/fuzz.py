@@ -3,7 +3,7 @@ the HTTP API's OpenAPI description (issue 16). Seeded, bounded in count and time
 loopback only; not part of ``make test`` (tests/fuzz/test_fuzz_short.py is its short run).
 
     .venv/bin/python bench/fuzz.py [--seed 16] [--connections 2000] [--frames 20]
-                                   [--gateway-frames 20000] [--examples 20] [--max-time 900]
+                                   [--gateway-frames 20000] [--examples 50] [--max-time 900]
 
 (a) ``smppsim`` (a process of its own) gets ``--connections`` connections of
     ``--frames`` hostile frames each (tests/fuzz/frames.py: mutated valid PDUs, random
@@ -276,7 +276,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=20, help="hostile frames per connection")
     parser.add_argument("--clean", type=int, default=2000, help="submits of the clean client")
     parser.add_argument("--gateway-frames", type=int, default=20_000)
-    parser.add_argument("--examples", type=int, default=20, help="schemathesis examples per operation")
+    parser.add_argument("--examples", type=int, default=50, help="schemathesis examples per operation")
     parser.add_argument("--max-time", type=float, default=900)
     parser.add_argument("--rss-limit-mb", type=float, default=100)
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
