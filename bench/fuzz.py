@@ -297,7 +297,7 @@ def main() -> int:
         f"simulator: {sim['seconds']} s, {sim['octets']} octets, refused {sim['refused']}; errors {sim['clean_errors']}"
     )
     print(
-        f"gateway: {gw['seconds']} s; statuses {gw['statuses']}; alive after schemathesis {gw['alive_after_schemathesis']}"
+        f"gateway: {gw['seconds']} s; statuses {gw['statuses']}; alive after schemathesis {gw['alive_after_schemathesis']}, tracebacks then {gw['tracebacks_after_schemathesis']} (5xx logged)"
     )
     print(
         f"schemathesis: {st['seconds']} s, server errors {st['server_errors']}, schema mismatches {st['schema_mismatches']}"
