@@ -1,7 +1,7 @@
 """The composition root (DESIGN §2): config -> store, gateway, HTTP API -> one nursery.
 
 ``smppgw serve --config FILE`` reads one TOML file: the gateway's sections (``[[smsc]]``,
-``[[route]]``, ``[retry]``, ``[limits]``, ``[receipts]``, ``[gateway]``) plus
+``[[route]]``, ``[retry]``, ``[limits]``, ``[receipts]``, ``[inbound]``, ``[gateway]``) plus
 
     [store]
     path = "var/smppgw.sqlite3"      # the embedded store (SQLite, WAL)

@@ -44,7 +44,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi_offline import FastAPIOffline
 from prometheus_client import generate_latest
 
@@ -177,7 +177,7 @@ def build_app(
             raise HTTPException(404, f"{number} is not opted out")
         return opt_out_view(found)
 
-    @app.put("/v1/optouts/{number}", dependencies=auth)
+    @app.put("/v1/optouts/{number}", dependencies=auth, responses=errors(400))  # 400: a body that is not JSON
     async def put_optout(number: str, body: OptOutIn | None = None) -> dict[str, Any]:
         addr = _number(number, region)
         store.opt_out(addr, now=now(), reason=body.reason if body else "api")
@@ -203,7 +203,7 @@ def build_app(
         ready = gateway.accepting and any(binds.values())
         return JSONResponse({"ready": ready, "smscs": binds}, status_code=200 if ready else 503)
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)  # the Prometheus text format
     async def metrics() -> Response:
         return Response(generate_latest(gateway.metrics.registry), media_type="text/plain; version=0.0.4")
 

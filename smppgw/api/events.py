@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
+from smppgw.api import problems
 from smppgw.store.base import DEAD, Store
 
 __all__ = ["events_router"]
@@ -52,7 +53,7 @@ def events_router(store: Store, now: Callable[[], float]) -> APIRouter:
     async def retry_all() -> dict[str, int]:
         return {"retried": store.retry_dead(None, wall_now())}
 
-    @router.post("/v1/webhooks/dead/{event_id}/retry")
+    @router.post("/v1/webhooks/dead/{event_id}/retry", responses=problems.responses(404))
     async def retry_one(event_id: str) -> dict[str, int]:
         retried = store.retry_dead(event_id, wall_now())
         if not retried:

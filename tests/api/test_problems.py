@@ -140,6 +140,11 @@ async def test_openapi_declares_the_key_schemes_and_every_error(tmp_path: Path) 
     assert "404" in declared["get", "/v1/messages/{message_id}"]
     assert {"404", "409"} <= declared["post", "/v1/messages/{message_id}/cancel"]
     assert "422" in declared["get", "/v1/messages"]
+    # What an API fuzzer found undocumented (make fuzz): a body that is not JSON, an
+    # unknown dead letter, and /metrics in the Prometheus text format.
+    assert "400" in declared["put", "/v1/optouts/{number}"]
+    assert "404" in declared["post", "/v1/webhooks/dead/{event_id}/retry"]
+    assert set(doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
 
 
 async def test_docs_load_from_the_app_with_no_external_url(tmp_path: Path) -> None:
