@@ -25,6 +25,7 @@ import msgspec
 from smppgw.api.problems import Problem, field_error, invalid_fields, validation_problem
 
 __all__ = [
+    "LENIENT_MAX",
     "MAX_BATCH",
     "MAX_TAG",
     "MAX_TAGS",
@@ -50,6 +51,7 @@ TAG_PATTERN = "^[A-Za-z0-9_.:-]+$"  # tags are matched, logged and shown: a safe
 KEY_PATTERN = "^[!-~]+$"  # idempotency keys: printable ASCII, no spaces
 MAX_URL = 2048
 MAX_BATCH = 1000
+LENIENT_MAX = 256 * 1024  # bodies read again to name a NaN's or a lone surrogate's field
 
 Encoding = Literal["auto", "gsm7", "ucs2", "latin1"]
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=21)]
@@ -192,11 +194,15 @@ def _not_json(raw: bytes, exc: msgspec.DecodeError) -> Problem:
     """msgspec refused ``raw`` as JSON. Python's json module reads more: NaN, Infinity
     and lone UTF-16 surrogates, which no message can carry. If it reads the body, each
     such value is a 422 naming its field; else the body is not JSON (400). Only on this
-    error path, on a body the HTTP front has bounded."""
-    try:
-        found = list(_unrepresentable(json.loads(raw.decode("utf-8")), ""))
-    except (ValueError, RecursionError):  # not UTF-8, not JSON even so, or too deep
-        found = []
+    error path, and only for a body of at most ``LENIENT_MAX`` bytes: Python's parser
+    holds the event loop about 0.1 s a MiB (more for a body of small numbers), so a
+    bigger one is a 400 with msgspec's reason."""
+    found: list[tuple[str, str]] = []
+    if len(raw) <= LENIENT_MAX:
+        try:
+            found = list(_unrepresentable(json.loads(raw.decode("utf-8")), ""))
+        except (ValueError, RecursionError):  # not UTF-8, not JSON even so, or too deep
+            found = []
     if found:
         return invalid_fields([field_error(path, why) for path, why in found])
     return Problem(400, f"body is not JSON: {exc}")

@@ -15,6 +15,7 @@ import attrs
 import httpx
 import pytest
 
+from smppgw.api.bodies import LENIENT_MAX
 from smppgw.app import AppConfig
 from tests.api.helpers import Api, app_config, assert_problem, serving
 from tests.gateway.helpers import simulator, smsc
@@ -54,6 +55,10 @@ async def test_a_non_finite_validity_is_422_naming_it(tmp_path: Path, number: st
         )
         r = await post_raw(api, "/v1/messages/batch", batch.encode())
         assert_problem(r, 422, "validation", "messages[1].validity")
+        # In a body too big to read twice: a 400 (msgspec's reason, no field).
+        many = json.dumps({"messages": [{**MSG, "text": "p" * 1000}] * (LENIENT_MAX // 1000)})
+        r = await post_raw(api, "/v1/messages/batch", (many[:-3] + f', "validity": {number}}}]}}').encode())
+        assert "not JSON" in assert_problem(r, 400, "bad-request")["detail"]
         # Too big for a double: msgspec's own range check, the same shape.
         r = await post_raw(api, "/v1/messages", with_field("validity", "1e400"))
         assert_problem(r, 422, "validation", "validity")
