@@ -49,12 +49,10 @@ __all__ = ["ASGIApp", "FastRoute", "HttpLimits", "Request", "Response", "serve_h
 
 log = logging.getLogger(__name__)
 
-MiB = 1024 * 1024
-
 
 @attrs.frozen(kw_only=True)
 class HttpLimits:
-    max_body: int = MiB
+    max_body: int = 1024 * 1024
     #: (method, path) -> that route's body limit instead of ``max_body`` (a batch route's).
     body_limits: Mapping[tuple[bytes, bytes], int] = attrs.field(factory=dict)
     max_head: int = 64 * 1024
