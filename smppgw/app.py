@@ -242,6 +242,7 @@ async def run_app(
             if resumed := _resume(gateway, store):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(_flusher, store, config.flush_interval)
+            nursery.start_soon(_checkpointer, store)
             nursery.start_soon(webhooks.run)
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
@@ -293,6 +294,16 @@ async def _flusher(store: StoreControl, interval: float) -> None:
             store.flush()
         except Exception:  # kept in memory for the next try (StoreControl.flush)
             log.exception("store flush failed; retrying")
+
+
+async def _checkpointer(store: StoreControl, interval: float = 1.0) -> None:
+    """The store's checkpoints, in a worker thread: never on the event loop."""
+    while True:
+        await trio.sleep(interval)
+        try:
+            await trio.to_thread.run_sync(store.checkpoint)
+        except Exception:  # the WAL keeps everything meanwhile; the next one catches up
+            log.exception("store checkpoint failed; retrying")
 
 
 async def serve(config: AppConfig | None, *, on_started: Callable[[str], None]) -> None:

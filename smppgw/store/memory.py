@@ -47,6 +47,9 @@ class MemoryStore(MemoryEvents):
         self._correlations: dict[tuple[str, str], tuple[str, int, float]] = {}
         self._events_init()  # the outbox (store.memory_events)
 
+    def checkpoint(self) -> int:
+        return 0  # nothing is written anywhere
+
     def close(self) -> None:
         """Nothing to release; the records stay readable."""
 
