@@ -39,6 +39,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -51,6 +53,7 @@ from prometheus_client import generate_latest
 from smppgw.api import problems
 from smppgw.api.accept import Acceptor, openapi_components
 from smppgw.api.addresses import address
+from smppgw.api.bodies import MAX_TAG, TAG_PATTERN
 from smppgw.api.events import events_router
 from smppgw.api.problems import Problem, invalid
 from smppgw.api.schemas import OptOutIn
@@ -59,7 +62,10 @@ from smppgw.gateway.engine import CancelError, Gateway
 from smppgw.policy.addressing import to_smpp
 from smppgw.store.base import MessageQuery, Status, Store
 
-__all__ = ["build_app", "message_view"]
+__all__ = ["MAX_SEQ", "build_app", "message_view"]
+
+MAX_SEQ = 2**63 - 1  # a sequence number (``after``): SQLite's largest integer
+_TAG = re.compile(TAG_PATTERN)  # fullmatch: a final newline is refused too
 
 
 def build_app(
@@ -149,7 +155,7 @@ def build_app(
             status=_status(status),
             destination=_address("to", to, region),
             source=_address("from", from_, region),
-            tag=tag,
+            tag=_tag(tag),
             since=_instant("since", since),
             until=_instant("until", until),
             before=_cursor(cursor),
@@ -165,7 +171,7 @@ def build_app(
 
     @app.get("/v1/inbound", dependencies=auth)
     async def get_inbound(
-        after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> dict[str, Any]:
         items = store.inbound(after=after, limit=limit)
         return {"messages": [inbound_view(m) for m in items], "next": items[-1].seq if items else after}
@@ -224,6 +230,13 @@ def _number(number: str, region: str | None) -> str:
     return _checked("number", number, region, "path")
 
 
+def _tag(value: str | None) -> str | None:
+    """A ``tag`` filter: a tag a message can have (``api/bodies.py``)."""
+    if value is not None and not (len(value) <= MAX_TAG and _TAG.fullmatch(value)):
+        raise invalid("tag", f"1-{MAX_TAG} of A-Z a-z 0-9 _ . : -", "query")
+    return value
+
+
 def _status(value: str | None) -> Status | None:
     if value is None:
         return None
@@ -262,8 +275,8 @@ def _cursor(value: str | None) -> tuple[float, str] | None:
         return None
     try:
         created, message_id = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        if not isinstance(message_id, str) or isinstance(created, bool):
+        if not isinstance(message_id, str) or isinstance(created, bool) or not math.isfinite(created):
             raise ValueError(value)
         return float(created), message_id
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, OverflowError, binascii.Error, RecursionError):
         raise invalid("cursor", "not a next_cursor of this listing", "query") from None

@@ -34,7 +34,7 @@ def events_router(store: Store, now: Callable[[], float]) -> APIRouter:
 
     @router.get("/v1/events")
     async def get_events(
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # SQLite's largest integer
         types_: Annotated[list[str] | None, Query(alias="type")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:

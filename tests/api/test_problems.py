@@ -104,6 +104,8 @@ async def test_an_unexpected_error_is_a_500_that_tells_nothing_and_is_logged(
         assert_problem(await api.get("/v1/messages/other"), 404, "not-found")
     [logged] = [rec for rec in caplog.records if rec.name == "smppgw.net.http"]  # the HTTP front's log
     assert "GET /v1/messages/boom" in logged.getMessage()
+    # The 500 names its log line: the same request id in the body, the header and the log.
+    assert f"request {r.headers['x-request-id']}:" in logged.getMessage()
     assert logged.exc_info is not None and "secret internals" in str(logged.exc_info[1])
 
 
