@@ -19,6 +19,7 @@ from simulator.config import SimConfig
 from smppgw.core.session import SessionConfig
 from smppgw.net.server import serve_smsc
 from smppgw.net.tls import server_context
+from smppgw.support.logsafe import kv
 
 __all__ = ["SimConfig", "run_simulator"]
 
@@ -74,5 +75,5 @@ async def run_simulator(
             from simulator.control import serve_control
 
             sim.http_port = await nursery.start(serve_control, sim, config.http_host, config.http_port)
-        log.info("smppsim listening on %s:%d%s", config.host, sim.port, " (TLS)" if config.tls_cert else "")
+        log.info("smppsim listening %s", kv(host=config.host, port=sim.port, tls=config.tls_cert is not None))
         task_status.started(sim)

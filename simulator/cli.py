@@ -31,6 +31,7 @@ from simulator.config import ConfigError, SimConfig, config_from_dict, profile_n
 from smppgw.support.cli import ToolCommand
 from smppgw.support.config import read_toml
 from smppgw.support.gc import server_gc
+from smppgw.support.logformat import configure_logging, log_format_option
 
 __all__ = ["main"]
 
@@ -269,6 +270,7 @@ def _list_profiles() -> None:
 )
 @click.option("--list-profiles", is_flag=True, help="List the shipped profiles and exit.")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@log_format_option
 def main(
     host: str | None,
     port: int | None,
@@ -287,6 +289,7 @@ def main(
     config_file: str | None,
     list_profiles: bool,
     verbose: int,
+    log_format: str,
 ) -> None:
     """smppsim: a carrier-realistic SMPP 3.4 SMSC simulator.
 
@@ -312,8 +315,7 @@ def main(
         tls_key=tls_key,
         tls_client_ca=tls_client_ca,
     )
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.WARNING - 10 * min(verbose, 2), log_format)
     # A ConfigError from a run-time check is exit 2, an OSError (the port is taken) exit 1:
     # both one line, by ToolCommand.
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal receiver was installed

@@ -41,6 +41,7 @@ from smppgw.gateway.inbound import Inbound
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.connection import SmppConnection
+from smppgw.support.logsafe import kv
 
 __all__ = ["Deliveries"]
 
@@ -93,9 +94,9 @@ class Deliveries:
             # Sent by end_batch, after the commit (DESIGN §3).
             self._answers.append((conn, event.sequence_number, response, status))
         elif isinstance(event, ProtocolViolation | SessionTimedOut):
-            log.warning("%s: %s", self.smsc, event)
+            log.warning("protocol trouble %s", kv(smsc=self.smsc, event=event))
         elif isinstance(event, NotificationReceived):
-            log.info("%s: %s", self.smsc, type(event.pdu).__name__)
+            log.info("notification %s", kv(smsc=self.smsc, pdu=type(event.pdu).__name__))
 
     def expire(self, now: float) -> None:
         """Hand over inbound messages whose missing parts never came (housekeeping)."""

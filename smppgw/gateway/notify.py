@@ -38,6 +38,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from smppgw.gateway.signing import literal_refusal, resolved_refusal, sign
 from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
 from smppgw.store.base import DEAD, DELIVERED, PENDING, Attempt, Delivery, EventStore, StoreError, Target
+from smppgw.support.logsafe import kv
 
 __all__ = ["CALLBACK", "WebhookSettings", "Webhooks", "callback_endpoint"]
 
@@ -186,9 +187,11 @@ class Webhooks:
         result = "retry" if state == PENDING else state
         self.calls.labels(_label(d.endpoint), result).inc()
         if state == DEAD:
+            # A per-message callback URL is the client's and may carry a token: only its label.
             log.warning(
-                "webhook %s to %s dead after %d attempts (%s)",
-                d.event_id, d.endpoint, d.attempts + 1, error or f"HTTP {status}",
+                "webhook dead %s",
+                kv(event=d.event_id, endpoint=_label(d.endpoint), attempts=d.attempts + 1,
+                   error=error or f"HTTP {status}"),
             )  # fmt: skip
         self._outcomes.append(
             Attempt(seq=d.seq, endpoint=d.endpoint, state=state, at=now, next_attempt_at=next_at,

@@ -47,6 +47,7 @@ from smppgw.store.base import (
     advance,
     rollup,
 )
+from smppgw.support.logsafe import kv
 
 __all__ = ["ReceiptBook"]
 
@@ -136,7 +137,7 @@ class ReceiptBook:
         """Record one receipt. True if it matched a part now; False if held or useless."""
         if receipt.message_id is None:
             self._metrics.unmatched.labels(smsc).inc()
-            log.warning("%s: receipt without an id (stat %s)", smsc, receipt.stat)
+            log.warning("receipt without an id %s", kv(smsc=smsc, stat=receipt.stat))
             return False
         match = self.correlator.receipt(smsc, receipt.message_id, receipt, now)
         if match is None:
@@ -171,7 +172,9 @@ class ReceiptBook:
             self._store.expire_correlations(now - self.horizon, 50_000)
         for held in expired:
             self._metrics.unmatched.labels(held.smsc).inc()
-            log.warning("%s: unmatched receipt for id %s (%s)", held.smsc, held.receipt_id, held.payload.stat)
+            log.warning(
+                "unmatched receipt %s", kv(smsc=held.smsc, receipt_id=held.receipt_id, stat=held.payload.stat)
+            )
         return expired
 
     def _apply(self, smsc: str, ref: Ref, receipt: Receipt, now: float) -> None:

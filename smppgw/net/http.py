@@ -35,6 +35,8 @@ import attrs
 import httptools
 import trio
 
+from smppgw.support.logsafe import kv
+
 __all__ = ["FastRoute", "HttpLimits", "Request", "Response", "serve_http"]
 
 log = logging.getLogger(__name__)
@@ -333,7 +335,7 @@ class _Server:
             try:
                 status, headers, body = await route(request)
             except Exception:
-                log.exception("fast route %s %s failed", request.method.decode(), request.path.decode())
+                log.exception("fast route failed %s", kv(method=request.method, path=request.path))
                 headers, body = _problem(500, "internal error")
                 status = 500
         else:
@@ -388,7 +390,7 @@ class _Server:
         try:
             await self.app(scope, receive, send)
         except Exception:
-            log.exception("API error on %s %s", scope["method"], path)
+            log.exception("API error %s", kv(method=scope["method"], path=path))
             if not sent.is_set():  # a response cut short is not passed off as whole
                 headers, body = _problem(500, "internal error")
                 return 500, headers, body
