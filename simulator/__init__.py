@@ -10,12 +10,13 @@ In-process use (tests, ``smppgw demo``, the load tester)::
 from __future__ import annotations
 
 import logging
+import secrets
 import ssl
 from functools import partial
 
 import trio
 
-from simulator.config import SimConfig
+from simulator.config import SimConfig, check_control, is_loopback
 from smppgw.core.session import SessionConfig
 from smppgw.net.server import serve_smsc
 from smppgw.net.tls import server_context
@@ -55,6 +56,7 @@ async def run_simulator(
     (with ``.port`` and ``.http_port`` filled in)."""
     from simulator.smsc import Simulator
 
+    check_control(config)
     sim = Simulator(config)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(sim.scheduler.run)
@@ -74,6 +76,16 @@ async def run_simulator(
         if config.http_port is not None:
             from simulator.control import serve_control
 
-            sim.http_port = await nursery.start(serve_control, sim, config.http_host, config.http_port)
+            sim.http_token = config.http_token or secrets.token_urlsafe(24)
+            sim.http_port = await nursery.start(
+                partial(
+                    serve_control,
+                    sim,
+                    config.http_host,
+                    config.http_port,
+                    token=sim.http_token,
+                    guard_reads=not is_loopback(config.http_host),
+                )
+            )
         log.info("smppsim listening %s", kv(host=config.host, port=sim.port, tls=config.tls_cert is not None))
         task_status.started(sim)
