@@ -49,7 +49,6 @@ from smppgw.core.session import Session, SessionStatistics
 from smppgw.core.states import SessionState
 from smppgw.net.behaviour import PLAIN, ConnectionBehaviour
 from smppgw.net.errors import OUTCOME_TYPES, Outcome, map_trio_errors, outcome_result
-from smppgw.support.logsafe import kv
 
 __all__ = ["ConnectionBehaviour", "Outcome", "SmppConnection", "map_trio_errors", "outcome_result"]
 
@@ -169,7 +168,7 @@ class SmppConnection:
         self._incoming_send.close()
         self.closed = True
         self._closed.set()
-        log.debug("connection closed %s", kv(reason=self.close_reason))
+        log.debug("connection closed reason=%r", self.close_reason)  # repr: escaped, one line
 
     # -- sending ---------------------------------------------------------------------------
 
