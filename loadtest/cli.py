@@ -35,6 +35,7 @@ from loadtest.params import (
 )
 from loadtest.scenario import load_scenario
 from smppgw.support.cli import Failed, ToolCommand
+from smppgw.support.logformat import configure_logging, log_format_option
 
 __all__ = ["build_params", "main"]
 
@@ -218,6 +219,7 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 @click.option("--html", "html_path", metavar="FILE", help="Write the HTML report here.")
 @click.option("--live/--no-live", default=None, help="Live progress display.  [default: on a terminal]")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No summary table.")
+@log_format_option
 @click.pass_context
 def main(ctx: click.Context, /, **opts: Any) -> None:
     """Load an SMSC, the bundled simulator or the gateway; report throughput and latency."""
@@ -227,7 +229,7 @@ def main(ctx: click.Context, /, **opts: Any) -> None:
         if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
     }
     params = build_params(opts, given)  # UsageError, ConfigError: exit 2 (ToolCommand)
-    logging.basicConfig(level=logging.WARNING, format=f"{_PROG}: %(message)s")
+    configure_logging(logging.WARNING, opts["log_format"], text_format=f"{_PROG}: %(message)s")
     from loadtest.runner import RunFailed, run_load
 
     display = open_display(opts["live"])

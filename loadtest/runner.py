@@ -44,6 +44,7 @@ from loadtest.result import build_result
 from loadtest.schedule import arrivals
 from loadtest.stats import Counters, Recorder
 from smppgw.support.groups import find
+from smppgw.support.logsafe import kv
 
 __all__ = ["RunFailed", "rate_at", "run_load"]
 
@@ -230,7 +231,7 @@ class _Run:
             if self.stopping:
                 return
             self.c.binds_lost += 1
-            log.warning("bind %d lost: %s", bind.index + 1, reason)
+            log.warning("bind lost %s", kv(bind=bind.index + 1, reason=reason))
             assert self.feeder is not None
             self.feeder.check_drained()
             delay = 0.05
@@ -241,7 +242,7 @@ class _Run:
                 try:
                     await bind.open()
                 except BindError as exc:
-                    log.info("bind %d: re-bind failed: %s", bind.index + 1, exc)
+                    log.info("re-bind failed %s", kv(bind=bind.index + 1, error=exc))
                     delay = min(delay * 2, 2.0)
                     continue
                 self.c.binds_reestablished += 1

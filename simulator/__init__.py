@@ -10,16 +10,18 @@ In-process use (tests, ``smppgw demo``, the load tester)::
 from __future__ import annotations
 
 import logging
+import secrets
 import ssl
 from functools import partial
 
 import trio
 
-from simulator.config import SimConfig
+from simulator.config import SimConfig, check_control, is_loopback
 from smppgw.core.constants import CommandStatus
 from smppgw.core.session import SessionConfig
 from smppgw.net.server import serve_smsc
 from smppgw.net.tls import server_context
+from smppgw.support.logsafe import kv
 
 __all__ = ["SimConfig", "run_simulator"]
 
@@ -57,6 +59,7 @@ async def run_simulator(
     (with ``.port`` and ``.http_port`` filled in)."""
     from simulator.smsc import Simulator
 
+    check_control(config)
     sim = Simulator(config)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(sim.scheduler.run)
@@ -76,6 +79,16 @@ async def run_simulator(
         if config.http_port is not None:
             from simulator.control import serve_control
 
-            sim.http_port = await nursery.start(serve_control, sim, config.http_host, config.http_port)
-        log.info("smppsim listening on %s:%d%s", config.host, sim.port, " (TLS)" if config.tls_cert else "")
+            sim.http_token = config.http_token or secrets.token_urlsafe(24)
+            sim.http_port = await nursery.start(
+                partial(
+                    serve_control,
+                    sim,
+                    config.http_host,
+                    config.http_port,
+                    token=sim.http_token,
+                    guard_reads=not is_loopback(config.http_host),
+                )
+            )
+        log.info("smppsim listening %s", kv(host=config.host, port=sim.port, tls=config.tls_cert is not None))
         task_status.started(sim)

@@ -27,10 +27,11 @@ from typing import Any, Final
 import click
 import trio
 
-from simulator.config import ConfigError, SimConfig, config_from_dict, profile_names
+from simulator.config import ConfigError, SimConfig, check_control, config_from_dict, profile_names
 from smppgw.support.cli import ToolCommand
 from smppgw.support.config import read_toml
 from smppgw.support.gc import server_gc
+from smppgw.support.logformat import configure_logging, log_format_option
 
 __all__ = ["main"]
 
@@ -58,7 +59,18 @@ def _account_tables(data: dict[str, Any]) -> list[dict[str, Any]]:
 def _merge(data: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
     """``data`` (a parsed config file) with every explicit flag in ``flags`` winning."""
     out = dict(data)
-    for key in ("host", "port", "http_port", "seed", "profile", "tls_cert", "tls_key", "tls_client_ca"):
+    for key in (
+        "host",
+        "port",
+        "http_host",
+        "http_port",
+        "http_token",
+        "seed",
+        "profile",
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
+    ):
         if key in flags:
             out[key] = flags[key]
     if "account" in flags:
@@ -99,6 +111,8 @@ _FLAG_NAMES: Final = tuple(
         (r"account\[\d+\]\.(system_id|password)", r"--account \1"),
         (r"account", "--account"),
         (r"http_port", "--http-port"),
+        (r"http_host", "--http-host"),
+        (r"http_token", "--http-token"),
         (r"port", "--port"),
         (r"host", "--host"),
         (r"seed", "--seed"),
@@ -135,6 +149,8 @@ def build_config(
     profile: str | None = None,
     seed: int | None = None,
     http_port: int | None = None,
+    http_host: str | None = None,
+    http_token: str | None = None,
     tls_cert: str | None = None,
     tls_key: str | None = None,
     tls_client_ca: str | None = None,
@@ -146,7 +162,14 @@ def build_config(
     """
     data = read_toml(config_file) if config_file is not None else {}
     flags: dict[str, Any] = {}
-    for key, value in (("host", host), ("port", port), ("http_port", http_port), ("seed", seed)):
+    for key, value in (
+        ("host", host),
+        ("port", port),
+        ("http_host", http_host),
+        ("http_port", http_port),
+        ("http_token", http_token),
+        ("seed", seed),
+    ):
         if value is not None:
             flags[key] = value
     if profile is not None:
@@ -181,12 +204,13 @@ def build_config(
         config = config_from_dict(alone)
     except ConfigError as exc:
         raise _flag_error(exc) from None
-    if config_file is None and not any(k.startswith("tls_") for k in flags):
-        return config
-    try:
-        return config_from_dict(_merge(data, flags))
-    except ConfigError as exc:
-        raise (_flag_error(exc) if str(exc).split(":")[0] in flags else exc) from None
+    if config_file is not None or any(k.startswith("tls_") for k in flags):
+        try:
+            config = config_from_dict(_merge(data, flags))
+        except ConfigError as exc:
+            raise (_flag_error(exc) if str(exc).split(":")[0] in flags else exc) from None
+    check_control(config)  # not blamed on a flag: the host may come from one, the file or neither
+    return config
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -205,6 +229,9 @@ def _banner(config: SimConfig, sim: Any) -> str:
     http_port = getattr(sim, "http_port", None)
     if http_port is not None:
         line += f", HTTP on http://{_address(config.http_host, http_port)}"
+        token = getattr(sim, "http_token", None)
+        if config.http_token is None and token:  # made up at start: its only showing (not logged)
+            line += f"\ncontrol API token (set SMPPSIM_HTTP_TOKEN to choose one): {token}"
     return line
 
 
@@ -258,6 +285,17 @@ def _list_profiles() -> None:
 @click.option("--seed", type=int, help="Seed for every random choice (reproducible runs).")
 @click.option("--http-port", type=int, help="Port of the control API and /metrics (off unless given).")
 @click.option(
+    "--http-host",
+    help="Address of the control API; beyond loopback it needs --http-token.  [default: 127.0.0.1]",
+)
+@click.option(
+    "--http-token",
+    envvar="SMPPSIM_HTTP_TOKEN",
+    metavar="TOKEN",
+    help="Token the control API asks for (Bearer or X-Token) to change anything, and to read "
+    "beyond loopback; or set SMPPSIM_HTTP_TOKEN.  [default: a random one, printed]",
+)
+@click.option(
     "--tls-cert", metavar="FILE", help="Serve SMPP over TLS with this PEM certificate (and --tls-key)."
 )
 @click.option("--tls-key", metavar="FILE", help="The PEM private key of --tls-cert.")
@@ -269,6 +307,7 @@ def _list_profiles() -> None:
 )
 @click.option("--list-profiles", is_flag=True, help="List the shipped profiles and exit.")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@log_format_option
 def main(
     host: str | None,
     port: int | None,
@@ -281,12 +320,15 @@ def main(
     profile: str | None,
     seed: int | None,
     http_port: int | None,
+    http_host: str | None,
+    http_token: str | None,
     tls_cert: str | None,
     tls_key: str | None,
     tls_client_ca: str | None,
     config_file: str | None,
     list_profiles: bool,
     verbose: int,
+    log_format: str,
 ) -> None:
     """smppsim: a carrier-realistic SMPP 3.4 SMSC simulator.
 
@@ -308,12 +350,13 @@ def main(
         profile=profile,
         seed=seed,
         http_port=http_port,
+        http_host=http_host,
+        http_token=http_token,
         tls_cert=tls_cert,
         tls_key=tls_key,
         tls_client_ca=tls_client_ca,
     )
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.WARNING - 10 * min(verbose, 2), log_format)
     # A ConfigError from a run-time check is exit 2, an OSError (the port is taken) exit 1:
     # both one line, by ToolCommand.
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal receiver was installed

@@ -12,6 +12,12 @@ line with exit status 2. Behaviour is kept as a raw dict per account as well, so
 control API can patch a few keys at run time and rebuild a validated ``Behaviour``; its
 record, checks and the shipped profiles are in ``simulator.config_behaviour``.
 
+The control API (``http_port``; off without it) listens on ``http_host``, loopback by
+default. ``http_token`` (16..256 visible ASCII characters) is what a caller must present
+(``Authorization: Bearer`` or ``X-Token``) to change anything, and to read anything too
+when ``http_host`` is not a loopback address; without one the simulator makes one up at
+start on loopback, and refuses to start beyond it (``check_control``).
+
 TLS: ``tls_cert`` + ``tls_key`` (PEM files, both or neither) make the simulator serve
 SMPP over TLS 1.2+ only; ``tls_client_ca`` (needs them) also requires each client to
 present a certificate signed by that CA (mutual TLS).
@@ -19,6 +25,7 @@ present a certificate signed by that CA (mutual TLS).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -58,7 +65,9 @@ __all__ = [
     "SessionSettings",
     "SimConfig",
     "build_behaviour",
+    "check_control",
     "config_from_dict",
+    "is_loopback",
     "load_config",
     "load_profile",
     "profile_names",
@@ -71,6 +80,7 @@ _TOP_KEYS: Final = {
     "port",
     "http_host",
     "http_port",
+    "http_token",
     "system_id",
     "seed",
     "profile",
@@ -112,6 +122,7 @@ class SimConfig:
     port: int = 2775
     http_host: str = "127.0.0.1"
     http_port: int | None = None
+    http_token: str | None = attrs.field(default=None, repr=False)  # the control API's
     system_id: str = "smppsim"
     seed: int | None = None
     profile: str = "default"
@@ -207,6 +218,39 @@ def _tls(data: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is reachable only from this machine.
+    A name other than localhost, or "" (every interface), is not."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _token(v: Any) -> str:
+    token = string(v, "http_token", min_len=16, max_len=256)
+    if not all("!" <= c <= "~" for c in token):  # it travels in a header
+        raise ConfigError("http_token: visible ASCII characters only (no spaces)")
+    return token
+
+
+def check_control(config: SimConfig) -> None:
+    """Refuse a control API open beyond loopback without a token (checked by the CLI,
+    ``load_config`` and ``run_simulator``; not by ``config_from_dict``, which the CLI
+    calls on its flags alone, before the file's token is merged in).
+
+    Raises:
+        ConfigError: ``http_token: ...``, naming the flag and the environment variable.
+    """
+    if config.http_port is not None and config.http_token is None and not is_loopback(config.http_host):
+        raise ConfigError(
+            f"http_token: required when the control API listens beyond loopback "
+            f"(http_host {config.http_host!r}); give --http-token or SMPPSIM_HTTP_TOKEN"
+        )
+
+
 def config_from_dict(data: Mapping[str, Any]) -> SimConfig:
     """Build a ``SimConfig`` from parsed TOML (or the CLI's equivalent dict).
 
@@ -222,6 +266,8 @@ def config_from_dict(data: Mapping[str, Any]) -> SimConfig:
         out["port"] = integer(data["port"], "port", 0, 65535)
     if data.get("http_port") is not None:
         out["http_port"] = integer(data["http_port"], "http_port", 0, 65535)
+    if data.get("http_token") is not None:
+        out["http_token"] = _token(data["http_token"])
     if "system_id" in data:
         out["system_id"] = string(data["system_id"], "system_id", min_len=1, max_len=15)
     if data.get("seed") is not None:
@@ -254,5 +300,8 @@ def config_from_dict(data: Mapping[str, Any]) -> SimConfig:
 
 
 def load_config(path: str | Path) -> SimConfig:
-    """Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad content."""
-    return config_from_dict(read_toml(path))
+    """Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, bad
+    content, or a control API beyond loopback without a token."""
+    config = config_from_dict(read_toml(path))
+    check_control(config)
+    return config

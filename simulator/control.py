@@ -14,13 +14,21 @@
 
 Bad input gets 422 with a ``detail`` that names the problem; nothing is half-applied.
 
+Access: a request that changes anything (every method but GET and HEAD: inject, reset,
+behaviour) must carry the token, as ``Authorization: Bearer TOKEN`` or ``X-Token: TOKEN``;
+with ``guard_reads`` (the API listens beyond loopback) every request must. Without it the
+answer is 401, an RFC 9457 problem, before the body is read. The token is compared in
+constant time.
+
 Every endpoint is ``async def``: FastAPI runs a plain ``def`` endpoint in a worker thread,
 and the simulator's state (trio clock, scheduler, connections) belongs to the trio loop.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import secrets
+from typing import Any, Final
 
 import trio
 from fastapi import FastAPI, HTTPException, Query, Response
@@ -29,7 +37,49 @@ from pydantic import BaseModel, ConfigDict, Field
 from simulator.config import ConfigError
 from simulator.smsc import Simulator
 
-__all__ = ["build_app", "serve_control"]
+__all__ = ["TokenGuard", "build_app", "serve_control"]
+
+_READS: Final = frozenset({"GET", "HEAD"})
+_UNAUTHORIZED: Final = json.dumps(
+    {
+        "type": "urn:smppsim:problem:unauthorized",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "missing or wrong token (Authorization: Bearer TOKEN, or X-Token: TOKEN)",
+    }
+).encode()
+_UNAUTHORIZED_HEADERS: Final = [
+    (b"content-type", b"application/problem+json"),
+    (b"content-length", str(len(_UNAUTHORIZED)).encode()),
+    (b"www-authenticate", b"Bearer"),
+]
+
+
+class TokenGuard:
+    """ASGI middleware: the token for every request but reads (for all with ``guard_reads``)."""
+
+    def __init__(self, app: Any, token: str, *, guard_reads: bool) -> None:
+        self.app = app
+        self._token = token.encode("ascii")
+        self._guard_reads = guard_reads
+
+    def _allowed(self, scope: dict[str, Any]) -> bool:
+        if scope["method"] in _READS and not self._guard_reads:
+            return True
+        given = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization" and value[:7].lower() == b"bearer ":
+                given = value[7:].strip()
+            elif name == b"x-token":
+                given = value.strip()
+        return secrets.compare_digest(given, self._token)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or self._allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 401, "headers": _UNAUTHORIZED_HEADERS})
+        await send({"type": "http.response.body", "body": _UNAUTHORIZED})
 
 
 class Inject(BaseModel):
@@ -118,9 +168,16 @@ def build_app(sim: Simulator) -> FastAPI:
 
 
 async def serve_control(
-    sim: Simulator, host: str, port: int, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+    sim: Simulator,
+    host: str,
+    port: int,
+    *,
+    token: str,
+    guard_reads: bool,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve the control API; ``task_status.started`` gets the bound port."""
+    """Serve the control API behind ``TokenGuard``; ``task_status.started`` gets the bound
+    port. ``guard_reads``: the token for reads too (``run_simulator``: beyond loopback)."""
     from hypercorn.config import Config
     from hypercorn.trio import serve
 
@@ -131,7 +188,8 @@ async def serve_control(
     config.graceful_timeout = 1.0
 
     async def run(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(build_app(sim), config, task_status=task_status)  # type: ignore[arg-type]
+        app = TokenGuard(build_app(sim), token, guard_reads=guard_reads)
+        await serve(app, config, task_status=task_status)  # type: ignore[arg-type]
 
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(run)

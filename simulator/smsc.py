@@ -66,6 +66,7 @@ class Simulator:
         self.config = config
         self.port = 0
         self.http_port: int | None = None
+        self.http_token: str | None = None  # the control API's, once it is up
         # The parts of the state tests and the control API read.
         self.metrics: SimMetrics = state.metrics
         self.store: MessageLog = state.store

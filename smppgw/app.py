@@ -82,6 +82,7 @@ from smppgw.support.config import (
     unknown_keys,
 )
 from smppgw.support.gc import server_gc
+from smppgw.support.logsafe import TEXT_LIMIT, Fields, kv
 from smppgw.support.phone import check_region
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
@@ -270,7 +271,11 @@ def _keeper(store: InboundStore) -> InboundHandler:
         # Durable before the deliver_sm_resp (DESIGN §3), with its message.inbound event
         # (the store writes both in one transaction); raising makes the SMSC redeliver.
         store.add_inbound(**{f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)})
-        log.info("inbound %s -> %s stored (%d parts)", message.source, message.destination, message.parts)
+        log.info(
+            "inbound stored %s",
+            kv(source=message.source, destination=message.destination, parts=message.parts),
+        )
+        log.debug("inbound text %s", Fields({"text": message.text}, limit=TEXT_LIMIT))  # only its start
 
     return keep
 

@@ -13,6 +13,7 @@ import trio
 
 from smppgw.demo import run_demo
 from smppgw.support.cli import ToolGroup, UsageError
+from smppgw.support.logformat import configure_logging, log_format_option
 
 __all__ = ["main"]
 
@@ -21,8 +22,7 @@ __all__ = ["main"]
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 def main(verbose: int) -> None:
     """smppgw: an asynchronous SMPP 3.4 gateway toolkit."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.WARNING - 10 * min(verbose, 2))
 
 
 @main.command()
@@ -98,12 +98,15 @@ def _fail_usage(message: str) -> NoReturn:
 @click.option("--tls", is_flag=True, help="Bind over TLS (certificate and name verified).")
 @click.option("--tls-ca", metavar="FILE", help="PEM CA bundle for --tls.  [default: the system CAs]")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Response timeout, seconds.")
-def send(**kwargs: object) -> None:
+@log_format_option
+def send(log_format: str, **kwargs: object) -> None:
     """Bind, send one message, print one JSON line per part and per receipt, unbind.
 
     Exit 0: every part accepted (and delivered, with --dlr); 1: a failure (the JSON names
     the SMPP status); 2: bad usage."""
     from smppgw.sendcmd import SendOptions, run_send
+
+    configure_logging(log_format=log_format)
 
     host, sep, port = str(kwargs.pop("smsc")).rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
@@ -120,13 +123,16 @@ def send(**kwargs: object) -> None:
 
 @main.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config (DESIGN §4.3).")
-def serve(config_path: str | None) -> None:
+@log_format_option
+def serve(config_path: str | None, log_format: str) -> None:
     """Run the gateway and its HTTP queue API until SIGTERM/SIGINT.
 
     With no --config, the embedded default: the bundled simulator as the carrier, SQLite
     under ./var/, the API on 127.0.0.1:8080 (key from SMPPGW_API_KEY, or printed)."""
     from smppgw.app import load_app_config
     from smppgw.app import serve as run_serve
+
+    configure_logging(log_format=log_format)
 
     # A bad config is exit 2; the API port taken, the store directory not writable, ...
     # (an OSError, also inside trio's exception groups) exit 1; both one line (ToolGroup).

@@ -41,6 +41,7 @@ from smppgw.net.tls import TlsHandshakeFailed
 from smppgw.policy.retry import Backoff
 from smppgw.policy.throttle import SlidingWindow
 from smppgw.support.groups import lone
+from smppgw.support.logsafe import kv
 
 __all__ = ["BindPool"]
 
@@ -143,19 +144,19 @@ class BindPool:
                 self.last_error = exc
                 failures += 1
                 self._metrics.reconnects.labels(name, "bind_failed").inc()
-                log.warning("%s bind %d refused: %s", name, index, exc)
+                log.warning("bind refused %s", kv(smsc=name, bind=index, error=exc))
                 if exc.status == CommandStatus.ESME_RALYBND:
                     delay_hint = self._backoff.maximum / 2  # the old session is still alive
             except TlsHandshakeFailed as exc:  # never retried in clear: the next try is TLS again
                 failures += 1
                 self.last_error = exc
                 self._metrics.reconnects.labels(name, "tls_failed").inc()
-                log.warning("%s bind %d: %s", name, index, exc)
+                log.warning("bind failed %s", kv(smsc=name, bind=index, error=exc))
             except (ConnectionLost, ResponseTimeout, OSError) as exc:
                 failures += 1
                 self.last_error = exc
                 self._metrics.reconnects.labels(name, "connect_failed").inc()
-                log.info("%s bind %d: %s", name, index, exc)
+                log.info("bind failed %s", kv(smsc=name, bind=index, error=exc))
             if self._stopping:
                 return
             delay = max(delay_hint, self._backoff.delay(max(1, failures), self._rng))
@@ -222,7 +223,7 @@ class BindPool:
         self._gauges["bound"].inc()
         self._gauges["down"].dec()
         self._room.unpark_all()
-        log.info("%s: bound %s (%d sending)", self.smsc.name, mode.value, len(self.senders))
+        log.info("bound %s", kv(smsc=self.smsc.name, mode=mode.value, sending=len(self.senders)))
 
     def _unbound(self, conn: SmppConnection, mode: BindMode) -> None:
         if conn in self.senders:
@@ -230,7 +231,7 @@ class BindPool:
         self._bind_limits.pop(conn, None)
         self._gauges["bound"].dec()
         self._gauges["down"].inc()
-        log.info("%s: bind lost (%s)", self.smsc.name, conn.close_reason)
+        log.info("bind lost %s", kv(smsc=self.smsc.name, reason=conn.close_reason))
 
     # -- sending -----------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from smppgw.gateway.inbound import Inbound
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.connection import SmppConnection
+from smppgw.support.logsafe import kv
 from smppgw.support.ratelog import RateLimitedLog, escape
 
 __all__ = ["Deliveries"]
@@ -113,7 +114,7 @@ class Deliveries:
         elif isinstance(event, SessionTimedOut):
             log.warning("%s: %s", self.smsc, event)
         elif isinstance(event, NotificationReceived):
-            log.info("%s: %s", self.smsc, type(event.pdu).__name__)
+            log.info("notification %s", kv(smsc=self.smsc, pdu=type(event.pdu).__name__))
 
     def expire(self, now: float) -> None:
         """Hand over inbound messages whose missing parts never came (housekeeping)."""

@@ -67,6 +67,7 @@ from smppgw.net.errors import Outcome
 from smppgw.policy.retry import RetryPolicy, Verdict
 from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
 from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, StoreError, advance
+from smppgw.support.logsafe import kv
 
 __all__ = ["Dispatcher", "Job"]
 
@@ -344,7 +345,7 @@ class Dispatcher:
             conn.start_request(job.pdu, functools.partial(self._outcome, job, conn), now)
         except SmppError as exc:  # closed between pick and send: try again at once
             part.attempts -= 1
-            log.debug("%s: send failed (%s); requeued", self.name, exc)
+            log.debug("send failed; requeued %s", kv(smsc=self.name, error=exc))
             self.put(job, first=True)
             return
         self.sent += 1
@@ -383,7 +384,7 @@ class Dispatcher:
             self.metrics.resent_unknown.labels(self.name).inc()
             kind = "timeout" if isinstance(outcome, RequestExpired) else "bind lost"
             log.warning(
-                "%s: %s for message %s part %d; resubmitting", self.name, kind, message.id, part.index
+                "resubmitting %s", kv(smsc=self.name, cause=kind, message=message.id, part=part.index)
             )
             decision = self.retry.decide(None, attempts=part.attempts, age=now - job.created, rng=self.rng)
             if isinstance(outcome, RequestAborted) and decision.verdict is Verdict.RETRY:

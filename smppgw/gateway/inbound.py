@@ -28,6 +28,7 @@ from smppgw.core.pdu import DataSm, DeliverSm
 from smppgw.core.reassembly import ConcatInfo, Incomplete, MalformedUdh, Reassembler, concat_info
 from smppgw.core.text import ConcatMethod, decode_text
 from smppgw.store.base import InboundPart, InboundPartStore
+from smppgw.support.logsafe import TEXT_LIMIT, Fields, kv
 
 __all__ = ["Inbound", "InboundHandler", "InboundMessage"]
 
@@ -53,7 +54,11 @@ class InboundHandler(Protocol):
 
 def _log_only(message: InboundMessage) -> None:
     # Never the text at INFO (STYLE: logging).
-    log.info("inbound from %s to %s (%d parts)", message.source, message.destination, message.parts)
+    log.info(
+        "inbound %s",
+        kv(smsc=message.smsc, source=message.source, destination=message.destination, parts=message.parts),
+    )
+    log.debug("inbound text %s", Fields({"text": message.text}, limit=TEXT_LIMIT))  # only its start
 
 
 class Inbound:

@@ -40,6 +40,7 @@ from smppgw.policy.addressing import AddressKind, SmppAddress, to_smpp
 from smppgw.policy.routing import Router
 from smppgw.policy.throttle import SlidingWindow
 from smppgw.store.base import MessageRecord, MessageStore, PartRecord, Status, advance
+from smppgw.support.logsafe import kv
 
 __all__ = ["Intake", "Plan", "Scheduled"]
 
@@ -242,7 +243,7 @@ class Intake:
                 try:
                     self.requeue(message, exclude=frozenset({name}))
                 except SubmitError as exc:  # nowhere else to go: put it back, it waits
-                    log.info("failover for %s impossible: %s", message.id, exc)
+                    log.info("failover impossible %s", kv(message=message.id, reason=exc))
                     self.requeue(message)
 
     def _limits(self, record: MessageRecord, kind: AddressKind, route: str) -> tuple[SlidingWindow, ...]:

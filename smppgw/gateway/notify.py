@@ -47,6 +47,7 @@ from smppgw.gateway.signing import literal_refusal, resolved_target, sign
 from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
 from smppgw.net.http_client import ClientLimits, HttpClient, HttpError, HttpResult, HttpTimeout
 from smppgw.store.base import DEAD, DELIVERED, PENDING, Attempt, Delivery, EventStore, StoreError, Target
+from smppgw.support.logsafe import kv
 
 __all__ = ["CALLBACK", "Poster", "WebhookSettings", "Webhooks", "callback_endpoint"]
 
@@ -234,9 +235,11 @@ class Webhooks:
             counter = self._counters[(d.endpoint, result)] = self.calls.labels(_label(d.endpoint), result)
         counter.inc()
         if state == DEAD:
+            # A per-message callback URL is the client's and may carry a token: only its label.
             log.warning(
-                "webhook %s to %s dead after %d attempts (%s)",
-                d.event_id, d.endpoint, d.attempts + 1, error or f"HTTP {status}",
+                "webhook dead %s",
+                kv(event=d.event_id, endpoint=_label(d.endpoint), attempts=d.attempts + 1,
+                   error=error or f"HTTP {status}"),
             )  # fmt: skip
         self._outcomes.append(
             Attempt(seq=d.seq, endpoint=d.endpoint, state=state, at=now, next_attempt_at=next_at,

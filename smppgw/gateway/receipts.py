@@ -47,6 +47,7 @@ from smppgw.store.base import (
     advance,
     rollup,
 )
+from smppgw.support.logsafe import kv
 from smppgw.support.ratelog import RateLimitedLog, escape
 
 __all__ = ["ReceiptBook"]
@@ -141,7 +142,7 @@ class ReceiptBook:
         if receipt.message_id is None:
             self._metrics.unmatched.labels(smsc).inc()
             self._ratelog.emit(  # an SMSC can send one a PDU: at most a line per interval
-                "no-id:" + smsc, "%s: receipt without an id (stat %s)", smsc, escape(receipt.stat or "")
+                "no-id:" + smsc, "receipt without an id %s", kv(smsc=smsc, stat=receipt.stat)
             )
             return False
         match = self.correlator.receipt(smsc, receipt.message_id, receipt, now)
@@ -195,10 +196,8 @@ class ReceiptBook:
             self._metrics.unmatched.labels(held.smsc).inc()
             self._ratelog.emit(
                 "unmatched:" + held.smsc,
-                "%s: unmatched receipt for id %s (%s)",
-                held.smsc,
-                escape(held.receipt_id),
-                escape(held.payload.stat or ""),
+                "unmatched receipt %s",
+                kv(smsc=held.smsc, receipt_id=held.receipt_id, stat=held.payload.stat),
             )
         return expired
 

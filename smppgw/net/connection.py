@@ -168,7 +168,7 @@ class SmppConnection:
         self._incoming_send.close()
         self.closed = True
         self._closed.set()
-        log.debug("connection closed: %s", self.close_reason)
+        log.debug("connection closed reason=%r", self.close_reason)  # repr: escaped, one line
 
     # -- sending ---------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import math
 import tomllib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 __all__ = [
     "ConfigError",
@@ -47,23 +47,57 @@ class ConfigError(ValueError):
     """Bad configuration; the message is one line and starts with the key's path."""
 
 
+# Byte-order marks of the encodings an editor may save a file in (UTF-32 first: its
+# little-endian mark starts with UTF-16's).
+_BOMS: Final = (
+    (b"\xff\xfe\x00\x00", "UTF-32, little-endian"),
+    (b"\x00\x00\xfe\xff", "UTF-32, big-endian"),
+    (b"\xff\xfe", "UTF-16, little-endian"),
+    (b"\xfe\xff", "UTF-16, big-endian"),
+)
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+
+
+def _decode(data: bytes) -> str:
+    """The text of a config file's bytes; raises ConfigError (without the file's name)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            marks = " ".join(f"{b:#04x}" for b in bom)
+            raise ConfigError(f"not UTF-8 text but {encoding} (it starts with {marks}); save it as UTF-8")
+    if data.startswith(_UTF8_BOM):  # UTF-8 all the same (Notepad's "UTF-8 with BOM"): accepted
+        data = data[len(_UTF8_BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start} is {data[exc.start]:#04x}); save it as UTF-8"
+        ) from None
+    if "\x00" in text:  # valid UTF-8, but TOML never has NUL: UTF-16/32 without a mark
+        raise ConfigError(
+            f"not UTF-8 text (byte {data.index(0)} is 0x00: UTF-16 or UTF-32 without a "
+            "byte-order mark?); save it as UTF-8"
+        )
+    return text
+
+
 def read_toml(path: str | Path, label: str = "config") -> dict[str, Any]:
     """The parsed TOML file at ``path``.
 
     Raises:
         ConfigError: ``<label> <path>: <why>`` for a missing or unreadable file, a file
             that is not UTF-8 (TOML v1.0.0: "A TOML file must be a valid UTF-8 encoded
-            Unicode document") and bad TOML.
+            Unicode document"; UTF-16 and UTF-32 are named as such) and bad TOML. A UTF-8
+            byte-order mark is skipped.
     """
     where = f"{label} {path}"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"{where}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{where}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})"
-        ) from None
+    try:
+        text = _decode(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -137,3 +137,15 @@ async def test_serve_on_a_port_in_use_exits_1_with_one_line(tmp_path: Path) -> N
     assert done.returncode == 1
     err = done.stderr.decode().strip()
     assert err.startswith("smppgw: error: ") and "in use" in err and "\n" not in err, err
+
+
+def test_serve_with_a_utf16_config_exits_2_naming_the_file_and_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "gw.toml"
+    path.write_text('[[smsc]]\nname = "a"\n', encoding="utf-16")  # as some Windows editors save it
+    done = subprocess.run(
+        [BIN / "smppgw", "serve", "--config", path], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"smppgw: error: config {path}: not UTF-8 text but UTF-16, little-endian " + (
+        "(it starts with 0xff 0xfe); save it as UTF-8\n"
+    )

@@ -137,7 +137,9 @@ async def test_a_wrong_ca_fails_clearly_and_the_gateway_is_never_ready(
                 assert ready.json()["smscs"] == {"a": False}
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(
-        m.startswith("a bind 0: TLS handshake with") and "certificate verify failed" in m for m in warnings
+        m.startswith('bind failed smsc=a bind=0 error="TLS handshake with')
+        and "certificate verify failed" in m
+        for m in warnings
     )
 
 

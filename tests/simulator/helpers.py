@@ -248,9 +248,14 @@ def receipt_of(pdu: DeliverSm) -> Receipt:
 
 @contextlib.asynccontextmanager
 async def control(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the simulator's control API (httpx runs on trio through anyio)."""
+    """An HTTP client for the simulator's control API (httpx runs on trio through anyio),
+    with the simulator's token."""
     assert sim.http_port is not None, "start the simulator with http_port=0"
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim.http_port}", timeout=5.0) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{sim.http_port}",
+        headers={"Authorization": f"Bearer {sim.http_token}"},
+        timeout=5.0,
+    ) as client:
         yield client
 
 

@@ -88,6 +88,18 @@ def test_config_with_bad_toml(tmp_path: Path) -> None:
     _assert_usage_error(_run("--config", str(path)), str(path))
 
 
+def test_config_in_utf16_is_one_line_naming_the_file_and_the_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "sim.toml"
+    path.write_text("port = 2775\n", encoding="utf-16")  # as some Windows editors save it
+    done = subprocess.run(
+        [_smppsim(), "--config", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"smppsim: error: config {path}: not UTF-8 text but UTF-16, little-endian " + (
+        "(it starts with 0xff 0xfe); save it as UTF-8\n"
+    )
+
+
 def test_bad_value_in_file_is_named_as_in_the_file(tmp_path: Path) -> None:
     path = tmp_path / "sim.toml"
     path.write_text("[behaviour]\ntps = -5\n")

@@ -49,6 +49,32 @@ def test_a_utf16_file_is_one_line_naming_the_file(tmp_path: Path) -> None:
     assert "0xff" in message  # the first byte of the BOM
 
 
+@pytest.mark.parametrize(
+    ("encoding", "named"),
+    [
+        ("utf-16", "UTF-16, little-endian (it starts with 0xff 0xfe)"),
+        ("utf-16-be", "byte 0 is 0x00: UTF-16 or UTF-32 without a byte-order mark?"),
+        ("utf-16-le", "byte 1 is 0x00: UTF-16 or UTF-32 without a byte-order mark?"),
+        ("utf-32", "UTF-32, little-endian (it starts with 0xff 0xfe 0x00 0x00)"),
+        ("latin-1", "byte 11 is 0xe9"),
+    ],
+)
+def test_a_file_in_another_encoding_is_named_in_one_line(tmp_path: Path, encoding: str, named: str) -> None:
+    path = tmp_path / "other.toml"
+    text = "port = 2775\n" if encoding != "latin-1" else "name = 'caf\u00e9'\n"
+    path.write_text(text, encoding=encoding)
+    message = _error(read_toml, path)
+    assert message.startswith(f"config {path}: not UTF-8 text")
+    assert named in message and message.endswith("save it as UTF-8")
+
+
+def test_a_utf8_byte_order_mark_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_text("port = 2775\n", encoding="utf-8-sig")  # Notepad's "UTF-8 with BOM"
+    assert path.read_bytes()[:3] == b"\xef\xbb\xbf"
+    assert read_toml(path) == {"port": 2775}
+
+
 def test_missing_file_and_bad_toml_name_the_file(tmp_path: Path) -> None:
     assert _error(read_toml, tmp_path / "nope.toml", "scenario") == (
         f"scenario {tmp_path / 'nope.toml'}: No such file or directory"
