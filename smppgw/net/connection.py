@@ -248,14 +248,17 @@ class SmppConnection:
     def send_response(
         self, sequence_number: int, pdu: Response, status: int = CommandStatus.ESME_ROK
     ) -> None:
-        """Answer a request from ``incoming``. Silently dropped if the connection closed."""
-        if self.closed:
+        """Answer a request from ``incoming``. Silently dropped if the connection closed,
+        or only its session did: the peer's EOF closes the session at once (no request is
+        owed any more) and the connection a moment later, after its last flush, so an
+        answer deferred to a group commit can arrive in between."""
+        if self.closed or self.session.state is SessionState.CLOSED:
             return
         self.session.send_response(sequence_number, pdu, status)
         self._kick()
 
     def send_nack(self, sequence_number: int, status: int) -> None:
-        if self._closed.is_set():
+        if self._closed.is_set() or self.session.state is SessionState.CLOSED:
             return
         self.session.send_nack(sequence_number, status)
         self._kick()

@@ -486,6 +486,25 @@ async def test_deliver_sm_arrives_on_incoming_and_send_response_answers_it(
             assert conn.statistics().responses_owed == 0
 
 
+async def test_an_answer_after_the_peer_closed_is_dropped_not_raised(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A deliver_sm_resp deferred to a group commit, sent after the peer's EOF closed the
+    # session but before the connection finished closing (it was a crash of the gateway).
+    deliver = DeliverSm(source_addr="4479002", destination_addr="4479001", short_message=b"id:1 stat:DELIVRD")
+    with trio.fail_after(5):
+        async with raw_pair() as (conn, peer):
+            await peer.send(deliver, 42)
+            assert await conn.incoming.receive() == RequestReceived(sequence_number=42, pdu=deliver)
+            await peer.stream.aclose()
+            while conn.session.state is not SessionState.CLOSED:
+                await trio.sleep(0)
+            assert not conn.closed  # the window: the session is closed, the connection not yet
+            conn.send_response(42, DeliverSmResp())
+            conn.send_nack(43, CommandStatus.ESME_RSYSERR)
+            await conn.wait_closed()
+
+
 @pytest.mark.parametrize(
     ("mode", "request_pdu", "answer_id", "status"),
     [
