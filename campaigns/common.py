@@ -218,7 +218,9 @@ class Gateway:
         db = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
         try:
             marks = ", ".join("?" * len(FINAL))
-            return int(db.execute(f"SELECT count(*) FROM messages WHERE status IN ({marks})", FINAL).fetchone()[0])
+            return int(
+                db.execute(f"SELECT count(*) FROM messages WHERE status IN ({marks})", FINAL).fetchone()[0]
+            )
         except sqlite3.Error:
             return 0
         finally:
@@ -290,7 +292,10 @@ class Poster(threading.Thread):
             while time.monotonic() < self.until:
                 try:
                     r = httpx.post(
-                        f"{self.gateway.url}/v1/messages/batch", json=body, headers={"X-API-Key": KEY}, timeout=30
+                        f"{self.gateway.url}/v1/messages/batch",
+                        json=body,
+                        headers={"X-API-Key": KEY},
+                        timeout=30,
                     )
                 except httpx.HTTPError:
                     self.reposts += 1
@@ -346,7 +351,10 @@ class Reconciled:
 
 
 def reconcile(
-    acked: dict[int, str], views: dict[str, dict[str, Any]], received: Iterable[dict[str, Any]], numbers: range
+    acked: dict[int, str],
+    views: dict[str, dict[str, Any]],
+    received: Iterable[dict[str, Any]],
+    numbers: range,
 ) -> Reconciled:
     """Set the acknowledged messages (number -> id) of ``numbers`` against the gateway's
     ``views`` and the SMSC's ``received`` log (every SMSC process of the run)."""

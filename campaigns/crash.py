@@ -69,7 +69,11 @@ def _submitting_on_disk(db: Path) -> int:
 
 
 def run(
-    count: int = 20_000, kills: int = 5, seed: int = 1, max_time: float = 900.0, say: Callable[[str], Any] = print
+    count: int = 20_000,
+    kills: int = 5,
+    seed: int = 1,
+    max_time: float = 900.0,
+    say: Callable[[str], Any] = print,
 ) -> CrashResult:
     rng = random.Random(seed)
     points = sorted(rng.uniform(0.05, 0.9) for _ in range(kills))
@@ -87,37 +91,49 @@ def run(
                 "\n[receipts]\nhold = 2\n",
             )  # fmt: skip
             gateway.start()
-            poster = Poster(gateway, 0, count, f"crash{seed}", until)
-            poster.start()
+            # Two posters (each half the messages): more in the windows at a kill.
+            half = count // 2
+            posters = [
+                Poster(gateway, 0, half, f"crash{seed}", until, batch=200),
+                Poster(gateway, half, count - half, f"crash{seed}", until, batch=200),
+            ]
+            for poster in posters:
+                poster.start()
+
+            def acked() -> int:
+                return sum(len(p.acked) for p in posters)
+
             for n, point in enumerate(points, 1):
                 while time.monotonic() < until:
-                    progress = (len(poster.acked) + gateway.final_count()) / (2 * count)
+                    progress = (acked() + gateway.final_count()) / (2 * count)
                     if progress >= point:
                         break
                     time.sleep(0.02)
                 time.sleep(rng.uniform(0, 0.3))
                 rss = rss_mb(gateway.pid)
-                at, acked = time.monotonic() - started, len(poster.acked)
+                at, n_acked = time.monotonic() - started, acked()
                 gateway.kill()
-                row = {"kill": n, "at_s": round(at, 1), "acked": acked, "final": gateway.final_count(),
+                row = {"kill": n, "at_s": round(at, 1), "acked": n_acked, "final": gateway.final_count(),
                        "submitting": _submitting_on_disk(gateway.db), "rss_mb": round(rss, 1)}  # fmt: skip
                 time.sleep(rng.uniform(0, 0.5))
                 row["restart_s"] = round(gateway.start(), 2)
                 result.kills.append(row)
-                say(f"crash: kill {n} at {row['at_s']} s ({acked:,} acknowledged, {row['final']:,} final)")
-            poster.join(max(0.0, until - time.monotonic()))
+                say(f"crash: kill {n} at {row['at_s']} s ({n_acked:,} acknowledged, {row['final']:,} final)")
+            for poster in posters:
+                poster.join(max(0.0, until - time.monotonic()))
+            all_acked = {i: m for p in posters for i, m in p.acked.items()}
             while time.monotonic() < until and (gateway.final_count() < count or sim.pending_receipts()):
                 time.sleep(0.1)
             result.seconds = round(time.monotonic() - started, 1)
             views = gateway.messages()
             result.records = len(views)
-            result.summary = reconcile(poster.acked, views, sim.received(), range(count))
+            result.summary = reconcile(all_acked, views, sim.received(), range(count))
             result.receipts = sim.receipts()
             result.pending_receipts = sim.pending_receipts()
             result.deliveries = sim.deliveries()
             result.resent_unknown = sum(p["resent_unknown"] for v in views.values() for p in v["parts"])
-            result.reposts = poster.reposts
-            result.violations = _violations(result, count, kills, poster)
+            result.reposts = sum(p.reposts for p in posters)
+            result.violations = _violations(result, count, kills, [r for p in posters for r in p.refused])
         finally:
             if gateway is not None:
                 gateway.stop()
@@ -125,11 +141,11 @@ def run(
     return result
 
 
-def _violations(result: CrashResult, count: int, kills: int, poster: Poster) -> list[str]:
+def _violations(result: CrashResult, count: int, kills: int, refused: list[str]) -> list[str]:
     s = result.summary
     out = []
     if s.sent != count:
-        out.append(f"{s.sent:,} of {count:,} acknowledged ({poster.refused[:3]})")
+        out.append(f"{s.sent:,} of {count:,} acknowledged ({refused[:3]})")
     if result.records != count:
         out.append(f"the gateway holds {result.records:,} messages for {count:,}")
     if s.delivered != s.sent:
@@ -153,18 +169,27 @@ def report(result: CrashResult, count: int, kills: int) -> str:
     s = result.summary
     rows = [[k["kill"], k["at_s"], f"{k['acked']:,}", f"{k['final']:,}", k["submitting"], k["rss_mb"], k["restart_s"]]
             for k in result.kills]  # fmt: skip
+    lost_receipts = result.receipts.get("expired", 0) + result.receipts.get("rejected", 0)
+    totals: list[tuple[str, Any]] = [
+        ("acked", f"{s.sent:,}"),
+        ("records", f"{result.records:,}"),
+        ("delivered", f"{s.delivered:,}"),
+        ("not final", s.stuck),
+        ("unreached", s.unreached),
+        ("lost", s.lost),
+        ("duplicates", s.duplicated),
+        ("counted", s.counted),
+        ("uncounted", s.uncounted),
+        ("resent_unknown", result.resent_unknown),
+        ("receipts ok", f"{int(result.receipts.get('delivered', 0)):,}"),
+        ("receipts lost", int(lost_receipts) + result.pending_receipts),
+        ("reposted batches", result.reposts),
+    ]
     lines = [
         f"crash campaign: {count:,} messages, {len(result.kills)} of {kills} SIGKILLs, {result.seconds} s",
         table(["kill", "at s", "acked", "final", "submitting on disk", "rss MB before", "restart s"], rows),
         "",
-        table(
-            ["acked", "records", "delivered", "not final", "unreached", "lost", "duplicates", "counted",
-             "uncounted", "resent_unknown", "receipts ok", "receipts lost", "reposted batches"],
-            [[f"{s.sent:,}", f"{result.records:,}", f"{s.delivered:,}", s.stuck, s.unreached, s.lost, s.duplicated,
-              s.counted, s.uncounted, result.resent_unknown, int(result.receipts.get("delivered", 0)),
-              int(result.receipts.get("expired", 0) + result.receipts.get("rejected", 0)) + result.pending_receipts,
-              result.reposts]],
-        ),  # fmt: skip
+        table([h for h, _ in totals], [[v for _, v in totals]]),
         "",
         "PASS" if not result.violations else "FAIL\n  " + "\n  ".join(result.violations),
     ]

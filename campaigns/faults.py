@@ -40,17 +40,16 @@ import attrs
 from campaigns.common import (
     FINAL,
     PREFIX,
-    part_of,
     Gateway,
     Poster,
     Reconciled,
     Simulator,
+    part_of,
     reconcile,
     rss_mb,
     table,
     workdir,
 )
-
 
 __all__ = ["FAULTS", "Fault", "PhaseResult", "run"]
 
@@ -194,6 +193,7 @@ def _misapplied(
     acked: dict[int, str], views: dict[str, Any], old: list[dict[str, Any]], new: list[dict[str, Any]]
 ) -> int:
     """Parts only the killed SMSC got (it never sent their receipts) shown with a receipt."""
+
     def keys(log: list[dict[str, Any]]) -> set[tuple[int, int]]:
         return {(int(r["destination_addr"][len(PREFIX) :]), part_of(r)) for r in log if r["destination_addr"].startswith(PREFIX)}  # fmt: skip
 
@@ -236,7 +236,9 @@ def run(
             for n, fault in enumerate(faults):
                 result = _phase(n, fault, per_fault, gateway, sim, phase_time)
                 results.append(result)
-                say(f"faults: {fault.name}: {result.seconds} s, {'ok' if not result.violations else result.violations}")
+                say(
+                    f"faults: {fault.name}: {result.seconds} s, {'ok' if not result.violations else result.violations}"
+                )
         finally:
             if gateway is not None:
                 gateway.stop()
