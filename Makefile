@@ -23,7 +23,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict smppgw/core smppgw/policy
-	$(BIN)/mypy smppgw simulator loadtest conformance
+	$(BIN)/mypy smppgw simulator loadtest conformance campaigns
 
 # The HTML load-test report is checked in a real headless browser (Debian's Chromium).
 browser:
