@@ -134,6 +134,10 @@ class Simulator:
         r.raise_for_status()
         return list(r.json())
 
+    def stats(self) -> dict[str, Any]:
+        """Its totals (``messages``: in its log)."""
+        return dict(httpx.get(f"{self.control}/stats", timeout=10).json())
+
     def receipts(self) -> dict[str, float]:
         """Its receipt deliveries by result (delivered, retried, expired, rejected)."""
         text = httpx.get(f"{self.control}/metrics", timeout=10).text

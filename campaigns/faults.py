@@ -148,11 +148,16 @@ def _phase(
     poster = Poster(gateway, first, count, f"f{n}", until, batch=max(10, count // 20))
     earlier: list[dict[str, Any]] = []
     sim_up = 0.0
+    before = sim.stats()["messages"]
     if fault.restart:  # half the messages to the old SMSC, half to the new one
         poster.gate_at = first + count // 2
         poster.start()
         poster.waiting.wait(max(0.0, until - time.monotonic()))
-        time.sleep(0.1)  # (some still in a window at the kill)
+        # Killed once the old SMSC has 80 % of the first half's parts: the rest are in a
+        # window or queued, and go to the new one (those in a window counted as resent).
+        parts = sum(2 if i % 10 == 3 else 1 for i in range(first, first + count // 2))
+        while sim.stats()["messages"] - before < 0.8 * parts and time.monotonic() < until:
+            time.sleep(0.01)
         earlier = sim.received()  # what the old SMSC got: its receipts are all 60 s away
         sim.kill()
         time.sleep(0.5)

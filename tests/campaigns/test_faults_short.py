@@ -26,5 +26,5 @@ def test_every_fault_loses_nothing_and_counts_every_duplicate() -> None:
     # The restart: what the old SMSC took never gets its receipt (unknown, after the
     # grace); what the new one took is delivered, though its ids repeat the old ones.
     restart = results["SMSC restart, ids from 1"].summary
-    assert restart.delivered >= 40 and restart.failed["unknown"] >= 40
+    assert restart.delivered >= 50 and restart.failed["unknown"] >= 20
     assert restart.delivered + restart.failed["unknown"] == 100
