@@ -138,6 +138,16 @@ class Simulator:
         """Its totals (``messages``: in its log)."""
         return dict(httpx.get(f"{self.control}/stats", timeout=10).json())
 
+    def refusals(self) -> int:
+        """Answers it sent with a status other than ESME_ROK (nacks, errors, throttling)."""
+        text = httpx.get(f"{self.control}/metrics", timeout=10).text
+        total = 0.0
+        for m in re.finditer(r"smppsim_pdus_total\{([^}]*)\} (\S+)", text):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            if labels.get("direction") == "out" and labels.get("status") != "ESME_ROK":
+                total += float(m.group(2))
+        return int(total)
+
     def receipts(self) -> dict[str, float]:
         """Its receipt deliveries by result (delivered, retried, expired, rejected)."""
         text = httpx.get(f"{self.control}/metrics", timeout=10).text

@@ -64,7 +64,7 @@ class Fault:
 
 FAULTS: tuple[Fault, ...] = (
     Fault("none", {}),
-    Fault("drops (1% of PDUs)", {"drop_probability": 0.01}),
+    Fault("drops (every 40 PDUs)", {"drop_after_pdus": 40}),
     Fault("black hole 3 s", {"black_hole": True}, hold=3.0),
     Fault("delays (p99 2.5 s)", {"response_delay": {"kind": "lognormal", "p50": 0.05, "p99": 2.5}}),
     Fault("generic_nack 5%", {"nack_probability": 0.05}),
@@ -80,7 +80,7 @@ FAULTS: tuple[Fault, ...] = (
 
 # Every key a fault sets, at the value the campaign's simulator starts with.
 _CLEAR: dict[str, Any] = {
-    "drop_probability": 0.0, "black_hole": False, "response_delay": 0.0, "nack_probability": 0.0,
+    "drop_after_pdus": None, "black_hole": False, "response_delay": 0.0, "nack_probability": 0.0,
     "error_probability": 0.0, "tps": None, "unbind_after": None, "malformed_probability": 0.0,
     "read_delay": 0.0, "duplicate_receipts": 0.0, "dlr_before_resp": 0.0, "resp_latency": 0.0,
     "dlr_delay": 0.05,
@@ -99,6 +99,7 @@ class PhaseResult:
     fault: str
     summary: Reconciled
     misapplied: int = 0
+    refusals: int = 0  # the SMSC's answers other than ESME_ROK (the fault firing)
     rss_before: float = 0.0
     rss_after: float = 0.0
     rebind: float | None = None  # seconds; None: the binds never dropped
@@ -148,7 +149,7 @@ def _phase(
     poster = Poster(gateway, first, count, f"f{n}", until, batch=max(10, count // 20))
     earlier: list[dict[str, Any]] = []
     sim_up = 0.0
-    before = sim.stats()["messages"]
+    before, refused = sim.stats()["messages"], sim.refusals()
     if fault.restart:  # half the messages to the old SMSC, half to the new one
         poster.gate_at = first + count // 2
         poster.start()
@@ -162,7 +163,7 @@ def _phase(
         sim.kill()
         time.sleep(0.5)
         sim.start()  # the same port, the campaign's behaviour, ids from 1 again
-        sim_up = time.monotonic()
+        sim_up, refused = time.monotonic(), 0
         poster.gate.set()
     else:
         poster.start()
@@ -186,6 +187,7 @@ def _phase(
     received = earlier + sim.received()
     summary = reconcile(poster.acked, views, received, range(first, first + _SPAN))
     result = PhaseResult(fault.name, summary, rss_before=rss_before, rss_after=rss_mb(gateway.pid))
+    result.refusals = sim.refusals() - refused
     result.rebind = watch.longest(sim_up)
     result.seconds = round(time.monotonic() - started, 1)
     if fault.restart:
@@ -257,10 +259,10 @@ def report(results: list[PhaseResult], per_fault: int) -> str:
         s = r.summary
         failed = ", ".join(f"{k} {v}" for k, v in sorted(s.failed.items())) or "0"
         rebind = "-" if r.rebind is None else ("never" if r.rebind == float("inf") else f"{r.rebind:.2f}")
-        rows.append([r.fault, s.sent, s.delivered, failed, s.stuck, s.lost, s.duplicated, s.counted, s.uncounted,
+        rows.append([r.fault, s.sent, r.refusals, s.delivered, failed, s.stuck, s.lost, s.duplicated, s.counted, s.uncounted,
                      r.misapplied, f"{r.rss_before:.0f}", f"{r.rss_after:.0f}", rebind, r.seconds,
                      "ok" if not r.violations else "FAIL"])  # fmt: skip
-    head = ["fault", "sent", "delivered", "reported failed", "stuck", "lost", "dup", "counted", "uncounted",
+    head = ["fault", "sent", "smsc errors", "delivered", "reported failed", "stuck", "lost", "dup", "counted", "uncounted",
             "misapplied", "rss MB before", "after", "rebind s", "phase s", ""]  # fmt: skip
     lines = [f"fault campaign: {per_fault} messages per fault", table(head, rows)]
     for r in results:

@@ -20,9 +20,12 @@ def test_every_fault_loses_nothing_and_counts_every_duplicate() -> None:
         if not name.startswith("SMSC restart"):
             assert s.delivered == 100, (name, dict(s.failed))
     # Faults that take binds down: the gateway was seen without them, and got them back.
-    for name in ("drops (1% of PDUs)", "black hole 3 s", "SMSC unbind at 0.5 s"):
+    for name in ("drops (every 40 PDUs)", "black hole 3 s", "SMSC unbind at 0.5 s"):
         rebind = results[name].rebind
         assert rebind is not None and rebind < 30, name
+    # The faults fired: the SMSC answered with generic_nack and ESME_RSYSERR.
+    assert results["generic_nack 5%"].refusals + results["ESME_RSYSERR 5%"].refusals > 0
+    assert results["none"].refusals == 0
     # The restart: what the old SMSC took never gets its receipt (unknown, after the
     # grace); what the new one took is delivered, though its ids repeat the old ones.
     restart = results["SMSC restart, ids from 1"].summary
