@@ -225,16 +225,17 @@ class Gateway:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"X-API-Key": KEY}, timeout=30)
 
-    def final_count(self) -> int:
-        """Messages final on disk (the store's file, read-only: never blocks the gateway)."""
+    def final_count(self, tag: str | None = None) -> int:
+        """Messages final on disk (the store's file, read-only: never blocks the gateway);
+        with ``tag``, only those the ``Poster`` of that tag sent (by idempotency key)."""
         if not self.db.exists():
             return 0
         db = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
         try:
             marks = ", ".join("?" * len(FINAL))
-            return int(
-                db.execute(f"SELECT count(*) FROM messages WHERE status IN ({marks})", FINAL).fetchone()[0]
-            )
+            where = f"status IN ({marks})" + ("" if tag is None else " AND idempotency_key LIKE ?")
+            args = FINAL if tag is None else (*FINAL, f"{tag}-%")
+            return int(db.execute(f"SELECT count(*) FROM messages WHERE {where}", args).fetchone()[0])
         except sqlite3.Error:
             return 0
         finally:

@@ -7,8 +7,9 @@ generated config, SQLite in a temporary directory, two binds, window 32, respons
 timeout 2 s, enquire_link every second, receipt grace 10 s) in front of it. For each
 fault in ``FAULTS``: the fault is switched on (``PATCH /behaviour``), ``--per-fault``
 messages (every tenth in two parts) are posted through the batch API, the fault is
-switched off once they are posted (the black hole after 3 s), and the phase waits until
-every message is final (at most ``--phase-time`` seconds). "SMSC restart" kills the
+switched off once they are all final (the black hole after 3 s; at the latest 10 s before
+the phase's end), and the phase waits until every message is final (at most
+``--phase-time`` seconds). "SMSC restart" kills the
 simulator mid-phase (SIGKILL, while every receipt of its messages is still 60 s away)
 and starts a new one on the same port: it counts its message ids from 1 again, so the
 gateway meets ids it has seen, and the old receipts never come.
@@ -170,6 +171,10 @@ def _phase(
     if fault.hold is not None:
         time.sleep(fault.hold)
     poster.join(max(0.0, until - time.monotonic()))
+    if fault.hold is None and not fault.restart:
+        # The fault stays on until the phase's messages are final (or its last 10 s).
+        while gateway.final_count(poster.tag) < len(poster.acked) and time.monotonic() < until - 10:
+            time.sleep(0.1)
     if fault.patch and not fault.restart:
         sim.patch({k: _CLEAR[k] for k in fault.patch})
     ids = set(poster.acked.values())
