@@ -20,8 +20,8 @@ phase's end), lost (acknowledged but missing, or shown sent and never at the SMS
 duplicates at the SMSC (counted: within the parts' ``resent_unknown``; uncounted:
 beyond it), receipts misapplied (a part the SMSC never sent a receipt for, shown with
 one: another message's receipt, through a reused id), the gateway's RSS before and
-after, and the longest time with fewer binds up than configured ("rebind"; for the
-restart, from the new SMSC's start). Exit status 1 on a violation (stuck, lost,
+after, and the longest time a bind was down before the gateway had it back ("rebind";
+for the restart, from the new SMSC's start). Exit status 1 on a violation (stuck, lost,
 uncounted, misapplied, or a message the SMSC got that was never acknowledged).
 ``make faults`` runs it; ``tests/campaigns`` runs it with 100 messages per fault.
 """
@@ -109,30 +109,31 @@ class PhaseResult:
 
 
 class BindWatch(threading.Thread):
-    """Samples the gateway's bound binds every 50 ms; the longest stretch below ``binds``."""
+    """Samples the gateway's bound binds every 50 ms. Each bind lost (the count falls) is
+    matched, oldest first, with a bind regained (the count rises): one outage each."""
 
     def __init__(self, gateway: Gateway) -> None:
         super().__init__(daemon=True)
         self.gateway = gateway
         self.done = threading.Event()
-        self.gaps: list[tuple[float, float]] = []  # (down since, up again)
+        self.outages: list[tuple[float, float]] = []  # (lost at, back at)
 
     def run(self) -> None:
-        down: float | None = None
+        lost: list[float] = []
+        bound = self.gateway.binds
         while not self.done.wait(0.05):
-            now, up = time.monotonic(), self.gateway.bound() >= self.gateway.binds
-            if not up and down is None:
-                down = now
-            elif up and down is not None:
-                self.gaps.append((down, now))
-                down = None
-        if down is not None:
-            self.gaps.append((down, float("inf")))
+            now, count = time.monotonic(), self.gateway.bound()
+            lost += [now] * (bound - count)
+            for _ in range(count - bound):
+                if lost:
+                    self.outages.append((lost.pop(0), now))
+            bound = count
+        self.outages += [(t, float("inf")) for t in lost]
 
     def longest(self, since: float = 0.0) -> float | None:
-        """The longest stretch down; ``since`` (the SMSC back): counted from then, and a
-        stretch that ended before it counts as 0."""
-        spans = [max(0.0, end - max(start, since)) for start, end in self.gaps]
+        """The longest outage; ``since`` (the SMSC back): counted from then, and an
+        outage that ended before it counts as 0."""
+        spans = [max(0.0, end - max(start, since)) for start, end in self.outages]
         return max(spans) if spans else None
 
 
