@@ -40,7 +40,8 @@ from typing import Any
 
 import attrs
 
-from campaigns.common import Gateway, Poster, Reconciled, Simulator, reconcile, rss_mb, table, workdir
+from campaigns.common import Gateway, Poster, Simulator, rss_mb, workdir
+from campaigns.reconcile import Reconciled, reconcile, table
 
 __all__ = ["CrashResult", "run"]
 

@@ -38,19 +38,8 @@ from typing import Any
 
 import attrs
 
-from campaigns.common import (
-    FINAL,
-    PREFIX,
-    Gateway,
-    Poster,
-    Reconciled,
-    Simulator,
-    part_of,
-    reconcile,
-    rss_mb,
-    table,
-    workdir,
-)
+from campaigns.common import FINAL, PREFIX, Gateway, Poster, Simulator, rss_mb, workdir
+from campaigns.reconcile import Reconciled, part_of, reconcile, table
 
 __all__ = ["FAULTS", "Fault", "PhaseResult", "run"]
 

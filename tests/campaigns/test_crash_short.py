@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaigns.common import destination, reconcile
+from campaigns.common import destination
 from campaigns.crash import run
+from campaigns.reconcile import reconcile
 
 
 def test_two_sigkills_under_load_lose_nothing_and_every_duplicate_is_counted() -> None:
