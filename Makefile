@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench soak fuzz clean browser
+.PHONY: demo test lint typecheck unit bench soak fuzz faults clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict smppgw/core smppgw/policy
-	$(BIN)/mypy smppgw simulator loadtest conformance
+	$(BIN)/mypy smppgw simulator loadtest conformance campaigns
 
 # The HTML load-test report is checked in a real headless browser (Debian's Chromium).
 browser:
@@ -52,3 +52,11 @@ fuzz: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .hypothesis
+
+# The crash campaign (20,000 messages, the gateway SIGKILLed 5 times) and the fault
+# campaign (each simulator fault in turn), real processes on loopback; each prints a
+# table and fails on a violation. Minutes; not part of `make test` (tests/campaigns
+# runs short seeded versions).
+faults: $(STAMP)
+	$(BIN)/python -m campaigns.crash --count 20000 --kills 5 --seed 1
+	$(BIN)/python -m campaigns.faults --per-fault 1000 --seed 1

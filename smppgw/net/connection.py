@@ -3,25 +3,24 @@
 Theory of operation
 -------------------
 Three tasks per connection, all inside ``run()``:
-- the *reader* feeds received bytes to the session and routes the events: responses,
-  expiries and aborts go to whoever started the request (a callback, or the task
-  awaiting ``request()``); everything else goes to the application: to ``on_event``
-  when it is set (a synchronous callback run by the reader: the fast path, no task
-  switch per PDU, so every answer to one read leaves in one write; ``on_batch_end()`` after
-  each batch, before any checkpoint), else to ``incoming``, a memory channel to iterate;
-- the *writer* is the only task that writes: it drains ``session.data_to_send()``
-  whenever something was queued, so a burst of requests leaves in one ``send_all``;
+- the *reader* feeds received bytes to the session and routes the events: responses, expiries and
+  aborts go to whoever started the request (a callback, or the task awaiting ``request()``);
+  everything else goes to the application: to ``on_event`` when it is set (a synchronous callback
+  run by the reader: the fast path, no task switch per PDU, so every answer to one read leaves in
+  one write; ``on_batch_end()`` after each batch, before any checkpoint), else to ``incoming``;
+- the *writer* is the only task that writes: it drains ``session.data_to_send()`` whenever
+  something was queued, so a burst of requests leaves in one ``send_all``;
 - the *timer* sleeps until ``session.next_deadline()`` and calls ``tick``.
 
-Sending is synchronous bookkeeping plus a kick to the writer, so a caller never awaits
-the socket. ``start_request`` takes a callback (the high-throughput path: no task per
-message); ``request`` is the awaitable convenience on top of it. A request waits for a
-window slot (``wait_for_room``); timeouts belong to the caller (``trio.fail_after``),
-and the session's response timer bounds every request anyway.
+Sending is synchronous bookkeeping plus a kick to the writer, so a caller never awaits the
+socket. ``start_request`` takes a callback (the high-throughput path: no task per message);
+``request`` is the awaitable convenience on top of it. A request waits for a window slot
+(``wait_for_room``); timeouts belong to the caller (``trio.fail_after``), and the session's
+response timer bounds every request anyway.
 
-When the session reaches CLOSED (unbind exchanged, framing lost, bind timer) the writer
-flushes what is queued and the connection closes the stream. Every request still in
-flight then fails with ``ConnectionLost``: nothing is left waiting forever.
+When the session reaches CLOSED (unbind exchanged, framing lost, bind timer) the writer flushes
+what is queued and the connection closes the stream. Every request still in flight then fails
+with ``ConnectionLost``, even one whose answer was being routed: nothing waits forever.
 """
 
 from __future__ import annotations
@@ -56,10 +55,9 @@ log = logging.getLogger(__name__)
 
 Callback = Callable[[Outcome], Any]
 _MAX_PENDING_OUTPUT = 4 * 1024 * 1024
-# One read's worth of PDUs is handled before the writer runs, so ``read_size`` bounds
-# the batch that crosses to the peer in one turn. The gateway reads 4 KiB so that it and
-# its SMSC work at once (see gateway/bindpool.py); the simulator, the load generator
-# and conformance keep 64 KiB, which amortises the read cost best.
+# One read's worth of PDUs is handled before the writer runs, so ``read_size`` bounds the batch
+# that crosses to the peer in one turn. The gateway reads 4 KiB so that it and its SMSC work at
+# once (gateway/bindpool.py); the simulator, loadtest and conformance keep 64 KiB (cheapest).
 _READ_SIZE = 64 * 1024
 # Events routed between checkpoints (see _route): about a 4 KiB read's worth of answers.
 _ROUTE_SLICE = 32
@@ -90,16 +88,14 @@ class SmppConnection:
         self.on_event = on_event
         self.on_batch_end: Callable[[], object] = lambda: None  # see the module docstring
         self._callbacks: dict[int, Callback] = {}
-        # trio.current_time() is three Python frames; the run's clock method is one (per
-        # PDU). ``run`` sets it: a clock belongs to one trio.run.
+        # trio.current_time() is three frames, the run's clock method one (per PDU); ``run`` sets it.
         self._now: Callable[[], float] = trio.current_time
         send, receive = trio.open_memory_channel[Event](incoming_buffer)
         self._incoming_send = send
         self.incoming: trio.MemoryReceiveChannel[Event] = receive
         self._room = trio.lowlevel.ParkingLot()
         self._write_wanted = trio.Event()
-        # True from the first wake until the writer takes the output: later wakes skip
-        # Event.set (a Python-level call, twice per message otherwise).
+        # True from the first wake until the writer takes the output: later wakes skip Event.set.
         self._write_pending = False
         self._timer_wake = trio.Event()
         self._timer_deadline = math.inf  # what the timer task sleeps until
@@ -110,8 +106,7 @@ class SmppConnection:
         self._closed = trio.Event()
         #: True once closed (read-only: a plain attribute, read per PDU by senders).
         self.closed = False
-        #: trio time at which the events being routed were received (set per read, per
-        #: timer tick and at close): callbacks and ``on_event`` read it, not the clock.
+        #: trio time the routed events arrived (per read, tick, close): callbacks read it, not the clock.
         self.event_time = 0.0
         self._cancel: trio.CancelScope | None = None
         self.close_reason: str | None = None
@@ -192,9 +187,8 @@ class SmppConnection:
         if not self._write_pending:
             self._write_pending = True
             self._write_wanted.set()
-        # The new request's response timer is the only deadline this can add (unless the
-        # state moved: a bind). Comparing it with the timer's is O(1); next_deadline() per
-        # PDU cost ~3 us.
+        # The new request's response timer is the only deadline this can add (unless the state
+        # moved: a bind). Comparing it with the timer's is O(1); next_deadline() per PDU cost ~3 us.
         if (
             now + session.window.response_timeout < self._timer_deadline
             or session.state is not self._timer_state
@@ -248,14 +242,14 @@ class SmppConnection:
     def send_response(
         self, sequence_number: int, pdu: Response, status: int = CommandStatus.ESME_ROK
     ) -> None:
-        """Answer a request from ``incoming``. Silently dropped if the connection closed."""
-        if self.closed:
+        """Answer a request from ``incoming``. Silently dropped once the connection or its session closed."""
+        if self.closed or self.session.state is SessionState.CLOSED:  # (EOF closes the session first)
             return
         self.session.send_response(sequence_number, pdu, status)
         self._kick()
 
     def send_nack(self, sequence_number: int, status: int) -> None:
-        if self._closed.is_set():
+        if self._closed.is_set() or self.session.state is SessionState.CLOSED:
             return
         self.session.send_nack(sequence_number, status)
         self._kick()
@@ -409,39 +403,45 @@ class SmppConnection:
         send = self._incoming_send
         freed = False
         budget = _ROUTE_SLICE
-        for event in events:
-            budget -= 1
-            if not budget:
-                # A large read is routed in slices with a checkpoint between them, when
-                # there is something to send or room in the window: the writer sends the
-                # answers so far (a peer whose window is full waits for them) and the
-                # senders refill the window, while the rest of the read is still ahead.
-                budget = _ROUTE_SLICE
-                self.on_batch_end()  # before the checkpoint: the answers go out with it
-                if freed and self._room:
-                    self._room.unpark(count=self.session.window.available)
-                if freed or self._write_pending:
-                    freed = False
-                    await trio.lowlevel.checkpoint()
-            if isinstance(event, OUTCOME_TYPES):
-                self._outcome(event)
-                freed = True
-                continue
-            if isinstance(event, _QUIET):
-                continue
-            handler = self.on_event  # read per event: it may be set while we await below
-            if handler is not None:
-                handler(event)
-                continue
-            # Nobody reading incoming any more is not an error of this connection.
-            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                if isinstance(event, RequestReceived | NotificationReceived):
-                    await send.send(event)  # must be answered: backpressure, never drop
-                else:
-                    try:
-                        send.send_nowait(event)
-                    except trio.WouldBlock:  # informational; a busy reader must not stall us
-                        log.debug("incoming full; dropped %s", type(event).__name__)
+        try:
+            for index, event in enumerate(events):  # noqa: B007 (the except reads it)
+                budget -= 1
+                if not budget:
+                    # A large read is routed in slices with a checkpoint between them, when
+                    # there is something to send or room in the window: the writer sends the
+                    # answers so far (a peer whose window is full waits for them) and the
+                    # senders refill the window, while the rest of the read is still ahead.
+                    budget = _ROUTE_SLICE
+                    self.on_batch_end()  # before the checkpoint: the answers go out with it
+                    if freed and self._room:
+                        self._room.unpark(count=self.session.window.available)
+                    if freed or self._write_pending:
+                        freed = False
+                        await trio.lowlevel.checkpoint()
+                if isinstance(event, OUTCOME_TYPES):
+                    self._outcome(event)
+                    freed = True
+                    continue
+                if isinstance(event, _QUIET):
+                    continue
+                handler = self.on_event  # read per event: it may be set while we await below
+                if handler is not None:
+                    handler(event)
+                    continue
+                # Nobody reading incoming any more is not an error of this connection.
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    if isinstance(event, RequestReceived | NotificationReceived):
+                        await send.send(event)  # must be answered: backpressure, never drop
+                    else:
+                        try:
+                            send.send_nowait(event)
+                        except trio.WouldBlock:  # informational; a busy reader must not stall us
+                            log.debug("incoming full; dropped %s", type(event).__name__)
+        except trio.Cancelled:  # closing (close() from a callback, a lost stream) mid-read: the
+            for event in events[index:]:  # session forgot these requests; report them now,
+                if isinstance(event, OUTCOME_TYPES):  # or nobody ever will
+                    self._outcome(event)
+            raise
         self.on_batch_end()
         if freed and self._room:
             self._room.unpark(count=self.session.window.available)

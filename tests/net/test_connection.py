@@ -207,6 +207,32 @@ async def test_peer_closing_fails_every_request_in_flight(autojump_clock: trio.t
                 conn.start_request(SUBMIT, lambda _: None)
 
 
+async def test_closing_from_a_callback_mid_read_still_reports_every_outcome(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # 40 answers in one read are routed in slices; the first callback closes the
+    # connection, so the checkpoint between slices is cancelled. The answers after it are
+    # gone from the session, which cannot report them as aborted: they must still reach
+    # their callbacks (a part whose outcome was lost stayed ``submitting`` for ever).
+    outcomes: list[object] = []
+    with trio.fail_after(5):
+        async with raw_pair(attrs.evolve(QUIET, window=64)) as (conn, peer):
+
+            def callback(outcome: object) -> None:
+                outcomes.append(outcome)
+                conn.close("closed by a callback")
+
+            for n in range(40):
+                conn.start_request(submit(n), callback)
+            answers = []
+            for n in range(40):
+                header, _ = await peer.receive()
+                answers.append(encode_pdu(SubmitSmResp(message_id=str(n)), header.sequence_number))
+            await peer.send_bytes(b"".join(answers))
+            await conn.wait_closed()
+    assert len(outcomes) == 40
+
+
 # -- the window ------------------------------------------------------------------------
 
 
@@ -484,6 +510,25 @@ async def test_deliver_sm_arrives_on_incoming_and_send_response_answers_it(
             )
             assert pdu == DeliverSmResp()
             assert conn.statistics().responses_owed == 0
+
+
+async def test_an_answer_after_the_peer_closed_is_dropped_not_raised(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # A deliver_sm_resp deferred to a group commit, sent after the peer's EOF closed the
+    # session but before the connection finished closing (it was a crash of the gateway).
+    deliver = DeliverSm(source_addr="4479002", destination_addr="4479001", short_message=b"id:1 stat:DELIVRD")
+    with trio.fail_after(5):
+        async with raw_pair() as (conn, peer):
+            await peer.send(deliver, 42)
+            assert await conn.incoming.receive() == RequestReceived(sequence_number=42, pdu=deliver)
+            await peer.stream.aclose()
+            while conn.session.state is not SessionState.CLOSED:
+                await trio.sleep(0)
+            assert not conn.closed  # the window: the session is closed, the connection not yet
+            conn.send_response(42, DeliverSmResp())
+            conn.send_nack(43, CommandStatus.ESME_RSYSERR)
+            await conn.wait_closed()
 
 
 @pytest.mark.parametrize(
