@@ -18,9 +18,8 @@ can be sent (422 with the gateway's reason, naming the field it is about). ``to`
 from __future__ import annotations
 
 import logging
-import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -29,8 +28,8 @@ import msgspec
 import trio
 
 from smppgw.api.addresses import address
+from smppgw.api.keys import Keyring, Principal, Quota
 from smppgw.api.problems import (
-    MEDIA_TYPE,
     Problem,
     field_error,
     invalid,
@@ -44,7 +43,9 @@ from smppgw.net.http import Response as HttpResponse
 from smppgw.policy.addressing import AddressError, to_smpp
 from smppgw.store.base import MessageRecord, Store, StoreError
 
-__all__ = ["Acceptor", "BatchBody", "MessageBody", "accepted", "fast_routes", "openapi_components"]
+__all__ = [
+    "Acceptor", "BatchBody", "MessageBody", "accepted", "fast_routes", "openapi_components", "permitted"
+]  # fmt: skip
 
 MAX_TEXT = 255 * 153 * 2  # a generous bound above 255 parts; the gateway says the exact limit
 MAX_BATCH = 1000
@@ -120,7 +121,9 @@ def _check(body: MessageBody, at: str) -> list[dict[str, str]]:
     return errors
 
 
-def _fields(body: MessageBody, now: Callable[[], float], region: str | None, at: str = "") -> dict[str, Any]:
+def _fields(
+    body: MessageBody, now: Callable[[], float], region: str | None, who: Principal, at: str = ""
+) -> dict[str, Any]:
     """``Gateway.submit``'s keywords: the numbers normalised, ``send_at`` turned to the trio
     clock. Raises a 422 Problem naming ``to`` or ``from`` (under ``at``)."""
     try:
@@ -142,6 +145,7 @@ def _fields(body: MessageBody, now: Callable[[], float], region: str | None, at:
         "tags": tuple(body.tags),
         "idempotency_key": body.idempotency_key,
         "callback_url": body.callback_url,
+        "tenant": who.tenant,
     }
     if body.send_at is not None:
         fields["send_at"] = now() + (body.send_at.timestamp() - time.time())
@@ -151,10 +155,11 @@ def _fields(body: MessageBody, now: Callable[[], float], region: str | None, at:
 class _Pending:
     """One single-message request waiting for its group's transaction."""
 
-    __slots__ = ("body", "done", "fields", "result", "status")
+    __slots__ = ("body", "done", "fields", "result", "status", "who")
 
-    def __init__(self, body: MessageBody, fields: dict[str, Any]) -> None:
+    def __init__(self, body: MessageBody, fields: dict[str, Any], who: Principal) -> None:
         self.body = body
+        self.who = who
         self.fields = fields
         self.done = trio.Event()
         self.result: dict[str, Any] | Problem = {}
@@ -174,7 +179,7 @@ class Acceptor:
         self,
         gateway: Gateway,
         store: Store,
-        api_keys: Sequence[str],
+        keyring: Keyring,
         *,
         now: Callable[[], float],
         max_queued: int,
@@ -185,18 +190,24 @@ class Acceptor:
         self.store = store
         self.now = now
         self.max_queued = max_queued
-        self._keys = [k.encode() for k in api_keys]
+        self.keyring = keyring
+        self.quota = Quota()
         self._group: list[_Pending] = []
         self._wake = trio.Event()
 
-    def authorised(self, authorization: bytes, api_key: bytes) -> None:
-        """``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; raises a 401 Problem."""
-        given = authorization[7:] if authorization[:7].lower() == b"bearer " else api_key
-        # compare_digest against every key: no timing hint about which key nearly matched.
-        if not any([secrets.compare_digest(given, k) for k in self._keys]):
-            raise Problem(401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    def caller(self, request: Request, scope: str) -> Principal:
+        """The request's caller (found by ``Keyring.admit`` before its body was read, or
+        now), if its key has ``scope``; raises a 401, 403 or 429 Problem."""
+        who = request.state
+        if not isinstance(who, Principal):
+            headers = request.headers
+            who = self.keyring.authenticate(
+                headers.get(b"authorization", b""), headers.get(b"x-api-key", b""), request.client[0]
+            )
+        return permitted(who, scope)
 
-    def _room(self, n: int) -> None:
+    def _room(self, n: int, who: Principal) -> None:
+        self.quota.check(who)
         if not self.gateway.accepting:
             raise Problem(503, "the gateway is not running (starting or shutting down)")
         if self.gateway.queued() + n > self.max_queued:
@@ -207,10 +218,11 @@ class Acceptor:
             )
 
     def _seen(self, body: MessageBody, fields: dict[str, Any]) -> dict[str, Any] | None:
-        """The first message of a repeated idempotency key; 409 if it was another one."""
+        """The first message of a repeated idempotency key (the tenant's); 409 if it was
+        another one."""
         key = body.idempotency_key
         try:
-            seen = self.store.find_key(key) if key is not None else None
+            seen = self.store.find_key(key, fields["tenant"]) if key is not None else None
         except StoreError as exc:
             raise Problem(503, f"not accepted: {exc}") from None
         if seen is None:
@@ -221,7 +233,7 @@ class Acceptor:
             )
         return accepted(seen)
 
-    def _one(self, raw: bytes) -> tuple[MessageBody, dict[str, Any]]:
+    def _one(self, raw: bytes, who: Principal) -> tuple[MessageBody, dict[str, Any]]:
         try:
             body = _decode_one(raw)
         except msgspec.ValidationError as exc:
@@ -230,32 +242,34 @@ class Acceptor:
             raise Problem(400, f"body is not JSON: {exc}") from None
         if errors := _check(body, ""):
             raise invalid_fields(errors)
-        return body, _fields(body, self.now, self.region)
+        return body, _fields(body, self.now, self.region, who)
 
-    def single(self, raw: bytes) -> tuple[int, bytes]:
+    def single(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
         """``POST /v1/messages`` on its own (one transaction): (status, JSON body)."""
-        body, fields = self._one(raw)
+        body, fields = self._one(raw, who)
         if (seen := self._seen(body, fields)) is not None:
             return 200, _encode(seen)
-        self._room(1)
-        return 202, _encode(accepted(self._submit(fields)))
+        self._room(1, who)
+        return 202, _encode(accepted(self._submit(fields, who)))
 
-    def _submit(self, fields: dict[str, Any]) -> MessageRecord:
+    def _submit(self, fields: dict[str, Any], who: Principal) -> MessageRecord:
         try:
-            return self.gateway.submit(**fields)
+            record = self.gateway.submit(**fields)
+            self.quota.add(who, record)
+            return record
         except SubmitError as exc:
             raise unsendable(exc, "") from None
         except StoreError as exc:
             raise Problem(503, f"not accepted: {exc}") from None
 
-    async def single_grouped(self, raw: bytes) -> tuple[int, bytes]:
+    async def single_grouped(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
         """``POST /v1/messages`` as the HTTP front answers it: the requests that arrive
         together are stored in one transaction (``Gateway.submit_many``), so a commit
         is shared by all of them instead of paid by each. No waiting is added: the
         group is what the other connections' tasks put in before the group's task runs,
         in the same scheduler round."""
-        body, fields = self._one(raw)
-        pending = _Pending(body, fields)
+        body, fields = self._one(raw, who)
+        pending = _Pending(body, fields, who)
         self._group.append(pending)
         self._wake.set()
         await pending.done.wait()
@@ -290,12 +304,12 @@ class Acceptor:
         then answers as a repeat (200 with the first, or 409). As ``single``: the key
         before the queue's room, and the room counted for the group (first come first)."""
         fresh: list[_Pending] = []
-        keys: set[str] = set()
+        keys: set[tuple[str | None, str]] = set()
         later: list[_Pending] = []
         for pending in group:
             key = pending.body.idempotency_key
             if key is not None:
-                if key in keys:
+                if (pending.who.tenant, key) in keys:
                     later.append(pending)
                     continue
                 try:
@@ -306,9 +320,9 @@ class Acceptor:
                 if seen is not None:
                     pending.settle(seen, 200)
                     continue
-                keys.add(key)
+                keys.add((pending.who.tenant, key))
             try:
-                self._room(len(fresh) + 1)
+                self._room(len(fresh) + 1, pending.who)
             except Problem as exc:
                 pending.settle(exc)
                 continue
@@ -321,12 +335,14 @@ class Acceptor:
                     pending.settle(Problem(503, f"not accepted: {exc}"))
                 return later
             for pending, outcome in zip(fresh, outcomes, strict=True):
-                pending.settle(
-                    unsendable(outcome, "") if isinstance(outcome, SubmitError) else accepted(outcome)
-                )
+                if isinstance(outcome, SubmitError):
+                    pending.settle(unsendable(outcome, ""))
+                else:
+                    self.quota.add(pending.who, outcome)
+                    pending.settle(accepted(outcome))
         return later
 
-    def batch(self, raw: bytes) -> tuple[int, bytes]:
+    def batch(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
         """``POST /v1/messages/batch``: one result per item, in order. Raises Problem."""
         try:
             items = _decode_batch(raw).messages
@@ -343,7 +359,7 @@ class Acceptor:
                 results[i] = invalid_fields(errors).item()
                 continue
             try:
-                fields = _fields(item, self.now, self.region, at)
+                fields = _fields(item, self.now, self.region, who, at)
             except Problem as exc:
                 results[i] = exc.item()
                 continue
@@ -365,7 +381,7 @@ class Acceptor:
                     results[i] = seen
                     continue
             fresh.append((i, fields))
-        self._room(len(fresh))
+        self._room(len(fresh), who)
         try:
             outcomes = self.gateway.submit_many([fields for _, fields in fresh])
         except StoreError as exc:
@@ -374,9 +390,17 @@ class Acceptor:
             if isinstance(outcome, SubmitError):
                 results[i] = unsendable(outcome, f"messages[{i}].").item()
             else:
+                self.quota.add(who, outcome)
                 results[i] = accepted(outcome)
         n = sum(1 for r in results if r is not None and "id" in r)
         return 202, _encode({"accepted": n, "rejected": len(results) - n, "results": results})
+
+
+def permitted(who: Principal, scope: str) -> Principal:
+    """``who`` if its key has ``scope``; else a 403 Problem naming the scope."""
+    if not who.allows(scope):
+        raise Problem(403, f"the API key {who.id} lacks the scope {scope}", kind="forbidden")
+    return who
 
 
 def _normal(field: str, value: Any) -> Any:
@@ -391,21 +415,18 @@ def _normal(field: str, value: Any) -> Any:
 def fast_routes(acceptor: Acceptor) -> dict[tuple[bytes, bytes], FastRoute]:
     """The two intake routes for the HTTP front, answered without FastAPI."""
 
-    def route(handler: Callable[[bytes], Awaitable[tuple[int, bytes]]]) -> FastRoute:
+    def route(handler: Callable[[bytes, Principal], Awaitable[tuple[int, bytes]]]) -> FastRoute:
         async def answer(request: Request) -> HttpResponse:
-            headers = request.headers
             try:
-                acceptor.authorised(headers.get(b"authorization", b""), headers.get(b"x-api-key", b""))
-                status, body = await handler(request.body)
+                status, body = await handler(request.body, acceptor.caller(request, "messages:send"))
             except Problem as exc:
-                extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
-                return exc.status, [(b"content-type", MEDIA_TYPE.encode()), *extra], exc.body()
+                return exc.response()
             return status, _JSON, body
 
         return answer
 
-    async def batch(raw: bytes) -> tuple[int, bytes]:
-        return acceptor.batch(raw)
+    async def batch(raw: bytes, who: Principal) -> tuple[int, bytes]:
+        return acceptor.batch(raw, who)
 
     return {
         (b"POST", b"/v1/messages"): route(acceptor.single_grouped),

@@ -61,6 +61,7 @@ MEDIA_TYPE: Final = "application/problem+json"
 KINDS: Final[Mapping[str, tuple[int, str]]] = {
     "bad-request": (400, "Bad request"),
     "unauthorized": (401, "Unauthorized"),
+    "forbidden": (403, "The API key lacks the scope this needs"),
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method not allowed"),
     "conflict": (409, "Conflict"),
@@ -69,6 +70,8 @@ KINDS: Final[Mapping[str, tuple[int, str]]] = {
     "too-large": (413, "Request body too large"),
     "validation": (422, "Invalid request"),
     "queue-full": (429, "Queue full"),
+    "rate-limited": (429, "Too many requests"),
+    "quota-exceeded": (429, "The API key's queued parts are at its quota"),
     "internal": (500, "Internal server error"),
     "unavailable": (503, "Service unavailable"),
 }
@@ -133,6 +136,11 @@ class Problem(Exception):
 
     def body(self) -> bytes:
         return json.dumps(self.item()).encode()
+
+    def response(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """As the HTTP front answers it (``net.http.Response``)."""
+        extra = [(k.lower().encode(), v.encode()) for k, v in self.headers.items()]
+        return self.status, [(b"content-type", MEDIA_TYPE.encode()), *extra], self.body()
 
 
 def field_error(field: str, message: str, where: str = "body") -> dict[str, str]:

@@ -12,9 +12,10 @@ requests answered in order, chunked request bodies, ``Expect: 100-continue``,
 ``Content-Length`` on every response, ``HEAD`` without a body, a ``Date`` header
 (RFC 9110 §6.6.1). Limits: a request head over ``max_head`` bytes is 431, a body over
 ``max_body`` is 413 as soon as its ``Content-Length`` is seen (before the body is read),
-a request not complete within ``request_timeout`` of its first byte is 408 (and an
-answer the client does not read within it closes the connection), an idle
-keep-alive connection is closed after ``keepalive_timeout``, and over
+``admit`` (called once a request's head is whole) may answer instead, its body unread
+(the API's key check), a request not complete within ``request_timeout`` of its first
+byte is 408 (and an answer the client does not read within it closes the connection),
+an idle keep-alive connection is closed after ``keepalive_timeout``, and over
 ``max_connections`` a new connection gets 503 and is closed. Every such answer closes
 the connection (its rest can't be trusted), after the answers to the requests that
 were whole before it, and with a lingering close (RFC 9112 §9.6): the bytes the client
@@ -35,7 +36,7 @@ import attrs
 import httptools
 import trio
 
-__all__ = ["FastRoute", "HttpLimits", "Request", "Response", "serve_http"]
+__all__ = ["Admit", "FastRoute", "HttpLimits", "Request", "Response", "serve_http"]
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,11 @@ class HttpLimits:
 class Request:
     """One parsed request: what a fast route gets. ``headers``: lower-cased names."""
 
-    __slots__ = ("body", "headers", "http_version", "keep_alive", "method", "path", "query")
+    __slots__ = ("body", "client", "headers", "http_version", "keep_alive", "method", "path", "query", "state")  # fmt: skip
 
     def __init__(self) -> None:
+        self.client: tuple[str, int] = ("", 0)
+        self.state: object = None  # what the admission hook found (the API: the key)
         self.http_version = "1.1"
         self.method = b""
         self.path = b""
@@ -72,6 +75,9 @@ class Request:
 #: (status, extra headers, body) of a fast route's answer.
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
 FastRoute = Callable[[Request], Awaitable[Response]]
+#: Called once a request's head is complete, before any of its body is read: None lets
+#: it in; a Response answers it instead (and closes the connection, the body unread).
+Admit = Callable[[Request], Response | None]
 
 _REASONS = {
     100: b"Continue", 200: b"OK", 201: b"Created", 202: b"Accepted", 204: b"No Content",
@@ -86,17 +92,20 @@ _REASONS = {
 class _Refused(Exception):
     """Stop parsing and answer ``status``, then close."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, response: Response | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.response = response  # the whole answer, else a problem of status and detail
 
 
 class _Parsing:
     """httptools callbacks: collects complete requests (several when pipelined)."""
 
-    def __init__(self, limits: HttpLimits) -> None:
+    def __init__(self, limits: HttpLimits, admit: Admit | None, client: tuple[str, int]) -> None:
         self.limits = limits
+        self.admit = admit
+        self.client = client
         self.parser = httptools.HttpRequestParser(self)
         self.done: list[Request] = []
         self.current: Request | None = None
@@ -124,6 +133,7 @@ class _Parsing:
 
     def on_message_begin(self) -> None:
         self.current = Request()
+        self.current.client = self.client
         self.head_bytes = 0
         self.body = []
         self.body_bytes = 0
@@ -164,6 +174,8 @@ class _Parsing:
         coding = request.headers.get(b"transfer-encoding")
         if coding is not None and coding.strip().lower() != b"chunked":  # RFC 9112 §6.1
             raise _Refused(501, f"transfer coding {coding.decode('latin-1')!r} is not served")
+        if self.admit is not None and (answer := self.admit(request)) is not None:
+            raise _Refused(answer[0], "not admitted", answer)  # the body is never read
         length = request.headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limits.max_body:
             raise _Refused(413, f"body over {self.limits.max_body} bytes")
@@ -187,10 +199,10 @@ class _Parsing:
         self.wants_continue = False  # the body is here already
 
 
-def _refusal(exc: Exception) -> tuple[int, str]:
+def _refusal(exc: Exception) -> _Refused:
     """Ours (a _Refused, also from inside httptools' callbacks), else a 400."""
     cause = exc if isinstance(exc, _Refused) else exc.__context__
-    return (cause.status, cause.detail) if isinstance(cause, _Refused) else (400, "malformed request")
+    return cause if isinstance(cause, _Refused) else _Refused(400, "malformed request")
 
 
 class _Date:
@@ -233,10 +245,10 @@ def _problem(status: int, detail: str) -> tuple[list[tuple[bytes, bytes]], bytes
 
 
 class _Server:
-    def __init__(
-        self, app: ASGIApp, routes: Mapping[tuple[bytes, bytes], FastRoute], limits: HttpLimits
-    ) -> None:
+    def __init__(self, app: ASGIApp, routes: Mapping[tuple[bytes, bytes], FastRoute], limits: HttpLimits,
+                 admit: Admit | None) -> None:  # fmt: skip
         self.app = app
+        self.admit = admit
         self.routes = routes
         self.limits = limits
         self.date = _Date()
@@ -250,17 +262,17 @@ class _Server:
             if counted:
                 await self._serve(stream)
             else:
-                await self._refuse(stream, 503, "too many connections")
+                await self._refuse(stream, _Refused(503, "too many connections"))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the client went away
         finally:
             self.connections -= counted
             await trio.aclose_forcefully(stream)
 
-    async def _refuse(self, stream: trio.SocketStream, status: int, detail: str, before: bytes = b"") -> None:
-        """Answer ``before`` (what was answered already), then ``status``; then a
+    async def _refuse(self, stream: trio.SocketStream, refused: _Refused, before: bytes = b"") -> None:
+        """Answer ``before`` (what was answered already), then ``refused``; then a
         lingering close: read and drop what the client still sends, for a second at most."""
-        headers, body = _problem(status, detail)
+        status, headers, body = refused.response or (refused.status, *_problem(refused.status, refused.detail))  # fmt: skip
         with trio.move_on_after(1.0):
             await stream.send_all(before + _head(status, headers, len(body), self.date(), True) + body)
             await stream.send_eof()
@@ -269,11 +281,11 @@ class _Server:
                     break
 
     async def _serve(self, stream: trio.SocketStream) -> None:
-        parsing = _Parsing(self.limits)
         try:
             client = stream.socket.getpeername()[:2]
         except OSError:
             client = ("", 0)
+        parsing = _Parsing(self.limits, self.admit, client)
         limits = self.limits
         began, begun = 0.0, 0  # when the request being received began, and which one it is
         while True:
@@ -289,9 +301,8 @@ class _Server:
                 data = await stream.receive_some(65536)
             if waited.cancelled_caught:
                 if receiving:
-                    await self._refuse(
-                        stream, 408, f"request not complete within {limits.request_timeout:g} s"
-                    )
+                    late = _Refused(408, f"request not complete within {limits.request_timeout:g} s")
+                    await self._refuse(stream, late)
                 return  # an idle keep-alive connection: closed
             if not data:
                 return  # EOF
@@ -312,7 +323,7 @@ class _Server:
                     break
             parsing.done.clear()
             if refused is not None and not close:
-                await self._refuse(stream, *refused, before=b"".join(out))
+                await self._refuse(stream, refused, b"".join(out))
                 return
             if parsing.wants_continue and not close:
                 parsing.wants_continue = False
@@ -363,6 +374,7 @@ class _Server:
             "headers": list(request.headers.items()),
             "client": client,
             "server": self.server_addr,
+            "state": {"admitted": request.state},  # Starlette's request.state.admitted
         }
         sent = trio.Event()
         delivered = False
@@ -413,11 +425,12 @@ async def serve_http(
     port: int,
     routes: Mapping[tuple[bytes, bytes], FastRoute] | None = None,
     limits: HttpLimits | None = None,
+    admit: Admit | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` (and ``routes``) on ``host:port`` until cancelled; ``started`` gets
-    the port (``port=0`` picks a free one)."""
-    server = _Server(app, routes or {}, limits or HttpLimits())
+    the port (``port=0`` picks a free one). ``admit``: see ``Admit`` (the API's key check)."""
+    server = _Server(app, routes or {}, limits or HttpLimits(), admit)
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()
     server.server_addr = (bound[0], bound[1])
