@@ -199,6 +199,8 @@ class Acceptor:
         """The request's caller (found by ``Keyring.admit`` before its body was read, or
         now), if its key has ``scope``; raises a 401, 403 or 429 Problem."""
         who = request.state
+        if isinstance(who, Problem):  # over its rate (``Keyring.admit``)
+            raise who
         if not isinstance(who, Principal):
             headers = request.headers
             who = self.keyring.authenticate(

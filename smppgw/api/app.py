@@ -104,6 +104,8 @@ def build_app(
 
         async def caller(request: Request) -> Principal:
             who = getattr(request.state, "admitted", None)  # Keyring.admit's, at the HTTP front
+            if isinstance(who, Problem):  # over its rate
+                raise who
             if not isinstance(who, Principal):
                 get = request.headers.get
                 client = request.client.host if request.client else ""

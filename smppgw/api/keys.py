@@ -112,15 +112,26 @@ class Keyring:
             return None
         headers = request.headers
         try:
-            request.state = self.authenticate(
+            who = self.identify(
                 headers.get(b"authorization", b""), headers.get(b"x-api-key", b""), request.client[0]
             )
         except Problem as exc:
-            return exc.response()
+            return exc.response()  # the connection closes, the body unread
+        try:
+            request.state = self.spend(who)
+        except Problem as exc:
+            # A known caller over its rate: answered (by the route) after its body, so that
+            # its connection stays open for the next request.
+            request.state = exc
         return None
 
     def authenticate(self, authorization: bytes, api_key: bytes, address: str) -> Principal:
         """The caller of this key, its request counted; raises a 401 or 429 Problem."""
+        return self.spend(self.identify(authorization, api_key, address))
+
+    def identify(self, authorization: bytes, api_key: bytes, address: str) -> Principal:
+        """The caller of this key (not counted); raises a 401 or 429 Problem (the address
+        is blocked after too many failures)."""
         now = self.clock()
         if (until := self._blocked.get(address)) is not None:
             if now < until:
@@ -131,8 +142,12 @@ class Keyring:
         if who is None:
             self._failed(address, now)
             raise _UNKNOWN
+        return who
+
+    def spend(self, who: Principal) -> Principal:
+        """``who`` once its request is counted; raises a 429 Problem over its rate."""
         if who.rate is not None:
-            self._spend(who, now)
+            self._spend(who, self.clock())
         if not who.id.startswith("config-"):
             self._used[who.id] = self.wall()
         return who
@@ -188,26 +203,40 @@ def _too_many(wait: float, detail: str) -> Problem:
 class Quota:
     """Each key's queued parts (accepted, scheduled or queued, not yet sent): counted as
     messages are accepted, and recounted from the live records only when a key reaches
-    its quota, so the check costs nothing until then."""
+    its quota (at most every ``RECOUNT`` seconds), so the check costs nothing until then.
+    A request is refused once its key has ``max_queued`` parts or more waiting (a batch
+    is checked as one request)."""
 
-    def __init__(self) -> None:
+    RECOUNT = 0.05
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self._records: dict[str, deque[MessageRecord]] = {}
         self._counts: dict[str, int] = {}
+        self._recounted: dict[str, float] = {}
 
     def check(self, who: Principal) -> None:
         """Raises a 429 Problem if ``who`` has ``max_queued`` parts or more waiting."""
         limit = who.max_queued
-        if limit is None or self._counts.get(who.id, 0) < limit:
+        count = self._counts.get(who.id, 0)
+        if limit is None or count < limit:
             return
-        records = self._records.get(who.id, deque())
-        waiting = deque(r for r in records if r.status in _WAITING)
-        self._records[who.id] = waiting
-        self._counts[who.id] = count = sum(sum(p.status in _WAITING for p in r.parts) or 1 for r in waiting)
+        now = self.clock()
+        if now - self._recounted.get(who.id, -math.inf) >= self.RECOUNT:
+            self._recounted[who.id] = now
+            count = self._recount(who.id)
         if count >= limit:
             raise Problem(
                 429, f"API key {who.id} has {count} queued parts (its quota is {limit}); retry later",
                 kind="quota-exceeded", headers={"Retry-After": "1"},
             )  # fmt: skip
+
+    def _recount(self, key_id: str) -> int:
+        records = self._records.get(key_id, deque())
+        waiting = deque(r for r in records if r.status in _WAITING)
+        self._records[key_id] = waiting
+        self._counts[key_id] = count = sum(sum(p.status in _WAITING for p in r.parts) or 1 for r in waiting)
+        return count
 
     def add(self, who: Principal, record: MessageRecord) -> None:
         if who.max_queued is not None:

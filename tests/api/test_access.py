@@ -13,6 +13,7 @@ import pytest
 import trio
 
 import smppgw.api.keys
+from smppgw.api.keys import Quota
 from smppgw.api.limits import KeyLimits
 from smppgw.store.base import ApiKeyRecord, key_hash
 from smppgw.store.sqlite import SqliteStore
@@ -145,12 +146,27 @@ async def test_a_key_over_its_rate_gets_429_with_retry_after(tmp_path: Path) -> 
         assert "over its rate" in assert_problem(r, 429, "rate-limited")["detail"]
         assert r.headers["retry-after"] == "100"
         assert (await o.get("/v1/messages")).status_code == 200  # each key has its own bucket
+        # Over its rate, a known key's connection stays open: its next request is answered.
+        stream = await trio.open_tcp_stream("127.0.0.1", int(api.url.rsplit(":", 1)[1]))
+        async with stream:
+            post = (
+                f"POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {slow}\r\n"
+                f"content-type: application/json\r\ncontent-length: 2\r\n\r\n{{}}"
+            ).encode()
+            reader = Reader(stream)
+            for _ in range(2):
+                await stream.send_all(post)
+                answer = await reader.answer()
+                assert answer.status == 429 and b"connection" not in answer.headers
         # Config keys are not rate limited (the operator's, as before keys had limits).
         for _ in range(20):
             assert (await api.get("/v1/messages")).status_code == 200
 
 
-async def test_a_key_at_its_quota_of_queued_parts_gets_429(tmp_path: Path) -> None:
+async def test_a_key_at_its_quota_of_queued_parts_gets_429(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Quota, "RECOUNT", 0.0)  # recount at every check at the quota
     db = tmp_path / "db"
     small = make_key(db, "messages:send", max_queued=2)
     async with serving(app_config([DOWN], db)) as api, as_key(api, small) as s:  # nothing leaves the queue
