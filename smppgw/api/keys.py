@@ -20,6 +20,7 @@ parts (``Quota``, checked by the intake), and per source address the failed atte
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import time
@@ -34,6 +35,8 @@ from smppgw.net.http import Request, Response
 from smppgw.store.base import SCOPES, KeyStore, MessageRecord, Status, key_hash
 
 __all__ = ["KeyLimits", "Keyring", "Principal", "Quota"]
+
+log = logging.getLogger(__name__)
 
 RELOAD = 2.0  # seconds between reads of the store's keys (and writes of last use)
 _MAX_ADDRESSES = 10_000  # source addresses whose failures are remembered (oldest dropped)
@@ -93,12 +96,17 @@ class Keyring:
 
     def _reload(self, now: float) -> None:
         self._loaded = now
-        if self._used:
-            used, self._used = self._used, {}
-            self.store.touch_keys(used)
+        try:
+            if self._used:
+                self.store.touch_keys(self._used)
+                self._used = {}
+            found = self.store.api_keys()
+        except Exception:  # e.g. locked by `smppgw keys` a moment: the keys known go on
+            log.warning("reading the API keys from the store failed; trying again", exc_info=True)
+            return
         d = self.limits
         self._by_hash = {}
-        for k in self.store.api_keys():
+        for k in found:
             self._by_hash[k.hash] = (k.hash, Principal(
                 id=k.id, name=k.name, scopes=frozenset(k.scopes), tenant=k.tenant,
                 rate=k.rate if k.rate is not None else d.rate,

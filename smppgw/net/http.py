@@ -174,8 +174,14 @@ class _Parsing:
         coding = request.headers.get(b"transfer-encoding")
         if coding is not None and coding.strip().lower() != b"chunked":  # RFC 9112 §6.1
             raise _Refused(501, f"transfer coding {coding.decode('latin-1')!r} is not served")
-        if self.admit is not None and (answer := self.admit(request)) is not None:
-            raise _Refused(answer[0], "not admitted", answer)  # the body is never read
+        if self.admit is not None:
+            try:
+                answer = self.admit(request)
+            except Exception:
+                log.exception("admitting %s %s failed", request.method.decode(), path.decode("latin-1"))
+                raise _Refused(500, "internal error") from None
+            if answer is not None:
+                raise _Refused(answer[0], "not admitted", answer)  # the body is never read
         length = request.headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limits.max_body:
             raise _Refused(413, f"body over {self.limits.max_body} bytes")
