@@ -8,9 +8,11 @@ the same paths call the same methods, so the two ways in cannot differ; they als
 the OpenAPI description (``MessageBody``'s JSON schema).
 
 A 202 means the message is stored: on disk for SQLite (``Store.add`` returned). The
-checks, in order: the key (401), the body's shape (422, each error with its field
-path), the idempotency key (200 with the first message, 409 for another message), the
-queue's room (429 with Retry-After, 503 while the gateway is not running), whether it
+checks, in order: the key (401, before the body is read: ``api.keys``; 429 over its
+rate), its scope ``messages:send`` (403), the body's shape (422, each error with its field
+path), the idempotency key (the key's tenant's: 200 with the first message, 409 for
+another message), the key's quota and the queue's room (429 with Retry-After, 503 while
+the gateway is not running), whether it
 can be sent (422 with the gateway's reason, naming the field it is about). ``to`` and
 ``from`` are normalised here (``address``: E.164 digits, ``support.phone``).
 """
@@ -43,9 +45,7 @@ from smppgw.net.http import Response as HttpResponse
 from smppgw.policy.addressing import AddressError, to_smpp
 from smppgw.store.base import MessageRecord, Store, StoreError
 
-__all__ = [
-    "Acceptor", "BatchBody", "MessageBody", "accepted", "fast_routes", "openapi_components", "permitted"
-]  # fmt: skip
+__all__ = ["Acceptor", "BatchBody", "MessageBody", "accepted", "fast_routes", "openapi_components"]
 
 MAX_TEXT = 255 * 153 * 2  # a generous bound above 255 parts; the gateway says the exact limit
 MAX_BATCH = 1000
@@ -194,19 +194,6 @@ class Acceptor:
         self.quota = Quota()
         self._group: list[_Pending] = []
         self._wake = trio.Event()
-
-    def caller(self, request: Request, scope: str) -> Principal:
-        """The request's caller (found by ``Keyring.admit`` before its body was read, or
-        now), if its key has ``scope``; raises a 401, 403 or 429 Problem."""
-        who = request.state
-        if isinstance(who, Problem):  # over its rate (``Keyring.admit``)
-            raise who
-        if not isinstance(who, Principal):
-            headers = request.headers
-            who = self.keyring.authenticate(
-                headers.get(b"authorization", b""), headers.get(b"x-api-key", b""), request.client[0]
-            )
-        return permitted(who, scope)
 
     def _room(self, n: int, who: Principal) -> None:
         self.quota.check(who)
@@ -398,13 +385,6 @@ class Acceptor:
         return 202, _encode({"accepted": n, "rejected": len(results) - n, "results": results})
 
 
-def permitted(who: Principal, scope: str) -> Principal:
-    """``who`` if its key has ``scope``; else a 403 Problem naming the scope."""
-    if not who.allows(scope):
-        raise Problem(403, f"the API key {who.id} lacks the scope {scope}", kind="forbidden")
-    return who
-
-
 def _normal(field: str, value: Any) -> Any:
     if field in ("source", "destination"):
         try:
@@ -420,7 +400,12 @@ def fast_routes(acceptor: Acceptor) -> dict[tuple[bytes, bytes], FastRoute]:
     def route(handler: Callable[[bytes, Principal], Awaitable[tuple[int, bytes]]]) -> FastRoute:
         async def answer(request: Request) -> HttpResponse:
             try:
-                status, body = await handler(request.body, acceptor.caller(request, "messages:send"))
+                h = request.headers
+                who = acceptor.keyring.caller(
+                    request.state, h.get(b"authorization", b""), h.get(b"x-api-key", b""), request.client[0],
+                    "messages:send",
+                )  # fmt: skip
+                status, body = await handler(request.body, who)
             except Problem as exc:
                 return exc.response()
             return status, _JSON, body

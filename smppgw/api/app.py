@@ -54,7 +54,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import generate_latest
 
 from smppgw.api import problems
-from smppgw.api.accept import Acceptor, openapi_components, permitted
+from smppgw.api.accept import Acceptor, openapi_components
 from smppgw.api.addresses import address
 from smppgw.api.events import events_router
 from smppgw.api.keys import Keyring, Principal
@@ -103,16 +103,12 @@ def build_app(
         """A dependency: the caller (``api.keys.Principal``), if its key has ``scope``."""
 
         async def caller(request: Request) -> Principal:
-            who = getattr(request.state, "admitted", None)  # Keyring.admit's, at the HTTP front
-            if isinstance(who, Problem):  # over its rate
-                raise who
-            if not isinstance(who, Principal):
-                get = request.headers.get
-                client = request.client.host if request.client else ""
-                who = keyring.authenticate(
-                    get("authorization", "").encode(), get("x-api-key", "").encode(), client
-                )
-            return permitted(who, scope)
+            get = request.headers.get
+            return keyring.caller(
+                getattr(request.state, "admitted", None),  # Keyring.admit's, at the HTTP front
+                get("authorization", "").encode(), get("x-api-key", "").encode(),
+                request.client.host if request.client else "", scope,
+            )  # fmt: skip
 
         return Depends(caller)
 

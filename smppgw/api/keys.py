@@ -34,7 +34,7 @@ from smppgw.api.problems import Problem
 from smppgw.net.http import Request, Response
 from smppgw.store.base import SCOPES, KeyStore, MessageRecord, Status, key_hash
 
-__all__ = ["KeyLimits", "Keyring", "Principal", "Quota"]
+__all__ = ["KeyLimits", "Keyring", "Principal", "Quota", "permitted"]
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,21 @@ class Keyring:
             request.state = exc
         return None
 
+    def caller(
+        self, admitted: object, authorization: bytes, api_key: bytes, address: str, scope: str
+    ) -> Principal:
+        """A request's caller, if its key has ``scope``: what ``admit`` found (its 429
+        raised now), or for a request that came in another way its key checked now.
+        Raises a 401, 403 or 429 Problem."""
+        if isinstance(admitted, Problem):
+            raise admitted
+        who = (
+            admitted
+            if isinstance(admitted, Principal)
+            else self.authenticate(authorization, api_key, address)
+        )
+        return permitted(who, scope)
+
     def authenticate(self, authorization: bytes, api_key: bytes, address: str) -> Principal:
         """The caller of this key, its request counted; raises a 401 or 429 Problem."""
         return self.spend(self.identify(authorization, api_key, address))
@@ -202,6 +217,13 @@ class Keyring:
             wait = (1.0 - bucket.tokens) / rate if rate > 0 else 60.0
             raise _too_many(wait, f"API key {who.id} is over its rate of {rate:g} requests/s")
         bucket.tokens -= 1.0
+
+
+def permitted(who: Principal, scope: str) -> Principal:
+    """``who`` if its key has ``scope``; else a 403 Problem naming the scope."""
+    if not who.allows(scope):
+        raise Problem(403, f"the API key {who.id} lacks the scope {scope}", kind="forbidden")
+    return who
 
 
 def _too_many(wait: float, detail: str) -> Problem:
