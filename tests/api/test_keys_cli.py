@@ -87,3 +87,21 @@ async def test_a_created_key_works_with_its_scopes_until_revoked(
             assert revoked.exit_code == 0 and key_id in revoked.output
             assert_problem(await client.post("/v1/messages", json=MSG), 401, "unauthorized")
             assert runner.invoke(main, ["keys", "list", "--config", str(config)]).output.count("\n") == 1
+
+
+def test_with_keys_in_the_store_the_config_needs_none(tmp_path: Path) -> None:
+    from smppgw.app import load_app_config
+    from smppgw.keyscmd import store_has_keys
+    from smppgw.support.config import ConfigError
+
+    config = config_file(tmp_path)
+    with config.open("a") as f:
+        f.write('[[smsc]]\nname = "a"\nhost = "127.0.0.1"\nport = 2775\nsystem_id = "s"\npassword = "p"\n')
+    assert not store_has_keys(str(config))
+    with pytest.raises(ConfigError, match="no API key"):
+        load_app_config(config, store_keys=store_has_keys(str(config)))
+    made = CliRunner().invoke(
+        main, ["keys", "create", "--config", str(config), "--name", "n", "--scope", "admin"]
+    )
+    assert made.exit_code == 0 and store_has_keys(str(config))
+    assert load_app_config(config, store_keys=store_has_keys(str(config))).api_keys == ()
