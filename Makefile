@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench soak clean browser
+.PHONY: demo test lint typecheck unit bench soak fuzz clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench: $(STAMP)
 # Not part of `make test`: minutes, and 127.0.0.1:8080 must be free.
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py
+
+# Live fuzzing (issue 16): hostile frames at the simulator and at the gateway's receiving
+# side, schemathesis at the API; seeded and bounded (about 10 minutes). Not part of
+# `make test` (its short run is tests/fuzz/test_fuzz_short.py). Loopback only.
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .hypothesis

@@ -16,6 +16,7 @@ from functools import partial
 import trio
 
 from simulator.config import SimConfig
+from smppgw.core.constants import CommandStatus
 from smppgw.core.session import SessionConfig
 from smppgw.net.server import serve_smsc
 from smppgw.net.tls import server_context
@@ -37,6 +38,8 @@ def session_config(config: SimConfig) -> SessionConfig:
         inactivity_timeout=s.inactivity_timeout,
         max_command_length=s.max_command_length,
         answer_enquire_link=False,
+        max_owed=s.receive_window,
+        over_window_status=CommandStatus.ESME_RTHROTTLED,
     )
 
 

@@ -90,6 +90,7 @@ class BindState:
         #: Whose ``behaviour`` answers this bind's PDUs: the account's once bound.
         self.source: GlobalBehaviour | AccountState = source
         self.peer = "?"
+        self.address: str | None = None  # the peer's host (binds per source address)
         self.account: AccountState | None = None
         self.mode: str | None = None
         self.system_id: str | None = None

@@ -91,7 +91,9 @@ class Binds:
         bind = conn.behaviour if isinstance(conn.behaviour, BindState) else self.new_bind()
         bind.conn = conn
         try:
-            bind.peer = "{}:{}".format(*conn.stream.socket.getpeername()[:2])  # type: ignore[attr-defined]
+            stream = getattr(conn.stream, "transport_stream", conn.stream)  # under TLS: the TCP one
+            host, port = stream.socket.getpeername()[:2]  # type: ignore[union-attr]
+            bind.peer, bind.address = f"{host}:{port}", host
         except Exception:
             bind.peer = "?"
         self._state.connections.add(bind)
@@ -146,6 +148,8 @@ class Binds:
         """Count what the session answered or rejected by itself."""
         metrics = self._metrics
         if isinstance(event, ProtocolViolation) and event.nack_queued:
+            if event.error.command_status == CommandStatus.ESME_RTHROTTLED:  # beyond the window
+                metrics.over_window.inc()
             if event.request_command_id is not None:
                 metrics.pdu("in", event.request_command_id, 0)
             reply = event.reply_command_id if event.reply_command_id is not None else 0x8000_0000
@@ -211,6 +215,9 @@ class Binds:
             status = CommandStatus.ESME_RBINDFAIL
         elif len(account.binds) >= account.account.max_binds:
             status = CommandStatus.ESME_RALYBND
+        elif self._binds_from(bind.address) >= self._state.config.max_binds_per_address:
+            status = CommandStatus.ESME_RBINDFAIL
+            self._metrics.binds_refused.labels("per_address").inc()
         else:
             status = CommandStatus.ESME_ROK
         # 3.4 §5.3.2.25: sc_interface_version only for a 3.4+ ESME.
@@ -229,6 +236,13 @@ class Binds:
         if mode in _RECEIVER_MODES:
             account.queue.add_receiver(bind.conn)
         self.schedule_unbind(bind)
+
+    def _binds_from(self, address: str | None) -> int:
+        """Bound sessions from ``address`` over every account (bounded: accounts x
+        max_binds). A connection without an address (a memory stream) is not limited."""
+        if address is None:
+            return 0
+        return sum(1 for a in self._state.accounts.values() for b in a.binds if b.address == address)
 
     def schedule_unbind(self, bind: BindState) -> None:
         """Plan the ``unbind_after`` fault for ``bind`` (at bind time, or when changed at run time)."""

@@ -66,6 +66,7 @@ __all__ = [
 
 _BIND_TYPES: Final = ("tx", "rx", "trx")
 _TOP_KEYS: Final = {
+    "max_binds_per_address",
     "host",
     "port",
     "http_host",
@@ -90,6 +91,9 @@ class SessionSettings:
     response_timeout: float = 30.0  # for deliver_sm; then redelivery
     window: int = 64  # deliver_sm in flight per bind (carriers use 1-10; a load-test peer needs more)
     max_command_length: int = 64 * 1024
+    # Requests per bind not yet answered (submits waiting out a response delay); one beyond
+    # is answered ESME_RTHROTTLED at once: an ESME that ignores its window holds no more.
+    receive_window: int = 1024
 
 
 @attrs.frozen(kw_only=True)
@@ -117,6 +121,8 @@ class SimConfig:
     tls_cert: str | None = None  # with tls_key: serve SMPP over TLS
     tls_key: str | None = None
     tls_client_ca: str | None = None  # require a client certificate signed by this CA
+    # Binds from one source address at once (all accounts); beyond: ESME_RBINDFAIL.
+    max_binds_per_address: int = 32
 
     def behaviour_for(self, account: Account, patch: Mapping[str, Any] | None = None) -> Behaviour:
         """The effective behaviour of ``account`` (see the module docstring)."""
@@ -175,8 +181,8 @@ def _session(v: Any) -> SessionSettings:
     out: dict[str, Any] = {}
     for key, value in t.items():
         w = f"session.{key}"
-        if key in ("window", "max_command_length"):
-            out[key] = integer(value, w, 1 if key == "window" else 16, 16 * 1024 * 1024)
+        if key in ("window", "max_command_length", "receive_window"):
+            out[key] = integer(value, w, 16 if key == "max_command_length" else 1, 16 * 1024 * 1024)
         elif value is None and key in ("inactivity_timeout", "enquire_link_interval"):
             out[key] = None  # that timer off
         else:
@@ -236,6 +242,10 @@ def config_from_dict(data: Mapping[str, Any]) -> SimConfig:
         build_behaviour(out["behaviour_raw"])
     if "session" in data:
         out["session"] = _session(data["session"])
+    if "max_binds_per_address" in data:
+        out["max_binds_per_address"] = integer(
+            data["max_binds_per_address"], "max_binds_per_address", 1, 100_000
+        )
     out.update(_tls(data))
     config = SimConfig(**out)
     for account in config.accounts:  # the merged layers must be valid too

@@ -70,6 +70,14 @@ class SimMetrics:
         )
         self.binds = Gauge("smppsim_binds", "Bound sessions", ["account", "mode"], registry=r)
         self.connections = Counter("smppsim_connections", "TCP connections accepted", registry=r)
+        self.binds_refused = Counter(
+            "smppsim_binds_refused", "Binds refused by a limit (ESME_RBINDFAIL)", ["reason"], registry=r
+        )
+        self.over_window = Counter(
+            "smppsim_over_window",
+            "Requests beyond a bind's receiving window, answered ESME_RTHROTTLED",
+            registry=r,
+        )
         self._tallies: list[Tally] = []  # every one made, for the flush
         # By (direction, command_id, status) and by (counter, labels): one Tally per child.
         self._pdu: Tallies[tuple[str, int, int]] = Tallies(self._new_pdu_tally)

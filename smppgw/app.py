@@ -1,7 +1,7 @@
 """The composition root (DESIGN §2): config -> store, gateway, HTTP API -> one nursery.
 
 ``smppgw serve --config FILE`` reads one TOML file: the gateway's sections (``[[smsc]]``,
-``[[route]]``, ``[retry]``, ``[limits]``, ``[receipts]``, ``[gateway]``) plus
+``[[route]]``, ``[retry]``, ``[limits]``, ``[receipts]``, ``[inbound]``, ``[gateway]``) plus
 
     [store]
     path = "var/smppgw.sqlite3"      # the embedded store (SQLite, WAL)
@@ -24,6 +24,14 @@
     max_queued = 100000              # parts waiting to be sent; above it POST answers 429
     default_region = "GB"            # national numbers (07700 900001) are read as this region's;
                                      # unset: numbers must be international (+44..., 447...)
+    max_body = 1048576               # bytes of a request body; more is 413 before it is read
+    max_batch_body = 16777216        # the same for POST /v1/messages/batch
+    max_head = 65536                 # bytes of a request line and headers; more is 431
+    request_timeout = 30             # seconds from a request's first byte to its last (408)
+    keepalive_timeout = 75           # seconds an idle connection is kept
+    max_connections = 1024           # open connections; a new one over it gets 503
+    tls_cert = "api-cert.pem"        # serve HTTPS: a PEM certificate (chain) and its key,
+    tls_key = "api-key.pem"          # relative to this file's directory
 
     [webhooks]                       # the event outbox's delivery (gateway/webhook_config.py)
     secret_env = "SMPPGW_WEBHOOK_SECRET"   # signs calls to each message's callback_url
@@ -65,7 +73,9 @@ from smppgw.gateway.inbound import InboundHandler, InboundMessage
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.webhook_config import webhooks_from_dict
-from smppgw.net.http import serve_http
+from smppgw.net.http import HttpLimits, serve_http
+from smppgw.net.https import https_context
+from smppgw.net.tls import TlsSetupError
 from smppgw.store.base import InboundStore, MessageStore, Status, Store, StoreControl
 from smppgw.store.sqlite import SqliteStore
 from smppgw.support.config import (
@@ -73,6 +83,7 @@ from smppgw.support.config import (
     each,
     host_port,
     integer,
+    number,
     positive,
     read_toml,
     string,
@@ -102,9 +113,21 @@ class AppConfig:
     key_limits: KeyLimits = KeyLimits()
     tenants: dict[str, str] = attrs.field(factory=dict)  # inbound destination number -> tenant
     webhooks: WebhookSettings = WebhookSettings()
+    http: HttpLimits = HttpLimits()  # the HTTP front's: max_body is a single request's
+    max_batch_body: int = 16 * 1024 * 1024  # POST /v1/messages/batch's body limit
+    tls_cert: Path | None = None  # with tls_key: serve HTTPS
+    tls_key: Path | None = None
 
 
-_LIMITS = {"key_rate", "key_burst", "key_max_queued", "auth_failures", "auth_window", "auth_block"}
+_LIMITS = {  # [api] integer keys -> their bounds
+    "max_body": (1024, 1024**3),
+    "max_batch_body": (1024, 1024**3),
+    "max_head": (1024, 1024 * 1024),
+    "max_connections": (1, 1_000_000),
+}
+_KEY_LIMITS = {"key_rate", "key_burst", "key_max_queued", "auth_failures", "auth_window", "auth_block"}
+_API_KEYS = {"listen", "keys", "keys_env", "max_queued", "default_region", "request_timeout"}
+_API_KEYS |= {"keepalive_timeout", "tls_cert", "tls_key", "tenants", *_LIMITS, *_KEY_LIMITS}
 
 
 def _key_limits(t: dict[str, Any]) -> KeyLimits:
@@ -120,10 +143,16 @@ def _key_limits(t: dict[str, Any]) -> KeyLimits:
 
 
 def app_config_from_dict(
-    data: dict[str, Any], *, environ: dict[str, str] | None = None, store_keys: bool = False
+    data: dict[str, Any],
+    *,
+    environ: dict[str, str] | None = None,
+    base: Path | None = None,
+    store_keys: bool = False,
 ) -> AppConfig:
-    """Raises ConfigError naming the first bad key. ``store_keys``: the store holds keys
-    (``smppgw keys create``), so the config need not name one."""
+    """Raises ConfigError naming the first bad key. ``base``: the directory relative
+    paths (``api.tls_cert``, ``api.tls_key``) are read from (the config file's).
+    ``store_keys``: the store holds keys (``smppgw keys create``), so the config need
+    not name one."""
     env = os.environ if environ is None else environ
     out: dict[str, Any] = {
         "gateway": config_from_dict({k: v for k, v in data.items() if k not in _APP_SECTIONS})
@@ -138,9 +167,8 @@ def app_config_from_dict(
     keys: list[str] = []
     if "api" in data:
         t = table(data["api"], "api")
-        unknown_keys(
-            t, {"listen", "keys", "keys_env", "max_queued", "default_region", "tenants", *_LIMITS}, "api"
-        )
+        unknown_keys(t, _API_KEYS, "api")
+        out.update(_api_http(t, base or Path(".")))
         out["key_limits"] = _key_limits(t)
         for tenant, numbers in table(t.get("tenants", {}), "api.tenants").items():
             for number in each(numbers, f"api.tenants.{tenant}", string):
@@ -170,9 +198,35 @@ def app_config_from_dict(
     return AppConfig(**out)
 
 
+def _api_http(t: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The ``[api]`` keys of the HTTP front: its limits and HTTPS (the files are loaded
+    here, so a bad one stops the start naming its key)."""
+    out: dict[str, Any] = {}
+    limits: dict[str, Any] = {k: integer(t[k], f"api.{k}", *b) for k, b in _LIMITS.items() if k in t}
+    if "max_batch_body" in limits:
+        out["max_batch_body"] = limits.pop("max_batch_body")
+    for k in ("request_timeout", "keepalive_timeout"):
+        if k in t:
+            limits[k] = number(t[k], f"api.{k}", gt=0, le=3600)
+    out["http"] = HttpLimits(**limits)
+    if "tls_cert" in t or "tls_key" in t:
+        if "tls_cert" not in t or "tls_key" not in t:
+            raise ConfigError(
+                f"api.{'tls_key' if 'tls_cert' in t else 'tls_cert'}: tls_cert and tls_key go together"
+            )
+        cert, key = (base / string(t[k], f"api.{k}", min_len=1) for k in ("tls_cert", "tls_key"))
+        try:
+            https_context(cert, key)
+        except TlsSetupError as exc:
+            raise ConfigError(f"api.tls_{exc.field}: {exc.message}") from None
+        out["tls_cert"], out["tls_key"] = cert, key
+    return out
+
+
 def load_app_config(path: str | Path, *, store_keys: bool = False) -> AppConfig:
-    """Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad content."""
-    return app_config_from_dict(read_toml(path), store_keys=store_keys)
+    """Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad
+    content. ``store_keys``: see ``app_config_from_dict``."""
+    return app_config_from_dict(read_toml(path), base=Path(path).parent, store_keys=store_keys)
 
 
 def embedded_config(sim_port: int, *, api_key: str, listen_port: int = 8080) -> AppConfig:
@@ -199,7 +253,7 @@ async def run_app(
     ``store``: any ``Store`` (the memory store in tests, another backend); by default
     SQLite at ``config.store_path``. Everything past this point sees the protocol only.
     The store is closed when the app stops."""
-    from smppgw.api.accept import fast_routes
+    from smppgw.api.accept import BATCH, fast_routes
     from smppgw.api.app import build_app
 
     where = str(config.store_path) if store is None else type(store).__name__
@@ -223,6 +277,7 @@ async def run_app(
             if resumed := _resume(gateway, store):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(_flusher, store, config.flush_interval)
+            nursery.start_soon(_checkpointer, store)
             nursery.start_soon(webhooks.run)
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
@@ -230,9 +285,13 @@ async def run_app(
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
+            limits = attrs.evolve(config.http, body_limits={BATCH: config.max_batch_body})
+            tls = None if config.tls_cert is None else https_context(config.tls_cert, config.tls_key or "")
             port = await nursery.start(
-                partial(serve_http, app, host=config.listen_host, port=config.listen_port, routes=routes,
-                        admit=app.state.keyring.admit)
+                partial(
+                    serve_http, app, host=config.listen_host, port=config.listen_port, routes=routes,
+                    limits=limits, ssl_context=tls, admit=app.state.keyring.admit,
+                )
             )  # fmt: skip
             task_status.started((gateway, store, port))
     finally:
@@ -274,6 +333,16 @@ async def _flusher(store: StoreControl, interval: float) -> None:
             log.exception("store flush failed; retrying")
 
 
+async def _checkpointer(store: StoreControl, interval: float = 1.0) -> None:
+    """The store's checkpoints, in a worker thread: never on the event loop."""
+    while True:
+        await trio.sleep(interval)
+        try:
+            await trio.to_thread.run_sync(store.checkpoint)
+        except Exception:  # the WAL keeps everything meanwhile; the next one catches up
+            log.exception("store checkpoint failed; retrying")
+
+
 async def serve(config: AppConfig | None, *, on_started: Callable[[str], None]) -> None:
     """``smppgw serve``: run until SIGTERM/SIGINT; with no config, the embedded default."""
     async with trio.open_nursery() as nursery:
@@ -291,7 +360,8 @@ async def serve(config: AppConfig | None, *, on_started: Callable[[str], None]) 
                 on_started(f"API key (set SMPPGW_API_KEY to choose one): {key}")
             on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")
         gateway, _, port = await nursery.start(run_app, config)
-        on_started(f"smppgw serving http://{config.listen_host}:{port} (store {config.store_path})")
+        scheme = "http" if config.tls_cert is None else "https"
+        on_started(f"smppgw serving {scheme}://{config.listen_host}:{port} (store {config.store_path})")
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals, server_gc():
             async for _ in signals:
                 break

@@ -3,7 +3,8 @@
 These two are the hot routes (issue 14: the single POST at 2,500 req/s or more), so
 they skip FastAPI: the HTTP front (``net/http.py``) calls ``Acceptor.single`` and
 ``Acceptor.batch`` with the raw request, the body is decoded and checked by msgspec
-(C, one pass) into ``MessageBody``, and the answer is JSON bytes. The FastAPI routes of
+(C, one pass) into ``MessageBody`` (``api/bodies.py``: every field bounded), and the
+answer is JSON bytes. The FastAPI routes of
 the same paths call the same methods, so the two ways in cannot differ; they also carry
 the OpenAPI description (``MessageBody``'s JSON schema).
 
@@ -22,22 +23,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 import msgspec
 import trio
 
 from smppgw.api.addresses import address
+from smppgw.api.bodies import MessageBody, check, decode_batch, decode_one, openapi_components
 from smppgw.api.keys import Keyring, Principal, Quota
 from smppgw.api.problems import (
     Problem,
-    field_error,
     invalid,
     invalid_fields,
     unsendable,
-    validation_problem,
 )
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.net.http import FastRoute, Request
@@ -45,80 +43,16 @@ from smppgw.net.http import Response as HttpResponse
 from smppgw.policy.addressing import AddressError, to_smpp
 from smppgw.store.base import MessageRecord, Store, StoreError
 
-__all__ = ["Acceptor", "BatchBody", "MessageBody", "accepted", "fast_routes", "openapi_components"]
+__all__ = ["BATCH", "SINGLE", "Acceptor", "accepted", "fast_routes", "openapi_components"]
 
-MAX_TEXT = 255 * 153 * 2  # a generous bound above 255 parts; the gateway says the exact limit
-MAX_BATCH = 1000
+SINGLE = (b"POST", b"/v1/messages")  # the intake routes, as the HTTP front keys them
+BATCH = (b"POST", b"/v1/messages/batch")  # its body limit is [api] max_batch_body
 _SAME = ("source", "destination", "text", "encoding")
 
 log = logging.getLogger(__name__)
 
-Encoding = Literal["auto", "gsm7", "ucs2", "latin1"]
-Address = Annotated[str, msgspec.Meta(min_length=1, max_length=21)]
-
-
-class MessageBody(msgspec.Struct, forbid_unknown_fields=True, rename={"from_": "from"}):
-    """One message (DESIGN §4.2). Exactly one of ``text`` and ``hex``."""
-
-    to: Annotated[
-        str, msgspec.Meta(min_length=1, max_length=21, description="Destination, E.164 (+ optional)")
-    ]
-    from_: Annotated[
-        str,
-        msgspec.Meta(min_length=1, max_length=21, description="Sender: E.164, short code or alphanumeric"),
-    ]
-    text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT)] | None = None
-    hex: (
-        Annotated[
-            str,
-            msgspec.Meta(
-                max_length=280, pattern="^[0-9a-fA-F]*$", description="Binary body (data_coding 4), one part"
-            ),
-        ]
-        | None
-    ) = None
-    encoding: Encoding = "auto"
-    dlr: bool = True
-    callback_url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)] | None = None
-    idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
-    validity: Annotated[float, msgspec.Meta(gt=0, le=7 * 86400, description="Seconds")] | None = None
-    priority: Annotated[int, msgspec.Meta(ge=0, le=3)] = 0
-    tags: Annotated[list[str], msgspec.Meta(max_length=16)] = []
-    send_at: (
-        Annotated[
-            datetime,
-            msgspec.Meta(
-                description="ISO 8601 with an offset: queue the message then (scheduled until)", tz=True
-            ),
-        ]
-        | None
-    ) = None
-
-
-class BatchBody(msgspec.Struct, forbid_unknown_fields=True):
-    messages: Annotated[list[MessageBody], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
-
-
-_decode_one = msgspec.json.Decoder(MessageBody).decode
-_decode_batch = msgspec.json.Decoder(BatchBody).decode
 _encode = msgspec.json.Encoder().encode
 _JSON = [(b"content-type", b"application/json")]
-
-
-def _check(body: MessageBody, at: str) -> list[dict[str, str]]:
-    """What msgspec's schema cannot say: one body, encoding with text only, the URL."""
-    errors = []
-    if (body.text is None) == (body.hex is None):
-        errors.append(field_error(f"{at}text", "exactly one of text and hex is needed"))
-    elif body.hex is not None and body.encoding != "auto":
-        errors.append(
-            field_error(f"{at}encoding", "encoding applies to text only; hex is sent as 8-bit data")
-        )
-    if body.callback_url is not None:
-        url = urlsplit(body.callback_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            errors.append(field_error(f"{at}callback_url", "an http or https URL with a host is needed"))
-    return errors
 
 
 def _fields(
@@ -223,13 +157,8 @@ class Acceptor:
         return accepted(seen)
 
     def _one(self, raw: bytes, who: Principal) -> tuple[MessageBody, dict[str, Any]]:
-        try:
-            body = _decode_one(raw)
-        except msgspec.ValidationError as exc:
-            raise validation_problem(str(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise Problem(400, f"body is not JSON: {exc}") from None
-        if errors := _check(body, ""):
+        body = decode_one(raw)
+        if errors := check(body, ""):
             raise invalid_fields(errors)
         return body, _fields(body, self.now, self.region, who)
 
@@ -333,18 +262,13 @@ class Acceptor:
 
     def batch(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
         """``POST /v1/messages/batch``: one result per item, in order. Raises Problem."""
-        try:
-            items = _decode_batch(raw).messages
-        except msgspec.ValidationError as exc:
-            raise validation_problem(str(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise Problem(400, f"body is not JSON: {exc}") from None
+        items = decode_batch(raw)
         results: list[dict[str, Any] | None] = [None] * len(items)
         fresh: list[tuple[int, dict[str, Any]]] = []
         keys_in_batch: set[str] = set()
         for i, item in enumerate(items):
             at = f"messages[{i}]."
-            if errors := _check(item, at):
+            if errors := check(item, at):
                 results[i] = invalid_fields(errors).item()
                 continue
             try:
@@ -399,15 +323,18 @@ def fast_routes(acceptor: Acceptor) -> dict[tuple[bytes, bytes], FastRoute]:
 
     def route(handler: Callable[[bytes, Principal], Awaitable[tuple[int, bytes]]]) -> FastRoute:
         async def answer(request: Request) -> HttpResponse:
+            headers = request.headers
             try:
-                h = request.headers
                 who = acceptor.keyring.caller(
-                    request.state, h.get(b"authorization", b""), h.get(b"x-api-key", b""), request.client[0],
-                    "messages:send",
+                    request.state, headers.get(b"authorization", b""), headers.get(b"x-api-key", b""),
+                    request.client[0], "messages:send",
                 )  # fmt: skip
                 status, body = await handler(request.body, who)
             except Problem as exc:
-                return exc.response()
+                rid = headers.get(b"x-request-id", b"").decode("ascii")  # the front's: safe
+                if exc.status == 500:  # the bug itself was logged where it happened
+                    log.error("request %s: answered 500 (%s)", rid, exc.detail)  # noqa: TRY400
+                return exc.response(rid)
             return status, _JSON, body
 
         return answer
@@ -415,15 +342,4 @@ def fast_routes(acceptor: Acceptor) -> dict[tuple[bytes, bytes], FastRoute]:
     async def batch(raw: bytes, who: Principal) -> tuple[int, bytes]:
         return acceptor.batch(raw, who)
 
-    return {
-        (b"POST", b"/v1/messages"): route(acceptor.single_grouped),
-        (b"POST", b"/v1/messages/batch"): route(batch),
-    }
-
-
-def openapi_components() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(single body schema, batch body schema, components) for the OpenAPI document."""
-    (one, many), components = msgspec.json.schema_components(
-        [MessageBody, BatchBody], ref_template="#/components/schemas/{name}"
-    )
-    return one, many, components
+    return {SINGLE: route(acceptor.single_grouped), BATCH: route(batch)}

@@ -44,18 +44,21 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi_offline import FastAPIOffline
 from prometheus_client import generate_latest
 
 from smppgw.api import problems
 from smppgw.api.accept import Acceptor, openapi_components
 from smppgw.api.addresses import address
+from smppgw.api.bodies import MAX_TAG, TAG_PATTERN
 from smppgw.api.events import events_router
 from smppgw.api.keys import Keyring, Principal
 from smppgw.api.limits import KeyLimits
@@ -66,7 +69,10 @@ from smppgw.gateway.engine import CancelError, Gateway
 from smppgw.policy.addressing import to_smpp
 from smppgw.store.base import MessageQuery, MessageRecord, Status, Store
 
-__all__ = ["build_app", "message_view"]
+__all__ = ["MAX_SEQ", "build_app", "message_view"]
+
+MAX_SEQ = 2**63 - 1  # a sequence number (``after``): SQLite's largest integer
+_TAG = re.compile(TAG_PATTERN)  # fullmatch: a final newline is refused too
 
 
 def build_app(
@@ -176,7 +182,7 @@ def build_app(
             status=_status(status),
             destination=_address("to", to, region),
             source=_address("from", from_, region),
-            tag=tag,
+            tag=_tag(tag),
             since=_instant("since", since),
             until=_instant("until", until),
             before=_cursor(cursor),
@@ -194,7 +200,7 @@ def build_app(
     @app.get("/v1/inbound", responses=errors(403))
     async def get_inbound(
         who: Principal = inbound,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         items = store.inbound(after=after, limit=limit, tenant=who.tenant)
@@ -207,7 +213,7 @@ def build_app(
             raise HTTPException(404, f"{number} is not opted out")
         return opt_out_view(found)
 
-    @app.put("/v1/optouts/{number}", dependencies=[consent], responses=errors(403))
+    @app.put("/v1/optouts/{number}", dependencies=[consent], responses=errors(400, 403))  # 400: not JSON
     async def put_optout(number: str, body: OptOutIn | None = None) -> dict[str, Any]:
         addr = _number(number, region)
         store.opt_out(addr, now=now(), reason=body.reason if body else "api")
@@ -233,7 +239,7 @@ def build_app(
         ready = gateway.accepting and any(binds.values())
         return JSONResponse({"ready": ready, "smscs": binds}, status_code=200 if ready else 503)
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)  # the Prometheus text format
     async def metrics() -> Response:
         return Response(generate_latest(gateway.metrics.registry), media_type="text/plain; version=0.0.4")
 
@@ -259,6 +265,13 @@ def _checked(name: str, value: str, region: str | None, where: str) -> str:
 def _number(number: str, region: str | None) -> str:
     """The ``{number}`` of an opt-out path."""
     return _checked("number", number, region, "path")
+
+
+def _tag(value: str | None) -> str | None:
+    """A ``tag`` filter: a tag a message can have (``api/bodies.py``)."""
+    if value is not None and not (len(value) <= MAX_TAG and _TAG.fullmatch(value)):
+        raise invalid("tag", f"1-{MAX_TAG} of A-Z a-z 0-9 _ . : -", "query")
+    return value
 
 
 def _status(value: str | None) -> Status | None:
@@ -299,8 +312,8 @@ def _cursor(value: str | None) -> tuple[float, str] | None:
         return None
     try:
         created, message_id = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        if not isinstance(message_id, str) or isinstance(created, bool):
+        if not isinstance(message_id, str) or isinstance(created, bool) or not math.isfinite(created):
             raise ValueError(value)
         return float(created), message_id
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, OverflowError, binascii.Error, RecursionError):
         raise invalid("cursor", "not a next_cursor of this listing", "query") from None

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
+from smppgw.api import problems
 from smppgw.store.base import DEAD, Store
 
 __all__ = ["events_router"]
@@ -33,7 +34,7 @@ def events_router(store: Store, now: Callable[[], float]) -> APIRouter:
 
     @router.get("/v1/events")
     async def get_events(
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # SQLite's largest integer
         types_: Annotated[list[str] | None, Query(alias="type")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def events_router(store: Store, now: Callable[[], float]) -> APIRouter:
     async def retry_all() -> dict[str, int]:
         return {"retried": store.retry_dead(None, wall_now())}
 
-    @router.post("/v1/webhooks/dead/{event_id}/retry")
+    @router.post("/v1/webhooks/dead/{event_id}/retry", responses=problems.responses(404))
     async def retry_one(event_id: str) -> dict[str, int]:
         retried = store.retry_dead(event_id, wall_now())
         if not retried:

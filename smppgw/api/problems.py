@@ -13,7 +13,9 @@ into the body, ``messages[3].to``, or a query or path parameter's name; "" for t
 as a whole), where it is (``in``: body, query, path) and the ``message``. Pydantic's
 errors and the gateway's reasons take the same shape, and so does each refused item of a
 batch. Headers stay: ``WWW-Authenticate`` on 401, ``Retry-After`` on 429, ``Allow`` on
-405. An unexpected exception is a 500 that says nothing of it (it is logged).
+405. An unexpected exception is a 500 that says nothing of it: it is logged with the
+request's id (the ``X-Request-Id`` the HTTP front gives every answer), and a 5xx problem
+carries that id as ``request_id``.
 
 FastAPI routes keep raising ``HTTPException``; ``Problem`` (an exception) carries a kind
 or field errors, and is what the intake (``api/accept.py``, answered by the HTTP front
@@ -53,6 +55,7 @@ __all__ = [
     "responses",
     "unsendable",
     "validation_problem",
+    "with_request_id",
 ]
 
 BASE: Final = "urn:smppgw:problem:"
@@ -108,6 +111,9 @@ class ProblemBody(BaseModel):
     status: int
     detail: str = Field(description="This occurrence, for people")
     errors: list[FieldError] = Field(default_factory=list, description="422 only: each invalid field")
+    request_id: str = Field(
+        default="", description="5xx only: the request's id (its X-Request-Id), as the log has it"
+    )
 
 
 class Problem(Exception):
@@ -134,13 +140,21 @@ class Problem(Exception):
         """The problem as a dict (also a refused item's result in a batch answer)."""
         return problem(self.status, self.detail, self.kind, self.errors)
 
-    def body(self) -> bytes:
-        return json.dumps(self.item()).encode()
+    def body(self, request_id: str = "") -> bytes:
+        """The problem+json body; a 5xx carries ``request_id``."""
+        return json.dumps(with_request_id(self.item(), request_id)).encode()
 
-    def response(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def response(self, request_id: str = "") -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """As the HTTP front answers it (``net.http.Response``)."""
         extra = [(k.lower().encode(), v.encode()) for k, v in self.headers.items()]
-        return self.status, [(b"content-type", MEDIA_TYPE.encode()), *extra], self.body()
+        return self.status, [(b"content-type", MEDIA_TYPE.encode()), *extra], self.body(request_id)
+
+
+def with_request_id(body: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """``body`` with ``request_id`` if it is a 5xx problem and the id is known."""
+    if body["status"] >= 500 and request_id:
+        body["request_id"] = request_id
+    return body
 
 
 def field_error(field: str, message: str, where: str = "body") -> dict[str, str]:
@@ -202,13 +216,14 @@ def validation_problem(message: str, *, prefix: str = "") -> Problem:
 
 async def _problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return _response(exc.item(), exc.headers)
+    return _response(with_request_id(exc.item(), request.headers.get("x-request-id", "")), exc.headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    return _response(problem(exc.status_code, detail), exc.headers)
+    body = with_request_id(problem(exc.status_code, detail), request.headers.get("x-request-id", ""))
+    return _response(body, exc.headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -220,8 +235,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The details stay in the log: a stack trace can carry paths, SQL and message text.
-    # Starlette raises the exception on after this answer; the HTTP front logs it.
-    return _response(problem(500, "an unexpected error; it has been logged"))
+    # Starlette raises the exception on after this answer; the HTTP front logs it with
+    # the request id this answer carries.
+    body = problem(500, "an unexpected error; it has been logged")
+    return _response(with_request_id(body, request.headers.get("x-request-id", "")))
 
 
 def _summary(errors: Sequence[dict[str, str]]) -> str:

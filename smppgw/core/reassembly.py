@@ -196,6 +196,7 @@ class Reassembler:
         default=attrs.Factory(lambda self: deque(maxlen=self.max_pending), takes_self=True), init=False
     )
     _evicted_at: float | None = attrs.field(default=None, init=False)
+    evicted_total: int = attrs.field(default=0, init=False)  # groups evicted by max_pending, ever
 
     def add(
         self,
@@ -237,6 +238,7 @@ class Reassembler:
 
     def _evict_oldest(self, now: float) -> None:
         oldest = next(iter(self._groups))
+        self.evicted_total += 1
         self._evicted.append(self._groups.pop(oldest).incomplete(evicted=True))
         if self._evicted_at is None:
             self._evicted_at = now

@@ -116,6 +116,12 @@ class SessionConfig:
     #: ``RequestReceived`` for the application to answer, or to drop (a simulator that
     #: plays dead on purpose: its black hole leaves even the keep-alive unanswered).
     answer_enquire_link: bool = True
+    #: The receiving window: requests owed a response at once (binds, enquire_link and
+    #: unbind aside). One beyond it is answered at once with ``over_window_status`` and
+    #: never reaches the application: a peer that ignores the window cannot make us hold
+    #: unbounded work. None: no limit.
+    max_owed: int | None = attrs.field(default=None, validator=_positive_or_none)
+    over_window_status: int = CommandStatus.ESME_RTHROTTLED
 
 
 @attrs.frozen(kw_only=True)
@@ -367,6 +373,18 @@ class Session:
         else:
             if cid in _BIND_IDS:
                 self._apply(Input.RECV_BIND)
+            elif (
+                self.config.max_owed is not None
+                and len(self._owed) >= self.config.max_owed
+                and cid != _ENQUIRE_LINK  # (owed here only when the application answers it)
+            ):
+                status = CommandStatus(self.config.over_window_status)
+                error = RemoteProtocolError(
+                    f"{cls.__name__} beyond the receiving window ({self.config.max_owed} owed)",
+                    command_status=status,
+                )
+                reject(self, seq, cls, error, events)
+                return
             self._owed[seq] = pdu
             # One per PDU received: built as one dict (_construct); the attrs __init__ of
             # a frozen class (a setattr per field) costs twice as much. No validators.

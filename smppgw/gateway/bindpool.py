@@ -126,6 +126,8 @@ class BindPool:
             response_timeout=s.response_timeout,
             enquire_link_interval=s.enquire_link_interval,
             bind_timeout=None,
+            max_owed=s.receive_window,
+            over_window_status=CommandStatus.ESME_RX_T_APPN,
         )
 
     async def _slot(self, index: int, mode: BindMode) -> None:

@@ -97,6 +97,9 @@ class SmscConfig:
     # Seconds a part waits for its final receipt after its validity (or after it was
     # submitted, when it has none) before it becomes ``unknown`` (DESIGN §3).
     receipt_grace: float = DEFAULT_RECEIPT_GRACE
+    # deliver_sm/data_sm per bind not yet answered; one beyond is answered ESME_RX_T_APPN
+    # at once (the SMSC redelivers it later, SMPP 3.4 §5.1.3): a flood holds no more.
+    receive_window: int = 1000
 
     @property
     def modes(self) -> tuple[BindMode, ...]:
@@ -129,6 +132,9 @@ class GatewayConfig:
     long_code_tps: float | None = None  # default per-sender limit for E.164 senders
     route_tps: Mapping[str, float] = attrs.field(factory=dict)
     receipt_hold: float = 60.0  # how long an early receipt waits for its submit_sm_resp
+    receipt_max_held: int = 100_000  # early receipts held at most; the oldest evicted beyond
+    inbound_max_groups: int = 10_000  # MO messages in reassembly per SMSC; the oldest evicted
+    inbound_timeout: float = 60.0  # how long the parts of an MO message wait for the rest
     shutdown_timeout: float = 5.0
     send_at_horizon: float = 30 * 86400.0  # how far ahead a send_at may be (seconds)
 
@@ -159,6 +165,7 @@ _SMSC_OPTIONAL: Final[dict[str, Callable[[Any, str], Any]]] = {
     "bind": lambda v, w: choice(v, w, ("trx", "tx+rx", "tx")),
     "binds": lambda v, w: integer(v, w, 1, 64),
     "window": lambda v, w: integer(v, w, 1, 10_000),
+    "receive_window": lambda v, w: integer(v, w, 1, 100_000),
     **dict.fromkeys(
         ("tps", "bind_tps", "enquire_link_interval", "response_timeout", "connect_timeout"), positive
     ),
@@ -300,7 +307,7 @@ def _section(data: Mapping[str, Any], name: str, known: set[str]) -> dict[str, A
 
 def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
     """Raises ConfigError naming the first bad key."""
-    unknown_keys(data, {"smsc", "route", "retry", "limits", "receipts", "gateway", "schedule"}, "")
+    unknown_keys(data, {"smsc", "route", "retry", "limits", "receipts", "inbound", "gateway", "schedule"}, "")
     smscs = tuple(each(data.get("smsc", []), "smsc", _smsc))
     if not smscs:
         raise ConfigError("smsc: at least one [[smsc]] is needed")
@@ -334,9 +341,17 @@ def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
             route_tps[k] = positive(v, f"limits.routes.{k}")
         out["route_tps"] = route_tps
     if "receipts" in data:
-        t = _section(data, "receipts", {"hold"})
+        t = _section(data, "receipts", {"hold", "max_held"})
         if "hold" in t:
             out["receipt_hold"] = positive(t["hold"], "receipts.hold")
+        if "max_held" in t:
+            out["receipt_max_held"] = integer(t["max_held"], "receipts.max_held", 1, 10_000_000)
+    if "inbound" in data:
+        t = _section(data, "inbound", {"max_groups", "timeout"})
+        if "max_groups" in t:
+            out["inbound_max_groups"] = integer(t["max_groups"], "inbound.max_groups", 1, 10_000_000)
+        if "timeout" in t:
+            out["inbound_timeout"] = positive(t["timeout"], "inbound.timeout")
     if "gateway" in data:
         t = _section(data, "gateway", {"shutdown_timeout"})
         if "shutdown_timeout" in t:

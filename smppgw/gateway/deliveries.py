@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 
+from smppgw.core.constants import CommandId, CommandStatus
 from smppgw.core.events import (
     Event,
     NotificationReceived,
@@ -41,10 +42,20 @@ from smppgw.gateway.inbound import Inbound
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.connection import SmppConnection
+from smppgw.support.ratelog import RateLimitedLog, escape
 
 __all__ = ["Deliveries"]
 
 log = logging.getLogger(__name__)
+# Beyond the receiving window (``SmscConfig.receive_window``) the session answers these.
+_OVER_WINDOW = CommandStatus.ESME_RX_T_APPN
+_DELIVERY_IDS = frozenset({int(CommandId.DELIVER_SM), int(CommandId.DATA_SM)})
+
+
+def _escaped(event: ProtocolViolation) -> str:
+    """The violation's text (it may quote the peer's bytes), safe for one log line."""
+    return escape(str(event), 300)
+
 
 # Per-message constants: a tuple (``A | B`` in a call builds a union each time), frozen
 # all-default answers shared by every receipt and MO.
@@ -69,6 +80,8 @@ class Deliveries:
         self.receipts = receipts
         self.inbound = inbound
         self._mo_count = metrics.inbound.labels(smsc)
+        self._over_window = metrics.over_window.labels(smsc)
+        self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         # Answers go out after its next commit (at once without a durable store).
         self._group = group if group is not None else GroupCommit(None)
         # Answers of the batch being routed: (connection, sequence number, response, status).
@@ -92,7 +105,12 @@ class Deliveries:
             response = _DELIVER_SM_RESP if isinstance(pdu, DeliverSm) else _DATA_SM_RESP
             # Sent by end_batch, after the commit (DESIGN §3).
             self._answers.append((conn, event.sequence_number, response, status))
-        elif isinstance(event, ProtocolViolation | SessionTimedOut):
+        elif isinstance(event, ProtocolViolation):
+            # A peer can send one a PDU: counted, and logged at most once per interval.
+            if event.error.command_status == _OVER_WINDOW and event.request_command_id in _DELIVERY_IDS:
+                self._over_window.inc()
+            self._ratelog.emit("violation:" + self.smsc, "%s: %s", self.smsc, _escaped(event))
+        elif isinstance(event, SessionTimedOut):
             log.warning("%s: %s", self.smsc, event)
         elif isinstance(event, NotificationReceived):
             log.info("%s: %s", self.smsc, type(event.pdu).__name__)

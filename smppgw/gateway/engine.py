@@ -48,6 +48,7 @@ from smppgw.net.tls import client_context
 from smppgw.policy.throttle import AdaptiveRate
 from smppgw.store.base import EventStore, InboundPartStore, MessageRecord, MessageStore
 from smppgw.store.memory import MemoryStore
+from smppgw.support.ratelog import RateLimitedLog
 
 __all__ = ["CancelError", "Gateway", "SubmitError", "SubmitFields"]
 
@@ -88,6 +89,7 @@ class Gateway:
         store itself); None: no events (one-shot tools, most tests)."""
         self.config = config
         self._connect = connect  # how each bind pool opens its streams (tests: memory)
+        self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         self.store: MessageStore = store if store is not None else MemoryStore()
         # Group commit (DESIGN §3, StoreControl.commit): once per read batch before its
         # deliver_sm_resp, once per dispatch batch before its submit_sm are written.
@@ -105,6 +107,7 @@ class Gateway:
             on_change=self.changes.publish,
             graces={s.name: s.receipt_grace for s in config.smscs},
             store=self.store,
+            max_held=config.receipt_max_held,
         )
         self.smscs: dict[str, _Smsc] = {}
         for smsc in config.smscs:
@@ -138,7 +141,13 @@ class Gateway:
         self, smsc: SmscConfig, handler: InboundHandler | None, ssl_context: ssl.SSLContext | None
     ) -> _Smsc:
         name = smsc.name
-        inbound = Inbound(handler, parts=self._parts)
+        inbound = Inbound(
+            handler,
+            parts=self._parts,
+            max_groups=self.config.inbound_max_groups,
+            timeout=self.config.inbound_timeout,
+            on_evicted=self._reassembly_evicted,
+        )
         inbound.reload(name)  # MO parts acknowledged before a restart, still incomplete
         deliveries = Deliveries(name, self.receipts, inbound, self.metrics, group=self.group)
         pool = BindPool(
@@ -165,6 +174,16 @@ class Gateway:
             commit=self.group.commit_now if self.group.durable else None,
         )
         return _Smsc(smsc, pool, dispatcher, deliveries)
+
+    def _reassembly_evicted(self, smsc: str, count: int) -> None:
+        self.metrics.reassembly_evicted.labels(smsc).inc(count)
+        self._ratelog.emit(
+            "reassembly:" + smsc,
+            "%s: MO messages in reassembly reached inbound.max_groups (%d): %d oldest handed over incomplete",
+            smsc,
+            self.config.inbound_max_groups,
+            count,
+        )
 
     @staticmethod
     def _ssl_context(smsc: SmscConfig, given: ssl.SSLContext | None) -> ssl.SSLContext | None:

@@ -18,6 +18,7 @@ reloads what is held (``reload``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 import attrs
@@ -62,9 +63,16 @@ class Inbound:
         *,
         timeout: float = 60.0,
         parts: InboundPartStore | None = None,
+        max_groups: int = 10_000,
+        on_evicted: Callable[[str, int], None] | None = None,
     ) -> None:
+        """``max_groups``: MO messages in reassembly at most; beyond it the oldest is
+        handed over incomplete at once (its stored parts dropped) and ``on_evicted(smsc,
+        n)`` told how many went: a flood of first parts that never complete holds no more."""
         self.handler: InboundHandler = handler or _log_only
-        self.reassembler = Reassembler(timeout=timeout)
+        self.reassembler = Reassembler(timeout=timeout, max_pending=max_groups)
+        self.on_evicted = on_evicted
+        self._evicted_seen = 0
         self.received = 0
         self.parts = parts  # where parts held for reassembly are kept (None: memory only)
 
@@ -96,6 +104,8 @@ class Inbound:
             payload=payload,
             now=now,
         )
+        if self.reassembler.evicted_total != self._evicted_seen:
+            self.expire(smsc, now)  # at once: the reassembler keeps only max_groups of them
         if whole is None:
             if self.parts is not None:  # durable at the batch's commit, before the answer
                 self.parts.add_inbound_part(
@@ -122,6 +132,11 @@ class Inbound:
         return status
 
     def expire(self, smsc: str, now: float) -> None:
+        evicted = self.reassembler.evicted_total - self._evicted_seen
+        if evicted:
+            self._evicted_seen += evicted
+            if self.on_evicted is not None:
+                self.on_evicted(smsc, evicted)
         for group in self.reassembler.expire(now):
             self._hand_over(self._incomplete(smsc, group, now))
             if self.parts is not None:

@@ -65,6 +65,25 @@ class GatewayMetrics:
         self.reconnects = Counter(
             "smppgw_reconnects", "Bind attempts after a loss", ["smsc", "result"], registry=r
         )
+        # What the bounded buffers let go (issue 16: bounded everything), by SMSC.
+        self.reassembly_evicted = Counter(
+            "smppgw_reassembly_evicted",
+            "MO messages in reassembly evicted, oldest first, at inbound.max_groups",
+            ["smsc"],
+            registry=r,
+        )
+        self.early_receipts_evicted = Counter(
+            "smppgw_early_receipts_evicted",
+            "Receipts held for their submit_sm_resp evicted, oldest first, at receipts.max_held",
+            ["smsc"],
+            registry=r,
+        )
+        self.over_window = Counter(
+            "smppgw_receive_window_refused",
+            "deliver_sm/data_sm beyond the receiving window, answered ESME_RX_T_APPN",
+            ["smsc"],
+            registry=r,
+        )
         self._status_names: dict[int, str] = {}
 
     def submit(self, route: str, smsc: str, status: int, round_trip: float | None = None) -> None:

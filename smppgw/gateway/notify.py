@@ -2,61 +2,89 @@
 
 Theory of operation. The store holds every event and, per endpoint it is for, a
 delivery row (``store.events``); this worker holds nothing that is not also there. It
-polls the due pending deliveries (``EventStore.due_deliveries``), soonest first, and
-starts an attempt for each while that endpoint's queue has room: at most
-``max_concurrency`` attempts in flight per endpoint (each configured endpoint is one
-queue; a message's ``callback_url`` is queued by its host and port), so a slow receiver
-holds up only its own deliveries, and what waits stays in the store, bounded by the disk
-(``smppgw_webhook_backlog``). An attempt's outcome is recorded in the store in batches
-(``record_attempts``); a delivery leaves the worker's in-flight set only once its
-outcome is recorded, so it is never started twice at once, and a crash before that
-only sends it again (at least once; receivers dedupe on ``webhook-id``).
+polls the due pending deliveries (``EventStore.due_deliveries``, which hands each out
+once until its outcome is recorded) into a queue per endpoint (each configured endpoint
+is one; a message's ``callback_url`` is queued by its host and port), and at most
+``max_concurrency`` runners per queue take them one after another, each over a
+keep-alive connection of its own: so a slow receiver holds up only its own deliveries,
+and what waits stays in the store, bounded by the disk (``smppgw_webhook_backlog``); a
+queue is topped up from the store when it runs low. An attempt's outcome is recorded in
+the store in batches (``record_attempts``, one transaction every 10 ms at most); a
+crash before that only sends it again (at least once; receivers dedupe on
+``webhook-id``).
 
 Outcomes: 2xx delivered; 5xx, 408, 429 (after its Retry-After), a timeout or a transport
 error retried after a backoff with full jitter (uniform in 0..min(backoff_cap, backoff x
 2^attempts)) until ``retry_for`` has passed since the first attempt, then dead; any other
 status dead at once (the receiver refuses it). Dead letters are listed and retried
 through the API. A ``callback_url`` is checked again at each attempt against the SSRF
-rule (``signing.resolved_refusal``): refused, it is dead.
+rule (``signing.resolved_target``): refused, it is dead; allowed, the POST goes to the
+address that was checked (``connect_to``), so DNS rebinding can't point it elsewhere.
 
 Each call: ``content-type: application/json``, ``webhook-id`` (the event id, the same
 on every attempt), ``webhook-timestamp`` (the attempt's Unix seconds), and
-``webhook-signature`` when the endpoint has secrets. Logs name an endpoint, never a URL.
+``webhook-signature`` when the endpoint has secrets (an endpoint without ``secret_env``,
+or callback URLs without ``[webhooks] secret_env``, are sent unsigned: a WARNING at start,
+or at the first such callback, says so). The signature is over the stored body bytes, exactly the bytes sent. Logs name
+an endpoint, never a URL. The POSTs go through ``net.http_client`` (keep-alive
+connections, at most ``max_concurrency`` per queue); a redirect is not followed.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable
-from typing import Final
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
+from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
 
-import httpx
 import trio
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from smppgw.gateway.signing import literal_refusal, resolved_refusal, sign
+from smppgw.gateway.signing import literal_refusal, resolved_target, sign
 from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
+from smppgw.net.http_client import ClientLimits, HttpClient, HttpError, HttpResult, HttpTimeout
 from smppgw.store.base import DEAD, DELIVERED, PENDING, Attempt, Delivery, EventStore, StoreError, Target
 
-__all__ = ["CALLBACK", "WebhookSettings", "Webhooks", "callback_endpoint"]
+__all__ = ["CALLBACK", "Poster", "WebhookSettings", "Webhooks", "callback_endpoint"]
 
 log = logging.getLogger(__name__)
 
 CALLBACK: Final = "callback"  # the metrics label of every message's own callback_url
 _RETRY_STATUSES = frozenset({408, 429})
-_MAX_BODY = 64 * 1024  # of an answer, read to keep the connection; the rest is dropped
 _HOUSEKEEPING = 5.0  # seconds between backlog gauge updates
 _PRUNE_EVERY = 60.0
 _CHECK_TTL = 60.0  # seconds an SSRF check of a callback host holds
 _CHECKED_MAX = 10_000
 
 
+class Poster(Protocol):
+    """What the worker needs of an HTTP client (``net.http_client.HttpClient``; tests
+    give a fake)."""
+
+    async def post(
+        self, url: str, body: bytes, headers: Sequence[tuple[str, str]] = (), *,
+        content_type: str = "application/json", connect_to: str | None = None, pool: str = "",
+    ) -> HttpResult: ...  # fmt: skip
+
+
+@lru_cache(maxsize=4096)  # once per URL: it is asked for every status event
 def callback_endpoint(url: str) -> str:
     """The queue of a message's callback_url: its host and port (never the path)."""
-    parsed = httpx.URL(url)
+    parsed = urlsplit(url)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    return f"callback:{parsed.host}:{port}"
+    return f"callback:{parsed.hostname or ''}:{port}"
+
+
+class _Lane:
+    """One endpoint's queue of deliveries read from the store, and its runners."""
+
+    def __init__(self, low: int) -> None:
+        self.queue: deque[Delivery] = deque()
+        self.runners = 0
+        self.low = low  # a queue this short is topped up
 
 
 def _label(endpoint: str) -> str:
@@ -70,24 +98,30 @@ class Webhooks:
         store: EventStore,
         *,
         registry: CollectorRegistry,
-        transport: httpx.AsyncBaseTransport | None = None,
+        client: Poster | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], float] | None = None,
-        check_target: Callable[[str], Awaitable[str | None]] = resolved_refusal,
+        check_target: Callable[[str], Awaitable[tuple[str | None, str | None]]] = resolved_target,
     ) -> None:
-        """``transport``: httpx's, for tests; default the network. ``clock``: wall-clock
-        seconds (default: the store's wall time of the trio clock). ``check_target``: the
-        SSRF rule for a callback URL at delivery (tests: no DNS)."""
+        """``client``: the HTTP client (tests: a fake; default ``HttpClient`` on the
+        network). ``clock``: wall-clock seconds (default: the store's wall time of the
+        trio clock). ``check_target``: the SSRF rule for a callback URL at delivery,
+        (refusal, address to connect to) (tests: no DNS)."""
         self.settings = settings
         self.store = store
-        self._transport = transport
+        self._client: Poster = client or HttpClient(
+            ClientLimits(timeout=settings.timeout, connect_timeout=settings.timeout,
+                         max_connections=settings.max_concurrency)
+        )  # fmt: skip
         self._rng = rng or random.Random()
         self._clock = clock or (lambda: store.wall(trio.current_time()) or 0.0)
         self._check_target = check_target
-        self._checked: dict[str, tuple[float, str | None]] = {}  # host:port -> (until, refusal)
+        # host:port -> (until, refusal, the address checked)
+        self._checked: dict[str, tuple[float, str | None, str | None]] = {}
         self._endpoints: dict[str, Endpoint] = {e.name: e for e in settings.endpoints}
-        self._lanes: dict[str, trio.Semaphore] = {}
-        self._in_flight: set[tuple[int, str]] = set()
+        self._lanes: dict[str, _Lane] = {}
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._callback_warned = False
         self._outcomes: list[Attempt] = []
         self._wake = trio.Event()
         self.calls = Counter(
@@ -112,64 +146,75 @@ class Webhooks:
     def callback_refusal(self, url: str) -> str | None:
         """Why the API refuses a ``callback_url`` (no DNS lookup on the request path)."""
         if self.settings.allow_private_targets:
-            parsed = httpx.URL(url)
-            return None if parsed.scheme in ("http", "https") and parsed.host else "an http(s) URL"
+            try:
+                parsed = urlsplit(url)
+                ok = parsed.scheme in ("http", "https") and bool(parsed.hostname) and parsed.port != 0
+            except ValueError:
+                ok = False
+            return None if ok else "an http(s) URL"
         return literal_refusal(url)
 
     # -- the loop ----------------------------------------------------------------------------------
 
+    def warn_unsigned(self) -> None:
+        """A WARNING for each configured endpoint whose calls go out unsigned (for
+        callback URLs without ``[webhooks] secret_env``: at the first such call, since
+        most setups never use one)."""
+        for e in self.settings.endpoints:
+            if not e.secrets:
+                log.warning("webhooks: endpoint %s has no secret_env: its calls are sent unsigned", e.name)
+
     async def run(self) -> None:
         s = self.settings
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-        async with (
-            httpx.AsyncClient(timeout=s.timeout, limits=limits, transport=self._transport) as client,
-            trio.open_nursery() as nursery,
-        ):
-            nursery.start_soon(self._recorder)
-            nursery.start_soon(self._housekeeping)
-            while True:
-                started = self._start_due(nursery, client)
-                if started >= s.batch:
-                    await trio.lowlevel.checkpoint()
-                    continue
-                with trio.move_on_after(s.poll_interval):
-                    await self._wake.wait()
-                self._wake = trio.Event()
-
-    def _lane(self, endpoint: str) -> trio.Semaphore:
-        lane = self._lanes.get(endpoint)
-        if lane is None:
-            lane = self._lanes[endpoint] = trio.Semaphore(self.settings.max_concurrency)
-        return lane
-
-    def _start_due(self, nursery: trio.Nursery, client: httpx.AsyncClient) -> int:
-        busy = [name for name, lane in self._lanes.items() if lane.value == 0]
-        # As many as can start (the known queues' free places, or a batch for new ones),
-        # plus those in flight, which are still pending in the store.
-        room = sum(lane.value for lane in self._lanes.values())
-        limit = min(self.settings.batch, max(room, self.settings.max_concurrency)) + len(self._in_flight)
+        self.warn_unsigned()
         try:
-            due = self.store.due_deliveries(self._clock(), limit=limit, skip=busy)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._recorder)
+                nursery.start_soon(self._housekeeping)
+                while True:
+                    if self._top_up(nursery) >= s.batch:
+                        await trio.lowlevel.checkpoint()
+                        continue
+                    with trio.move_on_after(s.poll_interval):
+                        await self._wake.wait()
+                    self._wake = trio.Event()
+        finally:
+            self.store.release_deliveries()  # what was queued or in flight is due again
+
+    def _top_up(self, nursery: trio.Nursery) -> int:
+        """Read due deliveries into the queues that run low; start their runners."""
+        size = self.settings.max_concurrency
+        depth = max(2 * size, 64)  # queued per endpoint at most (read once: no re-reads)
+        busy = [name for name, lane in self._lanes.items() if len(lane.queue) >= depth // 2]
+        try:
+            due = self.store.due_deliveries(self._clock(), limit=self.settings.batch, skip=busy)
         except StoreError:
             log.exception("webhooks: reading the outbox failed; trying again")
             return 0
-        started = 0
         for d in due:
-            key = (d.seq, d.endpoint)
-            lane = self._lane(d.endpoint)
-            if key in self._in_flight or lane.value == 0:
-                continue
-            lane.acquire_nowait()
-            self._in_flight.add(key)
-            nursery.start_soon(self._attempt, client, d, lane)
-            started += 1
-        return started
+            lane = self._lanes.get(d.endpoint)
+            if lane is None:
+                lane = self._lanes[d.endpoint] = _Lane(depth // 2)
+            lane.queue.append(d)
+        for lane in self._lanes.values():
+            while lane.runners < size and lane.runners < len(lane.queue):
+                lane.runners += 1
+                nursery.start_soon(self._runner, lane)
+        return len(due)
 
-    async def _attempt(self, client: httpx.AsyncClient, d: Delivery, lane: trio.Semaphore) -> None:
+    async def _runner(self, lane: _Lane) -> None:
+        """Attempts the queue's deliveries one after another until it is empty."""
         try:
-            status, error, retry_after = await self._post(client, d)
+            while lane.queue:
+                d = lane.queue.popleft()
+                if len(lane.queue) == lane.low:
+                    self._wake.set()  # running low: top it up
+                await self._attempt(d)
         finally:
-            lane.release()
+            lane.runners -= 1
+
+    async def _attempt(self, d: Delivery) -> None:
+        status, error, retry_after = await self._post(d)
         now = self._clock()
         s = self.settings
         if status is not None and 200 <= status < 300:
@@ -184,7 +229,10 @@ class Webhooks:
                 delay = retry_after if retry_after is not None else self._backoff(d.attempts)
                 state, next_at = PENDING, min(now + min(delay, s.backoff_cap), first + s.retry_for)
         result = "retry" if state == PENDING else state
-        self.calls.labels(_label(d.endpoint), result).inc()
+        counter = self._counters.get((d.endpoint, result))
+        if counter is None:
+            counter = self._counters[(d.endpoint, result)] = self.calls.labels(_label(d.endpoint), result)
+        counter.inc()
         if state == DEAD:
             log.warning(
                 "webhook %s to %s dead after %d attempts (%s)",
@@ -194,57 +242,58 @@ class Webhooks:
             Attempt(seq=d.seq, endpoint=d.endpoint, state=state, at=now, next_attempt_at=next_at,
                     status=status, error=error)
         )  # fmt: skip
-        self._wake.set()  # its place in the queue is free: start the next one now
 
     def _backoff(self, attempts: int) -> float:
         s = self.settings
         return self._rng.uniform(0.0, min(s.backoff_cap, s.backoff * 2.0 ** min(attempts, 60)))
 
-    async def _post(
-        self, client: httpx.AsyncClient, d: Delivery
-    ) -> tuple[int | None, str | None, float | None]:
+    async def _post(self, d: Delivery) -> tuple[int | None, str | None, float | None]:
         """One attempt: (HTTP status or None, error or None, Retry-After seconds or None)."""
         endpoint = self._endpoints.get(d.endpoint)
+        address = None
         if d.endpoint.startswith("callback:"):
             secrets = self.settings.callback_secrets
-            if not self.settings.allow_private_targets and (refused := await self._refusal(d)):
-                return 0, f"target refused: {refused}", None
+            if not secrets and not self._callback_warned:
+                self._callback_warned = True
+                log.warning(
+                    "webhooks: [webhooks] secret_env is not set: callback_url calls are sent unsigned"
+                )
+            if not self.settings.allow_private_targets:
+                refused, address = await self._target(d)
+                if refused:
+                    return 0, f"target refused: {refused}", None
         elif endpoint is None:
             return 0, f"endpoint {d.endpoint!r} is no longer configured", None
         else:
             secrets = endpoint.secrets
-        body = d.body.encode()
+        body = d.body.encode()  # the stored text: the bytes sent are the bytes signed
         timestamp = int(self._clock())
-        headers = {"content-type": "application/json", "webhook-id": d.event_id,
-                   "webhook-timestamp": str(timestamp)}  # fmt: skip
+        headers = [("webhook-id", d.event_id), ("webhook-timestamp", str(timestamp))]
         if secrets:
-            headers["webhook-signature"] = sign(secrets, d.event_id, timestamp, body)
+            headers.append(("webhook-signature", sign(secrets, d.event_id, timestamp, body)))
         try:
-            async with client.stream("POST", d.url, content=body, headers=headers) as response:
-                read = 0
-                async for chunk in response.aiter_bytes():
-                    read += len(chunk)
-                    if read > _MAX_BODY:
-                        break
-                status = response.status_code
-                retry_after = _retry_after(response.headers.get("retry-after")) if status == 429 else None
-                return status, None if 200 <= status < 300 else f"HTTP {status}", retry_after
-        except httpx.TimeoutException:
+            answer = await self._client.post(d.url, body, headers, connect_to=address, pool=d.endpoint)
+        except HttpTimeout:
             return None, "timeout", None
-        except httpx.HTTPError as exc:
-            return None, type(exc).__name__, None
+        except HttpError as exc:
+            return None, str(exc), None
+        status = answer.status
+        if 300 <= status < 400:
+            log.info("webhook %s to %s: HTTP %d, a redirect (not followed)", d.event_id, d.endpoint, status)
+        retry_after = _retry_after(answer.headers.get("retry-after")) if status == 429 else None
+        return status, None if 200 <= status < 300 else f"HTTP {status}", retry_after
 
-    async def _refusal(self, d: Delivery) -> str | None:
-        """The SSRF rule for a callback URL, its answer per host and port kept a minute
-        (a lookup per attempt would cost more than the attempt)."""
+    async def _target(self, d: Delivery) -> tuple[str | None, str | None]:
+        """The SSRF rule for a callback URL: (refusal, the address checked), kept a minute
+        per host and port (a lookup per attempt would cost more than the attempt)."""
         now = trio.current_time()
-        until, refused = self._checked.get(d.endpoint, (0.0, None))
+        until, refused, address = self._checked.get(d.endpoint, (0.0, None, None))
         if until <= now:
-            refused = await self._check_target(d.url)
+            refused, address = await self._check_target(d.url)
             if len(self._checked) >= _CHECKED_MAX:
                 self._checked.clear()
-            self._checked[d.endpoint] = (now + _CHECK_TTL, refused)
-        return refused
+            self._checked[d.endpoint] = (now + _CHECK_TTL, refused, address)
+        return refused, address
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
@@ -261,9 +310,7 @@ class Webhooks:
                 log.exception("webhooks: recording %d outcomes failed; trying again", len(outcomes))
                 self._outcomes = outcomes + self._outcomes
                 continue
-            for a in outcomes:
-                self._in_flight.discard((a.seq, a.endpoint))
-            self._wake.set()
+            self._wake.set()  # a retry may be due soon
 
     async def _housekeeping(self) -> None:
         since_prune = _PRUNE_EVERY

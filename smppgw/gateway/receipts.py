@@ -47,6 +47,7 @@ from smppgw.store.base import (
     advance,
     rollup,
 )
+from smppgw.support.ratelog import RateLimitedLog, escape
 
 __all__ = ["ReceiptBook"]
 
@@ -78,12 +79,14 @@ class ReceiptBook:
         per_message: frozenset[str] = frozenset(),
         graces: dict[str, float] | None = None,
         store: MessageStore | None = None,
+        max_held: int = 100_000,
     ) -> None:
         # Closed parts the correlator no longer holds are asked of the store, if it keeps them.
         self._store = store if isinstance(store, CorrelationStore) else None
         self._messages = store
         self.correlator: Correlator[Ref, Receipt] = Correlator(
             hold=hold,
+            max_held=max_held,
             bases=bases,
             recall=self._recall if self._store is not None else None,
             remember=self._remember if self._store is not None else None,
@@ -100,6 +103,7 @@ class ReceiptBook:
         self._metrics = metrics
         self._on_change = on_change
         self.duplicates = 0
+        self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         self.applied = 0
 
     def submitted(
@@ -136,13 +140,31 @@ class ReceiptBook:
         """Record one receipt. True if it matched a part now; False if held or useless."""
         if receipt.message_id is None:
             self._metrics.unmatched.labels(smsc).inc()
-            log.warning("%s: receipt without an id (stat %s)", smsc, receipt.stat)
+            self._ratelog.emit(  # an SMSC can send one a PDU: at most a line per interval
+                "no-id:" + smsc, "%s: receipt without an id (stat %s)", smsc, escape(receipt.stat or "")
+            )
             return False
         match = self.correlator.receipt(smsc, receipt.message_id, receipt, now)
         if match is None:
+            if self.correlator.held_evicted:
+                self._held_evicted()
             return False
         self._apply(smsc, match.ref, match.payload, now)
         return True
+
+    def _held_evicted(self) -> None:
+        """Early receipts pushed out by ``max_held``: counted, logged (rate-limited)."""
+        evicted, self.correlator.held_evicted = self.correlator.held_evicted, []
+        for held in evicted:
+            self._metrics.early_receipts_evicted.labels(held.smsc).inc()
+        first = evicted[0]
+        self._ratelog.emit(
+            "held:" + first.smsc,
+            "%s: early receipts held reached max_held (%d): the oldest evicted unmatched (id %s)",
+            first.smsc,
+            self.correlator.max_held,
+            escape(first.receipt_id),
+        )
 
     def resume(self, smsc: str, message: MessageRecord, part: PartRecord) -> None:
         """After a restart: ``part`` (submitted, no final receipt) waits for its receipt
@@ -171,7 +193,13 @@ class ReceiptBook:
             self._store.expire_correlations(now - self.horizon, 50_000)
         for held in expired:
             self._metrics.unmatched.labels(held.smsc).inc()
-            log.warning("%s: unmatched receipt for id %s (%s)", held.smsc, held.receipt_id, held.payload.stat)
+            self._ratelog.emit(
+                "unmatched:" + held.smsc,
+                "%s: unmatched receipt for id %s (%s)",
+                held.smsc,
+                escape(held.receipt_id),
+                escape(held.payload.stat or ""),
+            )
         return expired
 
     def _apply(self, smsc: str, ref: Ref, receipt: Receipt, now: float) -> None:

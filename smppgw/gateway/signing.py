@@ -10,21 +10,28 @@ SSRF: a per-message ``callback_url`` comes from an API caller, not the operator,
 gateway must not be made to POST to itself or to the network behind it: a target whose
 address is loopback, private, link-local, multicast, reserved or unspecified is refused,
 literally at the API (``literal_refusal``) and as resolved at each delivery
-(``resolved_refusal``), unless the operator allows private targets.
+(``resolved_target``), unless the operator allows private targets. The delivery then
+connects to the address that was checked (no second lookup for DNS rebinding to answer).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import ipaddress
 
 import httpx
 import trio
 
-__all__ = ["address_refusal", "literal_refusal", "parse_secrets", "resolved_refusal", "sign"]
+__all__ = [
+    "address_refusal",
+    "literal_refusal",
+    "parse_secrets",
+    "resolved_refusal",
+    "resolved_target",
+    "sign",
+]
 
 
 def parse_secrets(value: str) -> tuple[bytes, ...]:
@@ -51,9 +58,8 @@ def parse_secrets(value: str) -> tuple[bytes, ...]:
 def sign(secrets: tuple[bytes, ...], event_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` header value: one ``v1,<base64>`` per secret."""
     signed = f"{event_id}.{timestamp}.".encode() + body
-    return " ".join(
-        "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode() for key in secrets
-    )
+    # hmac.digest: OpenSSL's one-shot HMAC, a few times cheaper than an hmac.new object.
+    return " ".join("v1," + base64.b64encode(hmac.digest(key, signed, "sha256")).decode() for key in secrets)
 
 
 def address_refusal(address: str) -> str | None:
@@ -96,18 +102,34 @@ def literal_refusal(url: str) -> str | None:
     return None
 
 
-async def resolved_refusal(url: str) -> str | None:
-    """``literal_refusal``, then every address the host resolves to (an unresolvable
-    host is no refusal here: the attempt fails and is retried)."""
+async def resolved_target(url: str) -> tuple[str | None, str | None]:
+    """(refusal, address): ``literal_refusal``, then every address the host resolves to;
+    allowed, the address to connect to (the first one; None when the host is a literal
+    address already, or does not resolve: then the attempt fails and is retried)."""
     if (refused := literal_refusal(url)) is not None:
-        return refused
+        return refused, None
     parsed = httpx.URL(url)
+    if address_refusal(parsed.host) is None and _is_address(parsed.host):
+        return None, None  # a literal public address: nothing to resolve
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
         infos = await trio.socket.getaddrinfo(parsed.host, port, type=trio.socket.SOCK_STREAM)
     except OSError:
-        return None
+        return None, None
     for info in infos:
         if (kind := address_refusal(str(info[4][0]))) is not None:
-            return f"{parsed.host} resolves to {kind}, which is not allowed"
-    return None
+            return f"{parsed.host} resolves to {kind}, which is not allowed", None
+    return None, (str(infos[0][4][0]) if infos else None)
+
+
+async def resolved_refusal(url: str) -> str | None:
+    """``resolved_target``'s refusal alone."""
+    return (await resolved_target(url))[0]
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

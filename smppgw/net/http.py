@@ -11,44 +11,51 @@ HTTP/1.1 (RFC 9112) as a server needs it: keep-alive (and HTTP/1.0's close), pip
 requests answered in order, chunked request bodies, ``Expect: 100-continue``,
 ``Content-Length`` on every response, ``HEAD`` without a body, a ``Date`` header
 (RFC 9110 §6.6.1). Limits: a request head over ``max_head`` bytes is 431, a body over
-``max_body`` is 413 as soon as its ``Content-Length`` is seen (before the body is read),
-``admit`` (called once a request's head is whole) may answer instead, its body unread
-(the API's key check), a request not complete within ``request_timeout`` of its first
-byte is 408 (and an answer the client does not read within it closes the connection),
-an idle keep-alive connection is closed after ``keepalive_timeout``, and over
+``max_body`` (or its route's limit in ``body_limits``) is 413 as soon as its
+``Content-Length`` is seen (before the body is read), ``admit`` (called once a
+request's head is whole) may answer instead, its body unread (the API's key check),
+a request not complete within ``request_timeout`` of its first byte is 408 (and an
+answer the client does not read within it closes the connection), an idle
+keep-alive connection is closed after ``keepalive_timeout``, and over
 ``max_connections`` a new connection gets 503 and is closed. Every such answer closes
 the connection (its rest can't be trusted), after the answers to the requests that
 were whole before it, and with a lingering close (RFC 9112 §9.6): the bytes the client
 is still sending are read and dropped for a moment, so that they don't make the kernel
 reset the connection before the client has read why.
+
+Every answer has an ``X-Request-Id``: the client's own if it sent a sane one (1-128 of
+``A-Z a-z 0-9 . _ : + = / -``), else one made here. A route and the app see it in the
+request's ``x-request-id`` header; an unexpected error is logged with it and the 500
+problem carries it as ``request_id``, so a client's report finds the log line.
+
+With an ``ssl_context`` (``net/https.py``) the front serves HTTPS: TLS (HTTP/1.1 only)
+over each accepted connection, its handshake bounded by ``request_timeout``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import math
-import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from email.utils import formatdate
-from typing import Any
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 import httptools
 import trio
 
-__all__ = ["Admit", "FastRoute", "HttpLimits", "Request", "Response", "serve_http"]
+from smppgw.net.http_asgi import ASGIApp, call_asgi
+from smppgw.net.http_head import REASONS, HttpDate, RequestIds, head
+
+__all__ = ["ASGIApp", "Admit", "FastRoute", "HttpLimits", "Request", "Response", "serve_http"]
 
 log = logging.getLogger(__name__)
-
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
-]
 
 
 @attrs.frozen(kw_only=True)
 class HttpLimits:
-    max_body: int = 8 * 1024 * 1024
+    max_body: int = 1024 * 1024
+    #: (method, path) -> that route's body limit instead of ``max_body`` (a batch route's).
+    body_limits: Mapping[tuple[bytes, bytes], int] = attrs.field(factory=dict)
     max_head: int = 64 * 1024
     request_timeout: float = 30.0
     keepalive_timeout: float = 75.0
@@ -79,15 +86,6 @@ FastRoute = Callable[[Request], Awaitable[Response]]
 #: it in; a Response answers it instead (and closes the connection, the body unread).
 Admit = Callable[[Request], Response | None]
 
-_REASONS = {
-    100: b"Continue", 200: b"OK", 201: b"Created", 202: b"Accepted", 204: b"No Content",
-    400: b"Bad Request", 401: b"Unauthorized", 403: b"Forbidden", 404: b"Not Found",
-    405: b"Method Not Allowed", 408: b"Request Timeout", 409: b"Conflict",
-    413: b"Content Too Large", 415: b"Unsupported Media Type", 422: b"Unprocessable Content",
-    429: b"Too Many Requests", 431: b"Request Header Fields Too Large",
-    500: b"Internal Server Error", 501: b"Not Implemented", 503: b"Service Unavailable",
-}  # fmt: skip
-
 
 class _Refused(Exception):
     """Stop parsing and answer ``status``, then close."""
@@ -112,13 +110,14 @@ class _Parsing:
         self.head_bytes = 0
         self.body: list[bytes] = []
         self.body_bytes = 0
+        self.max_body = limits.max_body  # the current request's: its route's limit
         self.wants_continue = False
         self.url = b""
         self.begun = 0  # requests begun so far: tells a new head from the same one
         self.in_head = False
         self.open_head = 0
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | bytearray) -> None:
         """Parse ``data``. Raises _Refused, httptools.HttpParserError."""
         begun, in_head = self.begun, self.in_head
         self.parser.feed_data(data)
@@ -178,21 +177,24 @@ class _Parsing:
             try:
                 answer = self.admit(request)
             except Exception:
-                log.exception("admitting %s %s failed", request.method.decode(), path.decode("latin-1"))
+                log.exception(
+                    "admitting %s %s failed", request.method.decode(), ascii(path.decode("latin-1"))
+                )
                 raise _Refused(500, "internal error") from None
             if answer is not None:
                 raise _Refused(answer[0], "not admitted", answer)  # the body is never read
+        self.max_body = self.limits.body_limits.get((request.method, path), self.limits.max_body)
         length = request.headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limits.max_body:
-            raise _Refused(413, f"body over {self.limits.max_body} bytes")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            raise _Refused(413, f"body over {self.max_body} bytes")
         # Never a 1xx to an HTTP/1.0 client (RFC 9110 §15.2).
         expect = request.headers.get(b"expect", b"").lower() == b"100-continue"
         self.wants_continue = expect and request.http_version == "1.1"
 
     def on_body(self, chunk: bytes) -> None:
         self.body_bytes += len(chunk)
-        if self.body_bytes > self.limits.max_body:  # chunked: no Content-Length to check first
-            raise _Refused(413, f"body over {self.limits.max_body} bytes")
+        if self.body_bytes > self.max_body:  # chunked: no Content-Length to check first
+            raise _Refused(413, f"body over {self.max_body} bytes")
         self.body.append(chunk)
 
     def on_message_complete(self) -> None:
@@ -211,86 +213,87 @@ def _refusal(exc: Exception) -> _Refused:
     return cause if isinstance(cause, _Refused) else _Refused(400, "malformed request")
 
 
-class _Date:
-    """The ``Date`` header, formatted once a second."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._value = b""
-
-    def __call__(self) -> bytes:
-        now = math.floor(time.time())
-        if now != self._second:
-            self._second = now
-            self._value = formatdate(now, usegmt=True).encode()
-        return self._value
-
-
-def _head(
-    status: int, headers: list[tuple[bytes, bytes]], length: int | None, date: bytes, close: bool
-) -> bytes:
-    """``length`` None: no content-length from us (a 204, or the app's for a HEAD)."""
-    lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Status"))]
-    lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
-    if length is not None:
-        lines.append(b"content-length: %d\r\n" % length)
-    lines.append(b"date: %s\r\nserver: smppgw\r\n" % date)
-    if close:
-        lines.append(b"connection: close\r\n")
-    lines.append(b"\r\n")
-    return b"".join(lines)
-
-
-def _problem(status: int, detail: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """An RFC 9457 body for what the front refuses itself."""
-    import json
-
-    title = _REASONS.get(status, b"Error").decode()
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
-    return [(b"content-type", b"application/problem+json")], body
+def _problem(status: int, detail: str, request_id: bytes = b"") -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """An RFC 9457 body for what the front answers itself (a 500 carries ``request_id``)."""
+    title = REASONS.get(status, b"Error").decode()
+    problem = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if status >= 500 and request_id:
+        problem["request_id"] = request_id.decode("ascii")
+    return [(b"content-type", b"application/problem+json")], json.dumps(problem).encode()
 
 
 class _Server:
-    def __init__(self, app: ASGIApp, routes: Mapping[tuple[bytes, bytes], FastRoute], limits: HttpLimits,
-                 admit: Admit | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        app: ASGIApp,
+        routes: Mapping[tuple[bytes, bytes], FastRoute],
+        limits: HttpLimits,
+        ssl_context: ssl.SSLContext | None,
+        admit: Admit | None = None,
+    ) -> None:
         self.app = app
         self.admit = admit
         self.routes = routes
         self.limits = limits
-        self.date = _Date()
+        self.ssl_context = ssl_context
+        self.date = HttpDate()
+        self.request_id = RequestIds()
         self.connections = 0
         self.server_addr: tuple[str, int] = ("127.0.0.1", 0)
 
-    async def connection(self, stream: trio.SocketStream) -> None:
+    async def connection(self, tcp: trio.SocketStream) -> None:
         counted = self.connections < self.limits.max_connections
         self.connections += counted
+        stream: trio.abc.Stream = tcp
         try:
+            try:
+                client = tcp.socket.getpeername()[:2]
+            except OSError:
+                client = ("", 0)
+            if self.ssl_context is not None:
+                stream = trio.SSLStream(tcp, self.ssl_context, server_side=True, https_compatible=True)
+                with trio.move_on_after(self.limits.request_timeout) as handshake:
+                    await stream.do_handshake()
+                if handshake.cancelled_caught:  # too slow: closed unanswered
+                    return
             if counted:
-                await self._serve(stream)
+                await self._serve(stream, client)
             else:
-                await self._refuse(stream, _Refused(503, "too many connections"))
+                await self._refuse(stream, 503, "too many connections")
         except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass  # the client went away
+            pass  # the client went away (or its TLS handshake failed)
         finally:
             self.connections -= counted
             await trio.aclose_forcefully(stream)
 
-    async def _refuse(self, stream: trio.SocketStream, refused: _Refused, before: bytes = b"") -> None:
-        """Answer ``before`` (what was answered already), then ``refused``; then a
-        lingering close: read and drop what the client still sends, for a second at most."""
-        status, headers, body = refused.response or (refused.status, *_problem(refused.status, refused.detail))  # fmt: skip
+    async def _refuse(
+        self,
+        stream: trio.abc.Stream,
+        status: int,
+        detail: str,
+        before: bytes = b"",
+        asked: bytes | None = None,
+        response: Response | None = None,
+    ) -> None:
+        """Answer ``before`` (what was answered already), then ``status`` (or ``response``,
+        the admission hook's); then a lingering close: read and drop what the client
+        still sends, for a second at most. ``asked``: the request id the client sent, if
+        its head was read."""
+        rid = self.request_id(asked)
+        if response is not None:
+            status, headers, body = response[0], list(response[1]), response[2]
+        else:
+            headers, body = _problem(status, detail, rid)
+        headers.append((b"x-request-id", rid))
         with trio.move_on_after(1.0):
-            await stream.send_all(before + _head(status, headers, len(body), self.date(), True) + body)
-            await stream.send_eof()
+            await stream.send_all(before + head(status, headers, len(body), self.date(), True) + body)
+            if isinstance(stream, trio.abc.HalfCloseableStream):  # TLS has no half close
+                await stream.send_eof()
             for _ in range(64):
                 if not await stream.receive_some(65536):
                     break
 
-    async def _serve(self, stream: trio.SocketStream) -> None:
-        try:
-            client = stream.socket.getpeername()[:2]
-        except OSError:
-            client = ("", 0)
+    async def _serve(self, stream: trio.abc.Stream, client: tuple[str, int]) -> None:
         parsing = _Parsing(self.limits, self.admit, client)
         limits = self.limits
         began, begun = 0.0, 0  # when the request being received began, and which one it is
@@ -307,8 +310,9 @@ class _Server:
                 data = await stream.receive_some(65536)
             if waited.cancelled_caught:
                 if receiving:
-                    late = _Refused(408, f"request not complete within {limits.request_timeout:g} s")
-                    await self._refuse(stream, late)
+                    await self._refuse(
+                        stream, 408, f"request not complete within {limits.request_timeout:g} s"
+                    )
                 return  # an idle keep-alive connection: closed
             if not data:
                 return  # EOF
@@ -329,7 +333,10 @@ class _Server:
                     break
             parsing.done.clear()
             if refused is not None and not close:
-                await self._refuse(stream, refused, b"".join(out))
+                asked = parsing.current.headers.get(b"x-request-id") if parsing.current else None
+                await self._refuse(
+                    stream, refused.status, refused.detail, b"".join(out), asked, refused.response
+                )
                 return
             if parsing.wants_continue and not close:
                 parsing.wants_continue = False
@@ -345,83 +352,40 @@ class _Server:
                 return
 
     async def _answer(self, request: Request, client: tuple[str, int], close: bool) -> bytes:
+        rid = self.request_id(request.headers.get(b"x-request-id"))
+        request.headers[b"x-request-id"] = rid  # what the route and the app see
         route = self.routes.get((request.method, request.path))
+        answer: Response | None
         if route is not None:
             try:
-                status, headers, body = await route(request)
+                answer = await route(request)
             except Exception:
-                log.exception("fast route %s %s failed", request.method.decode(), request.path.decode())
-                headers, body = _problem(500, "internal error")
-                status = 500
+                method, path = request.method.decode(), request.path.decode("latin-1")
+                log.exception("request %s: fast route %s %s failed", rid.decode(), method, ascii(path))
+                answer = None
         else:
-            status, headers, body = await self._asgi(request, client)
+            scheme = "http" if self.ssl_context is None else "https"
+            answer = await call_asgi(
+                self.app,
+                request,
+                client=client,
+                server=self.server_addr,
+                scheme=scheme,
+                request_id=rid.decode(),
+            )
+        if answer is None:
+            headers, body = _problem(500, "internal error", rid)
+            status = 500
+        else:
+            status, headers, body = answer
+        headers = [*headers, (b"x-request-id", rid)]
         if status in (204, 304) or request.method == b"HEAD":
             # No body; and a 204 has no Content-Length (RFC 9110 §8.6), nor a HEAD whose
-            # app declared the length of what a GET would get (``_asgi`` kept it).
+            # app declared the length of what a GET would get (``call_asgi`` kept it).
             declared = any(name == b"content-length" for name, _ in headers)
             length = None if status == 204 or declared else len(body)
-            return _head(status, headers, length, self.date(), close)
-        return _head(status, headers, len(body), self.date(), close) + body
-
-    async def _asgi(self, request: Request, client: tuple[str, int]) -> Response:
-        path = request.path.decode("latin-1")
-        from urllib.parse import unquote
-
-        scope: dict[str, Any] = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": request.http_version,
-            "method": request.method.decode("ascii"),
-            "scheme": "http",
-            "path": unquote(path),
-            "raw_path": request.path,
-            "query_string": request.query,
-            "root_path": "",
-            "headers": list(request.headers.items()),
-            "client": client,
-            "server": self.server_addr,
-            "state": {"admitted": request.state},  # Starlette's request.state.admitted
-        }
-        sent = trio.Event()
-        delivered = False
-        started: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def receive() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": request.body, "more_body": False}
-            await sent.wait()  # a second read waits for the end, as a disconnect would
-            return {"type": "http.disconnect"}
-
-        async def send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                started.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    sent.set()
-
-        try:
-            await self.app(scope, receive, send)
-        except Exception:
-            log.exception("API error on %s %s", scope["method"], path)
-            if not sent.is_set():  # a response cut short is not passed off as whole
-                headers, body = _problem(500, "internal error")
-                return 500, headers, body
-        if not sent.is_set():
-            sent.set()
-            headers, body = _problem(500, "no response")
-            return 500, headers, body
-        # content-length is ours to write (the whole body is here); the app's is dropped,
-        # except for a HEAD without a body (the length a GET would get).
-        body = b"".join(chunks)
-        keep = request.method == b"HEAD" and not body
-        headers = [
-            (n.lower(), v) for n, v in started.get("headers", []) if keep or n.lower() != b"content-length"
-        ]
-        return started["status"], headers, body
+            return head(status, headers, length, self.date(), close)
+        return head(status, headers, len(body), self.date(), close) + body
 
 
 async def serve_http(
@@ -431,12 +395,14 @@ async def serve_http(
     port: int,
     routes: Mapping[tuple[bytes, bytes], FastRoute] | None = None,
     limits: HttpLimits | None = None,
+    ssl_context: ssl.SSLContext | None = None,
     admit: Admit | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` (and ``routes``) on ``host:port`` until cancelled; ``started`` gets
-    the port (``port=0`` picks a free one). ``admit``: see ``Admit`` (the API's key check)."""
-    server = _Server(app, routes or {}, limits or HttpLimits(), admit)
+    the port (``port=0`` picks a free one). ``ssl_context``: serve HTTPS (``net/https.py``).
+    ``admit``: see ``Admit`` (the API's key check, before a body is read)."""
+    server = _Server(app, routes or {}, limits or HttpLimits(), ssl_context, admit)
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()
     server.server_addr = (bound[0], bound[1])

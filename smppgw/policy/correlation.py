@@ -120,6 +120,8 @@ class Correlator(Generic[R, P]):
         self._held: dict[Key, list[Held[P]]] = {}
         self._order: OrderedDict[Held[P], None] = OrderedDict()
         self.unmatched: OrderedDict[Key, Held[P]] = OrderedDict()
+        # Held receipts pushed out by ``max_held`` (oldest first), for the caller to count.
+        self.held_evicted: list[Held[P]] = []
         self.matched = 0
         self.matched_early = 0
         self.unmatched_total = 0
@@ -214,6 +216,9 @@ class Correlator(Generic[R, P]):
             oldest, _ = self._order.popitem(last=False)
             self._forget_held(oldest)
             self._unmatched(oldest)
+            self.held_evicted.append(oldest)
+            if len(self.held_evicted) > self.max_held:  # nobody drains it: stay bounded
+                del self.held_evicted[: len(self.held_evicted) - self.max_held]
         return None
 
     def close(self, smsc: str, smsc_id: str, ref: R) -> None:

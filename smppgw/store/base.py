@@ -331,6 +331,11 @@ class StoreControl(Protocol):
     def close(self) -> None:
         """Flush, then release the store."""
 
+    def checkpoint(self) -> int:
+        """Move what is durable into its final place off the event loop (SQLite: the WAL
+        into the database file); called from a worker thread, once at a time. Returns
+        how much it moved (0: nothing to do). Raises StoreError."""
+
     def commit(self) -> None:
         """Group commit (DESIGN §3): make every change kept back so far durable, in one
         transaction, now: the changes ``save`` kept and the staged inbound parts. The

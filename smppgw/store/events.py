@@ -184,8 +184,18 @@ class EventStore(Protocol):
         """The log from ``seq > after`` in order (of ``types`` only, when given)."""
 
     def due_deliveries(self, now: float, *, limit: int, skip: Sequence[str] = ()) -> list[Delivery]:
-        """Pending deliveries due by ``now``, soonest first, with their bodies; none for
-        an endpoint in ``skip`` (its queue is busy)."""
+        """Pending deliveries due by ``now``, with their bodies; none for an endpoint in
+        ``skip`` (its queue is busy). Per endpoint, retries due first (soonest first),
+        then first attempts in the order written.
+
+        Each is handed out once: not returned again until its attempt is recorded
+        (``record_attempts``) or ``release_deliveries`` is called. The store keeps that
+        in memory only: a restart forgets it, and every pending delivery is due again
+        (at least once)."""
+
+    def release_deliveries(self) -> None:
+        """Forget what ``due_deliveries`` handed out and was not recorded (the worker
+        stopped): those are due again."""
 
     def record_attempts(self, attempts: Sequence[Attempt]) -> None:
         """Record the outcome of attempts, in one transaction.

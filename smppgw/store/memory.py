@@ -49,6 +49,9 @@ class MemoryStore(MemoryEvents, MemoryKeys):
         self._events_init()  # the outbox (store.memory_events)
         self._keys_init()  # API keys (store.memory_keys)
 
+    def checkpoint(self) -> int:
+        return 0  # nothing is written anywhere
+
     def close(self) -> None:
         """Nothing to release; the records stay readable."""
 

@@ -38,6 +38,7 @@ class MemoryEvents:
         # Per endpoint, a heap of (due time, seq) of pending ones (stale entries skipped):
         # a busy endpoint's backlog is never walked.
         self._due: dict[str, list[tuple[float, int]]] = {}
+        self._taken: set[_Key] = set()  # handed out, not recorded yet: out of the heaps
 
     def route_events(self, router: EventRouter) -> None:
         self._router = router
@@ -78,22 +79,27 @@ class MemoryEvents:
         for endpoint, due in self._due.items():
             if endpoint in skip:
                 continue
-            back: list[tuple[float, int]] = []
-            while due and due[0][0] <= now and len(back) < limit:
+            while due and due[0][0] <= now and len(found) < limit:
                 entry = heapq.heappop(due)
-                d = self._deliveries.get((entry[1], endpoint))
-                if d is None or d.state != PENDING or d.next_attempt_at != entry[0]:
+                key = (entry[1], endpoint)
+                d = self._deliveries.get(key)
+                if d is None or d.state != PENDING or d.next_attempt_at != entry[0] or key in self._taken:
                     continue  # stale: recorded or rescheduled since
-                back.append(entry)
+                self._taken.add(key)  # back in its heap when recorded (or released)
                 found.append(attrs.evolve(d, body=self._bodies[d.seq]))
-            for entry in back:  # still pending until an attempt is recorded
-                heapq.heappush(due, entry)
-        found.sort(key=lambda d: d.next_attempt_at)
-        return found[:limit]
+        return found
+
+    def release_deliveries(self) -> None:
+        for key in self._taken:
+            d = self._deliveries.get(key)
+            if d is not None and d.state == PENDING:
+                heapq.heappush(self._due.setdefault(key[1], []), (d.next_attempt_at, key[0]))
+        self._taken.clear()
 
     def record_attempts(self, attempts: Sequence[Attempt]) -> None:
         for a in attempts:
             key = (a.seq, a.endpoint)
+            self._taken.discard(key)
             d = self._deliveries.get(key)
             if d is None:
                 continue

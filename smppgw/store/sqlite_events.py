@@ -55,7 +55,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
     updated_at REAL NOT NULL,
     PRIMARY KEY (seq, endpoint)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (endpoint, next_attempt_at) WHERE state = 'pending';
+-- First attempts by the order written (the worker reads on from a cursor), retries by due time:
+-- a backlog of new deliveries never sits in the range a retry query walks.
+DROP INDEX IF EXISTS deliveries_due;
+CREATE INDEX IF NOT EXISTS deliveries_fresh ON deliveries (endpoint, seq) WHERE state = 'pending' AND attempts = 0;
+CREATE INDEX IF NOT EXISTS deliveries_retry ON deliveries (endpoint, next_attempt_at)
+    WHERE state = 'pending' AND attempts > 0;
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (updated_at) WHERE state = 'dead';
 """
 
@@ -88,6 +93,12 @@ class SqliteEvents:
         self._pending_endpoints: set[str] = {
             r[0] for r in self._db.execute("SELECT DISTINCT endpoint FROM deliveries WHERE state = 'pending'")
         }
+        # Handed out by due_deliveries and not recorded yet (so not handed out again), and
+        # per endpoint the last first attempt handed out: new ones have higher seqs
+        # (AUTOINCREMENT, one writer), so first attempts are read on from there, never
+        # read twice. In memory only: after a restart every pending one is due again.
+        self._taken: set[tuple[int, str]] = set()
+        self._fresh_after: dict[str, int] = {}
 
     def _flush_first(self) -> None:
         flush = getattr(self, "flush", None)
@@ -166,24 +177,45 @@ class SqliteEvents:
         ]  # fmt: skip
 
     def due_deliveries(self, now: float, *, limit: int, skip: Sequence[str] = ()) -> list[Delivery]:
-        rows: list[Any] = []
+        db, taken = self._db, self._taken
+        out: list[Delivery] = []
         for endpoint in sorted(self._pending_endpoints.difference(skip)):
-            found = self._db.execute(
+            room = limit - len(out)
+            if room <= 0:
+                break
+            retries = [
+                r
+                for r in db.execute(
+                    f"SELECT {_DELIVERY}, e.body FROM deliveries d JOIN events e ON e.seq = d.seq "
+                    "WHERE d.endpoint = ? AND d.state = 'pending' AND d.attempts > 0 AND d.next_attempt_at <= ? "
+                    "ORDER BY d.next_attempt_at LIMIT ?",
+                    (endpoint, now, room + len(taken)),
+                )
+                if (r[0], endpoint) not in taken
+            ][:room]
+            fresh = db.execute(
                 f"SELECT {_DELIVERY}, e.body FROM deliveries d JOIN events e ON e.seq = d.seq "
-                "WHERE d.state = 'pending' AND d.endpoint = ? AND d.next_attempt_at <= ? "
-                "ORDER BY d.next_attempt_at LIMIT ?",
-                (endpoint, now, limit),
+                "WHERE d.endpoint = ? AND d.state = 'pending' AND d.attempts = 0 AND d.seq > ? "
+                "ORDER BY d.seq LIMIT ?",
+                (endpoint, self._fresh_after.get(endpoint, 0), room - len(retries)),
             ).fetchall()
-            if (
-                not found
-                and not self._db.execute(
+            if fresh:
+                self._fresh_after[endpoint] = fresh[-1][0]
+            elif (
+                not retries
+                and not db.execute(
                     "SELECT 1 FROM deliveries WHERE state = 'pending' AND endpoint = ? LIMIT 1", (endpoint,)
                 ).fetchone()
             ):
                 self._pending_endpoints.discard(endpoint)
-            rows += found
-        rows.sort(key=lambda r: r[8])
-        return [_delivery(r, r[13]) for r in rows[:limit]]
+            for r in retries + fresh:
+                taken.add((r[0], endpoint))
+                out.append(_delivery(r, r[13]))
+        return out
+
+    def release_deliveries(self) -> None:
+        self._taken.clear()
+        self._fresh_after.clear()
 
     def record_attempts(self, attempts: Sequence[Attempt]) -> None:
         with Transaction(self._db):
@@ -196,6 +228,7 @@ class SqliteEvents:
                     for a in attempts
                 ],
             )
+        self._taken.difference_update((a.seq, a.endpoint) for a in attempts)
 
     def deliveries(
         self, *, subject: str | None = None, state: str | None = None, limit: int = 100

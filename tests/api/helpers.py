@@ -28,12 +28,15 @@ def assert_problem(
     r: httpx.Response, status: int, kind: str, *fields: str, where: str = "body"
 ) -> dict[str, Any]:
     """``r`` is an RFC 9457 problem of ``kind`` (urn:smppgw:problem:KIND); a 422's
-    ``errors`` name exactly ``fields`` (in ``where``). Returns the problem."""
+    ``errors`` name exactly ``fields`` (in ``where``); a 5xx carries its ``request_id``.
+    Returns the problem (without ``request_id``)."""
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/problem+json", r.headers
     body: dict[str, Any] = r.json()
     assert body["type"] == f"urn:smppgw:problem:{kind}", body
     assert body["status"] == status and body["title"] and body["detail"], body
+    if status >= 500:  # the id of the log line, also every answer's X-Request-Id
+        assert body.pop("request_id") == r.headers["x-request-id"], (body, r.headers)
     assert set(body) <= {"type", "title", "status", "detail", "errors"}, body
     if status == 422:
         assert [e["field"] for e in body["errors"]] == list(fields), body

@@ -104,6 +104,8 @@ async def test_an_unexpected_error_is_a_500_that_tells_nothing_and_is_logged(
         assert_problem(await api.get("/v1/messages/other"), 404, "not-found")
     [logged] = [rec for rec in caplog.records if rec.name == "smppgw.net.http"]  # the HTTP front's log
     assert "GET /v1/messages/boom" in logged.getMessage()
+    # The 500 names its log line: the same request id in the body, the header and the log.
+    assert f"request {r.headers['x-request-id']}:" in logged.getMessage()
     assert logged.exc_info is not None and "secret internals" in str(logged.exc_info[1])
 
 
@@ -140,6 +142,11 @@ async def test_openapi_declares_the_key_schemes_and_every_error(tmp_path: Path) 
     assert "404" in declared["get", "/v1/messages/{message_id}"]
     assert {"404", "409"} <= declared["post", "/v1/messages/{message_id}/cancel"]
     assert "422" in declared["get", "/v1/messages"]
+    # What an API fuzzer found undocumented (make fuzz): a body that is not JSON, an
+    # unknown dead letter, and /metrics in the Prometheus text format.
+    assert "400" in declared["put", "/v1/optouts/{number}"]
+    assert "404" in declared["post", "/v1/webhooks/dead/{event_id}/retry"]
+    assert set(doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
 
 
 async def test_docs_load_from_the_app_with_no_external_url(tmp_path: Path) -> None:

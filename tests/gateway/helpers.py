@@ -220,7 +220,7 @@ async def gateway(
     ``MEMORY_HOST`` are reached through the test's ``MemoryNet``, others over TCP."""
     tables: dict[str, Any] = {
         k: kwargs.pop(k)
-        for k in ("route", "retry", "limits", "receipts", "gateway", "schedule")
+        for k in ("route", "retry", "limits", "receipts", "inbound", "gateway", "schedule")
         if k in kwargs
     }
     if any(table["host"] == MEMORY_HOST for table in smscs):

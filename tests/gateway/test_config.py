@@ -23,7 +23,7 @@ def smsc(**changes: Any) -> dict[str, Any]:
 
 BAD: list[tuple[dict[str, Any], str]] = [
     ({"smsc": []}, "smsc: at least one"),
-    ({"smsc": [A], "bogus": 1}, "bogus: unknown key (known: gateway, limits"),
+    ({"smsc": [A], "bogus": 1}, "bogus: unknown key (known: gateway, inbound, limits"),
     ({"smsc": {"name": "a"}}, "smsc: expected a list"),
     ({"smsc": [smsc(host=None)]}, "smsc[0].host: missing"),
     ({"smsc": [smsc(colour="red")]}, "smsc[0].colour: unknown key"),

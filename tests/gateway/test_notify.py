@@ -1,5 +1,5 @@
-"""The event outbox and its webhook worker without a network (httpx.MockTransport, trio's
-autojump clock, the memory store): which events a message makes, how they are signed,
+"""The event outbox and its webhook worker without a network (a fake HTTP client that hands
+each POST to a handler as an httpx.Request, trio's autojump clock, the memory store): which events a message makes, how they are signed,
 retried, dead-lettered, and kept apart per endpoint. Over real HTTP and SQLite, through
 the whole app: tests/api/test_webhooks.py; across a SIGKILL: tests/api/test_crash_events.py."""
 
@@ -22,6 +22,7 @@ from trio.testing import MockClock
 from smppgw.gateway.notify import Webhooks
 from smppgw.gateway.signing import literal_refusal
 from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
+from smppgw.net.http_client import HttpResult
 from smppgw.store.base import MessageRecord, PartRecord, Status, advance
 from smppgw.store.memory import MemoryStore
 from tests.gateway.helpers import dest, gateway, memory_simulator, smsc, wait_all
@@ -56,6 +57,25 @@ class Receiver:
         return [json.loads(r.content) for r, _ in self.seen]
 
 
+class MockClient:
+    """The worker's HTTP client (``notify.Poster``) without a network: each POST is handed
+    to ``handler`` as an httpx.Request; its answer's status, Retry-After and body return."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connect_to: list[str | None] = []
+
+    async def post(
+        self, url: str, body: bytes, headers: Any = (), *, content_type: str = "application/json",
+        connect_to: str | None = None, pool: str = "",
+    ) -> HttpResult:  # fmt: skip
+        self.connect_to.append(connect_to)
+        request = httpx.Request("POST", url, headers=[("content-type", content_type), *headers], content=body)
+        response = await self.handler(request)
+        kept = {k: v for k, v in response.headers.items() if k == "retry-after"}
+        return HttpResult(response.status_code, kept, response.content)
+
+
 def outbox(
     receiver: Receiver, store: MemoryStore | None = None, **settings: Any
 ) -> tuple[Webhooks, MemoryStore, CollectorRegistry]:
@@ -63,17 +83,17 @@ def outbox(
     registry = CollectorRegistry()
     settings.setdefault("callback_secrets", (b"secret-secret-secret",))
     hooks = Webhooks(
-        WebhookSettings(**settings), store, registry=registry, transport=httpx.MockTransport(receiver),
+        WebhookSettings(**settings), store, registry=registry, client=MockClient(receiver),
         rng=random.Random(7), check_target=no_dns,
     )  # fmt: skip
     store.route_events(hooks.targets)
     return hooks, store, registry
 
 
-async def no_dns(url: str) -> str | None:
+async def no_dns(url: str) -> tuple[str | None, str | None]:
     """The SSRF rule without a lookup (tests reach no network): literal addresses only."""
     await trio.lowlevel.checkpoint()
-    return literal_refusal(url)
+    return literal_refusal(url), None
 
 
 def count(registry: CollectorRegistry, result: str, endpoint: str = "callback") -> float:
@@ -246,7 +266,7 @@ async def test_a_slow_endpoint_backs_up_only_its_own_queue(autojump_clock: MockC
         ),
         max_concurrency=2,
     )
-    hooks = Webhooks(settings, store, registry=registry, transport=httpx.MockTransport(route))
+    hooks = Webhooks(settings, store, registry=registry, client=MockClient(route))
     store.route_events(hooks.targets)
     for i in range(20):
         emit(store, record(i, Status.SUBMITTED, url=None))
@@ -283,7 +303,7 @@ async def test_a_burst_of_20000_messages_to_a_slow_receiver_loses_no_event(autoj
     registry = CollectorRegistry()
     hooks = Webhooks(
         WebhookSettings(callback_secrets=(b"k" * 16,), batch=512), store, registry=registry,
-        transport=httpx.MockTransport(receiver), check_target=no_dns,
+        client=MockClient(receiver), check_target=no_dns,
     )  # fmt: skip
     store.route_events(hooks.targets)
     n = 20_000
@@ -305,3 +325,27 @@ async def test_a_burst_of_20000_messages_to_a_slow_receiver_loses_no_event(autoj
     assert set(ids) == {f"evt_{r.id}_1" for r in records}  # type: ignore[union-attr]
     assert receiver.most_busy == 8
     assert count(registry, "delivered") == n
+
+
+async def test_a_callback_goes_to_the_address_checked_and_unsigned_endpoints_are_warned_of(
+    autojump_clock: MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def checked(url: str) -> tuple[str | None, str | None]:
+        await trio.lowlevel.checkpoint()
+        return None, "192.0.2.7"  # what the lookup answered and the rule allowed
+
+    receiver = Receiver()
+    client = MockClient(receiver)
+    store = MemoryStore(clock_offset=time.time())
+    settings = WebhookSettings(endpoints=(Endpoint(name="plain", url="http://plain.test/"),))
+    hooks = Webhooks(settings, store, registry=CollectorRegistry(), client=client, check_target=checked)
+    store.route_events(hooks.targets)
+    emit(store, record(1, Status.SUBMITTED, url="http://hooks.example/status"))
+    with caplog.at_level("WARNING", logger="smppgw.gateway.notify"):
+        await run_until(hooks, lambda: len(receiver.seen) == 2)
+    by_host = {r.url.host: c for (r, _), c in zip(receiver.seen, client.connect_to, strict=True)}
+    assert by_host == {"hooks.example": "192.0.2.7", "plain.test": None}  # an endpoint: no check
+    assert all("webhook-signature" not in r.headers for r, _ in receiver.seen)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("plain has no secret_env" in m for m in warned)
+    assert any("callback_url calls are sent unsigned" in m for m in warned)

@@ -94,6 +94,9 @@ async def harness(**session: float) -> AsyncIterator[Harness]:
         sim = await start_simulator(
             nursery,
             session={"bind_timeout": BIND_TIMEOUT, **session},
+            # Every connection here comes from 127.0.0.1: the account's limit is under
+            # test, not the per-address one (tests/simulator/test_limits.py).
+            max_binds_per_address=HOSTILE_MAX_BINDS + 10,
             account=[
                 {"system_id": "smppclient1", "password": "password"},
                 {"system_id": HOSTILE, "password": HOSTILE_PASSWORD, "max_binds": HOSTILE_MAX_BINDS},
