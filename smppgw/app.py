@@ -11,8 +11,16 @@
 
     [api]
     listen = "127.0.0.1:8080"
-    keys_env = "SMPPGW_API_KEYS"     # comma-separated keys from the environment (preferred)
-    keys = []                        # or listed here (keep such a file out of the repository)
+    keys_env = "SMPPGW_API_KEYS"     # comma-separated keys from the environment: every scope,
+    keys = []                        # no tenant (or listed here; keep such a file out of the
+                                     # repository); scoped keys: ``smppgw keys create``
+    key_rate = 100                   # requests/s of a store key without its own --rate
+    key_burst = 200                  # its bucket (default 2 x key_rate)
+    key_max_queued = 10000           # its queued parts (default: no per-key quota)
+    auth_failures = 20               # wrong keys from one address within auth_window
+    auth_window = 60                 # seconds ... block that address for auth_block seconds
+    auth_block = 60
+    tenants = { acme = ["447700900001"] }  # inbound to these numbers is the tenant's
     max_queued = 100000              # parts waiting to be sent; above it POST answers 429
     default_region = "GB"            # national numbers (07700 900001) are read as this region's;
                                      # unset: numbers must be international (+44..., 447...)
@@ -58,6 +66,7 @@ from typing import Any
 import attrs
 import trio
 
+from smppgw.api.limits import KeyLimits
 from smppgw.gateway.config import GatewayConfig, config_from_dict
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.inbound import InboundHandler, InboundMessage
@@ -102,6 +111,8 @@ class AppConfig:
     api_keys: tuple[str, ...] = ()
     max_queued: int = 100_000
     default_region: str | None = None  # ISO 3166-1 alpha-2 (support.phone.check_region)
+    key_limits: KeyLimits = KeyLimits()
+    tenants: dict[str, str] = attrs.field(factory=dict)  # inbound destination number -> tenant
     webhooks: WebhookSettings = WebhookSettings()
     http: HttpLimits = HttpLimits()  # the HTTP front's: max_body is a single request's
     max_batch_body: int = 16 * 1024 * 1024  # POST /v1/messages/batch's body limit
@@ -115,15 +126,34 @@ _LIMITS = {  # [api] integer keys -> their bounds
     "max_head": (1024, 1024 * 1024),
     "max_connections": (1, 1_000_000),
 }
+_KEY_LIMITS = {"key_rate", "key_burst", "key_max_queued", "auth_failures", "auth_window", "auth_block"}
 _API_KEYS = {"listen", "keys", "keys_env", "max_queued", "default_region", "request_timeout"}
-_API_KEYS |= {"keepalive_timeout", "tls_cert", "tls_key", *_LIMITS}
+_API_KEYS |= {"keepalive_timeout", "tls_cert", "tls_key", "tenants", *_LIMITS, *_KEY_LIMITS}
+
+
+def _key_limits(t: dict[str, Any]) -> KeyLimits:
+    """``[api] key_rate`` ... ``auth_block``: the defaults of ``api.keys.KeyLimits``."""
+    given: dict[str, Any] = {}
+    for name in ("key_rate", "key_burst", "auth_window", "auth_block"):
+        if name in t:
+            given[name.removeprefix("key_")] = positive(t[name], f"api.{name}")
+    for name in ("key_max_queued", "auth_failures"):
+        if name in t:
+            given[name.removeprefix("key_")] = integer(t[name], f"api.{name}", 1, 100_000_000)
+    return KeyLimits(**given)
 
 
 def app_config_from_dict(
-    data: dict[str, Any], *, environ: dict[str, str] | None = None, base: Path | None = None
+    data: dict[str, Any],
+    *,
+    environ: dict[str, str] | None = None,
+    base: Path | None = None,
+    store_keys: bool = False,
 ) -> AppConfig:
     """Raises ConfigError naming the first bad key. ``base``: the directory relative
-    paths (``api.tls_cert``, ``api.tls_key``) are read from (the config file's)."""
+    paths (``api.tls_cert``, ``api.tls_key``) are read from (the config file's).
+    ``store_keys``: the store holds keys (``smppgw keys create``), so the config need
+    not name one."""
     env = os.environ if environ is None else environ
     out: dict[str, Any] = {
         "gateway": config_from_dict({k: v for k, v in data.items() if k not in _APP_SECTIONS})
@@ -140,6 +170,10 @@ def app_config_from_dict(
         t = table(data["api"], "api")
         unknown_keys(t, _API_KEYS, "api")
         out.update(_api_http(t, base or Path(".")))
+        out["key_limits"] = _key_limits(t)
+        for tenant, numbers in table(t.get("tenants", {}), "api.tenants").items():
+            for number in each(numbers, f"api.tenants.{tenant}", string):
+                out.setdefault("tenants", {})[number.lstrip("+")] = tenant
         if "default_region" in t:
             try:
                 out["default_region"] = check_region(string(t["default_region"], "api.default_region"))
@@ -157,8 +191,8 @@ def app_config_from_dict(
             keys += [k.strip() for k in env[name].split(",") if k.strip()]
     if "webhooks" in data:
         out["webhooks"] = webhooks_from_dict(table(data["webhooks"], "webhooks"), env)
-    if not keys:
-        raise ConfigError("api: no API key (set api.keys_env or api.keys)")
+    if not keys and not store_keys:
+        raise ConfigError("api: no API key (set api.keys_env or api.keys, or add one: smppgw keys create)")
     if any(len(k) < 8 for k in keys):
         raise ConfigError("api: every API key needs at least 8 characters")
     out["api_keys"] = tuple(keys)
@@ -190,9 +224,10 @@ def _api_http(t: dict[str, Any], base: Path) -> dict[str, Any]:
     return out
 
 
-def load_app_config(path: str | Path) -> AppConfig:
-    """Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad content."""
-    return app_config_from_dict(read_toml(path), base=Path(path).parent)
+def load_app_config(path: str | Path, *, store_keys: bool = False) -> AppConfig:
+    """Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad
+    content. ``store_keys``: see ``app_config_from_dict``."""
+    return app_config_from_dict(read_toml(path), base=Path(path).parent, store_keys=store_keys)
 
 
 def embedded_config(sim_port: int, *, api_key: str, listen_port: int = 8080) -> AppConfig:
@@ -233,7 +268,7 @@ async def run_app(
         store=store,
         metrics=metrics,
         opted_out=store.is_opted_out,
-        inbound_handler=_keeper(store),
+        inbound_handler=_keeper(store, config.tenants),
         events=store,
     )
     gateway.intake.callback_check = webhooks.callback_refusal
@@ -247,7 +282,7 @@ async def run_app(
             nursery.start_soon(webhooks.run)
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
-                region=config.default_region,
+                region=config.default_region, key_limits=config.key_limits,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
@@ -256,7 +291,7 @@ async def run_app(
             port = await nursery.start(
                 partial(
                     serve_http, app, host=config.listen_host, port=config.listen_port, routes=routes,
-                    limits=limits, ssl_context=tls,
+                    limits=limits, ssl_context=tls, admit=app.state.keyring.admit,
                 )
             )  # fmt: skip
             task_status.started((gateway, store, port))
@@ -266,11 +301,13 @@ async def run_app(
             store.close()
 
 
-def _keeper(store: InboundStore) -> InboundHandler:
+def _keeper(store: InboundStore, tenants: dict[str, str]) -> InboundHandler:
     def keep(message: InboundMessage) -> None:
         # Durable before the deliver_sm_resp (DESIGN §3), with its message.inbound event
         # (the store writes both in one transaction); raising makes the SMSC redeliver.
-        store.add_inbound(**{f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)})
+        # Its tenant: the one whose number it was sent to ([api.tenants]).
+        fields = {f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)}
+        store.add_inbound(**fields, tenant=tenants.get(message.destination.lstrip("+")))
         log.info(
             "inbound stored %s",
             kv(source=message.source, destination=message.destination, parts=message.parts),

@@ -128,7 +128,8 @@ def serve(config_path: str | None, log_format: str) -> None:
     """Run the gateway and its HTTP queue API until SIGTERM/SIGINT.
 
     With no --config, the embedded default: the bundled simulator as the carrier, SQLite
-    under ./var/, the API on 127.0.0.1:8080 (key from SMPPGW_API_KEY, or printed)."""
+    under ./var/, the API on 127.0.0.1:8080 (key from SMPPGW_API_KEY, or printed).
+    Keys made by ``smppgw keys create`` work too (and then the config needs none)."""
     from smppgw.app import load_app_config
     from smppgw.app import serve as run_serve
 
@@ -136,9 +137,19 @@ def serve(config_path: str | None, log_format: str) -> None:
 
     # A bad config is exit 2; the API port taken, the store directory not writable, ...
     # (an OSError, also inside trio's exception groups) exit 1; both one line (ToolGroup).
-    config = load_app_config(config_path) if config_path else None
+    from smppgw.keyscmd import store_has_keys
+
+    config = load_app_config(config_path, store_keys=store_has_keys(config_path)) if config_path else None
     trio.run(lambda: run_serve(config, on_started=click.echo))
 
+
+def _keys() -> None:
+    from smppgw.keyscmd import keys
+
+    main.add_command(keys)
+
+
+_keys()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -9,9 +9,11 @@ the same paths call the same methods, so the two ways in cannot differ; they als
 the OpenAPI description (``MessageBody``'s JSON schema).
 
 A 202 means the message is stored: on disk for SQLite (``Store.add`` returned). The
-checks, in order: the key (401), the body's shape (422, each error with its field
-path), the idempotency key (200 with the first message, 409 for another message), the
-queue's room (429 with Retry-After, 503 while the gateway is not running), whether it
+checks, in order: the key (401, before the body is read: ``api.keys``; 429 over its
+rate), its scope ``messages:send`` (403), the body's shape (422, each error with its field
+path), the idempotency key (the key's tenant's: 200 with the first message, 409 for
+another message), the key's quota and the queue's room (429 with Retry-After, 503 while
+the gateway is not running), whether it
 can be sent (422 with the gateway's reason, naming the field it is about). ``to`` and
 ``from`` are normalised here (``address``: E.164 digits, ``support.phone``).
 """
@@ -19,9 +21,8 @@ can be sent (422 with the gateway's reason, naming the field it is about). ``to`
 from __future__ import annotations
 
 import logging
-import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -29,8 +30,8 @@ import trio
 
 from smppgw.api.addresses import address
 from smppgw.api.bodies import MessageBody, check, decode_batch, decode_one, openapi_components
+from smppgw.api.keys import Keyring, Principal, Quota
 from smppgw.api.problems import (
-    MEDIA_TYPE,
     Problem,
     invalid,
     invalid_fields,
@@ -54,7 +55,9 @@ _encode = msgspec.json.Encoder().encode
 _JSON = [(b"content-type", b"application/json")]
 
 
-def _fields(body: MessageBody, now: Callable[[], float], region: str | None, at: str = "") -> dict[str, Any]:
+def _fields(
+    body: MessageBody, now: Callable[[], float], region: str | None, who: Principal, at: str = ""
+) -> dict[str, Any]:
     """``Gateway.submit``'s keywords: the numbers normalised, ``send_at`` turned to the trio
     clock. Raises a 422 Problem naming ``to`` or ``from`` (under ``at``)."""
     try:
@@ -76,6 +79,7 @@ def _fields(body: MessageBody, now: Callable[[], float], region: str | None, at:
         "tags": tuple(body.tags),
         "idempotency_key": body.idempotency_key,
         "callback_url": body.callback_url,
+        "tenant": who.tenant,
     }
     if body.send_at is not None:
         fields["send_at"] = now() + (body.send_at.timestamp() - time.time())
@@ -85,10 +89,11 @@ def _fields(body: MessageBody, now: Callable[[], float], region: str | None, at:
 class _Pending:
     """One single-message request waiting for its group's transaction."""
 
-    __slots__ = ("body", "done", "fields", "result", "status")
+    __slots__ = ("body", "done", "fields", "result", "status", "who")
 
-    def __init__(self, body: MessageBody, fields: dict[str, Any]) -> None:
+    def __init__(self, body: MessageBody, fields: dict[str, Any], who: Principal) -> None:
         self.body = body
+        self.who = who
         self.fields = fields
         self.done = trio.Event()
         self.result: dict[str, Any] | Problem = {}
@@ -108,7 +113,7 @@ class Acceptor:
         self,
         gateway: Gateway,
         store: Store,
-        api_keys: Sequence[str],
+        keyring: Keyring,
         *,
         now: Callable[[], float],
         max_queued: int,
@@ -119,18 +124,13 @@ class Acceptor:
         self.store = store
         self.now = now
         self.max_queued = max_queued
-        self._keys = [k.encode() for k in api_keys]
+        self.keyring = keyring
+        self.quota = Quota()
         self._group: list[_Pending] = []
         self._wake = trio.Event()
 
-    def authorised(self, authorization: bytes, api_key: bytes) -> None:
-        """``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; raises a 401 Problem."""
-        given = authorization[7:] if authorization[:7].lower() == b"bearer " else api_key
-        # compare_digest against every key: no timing hint about which key nearly matched.
-        if not any([secrets.compare_digest(given, k) for k in self._keys]):
-            raise Problem(401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"})
-
-    def _room(self, n: int) -> None:
+    def _room(self, n: int, who: Principal) -> None:
+        self.quota.check(who)
         if not self.gateway.accepting:
             raise Problem(503, "the gateway is not running (starting or shutting down)")
         if self.gateway.queued() + n > self.max_queued:
@@ -141,10 +141,11 @@ class Acceptor:
             )
 
     def _seen(self, body: MessageBody, fields: dict[str, Any]) -> dict[str, Any] | None:
-        """The first message of a repeated idempotency key; 409 if it was another one."""
+        """The first message of a repeated idempotency key (the tenant's); 409 if it was
+        another one."""
         key = body.idempotency_key
         try:
-            seen = self.store.find_key(key) if key is not None else None
+            seen = self.store.find_key(key, fields["tenant"]) if key is not None else None
         except StoreError as exc:
             raise Problem(503, f"not accepted: {exc}") from None
         if seen is None:
@@ -155,36 +156,38 @@ class Acceptor:
             )
         return accepted(seen)
 
-    def _one(self, raw: bytes) -> tuple[MessageBody, dict[str, Any]]:
+    def _one(self, raw: bytes, who: Principal) -> tuple[MessageBody, dict[str, Any]]:
         body = decode_one(raw)
         if errors := check(body, ""):
             raise invalid_fields(errors)
-        return body, _fields(body, self.now, self.region)
+        return body, _fields(body, self.now, self.region, who)
 
-    def single(self, raw: bytes) -> tuple[int, bytes]:
+    def single(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
         """``POST /v1/messages`` on its own (one transaction): (status, JSON body)."""
-        body, fields = self._one(raw)
+        body, fields = self._one(raw, who)
         if (seen := self._seen(body, fields)) is not None:
             return 200, _encode(seen)
-        self._room(1)
-        return 202, _encode(accepted(self._submit(fields)))
+        self._room(1, who)
+        return 202, _encode(accepted(self._submit(fields, who)))
 
-    def _submit(self, fields: dict[str, Any]) -> MessageRecord:
+    def _submit(self, fields: dict[str, Any], who: Principal) -> MessageRecord:
         try:
-            return self.gateway.submit(**fields)
+            record = self.gateway.submit(**fields)
+            self.quota.add(who, record)
+            return record
         except SubmitError as exc:
             raise unsendable(exc, "") from None
         except StoreError as exc:
             raise Problem(503, f"not accepted: {exc}") from None
 
-    async def single_grouped(self, raw: bytes) -> tuple[int, bytes]:
+    async def single_grouped(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
         """``POST /v1/messages`` as the HTTP front answers it: the requests that arrive
         together are stored in one transaction (``Gateway.submit_many``), so a commit
         is shared by all of them instead of paid by each. No waiting is added: the
         group is what the other connections' tasks put in before the group's task runs,
         in the same scheduler round."""
-        body, fields = self._one(raw)
-        pending = _Pending(body, fields)
+        body, fields = self._one(raw, who)
+        pending = _Pending(body, fields, who)
         self._group.append(pending)
         self._wake.set()
         await pending.done.wait()
@@ -219,12 +222,12 @@ class Acceptor:
         then answers as a repeat (200 with the first, or 409). As ``single``: the key
         before the queue's room, and the room counted for the group (first come first)."""
         fresh: list[_Pending] = []
-        keys: set[str] = set()
+        keys: set[tuple[str | None, str]] = set()
         later: list[_Pending] = []
         for pending in group:
             key = pending.body.idempotency_key
             if key is not None:
-                if key in keys:
+                if (pending.who.tenant, key) in keys:
                     later.append(pending)
                     continue
                 try:
@@ -235,9 +238,9 @@ class Acceptor:
                 if seen is not None:
                     pending.settle(seen, 200)
                     continue
-                keys.add(key)
+                keys.add((pending.who.tenant, key))
             try:
-                self._room(len(fresh) + 1)
+                self._room(len(fresh) + 1, pending.who)
             except Problem as exc:
                 pending.settle(exc)
                 continue
@@ -250,12 +253,14 @@ class Acceptor:
                     pending.settle(Problem(503, f"not accepted: {exc}"))
                 return later
             for pending, outcome in zip(fresh, outcomes, strict=True):
-                pending.settle(
-                    unsendable(outcome, "") if isinstance(outcome, SubmitError) else accepted(outcome)
-                )
+                if isinstance(outcome, SubmitError):
+                    pending.settle(unsendable(outcome, ""))
+                else:
+                    self.quota.add(pending.who, outcome)
+                    pending.settle(accepted(outcome))
         return later
 
-    def batch(self, raw: bytes) -> tuple[int, bytes]:
+    def batch(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
         """``POST /v1/messages/batch``: one result per item, in order. Raises Problem."""
         items = decode_batch(raw)
         results: list[dict[str, Any] | None] = [None] * len(items)
@@ -267,7 +272,7 @@ class Acceptor:
                 results[i] = invalid_fields(errors).item()
                 continue
             try:
-                fields = _fields(item, self.now, self.region, at)
+                fields = _fields(item, self.now, self.region, who, at)
             except Problem as exc:
                 results[i] = exc.item()
                 continue
@@ -289,7 +294,7 @@ class Acceptor:
                     results[i] = seen
                     continue
             fresh.append((i, fields))
-        self._room(len(fresh))
+        self._room(len(fresh), who)
         try:
             outcomes = self.gateway.submit_many([fields for _, fields in fresh])
         except StoreError as exc:
@@ -298,6 +303,7 @@ class Acceptor:
             if isinstance(outcome, SubmitError):
                 results[i] = unsendable(outcome, f"messages[{i}].").item()
             else:
+                self.quota.add(who, outcome)
                 results[i] = accepted(outcome)
         n = sum(1 for r in results if r is not None and "id" in r)
         return 202, _encode({"accepted": n, "rejected": len(results) - n, "results": results})
@@ -315,23 +321,25 @@ def _normal(field: str, value: Any) -> Any:
 def fast_routes(acceptor: Acceptor) -> dict[tuple[bytes, bytes], FastRoute]:
     """The two intake routes for the HTTP front, answered without FastAPI."""
 
-    def route(handler: Callable[[bytes], Awaitable[tuple[int, bytes]]]) -> FastRoute:
+    def route(handler: Callable[[bytes, Principal], Awaitable[tuple[int, bytes]]]) -> FastRoute:
         async def answer(request: Request) -> HttpResponse:
             headers = request.headers
             try:
-                acceptor.authorised(headers.get(b"authorization", b""), headers.get(b"x-api-key", b""))
-                status, body = await handler(request.body)
+                who = acceptor.keyring.caller(
+                    request.state, headers.get(b"authorization", b""), headers.get(b"x-api-key", b""),
+                    request.client[0], "messages:send",
+                )  # fmt: skip
+                status, body = await handler(request.body, who)
             except Problem as exc:
                 rid = headers.get(b"x-request-id", b"").decode("ascii")  # the front's: safe
                 if exc.status == 500:  # the bug itself was logged where it happened
                     log.error("request %s: answered 500 (%s)", rid, exc.detail)  # noqa: TRY400
-                extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
-                return exc.status, [(b"content-type", MEDIA_TYPE.encode()), *extra], exc.body(rid)
+                return exc.response(rid)
             return status, _JSON, body
 
         return answer
 
-    async def batch(raw: bytes) -> tuple[int, bytes]:
-        return acceptor.batch(raw)
+    async def batch(raw: bytes, who: Principal) -> tuple[int, bytes]:
+        return acceptor.batch(raw, who)
 
     return {SINGLE: route(acceptor.single_grouped), BATCH: route(batch)}

@@ -12,10 +12,15 @@
     GET    /v1/events, /v1/webhooks/dead ...  the event log and dead letters (api/events.py)
     GET    /healthz  /readyz  /metrics
 
-Every ``/v1`` call needs an API key (``Authorization: Bearer KEY`` or ``X-API-Key``).
+Every ``/v1`` call needs an API key (``Authorization: Bearer KEY`` or ``X-API-Key``) with
+the route's scope (``api.keys``): ``messages:send`` to post and cancel, ``messages:read``
+to get and list, ``inbound:read``, ``consent:write`` for the opt-outs, ``admin`` (no
+tenant) for the event log; a tenant key sees only its tenant's messages (another's id
+is 404), inbound messages and idempotency keys.
 A 202 means the message is stored (the store's ``add`` returned: on disk for SQLite). An idempotency key
 seen before answers 200 with the first message; the same key with a different message
-is 409. Errors are RFC 9457 problems (``api.problems``): 401 no or wrong key, 404 unknown
+is 409. Errors are RFC 9457 problems (``api.problems``): 401 no or wrong key, 403 a
+scope missing, 429 a rate limit (``Retry-After``), 404 unknown
 id, 409, 422 bad body or unsendable message (its ``errors`` name the fields), 429 more
 than ``max_queued`` parts waiting (with Retry-After), 503 store failure or gateway not
 running. Times are ISO 8601 UTC with milliseconds (``2026-12-06T14:03:22.123Z``). Phone
@@ -55,12 +60,14 @@ from smppgw.api.accept import Acceptor, openapi_components
 from smppgw.api.addresses import address
 from smppgw.api.bodies import MAX_TAG, TAG_PATTERN
 from smppgw.api.events import events_router
+from smppgw.api.keys import Keyring, Principal
+from smppgw.api.limits import KeyLimits
 from smppgw.api.problems import Problem, invalid
 from smppgw.api.schemas import OptOutIn
 from smppgw.api.views import inbound_view, message_view, opt_out_view
 from smppgw.gateway.engine import CancelError, Gateway
 from smppgw.policy.addressing import to_smpp
-from smppgw.store.base import MessageQuery, Status, Store
+from smppgw.store.base import MessageQuery, MessageRecord, Status, Store
 
 __all__ = ["MAX_SEQ", "build_app", "message_view"]
 
@@ -76,13 +83,16 @@ def build_app(
     now: Callable[[], float],
     max_queued: int = 100_000,
     region: str | None = None,
+    key_limits: KeyLimits | None = None,
 ) -> FastAPI:
     """``now``: the trio clock (records carry it; the store converts it to wall time).
     ``max_queued``: parts waiting to be sent above which new messages get 429 (backpressure
     when the carriers are slower than the callers, or down). ``region``: the default
     region of national phone numbers (``support.phone.check_region``); None: numbers
-    must be international."""
-    acceptor = Acceptor(gateway, store, api_keys, now=now, max_queued=max_queued, region=region)
+    must be international. ``api_keys``: the config's keys (every scope, no tenant);
+    the store's keys too (``api.keys``), with ``key_limits``."""
+    keyring = Keyring(api_keys, store, key_limits)
+    acceptor = Acceptor(gateway, store, keyring, now=now, max_queued=max_queued, region=region)
     one, many, components = openapi_components()
     # Swagger UI and ReDoc from the package's own files: /docs works offline.
     app = FastAPIOffline(
@@ -90,15 +100,31 @@ def build_app(
         static_url="/docs/assets", swagger_ui_parameters={"validatorUrl": None},
     )  # fmt: skip
     app.state.acceptor = acceptor  # the HTTP front answers the intake routes with it
+    app.state.keyring = keyring  # and checks each /v1 request's key with it (Keyring.admit)
     problems.install(app)
     problems.document(app, schemas=components)
     errors = problems.responses
 
-    async def authorised(request: Request) -> None:
-        headers = request.headers
-        acceptor.authorised(headers.get("authorization", "").encode(), headers.get("x-api-key", "").encode())
+    def need(scope: str) -> Any:
+        """A dependency: the caller (``api.keys.Principal``), if its key has ``scope``."""
 
-    auth = [Depends(authorised)]
+        async def caller(request: Request) -> Principal:
+            get = request.headers.get
+            return keyring.caller(
+                getattr(request.state, "admitted", None),  # Keyring.admit's, at the HTTP front
+                get("authorization", "").encode(), get("x-api-key", "").encode(),
+                request.client.host if request.client else "", scope,
+            )  # fmt: skip
+
+        return Depends(caller)
+
+    send, read, inbound, consent = (need(s) for s in ("messages:send", "messages:read", "inbound:read", "consent:write"))  # fmt: skip
+
+    def mine(record: MessageRecord | None, who: Principal, message_id: str) -> MessageRecord:
+        """The record, if ``who`` may see it: another tenant's message is not found."""
+        if record is None or (who.tenant is not None and record.tenant != who.tenant):
+            raise HTTPException(404, f"no message {message_id!r}")
+        return record
 
     def body_of(schema: dict[str, Any]) -> dict[str, Any]:
         return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
@@ -106,32 +132,32 @@ def build_app(
     # Served by the HTTP front without FastAPI (api/accept.py); these routes answer the
     # same way when the app runs elsewhere, and describe the bodies in the OpenAPI document.
     @app.post(
-        "/v1/messages", status_code=202, dependencies=auth, openapi_extra=body_of(one),
-        responses=errors("idempotency-conflict", 400, 413, 422, 429, 503),
+        "/v1/messages", status_code=202, openapi_extra=body_of(one),
+        responses=errors("idempotency-conflict", 400, 403, 413, 422, 429, 503),
     )  # fmt: skip
-    async def post_message(request: Request) -> Response:
-        code, payload = acceptor.single(await request.body())
+    async def post_message(request: Request, who: Principal = send) -> Response:
+        code, payload = acceptor.single(await request.body(), who)
         return Response(payload, status_code=code, media_type="application/json")
 
     @app.post(
-        "/v1/messages/batch", status_code=202, dependencies=auth, openapi_extra=body_of(many),
-        responses=errors(400, 413, 422, 429, 503),
+        "/v1/messages/batch", status_code=202, openapi_extra=body_of(many),
+        responses=errors(400, 403, 413, 422, 429, 503),
     )  # fmt: skip
-    async def post_batch(request: Request) -> Response:
-        code, payload = acceptor.batch(await request.body())
+    async def post_batch(request: Request, who: Principal = send) -> Response:
+        code, payload = acceptor.batch(await request.body(), who)
         return Response(payload, status_code=code, media_type="application/json")
 
-    @app.get("/v1/messages/{message_id}", dependencies=auth, responses=errors(404))
-    async def get_message(message_id: str) -> dict[str, Any]:
-        record = store.get(message_id)
-        if record is None:
-            raise HTTPException(404, f"no message {message_id!r}")
+    @app.get("/v1/messages/{message_id}", responses=errors(403, 404))
+    async def get_message(message_id: str, who: Principal = read) -> dict[str, Any]:
+        record = mine(store.get(message_id), who, message_id)
         view = message_view(record, store.wall)
         view["deliveries"] = [d.to_dict() for d in store.deliveries(subject=message_id)]  # its webhooks
         return view
 
-    @app.post("/v1/messages/{message_id}/cancel", dependencies=auth, responses=errors(404, "not-cancelable"))
-    async def cancel_message(message_id: str) -> dict[str, Any]:
+    @app.post("/v1/messages/{message_id}/cancel", responses=errors(403, 404, "not-cancelable"))
+    async def cancel_message(message_id: str, who: Principal = send) -> dict[str, Any]:
+        if who.tenant is not None:
+            mine(store.get(message_id), who, message_id)
         try:
             record = gateway.cancel(message_id)
         except KeyError:
@@ -140,8 +166,9 @@ def build_app(
             raise Problem(409, str(exc), kind="not-cancelable") from None
         return message_view(record, store.wall)
 
-    @app.get("/v1/messages", dependencies=auth)
+    @app.get("/v1/messages", responses=errors(403))
     async def list_messages(
+        who: Principal = read,
         status: str | None = None,
         to: str | None = None,
         from_: Annotated[str | None, Query(alias="from")] = None,
@@ -160,6 +187,7 @@ def build_app(
             until=_instant("until", until),
             before=_cursor(cursor),
             limit=limit,
+            tenant=who.tenant,
         )
         records, after = store.list_messages(query)
         items = []
@@ -169,21 +197,23 @@ def build_app(
             items.append(view)
         return {"messages": items, "next_cursor": None if after is None else _encode_cursor(after)}
 
-    @app.get("/v1/inbound", dependencies=auth)
+    @app.get("/v1/inbound", responses=errors(403))
     async def get_inbound(
-        after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        who: Principal = inbound,
+        after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
-        items = store.inbound(after=after, limit=limit)
+        items = store.inbound(after=after, limit=limit, tenant=who.tenant)
         return {"messages": [inbound_view(m) for m in items], "next": items[-1].seq if items else after}
 
-    @app.get("/v1/optouts/{number}", dependencies=auth, responses=errors(404))
+    @app.get("/v1/optouts/{number}", dependencies=[consent], responses=errors(403, 404))
     async def get_optout(number: str) -> dict[str, Any]:
         found = store.get_opt_out(_number(number, region))
         if found is None:
             raise HTTPException(404, f"{number} is not opted out")
         return opt_out_view(found)
 
-    @app.put("/v1/optouts/{number}", dependencies=auth, responses=errors(400))  # 400: a body that is not JSON
+    @app.put("/v1/optouts/{number}", dependencies=[consent], responses=errors(400, 403))  # 400: not JSON
     async def put_optout(number: str, body: OptOutIn | None = None) -> dict[str, Any]:
         addr = _number(number, region)
         store.opt_out(addr, now=now(), reason=body.reason if body else "api")
@@ -192,7 +222,7 @@ def build_app(
         found = store.get_opt_out(addr)
         return {**(opt_out_view(found) if found else {}), "blocked_queued_parts": dropped}
 
-    @app.delete("/v1/optouts/{number}", status_code=204, dependencies=auth, responses=errors(404))
+    @app.delete("/v1/optouts/{number}", status_code=204, dependencies=[consent], responses=errors(403, 404))
     async def delete_optout(number: str) -> Response:
         if not store.opt_in(_number(number, region)):
             raise HTTPException(404, f"{number} is not opted out")
@@ -213,7 +243,14 @@ def build_app(
     async def metrics() -> Response:
         return Response(generate_latest(gateway.metrics.registry), media_type="text/plain; version=0.0.4")
 
-    app.include_router(events_router(store, now), dependencies=auth)  # /v1/events, dead letters
+    admin_scope = need("admin")
+
+    async def admin(who: Principal = admin_scope) -> None:
+        if who.tenant is not None:  # the event log and dead letters are not kept per tenant
+            raise Problem(403, f"the API key {who.id} has a tenant; the event log is not per tenant",
+                          kind="forbidden")  # fmt: skip
+
+    app.include_router(events_router(store, now), dependencies=[Depends(admin)])  # /v1/events, dead letters
     return app
 
 

@@ -64,6 +64,7 @@ MEDIA_TYPE: Final = "application/problem+json"
 KINDS: Final[Mapping[str, tuple[int, str]]] = {
     "bad-request": (400, "Bad request"),
     "unauthorized": (401, "Unauthorized"),
+    "forbidden": (403, "The API key lacks the scope this needs"),
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method not allowed"),
     "conflict": (409, "Conflict"),
@@ -72,6 +73,8 @@ KINDS: Final[Mapping[str, tuple[int, str]]] = {
     "too-large": (413, "Request body too large"),
     "validation": (422, "Invalid request"),
     "queue-full": (429, "Queue full"),
+    "rate-limited": (429, "Too many requests"),
+    "quota-exceeded": (429, "The API key's queued parts are at its quota"),
     "internal": (500, "Internal server error"),
     "unavailable": (503, "Service unavailable"),
 }
@@ -140,6 +143,11 @@ class Problem(Exception):
     def body(self, request_id: str = "") -> bytes:
         """The problem+json body; a 5xx carries ``request_id``."""
         return json.dumps(with_request_id(self.item(), request_id)).encode()
+
+    def response(self, request_id: str = "") -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """As the HTTP front answers it (``net.http.Response``)."""
+        extra = [(k.lower().encode(), v.encode()) for k, v in self.headers.items()]
+        return self.status, [(b"content-type", MEDIA_TYPE.encode()), *extra], self.body(request_id)
 
 
 def with_request_id(body: dict[str, Any], request_id: str) -> dict[str, Any]:

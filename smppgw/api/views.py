@@ -32,6 +32,7 @@ def message_view(record: MessageRecord, wall: Callable[[float | None], float | N
         dlr=record.dlr,
         segments=len(record.parts),
         idempotency_key=record.idempotency_key,
+        tenant=record.tenant,
     )
     if record.send_at is not None:
         view["send_at"] = at(record.send_at)

@@ -68,7 +68,7 @@ class SubmitFields(TypedDict, total=False):
     default: ``encoding`` "auto" (or "gsm7", "ucs2", "latin1", "binary": ``text`` is
     then hex octets), ``dlr`` True (ask for a receipt), ``validity`` none (the SMSC's),
     ``priority`` 0 (0..3), ``tags`` none (routing tags), ``message_id`` a new random id,
-    ``idempotency_key`` and ``callback_url`` none; ``send_at`` none (send now), else
+    ``idempotency_key``, ``callback_url`` and ``tenant`` (the API key's) none; ``send_at`` none (send now), else
     when to queue it, on the gateway's trio clock (the message is ``scheduled`` until then).
     """
 
@@ -84,6 +84,7 @@ class SubmitFields(TypedDict, total=False):
     idempotency_key: str | None
     callback_url: str | None
     send_at: float | None
+    tenant: str | None
 
 
 _FIELDS = frozenset(SubmitFields.__annotations__)
@@ -139,6 +140,8 @@ def _options(record: MessageRecord, fields: SubmitFields) -> None:
         record.callback_url = callback_url
     if (send_at := fields.get("send_at")) is not None:
         record.send_at = send_at
+    if (tenant := fields.get("tenant")) is not None:
+        record.tenant = tenant
 
 
 def split(record: MessageRecord, smsc: SmscConfig) -> list[Part]:

@@ -12,7 +12,8 @@ requests answered in order, chunked request bodies, ``Expect: 100-continue``,
 ``Content-Length`` on every response, ``HEAD`` without a body, a ``Date`` header
 (RFC 9110 §6.6.1). Limits: a request head over ``max_head`` bytes is 431, a body over
 ``max_body`` (or its route's limit in ``body_limits``) is 413 as soon as its
-``Content-Length`` is seen (before the body is read),
+``Content-Length`` is seen (before the body is read), ``admit`` (called once a
+request's head is whole) may answer instead, its body unread (the API's key check),
 a request not complete within ``request_timeout`` of its first byte is 408 (and an
 answer the client does not read within it closes the connection), an idle
 keep-alive connection is closed after ``keepalive_timeout``, and over
@@ -45,7 +46,7 @@ import trio
 from smppgw.net.http_asgi import ASGIApp, call_asgi
 from smppgw.net.http_head import REASONS, HttpDate, RequestIds, head
 
-__all__ = ["ASGIApp", "FastRoute", "HttpLimits", "Request", "Response", "serve_http"]
+__all__ = ["ASGIApp", "Admit", "FastRoute", "HttpLimits", "Request", "Response", "serve_http"]
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,11 @@ class HttpLimits:
 class Request:
     """One parsed request: what a fast route gets. ``headers``: lower-cased names."""
 
-    __slots__ = ("body", "headers", "http_version", "keep_alive", "method", "path", "query")
+    __slots__ = ("body", "client", "headers", "http_version", "keep_alive", "method", "path", "query", "state")  # fmt: skip
 
     def __init__(self) -> None:
+        self.client: tuple[str, int] = ("", 0)
+        self.state: object = None  # what the admission hook found (the API: the key)
         self.http_version = "1.1"
         self.method = b""
         self.path = b""
@@ -79,22 +82,28 @@ class Request:
 #: (status, extra headers, body) of a fast route's answer.
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
 FastRoute = Callable[[Request], Awaitable[Response]]
+#: Called once a request's head is complete, before any of its body is read: None lets
+#: it in; a Response answers it instead (and closes the connection, the body unread).
+Admit = Callable[[Request], Response | None]
 
 
 class _Refused(Exception):
     """Stop parsing and answer ``status``, then close."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, response: Response | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.response = response  # the whole answer, else a problem of status and detail
 
 
 class _Parsing:
     """httptools callbacks: collects complete requests (several when pipelined)."""
 
-    def __init__(self, limits: HttpLimits) -> None:
+    def __init__(self, limits: HttpLimits, admit: Admit | None, client: tuple[str, int]) -> None:
         self.limits = limits
+        self.admit = admit
+        self.client = client
         self.parser = httptools.HttpRequestParser(self)
         self.done: list[Request] = []
         self.current: Request | None = None
@@ -123,6 +132,7 @@ class _Parsing:
 
     def on_message_begin(self) -> None:
         self.current = Request()
+        self.current.client = self.client
         self.head_bytes = 0
         self.body = []
         self.body_bytes = 0
@@ -163,6 +173,16 @@ class _Parsing:
         coding = request.headers.get(b"transfer-encoding")
         if coding is not None and coding.strip().lower() != b"chunked":  # RFC 9112 §6.1
             raise _Refused(501, f"transfer coding {coding.decode('latin-1')!r} is not served")
+        if self.admit is not None:
+            try:
+                answer = self.admit(request)
+            except Exception:
+                log.exception(
+                    "admitting %s %s failed", request.method.decode(), ascii(path.decode("latin-1"))
+                )
+                raise _Refused(500, "internal error") from None
+            if answer is not None:
+                raise _Refused(answer[0], "not admitted", answer)  # the body is never read
         self.max_body = self.limits.body_limits.get((request.method, path), self.limits.max_body)
         length = request.headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
@@ -187,10 +207,10 @@ class _Parsing:
         self.wants_continue = False  # the body is here already
 
 
-def _refusal(exc: Exception) -> tuple[int, str]:
+def _refusal(exc: Exception) -> _Refused:
     """Ours (a _Refused, also from inside httptools' callbacks), else a 400."""
     cause = exc if isinstance(exc, _Refused) else exc.__context__
-    return (cause.status, cause.detail) if isinstance(cause, _Refused) else (400, "malformed request")
+    return cause if isinstance(cause, _Refused) else _Refused(400, "malformed request")
 
 
 def _problem(status: int, detail: str, request_id: bytes = b"") -> tuple[list[tuple[bytes, bytes]], bytes]:
@@ -209,8 +229,10 @@ class _Server:
         routes: Mapping[tuple[bytes, bytes], FastRoute],
         limits: HttpLimits,
         ssl_context: ssl.SSLContext | None,
+        admit: Admit | None = None,
     ) -> None:
         self.app = app
+        self.admit = admit
         self.routes = routes
         self.limits = limits
         self.ssl_context = ssl_context
@@ -251,12 +273,17 @@ class _Server:
         detail: str,
         before: bytes = b"",
         asked: bytes | None = None,
+        response: Response | None = None,
     ) -> None:
-        """Answer ``before`` (what was answered already), then ``status``; then a
-        lingering close: read and drop what the client still sends, for a second at most.
-        ``asked``: the request id the client sent, if its head was read."""
+        """Answer ``before`` (what was answered already), then ``status`` (or ``response``,
+        the admission hook's); then a lingering close: read and drop what the client
+        still sends, for a second at most. ``asked``: the request id the client sent, if
+        its head was read."""
         rid = self.request_id(asked)
-        headers, body = _problem(status, detail, rid)
+        if response is not None:
+            status, headers, body = response[0], list(response[1]), response[2]
+        else:
+            headers, body = _problem(status, detail, rid)
         headers.append((b"x-request-id", rid))
         with trio.move_on_after(1.0):
             await stream.send_all(before + head(status, headers, len(body), self.date(), True) + body)
@@ -267,7 +294,7 @@ class _Server:
                     break
 
     async def _serve(self, stream: trio.abc.Stream, client: tuple[str, int]) -> None:
-        parsing = _Parsing(self.limits)
+        parsing = _Parsing(self.limits, self.admit, client)
         limits = self.limits
         began, begun = 0.0, 0  # when the request being received began, and which one it is
         while True:
@@ -307,7 +334,9 @@ class _Server:
             parsing.done.clear()
             if refused is not None and not close:
                 asked = parsing.current.headers.get(b"x-request-id") if parsing.current else None
-                await self._refuse(stream, *refused, before=b"".join(out), asked=asked)
+                await self._refuse(
+                    stream, refused.status, refused.detail, b"".join(out), asked, refused.response
+                )
                 return
             if parsing.wants_continue and not close:
                 parsing.wants_continue = False
@@ -367,11 +396,13 @@ async def serve_http(
     routes: Mapping[tuple[bytes, bytes], FastRoute] | None = None,
     limits: HttpLimits | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    admit: Admit | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` (and ``routes``) on ``host:port`` until cancelled; ``started`` gets
-    the port (``port=0`` picks a free one). ``ssl_context``: serve HTTPS (``net/https.py``)."""
-    server = _Server(app, routes or {}, limits or HttpLimits(), ssl_context)
+    the port (``port=0`` picks a free one). ``ssl_context``: serve HTTPS (``net/https.py``).
+    ``admit``: see ``Admit`` (the API's key check, before a body is read)."""
+    server = _Server(app, routes or {}, limits or HttpLimits(), ssl_context, admit)
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()
     server.server_addr = (bound[0], bound[1])

@@ -53,6 +53,7 @@ async def call_asgi(
         "headers": list(request.headers.items()),
         "client": client,
         "server": server,
+        "state": {"admitted": request.state},  # Starlette's request.state.admitted (http.Admit)
     }
     sent = trio.Event()
     delivered = False

@@ -43,6 +43,7 @@ from smppgw.store.events import (
     inbound_event,
     iso,
 )
+from smppgw.store.keys import SCOPES, ApiKeyRecord, KeyStore, key_hash
 from smppgw.store.status import (
     FINAL,
     OUTCOMES,
@@ -55,6 +56,10 @@ from smppgw.store.status import (
 )
 
 __all__ = [
+    "SCOPES",
+    "ApiKeyRecord",
+    "KeyStore",
+    "key_hash",
     "DEAD",
     "DELIVERED",
     "PENDING",
@@ -151,6 +156,7 @@ class MessageRecord:
     history: list[HistoryEntry] = attrs.field(factory=list, repr=False)
     history_saved: int = 0  # entries a durable store has written already
     send_at: float | None = None  # when a ``scheduled`` message is queued (trio clock, like created_at)
+    tenant: str | None = None  # the tenant of the API key that sent it (store.keys)
 
     @property
     def is_final(self) -> bool:
@@ -186,8 +192,9 @@ class MessageStore(Protocol):
     def counts(self) -> dict[str, int]:
         """Messages per status value (every message ever added, final ones included)."""
 
-    def find_key(self, idempotency_key: str) -> MessageRecord | None:
-        """The message added with this idempotency key, or None (the API answers it again)."""
+    def find_key(self, idempotency_key: str, tenant: str | None = None) -> MessageRecord | None:
+        """The message added with this idempotency key by ``tenant`` (each tenant, and
+        None, has its own keys), or None (the API answers it again)."""
 
     def unfinished(self) -> list[MessageRecord]:
         """Messages the gateway still owes work (``owes_work``), oldest first: what a
@@ -216,6 +223,7 @@ class MessageQuery:
     until: float | None = None
     before: tuple[float, str] | None = None
     limit: int = 100
+    tenant: str | None = None  # only this tenant's messages (None: every message)
 
     def matches(self, message: MessageRecord, created: float) -> bool:
         """Whether ``message`` (created at wall-clock ``created``) passes the filter."""
@@ -226,6 +234,8 @@ class MessageQuery:
         if self.destination is not None and message.destination != self.destination:
             return False
         if self.tag is not None and self.tag not in message.tags:
+            return False
+        if self.tenant is not None and message.tenant != self.tenant:
             return False
         if self.since is not None and created < self.since:
             return False
@@ -258,6 +268,7 @@ class InboundRecord:
     parts: int
     complete: bool
     received_at: float  # wall clock
+    tenant: str | None = None  # the tenant that owns its destination number ([api.tenants])
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -275,12 +286,14 @@ class InboundStore(Protocol):
         parts: int,
         complete: bool,
         received_at: float,
+        tenant: str | None = None,
     ) -> InboundRecord:
         """Store one inbound message durably, before its deliver_sm_resp (DESIGN §3).
         ``received_at`` is on the trio clock; the record carries wall-clock seconds."""
 
-    def inbound(self, *, after: int = 0, limit: int = 100) -> list[InboundRecord]:
-        """Up to ``limit`` messages with ``seq > after``, in ``seq`` order."""
+    def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
+        """Up to ``limit`` messages with ``seq > after``, in ``seq`` order; only
+        ``tenant``'s if given."""
 
 
 @attrs.frozen(kw_only=True)
@@ -358,7 +371,9 @@ class CorrelationStore(Protocol):
 
 
 @runtime_checkable
-class Store(MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, Protocol):
+class Store(
+    MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore, Protocol
+):
     """Everything the API and the composition root use of a store (the event outbox of
     ``store.events`` included)."""
 

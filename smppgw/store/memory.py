@@ -26,6 +26,7 @@ from smppgw.store.base import (
     owes_work,
 )
 from smppgw.store.memory_events import MemoryEvents
+from smppgw.store.memory_keys import MemoryKeys
 
 if TYPE_CHECKING:
     from smppgw.store.base import InboundPartStore, Store
@@ -33,19 +34,20 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(MemoryEvents):
+class MemoryStore(MemoryEvents, MemoryKeys):
     """Implements every protocol of ``store.base`` (``Store``), in memory."""
 
     def __init__(self, *, clock_offset: float = 0.0) -> None:
         self.clock_offset = clock_offset
         self._messages: dict[str, MessageRecord] = {}
-        self._keys: dict[str, str] = {}  # idempotency key -> message id
+        self._keys: dict[tuple[str | None, str], str] = {}  # (tenant, idempotency key) -> message id
         self._inbound: list[InboundRecord] = []  # seq - 1 is the index
         self._optouts: dict[str, OptOutRecord] = {}
         self._parts: dict[tuple[object, ...], InboundPart] = {}  # held for reassembly
         # (smsc, key) -> (message id, part, submitted_at), oldest first (a put moves it last)
         self._correlations: dict[tuple[str, str], tuple[str, int, float]] = {}
         self._events_init()  # the outbox (store.memory_events)
+        self._keys_init()  # API keys (store.memory_keys)
 
     def checkpoint(self) -> int:
         return 0  # nothing is written anywhere
@@ -67,24 +69,24 @@ class MemoryStore(MemoryEvents):
             m = messages[0]
             if m.id in known:
                 raise _taken("message id", m.id)
-            if m.idempotency_key is not None and m.idempotency_key in keys:
+            if m.idempotency_key is not None and (m.tenant, m.idempotency_key) in keys:
                 raise _taken("idempotency_key", m.idempotency_key)
         else:
             ids: set[str] = set()
-            new_keys: set[str] = set()
+            new_keys: set[tuple[str | None, str]] = set()
             for m in messages:
                 if m.id in known or m.id in ids:
                     raise _taken("message id", m.id)
                 ids.add(m.id)
-                key = m.idempotency_key
-                if key is not None:
+                if m.idempotency_key is not None:
+                    key = (m.tenant, m.idempotency_key)
                     if key in keys or key in new_keys:
-                        raise _taken("idempotency_key", key)
+                        raise _taken("idempotency_key", m.idempotency_key)
                     new_keys.add(key)
         for m in messages:
             known[m.id] = m
             if m.idempotency_key is not None:
-                keys[m.idempotency_key] = m.id
+                keys[m.tenant, m.idempotency_key] = m.id
 
     def save(self, message: MessageRecord) -> None:
         self._messages[message.id] = message
@@ -92,8 +94,8 @@ class MemoryStore(MemoryEvents):
     def get(self, message_id: str) -> MessageRecord | None:
         return self._messages.get(message_id)
 
-    def find_key(self, idempotency_key: str) -> MessageRecord | None:
-        message_id = self._keys.get(idempotency_key)
+    def find_key(self, idempotency_key: str, tenant: str | None = None) -> MessageRecord | None:
+        message_id = self._keys.get((tenant, idempotency_key))
         return None if message_id is None else self._messages.get(message_id)
 
     def unfinished(self) -> list[MessageRecord]:
@@ -119,18 +121,21 @@ class MemoryStore(MemoryEvents):
         parts: int,
         complete: bool,
         received_at: float,
+        tenant: str | None = None,
     ) -> InboundRecord:
         record = InboundRecord(
             seq=len(self._inbound) + 1, smsc=smsc, source=source, destination=destination, text=text,
             data_coding=data_coding, parts=parts, complete=bool(complete),
-            received_at=received_at + self.clock_offset,
+            received_at=received_at + self.clock_offset, tenant=tenant,
         )  # fmt: skip
         self._inbound.append(record)
         self._inbound_event(record)  # its message.inbound event
         return record
 
-    def inbound(self, *, after: int = 0, limit: int = 100) -> list[InboundRecord]:
-        return self._inbound[after : after + limit]  # seq n sits at index n - 1
+    def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
+        if tenant is None:
+            return self._inbound[after : after + limit]  # seq n sits at index n - 1
+        return [m for m in self._inbound[after:] if m.tenant == tenant][:limit]
 
     # -- opt-outs ---------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from smppgw.store.base import (
     owes_work,
 )
 from smppgw.store.sqlite_events import SqliteEvents
+from smppgw.store.sqlite_keys import SqliteKeys
 from smppgw.store.sqlite_rows import (
     HISTORY_COLUMNS,
     HISTORY_INSERT,
@@ -72,7 +73,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore(SqliteEvents):
+class SqliteStore(SqliteEvents, SqliteKeys):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
@@ -211,9 +212,10 @@ class SqliteStore(SqliteEvents):
         )
         return record
 
-    def find_key(self, idempotency_key: str) -> MessageRecord | None:
+    def find_key(self, idempotency_key: str, tenant: str | None = None) -> MessageRecord | None:
         row = self._db.execute(
-            "SELECT id FROM messages WHERE idempotency_key = ?", (idempotency_key,)
+            "SELECT id FROM messages WHERE ifnull(tenant, '') = ? AND idempotency_key = ?",
+            (tenant or "", idempotency_key),
         ).fetchone()
         return self.get(row[0]) if row else None
 
@@ -253,29 +255,31 @@ class SqliteStore(SqliteEvents):
         parts: int,
         complete: bool,
         received_at: float,
+        tenant: str | None = None,
     ) -> InboundRecord:
         """Store one inbound message durably (before its deliver_sm_resp, DESIGN §3)."""
         fields: dict[str, Any] = {
             "smsc": smsc, "source": source, "destination": destination, "text": text,
             "data_coding": data_coding, "parts": parts, "complete": bool(complete),
-            "received_at": received_at + self.clock_offset,
+            "received_at": received_at + self.clock_offset, "tenant": tenant,
         }  # fmt: skip
         with Transaction(self._db):
             cursor = self._db.execute(
                 "INSERT INTO inbound (smsc, source, destination, text, data_coding, parts, complete, "
-                "received_at) VALUES (:smsc, :source, :destination, :text, :data_coding, :parts, "
-                ":complete, :received_at)",
+                "received_at, tenant) VALUES (:smsc, :source, :destination, :text, :data_coding, "
+                ":parts, :complete, :received_at, :tenant)",
                 fields,
             )
             record = InboundRecord(seq=int(cursor.lastrowid or 0), **fields)
             self._inbound_event(record)  # its message.inbound event, same transaction
         return record
 
-    def inbound(self, *, after: int = 0, limit: int = 100) -> list[InboundRecord]:
+    def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
+        mine = "" if tenant is None else " AND tenant = ?"
         rows = self._db.execute(
-            "SELECT seq, smsc, source, destination, text, data_coding, parts, complete, received_at "
-            "FROM inbound WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after, limit),
+            "SELECT seq, smsc, source, destination, text, data_coding, parts, complete, received_at, "
+            f"tenant FROM inbound WHERE seq > ?{mine} ORDER BY seq LIMIT ?",
+            (after, limit) if tenant is None else (after, tenant, limit),
         ).fetchall()
         return [
             InboundRecord(
@@ -288,8 +292,9 @@ class SqliteStore(SqliteEvents):
                 parts=parts,
                 complete=bool(complete),
                 received_at=received_at,
+                tenant=owner,
             )
-            for seq, smsc, source, destination, text, data_coding, parts, complete, received_at in rows
+            for seq, smsc, source, destination, text, data_coding, parts, complete, received_at, owner in rows
         ]
 
     # -- opt-outs ---------------------------------------------------------------------------

@@ -41,7 +41,9 @@ __all__ = [
 # neighbours and a group commit writes few pages. (Version 1, user_version 0, wrote
 # the whole record at every change and keyed the history on the random message id:
 # ~30 KB of WAL per message; ``store.sqlite_schema`` migrates such a file.)
-SCHEMA_VERSION = 2
+# Version 3: a ``tenant`` column on messages (idempotency keys unique per tenant) and
+# on inbound, and the ``api_keys`` table (``store.sqlite_keys``).
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY,  -- insert order (the rowid): updates and the history key on it
@@ -54,11 +56,13 @@ CREATE TABLE IF NOT EXISTS messages (
     source TEXT NOT NULL,
     destination TEXT NOT NULL,
     body TEXT NOT NULL,  -- JSON: what acceptance fixed (text, options, tags), written once
-    state TEXT NOT NULL  -- JSON: what changes (route, error, attempts, the parts)
+    state TEXT NOT NULL,  -- JSON: what changes (route, error, attempts, the parts)
+    tenant TEXT  -- the sending key's tenant (version 3)
 );
 CREATE INDEX IF NOT EXISTS messages_open ON messages (open) WHERE open = 1;
 -- Partial: most messages have no key, and an index entry per message costs every add.
-CREATE UNIQUE INDEX IF NOT EXISTS messages_key ON messages (idempotency_key)
+-- Each tenant (and no tenant, '') has its own idempotency keys.
+CREATE UNIQUE INDEX IF NOT EXISTS messages_tenant_key ON messages (ifnull(tenant, ''), idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS inbound (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -69,7 +73,8 @@ CREATE TABLE IF NOT EXISTS inbound (
     data_coding INTEGER NOT NULL,
     parts INTEGER NOT NULL,
     complete INTEGER NOT NULL,
-    received_at REAL NOT NULL
+    received_at REAL NOT NULL,
+    tenant TEXT  -- version 3
 );
 CREATE TABLE IF NOT EXISTS history (
     seq INTEGER NOT NULL,  -- messages.seq
@@ -116,13 +121,16 @@ CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at, id);
 CREATE INDEX IF NOT EXISTS messages_status ON messages (status, created_at, id);
 CREATE INDEX IF NOT EXISTS messages_source ON messages (source, created_at, id);
 CREATE INDEX IF NOT EXISTS messages_destination ON messages (destination, created_at, id);
+CREATE INDEX IF NOT EXISTS messages_tenant ON messages (tenant, created_at, id) WHERE tenant IS NOT NULL;
 """
 INSERT = (
     "INSERT INTO messages (seq, id, idempotency_key, status, open, created_at, updated_at, source, "
-    "destination, body, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "destination, body, state, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 UPDATE = "UPDATE messages SET status = ?, open = ?, updated_at = ?, state = ? WHERE seq = ?"
-RECORD_COLUMNS = "seq, id, idempotency_key, status, created_at, updated_at, source, destination, body, state"
+RECORD_COLUMNS = (
+    "seq, id, idempotency_key, status, created_at, updated_at, source, destination, body, state, tenant"
+)
 _PART_TIMES = ("submitted_at", "receipt_at")
 _VALUE = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 HISTORY_INSERT = "INSERT OR IGNORE INTO history VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -158,7 +166,9 @@ def read_history(records: dict[int, MessageRecord], rows: Iterable[tuple[Any, ..
 # else (a field added to ``MessageRecord`` lands there: rewritten at each change, so
 # never stale). The history has its own table.
 _BODY_FIELDS = ("text", "encoding", "dlr", "validity", "priority", "tags", "callback_url")
-_COLUMN_FIELDS = ("id", "idempotency_key", "status", "created_at", "updated_at", "source", "destination")
+_COLUMN_FIELDS = (
+    "id", "idempotency_key", "status", "created_at", "updated_at", "source", "destination", "tenant"
+)  # fmt: skip
 _STATE_FIELDS = tuple(
     f.name
     for f in attrs.fields(MessageRecord)
@@ -202,6 +212,7 @@ def message_row(seq: int, m: MessageRecord, offset: float) -> tuple[Any, ...]:
         m.destination,
         orjson.dumps(body).decode(),
         _state(m, offset),
+        m.tenant,
     )
 
 
@@ -212,7 +223,7 @@ def state_row(seq: int, m: MessageRecord, offset: float) -> tuple[Any, ...]:
 
 def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:
     """The record of a ``messages`` row (``RECORD_COLUMNS``), times on this process's clock."""
-    _, id_, key, status, created_at, updated_at, source, destination, body, state = row
+    _, id_, key, status, created_at, updated_at, source, destination, body, state, tenant = row
     fields = orjson.loads(body)
     fields.update(orjson.loads(state))
     parts = []
@@ -234,6 +245,7 @@ def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:
         source=source,
         destination=destination,
         parts=parts,
+        tenant=tenant,
         **fields,
     )
 
@@ -247,6 +259,7 @@ def listing_sql(query: MessageQuery) -> tuple[str, list[object]]:
         ("status", query.status.value if query.status is not None else None),
         ("source", query.source),
         ("destination", query.destination),
+        ("tenant", query.tenant),
     ):
         if value is not None:
             where.append(f"{column} = ?")

@@ -8,7 +8,8 @@ each message row is split into its fixed ``body`` and its changing ``state``, ke
 rowid as ``seq`` (so the order is kept), and the history is re-keyed on ``seq``; a
 failure rolls everything back and leaves the file as it was. A file from a newer
 smppgw (a higher version) is refused with ``StoreError``: this code cannot know what
-it would lose.
+it would lose. A file of version 2 gets the ``tenant`` columns (``_add_tenants``); the
+``api_keys`` table is made where missing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from smppgw.store.base import MessageRecord, PartRecord, Status, StoreError
+from smppgw.store.sqlite_keys import KEYS_SCHEMA
 from smppgw.store.sqlite_rows import INSERT, LISTING_INDEXES, SCHEMA, SCHEMA_VERSION, message_row
 
 __all__ = ["prepare"]
@@ -52,9 +54,34 @@ def prepare(db: sqlite3.Connection, path: Path) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
     if columns and "seq" not in columns:
         _migrate_v1(db, path)
+    _add_tenants(db, path)
     db.executescript(SCHEMA)
+    db.executescript(KEYS_SCHEMA)
     db.executescript(LISTING_INDEXES)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _add_tenants(db: sqlite3.Connection, path: Path) -> None:
+    """Version 2 -> 3: the ``tenant`` columns (NULL: no tenant, as every older message
+    and inbound message was), and idempotency keys unique per tenant."""
+    changes = [
+        f"ALTER TABLE {table} ADD COLUMN tenant TEXT"
+        for table in ("messages", "inbound")
+        if (columns := {row[1] for row in db.execute(f"PRAGMA table_info({table})")})
+        and "tenant" not in columns
+    ]
+    if not changes:
+        return
+    log.warning("store %s: adding tenants (schema version %d)", path, SCHEMA_VERSION)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        for statement in [*changes, "DROP INDEX IF EXISTS messages_key"]:
+            db.execute(statement)
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise StoreError(f"store {path}: migrating to schema version {SCHEMA_VERSION} failed: {exc}") from exc
 
 
 def _migrate_v1(db: sqlite3.Connection, path: Path) -> None:

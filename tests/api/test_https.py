@@ -136,7 +136,7 @@ class BuggyStore(MemoryStore):
     def add(self, messages: Sequence[MessageRecord]) -> None:
         raise RuntimeError("secret internals: row 17 of /var/lib/smppgw")
 
-    def inbound(self, *, after: int = 0, limit: int = 100) -> list[InboundRecord]:
+    def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
         raise RuntimeError("secret internals: row 18 of /var/lib/smppgw")
 
 

@@ -52,10 +52,10 @@ class FlakyStore(MemoryStore):
         self.adds.append(len(messages))
         super().add(messages)
 
-    def find_key(self, idempotency_key: str) -> MessageRecord | None:
+    def find_key(self, idempotency_key: str, tenant: str | None = None) -> MessageRecord | None:
         if self.refuse_find:
             raise StoreError("database is locked (test)")
-        return super().find_key(idempotency_key)
+        return super().find_key(idempotency_key, tenant)
 
 
 def post_bytes(path: str, body: bytes) -> bytes:

@@ -21,7 +21,7 @@ import trio
 
 from smppgw.store.base import MessageRecord, StoreError
 from smppgw.store.memory import MemoryStore
-from tests.api.helpers import app_config, assert_problem, serving
+from tests.api.helpers import KEY, app_config, assert_problem, serving
 from tests.gateway.helpers import simulator, smsc
 
 MSG = {"to": "+447700900001", "from": "12345", "text": "problem test"}
@@ -175,7 +175,7 @@ async def test_a_body_over_the_limit_is_413_before_it_is_read(tmp_path: Path) ->
         async with stream:
             await stream.send_all(
                 b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-                b"content-length: 100000000\r\n\r\n"
+                b"authorization: Bearer " + KEY.encode() + b"\r\ncontent-length: 100000000\r\n\r\n"
             )
             answer = b""
             with trio.fail_after(5):

@@ -13,6 +13,7 @@ import trio
 
 from loadtest.messages import TEXTS
 from loadtest.params import Phase, RunParams, parse_mix
+from smppgw.api.limits import KeyLimits
 from smppgw.core.text import split_message
 from smppgw.gateway.webhook_config import WebhookSettings
 from tests.api.helpers import KEY, app_config, serving
@@ -58,7 +59,9 @@ async def test_a_wrong_key_and_a_full_queue_are_counted_as_such(tmp_path: Path) 
         "password": "y",
         "connect_timeout": 0.2,
     }
-    config = attrs.evolve(app_config([down], tmp_path / "db"), max_queued=5)
+    # 20 wrong keys would block the address (api.keys: failed-auth limiting) for the run after
+    limits = KeyLimits(auth_failures=100)
+    config = attrs.evolve(app_config([down], tmp_path / "db"), max_queued=5, key_limits=limits)
     async with serving(config) as api:
         wrong = await run_checked(
             http_params(api.url, api_key="not-the-key", closed=True, count=20, duration=5.0)
