@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from smppgw.store.base import InboundRecord, MessageRecord, OptOutRecord
+from smppgw.support.isotime import iso as iso_time
 
 __all__ = ["inbound_view", "iso", "message_view", "opt_out_view"]
 
 
 def iso(wall: float | None) -> str | None:
     """Wall-clock seconds as ISO 8601 UTC with milliseconds: 2026-12-06T14:03:22.123Z."""
-    if wall is None:
-        return None
-    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    return None if wall is None else iso_time(wall)
 
 
 def message_view(record: MessageRecord, wall: Callable[[float | None], float | None]) -> dict[str, Any]:

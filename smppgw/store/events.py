@@ -27,12 +27,13 @@ Times here are wall-clock seconds.
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
+
+from smppgw.support.isotime import iso
 
 __all__ = [
     "DEAD",
@@ -52,12 +53,6 @@ __all__ = [
 PENDING: Final = "pending"
 DELIVERED: Final = "delivered"
 DEAD: Final = "dead"
-
-
-def iso(wall: float) -> str:
-    """Wall-clock seconds as ISO 8601 UTC with a Z, to the millisecond."""
-    moment = datetime.datetime.fromtimestamp(wall, datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def event_id(subject: str, sequence: int) -> str:
