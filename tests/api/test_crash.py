@@ -49,13 +49,16 @@ def _config(tmp_path: Path, sim: Simulator) -> Path:
 class _Serve:
     """One ``smppgw serve`` process: started, ready, SIGKILLed (by its own PID)."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+        """``env``: more environment (secrets the config names) beside the API key."""
         self.config = config
+        self.env = env or {}
         self.proc: trio.Process | None = None
         self.url = ""
 
     async def start(self) -> httpx.AsyncClient:
-        env = {**os.environ, "GW_KEYS": KEY}
+        """Start it and wait until a bind is up; returns a client with the key."""
+        env = {**os.environ, "GW_KEYS": KEY, **self.env}
         self.proc = proc = await trio.lowlevel.open_process(
             [str(BIN / "smppgw"), "serve", "--config", str(self.config)], stdout=subprocess.PIPE, env=env
         )

@@ -8,14 +8,11 @@ with ``standardwebhooks``, an implementation of the scheme that is not ours.
 from __future__ import annotations
 
 import base64
-import os
 import socket
-import subprocess
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import standardwebhooks
 import trio
 from fastapi import FastAPI, Request
@@ -24,7 +21,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from simulator.smsc import Simulator
-from tests.api.test_crash import BIN, KEY, _receipts_answered, _wait
+from tests.api.test_crash import _receipts_answered, _Serve, _wait
 from tests.gateway.helpers import simulator, smsc
 
 SECRET = "whsec_" + base64.b64encode(b"outbox-crash-test-secret").decode()
@@ -53,36 +50,6 @@ def _config(tmp_path: Path, sim: Simulator, hook_port: int) -> Path:
     return path
 
 
-class _Gateway:
-    """``smppgw serve``, started and SIGKILLed by its own PID."""
-
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.proc: trio.Process | None = None
-        self.url = ""
-
-    async def start(self) -> None:
-        env = {**os.environ, "GW_KEYS": KEY, "GW_HOOK_SECRET": SECRET}
-        self.proc = proc = await trio.lowlevel.open_process(
-            [str(BIN / "smppgw"), "serve", "--config", str(self.config)], stdout=subprocess.PIPE, env=env
-        )
-        assert proc.stdout is not None
-        out = b""
-        with trio.fail_after(30):
-            while b"serving http://" not in out:
-                chunk = await proc.stdout.receive_some()
-                assert chunk, "smppgw serve ended before it was serving"
-                out += chunk
-        self.url = out.decode().split("serving ")[1].split()[0]
-
-    async def kill(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
-            if self.proc.stdout is not None:
-                await self.proc.stdout.aclose()
-
-
 async def test_every_event_arrives_signed_after_an_outage_and_a_sigkill(tmp_path: Path) -> None:
     hook_port = _free_port()
     got: list[tuple[bytes, dict[str, str]]] = []
@@ -94,13 +61,9 @@ async def test_every_event_arrives_signed_after_an_outage_and_a_sigkill(tmp_path
         return Response(status_code=204)
 
     async with simulator() as sim, trio.open_nursery() as nursery:
-        gw = _Gateway(_config(tmp_path, sim, hook_port))
+        gw = _Serve(_config(tmp_path, sim, hook_port), env={"GW_HOOK_SECRET": SECRET})
         try:
-            await gw.start()
-            async with httpx.AsyncClient(base_url=gw.url, headers={"X-API-Key": KEY}) as http:
-                with trio.fail_after(15):
-                    while (await http.get("/readyz")).status_code != 200:
-                        await trio.sleep(0.05)
+            async with await gw.start() as http:  # ready: a bind is up
                 ids = []
                 for i in range(MESSAGES):
                     body = {"to": f"44770090000{i}", "from": "12345", "text": "hi"}
