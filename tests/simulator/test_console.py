@@ -3,8 +3,10 @@ itself in a real headless Chromium (``tests.simulator.chromium``) next to real S
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import struct
+import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -244,3 +246,14 @@ async def test_the_console_in_a_browser(tmp_path: Path) -> None:
                     assert "Uncaught" not in log, log[-2000:]
                 finally:
                     await run(page.close)
+
+
+def test_every_console_file_ships() -> None:
+    """``pip install .`` (not editable) takes only the package data pyproject names."""
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    static = root / "simulator" / "static"
+    files = sorted(p.name for p in static.iterdir())
+    assert files == ["console.css", "console.html", "console.js"]
+    for name in files:
+        assert any(fnmatch.fnmatch(f"static/{name}", p) for p in patterns["simulator"]), name
