@@ -137,7 +137,7 @@ function render(binds, accountList, messages, mo) {
 
 function receipt(m) {
   if (!m.registered_delivery) return "not asked";
-  if (!m.receipts_sent) return m.done_at ? "pending" : "";
+  if (!m.receipts_sent) return m.done_at ? "not sent" : "pending";
   return m.receipts_sent + " sent " + clock(m.done_at) + " err:" + m.error;
 }
 
@@ -185,8 +185,11 @@ function fillBehaviour() {
     else if (typeof value === "number") input.value = String(value);
     else if (value === null) input.value = "";
     else {
+      // A distribution: shown, not flattened into the field.
+      const { kind, ...params } = value;
       input.value = "";
-      input.placeholder = JSON.stringify(value); // a distribution: shown, not flattened
+      input.placeholder = kind + " " + Object.entries(params).map(([k, v]) => k + "=" + v).join(" ");
+      input.title = input.placeholder;
     }
   }
 }

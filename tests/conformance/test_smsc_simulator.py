@@ -25,7 +25,7 @@ from tests.conformance.helpers import explain, run_smsc, smsc_settings, start_si
 KNOWN_SIMULATOR_FINDINGS: Final[dict[str, tuple[frozenset[str], str]]] = {}
 
 PROFILES: Final = {
-    # the default profile as shipped (receipts at once, every message delivered)
+    # the default profile as shipped (receipts after a carrier-like delay, all delivered)
     "default": {},
     # strict validation, TPS/queue limits, resp latency; receipts sped up from ~2 s to 0
     "strict": {"behaviour": {"dlr_delay": 0.0}},

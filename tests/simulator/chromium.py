@@ -156,7 +156,9 @@ class Chromium:
     # -- what the tests use ------------------------------------------------------------------
 
     def navigate(self, url: str) -> None:
+        """Open ``url`` and wait until its document has loaded (not the about:blank before)."""
         self.call("Page.navigate", {"url": url})
+        self.wait_for("location.origin !== 'null' && document.readyState === 'complete'")
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page (promises awaited)."""
