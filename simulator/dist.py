@@ -6,7 +6,7 @@ In TOML a distribution is a number of seconds (constant) or a table::
     dlr_delay = { kind = "uniform", low = 0.1, high = 2.0 }
     dlr_delay = { kind = "lognormal", p50 = 0.05, p99 = 0.8 }
     dlr_delay = { kind = "exponential", mean = 1.5 }
-    dlr_delay = { kind = "lognormal", p50 = 1.5, p99 = 15.0, min = 0.2, max = 60.0 }
+    dlr_delay = { kind = "lognormal", p50 = 1.5, p99 = 10.0, min = 0.2, max = 20.0 }
 
 ``min`` and ``max`` (any kind but a constant) clamp a sample: a lognormal's tails are
 unbounded, and a receipt that takes hours, or arrives within microseconds of the submit,

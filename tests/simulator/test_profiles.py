@@ -38,7 +38,7 @@ def test_the_default_profile_delays_receipts_as_a_carrier_does() -> None:
     assert SimConfig().profile == "default"
     assert delay.kind == "lognormal"
     assert 1.0 <= delay.a <= 2.0  # the median
-    assert 0 < delay.floor and delay.cap <= 120
+    assert 0 < delay.floor and delay.cap <= 30  # within an ESME's usual 30 s receipt wait
     rng = random.Random(3)
     samples = [delay.sample(rng) for _ in range(10_000)]
     assert 1.0 <= statistics.median(samples) <= 2.0
@@ -83,7 +83,7 @@ def test_a_bad_clamp_is_named(value: dict[str, object], error: str) -> None:
 @pytest.fixture
 def clock() -> MockClock:
     """Virtual time ten times as fast as real time: the default profile's receipts (up to
-    a minute) arrive within seconds, over real loopback TCP."""
+    20 s) arrive within two seconds, over real loopback TCP."""
     return MockClock(rate=10)
 
 
