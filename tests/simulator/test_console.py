@@ -165,6 +165,7 @@ async def test_binds_show_their_windows_and_rates() -> None:
 
 # -- the page in a browser -------------------------------------------------------------------------
 
+_RESULT = "(id => (o => o.className && o.textContent)(document.getElementById(id)))"
 ROWS = "Array.from(document.querySelectorAll('#{} tbody tr'), r => Array.from(r.cells, c => c.textContent))"
 
 
@@ -193,6 +194,7 @@ async def test_the_console_in_a_browser(tmp_path: Path) -> None:
         async with running() as sim, guarded(sim) as port:
             async with bound(sim, BindMode.TX) as tx, bound(sim, BindMode.RX) as rx:
                 await tx.ok(sms(text="Grüße from the ESME".encode("utf-16-be"), data_coding=DataCoding.UCS2))
+                await rx.wait_for(1)  # its receipt
                 page = await run(Chromium, browser, tmp_path)
                 try:
                     await run(page.navigate, f"http://127.0.0.1:{port}/#token={TOKEN}")
@@ -204,6 +206,18 @@ async def test_the_console_in_a_browser(tmp_path: Path) -> None:
                     accounts = await run(page.evaluate, ROWS.format("accounts"))
                     assert accounts[0][:3] == [ACCOUNT, "2 / 4", "1"]
 
+                    # Without the token nothing is sent, and the page says why; typed in, it is kept.
+                    await run(page.evaluate, "document.getElementById('token-forget').click()")
+                    assert await run(page.evaluate, _fill("inject-form", text="refused"))
+                    refused = await run(page.wait_for, f"{_RESULT}('inject-result')")
+                    assert refused.startswith("401: missing or wrong token"), refused
+                    assert await run(page.evaluate, "document.getElementById('token-state').textContent") == (
+                        "token needed"
+                    )
+                    assert await run(page.evaluate, _fill("token-form", token=TOKEN))
+                    assert await run(page.evaluate, "sessionStorage.getItem('smppsim-token')") == TOKEN
+                    assert len(rx.arrivals) == 1  # only the receipt so far
+
                     # The MO form: a handset's message to the receiver bind.
                     form = _fill(
                         "inject-form", source_addr="447700900042", destination_addr="7777", text="STOP ☺"
@@ -214,7 +228,7 @@ async def test_the_console_in_a_browser(tmp_path: Path) -> None:
                     assert decode_text(mo.short_message, mo.data_coding) == "STOP ☺"
                     result = await run(
                         page.wait_for,
-                        "(o => o.className && o.textContent)(document.getElementById('inject-result'))",
+                        f"{_RESULT}('inject-result')",
                     )
                     assert result == "queued in 1 part(s)"
                     shown = await run(
@@ -227,7 +241,7 @@ async def test_the_console_in_a_browser(tmp_path: Path) -> None:
                     assert await run(page.evaluate, form)
                     result = await run(
                         page.wait_for,
-                        "(o => o.className && o.textContent)(document.getElementById('behaviour-result'))",
+                        f"{_RESULT}('behaviour-result')",
                     )
                     assert result == f"applied to {ACCOUNT}"
                     assert sim.accounts[ACCOUNT].behaviour.error_probability == 1.0
