@@ -67,6 +67,7 @@ import attrs
 import trio
 
 from smppgw.api.limits import KeyLimits
+from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import GatewayConfig, config_from_dict
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.metrics import GatewayMetrics
@@ -158,6 +159,7 @@ def app_config_from_dict(
     ``store_keys``: the store holds keys (``smppgw keys create``), so the config need
     not name one."""
     env = os.environ if environ is None else environ
+    unknown_keys(data, GATEWAY_SECTIONS | _APP_SECTIONS, "")  # every section named when one is wrong
     out: dict[str, Any] = {
         "gateway": config_from_dict({k: v for k, v in data.items() if k not in _APP_SECTIONS})
     }

@@ -55,6 +55,7 @@ from smppgw.support.config import (
 
 __all__ = [
     "DEFAULT_RECEIPT_GRACE",
+    "SECTIONS",
     "ConfigError",
     "GatewayConfig",
     "SmscConfig",
@@ -305,9 +306,12 @@ def _section(data: Mapping[str, Any], name: str, known: set[str]) -> dict[str, A
     return t
 
 
+SECTIONS: Final = frozenset({"smsc", "route", "retry", "limits", "receipts", "inbound", "gateway", "schedule"})
+
+
 def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
     """Raises ConfigError naming the first bad key."""
-    unknown_keys(data, {"smsc", "route", "retry", "limits", "receipts", "inbound", "gateway", "schedule"}, "")
+    unknown_keys(data, SECTIONS, "")
     smscs = tuple(each(data.get("smsc", []), "smsc", _smsc))
     if not smscs:
         raise ConfigError("smsc: at least one [[smsc]] is needed")
