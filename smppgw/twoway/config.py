@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from smppgw.support.config import table, unknown_keys
-from smppgw.twoway.keywords import KeywordConfig
+from smppgw.twoway.keyword_config import KeywordConfig, keywords_from_dict
 
 __all__ = ["TwowayConfig", "twoway_from_dict"]
 
@@ -21,7 +21,7 @@ class TwowayConfig:
     keywords: KeywordConfig = KeywordConfig()
 
 
-_SECTIONS: frozenset[str] = frozenset({"keywords"})
+_SECTIONS: frozenset[str] = frozenset({"keywords", "rule"})
 
 
 def twoway_from_dict(data: Any) -> TwowayConfig:
@@ -30,4 +30,6 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
         return TwowayConfig()
     t = table(data, "twoway")
     unknown_keys(t, set(_SECTIONS), "twoway")
-    return TwowayConfig()
+    return TwowayConfig(
+        keywords=keywords_from_dict(t.get("keywords"), t.get("rule")),  # [twoway.keywords], [[twoway.rule]]
+    )
