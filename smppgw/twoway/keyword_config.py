@@ -204,7 +204,8 @@ def build_table(
                 out, _key(word), Entry(kind=kind, keyword=word.upper()), f"twoway.keywords.{kind.value}[{i}]"
             )
     _add_rules(out, config.rules, programmes)
-    _add_typos(out)
+    if config.matching == "standard":
+        _add_typos(out)
     for i, p in enumerate(config.patterns):
         where = f"twoway.keywords.patterns[{i}]"
         pattern = _regex(p, where)
@@ -239,10 +240,7 @@ def _builtins(languages: tuple[str, ...]) -> Iterator[Entry]:
 def _add(out: Table, key: str, entry: Entry, where: str) -> None:
     have = out.phrases.get(key)
     if have is not None and have.kind is not entry.kind:
-        wording = "is a built-in" if where.startswith("twoway.rule") else "is already"
-        raise ConfigError(
-            f"{where}: {entry.keyword!r} {wording} {_LABEL[have.kind]} keyword ({have.keyword})"
-        )
+        raise ConfigError(f"{where}: {entry.keyword!r} is already {_LABEL[have.kind]} keyword ({have.keyword})")
     if have is None:  # the first spelling stays (a word in two languages is one entry)
         out.phrases[key] = entry
         out.longest = max(out.longest, key.count(" ") + 1)

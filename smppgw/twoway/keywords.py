@@ -20,7 +20,7 @@ punctuation, emoji and spacing do not count ("Stop!!", " stop. ", "ARRÊT", "Opt
     "STOP 12345"). A sentence that merely contains the word is not a keyword: "don't
     stop the reminders", "we have got to STOP this bill", "stop by the office at 5",
     "cancel my appointment". Misspellings of the common opt-out words count ("stpo",
-    "sotp", "unsubscibe"). Texts of more than 12 words are never keywords.
+    "sotp", "unsubscibe"; in this mode only). Texts of more than 12 words are never keywords.
 ``custom``
     ``strict``, then each of ``patterns``: regular expressions matched against the whole
     folded text (lower-case words separated by single spaces: ``please stop texting me``),

@@ -41,7 +41,9 @@ OPT_OUT: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
          "DONT TEXT", "DO NOT TEXT", "DONT MESSAGE", "DO NOT MESSAGE", "DONT CONTACT",
          "DO NOT CONTACT", "NO MORE TEXTS", "NO MORE MESSAGES"),
     ),
-    "fr": (("ARRÊT", "DÉSABONNER", "DÉSINSCRIRE"), ("ARRÊTER", "ANNULER", "DÉSINSCRIPTION", "FIN")),
+    "fr": (
+        ("ARRÊT", "DÉSABONNER", "DÉSINSCRIRE", "SE DÉSINSCRIRE", "ME DÉSINSCRIRE", "ME DÉSABONNER"),
+        ("ARRÊTER", "ANNULER", "DÉSINSCRIPTION", "FIN")),
     "es": (
         ("BAJA", "DARSE DE BAJA", "DESUSCRIBIR", "DESUSCRIBIRME"),
         ("CANCELAR", "PARAR", "ALTO", "DETENER", "NO MÁS"),
@@ -88,8 +90,17 @@ TYPO_TOLERANT: Final[Mapping[str, str]] = {
     "abbestellen": "edit", "descadastrar": "edit", "uitschrijven": "edit",
 }  # fmt: skip
 
+#: Please and thank you in the built-in languages ("ARRÊT SVP", "baja por favor",
+#: "Stopp bitte"): allowed before and after any keyword.
+_POLITE_WORLD: Final = (
+    " svp stp merci bonjour por favor gracias hola bitte danke hallo obrigado obrigada"
+    " ola per favore grazie ciao alstublieft aub dank bedankt"
+)
+
 #: Polite words allowed before any keyword ("please stop", "ok stop", "hi, HELP").
-POLITE_PREFIX: Final = _set("please pls plz plez plse pleas kindly ok okay k hi hello hey sorry just oh so")
+POLITE_PREFIX: Final = _set(
+    "please pls plz plez plse pleas kindly ok okay k hi hello hey sorry just oh so" + _POLITE_WORLD
+)
 
 #: Request wordings allowed before a strong word only ("I want to unsubscribe", "can
 #: you please stop", "I would like to opt out").
@@ -104,6 +115,7 @@ SUFFIX: Final = _set(
     texts text texting txt txts txting sms smss messaging sending send contacting
     contact spam spamming marketing subscription subscriptions notifications alerts
     updates stuff off for good ever forever permanently consent"""
+    + _POLITE_WORLD
 )
 
 #: Words that start a sentence rather than name a programme or a code: never an argument
