@@ -240,7 +240,9 @@ def _builtins(languages: tuple[str, ...]) -> Iterator[Entry]:
 def _add(out: Table, key: str, entry: Entry, where: str) -> None:
     have = out.phrases.get(key)
     if have is not None and have.kind is not entry.kind:
-        raise ConfigError(f"{where}: {entry.keyword!r} is already {_LABEL[have.kind]} keyword ({have.keyword})")
+        raise ConfigError(
+            f"{where}: {entry.keyword!r} is already {_LABEL[have.kind]} keyword ({have.keyword})"
+        )
     if have is None:  # the first spelling stays (a word in two languages is one entry)
         out.phrases[key] = entry
         out.longest = max(out.longest, key.count(" ") + 1)
