@@ -110,9 +110,13 @@ def _regex(v: Any, where: str, flags: int = 0) -> re.Pattern[str]:
         raise ConfigError(f"{where}: invalid regular expression: {exc}") from None
 
 
-def keywords_from_dict(data: Any, rules: Any = None) -> KeywordConfig:
+def keywords_from_dict(
+    data: Any, rules: Any = None, programmes: Collection[str] | Mapping[str, Collection[str]] | None = None
+) -> KeywordConfig:
     """``data``: the ``[twoway.keywords]`` table; ``rules``: the ``[[twoway.rule]]``
-    array (either may be None). Raises ConfigError naming the first bad key."""
+    array (either may be None); ``programmes``: the configured programmes (as
+    ``build_table`` takes them), or None: a rule's ``programme`` is checked later, by
+    ``Keywords``. Raises ConfigError naming the first bad key."""
     t = table(data if data is not None else {}, "twoway.keywords")
     unknown_keys(t, _KEYS, "twoway.keywords")
     out: dict[str, Any] = {}
@@ -133,7 +137,7 @@ def keywords_from_dict(data: Any, rules: Any = None) -> KeywordConfig:
         for i, r in enumerate(array(rules if rules is not None else [], "twoway.rule"))
     )
     config = KeywordConfig(**out)
-    build_table(config, None)  # every conflict named now, not at the first inbound message
+    build_table(config, programmes)  # every conflict named now, not at the first inbound message
     return config
 
 

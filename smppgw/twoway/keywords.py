@@ -19,7 +19,9 @@ punctuation, emoji and spacing do not count ("Stop!!", " stop. ", "ARRÊT", "Opt
     please stop texting me"), and one word after it is its argument ("STOP PROMO",
     "STOP 12345"). A sentence that merely contains the word is not a keyword: "don't
     stop the reminders", "we have got to STOP this bill", "stop by the office at 5",
-    "cancel my appointment". Misspellings of the common opt-out words count ("stpo",
+    "cancel my appointment". A strong opt-out is also one as the last clause of a
+    longer text, after . ! ? , ; or a line break: "Wrong number. Stop", "No thanks,
+    STOP", "Who is this? Stop texting me" (but not "Yes, cancel"). Misspellings of the common opt-out words count ("stpo",
     "sotp", "unsubscibe"; in this mode only). Texts of more than 12 words are never keywords.
 ``custom``
     ``strict``, then each of ``patterns``: regular expressions matched against the whole
@@ -56,6 +58,7 @@ __all__ = ["KeywordConfig", "KeywordMatch", "Keywords", "Kind", "Rule"]
 MAX_CHARS: Final = 640  # a keyword message is a few words; a longer text is never one
 MAX_WORDS: Final = 12
 _NOTHING: Final[frozenset[str]] = frozenset()
+_CLAUSE_MARKS: Final = ".!?,;\n"
 
 
 @attrs.frozen(kw_only=True)
@@ -104,14 +107,29 @@ class Keywords:
         match = None
         if 0 < len(found) <= MAX_WORDS:
             match = self._words(found, sender)
+            if match is None and self._tolerant:
+                match = self._last_clause(text, sender)
             if match is None and self._table.patterns:
                 match = self._patterns(found, sender)
         if match is None and self._table.rule_patterns:
             match = self._rule_patterns(text.strip(), sender)
         return match
 
-    def _words(self, ws: list[str], sender: str | None) -> KeywordMatch | None:
-        """A keyword at ``start`` (after allowed prefix words), then allowed suffix words."""
+    def _last_clause(self, text: str, sender: str | None) -> KeywordMatch | None:
+        """``standard``: "Wrong number. Stop", "No thanks, STOP": a strong opt-out after
+        the last . ! ? , ; or line break."""
+        body = text.rstrip(_CLAUSE_MARKS + " \t\r")
+        cut = max(body.rfind(mark) for mark in _CLAUSE_MARKS)
+        if cut < 0:
+            return None
+        ws = words(body[cut + 1 :])
+        return self._words(ws, sender, strong_opt_out=True) if 0 < len(ws) <= MAX_WORDS else None
+
+    def _words(
+        self, ws: list[str], sender: str | None, *, strong_opt_out: bool = False
+    ) -> KeywordMatch | None:
+        """A keyword at ``start`` (after allowed prefix words), then allowed suffix words.
+        ``strong_opt_out``: only a strong opt-out word."""
         tolerant, phrases = self._tolerant, self._table.phrases
         n = len(ws)
         for start in range(n):
@@ -120,6 +138,8 @@ class Keywords:
             for length in range(min(self._table.longest, n - start), 0, -1):
                 entry = phrases.get(ws[start] if length == 1 else " ".join(ws[start : start + length]))
                 if entry is None or (start and not _prefix_ok(ws[:start], entry)):
+                    continue
+                if strong_opt_out and not (entry.strong and entry.kind is Kind.OPT_OUT):
                     continue
                 rule = self._rule_for(entry, sender)
                 if entry.kind is Kind.CUSTOM and rule is None:

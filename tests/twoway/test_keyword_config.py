@@ -9,7 +9,7 @@ import pytest
 
 from smppgw.support.config import ConfigError
 from smppgw.twoway.config import twoway_from_dict
-from smppgw.twoway.keyword_config import KeywordConfig, Rule
+from smppgw.twoway.keyword_config import KeywordConfig, Rule, keywords_from_dict
 from smppgw.twoway.keywords import Keywords
 
 
@@ -120,3 +120,12 @@ def test_a_good_config_is_read() -> None:
         Rule(name="JOIN", keyword="JOIN", reply="Welcome", tag="join", event=True, senders=("12345",)),
     )
     assert twoway_from_dict(None).keywords == KeywordConfig()
+
+
+def test_rule_programmes_are_checked_when_read_if_the_programmes_are_given() -> None:
+    rules = [{"keyword": "DEAL", "programme": "promo"}]
+    assert keywords_from_dict(None, rules).rules[0].programme == "promo"  # checked later, by Keywords
+    with pytest.raises(
+        ConfigError, match=r"^twoway\.rule\[0\]\.programme: unknown programme 'promo' \(none configured\)"
+    ):
+        keywords_from_dict(None, rules, programmes={})

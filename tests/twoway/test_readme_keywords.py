@@ -45,7 +45,7 @@ def test_the_readme_matching_examples_hold() -> None:
     opt_outs = ["Stop.", "STOP!!", " stop 🛑", "arrêt", "Opt-Out", "stop please", "Stop. Thank you",
                 "please stop texting me", "pls stop", "remove me from your list", "ARRÊT SVP",
                 "I want to unsubscribe", "can you please stop texting me", "stpo", "sotp", "unsubscibe",
-                "STOP 12345", "CANCEL PROMO", "STOP ALL", "STOPALL"]  # fmt: skip
+                "STOP 12345", "CANCEL PROMO", "STOP ALL", "STOPALL", "Wrong number. Stop", "No thanks, STOP"]  # fmt: skip
     for text in opt_outs:
         match = keywords.classify(text)
         assert match is not None and match.kind is Kind.OPT_OUT, text
