@@ -258,7 +258,9 @@ def _add_rules(
     for i, rule in enumerate(rules):
         where = f"twoway.rule[{i}]"
         senders: frozenset[str] | None = frozenset(rule.senders) if rule.senders else None
-        if rule.programme is not None and programmes is not None:
+        if rule.programme is not None and programmes is None:  # its senders not known yet
+            senders = frozenset({f"programme:{rule.programme}"})
+        elif rule.programme is not None and programmes is not None:
             if rule.programme not in programmes:
                 known = ", ".join(sorted(programmes)) or "none configured"
                 raise ConfigError(f"{where}.programme: unknown programme {rule.programme!r} ({known})")

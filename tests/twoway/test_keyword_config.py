@@ -10,7 +10,7 @@ import pytest
 from smppgw.support.config import ConfigError
 from smppgw.twoway.config import twoway_from_dict
 from smppgw.twoway.keyword_config import KeywordConfig, Rule, keywords_from_dict
-from smppgw.twoway.keywords import Keywords
+from smppgw.twoway.keywords import KeywordMatch, Keywords, Kind
 
 
 def _error(data: dict[str, Any]) -> str:
@@ -129,3 +129,17 @@ def test_rule_programmes_are_checked_when_read_if_the_programmes_are_given() -> 
         ConfigError, match=r"^twoway\.rule\[0\]\.programme: unknown programme 'promo' \(none configured\)"
     ):
         keywords_from_dict(None, rules, programmes={})
+
+
+def test_one_keyword_in_rules_for_different_programmes() -> None:
+    rules = [
+        {"name": "a", "keyword": "DEAL", "programme": "promo"},
+        {"name": "b", "keyword": "deal", "programme": "vip"},
+    ]
+    config = keywords_from_dict(None, rules)
+    keywords = Keywords(config, programmes={"promo": ["111"], "vip": ["+222"]})
+    assert [keywords.classify("deal", sender=s) for s in ("111", "222", "333")] == [
+        KeywordMatch(kind=Kind.CUSTOM, keyword="DEAL", rule="a"),
+        KeywordMatch(kind=Kind.CUSTOM, keyword="DEAL", rule="b"),
+        None,
+    ]
