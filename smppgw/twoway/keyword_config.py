@@ -72,6 +72,8 @@ class KeywordConfig:
     exclude: tuple[str, ...] = ()  # built-in words taken out
     patterns: tuple[str, ...] = ()  # matching = "custom"
     rules: tuple[Rule, ...] = ()
+    # [twoway.programmes]: name -> its senders, when the config named them (None: not read)
+    programmes: tuple[tuple[str, tuple[str, ...]], ...] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -136,6 +138,10 @@ def keywords_from_dict(
         _rule(table(r, f"twoway.rule[{i}]"), f"twoway.rule[{i}]")
         for i, r in enumerate(array(rules if rules is not None else [], "twoway.rule"))
     )
+    if programmes is not None:
+        out["programmes"] = tuple(
+            (name, tuple(programmes[name]) if isinstance(programmes, Mapping) else ()) for name in programmes
+        )
     config = KeywordConfig(**out)
     build_table(config, programmes)  # every conflict named now, not at the first inbound message
     return config

@@ -76,17 +76,19 @@ class Keywords:
         self,
         config: KeywordConfig | None = None,
         *,
-        programmes: Collection[str] | Mapping[str, Collection[str]] = (),
+        programmes: Collection[str] | Mapping[str, Collection[str]] | None = None,
     ) -> None:
         """``programmes``: the configured programme names (an argument naming one makes a
         programme-level keyword); a mapping name -> its senders also scopes the rules
-        that name a programme.
+        that name a programme. By default, those of ``config`` (``[twoway.programmes]``).
 
         Raises:
             ConfigError: a conflict in ``config`` or a rule naming an unknown programme,
                 naming its key.
         """
         self.config = config or KeywordConfig()
+        if programmes is None:
+            programmes = dict(self.config.programmes or ())
         self._table = build_table(self.config, programmes)
         self._tolerant = self.config.matching == "standard"
 

@@ -143,3 +143,23 @@ def test_one_keyword_in_rules_for_different_programmes() -> None:
         KeywordMatch(kind=Kind.CUSTOM, keyword="DEAL", rule="b"),
         None,
     ]
+
+
+def test_programmes_come_from_twoway_programmes() -> None:
+    config = twoway_from_dict(
+        {
+            "programmes": {"promo": ["+12345"]},
+            "rule": [{"name": "deal", "keyword": "DEAL", "programme": "promo"}],
+        }
+    ).keywords
+    keywords = Keywords(config)  # the programmes of the config
+    stop = keywords.classify("STOP Promo")
+    assert stop is not None and stop.programme == "promo"
+    assert (
+        keywords.classify("deal", sender="12345") is not None
+        and keywords.classify("deal", sender="1") is None
+    )
+    assert _error({"rule": [{"name": "d", "keyword": "DEAL", "programme": "vip"}]}).startswith(
+        "twoway.rule[0].programme: unknown programme 'vip' (none configured)"
+    )
+    assert _error({"programmes": {"promo": "12345"}}).startswith("twoway.programmes.promo: expected a list")

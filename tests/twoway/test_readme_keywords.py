@@ -36,8 +36,11 @@ def test_the_readme_keyword_examples_load_and_do_what_they_say() -> None:
     assert join is not None and rules.rule(join.rule or "").event
     assert rules.classify("Prices", sender="447700900100") is not None
     assert rules.classify("Prices", sender="447700900001") is None
-    voucher = rules.classify("WIN 1234")
+    voucher = rules.classify("WIN 1234", sender="12345")
     assert voucher is not None and (voucher.rule, voucher.argument) == ("voucher", "1234")
+    assert rules.classify("WIN 1234", sender="447700900001") is None  # not a sender of promo
+    promo = rules.classify("stop promo")
+    assert promo is not None and (promo.kind, promo.programme) == (Kind.OPT_OUT, "promo")
 
 
 def test_the_readme_matching_examples_hold() -> None:
