@@ -21,15 +21,17 @@ punctuation, emoji and spacing do not count ("Stop!!", " stop. ", "ARRÊT", "Opt
     stop the reminders", "we have got to STOP this bill", "stop by the office at 5",
     "cancel my appointment". A strong opt-out is also one as the last clause of a
     longer text, after . ! ? , ; or a line break: "Wrong number. Stop", "No thanks,
-    STOP", "Who is this? Stop texting me" (but not "Yes, cancel"). Misspellings of the common opt-out words count ("stpo",
-    "sotp", "unsubscibe"; in this mode only). Texts of more than 12 words are never keywords.
+    STOP", "Who is this? Stop texting me" (but not "Yes, cancel"). Misspellings of the
+    common opt-out words count ("stpo", "sotp", "unsubscibe"; in this mode only). Texts
+    of more than 12 words are never keywords.
 ``custom``
     ``strict``, then each of ``patterns``: regular expressions matched against the whole
     folded text (lower-case words separated by single spaces: ``please stop texting me``),
     with a ``(?P<keyword>...)`` group naming where the keyword is and an optional
-    ``(?P<argument>...)`` group.
+    ``(?P<argument>...)`` group. Write them without nested repetition (``(a+)+``):
+    Python's ``re`` backtracks, and the text is the subscriber's.
 
-An argument that names a configured programme (case-insensitive) makes it a
+An argument that names a programme (``[twoway.programmes]``, case-insensitive) makes it a
 programme-level keyword (``KeywordMatch.programme``); any other argument is kept in
 ``KeywordMatch.argument`` but the keyword is a plain one for the whole sender. STOP ALL
 and STOPALL are ``all_senders``.
