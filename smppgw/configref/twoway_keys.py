@@ -1,11 +1,13 @@
-"""The ``[twoway]`` keys (``smppgw.twoway``): quiet hours and programmes."""
+"""The ``[twoway]`` keys (``smppgw.twoway``): keywords, custom rules, programmes, quiet
+hours."""
 
 from __future__ import annotations
 
 from smppgw.configref import Key as K
 
 TWOWAY_KEYS = (
-    K(path="twoway.keywords", type="table", default="{}", meaning="Keyword handling of inbound messages (STOP, HELP, ...)."),
+    K(path="twoway.keywords", type="table", default="{}", meaning="How inbound texts are classified: opt-out (STOP), opt-in (START), HELP."),
+    K(path="twoway.rule", type="list of tables", default="[]", meaning="Custom keyword or pattern rules, after the built-in keywords."),
     K(path="twoway.programmes", type="table", default="{}", meaning="Named programmes and their sender numbers."),
     K(path="twoway.programmes.<programme>", type="list of sender numbers", default="none", meaning="The senders of this programme (quiet hours and keywords apply per programme).", example=["12345"], example_name="reminders"),
     K(path="twoway.quiet_hours", type="list of tables", default="[]", meaning="Sending windows in the recipient's local time; a held message is `scheduled` for the next opening."),
@@ -17,4 +19,21 @@ TWOWAY_KEYS = (
     K(path="twoway.quiet_hours[].programmes", type="list of programme names", default="[]", meaning="The rule applies to the senders of these `[twoway.programmes]`.", example=["reminders"]),
     K(path="twoway.quiet_hours[].timezone", type="IANA time zone", default="the number's zones", meaning="The recipient's zone, whatever the number says.", example="Europe/London"),
     K(path="twoway.quiet_hours[].default_timezone", type="IANA time zone", default='"UTC"', meaning="The zone of a number whose zones are unknown.", example="UTC"),
+    # [twoway.keywords]
+    K(path="twoway.keywords.matching", type='"strict", "standard" or "custom"', default='"standard"', meaning="The keyword alone; with polite words around it (and common misspellings); strict, then `patterns`.", example="custom"),
+    K(path="twoway.keywords.languages", type='list of "en", "fr", "es", "de", "pt", "it", "nl"', default="all of them", meaning="The built-in word sets used.", example=["en", "es", "fr"]),
+    K(path="twoway.keywords.opt_out", type="list of 1-4 words", default="[]", meaning="Words added to the opt-out set.", example=["STOPPROMO"]),
+    K(path="twoway.keywords.opt_in", type="list of 1-4 words", default="[]", meaning='Words added to the opt-in set (`["YES"]`: YES opts in, before any conversation).', example=["YES"]),
+    K(path="twoway.keywords.help", type="list of 1-4 words", default="[]", meaning="Words added to the help set.", example=["MENU"]),
+    K(path="twoway.keywords.exclude", type="list of built-in words", default="[]", meaning="Built-in words taken out.", example=["END"]),
+    K(path="twoway.keywords.patterns", type="list of regular expressions", default="[]", meaning='With `matching = "custom"`: matched against the folded text, each with a `(?P<keyword>...)` group (and optionally `(?P<argument>...)`).', example=[r"i (?:want|wish) to (?P<keyword>\w+)"]),
+    # [[twoway.rule]]
+    K(path="twoway.rule[].name", type="string, 1..64 characters", default="the keyword, upper case (required for a pattern)", meaning="Unique; in the `keyword.matched` event.", example="JOIN"),
+    K(path="twoway.rule[].keyword", type="1-4 words", default="one of keyword, pattern", meaning="Matched as the built-in keywords are (not equal to one), with any one-word argument.", example="JOIN"),
+    K(path="twoway.rule[].pattern", type="regular expression", default="one of keyword, pattern", meaning="Searched in the text, case-insensitive; a `(?P<argument>...)` group is the argument.", example=r"^WIN\s+(?P<argument>\d{4})$"),
+    K(path="twoway.rule[].reply", type="string, 1..1600 characters", default="none", meaning="Sent back from the number texted (tagged `twoway`, `rule` and `tag`; subject to consent).", example="Welcome to Acme deals! Reply STOP to opt out."),
+    K(path="twoway.rule[].tag", type="1-64 of A-Z a-z 0-9 _ . : -", default="none", meaning="On the reply and the event.", example="join"),
+    K(path="twoway.rule[].event", type="boolean", default="false", meaning="Write a `keyword.matched` event.", example=True),
+    K(path="twoway.rule[].senders", type="list of numbers, one at least", default="every number", meaning="Our numbers the rule applies to.", example=["+447700900100"]),
+    K(path="twoway.rule[].programme", type="a `[twoway.programmes]` name", default="none", meaning="The rule applies to this programme's senders (not with `senders`).", example="reminders"),
 )  # fmt: skip

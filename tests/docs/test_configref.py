@@ -27,8 +27,10 @@ ENV = {
     "SMPPGW_WEBHOOK_SECRET": SECRET,
     "PLATFORM_WEBHOOK_SECRET": SECRET,
 }
-# Keys that exclude another documented key in the same table: set in a second item.
-SECOND_ITEM = {"smsc[].password_env": "smsc[].password"}
+# Keys that exclude another documented key of their table go in a second item of the
+# list, with the section's required keys and its own name.
+SECOND_ITEM = {"smsc[].password_env", "twoway.rule[].pattern", "twoway.rule[].programme"}
+SECOND_NAME = {"smsc[]": "carrier-b", "twoway.rule[]": "voucher"}
 
 
 def _container(root: dict[str, Any], parts: list[str], item: int) -> dict[str, Any]:
@@ -61,14 +63,13 @@ def full_config() -> dict[str, Any]:
     for key in KEYS:
         if key.path not in SECOND_ITEM:
             _set(data, key)
-    for path, replaces in SECOND_ITEM.items():
-        section = path.rpartition(".")[0]
-        second = {k.path: k for k in KEYS if k.section == section and k.default == "required"}
-        for key in second.values():
+    for key in KEYS:
+        if key.path in SECOND_ITEM:
+            for required in KEYS:
+                if required.section == key.section and required.default == "required":
+                    _set(data, required, item=1)
             _set(data, key, item=1)
-        _set(data, next(k for k in KEYS if k.path == path), item=1)
-        _container(data, section.split("."), 1)["name"] = "carrier-b"
-        assert replaces not in second
+            _container(data, key.section.split("."), 1)["name"] = SECOND_NAME[key.section]
     return data
 
 
