@@ -68,7 +68,7 @@ import trio
 
 from smppgw.api.limits import KeyLimits
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
-from smppgw.gateway.config import GatewayConfig, config_from_dict
+from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
@@ -101,7 +101,7 @@ __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
 
 log = logging.getLogger(__name__)
 
-_APP_SECTIONS = {"store", "api", "webhooks", "twoway"}
+_APP_SECTIONS = SERVE_SECTIONS
 
 
 @attrs.frozen(kw_only=True)

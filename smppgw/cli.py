@@ -122,7 +122,12 @@ def send(log_format: str, **kwargs: object) -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config (DESIGN §4.3).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML config (every key: python -m smppgw.configref).",
+)
 @log_format_option
 def serve(config_path: str | None, log_format: str) -> None:
     """Run the gateway and its HTTP queue API until SIGTERM/SIGINT.

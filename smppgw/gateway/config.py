@@ -56,6 +56,7 @@ from smppgw.support.config import (
 __all__ = [
     "DEFAULT_RECEIPT_GRACE",
     "SECTIONS",
+    "SERVE_SECTIONS",
     "ConfigError",
     "GatewayConfig",
     "SmscConfig",
@@ -306,7 +307,11 @@ def _section(data: Mapping[str, Any], name: str, known: set[str]) -> dict[str, A
     return t
 
 
-SECTIONS: Final = frozenset({"smsc", "route", "retry", "limits", "receipts", "inbound", "gateway", "schedule"})
+SECTIONS: Final = frozenset(
+    {"smsc", "route", "retry", "limits", "receipts", "inbound", "gateway", "schedule"}
+)
+# The sections `smppgw serve` adds to the same file (smppgw.app reads them).
+SERVE_SECTIONS: Final = frozenset({"store", "api", "webhooks", "twoway"})
 
 
 def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
@@ -368,5 +373,8 @@ def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
 
 
 def load_config(path: str | Path) -> GatewayConfig:
-    """Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad content."""
-    return config_from_dict(read_toml(path))
+    """The gateway's sections of a config file (a ``smppgw serve`` config: its own
+    sections, ``SERVE_SECTIONS``, are left to ``smppgw.app``).
+
+    Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad content."""
+    return config_from_dict({k: v for k, v in read_toml(path).items() if k not in SERVE_SECTIONS})

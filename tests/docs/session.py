@@ -41,11 +41,18 @@ COMMAND_TIMEOUT = 180.0
 _SHORTER = {"--duration": 2.0}
 FRAGMENT_BASE: dict[str, Any] = {
     "smsc": [
-        {"name": "carrier-a", "host": "127.0.0.1", "port": 2775, "system_id": "smppclient1", "password": "password"}
+        {
+            "name": "carrier-a",
+            "host": "127.0.0.1",
+            "port": 2775,
+            "system_id": "smppclient1",
+            "password": "password",
+        }
     ],
     "api": {"keys": ["docs-key-123"]},
 }
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"docs-secret-" * 2).decode()
+_PLACEHOLDERS = {"secret_env": WEBHOOK_SECRET, "password_env": "secret"}  # else: an API key
 
 
 class DocError(AssertionError):
@@ -135,7 +142,9 @@ class Session:
             except ValueError as exc:
                 raise DocError(f"{block.where}: not JSON: {exc}") from None
         else:
-            raise DocError(f"{block.where}: a ```{block.lang} block is not run: mark it <!-- illustration: why -->")
+            raise DocError(
+                f"{block.where}: a ```{block.lang} block is not run: mark it <!-- illustration: why -->"
+            )
 
     def _shell(self, block: Block) -> None:
         script: list[str] = []
@@ -150,13 +159,19 @@ class Session:
                 self._start(block, env, argv)
                 continue
             if background:
-                raise DocError(f"{block.where}: {command!r} in the background is not a server the harness knows")
+                raise DocError(
+                    f"{block.where}: {command!r} in the background is not a server the harness knows"
+                )
             if argv and argv[0] == "smpp-loadtest":
                 argv = self.shorter(argv)
             if argv and argv[0] == "curl":
                 argv = ["curl", "--fail-with-body", "--max-time", "60", *argv[1:]]
             assigns = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
-            rebuilt = " ".join([*assigns, *(shlex.quote(a) for a in argv)]) if (argv and argv[0] in {"curl", "smpp-loadtest"}) else command
+            rebuilt = (
+                " ".join([*assigns, *(shlex.quote(a) for a in argv)])
+                if (argv and argv[0] in {"curl", "smpp-loadtest"})
+                else command
+            )
             script.append(rebuilt)
         self._flush(block, script)
 
@@ -166,7 +181,12 @@ class Session:
         text = "set -euo pipefail\n" + "\n".join(script) + "\n"
         try:
             done = subprocess.run(
-                ["bash", "-c", text], cwd=self.dir, env=self.env, capture_output=True, timeout=COMMAND_TIMEOUT, check=False
+                ["bash", "-c", text],
+                cwd=self.dir,
+                env=self.env,
+                capture_output=True,
+                timeout=COMMAND_TIMEOUT,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise DocError(f"{block.where}: timed out after {COMMAND_TIMEOUT} s:\n{text}") from None
@@ -203,13 +223,17 @@ class Session:
         log = self.dir / f"server-{len(self.servers)}.log"
         with log.open("wb") as out:
             exe = str(BIN / argv[0]) if (BIN / argv[0]).exists() else argv[0]
-            proc = subprocess.Popen([exe, *argv[1:]], cwd=self.dir, env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [exe, *argv[1:]], cwd=self.dir, env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT
+            )
         self.servers.append((f"{kind} {address}", proc, log))
         host, _, port = address.rpartition(":")
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise DocError(f"{block.where}: {shlex.join(argv)} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+                raise DocError(
+                    f"{block.where}: {shlex.join(argv)} exited {proc.returncode}:\n{log.read_text()[-3000:]}"
+                )
             if self._ready(argv, host, int(port)):
                 return
             time.sleep(0.1)  # polling a condition, bounded by the deadline
@@ -275,7 +299,7 @@ class Session:
         for table in _tables(data):
             for key, value in table.items():
                 if key.endswith("_env") and isinstance(value, str):
-                    env[value] = WEBHOOK_SECRET if key == "secret_env" else "docs-key-123"
+                    env[value] = _PLACEHOLDERS.get(key, "docs-key-123")
             if "tls_ca" in table:
                 self._write(table["tls_ca"], ca.cert_pem.bytes())
             if "tls_cert" in table:
@@ -294,7 +318,12 @@ class Session:
         path.write_text(self.ports_of(block.text), encoding="utf-8")
         try:
             done = subprocess.run(
-                [sys.executable, path.name], cwd=self.dir, env=self.env, capture_output=True, timeout=COMMAND_TIMEOUT, check=False
+                [sys.executable, path.name],
+                cwd=self.dir,
+                env=self.env,
+                capture_output=True,
+                timeout=COMMAND_TIMEOUT,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise DocError(f"{block.where}: timed out after {COMMAND_TIMEOUT} s") from None

@@ -31,15 +31,22 @@ What the harness changes, so it runs on a shared machine and fast:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 
+import conformance.cli as conformance_cli
+import loadtest.cli as loadtest_cli
+import simulator.cli as simulator_cli
+import smppgw.cli as smppgw_cli
 from tests.docs.markdown import MARKERS, blocks
 from tests.docs.session import ROOT, SHELL, Session
 
 DOCUMENTS = sorted(
-    {ROOT / "README.md", *ROOT.glob("*/README.md"), *ROOT.glob("*/SCHEMA.md")} - set(ROOT.glob("tests/**/*.md"))
+    {ROOT / "README.md", *ROOT.glob("*/README.md"), *ROOT.glob("*/SCHEMA.md")}
+    - set(ROOT.glob("tests/**/*.md"))
 )
 RUNNABLE = SHELL | {"toml", "python", "json"}
 
@@ -61,12 +68,16 @@ def test_every_block_is_runnable_or_an_illustration_with_its_reason() -> None:
         for block in blocks(document):
             unknown = set(block.markers) - set(MARKERS)
             if unknown:
-                problems.append(f"{block.where}: unknown marker {sorted(unknown)} (known: {', '.join(MARKERS)})")
+                problems.append(
+                    f"{block.where}: unknown marker {sorted(unknown)} (known: {', '.join(MARKERS)})"
+                )
             if "illustration" in block.markers:
                 if len(block.markers["illustration"]) < 8:
                     problems.append(f"{block.where}: an illustration needs its reason")
             elif block.lang not in RUNNABLE:
-                problems.append(f"{block.where}: a ```{block.lang or '(no language)'} block neither runs nor is marked")
+                problems.append(
+                    f"{block.where}: a ```{block.lang or '(no language)'} block neither runs nor is marked"
+                )
     assert problems == []
 
 
@@ -79,6 +90,27 @@ def test_documents_name_no_file_outside_the_repository() -> None:
         f"{doc.relative_to(ROOT)}:{n}: {line.strip()[:100]}"
         for doc in DOCUMENTS
         for n, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert found == []
+
+
+def _helps(command: click.Command, name: str) -> Iterator[tuple[str, str]]:
+    with click.Context(command, info_name=name) as ctx:
+        yield name, command.get_help(ctx)
+    if isinstance(command, click.Group):
+        for sub_name, sub in command.commands.items():
+            yield from _helps(sub, f"{name} {sub_name}")
+
+
+def test_cli_help_names_no_file_outside_the_repository() -> None:
+    tools = {"smppgw": smppgw_cli.main, "smppsim": simulator_cli.main}
+    tools |= {"smpp-loadtest": loadtest_cli.main, "smpp-conformance": conformance_cli.main}
+    found = [
+        f"{name}: {line.strip()}"
+        for tool, command in tools.items()
+        for name, text in _helps(command, tool)
+        for line in text.splitlines()
         if OUTSIDE.search(line)
     ]
     assert found == []
