@@ -11,6 +11,8 @@ from typing import Any
 import attrs
 
 from smppgw.support.config import table, unknown_keys
+from smppgw.twoway.consent import Consent
+from smppgw.twoway.consent_config import SECTIONS as CONSENT_SECTIONS, consent_from_dict
 from smppgw.twoway.keywords import KeywordConfig
 
 __all__ = ["TwowayConfig", "twoway_from_dict"]
@@ -19,9 +21,10 @@ __all__ = ["TwowayConfig", "twoway_from_dict"]
 @attrs.frozen(kw_only=True)
 class TwowayConfig:
     keywords: KeywordConfig = KeywordConfig()
+    consent: Consent = Consent()  # [twoway.consent], [twoway.programmes], [twoway.texts]
 
 
-_SECTIONS: frozenset[str] = frozenset({"keywords"})
+_SECTIONS: frozenset[str] = frozenset({"keywords"}) | CONSENT_SECTIONS
 
 
 def twoway_from_dict(data: Any) -> TwowayConfig:
@@ -30,4 +33,4 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
         return TwowayConfig()
     t = table(data, "twoway")
     unknown_keys(t, set(_SECTIONS), "twoway")
-    return TwowayConfig()
+    return TwowayConfig(consent=consent_from_dict(t))
