@@ -108,8 +108,9 @@ class OptOutView:
 
     def get_opt_out(self, number: str) -> OptOutRecord | None:
         found = self._opted_out_all(number)
-        return None if found is None else OptOutRecord(number=number, created_at=found.at, reason=found.reason)
+        return (
+            None if found is None else OptOutRecord(number=number, created_at=found.at, reason=found.reason)
+        )
 
     def is_opted_out(self, number: str) -> bool:
         return self._opted_out_all(number) is not None
-

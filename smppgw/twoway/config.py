@@ -12,7 +12,8 @@ import attrs
 
 from smppgw.support.config import table, unknown_keys
 from smppgw.twoway.consent import Consent
-from smppgw.twoway.consent_config import SECTIONS as CONSENT_SECTIONS, consent_from_dict
+from smppgw.twoway.consent_config import SECTIONS as CONSENT_SECTIONS
+from smppgw.twoway.consent_config import consent_from_dict
 from smppgw.twoway.keywords import KeywordConfig
 
 __all__ = ["TwowayConfig", "twoway_from_dict"]

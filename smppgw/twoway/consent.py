@@ -44,6 +44,8 @@ __all__ = [
     "OPTED_IN",
     "OPTED_OUT",
     "SOURCES",
+    "STATES",
+    "blocked_reason",
     "Consent",
     "ConsentEvent",
     "NumberConsent",
@@ -178,9 +180,7 @@ class ReplyTexts:
         "{brand}: You are subscribed again. {frequency}. Msg&data rates may apply. "
         "Reply HELP for help, STOP to opt out."
     )
-    help: str = (
-        "{brand}: Help at {contact}. {frequency}. Msg&data rates may apply. Reply STOP to opt out."
-    )
+    help: str = "{brand}: Help at {contact}. {frequency}. Msg&data rates may apply. Reply STOP to opt out."
 
 
 @attrs.frozen(kw_only=True)
@@ -205,6 +205,13 @@ class Consent:
     def covering(self, sender: str, tags: Iterable[str] = ()) -> list[Scope]:
         """Every scope a message from ``sender`` (with ``tags``) falls under."""
         return [ALL, *(Scope.of(programme=p) for p in self.programmes_of(sender, tags)), Scope.of(sender)]
+
+    def covering_scope(self, scope: Scope) -> list[Scope]:
+        """The scopes whose opt-outs already cover all of ``scope`` (a STOP in ``scope``
+        changes nothing when one of them blocks)."""
+        if scope.kind == "sender":
+            return self.covering(scope.name)
+        return [ALL, scope] if scope.kind == "programme" else [ALL]
 
     def decide(self, index: NumberConsent | None, sender: str, tags: Iterable[str] = ()) -> str | None:
         """May a message from ``sender`` go to this number now? None, or why not."""
@@ -231,17 +238,22 @@ class Consent:
             return Scope.of(programme=mine[0])
         return Scope.of(sender)
 
-    def confirms(self, event: ConsentEvent, before: str | None) -> bool:
+    def confirms(self, event: ConsentEvent, before: ConsentEvent | None) -> bool:
         """Whether ``event`` gets the one opt-out confirmation: a keyword opt-out that
-        changed the decision for its sender (``before``: ``decide`` just before it)."""
+        changed something (``before``: what blocked its whole scope already, from
+        ``NumberConsent.blocking(covering_scope(scope))`` just before it; None: nothing)."""
         return event.source == "keyword" and event.state == OPTED_OUT and before is None
 
     def reply(self, kind: str, sender: str) -> str:
         """The ``kind`` text ("opt_out", "opt_in", "help") ``sender`` answers with."""
         texts = self.texts_for.get(sender)
         if texts is None:
-            texts = next((self.texts_for[p] for p in self.programmes_of(sender) if p in self.texts_for), self.texts)
-        return str(getattr(texts, kind)).format(brand=self.brand, contact=self.contact, frequency=self.frequency)
+            texts = next(
+                (self.texts_for[p] for p in self.programmes_of(sender) if p in self.texts_for), self.texts
+            )
+        return str(getattr(texts, kind)).format(
+            brand=self.brand, contact=self.contact, frequency=self.frequency
+        )
 
 
 def blocked_reason(event: ConsentEvent) -> str:

@@ -53,7 +53,9 @@ def consent_from_dict(t: dict[str, Any]) -> Consent:
         where = f"twoway.programmes.{name}"
         if not _NAME.fullmatch(name):
             raise ConfigError(f"{where}: a programme name is 1-40 of A-Z a-z 0-9 _ . -")
-        numbers = [s.lstrip("+") for s in each(senders, where, lambda v, w: string(v, w, min_len=1, max_len=20))]
+        numbers = [
+            s.lstrip("+") for s in each(senders, where, lambda v, w: string(v, w, min_len=1, max_len=20))
+        ]
         for i, sender in enumerate(numbers):
             if sender in owner:
                 raise ConfigError(f"{where}[{i}]: {sender} is in programme {owner[sender]} already")
