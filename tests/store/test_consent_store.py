@@ -36,7 +36,9 @@ def stop(at: float, number: str = N, sender: str = "12345", **kw: object) -> Con
 def test_events_are_appended_indexed_and_told_in_the_outbox(backend: Backend) -> None:
     store = routed(backend.open())
     (first,) = store.add_consent([stop(100.0)])
-    start = ConsentEvent(number=N, scope=Scope.of("12345"), state=OPTED_IN, source="api", at=200.0, reason="form")
+    start = ConsentEvent(
+        number=N, scope=Scope.of("12345"), state=OPTED_IN, source="api", at=200.0, reason="form"
+    )
     second, other = store.add_consent([start, stop(150.0, number="447700900002")])
     assert (first.seq, second.seq, other.seq) == (1, 2, 3)
     assert [e.state for e in store.consent_history(N)] == [OPTED_OUT, OPTED_IN]  # nothing erased

@@ -23,7 +23,9 @@ def ev(state: str, scope: Scope, at: float, seq: int = 0, source: str = "keyword
 
 
 def index(*events: ConsentEvent) -> NumberConsent:
-    return NumberConsent.of(e if e.seq else ConsentEvent(**{**_fields(e), "seq": i + 1}) for i, e in enumerate(events))
+    return NumberConsent.of(
+        e if e.seq else ConsentEvent(**{**_fields(e), "seq": i + 1}) for i, e in enumerate(events)
+    )
 
 
 def _fields(e: ConsentEvent) -> dict[str, Any]:
@@ -134,7 +136,8 @@ def test_bad_consent_config_names_the_key(twoway: dict[str, Any], key: str) -> N
 SENDERS = ("12345", "447700900100", "67890")
 SCOPES = (ALL, Scope.of(programme="promo"), *(Scope.of(s) for s in SENDERS))
 events_st = st.lists(
-    st.tuples(st.sampled_from((OPTED_OUT, OPTED_IN)), st.sampled_from(SCOPES), st.integers(0, 50)), max_size=12
+    st.tuples(st.sampled_from((OPTED_OUT, OPTED_IN)), st.sampled_from(SCOPES), st.integers(0, 50)),
+    max_size=12,
 )
 
 
@@ -160,7 +163,9 @@ def _model(events: list[ConsentEvent], covering: list[Scope]) -> bool:
 
 @settings(max_examples=300, deadline=None)
 @given(raw=events_st, sender=st.sampled_from(SENDERS), tagged=st.booleans())
-def test_the_decision_is_the_replayed_history(raw: list[tuple[str, Scope, int]], sender: str, tagged: bool) -> None:
+def test_the_decision_is_the_replayed_history(
+    raw: list[tuple[str, Scope, int]], sender: str, tagged: bool
+) -> None:
     events = _written(raw)
     tags = ("promo",) if tagged else ()
     expected = _model(events, PROMO.covering(sender, tags))
