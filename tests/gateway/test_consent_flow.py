@@ -41,9 +41,8 @@ async def wired(
 ) -> AsyncIterator[tuple[Gateway, MemoryStore]]:
     store = MemoryStore()
     handler: list[TwoWay] = []
-    async with gateway(
-        smsc(sim, binds=1, **smsc_kw), store=store, inbound_handler=lambda m: handler[0](m)
-    ) as gw:
+    inbound = lambda m: handler[0](m)  # noqa: E731, PLW0108 (made below: it sends through the gateway)
+    async with gateway(smsc(sim, binds=1, **smsc_kw), store=store, inbound_handler=inbound) as gw:
         config = AppConfig(gateway=gw.config, twoway=twoway_from_dict(twoway or TWOWAY))
         handler.append(_twoway(config, store, gw))
         yield gw, store
