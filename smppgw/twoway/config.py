@@ -10,11 +10,12 @@ from typing import Any
 
 import attrs
 
-from smppgw.support.config import table, unknown_keys
+from smppgw.support.config import ConfigError, each, string, table, unknown_keys
 from smppgw.twoway.consent import Consent
 from smppgw.twoway.consent_config import SECTIONS as CONSENT_SECTIONS
 from smppgw.twoway.consent_config import consent_from_dict
 from smppgw.twoway.keywords import KeywordConfig
+from smppgw.twoway.quiet import QuietRules, quiet_from_list
 
 __all__ = ["TwowayConfig", "twoway_from_dict"]
 
@@ -23,9 +24,10 @@ __all__ = ["TwowayConfig", "twoway_from_dict"]
 class TwowayConfig:
     keywords: KeywordConfig = KeywordConfig()
     consent: Consent = Consent()  # [twoway.consent], [twoway.programmes], [twoway.texts]
+    quiet_hours: QuietRules = QuietRules()  # [[twoway.quiet_hours]]
 
 
-_SECTIONS: frozenset[str] = frozenset({"keywords"}) | CONSENT_SECTIONS
+_SECTIONS: frozenset[str] = frozenset({"keywords", "quiet_hours", "programmes"}) | CONSENT_SECTIONS
 
 
 def twoway_from_dict(data: Any) -> TwowayConfig:
@@ -34,4 +36,21 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
         return TwowayConfig()
     t = table(data, "twoway")
     unknown_keys(t, set(_SECTIONS), "twoway")
-    return TwowayConfig(consent=consent_from_dict(t))
+    out: dict[str, Any] = {"consent": consent_from_dict(t)}
+    if "quiet_hours" in t:
+        out["quiet_hours"] = _resolved(quiet_from_list(t["quiet_hours"]), t.get("programmes", {}))
+    return TwowayConfig(**out)
+
+
+def _resolved(rules: QuietRules, programmes: Any) -> QuietRules:
+    """The quiet-hours rules with their programmes' senders ([twoway.programmes])."""
+    for i, rule in enumerate(rules.rules):
+        for name in sorted(rule.programmes):
+            if not isinstance(programmes, dict) or name not in programmes:
+                raise ConfigError(
+                    f"twoway.quiet_hours[{i}].programmes: unknown programme {name!r} (define it in [twoway.programmes])"
+                )
+    return rules.resolve(
+        {name: each(senders, f"twoway.programmes.{name}", string) for name, senders in programmes.items()}
+        if isinstance(programmes, dict) else {}
+    )  # fmt: skip
