@@ -316,7 +316,9 @@ def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
     gate = ConsentGate(store, config.twoway.consent, store.wall)
     gateway.check_consent(gate.at_accept, gate.at_dispatch)
     desk = ConsentDesk(store, config.twoway.consent, gateway.block_destination)
-    gateway.add_listener(CarrierOptOuts(desk, {s.name: s for s in config.gateway.smscs}, _wall(store)))
+    smscs = {s.name: s for s in config.gateway.smscs}
+    if CarrierOptOuts.wanted(smscs):  # [[smsc]] optout_statuses / optout_network_errors
+        gateway.add_listener(CarrierOptOuts(desk, smscs, lambda: store.wall(trio.current_time()) or 0.0))
 
     def send(reply: Reply) -> None:
         with gate.passing(reply):  # the one STOP confirmation, HELP: past the block, once
@@ -329,10 +331,6 @@ def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
         store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
         tenants=config.tenants,
     )  # fmt: skip
-
-
-def _wall(store: StoreControl) -> Callable[[float], float]:
-    return lambda t: store.wall(t) or 0.0
 
 
 def _resume(gateway: Gateway, store: MessageStore) -> int:

@@ -38,7 +38,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from smppgw.api.addresses import address
-from smppgw.api.problems import field_error, invalid, invalid_fields
+from smppgw.api.problems import Problem, field_error, invalid, invalid_fields, responses
 from smppgw.gateway.consent import block_within
 from smppgw.policy.addressing import to_smpp
 from smppgw.store.base import Store
@@ -50,6 +50,18 @@ MAX_ROWS: Final = 100_000
 _COLUMNS: Final = ("seq", "number", "scope", "sender", "programme", "state", "source", "at", "reason",
                    "keyword", "inbound_seq", "text")  # fmt: skip
 _IGNORED: Final = frozenset({"seq", "scope", "source", "keyword", "inbound_seq", "text"})
+_CHANGE_BODY: Final = {
+    "requestBody": {"required": False, "content": {"application/json": {"schema": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"sender": {"type": "string"}, "programme": {"type": "string"},
+                       "reason": {"type": "string", "maxLength": 200}},
+    }}}},
+}  # fmt: skip
+_IMPORT_BODY: Final = {
+    "requestBody": {"required": True, "content": {
+        "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}},
+    }},
+}  # fmt: skip
 _SKEW: Final = 300.0  # seconds an ``at`` may be ahead of this clock (the caller's may run fast)
 
 
@@ -118,7 +130,7 @@ def consent_router(
         out["history"] = [e.to_dict() for e in history]
         return out
 
-    @router.get("/v1/consent/export", dependencies=[read])
+    @router.get("/v1/consent/export", dependencies=[read], responses=responses(403, 422))
     async def export(
         format: Annotated[str, Query(pattern="^(csv|jsonl)$")] = "jsonl",
         after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
@@ -136,7 +148,12 @@ def consent_router(
             writer.writerow({k: "" if v is None else v for k, v in e.to_dict().items()})
         return Response(out.getvalue(), media_type="text/csv", headers=headers)
 
-    @router.post("/v1/consent/import", dependencies=[write])
+    @router.post(
+        "/v1/consent/import",
+        dependencies=[write],
+        responses=responses(403, 413, 422),
+        openapi_extra=_IMPORT_BODY,
+    )
     async def import_(request: Request) -> dict[str, Any]:
         rows = _rows(await request.body(), request.headers.get("content-type", ""))
         at_most = wall_now() + _SKEW
@@ -147,8 +164,8 @@ def consent_router(
                 events.append(_import_row(row, f"rows[{i}].", scope_of, region, wall_now(), at_most))
             except _Invalid as exc:
                 errors.append(exc.error)
-            except Exception as exc:  # a Problem from scope_of / _addr: its field error
-                errors.extend(getattr(exc, "errors", None) or [field_error(f"rows[{i}]", str(exc))])
+            except Problem as exc:  # from scope_of / _addr: its field error
+                errors.extend(exc.errors or [field_error(f"rows[{i}]", exc.detail)])
             if len(errors) >= 20:
                 break
         if errors:
@@ -157,16 +174,26 @@ def consent_router(
         blocked = sum(block_within(block, store, rules, e) for e in written if e.state == OPTED_OUT)
         return {"imported": len(written), "blocked_queued_parts": blocked}
 
-    @router.get("/v1/consent/{number}", dependencies=[read])
+    @router.get("/v1/consent/{number}", dependencies=[read], responses=responses(403, 422))
     async def get_consent(number: str, sender: str | None = None) -> dict[str, Any]:
         addr = _addr(number, region, "number", "path", True)
         return view(addr, None if sender is None else _addr(sender, region, "sender", "query", False))
 
-    @router.put("/v1/consent/{number}", dependencies=[write])
+    @router.put(
+        "/v1/consent/{number}",
+        dependencies=[write],
+        responses=responses(403, 422),
+        openapi_extra=_CHANGE_BODY,
+    )
     async def put_consent(number: str, request: Request) -> dict[str, Any]:
         return await change(number, request, OPTED_IN)
 
-    @router.delete("/v1/consent/{number}", dependencies=[write])
+    @router.delete(
+        "/v1/consent/{number}",
+        dependencies=[write],
+        responses=responses(403, 422),
+        openapi_extra=_CHANGE_BODY,
+    )
     async def delete_consent(number: str, request: Request) -> dict[str, Any]:
         return await change(number, request, OPTED_OUT)
 

@@ -131,13 +131,18 @@ class ConsentDesk:
 
 class CarrierOptOuts:
     """A status listener (``Gateway.add_listener``): a carrier status that means "the
-    recipient opted out or blocked this sender" becomes a consent event."""
+    recipient opted out or blocked this sender" becomes a consent event (of the scope a
+    STOP to that sender records), once per message."""
 
-    def __init__(
-        self, desk: ConsentDesk, smscs: Mapping[str, SmscConfig], wall: Callable[[float], float]
-    ) -> None:
+    @staticmethod
+    def wanted(smscs: Mapping[str, SmscConfig]) -> bool:
+        """Whether any SMSC lists such statuses (else no listener is needed)."""
+        return any(s.optout_statuses or s.optout_network_errors for s in smscs.values())
+
+    def __init__(self, desk: ConsentDesk, smscs: Mapping[str, SmscConfig], now: Callable[[], float]) -> None:
+        """``now``: wall-clock seconds (the consent event's time)."""
         self.desk = desk
-        self.wall = wall
+        self.now = now
         self._statuses = {s.name: frozenset(_status_names(s.optout_statuses)) for s in smscs.values()}
         self._errors = {s.name: frozenset(_error(e) for e in s.optout_network_errors) for s in smscs.values()}
         self._seen: OrderedDict[str, None] = OrderedDict()  # messages already recorded
@@ -162,7 +167,7 @@ class CarrierOptOuts:
         scope = self.desk.rules.keyword_scope(record.source)
         event = ConsentEvent(
             number=record.destination, scope=scope, state=OPTED_OUT, source="carrier",
-            at=self.wall(record.updated_at), reason=cause,
+            at=self.now(), reason=cause,
         )  # fmt: skip
         (written,) = self.desk.store.add_consent([event])
         log.info("consent %s", kv(number=record.destination, state=OPTED_OUT, scope=scope.key, cause=cause))
