@@ -78,9 +78,8 @@ class ConsentGate:
 
     def at_dispatch(self, record: MessageRecord) -> str | None:
         """Just before a part's submit_sm: None, or why it is blocked now."""
-        if record.id in self._passed:
-            return None
-        return self.decide(record)
+        why = self.decide(record)  # (None for nearly every message: no lookup of the passes)
+        return None if why is None or record.id in self._passed else why
 
     @contextlib.contextmanager
     def passing(self, reply: Reply) -> Iterator[None]:
