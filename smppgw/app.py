@@ -313,7 +313,7 @@ async def run_app(
 def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
     """The inbound handler: keywords, consent and conversations (``gateway.twoway``);
     consent asked before every send (``gateway.consent``)."""
-    gate = ConsentGate(store, config.twoway.consent, store.wall)
+    gate = ConsentGate(store, config.twoway.consent)
     gateway.check_consent(gate.at_accept, gate.at_dispatch)
     desk = ConsentDesk(store, config.twoway.consent, gateway.block_destination)
     smscs = {s.name: s for s in config.gateway.smscs}

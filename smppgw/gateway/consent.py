@@ -52,12 +52,9 @@ _PASSED_KEPT = 10_000  # messages let in by a pass, remembered for the dispatch 
 
 
 class ConsentGate:
-    def __init__(
-        self, store: ConsentStore, rules: Consent, wall: Callable[[float | None], float | None]
-    ) -> None:
+    def __init__(self, store: ConsentStore, rules: Consent) -> None:
         self.store = store
         self.rules = rules
-        self.wall = wall
         self._pass: tuple[str, str, str] | None = None
         self._passed: OrderedDict[str, None] = OrderedDict()
 

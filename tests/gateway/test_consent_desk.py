@@ -105,7 +105,7 @@ def _record(i: int, text: str = "Offer", source: str = "12345") -> MessageRecord
 def test_the_pass_lets_exactly_one_reply_through_and_only_inside_its_send() -> None:
     store = MemoryStore()
     store.add_consent([ConsentEvent(number=N, scope=ALL, state=OPTED_OUT, source="api", at=1.0)])
-    gate = ConsentGate(store, Consent(), store.wall)
+    gate = ConsentGate(store, Consent())
     reply = Reply(
         source="12345", destination=N, text="bye", purpose="opt_out_confirmation", bypass_consent=True
     )
