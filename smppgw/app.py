@@ -69,6 +69,7 @@ import trio
 from smppgw.api.limits import KeyLimits
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
+from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
@@ -275,7 +276,6 @@ async def run_app(
         config.gateway,
         store=store,
         metrics=metrics,
-        opted_out=store.is_opted_out,
         inbound_handler=lambda message: twoway(message),  # noqa: PLW0108 (made below: it sends through the gateway)
         events=store,
     )
@@ -293,7 +293,7 @@ async def run_app(
             nursery.start_soon(webhooks.run)
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
-                region=config.default_region, key_limits=config.key_limits,
+                region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
@@ -313,16 +313,25 @@ async def run_app(
 
 
 def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
-    """The inbound handler: keywords, consent and conversations (``gateway.twoway``)."""
+    """The inbound handler: keywords, consent and conversations (``gateway.twoway``);
+    consent asked before every send (``gateway.consent``)."""
+    gate = ConsentGate(store, config.twoway.consent)
+    gateway.check_consent(gate.at_accept, gate.at_dispatch)
+    desk = ConsentDesk(store, config.twoway.consent, gateway.block_destination)
+    smscs = {s.name: s for s in config.gateway.smscs}
+    if CarrierOptOuts.wanted(smscs):  # [[smsc]] optout_statuses / optout_network_errors
+        gateway.add_listener(CarrierOptOuts(desk, smscs, lambda: store.wall(trio.current_time()) or 0.0))
 
     def send(reply: Reply) -> None:
-        gateway.submit(
-            source=reply.source, destination=reply.destination, text=reply.text,
-            tags=("twoway", reply.purpose, *reply.tags),
-        )  # fmt: skip
+        with gate.passing(reply):  # the one STOP confirmation, HELP: past the block, once
+            gateway.submit(
+                source=reply.source, destination=reply.destination, text=reply.text,
+                tags=("twoway", reply.purpose, *reply.tags),
+            )  # fmt: skip
 
     return TwoWay(
-        store=store, send=send, keywords=Keywords(config.twoway.keywords), tenants=config.tenants,
+        store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
+        tenants=config.tenants,
     )  # fmt: skip
 
 
