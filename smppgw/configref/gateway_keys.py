@@ -47,6 +47,8 @@ GATEWAY_KEYS = (
     K(path="smsc[].ton_npi.<kind>", type="[ton, npi], integers 0..255", default="see above", meaning='`kind` is "e164", "short_code" or "alphanumeric".', example=[1, 1], example_name="e164"),
     K(path="smsc[].interface_version", type="integer 0..255", default="0x34 (52)", meaning="The bind's interface_version.", example=0x34),
     K(path="smsc[].receipt_grace", type="number > 0", default="172800 (48 h)", meaning="Seconds after a part's validity (or its submission, without one) with no final receipt before it becomes `unknown`.", example=172800),
+    K(path="smsc[].optout_statuses", type="list of command_status names or numbers", default="[]", meaning="submit_sm_resp statuses meaning the recipient opted out or blocked the sender: the number is opted out (source `carrier`).", example=["ESME_RX_R_APPN"]),
+    K(path="smsc[].optout_network_errors", type="list of receipt `err:` values (text or number)", default="[]", meaning="Receipt errors meaning the same.", example=["0C1"]),
     # [[route]]
     K(path="route[].name", type="string", default="`route[i]`", meaning="In logs, metrics, quiet hours and `[limits.routes]`.", example="uk"),
     K(path="route[].prefixes", type="list of digit strings (a leading + is dropped)", default="[] (every number)", meaning="Destination prefixes this route takes.", example=["44"]),

@@ -1,5 +1,5 @@
-"""The ``[twoway]`` keys (``smppgw.twoway``): keywords, custom rules, programmes, quiet
-hours."""
+"""The ``[twoway]`` keys (``smppgw.twoway``): keywords, custom rules, consent and its
+texts, programmes, quiet hours."""
 
 from __future__ import annotations
 
@@ -8,8 +8,23 @@ from smppgw.configref import Key as K
 TWOWAY_KEYS = (
     K(path="twoway.keywords", type="table", default="{}", meaning="How inbound texts are classified: opt-out (STOP), opt-in (START), HELP."),
     K(path="twoway.rule", type="list of tables", default="[]", meaning="Custom keyword or pattern rules, after the built-in keywords."),
-    K(path="twoway.programmes", type="table", default="{}", meaning="Named programmes and their sender numbers."),
-    K(path="twoway.programmes.<programme>", type="list of sender numbers", default="none", meaning="The senders of this programme (quiet hours and keywords apply per programme).", example=["12345"], example_name="reminders"),
+    K(path="twoway.consent", type="table", default="see below", meaning="What a STOP covers and the words filled into the confirmations."),
+    K(path="twoway.texts", type="table", default="see below", meaning="The texts of the STOP and START confirmations and the HELP answer."),
+    K(path="twoway.programmes", type="table", default="{}", meaning="Named groups of senders (a programme's own STOP, texts, quiet hours, rules)."),
+    K(path="twoway.programmes.<programme>", type="list of sender numbers (a name of 1-40 A-Z a-z 0-9 _ . -)", default="none", meaning="The senders of this programme; a sender is in one programme at most.", example=["12345"], example_name="reminders"),
+    # [twoway.consent]
+    K(path="twoway.consent.scope", type='"pair", "programme" or "account"', default='"pair"', meaning="What a plain STOP covers: the sender texted, its programme, or every sender.", example="pair"),
+    K(path="twoway.consent.brand", type="string, 1..160 characters", default='"Our service"', meaning="`{brand}` in the texts.", example="Acme Dental"),
+    K(path="twoway.consent.contact", type="string, 1..160 characters", default='"the number you signed up with"', meaning="`{contact}` in the texts.", example="help@acme.example"),
+    K(path="twoway.consent.frequency", type="string, 1..160 characters", default='"Msg frequency varies"', meaning="`{frequency}` in the texts.", example="Up to 4 msgs/month"),
+    # [twoway.texts]
+    K(path="twoway.texts.opt_out", type="string, 1..640 characters; {brand} {contact} {frequency}", default="You are unsubscribed from {brand} messages. No more messages will be sent. Reply START to resubscribe.", meaning="The STOP confirmation.", example="You are unsubscribed from {brand}. Reply START to resubscribe."),
+    K(path="twoway.texts.opt_in", type="as opt_out", default="{brand}: You are subscribed again. {frequency}. Msg&data rates may apply. Reply HELP for help, STOP to opt out.", meaning="The START confirmation.", example="{brand}: subscribed again. Reply STOP to opt out."),
+    K(path="twoway.texts.help", type="as opt_out", default="{brand}: Help at {contact}. {frequency}. Msg&data rates may apply. Reply STOP to opt out.", meaning="The HELP answer.", example="{brand}: help at {contact}. {frequency}."),
+    K(path="twoway.texts.<programme or sender>", type="table", default="the texts above", meaning="A programme's or a sender number's own texts (a sender's win over its programme's).", example_name="reminders"),
+    K(path="twoway.texts.<programme or sender>.opt_out", type="as opt_out", default="`[twoway.texts] opt_out`", meaning="Its STOP confirmation.", example="Unsubscribed from {brand} reminders."),
+    K(path="twoway.texts.<programme or sender>.opt_in", type="as opt_out", default="`[twoway.texts] opt_in`", meaning="Its START confirmation.", example="{brand} reminders again."),
+    K(path="twoway.texts.<programme or sender>.help", type="as opt_out", default="`[twoway.texts] help`", meaning="Its HELP answer.", example="{brand} reminders: {contact}."),
     K(path="twoway.quiet_hours", type="list of tables", default="[]", meaning="Sending windows in the recipient's local time; a held message is `scheduled` for the next opening."),
     K(path="twoway.quiet_hours[].window", type='"HH:MM-HH:MM"', default="required", meaning="When messages may reach the recipient (an end before the start wraps midnight).", example="08:00-21:00"),
     K(path="twoway.quiet_hours[].days", type='list of "mon" .. "sun"', default="every day", meaning="The days the window applies to.", example=["mon", "tue", "wed", "thu", "fri"]),

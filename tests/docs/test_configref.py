@@ -33,9 +33,21 @@ SECOND_ITEM = {"smsc[].password_env", "twoway.rule[].pattern", "twoway.rule[].pr
 SECOND_NAME = {"smsc[]": "carrier-b", "twoway.rule[]": "voucher"}
 
 
+# A table whose name the user chooses -> the name used for it in the example config.
+CHOSEN = {k.path: k.example_name for k in KEYS if k.name.startswith("<")}
+
+
+def _concrete(path: str) -> str:
+    """``twoway.texts.<programme or sender>`` -> ``twoway.texts.reminders``."""
+    parts = path.split(".")
+    return ".".join(CHOSEN[".".join(parts[: i + 1])] if p.startswith("<") else p for i, p in enumerate(parts))
+
+
 def _container(root: dict[str, Any], parts: list[str], item: int) -> dict[str, Any]:
     node: Any = root
-    for part in parts:
+    for i, part in enumerate(parts):
+        if part.startswith("<"):
+            part = CHOSEN[".".join(parts[: i + 1])]
         if part.endswith("[]"):
             items = node.setdefault(part[:-2], [])
             while len(items) <= item:
@@ -96,8 +108,11 @@ def _accepted_keys(monkeypatch: pytest.MonkeyPatch, data: dict[str, Any], base: 
     original = support_config.unknown_keys
     seen: set[str] = set()
 
+    chosen_tables = {_concrete(path): path for path in CHOSEN}
+
     def spy(t: Any, known: Any, where: str) -> None:
         section = re.sub(r"\[\d+\]", "[]", where)
+        section = chosen_tables.get(section, section)
         seen.update(f"{section}.{k}" if section else str(k) for k in known)
         original(t, known, where)
 
