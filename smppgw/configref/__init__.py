@@ -83,9 +83,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render(keys: Sequence[Key] = KEYS) -> str:
-    """The reference as Markdown: one table per config table."""
-    lines = [_INTRO]
+def render(keys: Sequence[Key] = KEYS, intro: str = _INTRO) -> str:
+    """The reference as Markdown: ``intro``, then one table per config table."""
+    lines = [intro]
     for section, items in sections(keys):
         lines += [f"## {_heading(section)}", "", "| key | type | default | meaning |", "|---|---|---|---|"]
         lines += [
