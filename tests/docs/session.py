@@ -118,12 +118,19 @@ class Session:
         """The fixed ports of the text replaced with this session's free ones."""
         return _PORT.sub(lambda m: str(self.ports[int(m[1])]), text)
 
-    def shorter(self, argv: list[str]) -> list[str]:
-        out = list(argv)
-        for i, word in enumerate(out[:-1]):
-            if word in _SHORTER and float(out[i + 1]) > _SHORTER[word]:
-                out[i + 1] = str(_SHORTER[word])
-        return out
+    @staticmethod
+    def as_run(command: str, argv: list[str]) -> str:
+        """The command as the harness runs it (edited as text: the shell's quoting stays)."""
+        if argv and argv[0] == "smpp-loadtest":
+            for option, limit in _SHORTER.items():
+                command = re.sub(
+                    rf"{option}[ =](\d+(?:\.\d+)?)",
+                    lambda m: f"{option} {min(float(m[1]), limit):g}",  # noqa: B023
+                    command,
+                )
+        if argv and argv[0] == "curl":
+            command = re.sub(r"(^|\s)curl\s", r"\1curl --fail-with-body --max-time 60 ", command, count=1)
+        return command
 
     # -- blocks -----------------------------------------------------------------------
 
@@ -162,17 +169,7 @@ class Session:
                 raise DocError(
                     f"{block.where}: {command!r} in the background is not a server the harness knows"
                 )
-            if argv and argv[0] == "smpp-loadtest":
-                argv = self.shorter(argv)
-            if argv and argv[0] == "curl":
-                argv = ["curl", "--fail-with-body", "--max-time", "60", *argv[1:]]
-            assigns = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
-            rebuilt = (
-                " ".join([*assigns, *(shlex.quote(a) for a in argv)])
-                if (argv and argv[0] in {"curl", "smpp-loadtest"})
-                else command
-            )
-            script.append(rebuilt)
+            script.append(self.as_run(command, argv))
         self._flush(block, script)
 
     def _flush(self, block: Block, script: list[str]) -> None:
