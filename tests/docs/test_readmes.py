@@ -25,7 +25,7 @@ What the harness changes, so it runs on a shared machine and fast:
   ``smppgw serve`` without ``--listen`` is given ``--listen`` with 8080's port, and
   ``smppsim`` without ``--listen``/``--port`` 2775's (their defaults);
 - ``smpp-loadtest --duration`` is cut to 2 seconds;
-- ``curl`` gets ``--fail-with-body --max-time 60``, so an HTTP error fails the block.
+- ``curl`` gets ``--fail-with-body --show-error --max-time 60``, so an HTTP error fails the block.
 """
 
 from __future__ import annotations
