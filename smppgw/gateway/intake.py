@@ -28,6 +28,7 @@ import itertools
 import logging
 import random
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -41,6 +42,9 @@ from smppgw.policy.routing import Router
 from smppgw.policy.throttle import SlidingWindow
 from smppgw.store.base import MessageRecord, MessageStore, PartRecord, Status, advance
 from smppgw.support.logsafe import kv
+
+if TYPE_CHECKING:
+    from smppgw.gateway.conversations import Conversations
 
 __all__ = ["Intake", "Plan", "Scheduled"]
 
@@ -122,10 +126,18 @@ class Intake:
         #: Why a ``callback_url`` is refused, or None (the webhooks' SSRF rule; the
         #: composition root sets it; None: every URL taken).
         self.callback_check: Callable[[str], str | None] | None = None
+        #: Conversations and sender pools (``gateway.conversations``; the composition
+        #: root sets it; None: ``expect`` and ``pool`` are refused).
+        self.conversations: Conversations | None = None
 
     def accept(self, fields: SubmitFields) -> tuple[MessageRecord, Plan | None]:
         """A new message: its record, and its plan (None when its destination opted out:
         the record is then ``blocked``). Raises SubmitError."""
+        talk = self.conversations
+        if fields.get("pool") is not None:  # a sender pool: the sender is picked
+            if talk is None:
+                raise SubmitError("from: this gateway has no sender pools")
+            fields = talk.with_sender(fields)
         record, src, dst = new_record(self.now(), next(self._references), fields)
         check, url = self.callback_check, record.callback_url
         if check is not None and url is not None and (refused := check(url)) is not None:
@@ -138,7 +150,11 @@ class Intake:
         scheduled = record.send_at is not None and record.send_at > record.created_at
         plan = self.plan(record, src, dst, scheduled=scheduled)  # splitting also checks the text
         if scheduled:
-            return record, self._scheduled(record, plan)
+            plan = self._scheduled(record, plan)
+        if fields.get("expect") is not None:  # it opens a conversation
+            if talk is None:
+                raise SubmitError("expect: this gateway keeps no conversations")
+            plan = talk.opening(record, src, fields, plan)
         return record, plan
 
     def _scheduled(self, record: MessageRecord, plan: Plan) -> Plan:

@@ -29,6 +29,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from smppgw.store.conversations import (  # (store.conversations)
+    CONVERSATION_EVENTS,
+    ConversationRecord,
+    ConversationStore,
+    conversation_event,
+)  # fmt: skip
 from smppgw.store.events import (
     DEAD,
     DELIVERED,
@@ -56,6 +62,10 @@ from smppgw.store.status import (
 )
 
 __all__ = [
+    "CONVERSATION_EVENTS",
+    "ConversationRecord",
+    "ConversationStore",
+    "conversation_event",
     "INBOUND_NOTES",
     "SCOPES",
     "ApiKeyRecord",
@@ -389,8 +399,9 @@ class CorrelationStore(Protocol):
 
 @runtime_checkable
 class Store(
-    MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore, Protocol
-):
+    MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore,
+    ConversationStore, Protocol,
+):  # fmt: skip
     """Everything the API and the composition root use of a store (the event outbox of
     ``store.events`` included)."""
 

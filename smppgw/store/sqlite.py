@@ -50,6 +50,7 @@ from smppgw.store.base import (
     StoreError,
     owes_work,
 )
+from smppgw.store.sqlite_conversations import SqliteConversations
 from smppgw.store.sqlite_events import SqliteEvents
 from smppgw.store.sqlite_keys import SqliteKeys
 from smppgw.store.sqlite_rows import (
@@ -77,7 +78,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore(SqliteEvents, SqliteKeys):
+class SqliteStore(SqliteEvents, SqliteKeys, SqliteConversations):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
@@ -102,6 +103,7 @@ class SqliteStore(SqliteEvents, SqliteKeys):
         self._checkpointer: sqlite3.Connection | None = None
         prepare(self._db, self.path)
         self._events_init()  # the outbox (store.sqlite_events)
+        self._conversations_init()  # conversations (store.sqlite_conversations)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
@@ -124,8 +126,10 @@ class SqliteStore(SqliteEvents, SqliteKeys):
     # -- messages ---------------------------------------------------------------------------
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
+        opened = self._take_opened()  # their conversations (store.sqlite_conversations)
         with Transaction(self._db):
             written = self._insert(messages)
+            self._write_opened(opened)  # same transaction: a failed add drops them too
         self._written(written)
 
     def _insert(self, messages: Iterable[MessageRecord]) -> list[tuple[int, MessageRecord]]:

@@ -12,6 +12,7 @@ import attrs
 
 from smppgw.support.config import table, unknown_keys
 from smppgw.twoway.keywords import KeywordConfig
+from smppgw.twoway.pools import Pool, pools_from_dict
 
 __all__ = ["TwowayConfig", "twoway_from_dict"]
 
@@ -19,9 +20,10 @@ __all__ = ["TwowayConfig", "twoway_from_dict"]
 @attrs.frozen(kw_only=True)
 class TwowayConfig:
     keywords: KeywordConfig = KeywordConfig()
+    pools: tuple[Pool, ...] = ()  # [[twoway.pool]]: sender pools (twoway.pools)
 
 
-_SECTIONS: frozenset[str] = frozenset({"keywords"})
+_SECTIONS: frozenset[str] = frozenset({"keywords", "pool"})
 
 
 def twoway_from_dict(data: Any) -> TwowayConfig:
@@ -30,4 +32,6 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
         return TwowayConfig()
     t = table(data, "twoway")
     unknown_keys(t, set(_SECTIONS), "twoway")
-    return TwowayConfig()
+    out: dict[str, Any] = {}
+    out["pools"] = pools_from_dict(t.get("pool"))  # [[twoway.pool]]
+    return TwowayConfig(**out)
