@@ -118,9 +118,6 @@ class SqliteConversations:
         )  # fmt: skip
 
     def _one(self, where: str, value: str) -> ConversationRecord | None:
-        for r in self._opened:  # staged, not written yet (add is next)
-            if getattr(r, where) == value:
-                return r
         row = self._db.execute(
             f"SELECT {_COLUMNS} FROM conversations WHERE {where} = ? ORDER BY opened_at DESC LIMIT 1",
             (value,),

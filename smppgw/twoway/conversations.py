@@ -315,6 +315,7 @@ _NUMBERS = {
     )
 }
 _NOT_WORD = re.compile(r"[^0-9a-z/]+")
+_NEGATIVE = re.compile(r"-\s*\d")
 _SCORE = re.compile(r"(\d{1,4})(?:(?: ?/ ?| out of | of )(\d{1,4}))?")
 
 
@@ -345,6 +346,8 @@ def parse_answer(expect: Expect, text: str) -> str | None:
     words = normalise(text).split()
     if expect.type == "choice":
         return _choice(expect, words)
+    if _NEGATIVE.search(text):
+        return None  # "-1": not "1"
     return _score(expect, words)
 
 
