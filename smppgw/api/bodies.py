@@ -28,7 +28,6 @@ from smppgw.twoway.conversations import (
     MAX_REPROMPT_TEXT,
     MAX_REPROMPTS,
     MAX_SCORE,
-    MAX_SYNONYMS,
     MAX_TIMEOUT,
 )
 
@@ -79,15 +78,11 @@ class ExpectBody(msgspec.Struct, forbid_unknown_fields=True):
     shape; ``twoway.conversations.expect_from`` checks the rest, naming each field."""
 
     type: Literal["choice", "score", "text"]
+    # Names and synonyms are bounded by ``expect_from`` (32 and 64 characters, 20 synonyms
+    # each), which names the choice (``expect.choices.YES``); msgspec would say ``[...]``.
     choices: (
         Annotated[
-            dict[
-                Annotated[str, msgspec.Meta(min_length=1, max_length=32)],
-                Annotated[
-                    list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]],
-                    msgspec.Meta(max_length=MAX_SYNONYMS),
-                ],
-            ],
+            dict[str, list[str]],
             msgspec.Meta(max_length=MAX_CHOICES, description="choice name -> its synonyms"),
         ]
         | None

@@ -64,6 +64,7 @@ DEFAULT_TIMEOUT: Final = 24 * 3600.0
 MIN_TIMEOUT, MAX_TIMEOUT = 1.0, 30 * 86400.0
 MAX_REPROMPTS = 5
 MAX_CHOICES, MAX_SYNONYMS = 20, 20
+MAX_NAME, MAX_WORD = 32, 64  # characters of a choice name, of a synonym
 MAX_SCORE = 1000
 MAX_REPROMPT_TEXT = 612  # four GSM 7-bit parts
 
@@ -211,17 +212,23 @@ def _choices(
     seen_at: dict[str, str] = {}
     out = []
     for name, synonyms in value.items():
+        if len(str(name)) > MAX_NAME:
+            errors.append(
+                (f"choices.{str(name)[:MAX_NAME]}...", f"a choice name of at most {MAX_NAME} characters")
+            )
+            continue
         at = f"choices.{name}"
-        key = normalise(str(name))
-        if not key:
+        if not normalise(str(name)):
             errors.append((at, "a choice name needs a letter or digit"))
             continue
         if not isinstance(synonyms, list) or len(synonyms) > MAX_SYNONYMS:
             errors.append((at, f"a list of at most {MAX_SYNONYMS} synonyms"))
             continue
         for where, word in [(at, name), *((f"{at}[{i}]", w) for i, w in enumerate(synonyms))]:
-            norm = normalise(word) if isinstance(word, str) else ""
-            if not norm:
+            norm = normalise(word) if isinstance(word, str) and len(word) <= MAX_WORD else ""
+            if isinstance(word, str) and len(word) > MAX_WORD:
+                errors.append((where, f"a synonym of at most {MAX_WORD} characters"))
+            elif not norm:
                 errors.append((where, "a synonym needs a letter or digit"))
             elif words.get(norm, name) != name:
                 errors.append((where, f"{word!r} is also a synonym of {words[norm]} ({seen_at[norm]})"))
