@@ -169,3 +169,26 @@ async def test_bad_expects_and_pools_are_422s_naming_the_field(tmp_path: Path) -
         )
         assert_problem(await api.get("/v1/conversations/nope"), 404, "not-found")
         assert (await api.get("/v1/inbound")).json()["messages"] == []
+
+
+async def test_open_conversations_survive_a_restart(tmp_path: Path) -> None:
+    """SQLite reopened: a reply after the restart is linked; a deadline that fell due
+    while the gateway was down expires as it starts."""
+    db = tmp_path / "db"
+    async with simulator() as sim:
+        async with serving(config(sim, db)) as api:
+            long = await send(api, {"from": "12345", "expect": {**SCORE, "timeout": "1h"}})
+            short = await send(api, {"from": "447700900100", "expect": {**YES_NO, "timeout": "1s"}})
+            accepted = trio.current_time()
+            short_id = (await conversation(api, short))["id"]
+        await trio.sleep_until(accepted + 1.2)  # its deadline passes while the gateway is down
+        async with serving(config(sim, db)) as api:
+            with trio.fail_after(10):
+                while (await conversation(api, short))["state"] != "expired":
+                    await trio.sleep(0.02)
+            [event] = (await api.get("/v1/events", params={"type": "conversation.expired"})).json()["events"]
+            assert event["subject"] == f"conversation:{short_id}"
+            assert notes(await reply(api, sim, X, "12345", "ten")) == (long, "10", "exact")
+            talk = await conversation(api, long)
+            assert (talk["state"], talk["answer"]) == ("answered", "10")
+            assert notes(await reply(api, sim, X, "447700900100", "yes")) == (None, None, None)
