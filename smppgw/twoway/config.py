@@ -10,9 +10,10 @@ from typing import Any
 
 import attrs
 
-from smppgw.support.config import table, unknown_keys
-from smppgw.twoway.keywords import KeywordConfig
+from smppgw.support.config import ConfigError, each, string, table, unknown_keys
+from smppgw.twoway.keyword_config import KeywordConfig, keywords_from_dict
 from smppgw.twoway.pools import Pool, pools_from_dict
+from smppgw.twoway.quiet import QuietRules, quiet_from_list
 
 __all__ = ["TwowayConfig", "twoway_from_dict"]
 
@@ -20,10 +21,11 @@ __all__ = ["TwowayConfig", "twoway_from_dict"]
 @attrs.frozen(kw_only=True)
 class TwowayConfig:
     keywords: KeywordConfig = KeywordConfig()
+    quiet_hours: QuietRules = QuietRules()  # [[twoway.quiet_hours]]
     pools: tuple[Pool, ...] = ()  # [[twoway.pool]]: sender pools (twoway.pools)
 
 
-_SECTIONS: frozenset[str] = frozenset({"keywords", "pool"})
+_SECTIONS: frozenset[str] = frozenset({"keywords", "rule", "quiet_hours", "programmes", "pool"})
 
 
 def twoway_from_dict(data: Any) -> TwowayConfig:
@@ -33,5 +35,26 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
     t = table(data, "twoway")
     unknown_keys(t, set(_SECTIONS), "twoway")
     out: dict[str, Any] = {}
+    programmes = table(t.get("programmes", {}), "twoway.programmes")
+    senders = {
+        name: each(numbers, f"twoway.programmes.{name}", string) for name, numbers in programmes.items()
+    }
+    out["keywords"] = keywords_from_dict(t.get("keywords"), t.get("rule"), senders)  # and [[twoway.rule]]
+    if "quiet_hours" in t:
+        out["quiet_hours"] = _resolved(quiet_from_list(t["quiet_hours"]), t.get("programmes", {}))
     out["pools"] = pools_from_dict(t.get("pool"))  # [[twoway.pool]]
     return TwowayConfig(**out)
+
+
+def _resolved(rules: QuietRules, programmes: Any) -> QuietRules:
+    """The quiet-hours rules with their programmes' senders ([twoway.programmes])."""
+    for i, rule in enumerate(rules.rules):
+        for name in sorted(rule.programmes):
+            if not isinstance(programmes, dict) or name not in programmes:
+                raise ConfigError(
+                    f"twoway.quiet_hours[{i}].programmes: unknown programme {name!r} (define it in [twoway.programmes])"
+                )
+    return rules.resolve(
+        {name: each(senders, f"twoway.programmes.{name}", string) for name, senders in programmes.items()}
+        if isinstance(programmes, dict) else {}
+    )  # fmt: skip
