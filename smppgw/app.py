@@ -70,6 +70,7 @@ from smppgw.api.limits import KeyLimits
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
 from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
+from smppgw.gateway.conversations import Conversations
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
@@ -97,6 +98,7 @@ from smppgw.support.gc import server_gc
 from smppgw.support.phone import check_region
 from smppgw.twoway.config import TwowayConfig, twoway_from_dict
 from smppgw.twoway.keywords import Keywords
+from smppgw.twoway.pools import check_route_pools
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
 
@@ -166,6 +168,7 @@ def app_config_from_dict(
     }
     if "twoway" in data:
         out["twoway"] = twoway_from_dict(data["twoway"])
+    check_route_pools(data.get("route"), out.get("twoway", TwowayConfig()).pools)  # [[route]] pool
     if "store" in data:
         t = table(data["store"], "store")
         unknown_keys(t, {"path", "flush_interval"}, "store")
@@ -286,6 +289,8 @@ async def run_app(
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
+            if isinstance(twoway.conversations, Conversations):
+                nursery.start_soon(twoway.conversations.run)  # their deadlines
             if resumed := _resume(gateway, store):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(_flusher, store, config.flush_interval)
@@ -331,8 +336,26 @@ def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
 
     return TwoWay(
         store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
-        tenants=config.tenants,
+        tenants=config.tenants, conversations=_conversations(config, store, gateway),
     )  # fmt: skip
+
+
+def _conversations(config: AppConfig, store: Store, gateway: Gateway) -> Conversations:
+    """The conversation desk (``gateway.conversations``), with the open conversations of
+    the store taken back; also the intake's (``expect``, sender pools)."""
+    limits = config.gateway
+
+    def sender_tps(sender: str) -> float | None:
+        return limits.sender_tps.get(sender, limits.long_code_tps)
+
+    desk = Conversations(
+        store, wall=store.wall, pools=config.twoway.pools, route_pools=limits.route_pools,
+        router=gateway.intake.router, sender_tps=sender_tps,
+    )  # fmt: skip
+    if reloaded := desk.reload():
+        log.warning("reloaded %d open conversations", reloaded)
+    gateway.intake.conversations = desk
+    return desk
 
 
 def _resume(gateway: Gateway, store: MessageStore) -> int:

@@ -7,6 +7,7 @@
     POST   /v1/messages/{id}/cancel  a message not yet submitted -> 200 canceled; else 409
     GET    /v1/messages            list, newest first: ?status=&to=&from=&tag=&since=&until=
                                    &cursor=&limit= -> {messages: [...], next_cursor}
+    GET    /v1/conversations/{id}  a message's conversation: state, expect, answer, replies
     GET    /v1/inbound             inbound (MO) messages, ?after=SEQ&limit=N
     GET|PUT|DELETE /v1/optouts/{number}   account-wide opt-outs: a view of the consent history
     GET|PUT|DELETE /v1/consent/{number}, /v1/consent/import|export  consent (api/consent.py)
@@ -157,7 +158,16 @@ def build_app(
         record = mine(store.get(message_id), who, message_id)
         view = message_view(record, store.wall)
         view["deliveries"] = [d.to_dict() for d in store.deliveries(subject=message_id)]  # its webhooks
+        if (talk := store.conversation_of(message_id)) is not None:  # it expects a reply
+            view.update(conversation_id=talk.id, conversation_state=talk.state)
         return view
+
+    @app.get("/v1/conversations/{conversation_id}", responses=errors(403, 404))
+    async def get_conversation(conversation_id: str, who: Principal = read) -> dict[str, Any]:
+        found = store.get_conversation(conversation_id)
+        if found is None or (who.tenant is not None and found.tenant != who.tenant):
+            raise HTTPException(404, f"no conversation {conversation_id!r}")
+        return found.to_dict(store.wall)
 
     @app.post("/v1/messages/{message_id}/cancel", responses=errors(403, 404, "not-cancelable"))
     async def cancel_message(message_id: str, who: Principal = send) -> dict[str, Any]:

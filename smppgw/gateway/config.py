@@ -138,6 +138,7 @@ class GatewayConfig:
     sender_tps: Mapping[str, float] = attrs.field(factory=dict)  # per sender address
     long_code_tps: float | None = None  # default per-sender limit for E.164 senders
     route_tps: Mapping[str, float] = attrs.field(factory=dict)
+    route_pools: Mapping[str, str] = attrs.field(factory=dict)  # route name -> [[twoway.pool]] name
     receipt_hold: float = 60.0  # how long an early receipt waits for its submit_sm_resp
     receipt_max_held: int = 100_000  # early receipts held at most; the oldest evicted beyond
     inbound_max_groups: int = 10_000  # MO messages in reassembly per SMSC; the oldest evicted
@@ -275,7 +276,7 @@ def _target(v: Any, where: str, names: set[str]) -> RouteTarget:
 
 def _route(v: Any, where: str, names: set[str]) -> Route:
     t = table(v, where)
-    unknown_keys(t, {"name", "prefixes", "sender_kinds", "tags", "smscs", "tps"}, where)
+    unknown_keys(t, {"name", "prefixes", "sender_kinds", "tags", "smscs", "tps", "pool"}, where)
     require(t, ("smscs",), where)
     tiers = []
     for i, tier in enumerate(array(t["smscs"], f"{where}.smscs")):
@@ -357,6 +358,13 @@ def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
     }
     if route_tps:
         out["route_tps"] = route_tps
+    route_pools = {  # ``[[route]] pool``: its sender pool ([[twoway.pool]], checked by the app)
+        r.name: string(raw["pool"], f"route[{i}].pool")
+        for i, (raw, r) in enumerate(zip(raw_routes, routes, strict=True))
+        if "pool" in raw
+    }
+    if route_pools:
+        out["route_pools"] = route_pools
     if "retry" in data:
         out["retry"] = _retry(data["retry"])
     if "limits" in data:

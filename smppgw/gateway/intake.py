@@ -28,6 +28,7 @@ import itertools
 import logging
 import random
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -41,6 +42,9 @@ from smppgw.policy.routing import Router
 from smppgw.policy.throttle import SlidingWindow
 from smppgw.store.base import MessageRecord, MessageStore, PartRecord, Status, advance
 from smppgw.support.logsafe import kv
+
+if TYPE_CHECKING:
+    from smppgw.gateway.conversations import Conversations
 
 __all__ = ["Intake", "Plan", "Scheduled"]
 
@@ -128,10 +132,18 @@ class Intake:
         #: Quiet hours (``gateway.quiet.QuietDesk``): when a message the rules hold may
         #: go (trio clock), or None; given the record and its route's name.
         self.quiet: Callable[[MessageRecord, str | None], float | None] | None = None
+        #: Conversations and sender pools (``gateway.conversations``; the composition
+        #: root sets it; None: ``expect`` and ``pool`` are refused).
+        self.conversations: Conversations | None = None
 
     def accept(self, fields: SubmitFields) -> tuple[MessageRecord, Plan | None]:
         """A new message: its record, and its plan (None when consent blocks it: the
         record is then ``blocked`` with the reason). Raises SubmitError."""
+        talk = self.conversations
+        if fields.get("pool") is not None:  # a sender pool: the sender is picked
+            if talk is None:
+                raise SubmitError("from: this gateway has no sender pools")
+            fields = talk.with_sender(fields)
         record, src, dst = new_record(self.now(), next(self._references), fields)
         check, url = self.callback_check, record.callback_url
         if check is not None and url is not None and (refused := check(url)) is not None:
@@ -151,7 +163,11 @@ class Intake:
         scheduled = record.send_at is not None and record.send_at > record.created_at
         plan = self.plan(record, src, dst, scheduled=scheduled)  # splitting also checks the text
         if scheduled:
-            return record, self._scheduled(record, plan)
+            plan = self._scheduled(record, plan)
+        if fields.get("expect") is not None:  # it opens a conversation
+            if talk is None:
+                raise SubmitError("expect: this gateway keeps no conversations")
+            plan = talk.opening(record, src, fields, plan)
         return record, plan
 
     def _scheduled(self, record: MessageRecord, plan: Plan) -> Plan:

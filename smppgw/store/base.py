@@ -31,6 +31,12 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from smppgw.store.consent import ConsentStore, OptOutRecord, consent_changed
+from smppgw.store.conversations import (  # (store.conversations)
+    CONVERSATION_EVENTS,
+    ConversationRecord,
+    ConversationStore,
+    conversation_event,
+)  # fmt: skip
 from smppgw.store.events import (
     DEAD,
     DELIVERED,
@@ -58,6 +64,10 @@ from smppgw.store.status import (
 )
 
 __all__ = [
+    "CONVERSATION_EVENTS",
+    "ConversationRecord",
+    "ConversationStore",
+    "conversation_event",
     "INBOUND_NOTES",
     "ConsentStore",
     "consent_changed",
@@ -385,7 +395,7 @@ class CorrelationStore(Protocol):
 @runtime_checkable
 class Store(
     MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore,
-    ConsentStore, Protocol,
+    ConsentStore, ConversationStore, Protocol,
 ):  # fmt: skip
     """Everything the API and the composition root use of a store (the event outbox of
     ``store.events`` included)."""

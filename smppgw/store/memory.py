@@ -26,6 +26,7 @@ from smppgw.store.base import (
     owes_work,
 )
 from smppgw.store.memory_consent import MemoryConsent
+from smppgw.store.memory_conversations import MemoryConversations
 from smppgw.store.memory_events import MemoryEvents
 from smppgw.store.memory_keys import MemoryKeys
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent):
+class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations):
     """Implements every protocol of ``store.base`` (``Store``), in memory."""
 
     def __init__(self, *, clock_offset: float = 0.0) -> None:
@@ -49,6 +50,7 @@ class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent):
         self._events_init()  # the outbox (store.memory_events)
         self._keys_init()  # API keys (store.memory_keys)
         self._consent_init()  # the consent history (store.memory_consent)
+        self._conversations_init()  # conversations (store.memory_conversations)
 
     def checkpoint(self) -> int:
         return 0  # nothing is written anywhere
@@ -66,6 +68,7 @@ class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent):
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
         known, keys = self._messages, self._keys
+        opened = self._take_opened()  # written with these messages, or dropped with them
         if len(messages) == 1:  # the gateway's per-message call: no batch bookkeeping
             m = messages[0]
             if m.id in known:
@@ -88,6 +91,8 @@ class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent):
             known[m.id] = m
             if m.idempotency_key is not None:
                 keys[m.tenant, m.idempotency_key] = m.id
+        if opened:
+            self._write_opened(opened)  # their conversations (store.memory_conversations)
 
     def save(self, message: MessageRecord) -> None:
         self._messages[message.id] = message

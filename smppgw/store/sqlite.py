@@ -50,6 +50,7 @@ from smppgw.store.base import (
     owes_work,
 )
 from smppgw.store.sqlite_consent import SqliteConsent
+from smppgw.store.sqlite_conversations import SqliteConversations
 from smppgw.store.sqlite_events import SqliteEvents
 from smppgw.store.sqlite_keys import SqliteKeys
 from smppgw.store.sqlite_rows import (
@@ -77,7 +78,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent):
+class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
@@ -103,6 +104,7 @@ class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent):
         prepare(self._db, self.path)
         self._events_init()  # the outbox (store.sqlite_events)
         self._consent_init()  # the consent history's index (store.sqlite_consent)
+        self._conversations_init()  # conversations (store.sqlite_conversations)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
@@ -122,8 +124,10 @@ class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent):
     # -- messages ---------------------------------------------------------------------------
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
+        opened = self._take_opened()  # their conversations (store.sqlite_conversations)
         with Transaction(self._db):
             written = self._insert(messages)
+            self._write_opened(opened)  # same transaction: a failed add drops them too
         self._written(written)
 
     def _insert(self, messages: Iterable[MessageRecord]) -> list[tuple[int, MessageRecord]]:

@@ -15,6 +15,7 @@ from smppgw.twoway.consent import Consent
 from smppgw.twoway.consent_config import SECTIONS as CONSENT_SECTIONS
 from smppgw.twoway.consent_config import consent_from_dict
 from smppgw.twoway.keyword_config import KeywordConfig, keywords_from_dict
+from smppgw.twoway.pools import Pool, pools_from_dict
 from smppgw.twoway.quiet import QuietRules, quiet_from_list
 
 __all__ = ["TwowayConfig", "twoway_from_dict"]
@@ -25,9 +26,12 @@ class TwowayConfig:
     keywords: KeywordConfig = KeywordConfig()
     consent: Consent = Consent()  # [twoway.consent], [twoway.programmes], [twoway.texts]
     quiet_hours: QuietRules = QuietRules()  # [[twoway.quiet_hours]]
+    pools: tuple[Pool, ...] = ()  # [[twoway.pool]]: sender pools (twoway.pools)
 
 
-_SECTIONS: frozenset[str] = frozenset({"keywords", "rule", "quiet_hours", "programmes"}) | CONSENT_SECTIONS
+_SECTIONS: frozenset[str] = (
+    frozenset({"keywords", "rule", "quiet_hours", "programmes", "pool"}) | CONSENT_SECTIONS
+)
 
 
 def twoway_from_dict(data: Any) -> TwowayConfig:
@@ -44,6 +48,7 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
     out["keywords"] = keywords_from_dict(t.get("keywords"), t.get("rule"), senders)  # and [[twoway.rule]]
     if "quiet_hours" in t:
         out["quiet_hours"] = _resolved(quiet_from_list(t["quiet_hours"]), t.get("programmes", {}))
+    out["pools"] = pools_from_dict(t.get("pool"))  # [[twoway.pool]]
     return TwowayConfig(**out)
 
 

@@ -22,7 +22,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def section() -> str:
     text = README.read_text()
     start = text.index("\n### Consent\n")
-    end = text.index("\n## ", start + 1)
+    end = min(text.index(h, start + 1) for h in ("\n## ", "\n### "))  # to the next section
     return text[start:end]
 
 
