@@ -55,6 +55,7 @@ GATEWAY_KEYS = (
     K(path="route[].sender_kinds", type='list of "e164", "short_code", "alphanumeric"', default="[] (every sender)", meaning="Sender kinds this route takes.", example=["e164", "alphanumeric"]),
     K(path="route[].tags", type="list of strings", default="[] (every message)", meaning="Message tags this route takes (one of them).", example=["otp"]),
     K(path="route[].smscs", type='list of tiers; a tier is "name" / "name:weight" or a list of them', default="required", meaning="Tier 1 shared by weight; the next tier only when none of the previous is up (failover).", example=["carrier-a:3", ["carrier-b"]]),
+    K(path="route[].pool", type="a `[[twoway.pool]]` name", default="none", meaning='A message on this route sent `"from": "pool"` takes a sender of this pool.', example="care"),
     K(path="route[].tps", type="number > 0", default="none", meaning="A limit for the route, all SMSCs together.", example=50),
     # [retry]
     K(path="retry.max_attempts", type="integer 1..1000", default="5", meaning="Attempts per part at most (transient errors only; a permanent one is final at once).", example=5),
