@@ -33,7 +33,7 @@ def blocks(kind: str) -> list[str]:
 def commands() -> list[dict[str, Any]]:
     """Each curl of the section: method, URL, headers and body (``$'...'`` as bash reads it)."""
     out = []
-    for command in blocks("sh")[0].replace("\\\n", " ").splitlines():
+    for command in "\n".join(blocks("sh")).replace("\\\n", " ").splitlines():
         command = re.sub(
             r"\$'(.*?)'", lambda m: shlex.quote(m.group(1).encode().decode("unicode_escape")), command
         )
