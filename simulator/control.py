@@ -26,6 +26,7 @@ and the simulator's state (trio clock, scheduler, connections) belongs to the tr
 
 from __future__ import annotations
 
+import errno
 import json
 import secrets
 from typing import Any, Final
@@ -36,10 +37,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config import ConfigError
 from simulator.smsc import Simulator
+from smppgw.net.listeners import listen_error
+from smppgw.support.groups import find
 
 __all__ = ["TokenGuard", "build_app", "serve_control"]
 
 _READS: Final = frozenset({"GET", "HEAD"})
+_BIND_ERRORS: Final = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 _UNAUTHORIZED: Final = json.dumps(
     {
         "type": "urn:smppsim:problem:unauthorized",
@@ -189,7 +193,13 @@ async def serve_control(
 
     async def run(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
         app = TokenGuard(build_app(sim), token, guard_reads=guard_reads)
-        await serve(app, config, task_status=task_status)  # type: ignore[arg-type]
+        try:
+            await serve(app, config, task_status=task_status)  # type: ignore[arg-type]
+        except (OSError, BaseExceptionGroup) as exc:  # the port taken: say which address
+            found = find(exc, (OSError,)) if isinstance(exc, BaseExceptionGroup) else exc
+            if not isinstance(found, OSError) or found.errno not in _BIND_ERRORS:
+                raise
+            raise listen_error(found, host, port) from None
 
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(run)
