@@ -95,7 +95,7 @@ class AliasOption(click.Option):
         finally:
             self.opts = opts
 
-    def get_error_hint(self, ctx: click.Context) -> str:
+    def get_error_hint(self, ctx: click.Context | None) -> str:
         return " / ".join(f"'{o}'" for o in self._shown())
 
 
