@@ -229,7 +229,8 @@ def smsc(**opts: Any) -> int:
     check_writable(opts["junit_path"], "--junit")
     problem = trio.run(preflight, settings)
     if problem is not None:  # every case would fail the same way: say it once, run none
-        raise Failed(f"{host}:{port}: {problem} (no case was run)")
+        where = "" if f"{host}:{port}" in problem else f"{host}:{port}: "
+        raise Failed(f"{where}{problem} (no case was run)")
     start = time.monotonic()
     results = trio.run(run_smsc_cases, cases, settings, progress)
     meta = Meta(

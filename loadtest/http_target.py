@@ -30,9 +30,10 @@ import httpx
 import trio
 
 from loadtest.messages import TEXTS, kind_sequence
-from loadtest.params import RunParams
+from loadtest.params import RunParams, parse_hostport
 from loadtest.receipts import ReceiptTracker
 from loadtest.stats import Counters
+from smppgw.net.listeners import bind_error, listen_error
 
 __all__ = ["HttpTarget"]
 
@@ -212,7 +213,16 @@ class HttpTarget:
         config.errorlog = None
         config.graceful_timeout = 0.5
         async with trio.open_nursery() as nursery:
-            urls: list[str] = await nursery.start(serve, self._callback_app, config)  # type: ignore[arg-type]
+            try:
+                urls: list[str] = await nursery.start(serve, self._callback_app, config)  # type: ignore[arg-type]
+            except (OSError, BaseExceptionGroup) as exc:
+                failed = bind_error(exc)
+                if failed is None:
+                    raise
+                from loadtest.runner import RunFailed
+
+                host, port = parse_hostport(self.p.callback_listen, "--callback-listen", allow_zero=True)
+                raise RunFailed(f"--callback-listen: {listen_error(failed, host, port).strerror}") from None
             task_status.started(urls[0].rstrip("/") + "/receipt")
 
     async def _callback_app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

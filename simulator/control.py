@@ -26,7 +26,6 @@ and the simulator's state (trio clock, scheduler, connections) belongs to the tr
 
 from __future__ import annotations
 
-import errno
 import json
 import secrets
 from typing import Any, Final
@@ -37,13 +36,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config import ConfigError
 from simulator.smsc import Simulator
-from smppgw.net.listeners import listen_error
-from smppgw.support.groups import find
+from smppgw.net.listeners import bind_error, listen_error
 
 __all__ = ["TokenGuard", "build_app", "serve_control"]
 
 _READS: Final = frozenset({"GET", "HEAD"})
-_BIND_ERRORS: Final = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 _UNAUTHORIZED: Final = json.dumps(
     {
         "type": "urn:smppsim:problem:unauthorized",
@@ -196,10 +193,10 @@ async def serve_control(
         try:
             await serve(app, config, task_status=task_status)  # type: ignore[arg-type]
         except (OSError, BaseExceptionGroup) as exc:  # the port taken: say which address
-            found = find(exc, (OSError,)) if isinstance(exc, BaseExceptionGroup) else exc
-            if not isinstance(found, OSError) or found.errno not in _BIND_ERRORS:
+            failed = bind_error(exc)
+            if failed is None:
                 raise
-            raise listen_error(found, host, port) from None
+            raise listen_error(failed, host, port) from None
 
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(run)

@@ -3,9 +3,23 @@ alone does not tell which of a tool's addresses (SMPP, HTTP API, control API) is
 
 from __future__ import annotations
 
+import errno
+from typing import Final
+
 import trio
 
-__all__ = ["listen_error", "open_listeners"]
+from smppgw.support.groups import find
+
+__all__ = ["bind_error", "listen_error", "open_listeners"]
+
+_BIND_ERRORS: Final = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
+
+
+def bind_error(exc: BaseException) -> OSError | None:
+    """The OSError of a failed bind in ``exc`` (or in its exception groups), else None:
+    for servers that open their sockets themselves (Hypercorn)."""
+    found = find(exc, (OSError,)) if isinstance(exc, BaseExceptionGroup) else exc
+    return found if isinstance(found, OSError) and found.errno in _BIND_ERRORS else None
 
 
 def listen_error(exc: OSError, host: str | None, port: int) -> OSError:

@@ -95,3 +95,25 @@ async def test_report_paths_are_checked_before_the_run(tmp_path: Path) -> None:
         err = one_line(done, 2)
         assert option in err and ("cannot write" in err or "is a directory" in err), err
     assert not (tmp_path / "missing").exists()
+
+
+async def test_a_callback_address_in_use_is_named() -> None:
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = config.errorlog = None
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(serve, KeyRevokedAfterThePreflight(), config)  # type: ignore[arg-type]
+        with trio.socket.socket() as taken:
+            await taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            port = taken.getsockname()[1]
+            args = ["--http", urls[0], "--api-key", "some-key-1", "--wait-dlr", "1"]
+            done = await loadtest(*args, "--callback-listen", f"127.0.0.1:{port}", *LONG)
+        nursery.cancel_scope.cancel()
+    err = one_line(done, 1)
+    assert err.endswith(f"--callback-listen: cannot listen on 127.0.0.1:{port}: Address already in use\n"), (
+        err
+    )
