@@ -7,8 +7,8 @@ intended time here too.
 
 Before the load, ``open`` checks the API answers and takes the key. Outcomes: 200/201/202
 -> acked; 401/403 -> the run stops at once (``RunFailed``: the key was refused, so every
-request would be); 429 -> throttled; any other status -> an error named ``HTTP_<code>``; no answer within ``--timeout`` -> ``timeout``; a transport failure ->
-``connection_error``.
+request would be); 429 -> throttled; any other status -> an error named ``HTTP_<code>``;
+no answer within ``--timeout`` -> ``timeout``; a transport failure -> ``connection_error``.
 
 Receipts (``--wait-dlr``): the target listens on ``--callback-listen`` (loopback, a free
 port by default; the gateway must be able to reach it, so a gateway refusing private

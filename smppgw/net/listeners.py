@@ -10,7 +10,7 @@ import trio
 
 from smppgw.support.groups import find
 
-__all__ = ["bind_error", "listen_error", "open_listeners"]
+__all__ = ["ListenError", "bind_error", "listen_error", "open_listeners"]
 
 _BIND_ERRORS: Final = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 
@@ -22,11 +22,18 @@ def bind_error(exc: BaseException) -> OSError | None:
     return found if isinstance(found, OSError) and found.errno in _BIND_ERRORS else None
 
 
+class ListenError(OSError):
+    """A socket could not listen; ``str()`` is the message alone (no ``[Errno 98]``)."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 def listen_error(exc: OSError, host: str | None, port: int) -> OSError:
     """``exc`` as ``cannot listen on HOST:PORT: <why>``, its errno kept."""
     where = host or "*"
     address = f"[{where}]:{port}" if ":" in where else f"{where}:{port}"
-    return OSError(exc.errno, f"cannot listen on {address}: {exc.strerror or exc}")
+    return ListenError(exc.errno, f"cannot listen on {address}: {exc.strerror or exc}")
 
 
 async def open_listeners(port: int, *, host: str | None) -> list[trio.SocketListener]:
