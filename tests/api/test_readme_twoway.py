@@ -21,7 +21,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def section() -> str:
     text = README.read_text()
-    start = text.index("\n### Conversations\n")  # with Sender pools, to Quiet hours
+    start = text.index("\n### Conversations\n")  # with Sender pools
     end = text.index("\n### Quiet hours\n", start + 1)
     return text[start:end]
 
