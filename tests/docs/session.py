@@ -129,7 +129,9 @@ class Session:
                     command,
                 )
         if argv and argv[0] == "curl":
-            command = re.sub(r"(^|\s)curl\s", r"\1curl --fail-with-body --show-error --max-time 60 ", command, count=1)
+            command = re.sub(
+                r"(^|\s)curl\s", r"\1curl --fail-with-body --show-error --max-time 60 ", command, count=1
+            )
         return command
 
     # -- blocks -----------------------------------------------------------------------
