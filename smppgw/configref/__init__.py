@@ -60,6 +60,12 @@ unknown key or a bad value stops the start with one line naming the key
 name you choose. Sizes in bytes, times in seconds unless said otherwise. Secrets (the
 SMSC's password, API keys, webhook secrets) are best read from the environment
 (`password_env`, `keys_env`, `secret_env`), never committed.
+
+Any key of a table (not of a list of tables such as `[[smsc]]`) can be set from the
+environment as `SMPPGW_<SECTION>__<KEY>`, a double underscore for each dot, in any case:
+`SMPPGW_API__LISTEN=0.0.0.0:8080` is `[api] listen`, `SMPPGW_STORE__FLUSH_INTERVAL=0.1`
+is `[store] flush_interval`. The value is read as TOML when it parses (`5000`, `true`,
+`["a", "b"]`), else as a string; it wins over the file and is checked the same way.
 """
 
 
