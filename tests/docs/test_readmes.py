@@ -31,7 +31,9 @@ What the harness changes, so it runs on a shared machine and fast:
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -41,6 +43,7 @@ import conformance.cli as conformance_cli
 import loadtest.cli as loadtest_cli
 import simulator.cli as simulator_cli
 import smppgw.cli as smppgw_cli
+from simulator.config import profile_names
 from tests.docs.markdown import MARKERS, blocks
 from tests.docs.session import ROOT, SHELL, Session
 
@@ -114,3 +117,17 @@ def test_cli_help_names_no_file_outside_the_repository() -> None:
         if OUTSIDE.search(line)
     ]
     assert found == []
+
+
+def test_profile_descriptions_name_no_file_outside_the_repository() -> None:
+    """``smppsim --list-profiles`` prints them."""
+    found = [
+        f"{name}: {description}"
+        for name in profile_names()
+        if OUTSIDE.search(description := str(tomllib.loads(_profile_text(name)).get("description", "")))
+    ]
+    assert found == []
+
+
+def _profile_text(name: str) -> str:
+    return (resources.files("simulator.profiles") / f"{name}.toml").read_text(encoding="utf-8")
