@@ -70,9 +70,9 @@ def commands(text: str) -> Iterator[str]:
     pending = ""
     for line in text.splitlines():
         if line.rstrip().endswith("\\"):
-            pending += line.rstrip()[:-1] + " "
+            pending += line.strip()[:-1].strip() + " "
             continue
-        command = (pending + line).strip()
+        command = (pending + line.strip()).strip()
         pending = ""
         if command and not command.startswith("#"):
             yield command
@@ -100,6 +100,7 @@ def _option(argv: list[str], name: str) -> str | None:
 class Session:
     def __init__(self, workdir: Path) -> None:
         self.dir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         for entry in ROOT.iterdir():
             if entry.name not in {".venv", ".git", "var"} and not entry.name.startswith("."):
                 (workdir / entry.name).symlink_to(entry)
