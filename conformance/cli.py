@@ -116,7 +116,10 @@ def _common(fn: Any) -> Any:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 def main() -> None:
-    """Black-box SMPP 3.4 conformance suite: qualify an SMSC, or an ESME."""
+    """Black-box SMPP 3.4 conformance suite: qualify an SMSC, or an ESME.
+
+    Exit status: 0 no case failed and every must case was judged; 1 a case failed or
+    could not run; 2 bad usage; 3 nothing failed, but a must case was skipped."""
 
 
 @main.command()

@@ -124,7 +124,7 @@ def test_progress_lines_when_stdout_is_not_a_terminal() -> None:
     assert run.exit_code == 0, run.stderr
     progress = [line for line in run.stderr.splitlines() if re.match(r"smpp-loadtest: \d+\.\d s ", line)]
     assert len(progress) >= 2, run.stderr  # after 1 s and 2 s
-    assert "offered 100" in progress[0] and "in flight" in progress[0] and "backlog" in progress[0]
+    assert re.search(r" offered \d+ .* in flight \d+ · backlog \d+ · cpu ", progress[0]), progress[0]
     assert any(line.startswith("smpp-loadtest: done ") for line in run.stderr.splitlines())
     quiet = CliRunner().invoke(main, ["--sim", "--rate", "100", "--duration", "1", "-q"])
     assert quiet.exit_code == 0 and "offered" not in quiet.stderr
@@ -208,7 +208,7 @@ async def test_metrics_are_live_during_a_run() -> None:
     finally:
         exporter.stop()
     (m,) = scraped
-    assert 150 <= m["smpp_loadtest_offered_total"] <= 250  # one second of 200/s
+    assert 0 < m["smpp_loadtest_offered_total"] <= 400  # scraped during the run (400 in all)
     assert m["smpp_loadtest_target_rate"] == 200
     assert "smpp_loadtest_inflight" in m and m["smpp_loadtest_elapsed_seconds"] >= 1.0
 
