@@ -49,7 +49,8 @@ def _receipt_case(
     checklist: tuple[int, ...],
     doc: str = "",
 ) -> SmscCase:
-    return case(id_, title, spec, severity, *_receipt_steps(), check, checklist=checklist, doc=doc)
+    # The receipt's arrival is delivery.receipt-delivered's requirement; here it is setup.
+    return case(id_, title, spec, severity, Setup(*_receipt_steps()), check, checklist=checklist, doc=doc)
 
 
 def _swapped(ctx: SmscContext) -> str | None:
