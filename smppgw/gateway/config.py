@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import attrs
 
+from smppgw.core.constants import CommandStatus
 from smppgw.core.receipt import IdBase
 from smppgw.core.states import BindMode
 from smppgw.core.text import ConcatMethod
@@ -100,6 +101,10 @@ class SmscConfig:
     # deliver_sm/data_sm per bind not yet answered; one beyond is answered ESME_RX_T_APPN
     # at once (the SMSC redelivers it later, SMPP 3.4 §5.1.3): a flood holds no more.
     receive_window: int = 1000
+    # Carrier answers meaning "the recipient opted out or blocked this sender": a
+    # submit_sm_resp command_status, a receipt's err: (gateway.consent.CarrierOptOuts).
+    optout_statuses: tuple[int, ...] = ()
+    optout_network_errors: tuple[str, ...] = ()
 
     @property
     def modes(self) -> tuple[BindMode, ...]:
@@ -180,7 +185,26 @@ _SMSC_OPTIONAL: Final[dict[str, Callable[[Any, str], Any]]] = {
     "interface_version": lambda v, w: integer(v, w, 0, 0xFF),
     "ton_npi": _ton_npi,
     "receipt_grace": positive,
+    "optout_statuses": lambda v, w: tuple(each(v, w, _command_status)),
+    "optout_network_errors": lambda v, w: tuple(each(v, w, _error_code)),
 }
+
+
+def _command_status(v: Any, where: str) -> int:
+    """A command_status by name (``ESME_RX_R_APPN``) or number (SMPP 3.4 §5.1.3)."""
+    if isinstance(v, str) and not v.isdigit():
+        try:
+            return int(CommandStatus[v.upper()])
+        except KeyError:
+            raise ConfigError(f"{where}: unknown command_status {v!r}") from None
+    return integer(int(v) if isinstance(v, str) else v, where, 1, 0xFFFFFFFF)
+
+
+def _error_code(v: Any, where: str) -> str:
+    """A receipt's ``err:`` value, as text (``"0C1"``) or a number (``1``)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(integer(v, where, 0, 0xFFFFFF))
+    return string(v, where, min_len=1, max_len=10)
 
 
 def _smsc(v: Any, where: str) -> SmscConfig:

@@ -134,6 +134,10 @@ class Gateway:
         self.restore = self.actions.restore
         self.cancel = self.actions.cancel
         self.block_destination = self.actions.block_destination
+        # Read when /metrics is scraped: the queue's depth costs nothing between scrapes.
+        for name, smsc_ in self.smscs.items():
+            self.metrics.queued.labels(name).set_function(smsc_.dispatcher.__len__)
+        self.metrics.scheduled.set_function(self.schedule.__len__)
         self._accepting = False
         self._stopped = trio.Event()
 
@@ -281,6 +285,18 @@ class Gateway:
         for plan in plans:
             plan.enqueue()
         return results
+
+    def check_consent(
+        self,
+        at_accept: Callable[[MessageRecord], str | None],
+        at_dispatch: Callable[[MessageRecord], str | None],
+    ) -> None:
+        """Ask consent before every send (``gateway.consent.ConsentGate``): at acceptance
+        (a message it refuses is stored ``blocked`` with the reason) and again just before
+        each submit_sm (consent may change while a message waits)."""
+        self.intake.consent = at_accept
+        for smsc in self.smscs.values():
+            smsc.dispatcher.consent = at_dispatch
 
     # -- queries ---------------------------------------------------------------------------------------
 

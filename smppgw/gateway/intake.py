@@ -98,6 +98,9 @@ class Intake:
         self.router = Router(config.routes)
         self.store = store
         self.opted_out = opted_out  # the opt-out registry, checked before a message is queued
+        #: The consent check (gateway.consent.ConsentGate.at_accept): None, or why the
+        #: message may not go (it is then stored ``blocked``). None: no check.
+        self.consent: Callable[[MessageRecord], str | None] | None = None
         self.failover_after = failover_after
         self._config = config
         self._smscs = {s.name: s for s in config.smscs}
@@ -122,19 +125,29 @@ class Intake:
         #: Why a ``callback_url`` is refused, or None (the webhooks' SSRF rule; the
         #: composition root sets it; None: every URL taken).
         self.callback_check: Callable[[str], str | None] | None = None
+        #: Quiet hours (``gateway.quiet.QuietDesk``): when a message the rules hold may
+        #: go (trio clock), or None; given the record and its route's name.
+        self.quiet: Callable[[MessageRecord, str | None], float | None] | None = None
 
     def accept(self, fields: SubmitFields) -> tuple[MessageRecord, Plan | None]:
-        """A new message: its record, and its plan (None when its destination opted out:
-        the record is then ``blocked``). Raises SubmitError."""
+        """A new message: its record, and its plan (None when consent blocks it: the
+        record is then ``blocked`` with the reason). Raises SubmitError."""
         record, src, dst = new_record(self.now(), next(self._references), fields)
         check, url = self.callback_check, record.callback_url
         if check is not None and url is not None and (refused := check(url)) is not None:
             raise SubmitError(f"callback_url: {refused}")
-        if self.opted_out is not None and self.opted_out(dst.addr):
-            advance(record, _BLOCKED, "gateway", record.created_at, "destination opted out")
-            record.error = "destination opted out"
+        why = self.consent(record) if self.consent is not None else None
+        if why is None and self.opted_out is not None and self.opted_out(dst.addr):
+            why = "destination opted out"
+        if why is not None:
+            advance(record, _BLOCKED, "gateway", record.created_at, why)
+            record.error = why
             self._metrics.messages.inc(_BLOCKED.value)
             return record, None
+        if self.quiet is not None and record.tags:  # quiet hours: held to the next opening
+            found = self.router.route(record.destination, src.kind, record.tags)
+            if (opening := self.quiet(record, None if found is None else found.name)) is not None:
+                record.send_at = opening
         scheduled = record.send_at is not None and record.send_at > record.created_at
         plan = self.plan(record, src, dst, scheduled=scheduled)  # splitting also checks the text
         if scheduled:

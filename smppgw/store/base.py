@@ -16,7 +16,8 @@ ask: ``MessageStore`` (the queue: add, save, get, idempotency lookup, what a res
 resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry),
 ``StoreControl`` (write-behind flush, group commit, close, wall-clock times),
 ``CorrelationStore`` (which part an SMSC id named, for a horizon) and
-``InboundPartStore`` (MO parts held for reassembly). ``Store`` combines the first five;
+``InboundPartStore`` (MO parts held for reassembly); ``ConsentStore`` (the consent
+history, ``store.consent``; ``OptOutStore`` is a view of it). ``Store`` combines the first five;
 the API and the composition root take it, the engine takes ``MessageStore`` only.
 ``store.sqlite`` (embedded, durable) and ``store.memory`` (tests, one-shot tools)
 implement all of them, and another backend (Redis) implements the same.
@@ -29,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from smppgw.store.consent import ConsentStore, OptOutRecord, consent_changed
 from smppgw.store.events import (
     DEAD,
     DELIVERED,
@@ -56,6 +58,9 @@ from smppgw.store.status import (
 )
 
 __all__ = [
+    "INBOUND_NOTES",
+    "ConsentStore",
+    "consent_changed",
     "SCOPES",
     "ApiKeyRecord",
     "KeyStore",
@@ -269,9 +274,19 @@ class InboundRecord:
     complete: bool
     received_at: float  # wall clock
     tenant: str | None = None  # the tenant that owns its destination number ([api.tenants])
+    # What the 2-way layer made of it (gateway/twoway.py): the keyword it is ("STOP"),
+    # the message it answers, its conversation, the parsed answer, and how it was linked.
+    keyword: str | None = None
+    in_reply_to: str | None = None
+    conversation_id: str | None = None
+    answer: str | None = None
+    linked_by: str | None = None  # "exact" | "latest" | None (not linked)
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
+
+
+INBOUND_NOTES = ("keyword", "in_reply_to", "conversation_id", "answer", "linked_by")
 
 
 class InboundStore(Protocol):
@@ -287,23 +302,19 @@ class InboundStore(Protocol):
         complete: bool,
         received_at: float,
         tenant: str | None = None,
+        keyword: str | None = None,
+        in_reply_to: str | None = None,
+        conversation_id: str | None = None,
+        answer: str | None = None,
+        linked_by: str | None = None,
     ) -> InboundRecord:
         """Store one inbound message durably, before its deliver_sm_resp (DESIGN §3).
-        ``received_at`` is on the trio clock; the record carries wall-clock seconds."""
+        ``received_at`` is on the trio clock; the record carries wall-clock seconds.
+        ``keyword`` ... ``linked_by``: the 2-way layer's notes (``INBOUND_NOTES``)."""
 
     def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
         """Up to ``limit`` messages with ``seq > after``, in ``seq`` order; only
         ``tenant``'s if given."""
-
-
-@attrs.frozen(kw_only=True)
-class OptOutRecord:
-    number: str
-    created_at: float  # wall clock
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
 
 
 class OptOutStore(Protocol):
@@ -311,8 +322,9 @@ class OptOutStore(Protocol):
         """Add ``number`` to the registry (``now`` on the trio clock); an entry already
         there keeps its first time and reason."""
 
-    def opt_in(self, number: str) -> bool:
-        """Remove ``number``; False if it was not opted out."""
+    def opt_in(self, number: str, *, now: float | None = None, reason: str = "api") -> bool:
+        """Record an API opt-in of ``number`` (``now`` on the trio clock); False if it was
+        not opted out (nothing recorded). Nothing is erased (``store.consent``)."""
 
     def get_opt_out(self, number: str) -> OptOutRecord | None: ...
 
@@ -372,8 +384,9 @@ class CorrelationStore(Protocol):
 
 @runtime_checkable
 class Store(
-    MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore, Protocol
-):
+    MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore,
+    ConsentStore, Protocol,
+):  # fmt: skip
     """Everything the API and the composition root use of a store (the event outbox of
     ``store.events`` included)."""
 

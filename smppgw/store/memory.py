@@ -17,14 +17,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from smppgw.store.base import (
+    INBOUND_NOTES,
     InboundPart,
     InboundRecord,
     MessageQuery,
     MessageRecord,
-    OptOutRecord,
     StoreError,
     owes_work,
 )
+from smppgw.store.memory_consent import MemoryConsent
 from smppgw.store.memory_events import MemoryEvents
 from smppgw.store.memory_keys import MemoryKeys
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(MemoryEvents, MemoryKeys):
+class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent):
     """Implements every protocol of ``store.base`` (``Store``), in memory."""
 
     def __init__(self, *, clock_offset: float = 0.0) -> None:
@@ -42,12 +43,12 @@ class MemoryStore(MemoryEvents, MemoryKeys):
         self._messages: dict[str, MessageRecord] = {}
         self._keys: dict[tuple[str | None, str], str] = {}  # (tenant, idempotency key) -> message id
         self._inbound: list[InboundRecord] = []  # seq - 1 is the index
-        self._optouts: dict[str, OptOutRecord] = {}
         self._parts: dict[tuple[object, ...], InboundPart] = {}  # held for reassembly
         # (smsc, key) -> (message id, part, submitted_at), oldest first (a put moves it last)
         self._correlations: dict[tuple[str, str], tuple[str, int, float]] = {}
         self._events_init()  # the outbox (store.memory_events)
         self._keys_init()  # API keys (store.memory_keys)
+        self._consent_init()  # the consent history (store.memory_consent)
 
     def checkpoint(self) -> int:
         return 0  # nothing is written anywhere
@@ -122,11 +123,13 @@ class MemoryStore(MemoryEvents, MemoryKeys):
         complete: bool,
         received_at: float,
         tenant: str | None = None,
+        **notes: str | None,
     ) -> InboundRecord:
         record = InboundRecord(
             seq=len(self._inbound) + 1, smsc=smsc, source=source, destination=destination, text=text,
             data_coding=data_coding, parts=parts, complete=bool(complete),
             received_at=received_at + self.clock_offset, tenant=tenant,
+            **{name: notes.get(name) for name in INBOUND_NOTES},
         )  # fmt: skip
         self._inbound.append(record)
         self._inbound_event(record)  # its message.inbound event
@@ -136,23 +139,6 @@ class MemoryStore(MemoryEvents, MemoryKeys):
         if tenant is None:
             return self._inbound[after : after + limit]  # seq n sits at index n - 1
         return [m for m in self._inbound[after:] if m.tenant == tenant][:limit]
-
-    # -- opt-outs ---------------------------------------------------------------------------
-
-    def opt_out(self, number: str, *, now: float, reason: str = "api") -> None:
-        if number not in self._optouts:
-            self._optouts[number] = OptOutRecord(
-                number=number, created_at=now + self.clock_offset, reason=reason
-            )
-
-    def opt_in(self, number: str) -> bool:
-        return self._optouts.pop(number, None) is not None
-
-    def get_opt_out(self, number: str) -> OptOutRecord | None:
-        return self._optouts.get(number)
-
-    def is_opted_out(self, number: str) -> bool:
-        return number in self._optouts
 
     # -- group commit and inbound parts ---------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The embedded store: messages, inbound messages and opt-outs in one SQLite file.
+"""The embedded store: messages, inbound messages and consent in one SQLite file.
 
 Durability follows DESIGN §3. ``add`` (new messages) and ``add_inbound`` commit before
 they return, so a caller is told "accepted" (HTTP 202, deliver_sm_resp) only for what is
@@ -41,24 +41,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smppgw.store.base import (
+    INBOUND_NOTES,
     InboundPart,
     InboundRecord,
     MessageQuery,
     MessageRecord,
-    OptOutRecord,
     StoreError,
     owes_work,
 )
+from smppgw.store.sqlite_consent import SqliteConsent
 from smppgw.store.sqlite_events import SqliteEvents
 from smppgw.store.sqlite_keys import SqliteKeys
 from smppgw.store.sqlite_rows import (
     HISTORY_COLUMNS,
     HISTORY_INSERT,
+    INBOUND_COLUMNS,
     INSERT,
+    INSERT_INBOUND,
     RECORD_COLUMNS,
     UPDATE,
     Transaction,
     history_rows,
+    inbound_record,
     listing_sql,
     message_record,
     message_row,
@@ -73,7 +77,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore(SqliteEvents, SqliteKeys):
+class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
@@ -98,12 +102,10 @@ class SqliteStore(SqliteEvents, SqliteKeys):
         self._checkpointer: sqlite3.Connection | None = None
         prepare(self._db, self.path)
         self._events_init()  # the outbox (store.sqlite_events)
+        self._consent_init()  # the consent history's index (store.sqlite_consent)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
-        # Every send checks the registry (DESIGN §1): a set answers without a query per
-        # message; this process is the file's only writer, so the set stays exact.
-        self._opted_out = {row[0] for row in self._db.execute("SELECT number FROM optouts")}
         self._dirty: dict[str, MessageRecord] = {}
         self._seq: dict[str, int] = {}  # the row (``seq``) of each message in ``_live``
         self._correlations: dict[tuple[str, str], tuple[str, str, str, int, float]] = {}  # not flushed yet
@@ -259,20 +261,18 @@ class SqliteStore(SqliteEvents, SqliteKeys):
         complete: bool,
         received_at: float,
         tenant: str | None = None,
+        **notes: str | None,
     ) -> InboundRecord:
-        """Store one inbound message durably (before its deliver_sm_resp, DESIGN §3)."""
+        """Store one inbound message durably (before its deliver_sm_resp, DESIGN §3);
+        ``notes``: the 2-way layer's (``INBOUND_NOTES``)."""
         fields: dict[str, Any] = {
             "smsc": smsc, "source": source, "destination": destination, "text": text,
             "data_coding": data_coding, "parts": parts, "complete": bool(complete),
             "received_at": received_at + self.clock_offset, "tenant": tenant,
+            **{name: notes.get(name) for name in INBOUND_NOTES},
         }  # fmt: skip
         with Transaction(self._db):
-            cursor = self._db.execute(
-                "INSERT INTO inbound (smsc, source, destination, text, data_coding, parts, complete, "
-                "received_at, tenant) VALUES (:smsc, :source, :destination, :text, :data_coding, "
-                ":parts, :complete, :received_at, :tenant)",
-                fields,
-            )
+            cursor = self._db.execute(INSERT_INBOUND, fields)
             record = InboundRecord(seq=int(cursor.lastrowid or 0), **fields)
             self._inbound_event(record)  # its message.inbound event, same transaction
         return record
@@ -280,50 +280,10 @@ class SqliteStore(SqliteEvents, SqliteKeys):
     def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
         mine = "" if tenant is None else " AND tenant = ?"
         rows = self._db.execute(
-            "SELECT seq, smsc, source, destination, text, data_coding, parts, complete, received_at, "
-            f"tenant FROM inbound WHERE seq > ?{mine} ORDER BY seq LIMIT ?",
+            f"SELECT {INBOUND_COLUMNS} FROM inbound WHERE seq > ?{mine} ORDER BY seq LIMIT ?",
             (after, limit) if tenant is None else (after, tenant, limit),
         ).fetchall()
-        return [
-            InboundRecord(
-                seq=seq,
-                smsc=smsc,
-                source=source,
-                destination=destination,
-                text=text,
-                data_coding=data_coding,
-                parts=parts,
-                complete=bool(complete),
-                received_at=received_at,
-                tenant=owner,
-            )
-            for seq, smsc, source, destination, text, data_coding, parts, complete, received_at, owner in rows
-        ]
-
-    # -- opt-outs ---------------------------------------------------------------------------
-
-    def opt_out(self, number: str, *, now: float, reason: str = "api") -> None:
-        with Transaction(self._db):
-            self._db.execute(
-                "INSERT INTO optouts VALUES (?, ?, ?) ON CONFLICT (number) DO NOTHING",
-                (number, now + self.clock_offset, reason),
-            )
-        self._opted_out.add(number)
-
-    def opt_in(self, number: str) -> bool:
-        with Transaction(self._db):
-            cursor = self._db.execute("DELETE FROM optouts WHERE number = ?", (number,))
-        self._opted_out.discard(number)
-        return cursor.rowcount > 0
-
-    def get_opt_out(self, number: str) -> OptOutRecord | None:
-        row = self._db.execute(
-            "SELECT number, created_at, reason FROM optouts WHERE number = ?", (number,)
-        ).fetchone()
-        return OptOutRecord(number=row[0], created_at=row[1], reason=row[2]) if row else None
-
-    def is_opted_out(self, number: str) -> bool:
-        return number in self._opted_out
+        return [inbound_record(row) for row in rows]
 
     def wall(self, monotonic: float | None) -> float | None:
         return None if monotonic is None else monotonic + self.clock_offset
