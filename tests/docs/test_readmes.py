@@ -38,6 +38,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 import conformance.cli as conformance_cli
 import loadtest.cli as loadtest_cli
@@ -98,21 +99,28 @@ def test_documents_name_no_file_outside_the_repository() -> None:
     assert found == []
 
 
-def _helps(command: click.Command, name: str) -> Iterator[tuple[str, str]]:
-    with click.Context(command, info_name=name) as ctx:
-        yield name, command.get_help(ctx)
+def _helps(tool: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """Each command's --help, as a user gets it (through the tool, so its context settings
+    apply; a context made by hand would leave click's cached help option wrong)."""
+    command = tool
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    result = CliRunner().invoke(tool, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    yield " ".join(path), result.output
     if isinstance(command, click.Group):
-        for sub_name, sub in command.commands.items():
-            yield from _helps(sub, f"{name} {sub_name}")
+        for sub in command.commands:
+            yield from _helps(tool, (*path, sub))
 
 
 def test_cli_help_names_no_file_outside_the_repository() -> None:
     tools = {"smppgw": smppgw_cli.main, "smppsim": simulator_cli.main}
     tools |= {"smpp-loadtest": loadtest_cli.main, "smpp-conformance": conformance_cli.main}
     found = [
-        f"{name}: {line.strip()}"
+        f"{tool} {name}: {line.strip()}"
         for tool, command in tools.items()
-        for name, text in _helps(command, tool)
+        for name, text in _helps(command)
         for line in text.splitlines()
         if OUTSIDE.search(line)
     ]
