@@ -245,7 +245,14 @@ def _write_html(result: dict[str, Any], path: str) -> None:
     "--prometheus-port",
     type=click.IntRange(0, 65535),
     metavar="PORT",
-    help="Serve live smpp_loadtest_ metrics on 127.0.0.1:PORT/metrics during the run (0: any free port).",
+    help="Serve live smpp_loadtest_ metrics on PORT/metrics during the run (0: any free port).",
+)
+@click.option(
+    "--prometheus-host",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="ADDRESS",
+    help="Address of --prometheus-port (0.0.0.0 for a Prometheus in another container).",
 )
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No summary table and no progress lines.")
 @verbose_option
@@ -268,7 +275,7 @@ def main(ctx: click.Context, /, **opts: Any) -> None:
     configure_logging(log_level(opts["verbose"]), opts["log_format"], text_format=f"{_PROG}: %(message)s")
     from loadtest.runner import RunFailed, run_load
 
-    exporter = _exporter(opts["prometheus_port"])
+    exporter = _exporter(opts["prometheus_port"], opts["prometheus_host"])
     every = 0.0 if opts["quiet"] and "progress_every" not in given else opts["progress_every"]
     display = open_display(opts["live"], progress_every=every, also=[exporter] if exporter else [])
     try:
@@ -289,17 +296,15 @@ def main(ctx: click.Context, /, **opts: Any) -> None:
     sys.exit(0 if result["passed"] else 1)
 
 
-def _exporter(port: int | None) -> Any:
+def _exporter(port: int | None, host: str) -> Any:
     if port is None:
         return None
     from loadtest.prom import PrometheusExporter
 
     try:
-        exporter = PrometheusExporter(port)
+        exporter = PrometheusExporter(port, host)
     except OSError as exc:
-        raise UsageError(
-            f"--prometheus-port: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc})"
-        ) from None
+        raise UsageError(f"--prometheus-port: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
     click.echo(f"{_PROG}: Prometheus metrics on {exporter.url}", err=True)
     return exporter
 

@@ -1,8 +1,8 @@
 """Live Prometheus metrics of a running load test (``--prometheus-port``).
 
 A ``loadtest.display.Display``: the runner hands it a snapshot once a second and a
-scrape of ``http://127.0.0.1:PORT/metrics`` reads the newest one. Only loopback is
-served. The series, all ``smpp_loadtest_``:
+scrape of ``http://127.0.0.1:PORT/metrics`` reads the newest one. Loopback unless
+``--prometheus-host`` says otherwise (a Prometheus in another container). The series, all ``smpp_loadtest_``:
 
 - counters ``offered``, ``sent``, ``acked``, ``errors``, ``throttled``, ``timeouts``,
   ``receipts``, ``binds_lost`` (``_total``): running totals since the load began;
@@ -82,17 +82,18 @@ class _Snapshots(Collector):
 class PrometheusExporter:
     """Serves the metrics from construction until :meth:`stop` (``port`` 0: any free one)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         self._data = _Snapshots()
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self._data)
-        self._server, self._thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+        self._server, self._thread = start_http_server(port, addr=host, registry=registry)
         self.port: int = self._server.server_port
+        self._host = host
         self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/metrics"
+        return f"http://{self._host}:{self.port}/metrics"
 
     def start(self, params: Mapping[str, Any]) -> None:
         self._data.params = dict(params)
