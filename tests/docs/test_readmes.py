@@ -139,3 +139,15 @@ def test_profile_descriptions_name_no_file_outside_the_repository() -> None:
 
 def _profile_text(name: str) -> str:
     return (resources.files("simulator.profiles") / f"{name}.toml").read_text(encoding="utf-8")
+
+
+def test_the_simulator_console_names_no_file_outside_the_repository() -> None:
+    assets = resources.files("simulator.static")
+    found = [
+        f"simulator/static/{item.name}:{n}"
+        for item in assets.iterdir()
+        if item.name.endswith((".html", ".js", ".css"))
+        for n, line in enumerate(item.read_text(encoding="utf-8").splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert found == []
