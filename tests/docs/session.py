@@ -158,6 +158,7 @@ class Session:
 
     def _shell(self, block: Block) -> None:
         script: list[str] = []
+        jobs: list[subprocess.Popen[bytes]] = []  # this block's `&` servers: `kill %N`
         for command in commands(self.ports_of(block.text)):
             env, argv = _argv(command)
             background = command.rstrip().endswith("&")
@@ -166,7 +167,14 @@ class Session:
             if self._is_server(argv):
                 self._flush(block, script)
                 script = []
-                self._start(block, env, argv)
+                proc = self._start(block, env, argv)
+                if background:
+                    jobs.append(proc)
+                continue
+            if job := re.fullmatch(r"kill %(\d+)", command.strip()):
+                self._flush(block, script)
+                script = []
+                self._kill(block, jobs, int(job[1]))
                 continue
             if background:
                 raise DocError(
@@ -204,7 +212,14 @@ class Session:
             return False
         return argv[0] == "smppsim" or argv[:2] == ["smppgw", "serve"]
 
-    def _start(self, block: Block, env: dict[str, str], argv: list[str]) -> None:
+    def _kill(self, block: Block, jobs: list[subprocess.Popen[bytes]], n: int) -> None:
+        """``kill %N``: the block's N-th background server, by its PID."""
+        if not 1 <= n <= len(jobs):
+            raise DocError(f"{block.where}: kill %{n}: the block started {len(jobs)} job(s)")
+        self._stop(jobs[n - 1])
+        self.servers = [s for s in self.servers if s[1] is not jobs[n - 1]]
+
+    def _start(self, block: Block, env: dict[str, str], argv: list[str]) -> subprocess.Popen[bytes]:
         if argv[0] == "smppgw":
             if _option(argv, "--listen") is None:  # the default API address, 127.0.0.1:8080
                 argv = [*argv, "--listen", f"127.0.0.1:{self.ports[8080]}"]
@@ -235,7 +250,7 @@ class Session:
                     f"{block.where}: {shlex.join(argv)} exited {proc.returncode}:\n{log.read_text()[-3000:]}"
                 )
             if self._ready(argv, host, int(port)):
-                return
+                return proc
             time.sleep(0.1)  # polling a condition, bounded by the deadline
         raise DocError(f"{block.where}: {shlex.join(argv)} not ready on {address} in {START_TIMEOUT} s")
 

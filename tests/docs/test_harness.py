@@ -4,6 +4,7 @@ block fails (so a green README test means something)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,5 +80,27 @@ def test_a_failing_block_fails(tmp_path: Path, lang: str, text: str, message: st
     try:
         with pytest.raises(DocError, match=message):
             session.run(blocks(path)[0])
+    finally:
+        session.close()
+
+
+def test_a_background_server_is_started_waited_on_and_killed_by_its_job_number(tmp_path: Path) -> None:
+    path = tmp_path / "DOC.md"
+    path.write_text(
+        "```sh\nsmppsim --listen 127.0.0.1:2776 --profile fast &\nsmppsim --list-profiles\nkill %1\n```\n"
+    )
+    session = Session(tmp_path / "run")
+    try:
+        started = []
+        original = session._start
+
+        def spy(*args: Any) -> Any:
+            started.append(original(*args))
+            return started[-1]
+
+        session._start = spy  # type: ignore[method-assign]
+        session.run(blocks(path)[0])
+        assert len(started) == 1 and started[0].returncode is not None  # stopped by `kill %1`
+        assert session.servers == []
     finally:
         session.close()

@@ -7,7 +7,8 @@ Each document is followed top to bottom in a fresh directory (``session.Session`
   variable set by one is there for the next) and must exit 0. ``smppsim`` and
   ``smppgw serve`` are servers: started in the background, waited on (the SMPP port
   accepts, ``/healthz`` answers 200), kept for the blocks after them and stopped by PID
-  (SIGTERM) at the end of the document; a server started again on the same address
+  (SIGTERM) at the end of the document (or at `kill %N`, N counting the block's `&`
+  servers); a server started again on the same address
   replaces the first, as a reader stops one before starting the next.
 - ``toml`` blocks: loaded as ``smppgw serve --config`` loads them
   (``smppgw.app.load_app_config``); a ``<!-- fragment -->`` one is merged into a minimal
