@@ -304,7 +304,9 @@ def _exporter(port: int | None, host: str) -> Any:
     try:
         exporter = PrometheusExporter(port, host)
     except OSError as exc:
-        raise UsageError(f"--prometheus-port: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+        raise UsageError(
+            f"--prometheus-port: cannot listen on {host}:{port} ({exc.strerror or exc})"
+        ) from None
     click.echo(f"{_PROG}: Prometheus metrics on {exporter.url}", err=True)
     return exporter
 
