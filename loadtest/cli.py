@@ -36,6 +36,7 @@ from loadtest.params import (
 from loadtest.scenario import load_scenario
 from smppgw.support.cli import Failed, ToolCommand
 from smppgw.support.logformat import configure_logging, log_format_option
+from smppgw.tracecmd import open_trace, trace_options
 
 __all__ = ["build_params", "main"]
 
@@ -219,6 +220,16 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 @click.option("--html", "html_path", metavar="FILE", help="Write the HTML report here.")
 @click.option("--live/--no-live", default=None, help="Live progress display.  [default: on a terminal]")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No summary table.")
+@trace_options
+@click.option(
+    "--trace-sample",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    metavar="N",
+    help="With --trace: 1 PDU in N, by sequence_number (a request with its response); "
+    "binds, unbinds and generic_nacks always.",
+)
 @log_format_option
 @click.pass_context
 def main(ctx: click.Context, /, **opts: Any) -> None:
@@ -232,11 +243,15 @@ def main(ctx: click.Context, /, **opts: Any) -> None:
     configure_logging(logging.WARNING, opts["log_format"], text_format=f"{_PROG}: %(message)s")
     from loadtest.runner import RunFailed, run_load
 
+    tracer = open_trace(opts["trace"], hex=opts["trace_hex"], sample=opts["trace_sample"])
     display = open_display(opts["live"])
     try:
-        result = trio.run(lambda: run_load(params, display=display, stop_on_sigint=True))
+        result = trio.run(lambda: run_load(params, display=display, stop_on_sigint=True, tracer=tracer))
     except RunFailed as exc:
         raise Failed(str(exc)) from None
+    finally:
+        if tracer is not None:
+            tracer.close()
     try:
         _write_outputs(result, opts["json_path"], opts["html_path"])
     except OSError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
+from functools import partial
 from typing import NoReturn
 
 import click
@@ -14,6 +15,8 @@ import trio
 from smppgw.demo import run_demo
 from smppgw.support.cli import ToolGroup, UsageError
 from smppgw.support.logformat import configure_logging, log_format_option
+from smppgw.tracecmd import open_trace, trace_options
+from smppgw.tracecmd import trace as trace_group
 
 __all__ = ["main"]
 
@@ -98,8 +101,9 @@ def _fail_usage(message: str) -> NoReturn:
 @click.option("--tls", is_flag=True, help="Bind over TLS (certificate and name verified).")
 @click.option("--tls-ca", metavar="FILE", help="PEM CA bundle for --tls.  [default: the system CAs]")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Response timeout, seconds.")
+@trace_options
 @log_format_option
-def send(log_format: str, **kwargs: object) -> None:
+def send(log_format: str, trace: str | None, trace_hex: bool, **kwargs: object) -> None:
     """Bind, send one message, print one JSON line per part and per receipt, unbind.
 
     Exit 0: every part accepted (and delivered, with --dlr); 1: a failure (the JSON names
@@ -113,18 +117,23 @@ def send(log_format: str, **kwargs: object) -> None:
         _fail_usage("--smsc: expected HOST:PORT")
     if kwargs["bind"] == "tx" and kwargs["dlr"]:
         _fail_usage("--dlr needs a transceiver bind (--bind trx)")
+    tracer = open_trace(trace, hex=trace_hex)
     try:
         opts = SendOptions(host=host, port=int(port), **kwargs)  # type: ignore[arg-type]
-        status = trio.run(run_send, opts)
+        status = trio.run(partial(run_send, opts, tracer=tracer))
     except ValueError as exc:  # a bad address, text or option (AddressError, SubmitError)
         _fail_usage(str(exc))
+    finally:
+        if tracer is not None:
+            tracer.close()
     sys.exit(status)
 
 
 @main.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config (DESIGN §4.3).")
+@trace_options
 @log_format_option
-def serve(config_path: str | None, log_format: str) -> None:
+def serve(config_path: str | None, log_format: str, trace: str | None, trace_hex: bool) -> None:
     """Run the gateway and its HTTP queue API until SIGTERM/SIGINT.
 
     With no --config, the embedded default: the bundled simulator as the carrier, SQLite
@@ -140,7 +149,12 @@ def serve(config_path: str | None, log_format: str) -> None:
     from smppgw.keyscmd import store_has_keys
 
     config = load_app_config(config_path, store_keys=store_has_keys(config_path)) if config_path else None
-    trio.run(lambda: run_serve(config, on_started=click.echo))
+    tracer = open_trace(trace, hex=trace_hex)
+    try:
+        trio.run(lambda: run_serve(config, on_started=click.echo, tracer=tracer))
+    finally:
+        if tracer is not None:
+            tracer.close()
 
 
 def _keys() -> None:
@@ -150,6 +164,7 @@ def _keys() -> None:
 
 
 _keys()
+main.add_command(trace_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

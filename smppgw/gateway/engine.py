@@ -45,6 +45,7 @@ from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.esme import Connect, connect_tcp
 from smppgw.net.tls import client_context
+from smppgw.net.trace import PduTracer
 from smppgw.policy.throttle import AdaptiveRate
 from smppgw.store.base import EventStore, InboundPartStore, MessageRecord, MessageStore
 from smppgw.store.memory import MemoryStore
@@ -84,10 +85,13 @@ class Gateway:
         opted_out: Callable[[str], bool] | None = None,
         connect: Connect = connect_tcp,
         events: EventStore | None = None,
+        tracer: PduTracer | None = None,
     ) -> None:
         """``events``: where status changes append their events (the outbox, usually the
-        store itself); None: no events (one-shot tools, most tests)."""
+        store itself); None: no events (one-shot tools, most tests). ``tracer``: traces
+        the PDUs of every bind (``--trace``)."""
         self.config = config
+        self._tracer = tracer
         self._connect = connect  # how each bind pool opens its streams (tests: memory)
         self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         self.store: MessageStore = store if store is not None else MemoryStore()
@@ -158,6 +162,7 @@ class Gateway:
             rng=self.rng,
             ssl_context=self._ssl_context(smsc, ssl_context),
             connect=self._connect,
+            tracer=self._tracer,
         )
         dispatcher = Dispatcher(
             name,

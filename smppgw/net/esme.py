@@ -24,6 +24,7 @@ from smppgw.core.states import BindMode, Role
 from smppgw.net.connection import SmppConnection
 from smppgw.net.errors import map_trio_errors
 from smppgw.net.tls import handshake_failure
+from smppgw.net.trace import PduTracer
 from smppgw.support.groups import unwrap_single
 
 __all__ = ["BindFailed", "Connect", "EsmeSettings", "bind", "connect_tcp", "open_esme"]
@@ -144,12 +145,13 @@ async def open_esme(
     ssl_context: ssl.SSLContext | None = None,
     settings: EsmeSettings | None = None,
     connect: Connect = connect_tcp,
+    tracer: PduTracer | None = None,
     **overrides: object,
 ) -> AsyncIterator[SmppConnection]:
     """Connect and bind; on exit unbind (bounded by ``unbind_timeout``) and close.
 
     Extra keyword arguments override fields of ``EsmeSettings``. ``connect`` opens the
-    stream (see ``Connect``).
+    stream (see ``Connect``); ``tracer`` traces its PDUs (``net.trace``).
 
     Raises:
         ConnectionLost: cannot connect, or the connection broke while binding.
@@ -159,7 +161,7 @@ async def open_esme(
         settings = EsmeSettings(system_id=system_id, password=password, mode=mode, **overrides)  # type: ignore[arg-type]
     stream = await connect(host, port, timeout=settings.connect_timeout, ssl_context=ssl_context)
     session = Session(Role.ESME, settings.session, now=trio.current_time())
-    conn = SmppConnection(stream, session)
+    conn = SmppConnection(stream, session, tracer=tracer)
     with unwrap_single():
         async with trio.open_nursery() as nursery:
             await nursery.start(conn.run)
