@@ -60,6 +60,7 @@ from smppgw.core.errors import SmppError
 from smppgw.core.events import RequestAborted, RequestExpired, ResponseReceived
 from smppgw.core.pdu import SubmitSm, SubmitSmResp
 from smppgw.core.timefmt import format_relative
+from smppgw.gateway import lifecycle
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.net.connection import SmppConnection
@@ -152,10 +153,8 @@ class Dispatcher:
             queue = self._levels[min(level, _LEVELS - 1)]
             queue.appendleft(job) if first else queue.append(job)
             self._high += 1
-        elif first:
-            self.ready.appendleft(job)
         else:
-            self.ready.append(job)
+            self.ready.appendleft(job) if first else self.ready.append(job)
         if self._idle:
             self._wake.set()
 
@@ -342,13 +341,15 @@ class Dispatcher:
             self._uncommitted = True
         try:
             # A partial, not a lambda: called in C, one Python frame less per response.
-            conn.start_request(job.pdu, functools.partial(self._outcome, job, conn), now)
+            seq = conn.start_request(job.pdu, functools.partial(self._outcome, job, conn), now)
         except SmppError as exc:  # closed between pick and send: try again at once
             part.attempts -= 1
             log.debug("send failed; requeued %s", kv(smsc=self.name, error=exc))
             self.put(job, first=True)
             return
         self.sent += 1
+        if lifecycle.on():
+            lifecycle.sent(self.name, job.message, part, seq)
 
     # -- outcomes ----------------------------------------------------------------------------------
 
@@ -361,6 +362,8 @@ class Dispatcher:
         route = message.route or "-"
         if isinstance(outcome, ResponseReceived):
             status = outcome.status
+            if lifecycle.on():
+                lifecycle.answered(self.name, message, part, outcome)
             self.metrics.submit(route, self.name, status, outcome.round_trip)
             if self.account is not None:  # congestion_state only steers the adaptive rate
                 self._congestion(self.account, outcome.response, now)
@@ -428,7 +431,6 @@ class Dispatcher:
             log.exception("%s: store commit failed; closing the binds before they write", self.name)
             for conn in list(self.pool.connections):
                 conn.close("store commit failed")
-            return
 
     def gauges(self) -> None:
         """Set the gauges (once a second): in flight, and the adaptive rate, which also

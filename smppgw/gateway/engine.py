@@ -31,6 +31,7 @@ from typing import Any, Unpack, cast
 
 import trio
 
+from smppgw.gateway import lifecycle
 from smppgw.gateway.actions import Actions, CancelError
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.changes import Changes, Listener
@@ -261,6 +262,8 @@ class Gateway:
             raise SubmitError("the gateway is not running")
         record, plan = self.intake.accept(fields)
         self.store.add((record,))
+        if lifecycle.on():
+            lifecycle.accepted(record)
         if plan is not None:
             plan.enqueue()
         return record
@@ -283,6 +286,10 @@ class Gateway:
             if plan is not None:
                 plans.append(plan)
         self.store.add([r for r in results if isinstance(r, MessageRecord)])
+        if lifecycle.on():
+            for result in results:
+                if isinstance(result, MessageRecord):
+                    lifecycle.accepted(result)
         for plan in plans:
             plan.enqueue()
         return results

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 
 import trio
 
+from smppgw.gateway import lifecycle
 from smppgw.gateway.config import GatewayConfig
 from smppgw.gateway.dispatcher import Dispatcher, Job
 from smppgw.gateway.messages import SubmitError, SubmitFields, new_record, split, submit_pdus
@@ -66,6 +67,8 @@ class Plan:
         put = self.dispatcher.put
         for job in self.jobs:
             put(job)
+        if self.jobs and lifecycle.on():
+            lifecycle.queued(self.jobs[0].message, self.dispatcher.name, len(self.jobs))
 
 
 class Scheduled(Plan):
