@@ -22,6 +22,7 @@ pool, a dispatcher and the deliveries of its binds:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import random
@@ -48,7 +49,7 @@ from smppgw.net.esme import Connect, connect_tcp
 from smppgw.net.tls import client_context
 from smppgw.net.trace import PduTracer
 from smppgw.policy.throttle import AdaptiveRate
-from smppgw.store.base import EventStore, InboundPartStore, MessageRecord, MessageStore
+from smppgw.store.base import EventStore, InboundPartStore, MessageRecord, MessageStore, StoreError
 from smppgw.store.memory import MemoryStore
 from smppgw.support.ratelog import RateLimitedLog
 
@@ -235,6 +236,10 @@ class Gateway:
         """Stop accepting; unbind every SMSC within ``shutdown_timeout``; stop."""
         self._accepting = False
         timeout = self.config.shutdown_timeout
+        # The answers to deliver_sm already recorded go out before the unbinds, not after
+        # (3.4 §4.2): else the SMSC sees its receipts unanswered and redelivers them.
+        with contextlib.suppress(StoreError):
+            self.group.commit_now()
         with trio.move_on_after(timeout + 1):
             async with trio.open_nursery() as nursery:
                 for smsc in self.smscs.values():

@@ -45,6 +45,8 @@ async def test_send_traces_every_pdu_both_ways_with_the_password_masked(tmp_path
     ]:  # fmt: skip
         assert step in seen, (step, seen)
     assert seen.index(("tx", "bind_transceiver")) == 0
+    # The receipt is answered before the unbind (3.4 §4.2), not dropped at shutdown.
+    assert seen.index(("tx", "deliver_sm_resp")) < seen.index(("tx", "unbind"))
     assert (
         seen.index(("tx", "submit_sm"))
         < seen.index(("rx", "submit_sm_resp"))
