@@ -243,6 +243,8 @@ def main(ctx: click.Context, /, **opts: Any) -> None:
     configure_logging(logging.WARNING, opts["log_format"], text_format=f"{_PROG}: %(message)s")
     from loadtest.runner import RunFailed, run_load
 
+    if params.target == "sim":  # in-process: a bind it refuses is this run's own error line
+        logging.getLogger("simulator").setLevel(logging.ERROR)
     tracer = open_trace(opts["trace"], hex=opts["trace_hex"], sample=opts["trace_sample"])
     display = open_display(opts["live"])
     try:
