@@ -69,15 +69,16 @@ import trio
 from smppgw.api.limits import KeyLimits
 from smppgw.gateway.config import GatewayConfig, config_from_dict
 from smppgw.gateway.engine import Gateway, SubmitError
-from smppgw.gateway.inbound import InboundHandler, InboundMessage
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
+from smppgw.gateway.quiet import QuietDesk
+from smppgw.gateway.twoway import Reply, TwoWay
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
 from smppgw.net.tls import TlsSetupError
 from smppgw.net.trace import PduTracer
-from smppgw.store.base import InboundStore, MessageStore, Status, Store, StoreControl
+from smppgw.store.base import MessageStore, Status, Store, StoreControl
 from smppgw.store.sqlite import SqliteStore
 from smppgw.support.config import (
     ConfigError,
@@ -92,14 +93,15 @@ from smppgw.support.config import (
     unknown_keys,
 )
 from smppgw.support.gc import server_gc
-from smppgw.support.logsafe import TEXT_LIMIT, Fields, kv
 from smppgw.support.phone import check_region
+from smppgw.twoway.config import TwowayConfig, twoway_from_dict
+from smppgw.twoway.keywords import Keywords
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
 
 log = logging.getLogger(__name__)
 
-_APP_SECTIONS = {"store", "api", "webhooks"}
+_APP_SECTIONS = {"store", "api", "webhooks", "twoway"}
 
 
 @attrs.frozen(kw_only=True)
@@ -119,6 +121,7 @@ class AppConfig:
     max_batch_body: int = 16 * 1024 * 1024  # POST /v1/messages/batch's body limit
     tls_cert: Path | None = None  # with tls_key: serve HTTPS
     tls_key: Path | None = None
+    twoway: TwowayConfig = TwowayConfig()  # [twoway]: keywords, consent, conversations
 
 
 _LIMITS = {  # [api] integer keys -> their bounds
@@ -159,6 +162,8 @@ def app_config_from_dict(
     out: dict[str, Any] = {
         "gateway": config_from_dict({k: v for k, v in data.items() if k not in _APP_SECTIONS})
     }
+    if "twoway" in data:
+        out["twoway"] = twoway_from_dict(data["twoway"])
     if "store" in data:
         t = table(data["store"], "store")
         unknown_keys(t, {"path", "flush_interval"}, "store")
@@ -263,6 +268,7 @@ async def run_app(
     if store is None:
         store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
     metrics = GatewayMetrics()
+    twoway: TwoWay  # the inbound handler, made once the gateway it sends through is
     webhooks = Webhooks(config.webhooks, store, registry=metrics.registry)
     store.route_events(webhooks.targets)  # the outbox: status and inbound events, with their deliveries
     gateway = Gateway(
@@ -270,10 +276,13 @@ async def run_app(
         store=store,
         metrics=metrics,
         opted_out=store.is_opted_out,
-        inbound_handler=_keeper(store, config.tenants),
+        inbound_handler=lambda message: twoway(message),  # noqa: PLW0108 (made below: it sends through the gateway)
         events=store,
         tracer=tracer,
     )
+    twoway = _twoway(config, store, gateway)
+    if config.twoway.quiet_hours.rules:
+        gateway.intake.quiet = QuietDesk(config.twoway.quiet_hours, lambda t: t + (store.wall(0.0) or 0.0))
     gateway.intake.callback_check = webhooks.callback_refusal
     try:
         async with trio.open_nursery() as nursery:
@@ -304,20 +313,18 @@ async def run_app(
             store.close()
 
 
-def _keeper(store: InboundStore, tenants: dict[str, str]) -> InboundHandler:
-    def keep(message: InboundMessage) -> None:
-        # Durable before the deliver_sm_resp (DESIGN §3), with its message.inbound event
-        # (the store writes both in one transaction); raising makes the SMSC redeliver.
-        # Its tenant: the one whose number it was sent to ([api.tenants]).
-        fields = {f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)}
-        store.add_inbound(**fields, tenant=tenants.get(message.destination.lstrip("+")))
-        log.info(
-            "inbound stored %s",
-            kv(source=message.source, destination=message.destination, parts=message.parts),
-        )
-        log.debug("inbound text %s", Fields({"text": message.text}, limit=TEXT_LIMIT))  # only its start
+def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
+    """The inbound handler: keywords, consent and conversations (``gateway.twoway``)."""
 
-    return keep
+    def send(reply: Reply) -> None:
+        gateway.submit(
+            source=reply.source, destination=reply.destination, text=reply.text,
+            tags=("twoway", reply.purpose, *reply.tags),
+        )  # fmt: skip
+
+    return TwoWay(
+        store=store, send=send, keywords=Keywords(config.twoway.keywords), tenants=config.tenants,
+    )  # fmt: skip
 
 
 def _resume(gateway: Gateway, store: MessageStore) -> int:

@@ -45,6 +45,22 @@ FORBIDDEN: Final[dict[str, set[str]]] = {
         "loadtest",
         "conformance",
     },
+    # 2-way rules are pure like policy: keywords, consent, conversations, quiet hours.
+    "smppgw.twoway": {
+        "trio",
+        "time",
+        "socket",
+        "asyncio",
+        "prometheus_client",
+        "smppgw.net",
+        "smppgw.store",
+        "smppgw.gateway",
+        "smppgw.api",
+        "smppgw.app",
+        "simulator",
+        "loadtest",
+        "conformance",
+    },
     "smppgw.net": {"smppgw.gateway", "smppgw.api", "smppgw.store", "simulator", "loadtest", "conformance"},
     "smppgw.gateway": {"smppgw.api", "smppgw.metrics", "simulator", "loadtest", "conformance"},
     # The shared helpers sit below every layer that uses them (ARCHITECTURE.md).

@@ -56,6 +56,7 @@ from smppgw.store.status import (
 )
 
 __all__ = [
+    "INBOUND_NOTES",
     "SCOPES",
     "ApiKeyRecord",
     "KeyStore",
@@ -269,9 +270,19 @@ class InboundRecord:
     complete: bool
     received_at: float  # wall clock
     tenant: str | None = None  # the tenant that owns its destination number ([api.tenants])
+    # What the 2-way layer made of it (gateway/twoway.py): the keyword it is ("STOP"),
+    # the message it answers, its conversation, the parsed answer, and how it was linked.
+    keyword: str | None = None
+    in_reply_to: str | None = None
+    conversation_id: str | None = None
+    answer: str | None = None
+    linked_by: str | None = None  # "exact" | "latest" | None (not linked)
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
+
+
+INBOUND_NOTES = ("keyword", "in_reply_to", "conversation_id", "answer", "linked_by")
 
 
 class InboundStore(Protocol):
@@ -287,9 +298,15 @@ class InboundStore(Protocol):
         complete: bool,
         received_at: float,
         tenant: str | None = None,
+        keyword: str | None = None,
+        in_reply_to: str | None = None,
+        conversation_id: str | None = None,
+        answer: str | None = None,
+        linked_by: str | None = None,
     ) -> InboundRecord:
         """Store one inbound message durably, before its deliver_sm_resp (DESIGN §3).
-        ``received_at`` is on the trio clock; the record carries wall-clock seconds."""
+        ``received_at`` is on the trio clock; the record carries wall-clock seconds.
+        ``keyword`` ... ``linked_by``: the 2-way layer's notes (``INBOUND_NOTES``)."""
 
     def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
         """Up to ``limit`` messages with ``seq > after``, in ``seq`` order; only

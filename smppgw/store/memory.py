@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from smppgw.store.base import (
+    INBOUND_NOTES,
     InboundPart,
     InboundRecord,
     MessageQuery,
@@ -122,11 +123,13 @@ class MemoryStore(MemoryEvents, MemoryKeys):
         complete: bool,
         received_at: float,
         tenant: str | None = None,
+        **notes: str | None,
     ) -> InboundRecord:
         record = InboundRecord(
             seq=len(self._inbound) + 1, smsc=smsc, source=source, destination=destination, text=text,
             data_coding=data_coding, parts=parts, complete=bool(complete),
             received_at=received_at + self.clock_offset, tenant=tenant,
+            **{name: notes.get(name) for name in INBOUND_NOTES},
         )  # fmt: skip
         self._inbound.append(record)
         self._inbound_event(record)  # its message.inbound event

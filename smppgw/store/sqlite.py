@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smppgw.store.base import (
+    INBOUND_NOTES,
     InboundPart,
     InboundRecord,
     MessageQuery,
@@ -54,11 +55,14 @@ from smppgw.store.sqlite_keys import SqliteKeys
 from smppgw.store.sqlite_rows import (
     HISTORY_COLUMNS,
     HISTORY_INSERT,
+    INBOUND_COLUMNS,
     INSERT,
+    INSERT_INBOUND,
     RECORD_COLUMNS,
     UPDATE,
     Transaction,
     history_rows,
+    inbound_record,
     listing_sql,
     message_record,
     message_row,
@@ -259,20 +263,18 @@ class SqliteStore(SqliteEvents, SqliteKeys):
         complete: bool,
         received_at: float,
         tenant: str | None = None,
+        **notes: str | None,
     ) -> InboundRecord:
-        """Store one inbound message durably (before its deliver_sm_resp, DESIGN §3)."""
+        """Store one inbound message durably (before its deliver_sm_resp, DESIGN §3);
+        ``notes``: the 2-way layer's (``INBOUND_NOTES``)."""
         fields: dict[str, Any] = {
             "smsc": smsc, "source": source, "destination": destination, "text": text,
             "data_coding": data_coding, "parts": parts, "complete": bool(complete),
             "received_at": received_at + self.clock_offset, "tenant": tenant,
+            **{name: notes.get(name) for name in INBOUND_NOTES},
         }  # fmt: skip
         with Transaction(self._db):
-            cursor = self._db.execute(
-                "INSERT INTO inbound (smsc, source, destination, text, data_coding, parts, complete, "
-                "received_at, tenant) VALUES (:smsc, :source, :destination, :text, :data_coding, "
-                ":parts, :complete, :received_at, :tenant)",
-                fields,
-            )
+            cursor = self._db.execute(INSERT_INBOUND, fields)
             record = InboundRecord(seq=int(cursor.lastrowid or 0), **fields)
             self._inbound_event(record)  # its message.inbound event, same transaction
         return record
@@ -280,25 +282,10 @@ class SqliteStore(SqliteEvents, SqliteKeys):
     def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
         mine = "" if tenant is None else " AND tenant = ?"
         rows = self._db.execute(
-            "SELECT seq, smsc, source, destination, text, data_coding, parts, complete, received_at, "
-            f"tenant FROM inbound WHERE seq > ?{mine} ORDER BY seq LIMIT ?",
+            f"SELECT {INBOUND_COLUMNS} FROM inbound WHERE seq > ?{mine} ORDER BY seq LIMIT ?",
             (after, limit) if tenant is None else (after, tenant, limit),
         ).fetchall()
-        return [
-            InboundRecord(
-                seq=seq,
-                smsc=smsc,
-                source=source,
-                destination=destination,
-                text=text,
-                data_coding=data_coding,
-                parts=parts,
-                complete=bool(complete),
-                received_at=received_at,
-                tenant=owner,
-            )
-            for seq, smsc, source, destination, text, data_coding, parts, complete, received_at, owner in rows
-        ]
+        return [inbound_record(row) for row in rows]
 
     # -- opt-outs ---------------------------------------------------------------------------
 

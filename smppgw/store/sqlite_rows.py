@@ -15,9 +15,20 @@ from typing import Any
 import attrs
 import orjson
 
-from smppgw.store.base import MessageQuery, MessageRecord, PartRecord, Status, StoreError, owes_work
+from smppgw.store.base import (
+    INBOUND_NOTES,
+    InboundRecord,
+    MessageQuery,
+    MessageRecord,
+    PartRecord,
+    Status,
+    StoreError,
+    owes_work,
+)
 
 __all__ = [
+    "INBOUND_COLUMNS",
+    "INSERT_INBOUND",
     "HISTORY_COLUMNS",
     "HISTORY_INSERT",
     "INSERT",
@@ -28,6 +39,7 @@ __all__ = [
     "UPDATE",
     "Transaction",
     "history_rows",
+    "inbound_record",
     "listing_sql",
     "message_record",
     "message_row",
@@ -43,7 +55,9 @@ __all__ = [
 # ~30 KB of WAL per message; ``store.sqlite_schema`` migrates such a file.)
 # Version 3: a ``tenant`` column on messages (idempotency keys unique per tenant) and
 # on inbound, and the ``api_keys`` table (``store.sqlite_keys``).
-SCHEMA_VERSION = 3
+# Version 4: the 2-way notes on inbound (keyword, in_reply_to, conversation_id, answer,
+# linked_by: store.base.INBOUND_NOTES).
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY,  -- insert order (the rowid): updates and the history key on it
@@ -74,7 +88,12 @@ CREATE TABLE IF NOT EXISTS inbound (
     parts INTEGER NOT NULL,
     complete INTEGER NOT NULL,
     received_at REAL NOT NULL,
-    tenant TEXT  -- version 3
+    tenant TEXT,  -- version 3
+    keyword TEXT,  -- version 4: the 2-way notes (store.base.INBOUND_NOTES)
+    in_reply_to TEXT,
+    conversation_id TEXT,
+    answer TEXT,
+    linked_by TEXT
 );
 CREATE TABLE IF NOT EXISTS history (
     seq INTEGER NOT NULL,  -- messages.seq
@@ -133,6 +152,21 @@ RECORD_COLUMNS = (
 )
 _PART_TIMES = ("submitted_at", "receipt_at")
 _VALUE = {status: status.value for status in Status}  # ``.value`` is a property: two frames
+_INBOUND_FIELDS = (
+    "smsc", "source", "destination", "text", "data_coding", "parts", "complete", "received_at", "tenant",
+    *INBOUND_NOTES,
+)  # fmt: skip
+INBOUND_COLUMNS = "seq, " + ", ".join(_INBOUND_FIELDS)
+INSERT_INBOUND = f"INSERT INTO inbound ({', '.join(_INBOUND_FIELDS)}) VALUES ({', '.join(':' + f for f in _INBOUND_FIELDS)})"
+
+
+def inbound_record(row: tuple[Any, ...]) -> InboundRecord:
+    """An ``inbound`` row (``INBOUND_COLUMNS``) as its record."""
+    fields = dict(zip(_INBOUND_FIELDS, row[1:], strict=True))
+    fields["complete"] = bool(fields["complete"])
+    return InboundRecord(seq=row[0], **fields)
+
+
 HISTORY_INSERT = "INSERT OR IGNORE INTO history VALUES (?, ?, ?, ?, ?, ?, ?)"
 HISTORY_COLUMNS = "seq, status, at, source, detail, applied"
 

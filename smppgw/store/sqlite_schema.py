@@ -9,7 +9,8 @@ rowid as ``seq`` (so the order is kept), and the history is re-keyed on ``seq``;
 failure rolls everything back and leaves the file as it was. A file from a newer
 smppgw (a higher version) is refused with ``StoreError``: this code cannot know what
 it would lose. A file of version 2 gets the ``tenant`` columns (``_add_tenants``); the
-``api_keys`` table is made where missing.
+``api_keys`` table is made where missing. A file of version 3 gets the inbound 2-way
+notes' columns (``_add_columns``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from smppgw.store.base import MessageRecord, PartRecord, Status, StoreError
+from smppgw.store.base import INBOUND_NOTES, MessageRecord, PartRecord, Status, StoreError
 from smppgw.store.sqlite_keys import KEYS_SCHEMA
 from smppgw.store.sqlite_rows import INSERT, LISTING_INDEXES, SCHEMA, SCHEMA_VERSION, message_row
 
@@ -55,6 +56,7 @@ def prepare(db: sqlite3.Connection, path: Path) -> None:
     if columns and "seq" not in columns:
         _migrate_v1(db, path)
     _add_tenants(db, path)
+    _add_columns(db, path, "inbound", INBOUND_NOTES)
     db.executescript(SCHEMA)
     db.executescript(KEYS_SCHEMA)
     db.executescript(LISTING_INDEXES)
@@ -77,6 +79,27 @@ def _add_tenants(db: sqlite3.Connection, path: Path) -> None:
         db.execute("BEGIN IMMEDIATE")
         for statement in [*changes, "DROP INDEX IF EXISTS messages_key"]:
             db.execute(statement)
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise StoreError(f"store {path}: migrating to schema version {SCHEMA_VERSION} failed: {exc}") from exc
+
+
+def _add_columns(db: sqlite3.Connection, path: Path, table: str, names: tuple[str, ...]) -> None:
+    """Add the TEXT columns ``names`` to ``table`` where missing (NULL in older rows), in
+    one transaction (version 3 -> 4: the inbound 2-way notes)."""
+    columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    missing = [name for name in names if columns and name not in columns]
+    if not missing:
+        return
+    log.warning(
+        "store %s: adding %s to %s (schema version %d)", path, ", ".join(missing), table, SCHEMA_VERSION
+    )
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        for name in missing:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT")
         db.execute("COMMIT")
     except sqlite3.Error as exc:
         if db.in_transaction:

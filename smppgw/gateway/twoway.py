@@ -1,0 +1,138 @@
+"""The 2-way inbound path: what an inbound (MO) message is, what it changes, what it gets
+back. ``TwoWay`` is the ``InboundHandler`` of ``smppgw serve``.
+
+For each whole inbound message, in order:
+
+1. ``Keywords.classify`` (``twoway.keywords``, pure): STOP, START, HELP or a custom rule.
+2. STOP, START and HELP take precedence over any open conversation; otherwise the
+   conversation desk links it to the message it answers (``in_reply_to``,
+   ``conversation_id``, the parsed ``answer``, ``linked_by``).
+3. The message is stored with those notes, durably, with its ``message.inbound`` event
+   (``InboundStore.add_inbound``), before its deliver_sm_resp (DESIGN §3).
+4. The consent desk records what a keyword changes (``consent.changed``); the
+   conversation desk settles the conversation (answered, re-prompted, invalid).
+5. What they answer (a STOP's one confirmation, HELP's text, a re-prompt, a custom
+   rule's reply) is sent through the gateway like any message (``send``).
+
+If step 3 or 4 raises, the SMSC is asked to redeliver (``gateway.inbound``): a STOP is
+never lost, at worst stored twice. A reply that cannot be sent is logged and dropped;
+it never makes the SMSC redeliver the message it answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import attrs
+
+from smppgw.gateway.inbound import InboundMessage
+from smppgw.gateway.messages import SubmitError
+from smppgw.store.base import InboundRecord, InboundStore
+from smppgw.support.logsafe import TEXT_LIMIT, Fields, kv
+from smppgw.twoway.keywords import KeywordMatch, Keywords, Kind
+
+__all__ = ["ConsentDesk", "ConversationDesk", "Link", "Reply", "TwoWay"]
+
+log = logging.getLogger(__name__)
+
+_CONSENT_KINDS = frozenset({Kind.OPT_OUT, Kind.OPT_IN, Kind.HELP})
+
+
+@attrs.frozen(kw_only=True)
+class Reply:
+    """A message the gateway sends because of an inbound one."""
+
+    source: str  # our number: the inbound message's destination
+    destination: str  # the subscriber
+    text: str
+    purpose: str  # "opt_out_confirmation", "opt_in_confirmation", "help", "reprompt", "rule"
+    # The one STOP confirmation passes the opt-out block once (and carries no marketing).
+    bypass_consent: bool = False
+    tags: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Link:
+    """How an inbound message relates to an open conversation (``ConversationDesk.link``)."""
+
+    conversation_id: str | None = None
+    in_reply_to: str | None = None  # the message id the conversation belongs to
+    answer: str | None = None  # the parsed answer ("YES", "8", the text); None: not valid
+    linked_by: str | None = None  # "exact" | "latest" | None
+
+
+class ConsentDesk(Protocol):
+    def on_keyword(self, match: KeywordMatch, record: InboundRecord) -> list[Reply]:
+        """Record what ``match`` (STOP, START, HELP) changes for ``record``'s number and
+        sender; return what to send back."""
+
+
+class ConversationDesk(Protocol):
+    def link(self, message: InboundMessage) -> Link:
+        """Which open conversation ``message`` answers, and its parsed answer (a read)."""
+
+    def settle(self, link: Link, record: InboundRecord) -> list[Reply]:
+        """Apply the stored answer to its conversation; return what to send back."""
+
+
+class TwoWay:
+    def __init__(
+        self,
+        *,
+        store: InboundStore,
+        send: Callable[[Reply], object],
+        keywords: Keywords | None = None,
+        consent: ConsentDesk | None = None,
+        conversations: ConversationDesk | None = None,
+        tenants: Mapping[str, str] | None = None,
+    ) -> None:
+        """``send``: sends one reply (``Gateway.submit`` in ``smppgw serve``); may raise
+        ``SubmitError``. ``tenants``: inbound destination number -> tenant."""
+        self.store = store
+        self.send = send
+        self.keywords = keywords or Keywords()
+        self.consent = consent
+        self.conversations = conversations
+        self.tenants = dict(tenants or {})
+
+    def __call__(self, message: InboundMessage) -> None:
+        match = self.keywords.classify(message.text, sender=message.destination)
+        link = Link()
+        if self.conversations is not None and (match is None or match.kind not in _CONSENT_KINDS):
+            link = self.conversations.link(message)
+        fields = {f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)}
+        record = self.store.add_inbound(
+            **fields,
+            tenant=self.tenants.get(message.destination.lstrip("+")),
+            keyword=match.keyword if match is not None else None,
+            conversation_id=link.conversation_id,
+            in_reply_to=link.in_reply_to,
+            answer=link.answer,
+            linked_by=link.linked_by,
+        )
+        log.info(
+            "inbound stored %s",
+            kv(
+                seq=record.seq, source=message.source, destination=message.destination, parts=message.parts,
+                keyword=record.keyword, conversation=record.conversation_id,
+            ),
+        )  # fmt: skip
+        log.debug("inbound text %s", Fields({"text": message.text}, limit=TEXT_LIMIT))  # only its start
+        replies: list[Reply] = []
+        if match is not None and match.kind in _CONSENT_KINDS and self.consent is not None:
+            replies += self.consent.on_keyword(match, record)
+        if link.conversation_id is not None and self.conversations is not None:
+            replies += self.conversations.settle(link, record)
+        for reply in replies:
+            self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        try:
+            self.send(reply)
+        except SubmitError as exc:
+            log.warning(
+                "2-way reply not sent %s",
+                kv(purpose=reply.purpose, source=reply.source, destination=reply.destination, error=str(exc)),
+            )
