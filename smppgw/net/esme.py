@@ -22,7 +22,6 @@ from smppgw.core.pdu import BindReceiver, BindTransceiver, BindTransmitter, _Bin
 from smppgw.core.session import Session, SessionConfig
 from smppgw.core.states import BindMode, Role
 from smppgw.net.connection import SmppConnection
-from smppgw.net.errors import map_trio_errors
 from smppgw.net.tls import handshake_failure
 from smppgw.net.trace import PduTracer
 from smppgw.support.groups import unwrap_single
@@ -92,8 +91,10 @@ async def connect_tcp(
     """
     try:
         with trio.fail_after(timeout):
-            with map_trio_errors():
+            try:
                 tcp = await trio.open_tcp_stream(host, port)
+            except OSError as exc:  # what an operator reads in the log: the address and why
+                raise ConnectionLost(f"cannot connect to {host}:{port}: {_why(exc)}") from exc
             if ssl_context is None:
                 return tcp
             stream = trio.SSLStream(tcp, ssl_context, server_hostname=server_hostname or host)
@@ -105,6 +106,16 @@ async def connect_tcp(
             return stream
     except trio.TooSlowError:
         raise ConnectionLost(f"connect to {host}:{port} timed out after {timeout}s") from None
+
+
+def _why(exc: OSError) -> str:
+    """The reason of a failed connect: trio's error wraps one per address tried
+    (``Connection refused``); else its own words (a name that does not resolve)."""
+    cause = exc.__cause__
+    for error in getattr(cause, "exceptions", ()) or (cause,):
+        if isinstance(error, OSError) and error.strerror:
+            return error.strerror.rpartition(": ")[2]  # ("Error connecting to (...): ") Connection refused
+    return exc.strerror or str(exc)
 
 
 async def bind(conn: SmppConnection, settings: EsmeSettings) -> _BindResp:
