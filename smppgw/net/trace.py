@@ -40,7 +40,9 @@ connection closes, and at ``close()``: the trio loop never waits on the disk for
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import struct
 import time
 from collections.abc import Callable
@@ -59,6 +61,8 @@ from smppgw.core.pdu import Pdu
 from smppgw.core.tlv import Tlv
 
 __all__ = ["ConnectionTrace", "PduTracer", "TracedStream"]
+
+log = logging.getLogger(__name__)
 
 _HEADER: Final = struct.Struct(">IIII")
 _BUFFER: Final = 64 * 1024
@@ -219,19 +223,32 @@ class PduTracer:
             return
         wall = self._clock()
         record["time"] = _timestamp(wall)
-        self._out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        try:
+            self._out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        except OSError as exc:
+            self._broken(exc)
+            return
         self.lines += 1
         if wall - self._flushed >= self.flush_interval:
             self.flush()
 
     def flush(self) -> None:
         if not self._out.closed:
-            self._out.flush()
+            try:
+                self._out.flush()
+            except OSError as exc:
+                self._broken(exc)
             self._flushed = self._clock()
 
     def close(self) -> None:
         if not self._out.closed:
-            self._out.close()
+            with contextlib.suppress(OSError):
+                self._out.close()
+
+    def _broken(self, exc: OSError) -> None:
+        """The trace cannot be written (a full disk): tracing stops, the connections do not."""
+        log.error("the PDU trace cannot be written (%s); tracing stops", exc)
+        self.close()
 
 
 class ConnectionTrace:
@@ -275,7 +292,10 @@ class ConnectionTrace:
             if end - pos < length:
                 break
             if sample == 1 or seq % sample == 0 or cid in _ALWAYS:
-                self._pdu(direction, bytes(data[pos : pos + length]), cid, status, seq)
+                try:
+                    self._pdu(direction, bytes(data[pos : pos + length]), cid, status, seq)
+                except Exception as exc:  # a trace never breaks its connection
+                    self._write(direction, {"sequence_number": seq, "error": f"not traced: {exc!r}"})
             pos += length
         self._pending[direction] = bytes(data[pos:])
 

@@ -216,3 +216,18 @@ async def test_a_traced_connection_traces_both_directions_and_flushes_at_close(
     got = [json.loads(line) for line in path.read_text().splitlines()]  # flushed at close
     assert [(r["dir"], r["command"]) for r in got] == [("tx", "enquire_link"), ("rx", "generic_nack")]
     tracer.close()
+
+
+class _FullDisk(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_trace_that_cannot_be_written_stops_and_says_so_once(caplog: pytest.LogCaptureFixture) -> None:
+    tracer = PduTracer(_FullDisk())
+    conn = tracer.connection()
+    conn.sent(encode_pdu(EnquireLink(), 1))  # never raises into the connection
+    conn.sent(encode_pdu(EnquireLink(), 2))
+    errors = [r.getMessage() for r in caplog.records if r.name == "smppgw.net.trace"]
+    assert errors == ["the PDU trace cannot be written ([Errno 28] No space left on device); tracing stops"]
+    assert tracer.lines == 0
