@@ -68,6 +68,8 @@ import trio
 
 from smppgw.api.limits import KeyLimits
 from smppgw.gateway.config import GatewayConfig, config_from_dict
+from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
+from smppgw.gateway.conversations import Conversations
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
@@ -96,6 +98,7 @@ from smppgw.support.gc import server_gc
 from smppgw.support.phone import check_region
 from smppgw.twoway.config import TwowayConfig, twoway_from_dict
 from smppgw.twoway.keywords import Keywords
+from smppgw.twoway.pools import check_route_pools
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
 
@@ -164,6 +167,7 @@ def app_config_from_dict(
     }
     if "twoway" in data:
         out["twoway"] = twoway_from_dict(data["twoway"])
+    check_route_pools(data.get("route"), out.get("twoway", TwowayConfig()).pools)  # [[route]] pool
     if "store" in data:
         t = table(data["store"], "store")
         unknown_keys(t, {"path", "flush_interval"}, "store")
@@ -275,7 +279,6 @@ async def run_app(
         config.gateway,
         store=store,
         metrics=metrics,
-        opted_out=store.is_opted_out,
         inbound_handler=lambda message: twoway(message),  # noqa: PLW0108 (made below: it sends through the gateway)
         events=store,
         tracer=tracer,
@@ -287,6 +290,8 @@ async def run_app(
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
+            if isinstance(twoway.conversations, Conversations):
+                nursery.start_soon(twoway.conversations.run)  # their deadlines
             if resumed := _resume(gateway, store):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(_flusher, store, config.flush_interval)
@@ -294,7 +299,7 @@ async def run_app(
             nursery.start_soon(webhooks.run)
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
-                region=config.default_region, key_limits=config.key_limits,
+                region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
@@ -314,17 +319,44 @@ async def run_app(
 
 
 def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
-    """The inbound handler: keywords, consent and conversations (``gateway.twoway``)."""
+    """The inbound handler: keywords, consent and conversations (``gateway.twoway``);
+    consent asked before every send (``gateway.consent``)."""
+    gate = ConsentGate(store, config.twoway.consent)
+    gateway.check_consent(gate.at_accept, gate.at_dispatch)
+    desk = ConsentDesk(store, config.twoway.consent, gateway.block_destination)
+    smscs = {s.name: s for s in config.gateway.smscs}
+    if CarrierOptOuts.wanted(smscs):  # [[smsc]] optout_statuses / optout_network_errors
+        gateway.add_listener(CarrierOptOuts(desk, smscs, lambda: store.wall(trio.current_time()) or 0.0))
 
     def send(reply: Reply) -> None:
-        gateway.submit(
-            source=reply.source, destination=reply.destination, text=reply.text,
-            tags=("twoway", reply.purpose, *reply.tags),
-        )  # fmt: skip
+        with gate.passing(reply):  # the one STOP confirmation, HELP: past the block, once
+            gateway.submit(
+                source=reply.source, destination=reply.destination, text=reply.text,
+                tags=("twoway", reply.purpose, *reply.tags),
+            )  # fmt: skip
 
     return TwoWay(
-        store=store, send=send, keywords=Keywords(config.twoway.keywords), tenants=config.tenants,
+        store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
+        tenants=config.tenants, conversations=_conversations(config, store, gateway),
     )  # fmt: skip
+
+
+def _conversations(config: AppConfig, store: Store, gateway: Gateway) -> Conversations:
+    """The conversation desk (``gateway.conversations``), with the open conversations of
+    the store taken back; also the intake's (``expect``, sender pools)."""
+    limits = config.gateway
+
+    def sender_tps(sender: str) -> float | None:
+        return limits.sender_tps.get(sender, limits.long_code_tps)
+
+    desk = Conversations(
+        store, wall=store.wall, pools=config.twoway.pools, route_pools=limits.route_pools,
+        router=gateway.intake.router, sender_tps=sender_tps,
+    )  # fmt: skip
+    if reloaded := desk.reload():
+        log.warning("reloaded %d open conversations", reloaded)
+    gateway.intake.conversations = desk
+    return desk
 
 
 def _resume(gateway: Gateway, store: MessageStore) -> int:
