@@ -58,7 +58,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,7 @@ from smppgw.support.config import (
     table,
     unknown_keys,
 )
+from smppgw.support.envconfig import ENV_PREFIX, apply_env, blame_env
 from smppgw.support.gc import server_gc
 from smppgw.support.phone import check_region
 from smppgw.twoway.config import TwowayConfig, twoway_from_dict
@@ -153,7 +154,7 @@ def _key_limits(t: dict[str, Any]) -> KeyLimits:
 def app_config_from_dict(
     data: dict[str, Any],
     *,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
     base: Path | None = None,
     store_keys: bool = False,
 ) -> AppConfig:
@@ -234,10 +235,21 @@ def _api_http(t: dict[str, Any], base: Path) -> dict[str, Any]:
     return out
 
 
-def load_app_config(path: str | Path, *, store_keys: bool = False) -> AppConfig:
-    """Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad
-    content. ``store_keys``: see ``app_config_from_dict``."""
-    return app_config_from_dict(read_toml(path), base=Path(path).parent, store_keys=store_keys)
+def load_app_config(
+    path: str | Path, *, store_keys: bool = False, environ: Mapping[str, str] | None = None
+) -> AppConfig:
+    """The config file at ``path`` with the environment's ``SMPPGW_<SECTION>__<KEY>``
+    overrides (``support.envconfig``).
+
+    Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad
+    content (a bad override: the key and the variable named). ``store_keys``: see
+    ``app_config_from_dict``."""
+    env = os.environ if environ is None else environ
+    data, origins = apply_env(read_toml(path), ENV_PREFIX, env)
+    try:
+        return app_config_from_dict(data, environ=env, base=Path(path).parent, store_keys=store_keys)
+    except ConfigError as exc:
+        raise blame_env(exc, origins) from None
 
 
 def embedded_config(sim_port: int, *, api_key: str, listen_port: int = 8080) -> AppConfig:
@@ -391,9 +403,14 @@ async def _checkpointer(store: StoreControl, interval: float = 1.0) -> None:
 
 
 async def serve(
-    config: AppConfig | None, *, on_started: Callable[[str], None], tracer: PduTracer | None = None
+    config: AppConfig | None,
+    *,
+    on_started: Callable[[str], None],
+    listen: tuple[str, int] | None = None,
+    tracer: PduTracer | None = None,
 ) -> None:
-    """``smppgw serve``: run until SIGTERM/SIGINT; with no config, the embedded default."""
+    """``smppgw serve``: run until SIGTERM/SIGINT; with no config, the embedded default
+    (its API on ``listen``, 127.0.0.1:8080 unless given). ``tracer``: --trace."""
     async with trio.open_nursery() as nursery:
         if config is None:
             from simulator import run_simulator
@@ -405,6 +422,8 @@ async def serve(
             sim.store.limit = 10_000
             key = os.environ.get("SMPPGW_API_KEY") or secrets.token_urlsafe(18)
             config = embedded_config(sim.port, api_key=key)
+            if listen is not None:
+                config = attrs.evolve(config, listen_host=listen[0], listen_port=listen[1])
             if "SMPPGW_API_KEY" not in os.environ:
                 on_started(f"API key (set SMPPGW_API_KEY to choose one): {key}")
             on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")

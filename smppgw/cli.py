@@ -3,8 +3,8 @@ or a bad config, reported in one line on stderr by ``smppgw.support.cli``."""
 
 from __future__ import annotations
 
-import logging
 import math
+import os
 import sys
 from functools import partial
 from typing import NoReturn
@@ -14,6 +14,8 @@ import trio
 
 from smppgw.demo import run_demo
 from smppgw.support.cli import ToolGroup, UsageError
+from smppgw.support.cliopts import listen_address, log_level, sub_verbose_option, verbose_option
+from smppgw.support.envconfig import ENV_PREFIX, env_overrides
 from smppgw.support.logformat import configure_logging, log_format_option
 from smppgw.tracecmd import open_trace, trace_options
 from smppgw.tracecmd import trace as trace_group
@@ -22,13 +24,14 @@ __all__ = ["main"]
 
 
 @click.group(cls=ToolGroup, prog="smppgw")
-@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@verbose_option
 def main(verbose: int) -> None:
     """smppgw: an asynchronous SMPP 3.4 gateway toolkit."""
-    configure_logging(logging.WARNING - 10 * min(verbose, 2))
+    configure_logging(log_level(verbose))
 
 
 @main.command()
+@sub_verbose_option
 @click.option("--wait", default=5.0, show_default=True, help="Seconds to wait for receipts.")
 def demo(wait: float) -> None:
     """Bounded end-to-end run of the gateway engine against the bundled simulator on
@@ -102,6 +105,7 @@ def _fail_usage(message: str) -> NoReturn:
 @click.option("--tls-ca", metavar="FILE", help="PEM CA bundle for --tls.  [default: the system CAs]")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Response timeout, seconds.")
 @trace_options
+@sub_verbose_option
 @log_format_option
 def send(log_format: str, trace: str | None, trace_hex: bool, **kwargs: object) -> None:
     """Bind, send one message, print one JSON line per part and per receipt, unbind.
@@ -131,14 +135,26 @@ def send(log_format: str, trace: str | None, trace_hex: bool, **kwargs: object) 
 
 @main.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config (DESIGN §4.3).")
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Where the HTTP API listens; overrides [api] listen.  [default: 127.0.0.1:8080]",
+)
 @trace_options
+@sub_verbose_option
 @log_format_option
-def serve(config_path: str | None, log_format: str, trace: str | None, trace_hex: bool) -> None:
+def serve(
+    config_path: str | None, listen: str | None, log_format: str, trace: str | None, trace_hex: bool
+) -> None:
     """Run the gateway and its HTTP queue API until SIGTERM/SIGINT.
 
     With no --config, the embedded default: the bundled simulator as the carrier, SQLite
     under ./var/, the API on 127.0.0.1:8080 (key from SMPPGW_API_KEY, or printed).
-    Keys made by ``smppgw keys create`` work too (and then the config needs none)."""
+    Keys made by ``smppgw keys create`` work too (and then the config needs none).
+    SMPPGW_<SECTION>__<KEY> environment variables override keys of the config file
+    (SMPPGW_API__LISTEN=0.0.0.0:8080)."""
+    import attrs
+
     from smppgw.app import load_app_config
     from smppgw.app import serve as run_serve
 
@@ -148,10 +164,20 @@ def serve(config_path: str | None, log_format: str, trace: str | None, trace_hex
     # (an OSError, also inside trio's exception groups) exit 1; both one line (ToolGroup).
     from smppgw.keyscmd import store_has_keys
 
-    config = load_app_config(config_path, store_keys=store_has_keys(config_path)) if config_path else None
+    address = listen_address(listen) if listen is not None else None
+    if config_path:
+        config = load_app_config(config_path, store_keys=store_has_keys(config_path))
+        if address is not None:
+            config = attrs.evolve(config, listen_host=address[0], listen_port=address[1])
+    else:
+        config = None
+        overrides = env_overrides(ENV_PREFIX, os.environ)
+        if overrides:
+            name = next(iter(overrides.values()))[0]
+            _fail_usage(f"{name}: environment overrides apply to a --config file (or use --listen)")
     tracer = open_trace(trace, hex=trace_hex)
     try:
-        trio.run(lambda: run_serve(config, on_started=click.echo, tracer=tracer))
+        trio.run(lambda: run_serve(config, on_started=click.echo, listen=address, tracer=tracer))
     finally:
         if tracer is not None:
             tracer.close()

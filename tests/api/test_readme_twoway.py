@@ -21,8 +21,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def section() -> str:
     text = README.read_text()
-    start = text.index("\n### Conversations\n")  # with Sender pools, to the end of "## 2-way"
-    end = text.index("\n## ", start + 1)
+    start = text.index("\n### Conversations\n")  # with Sender pools
+    end = text.index("\n### Quiet hours\n", start + 1)
     return text[start:end]
 
 
