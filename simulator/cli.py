@@ -21,6 +21,7 @@ import signal
 import sys
 import tomllib
 from collections.abc import Sequence
+from functools import partial
 from importlib import resources
 from typing import Any, Final
 
@@ -28,11 +29,13 @@ import click
 import trio
 
 from simulator.config import ConfigError, SimConfig, check_control, config_from_dict, profile_names
+from smppgw.net.trace import PduTracer
 from smppgw.support.cli import ToolCommand, UsageError
 from smppgw.support.cliopts import listen_address, log_level, verbose_option
 from smppgw.support.config import read_toml
 from smppgw.support.gc import server_gc
 from smppgw.support.logformat import configure_logging, log_format_option
+from smppgw.tracecmd import open_trace, trace_options
 
 __all__ = ["main"]
 
@@ -236,12 +239,12 @@ def _banner(config: SimConfig, sim: Any) -> str:
     return line
 
 
-async def _serve(config: SimConfig) -> None:
+async def _serve(config: SimConfig, tracer: PduTracer | None = None) -> None:
     from simulator import run_simulator  # written alongside; imported late so errors print cleanly
 
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            sim = await nursery.start(run_simulator, config)
+            sim = await nursery.start(partial(run_simulator, config, tracer=tracer))
             with server_gc():
                 click.echo(_banner(config, sim))
                 sys.stdout.flush()
@@ -314,6 +317,7 @@ def _list_profiles() -> None:
 )
 @click.option("--list-profiles", is_flag=True, help="List the shipped profiles and exit.")
 @verbose_option
+@trace_options
 @log_format_option
 def main(
     listen: str | None,
@@ -338,6 +342,8 @@ def main(
     list_profiles: bool,
     verbose: int,
     log_format: str,
+    trace: str | None,
+    trace_hex: bool,
 ) -> None:
     """smppsim: a carrier-realistic SMPP 3.4 SMSC simulator.
 
@@ -374,10 +380,15 @@ def main(
         tls_client_ca=tls_client_ca,
     )
     configure_logging(log_level(verbose), log_format)
+    tracer = open_trace(trace, hex=trace_hex)
     # A ConfigError from a run-time check is exit 2, an OSError (the port is taken) exit 1:
     # both one line, by ToolCommand.
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal receiver was installed
-        trio.run(_serve, config)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal receiver was installed
+            trio.run(_serve, config, tracer)
+    finally:
+        if tracer is not None:
+            tracer.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

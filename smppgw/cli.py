@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from functools import partial
 from typing import NoReturn
 
 import click
@@ -16,6 +17,8 @@ from smppgw.support.cli import ToolGroup, UsageError
 from smppgw.support.cliopts import listen_address, log_level, sub_verbose_option, verbose_option
 from smppgw.support.envconfig import ENV_PREFIX, env_overrides
 from smppgw.support.logformat import configure_logging, log_format_option
+from smppgw.tracecmd import open_trace, trace_options
+from smppgw.tracecmd import trace as trace_group
 
 __all__ = ["main"]
 
@@ -101,9 +104,10 @@ def _fail_usage(message: str) -> NoReturn:
 @click.option("--tls", is_flag=True, help="Bind over TLS (certificate and name verified).")
 @click.option("--tls-ca", metavar="FILE", help="PEM CA bundle for --tls.  [default: the system CAs]")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Response timeout, seconds.")
+@trace_options
 @sub_verbose_option
 @log_format_option
-def send(log_format: str, **kwargs: object) -> None:
+def send(log_format: str, trace: str | None, trace_hex: bool, **kwargs: object) -> None:
     """Bind, send one message, print one JSON line per part and per receipt, unbind.
 
     Exit 0: every part accepted (and delivered, with --dlr); 1: a failure (the JSON names
@@ -117,11 +121,15 @@ def send(log_format: str, **kwargs: object) -> None:
         _fail_usage("--smsc: expected HOST:PORT")
     if kwargs["bind"] == "tx" and kwargs["dlr"]:
         _fail_usage("--dlr needs a transceiver bind (--bind trx)")
+    tracer = open_trace(trace, hex=trace_hex)
     try:
         opts = SendOptions(host=host, port=int(port), **kwargs)  # type: ignore[arg-type]
-        status = trio.run(run_send, opts)
+        status = trio.run(partial(run_send, opts, tracer=tracer))
     except ValueError as exc:  # a bad address, text or option (AddressError, SubmitError)
         _fail_usage(str(exc))
+    finally:
+        if tracer is not None:
+            tracer.close()
     sys.exit(status)
 
 
@@ -132,9 +140,12 @@ def send(log_format: str, **kwargs: object) -> None:
     metavar="HOST:PORT",
     help="Where the HTTP API listens; overrides [api] listen.  [default: 127.0.0.1:8080]",
 )
+@trace_options
 @sub_verbose_option
 @log_format_option
-def serve(config_path: str | None, listen: str | None, log_format: str) -> None:
+def serve(
+    config_path: str | None, listen: str | None, log_format: str, trace: str | None, trace_hex: bool
+) -> None:
     """Run the gateway and its HTTP queue API until SIGTERM/SIGINT.
 
     With no --config, the embedded default: the bundled simulator as the carrier, SQLite
@@ -164,7 +175,12 @@ def serve(config_path: str | None, listen: str | None, log_format: str) -> None:
         if overrides:
             name = next(iter(overrides.values()))[0]
             _fail_usage(f"{name}: environment overrides apply to a --config file (or use --listen)")
-    trio.run(lambda: run_serve(config, on_started=click.echo, listen=address))
+    tracer = open_trace(trace, hex=trace_hex)
+    try:
+        trio.run(lambda: run_serve(config, on_started=click.echo, listen=address, tracer=tracer))
+    finally:
+        if tracer is not None:
+            tracer.close()
 
 
 def _keys() -> None:
@@ -174,6 +190,7 @@ def _keys() -> None:
 
 
 _keys()
+main.add_command(trace_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -78,13 +78,19 @@ FORBIDDEN: Final[dict[str, set[str]]] = {
     "simulator": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "loadtest", "conformance"},
     "loadtest": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "conformance"},
     "conformance": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "simulator", "loadtest"},
-}
+    # The --trace options and `trace show`: every tool imports them, so they sit below the tools.
+    "smppgw.tracecmd": {
+        "smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "simulator", "loadtest", "conformance",
+    },
+}  # fmt: skip
 # Only the composition root and the CLI may start the bundled simulator (ARCHITECTURE.md).
 SMPPGW_MAY_IMPORT_TOOLS: Final = {"smppgw/app.py", "smppgw/cli.py"}
 
 
 def package_files(package: str) -> list[Path]:
     base = ROOT.joinpath(*package.split("."))
+    if base.with_suffix(".py").is_file():  # a module (smppgw.tracecmd)
+        return [base.with_suffix(".py")]
     return sorted(base.rglob("*.py")) if base.is_dir() else []
 
 
