@@ -1,0 +1,193 @@
+"""The demo's checks: what the product showed against what the carrier knows (the
+handsets' replies, the two numbers made to fail). Each check is a name, a verdict and
+the evidence; a check of a feature this build lacks is not run but listed as waiting."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from smppgw.demo.campaign import FORCED_FAILURES, Campaign
+from smppgw.demo.hooks import HookLog
+from smppgw.demo.stage import POOL, HandsetReply
+
+__all__ = ["Check", "run_checks", "score_of"]
+
+_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+@attrs.frozen
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+def score_of(text: str) -> int | None:
+    """The score a handset meant ("8", "8/10", "eight", "8!"), or None."""
+    word = text.strip().lower().removesuffix("!").removesuffix("/10")
+    if word in _WORDS:
+        return _WORDS.index(word)
+    return int(word) if word.isdigit() and int(word) <= 10 else None
+
+
+def _inbound_for(campaign: Campaign, reply: HandsetReply) -> list[dict[str, Any]]:
+    return [
+        m for m in campaign.inbound
+        if m["source"] == reply.number and m["destination"] == reply.sender and m["text"] == reply.text
+    ]  # fmt: skip
+
+
+def _mentions(view: Any, text: str) -> bool:
+    """``text`` is a value somewhere in ``view`` (a consent history names the exact text)."""
+    if isinstance(view, dict):
+        return any(_mentions(v, text) for v in view.values())
+    if isinstance(view, list):
+        return any(_mentions(v, text) for v in view)
+    return view == text
+
+
+def run_checks(campaign: Campaign, replies: list[HandsetReply], hooks: HookLog) -> list[Check]:
+    return list(_always(campaign, replies, hooks)) + list(_twoway(campaign, replies))
+
+
+def _always(campaign: Campaign, replies: list[HandsetReply], hooks: HookLog) -> Iterator[Check]:
+    first = [s for s in campaign.sent if s.kind != "resend"]
+    refused = [s for s in first if s.status_code != 202]
+    yield Check("every message accepted (202)", not refused, f"{len(first) - len(refused)}/{len(first)}")
+    messages = campaign.messages.values()
+    ours = [m for m in messages if m["id"] in {s.id for s in first}]
+    not_final = [m["id"] for m in messages if not m["final"]]
+    yield Check("every message final", not not_final, f"{len(messages) - len(not_final)}/{len(messages)}")
+    wrong = [
+        f"{m['to']}: {m['status']}" for m in ours
+        if m["status"] != FORCED_FAILURES.get(m["to"], "delivered")
+    ]  # fmt: skip
+    yield Check(
+        "delivered, but for the two numbers made to fail", not wrong,
+        ", ".join(wrong) or f"{len(ours)} as expected",
+    )  # fmt: skip
+    got = Counter((m["source"], m["destination"], m["text"]) for m in campaign.inbound)
+    want = Counter((r.number, r.sender, r.text) for r in replies)
+    yield Check(
+        "every handset reply stored inbound, from its number to the sender it answers",
+        got == want, f"{sum(got.values())} stored, {sum(want.values())} sent by the handsets",
+    )  # fmt: skip
+    yield Check(
+        "every webhook call signed (Standard Webhooks, verified with hmac)",
+        not hooks.bad and hooks.verified > 0, f"{hooks.verified} verified, {len(hooks.bad)} refused",
+    )  # fmt: skip
+    finals = {m["id"] for m in messages if m["final"]}
+    hooked = {e["subject"] for e in hooks.of_type("message.status") if e["data"].get("final")}
+    yield Check(
+        "a final message.status event for every message",
+        finals <= hooked,
+        f"{len(finals & hooked)}/{len(finals)}",
+    )
+    inbound_events = len(hooks.of_type("message.inbound"))
+    yield Check(
+        "a message.inbound event for every reply",
+        inbound_events == len(campaign.inbound),
+        f"{inbound_events}/{len(campaign.inbound)}",
+    )
+
+
+def _twoway(campaign: Campaign, replies: list[HandsetReply]) -> Iterator[Check]:
+    waiting = campaign.waiting
+    stops = [r for r in replies if r.action == "stop"]
+    helps = [r for r in replies if r.action == "help"]
+    if "keywords" not in waiting:
+        missed = [r.text for r in stops if any(m["keyword"] is None for m in _inbound_for(campaign, r))]
+        yield Check(
+            "every opt-out wording read as an opt-out keyword",
+            not missed,
+            ", ".join(map(repr, missed)) or f"{len(stops)}",
+        )
+        missed = [r.text for r in helps if any(m["keyword"] is None for m in _inbound_for(campaign, r))]
+        yield Check(
+            "every HELP wording read as HELP", not missed, ", ".join(map(repr, missed)) or f"{len(helps)}"
+        )
+    if "consent" not in waiting:
+        yield from _consent(campaign, stops, helps)
+    if "conversations" not in waiting:
+        yield from _conversations(campaign, replies)
+    if "pools" not in waiting:
+        senders = {
+            m["from"]
+            for m in campaign.messages.values()
+            if m["id"] in {s.id for s in campaign.of_kind("appointment")}
+        }
+        yield Check(
+            "appointments sent from the pool's long numbers", senders <= set(POOL), ", ".join(sorted(senders))
+        )
+        pairs = Counter(
+            (m["to"], m["from"])
+            for m in campaign.messages.values()
+            if m["from"] in POOL and "appointment" in m.get("tags", [])
+        )
+        yield Check(
+            "one open conversation per (sender, recipient) pair",
+            all(n == 1 for n in pairs.values()),
+            f"{len(pairs)} pairs",
+        )
+
+
+def _gateway_replies(campaign: Campaign, purpose: str, number: str, sender: str) -> list[dict[str, Any]]:
+    return [
+        m for m in campaign.messages.values()
+        if purpose in m.get("tags", []) and m["to"] == number and m["from"] == sender
+    ]  # fmt: skip
+
+
+def _consent(campaign: Campaign, stops: list[HandsetReply], helps: list[HandsetReply]) -> Iterator[Check]:
+    lost = [
+        f"{r.number}->{r.sender} {r.text!r}"
+        for r in stops
+        if not _mentions(campaign.consent.get((r.number, r.sender)), r.text)
+    ]
+    yield Check(
+        "every STOP recorded in the consent history with its exact text",
+        not lost,
+        "; ".join(lost) or f"{len(stops)}",
+    )
+    pairs = {(r.number, r.sender) for r in stops}
+    confirmations = {p: len(_gateway_replies(campaign, "opt_out_confirmation", *p)) for p in pairs}
+    wrong = [f"{n}->{s}: {c}" for (n, s), c in confirmations.items() if c != 1]
+    yield Check(
+        "exactly one opt-out confirmation per opted-out pair", not wrong, "; ".join(wrong) or f"{len(pairs)}"
+    )
+    resends = campaign.of_kind("resend")
+    statuses = [campaign.messages.get(s.id or "", {}).get("status", s.status) for s in resends]
+    yield Check(
+        "every send to an opted-out number ends blocked",
+        len(resends) == len(pairs) and all(s == "blocked" for s in statuses),
+        f"{statuses.count('blocked')}/{len(pairs)} blocked",
+    )  # fmt: skip
+    unanswered = [
+        f"{r.number}->{r.sender}" for r in helps if not _gateway_replies(campaign, "help", r.number, r.sender)
+    ]
+    yield Check(
+        "every HELP answered with the HELP text", not unanswered, ", ".join(unanswered) or f"{len(helps)}"
+    )
+
+
+def _conversations(campaign: Campaign, replies: list[HandsetReply]) -> Iterator[Check]:
+    wrong: list[str] = []
+    for r in replies:
+        expected: str | None
+        if r.action in ("yes", "no"):
+            expected = r.action.upper()
+        elif r.action == "score":
+            expected = str(score_of(r.text))
+        else:
+            continue
+        for m in _inbound_for(campaign, r):
+            kind = campaign.kind_of(m.get("in_reply_to"))
+            if m.get("answer") != expected or kind not in ("appointment", "survey"):
+                wrong.append(f"{r.number} {r.text!r}: answer {m.get('answer')!r}, in reply to {kind}")
+    yield Check(
+        "every YES/NO and score linked to its message and parsed", not wrong, "; ".join(wrong[:5]) or "all"
+    )
