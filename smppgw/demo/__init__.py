@@ -41,6 +41,7 @@ async def run_demo(console: Console | None = None) -> int:
 
 async def _run(progress: Progress) -> int:
     say = progress.say
+    timed_out = ""
     async with trio.open_nursery() as nursery:
         hooks = HookLog(secret="")
         hooks_port = await nursery.start(serve_hooks, hooks)
@@ -58,11 +59,12 @@ async def _run(progress: Progress) -> int:
                 try:
                     campaign = await run_campaign(api, stage, hooks, waiting, say, progress.update)
                 except DemoTimeout as exc:
-                    say(f"demo FAILED: {exc}")
-                    nursery.cancel_scope.cancel()
-                    return 1
+                    timed_out = str(exc)
                 replies = stage.carrier.replies()
-        nursery.cancel_scope.cancel()
+        nursery.cancel_scope.cancel()  # the webhook receiver
+    if timed_out:
+        say(f"demo FAILED: {timed_out}")
+        return 1
     checks: list[Check] = run_checks(campaign, replies, hooks)
     for line in summary_lines(campaign, replies, hooks, checks):
         say(line)

@@ -24,17 +24,18 @@ class DemoTimeout(Exception):
 
 
 async def wait_until(what: str, timeout: float, check: Callable[[], Awaitable[str | None]]) -> None:
-    """Poll ``check`` (None: done; otherwise what is still missing) for ``timeout`` seconds.
+    """Look with ``check`` (None: done; otherwise what is still missing) every ``POLL``
+    seconds for ``timeout`` seconds; a look itself is bounded by the client's timeout.
 
     Raises:
-        DemoTimeout: naming ``what`` and the last thing missing.
+        DemoTimeout: naming ``what`` and what the last look found missing.
     """
-    missing: str | None = "nothing looked at yet"
-    with trio.move_on_after(timeout):
-        while (missing := await check()) is not None:
-            await trio.sleep(POLL)
-        return
-    raise DemoTimeout(f"waited {timeout:g} s for {what}: {missing}")
+    deadline = trio.current_time() + timeout
+    while (missing := await check()) is not None:
+        left = deadline - trio.current_time()
+        if left <= 0:
+            raise DemoTimeout(f"waited {timeout:g} s for {what}: {missing}")
+        await trio.sleep(min(POLL, left))
 
 
 @attrs.define(eq=False)
