@@ -71,6 +71,7 @@ from smppgw.gateway.config import GatewayConfig, config_from_dict
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
+from smppgw.gateway.quiet import QuietDesk
 from smppgw.gateway.twoway import Reply, TwoWay
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
@@ -277,6 +278,8 @@ async def run_app(
         events=store,
     )
     twoway = _twoway(config, store, gateway)
+    if config.twoway.quiet_hours.rules:
+        gateway.intake.quiet = QuietDesk(config.twoway.quiet_hours, lambda t: t + (store.wall(0.0) or 0.0))
     gateway.intake.callback_check = webhooks.callback_refusal
     try:
         async with trio.open_nursery() as nursery:

@@ -134,6 +134,10 @@ class Gateway:
         self.restore = self.actions.restore
         self.cancel = self.actions.cancel
         self.block_destination = self.actions.block_destination
+        # Read when /metrics is scraped: the queue's depth costs nothing between scrapes.
+        for name, smsc_ in self.smscs.items():
+            self.metrics.queued.labels(name).set_function(smsc_.dispatcher.__len__)
+        self.metrics.scheduled.set_function(self.schedule.__len__)
         self._accepting = False
         self._stopped = trio.Event()
 

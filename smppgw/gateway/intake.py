@@ -122,6 +122,9 @@ class Intake:
         #: Why a ``callback_url`` is refused, or None (the webhooks' SSRF rule; the
         #: composition root sets it; None: every URL taken).
         self.callback_check: Callable[[str], str | None] | None = None
+        #: Quiet hours (``gateway.quiet.QuietDesk``): when a message the rules hold may
+        #: go (trio clock), or None; given the record and its route's name.
+        self.quiet: Callable[[MessageRecord, str | None], float | None] | None = None
 
     def accept(self, fields: SubmitFields) -> tuple[MessageRecord, Plan | None]:
         """A new message: its record, and its plan (None when its destination opted out:
@@ -135,6 +138,10 @@ class Intake:
             record.error = "destination opted out"
             self._metrics.messages.inc(_BLOCKED.value)
             return record, None
+        if self.quiet is not None and record.tags:  # quiet hours: held to the next opening
+            found = self.router.route(record.destination, src.kind, record.tags)
+            if (opening := self.quiet(record, None if found is None else found.name)) is not None:
+                record.send_at = opening
         scheduled = record.send_at is not None and record.send_at > record.created_at
         plan = self.plan(record, src, dst, scheduled=scheduled)  # splitting also checks the text
         if scheduled:

@@ -43,6 +43,8 @@ class GatewayMetrics:
             registry=r,
         )
         self.in_flight = Gauge("smppgw_window_in_flight", "Requests in flight per SMSC", ["smsc"], registry=r)
+        self.queued = Gauge("smppgw_queued_parts", "Parts waiting to be sent, per SMSC", ["smsc"], registry=r)
+        self.scheduled = Gauge("smppgw_scheduled_messages", "Messages waiting for their send_at", registry=r)
         self.binds = Gauge("smppgw_binds", "Binds by SMSC and state", ["smsc", "state"], registry=r)
         self.throttle_rate = Gauge(
             "smppgw_throttle_rate", "Current send rate limit (segments/s)", ["scope", "name"], registry=r

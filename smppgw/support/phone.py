@@ -19,12 +19,16 @@ carrier say so. This module is the only user of phonenumbers; ``policy/`` stays 
 
 from __future__ import annotations
 
-import phonenumbers
+import functools
 
-__all__ = ["NumberError", "check_region", "normalise"]
+import phonenumbers
+import phonenumbers.timezone
+
+__all__ = ["NumberError", "check_region", "normalise", "time_zones"]
 
 SHORT_CODE = range(3, 9)  # bare digits of these lengths are short codes (addressing.SHORT_CODE_MAX)
 E164_DIGITS = range(7, 16)  # ITU-T E.164: at most 15 digits with the country code
+_MAX_ZONES = 10  # more: a plan-wide answer, treated as unknown (time_zones)
 _PHONE_CHARS = frozenset("+0123456789 -().\t\u00a0/")  # what people write numbers with
 _WHY = {
     phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "no known country code",
@@ -97,3 +101,30 @@ def _parse(a: str, region: str | None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise NumberError(f"{a!r}: not a possible number for country code +{number.country_code}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+@functools.lru_cache(maxsize=4096)
+def time_zones(number: str) -> tuple[str, ...]:
+    """The IANA time zones of an E.164 number (digits, '+' optional), from libphonenumber's
+    time zone data: one for most numbers, several for a country-level answer (Australian
+    mobiles), () when unknown (a short code, a range with no geography). Cached: the
+    quiet hours ask once per marketing message, and prefixes repeat."""
+    digits = number.lstrip("+")
+    if not digits.isdigit() or len(digits) not in E164_DIGITS:
+        return ()
+    try:
+        parsed = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = phonenumbers.timezone.time_zones_for_number(parsed)
+    if zones == (phonenumbers.timezone.UNKNOWN_TIMEZONE,) or not zones:
+        zones = _country_zones(parsed)  # a range with no geography (mobiles, drama ranges)
+    zones = tuple(z for z in zones if z != phonenumbers.timezone.UNKNOWN_TIMEZONE)
+    # A whole numbering plan's zones (+1 toll-free: Guam to Newfoundland) say nothing.
+    return zones if len(zones) <= _MAX_ZONES else ()
+
+
+def _country_zones(parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    region = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.FIXED_LINE)
+    return () if example is None else tuple(phonenumbers.timezone.time_zones_for_number(example))

@@ -10,8 +10,9 @@ from typing import Any
 
 import attrs
 
-from smppgw.support.config import table, unknown_keys
+from smppgw.support.config import ConfigError, each, string, table, unknown_keys
 from smppgw.twoway.keywords import KeywordConfig
+from smppgw.twoway.quiet import QuietRules, quiet_from_list
 
 __all__ = ["TwowayConfig", "twoway_from_dict"]
 
@@ -19,9 +20,10 @@ __all__ = ["TwowayConfig", "twoway_from_dict"]
 @attrs.frozen(kw_only=True)
 class TwowayConfig:
     keywords: KeywordConfig = KeywordConfig()
+    quiet_hours: QuietRules = QuietRules()  # [[twoway.quiet_hours]]
 
 
-_SECTIONS: frozenset[str] = frozenset({"keywords"})
+_SECTIONS: frozenset[str] = frozenset({"keywords", "quiet_hours", "programmes"})
 
 
 def twoway_from_dict(data: Any) -> TwowayConfig:
@@ -30,4 +32,21 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
         return TwowayConfig()
     t = table(data, "twoway")
     unknown_keys(t, set(_SECTIONS), "twoway")
-    return TwowayConfig()
+    out: dict[str, Any] = {}
+    if "quiet_hours" in t:
+        out["quiet_hours"] = _resolved(quiet_from_list(t["quiet_hours"]), t.get("programmes", {}))
+    return TwowayConfig(**out)
+
+
+def _resolved(rules: QuietRules, programmes: Any) -> QuietRules:
+    """The quiet-hours rules with their programmes' senders ([twoway.programmes])."""
+    for i, rule in enumerate(rules.rules):
+        for name in sorted(rule.programmes):
+            if not isinstance(programmes, dict) or name not in programmes:
+                raise ConfigError(
+                    f"twoway.quiet_hours[{i}].programmes: unknown programme {name!r} (define it in [twoway.programmes])"
+                )
+    return rules.resolve(
+        {name: each(senders, f"twoway.programmes.{name}", string) for name, senders in programmes.items()}
+        if isinstance(programmes, dict) else {}
+    )  # fmt: skip
