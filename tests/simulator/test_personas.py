@@ -213,3 +213,15 @@ async def test_silence_sends_nothing() -> None:
             assert answers[0] == ("447700900009", "silence", None)
             assert answers[1][:2] == ("447700900001", "yes")
             assert len(esme.received) == 1 and sim.handsets.replies_sent == 1
+
+
+def test_the_readme_example_is_a_valid_config() -> None:
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("#### Handsets that behave like people") :]
+    example = section[section.index("```toml\n") + 8 : section.index("```\n", section.index("```toml\n") + 8)]
+    behaviour = build_behaviour(tomllib.loads(example)["behaviour"])
+    assert behaviour.personas is not None and behaviour.personas.seed == 7
+    assert answer(behaviour.personas, 7, "447700900013", 1, OFFER).action == "stop"
