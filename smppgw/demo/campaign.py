@@ -115,6 +115,8 @@ async def _settle(api: Api, stage: Stage, hooks: HookLog, campaign: Campaign, pr
         campaign.messages = {m["id"]: m for m in messages}
         campaign.inbound = inbound
         finals = {m["id"] for m in messages if m["final"]}
+        # (a message blocked at acceptance has no status event: its 202 said so)
+        notified = {m["id"] for m in messages if m["final"] and m["status"] != "blocked"}
         hooked = {e["subject"] for e in hooks.of_type("message.status") if e["data"].get("final")}
         inbound_hooks = len(hooks.of_type("message.inbound"))
         progress(
@@ -125,8 +127,8 @@ async def _settle(api: Api, stage: Stage, hooks: HookLog, campaign: Campaign, pr
             return f"{len(messages) - len(finals)} of {len(messages)} messages not final"
         if len(inbound) < len(replies):
             return f"{len(replies) - len(inbound)} of the handsets' {len(replies)} replies not stored inbound"
-        if finals - hooked:
-            return f"{len(finals - hooked)} final statuses not at the webhook receiver"
+        if notified - hooked:
+            return f"{len(notified - hooked)} final statuses not at the webhook receiver"
         if inbound_hooks < len(inbound):
             return f"{len(inbound) - inbound_hooks} inbound messages not at the webhook receiver"
         return None
