@@ -60,13 +60,13 @@ async def _run(progress: Progress) -> int:
                     campaign = await run_campaign(api, stage, hooks, waiting, say, progress.update)
                 except DemoTimeout as exc:
                     timed_out = str(exc)
-                replies = stage.carrier.replies()
+                carrier = stage.carrier
         nursery.cancel_scope.cancel()  # the webhook receiver
     if timed_out:
         say(f"demo FAILED: {timed_out}")
         return 1
-    checks: list[Check] = run_checks(campaign, replies, hooks)
-    for line in summary_lines(campaign, replies, hooks, checks):
+    checks: list[Check] = run_checks(campaign, carrier, hooks)
+    for line in summary_lines(campaign, carrier, hooks, checks):
         say(line)
     ok = all(c.ok for c in checks)
     say("demo OK" if ok else "demo FAILED")

@@ -90,6 +90,8 @@ async def detect_waiting(api: Api, twoway_missing: dict[str, str]) -> dict[str, 
     doc = (await api.http.get("/openapi.json")).json()
     paths = doc.get("paths", {})
     body = doc.get("components", {}).get("schemas", {}).get("MessageBody", {}).get("properties", {})
+    if not body:
+        raise DemoTimeout("the OpenAPI document has no MessageBody: cannot tell what this build offers")
     waiting: dict[str, str] = {}
     if Keywords().classify("stop please") is None:
         waiting["keywords"] = 'tolerant matching: "stop please" is not an opt-out in this build'
@@ -97,10 +99,8 @@ async def detect_waiting(api: Api, twoway_missing: dict[str, str]) -> dict[str, 
         waiting["consent"] = "GET /v1/consent/{number} is not in the API"
     if "expect" not in body:
         waiting["conversations"] = 'POST /v1/messages has no "expect"'
-    if "pool" not in body:
-        waiting["pools"] = 'POST /v1/messages has no "pool"'
-    elif "pools" in twoway_missing:
-        waiting["pools"] = f"[twoway] pools refused: {twoway_missing['pools']}"
+    if "pool" in twoway_missing:
+        waiting["pools"] = f"[[twoway.pool]] refused: {twoway_missing['pool']}"
     return waiting
 
 

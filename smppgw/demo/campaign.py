@@ -77,8 +77,7 @@ def _bodies(waiting: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
     for to in HANDSETS[:12]:
         body: dict[str, Any] = {"to": to, "from": POOL[0], "text": APPOINTMENT, "tags": ["appointment"]}
         if "pools" not in waiting:
-            body.pop("from")
-            body["pool"] = "appointments"
+            body["from"] = "pool:appointments"  # the gateway picks a long number of the pool
         if "conversations" not in waiting:
             body["expect"] = EXPECT_YES_NO
         out.append(("appointment", body))
@@ -95,7 +94,7 @@ def _bodies(waiting: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
 async def _send(api: Api, campaign: Campaign, kind: str, body: dict[str, Any]) -> None:
     r = await api.post_message(body)
     data = r.json() if r.headers.get("content-type", "").endswith("json") else {}
-    sender = body.get("from") or f"pool:{body.get('pool')}"
+    sender = body["from"]
     campaign.sent.append(
         Sent(
             kind=kind, to=body["to"], sender=sender, status_code=r.status_code, id=data.get("id"),
@@ -157,7 +156,7 @@ async def run_campaign(
     campaign.phase_seconds["campaign"] = clock.lap()
     if "consent" in waiting:
         say(f"resend to the opted-out: WAITING ({waiting['consent']})")
-        return campaign
+        return await _whole_views(api, campaign)
     stops = sorted({(r.number, r.sender) for r in stage.carrier.replies() if r.action == "stop"})
     for number, sender in stops:
         campaign.consent[number, sender] = await api.consent(number, sender)
@@ -167,6 +166,15 @@ async def run_campaign(
         await _send(api, campaign, "resend", {"to": number, "from": sender, "text": text, "tags": ["resend"]})
     await _settle(api, stage, hooks, campaign, progress)
     campaign.phase_seconds["resend"] = clock.lap()
+    return await _whole_views(api, campaign)
+
+
+async def _whole_views(api: Api, campaign: Campaign) -> Campaign:
+    """The whole view of each message that expects a reply (with its conversation's
+    state, which the listing leaves out)."""
+    for sent in campaign.sent:
+        if sent.kind in ("appointment", "survey") and sent.id is not None:
+            campaign.messages[sent.id] = await api.message(sent.id)
     return campaign
 
 

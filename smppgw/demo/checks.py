@@ -10,12 +10,13 @@ from typing import Any
 
 import attrs
 
-from smppgw.demo.campaign import FORCED_FAILURES, Campaign
+from smppgw.demo.campaign import APPOINTMENT, FORCED_FAILURES, OFFER, SURVEY, Campaign
 from smppgw.demo.hooks import HookLog
-from smppgw.demo.stage import POOL, HandsetReply
+from smppgw.demo.stage import BRAND, POOL, Carrier, HandsetReply
 
 __all__ = ["Check", "run_checks", "score_of"]
 
+CAMPAIGN_TEXTS = frozenset({APPOINTMENT, SURVEY, OFFER})
 _WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
@@ -50,8 +51,9 @@ def _mentions(view: Any, text: str) -> bool:
     return view == text
 
 
-def run_checks(campaign: Campaign, replies: list[HandsetReply], hooks: HookLog) -> list[Check]:
-    return list(_always(campaign, replies, hooks)) + list(_twoway(campaign, replies))
+def run_checks(campaign: Campaign, carrier: Carrier, hooks: HookLog) -> list[Check]:
+    replies = carrier.replies()
+    return list(_always(campaign, replies, hooks)) + list(_twoway(campaign, replies, carrier))
 
 
 def _always(campaign: Campaign, replies: list[HandsetReply], hooks: HookLog) -> Iterator[Check]:
@@ -97,7 +99,7 @@ def _always(campaign: Campaign, replies: list[HandsetReply], hooks: HookLog) -> 
     )
 
 
-def _twoway(campaign: Campaign, replies: list[HandsetReply]) -> Iterator[Check]:
+def _twoway(campaign: Campaign, replies: list[HandsetReply], carrier: Carrier) -> Iterator[Check]:
     waiting = campaign.waiting
     stops = [r for r in replies if r.action == "stop"]
     helps = [r for r in replies if r.action == "help"]
@@ -113,7 +115,7 @@ def _twoway(campaign: Campaign, replies: list[HandsetReply]) -> Iterator[Check]:
             "every HELP wording read as HELP", not missed, ", ".join(map(repr, missed)) or f"{len(helps)}"
         )
     if "consent" not in waiting:
-        yield from _consent(campaign, stops, helps)
+        yield from _consent(campaign, stops, helps, carrier)
     if "conversations" not in waiting:
         yield from _conversations(campaign, replies)
     if "pools" not in waiting:
@@ -125,15 +127,12 @@ def _twoway(campaign: Campaign, replies: list[HandsetReply]) -> Iterator[Check]:
         yield Check(
             "appointments sent from the pool's long numbers", senders <= set(POOL), ", ".join(sorted(senders))
         )
-        pairs = Counter(
-            (m["to"], m["from"])
-            for m in campaign.messages.values()
-            if m["from"] in POOL and "appointment" in m.get("tags", [])
-        )
+        appointments = {s.id for s in campaign.of_kind("appointment")}
+        linked = [m.get("linked_by") for m in campaign.inbound if m.get("in_reply_to") in appointments]
         yield Check(
-            "one open conversation per (sender, recipient) pair",
-            all(n == 1 for n in pairs.values()),
-            f"{len(pairs)} pairs",
+            "every reply to an appointment linked exactly (one open conversation per pair)",
+            bool(linked) and all(how == "exact" for how in linked),
+            ", ".join(f"{n} {how}" for how, n in Counter(linked).items()),
         )
 
 
@@ -144,7 +143,9 @@ def _gateway_replies(campaign: Campaign, purpose: str, number: str, sender: str)
     ]  # fmt: skip
 
 
-def _consent(campaign: Campaign, stops: list[HandsetReply], helps: list[HandsetReply]) -> Iterator[Check]:
+def _consent(
+    campaign: Campaign, stops: list[HandsetReply], helps: list[HandsetReply], carrier: Carrier
+) -> Iterator[Check]:
     lost = [
         f"{r.number}->{r.sender} {r.text!r}"
         for r in stops
@@ -161,6 +162,18 @@ def _consent(campaign: Campaign, stops: list[HandsetReply], helps: list[HandsetR
     yield Check(
         "exactly one opt-out confirmation per opted-out pair", not wrong, "; ".join(wrong) or f"{len(pairs)}"
     )
+    # At the handset: after what it said STOP to, one confirmation and nothing else (the
+    # send again was blocked): its campaign message, then one text that is not.
+    wrong = []
+    for number, sender in sorted(pairs):
+        texts = carrier.received(number, sender)
+        campaign_texts = [t for t in texts if t in CAMPAIGN_TEXTS]
+        if len(texts) - len(campaign_texts) != 1 or len(campaign_texts) != 1:
+            wrong.append(f"{number} got {texts!r} from {sender}")
+    yield Check(
+        "an opted-out handset received its one confirmation and nothing else (at the simulator)",
+        not wrong, "; ".join(wrong) or f"{len(pairs)}",
+    )  # fmt: skip
     resends = campaign.of_kind("resend")
     statuses = [campaign.messages.get(s.id or "", {}).get("status", s.status) for s in resends]
     yield Check(
@@ -169,10 +182,14 @@ def _consent(campaign: Campaign, stops: list[HandsetReply], helps: list[HandsetR
         f"{statuses.count('blocked')}/{len(pairs)} blocked",
     )  # fmt: skip
     unanswered = [
-        f"{r.number}->{r.sender}" for r in helps if not _gateway_replies(campaign, "help", r.number, r.sender)
-    ]
+        f"{r.number}->{r.sender}" for r in helps
+        if not _gateway_replies(campaign, "help", r.number, r.sender)
+        or not any(BRAND in text for text in carrier.received(r.number, r.sender))
+    ]  # fmt: skip
     yield Check(
-        "every HELP answered with the HELP text", not unanswered, ", ".join(unanswered) or f"{len(helps)}"
+        "every HELP answered with the HELP text (the brand at the handset)",
+        not unanswered,
+        ", ".join(unanswered) or f"{len(helps)}",
     )
 
 

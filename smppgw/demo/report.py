@@ -15,7 +15,7 @@ from smppgw.demo.api import percentile, seconds_between
 from smppgw.demo.campaign import Campaign, failures
 from smppgw.demo.checks import Check, score_of
 from smppgw.demo.hooks import HookLog
-from smppgw.demo.stage import HandsetReply
+from smppgw.demo.stage import Carrier, HandsetReply
 
 __all__ = ["Progress", "summary_lines"]
 
@@ -79,10 +79,9 @@ def _keyword(campaign: Campaign, reply: HandsetReply) -> str:
     return "not stored"
 
 
-def summary_lines(
-    campaign: Campaign, replies: list[HandsetReply], hooks: HookLog, checks: list[Check]
-) -> Iterator[str]:
+def summary_lines(campaign: Campaign, carrier: Carrier, hooks: HookLog, checks: list[Check]) -> Iterator[str]:
     waiting = campaign.waiting
+    replies = carrier.replies()
     statuses = Counter(m["status"] for m in campaign.messages.values())
     yield "summary"
     first = [s for s in campaign.sent if s.kind != "resend"]
@@ -110,6 +109,15 @@ def summary_lines(
             )
         else:
             yield "  survey            no scores"
+    reprompts = [m for m in campaign.messages.values() if "reprompt" in m.get("tags", [])]
+    if "conversations" not in waiting:
+        states = Counter(
+            m["conversation_state"] for m in campaign.messages.values() if m.get("conversation_state")
+        )
+        yield (
+            "  conversations     " + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+            + f"; {len(reprompts)} re-prompts sent"
+        )  # fmt: skip
     stops = [r for r in replies if r.action == "stop"]
     opt_outs = "; ".join(
         f"{r.number} to {r.sender} {r.text!r} (keyword {_keyword(campaign, r)})" for r in stops
@@ -126,12 +134,21 @@ def summary_lines(
             for s in campaign.of_kind("resend")
             if campaign.messages.get(s.id or "", {}).get("status") == "blocked"
         ]
-        yield f"  blocked sends     {len(blocked)} of {len(campaign.of_kind('resend'))} sent again to the opted-out"
+        reason = next((campaign.messages[s.id or ""].get("error") for s in blocked), None)
+        yield (
+            f"  blocked sends     {len(blocked)} of {len(campaign.of_kind('resend'))} sent again to the opted-out"
+            + (f", e.g. {reason!r}" if reason else "")
+        )
     helps = [r for r in replies if r.action == "help"]
     answered = [m for m in campaign.messages.values() if "help" in m.get("tags", [])]
     yield f"  HELP replies      {len(helps)} asked, {len(answered)} answered" + (
         " (WAITING: consent)" if "consent" in waiting else ""
     )
+    for purpose, label in (("help", "HELP text"), ("opt_out_confirmation", "STOP confirmation")):
+        sent = next((m for m in campaign.messages.values() if purpose in m.get("tags", [])), None)
+        if sent is not None:  # as the handset got it
+            got = carrier.received(sent["to"], sent["from"])
+            yield f"  {label:<17} {got[-1]!r}" if got else f"  {label:<17} (not at the handset)"
     lat = _latencies(campaign)
     yield f"  accept->receipt   p50 {percentile(lat, 50) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms ({len(lat)} parts)"
     events = ", ".join(f"{n} {t}" for t, n in sorted(hooks.by_type().items()))

@@ -29,13 +29,16 @@ import trio
 from simulator import run_simulator
 from simulator.config import config_from_dict as sim_config
 from smppgw.app import embedded_config, run_app
+from smppgw.core.reassembly import concat_info
+from smppgw.core.text import decode_text
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.support.config import ConfigError
 from smppgw.twoway.config import twoway_from_dict
 
-__all__ = ["HANDSETS", "POOL", "Carrier", "Stage", "carrier_behaviour", "staged"]
+__all__ = ["BRAND", "HANDSETS", "POOL", "Carrier", "Stage", "carrier_behaviour", "staged"]
 
 SEED: Final = 2026
+BRAND: Final = "Acme Dental"
 POOL: Final = ("447700900101", "447700900102", "447700900103")  # long numbers for appointments
 HANDSETS: Final = tuple(f"4477009000{i:02}" for i in range(1, 25))  # the subscribers
 FAILS_UNDELIVERABLE: Final = HANDSETS[17]  # its handset is off: UNDELIV
@@ -44,11 +47,16 @@ ALWAYS_STOP: Final = HANDSETS[23]  # answers the offer "STOP" whatever the seed
 ALWAYS_HELP: Final = HANDSETS[12]  # answers the offer "HELP"
 _SECRET_ENV: Final = "SMPPGW_DEMO_WEBHOOK_SECRET"
 
-# [twoway] as the 2-way features describe it (ISSUE: pools, programmes, texts). Each
-# section is offered to this build's parser alone: one it does not know yet is left out
-# and the demo step that needs it says it is waiting (``Stage.twoway_missing``).
+# [twoway] for the 2-way features. Each section is offered to this build's parser alone:
+# one it does not know yet is left out, and the demo steps that need it say they are
+# waiting (``Stage.twoway_missing``).
 TWOWAY_SECTIONS: Final[dict[str, Any]] = {
-    "pools": {"appointments": {"senders": list(POOL)}},
+    "pool": [{"name": "appointments", "numbers": [f"+{n}" for n in POOL]}],
+    "consent": {
+        "brand": BRAND,
+        "contact": "help@acme.example or 0800 000 0000",
+        "frequency": "Up to 4 msgs/month",
+    },
 }
 
 
@@ -105,8 +113,18 @@ class Carrier:
             if a.text is not None
         ]
 
-    def sent(self) -> int:
-        return int(self._sim.handsets.replies_sent)
+    def received(self, number: str, sender: str) -> list[str]:
+        """The texts the handset ``number`` received from ``sender``, oldest first (the
+        parts of a concatenated MT joined)."""
+        texts: list[str] = []
+        partial = ""
+        for m in reversed(self._sim.store.select(source_addr=sender, destination_addr=number, limit=10_000)):
+            info, data = concat_info(m.payload, m.esm_class, ())
+            partial += decode_text(data, m.data_coding)
+            if info is None or info.seqnum == info.total:
+                texts.append(partial)
+                partial = ""
+        return texts
 
 
 @attrs.frozen(kw_only=True)
