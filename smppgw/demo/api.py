@@ -79,6 +79,12 @@ class Api:
         body: dict[str, Any] = r.json()
         return body
 
+    async def cancel(self, message_id: str) -> dict[str, Any]:
+        r = await self.http.post(f"/v1/messages/{message_id}/cancel")
+        r.raise_for_status()
+        body: dict[str, Any] = r.json()
+        return body
+
     async def ready(self) -> str | None:
         r = await self.http.get("/readyz")
         return None if r.status_code == 200 else f"/readyz answers {r.status_code}: {r.text}"
@@ -99,6 +105,8 @@ async def detect_waiting(api: Api, twoway_missing: dict[str, str]) -> dict[str, 
         waiting["consent"] = "GET /v1/consent/{number} is not in the API"
     if "expect" not in body:
         waiting["conversations"] = 'POST /v1/messages has no "expect"'
+    if "quiet_hours" in twoway_missing:
+        waiting["quiet hours"] = f"[[twoway.quiet_hours]] refused: {twoway_missing['quiet_hours']}"
     if "pool" in twoway_missing:
         waiting["pools"] = f"[[twoway.pool]] refused: {twoway_missing['pool']}"
     return waiting

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import attrs
 
 from smppgw.demo.api import Api, wait_until
 from smppgw.demo.hooks import HookLog
-from smppgw.demo.stage import FAILS_AT_SUBMIT, FAILS_UNDELIVERABLE, HANDSETS, POOL, Stage
+from smppgw.demo.stage import FAILS_AT_SUBMIT, FAILS_UNDELIVERABLE, HANDSETS, POOL, QUIET_TAG, Stage
 
 __all__ = ["OFFER_FROM", "SURVEY_FROM", "Campaign", "Sent", "run_campaign"]
 
@@ -28,6 +29,7 @@ APPOINTMENT: Final = (
     "Acme Dental: your appointment is on Tue 14 Jan at 10:00. Reply YES to confirm or NO to cancel."
 )
 SURVEY: Final = "Acme Dental: how likely are you to recommend us to a friend, 0 to 10? Reply with a number."
+EVENING: Final = "Acme Dental: tonight only, 2-for-1 check-ups. Reply STOP to opt out."
 OFFER: Final = "Acme Dental: 20% off whitening this month with voucher SMILE20. Reply STOP to opt out."
 EXPECT_YES_NO: Final = {
     "type": "choice",
@@ -44,7 +46,7 @@ Say = Callable[[str], None]
 
 @attrs.frozen(kw_only=True)
 class Sent:
-    kind: str  # "appointment" | "survey" | "offer" | "resend"
+    kind: str  # "appointment" | "survey" | "offer" | "quiet" | "resend"
     to: str
     sender: str  # asked for ("from"), or the pool's name
     status_code: int
@@ -63,6 +65,12 @@ class Campaign:
     inbound: list[dict[str, Any]] = attrs.field(factory=list)
     consent: dict[tuple[str, str], dict[str, Any] | None] = attrs.field(factory=dict)
     phase_seconds: dict[str, float] = attrs.field(factory=dict)
+    quiet_views: list[dict[str, Any]] = attrs.field(factory=list)  # as held, before canceled
+    quiet_opening: datetime | None = None  # when the quiet-hours window opens
+
+    def first(self) -> list[Sent]:
+        """The campaign's own messages (not the quiet-hours ones, nor the send again)."""
+        return [s for s in self.sent if s.kind in ("appointment", "survey", "offer")]
 
     def of_kind(self, kind: str) -> list[Sent]:
         return [s for s in self.sent if s.kind == kind]
@@ -101,6 +109,20 @@ async def _send(api: Api, campaign: Campaign, kind: str, body: dict[str, Any]) -
             status=data.get("status"), error=None if r.status_code == 202 else data.get("detail", r.text),
         )
     )  # fmt: skip
+
+
+async def _quiet_hours(api: Api, campaign: Campaign, say: Say) -> None:
+    """Two evening offers outside the recipients' window (in their local time, from their
+    numbers): held ``scheduled`` for its opening; canceled then, so the demo ends."""
+    for to in HANDSETS[:2]:
+        await _send(
+            api, campaign, "quiet", {"to": to, "from": OFFER_FROM, "text": EVENING, "tags": [QUIET_TAG]}
+        )
+    for sent in campaign.of_kind("quiet"):
+        if sent.id is not None:
+            campaign.quiet_views.append(await api.message(sent.id))
+            await api.cancel(sent.id)
+    say(f"quiet hours: {len(campaign.quiet_views)} evening offers held, then canceled")
 
 
 async def _settle(api: Api, stage: Stage, hooks: HookLog, campaign: Campaign, progress: Say) -> None:
@@ -149,6 +171,10 @@ async def run_campaign(
     )
     for kind, body in _bodies(waiting):
         await _send(api, campaign, kind, body)
+    if "quiet hours" not in waiting:
+        start = stage.started.replace(second=0, microsecond=0) + timedelta(hours=2)  # (the window is HH:MM)
+        campaign.quiet_opening = start
+        await _quiet_hours(api, campaign, say)
     say(
         f"accepted {sum(s.status_code == 202 for s in campaign.sent)} of {len(campaign.sent)}; waiting for receipts and replies"
     )
@@ -182,10 +208,10 @@ FORCED_FAILURES: Final = {FAILS_UNDELIVERABLE: "undeliverable", FAILS_AT_SUBMIT:
 
 
 def failures(campaign: Campaign) -> Counter[str]:
-    """Final messages that were not delivered (nor blocked), by status and reason."""
+    """Final messages that were not delivered (nor blocked, nor canceled), by status and reason."""
     out: Counter[str] = Counter()
     for m in campaign.messages.values():
-        if m["status"] not in ("delivered", "blocked"):
+        if m["status"] not in ("delivered", "blocked", "canceled"):
             reason = m.get("error") or next(
                 (p["receipt_stat"] for p in m["parts"] if p.get("receipt_stat")), None
             )

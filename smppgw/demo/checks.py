@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -57,7 +58,7 @@ def run_checks(campaign: Campaign, carrier: Carrier, hooks: HookLog) -> list[Che
 
 
 def _always(campaign: Campaign, replies: list[HandsetReply], hooks: HookLog) -> Iterator[Check]:
-    first = [s for s in campaign.sent if s.kind != "resend"]
+    first = campaign.first()
     refused = [s for s in first if s.status_code != 202]
     yield Check("every message accepted (202)", not refused, f"{len(first) - len(refused)}/{len(first)}")
     messages = campaign.messages.values()
@@ -118,6 +119,8 @@ def _twoway(campaign: Campaign, replies: list[HandsetReply], carrier: Carrier) -
         yield from _consent(campaign, stops, helps, carrier)
     if "conversations" not in waiting:
         yield from _conversations(campaign, replies)
+    if "quiet hours" not in waiting:
+        yield from _quiet(campaign)
     if "pools" not in waiting:
         senders = {
             m["from"]
@@ -209,4 +212,24 @@ def _conversations(campaign: Campaign, replies: list[HandsetReply]) -> Iterator[
                 wrong.append(f"{r.number} {r.text!r}: answer {m.get('answer')!r}, in reply to {kind}")
     yield Check(
         "every YES/NO and score linked to its message and parsed", not wrong, "; ".join(wrong[:5]) or "all"
+    )
+
+
+def _quiet(campaign: Campaign) -> Iterator[Check]:
+    held = campaign.quiet_views
+    opening = campaign.quiet_opening
+    wrong = [
+        f"{m['to']}: {m['status']} send_at {m.get('send_at')}" for m in held
+        if m["status"] != "scheduled" or opening is None
+        or abs((datetime.fromisoformat(m.get("send_at") or "1970-01-01T00:00:00Z") - opening).total_seconds()) > 60
+    ]  # fmt: skip
+    yield Check(
+        "an evening offer outside the recipient's local window is held scheduled for its opening",
+        len(held) == 2 and not wrong, "; ".join(wrong) or f"{len(held)} until {opening:%H:%M} UTC" if opening else "",
+    )  # fmt: skip
+    ends = [campaign.messages.get(s.id or "", {}).get("status") for s in campaign.of_kind("quiet")]
+    yield Check(
+        "a held message canceled before its time ends canceled",
+        ends == ["canceled"] * 2,
+        ", ".join(map(str, ends)),
     )

@@ -7,6 +7,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.status import Status
@@ -15,7 +16,7 @@ from smppgw.demo.api import percentile, seconds_between
 from smppgw.demo.campaign import Campaign, failures
 from smppgw.demo.checks import Check, score_of
 from smppgw.demo.hooks import HookLog
-from smppgw.demo.stage import Carrier, HandsetReply
+from smppgw.demo.stage import QUIET_ZONE, Carrier, HandsetReply
 
 __all__ = ["Progress", "summary_lines"]
 
@@ -149,6 +150,14 @@ def summary_lines(campaign: Campaign, carrier: Carrier, hooks: HookLog, checks: 
         if sent is not None:  # as the handset got it
             got = carrier.received(sent["to"], sent["from"])
             yield f"  {label:<17} {got[-1]!r}" if got else f"  {label:<17} (not at the handset)"
+    if "quiet hours" in waiting:
+        yield f"  quiet hours       WAITING ({waiting['quiet hours']})"
+    elif campaign.quiet_opening is not None:
+        local = campaign.quiet_opening.astimezone(ZoneInfo(QUIET_ZONE))
+        yield (
+            f"  quiet hours       {sum(m['status'] == 'scheduled' for m in campaign.quiet_views)} evening offers held "
+            f"scheduled until {local:%H:%M} {QUIET_ZONE} (the recipients' time, from their numbers), then canceled"
+        )
     lat = _latencies(campaign)
     yield f"  accept->receipt   p50 {percentile(lat, 50) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms ({len(lat)} parts)"
     events = ", ".join(f"{n} {t}" for t, n in sorted(hooks.by_type().items()))

@@ -20,8 +20,10 @@ import contextlib
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import attrs
 import trio
@@ -35,7 +37,17 @@ from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.support.config import ConfigError
 from smppgw.twoway.config import twoway_from_dict
 
-__all__ = ["BRAND", "HANDSETS", "POOL", "Carrier", "Stage", "carrier_behaviour", "staged"]
+__all__ = [
+    "BRAND",
+    "HANDSETS",
+    "POOL",
+    "QUIET_TAG",
+    "QUIET_ZONE",
+    "Carrier",
+    "Stage",
+    "carrier_behaviour",
+    "staged",
+]
 
 SEED: Final = 2026
 BRAND: Final = "Acme Dental"
@@ -58,6 +70,18 @@ TWOWAY_SECTIONS: Final[dict[str, Any]] = {
         "frequency": "Up to 4 msgs/month",
     },
 }
+
+
+QUIET_TAG: Final = "evening-offer"
+QUIET_ZONE: Final = "Europe/London"  # where the handsets' numbers are (from the number)
+
+
+def quiet_hours(now: datetime) -> list[dict[str, Any]]:
+    """A ``[[twoway.quiet_hours]]`` rule whose window, in the recipients' local time,
+    opens two hours from ``now``: a message it holds is ``scheduled`` for then."""
+    local = now.astimezone(ZoneInfo(QUIET_ZONE))
+    start, end = local + timedelta(hours=2), local + timedelta(hours=3)
+    return [{"window": f"{start:%H:%M}-{end:%H:%M}", "tags": [QUIET_TAG]}]
 
 
 def carrier_behaviour() -> dict[str, Any]:
@@ -135,11 +159,12 @@ class Stage:
     carrier: Carrier
     sim_port: int
     twoway_missing: dict[str, str]  # [twoway] section -> why this build refused it
+    started: datetime  # when the quiet-hours window was set (it opens two hours on)
 
 
-def _twoway(missing: dict[str, str]) -> dict[str, Any]:
+def _twoway(missing: dict[str, str], now: datetime) -> dict[str, Any]:
     accepted: dict[str, Any] = {}
-    for name, section in TWOWAY_SECTIONS.items():
+    for name, section in {**TWOWAY_SECTIONS, "quiet_hours": quiet_hours(now)}.items():
         try:
             twoway_from_dict({name: section})
         except ConfigError as exc:
@@ -164,7 +189,8 @@ async def staged(hooks_url: str) -> AsyncIterator[Stage]:
         {_SECRET_ENV: secret},
     )
     missing: dict[str, str] = {}
-    twoway = twoway_from_dict(_twoway(missing))
+    started = datetime.now(UTC)
+    twoway = twoway_from_dict(_twoway(missing, started))
     with tempfile.TemporaryDirectory(prefix="smppgw-demo-") as tmp:
         async with trio.open_nursery() as nursery:
             sim = await nursery.start(
@@ -181,7 +207,7 @@ async def staged(hooks_url: str) -> AsyncIterator[Stage]:
             try:
                 yield Stage(
                     url=f"http://127.0.0.1:{port}", api_key=api_key, secret=secret,
-                    carrier=Carrier(sim), sim_port=sim.port, twoway_missing=missing,
+                    carrier=Carrier(sim), sim_port=sim.port, twoway_missing=missing, started=started,
                 )  # fmt: skip
             finally:
                 nursery.cancel_scope.cancel()

@@ -28,6 +28,7 @@ STEP_CHECKS = {
     "consent": "every send to an opted-out number ends blocked",
     "conversations": "every YES/NO and score linked to its message and parsed",
     "pools": "appointments sent from the pool's long numbers",
+    "quiet hours": "held scheduled for its opening",
 }
 WAITABLE = set(STEP_CHECKS)
 
@@ -44,7 +45,8 @@ async def test_the_demo_runs_the_campaign_and_every_check_holds() -> None:
     assert code == 0, "\n".join(lines)
     assert lines[-1] == "demo OK"
     summary = "\n".join(lines)
-    assert re.search(r"^  accepted +36 of 36 sent$", summary, re.M), summary
+    accepted = re.search(r"^  accepted +(\d+) of (\d+) sent$", summary, re.M)
+    assert accepted and accepted[1] == accepted[2] and int(accepted[1]) >= 36, summary
     # the two numbers the carrier fails, with their reasons
     assert re.search(
         r"^  failed +\d+; 1 rejected \(ESME_RINVDSTADR\); 2 undeliverable \(UNDELIV\)", summary, re.M
@@ -59,7 +61,7 @@ async def test_the_demo_runs_the_campaign_and_every_check_holds() -> None:
     checks = lines[lines.index("checks") + 1 : -1]
     assert not [c for c in checks if c.startswith("  FAILED")], checks
     assert sum(c.startswith("  ok ") for c in checks) >= 7, checks
-    waiting = {c.split()[1].rstrip(":") for c in checks if c.startswith("  WAITING")}
+    waiting = {c.removeprefix("  WAITING ").split(":")[0] for c in checks if c.startswith("  WAITING")}
     assert waiting <= WAITABLE, checks
     for step in WAITABLE - waiting:  # a 2-way feature in this build: its checks ran, and held
         assert any(c.startswith("  ok ") and STEP_CHECKS[step] in c for c in checks), (step, checks)
