@@ -62,6 +62,7 @@ async def _run(progress: Progress) -> int:
                     timed_out = str(exc)
                 carrier = stage.carrier
         nursery.cancel_scope.cancel()  # the webhook receiver
+    progress.stop()
     if timed_out:
         say(f"demo FAILED: {timed_out}")
         return 1

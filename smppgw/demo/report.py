@@ -21,6 +21,15 @@ from smppgw.demo.stage import QUIET_ZONE, Carrier, HandsetReply
 __all__ = ["Progress", "summary_lines"]
 
 
+_STYLES = {
+    "ok ": "green",
+    "FAILED": "bold red",
+    "demo FAILED": "bold red",
+    "WAITING": "yellow",
+    "demo OK": "bold green",
+}
+
+
 class Progress:
     """``say`` prints a line; ``update`` shows the latest counts: in a rich status line on
     a terminal, or as a plain line at most once a second (and only when they change)."""
@@ -38,11 +47,18 @@ class Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """No more progress: the status line goes before the summary."""
         if self._status is not None:
             self._status.stop()
+            self._status = None
 
     def say(self, line: str) -> None:
-        self.console.print(line, highlight=False, markup=False, soft_wrap=True)
+        """One line; on a terminal a check's verdict is coloured."""
+        style = next((c for word, c in _STYLES.items() if line.lstrip().startswith(word)), None)
+        self.console.print(line, highlight=False, markup=False, soft_wrap=True, style=style)
 
     def update(self, line: str) -> None:
         if self._status is not None:
