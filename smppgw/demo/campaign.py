@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import attrs
+import trio
 
 from smppgw.demo.api import Api, wait_until
 from smppgw.demo.hooks import HookLog
@@ -162,7 +163,7 @@ async def run_campaign(
 ) -> Campaign:
     """Send, settle, resend to the opted-out, settle; returns what was shown."""
     campaign = Campaign(waiting=waiting)
-    clock = _Clock()
+    started = trio.current_time()
     await wait_until("a bind to the carrier (GET /readyz)", 10.0, api.ready)
     say(
         f"sending: {len(HANDSETS[:12])} appointment confirmations (from "
@@ -179,7 +180,7 @@ async def run_campaign(
         f"accepted {sum(s.status_code == 202 for s in campaign.sent)} of {len(campaign.sent)}; waiting for receipts and replies"
     )
     await _settle(api, stage, hooks, campaign, progress)
-    campaign.phase_seconds["campaign"] = clock.lap()
+    campaign.phase_seconds["campaign"] = (settled := trio.current_time()) - started
     if "consent" in waiting:
         say(f"resend to the opted-out: WAITING ({waiting['consent']})")
         return await _whole_views(api, campaign)
@@ -191,7 +192,7 @@ async def run_campaign(
         text = {OFFER_FROM: OFFER, SURVEY_FROM: SURVEY}.get(sender, APPOINTMENT)
         await _send(api, campaign, "resend", {"to": number, "from": sender, "text": text, "tags": ["resend"]})
     await _settle(api, stage, hooks, campaign, progress)
-    campaign.phase_seconds["resend"] = clock.lap()
+    campaign.phase_seconds["resend"] = trio.current_time() - settled
     return await _whole_views(api, campaign)
 
 
@@ -217,16 +218,3 @@ def failures(campaign: Campaign) -> Counter[str]:
             )
             out[f"{m['status']} ({reason})" if reason else m["status"]] += 1
     return out
-
-
-class _Clock:
-    def __init__(self) -> None:
-        import time
-
-        self._now = time.monotonic
-        self._last = self._now()
-
-    def lap(self) -> float:
-        now = self._now()
-        lap, self._last = now - self._last, now
-        return lap

@@ -43,13 +43,15 @@ def _inbound_for(campaign: Campaign, reply: HandsetReply) -> list[dict[str, Any]
     ]  # fmt: skip
 
 
-def _mentions(view: Any, text: str) -> bool:
-    """``text`` is a value somewhere in ``view`` (a consent history names the exact text)."""
-    if isinstance(view, dict):
-        return any(_mentions(v, text) for v in view.values())
-    if isinstance(view, list):
-        return any(_mentions(v, text) for v in view)
-    return view == text
+def _opted_out_by(view: dict[str, Any] | None, text: str) -> bool:
+    """``GET /v1/consent/{number}?sender=`` says no message may go now, and its history
+    has the keyword opt-out with the exact text the handset sent."""
+    if not view or view.get("allowed") is not False:
+        return False
+    return any(
+        e.get("state") == "opted_out" and e.get("source") == "keyword" and e.get("text") == text
+        for e in view.get("history", [])
+    )
 
 
 def run_checks(campaign: Campaign, carrier: Carrier, hooks: HookLog) -> list[Check]:
@@ -152,10 +154,10 @@ def _consent(
     lost = [
         f"{r.number}->{r.sender} {r.text!r}"
         for r in stops
-        if not _mentions(campaign.consent.get((r.number, r.sender)), r.text)
+        if not _opted_out_by(campaign.consent.get((r.number, r.sender)), r.text)
     ]
     yield Check(
-        "every STOP recorded in the consent history with its exact text",
+        "every STOP in the consent history with its exact text; the sender not allowed",
         not lost,
         "; ".join(lost) or f"{len(stops)}",
     )

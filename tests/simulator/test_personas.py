@@ -225,3 +225,40 @@ def test_the_readme_example_is_a_valid_config() -> None:
     behaviour = build_behaviour(tomllib.loads(example)["behaviour"])
     assert behaviour.personas is not None and behaviour.personas.seed == 7
     assert answer(behaviour.personas, 7, "447700900013", 1, OFFER).action == "stop"
+
+
+def test_the_two_way_profile_has_people_behind_the_numbers() -> None:
+    config = build_config(profile="two-way")
+    persona = config.behaviour_for(config.accounts[0]).personas
+    assert persona is not None and persona.seed == 1
+    config = build_config(profile="two-way", personas=3)  # the default personas, seeded 3
+    persona = config.behaviour_for(config.accounts[0]).personas
+    assert persona is not None and persona.seed == 3
+
+
+def test_a_numbers_answers_do_not_depend_on_other_numbers_traffic() -> None:
+    """The n-th MT to a number gets the same answer whatever else arrives in between."""
+    import attrs
+
+    from simulator.personas import Personas
+
+    @attrs.define
+    class Mt:
+        destination_addr: str
+        source_addr: str = SOURCE
+        esm_class: int = 0
+        data_coding: int = 0
+        payload: bytes = YES_NO.encode()
+
+    def run(order: list[str]) -> dict[str, list[str | None]]:
+        people = Personas(9, lambda *args: None, lambda *args: None)
+        config = personas_from_dict({"delay": 0})
+        for number in order:
+            people.on_delivered(None, config, Mt(number), 0.0)
+        out: dict[str, list[str | None]] = {}
+        for number, _, got in people.answers:
+            out.setdefault(number, []).append(got.text)
+        return out
+
+    a, b = "447700900001", "447700900002"
+    assert run([a, a, a, b, b, b]) == run([b, a, b, a, b, a]) == run([a, b, b, b, a, a])
