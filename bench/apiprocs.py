@@ -58,7 +58,7 @@ def simulator(directory: Path, window: int) -> Iterator[dict[str, Any]]:
     # Two accounts: the simulator sends a receipt to any bind of the message's account, and
     # both servers are bound at once in sections 1 and 2.
     cmd = [sys.executable, "-m", "simulator.cli", "--port", "0", "--seed", "1", "--window", str(window),
-           "--http-port", "0", "--account", "smppclient1:password", "--account", f"{KANNEL_ACCOUNT}:password"]  # fmt: skip
+           "--http-port", "0", "--profile", "fast", "--account", "smppclient1:password", "--account", f"{KANNEL_ACCOUNT}:password"]  # fmt: skip
     with (directory / "smppsim.log").open("wb") as err:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, cwd=HERE.parent

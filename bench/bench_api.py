@@ -4,7 +4,7 @@
                                         [--batch-count 100000] [--e2e-count 50000]
                                         [--only ours kannel batch e2e] [--json]
 
-One run, one machine, one SMSC: the bundled simulator (``smppsim``, default profile:
+One run, one machine, one SMSC: the bundled simulator (``smppsim``, the ``fast`` profile:
 every message delivered at once, a receipt each) as its own process on a free loopback
 port, deliver_sm window ``--window``; both gateways bind to it as one transceiver with
 ``--window`` submits in flight, the gateway with the default account

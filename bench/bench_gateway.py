@@ -7,8 +7,8 @@ The job, the same for every implementation: ``--count`` messages (160-character 
 text, one part) to one destination, each asking for a delivery receipt
 (registered_delivery=1); the rate is messages/s from the first submit to the moment the
 last receipt has been correlated to its message. Every run gets a fresh simulator
-process (``python -m simulator.cli --port 0 --seed 1 --account bench:secret``, default
-profile: every message delivered at once, receipts in text and TLVs; deliver_sm window
+process (``python -m simulator.cli --port 0 --seed 1 --profile fast --account bench:secret``,
+every message delivered at once, receipts in text and TLVs; deliver_sm window
 ``--sim-window``, default 512: a load-test SMSC, not a carrier's 1-10, so the receipts
 keep up with the submits for every client alike) and a fresh client process; both are stopped
 by PID at the end, also on failure. Every run is bounded by ``--count`` and
@@ -288,6 +288,8 @@ def simulator(log: Path, window: int | None) -> Iterator[tuple[int, int]]:
         "0",
         "--seed",
         "1",
+        "--profile",
+        "fast",
         "--account",
         f"{SYSTEM_ID}:{PASSWORD}",
     ]

@@ -50,7 +50,7 @@ def server(kind: str, binds: int, max_seconds: float) -> Iterator[int]:
     if kind == "refsmsc":
         cmd = [sys.executable, "-m", "loadtest.refsmsc", "--port", "0", "--max-seconds", str(max_seconds)]
     else:
-        cmd = [str(BIN / "smppsim"), "--port", "0", "--max-binds", str(max(4, binds))]
+        cmd = [str(BIN / "smppsim"), "--port", "0", "--profile", "fast", "--max-binds", str(max(4, binds))]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         line = first_line(proc, timeout=30).decode()

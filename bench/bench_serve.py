@@ -6,7 +6,7 @@
 The job: ``--count`` messages (one part, a receipt each) POSTed to
 ``/v1/messages/batch`` (``--batch`` per request, ``--posters`` threads, each honouring
 429 and its Retry-After), then waited on until every one is final. The carrier is
-``smppsim`` in its own process (default account, default profile: every message
+``smppsim`` in its own process (default account, the ``fast`` profile: every message
 delivered at once) on a free loopback port; the gateway is ``smppgw serve --config``
 with a generated config (one SMSC entry, ``--binds`` transceivers, window ``--window``,
 the SQLite store in a temporary directory, the API on a free loopback port).
@@ -85,7 +85,19 @@ def free_port() -> int:
 
 def start_simulator() -> tuple[subprocess.Popen[bytes], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "simulator.cli", "--port", "0", "--seed", "1", "--window", "512"],
+        [
+            sys.executable,
+            "-m",
+            "simulator.cli",
+            "--port",
+            "0",
+            "--seed",
+            "1",
+            "--window",
+            "512",
+            "--profile",
+            "fast",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,

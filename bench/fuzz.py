@@ -84,7 +84,7 @@ async def campaign(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     sim_port = free_port()
     (work / "sim.toml").write_text(
-        f'host = "{HOST}"\nport = {sim_port}\nseed = {args.seed}\n'
+        f'host = "{HOST}"\nport = {sim_port}\nseed = {args.seed}\nprofile = "fast"\n'
         '[[account]]\nsystem_id = "smppclient1"\npassword = "password"\nmax_binds = 8\n'
         '[[account]]\nsystem_id = "fuzz"\npassword = "fuzz"\nmax_binds = 1000\n'
     )

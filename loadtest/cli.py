@@ -189,7 +189,9 @@ def _write_html(result: dict[str, Any], path: str) -> None:
     metavar="HOST:PORT",
     help="--http --wait-dlr: where to take the gateway's receipt webhooks.  [default: 127.0.0.1:0]",
 )
-@click.option("--profile", help="Simulator profile for --sim (see `smppsim --list-profiles`).")
+@click.option(
+    "--profile", help="Simulator profile for --sim (see `smppsim --list-profiles`).  [default: fast]"
+)
 @click.option("--sim-option", multiple=True, metavar="KEY=VALUE", help="Simulator behaviour key for --sim.")
 @click.option("--rate", type=float, help="Open loop: constant submit_sm/s.")
 @click.option("--ramp", metavar="FROM:TO", help="Open loop: linear ramp of submit_sm/s over --duration.")

@@ -120,4 +120,7 @@ class BindState:
             "submits": self.submits,
             "throttled": self.throttled,
             "deliver_sm_in_flight": stats.requests_in_flight,
+            "window": stats.window_size,  # deliver_sm the ESME may owe us at once
+            "owed": stats.responses_owed,  # its requests we have not answered yet
+            "bind_tps": self.bucket.rate if self.bucket is not None else None,
         }

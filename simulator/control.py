@@ -1,11 +1,14 @@
 """The simulator's control HTTP API and /metrics (FastAPI on Hypercorn's trio worker).
 
+    GET   /                             the console: a web page over this API (``console``)
     GET   /healthz                      liveness
     GET   /binds                        bound sessions and their counters
     GET   /accounts                     accounts, counters and effective behaviour
     GET   /stats                        totals
     GET   /messages?account=&source_addr=&destination_addr=&state=&limit=
-                                        what the SMSC received, newest first
+                                        what the SMSC received, newest first (with
+                                        its text decoded, state and receipt)
+    GET   /mo?account=&limit=           MO messages last sent to the ESMEs, newest first
     POST  /inject                       an inbound (MO) message to an account's binds
     PATCH /behaviour                    change behaviour of every account at run time
     PATCH /accounts/{system_id}/behaviour   ... of one account
@@ -16,7 +19,8 @@ Bad input gets 422 with a ``detail`` that names the problem; nothing is half-app
 
 Access: a request that changes anything (every method but GET and HEAD: inject, reset,
 behaviour) must carry the token, as ``Authorization: Bearer TOKEN`` or ``X-Token: TOKEN``;
-with ``guard_reads`` (the API listens beyond loopback) every request must. Without it the
+with ``guard_reads`` (the API listens beyond loopback) every request must, but for the
+console's own files (no data in them: the page asks for the token). Without it the
 answer is 401, an RFC 9457 problem, before the body is read. The token is compared in
 constant time.
 
@@ -35,11 +39,13 @@ from fastapi import FastAPI, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config import ConfigError
+from simulator.console import ASSETS, add_console
 from simulator.smsc import Simulator
 
 __all__ = ["TokenGuard", "build_app", "serve_control"]
 
 _READS: Final = frozenset({"GET", "HEAD"})
+_PUBLIC: Final = frozenset(ASSETS)  # the console's files: readable without the token
 _UNAUTHORIZED: Final = json.dumps(
     {
         "type": "urn:smppsim:problem:unauthorized",
@@ -64,7 +70,7 @@ class TokenGuard:
         self._guard_reads = guard_reads
 
     def _allowed(self, scope: dict[str, Any]) -> bool:
-        if scope["method"] in _READS and not self._guard_reads:
+        if scope["method"] in _READS and (not self._guard_reads or scope["path"] in _PUBLIC):
             return True
         given = b""
         for name, value in scope["headers"]:
@@ -126,6 +132,15 @@ def build_app(sim: Simulator) -> FastAPI:
             limit=limit,
         )
 
+    @app.get("/mo")
+    async def mo(
+        account: str | None = None, limit: int = Query(default=50, ge=1, le=10_000)
+    ) -> list[dict[str, Any]]:
+        try:
+            return sim.recent_mo(account=account, limit=limit)
+        except ConfigError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+
     @app.post("/inject", status_code=202)
     async def inject(body: Inject) -> dict[str, int]:
         try:
@@ -164,6 +179,7 @@ def build_app(sim: Simulator) -> FastAPI:
     async def metrics() -> Response:
         return Response(sim.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    add_console(app)
     return app
 
 

@@ -6,12 +6,15 @@ delivered when one binds (SMPP-REFERENCE §7.1: carriers keep unacknowledged rep
 A deliver_sm that the ESME does not answer, or answers with an error, is retried on the
 behaviour's ``deliver_retry`` schedule (SMPP 3.4 §5.1.3: ESME_RX_T_APPN means "retry
 later"); ESME_RX_P_APPN and ESME_RX_R_APPN drop it, as the spec says.
+
+The last ``RECENT_MO`` MO messages are kept with their result, for the console (``GET /mo``).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -25,23 +28,26 @@ if TYPE_CHECKING:
     from simulator.metrics import Tallies
     from simulator.scheduler import Scheduler
 
-__all__ = ["Delivery", "DeliveryQueue"]
+__all__ = ["RECENT_MO", "Delivery", "DeliveryQueue"]
 
 log = logging.getLogger(__name__)
 
 _DROP = frozenset({CommandStatus.ESME_RX_P_APPN, CommandStatus.ESME_RX_R_APPN})
 _DELIVER_SM = int(CommandId.DELIVER_SM)
 _ROK = int(CommandStatus.ESME_ROK)
+RECENT_MO = 200  # per account
 
 
 class Delivery:
-    __slots__ = ("attempts", "kind", "on_done", "pdu")
+    __slots__ = ("attempts", "kind", "on_done", "pdu", "queued_at", "result")
 
     def __init__(self, pdu: DeliverSm, kind: str, on_done: Callable[[bool], Any] | None = None) -> None:
         self.pdu = pdu
         self.kind = kind  # "receipt" | "mo"
         self.attempts = 0
         self.on_done = on_done
+        self.result = "queued"  # then "delivered", "rejected" or "expired"
+        self.queued_at = 0.0  # wall clock, set for the MO messages kept in ``recent_mo``
 
 
 class DeliveryQueue:
@@ -62,6 +68,7 @@ class DeliveryQueue:
         self.in_flight = 0
         self.dropped = 0
         self.delivered = 0
+        self.recent_mo: deque[Delivery] = deque(maxlen=RECENT_MO)
 
     def __len__(self) -> int:
         return len(self._ready)
@@ -75,6 +82,9 @@ class DeliveryQueue:
             self._receivers.remove(conn)
 
     def put(self, delivery: Delivery, *, first: bool = False) -> None:
+        if delivery.kind == "mo" and not delivery.attempts:  # new, not a retry
+            delivery.queued_at = time.time()
+            self.recent_mo.append(delivery)
         if first:
             self._ready.appendleft(delivery)
         else:
@@ -83,6 +93,7 @@ class DeliveryQueue:
 
     def clear(self) -> None:
         self._ready.clear()
+        self.recent_mo.clear()
 
     def _pick(self) -> SmppConnection | None:
         receivers = self._receivers
@@ -117,6 +128,7 @@ class DeliveryQueue:
         status = outcome.status if isinstance(outcome, ResponseReceived) else None
         if status == _ROK:
             self.delivered += 1
+            delivery.result = "delivered"
             self._counts[delivery.kind, "delivered"].n += 1
             if delivery.on_done is not None:
                 delivery.on_done(True)
@@ -147,6 +159,7 @@ class DeliveryQueue:
 
     def _finish_failed(self, delivery: Delivery, result: str) -> None:
         self.dropped += 1
+        delivery.result = result
         self._counts[delivery.kind, result].n += 1
         if delivery.on_done is not None:
             delivery.on_done(False)

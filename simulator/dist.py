@@ -6,6 +6,11 @@ In TOML a distribution is a number of seconds (constant) or a table::
     dlr_delay = { kind = "uniform", low = 0.1, high = 2.0 }
     dlr_delay = { kind = "lognormal", p50 = 0.05, p99 = 0.8 }
     dlr_delay = { kind = "exponential", mean = 1.5 }
+    dlr_delay = { kind = "lognormal", p50 = 1.5, p99 = 10.0, min = 0.2, max = 20.0 }
+
+``min`` and ``max`` (any kind but a constant) clamp a sample: a lognormal's tails are
+unbounded, and a receipt that takes hours, or arrives within microseconds of the submit,
+is not what a carrier-like default should produce now and then.
 """
 
 from __future__ import annotations
@@ -26,18 +31,21 @@ class Dist:
     kind: str = "const"
     a: float = 0.0  # const: value; uniform: low; lognormal: p50; exponential: mean
     b: float = 0.0  # uniform: high; lognormal: p99
+    floor: float = 0.0  # ``min``: every sample is clamped to [floor, cap]
+    cap: float = math.inf  # ``max``
 
     def sample(self, rng: random.Random) -> float:
         if self.kind == "const":
             return self.a
         if self.kind == "uniform":
-            return rng.uniform(self.a, self.b)
-        if self.kind == "exponential":
-            return rng.expovariate(1.0 / self.a) if self.a > 0 else 0.0
-        # lognormal from its median and 99th percentile
-        mu = math.log(self.a)
-        sigma = (math.log(self.b) - mu) / _Z99
-        return rng.lognormvariate(mu, sigma)
+            value = rng.uniform(self.a, self.b)
+        elif self.kind == "exponential":
+            value = rng.expovariate(1.0 / self.a) if self.a > 0 else 0.0
+        else:  # lognormal from its median and 99th percentile
+            mu = math.log(self.a)
+            sigma = (math.log(self.b) - mu) / _Z99
+            value = rng.lognormvariate(mu, sigma)
+        return min(max(value, self.floor), self.cap)
 
     @property
     def is_zero(self) -> bool:
@@ -52,6 +60,10 @@ class Dist:
         out: dict[str, Any] = {"kind": self.kind, names[0]: self.a}
         if names[1]:
             out[names[1]] = self.b
+        if self.floor > 0:
+            out["min"] = self.floor
+        if self.cap != math.inf:
+            out["max"] = self.cap
         return out
 
 
@@ -74,19 +86,27 @@ def parse_dist(value: Any, where: str) -> Dist:
     }
     if kind not in keys:
         raise ValueError(f"{where}.kind: one of {', '.join(keys)}, got {kind!r}")
-    unknown = set(value) - {"kind", *keys[kind]}
+    clamps = ("min", "max") if kind != "const" else ()
+    unknown = set(value) - {"kind", *keys[kind], *clamps}
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} for kind {kind!r}")
     nums = []
     for key in keys[kind]:
         if key not in value:
             raise ValueError(f"{where}.{key}: missing")
-        v = value[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0 or not math.isfinite(v):
-            raise ValueError(f"{where}.{key}: must be a finite number >= 0, got {v!r}")
-        nums.append(float(v))
+        nums.append(_seconds(value[key], f"{where}.{key}"))
+    floor = _seconds(value["min"], f"{where}.min") if "min" in value else 0.0
+    cap = _seconds(value["max"], f"{where}.max") if "max" in value else math.inf
+    if floor > cap:
+        raise ValueError(f"{where}: min {floor} > max {cap}")
     if kind == "uniform" and nums[0] > nums[1]:
         raise ValueError(f"{where}: low {nums[0]} > high {nums[1]}")
     if kind == "lognormal" and not 0 < nums[0] <= nums[1]:
         raise ValueError(f"{where}: need 0 < p50 <= p99, got p50={nums[0]} p99={nums[1]}")
-    return Dist(kind, nums[0], nums[1] if len(nums) > 1 else 0.0)
+    return Dist(kind, nums[0], nums[1] if len(nums) > 1 else 0.0, floor, cap)
+
+
+def _seconds(v: Any, where: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or v < 0 or not math.isfinite(v):
+        raise ValueError(f"{where}: must be a finite number >= 0, got {v!r}")
+    return float(v)

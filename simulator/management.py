@@ -15,6 +15,7 @@ import trio
 
 from simulator.accounts import AccountState, BindState
 from simulator.config import Behaviour, ConfigError, build_behaviour
+from simulator.message_log import text_of
 from simulator.state import SimState
 from simulator.twoway import Handsets
 
@@ -128,6 +129,30 @@ class Management:
 
     def messages(self, **filters: Any) -> list[dict[str, Any]]:
         return [m.to_dict() for m in self._state.store.select(**filters)]
+
+    def recent_mo(self, *, account: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The MO messages (injected or handset replies) last queued to the ESMEs, newest
+        first: one entry per deliver_sm (a concatenated message is several), decoded.
+
+        Raises:
+            ConfigError: unknown account.
+        """
+        states = [self._account(account)] if account is not None else self._state.accounts.values()
+        found = [(d, a.account.system_id) for a in states for d in a.queue.recent_mo]
+        found.sort(key=lambda item: item[0].queued_at, reverse=True)
+        return [
+            {
+                "account": system_id,
+                "at": d.queued_at,
+                "source_addr": d.pdu.source_addr,
+                "destination_addr": d.pdu.destination_addr,
+                "data_coding": d.pdu.data_coding,
+                "text": text_of(d.pdu.short_message, d.pdu.data_coding, d.pdu.esm_class),
+                "result": d.result,
+                "attempts": d.attempts,
+            }
+            for d, system_id in found[:limit]
+        ]
 
     def reset(self) -> None:
         """Forget received messages, queued deliveries and pending timers (binds stay).

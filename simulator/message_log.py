@@ -11,15 +11,32 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from smppgw.core.constants import MessageState
+from smppgw.core.reassembly import MalformedUdh, split_udh
+from smppgw.core.text import decode_text
 
 if TYPE_CHECKING:
     from smppgw.core.pdu import DataSm, DestAddress, SubmitMulti, SubmitSm
 
-__all__ = ["PENDING_STATES", "Message", "MessageLog"]
+__all__ = ["PENDING_STATES", "Message", "MessageLog", "text_of"]
 
 # States a message leaves when it reaches its outcome.
 PENDING_STATES: Final = frozenset({MessageState.ENROUTE, MessageState.ACCEPTED, MessageState.SCHEDULED})
 _ENROUTE: Final = MessageState.ENROUTE
+_UDHI: Final = 0x40  # esm_class bit 6: the user data starts with a header (3.4 §5.2.12)
+_BINARY: Final = frozenset({0x02, 0x04})  # 8-bit binary data codings (3.4 §5.2.19)
+
+
+def text_of(payload: bytes, data_coding: int, esm_class: int = 0) -> str | None:
+    """The text a handset would show for a message's user data (its UDH left out), or
+    None for binary data (an 8-bit data_coding, or a message class with 8-bit data)."""
+    if data_coding in _BINARY or (data_coding >= 0xF0 and data_coding & 0x04):
+        return None
+    if esm_class & _UDHI:
+        try:
+            payload = split_udh(payload)[1]
+        except MalformedUdh:
+            return None
+    return decode_text(payload, data_coding)
 
 
 class Message:
@@ -145,10 +162,16 @@ class Message:
             "data_coding": self.data_coding,
             "registered_delivery": self.registered_delivery,
             "payload_hex": self.payload.hex(),
+            "text": text_of(self.payload, self.data_coding, self.esm_class),
             "tlv_tags": list(self.tlv_tags),
             "state": self.state.stat,
             "submitted_at": self.submitted_wall,
             "receipts_sent": self.receipts_sent,
+            # The receipt: the id it carries, when the outcome was reached (wall clock) and
+            # its err: code.
+            "receipt_id": self.receipt_id,
+            "done_at": self.done_at,
+            "error": self.error,
         }
 
 

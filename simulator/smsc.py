@@ -90,6 +90,7 @@ class Simulator:
         self.set_behaviour = control.set_behaviour
         self.inject_mo = control.inject_mo
         self.messages = control.messages
+        self.recent_mo = control.recent_mo
         self.reset = control.reset
         self.stats = control.stats
 

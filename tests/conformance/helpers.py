@@ -48,6 +48,7 @@ async def start_simulator(nursery: trio.Nursery, **config: Any) -> Simulator:
         "host": "127.0.0.1",
         "port": 0,
         "seed": 7,
+        "profile": "fast",  # receipts at once: a test that wants a carrier's delay asks for it
         "session": {
             "bind_timeout": SESSION_INIT,
             "inactivity_timeout": INACTIVITY,

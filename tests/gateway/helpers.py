@@ -160,9 +160,10 @@ def answer_binds(status: int = CommandStatus.ESME_ROK) -> Handler:
 
 @contextlib.asynccontextmanager
 async def memory_simulator(**config: Any) -> AsyncIterator[Simulator]:
-    """A simulator on the test's ``MemoryNet`` (seed 1); keys as in its TOML config.
+    """A simulator on the test's ``MemoryNet`` (seed 1); keys as in its TOML config; the
+    ``fast`` profile (receipts at once) unless ``config`` names another.
     ``memory_net().stop(sim.port)`` stops it early, as killing its process would."""
-    cfg = sim_config({"host": MEMORY_HOST, "port": 0, "seed": 1, **config})
+    cfg = sim_config({"host": MEMORY_HOST, "port": 0, "seed": 1, "profile": "fast", **config})
     sim = Simulator(cfg)
     net = memory_net()
     serve = functools.partial(handle_stream, handler=sim.handle, config=session_config(cfg))
@@ -182,8 +183,9 @@ async def memory_simulator(**config: Any) -> AsyncIterator[Simulator]:
 
 @contextlib.asynccontextmanager
 async def simulator(**config: Any) -> AsyncIterator[Simulator]:
-    """A simulator on a free loopback port (seed 1); keys as in its TOML config."""
-    data = {"host": HOST, "port": 0, "seed": 1, **config}
+    """A simulator on a free loopback port (seed 1, the ``fast`` profile unless ``config``
+    names another); keys as in its TOML config."""
+    data = {"host": HOST, "port": 0, "seed": 1, "profile": "fast", **config}
     async with trio.open_nursery() as nursery:
         sim: Simulator = await nursery.start(run_simulator, sim_config(data))
         try:

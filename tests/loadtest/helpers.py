@@ -38,7 +38,7 @@ async def run_checked(params: RunParams, *, timeout: float = 30.0, **kw: Any) ->
 
 async def start_sim(nursery: trio.Nursery, **config: Any) -> Simulator:
     """A simulator on an ephemeral loopback port; ``config`` keys as in its TOML."""
-    data: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "seed": 1}
+    data: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "seed": 1, "profile": "fast"}
     data.update(config)
     sim = await nursery.start(run_simulator, config_from_dict(data))
     assert isinstance(sim, Simulator)

@@ -129,6 +129,17 @@ async def test_receipts_in_another_id_base_still_match() -> None:
     assert s["receipts"] == s["receipts_expected"] == 100
 
 
+async def test_the_simulator_runs_the_fast_profile_unless_told_otherwise() -> None:
+    fast = await run_checked(constant(40, 0.5, wait_dlr=3.0))
+    assert fast["params"]["profile"] == "fast"
+    assert fast["summary"]["receipts"] == fast["summary"]["receipts_expected"] == 20
+    carrier = await run_checked(constant(40, 0.5, wait_dlr=1.0, profile="default"))
+    assert carrier["params"]["profile"] == "default"
+    receipt = carrier["summary"]["latency_ms"]["submit_receipt"]
+    assert receipt["count"] >= 1
+    assert receipt["p50"] >= 200  # the default profile's floor: a receipt never comes at once
+
+
 async def test_closed_loop_sends_the_count_through_every_bind() -> None:
     params = RunParams(target="sim", closed=True, count=3000, duration=10.0, binds=3, window=32)
     result = await run_checked(params)

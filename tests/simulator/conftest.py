@@ -38,8 +38,9 @@ class RawPdu(NamedTuple):
 
 
 async def start_simulator(nursery: trio.Nursery, **config: Any) -> Simulator:
-    """Start a simulator on an ephemeral loopback port; ``config`` keys as in TOML."""
-    data: dict[str, Any] = {"host": HOST, "port": 0, "seed": 1}
+    """Start a simulator on an ephemeral loopback port; ``config`` keys as in TOML (the
+    ``fast`` profile, receipts at once, unless it names another)."""
+    data: dict[str, Any] = {"host": HOST, "port": 0, "seed": 1, "profile": "fast"}
     data.update(config)
     sim = await nursery.start(run_simulator, config_from_dict(data))
     assert isinstance(sim, Simulator)

@@ -60,8 +60,10 @@ Answer = Callable[[DeliverSm, int], int | None]
 
 @contextlib.asynccontextmanager
 async def running(**config: Any) -> AsyncIterator[Simulator]:
-    """A simulator on a free loopback port (seed 1); keys as in the TOML config."""
-    data = {"port": 0, "seed": 1, **config}
+    """A simulator on a free loopback port (seed 1, the ``fast`` profile: receipts at once;
+    a test that wants the default profile's carrier-like delay asks for it); keys as in
+    the TOML config."""
+    data = {"port": 0, "seed": 1, "profile": "fast", **config}
     async with trio.open_nursery() as nursery:
         sim: Simulator = await nursery.start(run_simulator, config_from_dict(data))
         try:
@@ -199,17 +201,19 @@ async def bound(
     password: str = PASSWORD,
     answer: Answer = _always_ok,
     interface_version: int = 0x34,
+    timeout: float = 2.0,
     **session: Any,
 ) -> AsyncIterator[Esme]:
-    """An ESME bound to ``sim``; ``session`` overrides ``SessionConfig`` (no keep-alive by default)."""
+    """An ESME bound to ``sim``; ``session`` overrides ``SessionConfig`` (no keep-alive by
+    default); ``timeout`` bounds the connect and the bind (more under a fast MockClock)."""
     settings = EsmeSettings(
         system_id=system_id,
         password=password,
         mode=mode,
         interface_version=interface_version,
         session=SessionConfig(**{"enquire_link_interval": None, "window": 50, **session}),
-        connect_timeout=2.0,
-        bind_timeout=2.0,
+        connect_timeout=timeout,
+        bind_timeout=timeout,
         unbind_timeout=1.0,
     )
     async with open_esme(
