@@ -60,9 +60,12 @@ def run_checks(campaign: Campaign, carrier: Carrier, hooks: HookLog) -> list[Che
 
 
 def _always(campaign: Campaign, replies: list[HandsetReply], hooks: HookLog) -> Iterator[Check]:
+    refused = [f"{s.to}: {s.status_code} {s.error}" for s in campaign.sent if s.status_code != 202]
+    yield Check(
+        "every message accepted (202)", not refused,
+        "; ".join(refused) or f"{len(campaign.sent)}/{len(campaign.sent)}",
+    )  # fmt: skip
     first = campaign.first()
-    refused = [s for s in first if s.status_code != 202]
-    yield Check("every message accepted (202)", not refused, f"{len(first) - len(refused)}/{len(first)}")
     messages = campaign.messages.values()
     ours = [m for m in messages if m["id"] in {s.id for s in first}]
     not_final = [m["id"] for m in messages if not m["final"]]

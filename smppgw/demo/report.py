@@ -101,8 +101,8 @@ def summary_lines(campaign: Campaign, carrier: Carrier, hooks: HookLog, checks: 
     replies = carrier.replies()
     statuses = Counter(m["status"] for m in campaign.messages.values())
     yield "summary"
-    first = [s for s in campaign.sent if s.kind != "resend"]
-    yield f"  accepted          {sum(s.status_code == 202 for s in first)} of {len(first)} sent"
+    sent = campaign.sent
+    yield f"  accepted          {sum(s.status_code == 202 for s in sent)} of {len(sent)} sent"
     yield f"  delivered         {statuses['delivered']} (of {len(campaign.messages)} messages, the gateway's replies included)"
     failed = failures(campaign)
     yield f"  failed            {sum(failed.values())}" + "".join(
