@@ -101,8 +101,8 @@ def summary_lines(campaign: Campaign, carrier: Carrier, hooks: HookLog, checks: 
     replies = carrier.replies()
     statuses = Counter(m["status"] for m in campaign.messages.values())
     yield "summary"
-    sent = campaign.sent
-    yield f"  accepted          {sum(s.status_code == 202 for s in sent)} of {len(sent)} sent"
+    sends = campaign.sent
+    yield f"  accepted          {sum(s.status_code == 202 for s in sends)} of {len(sends)} sent"
     yield f"  delivered         {statuses['delivered']} (of {len(campaign.messages)} messages, the gateway's replies included)"
     failed = failures(campaign)
     yield f"  failed            {sum(failed.values())}" + "".join(
