@@ -12,7 +12,9 @@ For each whole inbound message, in order:
 4. The consent desk records what a keyword changes (``consent.changed``); the
    conversation desk settles the conversation (answered, re-prompted, invalid).
 5. What they answer (a STOP's one confirmation, HELP's text, a re-prompt, a custom
-   rule's reply) is sent through the gateway like any message (``send``).
+   rule's reply) is sent through the gateway like any message (``send``). A custom
+   rule (``[[twoway.rule]]``) with ``event = true`` also writes a ``keyword.matched``
+   event (subject ``inbound:<seq>``, sequence 2: after the message's ``message.inbound``).
 
 If step 3 or 4 raises, the SMSC is asked to redeliver (``gateway.inbound``): a STOP is
 never lost, at worst stored twice. A reply that cannot be sent is logged and dropped;
@@ -29,11 +31,11 @@ import attrs
 
 from smppgw.gateway.inbound import InboundMessage
 from smppgw.gateway.messages import SubmitError
-from smppgw.store.base import InboundRecord, InboundStore
+from smppgw.store.base import EventRecord, EventStore, InboundRecord, InboundStore, event_id, iso
 from smppgw.support.logsafe import TEXT_LIMIT, Fields, kv
 from smppgw.twoway.keywords import KeywordMatch, Keywords, Kind
 
-__all__ = ["ConsentDesk", "ConversationDesk", "Link", "Reply", "TwoWay"]
+__all__ = ["ConsentDesk", "ConversationDesk", "Link", "Reply", "TwoWay", "TwoWayStore"]
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +79,15 @@ class ConversationDesk(Protocol):
         """Apply the stored answer to its conversation; return what to send back."""
 
 
+class TwoWayStore(InboundStore, EventStore, Protocol):
+    """What the inbound path writes: the message and its events."""
+
+
 class TwoWay:
     def __init__(
         self,
         *,
-        store: InboundStore,
+        store: TwoWayStore,
         send: Callable[[Reply], object],
         keywords: Keywords | None = None,
         consent: ConsentDesk | None = None,
@@ -125,8 +131,38 @@ class TwoWay:
             replies += self.consent.on_keyword(match, record)
         if link.conversation_id is not None and self.conversations is not None:
             replies += self.conversations.settle(link, record)
+        if match is not None and match.kind is Kind.CUSTOM:
+            replies += self._rule(match, record)
         for reply in replies:
             self._send(reply)
+
+    def _rule(self, match: KeywordMatch, record: InboundRecord) -> list[Reply]:
+        """A custom rule's event (with the record's, durable at the next commit) and reply."""
+        rule = self.keywords.rule(match.rule or "")
+        if rule.event:
+            subject = f"inbound:{record.seq}"
+            data = {
+                "inbound_seq": record.seq, "rule": rule.name, "keyword": match.keyword,
+                "argument": match.argument, "tag": rule.tag, "source": record.source,
+                "destination": record.destination, "tenant": record.tenant,
+                "received_at": iso(record.received_at),
+            }  # fmt: skip
+            self.store.append_event(
+                EventRecord(id=event_id(subject, 2), type="keyword.matched", subject=subject, sequence=2,
+                            occurred_at=record.received_at, data=data)
+            )  # fmt: skip
+        if rule.reply is None:
+            return []
+        tags = (rule.tag,) if rule.tag else ()
+        return [
+            Reply(
+                source=record.destination,
+                destination=record.source,
+                text=rule.reply,
+                purpose="rule",
+                tags=tags,
+            )
+        ]
 
     def _send(self, reply: Reply) -> None:
         try:

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from smppgw.support.config import ConfigError, each, string, table, unknown_keys
-from smppgw.twoway.keywords import KeywordConfig
+from smppgw.twoway.keyword_config import KeywordConfig, keywords_from_dict
 from smppgw.twoway.quiet import QuietRules, quiet_from_list
 
 __all__ = ["TwowayConfig", "twoway_from_dict"]
@@ -23,7 +23,7 @@ class TwowayConfig:
     quiet_hours: QuietRules = QuietRules()  # [[twoway.quiet_hours]]
 
 
-_SECTIONS: frozenset[str] = frozenset({"keywords", "quiet_hours", "programmes"})
+_SECTIONS: frozenset[str] = frozenset({"keywords", "rule", "quiet_hours", "programmes"})
 
 
 def twoway_from_dict(data: Any) -> TwowayConfig:
@@ -33,6 +33,11 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
     t = table(data, "twoway")
     unknown_keys(t, set(_SECTIONS), "twoway")
     out: dict[str, Any] = {}
+    programmes = table(t.get("programmes", {}), "twoway.programmes")
+    senders = {
+        name: each(numbers, f"twoway.programmes.{name}", string) for name, numbers in programmes.items()
+    }
+    out["keywords"] = keywords_from_dict(t.get("keywords"), t.get("rule"), senders)  # and [[twoway.rule]]
     if "quiet_hours" in t:
         out["quiet_hours"] = _resolved(quiet_from_list(t["quiet_hours"]), t.get("programmes", {}))
     return TwowayConfig(**out)

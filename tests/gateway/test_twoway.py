@@ -11,7 +11,8 @@ from smppgw.gateway.messages import SubmitError
 from smppgw.gateway.twoway import Link, Reply, TwoWay
 from smppgw.store.base import InboundRecord
 from smppgw.store.memory import MemoryStore
-from smppgw.twoway.keywords import KeywordMatch, Kind
+from smppgw.twoway.keyword_config import keywords_from_dict
+from smppgw.twoway.keywords import KeywordMatch, Keywords, Kind
 
 
 def _mo(text: str) -> InboundMessage:
@@ -78,3 +79,28 @@ def test_a_reply_that_cannot_be_sent_is_dropped_not_redelivered() -> None:
 
     TwoWay(store=store, send=refuse, consent=_Consent())(_mo("STOP"))  # does not raise
     assert [r.keyword for r in store.inbound()] == ["STOP"]
+
+
+def test_a_custom_rule_replies_and_writes_its_keyword_matched_event() -> None:
+    store, sent = MemoryStore(), []
+    store.route_events(lambda kind, callback_url: [])  # the outbox on, no endpoint
+    config = keywords_from_dict(
+        None,
+        [
+            {"keyword": "JOIN", "reply": "Welcome!", "tag": "join", "event": True},
+            {"name": "quiet", "pattern": "^PRICES?$", "senders": ["12345"]},
+        ],
+    )
+    twoway = _twoway(store, sent, keywords=Keywords(config))
+    twoway(_mo("Join please"))
+    twoway(_mo("prices"))  # no reply, no event: only the keyword noted
+    assert [r.keyword for r in store.inbound()] == ["JOIN", "QUIET"]
+    assert sent == [
+        Reply(source="12345", destination="447700900001", text="Welcome!", purpose="rule", tags=("join",))
+    ]
+    events = store.events(types=["keyword.matched"])
+    assert [(e.subject, e.sequence, e.id) for e in events] == [("inbound:1", 2, "evt_inbound_1_2")]
+    data = events[0].data
+    assert (data["rule"], data["keyword"], data["tag"], data["source"], data["tenant"]) == (
+        "JOIN", "JOIN", "join", "447700900001", "acme",
+    )  # fmt: skip
