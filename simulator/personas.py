@@ -117,9 +117,7 @@ _NUMBERS: Final = ("zero", "one", "two", "three", "four", "five", "six", "seven"
 _TYPOS: Final[dict[Ask, tuple[str, ...]]] = {
     Ask.YES_NO: ("yse", "ues", "yesss", "ys", "noo", "nk", "bo"),
     Ask.SCORE: ("8o", "*9", "1O", "7.", "ten/"),
-    Ask.OFFER: ("stpo", "sotp"),
-    Ask.OTHER: ("thnx", "k"),
-}
+}  # (an offer or a notice gets no typo: ACTIONS)
 _TEXTS: Final[dict[Ask, tuple[str, ...]]] = {
     Ask.YES_NO: (
         "Can we make it Thursday instead?",
