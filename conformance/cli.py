@@ -1,7 +1,7 @@
 """``smpp-conformance``: qualify an SMSC, or (acting as one) an ESME.
 
-    smpp-conformance smsc --target HOST:PORT --system-id ID --password PW [--strict]
-    smpp-conformance esme --listen HOST:PORT [--wait S] [--window N] -- COMMAND...
+    smpp-conformance smsc --smsc HOST:PORT --system-id ID --password PW [--strict]
+    smpp-conformance esme --listen HOST:PORT [--wait S] [--client-window N] -- COMMAND...
     smpp-conformance list [smsc|esme] [--markdown] [--steps]
 
 Exit status: 0 every case passed (WARN and SKIP included), 1 a case failed or could
@@ -21,8 +21,10 @@ import trio
 
 from conformance.model import Case, CaseResult, select_cases
 from conformance.report import Meta, render_table, write_json, write_junit
-from smppgw.support.cli import ToolGroup, UsageError
+from smppgw.support.cli import Failed, ToolGroup, UsageError
+from smppgw.support.cliopts import AliasOption, check_writable, log_level, sub_verbose_option, verbose_option
 from smppgw.support.config import host_port
+from smppgw.support.logformat import configure_logging
 
 __all__ = ["main"]
 
@@ -64,10 +66,10 @@ def _progress(total: int, enabled: bool) -> Any:
 
 def _report(results: Sequence[CaseResult], meta: Meta, opts: dict[str, Any]) -> int:
     plain = opts["plain"] or not sys.stdout.isatty()  # rich's 80-column wrap ruins logs
-    render_table(results, meta, sys.stdout, verbose=opts["verbose"], plain=plain)
+    render_table(results, meta, sys.stdout, verbose=opts["show_pdus"], plain=plain)
     try:
         if opts["json_path"]:
-            write_json(opts["json_path"], results, meta, verbose=opts["verbose"])
+            write_json(opts["json_path"], results, meta, verbose=opts["show_pdus"])
         if opts["junit_path"]:
             write_junit(opts["junit_path"], results, meta)
     except OSError as exc:
@@ -95,7 +97,10 @@ def _common(fn: Any) -> Any:
         click.option(
             "--junit", "junit_path", type=click.Path(dir_okay=False), help="Write a JUnit XML report here."
         ),
-        click.option("-v", "--verbose", is_flag=True, help="Show the observed PDUs of passing cases too."),
+        click.option(
+            "--show-pdus", "show_pdus", is_flag=True, help="Show the observed PDUs of passing cases too."
+        ),
+        sub_verbose_option,
         click.option("--plain", is_flag=True, help="Plain-text table even when rich is installed."),
         click.option(
             "--progress/--no-progress",
@@ -108,17 +113,24 @@ def _common(fn: Any) -> Any:
     return fn
 
 
-@click.group(
-    cls=ToolGroup,
-    prog=_PROG,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-def main() -> None:
+@click.group(cls=ToolGroup, prog=_PROG, context_settings={"max_content_width": 100})
+@verbose_option
+def main(verbose: int) -> None:
     """Black-box SMPP 3.4 conformance suite: qualify an SMSC, or an ESME."""
+    configure_logging(log_level(verbose))
 
 
 @main.command()
-@click.option("--target", required=True, metavar="HOST:PORT", help="The SMSC under test.")
+@click.option(
+    "--smsc",
+    "--target",
+    "target",
+    cls=AliasOption,
+    hidden_aliases=["--target"],
+    required=True,
+    metavar="HOST:PORT",
+    help="The SMSC under test.",
+)
 @click.option("--system-id", required=True, help="Account to bind with (use a test account).")
 @click.option("--password", required=True, help="Its password.")
 @click.option("--system-type", default="", show_default=True)
@@ -183,8 +195,9 @@ def main() -> None:
 def smsc(**opts: Any) -> int:
     """Run the SMSC cases against a live SMSC (each case on fresh connections)."""
     from conformance.smsc import ALL, SmscSettings, run_smsc_cases
+    from conformance.smsc.preflight import preflight
 
-    host, port = _host_port(opts["target"], "--target")
+    host, port = _host_port(opts["target"], "--smsc")
     settings = SmscSettings(
         host=host,
         port=port,
@@ -212,6 +225,12 @@ def smsc(**opts: Any) -> int:
     progress = _progress(
         len(cases), opts["progress"] if opts["progress"] is not None else sys.stderr.isatty()
     )
+    check_writable(opts["json_path"], "--json")  # before the run, not after it
+    check_writable(opts["junit_path"], "--junit")
+    problem = trio.run(preflight, settings)
+    if problem is not None:  # every case would fail the same way: say it once, run none
+        where = "" if f"{host}:{port}" in problem else f"{host}:{port}: "
+        raise Failed(f"{where}{problem} (no case was run)")
     start = time.monotonic()
     results = trio.run(run_smsc_cases, cases, settings, progress)
     meta = Meta(
@@ -236,11 +255,15 @@ def smsc(**opts: Any) -> int:
     help="Longest one run of the client may take.",
 )
 @click.option(
+    "--client-window",
     "--window",
+    "window",
+    cls=AliasOption,
+    hidden_aliases=["--window"],
     default=10,
     show_default=True,
     type=click.IntRange(min=1),
-    help="The window the client under test is configured with.",
+    help="The window the client under test is configured with (its requests in flight).",
 )
 @click.option(
     "--timeout",
@@ -283,7 +306,7 @@ def esme(command: tuple[str, ...], **opts: Any) -> int:
     SMPP_HOST / SMPP_PORT are set. It is started twice: once for the main cases, once
     for the case where the SMSC unbinds first. Without COMMAND, connect the client
     yourself (twice). The client should bind (TRX, or TX and RX), submit at least 16
-    messages with registered_delivery=1 and a window of --window, answer deliver_sm,
+    messages with registered_delivery=1 and a window of --client-window, answer deliver_sm,
     stay bound a little, then unbind; all within --wait seconds.
     """
     from conformance.esme import ALL, EsmeSettings, HarnessError, run_esme_cases
@@ -308,6 +331,8 @@ def esme(command: tuple[str, ...], **opts: Any) -> int:
         strict=opts["strict"],
     )
     cases = _select(ALL, opts["only"], opts["skip"])
+    check_writable(opts["json_path"], "--json")  # before the run, not after it
+    check_writable(opts["junit_path"], "--junit")
     if not command:
         click.echo(f"{_PROG}: listening on {host}:{port}; connect the client under test (twice).", err=True)
     progress = _progress(

@@ -1,7 +1,7 @@
 """The ``smpp-loadtest`` command (DESIGN §4.1).
 
     smpp-loadtest --sim --rate 2000 --duration 30 --html report.html
-    smpp-loadtest --target 10.0.0.5:2775 --system-id acme --password s3cret \\
+    smpp-loadtest --smsc 10.0.0.5:2775 --system-id acme --password s3cret \\
         --ramp 100:5000 --duration 120 --binds 4 --window 128 --check 'p99 < 200ms'
     smpp-loadtest --scenario nightly.toml --json result.json
 
@@ -13,7 +13,6 @@ failed (could not bind, say); 2 bad usage or a bad scenario, with one line
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import tomllib
 from pathlib import Path
@@ -35,6 +34,7 @@ from loadtest.params import (
 )
 from loadtest.scenario import load_scenario
 from smppgw.support.cli import Failed, ToolCommand
+from smppgw.support.cliopts import AliasOption, check_writable, log_level, verbose_option
 from smppgw.support.logformat import configure_logging, log_format_option
 
 __all__ = ["build_params", "main"]
@@ -65,13 +65,13 @@ def build_params(opts: dict[str, Any], given: set[str]) -> RunParams:
 
     targets = [k for k in ("target", "sim", "http") if k in given and opts.get(k)]
     if len(targets) > 1:
-        raise UsageError("give only one of --target, --sim and --http")
+        raise UsageError("give only one of --smsc, --sim and --http")
     if targets:
         kind = targets[0]
         base["target"] = {"target": "smsc", "sim": "sim", "http": "http"}[kind]
         base["address"] = None if kind == "sim" else opts[kind]
     if "target" not in base:
-        raise UsageError("no target: give --target HOST:PORT, --sim, --http URL or --scenario FILE")
+        raise UsageError("no target: give --smsc HOST:PORT, --sim, --http URL or --scenario FILE")
     for name in ("system_id", "password", "system_type", "api_key", "profile", "binds", "window", "count"):
         take(name)
     for name in ("source", "seed", "timeout", "wait_dlr", "max_seconds", "callback_listen"):
@@ -172,9 +172,17 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 @click.command(
     cls=ToolCommand,
     prog=_PROG,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings={"max_content_width": 100},
 )
-@click.option("--target", metavar="HOST:PORT", help="Load an SMSC directly, as an ESME.")
+@click.option(
+    "--smsc",
+    "--target",
+    "target",
+    cls=AliasOption,
+    hidden_aliases=["--target"],
+    metavar="HOST:PORT",
+    help="Load an SMSC directly, as an ESME.",
+)
 @click.option(
     "--sim", is_flag=True, default=False, help="Start the bundled simulator in-process and load it."
 )
@@ -203,7 +211,7 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 @click.option("--duration", type=float, help="Seconds of load.")
 @click.option("--count", type=int, help="Stop after this many submit_sm.")
 @click.option("--binds", type=int, help="Binds (connections).  [default: 1]")
-@click.option("--window", type=int, help="Submits in flight per bind.  [default: 64]")
+@click.option("--window", type=int, help="Requests it keeps in flight per bind (submit_sm).  [default: 64]")
 @click.option("--mix", help="Message mix, e.g. gsm:0.8,ucs2:0.1,long:0.1 (also long_ucs2).  [default: gsm]")
 @click.option(
     "--destinations", metavar="FIRST-LAST", help="Destination range.  [default: 447700900000-447700999999]"
@@ -221,6 +229,7 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 @click.option("--html", "html_path", metavar="FILE", help="Write the HTML report here.")
 @click.option("--live/--no-live", default=None, help="Live progress display.  [default: on a terminal]")
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No summary table.")
+@verbose_option
 @log_format_option
 @click.pass_context
 def main(ctx: click.Context, /, **opts: Any) -> None:
@@ -231,7 +240,9 @@ def main(ctx: click.Context, /, **opts: Any) -> None:
         if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
     }
     params = build_params(opts, given)  # UsageError, ConfigError: exit 2 (ToolCommand)
-    configure_logging(logging.WARNING, opts["log_format"], text_format=f"{_PROG}: %(message)s")
+    check_writable(opts["json_path"], "--json")  # before the run, not after it
+    check_writable(opts["html_path"], "--html")
+    configure_logging(log_level(opts["verbose"]), opts["log_format"], text_format=f"{_PROG}: %(message)s")
     from loadtest.runner import RunFailed, run_load
 
     display = open_display(opts["live"])

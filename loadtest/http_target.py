@@ -5,9 +5,10 @@ tasks share one ``httpx.AsyncClient`` (anyio runs it on trio); the feeder hands 
 intended send times as for SMPP binds, so open-loop latency is measured from the
 intended time here too.
 
-Outcomes: 200/201/202 -> acked; 429 -> throttled; any other status -> an error named
-``HTTP_<code>``; no answer within ``--timeout`` -> ``timeout``; a transport failure ->
-``connection_error``.
+Before the load, ``open`` checks the API answers and takes the key. Outcomes: 200/201/202
+-> acked; 401/403 -> the run stops at once (``RunFailed``: the key was refused, so every
+request would be); 429 -> throttled; any other status -> an error named ``HTTP_<code>``;
+no answer within ``--timeout`` -> ``timeout``; a transport failure -> ``connection_error``.
 
 Receipts (``--wait-dlr``): the target listens on ``--callback-listen`` (loopback, a free
 port by default; the gateway must be able to reach it, so a gateway refusing private
@@ -29,13 +30,15 @@ import httpx
 import trio
 
 from loadtest.messages import TEXTS, kind_sequence
-from loadtest.params import RunParams
+from loadtest.params import RunParams, parse_hostport
 from loadtest.receipts import ReceiptTracker
 from loadtest.stats import Counters
+from smppgw.net.listeners import bind_error, listen_error
 
 __all__ = ["HttpTarget"]
 
 _OK: Final = frozenset({200, 201, 202})
+_REFUSED: Final = frozenset({401, 403})  # the key: no later request can do better
 _FINAL: Final = frozenset({"delivered", "undeliverable", "expired", "rejected", "failed", "blocked"})
 _POOL: Final = 2000
 
@@ -118,10 +121,24 @@ class HttpTarget:
         )
         try:
             await self._client.get(self.p.address.rstrip("/") + "/healthz")  # type: ignore[union-attr]
+            # The key, checked before a body is read: an empty body is refused (422) when the
+            # key is good and never makes a message; a key refused now would be at every POST.
+            answer = await self._client.post(self._url, content=b"{}")
         except httpx.HTTPError as exc:
             await self._client.aclose()
             self._client = None
             raise RunFailed(f"cannot reach {self.p.address}: {exc!r}") from None
+        if answer.status_code in _REFUSED or answer.status_code == 404:
+            await self._client.aclose()
+            self._client = None
+            raise self._refused(answer.status_code)
+
+    def _refused(self, code: int) -> Exception:
+        """The ``RunFailed`` for an answer that no later request can do better than."""
+        from loadtest.runner import RunFailed
+
+        why = {401: "the API key is unknown", 403: "the API key may not send messages"}
+        return RunFailed(f"{self._url}: HTTP {code}: {why.get(code, 'no queue API there')} (check --api-key)")
 
     async def start(self, nursery: trio.Nursery) -> None:
         if self._receipts is not None:
@@ -164,6 +181,8 @@ class HttpTarget:
                     c.acked += 1
                     if self._receipts is not None:
                         self._submitted(response, intended)
+                elif code in _REFUSED:  # every request would be: stop the run at once
+                    raise self._refused(code)
                 else:
                     if code == 429:
                         c.throttled += 1
@@ -194,7 +213,16 @@ class HttpTarget:
         config.errorlog = None
         config.graceful_timeout = 0.5
         async with trio.open_nursery() as nursery:
-            urls: list[str] = await nursery.start(serve, self._callback_app, config)  # type: ignore[arg-type]
+            try:
+                urls: list[str] = await nursery.start(serve, self._callback_app, config)  # type: ignore[arg-type]
+            except (OSError, BaseExceptionGroup) as exc:
+                failed = bind_error(exc)
+                if failed is None:
+                    raise
+                from loadtest.runner import RunFailed
+
+                host, port = parse_hostport(self.p.callback_listen, "--callback-listen", allow_zero=True)
+                raise RunFailed(f"--callback-listen: {listen_error(failed, host, port).strerror}") from None
             task_status.started(urls[0].rstrip("/") + "/receipt")
 
     async def _callback_app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

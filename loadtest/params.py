@@ -171,7 +171,7 @@ def _validate(p: RunParams) -> None:
         raise UsageError(f"target: one of {', '.join(KINDS)}, got {p.target!r}")
     if p.target == "smsc":
         if not p.address:
-            raise UsageError("--target: HOST:PORT is required")
+            raise UsageError("--smsc: HOST:PORT is required")
         parse_hostport(p.address)
     if p.target == "http":
         if not p.address or not p.address.startswith(("http://", "https://")):
@@ -247,7 +247,7 @@ def _validate_workload(p: RunParams) -> None:
 # -- parsers for option strings ----------------------------------------------------------------
 
 
-def parse_hostport(value: str, option: str = "--target", *, allow_zero: bool = False) -> tuple[str, int]:
+def parse_hostport(value: str, option: str = "--smsc", *, allow_zero: bool = False) -> tuple[str, int]:
     """``HOST:PORT`` (``[v6]:PORT`` too) -> (host, port), the host without brackets."""
     try:
         host, port = host_port(value, option, allow_zero=allow_zero)

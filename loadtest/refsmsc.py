@@ -29,6 +29,7 @@ import trio
 
 from smppgw.core.constants import CommandId, CommandStatus, EsmClass
 from smppgw.core.framing import DEFAULT_MAX_COMMAND_LENGTH
+from smppgw.net.listeners import open_listeners
 
 __all__ = ["RefSmsc", "main", "serve"]
 
@@ -176,7 +177,7 @@ async def serve(
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until cancelled; ``task_status.started`` gets the port."""
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    listeners = await open_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()[1]
 
     async with trio.open_nursery() as nursery:

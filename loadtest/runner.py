@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 Everything runs in one trio nursery:
 
-- the *target*: N ``SmppBind``s (``--target``/``--sim``) each with its reader and writer
+- the *target*: N ``SmppBind``s (``--smsc``/``--sim``) each with its reader and writer
   and a keeper that re-binds a lost connection (counted as lost / re-established), or an
   ``HttpTarget`` pool of workers (``--http``); with ``--sim`` the simulator itself runs
   in the same nursery (``simulator.run_simulator``);

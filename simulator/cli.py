@@ -28,7 +28,8 @@ import click
 import trio
 
 from simulator.config import ConfigError, SimConfig, check_control, config_from_dict, profile_names
-from smppgw.support.cli import ToolCommand
+from smppgw.support.cli import ToolCommand, UsageError
+from smppgw.support.cliopts import listen_address, log_level, verbose_option
 from smppgw.support.config import read_toml
 from smppgw.support.gc import server_gc
 from smppgw.support.logformat import configure_logging, log_format_option
@@ -270,11 +271,14 @@ def _list_profiles() -> None:
         click.echo(f"{name:<{width}}  {description}".rstrip())
 
 
-@click.command(
-    cls=ToolCommand, prog=_PROG, interrupt_code=0, context_settings={"help_option_names": ["-h", "--help"]}
+@click.command(cls=ToolCommand, prog=_PROG, interrupt_code=0)
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Where SMPP listens; port 0 picks a free one.  [default: 127.0.0.1:2775]",
 )
-@click.option("--host", help="Address to listen on.  [default: 127.0.0.1]")
-@click.option("--port", type=int, help="SMPP port; 0 picks a free one.  [default: 2775]")
+@click.option("--host", hidden=True, help="The host of --listen (an older spelling).")
+@click.option("--port", type=int, hidden=True, help="The port of --listen (an older spelling).")
 @click.option(
     "--account",
     "accounts",
@@ -283,7 +287,7 @@ def _list_profiles() -> None:
     help="An account (repeatable).  [default: smppclient1:password]",
 )
 @click.option("--tps", type=float, help="Submits per second per account; above it ESME_RTHROTTLED.")
-@click.option("--window", type=int, help="deliver_sm in flight per bind (session window).")
+@click.option("--window", type=int, help="Requests it keeps in flight per bind (deliver_sm).")
 @click.option("--max-binds", type=int, help="Simultaneous binds per account.  [default: 4]")
 @click.option("--dlr-delay", type=float, metavar="SECONDS", help="Delay from submit to receipt.")
 @click.option(
@@ -297,11 +301,14 @@ def _list_profiles() -> None:
     metavar="SEED",
     help="Handsets answer like people (YES/NO, scores, STOP, HELP, silence), reproducibly by SEED.",
 )
-@click.option("--http-port", type=int, help="Port of the control API and /metrics (off unless given).")
 @click.option(
-    "--http-host",
-    help="Address of the control API; beyond loopback it needs --http-token.  [default: 127.0.0.1]",
+    "--http-listen",
+    metavar="HOST:PORT",
+    help="Where the control API and /metrics listen (off unless given); beyond loopback it "
+    "needs --http-token.",
 )
+@click.option("--http-port", type=int, hidden=True, help="The port of --http-listen (an older spelling).")
+@click.option("--http-host", hidden=True, help="The host of --http-listen (an older spelling).")
 @click.option(
     "--http-token",
     envvar="SMPPSIM_HTTP_TOKEN",
@@ -320,9 +327,10 @@ def _list_profiles() -> None:
     "--config", "config_file", metavar="FILE", help="TOML config; flags given explicitly override it."
 )
 @click.option("--list-profiles", is_flag=True, help="List the shipped profiles and exit.")
-@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@verbose_option
 @log_format_option
 def main(
+    listen: str | None,
     host: str | None,
     port: int | None,
     accounts: tuple[str, ...],
@@ -334,6 +342,7 @@ def main(
     profile: str | None,
     seed: int | None,
     personas: int | None,
+    http_listen: str | None,
     http_port: int | None,
     http_host: str | None,
     http_token: str | None,
@@ -352,6 +361,14 @@ def main(
     if list_profiles:
         _list_profiles()
         return
+    if listen is not None:
+        if host is not None or port is not None:
+            raise UsageError("give --listen HOST:PORT or the older --host/--port, not both")
+        host, port = listen_address(listen)
+    if http_listen is not None:
+        if http_host is not None or http_port is not None:
+            raise UsageError("give --http-listen HOST:PORT or the older --http-host/--http-port, not both")
+        http_host, http_port = listen_address(http_listen, "--http-listen")
     config = build_config(
         config_file=config_file,
         host=host,
@@ -372,7 +389,7 @@ def main(
         tls_key=tls_key,
         tls_client_ca=tls_client_ca,
     )
-    configure_logging(logging.WARNING - 10 * min(verbose, 2), log_format)
+    configure_logging(log_level(verbose), log_format)
     # A ConfigError from a run-time check is exit 2, an OSError (the port is taken) exit 1:
     # both one line, by ToolCommand.
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal receiver was installed

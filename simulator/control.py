@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from simulator.config import ConfigError
 from simulator.console import ASSETS, add_console
 from simulator.smsc import Simulator
+from smppgw.net.listeners import bind_error, listen_error
 
 __all__ = ["TokenGuard", "build_app", "serve_control"]
 
@@ -205,7 +206,13 @@ async def serve_control(
 
     async def run(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
         app = TokenGuard(build_app(sim), token, guard_reads=guard_reads)
-        await serve(app, config, task_status=task_status)  # type: ignore[arg-type]
+        try:
+            await serve(app, config, task_status=task_status)  # type: ignore[arg-type]
+        except (OSError, BaseExceptionGroup) as exc:  # the port taken: say which address
+            failed = bind_error(exc)
+            if failed is None:
+                raise
+            raise listen_error(failed, host, port) from None
 
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(run)

@@ -58,7 +58,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,8 @@ import trio
 
 from smppgw.api.limits import KeyLimits
 from smppgw.gateway.config import GatewayConfig, config_from_dict
+from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
+from smppgw.gateway.conversations import Conversations
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
@@ -91,10 +93,12 @@ from smppgw.support.config import (
     table,
     unknown_keys,
 )
+from smppgw.support.envconfig import ENV_PREFIX, apply_env, blame_env
 from smppgw.support.gc import server_gc
 from smppgw.support.phone import check_region
 from smppgw.twoway.config import TwowayConfig, twoway_from_dict
 from smppgw.twoway.keywords import Keywords
+from smppgw.twoway.pools import check_route_pools
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
 
@@ -149,7 +153,7 @@ def _key_limits(t: dict[str, Any]) -> KeyLimits:
 def app_config_from_dict(
     data: dict[str, Any],
     *,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
     base: Path | None = None,
     store_keys: bool = False,
 ) -> AppConfig:
@@ -163,6 +167,7 @@ def app_config_from_dict(
     }
     if "twoway" in data:
         out["twoway"] = twoway_from_dict(data["twoway"])
+    check_route_pools(data.get("route"), out.get("twoway", TwowayConfig()).pools)  # [[route]] pool
     if "store" in data:
         t = table(data["store"], "store")
         unknown_keys(t, {"path", "flush_interval"}, "store")
@@ -229,10 +234,21 @@ def _api_http(t: dict[str, Any], base: Path) -> dict[str, Any]:
     return out
 
 
-def load_app_config(path: str | Path, *, store_keys: bool = False) -> AppConfig:
-    """Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad
-    content. ``store_keys``: see ``app_config_from_dict``."""
-    return app_config_from_dict(read_toml(path), base=Path(path).parent, store_keys=store_keys)
+def load_app_config(
+    path: str | Path, *, store_keys: bool = False, environ: Mapping[str, str] | None = None
+) -> AppConfig:
+    """The config file at ``path`` with the environment's ``SMPPGW_<SECTION>__<KEY>``
+    overrides (``support.envconfig``).
+
+    Raises ConfigError for a missing, unreadable, non-UTF-8 or bad TOML file, or bad
+    content (a bad override: the key and the variable named). ``store_keys``: see
+    ``app_config_from_dict``."""
+    env = os.environ if environ is None else environ
+    data, origins = apply_env(read_toml(path), ENV_PREFIX, env)
+    try:
+        return app_config_from_dict(data, environ=env, base=Path(path).parent, store_keys=store_keys)
+    except ConfigError as exc:
+        raise blame_env(exc, origins) from None
 
 
 def embedded_config(sim_port: int, *, api_key: str, listen_port: int = 8080) -> AppConfig:
@@ -273,7 +289,6 @@ async def run_app(
         config.gateway,
         store=store,
         metrics=metrics,
-        opted_out=store.is_opted_out,
         inbound_handler=lambda message: twoway(message),  # noqa: PLW0108 (made below: it sends through the gateway)
         events=store,
     )
@@ -284,6 +299,8 @@ async def run_app(
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
+            if isinstance(twoway.conversations, Conversations):
+                nursery.start_soon(twoway.conversations.run)  # their deadlines
             if resumed := _resume(gateway, store):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(_flusher, store, config.flush_interval)
@@ -291,7 +308,7 @@ async def run_app(
             nursery.start_soon(webhooks.run)
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
-                region=config.default_region, key_limits=config.key_limits,
+                region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
@@ -311,17 +328,44 @@ async def run_app(
 
 
 def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
-    """The inbound handler: keywords, consent and conversations (``gateway.twoway``)."""
+    """The inbound handler: keywords, consent and conversations (``gateway.twoway``);
+    consent asked before every send (``gateway.consent``)."""
+    gate = ConsentGate(store, config.twoway.consent)
+    gateway.check_consent(gate.at_accept, gate.at_dispatch)
+    desk = ConsentDesk(store, config.twoway.consent, gateway.block_destination)
+    smscs = {s.name: s for s in config.gateway.smscs}
+    if CarrierOptOuts.wanted(smscs):  # [[smsc]] optout_statuses / optout_network_errors
+        gateway.add_listener(CarrierOptOuts(desk, smscs, lambda: store.wall(trio.current_time()) or 0.0))
 
     def send(reply: Reply) -> None:
-        gateway.submit(
-            source=reply.source, destination=reply.destination, text=reply.text,
-            tags=("twoway", reply.purpose, *reply.tags),
-        )  # fmt: skip
+        with gate.passing(reply):  # the one STOP confirmation, HELP: past the block, once
+            gateway.submit(
+                source=reply.source, destination=reply.destination, text=reply.text,
+                tags=("twoway", reply.purpose, *reply.tags),
+            )  # fmt: skip
 
     return TwoWay(
-        store=store, send=send, keywords=Keywords(config.twoway.keywords), tenants=config.tenants,
+        store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
+        tenants=config.tenants, conversations=_conversations(config, store, gateway),
     )  # fmt: skip
+
+
+def _conversations(config: AppConfig, store: Store, gateway: Gateway) -> Conversations:
+    """The conversation desk (``gateway.conversations``), with the open conversations of
+    the store taken back; also the intake's (``expect``, sender pools)."""
+    limits = config.gateway
+
+    def sender_tps(sender: str) -> float | None:
+        return limits.sender_tps.get(sender, limits.long_code_tps)
+
+    desk = Conversations(
+        store, wall=store.wall, pools=config.twoway.pools, route_pools=limits.route_pools,
+        router=gateway.intake.router, sender_tps=sender_tps,
+    )  # fmt: skip
+    if reloaded := desk.reload():
+        log.warning("reloaded %d open conversations", reloaded)
+    gateway.intake.conversations = desk
+    return desk
 
 
 def _resume(gateway: Gateway, store: MessageStore) -> int:
@@ -355,8 +399,14 @@ async def _checkpointer(store: StoreControl, interval: float = 1.0) -> None:
             log.exception("store checkpoint failed; retrying")
 
 
-async def serve(config: AppConfig | None, *, on_started: Callable[[str], None]) -> None:
-    """``smppgw serve``: run until SIGTERM/SIGINT; with no config, the embedded default."""
+async def serve(
+    config: AppConfig | None,
+    *,
+    on_started: Callable[[str], None],
+    listen: tuple[str, int] | None = None,
+) -> None:
+    """``smppgw serve``: run until SIGTERM/SIGINT; with no config, the embedded default
+    (its API on ``listen``, 127.0.0.1:8080 unless given)."""
     async with trio.open_nursery() as nursery:
         if config is None:
             from simulator import run_simulator
@@ -368,6 +418,8 @@ async def serve(config: AppConfig | None, *, on_started: Callable[[str], None]) 
             sim.store.limit = 10_000
             key = os.environ.get("SMPPGW_API_KEY") or secrets.token_urlsafe(18)
             config = embedded_config(sim.port, api_key=key)
+            if listen is not None:
+                config = attrs.evolve(config, listen_host=listen[0], listen_port=listen[1])
             if "SMPPGW_API_KEY" not in os.environ:
                 on_started(f"API key (set SMPPGW_API_KEY to choose one): {key}")
             on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")

@@ -3,7 +3,7 @@ or a bad config, reported in one line on stderr by ``smppgw.support.cli``."""
 
 from __future__ import annotations
 
-import logging
+import os
 import sys
 from typing import NoReturn
 
@@ -11,19 +11,22 @@ import click
 import trio
 
 from smppgw.support.cli import ToolGroup, UsageError
+from smppgw.support.cliopts import listen_address, log_level, sub_verbose_option, verbose_option
+from smppgw.support.envconfig import ENV_PREFIX, env_overrides
 from smppgw.support.logformat import configure_logging, log_format_option
 
 __all__ = ["main"]
 
 
 @click.group(cls=ToolGroup, prog="smppgw")
-@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@verbose_option
 def main(verbose: int) -> None:
     """smppgw: an asynchronous SMPP 3.4 gateway toolkit."""
-    configure_logging(logging.WARNING - 10 * min(verbose, 2))
+    configure_logging(log_level(verbose))
 
 
 @main.command()
+@sub_verbose_option
 def demo() -> None:
     """The product end to end in under a minute: the embedded default of ``serve`` with
     the bundled simulator (its handsets answer like people), a 2-way campaign through
@@ -61,6 +64,7 @@ def _fail_usage(message: str) -> NoReturn:
 @click.option("--tls", is_flag=True, help="Bind over TLS (certificate and name verified).")
 @click.option("--tls-ca", metavar="FILE", help="PEM CA bundle for --tls.  [default: the system CAs]")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Response timeout, seconds.")
+@sub_verbose_option
 @log_format_option
 def send(log_format: str, **kwargs: object) -> None:
     """Bind, send one message, print one JSON line per part and per receipt, unbind.
@@ -86,13 +90,23 @@ def send(log_format: str, **kwargs: object) -> None:
 
 @main.command()
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="TOML config (DESIGN §4.3).")
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Where the HTTP API listens; overrides [api] listen.  [default: 127.0.0.1:8080]",
+)
+@sub_verbose_option
 @log_format_option
-def serve(config_path: str | None, log_format: str) -> None:
+def serve(config_path: str | None, listen: str | None, log_format: str) -> None:
     """Run the gateway and its HTTP queue API until SIGTERM/SIGINT.
 
     With no --config, the embedded default: the bundled simulator as the carrier, SQLite
     under ./var/, the API on 127.0.0.1:8080 (key from SMPPGW_API_KEY, or printed).
-    Keys made by ``smppgw keys create`` work too (and then the config needs none)."""
+    Keys made by ``smppgw keys create`` work too (and then the config needs none).
+    SMPPGW_<SECTION>__<KEY> environment variables override keys of the config file
+    (SMPPGW_API__LISTEN=0.0.0.0:8080)."""
+    import attrs
+
     from smppgw.app import load_app_config
     from smppgw.app import serve as run_serve
 
@@ -102,8 +116,18 @@ def serve(config_path: str | None, log_format: str) -> None:
     # (an OSError, also inside trio's exception groups) exit 1; both one line (ToolGroup).
     from smppgw.keyscmd import store_has_keys
 
-    config = load_app_config(config_path, store_keys=store_has_keys(config_path)) if config_path else None
-    trio.run(lambda: run_serve(config, on_started=click.echo))
+    address = listen_address(listen) if listen is not None else None
+    if config_path:
+        config = load_app_config(config_path, store_keys=store_has_keys(config_path))
+        if address is not None:
+            config = attrs.evolve(config, listen_host=address[0], listen_port=address[1])
+    else:
+        config = None
+        overrides = env_overrides(ENV_PREFIX, os.environ)
+        if overrides:
+            name = next(iter(overrides.values()))[0]
+            _fail_usage(f"{name}: environment overrides apply to a --config file (or use --listen)")
+    trio.run(lambda: run_serve(config, on_started=click.echo, listen=address))
 
 
 def _keys() -> None:

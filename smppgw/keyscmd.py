@@ -8,6 +8,7 @@ the new key once, on stdout, and stores only its SHA-256; nobody can show it aga
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from datetime import UTC, datetime
@@ -18,7 +19,8 @@ import click
 from smppgw.store.base import SCOPES, ApiKeyRecord, key_hash
 from smppgw.store.sqlite import SqliteStore
 from smppgw.support.cli import Failed, UsageError
-from smppgw.support.config import read_toml, string, table
+from smppgw.support.config import ConfigError, read_toml, string, table
+from smppgw.support.envconfig import ENV_PREFIX, apply_env, blame_env
 
 __all__ = ["keys", "store_has_keys", "store_path"]
 
@@ -27,11 +29,16 @@ PREFIX = "smppgw_"  # tells a key apart in a log or a leak scanner
 
 
 def store_path(config_path: str | None) -> Path:
-    """The ``[store] path`` of the config (only that part of it is read)."""
+    """The ``[store] path`` of the config (only that part of it is read), or of its
+    environment override ``SMPPGW_STORE__PATH``."""
     if config_path is None:
         return DEFAULT_STORE
-    section = table(read_toml(config_path).get("store", {}), "store")
-    return Path(string(section["path"], "store.path")) if "path" in section else DEFAULT_STORE
+    data, origins = apply_env(read_toml(config_path), ENV_PREFIX, os.environ)
+    try:
+        section = table(data.get("store", {}), "store")
+        return Path(string(section["path"], "store.path")) if "path" in section else DEFAULT_STORE
+    except ConfigError as exc:
+        raise blame_env(exc, origins) from None
 
 
 def store_has_keys(config_path: str | None) -> bool:

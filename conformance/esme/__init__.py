@@ -19,7 +19,7 @@ harness unbinds the client first, which ends that run).
 What the client under test must do
 ----------------------------------
 Bind (as a transceiver, or as a transmitter plus a receiver), submit at least 16
-messages with registered_delivery=1 while keeping up to ``--window`` outstanding, answer
+messages with registered_delivery=1 while keeping up to ``--client-window`` outstanding, answer
 every deliver_sm, stay bound about a second after its last response, then unbind, all
 within ``--wait`` seconds. ``smppgw send`` in a loop, a gateway with a small campaign,
 or a test script all fit. A client that submits fewer messages gets SKIP for the cases

@@ -21,6 +21,7 @@ can be sent (422 with the gateway's reason, naming the field it is about). ``to`
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,10 +30,11 @@ import msgspec
 import trio
 
 from smppgw.api.addresses import address
-from smppgw.api.bodies import MessageBody, check, decode_batch, decode_one, openapi_components
+from smppgw.api.bodies import ExpectBody, MessageBody, check, decode_batch, decode_one, openapi_components
 from smppgw.api.keys import Keyring, Principal, Quota
 from smppgw.api.problems import (
     Problem,
+    field_error,
     invalid,
     invalid_fields,
     unsendable,
@@ -42,12 +44,14 @@ from smppgw.net.http import FastRoute, Request
 from smppgw.net.http import Response as HttpResponse
 from smppgw.policy.addressing import AddressError, to_smpp
 from smppgw.store.base import MessageRecord, Store, StoreError
+from smppgw.twoway.conversations import Expect, ExpectError, expect_from
 
 __all__ = ["BATCH", "SINGLE", "Acceptor", "accepted", "fast_routes", "openapi_components"]
 
 SINGLE = (b"POST", b"/v1/messages")  # the intake routes, as the HTTP front keys them
 BATCH = (b"POST", b"/v1/messages/batch")  # its body limit is [api] max_batch_body
 _SAME = ("source", "destination", "text", "encoding")
+_POOL = re.compile(r"[A-Za-z0-9_.-]{1,32}")  # a [[twoway.pool]] name
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +68,14 @@ def _fields(
         destination = address(body.to, region, destination=True)
     except ValueError as exc:
         raise invalid(f"{at}to", str(exc)) from None
-    try:
-        source = address(body.from_, region, destination=False)
-    except ValueError as exc:
-        raise invalid(f"{at}from", str(exc)) from None
+    pool = _pool(body.from_, at) if body.from_.startswith("pool") else None
+    if pool is not None:
+        source = ""  # the gateway picks it from the pool
+    else:
+        try:
+            source = address(body.from_, region, destination=False)
+        except ValueError as exc:
+            raise invalid(f"{at}from", str(exc)) from None
     fields: dict[str, Any] = {
         "source": source,
         "destination": destination,
@@ -83,7 +91,32 @@ def _fields(
     }
     if body.send_at is not None:
         fields["send_at"] = now() + (body.send_at.timestamp() - time.time())
+    if pool is not None:
+        fields["pool"] = pool
+    if body.expect is not None:
+        fields["expect"] = _expect(body.expect, at)
     return fields
+
+
+def _pool(given: str, at: str) -> str | None:
+    """``from``: "pool:NAME" names a sender pool ([[twoway.pool]]), "pool" the pool of the
+    message's route ([[route]] pool, given as ""); None: a sender such as "poolside"."""
+    if given == "pool":
+        return ""
+    if not given.startswith("pool:"):
+        return None
+    name = given.removeprefix("pool:")
+    if not _POOL.fullmatch(name):
+        raise invalid(f"{at}from", f"pool:NAME with a pool name of 1-32 of A-Z a-z 0-9 _ . -, got {given!r}")
+    return name
+
+
+def _expect(body: ExpectBody, at: str) -> Expect:
+    """The checked spec; a 422 naming each bad field (``expect.choices.NO[1]``)."""
+    try:
+        return expect_from(msgspec.structs.asdict(body))
+    except ExpectError as exc:
+        raise invalid_fields([field_error(f"{at}expect.{path}", why) for path, why in exc.errors]) from None
 
 
 class _Pending:
@@ -150,7 +183,8 @@ class Acceptor:
             raise Problem(503, f"not accepted: {exc}") from None
         if seen is None:
             return None
-        if any(getattr(seen, f) != _normal(f, fields[f]) for f in _SAME):
+        same = _SAME if fields.get("pool") is None else _SAME[1:]  # a pool's sender was picked
+        if any(getattr(seen, f) != _normal(f, fields[f]) for f in same):
             raise Problem(
                 409, f"idempotency_key {key!r} was used for another message", kind="idempotency-conflict"
             )

@@ -7,8 +7,10 @@
     POST   /v1/messages/{id}/cancel  a message not yet submitted -> 200 canceled; else 409
     GET    /v1/messages            list, newest first: ?status=&to=&from=&tag=&since=&until=
                                    &cursor=&limit= -> {messages: [...], next_cursor}
+    GET    /v1/conversations/{id}  a message's conversation: state, expect, answer, replies
     GET    /v1/inbound             inbound (MO) messages, ?after=SEQ&limit=N
-    GET|PUT|DELETE /v1/optouts/{number}
+    GET|PUT|DELETE /v1/optouts/{number}   account-wide opt-outs: a view of the consent history
+    GET|PUT|DELETE /v1/consent/{number}, /v1/consent/import|export  consent (api/consent.py)
     GET    /v1/events, /v1/webhooks/dead ...  the event log and dead letters (api/events.py)
     GET    /healthz  /readyz  /metrics
 
@@ -59,6 +61,7 @@ from smppgw.api import problems
 from smppgw.api.accept import Acceptor, openapi_components
 from smppgw.api.addresses import address
 from smppgw.api.bodies import MAX_TAG, TAG_PATTERN
+from smppgw.api.consent import consent_router
 from smppgw.api.events import events_router
 from smppgw.api.keys import Keyring, Principal
 from smppgw.api.limits import KeyLimits
@@ -68,6 +71,7 @@ from smppgw.api.views import inbound_view, message_view, opt_out_view
 from smppgw.gateway.engine import CancelError, Gateway
 from smppgw.policy.addressing import to_smpp
 from smppgw.store.base import MessageQuery, MessageRecord, Status, Store
+from smppgw.twoway.consent import Consent
 
 __all__ = ["MAX_SEQ", "build_app", "message_view"]
 
@@ -84,13 +88,15 @@ def build_app(
     max_queued: int = 100_000,
     region: str | None = None,
     key_limits: KeyLimits | None = None,
+    consent_rules: Consent | None = None,
 ) -> FastAPI:
     """``now``: the trio clock (records carry it; the store converts it to wall time).
     ``max_queued``: parts waiting to be sent above which new messages get 429 (backpressure
     when the carriers are slower than the callers, or down). ``region``: the default
     region of national phone numbers (``support.phone.check_region``); None: numbers
     must be international. ``api_keys``: the config's keys (every scope, no tenant);
-    the store's keys too (``api.keys``), with ``key_limits``."""
+    the store's keys too (``api.keys``), with ``key_limits``. ``consent_rules``: the
+    ``[twoway]`` consent settings (``api.consent``)."""
     keyring = Keyring(api_keys, store, key_limits)
     acceptor = Acceptor(gateway, store, keyring, now=now, max_queued=max_queued, region=region)
     one, many, components = openapi_components()
@@ -152,7 +158,16 @@ def build_app(
         record = mine(store.get(message_id), who, message_id)
         view = message_view(record, store.wall)
         view["deliveries"] = [d.to_dict() for d in store.deliveries(subject=message_id)]  # its webhooks
+        if (talk := store.conversation_of(message_id)) is not None:  # it expects a reply
+            view.update(conversation_id=talk.id, conversation_state=talk.state)
         return view
+
+    @app.get("/v1/conversations/{conversation_id}", responses=errors(403, 404))
+    async def get_conversation(conversation_id: str, who: Principal = read) -> dict[str, Any]:
+        found = store.get_conversation(conversation_id)
+        if found is None or (who.tenant is not None and found.tenant != who.tenant):
+            raise HTTPException(404, f"no conversation {conversation_id!r}")
+        return found.to_dict(store.wall)
 
     @app.post("/v1/messages/{message_id}/cancel", responses=errors(403, 404, "not-cancelable"))
     async def cancel_message(message_id: str, who: Principal = send) -> dict[str, Any]:
@@ -216,15 +231,17 @@ def build_app(
     @app.put("/v1/optouts/{number}", dependencies=[consent], responses=errors(400, 403))  # 400: not JSON
     async def put_optout(number: str, body: OptOutIn | None = None) -> dict[str, Any]:
         addr = _number(number, region)
-        store.opt_out(addr, now=now(), reason=body.reason if body else "api")
-        # Enforced before every send (DESIGN §1): what is queued for it is not sent.
-        dropped = gateway.block_destination(addr)
+        store.opt_out(addr, now=now(), reason=body.reason if body else "api")  # scope all (api.consent)
         found = store.get_opt_out(addr)
+        # Enforced before every send (DESIGN §1): what is queued for it is not sent.
+        dropped = gateway.block_destination(
+            addr, f"destination opted out of every sender ({found.reason if found else 'api'})"
+        )
         return {**(opt_out_view(found) if found else {}), "blocked_queued_parts": dropped}
 
     @app.delete("/v1/optouts/{number}", status_code=204, dependencies=[consent], responses=errors(403, 404))
     async def delete_optout(number: str) -> Response:
-        if not store.opt_in(_number(number, region)):
+        if not store.opt_in(_number(number, region), now=now()):  # recorded, nothing erased
             raise HTTPException(404, f"{number} is not opted out")
         return Response(status_code=204)
 
@@ -251,6 +268,8 @@ def build_app(
                           kind="forbidden")  # fmt: skip
 
     app.include_router(events_router(store, now), dependencies=[Depends(admin)])  # /v1/events, dead letters
+    app.include_router(consent_router(store, consent_rules or Consent(), now=now, region=region,
+                                      block=gateway.block_destination, read=need("consent:read"), write=consent))  # fmt: skip
     return app
 
 

@@ -6,7 +6,7 @@ Every field has a bound, so a body's size is bounded by more than the HTTP front
 bytes of UTF-8, ``hex`` 280 digits, ``callback_url`` 2,048 printable ASCII characters,
 ``idempotency_key`` 128 printable ASCII characters, ``tags`` 16 of 64 characters of
 ``A-Z a-z 0-9 _ . : -``, ``validity`` a finite number of seconds up to 7 days, a batch
-1,000 messages. msgspec's typed decoder stops at the first value of the wrong type, so
+1,000 messages, ``expect`` (``ExpectBody``) 20 choices of 20 synonyms. msgspec's typed decoder stops at the first value of the wrong type, so
 deep nesting costs nothing; NaN, Infinity and lone UTF-16 surrogates (``"\\ud800"``),
 which msgspec refuses as JSON, are 422s naming their field (``decode_one``).
 """
@@ -23,6 +23,13 @@ from urllib.parse import urlsplit
 import msgspec
 
 from smppgw.api.problems import Problem, field_error, invalid_fields, validation_problem
+from smppgw.twoway.conversations import (
+    MAX_CHOICES,
+    MAX_REPROMPT_TEXT,
+    MAX_REPROMPTS,
+    MAX_SCORE,
+    MAX_TIMEOUT,
+)
 
 __all__ = [
     "LENIENT_MAX",
@@ -64,6 +71,31 @@ Tag = Annotated[
         description=f"1-{MAX_TAG} of A-Z a-z 0-9 _ . : -",
     ),
 ]
+
+
+class ExpectBody(msgspec.Struct, forbid_unknown_fields=True):
+    """A reply the message expects (2-way conversations, ``twoway.conversations``): its
+    shape; ``twoway.conversations.expect_from`` checks the rest, naming each field."""
+
+    type: Literal["choice", "score", "text"]
+    # Names and synonyms are bounded by ``expect_from`` (32 and 64 characters, 20 synonyms
+    # each), which names the choice (``expect.choices.YES``); msgspec would say ``[...]``.
+    choices: (
+        Annotated[
+            dict[str, list[str]],
+            msgspec.Meta(max_length=MAX_CHOICES, description="choice name -> its synonyms"),
+        ]
+        | None
+    ) = None
+    min: Annotated[int, msgspec.Meta(ge=0, le=MAX_SCORE)] | None = None
+    max: Annotated[int, msgspec.Meta(ge=0, le=MAX_SCORE)] | None = None
+    timeout: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=32, description="24h, 30m, 1h30m, 90s, 2d")]
+        | Annotated[float, msgspec.Meta(gt=0, le=MAX_TIMEOUT, description="seconds")]
+        | None
+    ) = None
+    reprompt: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REPROMPT_TEXT)] | None = None
+    max_reprompts: Annotated[int, msgspec.Meta(ge=0, le=MAX_REPROMPTS)] | None = None
 
 
 class MessageBody(msgspec.Struct, forbid_unknown_fields=True, rename={"from_": "from"}):
@@ -123,6 +155,7 @@ class MessageBody(msgspec.Struct, forbid_unknown_fields=True, rename={"from_": "
         ]
         | None
     ) = None
+    expect: ExpectBody | None = None  # a reply expected: opens a conversation
 
 
 class BatchBody(msgspec.Struct, forbid_unknown_fields=True):

@@ -56,7 +56,8 @@ class Principal:
     max_queued: int | None = None
 
     def allows(self, scope: str) -> bool:
-        return scope in self.scopes or "admin" in self.scopes
+        scopes = self.scopes
+        return scope in scopes or "admin" in scopes or (scope == "consent:read" and "consent:write" in scopes)
 
 
 _UNKNOWN = Problem(401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"})

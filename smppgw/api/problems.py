@@ -86,6 +86,8 @@ _SUBMIT_FIELDS = {
     "encoding": "encoding",
     "send_at": "send_at",
     "destination": "to",
+    "from": "from",  # a sender pool (gateway.conversations)
+    "expect": "expect",
 }
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)

@@ -9,7 +9,7 @@ do the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import trio
 
@@ -121,12 +121,21 @@ class Actions:
         self.changes.fail(record, Status.CANCELED, reason, source="api")  # (drop made it final)
         return record
 
-    def block_destination(self, destination: str) -> int:
-        """An opt-out arrived: queued parts for ``destination`` are not sent, their
-        messages become ``blocked``. Returns how many parts were dropped."""
+    def block_destination(
+        self,
+        destination: str,
+        reason: str = "destination opted out",
+        *,
+        within: Callable[[MessageRecord], bool] | None = None,
+        source: str = "api",
+    ) -> int:
+        """An opt-out arrived: queued parts for ``destination`` (of the messages ``within``
+        picks: those the opt-out's scope covers; None: every one) are not sent, their
+        messages become ``blocked`` with ``reason``. Returns how many parts were dropped."""
         return sum(
             d.drop(
-                lambda j: j.message.destination == destination, Status.BLOCKED, "destination opted out", "api"
+                lambda j: j.message.destination == destination and (within is None or within(j.message)),
+                Status.BLOCKED, reason, source,
             )
             for d in self.dispatchers.values()
-        )
+        )  # fmt: skip

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import attrs
 
+from smppgw.core.constants import CommandStatus
 from smppgw.core.receipt import IdBase
 from smppgw.core.states import BindMode
 from smppgw.core.text import ConcatMethod
@@ -100,6 +101,10 @@ class SmscConfig:
     # deliver_sm/data_sm per bind not yet answered; one beyond is answered ESME_RX_T_APPN
     # at once (the SMSC redelivers it later, SMPP 3.4 §5.1.3): a flood holds no more.
     receive_window: int = 1000
+    # Carrier answers meaning "the recipient opted out or blocked this sender": a
+    # submit_sm_resp command_status, a receipt's err: (gateway.consent.CarrierOptOuts).
+    optout_statuses: tuple[int, ...] = ()
+    optout_network_errors: tuple[str, ...] = ()
 
     @property
     def modes(self) -> tuple[BindMode, ...]:
@@ -131,6 +136,7 @@ class GatewayConfig:
     sender_tps: Mapping[str, float] = attrs.field(factory=dict)  # per sender address
     long_code_tps: float | None = None  # default per-sender limit for E.164 senders
     route_tps: Mapping[str, float] = attrs.field(factory=dict)
+    route_pools: Mapping[str, str] = attrs.field(factory=dict)  # route name -> [[twoway.pool]] name
     receipt_hold: float = 60.0  # how long an early receipt waits for its submit_sm_resp
     receipt_max_held: int = 100_000  # early receipts held at most; the oldest evicted beyond
     inbound_max_groups: int = 10_000  # MO messages in reassembly per SMSC; the oldest evicted
@@ -180,7 +186,26 @@ _SMSC_OPTIONAL: Final[dict[str, Callable[[Any, str], Any]]] = {
     "interface_version": lambda v, w: integer(v, w, 0, 0xFF),
     "ton_npi": _ton_npi,
     "receipt_grace": positive,
+    "optout_statuses": lambda v, w: tuple(each(v, w, _command_status)),
+    "optout_network_errors": lambda v, w: tuple(each(v, w, _error_code)),
 }
+
+
+def _command_status(v: Any, where: str) -> int:
+    """A command_status by name (``ESME_RX_R_APPN``) or number (SMPP 3.4 §5.1.3)."""
+    if isinstance(v, str) and not v.isdigit():
+        try:
+            return int(CommandStatus[v.upper()])
+        except KeyError:
+            raise ConfigError(f"{where}: unknown command_status {v!r}") from None
+    return integer(int(v) if isinstance(v, str) else v, where, 1, 0xFFFFFFFF)
+
+
+def _error_code(v: Any, where: str) -> str:
+    """A receipt's ``err:`` value, as text (``"0C1"``) or a number (``1``)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(integer(v, where, 0, 0xFFFFFF))
+    return string(v, where, min_len=1, max_len=10)
 
 
 def _smsc(v: Any, where: str) -> SmscConfig:
@@ -249,7 +274,7 @@ def _target(v: Any, where: str, names: set[str]) -> RouteTarget:
 
 def _route(v: Any, where: str, names: set[str]) -> Route:
     t = table(v, where)
-    unknown_keys(t, {"name", "prefixes", "sender_kinds", "tags", "smscs", "tps"}, where)
+    unknown_keys(t, {"name", "prefixes", "sender_kinds", "tags", "smscs", "tps", "pool"}, where)
     require(t, ("smscs",), where)
     tiers = []
     for i, tier in enumerate(array(t["smscs"], f"{where}.smscs")):
@@ -324,6 +349,13 @@ def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:
     }
     if route_tps:
         out["route_tps"] = route_tps
+    route_pools = {  # ``[[route]] pool``: its sender pool ([[twoway.pool]], checked by the app)
+        r.name: string(raw["pool"], f"route[{i}].pool")
+        for i, (raw, r) in enumerate(zip(raw_routes, routes, strict=True))
+        if "pool" in raw
+    }
+    if route_pools:
+        out["route_pools"] = route_pools
     if "retry" in data:
         out["retry"] = _retry(data["retry"])
     if "limits" in data:

@@ -5,10 +5,11 @@ Theory of operation
 -------------------
 Work items are *parts* (``Job``): a message is split once, when its SMSC is chosen, and
 every part keeps its PDU (same UDH reference) across retries, so a retry can never send
-different bytes. Jobs wait in ``ready`` (one FIFO per
-priority, see below) or, when they may not go yet (a backoff, a per-sender or per-route
-limit), in the ``delayed`` heap; a job that must wait never blocks the jobs behind it. The account limit (AIMD over a sliding window, counting
-segments) applies to every job of this SMSC, so the loop sleeps on it.
+different bytes. Jobs wait in ``ready`` (one FIFO per priority, see below) or, when they
+may not go yet (a backoff, a per-sender or per-route limit), in the ``delayed`` heap; a
+job that must wait never blocks the jobs behind it. The account limit (AIMD over a
+sliding window, counting segments) applies to every job of this SMSC, so the loop sleeps
+on it. Consent (``consent``, gateway.consent) is asked again just before each submit_sm.
 
 Each submit_sm is sent with a callback (no task per message). The callback classifies
 the outcome with ``policy.retry``: success records the SMSC message_id (and matches
@@ -138,6 +139,7 @@ class Dispatcher:
         self._save = save  # MessageStore.save: ``submitting`` is recorded
         self._commit = commit  # StoreControl.commit: ... and durable before the write
         self._uncommitted = False  # submit_sm queued since the last commit
+        self.consent: Callable[[MessageRecord], str | None] | None = None  # None, or why it may not go
 
     def __len__(self) -> int:
         return len(self.ready) + self._high + len(self._delayed)
@@ -194,10 +196,12 @@ class Dispatcher:
         gone = {id(j) for j in old}
         self._keep(lambda j: id(j) not in gone)
         for job in old:
-            job.part.status = status
-            job.part.error = reason
-            self._on_final(job.message, status, reason, source)
+            self._finish(job, status, reason, source)
         return len(old)
+
+    def _finish(self, job: Job, status: Status, reason: str, source: str = "gateway") -> None:
+        job.part.status, job.part.error = status, reason
+        self._on_final(job.message, status, reason, source)
 
     def _all(self) -> list[Job]:
         return [*self._queued(), *(d[2] for d in self._delayed)]
@@ -249,9 +253,7 @@ class Dispatcher:
         assert validity is not None
         left = job.created + validity - now
         if left < 1.0:  # less than the relative format's one-second resolution
-            job.part.status = Status.EXPIRED
-            job.part.error = "validity lapsed before it was sent"
-            self._on_final(job.message, Status.EXPIRED, job.part.error, "gateway")
+            self._finish(job, Status.EXPIRED, "validity lapsed before it was sent")
             return False
         if validity - left >= 0.5:  # half a second or more since acceptance: the time left
             period = format_relative(left)
@@ -308,6 +310,9 @@ class Dispatcher:
                     now = now_of()
                 if job.message.status in FINAL:  # canceled or blocked while this job waited
                     continue
+            if self.consent is not None and (why := self.consent(job.message)) is not None:
+                self._finish(job, Status.BLOCKED, why, "consent")  # opted out while it waited
+                continue
             conn = pool.pick(now)
             if conn is None:  # back at the head, still visible to failover (take_unstarted)
                 self._levels[min(job.message.priority, _LEVELS - 1)].appendleft(job)
@@ -393,8 +398,7 @@ class Dispatcher:
         self._decided(job, conn, decision.verdict, decision.delay, decision.reason)
 
     def _decided(self, job: Job, conn: SmppConnection, verdict: Verdict, delay: float, reason: str) -> None:
-        part = job.part
-        part.error = reason
+        job.part.error = reason
         if verdict is Verdict.RETRY:
             self.put(job, delay=delay)
         elif verdict is Verdict.REBIND:
@@ -404,13 +408,12 @@ class Dispatcher:
         else:
             # Rejected: the SMSC's command_status says so; failed: the retries or the age ran out.
             rejected = verdict is Verdict.REJECT
-            part.status = Status.REJECTED if rejected else Status.FAILED
-            self._on_final(job.message, part.status, reason, "smpp" if rejected else "gateway")
+            status = Status.REJECTED if rejected else Status.FAILED
+            self._finish(job, status, reason, "smpp" if rejected else "gateway")
 
     def _congestion(self, account: AdaptiveRate, response: object, now: float) -> None:
-        if not isinstance(response, SubmitSmResp) or not response.tlvs:
-            return
-        tlv = response.get_tlv(TlvTag.CONGESTION_STATE)
+        resp = response if isinstance(response, SubmitSmResp) and response.tlvs else None
+        tlv = None if resp is None else resp.get_tlv(TlvTag.CONGESTION_STATE)
         if tlv is not None and tlv.value:
             account.congestion(tlv.value[0], now)
 
@@ -428,7 +431,6 @@ class Dispatcher:
             log.exception("%s: store commit failed; closing the binds before they write", self.name)
             for conn in list(self.pool.connections):
                 conn.close("store commit failed")
-            return
 
     def gauges(self) -> None:
         """Set the gauges (once a second): in flight, and the adaptive rate, which also

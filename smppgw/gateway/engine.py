@@ -286,6 +286,18 @@ class Gateway:
             plan.enqueue()
         return results
 
+    def check_consent(
+        self,
+        at_accept: Callable[[MessageRecord], str | None],
+        at_dispatch: Callable[[MessageRecord], str | None],
+    ) -> None:
+        """Ask consent before every send (``gateway.consent.ConsentGate``): at acceptance
+        (a message it refuses is stored ``blocked`` with the reason) and again just before
+        each submit_sm (consent may change while a message waits)."""
+        self.intake.consent = at_accept
+        for smsc in self.smscs.values():
+            smsc.dispatcher.consent = at_dispatch
+
     # -- queries ---------------------------------------------------------------------------------------
 
     def add_listener(self, listener: Listener) -> None:

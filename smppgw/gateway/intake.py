@@ -28,6 +28,7 @@ import itertools
 import logging
 import random
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -41,6 +42,9 @@ from smppgw.policy.routing import Router
 from smppgw.policy.throttle import SlidingWindow
 from smppgw.store.base import MessageRecord, MessageStore, PartRecord, Status, advance
 from smppgw.support.logsafe import kv
+
+if TYPE_CHECKING:
+    from smppgw.gateway.conversations import Conversations
 
 __all__ = ["Intake", "Plan", "Scheduled"]
 
@@ -98,6 +102,9 @@ class Intake:
         self.router = Router(config.routes)
         self.store = store
         self.opted_out = opted_out  # the opt-out registry, checked before a message is queued
+        #: The consent check (gateway.consent.ConsentGate.at_accept): None, or why the
+        #: message may not go (it is then stored ``blocked``). None: no check.
+        self.consent: Callable[[MessageRecord], str | None] | None = None
         self.failover_after = failover_after
         self._config = config
         self._smscs = {s.name: s for s in config.smscs}
@@ -125,17 +132,28 @@ class Intake:
         #: Quiet hours (``gateway.quiet.QuietDesk``): when a message the rules hold may
         #: go (trio clock), or None; given the record and its route's name.
         self.quiet: Callable[[MessageRecord, str | None], float | None] | None = None
+        #: Conversations and sender pools (``gateway.conversations``; the composition
+        #: root sets it; None: ``expect`` and ``pool`` are refused).
+        self.conversations: Conversations | None = None
 
     def accept(self, fields: SubmitFields) -> tuple[MessageRecord, Plan | None]:
-        """A new message: its record, and its plan (None when its destination opted out:
-        the record is then ``blocked``). Raises SubmitError."""
+        """A new message: its record, and its plan (None when consent blocks it: the
+        record is then ``blocked`` with the reason). Raises SubmitError."""
+        talk = self.conversations
+        if fields.get("pool") is not None:  # a sender pool: the sender is picked
+            if talk is None:
+                raise SubmitError("from: this gateway has no sender pools")
+            fields = talk.with_sender(fields)
         record, src, dst = new_record(self.now(), next(self._references), fields)
         check, url = self.callback_check, record.callback_url
         if check is not None and url is not None and (refused := check(url)) is not None:
             raise SubmitError(f"callback_url: {refused}")
-        if self.opted_out is not None and self.opted_out(dst.addr):
-            advance(record, _BLOCKED, "gateway", record.created_at, "destination opted out")
-            record.error = "destination opted out"
+        why = self.consent(record) if self.consent is not None else None
+        if why is None and self.opted_out is not None and self.opted_out(dst.addr):
+            why = "destination opted out"
+        if why is not None:
+            advance(record, _BLOCKED, "gateway", record.created_at, why)
+            record.error = why
             self._metrics.messages.inc(_BLOCKED.value)
             return record, None
         if self.quiet is not None and record.tags:  # quiet hours: held to the next opening
@@ -145,7 +163,11 @@ class Intake:
         scheduled = record.send_at is not None and record.send_at > record.created_at
         plan = self.plan(record, src, dst, scheduled=scheduled)  # splitting also checks the text
         if scheduled:
-            return record, self._scheduled(record, plan)
+            plan = self._scheduled(record, plan)
+        if fields.get("expect") is not None:  # it opens a conversation
+            if talk is None:
+                raise SubmitError("expect: this gateway keeps no conversations")
+            plan = talk.opening(record, src, fields, plan)
         return record, plan
 
     def _scheduled(self, record: MessageRecord, plan: Plan) -> Plan:

@@ -85,6 +85,11 @@ class SubmitFields(TypedDict, total=False):
     callback_url: str | None
     send_at: float | None
     tenant: str | None
+    # 2-way (gateway.conversations): ``expect`` a reply (a ``twoway.conversations.Expect``
+    # or its JSON object); ``pool`` send from a number of this sender pool ("": the pool
+    # of the message's route), ``source`` then picked by the gateway (give "").
+    expect: object | None
+    pool: str | None
 
 
 _FIELDS = frozenset(SubmitFields.__annotations__)

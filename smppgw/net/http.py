@@ -45,6 +45,7 @@ import trio
 
 from smppgw.net.http_asgi import ASGIApp, call_asgi
 from smppgw.net.http_head import REASONS, HttpDate, RequestIds, head
+from smppgw.net.listeners import open_listeners
 
 __all__ = ["ASGIApp", "Admit", "FastRoute", "HttpLimits", "Request", "Response", "serve_http"]
 
@@ -403,7 +404,7 @@ async def serve_http(
     the port (``port=0`` picks a free one). ``ssl_context``: serve HTTPS (``net/https.py``).
     ``admit``: see ``Admit`` (the API's key check, before a body is read)."""
     server = _Server(app, routes or {}, limits or HttpLimits(), ssl_context, admit)
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    listeners = await open_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()
     server.server_addr = (bound[0], bound[1])
     task_status.started(bound[1])

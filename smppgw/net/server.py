@@ -19,6 +19,7 @@ from smppgw.core.session import Session, SessionConfig
 from smppgw.core.states import Role
 from smppgw.net.behaviour import ConnectionBehaviour
 from smppgw.net.connection import SmppConnection
+from smppgw.net.listeners import open_listeners
 
 __all__ = ["Handler", "handle_stream", "serve_smsc"]
 
@@ -84,7 +85,7 @@ async def serve_smsc(
     tells the port. ``behaviour``, if given, makes each connection's ``ConnectionBehaviour``.
     """
     config = config if config is not None else SessionConfig(bind_timeout=30.0, inactivity_timeout=300.0)
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    listeners = await open_listeners(port, host=host)
     if ssl_context is None:
         serve: Callable[..., Awaitable[None]] = partial(
             handle_stream, handler=handler, config=config, behaviour=behaviour

@@ -16,7 +16,8 @@ ask: ``MessageStore`` (the queue: add, save, get, idempotency lookup, what a res
 resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry),
 ``StoreControl`` (write-behind flush, group commit, close, wall-clock times),
 ``CorrelationStore`` (which part an SMSC id named, for a horizon) and
-``InboundPartStore`` (MO parts held for reassembly). ``Store`` combines the first five;
+``InboundPartStore`` (MO parts held for reassembly); ``ConsentStore`` (the consent
+history, ``store.consent``; ``OptOutStore`` is a view of it). ``Store`` combines the first five;
 the API and the composition root take it, the engine takes ``MessageStore`` only.
 ``store.sqlite`` (embedded, durable) and ``store.memory`` (tests, one-shot tools)
 implement all of them, and another backend (Redis) implements the same.
@@ -29,6 +30,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from smppgw.store.consent import ConsentStore, OptOutRecord, consent_changed
+from smppgw.store.conversations import (  # (store.conversations)
+    CONVERSATION_EVENTS,
+    ConversationRecord,
+    ConversationStore,
+    conversation_event,
+)  # fmt: skip
 from smppgw.store.events import (
     DEAD,
     DELIVERED,
@@ -56,7 +64,13 @@ from smppgw.store.status import (
 )
 
 __all__ = [
+    "CONVERSATION_EVENTS",
+    "ConversationRecord",
+    "ConversationStore",
+    "conversation_event",
     "INBOUND_NOTES",
+    "ConsentStore",
+    "consent_changed",
     "SCOPES",
     "ApiKeyRecord",
     "KeyStore",
@@ -313,23 +327,14 @@ class InboundStore(Protocol):
         ``tenant``'s if given."""
 
 
-@attrs.frozen(kw_only=True)
-class OptOutRecord:
-    number: str
-    created_at: float  # wall clock
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
-
-
 class OptOutStore(Protocol):
     def opt_out(self, number: str, *, now: float, reason: str = "api") -> None:
         """Add ``number`` to the registry (``now`` on the trio clock); an entry already
         there keeps its first time and reason."""
 
-    def opt_in(self, number: str) -> bool:
-        """Remove ``number``; False if it was not opted out."""
+    def opt_in(self, number: str, *, now: float | None = None, reason: str = "api") -> bool:
+        """Record an API opt-in of ``number`` (``now`` on the trio clock); False if it was
+        not opted out (nothing recorded). Nothing is erased (``store.consent``)."""
 
     def get_opt_out(self, number: str) -> OptOutRecord | None: ...
 
@@ -389,8 +394,9 @@ class CorrelationStore(Protocol):
 
 @runtime_checkable
 class Store(
-    MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore, Protocol
-):
+    MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore,
+    ConsentStore, ConversationStore, Protocol,
+):  # fmt: skip
     """Everything the API and the composition root use of a store (the event outbox of
     ``store.events`` included)."""
 

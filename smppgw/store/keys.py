@@ -24,8 +24,9 @@ import attrs
 
 __all__ = ["SCOPES", "ApiKeyRecord", "KeyStore", "key_hash"]
 
-#: Every scope; ``admin`` implies the others (and is the only one for the event log).
-SCOPES: Final = ("messages:send", "messages:read", "inbound:read", "consent:write", "admin")
+#: Every scope; ``admin`` implies the others (and is the only one for the event log);
+#: ``consent:write`` implies ``consent:read``.
+SCOPES: Final = ("messages:send", "messages:read", "inbound:read", "consent:read", "consent:write", "admin")
 
 
 def key_hash(key: str | bytes) -> str:

@@ -22,10 +22,11 @@ from smppgw.store.base import (
     InboundRecord,
     MessageQuery,
     MessageRecord,
-    OptOutRecord,
     StoreError,
     owes_work,
 )
+from smppgw.store.memory_consent import MemoryConsent
+from smppgw.store.memory_conversations import MemoryConversations
 from smppgw.store.memory_events import MemoryEvents
 from smppgw.store.memory_keys import MemoryKeys
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(MemoryEvents, MemoryKeys):
+class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations):
     """Implements every protocol of ``store.base`` (``Store``), in memory."""
 
     def __init__(self, *, clock_offset: float = 0.0) -> None:
@@ -43,12 +44,13 @@ class MemoryStore(MemoryEvents, MemoryKeys):
         self._messages: dict[str, MessageRecord] = {}
         self._keys: dict[tuple[str | None, str], str] = {}  # (tenant, idempotency key) -> message id
         self._inbound: list[InboundRecord] = []  # seq - 1 is the index
-        self._optouts: dict[str, OptOutRecord] = {}
         self._parts: dict[tuple[object, ...], InboundPart] = {}  # held for reassembly
         # (smsc, key) -> (message id, part, submitted_at), oldest first (a put moves it last)
         self._correlations: dict[tuple[str, str], tuple[str, int, float]] = {}
         self._events_init()  # the outbox (store.memory_events)
         self._keys_init()  # API keys (store.memory_keys)
+        self._consent_init()  # the consent history (store.memory_consent)
+        self._conversations_init()  # conversations (store.memory_conversations)
 
     def checkpoint(self) -> int:
         return 0  # nothing is written anywhere
@@ -66,6 +68,7 @@ class MemoryStore(MemoryEvents, MemoryKeys):
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
         known, keys = self._messages, self._keys
+        opened = self._take_opened()  # written with these messages, or dropped with them
         if len(messages) == 1:  # the gateway's per-message call: no batch bookkeeping
             m = messages[0]
             if m.id in known:
@@ -88,6 +91,8 @@ class MemoryStore(MemoryEvents, MemoryKeys):
             known[m.id] = m
             if m.idempotency_key is not None:
                 keys[m.tenant, m.idempotency_key] = m.id
+        if opened:
+            self._write_opened(opened)  # their conversations (store.memory_conversations)
 
     def save(self, message: MessageRecord) -> None:
         self._messages[message.id] = message
@@ -139,23 +144,6 @@ class MemoryStore(MemoryEvents, MemoryKeys):
         if tenant is None:
             return self._inbound[after : after + limit]  # seq n sits at index n - 1
         return [m for m in self._inbound[after:] if m.tenant == tenant][:limit]
-
-    # -- opt-outs ---------------------------------------------------------------------------
-
-    def opt_out(self, number: str, *, now: float, reason: str = "api") -> None:
-        if number not in self._optouts:
-            self._optouts[number] = OptOutRecord(
-                number=number, created_at=now + self.clock_offset, reason=reason
-            )
-
-    def opt_in(self, number: str) -> bool:
-        return self._optouts.pop(number, None) is not None
-
-    def get_opt_out(self, number: str) -> OptOutRecord | None:
-        return self._optouts.get(number)
-
-    def is_opted_out(self, number: str) -> bool:
-        return number in self._optouts
 
     # -- group commit and inbound parts ---------------------------------------------------------
 

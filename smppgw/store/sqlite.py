@@ -1,4 +1,4 @@
-"""The embedded store: messages, inbound messages and opt-outs in one SQLite file.
+"""The embedded store: messages, inbound messages and consent in one SQLite file.
 
 Durability follows DESIGN §3. ``add`` (new messages) and ``add_inbound`` commit before
 they return, so a caller is told "accepted" (HTTP 202, deliver_sm_resp) only for what is
@@ -46,10 +46,11 @@ from smppgw.store.base import (
     InboundRecord,
     MessageQuery,
     MessageRecord,
-    OptOutRecord,
     StoreError,
     owes_work,
 )
+from smppgw.store.sqlite_consent import SqliteConsent
+from smppgw.store.sqlite_conversations import SqliteConversations
 from smppgw.store.sqlite_events import SqliteEvents
 from smppgw.store.sqlite_keys import SqliteKeys
 from smppgw.store.sqlite_rows import (
@@ -77,7 +78,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore(SqliteEvents, SqliteKeys):
+class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
@@ -102,12 +103,11 @@ class SqliteStore(SqliteEvents, SqliteKeys):
         self._checkpointer: sqlite3.Connection | None = None
         prepare(self._db, self.path)
         self._events_init()  # the outbox (store.sqlite_events)
+        self._consent_init()  # the consent history's index (store.sqlite_consent)
+        self._conversations_init()  # conversations (store.sqlite_conversations)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
-        # Every send checks the registry (DESIGN §1): a set answers without a query per
-        # message; this process is the file's only writer, so the set stays exact.
-        self._opted_out = {row[0] for row in self._db.execute("SELECT number FROM optouts")}
         self._dirty: dict[str, MessageRecord] = {}
         self._seq: dict[str, int] = {}  # the row (``seq``) of each message in ``_live``
         self._correlations: dict[tuple[str, str], tuple[str, str, str, int, float]] = {}  # not flushed yet
@@ -124,8 +124,10 @@ class SqliteStore(SqliteEvents, SqliteKeys):
     # -- messages ---------------------------------------------------------------------------
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
+        opened = self._take_opened()  # their conversations (store.sqlite_conversations)
         with Transaction(self._db):
             written = self._insert(messages)
+            self._write_opened(opened)  # same transaction: a failed add drops them too
         self._written(written)
 
     def _insert(self, messages: Iterable[MessageRecord]) -> list[tuple[int, MessageRecord]]:
@@ -286,31 +288,6 @@ class SqliteStore(SqliteEvents, SqliteKeys):
             (after, limit) if tenant is None else (after, tenant, limit),
         ).fetchall()
         return [inbound_record(row) for row in rows]
-
-    # -- opt-outs ---------------------------------------------------------------------------
-
-    def opt_out(self, number: str, *, now: float, reason: str = "api") -> None:
-        with Transaction(self._db):
-            self._db.execute(
-                "INSERT INTO optouts VALUES (?, ?, ?) ON CONFLICT (number) DO NOTHING",
-                (number, now + self.clock_offset, reason),
-            )
-        self._opted_out.add(number)
-
-    def opt_in(self, number: str) -> bool:
-        with Transaction(self._db):
-            cursor = self._db.execute("DELETE FROM optouts WHERE number = ?", (number,))
-        self._opted_out.discard(number)
-        return cursor.rowcount > 0
-
-    def get_opt_out(self, number: str) -> OptOutRecord | None:
-        row = self._db.execute(
-            "SELECT number, created_at, reason FROM optouts WHERE number = ?", (number,)
-        ).fetchone()
-        return OptOutRecord(number=row[0], created_at=row[1], reason=row[2]) if row else None
-
-    def is_opted_out(self, number: str) -> bool:
-        return number in self._opted_out
 
     def wall(self, monotonic: float | None) -> float | None:
         return None if monotonic is None else monotonic + self.clock_offset

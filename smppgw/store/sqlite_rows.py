@@ -56,7 +56,8 @@ __all__ = [
 # Version 3: a ``tenant`` column on messages (idempotency keys unique per tenant) and
 # on inbound, and the ``api_keys`` table (``store.sqlite_keys``).
 # Version 4: the 2-way notes on inbound (keyword, in_reply_to, conversation_id, answer,
-# linked_by: store.base.INBOUND_NOTES).
+# linked_by: store.base.INBOUND_NOTES); the consent history (``store.sqlite_consent``),
+# of which ``optouts`` became a view.
 SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -126,11 +127,6 @@ CREATE TABLE IF NOT EXISTS correlations (  -- which part an SMSC id named (base.
     PRIMARY KEY (smsc, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS correlations_age ON correlations (submitted_at);
-CREATE TABLE IF NOT EXISTS optouts (
-    number TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    reason TEXT NOT NULL
-);
 """
 # Listing (``list_messages``): source and destination are columns written once by the
 # INSERT, so their indexes cost nothing per status change; only ``messages_status``

@@ -10,7 +10,8 @@ failure rolls everything back and leaves the file as it was. A file from a newer
 smppgw (a higher version) is refused with ``StoreError``: this code cannot know what
 it would lose. A file of version 2 gets the ``tenant`` columns (``_add_tenants``); the
 ``api_keys`` table is made where missing. A file of version 3 gets the inbound 2-way
-notes' columns (``_add_columns``).
+notes' columns (``_add_columns``). An ``optouts`` table becomes the consent history
+(``store.sqlite_consent``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from smppgw.store.base import INBOUND_NOTES, MessageRecord, PartRecord, Status, StoreError
+from smppgw.store.sqlite_consent import prepare_consent
 from smppgw.store.sqlite_keys import KEYS_SCHEMA
 from smppgw.store.sqlite_rows import INSERT, LISTING_INDEXES, SCHEMA, SCHEMA_VERSION, message_row
 
@@ -59,6 +61,7 @@ def prepare(db: sqlite3.Connection, path: Path) -> None:
     _add_columns(db, path, "inbound", INBOUND_NOTES)
     db.executescript(SCHEMA)
     db.executescript(KEYS_SCHEMA)
+    prepare_consent(db, path)  # the consent history; an older file's optouts moved into it
     db.executescript(LISTING_INDEXES)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

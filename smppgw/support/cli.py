@@ -13,7 +13,8 @@ port was taken); 2 bad usage or bad configuration. A failure is reported as one 
 The last two kinds are also found inside trio's exception groups, so an error raised in
 a nursery is reported as itself. Anything else is a bug and keeps its traceback.
 
-Use it as the ``cls`` of the top-level command or group::
+Every such command, and each of its subcommands, takes ``-h`` and ``--version``
+(``smppgw.support.cliopts``). Use it as the ``cls`` of the top-level command or group::
 
     @click.command(cls=ToolCommand, prog="smppsim", interrupt_code=0)
     @click.group(cls=ToolGroup, prog="smpp-conformance")
@@ -27,6 +28,7 @@ from typing import Any, NoReturn
 
 import click
 
+from smppgw.support.cliopts import HELP_OPTIONS, add_version
 from smppgw.support.config import ConfigError
 from smppgw.support.groups import find
 
@@ -67,9 +69,12 @@ class ToolCommand(click.Command):
     """
 
     def __init__(self, *args: Any, prog: str, interrupt_code: int = 1, **kwargs: Any) -> None:
+        # -h and --version on the command and on every subcommand (support.cliopts)
+        kwargs["context_settings"] = {"help_option_names": HELP_OPTIONS, **kwargs.get("context_settings", {})}
         super().__init__(*args, **kwargs)
         self.prog = prog
         self.interrupt_code = interrupt_code
+        add_version(self, prog)
 
     def main(
         self,
@@ -102,3 +107,7 @@ class ToolCommand(click.Command):
 
 class ToolGroup(ToolCommand, click.Group):
     """``ToolCommand`` for a command with subcommands."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        add_version(cmd, self.prog)
+        super().add_command(cmd, name)

@@ -11,7 +11,11 @@ from typing import Any
 import attrs
 
 from smppgw.support.config import ConfigError, each, string, table, unknown_keys
+from smppgw.twoway.consent import Consent
+from smppgw.twoway.consent_config import SECTIONS as CONSENT_SECTIONS
+from smppgw.twoway.consent_config import consent_from_dict
 from smppgw.twoway.keyword_config import KeywordConfig, keywords_from_dict
+from smppgw.twoway.pools import Pool, pools_from_dict
 from smppgw.twoway.quiet import QuietRules, quiet_from_list
 
 __all__ = ["TwowayConfig", "twoway_from_dict"]
@@ -20,10 +24,14 @@ __all__ = ["TwowayConfig", "twoway_from_dict"]
 @attrs.frozen(kw_only=True)
 class TwowayConfig:
     keywords: KeywordConfig = KeywordConfig()
+    consent: Consent = Consent()  # [twoway.consent], [twoway.programmes], [twoway.texts]
     quiet_hours: QuietRules = QuietRules()  # [[twoway.quiet_hours]]
+    pools: tuple[Pool, ...] = ()  # [[twoway.pool]]: sender pools (twoway.pools)
 
 
-_SECTIONS: frozenset[str] = frozenset({"keywords", "rule", "quiet_hours", "programmes"})
+_SECTIONS: frozenset[str] = (
+    frozenset({"keywords", "rule", "quiet_hours", "programmes", "pool"}) | CONSENT_SECTIONS
+)
 
 
 def twoway_from_dict(data: Any) -> TwowayConfig:
@@ -32,7 +40,7 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
         return TwowayConfig()
     t = table(data, "twoway")
     unknown_keys(t, set(_SECTIONS), "twoway")
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"consent": consent_from_dict(t)}
     programmes = table(t.get("programmes", {}), "twoway.programmes")
     senders = {
         name: each(numbers, f"twoway.programmes.{name}", string) for name, numbers in programmes.items()
@@ -40,6 +48,7 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
     out["keywords"] = keywords_from_dict(t.get("keywords"), t.get("rule"), senders)  # and [[twoway.rule]]
     if "quiet_hours" in t:
         out["quiet_hours"] = _resolved(quiet_from_list(t["quiet_hours"]), t.get("programmes", {}))
+    out["pools"] = pools_from_dict(t.get("pool"))  # [[twoway.pool]]
     return TwowayConfig(**out)
 
 

@@ -106,13 +106,47 @@ async def test_smsc_lenient_mode_warns_and_exits_0() -> None:
     assert b"WARN" in done.stdout
 
 
-async def test_smsc_unreachable_is_an_error_and_exit_1() -> None:
+async def test_smsc_unreachable_ends_the_run_at_once_with_one_line() -> None:
     with trio.socket.socket() as s:  # a port nobody listens on
         await s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    done = await cli(*smsc_args(port, "--only", "bind.transmitter", "--plain"))
+    done = await cli(*smsc_args(port, "--plain"))
     assert done.returncode == 1
-    assert b"ERROR" in done.stdout and b"cannot connect" in done.stdout
+    err = done.stderr.decode()
+    assert err.startswith("smpp-conformance: error: ") and err.count("\n") == 1, err
+    assert "cannot connect" in err and "no case was run" in err
+    assert done.stdout == b""  # no table: not one case ran
+
+
+async def test_smsc_refused_bind_ends_the_run_at_once_with_one_line(tmp_path: Path) -> None:
+    json_path = tmp_path / "r.json"
+    async with trio.open_nursery() as nursery:
+        sim = await start_simulator(nursery)
+        args = smsc_args(sim.port, "--json", str(json_path))
+        args[args.index("--password") + 1] = "wrong"
+        done = await cli(*args)
+        nursery.cancel_scope.cancel()
+    assert done.returncode == 1
+    err = done.stderr.decode()
+    assert err.startswith("smpp-conformance: error: ") and err.count("\n") == 1, err
+    assert "ESME_RINVPASWD" in err and "no case was run" in err
+    assert done.stdout == b"" and not json_path.exists()
+
+
+async def test_report_paths_are_checked_before_the_run(tmp_path: Path) -> None:
+    """A report that cannot be written stops the run before it starts (exit 2), for
+    both suites; the SMSC is never contacted (port 1: nothing listens there)."""
+    missing = tmp_path / "no-such-dir" / "r.json"
+    for args in (
+        smsc_args(1, "--json", str(missing)),
+        smsc_args(1, "--junit", str(tmp_path)),  # a directory
+        ["esme", "--listen", "127.0.0.1:0", "--junit", str(missing), "--", *GOOD_CLIENT],
+    ):
+        done = await cli(*args)
+        err = done.stderr.decode()
+        assert done.returncode == 2, (args, err)
+        assert err.startswith("smpp-conformance: error: ") and err.count("\n") == 1, err
+        assert ("--json" in err or "--junit" in err) and ("cannot write" in err or "is a directory" in err)
 
 
 async def test_esme_good_client_exits_0_with_junit(tmp_path: Path) -> None:
@@ -142,7 +176,7 @@ async def test_esme_good_client_exits_0_with_junit(tmp_path: Path) -> None:
 
 async def test_usage_errors_exit_2_with_one_line() -> None:
     cases = [
-        ["smsc", "--system-id", "x", "--password", "y"],  # no --target
+        ["smsc", "--system-id", "x", "--password", "y"],  # no --smsc
         ["smsc", "--target", "nohostport", "--system-id", "x", "--password", "y"],
         ["smsc", "--target", "127.0.0.1:1", "--system-id", "x", "--password", "y", "--only", "no.such-case"],
         ["smsc", "--target", "127.0.0.1:1", "--system-id", "x" * 16, "--password", "y"],

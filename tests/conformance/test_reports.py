@@ -47,7 +47,7 @@ def test_plain_table_shows_failures_with_observed_pdus() -> None:
     text = out.getvalue()
     assert text.splitlines()[0].split() == ["RESULT", "CASE", "SEV", "SPEC", "TITLE"]
     assert "submit_sm_resp #2 ESME_RSYSERR" in text  # failure evidence
-    assert "bind_transceiver #1" not in text  # passing transcripts only with --verbose
+    assert "bind_transceiver #1" not in text  # passing transcripts only with --show-pdus
     assert text.rstrip().splitlines()[-1].startswith("FAILED: 5 SMSC cases")
     out = io.StringIO()
     render_table(RESULTS, META, out, plain=True, verbose=True)

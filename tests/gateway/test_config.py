@@ -54,7 +54,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"smsc": [A], "route": [{"smscs": ["a"], "tps": 0}]}, "route[0].tps"),
     (
         {"smsc": [A], "route": [{"smscs": ["a"], "via": "x"}]},
-        "route[0].via: unknown key (known: name, prefixes",
+        "route[0].via: unknown key (known: name, pool, prefixes",
     ),
     ({"smsc": [A], "retry": {"jitter": 1.5}}, "retry.jitter"),
     ({"smsc": [A], "retry": {"max_attempts": 0}}, "retry.max_attempts"),

@@ -37,7 +37,7 @@ def assert_one_line_error(result: Result, code: int, text: str) -> None:
         (("--sim",), "no workload"),
         (("--sim", "--rate", "abc", "--duration", "1"), "--rate"),
         (("--sim", "--rate", "10", "--ramp", "1:2", "--duration", "1"), "only one of"),
-        (("--sim", "--target", "h:1", "--rate", "1", "--duration", "1"), "only one of --target"),
+        (("--sim", "--target", "h:1", "--rate", "1", "--duration", "1"), "only one of --smsc"),
         (("--target", "nohost", "--rate", "1", "--duration", "1"), "HOST:PORT"),
         (("--http", "http://127.0.0.1:1", "--rate", "1", "--duration", "1"), "--api-key"),
         (("--sim", "--ramp", "1:2"), "--ramp needs --duration"),

@@ -79,16 +79,21 @@ async def test_http_target_counts_accepted_and_throttled() -> None:
     assert seen[0]["from"] == "LOADTEST" and seen[0]["to"].startswith("4477009")
 
 
-async def test_http_target_with_a_wrong_key_reports_every_error() -> None:
+async def test_http_target_with_a_wrong_key_fails_the_run_before_the_load() -> None:
+    import pytest
+
+    from loadtest.runner import RunFailed
+
+    seen: list[dict[str, Any]] = []
     async with trio.open_nursery() as nursery:
-        url = await start_api(nursery, stub_api("right", []))
+        url = await start_api(nursery, stub_api("right", seen))
         params = RunParams(
             target="http", address=url, api_key="wrong", closed=True, count=30, duration=5.0, window=4
         )
-        result = await run_checked(params)
+        with pytest.raises(RunFailed, match=r"HTTP 401: the API key is unknown"):
+            await run_checked(params)
         nursery.cancel_scope.cancel()
-    assert result["summary"]["errors_by_status"] == {"HTTP_401": 30}
-    assert result["summary"]["acked"] == 0
+    assert seen == []
 
 
 async def test_http_target_unreachable_fails_the_run() -> None:

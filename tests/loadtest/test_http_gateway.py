@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import attrs
+import pytest
 import trio
 
 from loadtest.messages import TEXTS
 from loadtest.params import Phase, RunParams, parse_mix
+from loadtest.runner import RunFailed
 from smppgw.api.limits import KeyLimits
 from smppgw.core.text import split_message
 from smppgw.gateway.webhook_config import WebhookSettings
@@ -50,7 +52,7 @@ async def test_every_accepted_request_is_a_message_the_gateway_sends(tmp_path: P
         assert len(parts) == 100 - long_messages + long_messages * per_long and long_messages > 0
 
 
-async def test_a_wrong_key_and_a_full_queue_are_counted_as_such(tmp_path: Path) -> None:
+async def test_a_wrong_key_stops_the_run_before_the_load_and_a_full_queue_is_counted(tmp_path: Path) -> None:
     down = {
         "name": "a",
         "host": "127.0.0.1",
@@ -63,10 +65,11 @@ async def test_a_wrong_key_and_a_full_queue_are_counted_as_such(tmp_path: Path) 
     limits = KeyLimits(auth_failures=100)
     config = attrs.evolve(app_config([down], tmp_path / "db"), max_queued=5, key_limits=limits)
     async with serving(config) as api:
-        wrong = await run_checked(
-            http_params(api.url, api_key="not-the-key", closed=True, count=20, duration=5.0)
-        )
-        assert wrong["summary"]["errors_by_status"] == {"HTTP_401": 20} and wrong["summary"]["acked"] == 0
+        with pytest.raises(RunFailed, match=r"HTTP 401: the API key is unknown"):
+            await run_checked(
+                http_params(api.url, api_key="not-the-key", closed=True, count=20, duration=5.0)
+            )
+        assert api.store.counts() == {}  # the pre-flight request made no message
         full = await run_checked(
             http_params(api.url, mix=parse_mix("gsm:1"), closed=True, count=20, duration=5.0, window=1)
         )

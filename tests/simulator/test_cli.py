@@ -121,10 +121,12 @@ def test_list_profiles() -> None:
 def test_help() -> None:
     result = _run("--help")
     assert result.exit_code == 0
-    for flag in ("--host", "--port", "--account", "--tps", "--window", "--max-binds", "--dlr-delay"):
+    for flag in ("--listen", "--account", "--tps", "--window", "--max-binds", "--dlr-delay", "--http-listen"):
         assert flag in result.stdout
-    for flag in ("--dlr-outcomes", "--profile", "--seed", "--http-port", "--config", "--list-profiles"):
+    for flag in ("--dlr-outcomes", "--profile", "--seed", "--config", "--list-profiles", "--version", "-h,"):
         assert flag in result.stdout
+    for old in ("--host", "--port", "--http-host", "--http-port"):  # hidden aliases: they still work
+        assert old not in result.stdout
 
 
 # -- flags -> SimConfig ---------------------------------------------------------------------------

@@ -183,3 +183,22 @@ async def test_a_marketing_message_at_night_is_scheduled_for_the_morning(autojum
             await gw.wait_final(promo.id, 120)
     assert promo.status is Status.DELIVERED
     assert promo.parts[0].submitted_at is not None and promo.parts[0].submitted_at >= opening
+
+
+def test_the_readme_example_loads_and_says_what_it_does() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    start = text.index("\n### Quiet hours\n")
+    section = text[start : text.index("\n## ", start)]
+    (block,) = re.findall(r"```toml\n(.*?)```", section, re.S)
+    config = twoway_from_dict(tomllib.loads(block)["twoway"])
+    us, fr = config.quiet_hours.rules
+    assert (us.start, us.end, us.senders, us.exempt_tags) == (time(8), time(21), {"12345"}, {"urgent"})
+    assert fr.days == set(range(5)) and fr.routes == {"fr"} and fr.timezone == ZoneInfo("Europe/Paris")
+    # 22:00 UTC in January is 23:00 in Paris: a marketing message on route fr waits for 09:00 Paris.
+    at = config.quiet_hours.hold_until(utc(2026, 1, 15, 22), tags=["marketing"], route="fr", source="x",
+                                       number_zones=["Europe/Paris"])  # fmt: skip
+    assert at == utc(2026, 1, 16, 8)

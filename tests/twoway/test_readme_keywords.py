@@ -15,7 +15,7 @@ README = Path(__file__).parents[2] / "README.md"
 
 def _blocks() -> list[str]:
     text = README.read_text(encoding="utf-8")
-    start = text.index("##### Keywords")
+    start = text.index("### Keywords")
     end = re.compile(r"^#{2,5} ", re.M).search(text, start + 1)
     section = text[start : end.start() if end else len(text)]
     return re.findall(r"```toml\n(.*?)```", section, re.S)

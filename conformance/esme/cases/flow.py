@@ -3,7 +3,7 @@ v5.0 §2.6; checklist 6-8, 10, 46, 48).
 
 Active cases hold back some of the client's submit_sm: one is answered with generic_nack
 (the client must survive it), one with ESME_RTHROTTLED (the client must pause before it
-submits again on that bind, then resubmit), and up to ``--window`` are left unanswered
+submits again on that bind, then resubmit), and up to ``--client-window`` are left unanswered
 (the client must not send more than its window). Passive cases then judge every request
 the client sent during the run: sequence numbers in range, increasing, never reused
 while in flight, command_status 0, and every response matching one of our requests.
@@ -228,13 +228,13 @@ CASES = (
     ),
     _case(
         "flow.window-respected",
-        "With submit_sm left unanswered the client never has more than --window requests outstanding",
+        "With submit_sm left unanswered the client never has more than --client-window requests outstanding",
         "5.0 §2.6.4; SMPP-REFERENCE §4.5",
         Severity.MUST,
         (48,),
         drive=_respects_window,
         submits=10_000,
-        doc="The harness holds back up to --window submit_sm for --timeout seconds, then watches "
+        doc="The harness holds back up to --client-window submit_sm for --timeout seconds, then watches "
         "for --quiet seconds whether one more arrives.",
     ),
     _case(
