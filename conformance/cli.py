@@ -4,8 +4,10 @@
     smpp-conformance esme --listen HOST:PORT [--wait S] [--client-window N] -- COMMAND...
     smpp-conformance list [smsc|esme] [--markdown] [--steps]
 
-Exit status: 0 every case passed (WARN and SKIP included), 1 a case failed or could
-not run, 2 bad usage (one line on stderr, never a traceback: ``smppgw.support.cli``).
+Exit status (``conformance.model.exit_status``): 0 no case failed (WARN included) and
+every must case was judged, 1 a case FAILed or ERRORed (could not run), 3 none failed
+but a must case was SKIPPED, 2 bad usage (one line on stderr, never a traceback:
+``smppgw.support.cli``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import attrs
 import click
 import trio
 
-from conformance.model import Case, CaseResult, select_cases
+from conformance.model import Case, CaseResult, exit_status, select_cases
 from conformance.report import Meta, render_table, write_json, write_junit
 from smppgw.support.cli import Failed, ToolGroup, UsageError
 from smppgw.support.cliopts import AliasOption, check_writable, log_level, sub_verbose_option, verbose_option
@@ -74,7 +76,7 @@ def _report(results: Sequence[CaseResult], meta: Meta, opts: dict[str, Any]) -> 
             write_junit(opts["junit_path"], results, meta)
     except OSError as exc:
         raise UsageError(f"cannot write the report: {exc}") from None
-    return 1 if any(r.verdict.is_failure for r in results) else 0
+    return exit_status(results)
 
 
 def _common(fn: Any) -> Any:
@@ -116,7 +118,10 @@ def _common(fn: Any) -> Any:
 @click.group(cls=ToolGroup, prog=_PROG, context_settings={"max_content_width": 100})
 @verbose_option
 def main(verbose: int) -> None:
-    """Black-box SMPP 3.4 conformance suite: qualify an SMSC, or an ESME."""
+    """Black-box SMPP 3.4 conformance suite: qualify an SMSC, or an ESME.
+
+    Exit status: 0 no case failed and every must case was judged; 1 a case failed or
+    could not run; 2 bad usage; 3 nothing failed, but a must case was skipped."""
     configure_logging(log_level(verbose))
 
 

@@ -18,7 +18,15 @@ sees it passes with a note in lenient mode and fails in strict mode.
 
 Running a case gives an ``Outcome`` (passed, failed, skipped, error); severity and the
 mode turn it into a ``Verdict``. An ERROR is the suite's own trouble or an unmet
-precondition (cannot connect, cannot bind): it always counts as a failure of the run.
+precondition (cannot connect, cannot bind, a setup step the case needs went wrong): it
+always counts as a failure of the run, but it is never a FAIL of the case's own
+requirement. A finding the spec words more strongly than the case (a response whose
+command_id is not its request's, 3.4 §3.2, in a should case) carries its own severity
+(``CaseFailed(severity=MUST)``) and is judged at the stronger of the two.
+
+The exit status of a run (``exit_status``): 0 every case ran and none failed (WARN
+included), 1 a case FAILed or ERRORed, 3 none failed but a must case was SKIPPED (could
+not be judged in this run, so the run does not show the peer conforms); 2 is bad usage.
 """
 
 from __future__ import annotations
@@ -33,6 +41,9 @@ import attrs
 from smppgw.core.states import Role
 
 __all__ = [
+    "EXIT_FAILED",
+    "EXIT_MUST_SKIPPED",
+    "EXIT_OK",
     "Case",
     "CaseError",
     "CaseFailed",
@@ -42,9 +53,15 @@ __all__ = [
     "Role",
     "Severity",
     "Verdict",
+    "exit_status",
     "select_cases",
+    "stronger",
     "verdict_for",
+    "wrong_response",
 ]
+
+#: Exit statuses of a run (``exit_status``); 2 is bad usage (``smppgw.support.cli``).
+EXIT_OK, EXIT_FAILED, EXIT_MUST_SKIPPED = 0, 1, 3
 
 
 class Severity(enum.Enum):
@@ -74,6 +91,24 @@ class Verdict(enum.Enum):
         return self in (Verdict.FAIL, Verdict.ERROR)
 
 
+_RANK = {Severity.MAY: 0, Severity.SHOULD: 1, Severity.MUST: 2}
+
+
+def stronger(a: Severity, b: Severity | None) -> Severity:
+    """The stronger of a case's severity and a finding's own (None: the case's)."""
+    return a if b is None or _RANK[a] >= _RANK[b] else b
+
+
+def exit_status(results: Iterable[CaseResult]) -> int:
+    """0, 1 or 3 (see the module docstring)."""
+    results = list(results)
+    if any(r.verdict.is_failure for r in results):
+        return EXIT_FAILED
+    if any(r.verdict is Verdict.SKIP and r.case.severity is Severity.MUST for r in results):
+        return EXIT_MUST_SKIPPED
+    return EXIT_OK
+
+
 def verdict_for(outcome: Outcome, severity: Severity, strict: bool) -> Verdict:
     """The verdict of ``outcome`` for a case of ``severity`` (see the module docstring)."""
     if outcome is Outcome.PASSED:
@@ -88,7 +123,14 @@ def verdict_for(outcome: Outcome, severity: Severity, strict: bool) -> Verdict:
 
 
 class CaseFailed(Exception):
-    """The peer under test did not behave as the case requires."""
+    """The peer under test did not behave as the case requires.
+
+    ``severity``: how strongly the spec words this particular finding, when that is
+    stronger than the case's own severity (the verdict takes the stronger)."""
+
+    def __init__(self, message: str, *, severity: Severity | None = None) -> None:
+        super().__init__(message)
+        self.severity = severity
 
 
 class CaseSkipped(Exception):
@@ -97,6 +139,22 @@ class CaseSkipped(Exception):
 
 class CaseError(Exception):
     """A precondition failed (cannot connect or bind) or the suite itself went wrong."""
+
+
+def wrong_response(request_id: int, seq: int, response_id: int, got: str) -> CaseFailed | None:
+    """A response whose command_id is neither its request's | 0x80000000 nor generic_nack:
+    a must-level finding (3.4 §3.2: a response's command_id is its request's with bit 31
+    set), whatever the case it arrives in. None if the command_id is right."""
+    if response_id in (request_id | 0x8000_0000, _GENERIC_NACK):
+        return None
+    return CaseFailed(
+        f"request #{seq} (command_id 0x{request_id:08X}) was answered with {got}: a response's command_id "
+        f"must be its request's | 0x80000000 (3.4 §3.2)",
+        severity=Severity.MUST,
+    )
+
+
+_GENERIC_NACK = 0x8000_0000
 
 
 @attrs.frozen(kw_only=True)

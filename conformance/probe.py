@@ -26,6 +26,7 @@ from typing import Final
 import attrs
 import trio
 
+from conformance.model import wrong_response
 from conformance.wire import HEADER_SIZE, Frame, decode_frame, describe_bytes, encode
 from smppgw.core.constants import CommandId
 from smppgw.core.pdu import Pdu
@@ -111,6 +112,7 @@ class Probe:
         self._buf = bytearray()
         self._next_seq = 1
         self._send_lock = trio.Lock()
+        self._requests: dict[int, int] = {}  # sequence_number -> command_id of what we sent
 
     # -- sending -----------------------------------------------------------------------
 
@@ -151,6 +153,8 @@ class Probe:
                 break
             frame = decode_frame(data[pos : pos + length])
             self._track(frame)
+            if not frame.is_response:
+                self._requests[frame.seq] = frame.command_id
             if frame.command_id == CommandId.UNBIND:
                 self.sent_unbind = True
             self.transcript.add(self.name, ">", frame.describe() + suffix)
@@ -240,8 +244,19 @@ class Probe:
             await self.pump(deadline)
 
     async def wait_reply(self, seq: int, timeout: float) -> Frame | None:
-        """The response (or generic_nack) with sequence number ``seq`` (see ``wait_for``)."""
-        return await self.wait_for(lambda f: f.is_response and f.seq == seq, timeout)
+        """The response (or generic_nack) with sequence number ``seq`` (see ``wait_for``).
+
+        Raises:
+            CaseFailed: (must) its command_id is not our request's | 0x80000000 nor
+                generic_nack: 3.4 §3.2, whatever the case that waits for it.
+        """
+        frame = await self.wait_for(lambda f: f.is_response and f.seq == seq, timeout)
+        sent = self._requests.get(seq)
+        if frame is not None and sent is not None:
+            wrong = wrong_response(sent, seq, frame.command_id, frame.describe())
+            if wrong is not None:
+                raise wrong
+        return frame
 
     async def idle(self, seconds: float) -> None:
         """Keep reading (and answering the peer's requests) for ``seconds``."""

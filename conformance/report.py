@@ -19,7 +19,7 @@ from typing import IO, Any, Final
 
 import attrs
 
-from conformance.model import CaseResult, Verdict
+from conformance.model import EXIT_FAILED, EXIT_MUST_SKIPPED, EXIT_OK, CaseResult, Verdict, exit_status
 
 __all__ = [
     "Meta",
@@ -55,6 +55,10 @@ class Meta:
     extra: dict[str, Any] = attrs.field(factory=dict)
 
 
+#: The run's verdict by exit status: INCOMPLETE is "nothing failed, but a must case was skipped".
+_VERDICT: Final = {EXIT_OK: "PASSED", EXIT_FAILED: "FAILED", EXIT_MUST_SKIPPED: "INCOMPLETE"}
+
+
 def summary(results: Sequence[CaseResult]) -> dict[str, int]:
     counts = Counter(r.verdict for r in results)
     return {v.value: counts.get(v, 0) for v in _ORDER}
@@ -64,7 +68,7 @@ def summary_line(results: Sequence[CaseResult], meta: Meta) -> str:
     counts = summary(results)
     parts = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
     mode = "strict" if meta.strict else "lenient"
-    verdict = "FAILED" if any(r.verdict.is_failure for r in results) else "PASSED"
+    verdict = _VERDICT[exit_status(results)]
     return f"{verdict}: {len(results)} {meta.suite.upper()} cases against {meta.target}: {parts} ({mode} mode, {meta.duration:.1f}s)"
 
 
@@ -147,7 +151,7 @@ def render_table(
         buf = io.StringIO()
         _runs_plain(meta, buf)
         console.print(buf.getvalue(), markup=False)
-    failed = any(r.verdict.is_failure for r in results)
+    failed = exit_status(results) != EXIT_OK
     console.print(f"[{'bold red' if failed else 'bold green'}]{_escape(summary_line(results, meta))}[/]")
 
 
@@ -185,7 +189,8 @@ def to_json(results: Sequence[CaseResult], meta: Meta, *, verbose: bool = False)
         "strict": meta.strict,
         "started": meta.started.isoformat(),
         "duration": round(meta.duration, 3),
-        "passed": not any(r.verdict.is_failure for r in results),
+        "passed": exit_status(results) == EXIT_OK,
+        "exit_status": exit_status(results),  # 0 passed, 1 a FAIL or ERROR, 3 a must case skipped
         "summary": summary(results),
         "cases": [_case_json(r, verbose) for r in results],
         **meta.extra,

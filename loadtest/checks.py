@@ -12,6 +12,8 @@ dlr_p50 ... dlr_max  latency_ms.submit_receipt.<p>                   ms, s, us
 error_rate           errors / sent                                   fraction, %
 throttle_rate        throttled / sent                                fraction, %
 receipt_ratio        receipts / receipts_expected                    fraction, %
+unsent_rate          unsent / offered                                fraction, %
+unsent               offered but never sent (see below)              count
 rate (= acked_rate)  throughput_per_s.acked                          /s
 sent_rate            throughput_per_s.sent                           /s
 ===================  ==============================================  ==========
@@ -19,6 +21,13 @@ sent_rate            throughput_per_s.sent                           /s
 A dotted path (``binds_lost``, ``client.cpu_percent``, ``errors_by_status.ESME_RSYSERR``)
 takes the number as it stands; a missing ``errors_by_status`` entry is 0. A metric
 without a value (no receipts awaited, say) fails its check.
+
+``unsent`` counts the messages whose send time came but which still waited for a window
+when the load phase ended: they have no latency, so the percentiles leave them out;
+``--check 'unsent == 0'`` fails a run that could not offer its whole load.
+
+Ratios are fractions in the JSON (``threshold`` 0.001 for ``< 0.1%``); reports show them
+as percentages (``is_ratio``, ``shown``).
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import attrs
 
 from loadtest.params import UsageError
 
-__all__ = ["Check", "evaluate", "parse_check"]
+__all__ = ["Check", "evaluate", "is_ratio", "parse_check", "shown"]
 
 _OPS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<": operator.lt,
@@ -51,6 +60,7 @@ _RATIOS: Final = {
     "error_rate": ("errors", "sent"),
     "throttle_rate": ("throttled", "sent"),
     "receipt_ratio": ("receipts", "receipts_expected"),
+    "unsent_rate": ("unsent", "offered"),
 }
 _ALIASES: Final = {
     **{k: f"latency_ms.submit_resp.{k}" for k in _LAT},
@@ -118,6 +128,7 @@ _TOP_LEVEL: Final = (
     "errors",
     "throttled",
     "timeouts",
+    "unsent",
     "receipts",
     "receipts_expected",
     "binds_lost",
@@ -143,6 +154,22 @@ def metric_value(summary: Mapping[str, Any], metric: str) -> float | None:
     if isinstance(node, bool) or not isinstance(node, int | float):
         return None
     return float(node)
+
+
+def is_ratio(metric: str) -> bool:
+    """A derived ratio, kept as a fraction in the JSON and shown as a percentage."""
+    return metric in _RATIOS
+
+
+def shown(metric: str, value: Any) -> str:
+    """A check's threshold or value as people read it: ratios in percent, latencies in ms."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    if is_ratio(metric):
+        return f"{100 * value:.4g}%"
+    if metric.startswith("latency_ms."):
+        return f"{value:,.4g} ms"
+    return f"{value:,.4g}"
 
 
 def evaluate(checks: list[Check], summary: Mapping[str, Any]) -> list[dict[str, Any]]:

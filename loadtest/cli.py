@@ -4,6 +4,8 @@
     smpp-loadtest --smsc 10.0.0.5:2775 --system-id acme --password s3cret \\
         --ramp 100:5000 --duration 120 --binds 4 --window 128 --check 'p99 < 200ms'
     smpp-loadtest --scenario nightly.toml --json result.json
+    smpp-loadtest report result.json --html report.html      # re-render (loadtest.reportcmd)
+    smpp-loadtest report --compare before.json after.json
 
 Exit status: 0 the run completed and every check passed; 1 a check failed or the run
 failed (could not bind, say); 2 bad usage or a bad scenario, with one line
@@ -32,8 +34,9 @@ from loadtest.params import (
     parse_ramp,
     parse_steps,
 )
+from loadtest.reportcmd import report
 from loadtest.scenario import load_scenario
-from smppgw.support.cli import Failed, ToolCommand
+from smppgw.support.cli import Failed, ToolGroup
 from smppgw.support.cliopts import AliasOption, check_writable, log_level, verbose_option
 from smppgw.support.logformat import configure_logging, log_format_option
 
@@ -169,9 +172,11 @@ def _write_html(result: dict[str, Any], path: str) -> None:
     Path(path).write_text(render(result), encoding="utf-8")
 
 
-@click.command(
-    cls=ToolCommand,
+@click.group(
+    cls=ToolGroup,
     prog=_PROG,
+    invoke_without_command=True,  # the load test itself; `report` is the one subcommand
+    subcommand_metavar="[report ...]",
     context_settings={"max_content_width": 100},
 )
 @click.option(
@@ -228,12 +233,37 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 @click.option("--json", "json_path", metavar="FILE", help="Write the JSON result here ('-': stdout).")
 @click.option("--html", "html_path", metavar="FILE", help="Write the HTML report here.")
 @click.option("--live/--no-live", default=None, help="Live progress display.  [default: on a terminal]")
-@click.option("-q", "--quiet", is_flag=True, default=False, help="No summary table.")
+@click.option(
+    "--progress-every",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Without the live display: a plain progress line on stderr this often (0: none).",
+)
+@click.option(
+    "--prometheus-port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Serve live smpp_loadtest_ metrics on PORT/metrics during the run (0: any free port).",
+)
+@click.option(
+    "--prometheus-host",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="ADDRESS",
+    help="Address of --prometheus-port (0.0.0.0 for a Prometheus in another container).",
+)
+@click.option("-q", "--quiet", is_flag=True, default=False, help="No summary table and no progress lines.")
 @verbose_option
 @log_format_option
 @click.pass_context
 def main(ctx: click.Context, /, **opts: Any) -> None:
-    """Load an SMSC, the bundled simulator or the gateway; report throughput and latency."""
+    """Load an SMSC, the bundled simulator or the gateway; report throughput and latency.
+
+    `smpp-loadtest report --help`: re-render a saved result or compare two."""
+    if ctx.invoked_subcommand is not None:
+        return
     given = {
         name
         for name in opts
@@ -245,11 +275,16 @@ def main(ctx: click.Context, /, **opts: Any) -> None:
     configure_logging(log_level(opts["verbose"]), opts["log_format"], text_format=f"{_PROG}: %(message)s")
     from loadtest.runner import RunFailed, run_load
 
-    display = open_display(opts["live"])
+    exporter = _exporter(opts["prometheus_port"], opts["prometheus_host"])
+    every = 0.0 if opts["quiet"] and "progress_every" not in given else opts["progress_every"]
+    display = open_display(opts["live"], progress_every=every, also=[exporter] if exporter else [])
     try:
         result = trio.run(lambda: run_load(params, display=display, stop_on_sigint=True))
     except RunFailed as exc:
         raise Failed(str(exc)) from None
+    finally:
+        if exporter is not None:
+            exporter.stop()
     try:
         _write_outputs(result, opts["json_path"], opts["html_path"])
     except OSError as exc:
@@ -259,3 +294,19 @@ def main(ctx: click.Context, /, **opts: Any) -> None:
 
         print_summary(result, err=opts["json_path"] == "-")
     sys.exit(0 if result["passed"] else 1)
+
+
+def _exporter(port: int | None, host: str) -> Any:
+    if port is None:
+        return None
+    from loadtest.prom import PrometheusExporter
+
+    try:
+        exporter = PrometheusExporter(port, host)
+    except OSError as exc:
+        raise UsageError(f"--prometheus-port: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+    click.echo(f"{_PROG}: Prometheus metrics on {exporter.url}", err=True)
+    return exporter
+
+
+main.add_command(report)

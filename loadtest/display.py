@@ -2,8 +2,9 @@
 
 The runner only knows this Protocol: ``start(params)`` once, ``update(snapshot)`` once
 per second (the newest timeline entry plus ``totals`` and ``elapsed_s``), ``stop()``
-once. ``open_display`` returns None when no display is wanted or the display cannot be
-imported or built; the runner disables a display that raises. A missing or broken
+once. ``open_display`` picks the live view on a terminal and plain progress lines
+(``loadtest.progress``) elsewhere, so a CI log shows a run is alive; it returns None
+when nothing is wanted. The runner disables a display that raises. A missing or broken
 display never breaks a run.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 __all__ = ["Display", "open_display"]
@@ -26,15 +28,25 @@ class Display(Protocol):
     def stop(self) -> None: ...
 
 
-def open_display(live: bool | None) -> Display | None:
-    """``live`` True forces the display, False disables it, None: only on a terminal."""
-    if live is False or (live is None and not sys.stdout.isatty()):
-        return None
-    try:
-        from loadtest import live as live_module
+def open_display(
+    live: bool | None, *, progress_every: float = 5.0, also: Sequence[Display] = ()
+) -> Display | None:
+    """``live`` True forces the live view, False disables it, None: only on a terminal.
+    Without the live view, a plain progress line every ``progress_every`` seconds (0:
+    none). ``also``: displays that get every call too (the Prometheus exporter)."""
+    from loadtest.progress import PlainProgress, Tee
 
-        display: Display = live_module.LiveDisplay()
-    except Exception as exc:  # ImportError, or a constructor that fails
-        log.info("no live display: %r", exc)
-        return None
-    return display
+    shown: Display | None = None
+    if live is True or (live is None and sys.stdout.isatty()):
+        try:
+            from loadtest import live as live_module
+
+            shown = live_module.LiveDisplay()
+        except Exception as exc:  # ImportError, or a constructor that fails
+            log.info("no live display: %r", exc)
+    if shown is None and progress_every > 0:
+        shown = PlainProgress(progress_every)
+    displays = [d for d in (shown, *also) if d is not None]
+    if len(displays) <= 1:
+        return displays[0] if displays else None
+    return Tee(displays)

@@ -115,6 +115,7 @@ class Feeder:
         """No more new messages; what waits in the backlog now stays unsent."""
         if self.offering:
             self.offering = False
+            self.counters.unsent += len(self.backlog)  # never sent: no latency to record
             self.backlog.clear()
             self.offer_done.set()
         self.check_drained()

@@ -9,36 +9,21 @@ parameters can hold user input.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from loadtest.checks import shown
+from loadtest.report_charts import charts_section
 from loadtest.report_svg import (
-    Axis,
-    HLine,
-    Series,
-    empty_chart,
     esc,
     fmt_float,
     fmt_int,
-    fmt_ms,
-    fmt_rate,
-    fmt_secs,
-    line_chart,
     num,
-    percentile_points,
-    wants_log,
 )
 
-COLORS = {
-    "offered": "#9aa5b1", "sent": "#1f6feb", "acked": "#1a7f37", "receipts": "#8250df",
-    "p50": "#1f6feb", "p90": "#1a7f37", "p99": "#d97706", "max": "#c62828",
-    "errors": "#c62828", "throttled": "#d97706", "cpu": "#0e7490",
-    "submit_resp": "#1f6feb", "submit_receipt": "#8250df",
-}  # fmt: skip
 LATENCY_KEYS = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"), ("max", "max"))
 LATENCY_ROWS = (
     ("submit_resp", "submit_sm → submit_sm_resp"),
@@ -47,7 +32,7 @@ LATENCY_ROWS = (
 
 _JSON_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"}
 
-_CSS = """
+CSS = """
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#f6f8fa;--ok:#1a7f37;--bad:#c62828}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg)}
@@ -58,10 +43,11 @@ h3{font-size:13px;margin:0 0 8px;color:var(--muted);text-transform:uppercase;let
 .subtitle,.muted{color:var(--muted)}
 .verdict{font-size:20px;font-weight:700;padding:8px 18px;border-radius:8px;color:#fff;white-space:nowrap}
 .verdict.pass,.badge.pass{background:var(--ok)} .verdict.fail,.badge.fail{background:var(--bad)}
+.verdict.none{background:#fff;color:var(--muted);border:2px solid var(--line)}
 .verdict small{display:block;font-size:12px;font-weight:400;opacity:.9;text-align:center}
 section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:18px 20px;margin:0 0 20px}
 .alert{border-radius:10px;padding:14px 18px;margin:0 0 20px;font-weight:600}
-.alert.saturated{background:#fff4e5;border:2px solid #d97706;color:#7a4100} .alert span{display:block;font-weight:400;margin-top:4px}
+.alert.saturated,.alert.unsent{background:#fff4e5;border:2px solid #d97706;color:#7a4100} .alert span{display:block;font-weight:400;margin-top:4px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin-bottom:18px}
 .kpi{border:1px solid var(--line);border-radius:8px;padding:10px 14px;background:var(--bg)}
 .kpi .v{font-size:22px;font-weight:700;font-variant-numeric:tabular-nums} .kpi .l{color:var(--muted);font-size:12px} .kpi.bad .v{color:var(--bad)}
@@ -159,17 +145,24 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def verdict_text(r: Mapping[str, Any]) -> tuple[str, str]:
+    """(css class, word): no checks is not a pass, whatever ``passed`` says."""
+    if not r.get("checks"):
+        return "none", "NO CHECKS"
+    return ("pass", "PASSED") if r.get("passed") else ("fail", "FAILED")
+
+
 def _header(r: Mapping[str, Any]) -> str:
     p, checks = r.get("params") or {}, r.get("checks") or []
-    ok = bool(r.get("passed", True))
     n_ok = sum(1 for c in checks if c.get("passed"))
+    cls, word = verdict_text(r)
+    small = f"{n_ok}/{len(checks)} checks passed" if checks else "no checks were configured"
     where = target_text(p)
     parts = (workload_text(p), where, f"started {p.get('started_at', '?')}", f"on {p.get('host', '?')}")
     sub = " · ".join(esc(x) for x in parts)
     return (
         f'<header class="top"><div><h1>SMPP load test report</h1><div class="subtitle">{sub}</div></div>'
-        f'<div class="verdict {"pass" if ok else "fail"}" id="verdict">{"PASSED" if ok else "FAILED"}'
-        f"<small>{n_ok}/{len(checks)} checks passed</small></div></header>"
+        f'<div class="verdict {cls}" id="verdict">{word}<small>{small}</small></div></header>'
     )
 
 
@@ -186,6 +179,19 @@ def _saturation(s: Mapping[str, Any]) -> str:
     )
 
 
+def _unsent(s: Mapping[str, Any]) -> str:
+    n = num(s.get("unsent"))
+    if not n:
+        return ""
+    return (
+        f'<div class="alert unsent" id="unsent" role="alert">⚠ {esc(fmt_int(n))} messages'
+        f" ({esc(fmt_pct(n, s.get('offered')))} of those offered) were never sent.<span>They still waited"
+        " for a window when the load phase ended, so they have no latency: the percentiles below leave"
+        " them out. The target did not keep up with the offered rate. Fail such a run with"
+        " <code>--check 'unsent == 0'</code>.</span></div>"
+    )
+
+
 def _checks(r: Mapping[str, Any]) -> str:
     checks = r.get("checks") or []
     if not checks:
@@ -195,8 +201,8 @@ def _checks(r: Mapping[str, Any]) -> str:
             f'<span class="badge {"pass" if c.get("passed") else "fail"}">{"PASS" if c.get("passed") else "FAIL"}</span>',
             esc(c.get("name", "")),
             f"<code>{esc(c.get('metric', ''))}</code>",
-            esc(f"{c.get('op', '')} {fmt_float(c.get('threshold'))}"),
-            esc(fmt_float(c.get("value"))),
+            esc(f"{c.get('op', '')} {shown(str(c.get('metric', '')), c.get('threshold'))}"),
+            esc(shown(str(c.get("metric", "")), c.get("value"))),
         ]
         for c in checks
     ]
@@ -222,7 +228,8 @@ def _summary(r: Mapping[str, Any]) -> str:
     )
     vol = [
         [esc(k), esc(fmt_int(s.get(k))), esc(fmt_float(tp.get(k)) if k in tp else "")]
-        for k in ("offered", "sent", "acked", "receipts", "errors", "throttled", "timeouts")
+        for k in ("offered", "sent", "unsent", "acked", "receipts", "errors", "throttled", "timeouts")
+        if k in s or k != "unsent"
     ]
     vol.append(["receipts expected", esc(fmt_int(s.get("receipts_expected"))), ""])
     lat_rows = [
@@ -270,99 +277,6 @@ def _summary(r: Mapping[str, Any]) -> str:
     )
 
 
-def _series(tl: Sequence[Mapping[str, Any]], key: str) -> list[tuple[float, float | None]]:
-    return [(float(e.get("t", i)), num(e.get(key))) for i, e in enumerate(tl)]
-
-
-def _latency_hlines(r: Mapping[str, Any], prefix: str) -> list[HLine]:
-    return [
-        HLine(
-            float(c["threshold"]), f"check: {c.get('name', '')}", "#1a7f37" if c.get("passed") else "#c62828"
-        )
-        for c in r.get("checks") or []
-        if str(c.get("metric", "")).startswith(prefix)
-        and num(c.get("threshold"))
-        and c.get("op") in ("<", "<=")
-    ]
-
-
-def _hover(e: Mapping[str, Any]) -> str:
-    g = e.get
-    return (
-        f"t={g('t')}s  offered {fmt_int(g('offered'))}  sent {fmt_int(g('sent'))}  acked {fmt_int(g('acked'))}"
-        f"  receipts {fmt_int(g('receipts'))}\nerrors {fmt_int(g('errors'))}  throttled {fmt_int(g('throttled'))}"
-        f"  cpu {fmt_float(g('cpu_percent'), '%')}\np50 {fmt_float(g('p50_ms'))} ms  p90 {fmt_float(g('p90_ms'))} ms"
-        f"  p99 {fmt_float(g('p99_ms'))} ms  max {fmt_float(g('max_ms'))} ms"
-    )
-
-
-def _figure(cid: str, title: str, note: str, svg: str) -> str:
-    return (
-        f'<figure class="chart" id="chart-{cid}" data-chart="{cid}"><figcaption>{esc(title)}'
-        f"<span>{esc(note)}</span></figcaption>{svg}</figure>"
-    )
-
-
-def _charts(r: Mapping[str, Any]) -> str:
-    tl = [e for e in r.get("timeline") or [] if isinstance(e, Mapping)]
-    xa = Axis("seconds since start", fmt_secs)
-    hover = [(float(e.get("t", i)), float(e.get("t", i)) + 1, _hover(e)) for i, e in enumerate(tl)]
-    full = functools.partial(line_chart, x=xa, hover=hover, width=1180)
-    half = functools.partial(line_chart, x=xa, hover=hover, width=570, height=230)
-    thr = [
-        Series(k, COLORS[k], _series(tl, k), dash="6 4" if k == "offered" else None, area=k == "acked")
-        for k in ("offered", "sent", "acked", "receipts")
-    ]
-    lat = [Series(k, COLORS[k], _series(tl, f"{k}_ms")) for k in ("p50", "p90", "p99", "max")]
-    lat_log = wants_log([p[1] for s in lat for p in s.points], ratio=20)
-    err = [Series("errors", COLORS["errors"], _series(tl, "errors"), area=True)]
-    err.append(Series("throttled", COLORS["throttled"], _series(tl, "throttled"), dash="5 3"))
-    cpu = [Series("client CPU %", COLORS["cpu"], _series(tl, "cpu_percent"), area=True)]
-    cpu_hi = max([100.0] + [y for _, y in cpu[0].points if y is not None])
-    hist = r.get("histogram") or {}
-    counts = [sum(c for _, c in hist.get(k) or [] if num(c)) for k in ("submit_resp", "submit_receipt")]
-    nines = min(6.0, max(2.0, math.ceil(math.log10(max(*counts, 100)))))
-    dist = [
-        Series(k, COLORS[k], percentile_points(hist.get(k) or [], nines))
-        for k in ("submit_resp", "submit_receipt")
-        if hist.get(k)
-    ]
-    dist_log = wants_log([p[1] for s in dist for p in s.points], ratio=20)
-    ticks = [(0.0, "0%"), (math.log10(2), "50%")]
-    ticks += [(float(n), f"{100 - 10 ** (2 - n):.{max(0, n - 2)}f}%") for n in range(1, int(nines) + 1)]
-    log_note = ", log scale"
-    figs = [
-        _figure(
-            "throughput", "Throughput over time", "messages per second",
-            full(thr, y=Axis("messages / s", fmt_rate), title="Throughput over time"),
-        ),
-        _figure(
-            "latency", "submit_resp latency percentiles over time", "per second" + log_note * lat_log,
-            full(lat, y=Axis("latency", fmt_ms, log=lat_log), title="Latency over time",
-                 hlines=_latency_hlines(r, "latency_ms.submit_resp")),
-        ),
-        _figure(
-            "errors", "Errors per second", "error responses and timeouts; throttled ones are a subset",
-            half(err, y=Axis("per second", fmt_rate), title="Errors per second"),
-        ),
-        _figure(
-            "cpu", "Load generator CPU", "process CPU %",
-            half(cpu, y=Axis("CPU", lambda v: f"{v:g}%", hi=cpu_hi), title="Client CPU"),
-        ),
-        _figure(
-            "distribution", "Latency distribution", "value at percentile, full histogram" + log_note * dist_log,
-            line_chart(dist, x=Axis("percentile", str, lo=0.0, hi=nines, ticks=ticks),
-                       y=Axis("latency", fmt_ms, log=dist_log), title="Latency distribution", height=320,
-                       width=1180, hlines=_latency_hlines(r, "latency_ms."))
-            if dist else empty_chart("Latency distribution", width=1180),
-        ),
-    ]  # fmt: skip
-    return (
-        f'<section id="charts"><h2>Charts</h2>{figs[0]}{figs[1]}<div class="grid2">{figs[2]}{figs[3]}</div>'
-        f'{figs[4]}<p class="muted">Hover a chart for the per-second values.</p></section>'
-    )
-
-
 def _params(r: Mapping[str, Any]) -> str:
     p = r.get("params") or {}
     rows = [[esc(k), esc(_param(v))] for k, v in p.items()]
@@ -398,9 +312,9 @@ def render_html(result: dict[str, Any]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head>"
+        f"<title>{esc(title)}</title><style>{CSS}</style></head>"
         f'<body data-rendered="pending"><main>{_header(result)}{_saturation(s)}{_checks(result)}'
-        f"{_summary(result)}{_charts(result)}{_params(result)}{footer}</main>"
+        f"{_unsent(s)}{_summary(result)}{charts_section(result)}{_params(result)}{footer}</main>"
         f'<script type="application/json" id="result">{embedded_json(result)}</script>'
         f"<script>{_JS}</script></body></html>\n"
     )

@@ -45,6 +45,7 @@ def build_result(run: _Run) -> dict[str, Any]:
         "errors": c.errors,
         "throttled": c.throttled,
         "timeouts": c.timeouts,
+        "unsent": c.unsent,
         "receipts": c.receipts,
         "receipts_expected": c.receipts_expected,
         "throughput_per_s": {

@@ -318,8 +318,11 @@ class _Run:
             await trio.sleep_until(self._at((self._ticked + 1) * 1e6))
             self._tick()
 
-    def _tick(self) -> None:
-        entry = self.recorder.tick(self._ticked)
+    def _tick(self, span: float = 1.0) -> None:
+        totals = self.totals()
+        entry = self.recorder.tick(
+            self._ticked, span=span, inflight=totals["inflight"], backlog=totals["backlog"]
+        )
         self._ticked += 1
         if self.display is not None:
             self._call_display("update", self.snapshot(entry))
@@ -341,7 +344,7 @@ class _Run:
     def _tick_rest(self) -> None:
         """Close the last, partial second (if anything happened in it)."""
         if self.recorder.pending() or not self.recorder.timeline:
-            self._tick()
+            self._tick(span=self.clock_us() / 1e6 - self._ticked)
 
     def totals(self) -> dict[str, Any]:
         c = self.c
@@ -352,6 +355,7 @@ class _Run:
             "errors": c.errors,
             "throttled": c.throttled,
             "timeouts": c.timeouts,
+            "unsent": c.unsent,
             "receipts": c.receipts,
             "receipts_expected": c.receipts_expected,
             "binds_lost": c.binds_lost,

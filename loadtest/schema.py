@@ -61,7 +61,11 @@ def boolean() -> Spec:
     return check
 
 
-def obj(fields: dict[str, Spec], nullable: bool = False) -> Spec:
+def obj(fields: dict[str, Spec], nullable: bool = False, added: dict[str, Spec] | None = None) -> Spec:
+    """``added``: keys added within ``smpp-loadtest/1`` (checked when present; older
+    documents lack them)."""
+    later = added or {}
+
     def check(v: Any, path: str, errs: list[str], strict: bool) -> None:
         if nullable and v is None:
             return
@@ -73,8 +77,13 @@ def obj(fields: dict[str, Spec], nullable: bool = False) -> Spec:
                 errs.append(f"{path}.{key}: missing")
             else:
                 spec(v[key], f"{path}.{key}", errs, strict)
+        for key, spec in later.items():
+            if key in v:
+                spec(v[key], f"{path}.{key}", errs, strict)
         if strict:
-            errs.extend(f"{path}.{key}: not in the schema" for key in v if key not in fields)
+            errs.extend(
+                f"{path}.{key}: not in the schema" for key in v if key not in fields and key not in later
+            )
 
     return check
 
@@ -172,7 +181,8 @@ SCHEMA_SPEC: Final = obj(
                         "lag_ms_p99": num(),
                     }
                 ),
-            }
+            },
+            added={"unsent": count()},
         ),
         "timeline": array(
             obj(
@@ -181,7 +191,8 @@ SCHEMA_SPEC: Final = obj(
                     **{k: count() for k in ("offered", "sent", "acked", "receipts", "errors", "throttled")},
                     **{k: num(nullable=True) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
                     "cpu_percent": num(),
-                }
+                },
+                added={"inflight": count(), "backlog": count(), "span_s": num()},
             )
         ),
         "histogram": obj(

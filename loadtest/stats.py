@@ -48,6 +48,7 @@ class Counters:
         "throttled",
         "timeouts",
         "unmatched_receipts",
+        "unsent",
     )
 
     def __init__(self) -> None:
@@ -57,6 +58,7 @@ class Counters:
         self.errors = 0
         self.throttled = 0
         self.timeouts = 0
+        self.unsent = 0  # offered but still waiting for a window when the load phase ended
         self.receipts = 0
         self.receipts_expected = 0
         self.unmatched_receipts = 0
@@ -128,8 +130,11 @@ class Recorder:
         c = self.c
         return bool(c.resp_lat or c.dlr_lat) or any(getattr(c, k) != self._last[k] for k in _TIMELINE_KEYS)
 
-    def tick(self, t: int) -> dict[str, Any]:
-        """Close second ``t``: append and return its timeline entry."""
+    def tick(self, t: int, *, span: float = 1.0, inflight: int = 0, backlog: int = 0) -> dict[str, Any]:
+        """Close second ``t``: append and return its timeline entry.
+
+        ``span`` is the part of the second the entry covers (under 1 only for the last,
+        partial one); ``inflight`` and ``backlog`` are gauges at the moment of the tick."""
         c = self.c
         resp, c.resp_lat = c.resp_lat, []
         dlr, c.dlr_lat = c.dlr_lat, []
@@ -150,6 +155,8 @@ class Recorder:
             )
         else:
             entry.update(p50_ms=None, p90_ms=None, p99_ms=None, max_ms=None)
+        entry["inflight"], entry["backlog"] = inflight, backlog
+        entry["span_s"] = round(min(max(span, 0.0), 1.0), 3)
         cpu, wall = time.process_time(), time.perf_counter()
         entry["cpu_percent"] = round(100.0 * (cpu - self._cpu_last) / max(wall - self._wall_last, 1e-6), 1)
         self._cpu_last, self._wall_last = cpu, wall

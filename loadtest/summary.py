@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from loadtest.checks import shown
+
 __all__ = ["print_summary", "summary_table"]
 
 
@@ -30,6 +32,8 @@ def summary_table(result: dict[str, Any]) -> Table:
     t.add_row("errors", f"{s['errors']:,}", "")
     t.add_row("  throttled", f"{s['throttled']:,}", "")
     t.add_row("  timeouts", f"{s['timeouts']:,}", "")
+    if s.get("unsent"):
+        t.add_row("[bold yellow]unsent[/]", f"{s['unsent']:,}", "never sent: not in the latency figures")
     for status, n in s["errors_by_status"].items():
         t.add_row(f"  {status}", f"{n:,}", "")
     if p["wait_dlr_s"]:
@@ -53,12 +57,12 @@ def summary_table(result: dict[str, Any]) -> Table:
         f"cpu {cl['cpu_percent']:.0f}%",
         f"rss {cl['max_rss_mb']:.0f} MB · lag p99 {cl['lag_ms_p99']:.1f} ms · {verdict}",
     )
-    if result["checks"]:
-        t.add_section()
-        for ch in result["checks"]:
-            mark = "[green]PASS[/]" if ch["passed"] else "[bold red]FAIL[/]"
-            value = "—" if ch["value"] is None else f"{ch['value']:,.4g}"
-            t.add_row(f"check {ch['name']}", mark, f"value {value}")
+    t.add_section()
+    for ch in result["checks"]:
+        mark = "[green]PASS[/]" if ch["passed"] else "[bold red]FAIL[/]"
+        t.add_row(f"check {ch['name']}", mark, f"value {shown(ch['metric'], ch['value'])}")
+    if not result["checks"]:
+        t.add_row("checks", "none", "no checks: nothing was judged (add --check EXPR)")
     return t
 
 

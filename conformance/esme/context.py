@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
-from conformance.model import Case, CaseError, CaseFailed, CaseSkipped, Role
+from conformance.model import Case, CaseError, CaseFailed, CaseSkipped, Role, wrong_response
 from conformance.probe import Closed
 from conformance.wire import Frame, command_name
 from smppgw.core.constants import CommandId, CommandStatus
@@ -176,6 +176,9 @@ class EsmeContext:
             ) from None
         if frame is None:
             raise CaseFailed(f"the client did not answer {command_name(pdu.command_id)} within {wait:g}s")
+        wrong = wrong_response(pdu.command_id, frame.seq, frame.command_id, frame.describe())
+        if wrong is not None:
+            raise wrong
         return frame
 
     async def sleep(self, seconds: float) -> None:

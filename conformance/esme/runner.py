@@ -17,7 +17,16 @@ import trio
 
 from conformance.esme.context import MAIN, SMSC_UNBIND, EsmeCase, EsmeContext, EsmeSettings
 from conformance.esme.harness import ClientRun, Harness, HarnessError
-from conformance.model import CaseError, CaseFailed, CaseResult, CaseSkipped, Outcome, verdict_for
+from conformance.model import (
+    CaseError,
+    CaseFailed,
+    CaseResult,
+    CaseSkipped,
+    Outcome,
+    Severity,
+    stronger,
+    verdict_for,
+)
 from smppgw.support.groups import leaves
 
 __all__ = ["EsmeReport", "run_esme_cases"]
@@ -39,6 +48,7 @@ class EsmeReport:
 class _Partial:
     outcome: Outcome = Outcome.PASSED
     message: str = ""
+    finding: Severity | None = None  # a finding's own severity, when it has one
     started: float = 0.0
     ended: float = 0.0
 
@@ -48,7 +58,7 @@ async def _guard(ctx: EsmeContext, partial: _Partial, body: Callable[[], Awaitab
     try:
         await body()
     except CaseFailed as exc:
-        partial.outcome, partial.message = Outcome.FAILED, str(exc)
+        partial.outcome, partial.message, partial.finding = Outcome.FAILED, str(exc), exc.severity
     except CaseSkipped as exc:
         partial.outcome, partial.message = Outcome.SKIPPED, str(exc)
     except CaseError as exc:
@@ -125,10 +135,13 @@ async def _run_client(
         ctx, partial = contexts[case.id], partials[case.id]
         if case.judge is not None and partial.outcome is Outcome.PASSED:
             await _guard(ctx, partial, _judging(case, ctx))
+        severity = stronger(case.severity, partial.finding)
+        if severity is not case.severity:
+            ctx.note(f"judged as {severity.value}, not {case.severity.value}: the spec words this finding so")
         result = CaseResult(
             case=case,
             outcome=partial.outcome,
-            verdict=verdict_for(partial.outcome, case.severity, settings.strict),
+            verdict=verdict_for(partial.outcome, severity, settings.strict),
             message=partial.message,
             notes=tuple(ctx.notes),
             duration=max(0.0, partial.ended - partial.started),

@@ -15,7 +15,18 @@ from collections.abc import Callable, Sequence
 import attrs
 import trio
 
-from conformance.model import Case, CaseError, CaseFailed, CaseResult, CaseSkipped, Outcome, Role, verdict_for
+from conformance.model import (
+    Case,
+    CaseError,
+    CaseFailed,
+    CaseResult,
+    CaseSkipped,
+    Outcome,
+    Role,
+    Severity,
+    stronger,
+    verdict_for,
+)
 from conformance.probe import Transcript
 from conformance.smsc.context import SmscContext, SmscSettings
 from conformance.smsc.exchange import Step
@@ -50,12 +61,13 @@ async def run_smsc_case(case: SmscCase, settings: SmscSettings) -> CaseResult:
     t0 = trio.current_time()
     ctx = SmscContext(settings, Transcript(t0))
     outcome, message = Outcome.PASSED, ""
+    finding: Severity | None = None
     try:
         with trio.fail_after(case.limit(settings)):
             for step in case.steps:
                 await step.run(ctx)
     except CaseFailed as exc:
-        outcome, message = Outcome.FAILED, str(exc)
+        outcome, message, finding = Outcome.FAILED, str(exc), exc.severity
     except CaseSkipped as exc:
         outcome, message = Outcome.SKIPPED, str(exc)
     except CaseError as exc:
@@ -68,10 +80,13 @@ async def run_smsc_case(case: SmscCase, settings: SmscSettings) -> CaseResult:
         ctx.note("".join(traceback.format_exception_only(exc)).strip())
     finally:
         await ctx.cleanup()
+    severity = stronger(case.severity, finding)
+    if severity is not case.severity:
+        ctx.note(f"judged as {severity.value}, not {case.severity.value}: the spec words this finding so")
     return CaseResult(
         case=case,
         outcome=outcome,
-        verdict=verdict_for(outcome, case.severity, settings.strict),
+        verdict=verdict_for(outcome, severity, settings.strict),
         message=message,
         notes=tuple(ctx.notes),
         duration=trio.current_time() - t0,

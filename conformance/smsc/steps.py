@@ -17,6 +17,7 @@ step                what it does
 ``Bind``            bind (the suite's credentials unless overridden) and require success
 ``Check``           a predicate over what the case saved
 ``Call``            an async function for what the table above cannot say
+``Setup``           steps that only prepare the case: their failure is an ERROR, not a FAIL
 ==================  ==========================================================================
 
 A response is judged against ``Reply`` patterns (``conformance.smsc.replies``): ``resp(status)`` is the request's own
@@ -40,7 +41,7 @@ from typing import Final
 
 import attrs
 
-from conformance.model import CaseError, CaseFailed
+from conformance.model import CaseError, CaseFailed, Severity
 from conformance.probe import Closed
 from conformance.smsc.context import SmscContext
 from conformance.smsc.exchange import ExpectReply, PduSource, RawSource, Request, Send, Sent, Step
@@ -83,6 +84,7 @@ __all__ = [
     "Reply",
     "Request",
     "Send",
+    "Setup",
     "Sent",
     "Step",
     "UnbindStep",
@@ -339,3 +341,33 @@ class Answer:
 
     def explain(self) -> str:
         return f"answer {self.to} with {status_name(self.status)}"
+
+
+@attrs.frozen(init=False)
+class Setup:
+    """Steps a case needs before it can test its own requirement (a submit whose
+    message_id a query_sm needs, the unbind before a submit that must be refused).
+
+    If one goes wrong, the case could not test what it is about: an ERROR that says so,
+    never a FAIL of the case's requirement (the finding belongs to the case about that
+    step). A must-level finding of its own (a response with the wrong command_id, 3.4
+    §3.2) still FAILs the case it arrives in."""
+
+    steps: tuple[Step, ...]
+
+    def __init__(self, *steps: Step) -> None:
+        self.__attrs_init__(steps)  # type: ignore[attr-defined]
+
+    async def run(self, ctx: SmscContext) -> None:
+        for step in self.steps:
+            try:
+                await step.run(ctx)
+            except CaseFailed as exc:
+                if exc.severity is Severity.MUST:
+                    raise
+                raise CaseError(
+                    f"setup failed, so the case's own requirement was not tested: {exc}"
+                ) from None
+
+    def explain(self) -> str:
+        return "setup: " + "; ".join(step.explain() for step in self.steps)

@@ -97,7 +97,25 @@ SIMULATOR = _dashboard(
     ],
 )  # fmt: skip
 
-DASHBOARDS = {"gateway.json": GATEWAY, "simulator.json": SIMULATOR}
+LOADTEST = _dashboard(
+    "smpp-loadtest",
+    "smpp-loadtest (live run)",
+    [
+        ("Offered, sent and acknowledged (per second)",
+         [("rate(smpp_loadtest_offered_total[10s])", "offered"), ("rate(smpp_loadtest_sent_total[10s])", "sent"),
+          ("rate(smpp_loadtest_acked_total[10s])", "acked"), ("smpp_loadtest_target_rate", "target")], "ops"),
+        ("Errors, throttled, timeouts (per second)",
+         [("rate(smpp_loadtest_errors_total[10s])", "errors"),
+          ("rate(smpp_loadtest_throttled_total[10s])", "throttled"),
+          ("rate(smpp_loadtest_timeouts_total[10s])", "timeouts")], "ops"),
+        ("submit_sm -> resp latency (last second)", [("smpp_loadtest_latency_seconds", "q{{quantile}}")], "s"),
+        ("In flight and backlog", [("smpp_loadtest_inflight", "in flight"), ("smpp_loadtest_backlog", "backlog")]),
+        ("Receipts (per second)", [("rate(smpp_loadtest_receipts_total[10s])", "receipts")], "ops"),
+        ("Load generator CPU (100 = one core)", [("smpp_loadtest_client_cpu_percent", "cpu")], "percent"),
+    ],
+)  # fmt: skip
+
+DASHBOARDS = {"gateway.json": GATEWAY, "simulator.json": SIMULATOR, "loadtest.json": LOADTEST}
 
 
 def render(dashboard: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@ deliberately bad one (the matching cases fail, and every case fails for some fau
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 
@@ -106,6 +107,11 @@ async def test_a_bad_client_fails_the_matching_cases_and_every_case_can_fail() -
             assert r.outcome is Outcome.FAILED, explain(results, [case_id])
             assert r.observed, f"{case_id}: a failure carries the observed PDUs"
         never_failed -= {cid for cid, r in results.items() if r.outcome is Outcome.FAILED}
+    # only what was seen: the run ended, so "not within N s", never "never submitted again"
+    message = got["stubborn"]["flow.throttled-resubmitted"].message
+    assert re.fullmatch(
+        r"the throttled message was not resubmitted within \d+ s of ESME_RTHROTTLED .*", message
+    )
     assert not never_failed, f"ESME cases no bad client made fail: {sorted(never_failed)}"
 
 

@@ -243,3 +243,43 @@ async def test_a_refused_bind_fails_the_run_and_unbinds_the_others() -> None:
             while sim.accounts["acme"].binds:  # the bind that succeeded was unbound
                 await trio.sleep(0.02)
         nursery.cancel_scope.cancel()
+
+
+async def test_messages_never_sent_are_counted_and_can_fail_a_check() -> None:
+    """The simulator answers nothing once bound; with a window of 5 and a 2 s timeout no slot frees
+    before the 1.5 s load ends, so all but 5 messages are never sent: counted as unsent
+    (no latency), charted as backlog, and ``unsent == 0`` fails the run."""
+    async with trio.open_nursery() as nursery:
+        sim = await start_sim(nursery)
+
+        class BlackHoleOnceBound:
+            """The runner starts its display once bound, just before the load."""
+
+            def start(self, params: Any) -> None:
+                sim.set_behaviour(None, {"black_hole": True})
+
+            def update(self, snapshot: Any) -> None:
+                pass
+
+            def stop(self) -> None:
+                pass
+
+        params = RunParams(
+            target="smsc",
+            address=f"127.0.0.1:{sim.port}",
+            phases=(Phase(rate=200, duration=1.5),),
+            window=5,
+            timeout=2.0,
+            max_seconds=10,
+            checks=("unsent == 0", "unsent_rate < 99%"),
+        )
+        result = await run_checked(params, display=BlackHoleOnceBound())
+        nursery.cancel_scope.cancel()
+    s, tl = result["summary"], result["timeline"]
+    assert s["offered"] == 300 and s["sent"] == 5 and s["unsent"] == 295
+    assert s["timeouts"] == 5 and s["latency_ms"]["submit_resp"]["count"] == 5  # the unsent have none
+    assert [c["passed"] for c in result["checks"]] == [False, True]
+    assert result["checks"][0]["value"] == 295
+    assert result["passed"] is False
+    assert tl[0]["inflight"] == 5 and tl[0]["backlog"] > 100  # sampled at 1 s: ~195 waiting
+    assert all(e["span_s"] == 1 for e in tl[:-1]) and 0 < tl[-1]["span_s"] <= 1

@@ -27,9 +27,16 @@ async def loadtest(*args: str) -> subprocess.CompletedProcess[bytes]:
         )
 
 
-def one_line(done: subprocess.CompletedProcess[bytes], code: int) -> str:
+def one_line(done: subprocess.CompletedProcess[bytes], code: int, *, progress: bool = False) -> str:
+    """The run's one error line. ``progress``: the run had started, so the plain progress
+    lines (stderr, not a terminal) may come before it; nothing else may."""
     err = done.stderr.decode()
     assert done.returncode == code, (done.returncode, err, done.stdout.decode()[-500:])
+    lines = err.splitlines()
+    if progress:
+        assert all(not line.startswith("smpp-loadtest: error") for line in lines[:-1]), err
+        assert "Traceback" not in err, err
+        err = lines[-1] + "\n" if lines else ""
     assert err.startswith("smpp-loadtest: error: ") and err.count("\n") == 1, err
     return err
 
@@ -84,7 +91,7 @@ async def test_a_key_refused_during_the_run_stops_it_at_once() -> None:
         urls = await nursery.start(serve, app, config)  # type: ignore[arg-type]
         done = await loadtest("--http", urls[0], "--api-key", "some-key-1", *LONG)
         nursery.cancel_scope.cancel()
-    assert "HTTP 401" in one_line(done, 1)
+    assert "HTTP 401" in one_line(done, 1, progress=True)
     assert 2 <= app.posts < 100  # the pre-flight, then the first refused request(s): no more
 
 
@@ -113,7 +120,7 @@ async def test_a_callback_address_in_use_is_named() -> None:
             args = ["--http", urls[0], "--api-key", "some-key-1", "--wait-dlr", "1"]
             done = await loadtest(*args, "--callback-listen", f"127.0.0.1:{port}", *LONG)
         nursery.cancel_scope.cancel()
-    err = one_line(done, 1)
+    err = one_line(done, 1, progress=True)
     assert err.endswith(f"--callback-listen: cannot listen on 127.0.0.1:{port}: Address already in use\n"), (
         err
     )

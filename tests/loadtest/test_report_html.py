@@ -24,12 +24,13 @@ from loadtest.report_html import embedded_json, render_html, write_html
 from loadtest.report_svg import percentile_points
 
 FIXTURE = Path(__file__).with_name("sample_result.json")
-CHARTS = ("throughput", "latency", "errors", "cpu", "distribution")
+CHARTS = ("throughput", "latency", "queue", "errors", "cpu", "distribution")
 SERIES = {
     "throughput": ("offered", "sent", "acked", "receipts"),
     "latency": ("p50", "p90", "p99", "max"),
     "errors": ("errors", "throttled"),
     "cpu": ("client CPU %",),
+    "queue": ("in flight", "backlog"),
     "distribution": ("submit_resp", "submit_receipt"),
 }
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "source", "wbr"}
@@ -145,6 +146,75 @@ def test_summary_values(result: dict[str, Any]) -> None:
     assert page.count('class="badge pass"') == 3 and page.count('class="badge fail"') == 1
 
 
+def test_no_checks_is_not_a_pass(result: dict[str, Any]) -> None:
+    result["checks"], result["passed"] = [], True
+    page = render_html(result)
+    verdict = re.search(r'<div class="verdict (\w+)" id="verdict">(.*?)</div>', page)
+    assert verdict is not None
+    assert verdict.group(1) == "none"
+    assert "NO CHECKS" in verdict.group(2) and "no checks were configured" in verdict.group(2)
+    assert "PASSED" not in page and "0/0" not in page
+
+
+def test_ratio_checks_are_shown_in_percent(result: dict[str, Any]) -> None:
+    page = render_html(result)
+    rows = re.findall(r"<tr><td[^>]*><span class=\"badge \w+\">\w+</span></td>(.*?)</tr>", page)
+    error_row = next(r for r in rows if "error rate" in r)
+    assert "&lt; 1%" in error_row and "2.099%" in error_row  # not "< 0.01" beside a "2.10%" tile
+    receipt_row = next(r for r in rows if "receipts &gt;= 99%" in r)
+    assert "&gt;= 99%" in receipt_row and "99.57%" in receipt_row
+    assert "&lt; 200 ms" in next(r for r in rows if "p99" in r)
+
+
+def test_unsent_messages_are_counted_and_warned_about(result: dict[str, Any]) -> None:
+    page = render_html(result)
+    assert 'id="unsent"' in page
+    assert "156 messages" in page and "never sent" in page and "unsent == 0" in page
+    volume = re.search(r'<table class="volume">.*?</table>', page, re.S)
+    assert volume is not None and '<td class="">unsent</td><td class="n">156</td>' in volume.group(0)
+    result["summary"]["unsent"] = 0
+    assert 'id="unsent"' not in render_html(result)
+
+
+def test_partial_last_second_is_scaled_and_its_cpu_left_out(result: dict[str, Any]) -> None:
+    from loadtest.report_charts import _full_seconds, _per_second
+
+    tl = result["timeline"]
+    tl[-1].update(receipts=21, span_s=0.42)  # 21 receipts in 0.42 s: 50/s
+    assert _per_second(tl, "receipts")[-1] == (34.0, 50.0)
+    assert _per_second(tl, "receipts")[-2] == (33.0, 0.0)
+    assert all(t != 34.0 for t, _ in _full_seconds(tl, "cpu_percent"))  # the 101.5 % sliver
+    page = render_html(result)
+    assert "the last second covers 0.42 s, scaled" in chart_svg(page, "throughput")
+    cpu = chart_svg(page, "cpu")
+    assert "the last 0.42 s is left out" in cpu
+    assert ">120%<" not in cpu  # the axis stays at 100 %: no spike from the partial second
+    tl[-1]["span_s"] = 0.01
+    assert _per_second(tl, "receipts")[-1][0] == 33.0  # a 10 ms sliver is not scaled 100-fold
+
+
+def test_inflight_and_backlog_are_charted(result: dict[str, Any]) -> None:
+    svg = chart_svg(render_html(result), "queue")
+    assert 'data-series="in flight"' in svg and 'data-series="backlog"' in svg
+    assert "in flight" in svg and "backlog 130" in svg  # the hover text of t=30
+
+
+def test_a_result_from_before_the_new_keys_renders(result: dict[str, Any]) -> None:
+    """Schema smpp-loadtest/1 is additive: a result without unsent, inflight, backlog and
+    span_s still validates and renders (the queue chart says it has no data)."""
+    from loadtest.schema import validate
+
+    del result["summary"]["unsent"]
+    for entry in result["timeline"]:
+        for key in ("inflight", "backlog", "span_s"):
+            del entry[key]
+    assert validate(result, strict=True) == []
+    page = render_html(result)
+    parse(page)
+    assert "No data" in chart_svg(page, "queue")
+    assert 'id="unsent"' not in page
+
+
 def test_saturation_warning(result: dict[str, Any]) -> None:
     result["summary"]["client"]["saturated"] = True
     page = render_html(result)
@@ -215,7 +285,7 @@ def test_minimal_result_renders() -> None:
     parse(page)
     assert "No checks were configured" in page and "No errors." in page
     assert page.count("No data") == len(CHARTS)
-    assert "PASSED" in page and "sim None" not in page
+    assert "NO CHECKS" in page and "PASSED" not in page and "sim None" not in page
 
 
 def test_all_zero_series_get_a_sane_axis(result: dict[str, Any]) -> None:

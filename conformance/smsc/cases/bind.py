@@ -39,6 +39,7 @@ from conformance.smsc.steps import (
     Call,
     ExpectDeliver,
     Request,
+    Setup,
     nack,
     resp,
 )
@@ -316,7 +317,7 @@ CASES = (
         MUST,
         Request(pdu=submit(), expect=REFUSED, lenient=REFUSED_LENIENT, close=Accept.LENIENT),
         checklist=(19,),
-        doc="SMPP-REFERENCE §4.2: the matching *_resp is right; generic_nack (cloudhopper) or "
+        doc="Carrier practice: the matching *_resp is right; generic_nack (cloudhopper) or "
         "closing the connection is tolerated in lenient mode.",
     ),
     _refused_on_rx("submit-sm", "submit_sm", submit()),
@@ -331,7 +332,7 @@ CASES = (
         "3.4 §2.3",
         MUST,
         Bind(mode=BindMode.TX),
-        Request(pdu=submit(registered_delivery=1), save="s1"),
+        Setup(Request(pdu=submit(registered_delivery=1), save="s1")),
         Call(fn=_no_delivery_on_tx, title="watch the TX session: no delivery may arrive"),
         checklist=(21,),
     ),
@@ -352,7 +353,7 @@ CASES = (
         SHOULD,
         Bind(mode=BindMode.RX, conn="rx"),
         Bind(mode=BindMode.TX, conn="tx"),
-        Request(pdu=submit(registered_delivery=1), save="s1", conn="tx"),
+        Setup(Request(pdu=submit(registered_delivery=1), save="s1", conn="tx")),
         ExpectDeliver(where=is_receipt_for("s1"), conn="rx", what="the receipt of s1 on the RX bind"),
         checklist=(23,),
     ),

@@ -17,7 +17,7 @@ from conformance.model import CaseFailed, Severity
 from conformance.smsc.context import SmscContext
 from conformance.smsc.factories import MUST, SHOULD, case, is_receipt_for, receipt_of, submit
 from conformance.smsc.runner import SmscCase
-from conformance.smsc.steps import Answer, Bind, Call, Check, Deliveries, ExpectDeliver, Request, Step
+from conformance.smsc.steps import Answer, Bind, Call, Check, Deliveries, ExpectDeliver, Request, Setup, Step
 from smppgw.core.constants import CommandId, CommandStatus, MessageState, TlvTag
 from smppgw.core.receipt import ids_match
 from smppgw.core.session import MAX_SEQUENCE_NUMBER
@@ -35,7 +35,7 @@ _KEYS: Final = ("id", "sub", "dlvrd", "submit date", "done date", "stat", "err")
 def _receipt_steps(registered_delivery: int = 1) -> tuple[Step, ...]:
     return (
         Bind(mode=BindMode.TRX),
-        Request(pdu=submit(registered_delivery=registered_delivery), save="s1"),
+        Setup(Request(pdu=submit(registered_delivery=registered_delivery), save="s1")),
         ExpectDeliver(where=is_receipt_for("s1"), save="r1", what="the delivery receipt of s1"),
     )
 
@@ -49,7 +49,8 @@ def _receipt_case(
     checklist: tuple[int, ...],
     doc: str = "",
 ) -> SmscCase:
-    return case(id_, title, spec, severity, *_receipt_steps(), check, checklist=checklist, doc=doc)
+    # The receipt's arrival is delivery.receipt-delivered's requirement; here it is setup.
+    return case(id_, title, spec, severity, Setup(*_receipt_steps()), check, checklist=checklist, doc=doc)
 
 
 def _swapped(ctx: SmscContext) -> str | None:
@@ -289,7 +290,7 @@ CASES = (
         "3.4 §5.2.17",
         MUST,
         Bind(mode=BindMode.TRX),
-        Request(pdu=submit(registered_delivery=0), save="s1"),
+        Setup(Request(pdu=submit(registered_delivery=0), save="s1")),
         Call(fn=_no_receipt, title="watch for a receipt of s1: none may come"),
         checklist=(62,),
     ),
@@ -299,7 +300,7 @@ CASES = (
         "3.4 §5.2.17",
         SHOULD,
         Bind(mode=BindMode.TRX),
-        Request(pdu=submit(registered_delivery=2), save="s1"),
+        Setup(Request(pdu=submit(registered_delivery=2), save="s1")),
         Call(fn=_only_on_failure, title="any receipt of s1 must report a failure"),
         checklist=(62,),
     ),
@@ -310,8 +311,10 @@ CASES = (
         SHOULD,
         Bind(mode=BindMode.TRX),
         Deliveries(auto=False),
-        Request(pdu=submit(registered_delivery=1), save="s1"),
-        ExpectDeliver(where=is_receipt_for("s1"), save="r1", what="the receipt of s1"),
+        Setup(
+            Request(pdu=submit(registered_delivery=1), save="s1"),
+            ExpectDeliver(where=is_receipt_for("s1"), save="r1", what="the receipt of s1"),
+        ),
         Answer(to="r1", status=CommandStatus.ESME_RX_T_APPN),
         ExpectDeliver(where=is_receipt_for("s1"), save="r2", what="the same receipt again"),
         Answer(to="r2"),
@@ -323,7 +326,7 @@ CASES = (
         "A receipt acknowledged with ESME_ROK is not delivered again",
         "3.4 §4.6.2",
         SHOULD,
-        *_receipt_steps(),
+        Setup(*_receipt_steps()),
         Call(fn=_no_duplicate, title="watch for a second receipt of s1: none may come"),
         checklist=(64, 69),
     ),

@@ -291,6 +291,6 @@ CASES = (
             expect=(resp(0),),
         ),
         checklist=(6,),
-        doc="SMPP-REFERENCE §4.2: be liberal; only a strict peer flags it.",
+        doc="Carrier practice: be liberal; only a strict peer flags it.",
     ),
 )

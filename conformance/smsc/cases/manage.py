@@ -26,7 +26,7 @@ from conformance.smsc.factories import (
     replace,
     submit,
 )
-from conformance.smsc.steps import ERROR, Bind, Call, ExpectDeliver, FrameCheck, Request, nack, resp
+from conformance.smsc.steps import ERROR, Bind, Call, ExpectDeliver, FrameCheck, Request, Setup, nack, resp
 from conformance.wire import Frame
 from smppgw.core.constants import CommandStatus, MessageState
 from smppgw.core.states import BindMode
@@ -102,7 +102,7 @@ CASES = (
         "3.4 §4.8.1-§4.8.2",
         SHOULD,
         Bind(mode=BindMode.TX),
-        Request(pdu=submit(), save="s1"),
+        Setup(Request(pdu=submit(), save="s1")),
         Request(pdu=query(of="s1"), expect=(resp(0, _query_resp_ok("s1")),)),
         checklist=(52,),
     ),
@@ -125,7 +125,7 @@ CASES = (
         "3.4 §4.8.1",
         SHOULD,
         Bind(mode=BindMode.TX),
-        Request(pdu=submit(), save="s1"),
+        Setup(Request(pdu=submit(), save="s1")),
         Request(
             pdu=query(of="s1", source_addr="447700900999"),
             expect=(resp((S.ESME_RQUERYFAIL, S.ESME_RINVMSGID, S.ESME_RINVSRCADR)),),
@@ -140,7 +140,7 @@ CASES = (
         "3.4 §4.9.1-§4.9.2",
         SHOULD,
         Bind(mode=BindMode.TX),
-        Request(pdu=submit(schedule_delivery_time=ONE_DAY), save="s1"),
+        Setup(Request(pdu=submit(schedule_delivery_time=ONE_DAY), save="s1")),
         Request(pdu=cancel(of="s1")),
         Request(
             pdu=query(of="s1"),
@@ -155,7 +155,7 @@ CASES = (
         "3.4 §4.9.1",
         SHOULD,
         Bind(mode=BindMode.TX),
-        Request(pdu=submit(schedule_delivery_time=ONE_DAY), save="s1"),
+        Setup(Request(pdu=submit(schedule_delivery_time=ONE_DAY), save="s1")),
         Request(pdu=cancel(message_id="")),
         checklist=(53,),
     ),
@@ -178,7 +178,7 @@ CASES = (
         "3.4 §4.9",
         SHOULD,
         Bind(mode=BindMode.TX),
-        Request(pdu=submit(), save="s1"),
+        Setup(Request(pdu=submit(), save="s1")),
         Call(fn=_wait_final, title="poll query_sm until the message is final"),
         Request(pdu=cancel(of="s1"), expect=(resp(S.ESME_RCANCELFAIL),), lenient=(resp(ERROR), nack(ERROR))),
         checklist=(53,),
@@ -189,7 +189,7 @@ CASES = (
         "3.4 §4.10.1-§4.10.2",
         SHOULD,
         Bind(mode=BindMode.TX),
-        Request(pdu=submit(schedule_delivery_time=ONE_DAY), save="s1"),
+        Setup(Request(pdu=submit(schedule_delivery_time=ONE_DAY), save="s1")),
         Request(pdu=replace(of="s1")),
         Request(pdu=cancel(of="s1"), note="tidy up: the message was only a test"),
         checklist=(54,),
@@ -213,7 +213,7 @@ CASES = (
         "3.4 §4.10",
         SHOULD,
         Bind(mode=BindMode.TX),
-        Request(pdu=submit(), save="s1"),
+        Setup(Request(pdu=submit(), save="s1")),
         Call(fn=_wait_final, title="poll query_sm until the message is final"),
         Request(
             pdu=replace(of="s1"), expect=(resp(S.ESME_RREPLACEFAIL),), lenient=(resp(ERROR), nack(ERROR))
@@ -226,8 +226,10 @@ CASES = (
         "3.4 §4.8.2; §5.2.28; App. B",
         SHOULD,
         Bind(mode=BindMode.TRX),
-        Request(pdu=submit(registered_delivery=1), save="s1"),
-        ExpectDeliver(where=is_receipt_for("s1"), save="r1", what="the receipt of s1"),
+        Setup(
+            Request(pdu=submit(registered_delivery=1), save="s1"),
+            ExpectDeliver(where=is_receipt_for("s1"), save="r1", what="the receipt of s1"),
+        ),
         Call(fn=_same_state, title="query_sm: message_state equals the receipt's"),
         checklist=(52,),
     ),

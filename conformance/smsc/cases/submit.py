@@ -176,8 +176,10 @@ CASES = (
         "3.4 §4.4.1; §5.1.3",
         S.ESME_RINVDSTADR,
         submit(destination_addr=""),
-        severity=MUST,
+        severity=SHOULD,
         checklist=(38,),
+        doc="3.4 §5.1.3 defines ESME_RINVDSTADR; neither it nor §4.4.1 says an SMSC must refuse an "
+        "empty destination_addr with it (the field is a C-Octet String that may be NULL), hence should.",
     ),
     _refused(
         "submit.destination-too-long",
@@ -314,7 +316,7 @@ CASES = (
     case(
         "submit.alphanumeric-source",
         "An alphanumeric source_addr (TON 5, NPI 0, 'ConfTest') is accepted",
-        "3.4 §5.2.5; SMPP-REFERENCE §5.6",
+        "3.4 §5.2.5; carrier practice",
         MAY,
         Bind(mode=BindMode.TX),
         Request(

@@ -59,7 +59,7 @@ CASES = (
     case(
         "timers.session-init",
         "A connection that never binds is closed by the SMSC within --session-init-timeout",
-        "5.0 §2.7†; SMPP-REFERENCE §4.3",
+        "5.0 §2.7†; carrier practice",
         SHOULD,
         Call(fn=_connect, title="connect and send nothing"),
         ExpectClose(within=_init_bound),
@@ -82,7 +82,7 @@ CASES = (
     case(
         "timers.inactivity",
         "A bound session with no traffic at all is unbound or closed after --inactivity-timeout",
-        "5.0 §2.7†; SMPP-REFERENCE §4.3",
+        "5.0 §2.7†; carrier practice",
         MAY,
         Bind(mode=BindMode.TX),
         Call(fn=_inactivity, title="stay silent; expect unbind or close"),

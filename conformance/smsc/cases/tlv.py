@@ -174,7 +174,7 @@ CASES = (
         "tlv.payload-with-short-message",
         "A non-empty short_message together with message_payload gets ESME_RINVMSGLEN or ESME_RSUBMITFAIL",
         "3.4 §5.3.2.32†; 5.0 §4.2.1.1",
-        MUST,
+        SHOULD,
         Bind(mode=BindMode.TX),
         Request(
             raw=submit_plus("short_message and message_payload", raw_tlv(T.MESSAGE_PAYLOAD, b"payload too")),
@@ -182,5 +182,7 @@ CASES = (
             lenient=(resp(ERROR), nack(ERROR)),
         ),
         checklist=(36,),
+        doc="3.4 asks the ESME to set sm_length to zero when it uses message_payload (a should on the "
+        "sender); it does not require the SMSC to refuse a PDU carrying both, hence should.",
     ),
 )

@@ -17,6 +17,7 @@ from conformance.smsc.steps import (
     ExpectReply,
     Request,
     Send,
+    Setup,
     UnbindStep,
     nack,
     resp,
@@ -52,7 +53,7 @@ CASES = (
         "5.0 §2.3†; 3.4 §2.3",
         MUST,
         Bind(mode=BindMode.TX),
-        UnbindStep(),
+        Setup(UnbindStep()),
         Request(
             pdu=submit(),
             expect=(resp(S.ESME_RINVBNDSTS), nack(S.ESME_RINVBNDSTS)),
@@ -85,7 +86,7 @@ CASES = (
         ExpectReply(to="s1", expect=(resp(ANY),)),
         ExpectReply(to="u1", expect=(resp(0),)),
         checklist=(24,),
-        doc="SMPP-REFERENCE §4.1/§4.5: outstanding requests are drained or answered before the "
+        doc="Carrier practice: outstanding requests are drained or answered before the "
         "session ends; an ESME must never be left guessing whether a message was accepted.",
     ),
 )
