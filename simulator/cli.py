@@ -88,7 +88,11 @@ def _merge(data: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
         out["session"] = {**(session if isinstance(session, dict) else {}), **flags["session"]}
     if "behaviour" in flags:
         behaviour = out.get("behaviour")
-        out["behaviour"] = {**(behaviour if isinstance(behaviour, dict) else {}), **flags["behaviour"]}
+        behaviour = behaviour if isinstance(behaviour, dict) else {}
+        out["behaviour"] = {**behaviour, **flags["behaviour"]}
+        if isinstance(behaviour.get("personas"), dict) and "personas" in flags["behaviour"]:
+            # --personas SEED reseeds the file's personas; their weights stay
+            out["behaviour"]["personas"] = {**behaviour["personas"], **flags["behaviour"]["personas"]}
     for account in _account_tables(out):
         if "max_binds" in flags:
             account["max_binds"] = flags["max_binds"]
@@ -110,6 +114,7 @@ _FLAG_NAMES: Final = tuple(
         (r"behaviour\.tps", "--tps"),
         (r"behaviour\.dlr_delay", "--dlr-delay"),
         (r"behaviour\.outcomes", "--dlr-outcomes"),
+        (r"behaviour\.personas\.seed", "--personas"),
         (r"session\.window", "--window"),
         (r"account\[\d+\]\.max_binds", "--max-binds"),
         (r"account\[\d+\]\.(system_id|password)", r"--account \1"),
@@ -152,6 +157,7 @@ def build_config(
     dlr_outcomes: str | None = None,
     profile: str | None = None,
     seed: int | None = None,
+    personas: int | None = None,
     http_port: int | None = None,
     http_host: str | None = None,
     http_token: str | None = None,
@@ -194,6 +200,8 @@ def build_config(
         behaviour["dlr_delay"] = dlr_delay
     if dlr_outcomes is not None:
         behaviour["outcomes"] = dlr_outcomes
+    if personas is not None:
+        behaviour["personas"] = {"seed": personas}
     if behaviour:
         flags["behaviour"] = behaviour
 
@@ -291,6 +299,12 @@ def _list_profiles() -> None:
 @click.option("--profile", metavar="NAME", help="Carrier behaviour profile (see --list-profiles).")
 @click.option("--seed", type=int, help="Seed for every random choice (reproducible runs).")
 @click.option(
+    "--personas",
+    type=int,
+    metavar="SEED",
+    help="Handsets answer like people (YES/NO, scores, STOP, HELP, silence), reproducibly by SEED.",
+)
+@click.option(
     "--http-listen",
     metavar="HOST:PORT",
     help="Where the control API and /metrics listen (off unless given); beyond loopback it "
@@ -331,6 +345,7 @@ def main(
     dlr_outcomes: str | None,
     profile: str | None,
     seed: int | None,
+    personas: int | None,
     http_listen: str | None,
     http_port: int | None,
     http_host: str | None,
@@ -372,6 +387,7 @@ def main(
         dlr_outcomes=dlr_outcomes,
         profile=profile,
         seed=seed,
+        personas=personas,
         http_port=http_port,
         http_host=http_host,
         http_token=http_token,
