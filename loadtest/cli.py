@@ -15,6 +15,7 @@ failed (could not bind, say); 2 bad usage or a bad scenario, with one line
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import tomllib
 from pathlib import Path
@@ -39,6 +40,7 @@ from loadtest.scenario import load_scenario
 from smppgw.support.cli import Failed, ToolGroup
 from smppgw.support.cliopts import AliasOption, check_writable, log_level, verbose_option
 from smppgw.support.logformat import configure_logging, log_format_option
+from smppgw.tracecmd import open_trace, trace_options
 
 __all__ = ["build_params", "main"]
 
@@ -256,6 +258,16 @@ def _write_html(result: dict[str, Any], path: str) -> None:
 )
 @click.option("-q", "--quiet", is_flag=True, default=False, help="No summary table and no progress lines.")
 @verbose_option
+@trace_options
+@click.option(
+    "--trace-sample",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    metavar="N",
+    help="With --trace: 1 PDU in N, by sequence_number (a request with its response); "
+    "binds, unbinds and generic_nacks always.",
+)
 @log_format_option
 @click.pass_context
 def main(ctx: click.Context, /, **opts: Any) -> None:
@@ -275,14 +287,19 @@ def main(ctx: click.Context, /, **opts: Any) -> None:
     configure_logging(log_level(opts["verbose"]), opts["log_format"], text_format=f"{_PROG}: %(message)s")
     from loadtest.runner import RunFailed, run_load
 
+    if params.target == "sim" and not opts["verbose"]:  # in-process: its refused bind is our error line
+        logging.getLogger("simulator").setLevel(logging.ERROR)
+    tracer = open_trace(opts["trace"], hex=opts["trace_hex"], sample=opts["trace_sample"])
     exporter = _exporter(opts["prometheus_port"], opts["prometheus_host"])
     every = 0.0 if opts["quiet"] and "progress_every" not in given else opts["progress_every"]
     display = open_display(opts["live"], progress_every=every, also=[exporter] if exporter else [])
     try:
-        result = trio.run(lambda: run_load(params, display=display, stop_on_sigint=True))
+        result = trio.run(lambda: run_load(params, display=display, stop_on_sigint=True, tracer=tracer))
     except RunFailed as exc:
         raise Failed(str(exc)) from None
     finally:
+        if tracer is not None:
+            tracer.close()
         if exporter is not None:
             exporter.stop()
     try:

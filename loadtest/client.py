@@ -42,6 +42,7 @@ from smppgw.core.errors import SmppError
 from smppgw.core.framing import DEFAULT_MAX_COMMAND_LENGTH
 from smppgw.core.pdu import BindTransceiver, BindTransmitter, DeliverSm, Unbind
 from smppgw.core.receipt import parse_receipt
+from smppgw.net.trace import PduTracer, TracedStream
 
 __all__ = ["BindError", "BindSettings", "SmppBind"]
 
@@ -94,8 +95,10 @@ class SmppBind:
         clock_us: Callable[[], int],
         on_room: Callable[[SmppBind], None],
         receipts: ReceiptTracker | None = None,
+        tracer: PduTracer | None = None,
     ) -> None:
         self.index = index
+        self._tracer = tracer  # --trace: the stream is read and written through it
         self.settings = settings
         self.window = settings.window
         self.inflight: dict[int, int] = {}
@@ -107,7 +110,7 @@ class SmppBind:
         self._clock = clock_us
         self._on_room = on_room
         self._receipts = receipts
-        self._stream: trio.SocketStream | None = None
+        self._stream: trio.SocketStream | TracedStream | None = None
         self._seq = 0
         self._out = bytearray()
         self._wake = trio.Event()
@@ -135,11 +138,14 @@ class SmppBind:
             BindError: refused, unreachable, no answer, or the SMSC rejected the bind.
         """
         s = self.settings
+        stream: trio.SocketStream | TracedStream
         try:
             with trio.fail_after(s.connect_timeout):
                 stream = await trio.open_tcp_stream(s.host, s.port)
         except (OSError, trio.TooSlowError) as exc:
             raise BindError(f"cannot connect to {s.host}:{s.port}: {exc or 'timed out'}") from None
+        if self._tracer is not None:
+            stream = self._tracer.wrap(stream)
         cls = BindTransceiver if s.mode == "trx" else BindTransmitter
         pdu = cls(
             system_id=s.system_id,
@@ -172,7 +178,7 @@ class SmppBind:
         self.close_reason = None
         self.bound = True
 
-    async def _read_bind_resp(self, stream: trio.SocketStream) -> Header:
+    async def _read_bind_resp(self, stream: trio.SocketStream | TracedStream) -> Header:
         buf = b""
         while True:
             data = await stream.receive_some(65536)

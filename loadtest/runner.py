@@ -43,6 +43,7 @@ from loadtest.receipts import ReceiptTracker
 from loadtest.result import build_result
 from loadtest.schedule import arrivals
 from loadtest.stats import Counters, Recorder
+from smppgw.net.trace import PduTracer
 from smppgw.support.groups import find
 from smppgw.support.logsafe import kv
 
@@ -59,8 +60,15 @@ class RunFailed(Exception):
 
 
 class _Run:
-    def __init__(self, params: RunParams, display: Display | None, stop_on_sigint: bool = False) -> None:
+    def __init__(
+        self,
+        params: RunParams,
+        display: Display | None,
+        stop_on_sigint: bool = False,
+        tracer: PduTracer | None = None,
+    ) -> None:
         self.p = params
+        self.tracer = tracer  # --trace: the binds' PDUs, sampled
         self.stop_on_sigint = stop_on_sigint
         self._phase = trio.CancelScope()  # the phase Ctrl-C cuts short
         self.display = display
@@ -195,7 +203,7 @@ class _Run:
             window=p.window,
         )
         self.binds = [
-            SmppBind(i, settings, bodies, self.c, self.clock_us, self._on_room, self.receipts)
+            SmppBind(i, settings, bodies, self.c, self.clock_us, self._on_room, self.receipts, self.tracer)
             for i in range(p.binds)
         ]
         errors: list[str] = []
@@ -406,19 +414,24 @@ def rate_at(p: RunParams, t: float) -> float | None:
 
 
 async def run_load(
-    params: RunParams, *, display: Display | None = None, stop_on_sigint: bool = False
+    params: RunParams,
+    *,
+    display: Display | None = None,
+    stop_on_sigint: bool = False,
+    tracer: PduTracer | None = None,
 ) -> dict[str, Any]:
     """Run ``params``; return the result document (schema ``smpp-loadtest/1``).
 
     With ``stop_on_sigint`` (the command line; main thread only) Ctrl-C ends the load
-    phase early and the run still drains and reports what it measured.
+    phase early and the run still drains and reports what it measured. ``tracer``
+    traces the binds' PDUs (``--trace``, sampled by ``--trace-sample``).
 
     Raises:
         RunFailed: the target could not be reached or bound.
         UsageError: a bad simulator option (``--sim-option``, ``--profile``).
     """
     try:
-        return await _Run(params, display, stop_on_sigint).execute()
+        return await _Run(params, display, stop_on_sigint, tracer).execute()
     except BaseExceptionGroup as group:  # trio's strict groups: surface our own one-liners
         ours = find(group, (RunFailed, UsageError))
         if ours is not None:

@@ -21,6 +21,7 @@ from smppgw.core.constants import CommandStatus
 from smppgw.core.session import SessionConfig
 from smppgw.net.server import serve_smsc
 from smppgw.net.tls import server_context
+from smppgw.net.trace import PduTracer
 from smppgw.support.logsafe import kv
 
 __all__ = ["SimConfig", "run_simulator"]
@@ -53,10 +54,14 @@ def tls_context(config: SimConfig) -> ssl.SSLContext | None:
 
 
 async def run_simulator(
-    config: SimConfig, *, task_status: trio.TaskStatus[object] = trio.TASK_STATUS_IGNORED
+    config: SimConfig,
+    *,
+    tracer: PduTracer | None = None,
+    task_status: trio.TaskStatus[object] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the simulator until cancelled; ``task_status.started`` gets the ``Simulator``
-    (with ``.port`` and ``.http_port`` filled in)."""
+    (with ``.port`` and ``.http_port`` filled in). ``tracer`` traces every connection's
+    PDUs (``--trace``)."""
     from simulator.smsc import Simulator
 
     check_control(config)
@@ -72,6 +77,7 @@ async def run_simulator(
                 config=session_config(config),
                 behaviour=sim.new_bind,
                 ssl_context=tls_context(config),
+                tracer=tracer,
             )
         )
         listener = getattr(listeners[0], "transport_listener", listeners[0])  # SSLListener wraps one

@@ -17,6 +17,7 @@ Each connection is built with its ``BindState`` as its ``ConnectionBehaviour``
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -50,8 +51,12 @@ from smppgw.core.pdu import (
 )
 from smppgw.core.tlv import Tlv
 from smppgw.net.connection import SmppConnection
+from smppgw.support.logsafe import kv
+from smppgw.support.ratelog import RateLimitedLog
 
 __all__ = ["Binds"]
+
+log = logging.getLogger(__name__)
 
 _BIND_RESP: dict[str, type[_BindResp]] = {
     "tx": BindTransmitterResp,
@@ -78,6 +83,9 @@ class Binds:
         self._respond = responder.respond
         self._submit = submission.submit
         self._query, self._cancel, self._replace = ops.query, ops.cancel, ops.replace
+        # A refused bind is a WARNING (never with the password), at most one a status an
+        # interval: a client retrying in a loop must not flood the log.
+        self._ratelog = RateLimitedLog(log)
 
     def new_bind(self) -> BindState:
         """The state of a connection about to be accepted (``serve_smsc``'s ``behaviour``)."""
@@ -207,16 +215,19 @@ class Binds:
         mode = _MODE[pdu.command_id]
         account = self._state.accounts.get(pdu.system_id)
         # SMPP 3.4 §5.1.3 statuses; ESME_RALYBND for "too many binds" is carrier practice (§7.1).
+        reason = ""
         if account is None:
-            status = CommandStatus.ESME_RINVSYSID
+            status, reason = CommandStatus.ESME_RINVSYSID, "no such account"
         elif pdu.password != account.account.password:
-            status = CommandStatus.ESME_RINVPASWD
-        elif account.refusing_binds(trio.current_time()) or mode not in account.account.bind_types:
-            status = CommandStatus.ESME_RBINDFAIL
+            status, reason = CommandStatus.ESME_RINVPASWD, "wrong password"
+        elif account.refusing_binds(trio.current_time()):
+            status, reason = CommandStatus.ESME_RBINDFAIL, "refusing binds (fault)"
+        elif mode not in account.account.bind_types:
+            status, reason = CommandStatus.ESME_RBINDFAIL, f"bind type {mode} not allowed"
         elif len(account.binds) >= account.account.max_binds:
-            status = CommandStatus.ESME_RALYBND
+            status, reason = CommandStatus.ESME_RALYBND, f"max_binds ({account.account.max_binds}) reached"
         elif self._binds_from(bind.address) >= self._state.config.max_binds_per_address:
-            status = CommandStatus.ESME_RBINDFAIL
+            status, reason = CommandStatus.ESME_RBINDFAIL, "max_binds_per_address reached"
             self._metrics.binds_refused.labels("per_address").inc()
         else:
             status = CommandStatus.ESME_ROK
@@ -225,6 +236,9 @@ class Binds:
         resp = _BIND_RESP[mode](system_id=self._state.config.system_id, tlvs=tlvs)
         self._respond(bind, seq, resp, status)
         if status != CommandStatus.ESME_ROK or account is None:
+            name = CommandStatus(status).name
+            fields = kv(system_id=pdu.system_id, status=name, reason=reason, mode=mode, peer=bind.peer)
+            self._ratelog.emit("bind:" + name, "bind refused %s", fields)
             return
         now = trio.current_time()
         bind.account, bind.mode, bind.system_id, bind.bound_at = account, mode, pdu.system_id, time.time()

@@ -21,6 +21,7 @@ import signal
 import sys
 import tomllib
 from collections.abc import Sequence
+from functools import partial
 from importlib import resources
 from typing import Any, Final
 
@@ -28,11 +29,13 @@ import click
 import trio
 
 from simulator.config import ConfigError, SimConfig, check_control, config_from_dict, profile_names
+from smppgw.net.trace import PduTracer
 from smppgw.support.cli import ToolCommand, UsageError
 from smppgw.support.cliopts import listen_address, log_level, verbose_option
 from smppgw.support.config import read_toml
 from smppgw.support.gc import server_gc
 from smppgw.support.logformat import configure_logging, log_format_option
+from smppgw.tracecmd import open_trace, trace_options
 
 __all__ = ["main"]
 
@@ -85,7 +88,11 @@ def _merge(data: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
         out["session"] = {**(session if isinstance(session, dict) else {}), **flags["session"]}
     if "behaviour" in flags:
         behaviour = out.get("behaviour")
-        out["behaviour"] = {**(behaviour if isinstance(behaviour, dict) else {}), **flags["behaviour"]}
+        behaviour = behaviour if isinstance(behaviour, dict) else {}
+        out["behaviour"] = {**behaviour, **flags["behaviour"]}
+        if isinstance(behaviour.get("personas"), dict) and "personas" in flags["behaviour"]:
+            # --personas SEED reseeds the file's personas; their weights stay
+            out["behaviour"]["personas"] = {**behaviour["personas"], **flags["behaviour"]["personas"]}
     for account in _account_tables(out):
         if "max_binds" in flags:
             account["max_binds"] = flags["max_binds"]
@@ -107,6 +114,7 @@ _FLAG_NAMES: Final = tuple(
         (r"behaviour\.tps", "--tps"),
         (r"behaviour\.dlr_delay", "--dlr-delay"),
         (r"behaviour\.outcomes", "--dlr-outcomes"),
+        (r"behaviour\.personas\.seed", "--personas"),
         (r"session\.window", "--window"),
         (r"account\[\d+\]\.max_binds", "--max-binds"),
         (r"account\[\d+\]\.(system_id|password)", r"--account \1"),
@@ -149,6 +157,7 @@ def build_config(
     dlr_outcomes: str | None = None,
     profile: str | None = None,
     seed: int | None = None,
+    personas: int | None = None,
     http_port: int | None = None,
     http_host: str | None = None,
     http_token: str | None = None,
@@ -191,6 +200,8 @@ def build_config(
         behaviour["dlr_delay"] = dlr_delay
     if dlr_outcomes is not None:
         behaviour["outcomes"] = dlr_outcomes
+    if personas is not None:
+        behaviour["personas"] = {"seed": personas}
     if behaviour:
         flags["behaviour"] = behaviour
 
@@ -236,12 +247,12 @@ def _banner(config: SimConfig, sim: Any) -> str:
     return line
 
 
-async def _serve(config: SimConfig) -> None:
+async def _serve(config: SimConfig, tracer: PduTracer | None = None) -> None:
     from simulator import run_simulator  # written alongside; imported late so errors print cleanly
 
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            sim = await nursery.start(run_simulator, config)
+            sim = await nursery.start(partial(run_simulator, config, tracer=tracer))
             with server_gc():
                 click.echo(_banner(config, sim))
                 sys.stdout.flush()
@@ -288,6 +299,12 @@ def _list_profiles() -> None:
 @click.option("--profile", metavar="NAME", help="Carrier behaviour profile (see --list-profiles).")
 @click.option("--seed", type=int, help="Seed for every random choice (reproducible runs).")
 @click.option(
+    "--personas",
+    type=int,
+    metavar="SEED",
+    help="Handsets answer like people (YES/NO, scores, STOP, HELP, silence), reproducibly by SEED.",
+)
+@click.option(
     "--http-listen",
     metavar="HOST:PORT",
     help="Where the control API and /metrics listen (off unless given); beyond loopback it "
@@ -314,6 +331,7 @@ def _list_profiles() -> None:
 )
 @click.option("--list-profiles", is_flag=True, help="List the shipped profiles and exit.")
 @verbose_option
+@trace_options
 @log_format_option
 def main(
     listen: str | None,
@@ -327,6 +345,7 @@ def main(
     dlr_outcomes: str | None,
     profile: str | None,
     seed: int | None,
+    personas: int | None,
     http_listen: str | None,
     http_port: int | None,
     http_host: str | None,
@@ -338,6 +357,8 @@ def main(
     list_profiles: bool,
     verbose: int,
     log_format: str,
+    trace: str | None,
+    trace_hex: bool,
 ) -> None:
     """smppsim: a carrier-realistic SMPP 3.4 SMSC simulator.
 
@@ -366,6 +387,7 @@ def main(
         dlr_outcomes=dlr_outcomes,
         profile=profile,
         seed=seed,
+        personas=personas,
         http_port=http_port,
         http_host=http_host,
         http_token=http_token,
@@ -374,10 +396,15 @@ def main(
         tls_client_ca=tls_client_ca,
     )
     configure_logging(log_level(verbose), log_format)
+    tracer = open_trace(trace, hex=trace_hex)
     # A ConfigError from a run-time check is exit 2, an OSError (the port is taken) exit 1:
     # both one line, by ToolCommand.
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal receiver was installed
-        trio.run(_serve, config)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the signal receiver was installed
+            trio.run(_serve, config, tracer)
+    finally:
+        if tracer is not None:
+            tracer.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ from typing import Any, Final
 import attrs
 
 from simulator.dist import Dist, parse_dist
+from simulator.personas import PersonaConfig, personas_from_dict
 from smppgw.core.constants import CommandStatus, MessageState
 from smppgw.support.config import (
     ConfigError,
@@ -116,6 +117,7 @@ class Behaviour:
     deliver_retry: tuple[float, ...] = (1.0, 5.0, 30.0, 60.0, 300.0)
     mo_concat: str = "udh8"  # udh8 | udh16 | sar
     handsets: tuple[HandsetRule, ...] = ()
+    personas: PersonaConfig | None = None  # people behind the numbers (simulator.personas)
     # validation
     strict: bool = False
     # faults
@@ -232,6 +234,7 @@ _SIMPLE: Final[dict[str, Callable[[Any, str], Any]]] = {
     "refuse_binds_for": _or_none(positive),
     "read_delay": _non_negative,
     "malformed_probability": _probability,
+    "personas": _or_none(personas_from_dict),
 }
 _BEHAVIOUR_KEYS: Final = {*_SIMPLE, "force", "handset", "handsets"}
 _FORCE_KEYS: Final = {"destination_prefix", "destination_suffix", "destination", "outcome", "submit_status"}

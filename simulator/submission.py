@@ -211,6 +211,6 @@ class Submission:
             due = m  # finalized right after the resp is queued
         else:
             self._scheduler.call_later(delay, self._finalize, account, m)
-        if state is _DELIVERED and b.handsets:
+        if state is _DELIVERED and (b.handsets or b.personas is not None):
             self._on_delivered(account, b, m, delay)
         return due

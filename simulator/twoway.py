@@ -4,7 +4,8 @@ A rule matches the MT text (case-insensitive substring), fires with its probabil
 after the message is delivered plus the rule's delay, and sends an MO from the MT's
 destination to its source: "YES", "NO", "STOP", or a 0-10 survey score. Long replies
 travel concatenated (the behaviour's ``mo_concat``: 8-bit UDH, 16-bit UDH or SAR) and
-text outside GSM 03.38 in UCS-2, as a real handset's would.
+text outside GSM 03.38 in UCS-2, as a real handset's would. An MT no rule answers goes
+to the behaviour's ``personas`` (``simulator.personas``), when it has them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from simulator.accounts import AccountState
 from simulator.config import Behaviour
 from simulator.deliveries import Delivery
 from simulator.message_log import Message
+from simulator.personas import Personas
 from simulator.state import SimState
 from smppgw.core.constants import MessageState, Npi, Ton
 from smppgw.core.pdu import DeliverSm
@@ -31,6 +33,8 @@ class Handsets:
         self._scheduler = state.scheduler
         self._reference = 0
         self.replies_sent = 0
+        seed = state.config.seed if state.config.seed is not None else state.rng.getrandbits(32)
+        self.personas = Personas(seed, state.scheduler.call_later, self._reply)  # MTs no rule answered
 
     def on_delivered(self, account: AccountState, b: Behaviour, m: Message, delivered_after: float) -> None:
         """Called when ``m`` is accepted with a DELIVRD outcome ``delivered_after`` seconds on."""
@@ -48,6 +52,8 @@ class Handsets:
             delay = delivered_after + rule.delay.sample(rng)
             self._scheduler.call_later(delay, self._reply, account, m, reply)
             return
+        if b.personas is not None:
+            self.personas.on_delivered(account, b.personas, m, delivered_after)
 
     def _reply(self, account: AccountState, m: Message, text: str) -> None:
         if m.state is MessageState.DELIVERED:  # not cancelled before it reached the handset

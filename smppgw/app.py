@@ -80,6 +80,7 @@ from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
 from smppgw.net.tls import TlsSetupError
+from smppgw.net.trace import PduTracer
 from smppgw.store.base import MessageStore, Status, Store, StoreControl
 from smppgw.store.sqlite import SqliteStore
 from smppgw.support.config import (
@@ -270,13 +271,14 @@ async def run_app(
     config: AppConfig,
     *,
     store: Store | None = None,
+    tracer: PduTracer | None = None,
     task_status: trio.TaskStatus[tuple[Gateway, Store, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port).
 
     ``store``: any ``Store`` (the memory store in tests, another backend); by default
     SQLite at ``config.store_path``. Everything past this point sees the protocol only.
-    The store is closed when the app stops."""
+    The store is closed when the app stops. ``tracer`` traces the binds' PDUs (--trace)."""
     from smppgw.api.accept import BATCH, fast_routes
     from smppgw.api.app import build_app
 
@@ -293,6 +295,7 @@ async def run_app(
         metrics=metrics,
         inbound_handler=lambda message: twoway(message),  # noqa: PLW0108 (made below: it sends through the gateway)
         events=store,
+        tracer=tracer,
     )
     twoway = _twoway(config, store, gateway)
     if config.twoway.quiet_hours.rules:
@@ -406,9 +409,10 @@ async def serve(
     *,
     on_started: Callable[[str], None],
     listen: tuple[str, int] | None = None,
+    tracer: PduTracer | None = None,
 ) -> None:
     """``smppgw serve``: run until SIGTERM/SIGINT; with no config, the embedded default
-    (its API on ``listen``, 127.0.0.1:8080 unless given)."""
+    (its API on ``listen``, 127.0.0.1:8080 unless given). ``tracer``: --trace."""
     async with trio.open_nursery() as nursery:
         if config is None:
             from simulator import run_simulator
@@ -425,7 +429,7 @@ async def serve(
             if "SMPPGW_API_KEY" not in os.environ:
                 on_started(f"API key (set SMPPGW_API_KEY to choose one): {key}")
             on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")
-        gateway, _, port = await nursery.start(run_app, config)
+        gateway, _, port = await nursery.start(partial(run_app, config, tracer=tracer))
         scheme = "http" if config.tls_cert is None else "https"
         on_started(f"smppgw serving {scheme}://{config.listen_host}:{port} (store {config.store_path})")
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals, server_gc():

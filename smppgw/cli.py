@@ -3,19 +3,20 @@ or a bad config, reported in one line on stderr by ``smppgw.support.cli``."""
 
 from __future__ import annotations
 
-import math
 import os
 import sys
+from functools import partial
 from typing import NoReturn
 
 import click
 import trio
 
-from smppgw.demo import run_demo
 from smppgw.support.cli import ToolGroup, UsageError
 from smppgw.support.cliopts import listen_address, log_level, sub_verbose_option, verbose_option
 from smppgw.support.envconfig import ENV_PREFIX, env_overrides
 from smppgw.support.logformat import configure_logging, log_format_option
+from smppgw.tracecmd import open_trace, trace_options
+from smppgw.tracecmd import trace as trace_group
 
 __all__ = ["main"]
 
@@ -29,48 +30,13 @@ def main(verbose: int) -> None:
 
 @main.command()
 @sub_verbose_option
-@click.option("--wait", default=5.0, show_default=True, help="Seconds to wait for receipts.")
-def demo(wait: float) -> None:
-    """Bounded end-to-end run of the gateway engine against the bundled simulator on
-    loopback; exits 0 when every part was accepted, every receipt matched and the 2-way
-    reply arrived."""
-    from simulator import run_simulator
-    from simulator.config import config_from_dict
+def demo() -> None:
+    """The product end to end in under a minute: the embedded default of ``serve`` with
+    the bundled simulator (its handsets answer like people), a 2-way campaign through
+    the HTTP API, signed webhooks checked; a summary, exit 0 only if every check holds."""
+    from smppgw.demo import run_demo
 
-    # The bundled simulator as the carrier; its virtual handsets answer "Reply YES".
-    config = config_from_dict(
-        {
-            "port": 0,
-            "seed": 7,
-            "behaviour": {
-                "dlr_delay": {"kind": "uniform", "low": 0.05, "high": 0.3},
-                "handsets": [
-                    {"match": "Reply YES", "replies": ["YES", "NO"], "weights": [3, 1], "delay": 0.2}
-                ],
-            },
-        }
-    )
-
-    async def run() -> bool:
-        async with trio.open_nursery() as nursery:
-            sim = await nursery.start(run_simulator, config)
-            click.echo(f"bundled simulator (smppsim) listening on 127.0.0.1:{sim.port}")
-            result = await run_demo(
-                "127.0.0.1", sim.port, system_id="smppclient1", password="password", wait=wait
-            )
-            nursery.cancel_scope.cancel()
-        lat = sorted(result.latencies_ms) or [math.nan]  # (nan: nothing was accepted)
-        click.echo(
-            f"summary: {result.messages} messages, {result.parts} parts, {result.accepted} accepted, "
-            f"{result.matched}/{result.parts} receipts matched, {result.unmatched} unmatched, "
-            f"{len(result.replies)} 2-way replies; "
-            f"submit->resp median {lat[len(lat) // 2]:.2f} ms, max {lat[-1]:.2f} ms"
-        )
-        return result.ok
-
-    ok = trio.run(run)
-    click.echo("demo OK" if ok else "demo FAILED")
-    sys.exit(0 if ok else 1)
+    sys.exit(trio.run(run_demo))
 
 
 def _fail_usage(message: str) -> NoReturn:
@@ -101,9 +67,10 @@ def _fail_usage(message: str) -> NoReturn:
 @click.option("--tls", is_flag=True, help="Bind over TLS (certificate and name verified).")
 @click.option("--tls-ca", metavar="FILE", help="PEM CA bundle for --tls.  [default: the system CAs]")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Response timeout, seconds.")
+@trace_options
 @sub_verbose_option
 @log_format_option
-def send(log_format: str, **kwargs: object) -> None:
+def send(log_format: str, trace: str | None, trace_hex: bool, **kwargs: object) -> None:
     """Bind, send one message, print one JSON line per part and per receipt, unbind.
 
     Exit 0: every part accepted (and delivered, with --dlr); 1: a failure (the JSON names
@@ -117,11 +84,15 @@ def send(log_format: str, **kwargs: object) -> None:
         _fail_usage("--smsc: expected HOST:PORT")
     if kwargs["bind"] == "tx" and kwargs["dlr"]:
         _fail_usage("--dlr needs a transceiver bind (--bind trx)")
+    tracer = open_trace(trace, hex=trace_hex)
     try:
         opts = SendOptions(host=host, port=int(port), **kwargs)  # type: ignore[arg-type]
-        status = trio.run(run_send, opts)
+        status = trio.run(partial(run_send, opts, tracer=tracer))
     except ValueError as exc:  # a bad address, text or option (AddressError, SubmitError)
         _fail_usage(str(exc))
+    finally:
+        if tracer is not None:
+            tracer.close()
     sys.exit(status)
 
 
@@ -137,9 +108,12 @@ def send(log_format: str, **kwargs: object) -> None:
     metavar="HOST:PORT",
     help="Where the HTTP API listens; overrides [api] listen.  [default: 127.0.0.1:8080]",
 )
+@trace_options
 @sub_verbose_option
 @log_format_option
-def serve(config_path: str | None, listen: str | None, log_format: str) -> None:
+def serve(
+    config_path: str | None, listen: str | None, log_format: str, trace: str | None, trace_hex: bool
+) -> None:
     """Run the gateway and its HTTP queue API until SIGTERM/SIGINT.
 
     With no --config, the embedded default: the bundled simulator as the carrier, SQLite
@@ -169,7 +143,12 @@ def serve(config_path: str | None, listen: str | None, log_format: str) -> None:
         if overrides:
             name = next(iter(overrides.values()))[0]
             _fail_usage(f"{name}: environment overrides apply to a --config file (or use --listen)")
-    trio.run(lambda: run_serve(config, on_started=click.echo, listen=address))
+    tracer = open_trace(trace, hex=trace_hex)
+    try:
+        trio.run(lambda: run_serve(config, on_started=click.echo, listen=address, tracer=tracer))
+    finally:
+        if tracer is not None:
+            tracer.close()
 
 
 def _keys() -> None:
@@ -179,6 +158,7 @@ def _keys() -> None:
 
 
 _keys()
+main.add_command(trace_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -30,6 +30,7 @@ from smppgw.gateway.config import ConfigError, GatewayConfig, config_from_dict
 from smppgw.gateway.engine import Gateway
 from smppgw.gateway.inbound import InboundHandler
 from smppgw.gateway.messages import SubmitError
+from smppgw.net.trace import PduTracer
 from smppgw.store.base import MessageRecord, PartRecord, Status
 from smppgw.store.memory import MemoryStore
 from smppgw.support.phone import NumberError, check_region, normalise
@@ -98,16 +99,17 @@ async def wait_bound(gateway: Gateway) -> Exception | None:
 
 @contextlib.asynccontextmanager
 async def running_gateway(
-    config: GatewayConfig, *, inbound_handler: InboundHandler | None = None
+    config: GatewayConfig, *, inbound_handler: InboundHandler | None = None, tracer: PduTracer | None = None
 ) -> AsyncIterator[Gateway]:
     """A running ``Gateway`` over a ``MemoryStore``; on exit it unbinds (bounded by the
     config's shutdown_timeout) and stops, even when the body was cancelled. Nothing may
     raise out of the body: the nursery would wrap it in an exception group. TLS comes
-    from the config's ``tls`` keys, as in ``smppgw serve``."""
+    from the config's ``tls`` keys, as in ``smppgw serve``; ``tracer`` traces the PDUs."""
     gateway = Gateway(
         config,
         store=MemoryStore(),
         inbound_handler=inbound_handler,
+        tracer=tracer,
     )
     async with trio.open_nursery() as nursery:
         await nursery.start(gateway.run)
@@ -203,10 +205,12 @@ def _receipt_line(part: PartRecord) -> dict[str, Any]:
     }
 
 
-async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | None = None) -> int:
+async def run_send(
+    opts: SendOptions, emit: Callable[[dict[str, Any]], None] | None = None, tracer: PduTracer | None = None
+) -> int:
     """Returns the exit status (0 ok, 1 failed). Raises ValueError for bad input (an
     option out of range, before it connects; an address or a text the encoding cannot
-    carry, as the gateway refuses the message, before the bind)."""
+    carry, as the gateway refuses the message, before the bind). ``tracer``: --trace."""
     out = emit or _print_line
     opts = _numbers(opts)
     smsc = {
@@ -218,7 +222,7 @@ async def run_send(opts: SendOptions, emit: Callable[[dict[str, Any]], None] | N
     # One attempt per part: a one-shot test reports what the SMSC answered, it does not retry.
     config = one_smsc_config(smsc, retry={"max_attempts": 1})
     result: int | SubmitError = 1
-    async with running_gateway(config) as gateway:
+    async with running_gateway(config, tracer=tracer) as gateway:
         result = await _send(gateway, opts, out)
     if isinstance(result, SubmitError):
         raise result

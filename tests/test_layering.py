@@ -78,13 +78,20 @@ FORBIDDEN: Final[dict[str, set[str]]] = {
     "simulator": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "loadtest", "conformance"},
     "loadtest": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "conformance"},
     "conformance": {"smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "simulator", "loadtest"},
-}
-# Only the composition root and the CLI may start the bundled simulator (ARCHITECTURE.md).
-SMPPGW_MAY_IMPORT_TOOLS: Final = {"smppgw/app.py", "smppgw/cli.py"}
+    # The --trace options and `trace show`: every tool imports them, so they sit below the tools.
+    "smppgw.tracecmd": {
+        "smppgw.gateway", "smppgw.api", "smppgw.app", "smppgw.store", "simulator", "loadtest", "conformance",
+    },
+}  # fmt: skip
+# Only the composition root, the CLI and the demo's stage may start the bundled simulator
+# (ARCHITECTURE.md): the demo is a tool like the CLI that runs the product with its carrier.
+SMPPGW_MAY_IMPORT_TOOLS: Final = {"smppgw/app.py", "smppgw/cli.py", "smppgw/demo/stage.py"}
 
 
 def package_files(package: str) -> list[Path]:
     base = ROOT.joinpath(*package.split("."))
+    if base.with_suffix(".py").is_file():  # a module (smppgw.tracecmd)
+        return [base.with_suffix(".py")]
     return sorted(base.rglob("*.py")) if base.is_dir() else []
 
 
@@ -130,6 +137,16 @@ def test_smppgw_never_imports_the_tools_outside_the_composition_root() -> None:
             assert not any(matches(imported, t) for t in ("simulator", "loadtest", "conformance")), (
                 f"{rel} imports {imported}"
             )
+
+
+def test_only_the_cli_runs_the_demo() -> None:
+    """The demo sits above the product (it may start the simulator): nothing else of
+    smppgw imports it, so the simulator cannot reach the gateway through it."""
+    for path in package_files("smppgw"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == "smppgw/cli.py" or rel.startswith("smppgw/demo/"):
+            continue
+        assert not any(matches(i, "smppgw.demo") for i in iter_imports(path)), f"{rel} imports the demo"
 
 
 def test_core_uses_only_stdlib_and_attrs() -> None:

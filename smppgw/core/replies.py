@@ -105,6 +105,7 @@ def response_received(
     elif rcid == _UNBIND:
         if session.state is SessionState.UNBINDING:
             session._apply(Input.UNBIND_DONE)
+            session.unbound = True
             events.append(Unbound(status=status))
     elif seq == session._timers.enquire_seq:
         session._timers.enquire_seq = None

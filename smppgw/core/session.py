@@ -157,6 +157,7 @@ class Session:
         "config",
         "role",
         "state",
+        "unbound",
         "window",
     )
 
@@ -176,6 +177,9 @@ class Session:
         self._bind_mode: BindMode | None = None
         self._closed = False
         self._unbind_pending: tuple[int, float] | None = None  # (seq, answer-by) of a deferred unbind
+        #: True once an unbind and its unbind_resp were exchanged, either side (3.4 §4.2):
+        #: the session ended cleanly, not by a loss.
+        self.unbound = False
         # [sent, received, expired, violations]
         self._stats = [0, 0, 0, 0]
         self._set_state(SessionState.OPEN)
@@ -276,6 +280,7 @@ class Session:
         self._stats[0] += 1
         if self.state.is_bound or self.state is SessionState.UNBINDING:
             self._apply(Input.RECV_UNBIND)
+            self.unbound = True
 
     def _owed_answered(self) -> None:
         if self._unbind_pending is not None and not self._owed:

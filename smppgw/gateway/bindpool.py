@@ -9,6 +9,11 @@ connection is closed before the next is opened, so a rebind can never leave an o
 TCP session nor exceed the configured bind count. ESME_RALYBND on a bind means the
 carrier still sees our old session (SMPP-REFERENCE §7.1): the slot backs off longer.
 
+What the operator sees: a failed connect or bind is a WARNING naming the SMSC, its
+address and the reason, at most one a ``RateLimitedLog`` interval per SMSC (the slots
+retry in a loop); a bind lost while running is a WARNING too; an unbind exchanged
+either way (the SMSC's, or ours at shutdown) is an INFO "unbound cleanly".
+
 Everything in flight on a lost bind comes back to the dispatcher as RequestAborted
 through the request callbacks; the pool itself never holds messages.
 
@@ -36,12 +41,15 @@ from smppgw.core.states import BindMode, Role
 from smppgw.gateway.config import SmscConfig
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.net.connection import SmppConnection
+from smppgw.net.errors import UNBOUND_CLEANLY
 from smppgw.net.esme import BindFailed, Connect, EsmeSettings, bind, connect_tcp
 from smppgw.net.tls import TlsHandshakeFailed
+from smppgw.net.trace import PduTracer
 from smppgw.policy.retry import Backoff
 from smppgw.policy.throttle import SlidingWindow
 from smppgw.support.groups import lone
 from smppgw.support.logsafe import kv
+from smppgw.support.ratelog import RateLimitedLog
 
 __all__ = ["BindPool"]
 
@@ -78,8 +86,11 @@ class BindPool:
         backoff: Backoff = Backoff(initial=0.5, factor=2.0, maximum=30.0, jitter=0.3),
         connect: Connect = connect_tcp,
         on_batch_end: Callable[[], Any] | None = None,
+        tracer: PduTracer | None = None,
     ) -> None:
         self.smsc = smsc
+        self._tracer = tracer  # traces every bind's PDUs (--trace)
+        self._ratelog = RateLimitedLog(log)  # per pool: the slots retry in a loop
         self._on_batch_end = on_batch_end  # each connection's (Deliveries.end_batch)
         self._connect = connect
         self._on_event = on_event
@@ -134,6 +145,7 @@ class BindPool:
     async def _slot(self, index: int, mode: BindMode) -> None:
         failures = 0
         name = self.smsc.name
+        address = f"{self.smsc.host}:{self.smsc.port}"
         while not self._stopping:
             delay_hint = 0.0
             try:
@@ -144,23 +156,28 @@ class BindPool:
                 self.last_error = exc
                 failures += 1
                 self._metrics.reconnects.labels(name, "bind_failed").inc()
-                log.warning("bind refused %s", kv(smsc=name, bind=index, error=exc))
+                self._warn("bind refused", index, address, exc)
                 if exc.status == CommandStatus.ESME_RALYBND:
                     delay_hint = self._backoff.maximum / 2  # the old session is still alive
             except TlsHandshakeFailed as exc:  # never retried in clear: the next try is TLS again
                 failures += 1
                 self.last_error = exc
                 self._metrics.reconnects.labels(name, "tls_failed").inc()
-                log.warning("bind failed %s", kv(smsc=name, bind=index, error=exc))
+                self._warn("bind failed", index, address, exc)
             except (ConnectionLost, ResponseTimeout, OSError) as exc:
                 failures += 1
                 self.last_error = exc
                 self._metrics.reconnects.labels(name, "connect_failed").inc()
-                log.info("bind failed %s", kv(smsc=name, bind=index, error=exc))
+                self._warn("bind failed", index, address, exc)
             if self._stopping:
                 return
             delay = max(delay_hint, self._backoff.delay(max(1, failures), self._rng))
             await trio.sleep(delay)
+
+    def _warn(self, what: str, index: int, address: str, error: Exception) -> None:
+        """A failed connect or bind: a WARNING, at most one per interval for this SMSC."""
+        fields = kv(smsc=self.smsc.name, bind=index, error=error, address=address)
+        self._ratelog.emit("bind:" + self.smsc.name, "%s %s", what, fields)
 
     async def _bind_once(self, mode: BindMode) -> None:
         smsc = self.smsc
@@ -180,6 +197,7 @@ class BindPool:
             stream,
             Session(Role.ESME, self._session_config(), now=trio.current_time()),
             read_size=read_size(self.smsc.window),
+            tracer=self._tracer,
         )
         conn.on_event = functools.partial(self._on_event, conn)  # called from C: no extra frame
         if self._on_batch_end is not None:
@@ -231,7 +249,17 @@ class BindPool:
         self._bind_limits.pop(conn, None)
         self._gauges["bound"].dec()
         self._gauges["down"].inc()
-        log.info("bind lost %s", kv(smsc=self.smsc.name, reason=conn.close_reason))
+        reason = conn.close_reason
+        if reason == UNBOUND_CLEANLY:  # unbind and unbind_resp exchanged (3.4 §4.2)
+            log.info(
+                "unbound cleanly %s", kv(smsc=self.smsc.name, by="gateway" if self._stopping else "smsc")
+            )
+        elif self._stopping:
+            log.info("bind closed %s", kv(smsc=self.smsc.name, reason=reason))
+        else:
+            self._ratelog.emit(
+                "lost:" + self.smsc.name, "bind lost %s", kv(smsc=self.smsc.name, reason=reason)
+            )
 
     # -- sending -----------------------------------------------------------------------------
 

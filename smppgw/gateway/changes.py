@@ -24,6 +24,7 @@ from typing import Any
 
 import trio
 
+from smppgw.gateway import lifecycle
 from smppgw.gateway.events import status_events
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.store.base import FINAL, EventStore, MessageRecord, MessageStore, Status, advance, owes_work
@@ -62,6 +63,8 @@ class Changes:
             return
         if self.events is not None and history:
             self._append_events(record, self.events)
+        if history and history[-1][0] in FINAL and lifecycle.on():  # (the change made it final)
+            lifecycle.final(record)
         for listener in self.listeners:
             listener(record)
         if self._waiters and _settled(record):

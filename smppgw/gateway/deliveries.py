@@ -20,20 +20,24 @@ on disk, and one commit carries many batches. If the commit fails, the answers s
 ESME_RX_T_APPN: the SMSC redelivers, nothing acknowledged is lost.
 
 Other requests (enquire_link, unbind, bad PDUs) the session answers itself; protocol
-violations, timeouts and alert_notification are only logged here.
+violations, timeouts and alert_notification are only logged here. A response matching
+no request in flight (an unsolicited generic_nack, a submit_sm_resp after its request
+timed out) is counted (``smppgw_unsolicited_responses_total{smsc,command}``) and
+logged, at most a line per interval: an SMSC can send one per PDU.
 """
 
 from __future__ import annotations
 
 import logging
 
-from smppgw.core.constants import CommandId, CommandStatus
+from smppgw.core.constants import CommandId, CommandStatus, status_name
 from smppgw.core.events import (
     Event,
     NotificationReceived,
     ProtocolViolation,
     RequestReceived,
     SessionTimedOut,
+    UnexpectedResponse,
 )
 from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Response
 from smppgw.core.receipt import parse_receipt, quick_receipt
@@ -82,6 +86,7 @@ class Deliveries:
         self.inbound = inbound
         self._mo_count = metrics.inbound.labels(smsc)
         self._over_window = metrics.over_window.labels(smsc)
+        self._metrics = metrics
         self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         # Answers go out after its next commit (at once without a durable store).
         self._group = group if group is not None else GroupCommit(None)
@@ -111,10 +116,30 @@ class Deliveries:
             if event.error.command_status == _OVER_WINDOW and event.request_command_id in _DELIVERY_IDS:
                 self._over_window.inc()
             self._ratelog.emit("violation:" + self.smsc, "%s: %s", self.smsc, _escaped(event))
+        elif isinstance(event, UnexpectedResponse):
+            self._unsolicited(event)
         elif isinstance(event, SessionTimedOut):
             log.warning("%s: %s", self.smsc, event)
         elif isinstance(event, NotificationReceived):
             log.info("notification %s", kv(smsc=self.smsc, pdu=type(event.pdu).__name__))
+
+    def _unsolicited(self, event: UnexpectedResponse) -> None:
+        header = event.header
+        try:
+            command = CommandId(header.command_id).name.lower()
+        except ValueError:  # the label stays bounded: the peer picks the id
+            command = "unknown"
+        self._metrics.unsolicited.labels(self.smsc, command).inc()
+        self._ratelog.emit(
+            "unsolicited:" + self.smsc,
+            "unsolicited response %s",
+            kv(
+                smsc=self.smsc,
+                command=command if command != "unknown" else f"0x{header.command_id:08x}",
+                sequence_number=header.sequence_number,
+                command_status=status_name(header.command_status),
+            ),
+        )
 
     def expire(self, now: float) -> None:
         """Hand over inbound messages whose missing parts never came (housekeeping)."""

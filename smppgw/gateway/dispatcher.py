@@ -61,6 +61,7 @@ from smppgw.core.errors import SmppError
 from smppgw.core.events import RequestAborted, RequestExpired, ResponseReceived
 from smppgw.core.pdu import SubmitSm, SubmitSmResp
 from smppgw.core.timefmt import format_relative
+from smppgw.gateway import lifecycle
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.net.connection import SmppConnection
@@ -89,6 +90,10 @@ class Job:
     created: float  # trio clock at accept, for the retry policy's max_age
     limits: tuple[SlidingWindow, ...] = ()  # per-sender / per-route limiters
     sent_at: float = 0.0
+
+    def lapsed(self, now: float) -> bool:
+        """Whether its validity (counted from ``created``) has lapsed at ``now``."""
+        return self.message.validity is not None and self.created + self.message.validity - now < 1.0
 
 
 class Dispatcher:
@@ -154,10 +159,8 @@ class Dispatcher:
             queue = self._levels[min(level, _LEVELS - 1)]
             queue.appendleft(job) if first else queue.append(job)
             self._high += 1
-        elif first:
-            self.ready.appendleft(job)
         else:
-            self.ready.append(job)
+            self.ready.appendleft(job) if first else self.ready.append(job)
         if self._idle:
             self._wake.set()
 
@@ -244,7 +247,7 @@ class Dispatcher:
     def expire_validity(self, now: float) -> int:
         """Make ``expired`` the queued messages whose validity lapsed before they were
         sent (housekeeping, once a second). Returns how many parts were dropped."""
-        return self.drop(_lapsed(now), Status.EXPIRED, "validity lapsed before it was sent")
+        return self.drop(lambda job: job.lapsed(now), Status.EXPIRED, "validity lapsed before it was sent")
 
     def _in_time(self, job: Job, now: float) -> bool:
         """Just before a part is sent: False (and its message ``expired``) when its
@@ -347,13 +350,15 @@ class Dispatcher:
             self._uncommitted = True
         try:
             # A partial, not a lambda: called in C, one Python frame less per response.
-            conn.start_request(job.pdu, functools.partial(self._outcome, job, conn), now)
+            seq = conn.start_request(job.pdu, functools.partial(self._outcome, job, conn), now)
         except SmppError as exc:  # closed between pick and send: try again at once
             part.attempts -= 1
             log.debug("send failed; requeued %s", kv(smsc=self.name, error=exc))
             self.put(job, first=True)
             return
         self.sent += 1
+        if lifecycle.on():
+            lifecycle.sent(self.name, job.message, part, seq)
 
     # -- outcomes ----------------------------------------------------------------------------------
 
@@ -366,6 +371,8 @@ class Dispatcher:
         route = message.route or "-"
         if isinstance(outcome, ResponseReceived):
             status = outcome.status
+            if lifecycle.on():
+                lifecycle.answered(self.name, message, part, outcome)
             self.metrics.submit(route, self.name, status, outcome.round_trip)
             if self.account is not None:  # congestion_state only steers the adaptive rate
                 self._congestion(self.account, outcome.response, now)
@@ -438,13 +445,3 @@ class Dispatcher:
         self._inflight_gauge.set(self.pool.in_flight())
         if self.account is not None:
             self._rate_gauge.set(self.account.rate)
-
-
-def _lapsed(now: float) -> Callable[[Job], bool]:
-    """Whether a queued job's validity (counted from ``Job.created``) has lapsed at ``now``."""
-
-    def lapsed(job: Job) -> bool:
-        validity = job.message.validity
-        return validity is not None and job.created + validity - now < 1.0
-
-    return lapsed

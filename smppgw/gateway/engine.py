@@ -22,6 +22,7 @@ pool, a dispatcher and the deliveries of its binds:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import random
@@ -31,6 +32,7 @@ from typing import Any, Unpack, cast
 
 import trio
 
+from smppgw.gateway import lifecycle
 from smppgw.gateway.actions import Actions, CancelError
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.changes import Changes, Listener
@@ -45,8 +47,9 @@ from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.esme import Connect, connect_tcp
 from smppgw.net.tls import client_context
+from smppgw.net.trace import PduTracer
 from smppgw.policy.throttle import AdaptiveRate
-from smppgw.store.base import EventStore, InboundPartStore, MessageRecord, MessageStore
+from smppgw.store.base import EventStore, InboundPartStore, MessageRecord, MessageStore, StoreError
 from smppgw.store.memory import MemoryStore
 from smppgw.support.ratelog import RateLimitedLog
 
@@ -84,10 +87,13 @@ class Gateway:
         opted_out: Callable[[str], bool] | None = None,
         connect: Connect = connect_tcp,
         events: EventStore | None = None,
+        tracer: PduTracer | None = None,
     ) -> None:
         """``events``: where status changes append their events (the outbox, usually the
-        store itself); None: no events (one-shot tools, most tests)."""
+        store itself); None: no events (one-shot tools, most tests). ``tracer``: traces
+        the PDUs of every bind (``--trace``)."""
         self.config = config
+        self._tracer = tracer
         self._connect = connect  # how each bind pool opens its streams (tests: memory)
         self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         self.store: MessageStore = store if store is not None else MemoryStore()
@@ -162,6 +168,7 @@ class Gateway:
             rng=self.rng,
             ssl_context=self._ssl_context(smsc, ssl_context),
             connect=self._connect,
+            tracer=self._tracer,
         )
         dispatcher = Dispatcher(
             name,
@@ -233,6 +240,10 @@ class Gateway:
         """Stop accepting; unbind every SMSC within ``shutdown_timeout``; stop."""
         self._accepting = False
         timeout = self.config.shutdown_timeout
+        # The answers to deliver_sm already recorded go out before the unbinds, not after
+        # (3.4 §4.2): else the SMSC sees its receipts unanswered and redelivers them.
+        with contextlib.suppress(StoreError):
+            self.group.commit_now()
         with trio.move_on_after(timeout + 1):
             async with trio.open_nursery() as nursery:
                 for smsc in self.smscs.values():
@@ -260,6 +271,8 @@ class Gateway:
             raise SubmitError("the gateway is not running")
         record, plan = self.intake.accept(fields)
         self.store.add((record,))
+        if lifecycle.on():
+            lifecycle.accepted(record)
         if plan is not None:
             plan.enqueue()
         return record
@@ -282,6 +295,10 @@ class Gateway:
             if plan is not None:
                 plans.append(plan)
         self.store.add([r for r in results if isinstance(r, MessageRecord)])
+        if lifecycle.on():
+            for result in results:
+                if isinstance(result, MessageRecord):
+                    lifecycle.accepted(result)
         for plan in plans:
             plan.enqueue()
         return results

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from smppgw.gateway import lifecycle
 from smppgw.gateway.config import GatewayConfig
 from smppgw.gateway.dispatcher import Dispatcher, Job
 from smppgw.gateway.messages import SubmitError, SubmitFields, new_record, split, submit_pdus
@@ -70,6 +71,8 @@ class Plan:
         put = self.dispatcher.put
         for job in self.jobs:
             put(job)
+        if self.jobs and lifecycle.on():
+            lifecycle.queued(self.jobs[0].message, self.dispatcher.name, len(self.jobs))
 
 
 class Scheduled(Plan):

@@ -86,6 +86,12 @@ class GatewayMetrics:
             ["smsc"],
             registry=r,
         )
+        self.unsolicited = Counter(
+            "smppgw_unsolicited_responses",
+            "Responses from an SMSC matching no request in flight (generic_nack included), by command",
+            ["smsc", "command"],
+            registry=r,
+        )
         self._status_names: dict[int, str] = {}
 
     def submit(self, route: str, smsc: str, status: int, round_trip: float | None = None) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 
 from smppgw.core.constants import MessageState
 from smppgw.core.receipt import INTERIM_STATES, IdBase, Receipt
+from smppgw.gateway import lifecycle
 from smppgw.gateway.config import DEFAULT_RECEIPT_GRACE
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.policy.correlation import Correlator, Held
@@ -211,6 +212,8 @@ class ReceiptBook:
                 self._metrics.duplicates.labels(smsc).inc()
             return  # a final outcome is never overwritten
         self._metrics.receipts.inc(smsc, stat.upper())
+        if lifecycle.on():
+            lifecycle.receipt(smsc, message, part, stat)
         part.receipt_stat = stat
         part.receipt_at = now
         part.receipt_error = receipt.error

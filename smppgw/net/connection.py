@@ -18,9 +18,9 @@ socket. ``start_request`` takes a callback (the high-throughput path: no task pe
 (``wait_for_room``); timeouts belong to the caller (``trio.fail_after``), and the session's
 response timer bounds every request anyway.
 
-When the session reaches CLOSED (unbind exchanged, framing lost, bind timer) the writer flushes
-what is queued and the connection closes the stream. Every request still in flight then fails
-with ``ConnectionLost``, even one whose answer was being routed: nothing waits forever.
+When the session reaches CLOSED (unbind exchanged: ``close_reason`` is ``UNBOUND_CLEANLY``; framing
+lost, bind timer) the writer flushes what is queued and the connection closes the stream. Every
+request in flight then fails with ``ConnectionLost``. A ``tracer`` (net.trace) traces every PDU.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ from smppgw.core.pdu import Request, Response, Unbind
 from smppgw.core.session import Session, SessionStatistics
 from smppgw.core.states import SessionState
 from smppgw.net.behaviour import PLAIN, ConnectionBehaviour
-from smppgw.net.errors import OUTCOME_TYPES, Outcome, map_trio_errors, outcome_result
+from smppgw.net.errors import OUTCOME_TYPES, UNBOUND_CLEANLY, Outcome, map_trio_errors, outcome_result
+from smppgw.net.trace import PduTracer
 
 __all__ = ["ConnectionBehaviour", "Outcome", "SmppConnection", "map_trio_errors", "outcome_result"]
 
@@ -78,8 +79,10 @@ class SmppConnection:
         on_event: Callable[[Event], object] | None = None,
         read_size: int = _READ_SIZE,
         behaviour: ConnectionBehaviour | None = None,
+        tracer: PduTracer | None = None,
     ) -> None:
         self.stream = stream
+        self._io: trio.abc.Stream = stream if tracer is None else tracer.wrap(stream)
         #: Read, never written, by the connection (see ``ConnectionBehaviour``).
         self.behaviour: ConnectionBehaviour = behaviour if behaviour is not None else PLAIN
         self.read_size = read_size
@@ -128,7 +131,7 @@ class SmppConnection:
             self._finish(self.close_reason or "stopped")
             with trio.CancelScope(shield=True), trio.move_on_after(1):
                 with contextlib.suppress(Exception):
-                    await self.stream.aclose()
+                    await self._io.aclose()
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
@@ -144,7 +147,7 @@ class SmppConnection:
     async def aclose(self) -> None:
         self.close()
         with trio.CancelScope(shield=True), trio.move_on_after(1), contextlib.suppress(Exception):
-            await self.stream.aclose()
+            await self._io.aclose()
 
     async def unbind(self, timeout: float = 5.0) -> None:
         """Unbind cleanly (3.4 §4.2) and close; bounded by ``timeout``. Never raises."""
@@ -156,7 +159,8 @@ class SmppConnection:
     def _finish(self, reason: str) -> None:
         if self._closed.is_set():
             return
-        self.close_reason = self.close_reason or reason
+        # After an unbind and its unbind_resp, either side (3.4 §4.2): not a loss.
+        self.close_reason = UNBOUND_CLEANLY if self.session.unbound else self.close_reason or reason
         with contextlib.suppress(RuntimeError):  # no trio run (a test tearing down)
             self.event_time = self._now()
         self._dispatch(self.session.close())
@@ -273,16 +277,10 @@ class SmppConnection:
         if self.session.state is not self._timer_state:
             self._timer_wake.set()  # it recomputes its deadline (and notes the state)
 
-    def _kick_timer(self) -> None:
-        # Only if a deadline moved earlier than the one it sleeps for: not once per message.
-        deadline = self.session.next_deadline()
-        if deadline is not None and deadline < self._timer_deadline:
-            self._timer_wake.set()
-
     # -- the three tasks -------------------------------------------------------------------
 
     async def _reader(self) -> None:
-        session, stream, read_size, behaviour = self.session, self.stream, self.read_size, self.behaviour
+        session, stream, read_size, behaviour = self.session, self._io, self.read_size, self.behaviour
         while True:
             if behaviour.read_delay:
                 await trio.sleep(behaviour.read_delay)
@@ -299,7 +297,9 @@ class SmppConnection:
             if not self._write_pending:
                 self._write_pending = True
                 self._write_wanted.set()
-            self._kick_timer()  # once per read, not per PDU
+            deadline = session.next_deadline()  # once per read, not per PDU: wake the timer
+            if deadline is not None and deadline < self._timer_deadline:  # if it moved earlier
+                self._timer_wake.set()
             if not data:
                 # Answers already queued still go out if the peer only half-closed.
                 await self._close_after_flush("peer closed the connection")
@@ -314,7 +314,7 @@ class SmppConnection:
                 await self._written.wait()
 
     async def _writer(self) -> None:
-        stream = self.stream
+        stream = self._io
         while True:
             await self._write_wanted.wait()
             self._write_wanted = trio.Event()
@@ -366,7 +366,7 @@ class SmppConnection:
                 data = self._take_output()
                 if data:
                     with map_trio_errors():
-                        await self.stream.send_all(data)
+                        await self._io.send_all(data)
         self.close(reason)
 
     def _take_output(self) -> bytes:

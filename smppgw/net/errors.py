@@ -11,7 +11,11 @@ from smppgw.core.errors import CommandFailed, ConnectionLost, ResponseTimeout, T
 from smppgw.core.events import RequestAborted, RequestExpired, ResponseReceived
 from smppgw.core.pdu import Response
 
-__all__ = ["OUTCOME_TYPES", "Outcome", "map_trio_errors", "outcome_result"]
+__all__ = ["OUTCOME_TYPES", "UNBOUND_CLEANLY", "Outcome", "map_trio_errors", "outcome_result"]
+
+#: A connection's ``close_reason`` once an unbind and its unbind_resp were exchanged,
+#: whichever side unbound (3.4 §4.2): not a loss.
+UNBOUND_CLEANLY = "unbound cleanly"
 
 #: How a request ends: answered, expired (no response within the timer), or aborted
 #: (the connection closed with it in flight).

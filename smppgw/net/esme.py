@@ -22,8 +22,8 @@ from smppgw.core.pdu import BindReceiver, BindTransceiver, BindTransmitter, _Bin
 from smppgw.core.session import Session, SessionConfig
 from smppgw.core.states import BindMode, Role
 from smppgw.net.connection import SmppConnection
-from smppgw.net.errors import map_trio_errors
 from smppgw.net.tls import handshake_failure
+from smppgw.net.trace import PduTracer
 from smppgw.support.groups import unwrap_single
 
 __all__ = ["BindFailed", "Connect", "EsmeSettings", "bind", "connect_tcp", "open_esme"]
@@ -91,8 +91,10 @@ async def connect_tcp(
     """
     try:
         with trio.fail_after(timeout):
-            with map_trio_errors():
+            try:
                 tcp = await trio.open_tcp_stream(host, port)
+            except OSError as exc:  # what an operator reads in the log: the address and why
+                raise ConnectionLost(f"cannot connect to {host}:{port}: {_why(exc)}") from exc
             if ssl_context is None:
                 return tcp
             stream = trio.SSLStream(tcp, ssl_context, server_hostname=server_hostname or host)
@@ -104,6 +106,16 @@ async def connect_tcp(
             return stream
     except trio.TooSlowError:
         raise ConnectionLost(f"connect to {host}:{port} timed out after {timeout}s") from None
+
+
+def _why(exc: OSError) -> str:
+    """The reason of a failed connect: trio's error wraps one per address tried
+    (``Connection refused``); else its own words (a name that does not resolve)."""
+    cause = exc.__cause__
+    for error in getattr(cause, "exceptions", ()) or (cause,):
+        if isinstance(error, OSError) and error.strerror:
+            return error.strerror.rpartition(": ")[2]  # ("Error connecting to (...): ") Connection refused
+    return exc.strerror or str(exc)
 
 
 async def bind(conn: SmppConnection, settings: EsmeSettings) -> _BindResp:
@@ -144,12 +156,13 @@ async def open_esme(
     ssl_context: ssl.SSLContext | None = None,
     settings: EsmeSettings | None = None,
     connect: Connect = connect_tcp,
+    tracer: PduTracer | None = None,
     **overrides: object,
 ) -> AsyncIterator[SmppConnection]:
     """Connect and bind; on exit unbind (bounded by ``unbind_timeout``) and close.
 
     Extra keyword arguments override fields of ``EsmeSettings``. ``connect`` opens the
-    stream (see ``Connect``).
+    stream (see ``Connect``); ``tracer`` traces its PDUs (``net.trace``).
 
     Raises:
         ConnectionLost: cannot connect, or the connection broke while binding.
@@ -159,7 +172,7 @@ async def open_esme(
         settings = EsmeSettings(system_id=system_id, password=password, mode=mode, **overrides)  # type: ignore[arg-type]
     stream = await connect(host, port, timeout=settings.connect_timeout, ssl_context=ssl_context)
     session = Session(Role.ESME, settings.session, now=trio.current_time())
-    conn = SmppConnection(stream, session)
+    conn = SmppConnection(stream, session, tracer=tracer)
     with unwrap_single():
         async with trio.open_nursery() as nursery:
             await nursery.start(conn.run)

@@ -126,8 +126,10 @@ async def test_serve_on_a_port_in_use_exits_1_with_one_line(tmp_path: Path) -> N
     taken.listen(1)
     port = taken.getsockname()[1]
     config = tmp_path / "gw.toml"
+    # The SMSC is the taken port too: its connect waits in the backlog, unanswered, so the
+    # only line is the API's (an unreachable SMSC would add its WARNING, rightly).
     config.write_text(
-        '[[smsc]]\nname = "a"\nhost = "127.0.0.1"\nport = 1\nsystem_id = "s"\npassword = "p"\n'
+        f'[[smsc]]\nname = "a"\nhost = "127.0.0.1"\nport = {port}\nsystem_id = "s"\npassword = "p"\n'
         f'[store]\npath = "{tmp_path / "db"}"\n[api]\nlisten = "127.0.0.1:{port}"\nkeys = ["key-12345"]\n'
     )
     with taken:

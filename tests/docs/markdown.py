@@ -8,7 +8,9 @@ allowed), invisible when the file is rendered:
 - ``<!-- file: NAME -->``: the block is also written to NAME in the run's directory, for
   the commands after it (``--config gateway.toml``);
 - ``<!-- fragment -->``: a ``toml`` block that is part of a config: merged into a
-  minimal one before it is loaded.
+  minimal one before it is loaded;
+- ``<!-- simulator -->``: a ``toml`` block that is ``smppsim``'s config, not the
+  gateway's.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import attrs
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)\s*$")
 _MARKER = re.compile(r"^\s*<!--\s*(?P<kind>[\w-]+)\s*(?::\s*(?P<arg>.*?))?\s*-->\s*$")
-MARKERS = ("illustration", "file", "fragment")
+MARKERS = ("illustration", "file", "fragment", "simulator")
 
 
 @attrs.frozen

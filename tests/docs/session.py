@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import trustme
 
+from simulator.config import config_from_dict as sim_config_from_dict
 from smppgw.app import app_config_from_dict, load_app_config
 from tests.docs.markdown import Block
 
@@ -289,6 +290,12 @@ class Session:
             data = tomllib.loads(self.ports_of(block.text))
         except tomllib.TOMLDecodeError as exc:
             raise DocError(f"{block.where}: not TOML: {exc}") from None
+        if "simulator" in block.markers:
+            try:
+                sim_config_from_dict(data)
+            except ValueError as exc:
+                raise DocError(f"{block.where}: the simulator config is refused: {exc}") from None
+            return
         if "fragment" in block.markers:
             data = _merged(copy.deepcopy(FRAGMENT_BASE), data)
         env = self._materialise(data)

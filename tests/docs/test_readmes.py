@@ -13,7 +13,8 @@ Each document is followed top to bottom in a fresh directory (``session.Session`
 - ``toml`` blocks: loaded as ``smppgw serve --config`` loads them
   (``smppgw.app.load_app_config``); a ``<!-- fragment -->`` one is merged into a minimal
   config (one SMSC, one API key) first. The environment variables a config names
-  (``*_env``) are given placeholder values and the PEM files it names are made.
+  (``*_env``) are given placeholder values and the PEM files it names are made. A
+  ``<!-- simulator -->`` one is ``smppsim``'s config (``simulator.config``).
 - ``python`` blocks run as scripts; ``json`` blocks must parse.
 - ``<!-- file: NAME -->`` writes the block to NAME for the commands after it;
   ``<!-- illustration: REASON -->`` marks a block that is not run, with the reason. A

@@ -347,3 +347,15 @@ def test_map_trio_errors_lets_other_errors_through() -> None:
         raise ValueError("not a transport error")
     with map_trio_errors():  # and nothing happens without an error
         pass
+
+
+async def test_a_refused_connect_names_the_address_and_the_reason() -> None:
+    from smppgw.net.esme import connect_tcp
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    with trio.fail_after(10), pytest.raises(ConnectionLost) as raised:
+        await connect_tcp("127.0.0.1", port, timeout=5)
+    assert str(raised.value) == f"cannot connect to 127.0.0.1:{port}: Connection refused"

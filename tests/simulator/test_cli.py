@@ -243,7 +243,9 @@ class _FakeSim:
 
 
 def _fake_run_simulator(behaviour: str) -> Any:
-    async def run_simulator(config: Any, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def run_simulator(
+        config: Any, *, task_status: Any = trio.TASK_STATUS_IGNORED, tracer: Any = None
+    ) -> None:
         if behaviour == "oserror":
             raise OSError(98, "Address already in use")
         task_status.started(_FakeSim(port=4321, http_port=8088 if config.http_port is not None else None))

@@ -547,7 +547,7 @@ async def test_aiosmpplib_transceiver_submit_receipts_mo_and_unbind(nursery: tri
         # (not a dropped connection), having received bind + 5 submits + 7 deliver_sm_resp
         # + unbind. aiosmpplib itself never reads that unbind_resp: see the docstring.
         (conn,) = conns
-        assert conn.close_reason == "session closed"
+        assert conn.close_reason == "unbound cleanly"
         assert conn.statistics().pdus_received == 14
         await _assert_no_binds(sim)
 

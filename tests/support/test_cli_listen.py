@@ -64,8 +64,10 @@ async def serving_url(args: list[str], *, cwd: Path, env: dict[str, str] | None 
 
 
 def _gateway_config(path: Path, listen_port: int) -> Path:
+    # The SMSC is the taken port too: its connect waits in the backlog, unanswered, so the
+    # only line is the API's (an unreachable SMSC would add its WARNING, rightly).
     path.write_text(
-        '[[smsc]]\nname = "a"\nhost = "127.0.0.1"\nport = 1\nsystem_id = "s"\npassword = "p"\n'
+        f'[[smsc]]\nname = "a"\nhost = "127.0.0.1"\nport = {listen_port}\nsystem_id = "s"\npassword = "p"\n'
         f'[store]\npath = "{path.parent / "db"}"\n'
         f'[api]\nlisten = "127.0.0.1:{listen_port}"\nkeys = ["key-12345"]\n'
     )

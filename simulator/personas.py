@@ -1,0 +1,350 @@
+"""Handsets that behave like people: per-number personas answering 2-way programmes.
+
+A handset reads the MT it was delivered (``read_question``, a simple reading of its
+text) and answers like a person would: a "Reply YES or NO" gets yes or no in the
+configured proportions, a "0-10" survey gets a score from the configured weights, an
+offer is mostly ignored and sometimes answered STOP. Now and then a person writes free
+text, makes a typo, asks for HELP, says "stop please", or stays silent. The reply goes
+back to the sender that texted the handset (``Handsets`` sends it: the MO's
+destination_addr is the MT's source_addr) after the configured delay.
+
+Each number is a person with a few traits of its own, fixed by (seed, number): how it
+writes (terse "Y", plain "yes", shouty "YES!", polite "Yes.", chatty "yeah") and how
+quickly it answers (a factor on the delay). Which answer it gives to its n-th question
+is drawn from a generator seeded by (seed, number, n), so a run is reproducible by seed
+whatever the order in which MTs to different numbers arrive. ``[[number]]`` tables give
+chosen numbers answers of their own ("this number always says STOP").
+
+In TOML (``[behaviour.personas]``, or ``smppsim --personas SEED`` for the defaults)::
+
+    [behaviour.personas]
+    seed = 7                     # default: the simulator's seed
+    delay = { kind = "lognormal", p50 = 3.0, p99 = 30.0 }   # delivery -> reply
+    yes_no = { yes = 60, no = 25, text = 3, typo = 4, help = 2, stop = 2, silence = 4 }
+    score = { score = 82, text = 4, typo = 2, help = 1, stop = 3, silence = 8 }
+    offer = { stop = 20, help = 3, text = 4, silence = 73 }
+    other = { stop = 1, help = 1, silence = 98 }
+    scores = [2, 1, 1, 2, 3, 6, 8, 14, 20, 18, 25]         # weights of 0 .. 10
+
+    [[behaviour.personas.number]]
+    numbers = ["447700900013"]   # or prefix = "4477009001"
+    offer = { stop = 1 }         # what these numbers do (the rest as above)
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol
+
+import attrs
+
+from simulator.dist import Dist, parse_dist
+from smppgw.core.reassembly import MalformedUdh, concat_info
+from smppgw.core.text import decode_text
+from smppgw.support.config import ConfigError, each, integer, number, string, table, unknown_keys
+
+__all__ = [
+    "ACTIONS",
+    "Answer",
+    "Ask",
+    "Mt",
+    "NumberRule",
+    "PersonaConfig",
+    "Personas",
+    "answer",
+    "personas_from_dict",
+    "read_question",
+]
+
+
+class Ask(enum.Enum):
+    """What an MT asks of the person who reads it."""
+
+    YES_NO = "yes_no"
+    SCORE = "score"
+    OFFER = "offer"
+    OTHER = "other"
+
+
+# What a person may do with each kind of question.
+ACTIONS: Final[dict[Ask, tuple[str, ...]]] = {
+    Ask.YES_NO: ("yes", "no", "text", "typo", "help", "stop", "silence"),
+    Ask.SCORE: ("score", "text", "typo", "help", "stop", "silence"),
+    Ask.OFFER: ("stop", "help", "text", "silence"),
+    Ask.OTHER: ("stop", "help", "text", "silence"),
+}
+_DEFAULTS: Final[dict[Ask, dict[str, float]]] = {
+    Ask.YES_NO: {"yes": 60, "no": 25, "text": 3, "typo": 4, "help": 2, "stop": 2, "silence": 4},
+    Ask.SCORE: {"score": 82, "text": 4, "typo": 2, "help": 1, "stop": 3, "silence": 8},
+    Ask.OFFER: {"stop": 20, "help": 3, "text": 4, "silence": 73},
+    Ask.OTHER: {"stop": 1, "help": 1, "silence": 98},
+}
+_DEFAULT_SCORES: Final = (2.0, 1.0, 1.0, 2.0, 3.0, 6.0, 8.0, 14.0, 20.0, 18.0, 25.0)
+
+# -- reading an MT ------------------------------------------------------------------------------
+
+_SCORE_RE: Final = re.compile(r"\b[01]\s*(?:-|\u2013|to)\s*10\b|\bout of 10\b|/10\b", re.IGNORECASE)
+_YES_NO_RE: Final = re.compile(
+    r"\byes\b[^.?!]{0,20}\bno\b|\by\s*/\s*n\b|\breply\s+(?:with\s+)?(?:yes|y)\b|\bconfirm\b", re.IGNORECASE
+)
+_OFFER_RE: Final = re.compile(
+    r"\boffer\b|\bvoucher\b|\bdiscount\b|\bsale\b|\bpromo|\bdeal\b|\d+\s*%\s*off\b|\bcoupon\b", re.IGNORECASE
+)
+
+
+def read_question(text: str) -> Ask:
+    """A simple reading of an MT's text: a 0-10 survey, a yes/no question, an offer, or
+    anything else (a notice, a confirmation, a HELP text)."""
+    if _SCORE_RE.search(text):
+        return Ask.SCORE
+    if _YES_NO_RE.search(text):
+        return Ask.YES_NO
+    if _OFFER_RE.search(text):
+        return Ask.OFFER
+    return Ask.OTHER
+
+
+# -- how people write --------------------------------------------------------------------------
+
+STYLES: Final = ("terse", "plain", "shouty", "polite", "chatty")
+_YES: Final = {"terse": "Y", "plain": "yes", "shouty": "YES!", "polite": "Yes.", "chatty": "yeah"}
+_NO: Final = {"terse": "N", "plain": "no", "shouty": "NO!", "polite": "No.", "chatty": "no"}
+_NUMBERS: Final = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_TYPOS: Final[dict[Ask, tuple[str, ...]]] = {
+    Ask.YES_NO: ("yse", "ues", "yesss", "ys", "noo", "nk", "bo"),
+    Ask.SCORE: ("8o", "*9", "1O", "7.", "ten/"),
+}  # (an offer or a notice gets no typo: ACTIONS)
+_TEXTS: Final[dict[Ask, tuple[str, ...]]] = {
+    Ask.YES_NO: (
+        "Can we make it Thursday instead?",
+        "what time was it again",
+        "Who is this?",
+        "I'll be 10 min late",
+    ),
+    Ask.SCORE: ("it was fine", "The nurse was lovely", "too long a wait", "why do you need to know"),
+    Ask.OFFER: ("how much is it?", "is this a scam?", "maybe later"),
+    Ask.OTHER: ("thanks", "Who is this?", "ok"),
+}
+STOP_TEXTS: Final = (
+    "STOP",
+    "stop please",
+    "Stop.",
+    "STOP!!",
+    "Stop. Thank you",
+    "please stop texting me",
+    "unsubscribe",
+)
+HELP_TEXTS: Final = ("HELP", "help", "Help?", "info")
+
+
+def _score_text(score: int, style: str) -> str:
+    if style == "polite":
+        return f"{score}/10"
+    if style == "chatty":
+        return _NUMBERS[score]
+    if style == "shouty":
+        return f"{score}!"
+    return str(score)
+
+
+# -- config ----------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class NumberRule:
+    """Chosen numbers with answers of their own: ``weights`` replace the kinds given."""
+
+    numbers: frozenset[str] = frozenset()
+    prefix: str | None = None
+    weights: Mapping[Ask, tuple[tuple[str, float], ...]] = attrs.field(factory=dict)
+
+    def matches(self, number: str) -> bool:
+        return number in self.numbers or (self.prefix is not None and number.startswith(self.prefix))
+
+
+@attrs.frozen(kw_only=True)
+class PersonaConfig:
+    seed: int | None = None  # None: the simulator's seed
+    delay: Dist = Dist("lognormal", 3.0, 30.0)
+    weights: Mapping[Ask, tuple[tuple[str, float], ...]] = attrs.field(
+        factory=lambda: {ask: tuple(w.items()) for ask, w in _DEFAULTS.items()}
+    )
+    scores: tuple[float, ...] = _DEFAULT_SCORES
+    numbers: tuple[NumberRule, ...] = ()
+
+    def describe(self) -> dict[str, Any]:
+        """As the TOML has it (the control API shows it)."""
+        out: dict[str, Any] = {"seed": self.seed, "delay": self.delay.describe(), "scores": list(self.scores)}
+        out.update({ask.value: dict(pairs) for ask, pairs in self.weights.items()})
+        out["number"] = [
+            {
+                "numbers": sorted(r.numbers),
+                **({} if r.prefix is None else {"prefix": r.prefix}),
+                **{a.value: dict(p) for a, p in r.weights.items()},
+            }
+            for r in self.numbers
+        ]
+        return out
+
+    def weights_for(self, number: str, ask: Ask) -> tuple[tuple[str, float], ...]:
+        for rule in self.numbers:
+            if rule.matches(number) and ask in rule.weights:
+                return rule.weights[ask]
+        return self.weights[ask]
+
+
+def _action_weights(v: Any, where: str, ask: Ask) -> tuple[tuple[str, float], ...]:
+    t = table(v, where)
+    unknown_keys(t, set(ACTIONS[ask]), where)
+    pairs = tuple((k, number(w, f"{where}.{k}", ge=0)) for k, w in t.items())
+    if sum(w for _, w in pairs) <= 0:
+        raise ConfigError(f"{where}: needs an action with a positive weight (of {', '.join(ACTIONS[ask])})")
+    return pairs
+
+
+def _weights_of(t: Mapping[str, Any], where: str) -> dict[Ask, tuple[tuple[str, float], ...]]:
+    return {ask: _action_weights(t[ask.value], f"{where}.{ask.value}", ask) for ask in Ask if ask.value in t}
+
+
+def _number_rule(v: Any, where: str) -> NumberRule:
+    t = table(v, where)
+    unknown_keys(t, {"numbers", "prefix", *(a.value for a in Ask)}, where)
+    if "numbers" not in t and "prefix" not in t:
+        raise ConfigError(f"{where}: needs numbers or prefix")
+    return NumberRule(
+        numbers=frozenset(each(t.get("numbers", []), f"{where}.numbers", string)),
+        prefix=string(t["prefix"], f"{where}.prefix", min_len=1) if "prefix" in t else None,
+        weights=_weights_of(t, where),
+    )
+
+
+def personas_from_dict(v: Any, where: str = "behaviour.personas") -> PersonaConfig:
+    """``[behaviour.personas]``: weights per kind of question replace the defaults of
+    that kind (a kind left out keeps its defaults).
+
+    Raises:
+        ConfigError: an unknown key or a bad value, named.
+    """
+    t = table(v, where)
+    unknown_keys(t, {"seed", "delay", "scores", "number", *(a.value for a in Ask)}, where)
+    out: dict[str, Any] = {}
+    if t.get("seed") is not None:
+        out["seed"] = integer(t["seed"], f"{where}.seed", 0)
+    if "delay" in t:
+        try:
+            out["delay"] = parse_dist(t["delay"], f"{where}.delay")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    weights = {ask: tuple(w.items()) for ask, w in _DEFAULTS.items()}
+    weights.update(_weights_of(t, where))
+    out["weights"] = weights
+    if "scores" in t:
+        scores = tuple(each(t["scores"], f"{where}.scores", lambda x, w: number(x, w, ge=0)))
+        if len(scores) != len(_NUMBERS) or sum(scores) <= 0:
+            raise ConfigError(f"{where}.scores: 11 weights (of 0 .. 10), not all zero")
+        out["scores"] = scores
+    if "number" in t:
+        out["numbers"] = tuple(each(t["number"], f"{where}.number", _number_rule))
+    return PersonaConfig(**out)
+
+
+# -- answering ---------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Answer:
+    """What a person does with one MT: ``text`` None is silence."""
+
+    ask: Ask
+    action: str  # one of ACTIONS[ask]
+    text: str | None
+    delay: float  # seconds from delivery
+
+
+def persona(seed: int, number: str) -> tuple[str, float]:
+    """The traits of the person behind ``number``: how it writes and its pace (a factor on
+    the delay, 0.5 to 2)."""
+    rng = random.Random(f"persona:{seed}:{number}")  # a str seed is hashed (SHA-512): stable
+    return rng.choice(STYLES), 2.0 ** rng.uniform(-1.0, 1.0)
+
+
+def answer(config: PersonaConfig, seed: int, number: str, n: int, mt_text: str) -> Answer:
+    """The answer of the person behind ``number`` to its ``n``-th MT, ``mt_text``. Pure:
+    the same arguments give the same answer."""
+    ask = read_question(mt_text)
+    style, pace = persona(seed, number)
+    rng = random.Random(f"answer:{seed}:{number}:{n}")
+    pairs = config.weights_for(number, ask)
+    action = rng.choices([a for a, _ in pairs], [w for _, w in pairs])[0]
+    text: str | None
+    if action == "yes":
+        text = _YES[style]
+    elif action == "no":
+        text = _NO[style]
+    elif action == "score":
+        score = rng.choices(range(len(config.scores)), config.scores)[0]
+        text = _score_text(score, style)
+    elif action == "typo":
+        text = rng.choice(_TYPOS[ask])
+    elif action == "text":
+        text = rng.choice(_TEXTS[ask])
+    elif action == "stop":
+        text = rng.choice(STOP_TEXTS)
+    elif action == "help":
+        text = rng.choice(HELP_TEXTS)
+    else:  # silence
+        text = None
+    return Answer(ask=ask, action=action, text=text, delay=config.delay.sample(rng) * pace)
+
+
+class Mt(Protocol):
+    """What a person sees of an MT (``simulator.message_log.Message``)."""
+
+    source_addr: str
+    destination_addr: str
+    esm_class: int
+    data_coding: int
+    payload: bytes
+
+
+class Personas:
+    """The people behind every destination. ``Handsets`` hands them each delivered MT no
+    handset rule answered; ``reply(account, mt, text)``, called by ``call_later`` (the
+    simulator's scheduler), sends the MO back to the MT's sender. (The account is passed
+    through as it is.)"""
+
+    MAX_NUMBERS: Final = 1_000_000  # numbers whose question count is kept (then started over)
+
+    def __init__(
+        self, seed: int, call_later: Callable[..., None], reply: Callable[[Any, Any, str], None]
+    ) -> None:
+        self.seed = seed
+        self._call_later = call_later
+        self._reply = reply
+        self._asked: dict[str, int] = {}  # number -> MTs it has read
+        # (number, sender, answer) of the latest answers, silences included: for tests
+        # and for whoever inspects a run.
+        self.answers: deque[tuple[str, str, Answer]] = deque(maxlen=10_000)
+
+    def on_delivered(self, account: Any, config: PersonaConfig, m: Mt, delivered_after: float) -> None:
+        """``m`` reaches its handset ``delivered_after`` seconds from now; a concatenated
+        MT is read once, at its last part (where a question usually is)."""
+        try:
+            info, data = concat_info(m.payload, m.esm_class, ())
+        except MalformedUdh:
+            info, data = None, m.payload
+        if info is not None and info.seqnum != info.total:
+            return
+        number = m.destination_addr
+        if len(self._asked) >= self.MAX_NUMBERS and number not in self._asked:
+            self._asked.clear()
+        n = self._asked[number] = self._asked.get(number, 0) + 1
+        seed = self.seed if config.seed is None else config.seed
+        got = answer(config, seed, number, n, decode_text(data, m.data_coding))
+        self.answers.append((number, m.source_addr, got))
+        if got.text is not None:
+            self._call_later(delivered_after + got.delay, self._reply, account, m, got.text)
