@@ -32,6 +32,30 @@ high = 2 }`, `{ kind = "lognormal", p50 = 1.5, p99 = 10.0, min = 0.2, max = 20.0
 _DELAY = "seconds or a distribution"
 _P = "probability 0..1"
 
+# [behaviour.personas]: the kinds of question an MT asks, and what a person may do.
+_ASKS = {
+    "yes_no": 'What a "Reply YES or NO" gets.',
+    "score": 'What a "0-10" survey gets.',
+    "offer": 'What an offer ("% off", "voucher", "offer") gets.',
+    "other": "What any other MT (a notice) gets.",
+}
+_WEIGHTS = {
+    "yes_no": {"yes": 60, "no": 25, "text": 3, "typo": 4, "help": 2, "stop": 2, "silence": 4},
+    "score": {"score": 82, "text": 4, "typo": 2, "help": 1, "stop": 3, "silence": 8},
+    "offer": {"stop": 20, "help": 3, "text": 4, "silence": 73},
+    "other": {"stop": 1, "help": 1, "text": 0, "silence": 98},
+}
+_ACTIONS = {
+    "yes": "Answers yes, in the number's own way.",
+    "no": "Answers no.",
+    "score": "Answers a score (from `scores`).",
+    "text": "Answers free text.",
+    "typo": 'Answers with a typo ("yse").',
+    "help": "Asks for HELP.",
+    "stop": 'Opts out in its own words ("stop please").',
+    "silence": "Does not answer.",
+}
+
 KEYS = (
     K(path="host", type="string", default='"127.0.0.1"', meaning="Address SMPP listens on (`--listen`).", example="127.0.0.1"),
     K(path="port", type="integer 0..65535", default="2775", meaning="SMPP port; 0 picks a free one.", example=2775),
@@ -101,12 +125,33 @@ KEYS = (
     K(path="behaviour.refuse_binds_for", type="number > 0", default="none", meaning="... for this many seconds from the start (or the PATCH).", example=10),
     K(path="behaviour.read_delay", type="number >= 0", default="0", meaning="Seconds before each read: backpressure on the ESME.", example=0),
     K(path="behaviour.malformed_probability", type=_P, default="0", meaning="Answer with a malformed PDU instead.", example=0.0),
+    K(path="behaviour.personas", type="table", default="none (`--personas SEED` or the `two-way` profile: the defaults below)", meaning="Handsets that behave like people: every number answers what an MT asks, by the weights below."),
     # [[behaviour.force]]
     K(path="behaviour.force[].destination", type="string", default="required, or destination_prefix or destination_suffix", meaning="This destination exactly.", example="447700900013"),
     K(path="behaviour.force[].destination_prefix", type="string", default="see destination", meaning="Destinations starting so.", example="4477009"),
     K(path="behaviour.force[].destination_suffix", type="string", default="see destination", meaning="Destinations ending so.", example="13"),
     K(path="behaviour.force[].outcome", type="a final stat word", default="one of outcome, submit_status", meaning="The receipt's state.", example="UNDELIV"),
     K(path="behaviour.force[].submit_status", type="command_status name or number", default="one of outcome, submit_status", meaning="Refuse the submit with this status instead.", example="ESME_RINVDSTADR"),
+    # [behaviour.personas]
+    K(path="behaviour.personas.seed", type="integer >= 0", default="the simulator's `seed`", meaning="Answers are reproducible by it: a number's n-th MT always gets the same answer.", example=7),
+    K(path="behaviour.personas.delay", type=_DELAY, default="lognormal, median 3 s, p99 30 s", meaning="Delivery -> reply (each number has its own pace around it).", example={"kind": "lognormal", "p50": 3.0, "p99": 30.0}),
+    K(path="behaviour.personas.scores", type="11 weights >= 0 (of 0 .. 10), not all zero", default="[2, 1, 1, 2, 3, 6, 8, 14, 20, 18, 25]", meaning="How a survey is scored.", example=[2, 1, 1, 2, 3, 6, 8, 14, 20, 18, 25]),
+    *(
+        K(path=f"behaviour.personas.{ask}", type="table of action = weight", default="see below", meaning=meaning)
+        for ask, meaning in _ASKS.items()
+    ),
+    *(
+        K(path=f"behaviour.personas.{ask}.{action}", type="weight >= 0", default=f"{weight:g}", meaning=_ACTIONS[action], example=weight)
+        for ask, weights in _WEIGHTS.items()
+        for action, weight in weights.items()
+    ),
+    K(path="behaviour.personas.number", type="list of tables", default="[]", meaning="Chosen numbers with answers of their own: `numbers` or `prefix`, and any of the kinds above (the rest as above)."),
+    K(path="behaviour.personas.number[].numbers", type="list of numbers", default="required, or prefix", meaning="These numbers.", example=["447700900013"]),
+    K(path="behaviour.personas.number[].prefix", type="string", default="see numbers", meaning="Numbers starting so.", example="4477009001"),
+    *(
+        K(path=f"behaviour.personas.number[].{ask}", type="table of action = weight", default=f"`behaviour.personas.{ask}`", meaning="These numbers' own weights for this kind.", example={next(iter(_WEIGHTS[ask])): 1})
+        for ask in _ASKS
+    ),
     # [[behaviour.handsets]]
     K(path="behaviour.handsets[].match", type="string", default='"" (every message)', meaning="A case-insensitive part of the MT text this handset answers.", example="Reply YES"),
     K(path="behaviour.handsets[].reply", type="string", default="one of reply, replies", meaning="The reply.", example="YES"),
