@@ -78,8 +78,12 @@ def test_every_block_is_runnable_or_an_illustration_with_its_reason() -> None:
                     f"{block.where}: unknown marker {sorted(unknown)} (known: {', '.join(MARKERS)})"
                 )
             if "illustration" in block.markers:
-                if len(block.markers["illustration"]) < 8:
+                reason = block.markers["illustration"]
+                if len(reason) < 8:
                     problems.append(f"{block.where}: an illustration needs its reason")
+                for cited in re.findall(r"[\w./-]+/[\w.-]+\.(?:py|md|toml|ya?ml)\b", reason):
+                    if not (ROOT / cited).exists():
+                        problems.append(f"{block.where}: the reason cites {cited}, which does not exist")
             elif block.lang not in RUNNABLE:
                 problems.append(
                     f"{block.where}: a ```{block.lang or '(no language)'} block neither runs nor is marked"
