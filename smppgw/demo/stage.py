@@ -203,11 +203,17 @@ async def staged(hooks_url: str) -> AsyncIterator[Stage]:
                 webhooks=webhooks,
                 twoway=twoway,
             )
-            _, _, port = await nursery.start(run_app, config)
             try:
-                yield Stage(
-                    url=f"http://127.0.0.1:{port}", api_key=api_key, secret=secret,
-                    carrier=Carrier(sim), sim_port=sim.port, twoway_missing=missing, started=started,
-                )  # fmt: skip
+                # The app in its own nursery, stopped first: it unbinds cleanly while the
+                # simulator is still there (a bind the simulator dropped would be "lost").
+                async with trio.open_nursery() as app:
+                    _, _, port = await app.start(run_app, config)
+                    try:
+                        yield Stage(
+                            url=f"http://127.0.0.1:{port}", api_key=api_key, secret=secret,
+                            carrier=Carrier(sim), sim_port=sim.port, twoway_missing=missing, started=started,
+                        )  # fmt: skip
+                    finally:
+                        app.cancel_scope.cancel()
             finally:
                 nursery.cancel_scope.cancel()

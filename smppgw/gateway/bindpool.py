@@ -254,8 +254,8 @@ class BindPool:
             log.info(
                 "unbound cleanly %s", kv(smsc=self.smsc.name, by="gateway" if self._stopping else "smsc")
             )
-        elif self._stopping:
-            log.info("bind closed %s", kv(smsc=self.smsc.name, reason=reason))
+        elif self._stopping or reason is None:  # None: still open, its task cancelled (a stop)
+            log.info("bind closed %s", kv(smsc=self.smsc.name, reason=reason or "stopped"))
         else:
             self._ratelog.emit(
                 "lost:" + self.smsc.name, "bind lost %s", kv(smsc=self.smsc.name, reason=reason)
