@@ -205,7 +205,7 @@ async def test_a_stop_to_one_number_of_a_pool_blocks_the_others(tmp_path: Path) 
             view = (await api.get(f"/v1/messages/{await send(api, body)}")).json()
             assert view["status"] == "blocked", view
             assert view["error"].startswith(f"destination opted out of {sender} (STOP at "), view
-        other = [n for n in POOL if n != sender][0]
+        other = next(n for n in POOL if n != sender)
         r = await api.get(f"/v1/consent/+{X}", params={"sender": other})
         assert r.json()["allowed"] is False
         with trio.fail_after(10):  # the one confirmation reaches the handset, and nothing else
