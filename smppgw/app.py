@@ -171,6 +171,7 @@ def app_config_from_dict(
     if "twoway" in data:
         out["twoway"] = twoway_from_dict(data["twoway"])
     check_route_pools(data.get("route"), out.get("twoway", TwowayConfig()).pools)  # [[route]] pool
+    out.get("twoway", TwowayConfig()).quiet_hours.check_routes({r.name for r in out["gateway"].routes})
     if "store" in data:
         t = table(data["store"], "store")
         unknown_keys(t, {"path", "flush_interval"}, "store")

@@ -239,17 +239,7 @@ def _rows(body: bytes, content_type: str) -> list[dict[str, Any]]:
     except UnicodeDecodeError:
         raise invalid("", "the body is not UTF-8") from None
     if kind == "text/csv":
-        reader = csv.DictReader(io.StringIO(text))
-        columns = reader.fieldnames or []
-        for name in ("number", "state"):
-            if name not in columns:
-                raise invalid(
-                    "", f"the CSV header needs a {name} column (number,state,sender,programme,reason,at)"
-                )
-        extra = [c for c in columns if c not in _COLUMNS]
-        if extra:
-            raise invalid("", f"unknown CSV column {extra[0]!r} (one of {', '.join(_COLUMNS)})")
-        rows: list[dict[str, Any]] = [dict(r) for r in reader]
+        rows = _csv_rows(text)
     elif kind in ("application/x-ndjson", "application/jsonl", "application/json-lines"):
         rows = []
         for n, line in enumerate(text.splitlines()):
@@ -264,6 +254,31 @@ def _rows(body: bytes, content_type: str) -> list[dict[str, Any]]:
         raise invalid("", "no rows")
     if len(rows) > MAX_ROWS:
         raise invalid("", f"at most {MAX_ROWS} rows per import")
+    return rows
+
+
+def _csv_rows(text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    rows: list[dict[str, Any]] = []
+    try:
+        columns = reader.fieldnames or []
+        for name in ("number", "state"):
+            if name not in columns:
+                raise invalid(
+                    "", f"the CSV header needs a {name} column (number,state,sender,programme,reason,at)"
+                )
+        extra = [c for c in columns if c not in _COLUMNS]
+        if extra:
+            raise invalid("", f"unknown CSV column {extra[0]!r} (one of {', '.join(_COLUMNS)})")
+        for r in reader:
+            if None in r:  # more fields than the header names: DictReader keeps them under None
+                n = len(columns) + len(r.pop(None))
+                raise invalid(
+                    f"rows[{len(rows)}]", f"line {reader.line_num} has {n} fields, the header {len(columns)}"
+                )
+            rows.append(dict(r))
+    except csv.Error as exc:
+        raise invalid(f"rows[{len(rows)}]", f"line {reader.line_num} is not CSV: {exc}") from None
     return rows
 
 

@@ -285,10 +285,13 @@ class Conversations:
             self._track(changed)
         else:
             self._expects.pop(changed.id, None)
+            # A text answer is the subscriber's own words: never at INFO (only its length).
+            text = changed.expect.get("type") == "text" and changed.answer is not None
+            answer = {"answer_chars": len(changed.answer or "")} if text else {"answer": changed.answer}
             log.info(
                 "conversation %s %s",
                 changed.state,
-                kv(conversation=changed.id, message=changed.message_id, answer=changed.answer),
+                kv(conversation=changed.id, message=changed.message_id, **answer),
             )
 
     def _track(self, record: ConversationRecord, *, pending: bool = False) -> None:

@@ -104,6 +104,11 @@ class TwoWay:
         self.tenants = dict(tenants or {})
 
     def __call__(self, message: InboundMessage) -> None:
+        # One form of a number everywhere (E.164 digits, as a message's "to"): a carrier's
+        # "+447700900001" is the 447700900001 a STOP must block and a reply must link to.
+        source, destination = message.source.lstrip("+"), message.destination.lstrip("+")
+        if (source, destination) != (message.source, message.destination):
+            message = attrs.evolve(message, source=source, destination=destination)
         match = self.keywords.classify(message.text, sender=message.destination)
         link = Link()
         if self.conversations is not None and (match is None or match.kind not in _CONSENT_KINDS):

@@ -49,6 +49,7 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
     if "quiet_hours" in t:
         out["quiet_hours"] = _resolved(quiet_from_list(t["quiet_hours"]), t.get("programmes", {}))
     out["pools"] = pools_from_dict(t.get("pool"))  # [[twoway.pool]]
+    out["consent"] = attrs.evolve(out["consent"], pools=tuple(frozenset(p.numbers) for p in out["pools"]))
     return TwowayConfig(**out)
 
 

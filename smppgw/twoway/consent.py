@@ -15,10 +15,10 @@ Scopes. A consent event applies to one ``Scope`` of a number:
 - ``all``: every sender (``scope = "account"``, STOP ALL / STOPALL, the API's default).
 
 The decision for a message (number, sender, tags) looks at the scopes that cover it
-(all, its programmes, its sender): it is blocked by an opt-out in one of them unless a
-*later* opt-in in the same or a narrower covering scope lifts it. So a START sent to
-12345 after a STOP ALL re-subscribes the number to 12345 only, and an account-wide
-opt-in (the API's) does not undo a STOP sent to 12345: that takes an opt-in for 12345.
+(all, its programmes, its sender and the other numbers of its sender pool): it is
+blocked by an opt-out in one of them unless a *later* opt-in in the same or a narrower
+covering scope lifts it. So a START sent to 12345 after a STOP ALL re-subscribes the
+number to 12345 only, and an account-wide opt-in (the API's) does not undo a STOP sent to 12345: that takes an opt-in for 12345.
 
 Order. Events are ordered by their time, then by the order the store wrote them
 (``ConsentEvent.order``), never by arrival alone: an import of old records written after
@@ -196,6 +196,10 @@ class Consent:
     texts: ReplyTexts = ReplyTexts()
     # Per sender address or programme name: their own texts (a sender's win over its programme's).
     texts_for: Mapping[str, ReplyTexts] = attrs.field(factory=dict)
+    # The numbers of each sender pool ([[twoway.pool]]): to the people it texts a pool is one
+    # sender, so a STOP to one of its numbers covers the others (else the pool would pick
+    # another number and text on), and a START to any of them lifts it.
+    pools: Sequence[frozenset[str]] = ()
 
     def programmes_of(self, sender: str, tags: Iterable[str] = ()) -> list[str]:
         """The programmes a message from ``sender`` with ``tags`` belongs to, in config order."""
@@ -203,8 +207,16 @@ class Consent:
         return [name for name, senders in self.programmes.items() if sender in senders or name in tagged]
 
     def covering(self, sender: str, tags: Iterable[str] = ()) -> list[Scope]:
-        """Every scope a message from ``sender`` (with ``tags``) falls under."""
-        return [ALL, *(Scope.of(programme=p) for p in self.programmes_of(sender, tags)), Scope.of(sender)]
+        """Every scope a message from ``sender`` (with ``tags``) falls under: its pool's
+        other numbers count as ``sender`` itself."""
+        pool = next((p for p in self.pools if sender in p), frozenset())
+        siblings = [Scope.of(s) for s in pool if s != sender]  # (only the number's events are looked up)
+        return [
+            ALL,
+            *(Scope.of(programme=p) for p in self.programmes_of(sender, tags)),
+            Scope.of(sender),
+            *siblings,
+        ]
 
     def covering_scope(self, scope: Scope) -> list[Scope]:
         """The scopes whose opt-outs already cover all of ``scope`` (a STOP in ``scope``

@@ -148,7 +148,10 @@ class Keywords:
                 rule = self._rule_for(entry, sender)
                 if entry.kind is Kind.CUSTOM and rule is None:
                     continue
-                match = self._tail(entry, ws[start + length :], rule)
+                rest = ws[start + length :]
+                while tolerant and rest[:length] == ws[start : start + length]:
+                    rest = rest[length:]  # said again: "stop stop stop", "STOP STOP"
+                match = self._tail(entry, rest, rule)
                 if match is not None:
                     return match
         return None

@@ -146,6 +146,14 @@ class QuietRules:
             out.append(attrs.evolve(rule, senders=frozenset(senders)))
         return QuietRules(tuple(out))
 
+    def check_routes(self, names: Collection[str], where: str = "twoway.quiet_hours") -> None:
+        """Every rule's ``routes`` names a ``[[route]]``: a misspelt one would silently hold
+        nothing. Raises ConfigError naming the key."""
+        for i, rule in enumerate(self.rules):
+            for name in sorted(rule.routes - set(names)):
+                known = ", ".join(sorted(names))
+                raise ConfigError(f"{where}[{i}].routes: no [[route]] named {name!r} (routes: {known})")
+
     def hold_until(
         self,
         now: datetime,

@@ -103,8 +103,10 @@ POLITE_PREFIX: Final = _set(
 )
 
 #: Request wordings allowed before a strong word only ("I want to unsubscribe", "can
-#: you please stop", "I would like to opt out").
-REQUEST_PREFIX: Final = POLITE_PREFIX | _set("i id want wanna would like wish need to can could you u will")
+#: you please stop", "I would like to opt out", "I said STOP", "I told you to stop").
+REQUEST_PREFIX: Final = POLITE_PREFIX | _set(
+    "i id want wanna would like wish need to can could you u will said told"
+)
 
 #: Words allowed after a keyword: politeness and what to stop ("stop please", "Stop.
 #: Thank you", "stop texting me", "remove me from your list", "start again").

@@ -157,6 +157,16 @@ async def test_a_bad_import_row_is_named_and_nothing_is_written(tmp_path: Path) 
         assert_problem(r, 422, "validation", "")
         r = await post(api.url + "/v1/consent/import", content=rows, headers={"content-type": "text/plain"})
         assert_problem(r, 422, "validation", "", where="header")
+        extra = f"number,state,reason\n{N},opted_out,ok\n{N},opted_out,paper, signed\n"  # an unquoted comma
+        r = await post(api.url + "/v1/consent/import", content=extra, headers={"content-type": "text/csv"})
+        assert_problem(r, 422, "validation", "rows[1]")
+        assert r.json()["detail"] == "rows[1]: line 3 has 4 fields, the header 3", r.text
+        r = await post(
+            api.url + "/v1/consent/import",
+            content=f'number,state\n"{N},opted_out\n',
+            headers={"content-type": "text/csv"},
+        )  # a quote never closed: the number runs to the end, the row has no state
+        assert_problem(r, 422, "validation", "rows[0].state")
         assert (await api.get("/v1/consent/export")).text == ""
 
 

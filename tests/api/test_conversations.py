@@ -192,3 +192,39 @@ async def test_open_conversations_survive_a_restart(tmp_path: Path) -> None:
             talk = await conversation(api, long)
             assert (talk["state"], talk["answer"]) == ("answered", "10")
             assert notes(await reply(api, sim, X, "447700900100", "yes")) == (None, None, None)
+
+
+async def test_a_stop_to_one_number_of_a_pool_blocks_the_others(tmp_path: Path) -> None:
+    """The pool would otherwise pick another of its numbers and text on after the STOP."""
+    async with simulator() as sim, serving(config(sim, tmp_path / "db")) as api:
+        first = await send(api, {"from": "pool:care", "expect": YES_NO})
+        sender = (await api.get(f"/v1/messages/{first}")).json()["from"]
+        item = await reply(api, sim, X, sender, "Stop please")
+        assert item["keyword"] == "STOP"
+        for body in ({"from": "pool:care", "expect": YES_NO}, {"from": "pool:care"}):
+            view = (await api.get(f"/v1/messages/{await send(api, body)}")).json()
+            assert view["status"] == "blocked", view
+            assert view["error"].startswith(f"destination opted out of {sender} (STOP at "), view
+        other = next(n for n in POOL if n != sender)
+        r = await api.get(f"/v1/consent/+{X}", params={"sender": other})
+        assert r.json()["allowed"] is False
+        with trio.fail_after(10):  # the one confirmation reaches the handset, and nothing else
+            while not [m for m in sim.store.select(limit=100) if b"unsubscribed" in m.payload]:
+                await trio.sleep(0.02)
+        sent = [(m.source_addr, m.payload) for m in sim.store.select(limit=100)]
+        assert len(sent) == 2 and all(source == sender for source, _ in sent), sent
+
+
+async def test_a_number_sent_with_a_plus_is_the_same_number(tmp_path: Path) -> None:
+    """Carriers send source_addr as "+447700900001" or "447700900001": both are the X a
+    message went to, for linking and for consent."""
+    async with simulator() as sim, serving(config(sim, tmp_path / "db")) as api:
+        asked = await send(api, {"from": "12345", "expect": YES_NO})
+        item = await reply(api, sim, f"+{X}", "+12345", "yes")
+        assert (item["source"], item["destination"]) == (X, "12345")
+        assert notes(item) == (asked, "YES", "exact")
+        assert (await reply(api, sim, f"+{X}", "12345", "STOP"))["keyword"] == "STOP"
+        r = await api.get(f"/v1/consent/+{X}", params={"sender": "12345"})
+        assert r.json()["allowed"] is False, r.text
+        view = (await api.get(f"/v1/messages/{await send(api, {'from': '12345'})}")).json()
+        assert view["status"] == "blocked", view

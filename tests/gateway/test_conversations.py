@@ -5,10 +5,12 @@ after the deadline is."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
+import pytest
 import trio
 from trio.testing import MockClock
 
@@ -132,6 +134,27 @@ async def test_each_invalid_reply_gets_a_reprompt_and_an_answer_ends_it(autojump
         assert d.state(cid) == "answered" and d.store.events(types=["conversation.expired"]) == []
         reprompts = [m for m in d.gw.store.all() if "reprompt" in m.tags]  # type: ignore[attr-defined]
         assert len(reprompts) == 2 and {m.destination for m in reprompts} == {X}
+
+
+async def test_a_text_answer_is_not_logged_at_info(
+    autojump_clock: MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A text answer is the subscriber's own words (STYLE: no message text at INFO); a
+    choice's name is ours and is logged."""
+    caplog.set_level(logging.INFO, logger="smppgw.gateway.conversations")
+    async with desk() as d:
+        spec = expect_from({"type": "text", "timeout": "1h"})
+        record = d.gw.submit(source="12345", destination=X, text="Anything to add?", expect=spec)
+        await d.reply("my secret words")
+        found = d.store.conversation_of(record.id)
+        assert found is not None and (found.state, found.answer) == ("answered", "my secret words")
+        _, choice = d.ask("1h")
+        await d.reply("Y")
+        assert d.state(choice) == "answered"
+    infos = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert not any("secret" in line for line in infos), infos
+    assert any("answer_chars=15" in line for line in infos), infos
+    assert any(choice in line and "answer=YES" in line for line in infos), infos
 
 
 async def test_a_scheduled_message_counts_its_timeout_from_its_send_at(autojump_clock: MockClock) -> None:

@@ -54,6 +54,26 @@ def test_a_programme_scope_covers_its_senders_and_messages_tagged_with_it() -> N
     assert rules.keyword_scope("555") == Scope.of("555")  # in no programme: that sender
 
 
+def test_a_stop_to_one_number_of_a_sender_pool_covers_the_whole_pool() -> None:
+    """The pool picks another number for the next message: it must not text on."""
+    rules = twoway_from_dict(
+        {"pool": [{"name": "care", "numbers": ["+447700900100", "+447700900101"]}]}
+    ).consent
+    i = index(ev(OPTED_OUT, rules.keyword_scope("447700900100"), 1.0, keyword="STOP"))
+    assert rules.decide(i, "447700900101") == (
+        "destination opted out of 447700900100 (STOP at 1970-01-01T00:00:01.000Z)"
+    )
+    assert rules.decide(i, "12345") is None  # not in the pool
+    assert rules.covering_scope(Scope.of("447700900101"))[-1] == Scope.of(
+        "447700900100"
+    )  # no 2nd confirmation
+    i = index(
+        ev(OPTED_OUT, Scope.of("447700900100"), 1.0),
+        ev(OPTED_IN, Scope.of("447700900101"), 2.0, keyword="START"),
+    )
+    assert rules.decide(i, "447700900100") is None  # a START to any of its numbers lifts it
+
+
 def test_stop_all_blocks_everything_and_start_to_one_sender_reopens_only_it() -> None:
     i = index(ev(OPTED_OUT, ALL, 1.0, keyword="STOP"), ev(OPTED_IN, Scope.of("12345"), 2.0, keyword="START"))
     assert PROMO.decide(i, "12345") is None

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from trio.testing import MockClock
 
+from smppgw.app import app_config_from_dict
 from smppgw.gateway.quiet import QuietDesk
 from smppgw.store.base import Status
 from smppgw.store.memory import MemoryStore
@@ -145,6 +146,23 @@ def test_time_zones_of_numbers() -> None:
 def test_config_errors_name_the_key(table: list[dict[str, object]], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         twoway_from_dict({"quiet_hours": table})
+
+
+def test_a_rule_naming_a_route_that_does_not_exist_is_a_config_error() -> None:
+    """A misspelt route would silently hold nothing: marketing at night."""
+    data = {
+        "smsc": [{"name": "sim", "host": "127.0.0.1", "port": 2775, "system_id": "a", "password": "b"}],
+        "route": [{"name": "us", "smscs": ["sim"]}],
+        "api": {"keys": ["dev-key-123"]},
+        "twoway": {"quiet_hours": [{"window": "08:00-21:00", "routes": ["us"]},
+                                   {"window": "08:00-21:00", "routes": ["us", "fr"]}]},
+    }  # fmt: skip
+    with pytest.raises(
+        ConfigError, match=r"^twoway\.quiet_hours\[1\]\.routes: no \[\[route\]\] named 'fr' \(routes: us\)"
+    ):
+        app_config_from_dict(data)
+    data["twoway"]["quiet_hours"].pop()  # type: ignore[index]
+    assert app_config_from_dict(data).twoway.quiet_hours.rules[0].routes == {"us"}
 
 
 def test_config_reads_a_rule() -> None:
