@@ -58,13 +58,11 @@ class ConsentGate:
         self._pass: tuple[str, str, str] | None = None
         self._passed: OrderedDict[str, None] = OrderedDict()
 
-    def decide(self, record: MessageRecord) -> str | None:
-        index = self.store.consent(record.destination)
-        return None if index is None else self.rules.decide(index, record.source, record.tags)
-
     def at_accept(self, record: MessageRecord) -> str | None:
         """None: ``record`` may be queued; else why it is blocked."""
-        why = self.decide(record)
+        # Called for every message; nearly every number has no consent history (no rules asked).
+        index = self.store.consent(record.destination)
+        why = None if index is None else self.rules.decide(index, record.source, record.tags)
         if why is not None and self._pass == (record.destination, record.source, record.text):
             self._pass = None  # used: once
             self._passed[record.id] = None
@@ -75,7 +73,10 @@ class ConsentGate:
 
     def at_dispatch(self, record: MessageRecord) -> str | None:
         """Just before a part's submit_sm: None, or why it is blocked now."""
-        why = self.decide(record)  # (None for nearly every message: no lookup of the passes)
+        index = self.store.consent(record.destination)
+        if index is None:  # nearly every message: no rules, no lookup of the passes
+            return None
+        why = self.rules.decide(index, record.source, record.tags)
         return None if why is None or record.id in self._passed else why
 
     @contextlib.contextmanager
