@@ -114,7 +114,7 @@ CASES = (
     EsmeCase(
         id="session.interface-version",
         title="The bind announces interface_version 0x34 (or 0x50)",
-        spec="3.4 §4.1.1; §5.2.4†",
+        spec="3.4 §4.1.1; §5.2.4",
         severity=Severity.SHOULD,
         checklist=(17,),
         judge=_interface_version,

@@ -287,7 +287,7 @@ CASES = (
     case(
         "bind.sc-interface-version",
         "bind_*_resp to a 3.4 bind carries sc_interface_version (0x34 or above)",
-        "3.4 §5.3.2.25†",
+        "3.4 §3.4; §5.3.2.25",
         SHOULD,
         Bind(mode=BindMode.TRX, interface_version=0x34, check=_sc_interface_version),
         checklist=(17,),
@@ -295,8 +295,8 @@ CASES = (
     case(
         "bind.v33-gets-no-tlvs",
         "bind_*_resp to a v3.3 bind (interface_version 0x33) carries no TLVs",
-        "3.4 §5.3.2.25†",
-        SHOULD,
+        "3.4 §3.4; §5.2.4",
+        MUST,
         Bind(mode=BindMode.TX, interface_version=0x33, check=_no_tlvs),
         Request(pdu=submit(), note="a 3.3 ESME can submit"),
         checklist=(17,),

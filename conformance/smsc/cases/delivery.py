@@ -1,4 +1,4 @@
-"""deliver_sm and delivery receipts (SMPP 3.4 §4.6, §5.2.17, §5.3.2.12/35†, Appendix B;
+"""deliver_sm and delivery receipts (SMPP 3.4 §4.6, §5.2.17, §5.3.2.12, §5.3.2.35, Appendix B;
 checklist 6, 9, 61-64).
 
 Each case binds as a transceiver, submits with registered_delivery set and waits up to
@@ -236,7 +236,7 @@ CASES = (
     _receipt_case(
         "delivery.receipt-id-exact",
         "The receipt carries exactly the message_id the submit_sm_resp returned",
-        "3.4 §5.3.2.12†; App. B",
+        "3.4 §5.3.2.12; App. B",
         MUST,
         Check(fn=_id_exact, title="receipt id == submit_sm_resp message_id"),
         (34, 61),
@@ -246,7 +246,7 @@ CASES = (
     _receipt_case(
         "delivery.receipt-tlvs",
         "The receipt carries receipted_message_id and a final message_state TLV",
-        "3.4 §5.3.2.12†, §5.3.2.35†; App. B",
+        "3.4 §5.3.2.12, §5.3.2.35; App. B",
         SHOULD,
         Check(fn=_tlvs, title="receipted_message_id and message_state present and right"),
         (61,),
@@ -279,7 +279,7 @@ CASES = (
     _receipt_case(
         "delivery.deliver-sm-header",
         "deliver_sm from the SMSC has command_status 0 and a sequence_number in 1..0x7FFFFFFF",
-        "3.4 §3.2; §5.1.4†",
+        "3.4 §3.2.1; §5.1.4",
         MUST,
         Check(fn=_header, title="request header rules"),
         (6, 9),

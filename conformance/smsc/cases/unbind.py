@@ -50,7 +50,7 @@ CASES = (
     case(
         "unbind.then-submit-refused",
         "After unbind/unbind_resp a submit_sm is refused with ESME_RINVBNDSTS (or the connection is closed)",
-        "5.0 §2.3†; 3.4 §2.3",
+        "3.4 §2.3; §2.8; §5.1.3",
         MUST,
         Bind(mode=BindMode.TX),
         Setup(UnbindStep()),
@@ -78,7 +78,7 @@ CASES = (
     case(
         "unbind.answers-pending-first",
         "A submit_sm in flight when unbind arrives is still answered, then unbind_resp follows",
-        "3.4 §4.2; 5.0 §2.6†",
+        "3.4 §2.8; §4.2; carrier practice",
         SHOULD,
         Bind(mode=BindMode.TX),
         Send(save="s1", pdu=submit()),
