@@ -122,7 +122,7 @@ CASES = (
     EsmeCase(
         id="session.unbinds-cleanly",
         title="The client ends each session with unbind and closes only after unbind_resp",
-        spec="3.4 §4.2; §2.2",
+        spec="3.4 §4.2; §2.2; §2.8",
         severity=Severity.MUST,
         checklist=(24, 25),
         judge=_unbinds_cleanly,
@@ -141,7 +141,7 @@ CASES = (
     EsmeCase(
         id="session.answers-smsc-unbind",
         title="An unbind from the SMSC gets unbind_resp ESME_ROK and no request follows it",
-        spec="3.4 §4.2",
+        spec="3.4 §4.2; §2.8",
         severity=Severity.MUST,
         checklist=(24,),
         drive=_answers_unbind,

@@ -256,7 +256,7 @@ CASES = (
     case(
         "framing.validity-period-bad-length",
         "validity_period of 10 characters (neither 1 nor 17 octets) gets ESME_RINVEXPIRY",
-        "3.4 §7.1.1; §2.8",
+        "3.4 §7.1.1; §4.4.1; §2.8",
         MUST,
         Bind(mode=BindMode.TX),
         Request(
@@ -270,8 +270,8 @@ CASES = (
     case(
         "framing.schedule-time-bad-length",
         "schedule_delivery_time of 12 characters gets ESME_RINVSCHED",
-        "3.4 §7.1.1",
-        SHOULD,
+        "3.4 §7.1.1; §4.4.1; §2.8",
+        MUST,
         Bind(mode=BindMode.TX),
         Request(
             raw=raw_submit(

@@ -137,8 +137,8 @@ CASES = (
     case(
         "generic_nack.deliver-sm-from-esme",
         "deliver_sm sent by the ESME (an SMSC-to-ESME PDU) is refused with ESME_RINVBNDSTS",
-        "3.4 §2.3; §5.1.3",
-        SHOULD,
+        "3.4 §2.3; §2.8; §5.1.3",
+        MUST,
         Bind(mode=BindMode.TRX),
         Request(
             pdu=lambda ctx: DeliverSm(
@@ -155,13 +155,15 @@ CASES = (
     case(
         "generic_nack.alert-notification-from-esme",
         "alert_notification sent by the ESME gets no reply or a generic_nack; the session survives",
-        "3.4 §4.12",
-        MUST,
+        "3.4 §4.12; carrier practice",
+        SHOULD,
         Bind(mode=BindMode.TRX),
         Call(fn=_alert_tolerated, title="send alert_notification; any reply must be a generic_nack"),
         ALIVE,
         checklist=(28,),
         doc="3.4 §4.12 defines no response to alert_notification, and the SMSC is its sender, "
-        "never its receiver: ignoring it or refusing it with generic_nack are both fine.",
+        "never its receiver: ignoring it or refusing it with generic_nack are both fine. No 3.4 text "
+        "says the session must survive it, hence should; any other reply is a wrong command_id, which "
+        "is judged as must on its own (3.4 §3.2.1).",
     ),
 )

@@ -181,10 +181,14 @@ CASES = (
     _refused(
         "text.reserved-data-coding",
         "data_coding 0x0B (reserved) gets ESME_RINVDCS or ESME_RSUBMITFAIL",
-        "3.4 §5.2.19; 5.0 §4.7.7",
+        "3.4 §5.2.19; §3.3; 5.0 §4.7.7",
         (S.ESME_RINVDCS, S.ESME_RSUBMITFAIL),
         submit(data_coding=0x0B),
         checklist=(75,),
+        severity=MAY,
+        doc="3.4 §3.3: a reserved value 'should use the default value if a default setting is defined, "
+        "otherwise the parameter should be ignored' (§5.2.19: data_coding has no default). Refusing "
+        "is what 5.0 and many SMSCs do, but by the 3.4 text it is only a may.",
     ),
     _accepted(
         "text.flash-class-0",

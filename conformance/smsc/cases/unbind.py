@@ -65,8 +65,8 @@ CASES = (
     case(
         "unbind.when-not-bound",
         "unbind on a session that never bound gets ESME_RINVBNDSTS",
-        "3.4 §2.3; §5.1.3",
-        SHOULD,
+        "3.4 §2.3; §2.8; §5.1.3",
+        MUST,
         Request(
             pdu=Unbind(),
             expect=(resp(S.ESME_RINVBNDSTS), nack(S.ESME_RINVBNDSTS)),
