@@ -111,7 +111,7 @@ async def _respects_window(ctx: EsmeContext) -> None:
                     ctx.cite(line)
                 raise CaseFailed(
                     f"{session.max_outstanding} requests were outstanding at once on {session.name}; "
-                    f"the client's window is {window}"
+                    f"--client-window is {window}"
                 )
         if not held:
             raise CaseSkipped("the client sent no submit_sm to hold")

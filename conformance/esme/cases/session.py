@@ -63,7 +63,7 @@ def _unbinds_cleanly(ctx: EsmeContext) -> None:
             delay = ctx.settings.unbind_resp_delay
             raise CaseFailed(
                 f"{s.name}: the client closed the connection before our unbind_resp "
-                f"(sent {delay:g}s after its unbind): 3.4 §4.2, the initiator waits for unbind_resp"
+                f"(which we sent {delay:g}s after its unbind)"
             )
     if stopped:
         ctx.note(f"the client unbound only after {stopped} (it did not finish within --wait)")

@@ -60,8 +60,8 @@ async def _no_redelivery(ctx: SmscContext) -> None:
     again = probe.take(lambda f: f.command_id == CommandId.DELIVER_SM and where(f, ctx))
     if again is not None:
         raise CaseFailed(
-            "the receipt came back although it was answered: the SMSC mixed up its deliver_sm "
-            f"#{ctx.frame('r1').seq} with our submit_sm of the same number ({again.describe()})"
+            f"the receipt (deliver_sm #{ctx.frame('r1').seq}), answered after our submit_sm with the "
+            f"same sequence number, was delivered again ({again.describe()})"
         )
 
 
