@@ -11,6 +11,7 @@ from __future__ import annotations
 import trio
 
 from conformance.model import CaseFailed
+from conformance.probe import Closed
 from conformance.smsc.context import SmscContext
 from conformance.smsc.factories import MUST, SHOULD, Raw, case, raw_submit, submit, submit_truncated
 from conformance.smsc.steps import (
@@ -83,10 +84,13 @@ async def _split_bind(ctx: SmscContext) -> None:
     )
     seq = probe.next_seq()
     data = encode(pdu, seq)
-    for piece in (data[:3], data[3:20], data[20:]):
-        await probe.send(piece, "one PDU in three segments")
-        await trio.sleep(0.05)
-    frame = await probe.wait_reply(seq, s.timeout)
+    try:
+        for piece in (data[:3], data[3:20], data[20:]):
+            await probe.send(piece, "one PDU in three segments")
+            await trio.sleep(0.05)
+        frame = await probe.wait_reply(seq, s.timeout)
+    except Closed:
+        raise CaseFailed("the SMSC closed the connection while the bind arrived in segments") from None
     if frame is None:
         raise CaseFailed(f"no response to the segmented bind within {s.timeout:g}s")
     if frame.command_id != CommandId.BIND_TRANSCEIVER_RESP or frame.status != 0:
