@@ -162,7 +162,7 @@ class Case:
     """The metadata every case has, in both suites.
 
     ``id`` is ``area.slug`` (``framing.length-below-16``); ``spec`` cites the section
-    (``3.4 §3.2``; a ``†`` marks a number SMPP-REFERENCE gives from memory);
+    (``3.4 §3.2.1``, checked against the 3.4 Issue 1.2 text);
     ``checklist`` lists the items of SMPP-REFERENCE §8 the case covers.
     """
 

@@ -136,15 +136,15 @@ async def test_a_refused_setup_submit_is_an_error_for_the_query_case() -> None:
 
 
 async def test_a_skipped_must_case_exits_3() -> None:
-    """A client that sends no submit_sm: flow.window-respected (must) cannot be judged."""
+    """A client that sends no submit_sm: delivery.answers-receipt (must) cannot be judged."""
     done = await cli(
         "esme", "--listen", "127.0.0.1:0", "--wait", "5", "--timeout", "0.5", "--quiet-period", "0.2",
-        "--only", "flow.window-respected,flow.sequence-in-range", "--plain",
+        "--only", "delivery.answers-receipt,flow.sequence-in-range", "--plain",
         "--", *GOOD_CLIENT, "--messages", "0", "--stay", "0.2",
     )  # fmt: skip
     out = done.stdout.decode()
     assert done.returncode == EXIT_MUST_SKIPPED, out + done.stderr.decode()
-    assert re.search(r"SKIP\s+flow\.window-respected", out) and "INCOMPLETE:" in out
+    assert re.search(r"SKIP\s+delivery\.answers-receipt", out) and "INCOMPLETE:" in out
 
 
 def test_exit_status() -> None:
@@ -178,6 +178,21 @@ def test_must_wording_the_34_text_does_not_carry_is_should() -> None:
         "generic_nack.not-for-stray-response",
         "submit.empty-destination",
         "tlv.payload-with-short-message",
+        "framing.length-below-16-closes",
+        "bind.transmitter",
+        "bind.wrong-password",
     ):
         assert by_id[cid].severity is Severity.SHOULD, cid
         assert by_id[cid].doc, f"{cid}: say why it is not a must"
+    # 3.4 §6.2: the SMSC "may reject or truncate" an over-long message
+    for cid in ("text.gsm7-161-refused", "text.octet-141-refused", "generic_nack.not-for-unknown-response"):
+        assert by_id[cid].severity is Severity.MAY, cid
+        assert by_id[cid].doc, f"{cid}: say why it is only a may"
+    window = next(c for c in ESME_CASES if c.id == "flow.window-respected")
+    assert window.severity is Severity.SHOULD and "recommended" in window.doc  # 3.4 §2.5.2
+
+
+def test_every_section_number_was_checked() -> None:
+    """A dagger marked a section number given from memory; every one is now checked."""
+    for case in (*SMSC_CASES, *ESME_CASES):
+        assert "\u2020" not in case.spec + case.doc, case.id

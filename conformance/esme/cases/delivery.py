@@ -153,7 +153,7 @@ CASES = (
     _case(
         "delivery.answers-mo",
         "A mobile-originated deliver_sm gets deliver_sm_resp ESME_ROK with a NUL message_id",
-        "3.4 §4.6.2",
+        "3.4 §4.6.2; §2.6",
         Severity.MUST,
         _answers_mo,
         0,
@@ -162,7 +162,7 @@ CASES = (
     _case(
         "delivery.answers-receipt",
         "A delivery receipt for a submitted message gets deliver_sm_resp ESME_ROK with a NUL message_id",
-        "3.4 §4.6.2; App. B",
+        "3.4 §4.6.2; §2.6; App. B",
         Severity.MUST,
         _answers_receipt,
         1,

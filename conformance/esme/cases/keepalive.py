@@ -41,7 +41,7 @@ CASES = (
     EsmeCase(
         id="keepalive.answers-enquire-link",
         title="enquire_link from the SMSC gets a 16-octet enquire_link_resp ESME_ROK on every bound session",
-        spec="3.4 §4.11",
+        spec="3.4 §4.11; §2.8",
         severity=Severity.MUST,
         drive=_answers,
         checklist=(29,),
@@ -49,8 +49,8 @@ CASES = (
     EsmeCase(
         id="keepalive.answers-repeated-enquire-link",
         title=f"{BURST} enquire_link in a row are each answered",
-        spec="3.4 §4.11",
-        severity=Severity.SHOULD,
+        spec="3.4 §4.11; §2.8",
+        severity=Severity.MUST,
         drive=_burst,
         checklist=(29,),
     ),

@@ -63,7 +63,7 @@ def _unbinds_cleanly(ctx: EsmeContext) -> None:
             delay = ctx.settings.unbind_resp_delay
             raise CaseFailed(
                 f"{s.name}: the client closed the connection before our unbind_resp "
-                f"(sent {delay:g}s after its unbind): 3.4 §4.2, the initiator waits for unbind_resp"
+                f"(which we sent {delay:g}s after its unbind)"
             )
     if stopped:
         ctx.note(f"the client unbound only after {stopped} (it did not finish within --wait)")
@@ -114,7 +114,7 @@ CASES = (
     EsmeCase(
         id="session.interface-version",
         title="The bind announces interface_version 0x34 (or 0x50)",
-        spec="3.4 §4.1.1; §5.2.4†",
+        spec="3.4 §4.1.1; §5.2.4",
         severity=Severity.SHOULD,
         checklist=(17,),
         judge=_interface_version,
@@ -122,7 +122,7 @@ CASES = (
     EsmeCase(
         id="session.unbinds-cleanly",
         title="The client ends each session with unbind and closes only after unbind_resp",
-        spec="3.4 §4.2; §2.2",
+        spec="3.4 §4.2; §2.2; §2.8",
         severity=Severity.MUST,
         checklist=(24, 25),
         judge=_unbinds_cleanly,
@@ -141,7 +141,7 @@ CASES = (
     EsmeCase(
         id="session.answers-smsc-unbind",
         title="An unbind from the SMSC gets unbind_resp ESME_ROK and no request follows it",
-        spec="3.4 §4.2",
+        spec="3.4 §4.2; §2.8",
         severity=Severity.MUST,
         checklist=(24,),
         drive=_answers_unbind,

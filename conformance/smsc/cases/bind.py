@@ -159,7 +159,7 @@ def _refused_on_rx(slug: str, what: str, make: Make | Callable[[SmscContext], Pd
     return case(
         f"bind.rx-refuses-{slug}",
         f"{what} on a receiver bind is refused with ESME_RINVBNDSTS",
-        "3.4 §2.3; §5.1.3",
+        "3.4 §2.3; §2.8; §5.1.3",
         MUST,
         Bind(mode=BindMode.RX),
         Request(pdu=make, expect=REFUSED, lenient=REFUSED_LENIENT),
@@ -171,19 +171,30 @@ def _bind_case(mode: BindMode, section: str) -> SmscCase:
     return case(
         f"bind.{mode.value}",
         f"bind_{mode.value} with valid credentials gets bind_{mode.value}_resp ESME_ROK",
-        f"3.4 {section}",
-        MUST,
+        f"3.4 {section}; §4.1",
+        SHOULD,
         Bind(mode=mode, check=_resp_fields),
         Request(pdu=submit() if mode is not BindMode.RX else EnquireLink(), note="the bind is usable"),
         checklist=(13,),
+        doc="3.4 §4.1 lets an SMSC leave out bind_transmitter and bind_receiver, or bind_transceiver: "
+        "it 'should return a response message with an Invalid Command ID error', so supporting each "
+        "bind type is a should. That a bind gets its response at all is a must (§2.8).",
     )
+
+
+#: 3.4 words authentication as optional, so refusing bad credentials is a should.
+_AUTH_OPTIONAL = (
+    "3.4 §4.1.1: 'The password may be used by the SMSC to authenticate the ESME'; §5.2.2: 'The "
+    "Service Provider may require ESME's to provide a password'. Refusing bad credentials is what "
+    "every carrier does, but the 3.4 text makes authentication optional, hence should."
+)
 
 
 def _already_bound(id_: str, title: str, second: type[_Bind], severity: Severity) -> SmscCase:
     return case(
         id_,
         title,
-        "3.4 §5.1.3; 5.0 §4.7.6",
+        "3.4 §2.3; §2.8; §5.1.3",
         severity,
         Bind(mode=BindMode.TX),
         Request(
@@ -211,8 +222,8 @@ CASES = (
     case(
         "bind.wrong-password",
         "A bind with a wrong password gets ESME_RINVPASWD or ESME_RBINDFAIL and never binds",
-        "3.4 §4.1; §5.1.3",
-        MUST,
+        "3.4 §4.1; §5.2.2; §5.1.3",
+        SHOULD,
         Request(
             pdu=_wrong_password,
             expect=(resp((S.ESME_RINVPASWD, S.ESME_RBINDFAIL)),),
@@ -221,12 +232,13 @@ CASES = (
         ),
         _NOT_BOUND,
         checklist=(14,),
+        doc=_AUTH_OPTIONAL,
     ),
     case(
         "bind.unknown-system-id",
         "A bind with an unknown system_id gets ESME_RINVSYSID or ESME_RBINDFAIL and never binds",
-        "3.4 §4.1; §5.1.3",
-        MUST,
+        "3.4 §4.1; §5.2.2; §5.1.3",
+        SHOULD,
         Request(
             pdu=_unknown_system_id,
             expect=(resp((S.ESME_RINVSYSID, S.ESME_RBINDFAIL)),),
@@ -235,12 +247,13 @@ CASES = (
         ),
         _NOT_BOUND,
         checklist=(14,),
+        doc=_AUTH_OPTIONAL,
     ),
     case(
         "bind.system-id-too-long",
         "A system_id with no NUL within 16 octets gets ESME_RINVSYSID",
-        "3.4 §4.1.1",
-        SHOULD,
+        "3.4 §4.1.1; §2.8",
+        MUST,
         Request(
             raw=_raw_bind("system_id of 20 characters", system_id=b"confsystemidtoolong1\x00"),
             expect=(resp(S.ESME_RINVSYSID),),
@@ -253,8 +266,8 @@ CASES = (
     case(
         "bind.password-too-long",
         "A password with no NUL within 9 octets gets ESME_RINVPASWD",
-        "3.4 §4.1.1",
-        SHOULD,
+        "3.4 §4.1.1; §2.8",
+        MUST,
         Request(
             raw=_raw_bind("password of 12 characters", password=b"passwordlong\x00"),
             expect=(resp(S.ESME_RINVPASWD),),
@@ -274,7 +287,7 @@ CASES = (
         "bind.already-bound-other-type",
         "A bind_receiver on a transmitter session gets ESME_RALYBND and the bind stays TX",
         BindReceiver,
-        SHOULD,
+        MUST,
     ),
     case(
         "bind.retry-after-failure",
@@ -287,7 +300,7 @@ CASES = (
     case(
         "bind.sc-interface-version",
         "bind_*_resp to a 3.4 bind carries sc_interface_version (0x34 or above)",
-        "3.4 §5.3.2.25†",
+        "3.4 §3.4; §5.3.2.25",
         SHOULD,
         Bind(mode=BindMode.TRX, interface_version=0x34, check=_sc_interface_version),
         checklist=(17,),
@@ -295,8 +308,8 @@ CASES = (
     case(
         "bind.v33-gets-no-tlvs",
         "bind_*_resp to a v3.3 bind (interface_version 0x33) carries no TLVs",
-        "3.4 §5.3.2.25†",
-        SHOULD,
+        "3.4 §3.4; §5.2.4",
+        MUST,
         Bind(mode=BindMode.TX, interface_version=0x33, check=_no_tlvs),
         Request(pdu=submit(), note="a 3.3 ESME can submit"),
         checklist=(17,),
@@ -313,7 +326,7 @@ CASES = (
     case(
         "bind.submit-before-bind",
         "submit_sm before any bind gets ESME_RINVBNDSTS",
-        "3.4 §2.3; 5.0 §2.4",
+        "3.4 §2.3; §2.8; 5.0 §2.4",
         MUST,
         Request(pdu=submit(), expect=REFUSED, lenient=REFUSED_LENIENT, close=Accept.LENIENT),
         checklist=(19,),

@@ -33,7 +33,7 @@ def _in_state(mode: BindMode) -> SmscCase:
     return case(
         f"enquire_link.bound-{mode.name.lower()}",
         f"enquire_link on a {mode.value} bind gets a 16-octet enquire_link_resp ESME_ROK",
-        "3.4 §4.11",
+        "3.4 §4.11; §2.8",
         MUST,
         Bind(mode=mode),
         ANSWERED,
@@ -74,7 +74,7 @@ CASES = (
     case(
         "enquire_link.burst",
         f"{BURST} enquire_link written at once are each answered with their own sequence number",
-        "3.4 §4.11; §2.5†",
+        "3.4 §4.11; §2.5.2",
         SHOULD,
         Bind(mode=BindMode.TX),
         Call(fn=_burst, title=f"{BURST} pipelined enquire_link, {BURST} enquire_link_resp"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from conformance.model import CaseFailed, Severity
 from conformance.probe import Closed
 from conformance.smsc.context import SmscContext
-from conformance.smsc.factories import MUST, SHOULD, Raw, case
+from conformance.smsc.factories import MAY, MUST, SHOULD, Raw, case
 from conformance.smsc.runner import SmscCase
 from conformance.smsc.steps import ERROR, Bind, Call, ExpectNoReply, Request, Send, nack, resp
 from conformance.wire import Frame, encode, raw_header
@@ -36,7 +36,7 @@ def _unknown_command(id_: str, title: str, command_id: int, severity: Severity, 
     return case(
         id_,
         title,
-        "3.4 §3.3†; §4.3",
+        "3.4 §3.3; §4.3",
         severity,
         Bind(mode=BindMode.TX),
         Request(
@@ -78,8 +78,9 @@ CASES = (
         "generic_nack.reserved-command-id",
         "The reserved command_id 0x0000000A gets generic_nack ESME_RINVCMDID",
         0x0000_000A,
-        SHOULD,
-        doc="3.4 §5.1.2 reserves 0x0000000A between bind_transceiver and outbind.",
+        MUST,
+        doc="3.4 §5.1.2.1 reserves 0x0000000A between bind_transceiver and outbind; §3.3: an "
+        "unrecognized command 'must return a generic_nack PDU indicating an invalid command_id'.",
     ),
     _unknown_command(
         "generic_nack.v50-command-on-34-bind",
@@ -91,8 +92,8 @@ CASES = (
     case(
         "generic_nack.not-for-generic-nack",
         "A generic_nack from the ESME is never answered",
-        "3.4 §4.3",
-        MUST,
+        "3.4 §4.3; §2.1",
+        SHOULD,
         Bind(mode=BindMode.TX),
         Send(
             save="n",
@@ -101,41 +102,45 @@ CASES = (
                 lambda ctx, seq: raw_header(CommandId.GENERIC_NACK, 0x0007_7776, status=S.ESME_RSYSERR),
             ),
         ),
-        ExpectNoReply(why="generic_nack must never be answered"),
+        ExpectNoReply(why="a generic_nack from the ESME gets no reply"),
         ALIVE,
         checklist=(33,),
+        doc="generic_nack is a response (3.4 §4.3; §2.1 pairs each request with one response), so "
+        "answering it makes no sense, but the 3.4 text has no 'must not answer', hence should.",
     ),
     case(
         "generic_nack.not-for-stray-response",
         "A submit_sm_resp matching no request of the SMSC is discarded without a reply",
-        "3.4 §4.3; 5.0 §2.8†; carrier practice",
+        "3.4 §4.3; carrier practice",
         SHOULD,
         Bind(mode=BindMode.TX),
         Send(save="r", raw=Raw(CommandId.SUBMIT_SM_RESP, _stray_response, "submit_sm_resp nobody asked for")),
-        ExpectNoReply(why="a response is never answered"),
+        ExpectNoReply(why="a response matching no request gets no reply"),
         ALIVE,
         checklist=(5, 33),
         doc="3.4 §4.3 names when a generic_nack is returned (an invalid command_length, an unknown "
         "command_id); a response that matches no request is neither, but the 3.4 text has no 'must not "
-        "answer' for it. That comes from 5.0's error handling and carrier practice (log and discard), "
-        "hence should.",
+        "answer' for it. That comes from carrier practice (log and discard), hence should.",
     ),
     case(
         "generic_nack.not-for-unknown-response",
         "A response with an unknown command_id (0x80000077) is discarded without a reply",
-        "5.0 §2.8†",
-        SHOULD,
+        "3.4 §3.3; §4.3; carrier practice",
+        MAY,
         Bind(mode=BindMode.TX),
         Send(save="r", raw=_command(0x8000_0077, "unknown response 0x80000077")),
-        ExpectNoReply(why="a response is never answered, even an unknown one"),
+        ExpectNoReply(why="a response with an unknown command_id gets no reply"),
         ALIVE,
         checklist=(5,),
+        doc="Read literally, 3.4 §3.3 and §4.3 ask for a generic_nack to any unrecognized command_id, "
+        "responses included; not answering a response is carrier practice (a nack to a response can "
+        "start a nack loop). The 3.4 text words it the other way, so this is only a may.",
     ),
     case(
         "generic_nack.deliver-sm-from-esme",
         "deliver_sm sent by the ESME (an SMSC-to-ESME PDU) is refused with ESME_RINVBNDSTS",
-        "3.4 §2.3; §5.1.3",
-        SHOULD,
+        "3.4 §2.3; §2.8; §5.1.3",
+        MUST,
         Bind(mode=BindMode.TRX),
         Request(
             pdu=lambda ctx: DeliverSm(
@@ -152,13 +157,15 @@ CASES = (
     case(
         "generic_nack.alert-notification-from-esme",
         "alert_notification sent by the ESME gets no reply or a generic_nack; the session survives",
-        "3.4 §4.12",
-        MUST,
+        "3.4 §4.12; carrier practice",
+        SHOULD,
         Bind(mode=BindMode.TRX),
         Call(fn=_alert_tolerated, title="send alert_notification; any reply must be a generic_nack"),
         ALIVE,
         checklist=(28,),
         doc="3.4 §4.12 defines no response to alert_notification, and the SMSC is its sender, "
-        "never its receiver: ignoring it or refusing it with generic_nack are both fine.",
+        "never its receiver: ignoring it or refusing it with generic_nack are both fine. No 3.4 text "
+        "says the session must survive it, hence should; any other reply is a wrong command_id, which "
+        "is judged as must on its own (3.4 §3.2.1).",
     ),
 )

@@ -40,6 +40,14 @@ S = CommandStatus
 ALIVE = Request(pdu=EnquireLink(), note="the session must still be up")
 
 
+#: 3.4 §3.3 on reserved values: use the default or ignore the parameter, not refuse the PDU.
+_RESERVED = (
+    "3.4 §3.3: 'An SMPP entity receiving a parameter value defined as reserved should use the default "
+    "value if a default setting is defined, otherwise the parameter should be ignored.' An SMSC that "
+    "does so conforms; refusing with the §5.1.3 status is what many do, so this is only a may."
+)
+
+
 def _refused(
     id_: str,
     title: str,
@@ -135,8 +143,8 @@ CASES = (
     case(
         "submit.message-ids-unique",
         "Three submit_sm get three different message_ids",
-        "3.4 §4.4.2",
-        SHOULD,
+        "3.4 §2.5.1; §4.4.2",
+        MUST,
         Bind(mode=BindMode.TX),
         Request(pdu=submit(), save="a"),
         Request(pdu=submit(), save="b"),
@@ -147,7 +155,7 @@ CASES = (
     case(
         "submit.sm-length-past-body",
         "sm_length 200 with 10 octets of short_message gets ESME_RINVMSGLEN or ESME_RINVCMDLEN",
-        "3.4 §4.4.1",
+        "3.4 §4.4.1; §2.8",
         MUST,
         Bind(mode=BindMode.TX),
         Request(
@@ -164,7 +172,7 @@ CASES = (
     _refused(
         "submit.sm-length-255",
         "sm_length 255 (above the 254 maximum) gets ESME_RINVMSGLEN or ESME_RINVCMDLEN",
-        "3.4 §4.4.1",
+        "3.4 §4.4.1; §3.2.3; §2.8",
         (S.ESME_RINVMSGLEN, S.ESME_RINVCMDLEN),
         raw_submit("sm_length 255", short_message=bytes([255]) + b"a" * 255),
         severity=MUST,
@@ -184,7 +192,7 @@ CASES = (
     _refused(
         "submit.destination-too-long",
         "A destination_addr of 25 digits (no NUL within 21 octets) gets ESME_RINVDSTADR",
-        "3.4 §4.4.1; §5.1.3",
+        "3.4 §4.4.1; §2.8; §5.1.3",
         S.ESME_RINVDSTADR,
         raw_submit("destination_addr of 25 digits", destination_addr=b"4" * 25 + b"\x00"),
         severity=MUST,
@@ -201,58 +209,72 @@ CASES = (
     _refused(
         "submit.source-ton-invalid",
         "source_addr_ton 7 (undefined) gets ESME_RINVSRCTON",
-        "3.4 §5.2.5",
+        "3.4 §5.2.5; §3.3",
         S.ESME_RINVSRCTON,
         submit(source_addr_ton=7),
         checklist=(39,),
+        severity=MAY,
+        doc=_RESERVED,
     ),
     _refused(
         "submit.source-npi-invalid",
         "source_addr_npi 2 (undefined) gets ESME_RINVSRCNPI",
-        "3.4 §5.2.6",
+        "3.4 §5.2.6; §3.3",
         S.ESME_RINVSRCNPI,
         submit(source_addr_npi=2),
         checklist=(39,),
+        severity=MAY,
+        doc=_RESERVED,
     ),
     _refused(
         "submit.dest-ton-invalid",
         "dest_addr_ton 7 (undefined) gets ESME_RINVDSTTON",
-        "3.4 §5.2.5",
+        "3.4 §5.2.5; §3.3",
         S.ESME_RINVDSTTON,
         submit(dest_addr_ton=7),
         checklist=(39,),
+        severity=MAY,
+        doc=_RESERVED,
     ),
     _refused(
         "submit.dest-npi-invalid",
         "dest_addr_npi 2 (undefined) gets ESME_RINVDSTNPI",
-        "3.4 §5.2.6",
+        "3.4 §5.2.6; §3.3",
         S.ESME_RINVDSTNPI,
         submit(dest_addr_npi=2),
         checklist=(39,),
+        severity=MAY,
+        doc=_RESERVED,
     ),
     _refused(
         "submit.registered-delivery-reserved-bits",
         "registered_delivery with reserved bit 7 set (0x81) gets ESME_RINVREGDLVFLG",
-        "3.4 §5.2.17",
+        "3.4 §5.2.17; §3.3",
         S.ESME_RINVREGDLVFLG,
         submit(registered_delivery=0x81),
         checklist=(40,),
+        severity=MAY,
+        doc=_RESERVED,
     ),
     _refused(
         "submit.priority-flag-invalid",
         "priority_flag 4 gets ESME_RINVPRTFLG",
-        "3.4 §5.2.14",
+        "3.4 §5.2.14; §3.3",
         S.ESME_RINVPRTFLG,
         submit(priority_flag=4),
         checklist=(41,),
+        severity=MAY,
+        doc=_RESERVED,
     ),
     _refused(
         "submit.replace-if-present-invalid",
         "replace_if_present_flag 2 gets ESME_RINVREPFLAG",
-        "3.4 §5.2.18",
+        "3.4 §5.2.18; §3.3",
         S.ESME_RINVREPFLAG,
         submit(replace_if_present_flag=2),
         checklist=(42,),
+        severity=MAY,
+        doc=_RESERVED,
     ),
     _refused(
         "submit.esm-class-receipt-type",
@@ -283,10 +305,14 @@ CASES = (
     _refused(
         "submit.validity-relative-tenths",
         "A relative validity_period with tenths not 0 (000001000000100R) gets ESME_RINVEXPIRY",
-        "3.4 §7.1.1",
+        "3.4 §7.1.1.2",
         S.ESME_RINVEXPIRY,
         submit(validity_period="000001000000100R"),
         checklist=(44,),
+        severity=MAY,
+        doc="3.4 §7.1.1.2: in a relative time 'values for tenths of seconds t and UTC offset nn are "
+        "ignored and should be set to 0 and 00'; an SMSC that ignores them and accepts conforms, so "
+        "refusing is only a may.",
     ),
     _refused(
         "submit.validity-offset-49",

@@ -42,17 +42,33 @@ def _accepted(
 
 
 def _refused(
-    id_: str, title: str, spec: str, statuses: tuple[int, ...], make: Make, checklist: tuple[int, ...] = ()
+    id_: str,
+    title: str,
+    spec: str,
+    statuses: tuple[int, ...],
+    make: Make,
+    checklist: tuple[int, ...] = (),
+    *,
+    severity: Severity = SHOULD,
+    doc: str = "",
 ) -> SmscCase:
     return case(
         id_,
         title,
         spec,
-        SHOULD,
+        severity,
         Bind(mode=BindMode.TX),
         Request(pdu=make, expect=(resp(statuses),), lenient=(resp(ERROR), nack(ERROR))),
         checklist=checklist,
+        doc=doc,
     )
+
+
+#: 3.4 §6.2 leaves an over-long message to the SMSC's configuration.
+_MAY_REFUSE = (
+    "3.4 §6.2: 'The SMSC, depending on configuration, may reject or truncate messages that exceed "
+    "the network allowed maximum', so refusing is only a may (truncating is allowed too)."
+)
 
 
 def _parts(text: str, encoding: Encoding, method: ConcatMethod, reference: int) -> tuple[Make, ...]:
@@ -74,10 +90,12 @@ CASES = (
     _refused(
         "text.gsm7-161-refused",
         "161 GSM 7-bit characters in short_message get ESME_RINVMSGLEN",
-        "3.4 §5.2.21; §6.2†",
+        "3.4 §6.2; §5.2.21",
         (S.ESME_RINVMSGLEN,),
         submit(short_message=gsm7_encode("a" * 161), data_coding=GSM7),
         checklist=(37,),
+        severity=MAY,
+        doc=_MAY_REFUSE,
     ),
     _accepted(
         "text.gsm7-extension-table",
@@ -114,10 +132,12 @@ CASES = (
     _refused(
         "text.octet-141-refused",
         "141 octets of 8-bit data in short_message get ESME_RINVMSGLEN",
-        "3.4 §5.2.21; §6.2†",
+        "3.4 §6.2; §5.2.21",
         (S.ESME_RINVMSGLEN,),
         submit(short_message=bytes(141), data_coding=DataCoding.OCTET_UNSPECIFIED),
         checklist=(37,),
+        severity=MAY,
+        doc=_MAY_REFUSE,
     ),
     _accepted(
         "text.latin1",
@@ -161,10 +181,14 @@ CASES = (
     _refused(
         "text.reserved-data-coding",
         "data_coding 0x0B (reserved) gets ESME_RINVDCS or ESME_RSUBMITFAIL",
-        "3.4 §5.2.19; 5.0 §4.7.7",
+        "3.4 §5.2.19; §3.3; 5.0 §4.7.7",
         (S.ESME_RINVDCS, S.ESME_RSUBMITFAIL),
         submit(data_coding=0x0B),
         checklist=(75,),
+        severity=MAY,
+        doc="3.4 §3.3: a reserved value 'should use the default value if a default setting is defined, "
+        "otherwise the parameter should be ignored' (§5.2.19: data_coding has no default). Refusing "
+        "is what 5.0 and many SMSCs do, but by the 3.4 text it is only a may.",
     ),
     _accepted(
         "text.flash-class-0",

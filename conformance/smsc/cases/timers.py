@@ -1,4 +1,4 @@
-"""Session timers (v5.0 §2.7†; SMPP-REFERENCE §4.3; checklist 18 and 32).
+"""Session timers (SMPP 3.4 §2.9, §7.2; SMPP-REFERENCE §4.3; checklist 18 and 32).
 
 Timer values are carrier configuration, not protocol constants, so these cases take the
 bounds from the command line (``--session-init-timeout``, ``--inactivity-timeout``) and
@@ -59,7 +59,7 @@ CASES = (
     case(
         "timers.session-init",
         "A connection that never binds is closed by the SMSC within --session-init-timeout",
-        "5.0 §2.7†; carrier practice",
+        "3.4 §2.9; §7.2; carrier practice",
         SHOULD,
         Call(fn=_connect, title="connect and send nothing"),
         ExpectClose(within=_init_bound),
@@ -71,7 +71,7 @@ CASES = (
     case(
         "timers.bind-stops-session-init",
         "A bound session outlives the session_init timer",
-        "5.0 §2.7†",
+        "3.4 §2.9; §7.2",
         SHOULD,
         Bind(mode=BindMode.TX),
         Call(fn=_idle_past_init, title="stay bound past --session-init-timeout"),
@@ -82,7 +82,7 @@ CASES = (
     case(
         "timers.inactivity",
         "A bound session with no traffic at all is unbound or closed after --inactivity-timeout",
-        "5.0 §2.7†; carrier practice",
+        "3.4 §2.9; §7.2; carrier practice",
         MAY,
         Bind(mode=BindMode.TX),
         Call(fn=_inactivity, title="stay silent; expect unbind or close"),

@@ -1,4 +1,4 @@
-"""Optional parameters (TLVs) (SMPP 3.4 §5.3; v5.0 §3.2.4†, §4.7.6; checklist 36, 56-60).
+"""Optional parameters (TLVs) (SMPP 3.4 §3.2.4, §3.3, §5.3; v5.0 §4.7.6; checklist 36, 56-60).
 
 Unknown tags are skipped by their length; TLVs come in any order; a TLV area that does
 not parse is ESME_RINVOPTPARSTREAM (0xC0), a known tag with an illegal length
@@ -56,7 +56,7 @@ def _sar_refused(id_: str, title: str, total: int, seqnum: int) -> SmscCase:
     return case(
         id_,
         title,
-        "3.4 §5.3.2.22-24†",
+        "3.4 §5.3.2.22-§5.3.2.24",
         SHOULD,
         Bind(mode=BindMode.TX),
         Request(
@@ -74,7 +74,7 @@ CASES = (
     case(
         "tlv.unknown-tag-ignored",
         "An unknown TLV (tag 0x0077, 3 octets) is skipped and the submit_sm accepted",
-        "5.0 §3.2.4†; 3.4 §5.3",
+        "3.4 §3.3; §3.2.4",
         MUST,
         Bind(mode=BindMode.TX),
         Request(pdu=submit(tlvs=(Tlv(0x0077, b"abc"),))),
@@ -83,8 +83,8 @@ CASES = (
     case(
         "tlv.unknown-empty-tag-ignored",
         "An unknown TLV of length 0 is skipped and the submit_sm accepted",
-        "5.0 §3.2.4†",
-        SHOULD,
+        "3.4 §3.3; §3.2.4.1",
+        MUST,
         Bind(mode=BindMode.TX),
         Request(pdu=submit(tlvs=(Tlv(0x0078, b""), Tlv(T.USER_MESSAGE_REFERENCE, b"\x00\x07")))),
         checklist=(56,),
@@ -92,8 +92,8 @@ CASES = (
     case(
         "tlv.any-order",
         "TLVs are accepted in any order (source_port, user_message_reference, privacy_indicator)",
-        "3.4 §5.3",
-        SHOULD,
+        "3.4 §3.2.4",
+        MUST,
         Bind(mode=BindMode.TX),
         Request(
             pdu=submit(
@@ -120,7 +120,7 @@ CASES = (
     _refused(
         "tlv.stray-octets",
         "Two stray octets after the last TLV get ESME_RINVOPTPARSTREAM",
-        "5.0 §4.7.6; 3.4 §5.3.1†",
+        "3.4 §3.2.4.1; 5.0 §4.7.6",
         b"\x02\x04",
         S.ESME_RINVOPTPARSTREAM,
         (57,),
@@ -128,7 +128,7 @@ CASES = (
     _refused(
         "tlv.length-past-end",
         "A TLV whose length runs past command_length gets ESME_RINVOPTPARSTREAM",
-        "5.0 §4.7.6; 3.4 §5.3.1†",
+        "3.4 §3.2.4.1; 5.0 §4.7.6",
         raw_tlv(T.USER_MESSAGE_REFERENCE, b"\x00\x01", length=200),
         S.ESME_RINVOPTPARSTREAM,
         (57,),
@@ -136,7 +136,7 @@ CASES = (
     _refused(
         "tlv.known-tag-bad-length",
         "sar_msg_ref_num with length 1 (it is 2) gets ESME_RINVPARLEN",
-        "5.0 §4.7.6; 3.4 §5.3.2.22†",
+        "3.4 §3.3; §5.3.2.22; 5.0 §4.7.6",
         raw_tlv(T.SAR_MSG_REF_NUM, b"\x01"),
         S.ESME_RINVPARLEN,
         (58,),
@@ -144,7 +144,7 @@ CASES = (
     case(
         "tlv.sar-segments-accepted",
         "The three parts of a SAR-concatenated message (sar_* TLVs) are each accepted",
-        "3.4 §5.3.2.22-24†",
+        "3.4 §5.3.2.22-§5.3.2.24",
         SHOULD,
         Bind(mode=BindMode.TX),
         Request(pdu=submit(short_message=b"Part one of three, ", tlvs=_sar(0x2201, 3, 1))),
@@ -164,7 +164,7 @@ CASES = (
     case(
         "tlv.message-payload",
         "A submit_sm with sm_length 0 and a 300-octet message_payload is accepted",
-        "3.4 §5.3.2.32†; §4.4.1",
+        "3.4 §3.2.3; §4.4.1; §5.3.2.32",
         SHOULD,
         Bind(mode=BindMode.TX),
         Request(pdu=submit(short_message=b"", tlvs=(Tlv(T.MESSAGE_PAYLOAD, _PAYLOAD_TEXT[:300]),))),
@@ -173,7 +173,7 @@ CASES = (
     case(
         "tlv.payload-with-short-message",
         "A non-empty short_message together with message_payload gets ESME_RINVMSGLEN or ESME_RSUBMITFAIL",
-        "3.4 §5.3.2.32†; 5.0 §4.2.1.1",
+        "3.4 §4.4.1; §5.3.2.32; 5.0 §4.2.1.1",
         SHOULD,
         Bind(mode=BindMode.TX),
         Request(

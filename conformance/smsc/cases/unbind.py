@@ -50,7 +50,7 @@ CASES = (
     case(
         "unbind.then-submit-refused",
         "After unbind/unbind_resp a submit_sm is refused with ESME_RINVBNDSTS (or the connection is closed)",
-        "5.0 §2.3†; 3.4 §2.3",
+        "3.4 §2.3; §2.8; §5.1.3",
         MUST,
         Bind(mode=BindMode.TX),
         Setup(UnbindStep()),
@@ -65,8 +65,8 @@ CASES = (
     case(
         "unbind.when-not-bound",
         "unbind on a session that never bound gets ESME_RINVBNDSTS",
-        "3.4 §2.3; §5.1.3",
-        SHOULD,
+        "3.4 §2.3; §2.8; §5.1.3",
+        MUST,
         Request(
             pdu=Unbind(),
             expect=(resp(S.ESME_RINVBNDSTS), nack(S.ESME_RINVBNDSTS)),
@@ -78,7 +78,7 @@ CASES = (
     case(
         "unbind.answers-pending-first",
         "A submit_sm in flight when unbind arrives is still answered, then unbind_resp follows",
-        "3.4 §4.2; 5.0 §2.6†",
+        "3.4 §2.8; §4.2; carrier practice",
         SHOULD,
         Bind(mode=BindMode.TX),
         Send(save="s1", pdu=submit()),

@@ -1,4 +1,4 @@
-"""Windowing and sequence numbers (SMPP 3.4 §2.5†, §3.2, §5.1.4†; v5.0 §2.6; checklist 7-10, 49).
+"""Windowing and sequence numbers (SMPP 3.4 §2.5.2, §3.2.1, §5.1.4; checklist 7-10, 49).
 
 SMPP is asynchronous: an ESME may have many requests outstanding and the SMSC may answer
 them in any order, each response echoing its request's sequence number. The ESME's
@@ -60,8 +60,8 @@ async def _no_redelivery(ctx: SmscContext) -> None:
     again = probe.take(lambda f: f.command_id == CommandId.DELIVER_SM and where(f, ctx))
     if again is not None:
         raise CaseFailed(
-            "the receipt came back although it was answered: the SMSC mixed up its deliver_sm "
-            f"#{ctx.frame('r1').seq} with our submit_sm of the same number ({again.describe()})"
+            f"the receipt (deliver_sm #{ctx.frame('r1').seq}), answered after our submit_sm with the "
+            f"same sequence number, was delivered again ({again.describe()})"
         )
 
 
@@ -74,7 +74,7 @@ CASES = (
     case(
         "window.pipelined-submits",
         f"{WINDOW} submit_sm sent without waiting are each answered ESME_ROK, echoing their numbers",
-        "3.4 §2.5†; 5.0 §2.6.2",
+        "3.4 §2.5.2; §2.8",
         MUST,
         Bind(mode=BindMode.TX),
         *_pipelined(),
@@ -84,7 +84,7 @@ CASES = (
     case(
         "window.sequence-max",
         "A submit_sm with sequence_number 0x7FFFFFFF is answered with that number",
-        "3.4 §5.1.4†",
+        "3.4 §5.1.4; §3.2.1",
         MUST,
         Bind(mode=BindMode.TX),
         Request(pdu=submit(), seq=MAX_SEQ),
@@ -93,7 +93,7 @@ CASES = (
     case(
         "window.sequence-wraps",
         "After sequence_number 0x7FFFFFFF the next request uses 1, and both are answered",
-        "3.4 §5.1.4†; 5.0 §4.7.24",
+        "3.4 §5.1.4; §3.2.1",
         MUST,
         Bind(mode=BindMode.TX),
         Request(pdu=submit(), seq=MAX_SEQ - 1),
@@ -116,7 +116,7 @@ CASES = (
     case(
         "window.mixed-pipeline",
         "submit_sm, enquire_link and query_sm in flight together each get their own response type",
-        "3.4 §2.5†; §3.2",
+        "3.4 §2.5.2; §3.2.1",
         MUST,
         Bind(mode=BindMode.TX),
         Send(save="a", pdu=submit()),
@@ -132,7 +132,7 @@ CASES = (
     case(
         "window.directions-independent",
         "On a transceiver bind our sequence numbers and the SMSC's are independent",
-        "5.0 §2.6.1†; carrier practice",
+        "3.4 §3.2.1; carrier practice",
         SHOULD,
         Bind(mode=BindMode.TRX),
         Deliveries(auto=False),
