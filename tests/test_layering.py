@@ -63,6 +63,8 @@ FORBIDDEN: Final[dict[str, set[str]]] = {
     },
     "smppgw.net": {"smppgw.gateway", "smppgw.api", "smppgw.store", "simulator", "loadtest", "conformance"},
     "smppgw.gateway": {"smppgw.api", "smppgw.metrics", "simulator", "loadtest", "conformance"},
+    # What several gateways share through Redis sits below the gateway that uses it.
+    "smppgw.cluster": {"smppgw.gateway", "smppgw.api", "smppgw.app", "simulator", "loadtest", "conformance"},
     # The shared helpers sit below every layer that uses them (ARCHITECTURE.md).
     "smppgw.support": {
         "smppgw.net",
