@@ -76,6 +76,7 @@ from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.quiet import QuietDesk
 from smppgw.gateway.twoway import Reply, TwoWay
+from smppgw.gateway.vouchers import VoucherDesk
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
@@ -315,6 +316,7 @@ async def run_app(
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
                 region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
+                vouchers=twoway.vouchers,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
@@ -353,6 +355,7 @@ def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
     return TwoWay(
         store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
         tenants=config.tenants, conversations=_conversations(config, store, gateway),
+        vouchers=VoucherDesk(store, registry=gateway.metrics.registry),  # [[twoway.rule]] voucher; the API
     )  # fmt: skip
 
 
