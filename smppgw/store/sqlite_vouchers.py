@@ -58,9 +58,12 @@ _COUNTS = (
 
 
 def _record(row: Sequence[Any]) -> VoucherRecord:
+    def t(value: float | None) -> float | None:  # a REAL: RETURNING may give a whole one as an int
+        return None if value is None else float(value)
+
     return VoucherRecord(
-        code=row[0], pool=row[1], campaign=row[2], imported_at=row[3], issued_to=row[4], issued_at=row[5],
-        redeemed_at=row[6],
+        code=row[0], pool=row[1], campaign=row[2], imported_at=float(row[3]), issued_to=row[4],
+        issued_at=t(row[5]), redeemed_at=t(row[6]),
     )  # fmt: skip
 
 
