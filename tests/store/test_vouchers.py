@@ -91,7 +91,11 @@ def test_redeeming_marks_an_issued_code_once(backend: Backend) -> None:
         store.redeem_voucher("R9", at=4.0)
     assert (unknown.value.reason, unknown.value.record) == ("unknown", None)
     [event] = store.events(types=["voucher.redeemed"])
-    assert (event.subject, event.sequence, event.data["redeemed_at"]) == ("voucher:R1", 2, done.to_dict()["redeemed_at"])
+    assert (event.subject, event.sequence, event.data["redeemed_at"]) == (
+        "voucher:R1",
+        2,
+        done.to_dict()["redeemed_at"],
+    )
 
 
 def test_counts_per_pool_and_per_campaign(backend: Backend) -> None:
