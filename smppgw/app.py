@@ -352,10 +352,10 @@ def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
                 tags=("twoway", reply.purpose, *reply.tags),
             )  # fmt: skip
 
+    vouchers = VoucherDesk(store, registry=gateway.metrics.registry)  # rules' codes, flows' and the API's
     return TwoWay(
         store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
-        tenants=config.tenants, conversations=_conversations(config, store, gateway),
-        vouchers=VoucherDesk(store, registry=gateway.metrics.registry),  # [[twoway.rule]] voucher; the API
+        tenants=config.tenants, conversations=_conversations(config, store, gateway), vouchers=vouchers,
     )  # fmt: skip
 
 

@@ -10,6 +10,8 @@
     POST /v1/vouchers/{code}/redeem              mark it used -> 200 the code; 404 unknown;
                                                  409 not issued, or already redeemed
 
+A store that cannot write (locked, full) is 503 with nothing changed.
+
 A code is unique across every pool (a redemption names only the code): one a pool has
 already, or given twice in one import, is not added and is listed in ``duplicates``
 (the first 1,000). Every line is checked first: a bad one is a 422 naming it
@@ -37,7 +39,7 @@ from smppgw.api.keys import Principal
 from smppgw.api.problems import Problem, field_error, invalid, invalid_fields, responses
 from smppgw.gateway.vouchers import PoolCounts, RedeemError, VoucherDesk
 from smppgw.policy.addressing import to_smpp
-from smppgw.store.base import Store
+from smppgw.store.base import Store, StoreError
 from smppgw.twoway.keyword_config import POOL_NAME
 
 __all__ = ["MAX_CODES", "vouchers_router"]
@@ -83,7 +85,7 @@ def vouchers_router(
         return store.wall(now()) or 0.0
 
     @router.post(
-        "/v1/vouchers/pools/{pool}", dependencies=writing, responses=responses(403, 413, 422),
+        "/v1/vouchers/pools/{pool}", dependencies=writing, responses=responses(403, 413, 422, 503),
         openapi_extra=_IMPORT_BODY,
     )  # fmt: skip
     async def import_codes(pool: str, request: Request, campaign: str | None = None) -> dict[str, Any]:
@@ -91,7 +93,10 @@ def vouchers_router(
         if campaign is not None and not CAMPAIGN.fullmatch(campaign):
             raise invalid("campaign", "1-64 of A-Z a-z 0-9 _ . : -", "query")
         codes = _codes(await request.body(), request.headers.get("content-type", ""), campaign)
-        result = desk.import_codes(pool, codes, at=wall_now())
+        try:
+            result = desk.import_codes(pool, codes, at=wall_now())
+        except StoreError as exc:
+            raise Problem(503, f"not imported (nothing written): {exc}") from None
         return {
             "pool": pool, "imported": result.imported, "duplicates": list(result.duplicates[:MAX_LISTED]),
             "duplicate_count": len(result.duplicates),
@@ -102,13 +107,16 @@ def vouchers_router(
         return {"pools": [_counts(p) for p in store.voucher_pools()]}
 
     @router.post(
-        "/v1/vouchers/pools/{pool}/issue", dependencies=writing, responses=responses(403, 404, "pool-empty", 422),
+        "/v1/vouchers/pools/{pool}/issue", dependencies=writing, responses=responses(403, 404, "pool-empty", 422, 503),
         openapi_extra=_ISSUE_BODY,
     )  # fmt: skip
     async def issue(pool: str, request: Request) -> dict[str, Any]:
         _pool(pool)
         to, campaign = _issue_body(await request.body(), region)
-        code = desk.issue(pool, to, campaign=campaign, now=wall_now())
+        try:
+            code = desk.issue(pool, to, campaign=campaign, now=wall_now())
+        except StoreError as exc:
+            raise Problem(503, f"not issued: {exc}") from None
         if code is None:
             if not any(p.pool == pool for p in store.voucher_pools()):
                 raise HTTPException(404, f"no voucher pool {pool!r}")
@@ -150,11 +158,13 @@ def vouchers_router(
 
     @router.post(
         "/v1/vouchers/{code}/redeem", dependencies=writing,
-        responses=responses(403, 404, "voucher-not-issued", "voucher-redeemed"),
+        responses=responses(403, 404, "voucher-not-issued", "voucher-redeemed", 503),
     )  # fmt: skip
     async def redeem(code: str) -> dict[str, Any]:
         try:
             return desk.redeem(code, at=wall_now()).to_dict()
+        except StoreError as exc:
+            raise Problem(503, f"not redeemed: {exc}") from None
         except RedeemError as exc:
             if exc.reason == "unknown":
                 raise HTTPException(404, f"no voucher code {code!r}") from None

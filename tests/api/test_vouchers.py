@@ -13,6 +13,8 @@ import trio
 
 from smppgw.core.text import decode_text
 from smppgw.net.http import HttpLimits
+from smppgw.store.base import StoreError
+from smppgw.store.memory import MemoryStore
 from smppgw.twoway.config import twoway_from_dict
 from tests.api.helpers import Api, app_config, assert_problem, serving
 from tests.api.test_access import as_key, make_key
@@ -131,6 +133,45 @@ async def test_errors_are_problems_naming_what_is_wrong(tmp_path: Path) -> None:
             assert (await api.get("/v1/vouchers/pools")).json()["pools"] == [
                 {"pool": "p", "total": 2, "issued": 2, "redeemed": 1, "available": 0}
             ]
+
+
+class _Failing(MemoryStore):
+    """A store whose voucher writes fail while ``failing`` (a disk full, a lock held)."""
+
+    failing = False
+
+    def _check(self) -> None:
+        if self.failing:
+            raise StoreError("store OperationalError: database is locked")
+
+    def import_vouchers(self, *args: Any, **kw: Any) -> Any:
+        self._check()
+        return super().import_vouchers(*args, **kw)
+
+    def issue_voucher(self, *args: Any, **kw: Any) -> Any:
+        self._check()
+        return super().issue_voucher(*args, **kw)
+
+    def redeem_voucher(self, *args: Any, **kw: Any) -> Any:
+        self._check()
+        return super().redeem_voucher(*args, **kw)
+
+
+async def test_a_store_that_cannot_write_is_503_and_nothing_changes(tmp_path: Path) -> None:
+    store = _Failing()
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db"), store=store) as api:
+        await _import(api, "p", "P-1\nP-2\n", TEXT)
+        await api.post("/v1/vouchers/pools/p/issue", {"to": "+447700900001"})
+        store.failing = True
+        issued = await api.post("/v1/vouchers/pools/p/issue", {"to": "+447700900002"})
+        assert "not issued" in assert_problem(issued, 503, "unavailable")["detail"]
+        assert_problem(await _import(api, "p", "P-3\n", TEXT), 503, "unavailable")
+        assert_problem(await api.http.post(f"{api.url}/v1/vouchers/P-1/redeem"), 503, "unavailable")
+        store.failing = False
+        assert (await api.get("/v1/vouchers/pools")).json()["pools"] == [
+            {"pool": "p", "total": 2, "issued": 1, "redeemed": 0, "available": 1}
+        ]
+        assert (await api.http.post(f"{api.url}/v1/vouchers/P-1/redeem")).status_code == 200
 
 
 async def test_the_routes_need_the_voucher_scopes_and_no_tenant(tmp_path: Path) -> None:
