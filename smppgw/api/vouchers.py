@@ -141,8 +141,11 @@ def vouchers_router(
             redeemed=sum(r.redeemed for r in rows),
         )  # fmt: skip
         return {
-            "totals": _counts(totals, pool=False),
-            "campaigns": [_counts(c, pool=False) for c in campaigns.values()],
+            "totals": {k: v for k, v in _counts(totals, pool=False).items() if k != "campaign"},
+            "campaigns": [
+                _counts(c, pool=False)
+                for c in sorted(campaigns.values(), key=lambda c: (c.campaign is not None, c.campaign or ""))
+            ],
             "pools": [
                 {**_counts(_sum(name, parts)), "campaigns": [_counts(p, pool=False) for p in parts]}
                 for name, parts in by_pool.items()
