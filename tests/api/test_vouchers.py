@@ -270,3 +270,26 @@ async def test_a_keyword_gives_a_code_and_the_same_one_again(tmp_path: Path) -> 
             metrics = (await api.get("/metrics")).text
             assert 'smppgw_voucher_pool_empty_total{pool="SPRING"} 1.0' in metrics
             assert 'smppgw_vouchers_issued_total{pool="SPRING"} 1.0' in metrics
+
+
+async def test_many_handsets_texting_at_once_get_distinct_codes(tmp_path: Path) -> None:
+    """20 handsets text VOUCHER at once (the simulator spreads the MOs over two binds)
+    for 15 codes: 15 distinct codes, one each, and 5 exhausted texts."""
+    twoway = twoway_from_dict(
+        {"rule": [{"keyword": "VOUCHER", "voucher": "rush", "exhausted": "None left."}]}
+    )
+    handsets = [f"4477009002{i:02d}" for i in range(20)]
+    async with simulator() as sim:
+        config = attrs.evolve(app_config([smsc(sim)], tmp_path / "db"), twoway=twoway)
+        async with serving(config) as api:
+            await api.wait_ready()
+            await _import(api, "rush", "".join(f"RUSH-{i:02d}\n" for i in range(15)), TEXT)
+            for handset in handsets:
+                sim.inject_mo(system_id=None, source_addr=handset, destination_addr="12345", text="VOUCHER")
+            with trio.fail_after(20):
+                while len(got := [m for h in handsets for m in sim.store.select(destination_addr=h)]) < 20:
+                    await trio.sleep(0.05)
+            texts = [decode_text(m.payload, m.data_coding) for m in got]
+            codes = [t.removeprefix("Your code: ") for t in texts if t.startswith("Your code: ")]
+            assert len(codes) == 15 and len(set(codes)) == 15 and texts.count("None left.") == 5, texts
+            assert len({m.destination_addr for m in got}) == 20  # one reply each
