@@ -101,7 +101,7 @@ def build_app(
     must be international. ``api_keys``: the config's keys (every scope, no tenant);
     the store's keys too (``api.keys``), with ``key_limits``. ``consent_rules``: the
     ``[twoway]`` consent settings (``api.consent``). ``vouchers``: the desk the keyword
-    rules use too (``api.vouchers``); None: one of the API's own."""
+    rules use too (``api.vouchers``); None: one of the API's own (its metrics not served)."""
     keyring = Keyring(api_keys, store, key_limits)
     acceptor = Acceptor(gateway, store, keyring, now=now, max_queued=max_queued, region=region)
     one, many, components = openapi_components()
@@ -275,7 +275,7 @@ def build_app(
     app.include_router(events_router(store, now), dependencies=[Depends(admin)])  # /v1/events, dead letters
     app.include_router(consent_router(store, consent_rules or Consent(), now=now, region=region,
                                       block=gateway.block_destination, read=need("consent:read"), write=consent))  # fmt: skip
-    desk = vouchers or VoucherDesk(store, registry=gateway.metrics.registry)
+    desk = vouchers or VoucherDesk(store)  # its metrics of its own: serve passes the one with the gateway's
     app.include_router(vouchers_router(desk, store, now=now, region=region, read=need("vouchers:read"),
                                        write=need("vouchers:write")))  # fmt: skip
     return app
