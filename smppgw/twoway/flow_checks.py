@@ -230,9 +230,7 @@ def _vars(flow: Flow, steps: str) -> None:
         for i, action in enumerate(step.actions):
             when = action.at if isinstance(action, Send | Goto) else None
             if when is not None and when.var is not None and when.var not in known:
-                raise FlowError(
-                    _path(at, f"actions[{i}].at"), f"unknown var {{{action.at.var}}} {_known(known)}"
-                )
+                raise FlowError(_path(at, f"actions[{i}].at"), f"unknown var {{{when.var}}} {_known(known)}")
         for key, text in _texts(step):
             for name in _PLACEHOLDER.findall(text):
                 if name == "options" and step.expect.kind in ("choice", "slot"):
