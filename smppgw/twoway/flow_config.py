@@ -282,7 +282,7 @@ def _action(data: Any, where: str) -> Action:
     at = lambda key: key_path(where, key)  # noqa: E731
     value = t[kind]
     if kind in ("send", "goto"):
-        when, late = None, _str(t.get("late", "skip"), at("late"), hi=4)
+        when, late = None, _str(t.get("late", "skip"), at("late"), hi=16)
         if late not in ("skip", "now"):
             raise FlowError(at("late"), f"skip or now, got {late!r}")
         if "at" in t:
