@@ -253,7 +253,8 @@ on = { 2 = "nowhere" }
     with pytest.raises(ConfigError, match=r"^twoway\.flow\[1\]\.steps\.a\.on\.2: no step 'nowhere'"):
         twoway_from_dict(tomllib.loads(text))
     assert [
-        f.name for f in twoway_from_dict(tomllib.loads(text.split('[[flow]]\nname = "two"')[0])).flows
+        f.name
+        for f in twoway_from_dict(tomllib.loads(text.split('[[flow]]\nname = "two"', maxsplit=1)[0])).flows
     ] == ["one"]
 
 
