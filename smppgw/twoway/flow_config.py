@@ -50,6 +50,7 @@ __all__ = [
     "EXPECT_KINDS",
     "FLOW_KEYS",
     "LIMITS",
+    "RESERVED_EVENTS",
     "STEP_KEYS",
     "FlowError",
     "flows_from_config",
@@ -83,6 +84,8 @@ LIMITS: Final = {
     "attempts": 5,
     "max": 1_000_000,
 }
+# the first word of the gateway's own event types: a flow's event is none of them
+RESERVED_EVENTS: Final = ("message", "consent", "keyword", "conversation", "flow", "thread", "voucher")
 NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 STEP_NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,31}")
 VAR_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,31}")
@@ -309,7 +312,13 @@ def _action(data: Any, where: str) -> Action:
         if len(raw) > LIMITS["data"]:
             raise FlowError(at("data"), f"at most {LIMITS['data']} keys")
         data_ = {str(k): _str(v, key_path(at("data"), k), lo=0, hi=500) for k, v in raw.items()}
-        return Emit(type=_str(value, at("emit"), hi=128, pattern=EVENT_TYPE), data=data_)
+        kind_ = _str(value, at("emit"), hi=128, pattern=EVENT_TYPE)
+        if kind_.split(".")[0] in RESERVED_EVENTS:
+            raise FlowError(
+                at("emit"),
+                f"{kind_!r} is one of the gateway's own event types ({', '.join(RESERVED_EVENTS)}.*)",
+            )
+        return Emit(type=kind_, data=data_)
     if kind == "handoff":
         return Handoff(
             queue=_str(value, at("handoff"), hi=64, pattern=QUEUE),

@@ -105,6 +105,10 @@ def test_the_path_names_the_config_key_or_the_api_field() -> None:
             "steps.a.actions[0].late: skip or now",
         ),
         ({"a": {"actions": [{"emit": "Bad Type"}]}}, "steps.a.actions[0].emit: 'Bad Type' does not match"),
+        (
+            {"a": {"actions": [{"emit": "flow.completed"}]}},
+            "steps.a.actions[0].emit: 'flow.completed' is one of the gateway's own",
+        ),
         # vars
         ({"a": {"prompt": "Hi {name}"}}, "steps.a.prompt: unknown var {name}"),
         (
