@@ -313,3 +313,23 @@ def test_any_json_is_a_flow_or_a_flow_error(steps: dict[str, Any]) -> None:
         parse_flow({"name": "t", "steps": steps})
     except FlowError as exc:
         assert exc.path and str(exc).startswith(exc.path)
+
+
+def test_toml_date_times_and_lower_case_keys() -> None:
+    text = """
+name = "t"
+[steps.pick]
+expect = "slot"
+slots = [2027-03-15T09:30:00Z, 2027-03-16T11:00:00+01:00]
+var = "slot"
+next = "ask"
+[steps.ask]
+expect = "choice"
+options = [{ key = "Yes" }, { key = "no" }]
+on = { yes = "done" }
+[steps.done]
+"""
+    f = parse_flow(tomllib.loads(text))
+    assert f.steps["pick"].expect.slots == ("2027-03-15T09:30:00+00:00", "2027-03-16T11:00:00+01:00")
+    assert f.steps["ask"].on == {"YES": "done"}
+    assert json.loads(json.dumps(f.to_dict()))["steps"]["pick"]["slots"][0] == "2027-03-15T09:30:00+00:00"
