@@ -16,6 +16,7 @@ from smppgw.support.config import ConfigError
 from smppgw.twoway.config import twoway_from_dict
 from smppgw.twoway.flow_config import FlowError, parse_flow
 from smppgw.twoway.flow_model import Goto, Send, When
+from tests.twoway.flowkit import Run
 
 OK = {"a": {"prompt": "hi"}}
 
@@ -310,9 +311,16 @@ JSON = st.recursive(
 @given(steps=st.dictionaries(st.sampled_from(["a", "b", "c"]), JSON, min_size=1, max_size=3))
 def test_any_json_is_a_flow_or_a_flow_error(steps: dict[str, Any]) -> None:
     try:
-        parse_flow({"name": "t", "steps": steps})
+        f = parse_flow({"name": "t", "steps": steps})
     except FlowError as exc:
         assert exc.path and str(exc).startswith(exc.path)
+        return
+    run = Run(f, now=0.0)  # a flow that loads runs: any reply, any time
+    run.start()
+    for text in ("1", "b", "x", "2"):
+        run.reply(text)
+        if run.state.next_due is not None:
+            run.due()
 
 
 def test_toml_date_times_and_lower_case_keys() -> None:
