@@ -30,7 +30,15 @@ import msgspec
 import trio
 
 from smppgw.api.addresses import address
-from smppgw.api.bodies import ExpectBody, MessageBody, check, decode_batch, decode_one, openapi_components
+from smppgw.api.bodies import (
+    ExpectBody,
+    MessageBody,
+    check,
+    decode_batch,
+    decode_one,
+    openapi_components,
+    with_key,
+)
 from smppgw.api.keys import Keyring, Principal, Quota
 from smppgw.api.problems import (
     Problem,
@@ -190,10 +198,14 @@ class Acceptor:
             )
         return accepted(seen)
 
-    def _one(self, raw: bytes, who: Principal) -> tuple[MessageBody, dict[str, Any]]:
+    def _one(
+        self, raw: bytes, who: Principal, keys: tuple[str | None, str] | None = None
+    ) -> tuple[MessageBody, dict[str, Any]]:
         body = decode_one(raw)
         if errors := check(body, ""):
             raise invalid_fields(errors)
+        if keys is not None:  # an input stream entry's (api.stream_intake)
+            body = with_key(body, *keys)
         return body, _fields(body, self.now, self.region, who)
 
     def single(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
@@ -214,13 +226,17 @@ class Acceptor:
         except StoreError as exc:
             raise Problem(503, f"not accepted: {exc}") from None
 
-    async def single_grouped(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
+    async def single_grouped(
+        self, raw: bytes, who: Principal, keys: tuple[str | None, str] | None = None
+    ) -> tuple[int, bytes]:
         """``POST /v1/messages`` as the HTTP front answers it: the requests that arrive
         together are stored in one transaction (``Gateway.submit_many``), so a commit
         is shared by all of them instead of paid by each. No waiting is added: the
         group is what the other connections' tasks put in before the group's task runs,
-        in the same scheduler round."""
-        body, fields = self._one(raw, who)
+        in the same scheduler round. The input stream's requests come this way too, with
+        ``keys``: (the entry's idempotency key, the key when neither it nor the body has
+        one) (``bodies.with_key``)."""
+        body, fields = self._one(raw, who, keys)
         pending = _Pending(body, fields, who)
         self._group.append(pending)
         self._wake.set()
