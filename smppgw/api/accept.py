@@ -226,20 +226,28 @@ class Acceptor:
         except StoreError as exc:
             raise Problem(503, f"not accepted: {exc}") from None
 
-    async def single_grouped(
-        self, raw: bytes, who: Principal, keys: tuple[str | None, str] | None = None
-    ) -> tuple[int, bytes]:
+    async def single_grouped(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
         """``POST /v1/messages`` as the HTTP front answers it: the requests that arrive
         together are stored in one transaction (``Gateway.submit_many``), so a commit
         is shared by all of them instead of paid by each. No waiting is added: the
         group is what the other connections' tasks put in before the group's task runs,
-        in the same scheduler round. The input stream's requests come this way too, with
-        ``keys``: (the entry's idempotency key, the key when neither it nor the body has
-        one) (``bodies.with_key``)."""
+        in the same scheduler round."""
+        return await self.answer(self.enqueue(raw, who))
+
+    def enqueue(self, raw: bytes, who: Principal, keys: tuple[str | None, str] | None = None) -> _Pending:
+        """The first half of ``single_grouped``: the request checked and put in the next
+        group (raises Problem). The input stream's requests come this way, in the
+        stream's order, with ``keys``: (the entry's idempotency key, the key when
+        neither it nor the body has one) (``bodies.with_key``)."""
         body, fields = self._one(raw, who, keys)
         pending = _Pending(body, fields, who)
         self._group.append(pending)
         self._wake.set()
+        return pending
+
+    @staticmethod
+    async def answer(pending: _Pending) -> tuple[int, bytes]:
+        """The second half: (status, JSON body) once its group is stored; raises Problem."""
         await pending.done.wait()
         if isinstance(pending.result, Problem):
             raise pending.result

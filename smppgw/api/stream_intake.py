@@ -12,19 +12,19 @@ the stream may send: guard the Redis server as you guard API keys.
 
 An entry without a key gets ``stream:<entry id>``: taken again after a gateway died
 before its XACK, it answers as a repeat. What the HTTP route answers 202 or 200 (a
-repeat) is XACKed; 429 and 503 (the queue full, the gateway not running, the store
-failing) leave it pending, read again later; any other problem (400, 409, 422, 500) is
-its line on the errors stream: ``status``, ``type``, ``title``, ``detail``, ``field``
-(the first field named, or empty) and ``errors`` (JSON: each field and its message), the
-words of the problem+json the HTTP route would answer.
+repeat) is a line on the accepted stream: ``status`` ("202" or "200"), ``id`` (the
+message's), ``segments``; 429 and 503 (the queue full, the gateway not running, the
+store failing) leave it pending, read again later; any other problem (400, 409, 422,
+500) is its line on the errors stream: ``status``, ``type``, ``title``, ``detail``,
+``field`` (the first field named, or empty) and ``errors`` (JSON: each field and its
+message), the words of the problem+json the HTTP route would answer. Each line has the
+entry's id as ``entry``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-
-import trio
 
 from smppgw.api.accept import Acceptor
 from smppgw.api.keys import Principal
@@ -86,20 +86,28 @@ class StreamIntake:
         return self.acceptor.max_queued - gateway.queued()
 
     async def take(self, entries: Sequence[Entry]) -> list[Outcome]:
-        """Each entry as a ``POST /v1/messages`` of its own, all in one scheduler round:
-        one group commit for them."""
+        """Each entry as a ``POST /v1/messages`` of its own, put in the intake's next
+        group in the stream's order (the first of a repeated key is the one stored), so
+        one group commit stores them."""
         outcomes: list[Outcome] = [RETRY] * len(entries)
-
-        async def one(i: int, entry: Entry) -> None:
+        queued = []
+        for i, entry in enumerate(entries):
             try:
                 raw, key = _request(entry)
-                await self.acceptor.single_grouped(raw, self.who, (key, f"stream:{entry.id}"))
+                queued.append((i, self.acceptor.enqueue(raw, self.who, (key, f"stream:{entry.id}"))))
             except Problem as exc:
-                outcomes[i] = RETRY if exc.status in _LATER else Outcome(ack=True, error=_error(exc))
-            else:
-                outcomes[i] = Outcome(ack=True)  # stored (202) or a repeat of a stored one (200)
-
-        async with trio.open_nursery() as nursery:
-            for i, entry in enumerate(entries):
-                nursery.start_soon(one, i, entry)
+                outcomes[i] = _refused(exc)
+        for i, pending in queued:
+            try:
+                status, body = await self.acceptor.answer(pending)
+            except Problem as exc:
+                outcomes[i] = _refused(exc)
+            else:  # stored (202) or a repeat of a stored one (200)
+                message = json.loads(body)
+                answer = {"status": str(status), "id": message["id"], "segments": str(message["segments"])}
+                outcomes[i] = Outcome(ack=True, answer=answer)
         return outcomes
+
+
+def _refused(exc: Problem) -> Outcome:
+    return RETRY if exc.status in _LATER else Outcome(ack=True, error=_error(exc))

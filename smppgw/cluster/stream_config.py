@@ -3,7 +3,7 @@
     [streams]
     enabled = true
     url = "redis://127.0.0.1:6379/0"  # any Redis; the store may be SQLite, memory or Redis
-    prefix = "smppgw"                 # streams {prefix}:in, {prefix}:events, {prefix}:errors
+    prefix = "smppgw"                 # streams {prefix}:in, :accepted, :errors and :events
     input = true                      # read message requests from {prefix}:in
     events = true                     # write every event of the outbox to {prefix}:events
     group = "smppgw"                  # the gateways' consumer group on {prefix}:in
@@ -12,10 +12,10 @@
     batch = 100                       # entries per read (XREADGROUP COUNT)
     block = 1.0                       # seconds a read waits for entries (BLOCK)
     claim_idle = 60                   # seconds before another gateway's pending entry is taken
-    maxlen = 1000000                  # {prefix}:events and :errors trimmed to about this
+    maxlen = 1000000                  # :accepted, :errors and :events trimmed to about this
 
 The streams are named by the prefix, not configured one by one: a platform needs only
-the prefix to find all three.
+the prefix to find them all.
 """
 
 from __future__ import annotations
@@ -71,12 +71,15 @@ class StreamSettings:
     def errors_stream(self) -> str:
         return f"{self.prefix}:errors"
 
+    @property
+    def accepted_stream(self) -> str:
+        return f"{self.prefix}:accepted"
+
 
 def streams_from_dict(t: dict[str, Any]) -> StreamSettings | None:
-    """The ``[streams]`` table; None when it is not enabled. Raises ConfigError naming the key."""
+    """The ``[streams]`` table; None unless ``enabled``. Raises ConfigError naming the key."""
     unknown_keys(t, _KEYS, "streams")
-    if not boolean(t.get("enabled", False), "streams.enabled"):
-        return None
+    enabled = boolean(t.get("enabled", False), "streams.enabled")
     given: dict[str, Any] = {}
     if "url" in t:
         url = string(t["url"], "streams.url", min_len=1, max_len=2048)
@@ -100,4 +103,5 @@ def streams_from_dict(t: dict[str, Any]) -> StreamSettings | None:
         given["claim_idle"] = number(t["claim_idle"], "streams.claim_idle", gt=0, le=86_400)
     if "maxlen" in t:
         given["maxlen"] = integer(t["maxlen"], "streams.maxlen", 1000, 1_000_000_000)
-    return StreamSettings(**given)
+    settings = StreamSettings(**given)  # checked even when not enabled: a typo is said now
+    return settings if enabled else None

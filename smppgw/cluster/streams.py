@@ -6,10 +6,11 @@ Theory of operation. Each gateway is one consumer of the group (``[streams] grou
 ``block`` seconds), and never more than the gateway's queue has room for: when the queue
 is full it stops reading, and the entries wait in Redis (backpressure, nothing refused).
 The entries of a read go to the intake together (``Intake.take``, the same code as
-``POST /v1/messages``, stored in one group commit); then, in one pipeline, each rejected
-one is XADDed to ``{prefix}:errors`` and every settled one is XACKed. So an entry is
-XACKed only after its message is durable (the store's commit returned) or its rejection
-is written; a gateway that dies before that leaves it pending in the group, and any
+``POST /v1/messages``, stored in one group commit); then, in one pipeline, each one's
+answer is XADDed, ``{prefix}:accepted`` (the message id, as the 202 or 200) or
+``{prefix}:errors`` (the problem, as the 4xx), and every settled one is XACKed. So an
+entry is XACKed only after its message is durable (the store's commit returned) or its
+rejection is written; a gateway that dies before that leaves it pending in the group, and any
 gateway (this one included) claims it once it has been idle ``claim_idle`` seconds
 (XAUTOCLAIM) and takes it again. An entry the intake could not take now (the queue full,
 the store or the gateway not ready: 429, 503) stays pending and is read again
@@ -18,8 +19,8 @@ the store or the gateway not ready: 429, 503) stays pending and is read again
 Taken again, an entry is not a second message: the intake gives a request without an
 ``idempotency_key`` the key ``stream:<entry id>``, so a repeat answers as the first (and
 is XACKed) when the same store sees it, that is with the Redis store or on the gateway
-that stored it. A rejection written twice (the XACK lost) is a repeated line on the
-errors stream, with the same ``entry``.
+that stored it. An answer written twice (the XACK lost) is a repeated line with the
+same ``entry``.
 
 Redis away: the loop logs, waits (1 s, doubling to 30 s) and tries again; the entries
 stay in Redis.
@@ -80,10 +81,12 @@ class Entry:
 
 @attrs.frozen
 class Outcome:
-    """What became of an entry: ``ack`` it (stored, a repeat, or rejected with ``error``,
-    the fields of its line on the errors stream); neither: read it again later."""
+    """What became of an entry: ``ack`` it, stored or a repeat (``answer``: the fields of
+    its line on the accepted stream) or rejected (``error``: its line on the errors
+    stream); else read it again later."""
 
     ack: bool
+    answer: dict[str, str] | None = None
     error: dict[str, str] | None = None
 
 
@@ -187,13 +190,13 @@ class StreamInput:
         async with self.client.pipeline(transaction=False) as pipe:
             for entry in entries:
                 outcome = outcomes.get(entry.id, Outcome(ack=True))  # deleted: nothing to take
-                if outcome.error is not None:
-                    pipe.xadd(
-                        s.errors_stream, {"entry": entry.id, **outcome.error},
-                        trim_strategy=PureToken.MAXLEN, threshold=s.maxlen,
-                        trim_operator=PureToken.APPROXIMATELY,
-                    )  # fmt: skip
-                    self.rejected += 1
+                for stream, line in ((s.accepted_stream, outcome.answer), (s.errors_stream, outcome.error)):
+                    if line is not None:
+                        pipe.xadd(
+                            stream, {"entry": entry.id, **line}, trim_strategy=PureToken.MAXLEN,
+                            threshold=s.maxlen, trim_operator=PureToken.APPROXIMATELY,
+                        )  # fmt: skip
+                self.rejected += outcome.error is not None
                 if outcome.ack:
                     acks.append(entry.id)
                 else:
