@@ -12,8 +12,8 @@ the stream may send: guard the Redis server as you guard API keys.
 
 An entry without a key gets ``stream:<entry id>``: taken again after a gateway died
 before its XACK, it answers as a repeat. What the HTTP route answers 202 or 200 (a
-repeat) is a line on the accepted stream: ``status`` ("202" or "200"), ``id`` (the
-message's), ``segments``; 429 and 503 (the queue full, the gateway not running, the
+repeat) is a line on the accepted stream: ``code`` ("202" or "200") and the fields of
+that answer's body, ``id``, ``status`` (the message's) and ``segments``; 429 and 503 (the queue full, the gateway not running, the
 store failing) leave it pending, read again later; any other problem (400, 409, 422,
 500) is its line on the errors stream: ``status``, ``type``, ``title``, ``detail``,
 ``field`` (the first field named, or empty) and ``errors`` (JSON: each field and its
@@ -104,7 +104,7 @@ class StreamIntake:
                 outcomes[i] = _refused(exc)
             else:  # stored (202) or a repeat of a stored one (200)
                 message = json.loads(body)
-                answer = {"status": str(status), "id": message["id"], "segments": str(message["segments"])}
+                answer = {"code": str(status), **{k: str(v) for k, v in message.items()}}
                 outcomes[i] = Outcome(ack=True, answer=answer)
         return outcomes
 

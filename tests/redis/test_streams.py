@@ -104,7 +104,9 @@ async def test_requests_on_the_input_stream_are_sent_and_their_events_read_from_
             }
             assert sorted(answers) == sorted(ids)
             assert {a["id"] for a in answers.values()} == set(delivered)
-            assert {(a["status"], a["segments"]) for a in answers.values()} == {("202", "1")}
+            assert {(a["code"], a["status"], a["segments"]) for a in answers.values()} == {
+                ("202", "queued", "1")
+            }
 
 
 BAD: Sequence[tuple[Fields, int, str]] = [
@@ -194,7 +196,7 @@ async def test_an_idempotency_key_makes_one_message_of_repeated_requests(
             assert http.status_code == 200, http.text  # a repeat of the stream's message
             assert http.json()["id"] == listed[0]["id"]
             answers = [dict(e.field_values) for e in await r.xrange(f"{redis_prefix}:accepted")]
-            assert [(a["entry"], a["status"], a["id"]) for a in answers] == [
+            assert [(a["entry"], a["code"], a["id"]) for a in answers] == [
                 (first, "202", listed[0]["id"]), (second, "200", listed[0]["id"]), (third, "200", listed[0]["id"])
             ]  # fmt: skip
             await api.wait_status(listed[0]["id"], {"delivered"})
