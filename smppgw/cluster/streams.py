@@ -146,6 +146,12 @@ class StreamInput:
                 delay = min(max(2 * delay, 1.0), _BACKOFF_CAP)
                 log.warning("streams: %s: %s; trying again in %.0f s", self.settings.input_stream, exc, delay)
                 await trio.sleep(delay)
+            except Exception:  # a bug must not stop the gateway: what is not XACKed is read again
+                delay = min(max(2 * delay, 1.0), _BACKOFF_CAP)
+                log.exception(
+                    "streams: reading %s failed; trying again in %.0f s", self.settings.input_stream, delay
+                )
+                await trio.sleep(delay)
 
     async def step(self) -> int:
         """One read and its settlement; returns how many entries were read."""
