@@ -133,16 +133,19 @@ class StreamInput:
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Read and settle entries until cancelled (a task of the app's nursery)."""
         delay = 0.0
-        started = False
+        grouped = started = False
         while True:
             try:
-                if not started:
+                if not grouped:  # at start, and after an error (the stream may have been deleted)
                     await self.ensure_group()
+                    grouped = True
+                if not started:
                     started = True
                     task_status.started()
                 await self.step()
                 delay = 0.0
             except (RedisError, OSError) as exc:
+                grouped = False
                 delay = min(max(2 * delay, 1.0), _BACKOFF_CAP)
                 log.warning("streams: %s: %s; trying again in %.0f s", self.settings.input_stream, exc, delay)
                 await trio.sleep(delay)

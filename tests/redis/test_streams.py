@@ -307,3 +307,64 @@ async def test_the_events_stream_resumes_from_the_durable_outbox_after_an_outage
                 while api.store.backlog().get(ENDPOINT, 0):
                     await trio.sleep(0.05)
             assert await r.xlen(events) == 6
+
+
+DOWN = {
+    "name": "a",
+    "host": "127.0.0.1",
+    "port": 1,
+    "system_id": "x",
+    "password": "y",
+    "connect_timeout": 0.2,
+}
+
+
+async def test_a_full_queue_stops_the_reading_and_the_requests_wait_in_redis(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """Backpressure: with the queue full (the carrier down, ``max_queued`` 3) the gateway
+    takes no more, refuses none; room made (cancels), it takes the rest."""
+    stream = f"{redis_prefix}:in"
+    config = attrs.evolve(
+        configured(app_config([DOWN], tmp_path / "gw.sqlite3"), redis_url, redis_prefix), max_queued=3
+    )
+    async with platform(redis_url) as r, serving(config) as api:
+        for i in range(8):
+            await r.xadd(stream, request(i))
+        with trio.fail_after(10):
+            while await r.xlen(f"{redis_prefix}:accepted") < 3:
+                await trio.sleep(0.05)
+        await trio.sleep(1.0)  # a while with the queue full: nothing more is taken
+        assert await r.xlen(f"{redis_prefix}:accepted") == 3
+        assert await r.xlen(f"{redis_prefix}:errors") == 0
+        assert api.gateway.queued() == 3
+        taken = [e.field_values["id"] for e in await r.xrange(f"{redis_prefix}:accepted")]
+        for message_id in taken:
+            assert (await api.post(f"/v1/messages/{message_id}/cancel", None)).status_code == 200
+        with trio.fail_after(10):
+            while await r.xlen(f"{redis_prefix}:accepted") < 6:
+                await trio.sleep(0.05)
+        await trio.sleep(0.5)
+        assert await r.xlen(f"{redis_prefix}:accepted") == 6  # room for 3 again: 3 more
+        assert await r.xlen(f"{redis_prefix}:errors") == 0
+
+
+async def test_a_deleted_input_stream_is_made_again_with_its_group(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    stream = f"{redis_prefix}:in"
+    async with simulator() as sim, platform(redis_url) as r:
+        config = configured(app_config([smsc(sim)], tmp_path / "gw.sqlite3"), redis_url, redis_prefix)
+        async with serving(config):
+            await r.xadd(stream, request(1))
+            with trio.fail_after(10):
+                while await r.xlen(f"{redis_prefix}:accepted") < 1:
+                    await trio.sleep(0.05)
+            await r.delete([stream])  # an operator's mistake, or a flush
+            with trio.fail_after(15):
+                while not await r.exists([stream]):  # the gateway made it again, with its group
+                    await trio.sleep(0.05)
+            await r.xadd(stream, request(2))
+            with trio.fail_after(15):
+                while await r.xlen(f"{redis_prefix}:accepted") < 2:
+                    await trio.sleep(0.05)
