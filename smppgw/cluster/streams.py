@@ -8,13 +8,15 @@ is full it stops reading, and the entries wait in Redis (backpressure, nothing r
 The entries of a read go to the intake together (``Intake.take``, the same code as
 ``POST /v1/messages``, stored in one group commit); then, in one pipeline, each one's
 answer is XADDed, ``{prefix}:accepted`` (the message id, as the 202 or 200) or
-``{prefix}:errors`` (the problem, as the 4xx), and every settled one is XACKed. So an
-entry is XACKed only after its message is durable (the store's commit returned) or its
-rejection is written; a gateway that dies before that leaves it pending in the group, and any
-gateway (this one included) claims it once it has been idle ``claim_idle`` seconds
-(XAUTOCLAIM) and takes it again. An entry the intake could not take now (the queue full,
-the store or the gateway not ready: 429, 503) stays pending and is read again
-(XREADGROUP from 0, this consumer's own pending entries) after a pause.
+``{prefix}:errors`` (the problem, as the 4xx), and every settled one is XACKed and
+deleted (XDEL: the input stream holds only what waits, and a platform never trims it,
+which could drop requests not read yet). So an entry is XACKed only after its message is
+durable (the store's commit returned) or its rejection is written; a gateway that dies
+before that leaves it pending in the group, and any gateway (this one included) claims
+it once it has been idle ``claim_idle`` seconds (XAUTOCLAIM) and takes it again. An
+entry the intake could not take now (the queue full, the store or the gateway not ready:
+429, 503) stays pending and is read again (XREADGROUP from 0, this consumer's own
+pending entries) after a pause.
 
 Taken again, an entry is not a second message: the intake gives a request without an
 ``idempotency_key`` the key ``stream:<entry id>``, so a repeat answers as the first (and
@@ -212,6 +214,7 @@ class StreamInput:
                     self._own_pending = True
             if acks:
                 pipe.xack(s.input_stream, s.group, acks)
+                pipe.xdel(s.input_stream, acks)  # settled: the stream keeps only what waits
         self.taken += len(acks)
         if len(acks) < len(entries):
             await trio.sleep(_RETRY)  # the queue or the store is not ready: not at once

@@ -368,3 +368,27 @@ async def test_a_deleted_input_stream_is_made_again_with_its_group(
             with trio.fail_after(15):
                 while await r.xlen(f"{redis_prefix}:accepted") < 2:
                     await trio.sleep(0.05)
+
+
+async def test_inbound_and_consent_events_come_on_the_events_stream_too(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """Every type of the outbox, not only message.status: a STOP from a handset is a
+    message.inbound and a consent.changed (and its confirmation's message.status)."""
+    events = f"{redis_prefix}:events"
+    async with simulator() as sim, platform(redis_url) as r:
+        await r.xgroup_create(events, "platform", identifier="0", mkstream=True)
+        config = configured(app_config([smsc(sim)], tmp_path / "gw.sqlite3"), redis_url, redis_prefix)
+        async with serving(config) as api:
+            await api.wait_ready()
+            sim.inject_mo(system_id=None, source_addr="447700900555", destination_addr="12345", text="STOP")
+            types: dict[str, Fields] = {}
+            with trio.fail_after(20):
+                while not {"message.inbound", "consent.changed", "message.status"} <= set(types):
+                    for _, f in await read_group(r, events, "platform", 1):
+                        types.setdefault(f["type"], f)
+            inbound = json.loads(types["message.inbound"]["data"])
+            assert (inbound["source"], inbound["text"]) == ("447700900555", "STOP"), inbound
+            consent = json.loads(types["consent.changed"]["data"])
+            assert "447700900555" in json.dumps(consent), consent
+            assert all(f["id"].startswith("evt_") and int(f["sequence"]) >= 1 for f in types.values())
