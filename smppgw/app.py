@@ -71,7 +71,7 @@ import trio
 
 from smppgw.api.limits import KeyLimits, key_limits_from
 from smppgw.cluster.stream_config import StreamSettings, streams_from_dict
-from smppgw.cluster.stream_events import ENDPOINT, StreamEvents
+from smppgw.cluster.stream_events import StreamEvents
 from smppgw.cluster.streams import StreamInput, opened, redis_client
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
@@ -289,9 +289,7 @@ async def run_app(
     streams = config.streams
     redis = None if streams is None else redis_client(streams.url)
     sink = None if redis is None or streams is None or not streams.events else StreamEvents(redis, streams)
-    webhooks = Webhooks(
-        config.webhooks, store, registry=metrics.registry, sinks={ENDPOINT: sink} if sink else None
-    )
+    webhooks = Webhooks(config.webhooks, store, registry=metrics.registry, sinks=[sink] if sink else [])
     store.route_events(webhooks.targets)  # the outbox: every event, with its deliveries (stream too)
     gateway = Gateway(
         config.gateway,

@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from itertools import islice
 from typing import Any, Final, Protocol
@@ -117,13 +117,13 @@ class Webhooks:
         rng: random.Random | None = None,
         clock: Callable[[], float] | None = None,
         check_target: Callable[[str], Awaitable[tuple[str | None, str | None]]] = resolved_target,
-        sinks: Mapping[str, Sink] | None = None,
+        sinks: Sequence[Sink] = (),
     ) -> None:
         """``client``: the HTTP client (tests: a fake; default ``HttpClient`` on the
         network). ``clock``: wall-clock seconds (default: the store's wall time of the
         trio clock). ``check_target``: the SSRF rule for a callback URL at delivery,
-        (refusal, address to connect to) (tests: no DNS). ``sinks``: endpoint name -> the
-        sink its deliveries go to (``Sink``)."""
+        (refusal, address to connect to) (tests: no DNS). ``sinks``: endpoints that are
+        not URLs (``Sink``), each named by its target."""
         self.settings = settings
         self.store = store
         self._client: Poster = client or HttpClient(
@@ -137,7 +137,7 @@ class Webhooks:
         self._checked: dict[str, tuple[float, str | None, str | None]] = {}
         self._endpoints: dict[str, Endpoint] = {e.name: e for e in settings.endpoints}
         self._lanes: dict[str, _Lane] = {}
-        self._sinks: dict[str, Sink] = dict(sinks or {})
+        self._sinks: dict[str, Sink] = {sink.target.endpoint: sink for sink in sinks}
         self._counters: dict[tuple[str, str], Any] = {}
         self._callback_warned = False
         self._outcomes: list[Attempt] = []
