@@ -24,9 +24,11 @@ from collections.abc import Sequence
 from typing import Final
 
 import coredis
+import trio
 from coredis.tokens import PureToken
 
 from smppgw.cluster.stream_config import StreamSettings
+from smppgw.cluster.streams import REDIS_TIMEOUT
 from smppgw.store.base import Delivery, Target
 
 __all__ = ["ENDPOINT", "StreamEvents"]
@@ -58,13 +60,14 @@ class StreamEvents:
         self.sent = 0
 
     async def send(self, deliveries: Sequence[Delivery]) -> None:
-        """XADD each, in order, in one pipeline; raises (RedisError, OSError) when they
-        may not all be there."""
+        """XADD each, in order, in one pipeline; raises (RedisError, OSError,
+        TooSlowError) when they may not all be there."""
         s = self.settings
-        async with self.client.pipeline(transaction=False) as pipe:
-            for d in deliveries:
-                pipe.xadd(
-                    s.events_stream, _fields(d.body), trim_strategy=PureToken.MAXLEN,
-                    threshold=s.maxlen, trim_operator=PureToken.APPROXIMATELY,
-                )  # fmt: skip
+        with trio.fail_after(REDIS_TIMEOUT):  # a Redis that hangs is a Redis away
+            async with self.client.pipeline(transaction=False) as pipe:
+                for d in deliveries:
+                    pipe.xadd(
+                        s.events_stream, _fields(d.body), trim_strategy=PureToken.MAXLEN,
+                        threshold=s.maxlen, trim_operator=PureToken.APPROXIMATELY,
+                    )  # fmt: skip
         self.sent += len(deliveries)

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 _PAUSE = 0.2  # seconds between looks at a full queue
 _RETRY = 1.0  # seconds before an entry the intake could not take now is read again
 _BACKOFF_CAP = 30.0
+REDIS_TIMEOUT = 30.0  # seconds a round trip may take before Redis counts as away
 
 
 def redis_client(url: str) -> coredis.Redis[bytes]:
@@ -146,7 +147,7 @@ class StreamInput:
                     task_status.started()
                 await self.step()
                 delay = 0.0
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, trio.TooSlowError) as exc:
                 grouped = False
                 delay = min(max(2 * delay, 1.0), _BACKOFF_CAP)
                 log.warning("streams: %s: %s; trying again in %.0f s", self.settings.input_stream, exc, delay)
@@ -164,7 +165,8 @@ class StreamInput:
         if room <= 0:
             await trio.sleep(_PAUSE)  # backpressure: the entries wait in Redis
             return 0
-        entries = await self._read(min(room, self.settings.batch))
+        with trio.fail_after(self.settings.block + REDIS_TIMEOUT):
+            entries = await self._read(min(room, self.settings.batch))
         if entries:
             await self._settle(entries)
         return len(entries)
@@ -197,24 +199,29 @@ class StreamInput:
         s = self.settings
         live = [e for e in entries if e.fields]
         outcomes = dict(zip((e.id for e in live), await self.intake.take(live), strict=True)) if live else {}
+        lines: list[tuple[str, dict[str, str]]] = []  # (stream, fields) of the answers
         acks = []
-        async with self.client.pipeline(transaction=False) as pipe:
-            for entry in entries:
-                outcome = outcomes.get(entry.id, Outcome(ack=True))  # deleted: nothing to take
-                for stream, line in ((s.accepted_stream, outcome.answer), (s.errors_stream, outcome.error)):
-                    if line is not None:
-                        pipe.xadd(
-                            stream, {"entry": entry.id, **line}, trim_strategy=PureToken.MAXLEN,
-                            threshold=s.maxlen, trim_operator=PureToken.APPROXIMATELY,
-                        )  # fmt: skip
-                self.rejected += outcome.error is not None
-                if outcome.ack:
-                    acks.append(entry.id)
-                else:
-                    self._own_pending = True
-            if acks:
-                pipe.xack(s.input_stream, s.group, acks)
-                pipe.xdel(s.input_stream, acks)  # settled: the stream keeps only what waits
+        for entry in entries:
+            outcome = outcomes.get(entry.id, Outcome(ack=True))  # deleted: nothing to take
+            if outcome.answer is not None:
+                lines.append((s.accepted_stream, {"entry": entry.id, **outcome.answer}))
+            if outcome.error is not None:
+                lines.append((s.errors_stream, {"entry": entry.id, **outcome.error}))
+                self.rejected += 1
+            if outcome.ack:
+                acks.append(entry.id)
+            else:
+                self._own_pending = True
+        with trio.fail_after(REDIS_TIMEOUT):  # a Redis that hangs is a Redis away (TooSlowError)
+            async with self.client.pipeline(transaction=False) as pipe:
+                for stream, fields in lines:
+                    pipe.xadd(
+                        stream, fields, trim_strategy=PureToken.MAXLEN, threshold=s.maxlen,
+                        trim_operator=PureToken.APPROXIMATELY,
+                    )  # fmt: skip
+                if acks:
+                    pipe.xack(s.input_stream, s.group, acks)
+                    pipe.xdel(s.input_stream, acks)  # settled: the stream keeps only what waits
         self.taken += len(acks)
         if len(acks) < len(entries):
             await trio.sleep(_RETRY)  # the queue or the store is not ready: not at once
