@@ -82,6 +82,7 @@ from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.quiet import QuietDesk
 from smppgw.gateway.twoway import Reply, TwoWay
+from smppgw.gateway.vouchers import VoucherDesk
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
@@ -316,6 +317,7 @@ async def run_app(
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
                 region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
+                vouchers=twoway.vouchers,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
@@ -354,9 +356,10 @@ def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
                 tags=("twoway", reply.purpose, *reply.tags),
             )  # fmt: skip
 
+    vouchers = VoucherDesk(store, registry=gateway.metrics.registry)  # rules' codes, flows' and the API's
     return TwoWay(
         store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
-        tenants=config.tenants, conversations=_conversations(config, store, gateway),
+        tenants=config.tenants, conversations=_conversations(config, store, gateway), vouchers=vouchers,
     )  # fmt: skip
 
 

@@ -57,7 +57,12 @@ class Principal:
 
     def allows(self, scope: str) -> bool:
         scopes = self.scopes
-        return scope in scopes or "admin" in scopes or (scope == "consent:read" and "consent:write" in scopes)
+        # A room's ":write" scope includes its ":read" (consent, vouchers).
+        return (
+            scope in scopes
+            or "admin" in scopes
+            or (scope.endswith(":read") and f"{scope[:-5]}:write" in scopes)
+        )
 
 
 _UNKNOWN = Problem(401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"})

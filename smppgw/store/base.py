@@ -62,12 +62,14 @@ from smppgw.store.status import (
     may_move,
     rollup,
 )
+from smppgw.store.vouchers import VoucherStore  # (store.vouchers: its records too)
 
 __all__ = [
     "CONVERSATION_EVENTS",
     "ConversationRecord",
     "ConversationStore",
     "conversation_event",
+    "VoucherStore",
     "INBOUND_NOTES",
     "ConsentStore",
     "consent_changed",
@@ -395,7 +397,7 @@ class CorrelationStore(Protocol):
 @runtime_checkable
 class Store(
     MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore,
-    ConsentStore, ConversationStore, Protocol,
+    ConsentStore, ConversationStore, VoucherStore, Protocol,
 ):  # fmt: skip
     """Everything the API and the composition root use of a store (the event outbox of
     ``store.events`` included)."""

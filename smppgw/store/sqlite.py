@@ -71,6 +71,7 @@ from smppgw.store.sqlite_rows import (
     state_row,
 )
 from smppgw.store.sqlite_schema import prepare
+from smppgw.store.sqlite_vouchers import SqliteVouchers
 
 if TYPE_CHECKING:
     from smppgw.store.base import InboundPartStore, Store
@@ -78,7 +79,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations):
+class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, SqliteVouchers):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
@@ -105,6 +106,7 @@ class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations):
         self._events_init()  # the outbox (store.sqlite_events)
         self._consent_init()  # the consent history's index (store.sqlite_consent)
         self._conversations_init()  # conversations (store.sqlite_conversations)
+        self._vouchers_init()  # voucher pools (store.sqlite_vouchers)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
