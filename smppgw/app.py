@@ -42,6 +42,9 @@
     events = ["message.status", "message.inbound"]
     secret_env = "PLATFORM_WEBHOOK_SECRET"
 
+    [streams]                        # the queue interface on Redis Streams (cluster/stream_config.py)
+    enabled = true
+
 With no config, the embedded default: the bundled simulator on a free loopback port as
 the carrier, SQLite under ``./var/``, the API on 127.0.0.1:8080 with the key from
 ``SMPPGW_API_KEY`` (or a random one, printed once at start).
@@ -66,7 +69,10 @@ from typing import Any
 import attrs
 import trio
 
-from smppgw.api.limits import KeyLimits
+from smppgw.api.limits import KeyLimits, key_limits_from
+from smppgw.cluster.stream_config import StreamSettings, streams_from_dict
+from smppgw.cluster.stream_events import StreamEvents
+from smppgw.cluster.streams import StreamInput, opened, redis_client
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
 from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
@@ -128,6 +134,7 @@ class AppConfig:
     tls_cert: Path | None = None  # with tls_key: serve HTTPS
     tls_key: Path | None = None
     twoway: TwowayConfig = TwowayConfig()  # [twoway]: keywords, consent, conversations
+    streams: StreamSettings | None = None  # [streams] enabled: the queue interface on Redis Streams
 
 
 _LIMITS = {  # [api] integer keys -> their bounds
@@ -139,18 +146,6 @@ _LIMITS = {  # [api] integer keys -> their bounds
 _KEY_LIMITS = {"key_rate", "key_burst", "key_max_queued", "auth_failures", "auth_window", "auth_block"}
 _API_KEYS = {"listen", "keys", "keys_env", "max_queued", "default_region", "request_timeout"}
 _API_KEYS |= {"keepalive_timeout", "tls_cert", "tls_key", "tenants", *_LIMITS, *_KEY_LIMITS}
-
-
-def _key_limits(t: dict[str, Any]) -> KeyLimits:
-    """``[api] key_rate`` ... ``auth_block``: the defaults of ``api.keys.KeyLimits``."""
-    given: dict[str, Any] = {}
-    for name in ("key_rate", "key_burst", "auth_window", "auth_block"):
-        if name in t:
-            given[name.removeprefix("key_")] = positive(t[name], f"api.{name}")
-    for name in ("key_max_queued", "auth_failures"):
-        if name in t:
-            given[name.removeprefix("key_")] = integer(t[name], f"api.{name}", 1, 100_000_000)
-    return KeyLimits(**given)
 
 
 def app_config_from_dict(
@@ -186,7 +181,7 @@ def app_config_from_dict(
         t = table(data["api"], "api")
         unknown_keys(t, _API_KEYS, "api")
         out.update(_api_http(t, base or Path(".")))
-        out["key_limits"] = _key_limits(t)
+        out["key_limits"] = key_limits_from(t)
         for tenant, numbers in table(t.get("tenants", {}), "api.tenants").items():
             for number in each(numbers, f"api.tenants.{tenant}", string):
                 out.setdefault("tenants", {})[number.lstrip("+")] = tenant
@@ -207,6 +202,8 @@ def app_config_from_dict(
             keys += [k.strip() for k in env[name].split(",") if k.strip()]
     if "webhooks" in data:
         out["webhooks"] = webhooks_from_dict(table(data["webhooks"], "webhooks"), env)
+    if "streams" in data:
+        out["streams"] = streams_from_dict(table(data["streams"], "streams"))
     if not keys and not store_keys:
         raise ConfigError("api: no API key (set api.keys_env or api.keys, or add one: smppgw keys create)")
     if any(len(k) < 8 for k in keys):
@@ -284,14 +281,18 @@ async def run_app(
     The store is closed when the app stops. ``tracer`` traces the binds' PDUs (--trace)."""
     from smppgw.api.accept import BATCH, fast_routes
     from smppgw.api.app import build_app
+    from smppgw.api.stream_intake import StreamIntake
 
     where = str(config.store_path) if store is None else type(store).__name__
     if store is None:
         store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
     metrics = GatewayMetrics()
     twoway: TwoWay  # the inbound handler, made once the gateway it sends through is
-    webhooks = Webhooks(config.webhooks, store, registry=metrics.registry)
-    store.route_events(webhooks.targets)  # the outbox: status and inbound events, with their deliveries
+    streams = config.streams
+    redis = None if streams is None else redis_client(streams.url)
+    sink = None if redis is None or streams is None or not streams.events else StreamEvents(redis, streams)
+    webhooks = Webhooks(config.webhooks, store, registry=metrics.registry, sinks=[sink] if sink else [])
+    store.route_events(webhooks.targets)  # the outbox: every event, with its deliveries (stream too)
     gateway = Gateway(
         config.gateway,
         store=store,
@@ -305,7 +306,7 @@ async def run_app(
         gateway.intake.quiet = QuietDesk(config.twoway.quiet_hours, lambda t: t + (store.wall(0.0) or 0.0))
     gateway.intake.callback_check = webhooks.callback_refusal
     try:
-        async with trio.open_nursery() as nursery:
+        async with opened(redis, streams), trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
             if isinstance(twoway.conversations, Conversations):
                 nursery.start_soon(twoway.conversations.run)  # their deadlines
@@ -321,6 +322,9 @@ async def run_app(
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
+            if redis is not None and streams is not None and streams.input:
+                intake = StreamIntake(app.state.acceptor, streams.tenant)
+                nursery.start_soon(StreamInput(redis, streams, intake).run)
             limits = attrs.evolve(config.http, body_limits={BATCH: config.max_batch_body})
             tls = None if config.tls_cert is None else https_context(config.tls_cert, config.tls_key or "")
             port = await nursery.start(
