@@ -75,6 +75,7 @@ from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.quiet import QuietDesk
+from smppgw.gateway.threads import thread_desk
 from smppgw.gateway.twoway import Reply, TwoWay
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
@@ -302,6 +303,10 @@ async def run_app(
     if config.twoway.quiet_hours.rules:
         gateway.intake.quiet = QuietDesk(config.twoway.quiet_hours, lambda t: t + (store.wall(0.0) or 0.0))
     gateway.intake.callback_check = webhooks.callback_refusal
+    threads = thread_desk(  # every MT and MO in its thread; the agents' desk (api.threads)
+        store, send=gateway.submit, rules=config.twoway.consent, tenants=config.tenants,
+        wall_now=lambda: store.wall(trio.current_time()) or 0.0,
+    )  # fmt: skip
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
@@ -315,6 +320,7 @@ async def run_app(
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
                 region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
+                threads=threads,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)

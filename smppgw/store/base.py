@@ -62,12 +62,19 @@ from smppgw.store.status import (
     may_move,
     rollup,
 )
+from smppgw.store.threads import STATUSES as THREAD_STATUSES  # (store.threads)
+from smppgw.store.threads import ThreadEntry, ThreadQuery, ThreadRecord, ThreadStore
 
 __all__ = [
     "CONVERSATION_EVENTS",
     "ConversationRecord",
     "ConversationStore",
     "conversation_event",
+    "THREAD_STATUSES",
+    "ThreadEntry",
+    "ThreadQuery",
+    "ThreadRecord",
+    "ThreadStore",
     "INBOUND_NOTES",
     "ConsentStore",
     "consent_changed",
