@@ -305,7 +305,7 @@ async def run_app(
     gateway.intake.callback_check = webhooks.callback_refusal
     threads = thread_desk(  # every MT and MO in its thread; the agents' desk (api.threads)
         store, send=gateway.submit, rules=config.twoway.consent, tenants=config.tenants,
-        wall_now=lambda: store.wall(trio.current_time()) or 0.0,
+        wall_now=lambda: store.wall(trio.current_time()) or 0.0, on=config.twoway.threads,
     )  # fmt: skip
     try:
         async with trio.open_nursery() as nursery:

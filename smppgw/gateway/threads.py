@@ -246,11 +246,12 @@ def thread_desk(
     rules: Consent,
     tenants: Mapping[str, str],
     wall_now: Callable[[], float],
+    on: bool = True,
 ) -> ThreadDesk | None:
     """The desk of ``smppgw serve``, with threads turned on in ``store`` (``tenants``: our
-    number -> tenant); None for a store that keeps no threads. ``rules``: the consent
-    rules an agent's reply is checked against before it is sent."""
-    if not isinstance(store, ThreadStore):
+    number -> tenant); None when not ``on`` (``[twoway] threads``) or for a store that
+    keeps no threads. ``rules``: the consent rules an agent's reply is checked against."""
+    if not on or not isinstance(store, ThreadStore):
         return None
     consent_store = store if isinstance(store, ConsentStore) else None
 

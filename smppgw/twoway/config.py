@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from smppgw.support.config import ConfigError, each, string, table, unknown_keys
+from smppgw.support.config import ConfigError, boolean, each, string, table, unknown_keys
 from smppgw.twoway.consent import Consent
 from smppgw.twoway.consent_config import SECTIONS as CONSENT_SECTIONS
 from smppgw.twoway.consent_config import consent_from_dict
@@ -27,10 +27,11 @@ class TwowayConfig:
     consent: Consent = Consent()  # [twoway.consent], [twoway.programmes], [twoway.texts]
     quiet_hours: QuietRules = QuietRules()  # [[twoway.quiet_hours]]
     pools: tuple[Pool, ...] = ()  # [[twoway.pool]]: sender pools (twoway.pools)
+    threads: bool = True  # every MT and MO in its (number, sender) thread (store.threads)
 
 
 _SECTIONS: frozenset[str] = (
-    frozenset({"keywords", "rule", "quiet_hours", "programmes", "pool"}) | CONSENT_SECTIONS
+    frozenset({"keywords", "rule", "quiet_hours", "programmes", "pool", "threads"}) | CONSENT_SECTIONS
 )
 
 
@@ -49,6 +50,8 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
     if "quiet_hours" in t:
         out["quiet_hours"] = _resolved(quiet_from_list(t["quiet_hours"]), t.get("programmes", {}))
     out["pools"] = pools_from_dict(t.get("pool"))  # [[twoway.pool]]
+    if "threads" in t:
+        out["threads"] = boolean(t["threads"], "twoway.threads")
     out["consent"] = attrs.evolve(out["consent"], pools=tuple(frozenset(p.numbers) for p in out["pools"]))
     return TwowayConfig(**out)
 

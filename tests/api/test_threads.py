@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 import trio
 
 from simulator.smsc import Simulator
 from smppgw.api.bodies import MAX_TEXT
 from smppgw.app import AppConfig
+from smppgw.support.config import ConfigError
+from smppgw.twoway.config import twoway_from_dict
 from tests.api.helpers import Api, app_config, assert_problem, serving, wall
 from tests.api.test_access import as_key, make_key
 from tests.gateway.helpers import ACCOUNT, simulator, smsc
@@ -289,3 +292,20 @@ async def test_scopes_and_tenants(tmp_path: Path) -> None:
                 404,
                 "not-found",
             )
+
+
+async def test_threads_off_keeps_none_and_serves_no_threads_api(tmp_path: Path) -> None:
+    async with (
+        simulator() as sim,
+        serving(config(sim, tmp_path / "db", twoway=twoway_from_dict({"threads": False}))) as api,
+    ):
+        await send(api, "Hello")
+        await text_in(api, sim, "hi")
+        assert_problem(await api.get("/v1/threads"), 404, "not-found")
+        assert api.store.find_thread(None, X, SENDER) is None  # type: ignore[attr-defined]
+        assert (await api.get("/v1/events", params={"type": "thread.message"})).json()["events"] == []
+
+
+def test_a_bad_threads_setting_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"^twoway\.threads: expected true or false"):
+        twoway_from_dict({"threads": "yes"})
