@@ -68,13 +68,16 @@ class ThreadDesk:
         send: Callable[..., MessageRecord],
         consent: Callable[[str, str, tuple[str, ...]], str | None] | None = None,
         now: Callable[[], float],
+        tenants: Mapping[str, str] | None = None,
     ) -> None:
         """``send``: ``Gateway.submit``; ``consent``: (number, sender, tags) -> why a
-        message may not go now, or None; ``now``: wall-clock seconds."""
+        message may not go now, or None; ``now``: wall-clock seconds; ``tenants``: our
+        number -> its tenant (a handoff without a tenant lands where the pair's messages do)."""
         self.store = store
         self.send = send
         self.consent = consent
         self.now = now
+        self.tenants = dict(tenants or {})
 
     # -- the flows' handoff (gateway.flows) --------------------------------------------------------
 
@@ -93,6 +96,7 @@ class ThreadDesk:
         ``queue``, with the flow's ``transcript`` and ``note``; returns its id.
         Raises StoreError."""
         now = self.now()
+        tenant = tenant or self.tenants.get(sender)
         thread = self.store.find_thread(tenant, number, sender)
         if thread is None:
             thread = ThreadRecord(
@@ -260,4 +264,4 @@ def thread_desk(
         return None if index is None else rules.decide(index, sender, tags)
 
     store.keep_threads(tenants)
-    return ThreadDesk(cast(ThreadDeskStore, store), send=send, consent=consent, now=wall_now)
+    return ThreadDesk(cast(ThreadDeskStore, store), send=send, consent=consent, now=wall_now, tenants=tenants)

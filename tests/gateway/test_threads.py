@@ -36,7 +36,7 @@ def desk_for(store: MemoryStore, gw: Any) -> ThreadDesk:
         store,
         send=gw.submit,
         rules=Consent(),
-        tenants={},
+        tenants={"54321": "acme"},
         wall_now=lambda: store.wall(trio.current_time()) or 0.0,
     )
     assert desk is not None
@@ -96,12 +96,16 @@ async def test_a_handoff_reopens_the_thread_with_the_transcript(autojump_clock: 
         assert desk.messages(t)[-1]["author"] == "sam"
         # A handoff for a pair without a thread makes one
         other = desk.handoff(
-            "447700900009", SENDER, tenant="acme", queue="q", note="", transcript=[], source={}
+            "447700900009", SENDER, tenant="globex", queue="q", note="", transcript=[], source={}
         )
-        assert (
-            thread(store, other).tenant == "acme"
-            and store.find_thread("acme", "447700900009", SENDER) is not None
-        )
+        assert thread(store, other).tenant == "globex"
+        assert store.find_thread("globex", "447700900009", SENDER) is not None
+        # Without a tenant: the sender's ([api] tenants), where the pair's messages are
+        gw.submit(source="54321", destination=X, text="From acme's number")
+        acme = store.find_thread("acme", X, "54321")
+        assert acme is not None
+        handed = desk.handoff(X, "54321", tenant=None, queue="q", note="", transcript=[], source={})
+        assert handed == acme.id
 
 
 async def test_a_reply_consent_forbids_is_refused_before_it_is_stored(autojump_clock: MockClock) -> None:
