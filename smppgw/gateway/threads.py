@@ -100,27 +100,14 @@ class ThreadDesk:
         thread = self.store.find_thread(tenant, number, sender)
         if thread is None:
             thread = ThreadRecord(
-                id=new_thread_id(),
-                number=number,
-                sender=sender,
-                tenant=tenant,
-                created_at=now,
-                updated_at=now,
+                id=new_thread_id(), number=number, sender=sender, tenant=tenant, created_at=now
             )
         changes = _changed(thread, status=WAITING_ON_AGENT, queue=queue)
-        thread.status, thread.queue, thread.pending_handoff, thread.updated_at = (
-            WAITING_ON_AGENT,
-            queue,
-            True,
-            now,
-        )
+        thread.status, thread.queue, thread.pending_handoff = WAITING_ON_AGENT, queue, True
+        thread.updated_at = now
         thread.handoff = {
-            "queue": queue,
-            "note": note,
-            "transcript": list(transcript),
-            "source": dict(source),
-            "at": now,
-        }
+            "queue": queue, "note": note, "transcript": list(transcript), "source": dict(source), "at": now,
+        }  # fmt: skip
         self.store.save_thread(thread, [thread_updated(thread, now, reason="handoff", changes=changes)])
         log.info("thread handed off %s", kv(thread=thread.id, queue=queue, number=number, sender=sender))
         return thread.id
@@ -165,15 +152,20 @@ class ThreadDesk:
 
     def update(
         self,
-        thread: ThreadRecord,
+        thread: str | ThreadRecord,
         *,
         status: str = UNSET,
         assignee: str | None = UNSET,
         tags: Iterable[str] = UNSET,
         by: str | None = None,
     ) -> ThreadRecord:
-        """Apply the fields given; one ``thread.updated`` event if anything changed.
-        Raises StoreError."""
+        """Apply the fields given to the thread as stored now (a message may have changed
+        it since ``thread`` was read); one ``thread.updated`` event if anything changed.
+        Raises KeyError (no such thread), StoreError."""
+        found = self.store.get_thread(thread if isinstance(thread, str) else thread.id)
+        if found is None:
+            raise KeyError(thread if isinstance(thread, str) else thread.id)
+        thread = found
         wanted: dict[str, Any] = {}
         if status is not UNSET:
             wanted["status"] = status
@@ -205,12 +197,12 @@ class ThreadDesk:
                     _mt(self.store.get(e.message_id), self.store.wall), id=e.message_id, author=e.author
                 )
             else:
-                item.update(_mo(self._inbound(e.inbound_seq or 0, thread.tenant)), inbound_seq=e.inbound_seq)
+                item.update(_mo(self._inbound(e.inbound_seq or 0)), inbound_seq=e.inbound_seq)
             out.append(item)
         return out
 
-    def _inbound(self, seq: int, tenant: str | None) -> Any:
-        found = self.store.inbound(after=seq - 1, limit=1, tenant=tenant)
+    def _inbound(self, seq: int) -> Any:
+        found = self.store.inbound(after=seq - 1, limit=1)  # by its seq (the thread is the caller's)
         return found[0] if found and found[0].seq == seq else None
 
 

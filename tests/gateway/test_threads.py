@@ -139,10 +139,15 @@ async def test_an_update_without_a_change_writes_no_event(autojump_clock: MockCl
         assert t is not None
         count = len(store.events(limit=1000))
         same = desk.update(t, status="waiting_on_agent", tags=[])
-        assert same is t and len(store.events(limit=1000)) == count
+        assert same.id == t.id and len(store.events(limit=1000)) == count
+        mo(store, "are you there?")  # arrives after ``t`` was read: the update starts from it
+        count = len(store.events(limit=1000))
         changed = desk.update(t, tags=["vip", "vip", "b"], assignee="ann", by="key_1")
-        assert (changed.tags, changed.assignee) == (["vip", "b"], "ann")
+        assert (changed.tags, changed.assignee, changed.messages) == (["vip", "b"], "ann", 2)
         [event] = store.events(after=count, limit=10)
         assert (
             event.data["changes"]["tags"] == {"from": [], "to": ["vip", "b"]} and event.data["by"] == "key_1"
         )
+        assert event.sequence == 3  # thread.message 1 and 2 came first: no sequence is taken twice
+        with pytest.raises(KeyError):
+            desk.update("thr_nope", status="closed")
