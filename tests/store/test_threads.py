@@ -212,3 +212,16 @@ def test_nothing_is_written_before_threads_are_on(backend: Backend) -> None:
     store.keep_threads()
     mt(store, 2)
     assert thread_of(store).messages == 1
+
+
+def test_a_batch_to_one_pair_is_one_thread_in_order(backend: Backend) -> None:
+    store = opened(backend)
+    batch = [record(i, destination=X, created_at=100.0 + i) for i in range(3)]
+    store.add(batch)
+    thread = thread_of(store)
+    entries = store.thread_entries(thread.id)
+    assert [(e.n, e.message_id) for e in entries] == [(i + 1, m.id) for i, m in enumerate(batch)]
+    events = store.events(types=["thread.message"], limit=10)
+    assert [(e.sequence, e.data["message_id"]) for e in events] == [
+        (i + 1, m.id) for i, m in enumerate(batch)
+    ]
