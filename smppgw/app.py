@@ -77,6 +77,7 @@ from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.quiet import QuietDesk
 from smppgw.gateway.threads import thread_desk
 from smppgw.gateway.twoway import Reply, TwoWay
+from smppgw.gateway.vouchers import VoucherDesk
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
@@ -303,10 +304,9 @@ async def run_app(
     if config.twoway.quiet_hours.rules:
         gateway.intake.quiet = QuietDesk(config.twoway.quiet_hours, lambda t: t + (store.wall(0.0) or 0.0))
     gateway.intake.callback_check = webhooks.callback_refusal
-    threads = thread_desk(  # every MT and MO in its thread; the agents' desk (api.threads)
-        store, send=gateway.submit, rules=config.twoway.consent, tenants=config.tenants,
-        wall_now=lambda: store.wall(trio.current_time()) or 0.0, on=config.twoway.threads,
-    )  # fmt: skip
+    threads = thread_desk(
+        store, gateway.submit, config.twoway, config.tenants
+    )  # every MT and MO in its thread
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
@@ -320,6 +320,7 @@ async def run_app(
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
                 region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
+                vouchers=twoway.vouchers,
                 threads=threads,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
@@ -356,9 +357,10 @@ def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
                 tags=("twoway", reply.purpose, *reply.tags),
             )  # fmt: skip
 
+    vouchers = VoucherDesk(store, registry=gateway.metrics.registry)  # rules' codes, flows' and the API's
     return TwoWay(
         store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
-        tenants=config.tenants, conversations=_conversations(config, store, gateway),
+        tenants=config.tenants, conversations=_conversations(config, store, gateway), vouchers=vouchers,
     )  # fmt: skip
 
 

@@ -50,9 +50,11 @@ TWOWAY_KEYS = (
     K(path="twoway.rule[].name", type="string, 1..64 characters", default="the keyword, upper case (required for a pattern)", meaning="Unique; in the `keyword.matched` event.", example="JOIN"),
     K(path="twoway.rule[].keyword", type="1-4 words", default="one of keyword, pattern", meaning="Matched as the built-in keywords are (not equal to one), with any one-word argument.", example="JOIN"),
     K(path="twoway.rule[].pattern", type="regular expression", default="one of keyword, pattern", meaning="Searched in the text, case-insensitive; a `(?P<argument>...)` group is the argument.", example=r"^WIN\s+(?P<argument>\d{4})$"),
-    K(path="twoway.rule[].reply", type="string, 1..1600 characters", default="none", meaning="Sent back from the number texted (tagged `twoway`, `rule` and `tag`; subject to consent).", example="Welcome to Acme deals! Reply STOP to opt out."),
+    K(path="twoway.rule[].reply", type="string, 1..1600 characters", default="none", meaning="Sent back from the number texted (tagged `twoway`, `rule` and `tag`; subject to consent); with `voucher`, `{code}` in it is the code.", example="Welcome to Acme deals! Your code: {code}. Reply STOP to opt out."),
     K(path="twoway.rule[].tag", type="1-64 of A-Z a-z 0-9 _ . : -", default="none", meaning="On the reply and the event.", example="join"),
     K(path="twoway.rule[].event", type="boolean", default="false", meaning="Write a `keyword.matched` event.", example=True),
     K(path="twoway.rule[].senders", type="list of numbers, one at least", default="every number", meaning="Our numbers the rule applies to.", example=["+447700900100"]),
     K(path="twoway.rule[].programme", type="a `[twoway.programmes]` name", default="none", meaning="The rule applies to this programme's senders (not with `senders`).", example="reminders"),
+    K(path="twoway.rule[].voucher", type="a pool name: 1-64 of A-Z a-z 0-9 _ . -", default="none", meaning="Reply with the number's code from this voucher pool (`POST /v1/vouchers/pools/{pool}`): the same code every time it asks, `{code}` in `reply` (default `Your code: {code}`).", example="SPRING"),
+    K(path="twoway.rule[].exhausted", type="string, 1..1600 characters", default="Sorry, there are no codes left.", meaning="The reply when the rule's `voucher` pool has no code left (only with `voucher`).", example="Sorry, all our spring codes are gone."),
 )  # fmt: skip

@@ -45,6 +45,7 @@ from smppgw.store.base import (
     MessageStore,
     PartRecord,
     Status,
+    StoreError,
     advance,
     rollup,
 )
@@ -192,7 +193,10 @@ class ReceiptBook:
         self.overdue(now)
         if self._store is not None and now - self._swept_rows >= 1.0:  # a bounded bite a second
             self._swept_rows = now
-            self._store.expire_correlations(now - self.horizon, 50_000)
+            try:
+                self._store.expire_correlations(now - self.horizon, 50_000)
+            except StoreError as exc:  # e.g. the file locked a moment: a sweep can wait a second
+                self._ratelog.emit("sweep", "correlation sweep failed; trying again %s", kv(error=str(exc)))
         for held in expired:
             self._metrics.unmatched.labels(held.smsc).inc()
             self._ratelog.emit(

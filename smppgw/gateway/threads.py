@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast
 
 import attrs
+import trio
 
 from smppgw.store.base import ConsentStore, InboundStore, MessageRecord, MessageStore, Status, StoreControl
 from smppgw.store.threads import (
@@ -37,7 +38,7 @@ from smppgw.store.threads import (
 )
 from smppgw.support.isotime import iso
 from smppgw.support.logsafe import kv
-from smppgw.twoway.consent import Consent
+from smppgw.twoway.config import TwowayConfig
 
 __all__ = ["UNSET", "ReplyBlocked", "ThreadDesk", "ThreadDeskStore", "thread_desk"]
 
@@ -236,24 +237,25 @@ def _mo(record: Any) -> dict[str, Any]:
 
 
 def thread_desk(
-    store: object,
-    *,
-    send: Callable[..., MessageRecord],
-    rules: Consent,
-    tenants: Mapping[str, str],
-    wall_now: Callable[[], float],
-    on: bool = True,
+    store: object, send: Callable[..., MessageRecord], twoway: TwowayConfig, tenants: Mapping[str, str]
 ) -> ThreadDesk | None:
     """The desk of ``smppgw serve``, with threads turned on in ``store`` (``tenants``: our
-    number -> tenant); None when not ``on`` (``[twoway] threads``) or for a store that
-    keeps no threads. ``rules``: the consent rules an agent's reply is checked against."""
-    if not on or not isinstance(store, ThreadStore):
+    number -> tenant); None when ``[twoway] threads`` is false or for a store that keeps
+    no threads. ``send``: ``Gateway.submit``; an agent's reply is checked against
+    ``twoway.consent`` first."""
+    if not twoway.threads or not isinstance(store, ThreadStore):
         return None
     consent_store = store if isinstance(store, ConsentStore) else None
+    rules = twoway.consent
 
     def consent(number: str, sender: str, tags: tuple[str, ...]) -> str | None:
         index = None if consent_store is None else consent_store.consent(number)
         return None if index is None else rules.decide(index, sender, tags)
 
-    store.keep_threads(tenants)
-    return ThreadDesk(cast(ThreadDeskStore, store), send=send, consent=consent, now=wall_now, tenants=tenants)
+    desk_store = cast(ThreadDeskStore, store)
+
+    def wall_now() -> float:
+        return desk_store.wall(trio.current_time()) or 0.0
+
+    desk_store.keep_threads(tenants)
+    return ThreadDesk(desk_store, send=send, consent=consent, now=wall_now, tenants=tenants)

@@ -13,7 +13,8 @@ For each whole inbound message, in order:
    conversation desk settles the conversation (answered, re-prompted, invalid).
 5. What they answer (a STOP's one confirmation, HELP's text, a re-prompt, a custom
    rule's reply) is sent through the gateway like any message (``send``). A custom
-   rule (``[[twoway.rule]]``) with ``event = true`` also writes a ``keyword.matched``
+   rule (``[[twoway.rule]]``; with ``voucher``, its reply carries a code: ``gateway.vouchers``)
+   with ``event = true`` also writes a ``keyword.matched``
    event (subject ``inbound:<seq>``, sequence 2: after the message's ``message.inbound``).
 
 If step 3 or 4 raises, the SMSC is asked to redeliver (``gateway.inbound``): a STOP is
@@ -31,6 +32,7 @@ import attrs
 
 from smppgw.gateway.inbound import InboundMessage
 from smppgw.gateway.messages import SubmitError
+from smppgw.gateway.vouchers import VoucherDesk, voucher_reply
 from smppgw.store.base import EventRecord, EventStore, InboundRecord, InboundStore, event_id, iso
 from smppgw.support.logsafe import TEXT_LIMIT, Fields, kv
 from smppgw.twoway.keywords import KeywordMatch, Keywords, Kind
@@ -93,15 +95,18 @@ class TwoWay:
         consent: ConsentDesk | None = None,
         conversations: ConversationDesk | None = None,
         tenants: Mapping[str, str] | None = None,
+        vouchers: VoucherDesk | None = None,
     ) -> None:
         """``send``: sends one reply (``Gateway.submit`` in ``smppgw serve``); may raise
-        ``SubmitError``. ``tenants``: inbound destination number -> tenant."""
+        ``SubmitError``. ``tenants``: inbound destination number -> tenant. ``vouchers``:
+        the codes of rules with a ``voucher`` pool (``gateway.vouchers``)."""
         self.store = store
         self.send = send
         self.keywords = keywords or Keywords()
         self.consent = consent
         self.conversations = conversations
         self.tenants = dict(tenants or {})
+        self.vouchers = vouchers
 
     def __call__(self, message: InboundMessage) -> None:
         # One form of a number everywhere (E.164 digits, as a message's "to"): a carrier's
@@ -156,14 +161,15 @@ class TwoWay:
                 EventRecord(id=event_id(subject, 2), type="keyword.matched", subject=subject, sequence=2,
                             occurred_at=record.received_at, data=data)
             )  # fmt: skip
-        if rule.reply is None:
+        text = rule.reply if rule.voucher is None else voucher_reply(self.vouchers, rule, record)
+        if text is None:
             return []
         tags = (rule.tag,) if rule.tag else ()
         return [
             Reply(
                 source=record.destination,
                 destination=record.source,
-                text=rule.reply,
+                text=text,
                 purpose="rule",
                 tags=tags,
             )

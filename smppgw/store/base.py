@@ -64,6 +64,7 @@ from smppgw.store.status import (
 )
 from smppgw.store.threads import STATUSES as THREAD_STATUSES  # (store.threads)
 from smppgw.store.threads import ThreadEntry, ThreadQuery, ThreadRecord, ThreadStore
+from smppgw.store.vouchers import VoucherStore  # (store.vouchers: its records too)
 
 __all__ = [
     "CONVERSATION_EVENTS",
@@ -75,6 +76,7 @@ __all__ = [
     "ThreadQuery",
     "ThreadRecord",
     "ThreadStore",
+    "VoucherStore",
     "INBOUND_NOTES",
     "ConsentStore",
     "consent_changed",
@@ -402,7 +404,7 @@ class CorrelationStore(Protocol):
 @runtime_checkable
 class Store(
     MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore,
-    ConsentStore, ConversationStore, Protocol,
+    ConsentStore, ConversationStore, VoucherStore, Protocol,
 ):  # fmt: skip
     """Everything the API and the composition root use of a store (the event outbox of
     ``store.events`` included)."""

@@ -30,6 +30,7 @@ from smppgw.store.memory_conversations import MemoryConversations
 from smppgw.store.memory_events import MemoryEvents
 from smppgw.store.memory_keys import MemoryKeys
 from smppgw.store.memory_threads import MemoryThreads
+from smppgw.store.memory_vouchers import MemoryVouchers
 
 if TYPE_CHECKING:
     from smppgw.store.base import InboundPartStore, Store, ThreadStore
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, MemoryThreads):
+class MemoryStore(
+    MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, MemoryVouchers, MemoryThreads
+):
     """Implements every protocol of ``store.base`` (``Store``), in memory."""
 
     def __init__(self, *, clock_offset: float = 0.0) -> None:
@@ -52,6 +55,7 @@ class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, 
         self._keys_init()  # API keys (store.memory_keys)
         self._consent_init()  # the consent history (store.memory_consent)
         self._conversations_init()  # conversations (store.memory_conversations)
+        self._vouchers_init()  # voucher pools (store.memory_vouchers)
         self._threads_init()  # threads (store.memory_threads)
 
     def checkpoint(self) -> int:

@@ -72,6 +72,7 @@ from smppgw.store.sqlite_rows import (
 )
 from smppgw.store.sqlite_schema import prepare
 from smppgw.store.sqlite_threads import SqliteThreads
+from smppgw.store.sqlite_vouchers import SqliteVouchers
 
 if TYPE_CHECKING:
     from smppgw.store.base import InboundPartStore, Store, ThreadStore
@@ -79,7 +80,9 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, SqliteThreads):
+class SqliteStore(
+    SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, SqliteVouchers, SqliteThreads
+):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
@@ -106,6 +109,7 @@ class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, 
         self._events_init()  # the outbox (store.sqlite_events)
         self._consent_init()  # the consent history's index (store.sqlite_consent)
         self._conversations_init()  # conversations (store.sqlite_conversations)
+        self._vouchers_init()  # voucher pools (store.sqlite_vouchers)
         self._threads_init()  # threads (store.sqlite_threads)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.

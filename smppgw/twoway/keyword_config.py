@@ -22,14 +22,26 @@ from smppgw.support.config import ConfigError, array, boolean, each, string, tab
 from smppgw.twoway import wordsets
 from smppgw.twoway.text import typos, words
 
-__all__ = ["Entry", "KeywordConfig", "Kind", "Rule", "Table", "build_table", "keywords_from_dict"]
+__all__ = [
+    "POOL_NAME",
+    "Entry",
+    "KeywordConfig",
+    "Kind",
+    "Rule",
+    "Table",
+    "build_table",
+    "keywords_from_dict",
+]
 
 MATCHING: Final = ("strict", "standard", "custom")
 MAX_WORDS: Final = 4  # in one keyword ("DO NOT CONTACT")
 _TAG: Final = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # as a message's tags (api.bodies)
 _ALL: Final = ("stopall", "stop all")  # STOP ALL: every sender and programme
 _KEYS: Final = {"matching", "languages", "opt_out", "opt_in", "help", "exclude", "patterns"}
-_RULE_KEYS: Final = {"name", "keyword", "pattern", "reply", "tag", "event", "senders", "programme"}
+_RULE_KEYS: Final = {"name", "keyword", "pattern", "reply", "tag", "event", "senders", "programme", "voucher",
+                     "exhausted"}  # fmt: skip
+#: A voucher pool's name (``voucher = "POOL"``; the API's ``/v1/vouchers/pools/{pool}``).
+POOL_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class Kind(enum.Enum):
@@ -60,6 +72,8 @@ class Rule:
     event: bool = False  # a keyword.matched event through the outbox
     senders: tuple[str, ...] = ()  # our numbers it applies to (without +); none: every number
     programme: str | None = None  # or the senders of this programme
+    voucher: str | None = None  # a voucher pool: the reply carries the number's code ({code})
+    exhausted: str | None = None  # the reply when that pool has no code left
 
 
 @attrs.frozen(kw_only=True)
@@ -185,7 +199,26 @@ def _rule(t: dict[str, Any], where: str) -> Rule:
             raise ConfigError(f"{where}.senders: at least one number (or leave it out: every number)")
     if "programme" in t:
         out["programme"] = string(t["programme"], f"{where}.programme", min_len=1, max_len=64)
+    if "voucher" in t or "exhausted" in t:
+        out.update(_voucher(t, out.get("reply"), where))
     return Rule(**out)
+
+
+def _voucher(t: dict[str, Any], reply: str | None, where: str) -> dict[str, str]:
+    """A rule's ``voucher`` pool, its reply with ``{code}`` and the ``exhausted`` text."""
+    if "voucher" not in t:
+        raise ConfigError(f"{where}.exhausted: only with voucher (a pool the rule gives codes from)")
+    pool = string(t["voucher"], f"{where}.voucher")
+    if not POOL_NAME.fullmatch(pool):
+        raise ConfigError(
+            f"{where}.voucher: 1-64 of A-Z a-z 0-9 _ . - (a letter or digit first), got {pool!r}"
+        )
+    if reply is not None and "{code}" not in reply:
+        raise ConfigError(f"{where}.reply: a voucher rule's reply carries the code: put {{code}} in it")
+    exhausted = "Sorry, there are no codes left."
+    if "exhausted" in t:
+        exhausted = string(t["exhausted"], f"{where}.exhausted", min_len=1, max_len=1600)
+    return {"voucher": pool, "reply": reply or "Your code: {code}", "exhausted": exhausted}
 
 
 def build_table(

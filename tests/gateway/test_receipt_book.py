@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from smppgw.core.constants import MessageState
 from smppgw.core.receipt import Receipt
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
-from smppgw.store.base import MessageRecord, PartRecord, Status
+from smppgw.store.base import MessageRecord, PartRecord, Status, StoreError
+from smppgw.store.memory import MemoryStore
 
 
 def book() -> tuple[ReceiptBook, list[Status]]:
@@ -74,3 +79,23 @@ def test_unknown_stat_is_undeliverable_and_kept_raw() -> None:
     b.submitted("a", m, m.parts[0], "5", 0.0)
     b.receipt("a", Receipt(message_id="5", state=MessageState.UNKNOWN, stat="FAILED"), 1.0)
     assert m.status is Status.UNDELIVERABLE and m.parts[0].receipt_stat == "FAILED"
+
+
+def test_a_failed_correlation_sweep_is_logged_and_tried_again(caplog: pytest.LogCaptureFixture) -> None:
+    """A store that can't write a moment (e.g. the file locked by another process past
+    its busy timeout) must not end the gateway: the sweep is housekeeping."""
+    store = MemoryStore()
+    calls: list[float] = []
+
+    def locked(before: float, limit: int = 10_000) -> int:
+        calls.append(before)
+        raise StoreError("database is locked")
+
+    store.expire_correlations = locked  # type: ignore[method-assign]
+    b = ReceiptBook(metrics=GatewayMetrics(), hold=60.0, bases={}, on_change=lambda m: None, store=store)
+    with caplog.at_level(logging.WARNING):
+        b.expire(10.0)
+        b.expire(10.5)  # within the second: no new attempt
+        b.expire(11.5)
+    assert len(calls) == 2
+    assert "correlation sweep failed" in caplog.text and "database is locked" in caplog.text

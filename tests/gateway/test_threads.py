@@ -15,7 +15,8 @@ from trio.testing import MockClock
 from smppgw.gateway.threads import ReplyBlocked, ThreadDesk, thread_desk
 from smppgw.store.base import Target, ThreadRecord
 from smppgw.store.memory import MemoryStore
-from smppgw.twoway.consent import OPTED_OUT, Consent, ConsentEvent, Scope
+from smppgw.twoway.config import TwowayConfig
+from smppgw.twoway.consent import OPTED_OUT, ConsentEvent, Scope
 from tests.gateway.helpers import gateway, memory_simulator, smsc
 
 X, SENDER = "447700900001", "12345"
@@ -32,13 +33,7 @@ def store_with_threads() -> MemoryStore:
 
 
 def desk_for(store: MemoryStore, gw: Any) -> ThreadDesk:
-    desk = thread_desk(
-        store,
-        send=gw.submit,
-        rules=Consent(),
-        tenants={"54321": "acme"},
-        wall_now=lambda: store.wall(trio.current_time()) or 0.0,
-    )
+    desk = thread_desk(store, gw.submit, TwowayConfig(), {"54321": "acme"})
     assert desk is not None
     return desk
 
