@@ -73,6 +73,7 @@ KINDS: Final[Mapping[str, tuple[int, str]]] = {
     "voucher-not-issued": (409, "The voucher code was not given to anyone"),
     "voucher-redeemed": (409, "The voucher code was already redeemed"),
     "pool-empty": (409, "The voucher pool has no code left"),
+    "reply-blocked": (409, "The reply may not be sent (consent); nothing was sent"),
     "too-large": (413, "Request body too large"),
     "validation": (422, "Invalid request"),
     "queue-full": (429, "Queue full"),

@@ -62,6 +62,8 @@ from smppgw.store.status import (
     may_move,
     rollup,
 )
+from smppgw.store.threads import STATUSES as THREAD_STATUSES  # (store.threads)
+from smppgw.store.threads import ThreadEntry, ThreadQuery, ThreadRecord, ThreadStore
 from smppgw.store.vouchers import VoucherStore  # (store.vouchers: its records too)
 
 __all__ = [
@@ -69,6 +71,11 @@ __all__ = [
     "ConversationRecord",
     "ConversationStore",
     "conversation_event",
+    "THREAD_STATUSES",
+    "ThreadEntry",
+    "ThreadQuery",
+    "ThreadRecord",
+    "ThreadStore",
     "VoucherStore",
     "INBOUND_NOTES",
     "ConsentStore",
