@@ -146,8 +146,8 @@ class FlowDesk:
             self.store.add_flow_run(run)  # reserves the pair before anything is sent
             outcome = machine.start(claim.flow, now=claim.now)
         else:
+            assert claim.outcome is not None
             run, outcome = claim.run, claim.outcome
-            assert outcome is not None
             run.note(_inbound(record, run.state.get("step"), claim.now))
         self._carry(run, claim.flow, outcome, claim.now)
         return run
@@ -339,7 +339,9 @@ def flow_desk(
     with the stored flows read and the config's ``flows``."""
     if not isinstance(store, FlowStore):
         if flows:
-            log.warning("this store keeps no flows: [[twoway.flow]] is not used %s", kv(store=type(store).__name__))
+            log.warning(
+                "this store keeps no flows: [[twoway.flow]] is not used %s", kv(store=type(store).__name__)
+            )
         return None
     book = FlowBook(store, configured=flows, keywords=keywords, now=lambda: wall(trio.current_time()) or 0.0)
     if stored := book.reload():
