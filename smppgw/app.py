@@ -161,7 +161,8 @@ def app_config_from_dict(
     store_keys: bool = False,
 ) -> AppConfig:
     """Raises ConfigError naming the first bad key. ``base``: the directory relative
-    paths (``api.tls_cert``, ``api.tls_key``) are read from (the config file's).
+    paths (``api.tls_cert``, ``api.tls_key``, ``twoway.flows_dir``) are read from (the
+    config file's).
     ``store_keys``: the store holds keys (``smppgw keys create``), so the config need
     not name one."""
     env = os.environ if environ is None else environ
@@ -170,7 +171,7 @@ def app_config_from_dict(
         "gateway": config_from_dict({k: v for k, v in data.items() if k not in _APP_SECTIONS})
     }
     if "twoway" in data:
-        out["twoway"] = twoway_from_dict(data["twoway"])
+        out["twoway"] = twoway_from_dict(data["twoway"], base=base)
     check_route_pools(data.get("route"), out.get("twoway", TwowayConfig()).pools)  # [[route]] pool
     out.get("twoway", TwowayConfig()).quiet_hours.check_routes({r.name for r in out["gateway"].routes})
     if "store" in data:

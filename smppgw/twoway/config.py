@@ -6,6 +6,7 @@ the key (``twoway.keywords.opt_out``, ``twoway.flow[0].steps.confirm.on.2``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -40,8 +41,9 @@ _SECTIONS: frozenset[str] = (
 )
 
 
-def twoway_from_dict(data: Any) -> TwowayConfig:
-    """``data``: the ``[twoway]`` table (or None: the defaults)."""
+def twoway_from_dict(data: Any, *, base: Path | None = None) -> TwowayConfig:
+    """``data``: the ``[twoway]`` table (or None: the defaults). ``base``: the directory
+    a relative ``flows_dir`` is in (the config file's)."""
     if data is None:
         return TwowayConfig()
     t = table(data, "twoway")
@@ -56,7 +58,9 @@ def twoway_from_dict(data: Any) -> TwowayConfig:
         out["quiet_hours"] = _resolved(quiet_from_list(t["quiet_hours"]), t.get("programmes", {}))
     out["pools"] = pools_from_dict(t.get("pool"))  # [[twoway.pool]]
     out["consent"] = attrs.evolve(out["consent"], pools=tuple(frozenset(p.numbers) for p in out["pools"]))
-    out["flows"] = flows_from_config(t.get("flow"), t.get("flows_dir"), taken=_taken(out["keywords"]))
+    out["flows"] = flows_from_config(
+        t.get("flow"), t.get("flows_dir"), taken=_taken(out["keywords"]), base=base
+    )
     return TwowayConfig(**out)
 
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from smppgw.support.config import ConfigError, array, key_path, read_toml, string, table
+from smppgw.support.config import ConfigError, array, key_path, read_toml, string, table, unknown_keys
 from smppgw.twoway.conversations import parse_duration
 from smppgw.twoway.flow_answers import choice_table
 from smppgw.twoway.flow_checks import FlowError, check_flow
@@ -127,10 +127,21 @@ def _list(v: Any, where: str, hi: int) -> list[Any]:
     return v
 
 
+def _known(t: Mapping[str, Any], known: frozenset[str], where: str) -> None:
+    """``support.config.unknown_keys`` (the config reference's test watches it), its
+    error as a FlowError."""
+    try:
+        unknown_keys(t, known, where)
+    except ConfigError as exc:
+        path = key_path(where, sorted(set(t) - known, key=str)[0])
+        raise FlowError(path, str(exc).removeprefix(f"{path}: ")) from None
+
+
 def parse_flow(data: Mapping[str, Any], *, where: str = "", name: str | None = None) -> Flow:
     """The flow ``data`` defines (``name``: the flow's name when ``data`` has none, e.g.
     from the URL). Raises FlowError naming the key."""
-    t = _table(data, where, FLOW_KEYS)
+    t = _table(data, where)
+    _known(t, FLOW_KEYS, where)
     if "name" in t or name is None:
         flow_name = _str(t.get("name"), key_path(where, "name"), hi=64, pattern=NAME)
         if name is not None and flow_name != name:
@@ -282,7 +293,7 @@ def _action(data: Any, where: str) -> Action:
     at = lambda key: key_path(where, key)  # noqa: E731
     value = t[kind]
     if kind in ("send", "goto"):
-        when, late = None, _str(t.get("late", "skip"), at("late"), hi=4)
+        when, late = None, _str(t.get("late", "skip"), at("late"), hi=16)
         if late not in ("skip", "now"):
             raise FlowError(at("late"), f"skip or now, got {late!r}")
         if "at" in t:
@@ -315,11 +326,12 @@ def _action(data: Any, where: str) -> Action:
 
 
 def flows_from_config(
-    flows: Any, flows_dir: Any, *, taken: Mapping[str, str] | None = None
+    flows: Any, flows_dir: Any, *, taken: Mapping[str, str] | None = None, base: Path | None = None
 ) -> tuple[Flow, ...]:
     """``[[twoway.flow]]`` (``flows``, a list of tables) and the ``*.toml`` files of
     ``flows_dir`` (one flow each, in name order). ``taken``: keywords already in use
-    (folded keyword -> what uses it: the opt-out and opt-in words, the rules' keywords).
+    (folded keyword -> what uses it: the opt-out and opt-in words, the rules' keywords);
+    ``base``: the directory a relative ``flows_dir`` is in (the config file's).
     Raises ConfigError naming the key (``twoway.flow[0].steps.confirm.on.2``, or
     ``twoway.flows_dir: booking.toml: steps...``)."""
     found: list[tuple[str, Flow]] = []
@@ -327,7 +339,7 @@ def flows_from_config(
         where = f"twoway.flow[{i}]"
         found.append((where, parse_flow(table(item, where), where=where)))
     if flows_dir is not None:
-        folder = Path(string(flows_dir, "twoway.flows_dir", min_len=1))
+        folder = (base or Path(".")) / string(flows_dir, "twoway.flows_dir", min_len=1)
         if not folder.is_dir():
             raise ConfigError(f"twoway.flows_dir: {str(folder)!r} is not a directory")
         for path in sorted(folder.glob("*.toml")):

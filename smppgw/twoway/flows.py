@@ -229,8 +229,10 @@ def due(flow: Flow, state: RunState, *, now: float) -> Outcome:
             state = attrs.evolve(state, timers=tuple(t for t in state.timers if t.id != timer.id))
             if timer.text is not None:
                 effects.append(SendText(text=render(timer.text, state.vars)))
-            if timer.step is not None and timer.step in flow.steps:
+            if timer.step is not None:
                 state = _enter(flow, state, timer.step, now, effects)
+            elif _idle(flow, state):  # a message-only step's last timer: nothing left to wait for
+                state = _finish(state, "completed", effects)
         elif deadline is not None and deadline <= now:
             state = attrs.evolve(state, deadline=None)
             step = flow.steps.get(state.step or "")
@@ -277,6 +279,11 @@ def voucher_issued(flow: Flow, state: RunState, var: str, code: str | None, *, n
 
 
 # -- entering a step ---------------------------------------------------------------------------
+
+
+def _idle(flow: Flow, state: RunState) -> bool:
+    step = flow.steps.get(state.step or "")
+    return step is not None and step.expect.kind == "none" and not state.timers and state.deadline is None
 
 
 def _finish(state: RunState, status: str, effects: list[Effect]) -> RunState:

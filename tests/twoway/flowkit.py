@@ -30,7 +30,7 @@ def check_state(flow: fl.Flow, state: fl.RunState) -> None:
     assert state.flow == flow.name
     assert fl.RunState.from_json(state.to_json()) == state
     if state.active:
-        assert state.step in flow.steps
+        assert state.step is not None and state.step in flow.steps
         step = flow.steps[state.step]
         assert 0 <= state.attempts <= step.attempts
         if state.resume is not None:

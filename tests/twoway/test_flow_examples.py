@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import jsonschema_rs
 import pytest
@@ -52,6 +53,7 @@ def test_examples_load_as_flows_dir_of_the_config() -> None:
 
 def test_schema_rejects_what_the_parser_rejects_by_shape() -> None:
     validator = jsonschema_rs.Draft202012Validator(SCHEMA)
+    bad: dict[str, Any]
     for bad in (
         {"steps": {}},
         {"steps": {"a": {"expect": "choice"}}},  # no options
