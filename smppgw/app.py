@@ -72,6 +72,7 @@ from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dic
 from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
 from smppgw.gateway.conversations import Conversations
 from smppgw.gateway.engine import Gateway, SubmitError
+from smppgw.gateway.flows import FlowDesk, flow_desk
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.quiet import QuietDesk
@@ -160,7 +161,8 @@ def app_config_from_dict(
     store_keys: bool = False,
 ) -> AppConfig:
     """Raises ConfigError naming the first bad key. ``base``: the directory relative
-    paths (``api.tls_cert``, ``api.tls_key``) are read from (the config file's).
+    paths (``api.tls_cert``, ``api.tls_key``, ``twoway.flows_dir``) are read from (the
+    config file's).
     ``store_keys``: the store holds keys (``smppgw keys create``), so the config need
     not name one."""
     env = os.environ if environ is None else environ
@@ -169,7 +171,7 @@ def app_config_from_dict(
         "gateway": config_from_dict({k: v for k, v in data.items() if k not in _APP_SECTIONS})
     }
     if "twoway" in data:
-        out["twoway"] = twoway_from_dict(data["twoway"])
+        out["twoway"] = twoway_from_dict(data["twoway"], base=base)
     check_route_pools(data.get("route"), out.get("twoway", TwowayConfig()).pools)  # [[route]] pool
     out.get("twoway", TwowayConfig()).quiet_hours.check_routes({r.name for r in out["gateway"].routes})
     if "store" in data:
@@ -307,6 +309,8 @@ async def run_app(
             await nursery.start(gateway.run)
             if isinstance(twoway.conversations, Conversations):
                 nursery.start_soon(twoway.conversations.run)  # their deadlines
+            if isinstance(twoway.flows, FlowDesk):
+                nursery.start_soon(twoway.flows.run)  # their runs' timers
             if resumed := _resume(gateway, store):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(_flusher, store, config.flush_interval)
@@ -315,6 +319,7 @@ async def run_app(
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
                 region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
+                flows=twoway.flows if isinstance(twoway.flows, FlowDesk) else None,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
@@ -343,16 +348,18 @@ def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
     if CarrierOptOuts.wanted(smscs):  # [[smsc]] optout_statuses / optout_network_errors
         gateway.add_listener(CarrierOptOuts(desk, smscs, lambda: store.wall(trio.current_time()) or 0.0))
 
-    def send(reply: Reply) -> None:
+    def send(reply: Reply) -> object:
         with gate.passing(reply):  # the one STOP confirmation, HELP: past the block, once
-            gateway.submit(
+            return gateway.submit(
                 source=reply.source, destination=reply.destination, text=reply.text,
                 tags=("twoway", reply.purpose, *reply.tags),
             )  # fmt: skip
 
+    keywords = Keywords(config.twoway.keywords)
+    flows = flow_desk(store, flows=config.twoway.flows, keywords=keywords, send=send, wall=store.wall)
     return TwoWay(
-        store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
-        tenants=config.tenants, conversations=_conversations(config, store, gateway),
+        store=store, send=send, keywords=keywords, consent=desk, tenants=config.tenants,
+        conversations=_conversations(config, store, gateway), flows=flows,
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@
     GET|PUT|DELETE /v1/optouts/{number}   account-wide opt-outs: a view of the consent history
     GET|PUT|DELETE /v1/consent/{number}, /v1/consent/import|export  consent (api/consent.py)
     GET    /v1/events, /v1/webhooks/dead ...  the event log and dead letters (api/events.py)
+    GET|PUT|DELETE /v1/flows/{name}, POST /v1/flows/{name}/runs ...  flows and runs (api/flows.py)
     GET    /healthz  /readyz  /metrics
 
 Every ``/v1`` call needs an API key (``Authorization: Bearer KEY`` or ``X-API-Key``) with
@@ -63,12 +64,14 @@ from smppgw.api.addresses import address
 from smppgw.api.bodies import MAX_TAG, TAG_PATTERN
 from smppgw.api.consent import consent_router
 from smppgw.api.events import events_router
+from smppgw.api.flows import flows_router
 from smppgw.api.keys import Keyring, Principal
 from smppgw.api.limits import KeyLimits
 from smppgw.api.problems import Problem, invalid
 from smppgw.api.schemas import OptOutIn
 from smppgw.api.views import inbound_view, message_view, opt_out_view
 from smppgw.gateway.engine import CancelError, Gateway
+from smppgw.gateway.flows import FlowDesk
 from smppgw.policy.addressing import to_smpp
 from smppgw.store.base import MessageQuery, MessageRecord, Status, Store
 from smppgw.twoway.consent import Consent
@@ -89,6 +92,7 @@ def build_app(
     region: str | None = None,
     key_limits: KeyLimits | None = None,
     consent_rules: Consent | None = None,
+    flows: FlowDesk | None = None,
 ) -> FastAPI:
     """``now``: the trio clock (records carry it; the store converts it to wall time).
     ``max_queued``: parts waiting to be sent above which new messages get 429 (backpressure
@@ -96,7 +100,8 @@ def build_app(
     region of national phone numbers (``support.phone.check_region``); None: numbers
     must be international. ``api_keys``: the config's keys (every scope, no tenant);
     the store's keys too (``api.keys``), with ``key_limits``. ``consent_rules``: the
-    ``[twoway]`` consent settings (``api.consent``)."""
+    ``[twoway]`` consent settings (``api.consent``); ``flows``: the flow desk (``api.flows``;
+    None: no flow routes)."""
     keyring = Keyring(api_keys, store, key_limits)
     acceptor = Acceptor(gateway, store, keyring, now=now, max_queued=max_queued, region=region)
     one, many, components = openapi_components()
@@ -270,6 +275,8 @@ def build_app(
     app.include_router(events_router(store, now), dependencies=[Depends(admin)])  # /v1/events, dead letters
     app.include_router(consent_router(store, consent_rules or Consent(), now=now, region=region,
                                       block=gateway.block_destination, read=need("consent:read"), write=consent))  # fmt: skip
+    if flows is not None:
+        app.include_router(flows_router(flows, region=region, admin=admin_scope, read=read, send=send))
     return app
 
 

@@ -9,7 +9,7 @@ APP_KEYS = (
     K(path="store", type="table", default="see below", meaning="The durable store (SQLite)."),
     K(path="api", type="table", default="see below", meaning="The HTTP queue API."),
     K(path="webhooks", type="table", default="see below", meaning="Where events are delivered, how they are signed and retried."),
-    K(path="twoway", type="table", default="see below", meaning="2-way messaging: keywords and rules, consent, sender pools, quiet hours."),
+    K(path="twoway", type="table", default="see below", meaning="2-way messaging: keywords and rules, consent, sender pools, quiet hours, flows."),
     # [store]
     K(path="store.path", type="string (a file)", default='"var/smppgw.sqlite3"', meaning="The SQLite file (its directory is made); an older schema is migrated at start, a newer one refused.", example="var/smppgw.sqlite3"),
     K(path="store.flush_interval", type="number > 0", default="0.05", meaning="Seconds between write-behind flushes of changes nothing waits for (a 202, a receipt's answer and a submit wait for their commit).", example=0.05),

@@ -1,5 +1,5 @@
 """The ``[twoway]`` keys (``smppgw.twoway``): keywords, custom rules, consent and its
-texts, programmes, quiet hours."""
+texts, programmes, quiet hours, flows."""
 
 from __future__ import annotations
 
@@ -54,4 +54,16 @@ TWOWAY_KEYS = (
     K(path="twoway.rule[].event", type="boolean", default="false", meaning="Write a `keyword.matched` event.", example=True),
     K(path="twoway.rule[].senders", type="list of numbers, one at least", default="every number", meaning="Our numbers the rule applies to.", example=["+447700900100"]),
     K(path="twoway.rule[].programme", type="a `[twoway.programmes]` name", default="none", meaning="The rule applies to this programme's senders (not with `senders`).", example="reminders"),
+    # [[twoway.flow]] (twoway.flow_config; a flow's full format: docs/flow.schema.json)
+    K(path="twoway.flows_dir", type="directory", default="none", meaning="A directory of flow files (`*.toml`, one flow each, as in `examples/flows/`), relative to the config file; loaded after `[[twoway.flow]]`.", example="."),
+    K(path="twoway.flow", type="list of tables", default="[]", meaning="Flows: dialogues of several steps (a choice from a list, a number, a time slot, free text), with re-prompts, timeouts, timers, events, vouchers and hand-off to a human. The format is `docs/flow.schema.json` (the same as `PUT /v1/flows/{name}`); examples in `examples/flows/`. A bad flow stops the start naming the key (`twoway.flow[0].steps.confirm.on.2: no step 'x'`)."),
+    K(path="twoway.flow[].name", type="1-64 of A-Z a-z 0-9 _ . - (a letter or digit first)", default="required", meaning="Unique among the flows (`/v1/flows/{name}`).", example="booking"),
+    K(path="twoway.flow[].description", type="string, at most 500 characters", default='""', meaning="What it is for.", example="Book an appointment"),
+    K(path="twoway.flow[].keywords", type="list of 1-3 words (letters, digits), at most 10", default="[]", meaning="A text starting with one of them starts the flow (one active run per number and sender); `HELP` makes it the triage flow, instead of the HELP answer. Not an opt-out or opt-in word, a `[[twoway.rule]]` keyword or another flow's.", example=["BOOK"]),
+    K(path="twoway.flow[].campaign", type="1-64 of A-Z a-z 0-9 _ . -", default="none", meaning="The campaign of the vouchers it issues and of its events.", example="bookings"),
+    K(path="twoway.flow[].start", type="a step's name", default="the first step written", meaning="Where a run starts.", example="pick"),
+    K(path="twoway.flow[].vars", type="table", default="{}", meaning="The vars a run knows before any answer (`{clinic}` in a text), with their defaults; the API's `vars` of a run win. A `{var}` no step sets and not here is refused."),
+    K(path="twoway.flow[].vars.<var>", type="string (or list of strings, joined with commas), a name of a-z 0-9 _", default="none", meaning="The default value of `{var}`.", example="Acme Dental", example_name="clinic"),
+    K(path="twoway.flow[].steps", type="table", default="required", meaning="The steps by name (1-50): `prompt`, `expect` (`choice` with `options`, `number` with `min`/`max`, `slot` with `slots`, `text`, `none`), `var`, `on`, `next`, `reprompt`, `attempts`, `timeout`, `on_timeout`, `on_invalid`, `actions` (`send`, `emit`, `handoff`, `voucher`, `end`, `goto`); see `docs/flow.schema.json`. Unreachable steps, unknown targets, cycles with no way out and unknown vars are refused."),
+    K(path="twoway.flow[].steps.<step>", type="table (1-32 of A-Z a-z 0-9 _ -)", default="none", meaning="One step; its keys in `docs/flow.schema.json`.", example={"prompt": "{clinic}: reply with the number of a time:\n{options}", "expect": "slot", "slots": ["2027-03-15T09:30:00+00:00", "2027-03-16T11:00:00+00:00"], "var": "slot"}, example_name="pick"),
 )  # fmt: skip

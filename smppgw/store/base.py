@@ -17,7 +17,9 @@ resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry)
 ``StoreControl`` (write-behind flush, group commit, close, wall-clock times),
 ``CorrelationStore`` (which part an SMSC id named, for a horizon) and
 ``InboundPartStore`` (MO parts held for reassembly); ``ConsentStore`` (the consent
-history, ``store.consent``; ``OptOutStore`` is a view of it). ``Store`` combines the first five;
+history, ``store.consent``; ``OptOutStore`` is a view of it); ``FlowStore`` (flow
+definitions and runs, ``store.flows``; not in ``Store``: the composition root wires
+flows for a store that has it). ``Store`` combines the first five;
 the API and the composition root take it, the engine takes ``MessageStore`` only.
 ``store.sqlite`` (embedded, durable) and ``store.memory`` (tests, one-shot tools)
 implement all of them, and another backend (Redis) implements the same.
@@ -51,6 +53,7 @@ from smppgw.store.events import (
     inbound_event,
     iso,
 )
+from smppgw.store.flows import ActiveRunExists, FlowDefinition, FlowRunRecord, FlowStore  # (store.flows)
 from smppgw.store.keys import SCOPES, ApiKeyRecord, KeyStore, key_hash
 from smppgw.store.status import (
     FINAL,
@@ -68,6 +71,10 @@ __all__ = [
     "ConversationRecord",
     "ConversationStore",
     "conversation_event",
+    "ActiveRunExists",
+    "FlowDefinition",
+    "FlowRunRecord",
+    "FlowStore",
     "INBOUND_NOTES",
     "ConsentStore",
     "consent_changed",

@@ -28,6 +28,7 @@ from smppgw.store.base import (
 from smppgw.store.memory_consent import MemoryConsent
 from smppgw.store.memory_conversations import MemoryConversations
 from smppgw.store.memory_events import MemoryEvents
+from smppgw.store.memory_flows import MemoryFlows
 from smppgw.store.memory_keys import MemoryKeys
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations):
+class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, MemoryFlows):
     """Implements every protocol of ``store.base`` (``Store``), in memory."""
 
     def __init__(self, *, clock_offset: float = 0.0) -> None:
@@ -51,6 +52,7 @@ class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations):
         self._keys_init()  # API keys (store.memory_keys)
         self._consent_init()  # the consent history (store.memory_consent)
         self._conversations_init()  # conversations (store.memory_conversations)
+        self._flows_init()  # flows and their runs (store.memory_flows)
 
     def checkpoint(self) -> int:
         return 0  # nothing is written anywhere

@@ -52,6 +52,7 @@ from smppgw.store.base import (
 from smppgw.store.sqlite_consent import SqliteConsent
 from smppgw.store.sqlite_conversations import SqliteConversations
 from smppgw.store.sqlite_events import SqliteEvents
+from smppgw.store.sqlite_flows import SqliteFlows
 from smppgw.store.sqlite_keys import SqliteKeys
 from smppgw.store.sqlite_rows import (
     HISTORY_COLUMNS,
@@ -78,7 +79,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations):
+class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, SqliteFlows):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
@@ -105,6 +106,7 @@ class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations):
         self._events_init()  # the outbox (store.sqlite_events)
         self._consent_init()  # the consent history's index (store.sqlite_consent)
         self._conversations_init()  # conversations (store.sqlite_conversations)
+        self._flows_init()  # flows and their runs (store.sqlite_flows)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
