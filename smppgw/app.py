@@ -76,13 +76,15 @@ from smppgw.gateway.flows import FlowDesk, flow_desk
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.quiet import QuietDesk
+from smppgw.gateway.storetasks import checkpointer, flusher
+from smppgw.gateway.threads import thread_desk
 from smppgw.gateway.twoway import Reply, TwoWay
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
 from smppgw.net.tls import TlsSetupError
 from smppgw.net.trace import PduTracer
-from smppgw.store.base import MessageStore, Status, Store, StoreControl
+from smppgw.store.base import MessageStore, Status, Store
 from smppgw.store.sqlite import SqliteStore
 from smppgw.support.config import (
     ConfigError,
@@ -304,6 +306,12 @@ async def run_app(
     if config.twoway.quiet_hours.rules:
         gateway.intake.quiet = QuietDesk(config.twoway.quiet_hours, lambda t: t + (store.wall(0.0) or 0.0))
     gateway.intake.callback_check = webhooks.callback_refusal
+    threads = thread_desk(  # every MT and MO in its thread; the agents' desk (api.threads)
+        store, send=gateway.submit, rules=config.twoway.consent, tenants=config.tenants,
+        wall_now=lambda: store.wall(trio.current_time()) or 0.0,
+    )  # fmt: skip
+    if threads is not None and isinstance(twoway.flows, FlowDesk):
+        twoway.flows.threads = threads  # a flow's handoff opens (or reopens) the number's thread
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
@@ -313,13 +321,14 @@ async def run_app(
                 nursery.start_soon(twoway.flows.run)  # their runs' timers
             if resumed := _resume(gateway, store):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
-            nursery.start_soon(_flusher, store, config.flush_interval)
-            nursery.start_soon(_checkpointer, store)
+            nursery.start_soon(flusher, store, config.flush_interval)
+            nursery.start_soon(checkpointer, store)
             nursery.start_soon(webhooks.run)
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
                 region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
                 flows=twoway.flows if isinstance(twoway.flows, FlowDesk) else None,
+                threads=threads,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
@@ -391,25 +400,6 @@ def _resume(gateway: Gateway, store: MessageStore) -> int:
             record.status, record.error = Status.FAILED, f"not resumable after restart: {exc}"
             store.save(record)
     return len(records)
-
-
-async def _flusher(store: StoreControl, interval: float) -> None:
-    while True:
-        await trio.sleep(interval)
-        try:
-            store.flush()
-        except Exception:  # kept in memory for the next try (StoreControl.flush)
-            log.exception("store flush failed; retrying")
-
-
-async def _checkpointer(store: StoreControl, interval: float = 1.0) -> None:
-    """The store's checkpoints, in a worker thread: never on the event loop."""
-    while True:
-        await trio.sleep(interval)
-        try:
-            await trio.to_thread.run_sync(store.checkpoint)
-        except Exception:  # the WAL keeps everything meanwhile; the next one catches up
-            log.exception("store checkpoint failed; retrying")
 
 
 async def serve(

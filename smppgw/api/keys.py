@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 RELOAD = 2.0  # seconds between reads of the store's keys (and writes of last use)
 _MAX_ADDRESSES = 10_000  # source addresses whose failures are remembered (oldest dropped)
+_IMPLIED = {"consent:read": "consent:write", "threads:read": "threads:write"}  # scope -> what includes it
 _WAITING = frozenset({Status.ACCEPTED, Status.SCHEDULED, Status.QUEUED})
 
 
@@ -57,7 +58,9 @@ class Principal:
 
     def allows(self, scope: str) -> bool:
         scopes = self.scopes
-        return scope in scopes or "admin" in scopes or (scope == "consent:read" and "consent:write" in scopes)
+        if scope in scopes or "admin" in scopes:
+            return True
+        return scope in _IMPLIED and _IMPLIED[scope] in scopes
 
 
 _UNKNOWN = Problem(401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"})

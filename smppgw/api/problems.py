@@ -70,6 +70,7 @@ KINDS: Final[Mapping[str, tuple[int, str]]] = {
     "conflict": (409, "Conflict"),
     "idempotency-conflict": (409, "Idempotency key already used for another message"),
     "not-cancelable": (409, "The message can no longer be canceled"),
+    "reply-blocked": (409, "The reply may not be sent (consent); nothing was sent"),
     "too-large": (413, "Request body too large"),
     "validation": (422, "Invalid request"),
     "queue-full": (429, "Queue full"),

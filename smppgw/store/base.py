@@ -17,12 +17,11 @@ resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry)
 ``StoreControl`` (write-behind flush, group commit, close, wall-clock times),
 ``CorrelationStore`` (which part an SMSC id named, for a horizon) and
 ``InboundPartStore`` (MO parts held for reassembly); ``ConsentStore`` (the consent
-history, ``store.consent``; ``OptOutStore`` is a view of it); ``FlowStore`` (flow
-definitions and runs, ``store.flows``; not in ``Store``: the composition root wires
-flows for a store that has it). ``Store`` combines the first five;
-the API and the composition root take it, the engine takes ``MessageStore`` only.
-``store.sqlite`` (embedded, durable) and ``store.memory`` (tests, one-shot tools)
-implement all of them, and another backend (Redis) implements the same.
+history, ``store.consent``; ``OptOutStore`` is a view of it); ``FlowStore`` and
+``ThreadStore`` (``store.flows``, ``store.threads``; not in ``Store``: the composition
+root wires them for a store that has them). ``Store`` combines the first five; the API
+and the composition root take it, the engine takes ``MessageStore`` only.
+``store.sqlite`` and ``store.memory`` implement all of them (Redis: the same).
 """
 
 from __future__ import annotations
@@ -55,16 +54,9 @@ from smppgw.store.events import (
 )
 from smppgw.store.flows import ActiveRunExists, FlowDefinition, FlowRunRecord, FlowStore  # (store.flows)
 from smppgw.store.keys import SCOPES, ApiKeyRecord, KeyStore, key_hash
-from smppgw.store.status import (
-    FINAL,
-    OUTCOMES,
-    RANK,
-    HistoryEntry,
-    Status,
-    advance,
-    may_move,
-    rollup,
-)
+from smppgw.store.status import FINAL, OUTCOMES, RANK, HistoryEntry, Status, advance, may_move, rollup
+from smppgw.store.threads import STATUSES as THREAD_STATUSES  # (store.threads)
+from smppgw.store.threads import ThreadEntry, ThreadQuery, ThreadRecord, ThreadStore
 
 __all__ = [
     "CONVERSATION_EVENTS",
@@ -75,6 +67,11 @@ __all__ = [
     "FlowDefinition",
     "FlowRunRecord",
     "FlowStore",
+    "THREAD_STATUSES",
+    "ThreadEntry",
+    "ThreadQuery",
+    "ThreadRecord",
+    "ThreadStore",
     "INBOUND_NOTES",
     "ConsentStore",
     "consent_changed",

@@ -25,8 +25,9 @@ import attrs
 __all__ = ["SCOPES", "ApiKeyRecord", "KeyStore", "key_hash"]
 
 #: Every scope; ``admin`` implies the others (and is the only one for the event log);
-#: ``consent:write`` implies ``consent:read``.
-SCOPES: Final = ("messages:send", "messages:read", "inbound:read", "consent:read", "consent:write", "admin")
+#: ``consent:write`` implies ``consent:read``, ``threads:write`` ``threads:read``.
+SCOPES: Final = ("messages:send", "messages:read", "inbound:read", "consent:read", "consent:write",
+                 "threads:read", "threads:write", "admin")  # fmt: skip
 
 
 def key_hash(key: str | bytes) -> str:

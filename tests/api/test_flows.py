@@ -101,9 +101,11 @@ async def test_help_triage_hands_off_instead_of_the_help_text(tmp_path: Path) ->
         run = await run_view(api, "help-triage", run_id)
         assert (run["status"], run["vars"]["product"], run["vars"]["problem"]) == ("handoff", "2", "1")
         [event] = (await api.get("/v1/events", params={"type": "flow.handoff"})).json()["events"]
-        assert (event["data"]["queue"], event["data"]["note"], event["data"]["thread_id"]) == (
-            "billing", "Mobile: Billing", None,  # no thread desk configured here
-        )  # fmt: skip
+        assert (event["data"]["queue"], event["data"]["note"]) == ("billing", "Mobile: Billing")
+        # The handoff opened the number's thread, waiting on an agent, with the transcript.
+        thread = (await api.get(f"/v1/threads/{event['data']['thread_id']}")).json()
+        assert (thread["status"], thread["queue"], thread["number"]) == ("waiting_on_agent", "billing", ANN)
+        assert thread["handoff"]["note"] == "Mobile: Billing" and thread["handoff"]["transcript"]
         # The standard HELP answer was not sent: the triage flow took HELP.
         assert heard.count("Acme support.") == 1 and "Reply STOP" not in heard
 
