@@ -152,8 +152,10 @@ KEYS = (
         for ask, weights in _WEIGHTS.items()
         for action, weight in weights.items()
     ),
+    K(path="behaviour.personas.prefer", type="list of option keys", default="[] (any option)", meaning='Options a pick takes when a list offers them, the first offered wins ("CONFIRM": always keeps the appointment); none offered: any option.', example=["CONFIRM"]),
     K(path="behaviour.personas.number", type="list of tables", default="[]", meaning="Chosen numbers with answers of their own: `numbers` or `prefix`, and any of the kinds above (the rest as above)."),
     K(path="behaviour.personas.number[].numbers", type="list of numbers", default="required, or prefix", meaning="These numbers.", example=["447700900013"]),
+    K(path="behaviour.personas.number[].prefer", type="list of option keys", default="`behaviour.personas.prefer`", meaning="These numbers' own preferred options.", example=["CONFIRM"]),
     K(path="behaviour.personas.number[].prefix", type="string", default="see numbers", meaning="Numbers starting so.", example="4477009001"),
     *(
         K(path=f"behaviour.personas.number[].{ask}", type="table of action = weight", default=f"`behaviour.personas.{ask}`", meaning="These numbers' own weights for this kind.", example={next(iter(_WEIGHTS[ask])): 1})

@@ -33,9 +33,12 @@ In TOML (``[behaviour.personas]``, or ``smppsim --personas SEED`` for the defaul
     other = { stop = 1, help = 1, silence = 98 }
     scores = [2, 1, 1, 2, 3, 6, 8, 14, 20, 18, 25]         # weights of 0 .. 10
 
+    prefer = []                  # option keys a pick takes when offered ("CONFIRM")
+
     [[behaviour.personas.number]]
     numbers = ["447700900013"]   # or prefix = "4477009001"
     offer = { stop = 1 }         # what these numbers do (the rest as above)
+    prefer = ["CONFIRM"]         # and which option they pick when offered
 """
 
 from __future__ import annotations
@@ -112,6 +115,7 @@ class NumberRule:
     numbers: frozenset[str] = frozenset()
     prefix: str | None = None
     weights: Mapping[Ask, tuple[tuple[str, float], ...]] = attrs.field(factory=dict)
+    prefer: tuple[str, ...] | None = None  # None: the config's
 
     def matches(self, number: str) -> bool:
         return number in self.numbers or (self.prefix is not None and number.startswith(self.prefix))
@@ -125,16 +129,21 @@ class PersonaConfig:
         factory=lambda: {ask: tuple(w.items()) for ask, w in _DEFAULTS.items()}
     )
     scores: tuple[float, ...] = _DEFAULT_SCORES
+    # Options a pick takes when a list offers them ("CONFIRM": this person always keeps
+    # the appointment), the first offered wins; none offered: any option.
+    prefer: tuple[str, ...] = ()
     numbers: tuple[NumberRule, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """As the TOML has it (the control API shows it)."""
         out: dict[str, Any] = {"seed": self.seed, "delay": self.delay.describe(), "scores": list(self.scores)}
+        out["prefer"] = list(self.prefer)
         out.update({ask.value: dict(pairs) for ask, pairs in self.weights.items()})
         out["number"] = [
             {
                 "numbers": sorted(r.numbers),
                 **({} if r.prefix is None else {"prefix": r.prefix}),
+                **({} if r.prefer is None else {"prefer": list(r.prefer)}),
                 **{a.value: dict(p) for a, p in r.weights.items()},
             }
             for r in self.numbers
@@ -146,6 +155,12 @@ class PersonaConfig:
             if rule.matches(number) and ask in rule.weights:
                 return rule.weights[ask]
         return self.weights[ask]
+
+    def prefer_for(self, number: str) -> tuple[str, ...]:
+        for rule in self.numbers:
+            if rule.matches(number) and rule.prefer is not None:
+                return rule.prefer
+        return self.prefer
 
 
 def _action_weights(v: Any, where: str, ask: Ask) -> tuple[tuple[str, float], ...]:
@@ -163,14 +178,20 @@ def _weights_of(t: Mapping[str, Any], where: str) -> dict[Ask, tuple[tuple[str, 
 
 def _number_rule(v: Any, where: str) -> NumberRule:
     t = table(v, where)
-    unknown_keys(t, {"numbers", "prefix", *(a.value for a in Ask)}, where)
+    unknown_keys(t, {"numbers", "prefix", "prefer", *(a.value for a in Ask)}, where)
     if "numbers" not in t and "prefix" not in t:
         raise ConfigError(f"{where}: needs numbers or prefix")
     return NumberRule(
         numbers=frozenset(each(t.get("numbers", []), f"{where}.numbers", string)),
         prefix=string(t["prefix"], f"{where}.prefix", min_len=1) if "prefix" in t else None,
         weights=_weights_of(t, where),
+        prefer=_prefer(t["prefer"], f"{where}.prefer") if "prefer" in t else None,
     )
+
+
+def _prefer(v: Any, where: str) -> tuple[str, ...]:
+    """Option keys as a list shows them: "CONFIRM", "2", "B" (matched in capitals)."""
+    return tuple(k.upper() for k in each(v, where, lambda x, w: string(x, w, min_len=1)))
 
 
 def personas_from_dict(v: Any, where: str = "behaviour.personas") -> PersonaConfig:
@@ -181,7 +202,7 @@ def personas_from_dict(v: Any, where: str = "behaviour.personas") -> PersonaConf
         ConfigError: an unknown key or a bad value, named.
     """
     t = table(v, where)
-    unknown_keys(t, {"seed", "delay", "scores", "number", *(a.value for a in Ask)}, where)
+    unknown_keys(t, {"seed", "delay", "scores", "prefer", "number", *(a.value for a in Ask)}, where)
     out: dict[str, Any] = {}
     if t.get("seed") is not None:
         out["seed"] = integer(t["seed"], f"{where}.seed", 0)
@@ -198,6 +219,8 @@ def personas_from_dict(v: Any, where: str = "behaviour.personas") -> PersonaConf
         if len(scores) != len(_DEFAULT_SCORES) or sum(scores) <= 0:
             raise ConfigError(f"{where}.scores: 11 weights (of 0 .. 10), not all zero")
         out["scores"] = scores
+    if "prefer" in t:
+        out["prefer"] = _prefer(t["prefer"], f"{where}.prefer")
     if "number" in t:
         out["numbers"] = tuple(each(t["number"], f"{where}.number", _number_rule))
     return PersonaConfig(**out)
@@ -248,7 +271,9 @@ def answer(config: PersonaConfig, seed: int, number: str, n: int, mt_text: str) 
     elif action == "score":
         text = score_text(_score(config, prompt, rng), style, prompt.high)
     elif action == "pick":
-        text = pick_text(rng.choice(prompt.options), style)
+        drawn = rng.choice(prompt.options)  # (drawn either way: the draws after stay the same)
+        preferred = [k for k in config.prefer_for(number) if k in prompt.options]
+        text = pick_text(preferred[0] if preferred else drawn, style)
     elif action == "out_of_range":
         text = out_of_range(prompt, style, rng)
     elif action == "answer":

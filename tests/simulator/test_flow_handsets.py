@@ -134,6 +134,21 @@ def test_chosen_numbers_stop_in_the_middle_of_a_flow() -> None:
     assert answer(config, 1, "447700900013", 4, SURVEY).ask is Ask.SCORE  # other kinds: the defaults
 
 
+def test_a_preferred_option_is_picked_when_offered() -> None:
+    config = personas_from_dict(
+        {"choice": {"pick": 1}, "prefer": ["2"], "number": [{"prefix": "44770090000", "prefer": ["confirm"]}]}
+    )
+    confirm, reminder = EXPECTS[REMINDER][0], NUMBERS[:10]  # 447700900000 ..09: CONFIRM
+    assert {parse_answer(confirm, answer(config, 1, n, 1, REMINDER).text or "") for n in reminder} == {
+        "CONFIRM"
+    }
+    slots = EXPECTS[SLOTS][0]
+    # Not offered: any option; the others prefer "2".
+    assert len({parse_answer(slots, answer(config, 1, n, 1, SLOTS).text or "") for n in reminder}) == 3
+    assert {parse_answer(slots, answer(config, 1, n, 1, SLOTS).text or "") for n in NUMBERS[10:40]} == {"2"}
+    assert personas_from_dict(config.describe()).describe() == config.describe()
+
+
 @pytest.mark.parametrize(
     ("personas", "where"),
     [
@@ -141,6 +156,8 @@ def test_chosen_numbers_stop_in_the_middle_of_a_flow() -> None:
         ({"question": {"pick": 1}}, "behaviour.personas.question"),
         ({"choice": {"pick": -1}}, "behaviour.personas.choice.pick"),
         ({"number": [{"prefix": "1", "question": {"answer": "x"}}]}, "behaviour.personas.number"),
+        ({"prefer": "CONFIRM"}, "behaviour.personas.prefer"),
+        ({"number": [{"prefix": "1", "prefer": [""]}]}, "behaviour.personas.number"),
     ],
 )
 def test_bad_flow_weights_are_named(personas: dict[str, Any], where: str) -> None:
