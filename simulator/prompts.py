@@ -54,13 +54,12 @@ class Prompt:
 
 # -- numbered and lettered lists ---------------------------------------------------------------
 
-# "1) Mon", "1. Mon", "1: Mon", "1 - Mon", "1= Mon", "(1) Mon", "[1] Mon", "1 Mon" on a line
-# of its own. The mark must be followed by a space (or be a bracket) so "10:30", "1.5" and
-# "1-10" are not items.
+# "1) Mon", "1. Mon", "1: Mon", "1 - Mon", "1=Mon", "(1) Mon", "[1] Mon". A dot or a colon
+# must be followed by a space, a dash by no digit, so "1:30", "1.5" and "1-10" are not items.
 _ITEM: Final = re.compile(
     r"(?:^|(?<=[\s,;(\[])|(?<=[^\d\s]:))"
-    r"(?:[(\[]\s*(\d{1,2})\s*[)\]]|(\d{1,2})\s*(?:[).:=]|-(?!\s*\d)|\u2013(?!\s*\d)))"
-    r"\s*(?=\S)([^\n]*?)(?=\s*(?:[,;]\s*(?:or\s+)?)?(?:\s[(\[]?\d{1,2}\s*(?:[).:\]\-\u2013]\s|=)|$))",
+    r"(?:[(\[]\s*(\d{1,2})\s*[)\]]\s*|(\d{1,2})\s*(?:[)=]\s*|[.:]\s+|-(?!\s*\d)\s*|\u2013(?!\s*\d)\s*))"
+    r"(?=\S)([^\n]*?)(?=\s*(?:[,;]\s*(?:or\s+)?)?(?:\s[(\[]?\d{1,2}\s*(?:[).:\]\-\u2013]\s|=)|$))",
     re.MULTILINE,
 )
 # "Reply 1 for Mon, 2 for Tue", "Text 1 to confirm or 2 to cancel", "Press 1 for sales".

@@ -5,7 +5,9 @@ replies the seed says, read by the gateway as the answers they are."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +246,68 @@ async def test_a_handset_answers_the_gateways_prompts_as_its_seed_says(tmp_path:
             text_of(m.payload, m.data_coding) for m in sim.store.select(destination_addr=STOPPER, limit=10)
         ]
         assert len(got) == 4 and WHY not in got and got[0] not in [p for p, _ in STEPS]
+
+
+# -- the shipped flows, by the machine: handsets that pick follow each to its end -------------------
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "flows"
+FOLLOWERS: dict[str, Any] = {
+    "choice": {"pick": 1},
+    "score": {"score": 1},
+    "question": {"answer": 1},
+    "yes_no": {"yes": 1},
+    "other": {"silence": 1},
+}
+
+
+def _follow(flow: Any, config: PersonaConfig, number: str, vars: dict[str, Any]) -> tuple[Any, list[str]]:
+    """A run of ``flow`` (pure: ``twoway.flows``) with the handset ``number`` answering
+    every prompt it gets; timers fired when nothing else is left. The end state and
+    what the handset sent."""
+    from smppgw.twoway import flows as machine
+    from smppgw.twoway.flow_model import SendText
+
+    now, n, sent = 1_000_000.0, 0, []
+    outcome = machine.start(flow, vars=vars, now=now)
+    for _ in range(50):  # bounded: a flow that loops fails the test
+        if outcome.state.status != "active":
+            break
+        texts = [e.text for e in outcome.effects if isinstance(e, SendText) and e.at is None]
+        reply = None
+        for text in texts:  # each MT read in turn; the last one that gets an answer is sent
+            n += 1
+            reply = answer(config, 1, number, n, text).text or reply
+        if reply is not None:
+            sent.append(reply)
+            now += 5
+            outcome = machine.reply(flow, outcome.state, reply, now=now)
+        else:  # nothing to answer: the next timer (a reminder) or the deadline
+            times = [t.at for t in outcome.state.timers] + [outcome.state.deadline or math.inf]
+            now = min(times)
+            outcome = machine.due(flow, outcome.state, now=now)
+    return outcome.state, sent
+
+
+@pytest.mark.parametrize(
+    ("name", "ends"), [("booking", {"completed"}), ("help-triage", {"handoff"}), ("survey", {"completed"})]
+)
+def test_handsets_that_pick_follow_each_shipped_flow_to_its_end(name: str, ends: set[str]) -> None:
+    import tomllib
+
+    from smppgw.twoway.flow_config import parse_flow
+
+    flow = parse_flow(tomllib.loads((EXAMPLES / f"{name}.toml").read_text()), where=name)
+    vars = {
+        "slots": [datetime.fromtimestamp(1_000_000 + 3 * 86400 + i * 3600, UTC).isoformat() for i in range(3)]
+    }
+    config = personas_from_dict({**FOLLOWERS, "prefer": ["CONFIRM"]})
+    steps: Counter[str] = Counter()
+    for number in NUMBERS[:40]:
+        state, sent = _follow(flow, config, number, vars if name == "booking" else {})
+        assert state.status in ends, (number, state.status, state.reason, sent)
+        assert state.attempts == 0 and all(a.value is not None for a in state.answers), sent  # no re-prompt
+        steps.update(a.step for a in state.answers)
+    if name == "booking":  # a slot picked, then CONFIRM at the reminder
+        assert steps == {"pick": 40, "remind": 40}
+    elif name == "survey":  # "why?" asked of those who scored below 7
+        assert 0 < steps["why"] < 40

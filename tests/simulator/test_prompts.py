@@ -130,6 +130,9 @@ def test_a_question_wanting_words(text: str) -> None:
         ("Text BOOK to book a visit", Ask.OTHER),  # one keyword: nothing to choose from
         ("Your code is 4821", Ask.OTHER),
         ("Step 1. Call us", Ask.OTHER),  # a lone number: no list
+        ("Open Mon 1:30-5:00 and Tue 2:00-6:00", Ask.OTHER),  # times: no list
+        ("It takes 1.5 or 2.5 hours", Ask.OTHER),
+        ("Your appointment: Tue 15 Dec 10:30", Ask.OTHER),
     ],
 )
 def test_what_is_not_a_list(text: str, ask: Ask) -> None:
