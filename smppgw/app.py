@@ -308,7 +308,7 @@ async def run_app(
     gateway.intake.callback_check = webhooks.callback_refusal
     threads = thread_desk(  # every MT and MO in its thread; the agents' desk (api.threads)
         store, send=gateway.submit, rules=config.twoway.consent, tenants=config.tenants,
-        wall_now=lambda: store.wall(trio.current_time()) or 0.0,
+        wall_now=lambda: store.wall(trio.current_time()) or 0.0, on=config.twoway.threads,
     )  # fmt: skip
     if threads is not None and isinstance(twoway.flows, FlowDesk):
         twoway.flows.threads = threads  # a flow's handoff opens (or reopens) the number's thread

@@ -111,13 +111,14 @@ def threads_router(desk: ThreadDesk, *, region: str | None, read: Any, write: An
         openapi_extra=_REPLY_BODY,
     )
     async def reply(thread_id: str, request: Request, who: Principal = write) -> JSONResponse:
-        thread = mine(thread_id, who)
+        mine(thread_id, who)  # 404 before a body is judged
         body = await _object(request, _REPLY_FIELDS)
         text = body.get("text")
         if not isinstance(text, str) or not text or len(text) > MAX_TEXT:
             raise invalid("text", f"required: a string of 1 to {MAX_TEXT} characters")
         agent = _name(body, "agent", who.name)
         tags = _tags(body.get("tags", []), MAX_TAGS - 1)  # the reply's own tag "thread" is one
+        thread = mine(thread_id, who)  # as stored now, after the body's read
         try:
             record = desk.reply(thread, text, agent or who.name, tags=tags)
         except ReplyBlocked as exc:
@@ -135,7 +136,7 @@ def threads_router(desk: ThreadDesk, *, region: str | None, read: Any, write: An
         "/v1/threads/{thread_id}", responses=responses(403, 404, 422, 503), openapi_extra=_PATCH_BODY
     )
     async def patch_thread(thread_id: str, request: Request, who: Principal = write) -> dict[str, Any]:
-        thread = mine(thread_id, who)
+        mine(thread_id, who)  # 404 before a body is judged
         body = await _object(request, _PATCH_FIELDS)
         if not body:
             raise invalid("", f"give at least one of {', '.join(_PATCH_FIELDS)}")
@@ -148,6 +149,7 @@ def threads_router(desk: ThreadDesk, *, region: str | None, read: Any, write: An
             fields["assignee"] = _name(body, "assignee", None)
         if "tags" in body:
             fields["tags"] = _tags(body["tags"], MAX_TAGS)
+        thread = mine(thread_id, who)  # as stored now, after the body's read (no await from here)
         try:
             return desk.update(thread, **fields, by=who.name).to_dict()
         except StoreError as exc:

@@ -68,13 +68,16 @@ class ThreadDesk:
         send: Callable[..., MessageRecord],
         consent: Callable[[str, str, tuple[str, ...]], str | None] | None = None,
         now: Callable[[], float],
+        tenants: Mapping[str, str] | None = None,
     ) -> None:
         """``send``: ``Gateway.submit``; ``consent``: (number, sender, tags) -> why a
-        message may not go now, or None; ``now``: wall-clock seconds."""
+        message may not go now, or None; ``now``: wall-clock seconds; ``tenants``: our
+        number -> its tenant (a handoff without a tenant lands where the pair's messages do)."""
         self.store = store
         self.send = send
         self.consent = consent
         self.now = now
+        self.tenants = dict(tenants or {})
 
     # -- the flows' handoff (gateway.flows) --------------------------------------------------------
 
@@ -93,30 +96,18 @@ class ThreadDesk:
         ``queue``, with the flow's ``transcript`` and ``note``; returns its id.
         Raises StoreError."""
         now = self.now()
+        tenant = tenant or self.tenants.get(sender)
         thread = self.store.find_thread(tenant, number, sender)
         if thread is None:
             thread = ThreadRecord(
-                id=new_thread_id(),
-                number=number,
-                sender=sender,
-                tenant=tenant,
-                created_at=now,
-                updated_at=now,
+                id=new_thread_id(), number=number, sender=sender, tenant=tenant, created_at=now
             )
         changes = _changed(thread, status=WAITING_ON_AGENT, queue=queue)
-        thread.status, thread.queue, thread.pending_handoff, thread.updated_at = (
-            WAITING_ON_AGENT,
-            queue,
-            True,
-            now,
-        )
+        thread.status, thread.queue, thread.pending_handoff = WAITING_ON_AGENT, queue, True
+        thread.updated_at = now
         thread.handoff = {
-            "queue": queue,
-            "note": note,
-            "transcript": list(transcript),
-            "source": dict(source),
-            "at": now,
-        }
+            "queue": queue, "note": note, "transcript": list(transcript), "source": dict(source), "at": now,
+        }  # fmt: skip
         self.store.save_thread(thread, [thread_updated(thread, now, reason="handoff", changes=changes)])
         log.info("thread handed off %s", kv(thread=thread.id, queue=queue, number=number, sender=sender))
         return thread.id
@@ -161,15 +152,20 @@ class ThreadDesk:
 
     def update(
         self,
-        thread: ThreadRecord,
+        thread: str | ThreadRecord,
         *,
         status: str = UNSET,
         assignee: str | None = UNSET,
         tags: Iterable[str] = UNSET,
         by: str | None = None,
     ) -> ThreadRecord:
-        """Apply the fields given; one ``thread.updated`` event if anything changed.
-        Raises StoreError."""
+        """Apply the fields given to the thread as stored now (a message may have changed
+        it since ``thread`` was read); one ``thread.updated`` event if anything changed.
+        Raises KeyError (no such thread), StoreError."""
+        found = self.store.get_thread(thread if isinstance(thread, str) else thread.id)
+        if found is None:
+            raise KeyError(thread if isinstance(thread, str) else thread.id)
+        thread = found
         wanted: dict[str, Any] = {}
         if status is not UNSET:
             wanted["status"] = status
@@ -201,12 +197,12 @@ class ThreadDesk:
                     _mt(self.store.get(e.message_id), self.store.wall), id=e.message_id, author=e.author
                 )
             else:
-                item.update(_mo(self._inbound(e.inbound_seq or 0, thread.tenant)), inbound_seq=e.inbound_seq)
+                item.update(_mo(self._inbound(e.inbound_seq or 0)), inbound_seq=e.inbound_seq)
             out.append(item)
         return out
 
-    def _inbound(self, seq: int, tenant: str | None) -> Any:
-        found = self.store.inbound(after=seq - 1, limit=1, tenant=tenant)
+    def _inbound(self, seq: int) -> Any:
+        found = self.store.inbound(after=seq - 1, limit=1)  # by its seq (the thread is the caller's)
         return found[0] if found and found[0].seq == seq else None
 
 
@@ -246,11 +242,12 @@ def thread_desk(
     rules: Consent,
     tenants: Mapping[str, str],
     wall_now: Callable[[], float],
+    on: bool = True,
 ) -> ThreadDesk | None:
     """The desk of ``smppgw serve``, with threads turned on in ``store`` (``tenants``: our
-    number -> tenant); None for a store that keeps no threads. ``rules``: the consent
-    rules an agent's reply is checked against before it is sent."""
-    if not isinstance(store, ThreadStore):
+    number -> tenant); None when not ``on`` (``[twoway] threads``) or for a store that
+    keeps no threads. ``rules``: the consent rules an agent's reply is checked against."""
+    if not on or not isinstance(store, ThreadStore):
         return None
     consent_store = store if isinstance(store, ConsentStore) else None
 
@@ -259,4 +256,4 @@ def thread_desk(
         return None if index is None else rules.decide(index, sender, tags)
 
     store.keep_threads(tenants)
-    return ThreadDesk(cast(ThreadDeskStore, store), send=send, consent=consent, now=wall_now)
+    return ThreadDesk(cast(ThreadDeskStore, store), send=send, consent=consent, now=wall_now, tenants=tenants)

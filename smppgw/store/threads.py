@@ -19,8 +19,9 @@ Status (who is to answer):
 - ``open``: reopened by hand, nobody waiting. ``closed``: closed by hand.
 
 Events (subject ``thread:<id>``, one sequence per thread): ``thread.message`` for each
-entry, ``thread.updated`` whenever the status, assignee, tags or handoff change (a new
-thread included). Times here are wall-clock seconds, as the API shows them.
+entry (with the thread's status after it; a new thread's first message is the one with
+``n`` 1: no other event tells of it), ``thread.updated`` whenever the status, assignee,
+tags or handoff change. Times here are wall-clock seconds, as the API shows them.
 """
 
 from __future__ import annotations
@@ -239,14 +240,12 @@ class ThreadWrites:
         thread.status, thread.last_message_at, thread.updated_at = status, at, at
         entry = ThreadEntry(thread_id=thread.id, n=thread.messages, direction=direction, at=at, **ref)
         self.entries.append(entry)
-        data = {"thread_id": thread.id, "n": entry.n, "direction": direction, **ref, **shown,
-                "at": iso(at), "thread_status": status}  # fmt: skip
+        data = {"thread_id": thread.id, "n": entry.n, "direction": direction, **ref, **shown, "at": iso(at),
+                "thread_status": status, "tenant": thread.tenant}  # fmt: skip
         self.events.append(_event(thread, "thread.message", data, at))
-        if created or before != status:
-            changes = {"status": {"from": None if created else before, "to": status}}
-            self.events.append(
-                thread_updated(thread, at, reason="created" if created else "message", changes=changes)
-            )
+        if not created and before != status:  # (a new thread's first message says its status)
+            changes = {"status": {"from": before, "to": status}}
+            self.events.append(thread_updated(thread, at, reason="message", changes=changes))
 
 
 @runtime_checkable

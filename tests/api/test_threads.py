@@ -4,15 +4,19 @@ replies read back at the simulator as what the handset received."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 import trio
 
 from simulator.smsc import Simulator
 from smppgw.api.bodies import MAX_TEXT
 from smppgw.app import AppConfig
+from smppgw.support.config import ConfigError
+from smppgw.twoway.config import twoway_from_dict
 from tests.api.helpers import Api, app_config, assert_problem, serving, wall
 from tests.api.test_access import as_key, make_key
 from tests.gateway.helpers import ACCOUNT, simulator, smsc
@@ -48,9 +52,9 @@ async def thread_id(api: Api, number: str = X) -> str:
 
 
 async def received(sim: Simulator, text: str, timeout: float = 10.0) -> list[Any]:
-    """What handsets received with ``text``, once there is some."""
+    """What handsets received starting with ``text``, once there is some."""
     with trio.fail_after(timeout):
-        while not (found := [m for m in sim.store.select(limit=1000) if m.payload == text.encode()]):
+        while not (found := [m for m in sim.store.select(limit=1000) if m.payload.startswith(text.encode())]):
             await trio.sleep(0.02)
     return found
 
@@ -149,6 +153,10 @@ async def test_a_reply_to_an_opted_out_number_is_blocked_with_the_reason(tmp_pat
         await text_in(api, sim, "I have a question")
         tid = await thread_id(api)
         await text_in(api, sim, "STOP")
+        await received(sim, "You are unsubscribed")  # the STOP's one confirmation, sent first
+        with trio.fail_after(10):  # and in the thread
+            while (await api.get(f"/v1/threads/{tid}")).json()["message_count"] < 3:
+                await trio.sleep(0.02)
         before = sum(api.store.counts().values())
         sent_before = len(sim.store.select(limit=1000))
         r = await api.post(f"/v1/threads/{tid}/messages", {"text": "Here is the answer", "agent": "bob"})
@@ -160,6 +168,25 @@ async def test_a_reply_to_an_opted_out_number_is_blocked_with_the_reason(tmp_pat
         assert not [m for m in sim.store.select(limit=1000) if m.payload == b"Here is the answer"]
         thread = (await api.get(f"/v1/threads/{tid}")).json()
         assert all(m.get("author") != "bob" for m in thread["messages"])
+
+
+async def test_quiet_hours_hold_an_agents_reply_like_any_message(tmp_path: Path) -> None:
+    hour = datetime.now(UTC).hour  # a window that opens 6 hours from now: now is quiet
+    window = f"{(hour + 6) % 24:02d}:00-{(hour + 7) % 24:02d}:00"
+    quiet = twoway_from_dict({"quiet_hours": [{"window": window, "tags": ["billing"], "timezone": "UTC"}]})
+    async with simulator() as sim, serving(config(sim, tmp_path / "db", twoway=quiet)) as api:
+        await text_in(api, sim, "When is my bill due?")
+        tid = await thread_id(api)
+        held = await api.post(f"/v1/threads/{tid}/messages", {"text": "On the 5th.", "tags": ["billing"]})
+        assert held.status_code == 202, held.text
+        message = held.json()["message"]
+        assert message["status"] == "scheduled" and message["tags"] == ["thread", "billing"]
+        opens = wall(message["send_at"]) - datetime.now(UTC).timestamp()
+        assert 4 * 3600 < opens <= 6 * 3600 + 60, message["send_at"]
+        plain = await api.post(f"/v1/threads/{tid}/messages", {"text": "Anything else?"})  # no rule's tag
+        assert plain.json()["message"]["status"] in {"queued", "submitted", "delivered"}, plain.text
+        await received(sim, "Anything else?")
+        assert not [m for m in sim.store.select(limit=100) if m.payload == b"On the 5th."]
 
 
 async def test_patch_assigns_tags_closes_and_names_each_bad_field(tmp_path: Path) -> None:
@@ -289,3 +316,20 @@ async def test_scopes_and_tenants(tmp_path: Path) -> None:
                 404,
                 "not-found",
             )
+
+
+async def test_threads_off_keeps_none_and_serves_no_threads_api(tmp_path: Path) -> None:
+    async with (
+        simulator() as sim,
+        serving(config(sim, tmp_path / "db", twoway=twoway_from_dict({"threads": False}))) as api,
+    ):
+        await send(api, "Hello")
+        await text_in(api, sim, "hi")
+        assert_problem(await api.get("/v1/threads"), 404, "not-found")
+        assert api.store.find_thread(None, X, SENDER) is None  # type: ignore[attr-defined]
+        assert (await api.get("/v1/events", params={"type": "thread.message"})).json()["events"] == []
+
+
+def test_a_bad_threads_setting_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"^twoway\.threads: expected true or false"):
+        twoway_from_dict({"threads": "yes"})

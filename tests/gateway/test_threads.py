@@ -36,7 +36,7 @@ def desk_for(store: MemoryStore, gw: Any) -> ThreadDesk:
         store,
         send=gw.submit,
         rules=Consent(),
-        tenants={},
+        tenants={"54321": "acme"},
         wall_now=lambda: store.wall(trio.current_time()) or 0.0,
     )
     assert desk is not None
@@ -96,12 +96,16 @@ async def test_a_handoff_reopens_the_thread_with_the_transcript(autojump_clock: 
         assert desk.messages(t)[-1]["author"] == "sam"
         # A handoff for a pair without a thread makes one
         other = desk.handoff(
-            "447700900009", SENDER, tenant="acme", queue="q", note="", transcript=[], source={}
+            "447700900009", SENDER, tenant="globex", queue="q", note="", transcript=[], source={}
         )
-        assert (
-            thread(store, other).tenant == "acme"
-            and store.find_thread("acme", "447700900009", SENDER) is not None
-        )
+        assert thread(store, other).tenant == "globex"
+        assert store.find_thread("globex", "447700900009", SENDER) is not None
+        # Without a tenant: the sender's ([api] tenants), where the pair's messages are
+        gw.submit(source="54321", destination=X, text="From acme's number")
+        acme = store.find_thread("acme", X, "54321")
+        assert acme is not None
+        handed = desk.handoff(X, "54321", tenant=None, queue="q", note="", transcript=[], source={})
+        assert handed == acme.id
 
 
 async def test_a_reply_consent_forbids_is_refused_before_it_is_stored(autojump_clock: MockClock) -> None:
@@ -135,10 +139,15 @@ async def test_an_update_without_a_change_writes_no_event(autojump_clock: MockCl
         assert t is not None
         count = len(store.events(limit=1000))
         same = desk.update(t, status="waiting_on_agent", tags=[])
-        assert same is t and len(store.events(limit=1000)) == count
+        assert same.id == t.id and len(store.events(limit=1000)) == count
+        mo(store, "are you there?")  # arrives after ``t`` was read: the update starts from it
+        count = len(store.events(limit=1000))
         changed = desk.update(t, tags=["vip", "vip", "b"], assignee="ann", by="key_1")
-        assert (changed.tags, changed.assignee) == (["vip", "b"], "ann")
+        assert (changed.tags, changed.assignee, changed.messages) == (["vip", "b"], "ann", 2)
         [event] = store.events(after=count, limit=10)
         assert (
             event.data["changes"]["tags"] == {"from": [], "to": ["vip", "b"]} and event.data["by"] == "key_1"
         )
+        assert event.sequence == 3  # thread.message 1 and 2 came first: no sequence is taken twice
+        with pytest.raises(KeyError):
+            desk.update("thr_nope", status="closed")

@@ -164,20 +164,19 @@ def test_events_tell_each_message_and_each_change_in_sequence(backend: Backend) 
     )
     events = [e for e in store.events(limit=100) if e.subject == f"thread:{thread.id}"]
     assert [(e.type, e.sequence) for e in events] == [
-        ("thread.message", 1), ("thread.updated", 2), ("thread.message", 3), ("thread.updated", 4),
-        ("thread.message", 5), ("thread.updated", 6),
+        ("thread.message", 1), ("thread.message", 2), ("thread.updated", 3), ("thread.message", 4),
+        ("thread.updated", 5),
     ]  # fmt: skip
-    first = events[0].data
+    first = events[0].data  # a new thread's first message: n 1, with the status it made
     assert (first["direction"], first["message_id"], first["text"], first["n"]) == ("mt", m, "message 1", 1)
-    assert events[1].data["changes"] == {"status": {"from": None, "to": "waiting_on_customer"}}
-    assert events[1].data["reason"] == "created"
-    assert (events[4].data["direction"], events[4].data["text"], events[4].data["inbound_seq"]) == (
-        "mo",
-        "and also",
-        2,
-    )
-    assert events[5].data["assignee"] == "bob" and events[5].data["reason"] == "api"
-    assert len({e.id for e in events}) == 6
+    assert first["thread_status"] == "waiting_on_customer" and first["thread_id"] == thread.id
+    assert events[2].data["changes"] == {"status": {"from": "waiting_on_customer", "to": "waiting_on_agent"}}
+    assert events[2].data["reason"] == "message" and events[2].data["status"] == "waiting_on_agent"
+    assert (events[3].data["direction"], events[3].data["text"], events[3].data["inbound_seq"]) == (
+        "mo", "and also", 2,
+    )  # fmt: skip
+    assert events[4].data["assignee"] == "bob" and events[4].data["reason"] == "api"
+    assert len({e.id for e in events}) == 5
     assert all(d.endpoint == "hook" for d in store.deliveries(subject=f"thread:{thread.id}"))
 
 
