@@ -415,7 +415,10 @@ function start() {
   const handset = $("handset-form");
   handset.addEventListener("submit", onHandsetReply);
   handset.elements.number.addEventListener("change", loadHandset);
-  handset.elements.number.addEventListener("input", loadHandset);
+  handset.elements.number.addEventListener("input", () => {
+    handset.elements.to.value = ""; // another handset: its own MT's sender, unless typed again
+    loadHandset();
+  });
   const behaviour = $("behaviour-form");
   behaviour.addEventListener("submit", onBehaviour);
   for (const type of ["input", "change"]) {

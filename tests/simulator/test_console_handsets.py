@@ -181,6 +181,12 @@ async def test_replying_as_a_handset_in_the_console(tmp_path: Path) -> None:
                         b"hello?",
                     )
 
+                    # Back to the handset with its thread, in view for the screenshot.
+                    assert await run(page.evaluate, _type("number", N))
+                    await run(page.wait_for, f"(r => r.length == 3 && r)({_THREAD})")
+                    to = "(e => [e.value, e.placeholder])(document.querySelector('#handset-form [name=to]'))"
+                    assert await run(page.evaluate, to) == ["", "12345"]  # the typed address went with 055
+                    await run(page.evaluate, "document.getElementById('handset-section').scrollIntoView()")
                     shot = await run(page.screenshot)
                     width, height = struct.unpack(">II", shot[16:24])
                     assert shot[:8] == b"\x89PNG\r\n\x1a\n" and width > 200 and height > 200
