@@ -78,6 +78,7 @@ from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dic
 from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
 from smppgw.gateway.conversations import Conversations
 from smppgw.gateway.engine import Gateway, SubmitError
+from smppgw.gateway.flows import FlowDesk, flow_desk
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.quiet import QuietDesk
@@ -310,11 +311,15 @@ async def run_app(
     threads = thread_desk(
         store, gateway.submit, config.twoway, config.tenants
     )  # every MT and MO in its thread
+    if threads is not None and isinstance(twoway.flows, FlowDesk):
+        twoway.flows.threads = threads  # a flow's handoff opens (or reopens) the number's thread
     try:
         async with opened(redis, streams), trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
             if isinstance(twoway.conversations, Conversations):
                 nursery.start_soon(twoway.conversations.run)  # their deadlines
+            if isinstance(twoway.flows, FlowDesk):
+                nursery.start_soon(twoway.flows.run)  # their runs' timers
             if resumed := _resume(gateway, store):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(flusher, store, config.flush_interval)
@@ -323,7 +328,7 @@ async def run_app(
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
                 region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
-                vouchers=twoway.vouchers,
+                vouchers=twoway.vouchers, flows=twoway.flows if isinstance(twoway.flows, FlowDesk) else None,
                 threads=threads,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
@@ -356,17 +361,19 @@ def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
     if CarrierOptOuts.wanted(smscs):  # [[smsc]] optout_statuses / optout_network_errors
         gateway.add_listener(CarrierOptOuts(desk, smscs, lambda: store.wall(trio.current_time()) or 0.0))
 
-    def send(reply: Reply) -> None:
+    def send(reply: Reply) -> object:
         with gate.passing(reply):  # the one STOP confirmation, HELP: past the block, once
-            gateway.submit(
+            return gateway.submit(
                 source=reply.source, destination=reply.destination, text=reply.text,
                 tags=("twoway", reply.purpose, *reply.tags),
             )  # fmt: skip
 
     vouchers = VoucherDesk(store, registry=gateway.metrics.registry)  # rules' codes, flows' and the API's
+    keywords = Keywords(config.twoway.keywords)
+    flows = flow_desk(store, flows=config.twoway.flows, keywords=keywords, send=send, wall=store.wall)
     return TwoWay(
-        store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
-        tenants=config.tenants, conversations=_conversations(config, store, gateway), vouchers=vouchers,
+        store=store, send=send, keywords=keywords, consent=desk, tenants=config.tenants,
+        conversations=_conversations(config, store, gateway), vouchers=vouchers, flows=flows,
     )  # fmt: skip
 
 

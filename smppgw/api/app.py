@@ -13,6 +13,7 @@
     GET|PUT|DELETE /v1/consent/{number}, /v1/consent/import|export  consent (api/consent.py)
     GET    /v1/events, /v1/webhooks/dead ...  the event log and dead letters (api/events.py)
     GET|POST /v1/vouchers/...      voucher pools: import, issue, redeem, report (api/vouchers.py)
+    GET|PUT|DELETE /v1/flows/{name}, POST /v1/flows/{name}/runs ...  flows and runs (api/flows.py)
     GET|POST|PATCH /v1/threads ...  threads for human responders (api/threads.py)
     GET    /healthz  /readyz  /metrics
 
@@ -65,6 +66,7 @@ from smppgw.api.addresses import address
 from smppgw.api.bodies import MAX_TAG, TAG_PATTERN
 from smppgw.api.consent import consent_router
 from smppgw.api.events import events_router
+from smppgw.api.flows import flows_router
 from smppgw.api.keys import Keyring, Principal
 from smppgw.api.limits import KeyLimits
 from smppgw.api.problems import Problem, invalid
@@ -73,6 +75,7 @@ from smppgw.api.threads import threads_router
 from smppgw.api.views import inbound_view, message_view, opt_out_view
 from smppgw.api.vouchers import vouchers_router
 from smppgw.gateway.engine import CancelError, Gateway
+from smppgw.gateway.flows import FlowDesk
 from smppgw.gateway.threads import ThreadDesk
 from smppgw.gateway.vouchers import VoucherDesk
 from smppgw.policy.addressing import to_smpp
@@ -96,6 +99,7 @@ def build_app(
     key_limits: KeyLimits | None = None,
     consent_rules: Consent | None = None,
     vouchers: VoucherDesk | None = None,
+    flows: FlowDesk | None = None,
     threads: ThreadDesk | None = None,
 ) -> FastAPI:
     """``now``: the trio clock (records carry it; the store converts it to wall time).
@@ -106,7 +110,8 @@ def build_app(
     the store's keys too (``api.keys``), with ``key_limits``. ``consent_rules``: the
     ``[twoway]`` consent settings (``api.consent``). ``vouchers``: the desk the keyword
     rules use too (``api.vouchers``); None: one of the API's own (its metrics not served).
-    ``threads``: the thread desk (``api.threads``; None: no /v1/threads)."""
+    ``flows``: the flow desk (``api.flows``; None: no flow routes). ``threads``: the
+    thread desk (``api.threads``; None: no /v1/threads)."""
     keyring = Keyring(api_keys, store, key_limits)
     acceptor = Acceptor(gateway, store, keyring, now=now, max_queued=max_queued, region=region)
     one, many, components = openapi_components()
@@ -283,6 +288,8 @@ def build_app(
     desk = vouchers or VoucherDesk(store)  # its metrics of its own: serve passes the one with the gateway's
     app.include_router(vouchers_router(desk, store, now=now, region=region, read=need("vouchers:read"),
                                        write=need("vouchers:write")))  # fmt: skip
+    if flows is not None:
+        app.include_router(flows_router(flows, region=region, admin=admin_scope, read=read, send=send))
     if threads is not None:
         app.include_router(
             threads_router(threads, region=region, read=need("threads:read"), write=need("threads:write"))

@@ -28,6 +28,7 @@ from smppgw.store.base import (
 from smppgw.store.memory_consent import MemoryConsent
 from smppgw.store.memory_conversations import MemoryConversations
 from smppgw.store.memory_events import MemoryEvents
+from smppgw.store.memory_flows import MemoryFlows
 from smppgw.store.memory_keys import MemoryKeys
 from smppgw.store.memory_threads import MemoryThreads
 from smppgw.store.memory_vouchers import MemoryVouchers
@@ -39,7 +40,7 @@ __all__ = ["MemoryStore"]
 
 
 class MemoryStore(
-    MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, MemoryVouchers, MemoryThreads
+    MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, MemoryVouchers, MemoryFlows, MemoryThreads
 ):
     """Implements every protocol of ``store.base`` (``Store``), in memory."""
 
@@ -56,6 +57,7 @@ class MemoryStore(
         self._consent_init()  # the consent history (store.memory_consent)
         self._conversations_init()  # conversations (store.memory_conversations)
         self._vouchers_init()  # voucher pools (store.memory_vouchers)
+        self._flows_init()  # flows and their runs (store.memory_flows)
         self._threads_init()  # threads (store.memory_threads)
 
     def checkpoint(self) -> int:

@@ -52,6 +52,7 @@ from smppgw.store.base import (
 from smppgw.store.sqlite_consent import SqliteConsent
 from smppgw.store.sqlite_conversations import SqliteConversations
 from smppgw.store.sqlite_events import SqliteEvents
+from smppgw.store.sqlite_flows import SqliteFlows
 from smppgw.store.sqlite_keys import SqliteKeys
 from smppgw.store.sqlite_rows import (
     HISTORY_COLUMNS,
@@ -81,7 +82,7 @@ __all__ = ["SqliteStore"]
 
 
 class SqliteStore(
-    SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, SqliteVouchers, SqliteThreads
+    SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, SqliteVouchers, SqliteFlows, SqliteThreads
 ):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
@@ -110,6 +111,7 @@ class SqliteStore(
         self._consent_init()  # the consent history's index (store.sqlite_consent)
         self._conversations_init()  # conversations (store.sqlite_conversations)
         self._vouchers_init()  # voucher pools (store.sqlite_vouchers)
+        self._flows_init()  # flows and their runs (store.sqlite_flows)
         self._threads_init()  # threads (store.sqlite_threads)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
