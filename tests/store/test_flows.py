@@ -77,7 +77,9 @@ def test_a_change_is_saved_with_its_events_and_read_back(backend: Backend) -> No
     store.route_events(lambda kind, url: [Target(endpoint="hook", url="http://hook.test/")])
     assert isinstance(store, FlowStore)
     record = run(1, tenant="acme", source="api")
-    record.note({"at": 1_001.0, "direction": "out", "text": "Pick a slot", "step": "pick", "message_id": "m1"})
+    record.note(
+        {"at": 1_001.0, "direction": "out", "text": "Pick a slot", "step": "pick", "message_id": "m1"}
+    )
     store.add_flow_run(record, [flow_event(record, "flow.step", {}, 1_001.0)])
     record.note({"at": 1_002.0, "direction": "in", "text": "2", "step": "pick", "inbound_seq": 4})
     record.state = {**record.state, "step": "done", "status": "completed", "vars": {"slot": "x"}}
