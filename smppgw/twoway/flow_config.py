@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Final
 
@@ -50,6 +51,7 @@ __all__ = [
     "EXPECT_KINDS",
     "FLOW_KEYS",
     "LIMITS",
+    "RESERVED_EVENTS",
     "STEP_KEYS",
     "FlowError",
     "flows_from_config",
@@ -83,6 +85,8 @@ LIMITS: Final = {
     "attempts": 5,
     "max": 1_000_000,
 }
+# the first word of the gateway's own event types: a flow's event is none of them
+RESERVED_EVENTS: Final = ("message", "consent", "keyword", "conversation", "flow", "thread", "voucher")
 NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 STEP_NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,31}")
 VAR_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,31}")
@@ -137,10 +141,22 @@ def _known(t: Mapping[str, Any], known: frozenset[str], where: str) -> None:
         raise FlowError(path, str(exc).removeprefix(f"{path}: ")) from None
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with TOML's date-times as ISO 8601 text (``slots = [2027-03-15T09:30:00Z]``
+    unquoted), so that a flow is JSON whatever it was written in."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def parse_flow(data: Mapping[str, Any], *, where: str = "", name: str | None = None) -> Flow:
     """The flow ``data`` defines (``name``: the flow's name when ``data`` has none, e.g.
     from the URL). Raises FlowError naming the key."""
-    t = _table(data, where)
+    t = _table(_plain(data), where)
     _known(t, FLOW_KEYS, where)
     if "name" in t or name is None:
         flow_name = _str(t.get("name"), key_path(where, "name"), hi=64, pattern=NAME)
@@ -202,6 +218,9 @@ def _step(name: str, data: Any, where: str) -> Step:
             fields[key] = _str(t[key], at(key), hi=32)
     on = _table(t.get("on", {}), at("on"))
     fields["on"] = {str(k): _str(v, key_path(at("on"), k), hi=32) for k, v in on.items()}
+    keys = {o.key for o in expect.options}
+    if kind == "choice":  # "confirm" names the keyword option CONFIRM
+        fields["on"] = {k.upper() if k.upper() in keys else k: v for k, v in fields["on"].items()}
     if "reprompt" in t:
         fields["reprompt"] = _str(t["reprompt"], at("reprompt"))
     if "attempts" in t:
@@ -309,7 +328,13 @@ def _action(data: Any, where: str) -> Action:
         if len(raw) > LIMITS["data"]:
             raise FlowError(at("data"), f"at most {LIMITS['data']} keys")
         data_ = {str(k): _str(v, key_path(at("data"), k), lo=0, hi=500) for k, v in raw.items()}
-        return Emit(type=_str(value, at("emit"), hi=128, pattern=EVENT_TYPE), data=data_)
+        kind_ = _str(value, at("emit"), hi=128, pattern=EVENT_TYPE)
+        if kind_.split(".")[0] in RESERVED_EVENTS:
+            raise FlowError(
+                at("emit"),
+                f"{kind_!r} is one of the gateway's own event types ({', '.join(RESERVED_EVENTS)}.*)",
+            )
+        return Emit(type=kind_, data=data_)
     if kind == "handoff":
         return Handoff(
             queue=_str(value, at("handoff"), hi=64, pattern=QUEUE),

@@ -21,6 +21,7 @@ from smppgw.twoway.flow_config import (
     LIMITS,
     NAME,
     QUEUE,
+    RESERVED_EVENTS,
     STEP_NAME,
     VAR_NAME,
 )
@@ -75,7 +76,12 @@ _ACTIONS: Final = [
     _action("send", _TEXT, {"at": _WHEN, "late": _LATE}, "send a text now, or at a time"),
     _action(
         "emit",
-        {"type": "string", "pattern": _re(EVENT_TYPE)},
+        {
+            "type": "string",
+            "pattern": _re(EVENT_TYPE),
+            "not": {"pattern": f"^({'|'.join(RESERVED_EVENTS)})(\\.|$)"},
+            "description": "not one of the gateway's own event types",
+        },
         {
             "data": {
                 "type": "object",

@@ -16,6 +16,7 @@ from smppgw.support.config import ConfigError
 from smppgw.twoway.config import twoway_from_dict
 from smppgw.twoway.flow_config import FlowError, parse_flow
 from smppgw.twoway.flow_model import Goto, Send, When
+from tests.twoway.flowkit import Run
 
 OK = {"a": {"prompt": "hi"}}
 
@@ -105,6 +106,10 @@ def test_the_path_names_the_config_key_or_the_api_field() -> None:
             "steps.a.actions[0].late: skip or now",
         ),
         ({"a": {"actions": [{"emit": "Bad Type"}]}}, "steps.a.actions[0].emit: 'Bad Type' does not match"),
+        (
+            {"a": {"actions": [{"emit": "flow.completed"}]}},
+            "steps.a.actions[0].emit: 'flow.completed' is one of the gateway's own",
+        ),
         # vars
         ({"a": {"prompt": "Hi {name}"}}, "steps.a.prompt: unknown var {name}"),
         (
@@ -306,6 +311,33 @@ JSON = st.recursive(
 @given(steps=st.dictionaries(st.sampled_from(["a", "b", "c"]), JSON, min_size=1, max_size=3))
 def test_any_json_is_a_flow_or_a_flow_error(steps: dict[str, Any]) -> None:
     try:
-        parse_flow({"name": "t", "steps": steps})
+        f = parse_flow({"name": "t", "steps": steps})
     except FlowError as exc:
         assert exc.path and str(exc).startswith(exc.path)
+        return
+    run = Run(f, now=0.0)  # a flow that loads runs: any reply, any time
+    run.start()
+    for text in ("1", "b", "x", "2"):
+        run.reply(text)
+        if run.state.next_due is not None:
+            run.due()
+
+
+def test_toml_date_times_and_lower_case_keys() -> None:
+    text = """
+name = "t"
+[steps.pick]
+expect = "slot"
+slots = [2027-03-15T09:30:00Z, 2027-03-16T11:00:00+01:00]
+var = "slot"
+next = "ask"
+[steps.ask]
+expect = "choice"
+options = [{ key = "Yes" }, { key = "no" }]
+on = { yes = "done" }
+[steps.done]
+"""
+    f = parse_flow(tomllib.loads(text))
+    assert f.steps["pick"].expect.slots == ("2027-03-15T09:30:00+00:00", "2027-03-16T11:00:00+01:00")
+    assert f.steps["ask"].on == {"YES": "done"}
+    assert json.loads(json.dumps(f.to_dict()))["steps"]["pick"]["slots"][0] == "2027-03-15T09:30:00+00:00"

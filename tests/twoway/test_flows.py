@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from smppgw.twoway import flow_config as fl_config
 from smppgw.twoway import flows as fl
 from smppgw.twoway.flow_config import parse_flow
 from tests.twoway.flowkit import Run, check_state, example, finished, steps, texts, ts
@@ -330,3 +331,93 @@ def test_any_sequence_never_raises_and_the_state_stays_valid(
         )
         state = outcome.state
         assert state.next_due is None or state.next_due > now or kind != "wait"
+
+
+NAMES = ["s0", "s1", "s2", "s3"]
+
+
+@st.composite
+def random_steps(draw: st.DrawFn) -> dict[str, Any]:
+    """Steps of every kind with random transitions among them (many make a valid flow)."""
+    out: dict[str, Any] = {}
+    for name in NAMES[: draw(st.integers(1, len(NAMES)))]:
+        kind = draw(st.sampled_from(["choice", "number", "slot", "text", "none"]))
+        step: dict[str, Any] = {"prompt": f"{name} {{options}}" if kind in ("choice", "slot") else name}
+        target = st.sampled_from(NAMES)
+        if kind != "none":
+            step.update(expect=kind, var=f"v_{name}", attempts=draw(st.integers(0, 2)))
+            if draw(st.booleans()):
+                step["on_invalid"] = draw(target)
+        if kind == "choice":
+            step["options"] = ["a", "b", "c"]
+            step["on"] = draw(st.dictionaries(st.sampled_from(["1", "2", "3"]), target, max_size=2))
+        elif kind == "number":
+            step.update(
+                min=0,
+                max=5,
+                on=draw(st.dictionaries(st.sampled_from(["<2", "2-3", "5"]), target, max_size=2)),
+            )
+        elif kind == "slot":
+            step["slots"] = ["2027-03-15T09:30:00Z", "2027-03-16T09:30:00Z"]
+        if draw(st.booleans()):
+            step["next"] = draw(target)
+        if draw(st.booleans()):
+            step["timeout"] = draw(st.sampled_from([60, "1h", "1d"]))
+            if draw(st.booleans()):
+                step["on_timeout"] = draw(target)
+        actions: list[dict[str, Any]] = draw(
+            st.lists(
+                st.sampled_from(
+                    [{"send": "x"}, {"send": "later", "at": "+1h"}, {"emit": "t.e"}, {"voucher": "p"},
+                     {"send": "before", "at": "1h before {slot}", "late": "now"}]
+                ) | target.map(lambda t: {"goto": t, "at": "+2h"}),
+                max_size=2,
+            )
+        )  # fmt: skip
+        if kind == "none" and draw(st.booleans()):
+            actions.append(
+                draw(
+                    st.sampled_from([{"end": "completed"}, {"handoff": "q"}])
+                    | target.map(lambda t: {"goto": t})
+                )
+            )
+        step["actions"] = actions
+        out[name] = step
+    return out
+
+
+ANY_REPLY = st.sampled_from(["1", "2", "3", "4", "b", "2027-03-16T09:30:00Z", "hello", ""])
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
+@given(
+    steps_=random_steps(),
+    actions=st.lists(
+        st.tuples(st.sampled_from(["reply", "wait", "voucher", "stop"]), ANY_REPLY, st.floats(0, 2 * 86400)),
+        max_size=15,
+    ),
+)
+def test_random_valid_flows_never_raise_and_stay_valid(
+    steps_: dict[str, Any], actions: list[tuple[str, str, float]]
+) -> None:
+    try:
+        f = flow(steps_, vars={"slot": "2027-03-15T09:30:00Z"})
+    except fl_config.FlowError:
+        return  # refused with its reason (tested elsewhere)
+    now = ts("2027-03-15T06:00:00Z")
+    state = fl.start(f, vars={}, now=now).state
+    check_state(f, state)
+    for kind, text, wait in actions:
+        if kind == "reply":
+            outcome = fl.reply(f, state, text, now=now)
+        elif kind == "wait":
+            now += wait
+            outcome = fl.due(f, state, now=now)
+        elif kind == "voucher":
+            outcome = fl.voucher_issued(f, state, "code", text or None, now=now)
+        else:
+            outcome = fl.stop(f, state, now=now, reason=text)
+        check_state(f, outcome.state)
+        state = outcome.state
