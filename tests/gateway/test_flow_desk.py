@@ -13,6 +13,7 @@ import attrs
 import trio
 from trio.testing import MockClock
 
+from smppgw.gateway.consent import ConsentDesk
 from smppgw.gateway.flow_book import FlowBook
 from smppgw.gateway.flows import FlowDesk
 from smppgw.gateway.inbound import InboundMessage
@@ -20,6 +21,7 @@ from smppgw.gateway.twoway import Reply, TwoWay
 from smppgw.store.base import Status, Target
 from smppgw.store.memory import MemoryStore
 from smppgw.twoway.config import twoway_from_dict
+from smppgw.twoway.consent import Consent
 from smppgw.twoway.keywords import Keywords
 from tests.api.flowkit import EXAMPLES
 
@@ -52,10 +54,12 @@ class Rig:
         return self.store.events(types=list(types))
 
 
-def rig(**seams: Any) -> Rig:
+def rig(*, triage: bool = True, **seams: Any) -> Rig:
     store = MemoryStore(clock_offset=OFFSET)
     store.route_events(lambda kind, url: [Target(endpoint="hook", url="http://hook.test/")])
-    flows = twoway_from_dict({"flows_dir": str(EXAMPLES)}).flows
+    flows = [
+        f for f in twoway_from_dict({"flows_dir": str(EXAMPLES)}).flows if triage or "HELP" not in f.keywords
+    ]
     ids = itertools.count(1)
     out: Rig
 
@@ -65,7 +69,8 @@ def rig(**seams: Any) -> Rig:
 
     book = FlowBook(store, configured=flows, now=lambda: store.wall(trio.current_time()) or 0.0)
     desk = FlowDesk(store, book, send=send, wall=store.wall, **seams)
-    out = Rig(store, desk, TwoWay(store=store, send=send, keywords=Keywords(), flows=desk))
+    consent = ConsentDesk(store, Consent(), lambda *a, **kw: 0)
+    out = Rig(store, desk, TwoWay(store=store, send=send, keywords=Keywords(), consent=consent, flows=desk))
     return out
 
 
@@ -184,3 +189,23 @@ async def test_a_run_of_a_deleted_flow_ends_when_it_is_due(autojump_clock: MockC
         assert (ended.data["status"], ended.data["reason"]) == ("cancelled", "flow deleted")
         assert r.to(ANN) == ["Still there?"]  # never the bye of a flow that is gone
         nursery.cancel_scope.cancel()
+
+
+async def test_help_is_the_runs_only_with_a_triage_flow_and_start_never(autojump_clock: MockClock) -> None:
+    """Without a triage flow, HELP during a run gets the standard answer and the run does
+    not see it; with one, the run reads it first (here: not a score, so the re-prompt).
+    START is the consent desk's either way."""
+    for triage in (False, True):
+        r = rig(triage=triage)
+        r.text(ANN, "SURVEY")
+        r.text(ANN, "HELP")
+        r.text(ANN, "START")
+        run = r.store.active_flow_run(ANN, US)
+        assert run is not None and run.state["step"] == "score"
+        said = [e["text"] for e in run.transcript if e["direction"] == "in"]
+        assert said == (["SURVEY", "HELP"] if triage else ["SURVEY"])
+        replies = [(x.purpose, x.text[:20]) for x in r.sent if x.destination == ANN]
+        assert [p for p, _ in replies] == (["flow", "flow", "opt_in_confirmation"] if triage
+                                           else ["flow", "help", "opt_in_confirmation"])  # fmt: skip
+        r.text(ANN, "7")
+        assert r.to(ANN)[-1] == "Thank you for your answer!"
