@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+import pytest
 import trio
 from trio.testing import MockClock
 
@@ -18,7 +19,7 @@ from smppgw.gateway.flow_book import FlowBook
 from smppgw.gateway.flows import FlowDesk
 from smppgw.gateway.inbound import InboundMessage
 from smppgw.gateway.twoway import Reply, TwoWay
-from smppgw.store.base import Status, Target
+from smppgw.store.base import Status, StoreError, Target
 from smppgw.store.memory import MemoryStore
 from smppgw.twoway.config import twoway_from_dict
 from smppgw.twoway.consent import Consent
@@ -42,6 +43,7 @@ class Rig:
     inbound: TwoWay
     sent: list[Reply] = attrs.field(factory=list)
     blocked: set[str] = attrs.field(factory=set)
+    failing: set[str] = attrs.field(factory=set)  # numbers whose sends raise StoreError
 
     def text(self, source: str, text: str, destination: str = US) -> None:
         self.inbound(InboundMessage(smsc="sim", source=source, destination=destination, text=text,
@@ -64,6 +66,8 @@ def rig(*, triage: bool = True, **seams: Any) -> Rig:
     out: Rig
 
     def send(reply: Reply) -> Sent:
+        if reply.destination in out.failing:
+            raise StoreError("disk full")
         out.sent.append(reply)
         return Sent(f"m{next(ids)}", Status.BLOCKED if reply.destination in out.blocked else Status.QUEUED)
 
@@ -209,3 +213,19 @@ async def test_help_is_the_runs_only_with_a_triage_flow_and_start_never(autojump
                                            else ["flow", "help", "opt_in_confirmation"])  # fmt: skip
         r.text(ANN, "7")
         assert r.to(ANN)[-1] == "Thank you for your answer!"
+
+
+async def test_a_start_that_fails_frees_the_pair(autojump_clock: MockClock) -> None:
+    r = rig()
+    r.failing.add(ANN)
+    with pytest.raises(StoreError):
+        r.desk.start_run("survey", number=ANN, sender=US)
+    with pytest.raises(StoreError):
+        r.text(ANN, "SURVEY")  # the inbound path raises: the SMSC delivers it again
+    assert r.store.active_flow_run(ANN, US) is None
+    assert [e.data["reason"] for e in r.events("flow.ended")] == ["not started", "not started"]
+    r.failing.clear()
+    r.text(ANN, "SURVEY")  # delivered again: the run starts
+    assert r.to(ANN) == [
+        "How likely are you to recommend Acme to a friend? Reply with a number from 0 to 10."
+    ]
