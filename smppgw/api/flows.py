@@ -175,6 +175,8 @@ def _unavailable(exc: StoreError) -> Problem:
 def _name(name: str) -> None:
     if not NAME.fullmatch(name):
         raise invalid("name", f"1-64 of A-Z a-z 0-9 _ . - (a letter or digit first), got {name!r}", "path")
+    if name == "schema":  # GET /v1/flows/schema is the JSON Schema
+        raise invalid("name", "'schema' is reserved (GET /v1/flows/schema)", "path")
 
 
 def _json(body: bytes) -> Any:

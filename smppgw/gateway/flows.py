@@ -118,6 +118,8 @@ class FlowDesk:
         if kind in (Kind.OPT_OUT, Kind.OPT_IN):
             return None
         flows = self.book.all()
+        if not flows:  # nothing to start or go on with: no store read per inbound text
+            return None
         triage = next((f for f in flows if "HELP" in f.keywords), None)
         if kind is Kind.HELP and triage is None:
             return None

@@ -132,6 +132,7 @@ async def test_a_flow_the_checks_refuse_is_a_422_naming_the_step(tmp_path: Path)
         await refused({**PIZZA, "name": "other"}, "name")  # not the path's
         await refused({**PIZZA, "colour": "red"}, "colour")
         await refused(PIZZA, "name", name="bad name!", where="path")
+        await refused(PIZZA, "name", name="schema", where="path")
         assert_problem(await put(f"{api.url}/v1/flows/pizza", json=[1]), 422, "validation", "")
         r = await put(
             f"{api.url}/v1/flows/pizza", content=b"{not json", headers={"content-type": "application/json"}
