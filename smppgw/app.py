@@ -370,7 +370,9 @@ def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
 
     vouchers = VoucherDesk(store, registry=gateway.metrics.registry)  # rules' codes, flows' and the API's
     keywords = Keywords(config.twoway.keywords)
-    flows = flow_desk(store, flows=config.twoway.flows, keywords=keywords, send=send, wall=store.wall)
+    flows = flow_desk(
+        store, flows=config.twoway.flows, keywords=keywords, send=send, wall=store.wall, vouchers=vouchers
+    )
     return TwoWay(
         store=store, send=send, keywords=keywords, consent=desk, tenants=config.tenants,
         conversations=_conversations(config, store, gateway), vouchers=vouchers, flows=flows,

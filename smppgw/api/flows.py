@@ -35,7 +35,7 @@ from smppgw.api.keys import Principal
 from smppgw.api.problems import Problem, invalid, responses
 from smppgw.gateway.flows import FlowDesk
 from smppgw.policy.addressing import AddressKind, to_smpp
-from smppgw.store.base import ActiveRunExists, FlowRunRecord
+from smppgw.store.base import ActiveRunExists, FlowRunRecord, StoreError
 from smppgw.support.isotime import iso
 from smppgw.twoway.flow_checks import FlowError
 from smppgw.twoway.flow_config import NAME, VAR_NAME
@@ -100,7 +100,9 @@ def flows_router(
     async def list_flows(who: Principal = read) -> dict[str, Any]:
         return {"flows": [view(f, definition=False) for f in book.all()]}
 
-    @router.put("/v1/flows/{name}", responses=responses(400, 403, "conflict", 422), openapi_extra=_FLOW_BODY)
+    @router.put(
+        "/v1/flows/{name}", responses=responses(400, 403, "conflict", 422, 503), openapi_extra=_FLOW_BODY
+    )
     async def put_flow(name: str, request: Request, who: Principal = admin) -> JSONResponse:
         _name(name)
         data = _json(await request.body())
@@ -112,6 +114,8 @@ def flows_router(
             raise invalid(exc.path, exc.message) from None
         except ValueError as exc:
             raise Problem(409, str(exc), kind="conflict") from None
+        except StoreError as exc:
+            raise _unavailable(exc) from None
         return JSONResponse(view(flow), status_code=201 if new else 200)
 
     @router.get("/v1/flows/{name}", responses=responses(403, 404))
@@ -124,13 +128,15 @@ def flows_router(
             gone = book.delete(name)
         except ValueError as exc:
             raise Problem(409, str(exc), kind="conflict") from None
+        except StoreError as exc:
+            raise _unavailable(exc) from None
         if not gone:
             raise Problem(404, f"no flow {name!r}", kind="not-found")
         return Response(status_code=204)
 
     @router.post(
         "/v1/flows/{name}/runs", status_code=201, openapi_extra=_RUN_BODY,
-        responses=responses(400, 403, 404, "conflict", 422),
+        responses=responses(400, 403, 404, "conflict", 422, 503),
     )  # fmt: skip
     async def start_run(name: str, request: Request, who: Principal = send) -> dict[str, Any]:
         flow = found(name)
@@ -148,6 +154,8 @@ def flows_router(
             raise Problem(
                 409, f"{number} already has an active flow run {exc.run_id} from {sender}", kind="conflict"
             ) from None
+        except StoreError as exc:
+            raise _unavailable(exc) from None
         return run.to_dict()
 
     @router.get("/v1/flows/{name}/runs/{run_id}", responses=responses(403, 404))
@@ -160,9 +168,15 @@ def flows_router(
     return router
 
 
+def _unavailable(exc: StoreError) -> Problem:
+    return Problem(503, f"not stored, try again: {exc}", kind="unavailable")
+
+
 def _name(name: str) -> None:
     if not NAME.fullmatch(name):
         raise invalid("name", f"1-64 of A-Z a-z 0-9 _ . - (a letter or digit first), got {name!r}", "path")
+    if name == "schema":  # GET /v1/flows/schema is the JSON Schema
+        raise invalid("name", "'schema' is reserved (GET /v1/flows/schema)", "path")
 
 
 def _json(body: bytes) -> Any:

@@ -26,6 +26,7 @@ reserves the pair), and after each change.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -117,6 +118,8 @@ class FlowDesk:
         if kind in (Kind.OPT_OUT, Kind.OPT_IN):
             return None
         flows = self.book.all()
+        if not flows:  # nothing to start or go on with: no store read per inbound text
+            return None
         triage = next((f for f in flows if "HELP" in f.keywords), None)
         if kind is Kind.HELP and triage is None:
             return None
@@ -149,7 +152,10 @@ class FlowDesk:
             assert claim.outcome is not None
             run, outcome = claim.run, claim.outcome
             run.note(_inbound(record, run.state.get("step"), claim.now))
-        self._carry(run, claim.flow, outcome, claim.now)
+        if claim.run is None:
+            self._first(run, claim.flow, outcome, claim.now)
+        else:
+            self._carry(run, claim.flow, outcome, claim.now)
         return run
 
     def stopped(self, record: InboundRecord) -> FlowRunRecord | None:
@@ -181,7 +187,7 @@ class FlowDesk:
         now = self.now()
         run = self._new(flow, number, sender, tenant, "api", now)
         self.store.add_flow_run(run)
-        self._carry(run, flow, machine.start(flow, vars=vars, now=now), now)
+        self._first(run, flow, machine.start(flow, vars=vars, now=now), now)
         return run
 
     # -- time ----------------------------------------------------------------------------------
@@ -209,8 +215,8 @@ class FlowDesk:
         runs = self.store.due_flow_runs(now, limit=_BATCH)
         for run in runs:
             flow = self.book.get(run.flow)
-            if flow is None:
-                self._orphan(run, now)
+            if flow is None or run.state.get("step") is None:  # deleted, or its start failed
+                self._orphan(run, now, reason="flow deleted" if flow is None else "not started")
                 continue
             self._carry(run, flow, machine.due(flow, RunState.from_json(run.state), now=now), now)
         return len(runs)
@@ -224,7 +230,18 @@ class FlowDesk:
         return FlowRunRecord(
             id=os.urandom(16).hex(), flow=flow.name, number=number, sender=sender, status="active", state=state,
             created_at=now, updated_at=now, tenant=tenant, source=source,
+            next_due=now + _STUCK,  # reserved: if its start fails, the timer task ends it
         )  # fmt: skip
+
+    def _first(self, run: FlowRunRecord, flow: Flow, outcome: Outcome, now: float) -> None:
+        """A new run's start carried out; if it fails, the reserved pair is freed (or,
+        with the store down, by the timer task later)."""
+        try:
+            self._carry(run, flow, outcome, now)
+        except Exception:
+            with contextlib.suppress(Exception):
+                self._orphan(run, now, reason="not started")
+            raise
 
     def _carry(self, run: FlowRunRecord, flow: Flow, outcome: Outcome, now: float) -> None:
         """Carry out ``outcome``'s effects in order, then write the run with its events."""
@@ -316,7 +333,7 @@ class FlowDesk:
     def _orphan(
         self, run: FlowRunRecord, now: float, *, status: str = "cancelled", reason: str = "flow deleted"
     ) -> None:
-        """End a run whose flow is no longer defined."""
+        """End a run whose flow is no longer defined, or whose start failed."""
         run.state = {**run.state, "status": status, "reason": reason, "timers": [], "deadline": None}
         run.status, run.next_due, run.updated_at = status, None, now
         kind = FLOW_EVENTS.get(status, "flow.ended")
@@ -334,9 +351,12 @@ def flow_desk(
     keywords: Keywords,
     send: Callable[[Reply], object],
     wall: Callable[[float | None], float | None],
+    vouchers: VoucherDesk | None = None,
+    threads: ThreadDesk | None = None,
 ) -> FlowDesk | None:
     """The flow desk of ``smppgw serve`` on ``store`` (None: a store without flows),
-    with the stored flows read and the config's ``flows``."""
+    with the stored flows read and the config's ``flows``; ``vouchers`` and ``threads``:
+    the desks of the ``voucher`` and ``handoff`` actions (None: not configured)."""
     if not isinstance(store, FlowStore):
         if flows:
             log.warning(
@@ -346,4 +366,4 @@ def flow_desk(
     book = FlowBook(store, configured=flows, keywords=keywords, now=lambda: wall(trio.current_time()) or 0.0)
     if stored := book.reload():
         log.info("flows read from the store %s", kv(count=stored))
-    return FlowDesk(store, book, send=send, wall=wall)
+    return FlowDesk(store, book, send=send, wall=wall, vouchers=vouchers, threads=threads)

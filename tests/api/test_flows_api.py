@@ -5,6 +5,7 @@ middle of a run ends it, records the consent, and nothing but the confirmation f
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,7 @@ async def test_a_flow_the_checks_refuse_is_a_422_naming_the_step(tmp_path: Path)
         await refused({**PIZZA, "name": "other"}, "name")  # not the path's
         await refused({**PIZZA, "colour": "red"}, "colour")
         await refused(PIZZA, "name", name="bad name!", where="path")
+        await refused(PIZZA, "name", name="schema", where="path")
         assert_problem(await put(f"{api.url}/v1/flows/pizza", json=[1]), 422, "validation", "")
         r = await put(
             f"{api.url}/v1/flows/pizza", content=b"{not json", headers={"content-type": "application/json"}
@@ -160,3 +162,21 @@ async def test_a_bad_run_request_is_a_422_naming_the_field(tmp_path: Path) -> No
         await refused({"to": ANN, "from": SHORT}, flow="nope", status=404)
         assert_problem(await api.get("/v1/flows/survey/runs/nope"), 404, "not-found")
         assert sim.store.select(destination_addr=ANN) == []  # nothing was sent
+
+
+async def test_quiet_hours_hold_a_runs_texts_that_a_rule_tags(tmp_path: Path) -> None:
+    hour = datetime.now(UTC).hour
+    window = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"  # now is outside it
+    rule = {"window": window, "tags": ["flow:survey"], "timezone": "UTC"}
+    async with simulator() as sim, serving(config(sim, tmp_path / "db", quiet_hours=[rule])) as api:
+        await api.wait_ready()
+        r = await api.post("/v1/flows/survey/runs", {"to": ANN, "from": SHORT})
+        assert r.status_code == 201, r.text
+        [prompt] = r.json()["transcript"]
+        held = (await api.get(f"/v1/messages/{prompt['message_id']}")).json()
+        assert held["status"] == "scheduled" and held["send_at"][11:16] == window[:5], held
+        r = await api.post("/v1/flows/booking/runs", {"to": ANN, "from": "54321"})  # another flow: not held
+        sent = r.json()["transcript"][0]["message_id"]
+        assert (await api.wait_status(sent, {"delivered"}))["status"] == "delivered"
+        assert len(sim.store.select(destination_addr=ANN)) >= 1
+        assert sim.store.select(destination_addr=ANN, source_addr=SHORT) == []

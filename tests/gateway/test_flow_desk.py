@@ -10,16 +10,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+import pytest
 import trio
 from trio.testing import MockClock
 
+from smppgw.gateway.consent import ConsentDesk
 from smppgw.gateway.flow_book import FlowBook
 from smppgw.gateway.flows import FlowDesk
 from smppgw.gateway.inbound import InboundMessage
 from smppgw.gateway.twoway import Reply, TwoWay
-from smppgw.store.base import Status, Target
+from smppgw.store.base import Status, StoreError, Target
 from smppgw.store.memory import MemoryStore
 from smppgw.twoway.config import twoway_from_dict
+from smppgw.twoway.consent import Consent
 from smppgw.twoway.keywords import Keywords
 from tests.api.flowkit import EXAMPLES
 
@@ -40,6 +43,7 @@ class Rig:
     inbound: TwoWay
     sent: list[Reply] = attrs.field(factory=list)
     blocked: set[str] = attrs.field(factory=set)
+    failing: set[str] = attrs.field(factory=set)  # numbers whose sends raise StoreError
 
     def text(self, source: str, text: str, destination: str = US) -> None:
         self.inbound(InboundMessage(smsc="sim", source=source, destination=destination, text=text,
@@ -52,20 +56,25 @@ class Rig:
         return self.store.events(types=list(types))
 
 
-def rig(**seams: Any) -> Rig:
+def rig(*, triage: bool = True, **seams: Any) -> Rig:
     store = MemoryStore(clock_offset=OFFSET)
     store.route_events(lambda kind, url: [Target(endpoint="hook", url="http://hook.test/")])
-    flows = twoway_from_dict({"flows_dir": str(EXAMPLES)}).flows
+    flows = [
+        f for f in twoway_from_dict({"flows_dir": str(EXAMPLES)}).flows if triage or "HELP" not in f.keywords
+    ]
     ids = itertools.count(1)
     out: Rig
 
     def send(reply: Reply) -> Sent:
+        if reply.destination in out.failing:
+            raise StoreError("disk full")
         out.sent.append(reply)
         return Sent(f"m{next(ids)}", Status.BLOCKED if reply.destination in out.blocked else Status.QUEUED)
 
     book = FlowBook(store, configured=flows, now=lambda: store.wall(trio.current_time()) or 0.0)
     desk = FlowDesk(store, book, send=send, wall=store.wall, **seams)
-    out = Rig(store, desk, TwoWay(store=store, send=send, keywords=Keywords(), flows=desk))
+    consent = ConsentDesk(store, Consent(), lambda *a, **kw: 0)
+    out = Rig(store, desk, TwoWay(store=store, send=send, keywords=Keywords(), consent=consent, flows=desk))
     return out
 
 
@@ -184,3 +193,39 @@ async def test_a_run_of_a_deleted_flow_ends_when_it_is_due(autojump_clock: MockC
         assert (ended.data["status"], ended.data["reason"]) == ("cancelled", "flow deleted")
         assert r.to(ANN) == ["Still there?"]  # never the bye of a flow that is gone
         nursery.cancel_scope.cancel()
+
+
+async def test_help_is_the_runs_only_with_a_triage_flow_and_start_never(autojump_clock: MockClock) -> None:
+    """Without a triage flow, HELP during a run gets the standard answer and the run does
+    not see it; with one, the run reads it first (here: not a score, so the re-prompt).
+    START is the consent desk's either way."""
+    for triage in (False, True):
+        r = rig(triage=triage)
+        r.text(ANN, "SURVEY")
+        r.text(ANN, "HELP")
+        r.text(ANN, "START")
+        run = r.store.active_flow_run(ANN, US)
+        assert run is not None and run.state["step"] == "score"
+        said = [e["text"] for e in run.transcript if e["direction"] == "in"]
+        assert said == (["SURVEY", "HELP"] if triage else ["SURVEY"])
+        replies = [(x.purpose, x.text[:20]) for x in r.sent if x.destination == ANN]
+        assert [p for p, _ in replies] == (["flow", "flow", "opt_in_confirmation"] if triage
+                                           else ["flow", "help", "opt_in_confirmation"])  # fmt: skip
+        r.text(ANN, "7")
+        assert r.to(ANN)[-1] == "Thank you for your answer!"
+
+
+async def test_a_start_that_fails_frees_the_pair(autojump_clock: MockClock) -> None:
+    r = rig()
+    r.failing.add(ANN)
+    with pytest.raises(StoreError):
+        r.desk.start_run("survey", number=ANN, sender=US)
+    with pytest.raises(StoreError):
+        r.text(ANN, "SURVEY")  # the inbound path raises: the SMSC delivers it again
+    assert r.store.active_flow_run(ANN, US) is None
+    assert [e.data["reason"] for e in r.events("flow.ended")] == ["not started", "not started"]
+    r.failing.clear()
+    r.text(ANN, "SURVEY")  # delivered again: the run starts
+    assert r.to(ANN) == [
+        "How likely are you to recommend Acme to a friend? Reply with a number from 0 to 10."
+    ]
