@@ -3,17 +3,10 @@ give the same answers, so the API, ``smppgw send`` and tests can use either."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from smppgw.store.base import OptOutRecord, PartRecord, Status, Store, StoreError
-from tests.store.helpers import BACKENDS, Backend, record
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
+from tests.store.helpers import Backend, record
 
 
 def test_every_backend_implements_the_combined_protocol(backend: Backend) -> None:
