@@ -71,6 +71,7 @@ class RedisBridge:
         self._down_until = 0.0
         self._backoff = _BACKOFF_FIRST
         self.failures = 0  # calls that failed on the connection (for tests and logs)
+        self._up = False  # a call succeeded once: later outages are logged (the first is the opener's)
         self._thread = threading.Thread(target=self._main, name="smppgw-redis", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -126,6 +127,7 @@ class RedisBridge:
             if self.failures and self._backoff != _BACKOFF_FIRST:
                 log.warning("redis %s is back", self.where)
             self._backoff = _BACKOFF_FIRST
+            self._up = True
             return value  # type: ignore[no-any-return]
         if isinstance(value, StoreError):
             raise value
@@ -133,7 +135,7 @@ class RedisBridge:
             raise StoreError(f"redis {self.where}: {value}") from value
         self.failures += 1
         self._down_until = time.monotonic() + self._backoff
-        if self._backoff == _BACKOFF_FIRST:
+        if self._backoff == _BACKOFF_FIRST and self._up:
             log.error("redis %s unavailable: %s: %s", self.where, type(value).__name__, value)
         self._backoff = min(self._backoff * 2, _BACKOFF_MAX)
         raise StoreError(f"redis {self.where} unavailable: {type(value).__name__}: {value}") from value
