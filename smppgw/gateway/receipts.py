@@ -27,6 +27,7 @@ bounded LRU and the store's correlation rows, kept ``horizon`` seconds, remain).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,7 @@ from smppgw.store.base import (
     MessageStore,
     PartRecord,
     Status,
+    StoreError,
     advance,
     rollup,
 )
@@ -192,7 +194,8 @@ class ReceiptBook:
         self.overdue(now)
         if self._store is not None and now - self._swept_rows >= 1.0:  # a bounded bite a second
             self._swept_rows = now
-            self._store.expire_correlations(now - self.horizon, 50_000)
+            with contextlib.suppress(StoreError):  # the store away: the next sweep catches up
+                self._store.expire_correlations(now - self.horizon, 50_000)
         for held in expired:
             self._metrics.unmatched.labels(held.smsc).inc()
             self._ratelog.emit(
