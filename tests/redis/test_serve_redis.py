@@ -105,7 +105,9 @@ async def test_a_restart_on_redis_resumes_a_part_caught_in_flight(
         try:
             async with await serve.start() as http:
                 sim.set_behaviour(None, {"black_hole": True})  # bound; now nothing is answered
-                r = await http.post("/v1/messages", json={"to": "447700900001", "from": "12345", "text": "hi"})
+                r = await http.post(
+                    "/v1/messages", json={"to": "447700900001", "from": "12345", "text": "hi"}
+                )
                 assert r.status_code == 202
                 message_id = r.json()["id"]
                 await _wait(lambda: _count(sim, "in", "submit_sm") == 1)  # in the window
@@ -113,7 +115,9 @@ async def test_a_restart_on_redis_resumes_a_part_caught_in_flight(
             sim.set_behaviour(None, {"black_hole": False})
             async with await serve.start() as http:
                 with trio.fail_after(15):
-                    while (view := (await http.get(f"/v1/messages/{message_id}")).json())["status"] != "delivered":
+                    while (view := (await http.get(f"/v1/messages/{message_id}")).json())[
+                        "status"
+                    ] != "delivered":
                         await trio.sleep(0.05)
                 assert view["parts"][0]["resent_unknown"] == 1  # sent again after the restart, counted
                 assert _count(sim, "in", "submit_sm") == 2
@@ -128,7 +132,9 @@ async def test_a_receipt_answered_before_a_sigkill_is_in_redis(
         serve = _Serve(_config(tmp_path, sim, redis_url, redis_prefix, response_timeout=60.0))
         try:
             async with await serve.start() as http:
-                r = await http.post("/v1/messages", json={"to": "447700900002", "from": "12345", "text": "hi"})
+                r = await http.post(
+                    "/v1/messages", json={"to": "447700900002", "from": "12345", "text": "hi"}
+                )
                 message_id = r.json()["id"]
                 await _wait(lambda: _receipts_answered(sim) == 1)  # the SMSC has our deliver_sm_resp
             await serve.kill()
