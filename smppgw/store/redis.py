@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 __all__ = ["RedisStore"]
 
 
+_SCAN = 10_000  # index entries one listing call reads at most
+
+
 def _t(x: float) -> str:
     """A time as a Redis argument: every digit (a Lua number keeps 14)."""
     return repr(float(x))
@@ -254,17 +257,23 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
         return {k.decode(): int(v) for k, v in self._run(run).items() if int(v) > 0}
 
     def list_messages(self, query: MessageQuery) -> tuple[list[MessageRecord], tuple[float, str] | None]:
-        """Newest first: the ``created`` index read backwards in chunks, each record
-        checked against ``query`` (no per-field index: fine for pages, not for reports)."""
+        """Newest first: the ``created`` index read backwards in chunks (bounded by
+        ``since``/``until``), each record checked against ``query``. No per-field index,
+        so one call reads ``_SCAN`` entries at most: a rare filter may answer a short
+        page with a cursor to read on from."""
         self.flush()
-        key, top = self._k("created"), "+inf" if query.before is None else repr(query.before[0])
+        key = self._k("created")
+        tops = [repr(query.before[0])] if query.before is not None else []
+        tops += [f"({query.until!r}"] if query.until is not None else []
+        top = min(tops, key=lambda t: float(t.lstrip("("))) if tops else "+inf"
+        bottom = "-inf" if query.since is None else repr(query.since)
         found: list[tuple[float, str, MessageRecord]] = []
-        offset, chunk = 0, max(100, query.limit + 1)
-        while len(found) <= query.limit:
+        offset, chunk, last = 0, max(100, query.limit + 1), None
+        while len(found) <= query.limit and offset < _SCAN:
 
             async def run(client: coredis.Redis[bytes], offset: int = offset) -> list[Any]:
-                return list(await client.zrange(key, top, "-inf", sortby=PureToken.BYSCORE, rev=True, offset=offset,
-                                                count=chunk, withscores=True))  # fmt: skip
+                return list(await client.zrange(key, top, bottom, sortby=PureToken.BYSCORE, rev=True,
+                                                offset=offset, count=chunk, withscores=True))  # fmt: skip
 
             page = self._run(run)
             if not page:
@@ -273,12 +282,16 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
             pairs = [(m.decode(), float(s)) for m, s in page]
             for (mid, created), record in zip(pairs, self._read([p[0] for p in pairs]), strict=True):
                 record = self._dirty.get(mid) or self._live.get(mid) or record
+                last = (created, mid)
                 if record is not None and query.matches(record, created):
                     found.append((created, mid, record))
-        found = found[: query.limit + 1]
+                    if len(found) > query.limit:
+                        break
         page_ = found[: query.limit]
-        after = (page_[-1][0], page_[-1][1]) if len(found) > query.limit else None
-        return [t[2] for t in page_], after
+        if len(found) > query.limit:
+            return [t[2] for t in page_], (page_[-1][0], page_[-1][1])
+        more = offset >= _SCAN and last is not None  # stopped by the bound, not the end
+        return [t[2] for t in page_], last if more else None
 
     # -- inbound ----------------------------------------------------------------------------
 
