@@ -21,6 +21,7 @@ wall-clock seconds (``clock_offset``), as SQLite does.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from smppgw.store.base import InboundPartStore, Store
 
 __all__ = ["RedisStore"]
+
+log = logging.getLogger(__name__)
 
 
 _SCAN = 10_000  # index entries one listing call reads at most
@@ -126,11 +129,16 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
             self._eval(COMMIT, orjson.dumps(ops))
 
     def close(self) -> None:
-        """Flush, then stop the client (again: nothing)."""
+        """Flush, then stop the client (again: nothing). With Redis away the changes kept
+        back are dropped, logged: like a crash, they are only what nobody was told about
+        yet (their messages resume from the state Redis has, DESIGN §3)."""
         if self._redis.closed:
             return
         try:
             self.flush()
+        except StoreError as exc:
+            kept = len(self._dirty) + len(self._ops) + len(self._staged_events)
+            log.warning("store closed with %d changes not written (%s)", kept, exc)
         finally:
             self._redis.close()
 
