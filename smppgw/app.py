@@ -3,8 +3,8 @@
 ``smppgw serve --config FILE`` reads one TOML file: the gateway's sections (``[[smsc]]``,
 ``[[route]]``, ``[retry]``, ``[limits]``, ``[receipts]``, ``[inbound]``, ``[gateway]``) plus
 
-    [store]
-    path = "var/smppgw.sqlite3"      # the embedded store (SQLite, WAL)
+    [store]                          # store/config.py: backend = "sqlite" | "redis" | "memory"
+    path = "var/smppgw.sqlite3"      # the embedded store (SQLite, WAL); redis: url, prefix
     flush_interval = 0.05            # seconds between write-behind flushes of the changes
                                      # nothing waits for; receipts, MO parts and submitting
                                      # are group-committed before they are answered or sent
@@ -70,36 +70,34 @@ import attrs
 import trio
 
 from smppgw.api.limits import KeyLimits, key_limits_from
+from smppgw.app_twoway import twoway_handler
 from smppgw.cluster.stream_config import StreamSettings, streams_from_dict
 from smppgw.cluster.stream_events import StreamEvents
 from smppgw.cluster.streams import StreamInput, opened, redis_client
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
-from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
 from smppgw.gateway.conversations import Conversations
 from smppgw.gateway.engine import Gateway, SubmitError
-from smppgw.gateway.flows import FlowDesk, flow_desk
+from smppgw.gateway.flows import FlowDesk
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.quiet import QuietDesk
-from smppgw.gateway.storetasks import checkpointer, flusher
 from smppgw.gateway.threads import thread_desk
-from smppgw.gateway.twoway import Reply, TwoWay
-from smppgw.gateway.vouchers import VoucherDesk
+from smppgw.gateway.twoway import TwoWay
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
 from smppgw.net.tls import TlsSetupError
 from smppgw.net.trace import PduTracer
-from smppgw.store.base import MessageStore, Status, Store
-from smppgw.store.sqlite import SqliteStore
+from smppgw.store.base import MessageStore, Status, Store, StoreError
+from smppgw.store.config import StoreSettings, checkpointer, flusher, open_store, store_settings
+from smppgw.support.cli import Failed
 from smppgw.support.config import (
     ConfigError,
     each,
     host_port,
     integer,
     number,
-    positive,
     read_toml,
     string,
     table,
@@ -109,7 +107,6 @@ from smppgw.support.envconfig import ENV_PREFIX, apply_env, blame_env
 from smppgw.support.gc import server_gc
 from smppgw.support.phone import check_region
 from smppgw.twoway.config import TwowayConfig, twoway_from_dict
-from smppgw.twoway.keywords import Keywords
 from smppgw.twoway.pools import check_route_pools
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
@@ -124,6 +121,16 @@ class AppConfig:
     gateway: GatewayConfig
     store_path: Path = Path("var/smppgw.sqlite3")
     flush_interval: float = 0.05
+    store_backend: str = "sqlite"  # [store] backend, url, prefix (store/config.py)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "smppgw"
+
+    def store_settings(self) -> StoreSettings:
+        return StoreSettings(
+            backend=self.store_backend, path=self.store_path, url=self.redis_url, prefix=self.redis_prefix,
+            flush_interval=self.flush_interval,
+        )  # fmt: skip
+
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
     api_keys: tuple[str, ...] = ()
@@ -173,12 +180,9 @@ def app_config_from_dict(
     check_route_pools(data.get("route"), out.get("twoway", TwowayConfig()).pools)  # [[route]] pool
     out.get("twoway", TwowayConfig()).quiet_hours.check_routes({r.name for r in out["gateway"].routes})
     if "store" in data:
-        t = table(data["store"], "store")
-        unknown_keys(t, {"path", "flush_interval"}, "store")
-        if "path" in t:
-            out["store_path"] = Path(string(t["path"], "store.path"))
-        if "flush_interval" in t:
-            out["flush_interval"] = positive(t["flush_interval"], "store.flush_interval")
+        s = store_settings(table(data["store"], "store"))
+        out.update(store_path=s.path, flush_interval=s.flush_interval, store_backend=s.backend)
+        out.update(redis_url=s.url, redis_prefix=s.prefix)
     keys: list[str] = []
     if "api" in data:
         t = table(data["api"], "api")
@@ -280,15 +284,19 @@ async def run_app(
     """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port).
 
     ``store``: any ``Store`` (the memory store in tests, another backend); by default
-    SQLite at ``config.store_path``. Everything past this point sees the protocol only.
+    the one ``[store]`` names (SQLite at ``config.store_path``, or Redis). Everything past
+    this point sees the protocol only.
     The store is closed when the app stops. ``tracer`` traces the binds' PDUs (--trace)."""
     from smppgw.api.accept import BATCH, fast_routes
     from smppgw.api.app import build_app
     from smppgw.api.stream_intake import StreamIntake
 
-    where = str(config.store_path) if store is None else type(store).__name__
+    where = config.store_settings().where() if store is None else type(store).__name__
     if store is None:
-        store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
+        try:
+            store = open_store(config.store_settings(), clock_offset=time.time() - trio.current_time())
+        except StoreError as exc:
+            raise Failed(f"store: {exc}") from None  # Redis away at start: exit 1, naming the URL
     metrics = GatewayMetrics()
     twoway: TwoWay  # the inbound handler, made once the gateway it sends through is
     streams = config.streams
@@ -304,7 +312,7 @@ async def run_app(
         events=store,
         tracer=tracer,
     )
-    twoway = _twoway(config, store, gateway)
+    twoway = twoway_handler(config, store, gateway)
     if config.twoway.quiet_hours.rules:
         gateway.intake.quiet = QuietDesk(config.twoway.quiet_hours, lambda t: t + (store.wall(0.0) or 0.0))
     gateway.intake.callback_check = webhooks.callback_refusal
@@ -351,52 +359,6 @@ async def run_app(
             store.close()
 
 
-def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
-    """The inbound handler: keywords, consent and conversations (``gateway.twoway``);
-    consent asked before every send (``gateway.consent``)."""
-    gate = ConsentGate(store, config.twoway.consent)
-    gateway.check_consent(gate.at_accept, gate.at_dispatch)
-    desk = ConsentDesk(store, config.twoway.consent, gateway.block_destination)
-    smscs = {s.name: s for s in config.gateway.smscs}
-    if CarrierOptOuts.wanted(smscs):  # [[smsc]] optout_statuses / optout_network_errors
-        gateway.add_listener(CarrierOptOuts(desk, smscs, lambda: store.wall(trio.current_time()) or 0.0))
-
-    def send(reply: Reply) -> object:
-        with gate.passing(reply):  # the one STOP confirmation, HELP: past the block, once
-            return gateway.submit(
-                source=reply.source, destination=reply.destination, text=reply.text,
-                tags=("twoway", reply.purpose, *reply.tags),
-            )  # fmt: skip
-
-    vouchers = VoucherDesk(store, registry=gateway.metrics.registry)  # rules' codes, flows' and the API's
-    keywords = Keywords(config.twoway.keywords)
-    flows = flow_desk(
-        store, flows=config.twoway.flows, keywords=keywords, send=send, wall=store.wall, vouchers=vouchers
-    )
-    return TwoWay(
-        store=store, send=send, keywords=keywords, consent=desk, tenants=config.tenants,
-        conversations=_conversations(config, store, gateway), vouchers=vouchers, flows=flows,
-    )  # fmt: skip
-
-
-def _conversations(config: AppConfig, store: Store, gateway: Gateway) -> Conversations:
-    """The conversation desk (``gateway.conversations``), with the open conversations of
-    the store taken back; also the intake's (``expect``, sender pools)."""
-    limits = config.gateway
-
-    def sender_tps(sender: str) -> float | None:
-        return limits.sender_tps.get(sender, limits.long_code_tps)
-
-    desk = Conversations(
-        store, wall=store.wall, pools=config.twoway.pools, route_pools=limits.route_pools,
-        router=gateway.intake.router, sender_tps=sender_tps,
-    )  # fmt: skip
-    if reloaded := desk.reload():
-        log.warning("reloaded %d open conversations", reloaded)
-    gateway.intake.conversations = desk
-    return desk
-
-
 def _resume(gateway: Gateway, store: MessageStore) -> int:
     """Hand the store's unfinished messages back to the gateway; returns how many."""
     records = store.unfinished()
@@ -436,7 +398,9 @@ async def serve(
             on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")
         gateway, _, port = await nursery.start(partial(run_app, config, tracer=tracer))
         scheme = "http" if config.tls_cert is None else "https"
-        on_started(f"smppgw serving {scheme}://{config.listen_host}:{port} (store {config.store_path})")
+        on_started(
+            f"smppgw serving {scheme}://{config.listen_host}:{port} (store {config.store_settings().where()})"
+        )
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals, server_gc():
             async for _ in signals:
                 break

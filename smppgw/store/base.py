@@ -401,10 +401,11 @@ class CorrelationStore(Protocol):
 @runtime_checkable
 class Store(
     MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore,
-    ConsentStore, ConversationStore, VoucherStore, Protocol,
+    ConsentStore, ConversationStore, Protocol,
 ):  # fmt: skip
     """Everything the API and the composition root use of a store (the event outbox of
-    ``store.events`` included)."""
+    ``store.events`` included). Flows, vouchers and threads are protocols of their own
+    (``FlowStore``, ``VoucherStore``, ``ThreadStore``), wired where a store has them."""
 
 
 # -- inbound parts held for reassembly --------------------------------------------------------

@@ -10,10 +10,10 @@ import pytest
 
 from smppgw.store.base import ActiveRunExists, FlowDefinition, FlowRunRecord, FlowStore, Target
 from smppgw.store.flows import MAX_TRANSCRIPT, flow_event
-from tests.store.helpers import BACKENDS, Backend
+from tests.store.helpers import LOCAL_BACKENDS, Backend
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=LOCAL_BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return Backend(request.param, tmp_path)
 

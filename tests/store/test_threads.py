@@ -21,7 +21,7 @@ from smppgw.store.base import (
     ThreadStore,
 )
 from smppgw.store.threads import thread_updated
-from tests.store.helpers import BACKENDS, Backend, record
+from tests.store.helpers import LOCAL_BACKENDS, Backend, record
 
 X, Y, SENDER = "447700900001", "447700900002", "12345"
 
@@ -30,7 +30,7 @@ class Threaded(Store, ThreadStore, Protocol):
     """Both bundled stores keep threads."""
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=LOCAL_BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return Backend(request.param, tmp_path)
 
