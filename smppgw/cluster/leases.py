@@ -154,7 +154,9 @@ class RedisLeases:
         started = trio.current_time()
         try:
             with trio.fail_after(self.timeout):
-                taken = await self._take(keys, [self.owner, round(self.ttl * 1000), *(i + 1 for i in wanted)])
+                taken: Any = await self._take(
+                    keys, [self.owner, round(self.ttl * 1000), *(i + 1 for i in wanted)]
+                )
         except _REDIS_ERRORS as exc:
             self._ratelog.emit("redis", "bind leases: Redis unreachable: %s; no new binds", exc)
             return None
@@ -165,9 +167,10 @@ class RedisLeases:
         self._wake.set()
         return lease
 
-    async def release(self, lease: Lease) -> None:
+    async def release(self, lease: object) -> None:
         """Give the slot back (after its bind is closed). Bounded; the TTL ends a lease
         this can't delete."""
+        assert isinstance(lease, Lease)
         if lease in self.held:
             self.held.remove(lease)
         lease.lost = True
@@ -201,7 +204,7 @@ class RedisLeases:
         started = trio.current_time()
         try:
             with trio.fail_after(self.timeout):
-                answer = await self._renew(keys, [self.owner, round(self.ttl * 1000), len(ours)])
+                answer: Any = await self._renew(keys, [self.owner, round(self.ttl * 1000), len(ours)])
         except _REDIS_ERRORS as exc:
             self._ratelog.emit("redis", "bind leases: Redis unreachable: %s; renewal failed", exc)
             return

@@ -157,7 +157,9 @@ return {1, string.format('%.6f', rate)}
 _REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, trio.TooSlowError)
 
 
-def gcra_params(rate: float, window: float = 1.0, slack: float = 0.005, share: float = 0.01) -> tuple[float, int]:
+def gcra_params(
+    rate: float, window: float = 1.0, slack: float = 0.005, share: float = 0.01
+) -> tuple[float, int]:
     """The emission interval (seconds) and burst the script uses for ``rate`` (sends/s):
     the same arithmetic, for tests and the docs."""
     cap = math.floor(rate * window + 1e-9)
@@ -265,7 +267,8 @@ class RedisAccount:
         ]
         try:
             with trio.fail_after(lim.timeout):
-                granted, wait_us, blocked, rate = await lim._gcra(names, args)
+                answer: Any = await lim._gcra(names, args)
+                granted, wait_us, blocked, rate = answer
         except _REDIS_ERRORS as exc:
             lim._failed(f"limits of {self.name}", exc)
             self._backoff = min(2.0, max(0.5, self._backoff * 2))
@@ -304,10 +307,11 @@ class RedisAccount:
         aimd = self.aimd
         assert aimd is not None
         lim = self.limits
-        args = [aimd.ceiling, aimd.floor, aimd.decrease, round(aimd.hold * 1e6), op]
+        args: list[Any] = [aimd.ceiling, aimd.floor, aimd.decrease, round(aimd.hold * 1e6), op]
         try:
             with trio.fail_after(lim.timeout):
-                cut, rate = await lim._aimd([lim.key("aimd", self.name)], args)
+                answer: Any = await lim._aimd([lim.key("aimd", self.name)], args)
+                cut, rate = answer
         except _REDIS_ERRORS as exc:
             lim._failed(f"adaptive rate of {self.name}", exc)
             return False

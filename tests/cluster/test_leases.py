@@ -75,7 +75,9 @@ async def test_a_keeper_that_stops_renewing_loses_its_leases_to_the_others(
         assert sorted(lease.slot for lease in got if lease is not None) == [0, 1, 2, 3]
 
 
-async def test_renewed_leases_outlive_the_ttl_and_release_frees_a_slot(redis_url: str, redis_prefix: str) -> None:
+async def test_renewed_leases_outlive_the_ttl_and_release_frees_a_slot(
+    redis_url: str, redis_prefix: str
+) -> None:
     async with clients(redis_url, 2) as (a, b):
         owner = RedisLeases(a, redis_prefix, ttl=0.6)
         other = RedisLeases(b, redis_prefix, ttl=0.6)

@@ -9,7 +9,9 @@ from smppgw.cluster.limits import RedisAccount, RedisLimits, gcra_params
 from tests.cluster.helpers import RedisRelay, clients, max_in_window
 
 
-async def _hammer(account: RedisAccount, keys: tuple[tuple[str, float], ...], until: float, times: list[float]) -> None:
+async def _hammer(
+    account: RedisAccount, keys: tuple[tuple[str, float], ...], until: float, times: list[float]
+) -> None:
     """Ask as fast as answers come (a burst at a time); record each granted send's time."""
     while (now := trio.current_time()) < until:
         granted, wait, _ = await account.acquire(keys, 5)
