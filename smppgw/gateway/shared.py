@@ -20,6 +20,8 @@ class SharedAccount(Protocol):
 
     #: The shared adaptive rate as last seen (None: the account has no TPS limit).
     rate: float | None
+    #: Seconds a grant may wait for its send (the limiter counts windows this longer).
+    slack: float
 
     async def acquire(self, keys: Sequence[tuple[str, float]], count: int) -> tuple[int, float, bool]:
         """Up to ``count`` sends against the account and ``keys`` (``("sender:<addr>",
@@ -64,9 +66,9 @@ class SharedGate:
 
     __slots__ = ("_granted", "_until", "account", "slack")
 
-    def __init__(self, account: SharedAccount, slack: float = 0.005) -> None:
+    def __init__(self, account: SharedAccount) -> None:
         self.account = account
-        self.slack = slack
+        self.slack = account.slack
         self._granted = 0
         self._until = 0.0
 

@@ -32,7 +32,7 @@ async def test_three_limiters_never_pass_more_than_the_limit_in_any_second(
             for account in accounts:
                 nursery.start_soon(_hammer, account, (), until, times)
     assert max_in_window(times) <= 300
-    # ... and the limit is used: 2.5 s at ~298/s (bursts of 3 cost 2 of each second).
+    # ... and the limit is used: 2.5 s at ~292/s (bursts of 3 cost 2 of each second).
     assert len(times) >= 600, len(times)
 
 
@@ -64,7 +64,7 @@ async def test_the_blocking_key_is_named(redis_url: str, redis_prefix: str) -> N
         granted, wait, whole = await account.acquire((("sender:1", 1.0),), 1)
         assert (granted, wait, whole) == (1, 0.0, False)
         granted, wait, whole = await account.acquire((("sender:1", 1.0),), 1)
-        assert granted == 0 and 0.9 < wait <= 1.01 and not whole  # the sender, not the account
+        assert granted == 0 and 0.9 < wait <= 1.03 and not whole  # the sender, not the account
         no_account = RedisLimits(redis, redis_prefix).account("other", None)
         assert await no_account.acquire((), 7) == (7, 0.0, False)  # nothing limits it: no call
 
@@ -129,7 +129,8 @@ async def test_redis_away_pauses_sending_and_it_resumes(redis_url: str, redis_pr
 
 
 def test_gcra_params() -> None:
-    assert gcra_params(300) == ((1.005) / 298, 3)
-    assert gcra_params(50) == ((1.005) / 50, 1)
-    interval, burst = gcra_params(0.5)
-    assert burst == 1 and abs(interval - 2.01) < 1e-9
+    assert gcra_params(300) == (1.02 / 298, 3)  # a burst of 3 costs 2 of each second
+    assert gcra_params(50) == (1.02 / 49, 2)  # at least 2: a late request loses nothing
+    assert gcra_params(1) == (1.02, 1)
+    interval, burst = gcra_params(0.5)  # one every 2 s (with the slack)
+    assert burst == 1 and abs(interval - 2.04) < 1e-9
