@@ -67,6 +67,7 @@ import attrs
 import trio
 
 from smppgw.api.limits import KeyLimits
+from smppgw.cluster.sharing import Sharing
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
 from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
@@ -273,13 +274,15 @@ async def run_app(
     *,
     store: Store | None = None,
     tracer: PduTracer | None = None,
+    shared: tuple[str, str] | None = None,
     task_status: trio.TaskStatus[tuple[Gateway, Store, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port).
 
     ``store``: any ``Store`` (the memory store in tests, another backend); by default
     SQLite at ``config.store_path``. Everything past this point sees the protocol only.
-    The store is closed when the app stops. ``tracer`` traces the binds' PDUs (--trace)."""
+    The store is closed when the app stops. ``tracer`` traces the binds' PDUs (--trace).
+    ``shared``: Redis (url, prefix): limits and bind slots shared (``cluster.sharing``)."""
     from smppgw.api.accept import BATCH, fast_routes
     from smppgw.api.app import build_app
 
@@ -290,8 +293,11 @@ async def run_app(
     twoway: TwoWay  # the inbound handler, made once the gateway it sends through is
     webhooks = Webhooks(config.webhooks, store, registry=metrics.registry)
     store.route_events(webhooks.targets)  # the outbox: status and inbound events, with their deliveries
+    sharing = Sharing(*shared) if shared is not None else None  # (connects in its run)
     gateway = Gateway(
         config.gateway,
+        shared_limits=sharing.limits if sharing else None,
+        leases=sharing.leases if sharing else None,
         store=store,
         metrics=metrics,
         inbound_handler=lambda message: twoway(message),  # noqa: PLW0108 (made below: it sends through the gateway)
@@ -304,6 +310,8 @@ async def run_app(
     gateway.intake.callback_check = webhooks.callback_refusal
     try:
         async with trio.open_nursery() as nursery:
+            if sharing is not None:
+                await nursery.start(sharing.run)
             await nursery.start(gateway.run)
             if isinstance(twoway.conversations, Conversations):
                 nursery.start_soon(twoway.conversations.run)  # their deadlines

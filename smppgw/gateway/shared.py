@@ -20,8 +20,11 @@ class SharedAccount(Protocol):
 
     #: The shared adaptive rate as last seen (None: the account has no TPS limit).
     rate: float | None
-    #: Seconds a grant may wait for its send (the limiter counts windows this longer).
-    slack: float
+
+    @property
+    def slack(self) -> float:
+        """Seconds a grant may wait for its send (the limiter counts windows this longer)."""
+        ...
 
     async def acquire(self, keys: Sequence[tuple[str, float]], count: int) -> tuple[int, float, bool]:
         """Up to ``count`` sends against the account and ``keys`` (``("sender:<addr>",
