@@ -35,20 +35,27 @@ _P = "probability 0..1"
 # [behaviour.personas]: the kinds of question an MT asks, and what a person may do.
 _ASKS = {
     "yes_no": 'What a "Reply YES or NO" gets.',
-    "score": 'What a "0-10" survey gets.',
+    "score": 'What a scale ("0-10", "1 to 5" with a rating word) gets.',
+    "choice": 'What a list gets: numbered ("1) Mon 10:00", "Reply 1 for X, 2 for Y") or keywords ("Reply CONFIRM or RESCHEDULE").',
+    "question": 'What a question wanting words gets ("Why?", "Tell us what went wrong").',
     "offer": 'What an offer ("% off", "voucher", "offer") gets.',
     "other": "What any other MT (a notice) gets.",
 }
 _WEIGHTS = {
     "yes_no": {"yes": 60, "no": 25, "text": 3, "typo": 4, "help": 2, "stop": 2, "silence": 4},
-    "score": {"score": 82, "text": 4, "typo": 2, "help": 1, "stop": 3, "silence": 8},
+    "score": {"score": 82, "out_of_range": 2, "text": 4, "typo": 2, "help": 1, "stop": 3, "silence": 8},
+    "choice": {"pick": 80, "out_of_range": 6, "text": 3, "help": 1, "stop": 3, "silence": 7},
+    "question": {"answer": 75, "help": 1, "stop": 2, "silence": 22},
     "offer": {"stop": 20, "help": 3, "text": 4, "silence": 73},
     "other": {"stop": 1, "help": 1, "text": 0, "silence": 98},
 }
 _ACTIONS = {
     "yes": "Answers yes, in the number's own way.",
     "no": "Answers no.",
-    "score": "Answers a score (from `scores`).",
+    "score": "Answers a score (from `scores`, put on the prompt's scale).",
+    "pick": 'Picks one of the options, in the number\'s own way ("2", "2 please", "CONFIRM!").',
+    "out_of_range": "Answers what the prompt does not offer (9 of 3 options, MAYBE, 11 of 0-10).",
+    "answer": 'Answers in a few words ("The wait was far too long").',
     "text": "Answers free text.",
     "typo": 'Answers with a typo ("yse").',
     "help": "Asks for HELP.",
@@ -145,8 +152,10 @@ KEYS = (
         for ask, weights in _WEIGHTS.items()
         for action, weight in weights.items()
     ),
+    K(path="behaviour.personas.prefer", type="list of option keys", default="[] (any option)", meaning='Options a pick takes when a list offers them, the first offered wins ("CONFIRM": always keeps the appointment); none offered: any option.', example=["CONFIRM"]),
     K(path="behaviour.personas.number", type="list of tables", default="[]", meaning="Chosen numbers with answers of their own: `numbers` or `prefix`, and any of the kinds above (the rest as above)."),
     K(path="behaviour.personas.number[].numbers", type="list of numbers", default="required, or prefix", meaning="These numbers.", example=["447700900013"]),
+    K(path="behaviour.personas.number[].prefer", type="list of option keys", default="`behaviour.personas.prefer`", meaning="These numbers' own preferred options.", example=["CONFIRM"]),
     K(path="behaviour.personas.number[].prefix", type="string", default="see numbers", meaning="Numbers starting so.", example="4477009001"),
     *(
         K(path=f"behaviour.personas.number[].{ask}", type="table of action = weight", default=f"`behaviour.personas.{ask}`", meaning="These numbers' own weights for this kind.", example={next(iter(_WEIGHTS[ask])): 1})

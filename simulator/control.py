@@ -9,7 +9,11 @@
                                         what the SMSC received, newest first (with
                                         its text decoded, state and receipt)
     GET   /mo?account=&limit=           MO messages last sent to the ESMEs, newest first
+    GET   /handsets?limit=              the numbers that got MTs lately, newest first
+    GET   /handsets/{number}?limit=     a handset's conversation (MTs and MOs, oldest
+                                        first), where a reply goes, what its last MT asks
     POST  /inject                       an inbound (MO) message to an account's binds
+                                        (the console's "reply as a handset" uses it too)
     PATCH /behaviour                    change behaviour of every account at run time
     PATCH /accounts/{system_id}/behaviour   ... of one account
     POST  /reset                        forget messages, queued deliveries and timers
@@ -35,7 +39,7 @@ import secrets
 from typing import Any, Final
 
 import trio
-from fastapi import FastAPI, HTTPException, Query, Response
+from fastapi import FastAPI, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config import ConfigError
@@ -141,6 +145,16 @@ def build_app(sim: Simulator) -> FastAPI:
             return sim.recent_mo(account=account, limit=limit)
         except ConfigError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
+
+    @app.get("/handsets")
+    async def handsets(limit: int = Query(default=20, ge=1, le=1000)) -> list[dict[str, Any]]:
+        return sim.handsets_info(limit=limit)
+
+    @app.get("/handsets/{number}")
+    async def handset(
+        number: str = Path(min_length=1, max_length=20), limit: int = Query(default=50, ge=1, le=1000)
+    ) -> dict[str, Any]:
+        return sim.handset_info(number, limit=limit)
 
     @app.post("/inject", status_code=202)
     async def inject(body: Inject) -> dict[str, int]:

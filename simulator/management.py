@@ -15,6 +15,7 @@ import trio
 
 from simulator.accounts import AccountState, BindState
 from simulator.config import Behaviour, ConfigError, build_behaviour
+from simulator.handset_view import handset, handsets
 from simulator.message_log import text_of
 from simulator.state import SimState
 from simulator.twoway import Handsets
@@ -153,6 +154,15 @@ class Management:
             }
             for d, system_id in found[:limit]
         ]
+
+    def handsets(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The numbers that got MTs lately, newest first (``handset_view.handsets``)."""
+        return handsets(self._state, limit=limit)
+
+    def handset(self, number: str, *, limit: int = 50) -> dict[str, Any]:
+        """One number's conversation, where a reply goes and what its latest MT asks
+        (``handset_view.handset``)."""
+        return handset(self._state, number, limit=limit)
 
     def reset(self) -> None:
         """Forget received messages, queued deliveries and pending timers (binds stay).

@@ -91,6 +91,8 @@ class Simulator:
         self.inject_mo = control.inject_mo
         self.messages = control.messages
         self.recent_mo = control.recent_mo
+        self.handsets_info = control.handsets
+        self.handset_info = control.handset
         self.reset = control.reset
         self.stats = control.stats
 

@@ -3,8 +3,8 @@
 ``smppgw serve --config FILE`` reads one TOML file: the gateway's sections (``[[smsc]]``,
 ``[[route]]``, ``[retry]``, ``[limits]``, ``[receipts]``, ``[inbound]``, ``[gateway]``) plus
 
-    [store]
-    path = "var/smppgw.sqlite3"      # the embedded store (SQLite, WAL)
+    [store]                          # store/config.py: backend = "sqlite" | "redis" | "memory"
+    path = "var/smppgw.sqlite3"      # the embedded store (SQLite, WAL); redis: url, prefix
     flush_interval = 0.05            # seconds between write-behind flushes of the changes
                                      # nothing waits for; receipts, MO parts and submitting
                                      # are group-committed before they are answered or sent
@@ -42,6 +42,9 @@
     events = ["message.status", "message.inbound"]
     secret_env = "PLATFORM_WEBHOOK_SECRET"
 
+    [streams]                        # the queue interface on Redis Streams (cluster/stream_config.py)
+    enabled = true
+
 With no config, the embedded default: the bundled simulator on a free loopback port as
 the carrier, SQLite under ``./var/``, the API on 127.0.0.1:8080 with the key from
 ``SMPPGW_API_KEY`` (or a random one, printed once at start).
@@ -66,31 +69,35 @@ from typing import Any
 import attrs
 import trio
 
-from smppgw.api.limits import KeyLimits
+from smppgw.api.limits import KeyLimits, key_limits_from
+from smppgw.app_twoway import twoway_handler
+from smppgw.cluster.stream_config import StreamSettings, streams_from_dict
+from smppgw.cluster.stream_events import StreamEvents
+from smppgw.cluster.streams import StreamInput, opened, redis_client
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
-from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
 from smppgw.gateway.conversations import Conversations
 from smppgw.gateway.engine import Gateway, SubmitError
+from smppgw.gateway.flows import FlowDesk
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.quiet import QuietDesk
-from smppgw.gateway.twoway import Reply, TwoWay
-from smppgw.gateway.vouchers import VoucherDesk
+from smppgw.gateway.threads import thread_desk
+from smppgw.gateway.twoway import TwoWay
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
 from smppgw.net.tls import TlsSetupError
 from smppgw.net.trace import PduTracer
-from smppgw.store.base import MessageStore, Status, Store, StoreControl
-from smppgw.store.sqlite import SqliteStore
+from smppgw.store.base import MessageStore, Status, Store, StoreError
+from smppgw.store.config import StoreSettings, checkpointer, flusher, open_store, store_settings
+from smppgw.support.cli import Failed
 from smppgw.support.config import (
     ConfigError,
     each,
     host_port,
     integer,
     number,
-    positive,
     read_toml,
     string,
     table,
@@ -100,7 +107,6 @@ from smppgw.support.envconfig import ENV_PREFIX, apply_env, blame_env
 from smppgw.support.gc import server_gc
 from smppgw.support.phone import check_region
 from smppgw.twoway.config import TwowayConfig, twoway_from_dict
-from smppgw.twoway.keywords import Keywords
 from smppgw.twoway.pools import check_route_pools
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
@@ -115,6 +121,16 @@ class AppConfig:
     gateway: GatewayConfig
     store_path: Path = Path("var/smppgw.sqlite3")
     flush_interval: float = 0.05
+    store_backend: str = "sqlite"  # [store] backend, url, prefix (store/config.py)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "smppgw"
+
+    def store_settings(self) -> StoreSettings:
+        return StoreSettings(
+            backend=self.store_backend, path=self.store_path, url=self.redis_url, prefix=self.redis_prefix,
+            flush_interval=self.flush_interval,
+        )  # fmt: skip
+
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
     api_keys: tuple[str, ...] = ()
@@ -128,6 +144,7 @@ class AppConfig:
     tls_cert: Path | None = None  # with tls_key: serve HTTPS
     tls_key: Path | None = None
     twoway: TwowayConfig = TwowayConfig()  # [twoway]: keywords, consent, conversations
+    streams: StreamSettings | None = None  # [streams] enabled: the queue interface on Redis Streams
 
 
 _LIMITS = {  # [api] integer keys -> their bounds
@@ -139,18 +156,6 @@ _LIMITS = {  # [api] integer keys -> their bounds
 _KEY_LIMITS = {"key_rate", "key_burst", "key_max_queued", "auth_failures", "auth_window", "auth_block"}
 _API_KEYS = {"listen", "keys", "keys_env", "max_queued", "default_region", "request_timeout"}
 _API_KEYS |= {"keepalive_timeout", "tls_cert", "tls_key", "tenants", *_LIMITS, *_KEY_LIMITS}
-
-
-def _key_limits(t: dict[str, Any]) -> KeyLimits:
-    """``[api] key_rate`` ... ``auth_block``: the defaults of ``api.keys.KeyLimits``."""
-    given: dict[str, Any] = {}
-    for name in ("key_rate", "key_burst", "auth_window", "auth_block"):
-        if name in t:
-            given[name.removeprefix("key_")] = positive(t[name], f"api.{name}")
-    for name in ("key_max_queued", "auth_failures"):
-        if name in t:
-            given[name.removeprefix("key_")] = integer(t[name], f"api.{name}", 1, 100_000_000)
-    return KeyLimits(**given)
 
 
 def app_config_from_dict(
@@ -175,18 +180,15 @@ def app_config_from_dict(
     check_route_pools(data.get("route"), out.get("twoway", TwowayConfig()).pools)  # [[route]] pool
     out.get("twoway", TwowayConfig()).quiet_hours.check_routes({r.name for r in out["gateway"].routes})
     if "store" in data:
-        t = table(data["store"], "store")
-        unknown_keys(t, {"path", "flush_interval"}, "store")
-        if "path" in t:
-            out["store_path"] = Path(string(t["path"], "store.path"))
-        if "flush_interval" in t:
-            out["flush_interval"] = positive(t["flush_interval"], "store.flush_interval")
+        s = store_settings(table(data["store"], "store"))
+        out.update(store_path=s.path, flush_interval=s.flush_interval, store_backend=s.backend)
+        out.update(redis_url=s.url, redis_prefix=s.prefix)
     keys: list[str] = []
     if "api" in data:
         t = table(data["api"], "api")
         unknown_keys(t, _API_KEYS, "api")
         out.update(_api_http(t, base or Path(".")))
-        out["key_limits"] = _key_limits(t)
+        out["key_limits"] = key_limits_from(t)
         for tenant, numbers in table(t.get("tenants", {}), "api.tenants").items():
             for number in each(numbers, f"api.tenants.{tenant}", string):
                 out.setdefault("tenants", {})[number.lstrip("+")] = tenant
@@ -207,6 +209,8 @@ def app_config_from_dict(
             keys += [k.strip() for k in env[name].split(",") if k.strip()]
     if "webhooks" in data:
         out["webhooks"] = webhooks_from_dict(table(data["webhooks"], "webhooks"), env)
+    if "streams" in data:
+        out["streams"] = streams_from_dict(table(data["streams"], "streams"))
     if not keys and not store_keys:
         raise ConfigError("api: no API key (set api.keys_env or api.keys, or add one: smppgw keys create)")
     if any(len(k) < 8 for k in keys):
@@ -280,18 +284,26 @@ async def run_app(
     """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port).
 
     ``store``: any ``Store`` (the memory store in tests, another backend); by default
-    SQLite at ``config.store_path``. Everything past this point sees the protocol only.
+    the one ``[store]`` names (SQLite at ``config.store_path``, or Redis). Everything past
+    this point sees the protocol only.
     The store is closed when the app stops. ``tracer`` traces the binds' PDUs (--trace)."""
     from smppgw.api.accept import BATCH, fast_routes
     from smppgw.api.app import build_app
+    from smppgw.api.stream_intake import StreamIntake
 
-    where = str(config.store_path) if store is None else type(store).__name__
+    where = config.store_settings().where() if store is None else type(store).__name__
     if store is None:
-        store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
+        try:
+            store = open_store(config.store_settings(), clock_offset=time.time() - trio.current_time())
+        except StoreError as exc:
+            raise Failed(f"store: {exc}") from None  # Redis away at start: exit 1, naming the URL
     metrics = GatewayMetrics()
     twoway: TwoWay  # the inbound handler, made once the gateway it sends through is
-    webhooks = Webhooks(config.webhooks, store, registry=metrics.registry)
-    store.route_events(webhooks.targets)  # the outbox: status and inbound events, with their deliveries
+    streams = config.streams
+    redis = None if streams is None else redis_client(streams.url)
+    sink = None if redis is None or streams is None or not streams.events else StreamEvents(redis, streams)
+    webhooks = Webhooks(config.webhooks, store, registry=metrics.registry, sinks=[sink] if sink else [])
+    store.route_events(webhooks.targets)  # the outbox: every event, with its deliveries (stream too)
     gateway = Gateway(
         config.gateway,
         store=store,
@@ -300,27 +312,38 @@ async def run_app(
         events=store,
         tracer=tracer,
     )
-    twoway = _twoway(config, store, gateway)
+    twoway = twoway_handler(config, store, gateway)
     if config.twoway.quiet_hours.rules:
         gateway.intake.quiet = QuietDesk(config.twoway.quiet_hours, lambda t: t + (store.wall(0.0) or 0.0))
     gateway.intake.callback_check = webhooks.callback_refusal
+    threads = thread_desk(
+        store, gateway.submit, config.twoway, config.tenants
+    )  # every MT and MO in its thread
+    if threads is not None and isinstance(twoway.flows, FlowDesk):
+        twoway.flows.threads = threads  # a flow's handoff opens (or reopens) the number's thread
     try:
-        async with trio.open_nursery() as nursery:
+        async with opened(redis, streams), trio.open_nursery() as nursery:
             await nursery.start(gateway.run)
             if isinstance(twoway.conversations, Conversations):
                 nursery.start_soon(twoway.conversations.run)  # their deadlines
+            if isinstance(twoway.flows, FlowDesk):
+                nursery.start_soon(twoway.flows.run)  # their runs' timers
             if resumed := _resume(gateway, store):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
-            nursery.start_soon(_flusher, store, config.flush_interval)
-            nursery.start_soon(_checkpointer, store)
+            nursery.start_soon(flusher, store, config.flush_interval)
+            nursery.start_soon(checkpointer, store)
             nursery.start_soon(webhooks.run)
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
                 region=config.default_region, key_limits=config.key_limits, consent_rules=config.twoway.consent,
-                vouchers=twoway.vouchers,
+                vouchers=twoway.vouchers, flows=twoway.flows if isinstance(twoway.flows, FlowDesk) else None,
+                threads=threads,
             )  # fmt: skip
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
+            if redis is not None and streams is not None and streams.input:
+                intake = StreamIntake(app.state.acceptor, streams.tenant)
+                nursery.start_soon(StreamInput(redis, streams, intake).run)
             limits = attrs.evolve(config.http, body_limits={BATCH: config.max_batch_body})
             tls = None if config.tls_cert is None else https_context(config.tls_cert, config.tls_key or "")
             port = await nursery.start(
@@ -336,48 +359,6 @@ async def run_app(
             store.close()
 
 
-def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
-    """The inbound handler: keywords, consent and conversations (``gateway.twoway``);
-    consent asked before every send (``gateway.consent``)."""
-    gate = ConsentGate(store, config.twoway.consent)
-    gateway.check_consent(gate.at_accept, gate.at_dispatch)
-    desk = ConsentDesk(store, config.twoway.consent, gateway.block_destination)
-    smscs = {s.name: s for s in config.gateway.smscs}
-    if CarrierOptOuts.wanted(smscs):  # [[smsc]] optout_statuses / optout_network_errors
-        gateway.add_listener(CarrierOptOuts(desk, smscs, lambda: store.wall(trio.current_time()) or 0.0))
-
-    def send(reply: Reply) -> None:
-        with gate.passing(reply):  # the one STOP confirmation, HELP: past the block, once
-            gateway.submit(
-                source=reply.source, destination=reply.destination, text=reply.text,
-                tags=("twoway", reply.purpose, *reply.tags),
-            )  # fmt: skip
-
-    vouchers = VoucherDesk(store, registry=gateway.metrics.registry)  # rules' codes, flows' and the API's
-    return TwoWay(
-        store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
-        tenants=config.tenants, conversations=_conversations(config, store, gateway), vouchers=vouchers,
-    )  # fmt: skip
-
-
-def _conversations(config: AppConfig, store: Store, gateway: Gateway) -> Conversations:
-    """The conversation desk (``gateway.conversations``), with the open conversations of
-    the store taken back; also the intake's (``expect``, sender pools)."""
-    limits = config.gateway
-
-    def sender_tps(sender: str) -> float | None:
-        return limits.sender_tps.get(sender, limits.long_code_tps)
-
-    desk = Conversations(
-        store, wall=store.wall, pools=config.twoway.pools, route_pools=limits.route_pools,
-        router=gateway.intake.router, sender_tps=sender_tps,
-    )  # fmt: skip
-    if reloaded := desk.reload():
-        log.warning("reloaded %d open conversations", reloaded)
-    gateway.intake.conversations = desk
-    return desk
-
-
 def _resume(gateway: Gateway, store: MessageStore) -> int:
     """Hand the store's unfinished messages back to the gateway; returns how many."""
     records = store.unfinished()
@@ -388,25 +369,6 @@ def _resume(gateway: Gateway, store: MessageStore) -> int:
             record.status, record.error = Status.FAILED, f"not resumable after restart: {exc}"
             store.save(record)
     return len(records)
-
-
-async def _flusher(store: StoreControl, interval: float) -> None:
-    while True:
-        await trio.sleep(interval)
-        try:
-            store.flush()
-        except Exception:  # kept in memory for the next try (StoreControl.flush)
-            log.exception("store flush failed; retrying")
-
-
-async def _checkpointer(store: StoreControl, interval: float = 1.0) -> None:
-    """The store's checkpoints, in a worker thread: never on the event loop."""
-    while True:
-        await trio.sleep(interval)
-        try:
-            await trio.to_thread.run_sync(store.checkpoint)
-        except Exception:  # the WAL keeps everything meanwhile; the next one catches up
-            log.exception("store checkpoint failed; retrying")
 
 
 async def serve(
@@ -436,7 +398,9 @@ async def serve(
             on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")
         gateway, _, port = await nursery.start(partial(run_app, config, tracer=tracer))
         scheme = "http" if config.tls_cert is None else "https"
-        on_started(f"smppgw serving {scheme}://{config.listen_host}:{port} (store {config.store_path})")
+        on_started(
+            f"smppgw serving {scheme}://{config.listen_host}:{port} (store {config.store_settings().where()})"
+        )
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals, server_gc():
             async for _ in signals:
                 break

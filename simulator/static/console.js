@@ -7,6 +7,7 @@ const TOKEN_KEY = "smppsim-token";
 const $ = (id) => document.getElementById(id);
 let accounts = [];
 let lastSample = null; // {at, binds: {id: submits}, accounts: {system_id: submitted}}
+let handsetView = null; // GET /handsets/{number} of the handset being replied as
 
 // -- the token: kept for this tab only (sessionStorage), sent as a Bearer header ------------
 
@@ -152,9 +153,107 @@ function replyButton(m) {
     form.elements.account.value = m.account;
     form.elements.source_addr.value = m.destination_addr;
     form.elements.destination_addr.value = m.source_addr;
-    form.elements.text.focus();
+    const handset = $("handset-form");
+    handset.elements.number.value = m.destination_addr;
+    handset.elements.to.value = m.source_addr;
+    loadHandset();
+    handset.elements.text.focus();
   });
   return button;
+}
+
+// -- replying as a handset --------------------------------------------------------------------
+
+const ASKS = {
+  choice: "a choice",
+  score: "a scale",
+  yes_no: "a yes/no question",
+  question: "a question wanting words",
+  offer: "an offer",
+  other: "a notice",
+};
+
+function describePrompt(p) {
+  if (!p) return "No MT to this number yet: type the ESME address to send to.";
+  let text = "Its last MT reads as " + ASKS[p.ask];
+  if (p.ask === "score") text += " from " + p.low + " to " + p.high;
+  if (p.options.length) text += ": " + p.options.join(", ");
+  return text + ".";
+}
+
+function renderHandset(view) {
+  handsetView = view;
+  const form = $("handset-form");
+  form.elements.to.placeholder = view.reply_to ? view.reply_to.address : "the ESME address";
+  $("handset-prompt").textContent = describePrompt(view.prompt);
+  const options = (view.prompt && view.prompt.options) || [];
+  $("handset-options").replaceChildren(
+    ...options.map((key, i) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "option";
+      button.textContent = key;
+      button.title = view.prompt.labels[i] || key;
+      button.addEventListener("click", () => {
+        form.elements.text.value = key;
+        form.elements.text.focus();
+      });
+      return button;
+    }),
+  );
+  const items = view.messages.map((m) => {
+    const li = document.createElement("li");
+    li.className = m.direction;
+    const meta = document.createElement("small");
+    meta.textContent = clock(m.at) + " " + (m.direction === "mt" ? "from " + m.from : "to " + m.to + " (" + m.result + ")");
+    li.append(meta, m.text === null ? "(binary)" : m.text);
+    return li;
+  });
+  $("handset-thread").replaceChildren(...items);
+}
+
+async function loadHandset() {
+  const number = $("handset-form").elements.number.value.trim();
+  if (!number) {
+    handsetView = null;
+    $("handset-thread").replaceChildren();
+    $("handset-options").replaceChildren();
+    $("handset-prompt").textContent = "Pick a handset to see its messages.";
+    return;
+  }
+  try {
+    const view = await api("GET", "handsets/" + encodeURIComponent(number) + "?limit=50");
+    if ($("handset-form").elements.number.value.trim() === number) renderHandset(view);
+  } catch (e) {
+    $("handset-prompt").textContent = e.message;
+  }
+}
+
+function fillHandsetNumbers(list) {
+  $("handset-numbers").replaceChildren(
+    ...list.map((h) => new Option((h.text || "").slice(0, 40) + " (from " + h.from + ")", h.number)),
+  );
+}
+
+function onHandsetReply(event) {
+  event.preventDefault();
+  const f = event.target.elements;
+  const number = f.number.value.trim();
+  const view = handsetView && handsetView.number === number ? handsetView : null;
+  const to = f.to.value.trim() || (view && view.reply_to ? view.reply_to.address : "");
+  if (!to) {
+    $("handset-result").textContent = "no MT to " + number + " yet: type the ESME address (To)";
+    $("handset-result").className = "error";
+    return;
+  }
+  const body = { source_addr: number, destination_addr: to, text: f.text.value };
+  if (view && view.reply_to && to === view.reply_to.address) body.account = view.reply_to.account;
+  const sent = api("POST", "inject", body).then((d) => {
+    f.text.value = "";
+    loadHandset();
+    return d;
+  });
+  report("handset-result", sent, (d) => "sent as MO from " + number + " to " + to + " in " + d.parts + " part(s)");
 }
 
 function fillAccountSelects() {
@@ -210,13 +309,16 @@ function statusName(value, select) {
 
 async function poll() {
   try {
-    const [binds, accountList, messages, mo] = await Promise.all([
+    const [binds, accountList, messages, mo, handsets] = await Promise.all([
       api("GET", "binds"),
       api("GET", "accounts"),
       api("GET", "messages?limit=50"),
       api("GET", "mo?limit=50"),
+      api("GET", "handsets?limit=20"),
     ]);
     render(binds, accountList, messages, mo);
+    fillHandsetNumbers(handsets);
+    if ($("handset-form").elements.number.value.trim()) await loadHandset();
     document.body.dataset.polls = String(Number(document.body.dataset.polls || 0) + 1);
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
     $("status").className = "status ok";
@@ -310,6 +412,13 @@ function start() {
     showTokenState();
   });
   $("inject-form").addEventListener("submit", onInject);
+  const handset = $("handset-form");
+  handset.addEventListener("submit", onHandsetReply);
+  handset.elements.number.addEventListener("change", loadHandset);
+  handset.elements.number.addEventListener("input", () => {
+    handset.elements.to.value = ""; // another handset: its own MT's sender, unless typed again
+    loadHandset();
+  });
   const behaviour = $("behaviour-form");
   behaviour.addEventListener("submit", onBehaviour);
   for (const type of ["input", "change"]) {

@@ -30,7 +30,15 @@ import msgspec
 import trio
 
 from smppgw.api.addresses import address
-from smppgw.api.bodies import ExpectBody, MessageBody, check, decode_batch, decode_one, openapi_components
+from smppgw.api.bodies import (
+    ExpectBody,
+    MessageBody,
+    check,
+    decode_batch,
+    decode_one,
+    openapi_components,
+    with_key,
+)
 from smppgw.api.keys import Keyring, Principal, Quota
 from smppgw.api.problems import (
     Problem,
@@ -190,10 +198,14 @@ class Acceptor:
             )
         return accepted(seen)
 
-    def _one(self, raw: bytes, who: Principal) -> tuple[MessageBody, dict[str, Any]]:
+    def _one(
+        self, raw: bytes, who: Principal, keys: tuple[str | None, str] | None = None
+    ) -> tuple[MessageBody, dict[str, Any]]:
         body = decode_one(raw)
         if errors := check(body, ""):
             raise invalid_fields(errors)
+        if keys is not None:  # an input stream entry's (api.stream_intake)
+            body = with_key(body, *keys)
         return body, _fields(body, self.now, self.region, who)
 
     def single(self, raw: bytes, who: Principal) -> tuple[int, bytes]:
@@ -220,10 +232,22 @@ class Acceptor:
         is shared by all of them instead of paid by each. No waiting is added: the
         group is what the other connections' tasks put in before the group's task runs,
         in the same scheduler round."""
-        body, fields = self._one(raw, who)
+        return await self.answer(self.enqueue(raw, who))
+
+    def enqueue(self, raw: bytes, who: Principal, keys: tuple[str | None, str] | None = None) -> _Pending:
+        """The first half of ``single_grouped``: the request checked and put in the next
+        group (raises Problem). The input stream's requests come this way, in the
+        stream's order, with ``keys``: (the entry's idempotency key, the key when
+        neither it nor the body has one) (``bodies.with_key``)."""
+        body, fields = self._one(raw, who, keys)
         pending = _Pending(body, fields, who)
         self._group.append(pending)
         self._wake.set()
+        return pending
+
+    @staticmethod
+    async def answer(pending: _Pending) -> tuple[int, bytes]:
+        """The second half: (status, JSON body) once its group is stored; raises Problem."""
         await pending.done.wait()
         if isinstance(pending.result, Problem):
             raise pending.result

@@ -13,6 +13,8 @@
     GET|PUT|DELETE /v1/consent/{number}, /v1/consent/import|export  consent (api/consent.py)
     GET    /v1/events, /v1/webhooks/dead ...  the event log and dead letters (api/events.py)
     GET|POST /v1/vouchers/...      voucher pools: import, issue, redeem, report (api/vouchers.py)
+    GET|PUT|DELETE /v1/flows/{name}, POST /v1/flows/{name}/runs ...  flows and runs (api/flows.py)
+    GET|POST|PATCH /v1/threads ...  threads for human responders (api/threads.py)
     GET    /healthz  /readyz  /metrics
 
 Every ``/v1`` call needs an API key (``Authorization: Bearer KEY`` or ``X-API-Key``) with
@@ -64,16 +66,20 @@ from smppgw.api.addresses import address
 from smppgw.api.bodies import MAX_TAG, TAG_PATTERN
 from smppgw.api.consent import consent_router
 from smppgw.api.events import events_router
+from smppgw.api.flows import flows_router
 from smppgw.api.keys import Keyring, Principal
 from smppgw.api.limits import KeyLimits
 from smppgw.api.problems import Problem, invalid
 from smppgw.api.schemas import OptOutIn
+from smppgw.api.threads import threads_router
 from smppgw.api.views import inbound_view, message_view, opt_out_view
 from smppgw.api.vouchers import vouchers_router
 from smppgw.gateway.engine import CancelError, Gateway
+from smppgw.gateway.flows import FlowDesk
+from smppgw.gateway.threads import ThreadDesk
 from smppgw.gateway.vouchers import VoucherDesk
 from smppgw.policy.addressing import to_smpp
-from smppgw.store.base import MessageQuery, MessageRecord, Status, Store
+from smppgw.store.base import MessageQuery, MessageRecord, Status, Store, VoucherStore
 from smppgw.twoway.consent import Consent
 
 __all__ = ["MAX_SEQ", "build_app", "message_view"]
@@ -93,6 +99,8 @@ def build_app(
     key_limits: KeyLimits | None = None,
     consent_rules: Consent | None = None,
     vouchers: VoucherDesk | None = None,
+    flows: FlowDesk | None = None,
+    threads: ThreadDesk | None = None,
 ) -> FastAPI:
     """``now``: the trio clock (records carry it; the store converts it to wall time).
     ``max_queued``: parts waiting to be sent above which new messages get 429 (backpressure
@@ -101,7 +109,9 @@ def build_app(
     must be international. ``api_keys``: the config's keys (every scope, no tenant);
     the store's keys too (``api.keys``), with ``key_limits``. ``consent_rules``: the
     ``[twoway]`` consent settings (``api.consent``). ``vouchers``: the desk the keyword
-    rules use too (``api.vouchers``); None: one of the API's own (its metrics not served)."""
+    rules use too (``api.vouchers``); None: one of the API's own (its metrics not served).
+    ``flows``: the flow desk (``api.flows``; None: no flow routes). ``threads``: the
+    thread desk (``api.threads``; None: no /v1/threads)."""
     keyring = Keyring(api_keys, store, key_limits)
     acceptor = Acceptor(gateway, store, keyring, now=now, max_queued=max_queued, region=region)
     one, many, components = openapi_components()
@@ -275,9 +285,17 @@ def build_app(
     app.include_router(events_router(store, now), dependencies=[Depends(admin)])  # /v1/events, dead letters
     app.include_router(consent_router(store, consent_rules or Consent(), now=now, region=region,
                                       block=gateway.block_destination, read=need("consent:read"), write=consent))  # fmt: skip
-    desk = vouchers or VoucherDesk(store)  # its metrics of its own: serve passes the one with the gateway's
-    app.include_router(vouchers_router(desk, store, now=now, region=region, read=need("vouchers:read"),
-                                       write=need("vouchers:write")))  # fmt: skip
+    # Its metrics of its own when not given (serve passes the one with the gateway's).
+    desk = vouchers or (VoucherDesk(store) if isinstance(store, VoucherStore) else None)
+    if desk is not None and isinstance(store, VoucherStore):
+        app.include_router(vouchers_router(desk, store, now=now, region=region, read=need("vouchers:read"),
+                                           write=need("vouchers:write")))  # fmt: skip
+    if flows is not None:
+        app.include_router(flows_router(flows, region=region, admin=admin_scope, read=read, send=send))
+    if threads is not None:
+        app.include_router(
+            threads_router(threads, region=region, read=need("threads:read"), write=need("threads:write"))
+        )
     return app
 
 

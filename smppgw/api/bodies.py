@@ -46,6 +46,7 @@ __all__ = [
     "decode_batch",
     "decode_one",
     "openapi_components",
+    "with_key",
 ]
 
 # text: characters and UTF-8 bytes. Above what 255 parts carry (39,015 GSM 7-bit
@@ -70,6 +71,11 @@ Tag = Annotated[
         pattern=TAG_PATTERN,
         description=f"1-{MAX_TAG} of A-Z a-z 0-9 _ . : -",
     ),
+]
+
+
+IdempotencyKey = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=128, pattern=KEY_PATTERN, description="Printable ASCII")
 ]
 
 
@@ -136,13 +142,7 @@ class MessageBody(msgspec.Struct, forbid_unknown_fields=True, rename={"from_": "
         ]
         | None
     ) = None
-    idempotency_key: (
-        Annotated[
-            str,
-            msgspec.Meta(min_length=1, max_length=128, pattern=KEY_PATTERN, description="Printable ASCII"),
-        ]
-        | None
-    ) = None
+    idempotency_key: IdempotencyKey | None = None
     validity: Annotated[float, msgspec.Meta(gt=0, le=7 * 86400, description="Seconds")] | None = None
     priority: Annotated[int, msgspec.Meta(ge=0, le=3)] = 0
     tags: Annotated[list[Tag], msgspec.Meta(max_length=MAX_TAGS)] = []
@@ -160,6 +160,10 @@ class MessageBody(msgspec.Struct, forbid_unknown_fields=True, rename={"from_": "
 
 class BatchBody(msgspec.Struct, forbid_unknown_fields=True):
     messages: Annotated[list[MessageBody], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class _KeyOnly(msgspec.Struct):
+    idempotency_key: IdempotencyKey
 
 
 _decode_one = msgspec.json.Decoder(MessageBody).decode
@@ -211,6 +215,27 @@ def decode_one(raw: bytes) -> MessageBody:
         raise validation_problem(str(exc)) from None
     except msgspec.DecodeError as exc:
         raise _not_json(raw, exc) from None
+
+
+def with_key(body: MessageBody, given: str | None, fallback: str) -> MessageBody:
+    """``body`` with the idempotency key given beside it (an input stream entry's
+    ``idempotency_key``), else its own, else ``fallback``. Raises a 422 Problem naming
+    ``idempotency_key`` for a bad key or one unlike the body's."""
+    if given is None:
+        return (
+            body
+            if body.idempotency_key is not None
+            else msgspec.structs.replace(body, idempotency_key=fallback)
+        )
+    try:
+        msgspec.convert({"idempotency_key": given}, _KeyOnly)
+    except msgspec.ValidationError:
+        raise invalid_fields([field_error("idempotency_key", "1-128 printable ASCII characters")]) from None
+    if given.endswith("\n"):
+        raise invalid_fields([field_error("idempotency_key", "printable ASCII only")])
+    if body.idempotency_key not in (None, given):
+        raise invalid_fields([field_error("idempotency_key", "differs from the body's idempotency_key")])
+    return msgspec.structs.replace(body, idempotency_key=given)
 
 
 def decode_batch(raw: bytes) -> list[MessageBody]:

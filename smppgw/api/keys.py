@@ -57,7 +57,7 @@ class Principal:
 
     def allows(self, scope: str) -> bool:
         scopes = self.scopes
-        # A room's ":write" scope includes its ":read" (consent, vouchers).
+        # A room's ":write" scope includes its ":read" (consent, vouchers, threads).
         return (
             scope in scopes
             or "admin" in scopes

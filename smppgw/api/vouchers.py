@@ -30,7 +30,7 @@ import io
 import json
 import re
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
@@ -39,7 +39,7 @@ from smppgw.api.keys import Principal
 from smppgw.api.problems import Problem, field_error, invalid, invalid_fields, responses
 from smppgw.gateway.vouchers import PoolCounts, RedeemError, VoucherDesk
 from smppgw.policy.addressing import to_smpp
-from smppgw.store.base import Store, StoreError
+from smppgw.store.base import StoreError, VoucherStore
 from smppgw.twoway.keyword_config import POOL_NAME
 
 __all__ = ["MAX_CODES", "vouchers_router"]
@@ -64,8 +64,20 @@ _ISSUE_BODY: Final = {
 _REDEEM_ERRORS: Final = {"not_issued": "voucher-not-issued", "redeemed": "voucher-redeemed"}
 
 
+class VoucherApiStore(VoucherStore, Protocol):
+    """What the routes read: the pools and codes, and wall time."""
+
+    def wall(self, monotonic: float | None) -> float | None: ...
+
+
 def vouchers_router(
-    desk: VoucherDesk, store: Store, *, now: Callable[[], float], region: str | None, read: Any, write: Any
+    desk: VoucherDesk,
+    store: VoucherApiStore,
+    *,
+    now: Callable[[], float],
+    region: str | None,
+    read: Any,
+    write: Any,
 ) -> APIRouter:
     """``now``: the trio clock (the store turns it into wall time); ``read``, ``write``:
     the scope dependencies (``vouchers:read``, ``vouchers:write``)."""

@@ -40,9 +40,10 @@ class Key:
 def _all() -> tuple[Key, ...]:
     from smppgw.configref.app_keys import APP_KEYS
     from smppgw.configref.gateway_keys import GATEWAY_KEYS
+    from smppgw.configref.stream_keys import STREAM_KEYS
     from smppgw.configref.twoway_keys import TWOWAY_KEYS
 
-    return (*GATEWAY_KEYS, *APP_KEYS, *TWOWAY_KEYS)
+    return (*GATEWAY_KEYS, *APP_KEYS, *TWOWAY_KEYS, *STREAM_KEYS)
 
 
 KEYS: tuple[Key, ...] = _all()

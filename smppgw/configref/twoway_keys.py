@@ -6,6 +6,7 @@ from __future__ import annotations
 from smppgw.configref import Key as K
 
 TWOWAY_KEYS = (
+    K(path="twoway.threads", type="boolean", default="true", meaning="Keep a thread per (number, sender) pair: every MT and MO message in it, for human responders (`/v1/threads`); false saves the writes on a send-only gateway.", example=True),
     K(path="twoway.keywords", type="table", default="{}", meaning="How inbound texts are classified: opt-out (STOP), opt-in (START), HELP."),
     K(path="twoway.rule", type="list of tables", default="[]", meaning="Custom keyword or pattern rules, after the built-in keywords."),
     K(path="twoway.consent", type="table", default="see below", meaning="What a STOP covers and the words filled into the confirmations."),

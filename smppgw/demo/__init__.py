@@ -5,7 +5,9 @@ carrier, here with handsets that behave like people: ``stage``), a webhook recei
 that checks every signature (``hooks``), and sends a small 2-way campaign through the
 API (``campaign``): appointment confirmations expecting YES or NO from a pool of long
 numbers, a 0-10 survey, an offer some people answer STOP to, then the offer again to
-whoever opted out. It shows progress while it runs and a summary at the end
+whoever opted out; then the flow step (``flowstep``): a few handsets book appointments
+through the shipped booking flow and confirm at its reminder, one texts HELP and lands
+in a human thread that the demo answers through the threads API. It shows progress while it runs and a summary at the end
 (``report``), and returns 0 only if every check holds (``checks``). Every wait is
 bounded and says what it waited for; the whole run takes well under a minute.
 """

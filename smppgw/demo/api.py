@@ -107,6 +107,8 @@ async def detect_waiting(api: Api, twoway_missing: dict[str, str]) -> dict[str, 
         waiting["conversations"] = 'POST /v1/messages has no "expect"'
     if "quiet_hours" in twoway_missing:
         waiting["quiet hours"] = f"[[twoway.quiet_hours]] refused: {twoway_missing['quiet_hours']}"
+    if "/v1/flows/{name}" not in paths or "/v1/threads" not in paths:
+        waiting["flows"] = "PUT /v1/flows/{name} or GET /v1/threads is not in the API"
     if "pool" in twoway_missing:
         waiting["pools"] = f"[[twoway.pool]] refused: {twoway_missing['pool']}"
     return waiting

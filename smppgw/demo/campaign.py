@@ -19,6 +19,7 @@ import attrs
 import trio
 
 from smppgw.demo.api import Api, wait_until
+from smppgw.demo.flowstep import FlowStep, examples_missing, run_flow_step
 from smppgw.demo.hooks import HookLog
 from smppgw.demo.stage import FAILS_AT_SUBMIT, FAILS_UNDELIVERABLE, HANDSETS, POOL, QUIET_TAG, Stage
 
@@ -68,6 +69,7 @@ class Campaign:
     phase_seconds: dict[str, float] = attrs.field(factory=dict)
     quiet_views: list[dict[str, Any]] = attrs.field(factory=list)  # as held, before canceled
     quiet_opening: datetime | None = None  # when the quiet-hours window opens
+    flows: FlowStep | None = None  # the flow step (flowstep), when it ran
 
     def first(self) -> list[Sent]:
         """The campaign's own messages (not the quiet-hours ones, nor the send again)."""
@@ -192,7 +194,15 @@ async def run_campaign(
         text = {OFFER_FROM: OFFER, SURVEY_FROM: SURVEY}.get(sender, APPOINTMENT)
         await _send(api, campaign, "resend", {"to": number, "from": sender, "text": text, "tags": ["resend"]})
     await _settle(api, stage, hooks, campaign, progress)
-    campaign.phase_seconds["resend"] = trio.current_time() - settled
+    campaign.phase_seconds["resend"] = (resent := trio.current_time()) - settled
+    if "flows" not in waiting and (why := examples_missing()) is not None:
+        waiting["flows"] = why
+    if "flows" in waiting:
+        say(f"flows and threads: WAITING ({waiting['flows']})")
+    else:  # after the campaign: the triage flow takes HELP from now on
+        campaign.flows = await run_flow_step(api, stage, say, progress)
+        await _settle(api, stage, hooks, campaign, progress)
+        campaign.phase_seconds["flows"] = trio.current_time() - resent
     return await _whole_views(api, campaign)
 
 

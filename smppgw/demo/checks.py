@@ -12,8 +12,9 @@ from typing import Any
 import attrs
 
 from smppgw.demo.campaign import APPOINTMENT, FORCED_FAILURES, OFFER, SURVEY, Campaign
+from smppgw.demo.flowstep import AGENT_TEXT, BOOKING_FROM, SUPPORT_FROM, FlowStep
 from smppgw.demo.hooks import HookLog
-from smppgw.demo.stage import BRAND, POOL, Carrier, HandsetReply
+from smppgw.demo.stage import BOOKERS, BRAND, HELPER, POOL, Carrier, HandsetReply
 
 __all__ = ["Check", "run_checks", "score_of"]
 
@@ -56,7 +57,10 @@ def _opted_out_by(view: dict[str, Any] | None, text: str) -> bool:
 
 def run_checks(campaign: Campaign, carrier: Carrier, hooks: HookLog) -> list[Check]:
     replies = carrier.replies()
-    return list(_always(campaign, replies, hooks)) + list(_twoway(campaign, replies, carrier))
+    out = list(_always(campaign, replies, hooks)) + list(_twoway(campaign, replies, carrier))
+    if campaign.flows is not None:
+        out += _flows(campaign.flows, replies, carrier)
+    return out
 
 
 def _always(campaign: Campaign, replies: list[HandsetReply], hooks: HookLog) -> Iterator[Check]:
@@ -238,3 +242,76 @@ def _quiet(campaign: Campaign) -> Iterator[Check]:
         ends == ["canceled"] * 2,
         ", ".join(map(str, ends)),
     )
+
+
+def _flows(step: FlowStep, replies: list[HandsetReply], carrier: Carrier) -> list[Check]:
+    """The flow step against what the handsets did: each booking's slot is the one its
+    handset picked, CONFIRM at the reminder completed it; HELP went to a human thread,
+    and the agent's answer reached the handset through the thread's sender."""
+    bad_puts = {n: c for n, c in step.put.items() if c not in (200, 201)}
+    out = [
+        Check(
+            "the shipped flows put through the API (PUT /v1/flows/{name})",
+            not bad_puts and bool(step.put),
+            ", ".join(f"{n} {c}" for n, c in step.put.items()),
+        )
+    ]
+    wrong, heard = [], []
+    for number in BOOKERS:
+        run = step.runs.get(number, {})
+        picks = [r.text for r in replies if r.number == number and r.sender == BOOKING_FROM]
+        digits = [c for c in (picks[0] if picks else "") if c.isdigit()]
+        slot = step.slots[int(digits[0]) - 1] if digits and 1 <= int(digits[0]) <= len(step.slots) else None
+        got = (run.get("status"), run.get("vars", {}).get("slot"), run.get("vars", {}).get("answer"))
+        if got != ("completed", slot, "CONFIRM") or slot is None:
+            wrong.append(f"{number}: {got} after {picks!r}")
+        texts = carrier.received(number, BOOKING_FROM)
+        counts = [sum(t.startswith(p) for t in texts) for p in ("Booked:", "Reminder:", "Thank you, see you")]
+        if counts != [1, 1, 1]:
+            heard.append(f"{number} got {texts!r}")
+    out.append(
+        Check(
+            "every booking completed: the slot its handset picked, CONFIRM at the reminder",
+            not wrong and bool(step.runs),
+            "; ".join(wrong) or f"{len(BOOKERS)} booked and confirmed",
+        )
+    )
+    out.append(
+        Check(
+            "every booking handset got one confirmation, one reminder, one thank-you (at the simulator)",
+            not heard,
+            "; ".join(heard) or f"{len(BOOKERS)}",
+        )
+    )
+    thread = step.thread or {}
+    handoff = thread.get("handoff") or {}
+    texts = carrier.received(HELPER, SUPPORT_FROM)
+    triaged = (
+        thread.get("queue") == "billing"
+        and handoff.get("note") == "Broadband: Billing"
+        and len(handoff.get("transcript") or []) >= 4
+        and not any("Help at" in t for t in texts)
+    )
+    out.append(
+        Check(
+            "HELP triaged by the HELP flow (not the HELP text), handed to billing with the transcript",
+            triaged,
+            f"queue {thread.get('queue')!r}, note {handoff.get('note')!r}, "
+            f"{len(handoff.get('transcript') or [])} transcript entries",
+        )
+    )
+    last = (thread.get("messages") or [{}])[-1]
+    answered = (
+        step.reply_status == 202
+        and thread.get("status") == "waiting_on_customer"
+        and (last.get("direction"), last.get("from"), last.get("text")) == ("mt", SUPPORT_FROM, AGENT_TEXT)
+        and texts.count(AGENT_TEXT) == 1
+    )
+    out.append(
+        Check(
+            "the agent's reply sent through the thread's sender and received; the thread waits on the customer",
+            answered,
+            f"{step.reply_status}, thread {thread.get('status')}, {len(thread.get('messages') or [])} messages",
+        )
+    )
+    return out

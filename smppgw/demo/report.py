@@ -174,6 +174,7 @@ def summary_lines(campaign: Campaign, carrier: Carrier, hooks: HookLog, checks: 
             f"  quiet hours       {sum(m['status'] == 'scheduled' for m in campaign.quiet_views)} evening offers held "
             f"scheduled until {local:%H:%M} {QUIET_ZONE} (the recipients' time, from their numbers), then canceled"
         )
+    yield from _flow_lines(campaign)
     lat = _latencies(campaign)
     yield f"  accept->receipt   p50 {percentile(lat, 50) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms ({len(lat)} parts)"
     events = ", ".join(f"{n} {t}" for t, n in sorted(hooks.by_type().items()))
@@ -186,3 +187,24 @@ def summary_lines(campaign: Campaign, carrier: Carrier, hooks: HookLog, checks: 
         )
     for step, why in waiting.items():
         yield f"  WAITING {step}: {why}"
+
+
+def _flow_lines(campaign: Campaign) -> Iterator[str]:
+    step = campaign.flows
+    if "flows" in campaign.waiting or step is None:
+        yield f"  flows             WAITING ({campaign.waiting.get('flows', 'not run')})"
+        return
+    runs = Counter(r.get("status") for r in step.runs.values())
+    answers = Counter(r.get("vars", {}).get("answer") for r in step.runs.values())
+    yield (
+        f"  bookings          {len(step.runs)} runs: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(runs.items(), key=lambda i: str(i[0])))
+        + "; at the reminder "
+        + ", ".join(f"{n} {a}" for a, n in sorted(answers.items(), key=lambda i: str(i[0])))
+    )
+    thread = step.thread or {}
+    handoff = thread.get("handoff") or {}
+    yield (
+        f"  HELP thread       queue {thread.get('queue')}, note {handoff.get('note')!r}, "
+        f"{len(thread.get('messages') or [])} messages, {thread.get('status')} after the agent's reply"
+    )

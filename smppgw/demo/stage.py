@@ -38,8 +38,10 @@ from smppgw.support.config import ConfigError
 from smppgw.twoway.config import twoway_from_dict
 
 __all__ = [
+    "BOOKERS",
     "BRAND",
     "HANDSETS",
+    "HELPER",
     "POOL",
     "QUIET_TAG",
     "QUIET_ZONE",
@@ -57,6 +59,9 @@ FAILS_UNDELIVERABLE: Final = HANDSETS[17]  # its handset is off: UNDELIV
 FAILS_AT_SUBMIT: Final = HANDSETS[19]  # the carrier refuses the number: ESME_RINVDSTADR
 ALWAYS_STOP: Final = HANDSETS[23]  # answers the offer "STOP" whatever the seed
 ALWAYS_HELP: Final = HANDSETS[12]  # answers the offer "HELP"
+# The flow step's people (``flowstep``): new numbers, so the campaign's counts stay its own.
+BOOKERS: Final = ("447700900031", "447700900032", "447700900033")  # book, then confirm
+HELPER: Final = "447700900035"  # texts HELP: triaged, then a human answers
 _SECRET_ENV: Final = "SMPPGW_DEMO_WEBHOOK_SECRET"
 
 # [twoway] for the 2-way features. Each section is offered to this build's parser alone:
@@ -109,6 +114,10 @@ def carrier_behaviour() -> dict[str, Any]:
             "number": [
                 {"numbers": [ALWAYS_STOP], "offer": {"stop": 1}},
                 {"numbers": [ALWAYS_HELP], "offer": {"help": 1}},
+                # The flow step: every prompt answered with an option (a slot; CONFIRM at
+                # the reminder; the first product and billing for the HELP handset).
+                {"numbers": list(BOOKERS), "choice": {"pick": 1}, "prefer": ["CONFIRM"]},
+                {"numbers": [HELPER], "choice": {"pick": 1}, "prefer": ["1"]},
             ],
         },
     }
@@ -118,7 +127,7 @@ def carrier_behaviour() -> dict[str, Any]:
 class HandsetReply:
     number: str  # the handset
     sender: str  # who texted it, and so who gets the reply
-    action: str  # simulator.personas: yes, no, score, typo, text, help, stop
+    action: str  # simulator.personas: yes, no, score, pick, typo, text, help, stop; "typed": by the demo
     text: str
 
 
@@ -128,14 +137,21 @@ class Carrier:
     truth of the demo's checks."""
 
     _sim: Any
+    _typed: list[HandsetReply] = attrs.field(factory=list)
 
     def replies(self) -> list[HandsetReply]:
-        """Every reply the handsets have decided to send (sent or due)."""
+        """Every reply the handsets have decided to send (sent or due), and what the demo
+        typed on one (``text``)."""
         return [
             HandsetReply(number=n, sender=s, action=a.action, text=a.text)
             for n, s, a in self._sim.handsets.personas.answers
             if a.text is not None
-        ]
+        ] + self._typed
+
+    def text(self, number: str, sender: str, text: str) -> None:
+        """The handset ``number`` texts ``text`` to ``sender`` (an MO at the simulator)."""
+        self._sim.inject_mo(system_id=None, source_addr=number, destination_addr=sender, text=text)
+        self._typed.append(HandsetReply(number=number, sender=sender, action="typed", text=text))
 
     def received(self, number: str, sender: str) -> list[str]:
         """The texts the handset ``number`` received from ``sender``, oldest first (the

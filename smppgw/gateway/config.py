@@ -336,7 +336,7 @@ SECTIONS: Final = frozenset(
     {"smsc", "route", "retry", "limits", "receipts", "inbound", "gateway", "schedule"}
 )
 # The sections `smppgw serve` adds to the same file (smppgw.app reads them).
-SERVE_SECTIONS: Final = frozenset({"store", "api", "webhooks", "twoway"})
+SERVE_SECTIONS: Final = frozenset({"store", "api", "webhooks", "twoway", "streams"})
 
 
 def config_from_dict(data: Mapping[str, Any]) -> GatewayConfig:

@@ -38,6 +38,7 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
+from itertools import islice
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
@@ -51,7 +52,7 @@ from smppgw.net.http_client import ClientLimits, HttpClient, HttpError, HttpResu
 from smppgw.store.base import DEAD, DELIVERED, PENDING, Attempt, Delivery, EventStore, StoreError, Target
 from smppgw.support.logsafe import kv
 
-__all__ = ["CALLBACK", "Poster", "WebhookSettings", "Webhooks", "callback_endpoint"]
+__all__ = ["CALLBACK", "Poster", "Sink", "WebhookSettings", "Webhooks", "callback_endpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ _HOUSEKEEPING = 5.0  # seconds between backlog gauge updates
 _PRUNE_EVERY = 60.0
 _CHECK_TTL = 60.0  # seconds an SSRF check of a callback host holds
 _CHECKED_MAX = 10_000
+_SINK_BACKOFF_CAP = 30.0
 
 
 class Poster(Protocol):
@@ -71,6 +73,18 @@ class Poster(Protocol):
         self, url: str, body: bytes, headers: Sequence[tuple[str, str]] = (), *,
         content_type: str = "application/json", connect_to: str | None = None, pool: str = "",
     ) -> HttpResult: ...  # fmt: skip
+
+
+class Sink(Protocol):
+    """An endpoint that is not an HTTP URL (``cluster.stream_events``: a Redis stream):
+    one runner hands it up to ``batch`` deliveries at a time, in the order written;
+    they are recorded delivered once ``send`` returns. ``send`` raising leaves them
+    queued, sent again whole after a pause: a sink's deliveries are never dead."""
+
+    batch: int
+    target: Target  # every event goes to it (its endpoint is the sink's name)
+
+    async def send(self, deliveries: Sequence[Delivery]) -> None: ...
 
 
 @lru_cache(maxsize=4096)  # once per URL: it is asked for every status event
@@ -105,11 +119,13 @@ class Webhooks:
         rng: random.Random | None = None,
         clock: Callable[[], float] | None = None,
         check_target: Callable[[str], Awaitable[tuple[str | None, str | None]]] = resolved_target,
+        sinks: Sequence[Sink] = (),
     ) -> None:
         """``client``: the HTTP client (tests: a fake; default ``HttpClient`` on the
         network). ``clock``: wall-clock seconds (default: the store's wall time of the
         trio clock). ``check_target``: the SSRF rule for a callback URL at delivery,
-        (refusal, address to connect to) (tests: no DNS)."""
+        (refusal, address to connect to) (tests: no DNS). ``sinks``: endpoints that are
+        not URLs (``Sink``), each named by its target."""
         self.settings = settings
         self.store = store
         self._client: Poster = client or HttpClient(
@@ -123,6 +139,7 @@ class Webhooks:
         self._checked: dict[str, tuple[float, str | None, str | None]] = {}
         self._endpoints: dict[str, Endpoint] = {e.name: e for e in settings.endpoints}
         self._lanes: dict[str, _Lane] = {}
+        self._sinks: dict[str, Sink] = {sink.target.endpoint: sink for sink in sinks}
         self._counters: dict[tuple[str, str], Any] = {}
         self._callback_warned = False
         self._outcomes: list[Attempt] = []
@@ -144,6 +161,7 @@ class Webhooks:
         out = [Target(endpoint=e.name, url=e.url) for e in self.settings.endpoints if e.wants(event_type)]
         if callback_url is not None and event_type == "message.status":
             out.append(Target(endpoint=callback_endpoint(callback_url), url=callback_url))
+        out += [sink.target for sink in self._sinks.values()]
         return out
 
     def callback_refusal(self, url: str) -> str | None:
@@ -197,16 +215,54 @@ class Webhooks:
         for d in due:
             lane = self._lanes.get(d.endpoint)
             if lane is None:
-                endpoint = self._endpoints.get(d.endpoint)  # a batched one queues a batch per runner
-                lane = self._lanes[d.endpoint] = _Lane(
-                    max(depth, size * (endpoint.batch if endpoint else 1)) // 2
+                # A sink takes two batches; a batched endpoint a batch per runner.
+                sink, endpoint = self._sinks.get(d.endpoint), self._endpoints.get(d.endpoint)
+                room = (
+                    max(depth, size * (endpoint.batch if endpoint else 1)) if sink is None else 2 * sink.batch
                 )
+                lane = self._lanes[d.endpoint] = _Lane(room // 2)
             lane.queue.append(d)
-        for lane in self._lanes.values():
+        for name, lane in self._lanes.items():
+            sink = self._sinks.get(name)
+            if sink is not None:  # one runner: the order written is the order sent
+                if lane.queue and not lane.runners:
+                    lane.runners = 1
+                    nursery.start_soon(self._sink_runner, lane, name, sink)
+                continue
             while lane.runners < size and lane.runners < len(lane.queue):
                 lane.runners += 1
                 nursery.start_soon(self._runner, lane)
         return len(due)
+
+    async def _sink_runner(self, lane: _Lane, name: str, sink: Sink) -> None:
+        """Hands the queue to ``sink`` in batches, in order, until it is empty."""
+        delay = 0.0
+        try:
+            while lane.queue:
+                batch = list(islice(lane.queue, sink.batch))
+                try:
+                    await sink.send(batch)
+                except Exception as exc:  # Redis away or a bug: kept, sent again
+                    delay = min(max(2 * delay, 1.0), _SINK_BACKOFF_CAP)
+                    log.warning(
+                        "events to %s failed (%s); sending %d again in %.0f s", name, exc, len(batch), delay
+                    )
+                    await trio.sleep(delay)
+                    continue
+                delay = 0.0
+                for _ in batch:
+                    lane.queue.popleft()
+                now = self._clock()
+                self._outcomes += [
+                    Attempt(seq=d.seq, endpoint=d.endpoint, state=DELIVERED, at=now, next_attempt_at=now,
+                            status=None, error=None)
+                    for d in batch
+                ]  # fmt: skip
+                self.calls.labels(name, DELIVERED).inc(len(batch))
+                if len(lane.queue) <= lane.low:
+                    self._wake.set()  # running low: top it up
+        finally:
+            lane.runners -= 1
 
     async def _runner(self, lane: _Lane) -> None:
         """Attempts the queue's deliveries one after another (a batch at a time for a

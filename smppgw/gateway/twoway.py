@@ -4,13 +4,18 @@ back. ``TwoWay`` is the ``InboundHandler`` of ``smppgw serve``.
 For each whole inbound message, in order:
 
 1. ``Keywords.classify`` (``twoway.keywords``, pure): STOP, START, HELP or a custom rule.
-2. STOP, START and HELP take precedence over any open conversation; otherwise the
-   conversation desk links it to the message it answers (``in_reply_to``,
-   ``conversation_id``, the parsed ``answer``, ``linked_by``).
+2. STOP, START and HELP take precedence over any flow run and any open conversation.
+   Otherwise the flow desk (``gateway.flows``) says whether a flow takes it: the pair's
+   active run reads it first, else a flow's keyword ("BOOK") starts a run; HELP is a
+   flow's only when a flow starts with HELP (the triage flow). Else the conversation
+   desk links it to the message it answers (``in_reply_to``, ``conversation_id``, the
+   parsed ``answer``, ``linked_by``).
 3. The message is stored with those notes, durably, with its ``message.inbound`` event
    (``InboundStore.add_inbound``), before its deliver_sm_resp (DESIGN §3).
-4. The consent desk records what a keyword changes (``consent.changed``); the
-   conversation desk settles the conversation (answered, re-prompted, invalid).
+4. The consent desk records what a keyword changes (``consent.changed``), and a STOP
+   ends the pair's active flow run (``stopped``); the conversation desk settles the
+   conversation (answered, re-prompted, invalid); the flow desk moves its run on (and
+   sends what the run says, through ``send``).
 5. What they answer (a STOP's one confirmation, HELP's text, a re-prompt, a custom
    rule's reply) is sent through the gateway like any message (``send``). A custom
    rule (``[[twoway.rule]]``; with ``voucher``, its reply carries a code: ``gateway.vouchers``)
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
@@ -37,11 +42,12 @@ from smppgw.store.base import EventRecord, EventStore, InboundRecord, InboundSto
 from smppgw.support.logsafe import TEXT_LIMIT, Fields, kv
 from smppgw.twoway.keywords import KeywordMatch, Keywords, Kind
 
-__all__ = ["ConsentDesk", "ConversationDesk", "Link", "Reply", "TwoWay", "TwoWayStore"]
+__all__ = ["ConsentDesk", "ConversationDesk", "FlowDesk", "Link", "Reply", "TwoWay", "TwoWayStore"]
 
 log = logging.getLogger(__name__)
 
 _CONSENT_KINDS = frozenset({Kind.OPT_OUT, Kind.OPT_IN, Kind.HELP})
+_OPT_KINDS = frozenset({Kind.OPT_OUT, Kind.OPT_IN})  # never a flow's (HELP may be: triage)
 
 
 @attrs.frozen(kw_only=True)
@@ -51,7 +57,7 @@ class Reply:
     source: str  # our number: the inbound message's destination
     destination: str  # the subscriber
     text: str
-    purpose: str  # "opt_out_confirmation", "opt_in_confirmation", "help", "reprompt", "rule"
+    purpose: str  # "opt_out_confirmation", "opt_in_confirmation", "help", "reprompt", "rule", "flow"
     # The one STOP confirmation passes the opt-out block once (and carries no marketing).
     bypass_consent: bool = False
     tags: tuple[str, ...] = ()
@@ -81,6 +87,19 @@ class ConversationDesk(Protocol):
         """Apply the stored answer to its conversation; return what to send back."""
 
 
+class FlowDesk(Protocol):
+    """``gateway.flows.FlowDesk``, as the inbound path uses it."""
+
+    def claim(self, message: InboundMessage, match: KeywordMatch | None) -> Any:
+        """Whether a flow takes ``message`` (a read): a claim for ``take``, or None."""
+
+    def take(self, claim: Any, record: InboundRecord) -> object:
+        """The stored message goes to its flow run (which sends what it says)."""
+
+    def stopped(self, record: InboundRecord) -> object:
+        """A STOP (recorded): the pair's active run ends."""
+
+
 class TwoWayStore(InboundStore, EventStore, Protocol):
     """What the inbound path writes: the message and its events."""
 
@@ -96,6 +115,7 @@ class TwoWay:
         conversations: ConversationDesk | None = None,
         tenants: Mapping[str, str] | None = None,
         vouchers: VoucherDesk | None = None,
+        flows: FlowDesk | None = None,
     ) -> None:
         """``send``: sends one reply (``Gateway.submit`` in ``smppgw serve``); may raise
         ``SubmitError``. ``tenants``: inbound destination number -> tenant. ``vouchers``:
@@ -105,6 +125,7 @@ class TwoWay:
         self.keywords = keywords or Keywords()
         self.consent = consent
         self.conversations = conversations
+        self.flows = flows
         self.tenants = dict(tenants or {})
         self.vouchers = vouchers
 
@@ -115,14 +136,21 @@ class TwoWay:
         if (source, destination) != (message.source, message.destination):
             message = attrs.evolve(message, source=source, destination=destination)
         match = self.keywords.classify(message.text, sender=message.destination)
+        claim = None
+        if self.flows is not None and (match is None or match.kind not in _OPT_KINDS):
+            claim = self.flows.claim(message, match)  # the pair's run first; HELP if a triage flow
         link = Link()
-        if self.conversations is not None and (match is None or match.kind not in _CONSENT_KINDS):
+        if (
+            claim is None
+            and self.conversations is not None
+            and (match is None or match.kind not in _CONSENT_KINDS)
+        ):
             link = self.conversations.link(message)
         fields = {f.name: getattr(message, f.name) for f in attrs.fields(InboundMessage)}
         record = self.store.add_inbound(
             **fields,
             tenant=self.tenants.get(message.destination.lstrip("+")),
-            keyword=match.keyword if match is not None else None,
+            keyword=match.keyword if match is not None else getattr(claim, "keyword", None),
             conversation_id=link.conversation_id,
             in_reply_to=link.in_reply_to,
             answer=link.answer,
@@ -137,11 +165,15 @@ class TwoWay:
         )  # fmt: skip
         log.debug("inbound text %s", Fields({"text": message.text}, limit=TEXT_LIMIT))  # only its start
         replies: list[Reply] = []
-        if match is not None and match.kind in _CONSENT_KINDS and self.consent is not None:
+        if match is not None and match.kind in _CONSENT_KINDS and self.consent is not None and claim is None:
             replies += self.consent.on_keyword(match, record)
+        if match is not None and match.kind is Kind.OPT_OUT and self.flows is not None:
+            self.flows.stopped(record)  # after the consent desk wrote it: the run sends nothing more
         if link.conversation_id is not None and self.conversations is not None:
             replies += self.conversations.settle(link, record)
-        if match is not None and match.kind is Kind.CUSTOM:
+        if claim is not None and self.flows is not None:
+            self.flows.take(claim, record)
+        elif match is not None and match.kind is Kind.CUSTOM:
             replies += self._rule(match, record)
         for reply in replies:
             self._send(reply)

@@ -17,10 +17,11 @@ resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry)
 ``StoreControl`` (write-behind flush, group commit, close, wall-clock times),
 ``CorrelationStore`` (which part an SMSC id named, for a horizon) and
 ``InboundPartStore`` (MO parts held for reassembly); ``ConsentStore`` (the consent
-history, ``store.consent``; ``OptOutStore`` is a view of it). ``Store`` combines the first five;
-the API and the composition root take it, the engine takes ``MessageStore`` only.
-``store.sqlite`` (embedded, durable) and ``store.memory`` (tests, one-shot tools)
-implement all of them, and another backend (Redis) implements the same.
+history, ``store.consent``; ``OptOutStore`` is a view of it); ``FlowStore`` and
+``ThreadStore`` (``store.flows``, ``store.threads``; not in ``Store``: the composition
+root wires them for a store that has them). ``Store`` combines the first five; the API
+and the composition root take it, the engine takes ``MessageStore`` only.
+``store.sqlite`` and ``store.memory`` implement all of them (Redis: the same).
 """
 
 from __future__ import annotations
@@ -51,17 +52,11 @@ from smppgw.store.events import (
     inbound_event,
     iso,
 )
+from smppgw.store.flows import ActiveRunExists, FlowDefinition, FlowRunRecord, FlowStore  # (store.flows)
 from smppgw.store.keys import SCOPES, ApiKeyRecord, KeyStore, key_hash
-from smppgw.store.status import (
-    FINAL,
-    OUTCOMES,
-    RANK,
-    HistoryEntry,
-    Status,
-    advance,
-    may_move,
-    rollup,
-)
+from smppgw.store.status import FINAL, OUTCOMES, RANK, HistoryEntry, Status, advance, may_move, rollup
+from smppgw.store.threads import STATUSES as THREAD_STATUSES  # (store.threads)
+from smppgw.store.threads import ThreadEntry, ThreadQuery, ThreadRecord, ThreadStore
 from smppgw.store.vouchers import VoucherStore  # (store.vouchers: its records too)
 
 __all__ = [
@@ -69,6 +64,15 @@ __all__ = [
     "ConversationRecord",
     "ConversationStore",
     "conversation_event",
+    "ActiveRunExists",
+    "FlowDefinition",
+    "FlowRunRecord",
+    "FlowStore",
+    "THREAD_STATUSES",
+    "ThreadEntry",
+    "ThreadQuery",
+    "ThreadRecord",
+    "ThreadStore",
     "VoucherStore",
     "INBOUND_NOTES",
     "ConsentStore",
@@ -397,10 +401,11 @@ class CorrelationStore(Protocol):
 @runtime_checkable
 class Store(
     MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore,
-    ConsentStore, ConversationStore, VoucherStore, Protocol,
+    ConsentStore, ConversationStore, Protocol,
 ):  # fmt: skip
     """Everything the API and the composition root use of a store (the event outbox of
-    ``store.events`` included)."""
+    ``store.events`` included). Flows, vouchers and threads are protocols of their own
+    (``FlowStore``, ``VoucherStore``, ``ThreadStore``), wired where a store has them."""
 
 
 # -- inbound parts held for reassembly --------------------------------------------------------

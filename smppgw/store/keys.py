@@ -25,9 +25,10 @@ import attrs
 __all__ = ["SCOPES", "ApiKeyRecord", "KeyStore", "key_hash"]
 
 #: Every scope; ``admin`` implies the others (and is the only one for the event log);
-#: ``consent:write`` implies ``consent:read``, ``vouchers:write`` ``vouchers:read``.
+#: ``consent:write`` implies ``consent:read``, ``vouchers:write`` ``vouchers:read``,
+#: ``threads:write`` ``threads:read``.
 SCOPES: Final = ("messages:send", "messages:read", "inbound:read", "consent:read", "consent:write",
-                 "vouchers:read", "vouchers:write", "admin")  # fmt: skip
+                 "vouchers:read", "vouchers:write", "threads:read", "threads:write", "admin")  # fmt: skip
 
 
 def key_hash(key: str | bytes) -> str:

@@ -28,16 +28,20 @@ from smppgw.store.base import (
 from smppgw.store.memory_consent import MemoryConsent
 from smppgw.store.memory_conversations import MemoryConversations
 from smppgw.store.memory_events import MemoryEvents
+from smppgw.store.memory_flows import MemoryFlows
 from smppgw.store.memory_keys import MemoryKeys
+from smppgw.store.memory_threads import MemoryThreads
 from smppgw.store.memory_vouchers import MemoryVouchers
 
 if TYPE_CHECKING:
-    from smppgw.store.base import InboundPartStore, Store
+    from smppgw.store.base import InboundPartStore, Store, ThreadStore
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, MemoryVouchers):
+class MemoryStore(
+    MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, MemoryVouchers, MemoryFlows, MemoryThreads
+):
     """Implements every protocol of ``store.base`` (``Store``), in memory."""
 
     def __init__(self, *, clock_offset: float = 0.0) -> None:
@@ -53,6 +57,8 @@ class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, 
         self._consent_init()  # the consent history (store.memory_consent)
         self._conversations_init()  # conversations (store.memory_conversations)
         self._vouchers_init()  # voucher pools (store.memory_vouchers)
+        self._flows_init()  # flows and their runs (store.memory_flows)
+        self._threads_init()  # threads (store.memory_threads)
 
     def checkpoint(self) -> int:
         return 0  # nothing is written anywhere
@@ -95,6 +101,7 @@ class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, 
                 keys[m.tenant, m.idempotency_key] = m.id
         if opened:
             self._write_opened(opened)  # their conversations (store.memory_conversations)
+        self._write_mt_threads(messages)  # their thread entries (store.memory_threads)
 
     def save(self, message: MessageRecord) -> None:
         self._messages[message.id] = message
@@ -140,6 +147,7 @@ class MemoryStore(MemoryEvents, MemoryKeys, MemoryConsent, MemoryConversations, 
         )  # fmt: skip
         self._inbound.append(record)
         self._inbound_event(record)  # its message.inbound event
+        self._write_mo_thread(record)  # its thread entry (store.memory_threads)
         return record
 
     def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
@@ -217,4 +225,7 @@ if TYPE_CHECKING:
         return store  # mypy checks MemoryStore against every protocol
 
     def _holds_parts(store: MemoryStore) -> InboundPartStore:
+        return store
+
+    def _keeps_threads(store: MemoryStore) -> ThreadStore:
         return store

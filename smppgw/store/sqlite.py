@@ -52,6 +52,7 @@ from smppgw.store.base import (
 from smppgw.store.sqlite_consent import SqliteConsent
 from smppgw.store.sqlite_conversations import SqliteConversations
 from smppgw.store.sqlite_events import SqliteEvents
+from smppgw.store.sqlite_flows import SqliteFlows
 from smppgw.store.sqlite_keys import SqliteKeys
 from smppgw.store.sqlite_rows import (
     HISTORY_COLUMNS,
@@ -71,15 +72,18 @@ from smppgw.store.sqlite_rows import (
     state_row,
 )
 from smppgw.store.sqlite_schema import prepare
+from smppgw.store.sqlite_threads import SqliteThreads
 from smppgw.store.sqlite_vouchers import SqliteVouchers
 
 if TYPE_CHECKING:
-    from smppgw.store.base import InboundPartStore, Store
+    from smppgw.store.base import InboundPartStore, Store, ThreadStore
 
 __all__ = ["SqliteStore"]
 
 
-class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, SqliteVouchers):
+class SqliteStore(
+    SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, SqliteVouchers, SqliteFlows, SqliteThreads
+):
     """Implements every protocol of ``store.base`` (``Store``)."""
 
     def __init__(self, path: str | Path, *, clock_offset: float = 0.0) -> None:
@@ -107,6 +111,8 @@ class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, 
         self._consent_init()  # the consent history's index (store.sqlite_consent)
         self._conversations_init()  # conversations (store.sqlite_conversations)
         self._vouchers_init()  # voucher pools (store.sqlite_vouchers)
+        self._flows_init()  # flows and their runs (store.sqlite_flows)
+        self._threads_init()  # threads (store.sqlite_threads)
         # Messages not final yet (and every message changed since the last flush) stay
         # in memory: the gateway holds them anyway, and ``get`` must see the newest state.
         self._live: dict[str, MessageRecord] = {}
@@ -130,6 +136,7 @@ class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, 
         with Transaction(self._db):
             written = self._insert(messages)
             self._write_opened(opened)  # same transaction: a failed add drops them too
+            self._write_mt_threads(messages)  # their thread entries (store.sqlite_threads)
         self._written(written)
 
     def _insert(self, messages: Iterable[MessageRecord]) -> list[tuple[int, MessageRecord]]:
@@ -281,6 +288,7 @@ class SqliteStore(SqliteEvents, SqliteKeys, SqliteConsent, SqliteConversations, 
             cursor = self._db.execute(INSERT_INBOUND, fields)
             record = InboundRecord(seq=int(cursor.lastrowid or 0), **fields)
             self._inbound_event(record)  # its message.inbound event, same transaction
+            self._write_mo_thread(record)  # its thread entry (store.sqlite_threads)
         return record
 
     def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
@@ -397,4 +405,7 @@ if TYPE_CHECKING:
         return store  # mypy checks SqliteStore against every protocol
 
     def _holds_parts(store: SqliteStore) -> InboundPartStore:
+        return store
+
+    def _keeps_threads(store: SqliteStore) -> ThreadStore:
         return store

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from smppgw.support.config import ConfigError, each, string, table, unknown_keys
+from smppgw.support.config import ConfigError, boolean, each, string, table, unknown_keys
 from smppgw.twoway import wordsets
 from smppgw.twoway.consent import Consent
 from smppgw.twoway.consent_config import SECTIONS as CONSENT_SECTIONS
@@ -33,10 +33,11 @@ class TwowayConfig:
     quiet_hours: QuietRules = QuietRules()  # [[twoway.quiet_hours]]
     pools: tuple[Pool, ...] = ()  # [[twoway.pool]]: sender pools (twoway.pools)
     flows: tuple[Flow, ...] = ()  # [[twoway.flow]] and the files of flows_dir (twoway.flows)
+    threads: bool = True  # every MT and MO in its (number, sender) thread (store.threads)
 
 
 _SECTIONS: frozenset[str] = (
-    frozenset({"keywords", "rule", "quiet_hours", "programmes", "pool", "flow", "flows_dir"})
+    frozenset({"keywords", "rule", "quiet_hours", "programmes", "pool", "flow", "flows_dir", "threads"})
     | CONSENT_SECTIONS
 )
 
@@ -57,6 +58,8 @@ def twoway_from_dict(data: Any, *, base: Path | None = None) -> TwowayConfig:
     if "quiet_hours" in t:
         out["quiet_hours"] = _resolved(quiet_from_list(t["quiet_hours"]), t.get("programmes", {}))
     out["pools"] = pools_from_dict(t.get("pool"))  # [[twoway.pool]]
+    if "threads" in t:
+        out["threads"] = boolean(t["threads"], "twoway.threads")
     out["consent"] = attrs.evolve(out["consent"], pools=tuple(frozenset(p.numbers) for p in out["pools"]))
     out["flows"] = flows_from_config(
         t.get("flow"), t.get("flows_dir"), taken=_taken(out["keywords"]), base=base

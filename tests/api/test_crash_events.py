@@ -89,6 +89,9 @@ async def test_every_event_arrives_signed_after_an_outage_and_a_sigkill(tmp_path
             await nursery.start(partial(serve, receiver, config))  # type: ignore[arg-type]
             await gw.start()
             expected = {f"evt_{i}_{n}" for i in ids for n in (1, 2)}
+            await _wait(
+                lambda: len({h["webhook-id"] for _, h in got} - expected) >= MESSAGES, 30
+            )  # + threads'
             await _wait(lambda: {h["webhook-id"] for _, h in got} >= expected, 30)
         finally:
             await gw.kill()
@@ -99,6 +102,14 @@ async def test_every_event_arrives_signed_after_an_outage_and_a_sigkill(tmp_path
         event = verifier.verify(body, headers)  # raises if the signature is wrong
         assert event["id"] == headers["webhook-id"]
         seen[event["id"]] = event
-    assert set(seen) == expected
-    statuses = sorted((e["subject"], e["sequence"], e["data"]["status"]) for e in seen.values())
+    assert {i for i, e in seen.items() if e["type"] == "message.status"} == expected
+    # Each message's thread.message (threads on, the default) arrived too, signed, once each
+    threads = [e for e in seen.values() if e["type"] == "thread.message"]
+    assert sorted(e["data"]["message_id"] for e in threads) == sorted(ids)
+    assert {e["type"] for e in seen.values()} == {"message.status", "thread.message"}
+    statuses = sorted(
+        (e["subject"], e["sequence"], e["data"]["status"])
+        for e in seen.values()
+        if e["type"] == "message.status"
+    )
     assert statuses == sorted((i, n, s) for i in ids for n, s in ((1, "submitted"), (2, "delivered")))

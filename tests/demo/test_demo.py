@@ -17,6 +17,7 @@ import trio
 from rich.console import Console
 
 import smppgw.demo.campaign
+import smppgw.demo.flowstep
 import smppgw.demo.stage
 from smppgw.demo import run_demo
 from smppgw.demo.checks import score_of
@@ -29,6 +30,7 @@ STEP_CHECKS = {
     "conversations": "every YES/NO and score linked to its message and parsed",
     "pools": "appointments sent from the pool's long numbers",
     "quiet hours": "held scheduled for its opening",
+    "flows": "every booking completed: the slot its handset picked, CONFIRM at the reminder",
 }
 WAITABLE = set(STEP_CHECKS)
 
@@ -68,6 +70,12 @@ async def test_the_demo_runs_the_campaign_and_every_check_holds() -> None:
     # the offer's STOP answers, each with its exact text
     [opt_outs] = [line for line in lines if line.startswith("  opt-outs")]
     assert re.search(r"447700900024 to 70707 '[^']+'", opt_outs), opt_outs
+    # the flow step: bookings confirmed at the reminder, HELP in a thread an agent answered
+    assert "  bookings          3 runs: 3 completed; at the reminder 3 CONFIRM" in lines, summary
+    [thread] = [line for line in lines if line.startswith("  HELP thread")]
+    assert "queue billing, note 'Broadband: Billing'" in thread and "waiting_on_customer" in thread, thread
+    for check in ("HELP triaged by the HELP flow", "the agent's reply sent through the thread's sender"):
+        assert any(c.startswith("  ok ") and check in c for c in checks), (check, checks)
 
 
 async def test_a_check_that_does_not_hold_fails_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,6 +101,16 @@ async def test_a_wait_that_runs_out_says_what_it_waited_for(monkeypatch: pytest.
     code, lines = await demo()
     assert code == 1
     assert re.match(r"demo FAILED: waited 0\.01 s for the campaign to settle: \d+ ", lines[-1]), lines[-1]
+
+
+async def test_without_the_example_flows_the_flow_step_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed demo has no examples/ beside it: the flow step says so and the rest runs."""
+    monkeypatch.setattr(smppgw.demo.flowstep, "EXAMPLES", Path("/nonexistent/examples/flows"))
+    code, lines = await demo()
+    assert code == 0 and lines[-1] == "demo OK", "\n".join(lines)
+    assert any(line.startswith("flows and threads: WAITING (booking, help-triage not in") for line in lines)
+    assert any(line.startswith("  WAITING flows: booking, help-triage not in") for line in lines)
+    assert not any("CONFIRM at the reminder" in line for line in lines)
 
 
 def test_make_demo_exits_0_with_plain_lines() -> None:

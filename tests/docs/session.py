@@ -20,7 +20,8 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ BIN = Path(sys.executable).parent
 FIXED_PORTS = (2775, 2776, 8080, 8081, 8082, 9090)  # the ports the documents name
 _PORT = re.compile(r"(?<![\w.])(" + "|".join(map(str, FIXED_PORTS)) + r")(?![\w.])")
 SHELL = {"sh", "bash", "shell", "console"}
+_REDIS = re.compile(r"^\[streams\]|\bcoredis\b", re.MULTILINE)  # a block about the Redis streams
 START_TIMEOUT = 60.0  # a server's readiness, on a loaded machine
 COMMAND_TIMEOUT = 180.0
 # Load runs are cut short: the options as written, shorter (seconds).
@@ -99,8 +101,11 @@ def _option(argv: list[str], name: str) -> str | None:
 
 
 class Session:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, redis: Callable[[], str] | None = None) -> None:
+        """``redis``: gives the test Redis's URL (the ``redis_url`` fixture), asked at the
+        first block about the Redis streams."""
         self.dir = workdir
+        self._redis = redis
         workdir.mkdir(parents=True, exist_ok=True)
         for entry in ROOT.iterdir():
             if entry.name not in {".venv", ".git", "var"} and not entry.name.startswith("."):
@@ -139,6 +144,9 @@ class Session:
     # -- blocks -----------------------------------------------------------------------
 
     def run(self, block: Block) -> None:
+        if self._redis is not None and _REDIS.search(block.text):
+            self._isolate_redis(self._redis())
+            self._redis = None
         if "file" in block.markers:
             (self.dir / block.markers["file"]).write_text(self.ports_of(block.text), encoding="utf-8")
         if block.lang in SHELL:
@@ -156,6 +164,13 @@ class Session:
             raise DocError(
                 f"{block.where}: a ```{block.lang} block is not run: mark it <!-- illustration: why -->"
             )
+
+    def _isolate_redis(self, url: str) -> None:
+        """The streams of this run on the test Redis under a prefix of their own (the
+        server is shared): ``smppgw serve`` takes them as ``[streams] url`` and ``prefix``
+        overrides, and a document's client reads the same variables."""
+        self.env["SMPPGW_STREAMS__URL"] = url
+        self.env["SMPPGW_STREAMS__PREFIX"] = f"smppgw-docs-{uuid.uuid4().hex[:12]}"
 
     def _shell(self, block: Block) -> None:
         script: list[str] = []

@@ -135,7 +135,10 @@ SIMULATOR = Reference(
         (r"^account \S+ behaviour", "behaviour"),  # the layers merged, checked per account
         (r"^profile \S+", "behaviour"),  # a shipped profile is a behaviour table
         (r"^behaviour\.handset\[\]", "behaviour.handsets[]"),
-        (r"^behaviour\.personas\.number\[\]\.(?=yes_no|score|offer|other)", "behaviour.personas."),
+        (
+            r"^behaviour\.personas\.number\[\]\.(?=yes_no|score|choice|question|offer|other)",
+            "behaviour.personas.",
+        ),
     ),
 )
 REFERENCES = {"serve": SERVE, "simulator": SIMULATOR}

@@ -104,3 +104,25 @@ def test_a_background_server_is_started_waited_on_and_killed_by_its_job_number(t
         assert session.servers == []
     finally:
         session.close()
+
+
+def test_a_block_about_the_redis_streams_gets_a_prefix_of_its_own(tmp_path: Path) -> None:
+    """The documents' streams never touch another run's (or a developer's) keys."""
+    asked: list[str] = []
+
+    def redis() -> str:
+        asked.append("url")
+        return "redis://127.0.0.1:6390/0"
+
+    one, two = Session(tmp_path / "one", redis=redis), Session(tmp_path / "two", redis=redis)
+    path = tmp_path / "DOC.md"
+    path.write_text("# t\n\n```json\n{}\n```\n\n<!-- fragment -->\n```toml\n[streams]\nenabled = true\n```\n")
+    plain, streams = blocks(path)
+    for n, session in enumerate((one, two)):
+        session.run(plain)
+        assert "SMPPGW_STREAMS__PREFIX" not in session.env and len(asked) == n
+        session.run(streams)
+        session.run(streams)
+        assert len(asked) == n + 1  # once per session, at its first such block
+        assert session.env["SMPPGW_STREAMS__URL"] == "redis://127.0.0.1:6390/0"
+    assert one.env["SMPPGW_STREAMS__PREFIX"] != two.env["SMPPGW_STREAMS__PREFIX"]

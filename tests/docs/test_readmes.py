@@ -27,7 +27,11 @@ What the harness changes, so it runs on a shared machine and fast:
   ``smppgw serve`` without ``--listen`` is given ``--listen`` with 8080's port, and
   ``smppsim`` without ``--listen``/``--port`` 2775's (their defaults);
 - ``smpp-loadtest --duration`` is cut to 2 seconds;
-- ``curl`` gets ``--fail-with-body --show-error --max-time 60``, so an HTTP error fails the block.
+- ``curl`` gets ``--fail-with-body --show-error --max-time 60``, so an HTTP error fails the block;
+- from the first block about the Redis streams (a ``[streams]`` table, a ``coredis``
+  client) on, the environment has ``SMPPGW_STREAMS__URL`` (the test Redis, fixture
+  ``redis_url``) and ``SMPPGW_STREAMS__PREFIX`` (a prefix of this run's own): the
+  gateway takes them as config overrides, the document's client reads them.
 """
 
 from __future__ import annotations
@@ -58,8 +62,8 @@ RUNNABLE = SHELL | {"toml", "python", "json"}
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_block_runs_as_written(document: Path, tmp_path: Path) -> None:
-    session = Session(tmp_path)
+def test_every_block_runs_as_written(document: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    session = Session(tmp_path, redis=lambda: str(request.getfixturevalue("redis_url")))
     try:
         for block in blocks(document):
             if "illustration" not in block.markers:

@@ -13,10 +13,10 @@ import pytest
 from smppgw.store.base import Target
 from smppgw.store.sqlite import SqliteStore
 from smppgw.store.vouchers import PoolCounts, RedeemError
-from tests.store.helpers import BACKENDS, Backend
+from tests.store.helpers import LOCAL_BACKENDS, Backend
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=LOCAL_BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return Backend(request.param, tmp_path)
 
