@@ -3,8 +3,8 @@
 ``smppgw serve --config FILE`` reads one TOML file: the gateway's sections (``[[smsc]]``,
 ``[[route]]``, ``[retry]``, ``[limits]``, ``[receipts]``, ``[inbound]``, ``[gateway]``) plus
 
-    [store]
-    path = "var/smppgw.sqlite3"      # the embedded store (SQLite, WAL)
+    [store]                          # store/config.py: backend = "sqlite" | "redis" | "memory"
+    path = "var/smppgw.sqlite3"      # the embedded store (SQLite, WAL); redis: url, prefix
     flush_interval = 0.05            # seconds between write-behind flushes of the changes
                                      # nothing waits for; receipts, MO parts and submitting
                                      # are group-committed before they are answered or sent
@@ -88,8 +88,9 @@ from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
 from smppgw.net.tls import TlsSetupError
 from smppgw.net.trace import PduTracer
-from smppgw.store.base import MessageStore, Status, Store, StoreControl
-from smppgw.store.sqlite import SqliteStore
+from smppgw.store.base import MessageStore, Status, Store, StoreError
+from smppgw.store.config import StoreSettings, checkpointer, flusher, open_store, store_settings
+from smppgw.support.cli import Failed
 from smppgw.support.config import (
     ConfigError,
     each,
@@ -121,6 +122,16 @@ class AppConfig:
     gateway: GatewayConfig
     store_path: Path = Path("var/smppgw.sqlite3")
     flush_interval: float = 0.05
+    store_backend: str = "sqlite"  # [store] backend, url, prefix (store/config.py)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "smppgw"
+
+    def store_settings(self) -> StoreSettings:
+        return StoreSettings(
+            backend=self.store_backend, path=self.store_path, url=self.redis_url, prefix=self.redis_prefix,
+            flush_interval=self.flush_interval,
+        )  # fmt: skip
+
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
     api_keys: tuple[str, ...] = ()
@@ -170,12 +181,9 @@ def app_config_from_dict(
     check_route_pools(data.get("route"), out.get("twoway", TwowayConfig()).pools)  # [[route]] pool
     out.get("twoway", TwowayConfig()).quiet_hours.check_routes({r.name for r in out["gateway"].routes})
     if "store" in data:
-        t = table(data["store"], "store")
-        unknown_keys(t, {"path", "flush_interval"}, "store")
-        if "path" in t:
-            out["store_path"] = Path(string(t["path"], "store.path"))
-        if "flush_interval" in t:
-            out["flush_interval"] = positive(t["flush_interval"], "store.flush_interval")
+        s = store_settings(table(data["store"], "store"))
+        out.update(store_path=s.path, flush_interval=s.flush_interval, store_backend=s.backend)
+        out.update(redis_url=s.url, redis_prefix=s.prefix)
     keys: list[str] = []
     if "api" in data:
         t = table(data["api"], "api")
@@ -277,15 +285,19 @@ async def run_app(
     """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port).
 
     ``store``: any ``Store`` (the memory store in tests, another backend); by default
-    SQLite at ``config.store_path``. Everything past this point sees the protocol only.
+    the one ``[store]`` names (SQLite at ``config.store_path``, or Redis). Everything past
+    this point sees the protocol only.
     The store is closed when the app stops. ``tracer`` traces the binds' PDUs (--trace)."""
     from smppgw.api.accept import BATCH, fast_routes
     from smppgw.api.app import build_app
     from smppgw.api.stream_intake import StreamIntake
 
-    where = str(config.store_path) if store is None else type(store).__name__
+    where = config.store_settings().where() if store is None else type(store).__name__
     if store is None:
-        store = SqliteStore(config.store_path, clock_offset=time.time() - trio.current_time())
+        try:
+            store = open_store(config.store_settings(), clock_offset=time.time() - trio.current_time())
+        except StoreError as exc:
+            raise Failed(f"store: {exc}") from None  # Redis away at start: exit 1, naming the URL
     metrics = GatewayMetrics()
     twoway: TwoWay  # the inbound handler, made once the gateway it sends through is
     streams = config.streams
@@ -312,8 +324,8 @@ async def run_app(
                 nursery.start_soon(twoway.conversations.run)  # their deadlines
             if resumed := _resume(gateway, store):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
-            nursery.start_soon(_flusher, store, config.flush_interval)
-            nursery.start_soon(_checkpointer, store)
+            nursery.start_soon(flusher, store, config.flush_interval)
+            nursery.start_soon(checkpointer, store)
             nursery.start_soon(webhooks.run)
             app = build_app(
                 gateway, store, config.api_keys, now=trio.current_time, max_queued=config.max_queued,
@@ -394,25 +406,6 @@ def _resume(gateway: Gateway, store: MessageStore) -> int:
     return len(records)
 
 
-async def _flusher(store: StoreControl, interval: float) -> None:
-    while True:
-        await trio.sleep(interval)
-        try:
-            store.flush()
-        except Exception:  # kept in memory for the next try (StoreControl.flush)
-            log.exception("store flush failed; retrying")
-
-
-async def _checkpointer(store: StoreControl, interval: float = 1.0) -> None:
-    """The store's checkpoints, in a worker thread: never on the event loop."""
-    while True:
-        await trio.sleep(interval)
-        try:
-            await trio.to_thread.run_sync(store.checkpoint)
-        except Exception:  # the WAL keeps everything meanwhile; the next one catches up
-            log.exception("store checkpoint failed; retrying")
-
-
 async def serve(
     config: AppConfig | None,
     *,
@@ -440,7 +433,9 @@ async def serve(
             on_started(f"bundled simulator (smppsim) on 127.0.0.1:{sim.port}")
         gateway, _, port = await nursery.start(partial(run_app, config, tracer=tracer))
         scheme = "http" if config.tls_cert is None else "https"
-        on_started(f"smppgw serving {scheme}://{config.listen_host}:{port} (store {config.store_path})")
+        on_started(
+            f"smppgw serving {scheme}://{config.listen_host}:{port} (store {config.store_settings().where()})"
+        )
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals, server_gc():
             async for _ in signals:
                 break

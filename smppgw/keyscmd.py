@@ -1,7 +1,8 @@
 """``smppgw keys create|list|revoke``: the API keys kept in the store (``store.keys``).
 
-They work on the store the config names (``[store] path``; without ``--config`` the
-embedded default, ``var/smppgw.sqlite3``), also while ``smppgw serve`` runs on it: the
+They work on the store the config names (``[store]``: the SQLite ``path`` or the Redis
+``url`` and ``prefix``; without ``--config`` the embedded default, ``var/smppgw.sqlite3``),
+also while ``smppgw serve`` runs on it: the
 server reads the keys again every few seconds (``api.keys.RELOAD``). ``create`` prints
 the new key once, on stdout, and stores only its SHA-256; nobody can show it again.
 """
@@ -16,10 +17,10 @@ from pathlib import Path
 
 import click
 
-from smppgw.store.base import SCOPES, ApiKeyRecord, key_hash
-from smppgw.store.sqlite import SqliteStore
+from smppgw.store.base import SCOPES, ApiKeyRecord, Store, StoreError, key_hash
+from smppgw.store.config import StoreSettings, open_store, store_settings
 from smppgw.support.cli import Failed, UsageError
-from smppgw.support.config import ConfigError, read_toml, string, table
+from smppgw.support.config import ConfigError, read_toml, table
 from smppgw.support.envconfig import ENV_PREFIX, apply_env, blame_env
 
 __all__ = ["keys", "store_has_keys", "store_path"]
@@ -28,25 +29,37 @@ DEFAULT_STORE = Path("var/smppgw.sqlite3")
 PREFIX = "smppgw_"  # tells a key apart in a log or a leak scanner
 
 
-def store_path(config_path: str | None) -> Path:
-    """The ``[store] path`` of the config (only that part of it is read), or of its
-    environment override ``SMPPGW_STORE__PATH``."""
+def _settings(config_path: str | None) -> StoreSettings:
+    """The ``[store]`` section of the config (only that part of it is read), with its
+    environment overrides (``SMPPGW_STORE__PATH``...)."""
     if config_path is None:
-        return DEFAULT_STORE
+        return StoreSettings(path=DEFAULT_STORE)
     data, origins = apply_env(read_toml(config_path), ENV_PREFIX, os.environ)
     try:
-        section = table(data.get("store", {}), "store")
-        return Path(string(section["path"], "store.path")) if "path" in section else DEFAULT_STORE
+        return store_settings(table(data.get("store", {}), "store"))
     except ConfigError as exc:
         raise blame_env(exc, origins) from None
 
 
+def store_path(config_path: str | None) -> Path:
+    """The ``[store] path`` of the config (the SQLite file)."""
+    return _settings(config_path).path
+
+
+def _open(config_path: str | None) -> Store:
+    """The config's store; Redis away is a one-line failure naming the URL (exit 1)."""
+    try:
+        return open_store(_settings(config_path), clock_offset=0.0)
+    except StoreError as exc:
+        raise Failed(f"store: {exc}") from None
+
+
 def store_has_keys(config_path: str | None) -> bool:
     """Whether the store holds a live key (then the config need not name one)."""
-    path = store_path(config_path)
-    if not path.exists():
+    settings = _settings(config_path)
+    if settings.backend == "memory" or (settings.backend == "sqlite" and not settings.path.exists()):
         return False
-    store = SqliteStore(path)
+    store = _open(config_path)
     try:
         return bool(store.api_keys())
     finally:
@@ -94,7 +107,7 @@ def create(
         scopes=tuple(dict.fromkeys(scopes)), tenant=tenant, rate=rate, max_queued=max_queued,
         created_at=time.time(),
     )  # fmt: skip
-    store = SqliteStore(store_path(config_path))
+    store = _open(config_path)
     try:
         store.add_key(record)
     finally:
@@ -109,7 +122,7 @@ def create(
 @click.option("--revoked", is_flag=True, help="Show revoked keys too.")
 def list_keys(config_path: str | None, revoked: bool) -> None:
     """One line per key: id, name, scopes, tenant, limits, created, last used."""
-    store = SqliteStore(store_path(config_path))
+    store = _open(config_path)
     try:
         found = store.api_keys(revoked=revoked)
     finally:
@@ -127,7 +140,7 @@ def list_keys(config_path: str | None, revoked: bool) -> None:
 @click.argument("key_id")
 def revoke(config_path: str | None, key_id: str) -> None:
     """Revoke a key by its id (a running server stops taking it within seconds)."""
-    store = SqliteStore(store_path(config_path))
+    store = _open(config_path)
     try:
         done = store.revoke_key(key_id, now=time.time())
     finally:

@@ -40,6 +40,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from smppgw.store.base import StoreError
+
 __all__ = [
     "KINDS",
     "MEDIA_TYPE",
@@ -238,6 +240,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return _response(problem(422, detail, "validation", errors))
 
 
+async def _store_away(request: Request, exc: Exception) -> JSONResponse:
+    """The store can't answer now (Redis away, SQLite locked): 503, try again shortly.
+    Nothing was changed by the request (``StoreError``: nothing of a write is kept)."""
+    body = problem(503, f"the store is unavailable; retry shortly ({exc})")
+    return _response(with_request_id(body, request.headers.get("x-request-id", "")), {"Retry-After": "1"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The details stay in the log: a stack trace can carry paths, SQL and message text.
     # Starlette raises the exception on after this answer; the HTTP front logs it with
@@ -277,6 +286,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StoreError, _store_away)
     app.add_exception_handler(Exception, _unexpected)
 
 

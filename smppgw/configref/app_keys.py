@@ -6,12 +6,15 @@ from __future__ import annotations
 from smppgw.configref import Key as K
 
 APP_KEYS = (
-    K(path="store", type="table", default="see below", meaning="The durable store (SQLite)."),
+    K(path="store", type="table", default="see below", meaning="The durable store (SQLite, or Redis shared by several gateways)."),
     K(path="api", type="table", default="see below", meaning="The HTTP queue API."),
     K(path="webhooks", type="table", default="see below", meaning="Where events are delivered, how they are signed and retried."),
     K(path="twoway", type="table", default="see below", meaning="2-way messaging: keywords and rules, consent, sender pools, quiet hours, flows."),
     # [store]
+    K(path="store.backend", type='"sqlite" | "redis" | "memory"', default='"sqlite"', meaning="Which store: the embedded SQLite file, Redis (several gateways share the queue, receipts and events; README \"Scale out on Redis\"), or memory (nothing kept: tests).", example="sqlite"),
     K(path="store.path", type="string (a file)", default='"var/smppgw.sqlite3"', meaning="The SQLite file (its directory is made); an older schema is migrated at start, a newer one refused.", example="var/smppgw.sqlite3"),
+    K(path="store.url", type="string (redis://, rediss:// or unix://)", default='"redis://127.0.0.1:6379/0"', meaning="backend = \"redis\": the server; one that can't be reached at start is an error naming it (exit 1); away at run time, the API answers 503 and changes are kept until it is back.", example="redis://127.0.0.1:6379/0"),
+    K(path="store.prefix", type="string, no braces or whitespace", default='"smppgw"', meaning="backend = \"redis\": every key starts with it (gateways that share work share a prefix).", example="smppgw"),
     K(path="store.flush_interval", type="number > 0", default="0.05", meaning="Seconds between write-behind flushes of changes nothing waits for (a 202, a receipt's answer and a submit wait for their commit).", example=0.05),
     # [api]
     K(path="api.listen", type='"HOST:PORT"', default='"127.0.0.1:8080"', meaning="Where the API listens (port 0: any free port).", example="127.0.0.1:8080"),

@@ -46,6 +46,7 @@ from smppgw.gateway.inbound import Inbound
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
 from smppgw.net.connection import SmppConnection
+from smppgw.store.base import StoreError
 from smppgw.support.logsafe import kv
 from smppgw.support.ratelog import RateLimitedLog, escape
 
@@ -103,8 +104,14 @@ class Deliveries:
             if receipt is None:
                 receipt = parse_receipt(short_message=short_message, tlvs=pdu.tlvs, esm_class=pdu.esm_class)
             if receipt is not None:
-                self.receipts.receipt(self.smsc, receipt, now)
-                status = _RECORDED
+                try:
+                    self.receipts.receipt(self.smsc, receipt, now)
+                    status = _RECORDED
+                except StoreError:  # a lookup the store could not answer (Redis away): redelivered
+                    self._ratelog.emit(
+                        "store:" + self.smsc, "%s: receipt not recorded: store unavailable", self.smsc
+                    )
+                    status = _OVER_WINDOW
             else:
                 self._mo_count.inc()
                 status = self.inbound.receive(self.smsc, pdu, now)

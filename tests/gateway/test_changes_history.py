@@ -5,20 +5,20 @@ parts rollup (issue 13 item 2)."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
-import pytest
+import trio
 
 from smppgw.api.app import message_view
 from smppgw.api.views import iso
 from smppgw.gateway.changes import Changes
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.store.base import PartRecord, Status, advance
-from smppgw.store.memory import MemoryStore
 from smppgw.store.sqlite import SqliteStore
 from tests.api.helpers import app_config, serving
 from tests.gateway.helpers import simulator, smsc
-from tests.store.helpers import BACKENDS, Backend, record
+from tests.store.helpers import Backend, record
 
 OFFSET = 1_700_000_000.0
 
@@ -26,11 +26,6 @@ OFFSET = 1_700_000_000.0
 def at(t: float) -> str | None:
     """How the view shows trio-clock time ``t`` (ISO 8601 UTC)."""
     return iso(OFFSET + t)
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
 
 
 def test_history_is_kept_and_shown_by_the_view(backend: Backend) -> None:
@@ -129,9 +124,9 @@ def test_the_body_column_does_not_carry_the_history(tmp_path: Path) -> None:
     assert "history" not in body and "accepted" not in body
 
 
-@pytest.mark.parametrize("kind", BACKENDS)
-async def test_get_message_shows_final_rollup_and_history_over_http(tmp_path: Path, kind: str) -> None:
-    store = MemoryStore() if kind == "memory" else None  # None: the app's SQLite file
+async def test_get_message_shows_final_rollup_and_history_over_http(tmp_path: Path, backend: Backend) -> None:
+    # SQLite: the app's own file (None); the others opened here on the app's clock.
+    store = None if backend.name == "sqlite" else backend.open(clock_offset=time.time() - trio.current_time())
     async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db"), store) as api:
         r = await api.post("/v1/messages", {"to": "+447700900001", "from": "12345", "text": "Hi"})
         assert r.status_code == 202, r.text

@@ -22,7 +22,7 @@ from smppgw.store.base import MessageQuery, MessageStore, Status
 from smppgw.store.memory import MemoryStore
 from smppgw.store.sqlite import SqliteStore
 from tests.gateway.helpers import dest, gateway, memory_simulator, smsc, wait_until
-from tests.store.helpers import BACKENDS, Backend, record
+from tests.store.helpers import Backend, record
 
 DOWN = {"refuse_binds": True}
 
@@ -259,9 +259,8 @@ def test_the_horizon_config_key_is_checked() -> None:
 # -- the store's listing and scheduled records (both backends) --------------------------------
 
 
-@pytest.mark.parametrize("kind", BACKENDS)
-def test_store_listing_filters_and_pages_the_same_on_both_backends(kind: str, tmp_path: Path) -> None:
-    store = Backend(kind, tmp_path).open(clock_offset=1000.0)
+def test_store_listing_filters_and_pages_the_same_on_every_backend(backend: Backend) -> None:
+    store = backend.open(clock_offset=1000.0)
     store.add([
         record(i, source="ACME" if i % 2 else "12345", tags=("vip",) if i % 3 == 0 else (),
                status=Status.DELIVERED if i < 5 else Status.QUEUED)

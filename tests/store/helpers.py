@@ -8,11 +8,12 @@ import attrs
 
 from smppgw.store.base import MessageRecord, Store
 from smppgw.store.memory import MemoryStore
+from smppgw.store.redis import RedisStore
 from smppgw.store.sqlite import SqliteStore
 
 __all__ = ["BACKENDS", "Backend", "record"]
 
-BACKENDS = ("memory", "sqlite")
+BACKENDS = ("memory", "sqlite", "redis")
 
 
 def record(i: int, **kw: object) -> MessageRecord:
@@ -26,19 +27,28 @@ def record(i: int, **kw: object) -> MessageRecord:
 
 @attrs.define
 class Backend:
-    """One store implementation in a test's directory. ``reopen`` is what a restarted
-    process sees: a new SQLite connection on the same file; for memory, the same store
+    """One store implementation in a test's directory (Redis: the server and key prefix
+    in ``redis``). ``reopen`` is what a restarted process sees: a new SQLite connection on
+    the same file, a new Redis client on the same prefix; for memory, the same store
     (nothing outlives the process, and nothing is lost while it runs)."""
 
     name: str
     directory: Path
     clock_offset: float = 0.0
     _first: Store | None = None
+    redis: tuple[str, str] | None = None  # (url, prefix)
+    _opened: list[Store] = attrs.field(factory=list)
 
     def open(self, *, clock_offset: float = 0.0) -> Store:
         self.clock_offset = clock_offset
         self._first = self._make()
         return self._first
+
+    def close(self) -> None:
+        """Release the Redis clients this backend opened (their data stays: the prefix is
+        the test's own)."""
+        for store in self._opened:
+            store.close()
 
     def reopen(self) -> Store:
         if self.name == "memory":
@@ -49,4 +59,9 @@ class Backend:
     def _make(self) -> Store:
         if self.name == "memory":
             return MemoryStore(clock_offset=self.clock_offset)
+        if self.name == "redis":
+            assert self.redis is not None
+            store = RedisStore(self.redis[0], prefix=self.redis[1], clock_offset=self.clock_offset)
+            self._opened.append(store)
+            return store
         return SqliteStore(self.directory / "s.sqlite3", clock_offset=self.clock_offset)

@@ -13,14 +13,9 @@ import pytest
 from smppgw.store.base import OptOutRecord, Store, StoreError, Target, event_id
 from smppgw.store.sqlite import SqliteStore
 from smppgw.twoway.consent import ALL, OPTED_IN, OPTED_OUT, Consent, ConsentEvent, Scope
-from tests.store.helpers import BACKENDS, Backend
+from tests.store.helpers import Backend
 
 N = "447700900001"
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
 
 
 def routed(store: Store) -> Store:

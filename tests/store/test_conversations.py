@@ -4,17 +4,10 @@ read back across a reopen on the trio clock of the new process."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from smppgw.store.base import ConversationRecord, StoreError, Target, conversation_event
-from tests.store.helpers import BACKENDS, Backend, record
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
+from tests.store.helpers import Backend, record
 
 
 def talk(i: int, message_id: str, **kw: object) -> ConversationRecord:

@@ -4,17 +4,8 @@ SMSC reuses ids), rows dropped after the horizon, and kept across a restart."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from smppgw.store.base import CorrelationStore
-from tests.store.helpers import BACKENDS, Backend
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
+from tests.store.helpers import Backend
 
 
 def test_put_get_per_smsc_and_newest_wins(backend: Backend) -> None:

@@ -11,12 +11,7 @@ import pytest
 from smppgw.store.base import ApiKeyRecord, MessageQuery, StoreError, key_hash
 from smppgw.store.sqlite import SqliteStore
 from smppgw.store.sqlite_rows import SCHEMA_VERSION
-from tests.store.helpers import BACKENDS, Backend, record
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
+from tests.store.helpers import Backend, record
 
 
 def _key(n: int, **kw: object) -> ApiKeyRecord:

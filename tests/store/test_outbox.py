@@ -1,20 +1,11 @@
 """The outbox's hand-out rule (``EventStore.due_deliveries``), on every backend: a due
 delivery is handed out once until its attempt is recorded or the worker releases it;
-retries come back when due; a restart (SQLite) forgets what was handed out."""
+retries come back when due; a restart (SQLite, Redis) forgets what was handed out."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from smppgw.store.base import DELIVERED, PENDING, Attempt, EventRecord, Store, Target, event_id
-from tests.store.helpers import BACKENDS, Backend
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
+from tests.store.helpers import Backend
 
 
 def event(i: int, at: float = 100.0) -> EventRecord:
@@ -68,7 +59,7 @@ def test_released_or_after_a_restart_what_was_handed_out_is_due_again(backend: B
     store.release_deliveries()
     again = {(d.seq, d.endpoint) for d in store.due_deliveries(200.0, limit=100)}
     assert again == {(d.seq, d.endpoint) for d in taken[4:]}
-    if backend.name == "sqlite":
+    if backend.name != "memory":  # durable: SQLite, Redis
         store.close()
         reopened = backend.reopen()
         after = {(d.seq, d.endpoint) for d in reopened.due_deliveries(200.0, limit=100)}

@@ -3,17 +3,10 @@ give the same answers, so the API, ``smppgw send`` and tests can use either."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from smppgw.store.base import OptOutRecord, PartRecord, Status, Store, StoreError
-from tests.store.helpers import BACKENDS, Backend, record
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
+from smppgw.store.base import MessageQuery, OptOutRecord, PartRecord, Status, Store, StoreError
+from tests.store.helpers import Backend, record
 
 
 def test_every_backend_implements_the_combined_protocol(backend: Backend) -> None:
@@ -143,3 +136,29 @@ def test_close_flushes_what_save_kept_back(backend: Backend) -> None:
     store.close()
     again = backend.reopen().get(r.id)
     assert again is not None and again.status is Status.DELIVERED
+
+
+def test_listing_pages_newest_first_through_ties_and_filters(backend: Backend) -> None:
+    store = backend.open(clock_offset=1_000.0)
+    records = [
+        record(i, created_at=100.0 + i // 2, tags=("a",) if i % 2 else (),
+               status=Status.DELIVERED if i % 3 == 0 else Status.QUEUED)
+        for i in range(10)
+    ]  # fmt: skip
+    store.add(records)
+    seen: list[str] = []
+    before = None
+    for _ in range(10):
+        page, before = store.list_messages(MessageQuery(limit=3, before=before))
+        seen += [m.id for m in page]
+        if before is None:
+            break
+    newest_first = sorted(records, key=lambda m: (m.created_at, m.id), reverse=True)
+    assert seen == [m.id for m in newest_first]  # two messages per second: ties ordered by id
+    tagged, after = store.list_messages(MessageQuery(tag="a", status=Status.QUEUED, limit=100))
+    assert after is None
+    assert [m.id for m in tagged] == [
+        m.id for m in newest_first if "a" in m.tags and m.status is Status.QUEUED
+    ]
+    window, _ = store.list_messages(MessageQuery(since=1_102.0, until=1_104.0))
+    assert sorted(m.id for m in window) == sorted(record(i).id for i in range(4, 8))

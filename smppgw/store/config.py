@@ -1,0 +1,124 @@
+"""The ``[store]`` section of ``smppgw serve`` (and ``smppgw keys``), and the store it opens.
+
+    [store]
+    backend = "sqlite"               # "sqlite" (embedded, the default), "redis" (several
+                                     # gateways share it: README "Scale out on Redis"), "memory"
+    path = "var/smppgw.sqlite3"      # sqlite: the file
+    url = "redis://127.0.0.1:6379/0" # redis: the server (redis://, rediss://, unix://)
+    prefix = "smppgw"                # redis: every key starts with it
+    flush_interval = 0.05            # seconds between write-behind flushes
+
+A Redis that can't be reached at start is an error naming the URL (``open_store``
+raises ``StoreError``; ``smppgw serve`` exits 1 with it).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+import trio
+
+from smppgw.store.base import Store, StoreControl, StoreError
+from smppgw.support.config import ConfigError, positive, string, unknown_keys
+
+__all__ = ["BACKENDS", "StoreSettings", "checkpointer", "flusher", "open_store", "store_settings"]
+
+log = logging.getLogger(__name__)
+
+BACKENDS: Final = ("sqlite", "redis", "memory")
+_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+@attrs.frozen(kw_only=True)
+class StoreSettings:
+    backend: str = "sqlite"
+    path: Path = Path("var/smppgw.sqlite3")
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "smppgw"
+    flush_interval: float = 0.05
+
+    def where(self) -> str:
+        """What the store is, for logs and messages (a Redis URL without its password)."""
+        if self.backend == "redis":
+            from smppgw.store.redis_bridge import redact
+
+            return f"redis {redact(self.url)} prefix {self.prefix}"
+        return "memory" if self.backend == "memory" else str(self.path)
+
+
+def store_settings(t: dict[str, Any]) -> StoreSettings:
+    """The ``[store]`` table. Raises ConfigError naming the first bad key."""
+    unknown_keys(t, {"backend", "path", "url", "prefix", "flush_interval"}, "store")
+    out: dict[str, Any] = {}
+    if "backend" in t:
+        backend = string(t["backend"], "store.backend")
+        if backend not in BACKENDS:
+            raise ConfigError(f"store.backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+        out["backend"] = backend
+    if "path" in t:
+        out["path"] = Path(string(t["path"], "store.path"))
+    if "url" in t:
+        url = string(t["url"], "store.url", min_len=1)
+        if not url.startswith(_SCHEMES):
+            raise ConfigError(f"store.url: must start with {', '.join(_SCHEMES)}")
+        out["url"] = url
+    if "prefix" in t:
+        prefix = string(t["prefix"], "store.prefix", min_len=1)
+        if any(c in prefix for c in "{} \t\r\n"):  # braces are Redis Cluster hash tags
+            raise ConfigError("store.prefix: no braces or whitespace")
+        out["prefix"] = prefix
+    if "flush_interval" in t:
+        out["flush_interval"] = positive(t["flush_interval"], "store.flush_interval")
+    return StoreSettings(**out)
+
+
+def open_store(settings: StoreSettings, *, clock_offset: float = 0.0) -> Store:
+    """The store ``settings`` name. Raises StoreError (Redis can't be reached: the
+    message names the URL; an SQLite file that can't be used)."""
+    if settings.backend == "redis":
+        from smppgw.store.redis import RedisStore
+
+        return RedisStore(settings.url, prefix=settings.prefix, clock_offset=clock_offset)
+    if settings.backend == "memory":
+        from smppgw.store.memory import MemoryStore
+
+        return MemoryStore(clock_offset=clock_offset)
+    from smppgw.store.sqlite import SqliteStore
+
+    return SqliteStore(settings.path, clock_offset=clock_offset)
+
+
+# -- the store's upkeep tasks in ``smppgw serve`` ------------------------------------------------
+
+
+async def flusher(store: StoreControl, interval: float) -> None:
+    """Write-behind flushes every ``interval``; a failed one keeps its changes for the
+    next (``StoreControl.flush``), logged once per outage, not every ``interval``."""
+    failing = False
+    while True:
+        await trio.sleep(interval)
+        try:
+            store.flush()
+        except StoreError as exc:
+            if not failing:
+                log.warning("store flush failed; retrying, nothing is dropped: %s", exc)
+            failing = True
+        except Exception:
+            log.exception("store flush failed; retrying")
+        else:
+            if failing:
+                log.warning("store flush works again")
+            failing = False
+
+
+async def checkpointer(store: StoreControl, interval: float = 1.0) -> None:
+    """The store's checkpoints, in a worker thread: never on the event loop."""
+    while True:
+        await trio.sleep(interval)
+        try:
+            await trio.to_thread.run_sync(store.checkpoint)
+        except Exception:  # the WAL keeps everything meanwhile; the next one catches up
+            log.exception("store checkpoint failed; retrying")

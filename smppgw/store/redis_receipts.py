@@ -1,0 +1,107 @@
+"""The Redis store's correlations (``CorrelationStore``) and MO parts held for
+reassembly (``InboundPartStore``): a base class of ``RedisStore``, which writes both
+with its group commit (``redis_lua.COMMIT``: operations ``c``, ``p+``, ``p-``).
+
+A correlation is a key per (smsc, SMSC id), so a receipt read by any gateway finds the
+part any other sent; it expires after ``correlation_ttl`` (days) even if no gateway
+sweeps it, and ``expire_correlations`` drops the oldest first (``P:corr:age``). MO
+parts of one message are a hash per group, so parts read by different gateways meet.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import coredis
+import orjson
+
+from smppgw.store.base import InboundPart
+from smppgw.store.redis_lua import EXPIRE
+
+__all__ = ["CORRELATION_TTL", "RedisReceipts"]
+
+#: How long a correlation is kept at most (the gateway expires them sooner, ``horizon``):
+#: a backstop so an abandoned prefix empties itself.
+CORRELATION_TTL = 7 * 86400
+_PART_FIELDS = ("smsc", "source", "destination", "reference", "total", "seqnum", "data_coding")
+
+
+class RedisReceipts:
+    clock_offset: float
+    correlation_ttl: int
+    _ops: list[list[Any]]
+    if TYPE_CHECKING:  # RedisStore's
+
+        def _eval(self, script: str, *args: Any) -> Any: ...
+        def _run(self, work: Any) -> Any: ...
+        def _k(self, name: str) -> str: ...
+        def flush(self) -> int: ...
+
+    # -- inbound parts ------------------------------------------------------------------------
+
+    def add_inbound_part(self, part: InboundPart) -> None:
+        body = {name: getattr(part, name) for name in _PART_FIELDS}
+        body["payload"] = part.payload.hex()
+        body["received_at"] = part.received_at + self.clock_offset
+        self._ops.append(["p+", part.smsc, _group(part), str(part.seqnum), orjson.dumps(body).decode()])
+
+    def drop_inbound_parts(
+        self, smsc: str, source: str, destination: str, reference: int, total: int
+    ) -> None:
+        self._ops.append(["p-", smsc, f"{source}\t{destination}\t{reference}\t{total}"])
+
+    def inbound_parts(self, smsc: str) -> list[InboundPart]:
+        self.flush()
+        groups, prefix = self._k(f"partgroups:{smsc}"), self._k(f"part:{smsc}\t")
+
+        async def run(client: coredis.Redis[bytes]) -> list[bytes]:
+            out: list[bytes] = []
+            for group in await client.smembers(groups):
+                out += (await client.hgetall(prefix + group.decode())).values()
+            return out
+
+        parts = []
+        for row in self._run(run):
+            body = orjson.loads(row)
+            parts.append(InboundPart(
+                **{name: body[name] for name in _PART_FIELDS}, payload=bytes.fromhex(body["payload"]),
+                received_at=body["received_at"] - self.clock_offset,
+            ))  # fmt: skip
+        return sorted(parts, key=lambda p: (p.received_at, p.seqnum))
+
+    # -- correlations -------------------------------------------------------------------------
+
+    def put_correlation(self, smsc: str, key: str, message_id: str, part: int, submitted_at: float) -> None:
+        """Written by the next commit, kept ``correlation_ttl`` at most."""
+        wall = _t(submitted_at + self.clock_offset)
+        self._ops.append(["c", smsc, key, f"{message_id}\t{part}", wall, self.correlation_ttl])
+
+    def get_correlation(self, smsc: str, key: str) -> tuple[str, int] | None:
+        for op in reversed(self._ops):  # not committed yet: the newest wins
+            if op[0] == "c" and op[1] == smsc and op[2] == key:
+                message_id, part = op[3].split("\t")
+                return message_id, int(part)
+        name = self._k(f"corr:{smsc}\t{key}")
+
+        async def run(client: coredis.Redis[bytes]) -> bytes | None:
+            return await client.get(name)
+
+        found = self._run(run)
+        if found is None:
+            return None
+        message_id, part = found.decode().split("\t")
+        return message_id, int(part)
+
+    def expire_correlations(self, before: float, limit: int = 10_000) -> int:
+        self.flush()
+        cut = _t(before + self.clock_offset)
+
+        return int(self._eval(EXPIRE, cut, limit))
+
+
+def _group(part: InboundPart) -> str:
+    return f"{part.source}\t{part.destination}\t{part.reference}\t{part.total}"
+
+
+def _t(x: float) -> str:
+    return repr(float(x))
