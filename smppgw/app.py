@@ -70,25 +70,24 @@ import attrs
 import trio
 
 from smppgw.api.limits import KeyLimits, key_limits_from
+from smppgw.app_wiring import resume, wire_twoway, work_queue
 from smppgw.cluster.stream_config import StreamSettings, streams_from_dict
 from smppgw.cluster.stream_events import StreamEvents
 from smppgw.cluster.streams import StreamInput, opened, redis_client
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
-from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
 from smppgw.gateway.conversations import Conversations
-from smppgw.gateway.engine import Gateway, SubmitError
+from smppgw.gateway.engine import Gateway
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
 from smppgw.gateway.quiet import QuietDesk
-from smppgw.gateway.twoway import Reply, TwoWay
-from smppgw.gateway.vouchers import VoucherDesk
+from smppgw.gateway.twoway import TwoWay
 from smppgw.gateway.webhook_config import webhooks_from_dict
 from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
 from smppgw.net.tls import TlsSetupError
 from smppgw.net.trace import PduTracer
-from smppgw.store.base import MessageStore, Status, Store, StoreError
+from smppgw.store.base import Store, StoreError
 from smppgw.store.config import StoreSettings, checkpointer, flusher, open_store, store_settings
 from smppgw.support.cli import Failed
 from smppgw.support.config import (
@@ -97,7 +96,6 @@ from smppgw.support.config import (
     host_port,
     integer,
     number,
-    positive,
     read_toml,
     string,
     table,
@@ -107,7 +105,6 @@ from smppgw.support.envconfig import ENV_PREFIX, apply_env, blame_env
 from smppgw.support.gc import server_gc
 from smppgw.support.phone import check_region
 from smppgw.twoway.config import TwowayConfig, twoway_from_dict
-from smppgw.twoway.keywords import Keywords
 from smppgw.twoway.pools import check_route_pools
 
 __all__ = ["AppConfig", "load_app_config", "run_app", "serve"]
@@ -125,11 +122,12 @@ class AppConfig:
     store_backend: str = "sqlite"  # [store] backend, url, prefix (store/config.py)
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "smppgw"
+    claim_idle: float = 30.0  # [store] claim_idle: the shared work queue's (redis)
 
     def store_settings(self) -> StoreSettings:
         return StoreSettings(
             backend=self.store_backend, path=self.store_path, url=self.redis_url, prefix=self.redis_prefix,
-            flush_interval=self.flush_interval,
+            flush_interval=self.flush_interval, claim_idle=self.claim_idle,
         )  # fmt: skip
 
     listen_host: str = "127.0.0.1"
@@ -183,7 +181,7 @@ def app_config_from_dict(
     if "store" in data:
         s = store_settings(table(data["store"], "store"))
         out.update(store_path=s.path, flush_interval=s.flush_interval, store_backend=s.backend)
-        out.update(redis_url=s.url, redis_prefix=s.prefix)
+        out.update(redis_url=s.url, redis_prefix=s.prefix, claim_idle=s.claim_idle)
     keys: list[str] = []
     if "api" in data:
         t = table(data["api"], "api")
@@ -313,16 +311,22 @@ async def run_app(
         events=store,
         tracer=tracer,
     )
-    twoway = _twoway(config, store, gateway)
+    twoway = wire_twoway(config, store, gateway)
     if config.twoway.quiet_hours.rules:
         gateway.intake.quiet = QuietDesk(config.twoway.quiet_hours, lambda t: t + (store.wall(0.0) or 0.0))
     gateway.intake.callback_check = webhooks.callback_refusal
     try:
-        async with opened(redis, streams), trio.open_nursery() as nursery:
+        async with (
+            opened(redis, streams),
+            work_queue(config, store, gateway) as work,
+            trio.open_nursery() as nursery,
+        ):
             await nursery.start(gateway.run)
+            if work is not None:  # every gateway takes any queued message (nothing resumed here)
+                await nursery.start(work.run)
             if isinstance(twoway.conversations, Conversations):
                 nursery.start_soon(twoway.conversations.run)  # their deadlines
-            if resumed := _resume(gateway, store):
+            if work is None and (resumed := resume(gateway, store)):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(flusher, store, config.flush_interval)
             nursery.start_soon(checkpointer, store)
@@ -350,60 +354,6 @@ async def run_app(
         with trio.CancelScope(shield=True):
             await gateway.aclose()
             store.close()
-
-
-def _twoway(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
-    """The inbound handler: keywords, consent and conversations (``gateway.twoway``);
-    consent asked before every send (``gateway.consent``)."""
-    gate = ConsentGate(store, config.twoway.consent)
-    gateway.check_consent(gate.at_accept, gate.at_dispatch)
-    desk = ConsentDesk(store, config.twoway.consent, gateway.block_destination)
-    smscs = {s.name: s for s in config.gateway.smscs}
-    if CarrierOptOuts.wanted(smscs):  # [[smsc]] optout_statuses / optout_network_errors
-        gateway.add_listener(CarrierOptOuts(desk, smscs, lambda: store.wall(trio.current_time()) or 0.0))
-
-    def send(reply: Reply) -> None:
-        with gate.passing(reply):  # the one STOP confirmation, HELP: past the block, once
-            gateway.submit(
-                source=reply.source, destination=reply.destination, text=reply.text,
-                tags=("twoway", reply.purpose, *reply.tags),
-            )  # fmt: skip
-
-    vouchers = VoucherDesk(store, registry=gateway.metrics.registry)  # rules' codes, flows' and the API's
-    return TwoWay(
-        store=store, send=send, keywords=Keywords(config.twoway.keywords), consent=desk,
-        tenants=config.tenants, conversations=_conversations(config, store, gateway), vouchers=vouchers,
-    )  # fmt: skip
-
-
-def _conversations(config: AppConfig, store: Store, gateway: Gateway) -> Conversations:
-    """The conversation desk (``gateway.conversations``), with the open conversations of
-    the store taken back; also the intake's (``expect``, sender pools)."""
-    limits = config.gateway
-
-    def sender_tps(sender: str) -> float | None:
-        return limits.sender_tps.get(sender, limits.long_code_tps)
-
-    desk = Conversations(
-        store, wall=store.wall, pools=config.twoway.pools, route_pools=limits.route_pools,
-        router=gateway.intake.router, sender_tps=sender_tps,
-    )  # fmt: skip
-    if reloaded := desk.reload():
-        log.warning("reloaded %d open conversations", reloaded)
-    gateway.intake.conversations = desk
-    return desk
-
-
-def _resume(gateway: Gateway, store: MessageStore) -> int:
-    """Hand the store's unfinished messages back to the gateway; returns how many."""
-    records = store.unfinished()
-    for record in records:
-        try:
-            gateway.restore(record)
-        except SubmitError as exc:
-            record.status, record.error = Status.FAILED, f"not resumable after restart: {exc}"
-            store.save(record)
-    return len(records)
 
 
 async def serve(

@@ -22,6 +22,8 @@ The key layout (README "Scale out on Redis"), ``P`` the configured prefix:
 - the outbox: ``P:event:<seq>``, ``P:events``, ``P:eventids``; ``P:dlv:<seq>\\t<endpoint>``,
   ``P:fresh:<endpoint>`` (first attempts by seq), ``P:retry:<endpoint>`` (by due time),
   ``P:dead``, ``P:updated``, ``P:subject:<subject>``, ``P:endpoints``.
+- ``P:work``: the work queue's stream (``cluster.workqueue``), one entry per message
+  handed to it, XADDed with its record.
 - ``P:apikeys``, ``P:apikeyhash``; counters ``P:inbound:seq``, ``P:consent:seq``,
   ``P:events:seq``.
 """
@@ -40,6 +42,7 @@ __all__ = ["ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "PRUNE
 #   v: a conversation: id, message_id, JSON, open (0/1), opened (wall), new (1: only if absent)
 #   k: a consent event: number, seq, JSON
 #   i: an inbound message: seq, tenant or "", JSON
+#   w: a message handed to the work queue: id (XADD P:work, in the step that stores it)
 COMMIT = r"""
 local P = ARGV[1]
 local ops = cjson.decode(ARGV[2])
@@ -125,6 +128,8 @@ for _, op in ipairs(ops) do
   elseif kind == 'i' then
     redis.call('ZADD', P .. ':inbound', op[2], op[4])
     if op[3] ~= '' then redis.call('ZADD', P .. ':inbound:t:' .. op[3], op[2], op[4]) end
+  elseif kind == 'w' then
+    redis.call('XADD', P .. ':work', '*', 'id', op[2])
   end
 end
 return #ops
