@@ -192,16 +192,14 @@ def end_to_end(settings: StoreSettings, port: int, count: int, time_limit: float
 
 
 def _drop_prefix(url: str, prefix: str) -> None:
-    import coredis
-    import trio
+    import redis
 
-    async def run() -> None:
-        client = coredis.Redis.from_url(url)
-        async with client:
-            async for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-                await client.delete([key])
-
-    trio.run(run)
+    client = redis.Redis.from_url(url)
+    try:
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 def main() -> None:

@@ -45,7 +45,7 @@ class StoreSettings:
     def where(self) -> str:
         """What the store is, for logs and messages (a Redis URL without its password)."""
         if self.backend == "redis":
-            from smppgw.store.redis_bridge import redact
+            from smppgw.store.redis_link import redact
 
             return f"redis {redact(self.url)} prefix {self.prefix}"
         return "memory" if self.backend == "memory" else str(self.path)

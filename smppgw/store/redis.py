@@ -11,8 +11,8 @@ nothing is dropped. What the write means on a crash of Redis itself depends on i
 persistence (README "Scale out on Redis": AOF with ``appendfsync always`` for the
 guarantee, ``everysec`` for up to a second).
 
-The calls are synchronous, like SQLite's: coredis runs on a trio loop in a thread of
-its own (``store.redis_bridge``) and each call waits for its round trip. As with
+The calls are synchronous, like SQLite's: each waits for its round trip, in the
+caller's thread (``store.redis_link``). As with
 SQLite, the process keeps the messages it still owes work (``_live``) and the ones
 changed since the last commit (``_dirty``) in memory, so ``get`` on the hot path is no
 round trip; other reads are. Times: records carry the trio clock, Redis keeps
@@ -25,9 +25,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import coredis
 import orjson
-from coredis.tokens import PureToken
+from redis import Redis
 
 from smppgw.store.base import (
     INBOUND_NOTES,
@@ -38,8 +37,8 @@ from smppgw.store.base import (
     StoreError,
     owes_work,
 )
-from smppgw.store.redis_bridge import RedisBridge
 from smppgw.store.redis_events import RedisEvents
+from smppgw.store.redis_link import RedisLink
 from smppgw.store.redis_lua import COMMIT
 from smppgw.store.redis_receipts import CORRELATION_TTL, RedisReceipts
 from smppgw.store.redis_twoway import RedisConsent, RedisConversations, RedisKeys
@@ -86,7 +85,7 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
         self.prefix = prefix
         self.clock_offset = clock_offset
         self.correlation_ttl = correlation_ttl
-        self._redis = RedisBridge(url, timeout=timeout)
+        self._redis = RedisLink(url, timeout=timeout)
         try:
             self._redis.call(_ping)
         except StoreError as exc:
@@ -110,8 +109,8 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
     def _eval(self, script: str, *args: Any) -> Any:
         prefix = self.prefix
 
-        async def run(client: coredis.Redis[bytes]) -> Any:
-            return await client.eval(script, [], [prefix, *args])
+        def run(client: Redis) -> Any:
+            return client.eval(script, 0, prefix, *args)
 
         return self._redis.call(run)
 
@@ -121,8 +120,8 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
     def _hget(self, name: str, field: str) -> str | None:
         key = self._k(name)
 
-        async def run(client: coredis.Redis[bytes]) -> bytes | None:
-            return await client.hget(key, field)
+        def run(client: Redis) -> Any:
+            return client.hget(key, field)
 
         found = self._run(run)
         return None if found is None else found.decode()
@@ -231,10 +230,13 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
         """Records with their history, from Redis (one round trip)."""
         keys = [self._k(f"msg:{{{i}}}") for i in ids]
 
-        async def run(client: coredis.Redis[bytes]) -> list[Any]:
-            async with client.pipeline(transaction=False) as pipe:
-                asked = [(pipe.hget(k, "r"), pipe.lrange(k + ":h", 0, -1)) for k in keys]
-            return [(await r, await h) for r, h in asked]
+        def run(client: Redis) -> Any:
+            pipe = client.pipeline(transaction=False)
+            for k in keys:
+                pipe.hget(k, "r")
+                pipe.lrange(k + ":h", 0, -1)
+            got = pipe.execute()
+            return list(zip(got[0::2], got[1::2], strict=True))
 
         out: list[MessageRecord | None] = []
         for row, history in self._run(run):
@@ -252,8 +254,8 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
     def find_key(self, idempotency_key: str, tenant: str | None = None) -> MessageRecord | None:
         key = self._k(f"idem:{tenant or ''}\t{idempotency_key}")
 
-        async def run(client: coredis.Redis[bytes]) -> bytes | None:
-            return await client.get(key)
+        def run(client: Redis) -> Any:
+            return client.get(key)
 
         found = self._run(run)
         return None if found is None else self.get(found.decode())
@@ -264,8 +266,8 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
         self.flush()
         key = self._k("open")
 
-        async def run(client: coredis.Redis[bytes]) -> list[bytes]:
-            return list(await client.zrange(key, 0, -1))
+        def run(client: Redis) -> Any:
+            return list(client.zrange(key, 0, -1))
 
         ids = [i.decode() for i in self._run(run)]
         records = [r for r in self._read(ids) if r is not None]
@@ -277,8 +279,8 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
         self.flush()
         key = self._k("counts")
 
-        async def run(client: coredis.Redis[bytes]) -> dict[bytes, bytes]:
-            return dict(await client.hgetall(key))
+        def run(client: Redis) -> Any:
+            return dict(client.hgetall(key))
 
         return {k.decode(): int(v) for k, v in self._run(run).items() if int(v) > 0}
 
@@ -297,9 +299,9 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
         offset, chunk, last = 0, max(100, query.limit + 1), None
         while len(found) <= query.limit and offset < _SCAN:
 
-            async def run(client: coredis.Redis[bytes], offset: int = offset) -> list[Any]:
-                return list(await client.zrange(key, top, bottom, sortby=PureToken.BYSCORE, rev=True,
-                                                offset=offset, count=chunk, withscores=True))  # fmt: skip
+            def run(client: Redis, offset: int = offset) -> Any:
+                return list(client.zrange(key, top, bottom, desc=True, byscore=True, offset=offset, num=chunk,
+                                         withscores=True))  # fmt: skip
 
             page = self._run(run)
             if not page:
@@ -325,8 +327,8 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
         """The last of ``n`` numbers taken from ``counter`` (INCRBY: unique across processes)."""
         key = self._k(counter)
 
-        async def run(client: coredis.Redis[bytes]) -> int:
-            return int(await client.incrby(key, n))
+        def run(client: Redis) -> Any:
+            return int(client.incrby(key, n))
 
         return int(self._run(run))
 
@@ -357,16 +359,14 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
     def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
         key = self._k("inbound" if tenant is None else f"inbound:t:{tenant}")
 
-        async def run(client: coredis.Redis[bytes]) -> list[bytes]:
-            return list(
-                await client.zrange(key, f"({after}", "+inf", sortby=PureToken.BYSCORE, offset=0, count=limit)
-            )
+        def run(client: Redis) -> Any:
+            return list(client.zrange(key, f"({after}", "+inf", byscore=True, offset=0, num=limit))
 
         return [InboundRecord(**orjson.loads(row)) for row in self._run(run)]
 
 
-async def _ping(client: coredis.Redis[bytes]) -> object:
-    return await client.ping()
+def _ping(client: Redis) -> object:
+    return client.ping()
 
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import coredis
 import orjson
+from redis import Redis
 
 from smppgw.store.base import InboundPart
 from smppgw.store.redis_lua import EXPIRE
@@ -54,10 +54,10 @@ class RedisReceipts:
         self.flush()
         groups, prefix = self._k(f"partgroups:{smsc}"), self._k(f"part:{smsc}\t")
 
-        async def run(client: coredis.Redis[bytes]) -> list[bytes]:
-            out: list[bytes] = []
-            for group in await client.smembers(groups):
-                out += (await client.hgetall(prefix + group.decode())).values()
+        def run(client: Redis) -> Any:
+            out: list[Any] = []
+            for group in client.smembers(groups):  # type: ignore[union-attr]
+                out += client.hgetall(prefix + group.decode()).values()  # type: ignore[union-attr]
             return out
 
         parts = []
@@ -83,8 +83,8 @@ class RedisReceipts:
                 return message_id, int(part)
         name = self._k(f"corr:{smsc}\t{key}")
 
-        async def run(client: coredis.Redis[bytes]) -> bytes | None:
-            return await client.get(name)
+        def run(client: Redis) -> Any:
+            return client.get(name)
 
         found = self._run(run)
         if found is None:

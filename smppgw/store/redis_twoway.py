@@ -17,9 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import coredis
 import orjson
-from coredis.tokens import PureToken
+from redis import Redis
 
 from smppgw.store.consent import OptOutView, consent_changed
 from smppgw.store.conversations import ConversationRecord
@@ -69,8 +68,8 @@ class RedisConsent(_Base, OptOutView):
             return
         key, after = self._k("consent"), self._consent_seen
 
-        async def run(client: coredis.Redis[bytes]) -> list[bytes]:
-            return list(await client.zrange(key, f"({after}", "+inf", sortby=PureToken.BYSCORE))
+        def run(client: Redis) -> Any:
+            return list(client.zrange(key, f"({after}", "+inf", byscore=True))
 
         for raw in self._run(run):
             e = _consent_event(raw)
@@ -102,18 +101,16 @@ class RedisConsent(_Base, OptOutView):
     def consent_history(self, number: str, *, limit: int = 1000) -> list[ConsentEvent]:
         key = self._k(f"consent:{{{number}}}")
 
-        async def run(client: coredis.Redis[bytes]) -> list[bytes]:
-            return list(await client.lrange(key, -limit, -1))
+        def run(client: Redis) -> Any:
+            return list(client.lrange(key, -limit, -1))
 
         return [_consent_event(raw) for raw in self._run(run)]
 
     def consent_events(self, *, after: int = 0, limit: int = 1000) -> list[ConsentEvent]:
         key = self._k("consent")
 
-        async def run(client: coredis.Redis[bytes]) -> list[bytes]:
-            return list(
-                await client.zrange(key, f"({after}", "+inf", sortby=PureToken.BYSCORE, offset=0, count=limit)
-            )
+        def run(client: Redis) -> Any:
+            return list(client.zrange(key, f"({after}", "+inf", byscore=True, offset=0, num=limit))
 
         return [_consent_event(raw) for raw in self._run(run)]
 
@@ -166,8 +163,8 @@ class RedisConversations(_Base):
     def get_conversation(self, conversation_id: str) -> ConversationRecord | None:
         key = self._k(f"conv:{{{conversation_id}}}")
 
-        async def run(client: coredis.Redis[bytes]) -> bytes | None:
-            return await client.get(key)
+        def run(client: Redis) -> Any:
+            return client.get(key)
 
         found = self._run(run)
         return None if found is None else self._conv_record(found)
@@ -175,8 +172,8 @@ class RedisConversations(_Base):
     def conversation_of(self, message_id: str) -> ConversationRecord | None:
         key = self._k(f"convmsg:{{{message_id}}}")
 
-        async def run(client: coredis.Redis[bytes]) -> bytes | None:
-            return await client.get(key)
+        def run(client: Redis) -> Any:
+            return client.get(key)
 
         found = self._run(run)
         return None if found is None else self.get_conversation(found.decode())
@@ -185,11 +182,11 @@ class RedisConversations(_Base):
         key = self._k("conv:open")
         conv = self._k("conv:")
 
-        async def run(client: coredis.Redis[bytes]) -> list[bytes]:
-            ids = list(await client.zrange(key, 0, -1))
+        def run(client: Redis) -> Any:
+            ids: list[bytes] = list(client.zrange(key, 0, -1))  # type: ignore[arg-type]
             if not ids:
                 return []
-            found = await client.mget([f"{conv}{{{i.decode()}}}" for i in ids])
+            found = client.mget([f"{conv}{{{i.decode()}}}" for i in ids])
             return [raw for raw in found if raw is not None]
 
         return [self._conv_record(raw) for raw in self._run(run)]
@@ -219,11 +216,11 @@ class RedisKeys(_Base):
     def _all_keys(self) -> list[ApiKeyRecord]:
         keys, order = self._k("apikeys"), self._k("apikeyorder")
 
-        async def run(client: coredis.Redis[bytes]) -> list[bytes]:
-            ids = list(await client.lrange(order, 0, -1))
+        def run(client: Redis) -> Any:
+            ids = list(client.lrange(order, 0, -1))
             if not ids:
                 return []
-            return [raw for raw in await client.hmget(keys, ids) if raw is not None]
+            return [raw for raw in client.hmget(keys, ids) if raw is not None]
 
         out = []
         for raw in self._run(run):
@@ -236,9 +233,9 @@ class RedisKeys(_Base):
         keys = self._k("apikeys")
         mapping = {r.id: orjson.dumps(attrs.asdict(r)) for r in records}
 
-        async def run(client: coredis.Redis[bytes]) -> None:
+        def run(client: Redis) -> Any:
             if mapping:
-                await client.hset(keys, mapping)  # type: ignore[arg-type]
+                client.hset(keys, mapping=mapping)  # type: ignore[arg-type]
 
         self._run(run)
 

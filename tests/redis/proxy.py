@@ -2,7 +2,7 @@
 without touching the shared server.
 
 It runs on a trio loop in a thread of its own: the Redis store blocks the caller's trio
-thread during a round trip (``store.redis_bridge``), so a proxy on that same loop could
+thread during a round trip (``store.redis_link``), so a proxy on that same loop could
 never answer it. ``cut`` closes every connection and refuses new ones (accepted, then
 closed at once, like a server gone); ``restore`` lets them through again.
 """
