@@ -41,6 +41,7 @@ async def work_queue(config: AppConfig, store: Store, gateway: Gateway) -> Async
         return
     taker = store
     taker.work_queue = gateway.intake.handing = True
+    gateway.receipts.shared = True  # correlations written at submit; receipts asked of Redis
     smscs = config.gateway.smscs
     room = max(100, 4 * sum(s.window * s.binds for s in smscs))  # parts held here at most
     async with redis_client(config.redis_url) as client:

@@ -65,6 +65,7 @@ class Taker(Protocol):
     work_queue: bool
 
     def take_work(self, ids: Sequence[str]) -> list[MessageRecord | None]: ...
+    def let_go(self, message_id: str) -> None: ...
     def commit(self) -> None: ...
 
 
@@ -165,6 +166,7 @@ class WorkQueue:
             record = self.held.pop(entry)
             if record is not None and self._entry_of.get(record.id) == entry:
                 del self._entry_of[record.id]
+                self.store.let_go(record.id)  # its receipt may reach another gateway: read Redis
 
     def _take(self, entries: list[tuple[str, str]], *, claimed: bool) -> None:
         try:

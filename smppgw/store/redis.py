@@ -186,6 +186,12 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
                 self._live[r.id] = r
         return out
 
+    def let_go(self, message_id: str) -> None:
+        """This process no longer works on the message (its work-queue entry settled):
+        later reads go to Redis, where another gateway may settle it (a receipt)."""
+        if message_id not in self._dirty:
+            self._live.pop(message_id, None)
+
     def _written(self, messages: Sequence[MessageRecord], handed: frozenset[str] = frozenset()) -> None:
         live = self._live
         for m in messages:

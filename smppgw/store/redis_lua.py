@@ -47,6 +47,8 @@ COMMIT = r"""
 local P = ARGV[1]
 local ops = cjson.decode(ARGV[2])
 local function msg(id) return P .. ':msg:{' .. id .. '}' end
+local FINAL = {delivered=true, undeliverable=true, expired=true, rejected=true, failed=true,
+  canceled=true, blocked=true, unknown=true}
 local seen = {}
 for _, op in ipairs(ops) do
   if op[1] == 'm' and op[10] == 1 then
@@ -66,7 +68,10 @@ for _, op in ipairs(ops) do
 end
 for _, op in ipairs(ops) do
   local kind = op[1]
-  if kind == 'm' then
+  if kind == 'm' and op[10] == 0 and FINAL[redis.call('HGET', msg(op[2]), 's') or ''] and
+      (not FINAL[op[3]] or op[3] == 'unknown') and redis.call('HGET', msg(op[2]), 's') ~= op[3] then
+    -- a final status another gateway wrote is never undone by a stale copy's save
+  elseif kind == 'm' then
     local k = msg(op[2])
     local old = redis.call('HGET', k, 's')
     if old ~= op[3] then
