@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.smsc import Simulator
-from smppgw.app import AppConfig, _twoway
+from smppgw.app import AppConfig
+from smppgw.app_wiring import wire_twoway as _twoway
 from smppgw.core.constants import CommandStatus
 from smppgw.core.text import decode_text
 from smppgw.gateway.engine import Gateway
