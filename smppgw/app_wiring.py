@@ -18,6 +18,7 @@ from smppgw.cluster.workqueue import RedisWork
 from smppgw.gateway.consent import CarrierOptOuts, ConsentDesk, ConsentGate
 from smppgw.gateway.conversations import Conversations
 from smppgw.gateway.engine import Gateway, SubmitError
+from smppgw.gateway.inbound import SharedParts
 from smppgw.gateway.twoway import Reply, TwoWay
 from smppgw.gateway.vouchers import VoucherDesk
 from smppgw.gateway.workqueue import Taker, WorkQueue
@@ -42,6 +43,9 @@ async def work_queue(config: AppConfig, store: Store, gateway: Gateway) -> Async
     taker = store
     taker.work_queue = gateway.intake.handing = True
     gateway.receipts.shared = True  # correlations written at submit; receipts asked of Redis
+    if isinstance(store, SharedParts):
+        for smsc in gateway.smscs.values():  # MO parts read by different gateways meet in Redis
+            smsc.deliveries.inbound.shared = store
     smscs = config.gateway.smscs
     room = max(100, 4 * sum(s.window * s.binds for s in smscs))  # parts held here at most
     async with redis_client(config.redis_url) as client:

@@ -30,7 +30,7 @@ The key layout (README "Scale out on Redis"), ``P`` the configured prefix:
 
 from __future__ import annotations
 
-__all__ = ["ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "PRUNE", "RETRY_DEAD"]
+__all__ = ["ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "GATHER", "PRUNE", "RETRY_DEAD"]
 
 # ARGV[1] the prefix, ARGV[2] a JSON list of operations, applied in order after every
 # check passed (all or none). Operations:
@@ -306,4 +306,21 @@ local old = redis.call('ZRANGEBYSCORE', P .. ':corr:age', '-inf', '(' .. ARGV[2]
 for _, key in ipairs(old) do redis.call('DEL', P .. ':corr:' .. key) end
 if #old > 0 then redis.call('ZREMRANGEBYRANK', P .. ':corr:age', 0, #old - 1) end  -- the lowest ranks
 return #old
+"""
+
+# ARGV: prefix, smsc, group, seqnum or "" (take the group as it is), part JSON, total -> the
+# group's parts (JSON each), taken out, once it holds ``total`` of them (or at once with
+# no seqnum); else nil. MO parts read by different gateways meet here (issue 19).
+GATHER = r"""
+local P, smsc, group, seqnum, total = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[6])
+local k = P .. ':part:' .. smsc .. '\t' .. group
+if seqnum ~= '' then
+  redis.call('HSETNX', k, seqnum, ARGV[5])
+  redis.call('SADD', P .. ':partgroups:' .. smsc, group)
+  if redis.call('HLEN', k) < total then return false end
+end
+local parts = redis.call('HVALS', k)
+redis.call('DEL', k)
+redis.call('SREM', P .. ':partgroups:' .. smsc, group)
+return parts
 """
