@@ -71,6 +71,7 @@ import trio
 
 from smppgw.api.limits import KeyLimits, key_limits_from
 from smppgw.app_twoway import twoway_handler
+from smppgw.app_wiring import resume, work_queue
 from smppgw.cluster.sharing import Sharing
 from smppgw.cluster.stream_config import StreamSettings, streams_from_dict
 from smppgw.cluster.stream_events import StreamEvents
@@ -78,7 +79,7 @@ from smppgw.cluster.streams import StreamInput, opened, redis_client
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
 from smppgw.gateway.conversations import Conversations
-from smppgw.gateway.engine import Gateway, SubmitError
+from smppgw.gateway.engine import Gateway
 from smppgw.gateway.flows import FlowDesk
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.notify import Webhooks, WebhookSettings
@@ -90,7 +91,7 @@ from smppgw.net.http import HttpLimits, serve_http
 from smppgw.net.https import https_context
 from smppgw.net.tls import TlsSetupError
 from smppgw.net.trace import PduTracer
-from smppgw.store.base import MessageStore, Status, Store, StoreError
+from smppgw.store.base import Store, StoreError
 from smppgw.store.config import StoreSettings, checkpointer, flusher, open_store, store_settings
 from smppgw.support.cli import Failed
 from smppgw.support.config import (
@@ -125,11 +126,12 @@ class AppConfig:
     store_backend: str = "sqlite"  # [store] backend, url, prefix (store/config.py)
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "smppgw"
+    claim_idle: float = 30.0  # [store] claim_idle: the shared work queue's (redis)
 
     def store_settings(self) -> StoreSettings:
         return StoreSettings(
             backend=self.store_backend, path=self.store_path, url=self.redis_url, prefix=self.redis_prefix,
-            flush_interval=self.flush_interval,
+            flush_interval=self.flush_interval, claim_idle=self.claim_idle,
         )  # fmt: skip
 
     listen_host: str = "127.0.0.1"
@@ -183,7 +185,7 @@ def app_config_from_dict(
     if "store" in data:
         s = store_settings(table(data["store"], "store"))
         out.update(store_path=s.path, flush_interval=s.flush_interval, store_backend=s.backend)
-        out.update(redis_url=s.url, redis_prefix=s.prefix)
+        out.update(redis_url=s.url, redis_prefix=s.prefix, claim_idle=s.claim_idle)
     keys: list[str] = []
     if "api" in data:
         t = table(data["api"], "api")
@@ -331,15 +333,21 @@ async def run_app(
     if threads is not None and isinstance(twoway.flows, FlowDesk):
         twoway.flows.threads = threads  # a flow's handoff opens (or reopens) the number's thread
     try:
-        async with opened(redis, streams), trio.open_nursery() as nursery:
+        async with (
+            opened(redis, streams),
+            work_queue(config, store, gateway) as work,
+            trio.open_nursery() as nursery,
+        ):
             if sharing is not None:
                 await nursery.start(sharing.run)
             await nursery.start(gateway.run)
+            if work is not None:  # every gateway takes any queued message (nothing resumed here)
+                await nursery.start(work.run)
             if isinstance(twoway.conversations, Conversations):
                 nursery.start_soon(twoway.conversations.run)  # their deadlines
             if isinstance(twoway.flows, FlowDesk):
                 nursery.start_soon(twoway.flows.run)  # their runs' timers
-            if resumed := _resume(gateway, store):
+            if work is None and (resumed := resume(gateway, store)):
                 log.warning("resumed %d unfinished messages from %s", resumed, where)
             nursery.start_soon(flusher, store, config.flush_interval)
             nursery.start_soon(checkpointer, store)
@@ -368,18 +376,6 @@ async def run_app(
         with trio.CancelScope(shield=True):
             await gateway.aclose()
             store.close()
-
-
-def _resume(gateway: Gateway, store: MessageStore) -> int:
-    """Hand the store's unfinished messages back to the gateway; returns how many."""
-    records = store.unfinished()
-    for record in records:
-        try:
-            gateway.restore(record)
-        except SubmitError as exc:
-            record.status, record.error = Status.FAILED, f"not resumable after restart: {exc}"
-            store.save(record)
-    return len(records)
 
 
 async def serve(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -27,7 +27,7 @@ from smppgw.core.constants import CommandStatus
 from smppgw.core.pdu import DataSm, DeliverSm
 from smppgw.core.reassembly import ConcatInfo, Incomplete, MalformedUdh, Reassembler, concat_info
 from smppgw.core.text import ConcatMethod, decode_text
-from smppgw.store.base import InboundPart, InboundPartStore
+from smppgw.store.base import InboundPart, InboundPartStore, StoreError
 from smppgw.support.logsafe import TEXT_LIMIT, Fields, kv
 
 __all__ = ["Inbound", "InboundHandler", "InboundMessage"]
@@ -45,6 +45,17 @@ class InboundMessage:
     parts: int
     received_at: float
     complete: bool = True
+
+
+@runtime_checkable
+class SharedParts(Protocol):
+    """MO parts in a store several gateways share (``RedisStore``, issue 19): the parts of
+    one message read by different gateways meet there, and one gateway takes them."""
+
+    def gather_inbound_part(self, part: InboundPart) -> list[InboundPart] | None: ...
+    def take_inbound_parts(
+        self, smsc: str, source: str, destination: str, reference: int, total: int
+    ) -> list[InboundPart]: ...
 
 
 class InboundHandler(Protocol):
@@ -80,6 +91,10 @@ class Inbound:
         self._evicted_seen = 0
         self.received = 0
         self.parts = parts  # where parts held for reassembly are kept (None: memory only)
+        #: Parts shared with other gateways (set by the composition root on Redis): a
+        #: message is whole when the parts any gateway read are; the local reassembler
+        #: then only times groups out.
+        self.shared: SharedParts | None = None
 
     def receive(self, smsc: str, pdu: DeliverSm | DataSm, now: float) -> int:
         """Receive one non-receipt deliver_sm/data_sm (``Deliveries.on_event``); return the
@@ -101,6 +116,8 @@ class Inbound:
                     received_at=now,
                 )
             )
+        if self.shared is not None:
+            return self._gather(smsc, pdu, info, payload, now)
         whole = self.reassembler.add(
             source_addr=pdu.source_addr,
             destination_addr=pdu.destination_addr,
@@ -143,6 +160,15 @@ class Inbound:
             if self.on_evicted is not None:
                 self.on_evicted(smsc, evicted)
         for group in self.reassembler.expire(now):
+            if self.shared is not None:  # the parts any gateway read, if no other took them
+                try:
+                    held = self.shared.take_inbound_parts(smsc, *group.key, group.total)
+                except StoreError:
+                    continue  # kept in Redis
+                if held:
+                    group = attrs.evolve(group, payloads={p.seqnum: p.payload for p in held})
+                    self._hand_over(self._incomplete(smsc, group, now))
+                continue
             self._hand_over(self._incomplete(smsc, group, now))
             if self.parts is not None:
                 self.parts.drop_inbound_parts(smsc, group.key[0], group.key[1], group.key[2], group.total)
@@ -166,6 +192,37 @@ class Inbound:
                 now=part.received_at,
             )  # (a held group is incomplete: its last part was never stored as held)
         return len(held)
+
+    def _gather(
+        self, smsc: str, pdu: DeliverSm | DataSm, info: ConcatInfo, payload: bytes, now: float
+    ) -> int:
+        """A part with other gateways (``shared``): held in the store at once; the
+        gateway whose part completes the message hands it over."""
+        assert self.shared is not None
+        part = InboundPart(
+            smsc=smsc, source=pdu.source_addr, destination=pdu.destination_addr, reference=info.reference,
+            total=info.total, seqnum=info.seqnum, data_coding=pdu.data_coding, payload=payload, received_at=now,
+        )  # fmt: skip
+        try:
+            parts = self.shared.gather_inbound_part(part)
+        except StoreError:
+            return CommandStatus.ESME_RX_T_APPN  # not recorded: the SMSC redelivers it
+        if parts is None:  # timed out here (``expire``) if the others never come
+            self.reassembler.add(source_addr=part.source, destination_addr=part.destination, info=info,
+                                 data_coding=part.data_coding, payload=payload, now=now)  # fmt: skip
+            return CommandStatus.ESME_ROK
+        status = self._hand_over(
+            InboundMessage(
+                smsc=smsc, source=part.source, destination=part.destination,
+                text=decode_text(b"".join(p.payload for p in parts), part.data_coding),
+                data_coding=part.data_coding, parts=len(parts), received_at=now,
+            )
+        )  # fmt: skip
+        if status != CommandStatus.ESME_ROK and self.parts is not None:  # held again but this one,
+            for other in parts:  # which the SMSC delivers again
+                if other.seqnum != part.seqnum:
+                    self.parts.add_inbound_part(other)
+        return status
 
     @staticmethod
     def _incomplete(smsc: str, group: Incomplete, now: float) -> InboundMessage:

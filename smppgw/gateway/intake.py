@@ -61,14 +61,19 @@ class Plan:
     """What ``Intake.plan`` decided for one message: the dispatcher of its SMSC and one
     job per part. Made once per message (slots, no attrs machinery)."""
 
-    __slots__ = ("dispatcher", "jobs")
+    __slots__ = ("dispatcher", "handed", "jobs")
 
     def __init__(self, dispatcher: Dispatcher, jobs: list[Job]) -> None:
         self.dispatcher = dispatcher
         self.jobs = jobs
+        self.handed = False  # the shared work queue carries it (``Intake.handing``)
 
     def enqueue(self) -> None:
-        """Queue every part, in order (after the record is stored)."""
+        """Queue every part, in order (after the record is stored); a handed plan is
+        not queued here: the store put its message on the shared work queue, and
+        whichever gateway takes it plans it again (gateway/workqueue.py)."""
+        if self.handed:
+            return
         put = self.dispatcher.put
         for job in self.jobs:
             put(job)
@@ -139,6 +144,9 @@ class Intake:
         #: Conversations and sender pools (``gateway.conversations``; the composition
         #: root sets it; None: ``expect`` and ``pool`` are refused).
         self.conversations: Conversations | None = None
+        #: New ``queued`` messages go to the shared work queue, not to this process's
+        #: dispatchers (``gateway.workqueue``; the store XADDs them with their record).
+        self.handing = False
 
     def accept(self, fields: SubmitFields) -> tuple[MessageRecord, Plan | None]:
         """A new message: its record, and its plan (None when consent blocks it: the
@@ -166,6 +174,7 @@ class Intake:
                 record.send_at = opening
         scheduled = record.send_at is not None and record.send_at > record.created_at
         plan = self.plan(record, src, dst, scheduled=scheduled)  # splitting also checks the text
+        plan.handed = self.handing and not scheduled
         if scheduled:
             plan = self._scheduled(record, plan)
         if fields.get("expect") is not None:  # it opens a conversation

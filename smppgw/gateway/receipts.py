@@ -108,6 +108,10 @@ class ReceiptBook:
         self.duplicates = 0
         self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         self.applied = 0
+        #: Several gateways share the store (the Redis work queue, issue 19): a part's
+        #: correlation is written when it is submitted, not only when it closes, and a
+        #: receipt for a part not open here is looked up in the store at once.
+        self.shared = False
 
     def submitted(
         self,
@@ -134,6 +138,9 @@ class ReceiptBook:
             len(parts) == 1 or all(p.smsc_message_id is not None for p in parts)
         ):  # (a late resp after the message moved on goes into its history only)
             advance(message, _SUBMITTED, "smpp", now, "ESME_ROK")
+        if message.dlr and self.shared and self._store is not None:  # its receipt may reach another gateway
+            key = self.correlator.resp_key(smsc, smsc_id)
+            self._store.put_correlation(smsc, key, message.id, part.index, part.submitted_at or now)
         if message.dlr:  # no receipt asked for: nothing waits for one (bounded memory)
             for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
                 self._apply(smsc, match.ref, match.payload, now)
@@ -147,6 +154,13 @@ class ReceiptBook:
                 "no-id:" + smsc, "receipt without an id %s", kv(smsc=smsc, stat=receipt.stat)
             )
             return False
+        if self.shared and not self.correlator.holds(smsc, receipt.message_id):
+            ref = self.correlator.recall_now(smsc, receipt.message_id)  # sent by another gateway
+            if ref is None:  # its sender has not committed it yet (or died first): not held
+                # here, where it would die with this process: the SMSC delivers it again
+                raise StoreError(f"receipt {receipt.message_id}: its part is not recorded yet")
+            self._apply(smsc, ref, receipt, now)
+            return True
         match = self.correlator.receipt(smsc, receipt.message_id, receipt, now)
         if match is None:
             if self.correlator.held_evicted:

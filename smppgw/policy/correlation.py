@@ -334,6 +334,22 @@ class Correlator(Generic[R, P]):
         """Parts waiting for a receipt."""
         return len(self._open)
 
+    def resp_key(self, smsc: str, smsc_id: str) -> str:
+        """The key a submit_sm_resp id is remembered under (``remember``'s)."""
+        return self._resp_key(smsc, smsc_id)
+
+    def holds(self, smsc: str, receipt_id: str) -> bool:
+        """Whether a reading of ``receipt_id`` names a part open here."""
+        return any((smsc, key) in self._open for key in self._readings(smsc, receipt_id))
+
+    def recall_now(self, smsc: str, receipt_id: str) -> R | None:
+        """The part ``receipt_id`` names, closed here or remembered by the store (another
+        gateway's, issue 19): found by exactly one reading, else None."""
+        found = [
+            r for r in (self._closed(smsc, k) for k in self._readings(smsc, receipt_id)) if r is not None
+        ]
+        return found[0] if len(found) == 1 else None
+
     def is_open(self, smsc: str, smsc_id: str, ref: R) -> bool:
         """Whether ``ref`` waits for a receipt under ``smsc_id``."""
         return self._open.get((smsc, self._resp_key(smsc, smsc_id))) == ref

@@ -7,6 +7,7 @@
     url = "redis://127.0.0.1:6379/0" # redis: the server (redis://, rediss://, unix://)
     prefix = "smppgw"                # redis: every key starts with it
     flush_interval = 0.05            # seconds between write-behind flushes
+    claim_idle = 30                  # redis: seconds before a dead gateway's work is taken over
 
 A Redis that can't be reached at start is an error naming the URL (``open_store``
 raises ``StoreError``; ``smppgw serve`` exits 1 with it).
@@ -22,7 +23,7 @@ import attrs
 import trio
 
 from smppgw.store.base import Store, StoreControl, StoreError
-from smppgw.support.config import ConfigError, positive, string, unknown_keys
+from smppgw.support.config import ConfigError, number, positive, string, unknown_keys
 
 __all__ = ["BACKENDS", "StoreSettings", "checkpointer", "flusher", "open_store", "store_settings"]
 
@@ -39,6 +40,7 @@ class StoreSettings:
     url: str = "redis://127.0.0.1:6379/0"
     prefix: str = "smppgw"
     flush_interval: float = 0.05
+    claim_idle: float = 30.0  # redis: the work queue's (cluster/workqueue.py)
 
     def where(self) -> str:
         """What the store is, for logs and messages (a Redis URL without its password)."""
@@ -51,7 +53,7 @@ class StoreSettings:
 
 def store_settings(t: dict[str, Any]) -> StoreSettings:
     """The ``[store]`` table. Raises ConfigError naming the first bad key."""
-    unknown_keys(t, {"backend", "path", "url", "prefix", "flush_interval"}, "store")
+    unknown_keys(t, {"backend", "path", "url", "prefix", "flush_interval", "claim_idle"}, "store")
     out: dict[str, Any] = {}
     if "backend" in t:
         backend = string(t["backend"], "store.backend")
@@ -72,6 +74,8 @@ def store_settings(t: dict[str, Any]) -> StoreSettings:
         out["prefix"] = prefix
     if "flush_interval" in t:
         out["flush_interval"] = positive(t["flush_interval"], "store.flush_interval")
+    if "claim_idle" in t:
+        out["claim_idle"] = number(t["claim_idle"], "store.claim_idle", gt=0.5, le=86400)
     return StoreSettings(**out)
 
 

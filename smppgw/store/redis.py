@@ -77,6 +77,10 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
         timeout: float = 5.0,
         correlation_ttl: int = CORRELATION_TTL,
     ) -> None:
+        #: The work queue (``cluster.workqueue``) is on: a ``queued`` message ``add``
+        #: stores is XADDed to ``P:work`` in the same step, and not held here (whichever
+        #: gateway takes it holds it: ``take_work``).
+        self.work_queue = False
         self.url = url
         self.prefix = prefix
         self.clock_offset = clock_offset
@@ -165,14 +169,34 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
     def add(self, messages: Sequence[MessageRecord]) -> None:
         opened = self._take_opened()  # their conversations, in the same step
         ops = [self._message_op(m, check=True) for m in messages]
-        self._apply(ops + self._opened_ops(opened))
-        self._written(messages)
+        handed = [m.id for m in messages if m.status is Status.QUEUED] if self.work_queue else []
+        self._apply(ops + self._opened_ops(opened) + [["w", i] for i in handed])
+        self._written(messages, frozenset(handed))
 
-    def _written(self, messages: Sequence[MessageRecord]) -> None:
+    def take_work(self, ids: Sequence[str]) -> list[MessageRecord | None]:
+        """The work queue took these messages (``cluster.workqueue``): their records as
+        Redis has them (one round trip), held here from now on like the ones ``add``
+        keeps; one this process holds already is that same object."""
+        held = [self._dirty.get(i) or self._live.get(i) for i in ids]
+        missing = [i for i, r in zip(ids, held, strict=True) if r is None]
+        read = iter(self._read(missing)) if missing else iter(())
+        out = [r if r is not None else next(read) for r in held]
+        for r in out:
+            if r is not None and owes_work(r):
+                self._live[r.id] = r
+        return out
+
+    def let_go(self, message_id: str) -> None:
+        """This process no longer works on the message (its work-queue entry settled):
+        later reads go to Redis, where another gateway may settle it (a receipt)."""
+        if message_id not in self._dirty:
+            self._live.pop(message_id, None)
+
+    def _written(self, messages: Sequence[MessageRecord], handed: frozenset[str] = frozenset()) -> None:
         live = self._live
         for m in messages:
             m.history_saved = len(m.history)
-            if owes_work(m):
+            if owes_work(m) and m.id not in handed:
                 live[m.id] = m
             else:
                 live.pop(m.id, None)

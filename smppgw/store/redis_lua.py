@@ -22,13 +22,15 @@ The key layout (README "Scale out on Redis"), ``P`` the configured prefix:
 - the outbox: ``P:event:<seq>``, ``P:events``, ``P:eventids``; ``P:dlv:<seq>\\t<endpoint>``,
   ``P:fresh:<endpoint>`` (first attempts by seq), ``P:retry:<endpoint>`` (by due time),
   ``P:dead``, ``P:updated``, ``P:subject:<subject>``, ``P:endpoints``.
+- ``P:work``: the work queue's stream (``cluster.workqueue``), one entry per message
+  handed to it, XADDed with its record.
 - ``P:apikeys``, ``P:apikeyhash``; counters ``P:inbound:seq``, ``P:consent:seq``,
   ``P:events:seq``.
 """
 
 from __future__ import annotations
 
-__all__ = ["ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "PRUNE", "RETRY_DEAD"]
+__all__ = ["ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "GATHER", "PRUNE", "RETRY_DEAD"]
 
 # ARGV[1] the prefix, ARGV[2] a JSON list of operations, applied in order after every
 # check passed (all or none). Operations:
@@ -40,10 +42,13 @@ __all__ = ["ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "PRUNE
 #   v: a conversation: id, message_id, JSON, open (0/1), opened (wall), new (1: only if absent)
 #   k: a consent event: number, seq, JSON
 #   i: an inbound message: seq, tenant or "", JSON
+#   w: a message handed to the work queue: id (XADD P:work, in the step that stores it)
 COMMIT = r"""
 local P = ARGV[1]
 local ops = cjson.decode(ARGV[2])
 local function msg(id) return P .. ':msg:{' .. id .. '}' end
+local FINAL = {delivered=true, undeliverable=true, expired=true, rejected=true, failed=true,
+  canceled=true, blocked=true, unknown=true}
 local seen = {}
 for _, op in ipairs(ops) do
   if op[1] == 'm' and op[10] == 1 then
@@ -63,7 +68,10 @@ for _, op in ipairs(ops) do
 end
 for _, op in ipairs(ops) do
   local kind = op[1]
-  if kind == 'm' then
+  if kind == 'm' and op[10] == 0 and FINAL[redis.call('HGET', msg(op[2]), 's') or ''] and
+      (not FINAL[op[3]] or op[3] == 'unknown') and redis.call('HGET', msg(op[2]), 's') ~= op[3] then
+    -- a final status another gateway wrote is never undone by a stale copy's save
+  elseif kind == 'm' then
     local k = msg(op[2])
     local old = redis.call('HGET', k, 's')
     if old ~= op[3] then
@@ -125,6 +133,8 @@ for _, op in ipairs(ops) do
   elseif kind == 'i' then
     redis.call('ZADD', P .. ':inbound', op[2], op[4])
     if op[3] ~= '' then redis.call('ZADD', P .. ':inbound:t:' .. op[3], op[2], op[4]) end
+  elseif kind == 'w' then
+    redis.call('XADD', P .. ':work', '*', 'id', op[2])
   end
 end
 return #ops
@@ -296,4 +306,21 @@ local old = redis.call('ZRANGEBYSCORE', P .. ':corr:age', '-inf', '(' .. ARGV[2]
 for _, key in ipairs(old) do redis.call('DEL', P .. ':corr:' .. key) end
 if #old > 0 then redis.call('ZREMRANGEBYRANK', P .. ':corr:age', 0, #old - 1) end  -- the lowest ranks
 return #old
+"""
+
+# ARGV: prefix, smsc, group, seqnum or "" (take the group as it is), part JSON, total -> the
+# group's parts (JSON each), taken out, once it holds ``total`` of them (or at once with
+# no seqnum); else nil. MO parts read by different gateways meet here (issue 19).
+GATHER = r"""
+local P, smsc, group, seqnum, total = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[6])
+local k = P .. ':part:' .. smsc .. '\t' .. group
+if seqnum ~= '' then
+  redis.call('HSETNX', k, seqnum, ARGV[5])
+  redis.call('SADD', P .. ':partgroups:' .. smsc, group)
+  if redis.call('HLEN', k) < total then return false end
+end
+local parts = redis.call('HVALS', k)
+redis.call('DEL', k)
+redis.call('SREM', P .. ':partgroups:' .. smsc, group)
+return parts
 """

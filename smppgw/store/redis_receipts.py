@@ -16,7 +16,7 @@ import orjson
 from redis import Redis
 
 from smppgw.store.base import InboundPart
-from smppgw.store.redis_lua import EXPIRE
+from smppgw.store.redis_lua import EXPIRE, GATHER
 
 __all__ = ["CORRELATION_TTL", "RedisReceipts"]
 
@@ -49,6 +49,36 @@ class RedisReceipts:
         self, smsc: str, source: str, destination: str, reference: int, total: int
     ) -> None:
         self._ops.append(["p-", smsc, f"{source}\t{destination}\t{reference}\t{total}"])
+
+    def gather_inbound_part(self, part: InboundPart) -> list[InboundPart] | None:
+        """Several gateways (the work queue, issue 19): hold ``part`` in Redis at once and,
+        if the parts held for its group (by any gateway) make the whole message, take
+        them all (dropped from Redis) in the same atomic step: every part, by seqnum.
+        ``take_inbound_parts`` (``part`` None) takes a group as it is (its timeout)."""
+        found = self._eval(
+            GATHER, part.smsc, _group(part), str(part.seqnum), self._part_json(part), part.total
+        )
+        return None if not found else sorted(map(self._part, found), key=lambda p: p.seqnum)
+
+    def take_inbound_parts(
+        self, smsc: str, source: str, destination: str, reference: int, total: int
+    ) -> list[InboundPart]:
+        """The parts held for a group, taken out of Redis (one gateway gets them)."""
+        found = self._eval(GATHER, smsc, f"{source}\t{destination}\t{reference}\t{total}", "", "", 0)
+        return sorted(map(self._part, found or ()), key=lambda p: p.seqnum)
+
+    def _part_json(self, part: InboundPart) -> str:
+        body = {name: getattr(part, name) for name in _PART_FIELDS}
+        body["payload"] = part.payload.hex()
+        body["received_at"] = part.received_at + self.clock_offset
+        return orjson.dumps(body).decode()
+
+    def _part(self, row: bytes | str) -> InboundPart:
+        body = orjson.loads(row)
+        return InboundPart(
+            **{name: body[name] for name in _PART_FIELDS}, payload=bytes.fromhex(body["payload"]),
+            received_at=body["received_at"] - self.clock_offset,
+        )  # fmt: skip
 
     def inbound_parts(self, smsc: str) -> list[InboundPart]:
         self.flush()

@@ -3,7 +3,7 @@ STOP, START and HELP (the property: an opted-out number receives nothing but its
 confirmation), the block at dispatch while a message waits, what a STOP blocks of what
 is queued, and carrier statuses that mean "opted out".
 
-The gateway is wired as ``smppgw serve`` wires it (``app._twoway``) on the memory
+The gateway is wired as ``smppgw serve`` wires it (``app_twoway.twoway_handler``) on the memory
 store, against the real simulator over memory streams in virtual time."""
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.smsc import Simulator
-from smppgw.app import AppConfig, _twoway
+from smppgw.app import AppConfig
+from smppgw.app_twoway import twoway_handler as _twoway
 from smppgw.core.constants import CommandStatus
 from smppgw.core.text import decode_text
 from smppgw.gateway.engine import Gateway

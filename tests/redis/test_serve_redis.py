@@ -39,7 +39,7 @@ def _config(tmp_path: Path, sim: Simulator | None, url: str, prefix: str, **smsc
     path = tmp_path / "gw.toml"
     path.write_text(
         "[[smsc]]\n" + "\n".join(lines).replace("True", "true") + "\n\n"
-        f'[store]\nbackend = "redis"\nurl = "{url}"\nprefix = "{prefix}"\nflush_interval = 30\n\n'
+        f'[store]\nbackend = "redis"\nurl = "{url}"\nprefix = "{prefix}"\nflush_interval = 30\nclaim_idle = 2\n\n'
         '[api]\nlisten = "127.0.0.1:0"\nkeys_env = "GW_KEYS"\n'
     )
     return path

@@ -1,0 +1,103 @@
+"""The shared work queue's Redis half: the stream ``{prefix}:work`` and its consumer group
+(issue 19; the gateway half, what is taken and when it is settled, is
+``gateway/workqueue.py``).
+
+Each entry has one field, ``id``: a message the store XADDed with its record (the Redis
+store's commit script, ``store/redis_lua.py``, operation ``w``), so an accepted message
+is on the queue exactly when it is stored. Every gateway is one consumer of the group
+``smppgw`` (its name: host, process id and a random tag, new at each start):
+
+- ``read``: new entries (XREADGROUP ``>``, COUNT as the queue has room, BLOCK);
+- ``claim``: entries idle ``claim_idle`` seconds, of any consumer (XAUTOCLAIM, walking
+  the pending list with its cursor): those of a gateway that died;
+- ``keep``: what this gateway holds marked fresh (XCLAIM to itself, JUSTID), so no other
+  takes it while this one lives;
+- ``ack``: XACK and XDEL in one round trip, so the stream holds only unsettled work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+import coredis
+import trio
+from coredis.exceptions import StreamDuplicateConsumerGroupError
+
+__all__ = ["GROUP", "RedisWork"]
+
+GROUP = "smppgw"
+_TIMEOUT = 10.0  # seconds a round trip may take before Redis counts as away
+
+
+class RedisWork:
+    """The work stream of ``prefix`` through ``client`` (entered by the caller)."""
+
+    def __init__(
+        self,
+        client: coredis.Redis[bytes],
+        prefix: str,
+        *,
+        claim_idle: float = 30.0,
+        consumer: str | None = None,
+    ) -> None:
+        self.client = client
+        self.key = f"{prefix}:work"
+        self.claim_idle = claim_idle
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self._cursor = "0-0"
+
+    async def start(self) -> None:
+        """The group, made if missing (from the stream's start: entries XADDed before it count)."""
+        with trio.fail_after(_TIMEOUT), contextlib.suppress(StreamDuplicateConsumerGroupError):
+            await self.client.xgroup_create(self.key, GROUP, identifier="0", mkstream=True)
+
+    async def read(self, count: int, block: float) -> list[tuple[str, str]]:
+        with trio.fail_after(_TIMEOUT + block):
+            got = await self.client.xreadgroup(
+                GROUP, self.consumer, {self.key: ">"}, count=count, block=int(block * 1000)
+            )
+        return _pairs((got or {}).get(self.key.encode(), ()))
+
+    async def claim(self, count: int) -> list[tuple[str, str]]:
+        """Up to ``count`` entries idle ``claim_idle`` seconds; [] once the pending list was
+        walked (the next call starts it again)."""
+        if self._cursor == "done":
+            self._cursor = "0-0"
+            return []
+        with trio.fail_after(_TIMEOUT):
+            found = await self.client.xautoclaim(
+                self.key, GROUP, self.consumer, int(self.claim_idle * 1000), self._cursor, count=count
+            )
+        cursor = found[0].decode() if isinstance(found[0], bytes) else str(found[0])
+        self._cursor = "done" if cursor == "0-0" else cursor
+        return _pairs(found[1])
+
+    async def keep(self, entries: Sequence[str]) -> None:
+        if entries:
+            with trio.fail_after(_TIMEOUT):
+                await self.client.xclaim(self.key, GROUP, self.consumer, 0, list(entries), justid=True)
+
+    async def ack(self, entries: Sequence[str]) -> None:
+        if entries:
+            with trio.fail_after(_TIMEOUT):
+                async with self.client.pipeline(transaction=True) as pipe:
+                    pipe.xack(self.key, GROUP, list(entries))
+                    pipe.xdel(self.key, list(entries))
+
+
+def _pairs(entries: Any) -> list[tuple[str, str]]:
+    out = []
+    for entry in entries:
+        if entry is None:  # deleted meanwhile (XAUTOCLAIM says so): nothing to take
+            continue
+        fields = entry.field_values
+        message_id = fields.get(b"id") or fields.get("id")
+        if message_id is not None:
+            ident = entry.identifier
+            out.append((ident.decode() if isinstance(ident, bytes) else ident, message_id.decode()))
+    return out

@@ -1,0 +1,208 @@
+"""The shared work queue's gateway half: take messages any gateway accepted, send them,
+settle their entries (issue 19; its Redis half is ``cluster.workqueue``).
+
+Theory of operation. With the work queue on, a new ``queued`` message is not put on
+this process's dispatcher (``Intake.handing``: its ``Plan`` is ``handed``): the store
+XADDs it to the work stream in the step that stores it, so accepting and queueing are
+one write. Every gateway reads the stream as one consumer of a group, as its queue room
+allows (``room`` parts waiting here, at most ``batch`` entries a read), takes the
+records (``take_work``: as Redis has them) and puts their parts on its dispatchers through
+``Gateway.restore`` (the same path a restart takes: the plan kept, parts with an SMSC
+id left to their receipts, the rest queued). It holds each entry until the message's
+parts need no more sending from here (each submitted, or final), then commits the store
+(so that state is durable) and XACKs the entry (``_settle``, every ``tick``).
+
+A gateway that dies leaves its entries pending in the group; every gateway claims
+entries idle ``claim_idle`` seconds (XAUTOCLAIM) and takes them the same way, so a
+live gateway marks its own as fresh well before that (``keep``: XCLAIM of what it holds,
+every third of ``claim_idle``). A claimed message resumes from the state Redis has:
+queued parts are sent; a part that was ``submitting`` (its submit_sm may have left the
+dead process: the window between the commit of ``submitting`` and that of its SMSC id)
+is sent again, counted in ``smppgw_resent_unknown_total`` and
+``smppgw_work_resent_total``, and its message's history says so. So nothing is lost, and
+a part is sent twice only if it was in the dead process's window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import trio
+from prometheus_client import Counter
+
+from smppgw.gateway.engine import Gateway
+from smppgw.gateway.messages import SubmitError
+from smppgw.store.base import FINAL, MessageRecord, Status, StoreError, advance
+from smppgw.support.logsafe import kv
+
+__all__ = ["Taker", "WorkQueue", "WorkStream"]
+
+log = logging.getLogger(__name__)
+
+_SUBMITTING = Status.SUBMITTING
+_BACKOFF_CAP = 5.0
+
+
+class WorkStream(Protocol):
+    """The work stream's consumer (``cluster.workqueue.RedisWork``): entries are
+    (entry id, message id)."""
+
+    claim_idle: float
+
+    async def start(self) -> None: ...
+    async def read(self, count: int, block: float) -> list[tuple[str, str]]: ...
+    async def claim(self, count: int) -> list[tuple[str, str]]: ...
+    async def keep(self, entries: Sequence[str]) -> None: ...
+    async def ack(self, entries: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class Taker(Protocol):
+    """The store's side (``RedisStore``): records of taken messages; the commit."""
+
+    work_queue: bool
+
+    def take_work(self, ids: Sequence[str]) -> list[MessageRecord | None]: ...
+    def let_go(self, message_id: str) -> None: ...
+    def commit(self) -> None: ...
+
+
+def needs_sending(record: MessageRecord) -> bool:
+    """Whether some part still needs a submit_sm from the gateway holding it."""
+    if record.status in FINAL or not record.parts:
+        return record.status not in FINAL
+    return any(p.smsc_message_id is None and p.status not in FINAL for p in record.parts)
+
+
+class WorkQueue:
+    def __init__(
+        self, gateway: Gateway, stream: WorkStream, store: Taker, *, room: int = 1000, batch: int = 100,
+        tick: float = 0.05,
+    ) -> None:  # fmt: skip
+        self.gateway = gateway
+        self.stream = stream
+        self.store = store
+        self.room = room
+        self.batch = batch
+        self.tick = tick
+        self.held: dict[str, MessageRecord | None] = {}  # entry id -> its message (None: just XACK)
+        self._entry_of: dict[str, str] = {}  # message id -> entry id (one entry per message held)
+        r = gateway.metrics.registry
+        self.claimed = Counter(
+            "smppgw_work_claimed", "Work-queue entries taken over from a gateway that stopped", registry=r
+        )
+        self.resent = Counter(
+            "smppgw_work_resent",
+            "Parts sent again after a claim: they were submitting in the stopped gateway (may duplicate)",
+            registry=r,
+        )
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Take, send and settle until cancelled (a task of the app's nursery)."""
+        await self.stream.start()
+        self.store.work_queue = self.gateway.intake.handing = True
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._reader)
+            nursery.start_soon(self._claimer)
+            nursery.start_soon(self._settler)
+            task_status.started()
+
+    def _free(self) -> int:
+        return min(self.room - self.gateway.queued(), self.room - len(self.held), self.batch)
+
+    async def _reader(self) -> None:
+        delay = 0.0
+        while True:
+            free = self._free()
+            if free <= 0:  # the queue is full: the entries wait in Redis (backpressure)
+                await trio.sleep(self.tick)
+                continue
+            try:
+                entries = await self.stream.read(free, 0.5)
+            except Exception as exc:  # Redis away: wait, then again; the entries wait in Redis
+                delay = min(max(delay * 2, 0.1), _BACKOFF_CAP)
+                log.warning("work queue: read failed; again in %.1fs %s", delay, kv(error=str(exc)))
+                await trio.sleep(delay)
+                continue
+            delay = 0.0
+            if entries:
+                self._take(entries, claimed=False)
+
+    async def _claimer(self) -> None:
+        every = min(self.stream.claim_idle / 2, 5.0)
+        while True:
+            await trio.sleep(every)
+            free = self._free()
+            try:
+                while free > 0 and (entries := await self.stream.claim(free)):
+                    self._take(entries, claimed=True)
+                    free = self._free()
+            except Exception as exc:
+                log.warning("work queue: claim failed %s", kv(error=str(exc)))
+
+    async def _settler(self) -> None:
+        keep_due = trio.current_time()
+        while True:
+            await trio.sleep(self.tick)
+            try:
+                await self._settle()
+                if trio.current_time() >= keep_due and self.held:
+                    keep_due = trio.current_time() + self.stream.claim_idle / 3
+                    await self.stream.keep(list(self.held))
+            except Exception as exc:  # Redis away: held entries stay pending; the next tick tries again
+                log.warning("work queue: settling failed %s", kv(error=str(exc)))
+                await trio.sleep(0.5)
+
+    async def _settle(self) -> None:
+        """XACK the entries whose messages need no more sending, once that is durable."""
+        done = [entry for entry, record in self.held.items() if record is None or not needs_sending(record)]
+        if not done:
+            return
+        self.store.commit()  # their states in Redis first (StoreError: the next tick)
+        await self.stream.ack(done)
+        for entry in done:
+            record = self.held.pop(entry)
+            if record is not None and self._entry_of.get(record.id) == entry:
+                del self._entry_of[record.id]
+                self.store.let_go(record.id)  # its receipt may reach another gateway: read Redis
+
+    def _take(self, entries: list[tuple[str, str]], *, claimed: bool) -> None:
+        try:
+            records = self.store.take_work([message_id for _, message_id in entries])
+        except StoreError as exc:  # not held: claimed again after claim_idle (by anyone)
+            log.warning("work queue: records not read %s", kv(error=str(exc)))
+            return
+        for (entry, message_id), record in zip(entries, records, strict=True):
+            if record is None:
+                log.warning("work queue: no message %s; entry dropped", message_id)
+                self.held[entry] = None
+                continue
+            self.held[entry] = record
+            if (old := self._entry_of.get(message_id)) is not None:  # held here already
+                self._entry_of[message_id] = entry
+                self.held[old] = None
+                continue
+            self._entry_of[message_id] = entry
+            if not needs_sending(record):
+                continue
+            if claimed:
+                self._claimed(record)
+            try:
+                self.gateway.restore(record)
+            except SubmitError as exc:  # e.g. its SMSC left the config
+                self.gateway.changes.fail(record, Status.FAILED, f"not resumable: {exc}")
+
+    def _claimed(self, record: MessageRecord) -> None:
+        """A stopped gateway's message: its parts ``submitting`` there are sent again
+        (``restore`` counts them in resent_unknown); the history says so."""
+        self.claimed.inc()
+        now = trio.current_time()
+        for part in record.parts:
+            if part.status is _SUBMITTING and part.smsc_message_id is None:
+                self.resent.inc()
+                advance(record, record.status, "gateway", now,
+                        f"part {part.index}/{part.total} sent again: it was submitting in a gateway "
+                        "that stopped (work queue claim); the SMSC may have it twice")  # fmt: skip
+        log.info("work queue: claimed %s", kv(message=record.id, status=record.status.value))
