@@ -3,7 +3,7 @@ STOP, START and HELP (the property: an opted-out number receives nothing but its
 confirmation), the block at dispatch while a message waits, what a STOP blocks of what
 is queued, and carrier statuses that mean "opted out".
 
-The gateway is wired as ``smppgw serve`` wires it (``app._twoway``) on the memory
+The gateway is wired as ``smppgw serve`` wires it (``app_twoway.twoway_handler``) on the memory
 store, against the real simulator over memory streams in virtual time."""
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.smsc import Simulator
-from smppgw.app import AppConfig, _twoway
+from smppgw.app import AppConfig
+from smppgw.app_twoway import twoway_handler
 from smppgw.core.constants import CommandStatus
 from smppgw.core.text import decode_text
 from smppgw.gateway.engine import Gateway
@@ -44,7 +45,7 @@ async def wired(
     inbound = lambda m: handler[0](m)  # noqa: E731, PLW0108 (made below: it sends through the gateway)
     async with gateway(smsc(sim, binds=1, **smsc_kw), store=store, inbound_handler=inbound) as gw:
         config = AppConfig(gateway=gw.config, twoway=twoway_from_dict(twoway or TWOWAY))
-        handler.append(_twoway(config, store, gw))
+        handler.append(twoway_handler(config, store, gw))
         yield gw, store
 
 
