@@ -139,7 +139,7 @@ async def test_help_triage_hands_off_to_a_thread_an_agent_answers(autojump_clock
         await w.texts(BOB, "1")
         await w.hears(BOB, "Our billing team will text you back here shortly.")
         thread = w.store.find_thread(None, BOB, US)
-        assert thread is not None
+        assert thread is not None and thread.handoff is not None
         assert (thread.status, thread.queue, thread.handoff["note"]) == (
             "waiting_on_agent",
             "billing",
