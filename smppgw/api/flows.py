@@ -25,6 +25,7 @@ tenant's run is 404.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
@@ -41,6 +42,7 @@ from smppgw.twoway.flow_checks import FlowError
 from smppgw.twoway.flow_config import NAME, VAR_NAME
 from smppgw.twoway.flow_model import Flow
 from smppgw.twoway.flow_schema import SCHEMA
+from smppgw.twoway.flow_time import parse_slot
 
 __all__ = ["flows_router"]
 
@@ -148,7 +150,7 @@ def flows_router(
         number = _addr(body, "to", region, destination=True)
         sender = _addr(body, "from", region, destination=False)
         try:
-            run = desk.start_run(flow.name, number=number, sender=sender, vars=_vars(body.get("vars")),
+            run = desk.start_run(flow.name, number=number, sender=sender, vars=_vars(body.get("vars"), flow),
                                  tenant=who.tenant)  # fmt: skip
         except ActiveRunExists as exc:
             raise Problem(
@@ -199,8 +201,10 @@ def _addr(body: dict[str, Any], field: str, region: str | None, *, destination: 
     return addr.addr
 
 
-def _vars(value: Any) -> dict[str, Any]:
-    """A run's vars: names as a flow's, values text, numbers, true/false or lists of them."""
+def _vars(value: Any, flow: Flow) -> dict[str, Any]:
+    """A run's vars: names as a flow's, values text, numbers, true/false or lists of them;
+    a var a slot step offers (``slots = "{slots}"``): ISO 8601 date-times with a zone,
+    at least one (else the run would prompt with an empty list no answer can match)."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -215,4 +219,14 @@ def _vars(value: Any) -> dict[str, Any]:
             raise invalid(f"vars.{key}", "text, a number, true/false, or a list of them")
         if sum(len(str(v)) + 1 for v in items) > MAX_VAR_CHARS:
             raise invalid(f"vars.{key}", f"at most {MAX_VAR_CHARS} characters")
+    slot_vars = {s.expect.slots_var or "" for s in flow.steps.values() if s.expect.kind == "slot"}
+    for key in sorted(slot_vars & set(value)):
+        items = value[key] if isinstance(value[key], list) else re.split(r"[\s,;]+", str(value[key]).strip())
+        bad = [v for v in items if not isinstance(v, str) or parse_slot(v) is None]
+        if bad or not items:
+            raise invalid(
+                f"vars.{key}",
+                "the times to offer: ISO 8601 date-times with a zone (2027-03-15T09:30:00+00:00), at least one"
+                + (f"; not one: {bad[0]!r}" if bad else ""),
+            )
     return dict(value)

@@ -140,7 +140,9 @@ def _ends(step: Step) -> bool:
         return False
     expect = step.expect
     if expect.kind == "none":
-        return step.next is None  # completes (once its timers have fired, if any)
+        # completes once its timers have fired, if any; with an on_timeout it always goes
+        # there instead (nothing but its deadline moves a message-only step on)
+        return step.next is None and step.on_timeout is None
     if step.next is not None:
         return False
     if expect.kind == "choice":

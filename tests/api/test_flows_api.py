@@ -160,6 +160,9 @@ async def test_a_bad_run_request_is_a_422_naming_the_field(tmp_path: Path) -> No
         await refused({"to": ANN, "from": SHORT, "vars": {"x": "y" * 3000}}, "vars.x")
         await refused({"to": ANN, "from": SHORT, "colour": "red"}, "colour")
         await refused({"to": ANN, "from": SHORT}, flow="nope", status=404)
+        # the booking's own times: date-times with a zone, at least one (else an empty list)
+        for slots in (["tomorrow"], [], "", ["2027-03-15T09:30:00+00:00", "10:30"], [3]):
+            await refused({"to": ANN, "from": SHORT, "vars": {"slots": slots}}, "vars.slots", flow="booking")
         assert_problem(await api.get("/v1/flows/survey/runs/nope"), 404, "not-found")
         assert sim.store.select(destination_addr=ANN) == []  # nothing was sent
 

@@ -79,6 +79,14 @@ def test_the_path_names_the_config_key_or_the_api_field() -> None:
             {"a": {"expect": "number", "min": 0, "max": 2, "on": {"0-1": "a", "2": "a"}}},
             "steps.a: in a cycle with no way out (a -> a)",
         ),
+        (  # a message-only step's timeout always goes to its on_timeout: "hi" every hour
+            {"a": {"prompt": "hi", "timeout": "1h", "on_timeout": "a"}},
+            "steps.a: in a cycle with no way out (a -> a)",
+        ),
+        (
+            {"a": {"timeout": "1h", "on_timeout": "b"}, "b": {"timeout": "1d", "on_timeout": "a"}},
+            "steps.a: in a cycle with no way out (a -> b -> a)",
+        ),
         # on keys
         ({"a": {"expect": "choice", "options": ["x", "y"], "on": {"3": "a"}}}, "steps.a.on.3: not an option"),
         ({"a": {"expect": "number", "on": {"11-12": "a"}}}, "steps.a.on.11-12: a number or range"),
