@@ -42,6 +42,7 @@ from smppgw.store.redis_link import RedisLink
 from smppgw.store.redis_lua import COMMIT
 from smppgw.store.redis_receipts import CORRELATION_TTL, RedisReceipts
 from smppgw.store.redis_twoway import RedisConsent, RedisConversations, RedisKeys
+from smppgw.store.redis_vouchers import RedisVouchers
 from smppgw.store.sqlite_rows import message_record, message_row
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def _t(x: float) -> str:
     return repr(float(x))
 
 
-class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations):
+class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations, RedisVouchers):
     """Implements every protocol of ``store.base`` (``Store``) on Redis at ``url``; every
     key starts with ``prefix``.
 

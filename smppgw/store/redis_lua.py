@@ -28,7 +28,33 @@ The key layout (README "Scale out on Redis"), ``P`` the configured prefix:
 
 from __future__ import annotations
 
-__all__ = ["ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "PRUNE", "RETRY_DEAD"]
+__all__ = ["ATTEMPTS", "COMMIT", "PUT_EVENT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "PRUNE", "RETRY_DEAD"]
+
+# An event written (op as COMMIT's "e"; an id already there is ignored): a Lua function
+# the scripts that write events start with.
+PUT_EVENT = r"""
+local function put_event(P, op)
+  if redis.call('HSETNX', P .. ':eventids', op[2], 0) == 1 then
+    local seq = redis.call('INCR', P .. ':events:seq')
+    redis.call('HSET', P .. ':eventids', op[2], seq)
+    local eps = {}
+    for _, t in ipairs(op[8]) do table.insert(eps, t[1]) end
+    redis.call('HSET', P .. ':event:' .. seq, 'id', op[2], 'type', op[3], 'subject', op[4],
+      'sequence', op[5], 'occurred_at', op[6], 'body', op[7], 'endpoints', cjson.encode(eps))
+    redis.call('ZADD', P .. ':events', seq, seq)
+    for _, t in ipairs(op[8]) do
+      local key = seq .. '\t' .. t[1]
+      redis.call('HSET', P .. ':dlv:' .. key, 'seq', seq, 'event_id', op[2], 'type', op[3],
+        'subject', op[4], 'endpoint', t[1], 'url', t[2], 'state', 'pending', 'attempts', 0,
+        'next_attempt_at', op[6], 'updated_at', op[6])
+      redis.call('ZADD', P .. ':fresh:' .. t[1], seq, seq)
+      redis.call('SADD', P .. ':endpoints', t[1])
+      redis.call('RPUSH', P .. ':subject:' .. op[4], key)
+      redis.call('ZADD', P .. ':updated', op[6], key)
+    end
+  end
+end
+"""
 
 # ARGV[1] the prefix, ARGV[2] a JSON list of operations, applied in order after every
 # check passed (all or none). Operations:
@@ -40,7 +66,9 @@ __all__ = ["ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "PRUNE
 #   v: a conversation: id, message_id, JSON, open (0/1), opened (wall), new (1: only if absent)
 #   k: a consent event: number, seq, JSON
 #   i: an inbound message: seq, tenant or "", JSON
-COMMIT = r"""
+COMMIT = (
+    PUT_EVENT
+    + r"""
 local P = ARGV[1]
 local ops = cjson.decode(ARGV[2])
 local function msg(id) return P .. ':msg:{' .. id .. '}' end
@@ -81,25 +109,7 @@ for _, op in ipairs(ops) do
       if op[7] + j - 1 >= n then redis.call('RPUSH', h, e) end
     end
   elseif kind == 'e' then
-    if redis.call('HSETNX', P .. ':eventids', op[2], 0) == 1 then
-      local seq = redis.call('INCR', P .. ':events:seq')
-      redis.call('HSET', P .. ':eventids', op[2], seq)
-      local eps = {}
-      for _, t in ipairs(op[8]) do table.insert(eps, t[1]) end
-      redis.call('HSET', P .. ':event:' .. seq, 'id', op[2], 'type', op[3], 'subject', op[4],
-        'sequence', op[5], 'occurred_at', op[6], 'body', op[7], 'endpoints', cjson.encode(eps))
-      redis.call('ZADD', P .. ':events', seq, seq)
-      for _, t in ipairs(op[8]) do
-        local key = seq .. '\t' .. t[1]
-        redis.call('HSET', P .. ':dlv:' .. key, 'seq', seq, 'event_id', op[2], 'type', op[3],
-          'subject', op[4], 'endpoint', t[1], 'url', t[2], 'state', 'pending', 'attempts', 0,
-          'next_attempt_at', op[6], 'updated_at', op[6])
-        redis.call('ZADD', P .. ':fresh:' .. t[1], seq, seq)
-        redis.call('SADD', P .. ':endpoints', t[1])
-        redis.call('RPUSH', P .. ':subject:' .. op[4], key)
-        redis.call('ZADD', P .. ':updated', op[6], key)
-      end
-    end
+    put_event(P, op)
   elseif kind == 'c' then
     local key = op[2] .. '\t' .. op[3]
     redis.call('SET', P .. ':corr:' .. key, op[4], 'EX', op[6])
@@ -129,6 +139,7 @@ for _, op in ipairs(ops) do
 end
 return #ops
 """
+)
 
 # ARGV: prefix, JSON [[seq, endpoint, state, at, next_attempt_at, status or "", error or ""]]
 ATTEMPTS = r"""
