@@ -38,6 +38,7 @@ from smppgw.store.base import (
     owes_work,
 )
 from smppgw.store.redis_events import RedisEvents
+from smppgw.store.redis_flows import RedisFlows
 from smppgw.store.redis_link import RedisLink
 from smppgw.store.redis_lua import COMMIT
 from smppgw.store.redis_receipts import CORRELATION_TTL, RedisReceipts
@@ -46,7 +47,7 @@ from smppgw.store.redis_vouchers import RedisVouchers
 from smppgw.store.sqlite_rows import message_record, message_row
 
 if TYPE_CHECKING:
-    from smppgw.store.base import InboundPartStore, Store
+    from smppgw.store.base import FlowStore, InboundPartStore, Store
 
 __all__ = ["RedisStore"]
 
@@ -61,7 +62,9 @@ def _t(x: float) -> str:
     return repr(float(x))
 
 
-class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations, RedisVouchers):
+class RedisStore(
+    RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations, RedisVouchers, RedisFlows
+):
     """Implements every protocol of ``store.base`` (``Store``) on Redis at ``url``; every
     key starts with ``prefix``.
 
@@ -358,4 +361,7 @@ if TYPE_CHECKING:
         return store  # mypy checks RedisStore against every protocol
 
     def _holds_parts(store: RedisStore) -> InboundPartStore:
+        return store
+
+    def _keeps_flows(store: RedisStore) -> FlowStore:
         return store
