@@ -42,12 +42,14 @@ from smppgw.store.redis_flows import RedisFlows
 from smppgw.store.redis_link import RedisLink
 from smppgw.store.redis_lua import COMMIT
 from smppgw.store.redis_receipts import CORRELATION_TTL, RedisReceipts
+from smppgw.store.redis_threads import RedisThreads
 from smppgw.store.redis_twoway import RedisConsent, RedisConversations, RedisKeys
 from smppgw.store.redis_vouchers import RedisVouchers
 from smppgw.store.sqlite_rows import message_record, message_row
 
 if TYPE_CHECKING:
-    from smppgw.store.base import FlowStore, InboundPartStore, Store
+    from smppgw.store.base import FlowStore, InboundPartStore, Store, ThreadStore
+    from smppgw.store.threads import ThreadWrites
 
 __all__ = ["RedisStore"]
 
@@ -63,8 +65,9 @@ def _t(x: float) -> str:
 
 
 class RedisStore(
-    RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations, RedisVouchers, RedisFlows
-):
+    RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations, RedisVouchers, RedisFlows,
+    RedisThreads,
+):  # fmt: skip
     """Implements every protocol of ``store.base`` (``Store``) on Redis at ``url``; every
     key starts with ``prefix``.
 
@@ -98,6 +101,7 @@ class RedisStore(
         self._events_init()
         self._consent_init()
         self._conversations_init()
+        self._threads_init()
 
     @property
     def where(self) -> str:
@@ -167,9 +171,15 @@ class RedisStore(
         ]  # fmt: skip
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
-        opened = self._take_opened()  # their conversations, in the same step
+        opened = self._take_opened()  # their conversations and threads, in the same step
         ops = [self._message_op(m, check=True) for m in messages]
-        self._apply(ops + self._opened_ops(opened))
+        offset = self.clock_offset
+
+        def threads(writes: ThreadWrites) -> None:
+            for m in messages:
+                writes.mt(m, m.created_at + offset, m.status is Status.BLOCKED)
+
+        self._threads_written(ops + self._opened_ops(opened), threads)
         self._written(messages)
 
     def _written(self, messages: Sequence[MessageRecord]) -> None:
@@ -339,7 +349,8 @@ class RedisStore(
             **{name: notes.get(name) for name in INBOUND_NOTES},
         )  # fmt: skip
         op = ["i", record.seq, tenant or "", orjson.dumps(record.to_dict()).decode()]
-        self._apply([op, *self._inbound_event_ops(record)])  # with its message.inbound event
+        # With its message.inbound event and its thread's entry.
+        self._threads_written([op, *self._inbound_event_ops(record)], lambda writes: writes.mo(record))
         return record
 
     def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
@@ -364,4 +375,7 @@ if TYPE_CHECKING:
         return store
 
     def _keeps_flows(store: RedisStore) -> FlowStore:
+        return store
+
+    def _keeps_threads(store: RedisStore) -> ThreadStore:
         return store

@@ -66,6 +66,9 @@ end
 #   v: a conversation: id, message_id, JSON, open (0/1), opened (wall), new (1: only if absent)
 #   k: a consent event: number, seq, JSON
 #   i: an inbound message: seq, tenant or "", JSON
+#   t: a thread: id, number, "tenant TAB sender", JSON, active_at, status, check (1: refuse
+#      unless the stored JSON is the next field, "" meaning the pair has no thread), expected
+#   te: a thread entry: thread id, JSON (appended: its n is the list's length)
 COMMIT = (
     PUT_EVENT
     + r"""
@@ -87,6 +90,11 @@ for _, op in ipairs(ops) do
       end
       seen[ik] = true
     end
+  elseif op[1] == 't' and op[8] == 1 then
+    local there
+    if op[9] == '' then there = redis.call('HEXISTS', P .. ':threadpair:{' .. op[3] .. '}', op[4]) == 0
+    else there = redis.call('GET', P .. ':thread:{' .. op[2] .. '}') == op[9] end
+    if not there then return redis.error_reply("THREAD_CHANGED thread '" .. op[2] .. "' was written meanwhile") end
   end
 end
 for _, op in ipairs(ops) do
@@ -132,6 +140,16 @@ for _, op in ipairs(ops) do
   elseif kind == 'k' then
     redis.call('RPUSH', P .. ':consent:{' .. op[2] .. '}', op[4])
     redis.call('ZADD', P .. ':consent', op[3], op[4])
+  elseif kind == 't' then
+    redis.call('SET', P .. ':thread:{' .. op[2] .. '}', op[5])
+    redis.call('HSET', P .. ':threadpair:{' .. op[3] .. '}', op[4], op[2])
+    redis.call('ZADD', P .. ':threads', op[6], op[2])
+    for _, s in ipairs({'open', 'waiting_on_agent', 'waiting_on_customer', 'closed'}) do
+      redis.call('ZREM', P .. ':threads:s:' .. s, op[2])
+    end
+    redis.call('ZADD', P .. ':threads:s:' .. op[7], op[6], op[2])
+  elseif kind == 'te' then
+    redis.call('RPUSH', P .. ':thread:{' .. op[2] .. '}:e', op[3])
   elseif kind == 'i' then
     redis.call('ZADD', P .. ':inbound', op[2], op[4])
     if op[3] ~= '' then redis.call('ZADD', P .. ':inbound:t:' .. op[3], op[2], op[4]) end
