@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 KANNEL_ACCOUNT = "kannel"  # the simulator's second account, Kannel's bind
 KEY_ENV, SECRET_ENV = "BENCH_API_KEYS", "BENCH_WEBHOOK_SECRET"
 TEXT = "bench message"
+RECEIVER_PIDS: dict[str, int] = {}  # the receiver's base URL -> its PID (its CPU is measured)
 FINAL = ("delivered", "undeliverable", "expired", "rejected", "failed", "blocked", "canceled", "unknown")
 
 
@@ -95,6 +96,7 @@ def receiver(directory: Path) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+        RECEIVER_PIDS[url] = proc.pid
         yield url
     finally:
         stop(proc)
@@ -109,10 +111,15 @@ def _toml(value: Any) -> str:
 
 
 def gateway_config(
-    directory: Path, sim_port: int, window: int, webhooks: dict[str, Any]
+    directory: Path,
+    sim_port: int,
+    window: int,
+    webhooks: dict[str, Any],
+    endpoint: dict[str, Any] | None = None,
 ) -> tuple[Path, list[str]]:
-    """Write the gateway's config; keep only the ``[webhooks]`` keys the loader accepts.
-    Returns (path, the webhook keys dropped)."""
+    """Write the gateway's config; keep only the ``[webhooks]`` keys the loader accepts
+    (and ``endpoint``, a ``[[webhooks.endpoint]]`` table, whole). Returns (path, the
+    webhook keys dropped)."""
     from smppgw.app import load_app_config
     from smppgw.support.config import ConfigError
 
@@ -127,6 +134,8 @@ def gateway_config(
         ]  # fmt: skip
         if hooks:
             lines += ["[webhooks]", *(f"{k} = {_toml(v)}" for k, v in hooks.items())]
+        if endpoint:
+            lines += ["[[webhooks.endpoint]]", *(f"{k} = {_toml(v)}" for k, v in endpoint.items())]
         path.write_text("\n".join(lines) + "\n")
         try:
             load_app_config(path)

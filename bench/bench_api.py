@@ -76,6 +76,7 @@ from apiprocs import (  # noqa: E402
     FINAL,
     KANNEL_ACCOUNT,
     KEY_ENV,
+    RECEIVER_PIDS,
     SECRET_ENV,
     TEXT,
     batch_bodies,
@@ -228,14 +229,20 @@ def ours_batch(directory: Path, sim: dict[str, Any], key: str, args: argparse.Na
 def ours_e2e(
     directory: Path, sim: dict[str, Any], key: str, hooks: str, args: argparse.Namespace
 ) -> dict[str, Any]:
-    bodies = batch_bodies(args.e2e_count, 1000, 8, f"{hooks}/hook")
+    endpoint = None
+    if args.e2e_hook == "endpoint":  # one configured endpoint (batched bodies when --e2e-batch > 1)
+        endpoint = {"url": f"{hooks}/hook", "secret_env": SECRET_ENV, "name": "bench"}
+        if args.e2e_batch > 1:
+            endpoint.update(batch=args.e2e_batch, batch_wait=args.e2e_batch_wait)
+    bodies = batch_bodies(args.e2e_count, 1000, 8, f"{hooks}/hook" if endpoint is None else None)
     options = {"allow_private_targets": True, "secret_env": SECRET_ENV}
-    config, dropped = gateway_config(directory, sim["port"], args.window, options)
+    config, dropped = gateway_config(directory, sim["port"], args.window, options, endpoint)
     before = receiver_stats(hooks)
+    hook_pid = RECEIVER_PIDS[hooks]
     with gateway(directory, config) as gw:
         metrics = f"{gw['url']}/metrics"
         pids = proc_tree(gw["pid"])
-        cpu0, sim0 = tree_cpu(pids), tree_cpu([sim["pid"]])
+        cpu0, sim0, hook0 = tree_cpu(pids), tree_cpu([sim["pid"]]), tree_cpu([hook_pid])
         r = post_batches(gw["url"], key, bodies, args.batch_clients, args.e2e_time)
         n, start, disk_at = r["accepted"], r["first"] or time.monotonic(), None
         deadline, progress, seen = start + args.e2e_time, time.monotonic(), -1
@@ -253,7 +260,9 @@ def ours_e2e(
             time.sleep(0.25)
         dropped_calls = metric_sum(metrics, "smppgw_webhooks_total", 'result="dropped"')
         cpu_gw, cpu_sim = tree_cpu(pids) - cpu0, tree_cpu([sim["pid"]]) - sim0
+        cpu_hook = tree_cpu([hook_pid]) - hook0
         r["peak_rss_mb"] = tree_hwm_mb(pids)
+        r["receiver_peak_rss_mb"] = tree_hwm_mb([hook_pid])
     stats = receiver_stats(hooks)
     with contextlib.closing(sqlite3.connect(directory / "smppgw.sqlite3")) as db:
         marks = ",".join("?" * len(FINAL))
@@ -277,6 +286,10 @@ def ours_e2e(
         complete=finals >= n,
         cpu_ms=round(1e3 * cpu_gw / max(n, 1), 3),
         sim_cpu_ms=round(1e3 * cpu_sim / max(n, 1), 3),
+        receiver_cpu_ms=round(1e3 * cpu_hook / max(n, 1), 3),
+        hook=args.e2e_hook,
+        batch=args.e2e_batch if args.e2e_hook == "endpoint" else 1,
+        posts=stats["posts"] - before["posts"],
     )
     return r
 
@@ -325,14 +338,18 @@ def print_tables(results: dict[str, Any], ratios: dict[str, Any], args: argparse
               f"cpu {b['cpu_ms']:.3f} ms/msg, peak {b['peak_rss_mb']:.0f} MB")  # fmt: skip
     if "e2e" in results:
         e = results["e2e"]
-        print("\n4. end to end: batch API -> SMSC -> receipt -> final on disk -> webhook (callback_url)")
+        how = "callback_url" if e["hook"] == "callback" else f"a configured endpoint, batch {e['batch']}"
+        print(f"\n4. end to end: batch API -> SMSC -> receipt -> final on disk -> webhook ({how})")
         print(f"   {e['messages']:,} messages; final webhooks received {e['final_webhooks']:,} "
               f"({'all' if e['complete'] else 'NOT all'}); final on disk {e['final_on_disk']:,}")  # fmt: skip
         print(f"   {e['msg_per_s']:,.0f} msg/s first POST -> last final webhook ({e['e2e_seconds']}s); "
               f"final on disk: {e['disk_msg_per_s'] or 'n/a'} msg/s ({e['disk_seconds']}s)")  # fmt: skip
         print(f"   webhook calls {e['webhook_events']:,} (repeats {e['repeats']}), signed {e['signed']:,}, "
               f"bad signatures {e['bad_signatures']}, dropped by the gateway {e['dropped_calls'] if e['dropped_calls'] is None else int(e['dropped_calls'])}, "
-              f"cpu {e['cpu_ms']:.3f} ms/msg (sim {e['sim_cpu_ms']:.3f}), peak {e['peak_rss_mb']:.0f} MB")  # fmt: skip
+              f"POSTs {e['posts']:,}")  # fmt: skip
+        print(f"   cpu ms/msg: gateway {e['cpu_ms']:.3f}, simulator {e['sim_cpu_ms']:.3f}, "
+              f"receiver {e['receiver_cpu_ms']:.3f}; peak RSS gateway {e['peak_rss_mb']:.0f} MB, "
+              f"receiver {e['receiver_peak_rss_mb']:.0f} MB")  # fmt: skip
         if e["webhook_keys_dropped"]:
             print(f"   (config keys not known here, left out: {', '.join(e['webhook_keys_dropped'])})")
 
@@ -356,6 +373,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-clients", type=int, default=3)
     parser.add_argument("--e2e-count", type=int, default=50_000)
     parser.add_argument("--e2e-time", type=float, default=150.0, help="seconds at most for section 4")
+    parser.add_argument("--e2e-hook", choices=("callback", "endpoint"), default="callback",
+                        help="section 4: each message's callback_url, or one [[webhooks.endpoint]]")  # fmt: skip
+    parser.add_argument("--e2e-batch", type=int, default=1, help="events per POST (--e2e-hook endpoint)")
+    parser.add_argument("--e2e-batch-wait", type=float, default=0.05, help="batch_wait seconds")
     parser.add_argument("--only", nargs="+", choices=("ours", "kannel", "batch", "e2e"))
     args = parser.parse_args(argv)
     if not 1 <= args.rounds <= 5:

@@ -5,7 +5,7 @@
 Binds a free loopback port, prints ``port N`` as its first line, then serves (uvicorn
 with httptools, a raw ASGI app: the receiver should not be the bottleneck):
 
-- ``POST /hook``: a message status webhook, in either shape:
+- ``POST /hook``: a message status webhook (or a JSON array of them: a batched body), in either shape:
   ``{"type": "message.status", "id": ..., "status": ..., "final": ...}`` (the in-memory
   webhooks) or a Standard Webhooks event
   ``{"id": "evt_...", "type": "message.status", "data": {"id": ..., "status": ..., "final": ...}}``.
@@ -49,6 +49,7 @@ class Counts:
             key = base64.b64decode(secret.removeprefix("whsec_"))
         self.key = key
         self.finals: set[str] = set()  # message ids with a final status
+        self.posts = 0  # signed or unsigned requests to /hook that verified
         self.events = 0  # every status call, final or not, repeats included
         self.repeats = 0  # a final status for a message that already had one
         self.statuses: dict[str, int] = {}
@@ -83,16 +84,22 @@ class Counts:
             return 401
         if verdict:
             self.signed += 1
+        self.posts += 1
         try:
-            event = json.loads(body)
-            data = event.get("data", event) if isinstance(event.get("data"), dict) else event
-            message_id, status = data["id"], data["status"]
+            parsed = json.loads(body)
+            # A batched body ([[webhooks.endpoint]] batch = N) is a JSON array of events.
+            for event in parsed if isinstance(parsed, list) else [parsed]:
+                data = event.get("data", event) if isinstance(event.get("data"), dict) else event
+                self.count(data["id"], data["status"], data.get("final"))
         except (ValueError, KeyError, TypeError, AttributeError):
             self.unparsed += 1
             return 400
+        return 200
+
+    def count(self, message_id: str, status: str, final: bool | None) -> None:
         self.events += 1
         self.statuses[status] = self.statuses.get(status, 0) + 1
-        if data.get("final", status in _FINAL_STATUSES):
+        if final if final is not None else status in _FINAL_STATUSES:
             if message_id in self.finals:
                 self.repeats += 1
             else:
@@ -100,7 +107,6 @@ class Counts:
                 now = time.monotonic()
                 self.first_final = self.first_final or now
                 self.last_final = now
-        return 200
 
     def kannel_call(self, query: bytes) -> int:
         kind = "?"
@@ -116,6 +122,7 @@ class Counts:
     def stats(self) -> dict[str, Any]:
         return {
             "finals": len(self.finals),
+            "posts": self.posts,
             "events": self.events,
             "repeats": self.repeats,
             "statuses": self.statuses,

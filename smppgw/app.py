@@ -71,6 +71,7 @@ import trio
 
 from smppgw.api.limits import KeyLimits, key_limits_from
 from smppgw.app_twoway import twoway_handler
+from smppgw.cluster.sharing import Sharing
 from smppgw.cluster.stream_config import StreamSettings, streams_from_dict
 from smppgw.cluster.stream_events import StreamEvents
 from smppgw.cluster.streams import StreamInput, opened, redis_client
@@ -279,6 +280,7 @@ async def run_app(
     *,
     store: Store | None = None,
     tracer: PduTracer | None = None,
+    shared: tuple[str, str] | None = None,
     task_status: trio.TaskStatus[tuple[Gateway, Store, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the gateway and the API until cancelled; ``started`` gets (gateway, store, api port).
@@ -286,7 +288,9 @@ async def run_app(
     ``store``: any ``Store`` (the memory store in tests, another backend); by default
     the one ``[store]`` names (SQLite at ``config.store_path``, or Redis). Everything past
     this point sees the protocol only.
-    The store is closed when the app stops. ``tracer`` traces the binds' PDUs (--trace)."""
+    The store is closed when the app stops. ``tracer`` traces the binds' PDUs (--trace).
+    ``shared``: Redis (url, prefix): limits and bind slots shared (``cluster.sharing``); by
+    default the store's own when ``[store] backend = "redis"``."""
     from smppgw.api.accept import BATCH, fast_routes
     from smppgw.api.app import build_app
     from smppgw.api.stream_intake import StreamIntake
@@ -304,8 +308,13 @@ async def run_app(
     sink = None if redis is None or streams is None or not streams.events else StreamEvents(redis, streams)
     webhooks = Webhooks(config.webhooks, store, registry=metrics.registry, sinks=[sink] if sink else [])
     store.route_events(webhooks.targets)  # the outbox: every event, with its deliveries (stream too)
+    if shared is None and config.store_backend == "redis":  # several gateways: one account's limits and binds
+        shared = (config.redis_url, config.redis_prefix)
+    sharing = Sharing(*shared) if shared is not None else None  # (connects in its run)
     gateway = Gateway(
         config.gateway,
+        shared_limits=sharing.limits if sharing else None,
+        leases=sharing.leases if sharing else None,
         store=store,
         metrics=metrics,
         inbound_handler=lambda message: twoway(message),  # noqa: PLW0108 (made below: it sends through the gateway)
@@ -323,6 +332,8 @@ async def run_app(
         twoway.flows.threads = threads  # a flow's handoff opens (or reopens) the number's thread
     try:
         async with opened(redis, streams), trio.open_nursery() as nursery:
+            if sharing is not None:
+                await nursery.start(sharing.run)
             await nursery.start(gateway.run)
             if isinstance(twoway.conversations, Conversations):
                 nursery.start_soon(twoway.conversations.run)  # their deadlines

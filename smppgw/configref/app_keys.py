@@ -53,4 +53,6 @@ APP_KEYS = (
     K(path="webhooks.endpoint[].events", type="list of event types, one at least", default="every type", meaning='E.g. `["message.status", "message.inbound"]`.', example=["message.status", "message.inbound"]),
     K(path="webhooks.endpoint[].secret_env", type="string", default="none (unsigned, a WARNING at start)", meaning="An environment variable with the endpoint's secret, as `[webhooks] secret_env`.", example="PLATFORM_WEBHOOK_SECRET"),
     K(path="webhooks.endpoint[].name", type="string", default="the URL's host", meaning="In metrics and logs; unique.", example="platform"),
+    K(path="webhooks.endpoint[].batch", type="integer 1..1000", default="1 (one event per call)", meaning="Events per call: above 1, the body is a JSON array of up to this many events (each with its own `id`), signed as one; `webhook-id` is the batch's id. A batch is retried and dead-lettered as one.", example=1),
+    K(path="webhooks.endpoint[].batch_wait", type="number 0..10", default="0.05", meaning="Seconds a batch waits to fill before it is sent with what it has (`batch` > 1).", example=0.05),
 )  # fmt: skip

@@ -17,6 +17,13 @@ either way (the SMSC's, or ours at shutdown) is an INFO "unbound cleanly".
 Everything in flight on a lost bind comes back to the dispatcher as RequestAborted
 through the request callbacks; the pool itself never holds messages.
 
+Shared with other gateways (``leases``, a ``gateway.shared.LeaseKeeper`` on Redis), a
+slot binds only while it holds a lease on one of the account's slots (the same mode): it
+asks before each bind, waits (1 s, jittered) while none is free for it, and gives the
+slot back once its connection is closed; a lease lost (Redis away too long, or given
+back to a gateway with fewer binds) closes its bind. So the configured ``binds`` are
+the account's, over every gateway together.
+
 The stream comes from an injected ``connect`` (``net.esme.Connect``; TCP/TLS by
 default): tests hand the pool a memory stream to an in-process SMSC. The pool asks its
 connections only through their pool-facing API (``can_submit``, ``in_flight``).
@@ -40,6 +47,7 @@ from smppgw.core.session import Session, SessionConfig
 from smppgw.core.states import BindMode, Role
 from smppgw.gateway.config import SmscConfig
 from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.gateway.shared import Lease, LeaseKeeper
 from smppgw.net.connection import SmppConnection
 from smppgw.net.errors import UNBOUND_CLEANLY
 from smppgw.net.esme import BindFailed, Connect, EsmeSettings, bind, connect_tcp
@@ -87,8 +95,10 @@ class BindPool:
         connect: Connect = connect_tcp,
         on_batch_end: Callable[[], Any] | None = None,
         tracer: PduTracer | None = None,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         self.smsc = smsc
+        self._leases = leases
         self._tracer = tracer  # traces every bind's PDUs (--trace)
         self._ratelog = RateLimitedLog(log)  # per pool: the slots retry in a loop
         self._on_batch_end = on_batch_end  # each connection's (Deliveries.end_batch)
@@ -148,8 +158,11 @@ class BindPool:
         address = f"{self.smsc.host}:{self.smsc.port}"
         while not self._stopping:
             delay_hint = 0.0
+            lease = None
+            if self._leases is not None and (lease := await self._lease(index, mode)) is None:
+                return  # stopping
             try:
-                await self._bind_once(mode)
+                await self._bind_once(mode, lease)
                 failures = 0  # it was bound, then lost: start the backoff afresh
             except BindFailed as exc:
                 self.bind_failures += 1
@@ -169,17 +182,34 @@ class BindPool:
                 self.last_error = exc
                 self._metrics.reconnects.labels(name, "connect_failed").inc()
                 self._warn("bind failed", index, address, exc)
+            finally:
+                if lease is not None and self._leases is not None:
+                    with trio.CancelScope(shield=True):  # (bounded by the keeper)
+                        await self._leases.release(lease)
             if self._stopping:
                 return
             delay = max(delay_hint, self._backoff.delay(max(1, failures), self._rng))
             await trio.sleep(delay)
+
+    async def _lease(self, index: int, mode: BindMode) -> Lease | None:
+        """A lease on a slot of this account for a bind in ``mode`` (this slot's first,
+        then the others of that mode); waits while none is ours. None: stopping."""
+        assert self._leases is not None
+        modes = self.smsc.modes
+        wanted = [i % len(modes) for i in range(index, index + len(modes)) if modes[i % len(modes)] == mode]
+        while not self._stopping:
+            lease = await self._leases.acquire(self.smsc.name, len(modes), wanted)
+            if lease is not None:
+                return lease
+            await trio.sleep(self._rng.uniform(0.7, 1.3))
+        return None
 
     def _warn(self, what: str, index: int, address: str, error: Exception) -> None:
         """A failed connect or bind: a WARNING, at most one per interval for this SMSC."""
         fields = kv(smsc=self.smsc.name, bind=index, error=error, address=address)
         self._ratelog.emit("bind:" + self.smsc.name, "%s %s", what, fields)
 
-    async def _bind_once(self, mode: BindMode) -> None:
+    async def _bind_once(self, mode: BindMode, lease: Lease | None = None) -> None:
         smsc = self.smsc
         if self._ssl is not None and smsc.tls_server_name is not None:
             stream = await self._connect(
@@ -200,6 +230,10 @@ class BindPool:
             tracer=self._tracer,
         )
         conn.on_event = functools.partial(self._on_event, conn)  # called from C: no extra frame
+        if lease is not None:  # the slot no longer ours: this bind goes (its parts come back)
+            lease.on_lost = conn.close
+            if lease.lost:
+                conn.close("bind lease lost")
         if self._on_batch_end is not None:
             conn.on_batch_end = self._on_batch_end
         self.connections.add(conn)

@@ -9,7 +9,8 @@ different bytes. Jobs wait in ``ready`` (one FIFO per priority, see below) or, w
 may not go yet (a backoff, a per-sender or per-route limit), in the ``delayed`` heap; a
 job that must wait never blocks the jobs behind it. The account limit (AIMD over a
 sliding window, counting segments) applies to every job of this SMSC, so the loop sleeps
-on it. Consent (``consent``, gateway.consent) is asked again just before each submit_sm.
+on it. Limits shared with other gateways (``shared``: Redis) replace it: one call charges
+the account and the part's own limits at once (``gateway.shared.SharedGate``). Consent (``consent``, gateway.consent) is asked again just before each submit_sm.
 
 Each submit_sm is sent with a callback (no task per message). The callback classifies
 the outcome with ``policy.retry``: success records the SMSC message_id (and matches
@@ -53,21 +54,22 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 import trio
 
-from smppgw.core.constants import CommandStatus, TlvTag
+from smppgw.core.constants import CommandStatus
 from smppgw.core.errors import SmppError
 from smppgw.core.events import RequestAborted, RequestExpired, ResponseReceived
-from smppgw.core.pdu import SubmitSm, SubmitSmResp
-from smppgw.core.timefmt import format_relative
+from smppgw.core.pdu import SubmitSmResp
 from smppgw.gateway import lifecycle
 from smppgw.gateway.bindpool import BindPool
+from smppgw.gateway.jobs import Job
 from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.gateway.pace import Pace
+from smppgw.gateway.shared import SharedAccount, SharedGate
 from smppgw.net.connection import SmppConnection
 from smppgw.net.errors import Outcome
 from smppgw.policy.retry import RetryPolicy, Verdict
-from smppgw.policy.throttle import AdaptiveRate, SlidingWindow
+from smppgw.policy.throttle import AdaptiveRate
 from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, StoreError, advance
 from smppgw.support.logsafe import kv
 
@@ -80,20 +82,6 @@ _QUEUED, _SUBMITTING = Status.QUEUED, Status.SUBMITTING
 _NOT_SENT = frozenset({Status.ACCEPTED, Status.QUEUED})
 _ROK = int(CommandStatus.ESME_ROK)
 _LEVELS = 4  # priority_flag 0..3 (SMPP 3.4 §5.2.14)
-
-
-@attrs.define(eq=False)
-class Job:
-    message: MessageRecord
-    part: PartRecord
-    pdu: SubmitSm
-    created: float  # trio clock at accept, for the retry policy's max_age
-    limits: tuple[SlidingWindow, ...] = ()  # per-sender / per-route limiters
-    sent_at: float = 0.0
-
-    def lapsed(self, now: float) -> bool:
-        """Whether its validity (counted from ``created``) has lapsed at ``now``."""
-        return self.message.validity is not None and self.created + self.message.validity - now < 1.0
 
 
 class Dispatcher:
@@ -112,8 +100,12 @@ class Dispatcher:
         save: Callable[[MessageRecord], Any] | None = None,
         commit: Callable[[], Any] | None = None,
         priority_burst: int = 10,
+        shared: SharedAccount | None = None,
     ) -> None:
+        """``shared``: the account's limits shared with other gateways (Redis), which
+        then replace ``account``; a part's own limits are asked of it too."""
         self.name = name
+        self.shared = SharedGate(shared) if shared is not None else None
         self.pool = pool
         self.account = account
         self.retry = retry
@@ -136,7 +128,7 @@ class Dispatcher:
         self._waiting_room = False  # run() waits in pool.wait_for_room
         self.sent = 0
         self.throttled = 0
-        self._rate_gauge = metrics.throttle_rate.labels("smsc", name)
+        self._pace = Pace(account, shared, metrics.throttle_rate.labels("smsc", name))
         self._inflight_gauge = metrics.in_flight.labels(name)
         # trio.current_time() is three Python frames; the run's clock method is one (a few
         # times per message). ``run`` sets it: a clock belongs to one trio.run.
@@ -193,7 +185,8 @@ class Dispatcher:
         """Remove the queued parts ``doomed`` picks (of messages not final yet) and make
         their messages final with ``status``; parts already sent are not touched.
         ``source``: who asked, for the history ("api" for an opt-out)."""
-        old = [j for j in self._all() if not j.message.is_final and doomed(j)]
+        # ``doomed`` first: mostly False and cheap (called in C), over every queued part.
+        old = [j for j in self._all() if doomed(j) and not j.message.is_final]
         if not old:
             return 0
         gone = {id(j) for j in old}
@@ -252,18 +245,11 @@ class Dispatcher:
 
     def _in_time(self, job: Job, now: float) -> bool:
         """Just before a part is sent: False (and its message ``expired``) when its
-        validity lapsed; else its PDU carries the time left (SMPP 3.4 §7.1.1)."""
-        validity = job.message.validity
-        assert validity is not None
-        left = job.created + validity - now
-        if left < 1.0:  # less than the relative format's one-second resolution
-            self._finish(job, Status.EXPIRED, "validity lapsed before it was sent")
-            return False
-        if validity - left >= 0.5:  # half a second or more since acceptance: the time left
-            period = format_relative(left)
-            if job.pdu.validity_period != period:  # (a new PDU only when it changed)
-                job.pdu = attrs.evolve(job.pdu, validity_period=period)
-        return True
+        validity lapsed; else its PDU carries the time left (``Job.time_left``)."""
+        if job.time_left(now):
+            return True
+        self._finish(job, Status.EXPIRED, "validity lapsed before it was sent")
+        return False
 
     async def _next(self) -> Job:
         delayed = self._delayed
@@ -319,9 +305,7 @@ class Dispatcher:
                 continue
             conn = pool.pick(now)
             if conn is None:  # back at the head, still visible to failover (take_unstarted)
-                self._levels[min(job.message.priority, _LEVELS - 1)].appendleft(job)
-                if job.message.priority:
-                    self._high += 1
+                self._unpop(job)
                 # Woken by any response, expiry or new bind (pool.room); the timeout is
                 # only a bind-TPS wait or a safety net, never a 1 ms poll.
                 bind_wait = pool.bind_wait(now) if pool.up else 0.0
@@ -333,11 +317,31 @@ class Dispatcher:
                 finally:
                     self._waiting_room = False
                 continue
+            if (gate := self.shared) is not None and not gate.take(keys := job.keys(), now):
+                if self._uncommitted:  # the await lets the writers run: durable first
+                    self._end_batch()
+                wait, whole = await gate.ask(keys, len(self.ready), now)
+                if job.message.status in FINAL:  # canceled or blocked meanwhile
+                    continue
+                if wait > 0 and whole:  # the account's rate: every part waits
+                    self._unpop(job)
+                    await trio.sleep(wait)
+                    continue
+                if wait > 0:  # a per-sender / per-route limit: park this job only
+                    heapq.heappush(self._delayed, (now_of() + wait, next(self._order), job))
+                    continue
+                now = now_of()
             if account is not None:
                 account.record(now)  # (the rate gauge is set by gauges() and on a cut)
             for lim in limits:
                 lim.record(now)
             self._send(conn, job, now)
+
+    def _unpop(self, job: Job) -> None:
+        """Back at the head of its level, still visible to failover (take_unstarted)."""
+        self._levels[min(job.message.priority, _LEVELS - 1)].appendleft(job)
+        if job.message.priority:
+            self._high += 1
 
     def _send(self, conn: SmppConnection, job: Job, now: float) -> None:
         part = job.part
@@ -375,8 +379,8 @@ class Dispatcher:
             if lifecycle.on():
                 lifecycle.answered(self.name, message, part, outcome)
             self.metrics.submit(route, self.name, status, outcome.round_trip)
-            if self.account is not None:  # congestion_state only steers the adaptive rate
-                self._congestion(self.account, outcome.response, now)
+            if self._pace.adaptive:  # congestion_state steers the adaptive rate
+                self._pace.congestion(outcome.response, now)
             if status == _ROK:
                 assert isinstance(outcome.response, SubmitSmResp)
                 part.resp_latency = outcome.round_trip
@@ -386,9 +390,8 @@ class Dispatcher:
                 # SMPP-REFERENCE §7.1: slow down, then resubmit the same PDU first.
                 self.throttled += 1
                 part.attempts -= 1  # the carrier did not take it: not an attempt
-                if self.account is not None and self.account.throttled(now):
-                    self._rate_gauge.set(self.account.rate)
-                self.put(job, first=True, delay=0.0 if self.account is not None else 1.0)
+                self._pace.throttled(now)
+                self.put(job, first=True, delay=0.0 if self._pace.adaptive else 1.0)
                 return
             decision = self.retry.decide(status, attempts=part.attempts, age=now - job.created, rng=self.rng)
         else:
@@ -419,12 +422,6 @@ class Dispatcher:
             status = Status.REJECTED if rejected else Status.FAILED
             self._finish(job, status, reason, "smpp" if rejected else "gateway")
 
-    def _congestion(self, account: AdaptiveRate, response: object, now: float) -> None:
-        resp = response if isinstance(response, SubmitSmResp) and response.tlvs else None
-        tlv = None if resp is None else resp.get_tlv(TlvTag.CONGESTION_STATE)
-        if tlv is not None and tlv.value:
-            account.congestion(tlv.value[0], now)
-
     def _end_batch(self) -> None:
         """Commit the batch's ``submitting`` changes, before this task yields and the
         writers send the batch's submit_sm (DESIGN §3)."""
@@ -444,5 +441,4 @@ class Dispatcher:
         """Set the gauges (once a second): in flight, and the adaptive rate, which also
         climbs back between cuts (a Gauge.set takes a lock: not once per message)."""
         self._inflight_gauge.set(self.pool.in_flight())
-        if self.account is not None:
-            self._rate_gauge.set(self.account.rate)
+        self._pace.set_gauge()

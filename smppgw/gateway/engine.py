@@ -45,6 +45,7 @@ from smppgw.gateway.intake import Intake, Plan
 from smppgw.gateway.messages import SubmitError, SubmitFields
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import ReceiptBook
+from smppgw.gateway.shared import LeaseKeeper, SharedLimits
 from smppgw.net.esme import Connect, connect_tcp
 from smppgw.net.tls import client_context
 from smppgw.net.trace import PduTracer
@@ -88,11 +89,17 @@ class Gateway:
         connect: Connect = connect_tcp,
         events: EventStore | None = None,
         tracer: PduTracer | None = None,
+        shared_limits: SharedLimits | None = None,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         """``events``: where status changes append their events (the outbox, usually the
         store itself); None: no events (one-shot tools, most tests). ``tracer``: traces
-        the PDUs of every bind (``--trace``)."""
+        the PDUs of every bind (``--trace``). ``shared_limits`` / ``leases``: the TPS
+        limits, adaptive rates and bind slots shared with other gateways (Redis,
+        ``cluster``); None: this process's own (``gateway.shared``)."""
         self.config = config
+        self._shared_limits = shared_limits
+        self._leases = leases
         self._tracer = tracer
         self._connect = connect  # how each bind pool opens its streams (tests: memory)
         self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
@@ -169,11 +176,14 @@ class Gateway:
             ssl_context=self._ssl_context(smsc, ssl_context),
             connect=self._connect,
             tracer=self._tracer,
+            leases=self._leases,
         )
+        shared = self._shared_limits
         dispatcher = Dispatcher(
             name,
             pool,
-            account=AdaptiveRate(smsc.tps) if smsc.tps is not None else None,
+            account=AdaptiveRate(smsc.tps) if smsc.tps is not None and shared is None else None,
+            shared=shared.account(name, smsc.tps) if shared is not None else None,
             retry=self.config.retry,
             metrics=self.metrics,
             rng=self.rng,

@@ -34,7 +34,8 @@ import trio
 
 from smppgw.gateway import lifecycle
 from smppgw.gateway.config import GatewayConfig
-from smppgw.gateway.dispatcher import Dispatcher, Job
+from smppgw.gateway.dispatcher import Dispatcher
+from smppgw.gateway.jobs import Job
 from smppgw.gateway.messages import SubmitError, SubmitFields, new_record, split, submit_pdus
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.schedule import Schedule
@@ -120,7 +121,7 @@ class Intake:
         self._rng = rng
         self._references = itertools.count(rng.randrange(256))  # concatenation references
         self._sender_limits: dict[str, SlidingWindow] = {}
-        self._route_limits = {name: SlidingWindow(tps) for name, tps in config.route_tps.items()}
+        self._route_limits = {n: SlidingWindow(tps, name=f"route:{n}") for n, tps in config.route_tps.items()}
         # Without any sender or route limit, _limits is () for every message: skip it.
         self._limited = bool(config.sender_tps or config.long_code_tps is not None or self._route_limits)
         self.horizon = config.send_at_horizon
@@ -287,7 +288,9 @@ class Intake:
         if tps is not None:
             limiter = self._sender_limits.get(record.source)
             if limiter is None:
-                limiter = self._sender_limits[record.source] = SlidingWindow(tps)
+                limiter = self._sender_limits[record.source] = SlidingWindow(
+                    tps, name=f"sender:{record.source}"
+                )
             limits.append(limiter)
         if route in self._route_limits:
             limits.append(self._route_limits[route])

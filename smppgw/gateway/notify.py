@@ -27,7 +27,8 @@ on every attempt), ``webhook-timestamp`` (the attempt's Unix seconds), and
 or callback URLs without ``[webhooks] secret_env``, are sent unsigned: a WARNING at start,
 or at the first such callback, says so). The signature is over the stored body bytes, exactly the bytes sent. Logs name
 an endpoint, never a URL. The POSTs go through ``net.http_client`` (keep-alive
-connections, at most ``max_concurrency`` per queue); a redirect is not followed.
+connections, at most ``max_concurrency`` per queue); a redirect is not followed. An
+endpoint with ``batch`` above 1 gets several events per call (``webhook_batch``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from urllib.parse import urlsplit
 import trio
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from smppgw.gateway import webhook_batch
 from smppgw.gateway.signing import literal_refusal, resolved_target, sign
 from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
 from smppgw.net.http_client import ClientLimits, HttpClient, HttpError, HttpResult, HttpTimeout
@@ -213,8 +215,12 @@ class Webhooks:
         for d in due:
             lane = self._lanes.get(d.endpoint)
             if lane is None:
-                sink = self._sinks.get(d.endpoint)
-                lane = self._lanes[d.endpoint] = _Lane((depth if sink is None else 2 * sink.batch) // 2)
+                # A sink takes two batches; a batched endpoint a batch per runner.
+                sink, endpoint = self._sinks.get(d.endpoint), self._endpoints.get(d.endpoint)
+                room = (
+                    max(depth, size * (endpoint.batch if endpoint else 1)) if sink is None else 2 * sink.batch
+                )
+                lane = self._lanes[d.endpoint] = _Lane(room // 2)
             lane.queue.append(d)
         for name, lane in self._lanes.items():
             sink = self._sinks.get(name)
@@ -259,47 +265,65 @@ class Webhooks:
             lane.runners -= 1
 
     async def _runner(self, lane: _Lane) -> None:
-        """Attempts the queue's deliveries one after another until it is empty."""
+        """Attempts the queue's deliveries one after another (a batch at a time for a
+        batched endpoint) until it is empty."""
         try:
             while lane.queue:
+                endpoint = self._endpoints.get(lane.queue[0].endpoint)
+                if endpoint is not None and endpoint.batch > 1:
+                    if len(lane.queue) < endpoint.batch:
+                        self._wake.set()  # short of a batch: read what the outbox has
+                    await webhook_batch.gather(lane.queue, endpoint.batch, endpoint.batch_wait)
+                    batch = webhook_batch.take(lane.queue, endpoint.batch)
+                    if len(lane.queue) <= lane.low:
+                        self._wake.set()
+                    if batch:
+                        self._settle(batch, *await self._post_batch(batch, endpoint))
+                    continue
                 d = lane.queue.popleft()
                 if len(lane.queue) == lane.low:
                     self._wake.set()  # running low: top it up
-                await self._attempt(d)
+                self._settle([d], *await self._post(d))
         finally:
             lane.runners -= 1
 
-    async def _attempt(self, d: Delivery) -> None:
-        status, error, retry_after = await self._post(d)
+    def _settle(
+        self, batch: Sequence[Delivery], status: int | None, error: str | None, retry_after: float | None
+    ) -> None:
+        """Record one attempt's outcome for each delivery it carried (one, or a batch)."""
         now = self._clock()
         s = self.settings
+        d = batch[0]
         if status is not None and 200 <= status < 300:
             state, next_at = DELIVERED, now
         elif retry_after is None and status is not None and status < 500 and status not in _RETRY_STATUSES:
             state, next_at = DEAD, now  # the receiver refuses it: trying again changes nothing
         else:
-            first = d.first_attempt_at if d.first_attempt_at is not None else now
+            firsts = [x.first_attempt_at for x in batch if x.first_attempt_at is not None]
+            first = min(firsts) if firsts else now
             if now - first >= s.retry_for:
                 state, next_at = DEAD, now
             else:
-                delay = retry_after if retry_after is not None else self._backoff(d.attempts)
+                attempts = max(x.attempts for x in batch)
+                delay = retry_after if retry_after is not None else self._backoff(attempts)
                 state, next_at = PENDING, min(now + min(delay, s.backoff_cap), first + s.retry_for)
         result = "retry" if state == PENDING else state
         counter = self._counters.get((d.endpoint, result))
         if counter is None:
             counter = self._counters[(d.endpoint, result)] = self.calls.labels(_label(d.endpoint), result)
-        counter.inc()
+        counter.inc(len(batch))
         if state == DEAD:
             # A per-message callback URL is the client's and may carry a token: only its label.
             log.warning(
                 "webhook dead %s",
-                kv(event=d.event_id, endpoint=_label(d.endpoint), attempts=d.attempts + 1,
+                kv(event=d.event_id, events=len(batch), endpoint=_label(d.endpoint), attempts=d.attempts + 1,
                    error=error or f"HTTP {status}"),
             )  # fmt: skip
-        self._outcomes.append(
-            Attempt(seq=d.seq, endpoint=d.endpoint, state=state, at=now, next_attempt_at=next_at,
+        self._outcomes += [
+            Attempt(seq=x.seq, endpoint=x.endpoint, state=state, at=now, next_attempt_at=next_at,
                     status=status, error=error)
-        )  # fmt: skip
+            for x in batch
+        ]  # fmt: skip
 
     def _backoff(self, attempts: int) -> float:
         s = self.settings
@@ -324,20 +348,35 @@ class Webhooks:
             return 0, f"endpoint {d.endpoint!r} is no longer configured", None
         else:
             secrets = endpoint.secrets
-        body = d.body.encode()  # the stored text: the bytes sent are the bytes signed
+        # The stored text: the bytes sent are the bytes signed.
+        return await self._send(d.url, d.endpoint, d.event_id, d.body.encode(), secrets, address)
+
+    async def _post_batch(
+        self, batch: Sequence[Delivery], endpoint: Endpoint
+    ) -> tuple[int | None, str | None, float | None]:
+        """One attempt of a batch (``webhook_batch``): its events as one JSON array."""
+        body = webhook_batch.batch_body(batch)
+        return await self._send(
+            endpoint.url, endpoint.name, webhook_batch.batch_id(batch), body, endpoint.secrets
+        )
+
+    async def _send(
+        self, url: str, pool: str, webhook_id: str, body: bytes, secrets: tuple[bytes, ...],
+        address: str | None = None,
+    ) -> tuple[int | None, str | None, float | None]:  # fmt: skip
         timestamp = int(self._clock())
-        headers = [("webhook-id", d.event_id), ("webhook-timestamp", str(timestamp))]
+        headers = [("webhook-id", webhook_id), ("webhook-timestamp", str(timestamp))]
         if secrets:
-            headers.append(("webhook-signature", sign(secrets, d.event_id, timestamp, body)))
+            headers.append(("webhook-signature", sign(secrets, webhook_id, timestamp, body)))
         try:
-            answer = await self._client.post(d.url, body, headers, connect_to=address, pool=d.endpoint)
+            answer = await self._client.post(url, body, headers, connect_to=address, pool=pool)
         except HttpTimeout:
             return None, "timeout", None
         except HttpError as exc:
             return None, str(exc), None
         status = answer.status
         if 300 <= status < 400:
-            log.info("webhook %s to %s: HTTP %d, a redirect (not followed)", d.event_id, d.endpoint, status)
+            log.info("webhook %s to %s: HTTP %d, a redirect (not followed)", webhook_id, _label(pool), status)
         retry_after = _retry_after(answer.headers.get("retry-after")) if status == 429 else None
         return status, None if 200 <= status < 300 else f"HTTP {status}", retry_after
 

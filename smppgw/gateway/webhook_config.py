@@ -16,6 +16,8 @@
     events = ["message.status", "message.inbound"]   # default: every type
     secret_env = "PLATFORM_WEBHOOK_SECRET"
     name = "platform"                    # in metrics and logs; default: the URL's host
+    batch = 1                            # events per call; above 1: a JSON array (webhook_batch)
+    batch_wait = 0.05                    # seconds a batch waits to fill (batch > 1)
 
 A ``secret_env`` names an environment variable holding one secret, or two separated by
 whitespace while a secret is rotated (``whsec_<base64>``): each call then carries both
@@ -38,6 +40,7 @@ from smppgw.support.config import (
     boolean,
     each,
     integer,
+    number,
     positive,
     string,
     table,
@@ -58,6 +61,8 @@ class Endpoint:
     url: str = attrs.field(repr=False)  # may carry a token: never logged
     events: frozenset[str] | None = None  # None: every type
     secrets: tuple[bytes, ...] = attrs.field(default=(), repr=False)
+    batch: int = 1  # events per call (gateway.webhook_batch)
+    batch_wait: float = 0.05  # seconds a batch waits for more events
 
     def wants(self, event_type: str) -> bool:
         return self.events is None or event_type in self.events
@@ -96,7 +101,7 @@ def _url(v: Any, where: str) -> str:
 
 
 def _endpoint(t: dict[str, Any], where: str, env: Mapping[str, str]) -> Endpoint:
-    unknown_keys(t, {"url", "events", "secret_env", "name"}, where)
+    unknown_keys(t, {"url", "events", "secret_env", "name", "batch", "batch_wait"}, where)
     if "url" not in t:
         raise ConfigError(f"{where}.url: missing")
     url = _url(t["url"], f"{where}.url")
@@ -107,7 +112,11 @@ def _endpoint(t: dict[str, Any], where: str, env: Mapping[str, str]) -> Endpoint
             raise ConfigError(f"{where}.events: at least one event type (or leave it out: all)")
     name = string(t["name"], f"{where}.name") if "name" in t else httpx.URL(url).host
     secrets = _secrets(t["secret_env"], f"{where}.secret_env", env) if "secret_env" in t else ()
-    return Endpoint(name=name, url=url, events=events, secrets=secrets)
+    batch = integer(t["batch"], f"{where}.batch", 1, 1000) if "batch" in t else 1
+    wait = 0.05
+    if "batch_wait" in t:
+        wait = number(t["batch_wait"], f"{where}.batch_wait", ge=0.0, le=10.0)
+    return Endpoint(name=name, url=url, events=events, secrets=secrets, batch=batch, batch_wait=wait)
 
 
 def webhooks_from_dict(t: dict[str, Any], environ: Mapping[str, str] | None = None) -> WebhookSettings:

@@ -75,11 +75,14 @@ class SlidingWindow:
     capacity is ``rate * window`` sends (at least one: 0.5/s becomes 1 per 2 s).
     """
 
-    __slots__ = ("_capacity", "_sent", "_span", "rate", "window")
+    __slots__ = ("_capacity", "_sent", "_span", "name", "rate", "window")
 
-    def __init__(self, rate: float, window: float = 1.0) -> None:
+    def __init__(self, rate: float, window: float = 1.0, *, name: str = "") -> None:
+        """``name``: what it limits (``sender:<address>``, ``route:<name>``), the key of
+        the same limit when it is shared between gateways (``gateway.shared``)."""
         if rate <= 0 or window <= 0:
             raise ValueError(f"rate and window must be > 0, got {rate}, {window}")
+        self.name = name
         self.window = window
         self._sent: deque[float] = deque()
         self.rate = 0.0

@@ -27,11 +27,11 @@ Times here are wall-clock seconds.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
+import orjson
 
 from smppgw.support.isotime import iso
 
@@ -99,7 +99,9 @@ class EventRecord:
         }
 
     def body(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
+        # orjson: compact like json.dumps with (",", ":"), non-ASCII kept as UTF-8 (the
+        # bytes sent and signed are this text encoded); several times cheaper per event.
+        return orjson.dumps(self.to_dict()).decode()
 
 
 def inbound_event(record: Any) -> EventRecord:

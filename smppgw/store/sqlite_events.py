@@ -127,19 +127,36 @@ class SqliteEvents:
         self._staged_ids |= {e.id for e, _ in staged}
 
     def _write_events(self, staged: Sequence[tuple[EventRecord, Sequence[Target]]]) -> None:
-        """Inside the caller's transaction."""
+        """Inside the caller's transaction. One ``executemany`` for the events, their seqs
+        given (the next ones of the AUTOINCREMENT, read under the write lock: one writer),
+        not one INSERT per event for its rowid."""
+        if not staged:
+            return
         db = self._db
+        found = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        first = (found[0] if found else 0) + 1  # above every seq ever used (pruned ones too)
+        before = db.total_changes
+        db.executemany(
+            "INSERT OR IGNORE INTO events (seq, id, type, subject, sequence, occurred_at, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (first + i, e.id, e.type, e.subject, e.sequence, e.occurred_at, e.body())
+                for i, (e, _) in enumerate(staged)
+            ],
+        )
+        if db.total_changes - before == len(staged):
+            new: Sequence[int] = range(len(staged))
+        else:  # some were replayed (their ids are in the log, with their deliveries): not those
+            last = first + len(staged) - 1
+            kept = {
+                r[0] for r in db.execute("SELECT seq FROM events WHERE seq BETWEEN ? AND ?", (first, last))
+            }
+            new = [i for i in range(len(staged)) if first + i in kept]
         rows: list[tuple[Any, ...]] = []
-        for event, targets in staged:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO events (id, type, subject, sequence, occurred_at, body) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (event.id, event.type, event.subject, event.sequence, event.occurred_at, event.body()),
-            )
-            if cursor.rowcount == 1:  # a new event (a replayed one has its deliveries)
-                seq = cursor.lastrowid
-                at = event.occurred_at
-                rows += [(seq, t.endpoint, t.url, PENDING, at, at) for t in targets]
+        for i in new:
+            event, targets = staged[i]
+            at = event.occurred_at
+            rows += [(first + i, t.endpoint, t.url, PENDING, at, at) for t in targets]
         if rows:
             self._pending_endpoints.update(r[1] for r in rows)
             db.executemany(

@@ -68,8 +68,10 @@ def mutated_bodies(draw: st.DrawFn, cls: type[Pdu]) -> bytes | bytearray:
     return wire if draw(st.booleans()) else bytes(wire)
 
 
+# 100 mutated bodies per class and run (a thousand in all, each class's PDUs drawn anew
+# every run): 300 made this the suite's costliest unit test for little more assurance.
 @pytest.mark.parametrize("cls", FAST_CLASSES, ids=lambda c: c.__name__)
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_fast_path_agrees_with_the_step_by_step_decoder(cls: type[Pdu], data: st.DataObject) -> None:
     buf = data.draw(mutated_bodies(cls))

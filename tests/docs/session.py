@@ -284,9 +284,10 @@ class Session:
             return False
 
     @staticmethod
-    def _stop(proc: subprocess.Popen[bytes]) -> None:
+    def _stop(proc: subprocess.Popen[bytes], *, signalled: bool = False) -> None:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            if not signalled:  # one SIGTERM only: a second may mean "now" to a server
+                proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -294,8 +295,13 @@ class Session:
                 proc.wait(timeout=10)
 
     def close(self) -> None:
+        # Every server is told at once (newest first), then each is waited on: their
+        # graceful shutdowns overlap instead of queueing one after another.
         for _, proc, _ in reversed(self.servers):
-            self._stop(proc)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for _, proc, _ in reversed(self.servers):
+            self._stop(proc, signalled=True)
         self.servers.clear()
 
     # -- configs and programs ---------------------------------------------------------

@@ -14,8 +14,9 @@ from trio.testing import MockClock
 
 from smppgw.core.timefmt import format_relative
 from smppgw.gateway.config import ConfigError, config_from_dict
-from smppgw.gateway.dispatcher import Dispatcher, Job
+from smppgw.gateway.dispatcher import Dispatcher
 from smppgw.gateway.engine import CancelError, Gateway
+from smppgw.gateway.jobs import Job
 from smppgw.gateway.messages import SubmitError
 from smppgw.net.connection import SmppConnection
 from smppgw.store.base import MessageQuery, MessageStore, Status

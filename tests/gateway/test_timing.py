@@ -23,7 +23,8 @@ from smppgw.core.pdu import SubmitSm, SubmitSmResp
 from smppgw.core.session import SessionConfig
 from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.config import config_from_dict
-from smppgw.gateway.dispatcher import Dispatcher, Job
+from smppgw.gateway.dispatcher import Dispatcher
+from smppgw.gateway.jobs import Job
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.net.esme import Connect
 from smppgw.net.server import Handler, handle_stream

@@ -64,3 +64,31 @@ def test_released_or_after_a_restart_what_was_handed_out_is_due_again(backend: B
         reopened = backend.reopen()
         after = {(d.seq, d.endpoint) for d in reopened.due_deliveries(200.0, limit=100)}
         assert after == again  # a restart forgets the hand-outs: at least once
+
+
+def test_events_written_again_among_new_ones_keep_their_seq_and_get_no_second_delivery(
+    backend: Backend,
+) -> None:
+    # A commit that mixes replayed events (ids in the log: a restart writing a change
+    # again) with new ones: the new ones get the next seqs and their deliveries, the old
+    # ones nothing more; the seqs never go back, also once the newest were pruned.
+    store = routed(backend)  # events 0..4, seqs 1..5
+    for i in (2, 7, 4, 8):
+        store.append_event(event(i))
+    store.commit()
+    log = store.events(limit=100)
+    assert [e.subject for e in log] == [f"{n:032x}" for n in (0, 1, 2, 3, 4, 7, 8)]
+    seqs = [e.seq for e in log]
+    assert seqs[:5] == [1, 2, 3, 4, 5] and 5 < seqs[5] < seqs[6]  # (SQLite may leave a gap: never reused)
+    due = store.due_deliveries(200.0, limit=100)
+    assert sorted((d.seq, d.endpoint) for d in due) == sorted((s, e) for s in seqs for e in "ab")
+    store.record_attempts([attempt(d.seq, d.endpoint, DELIVERED) for d in due])
+    assert store.prune_events(1000.0) == 7
+    store.append_event(event(20))
+    store.commit()
+    [after] = store.events(limit=100)
+    assert after.seq > seqs[-1]  # after the pruned ones, not reusing theirs
+    assert {(d.seq, d.endpoint) for d in store.due_deliveries(200.0, limit=100)} == {
+        (after.seq, "a"),
+        (after.seq, "b"),
+    }
