@@ -23,7 +23,6 @@ with its event. Times are wall-clock seconds, kept as ``repr`` strings (every di
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -138,8 +137,8 @@ return 1
 
 
 def _j(value: Any) -> str:
-    """JSON text as ``EventRecord.body`` writes it (``json.dumps``)."""
-    return json.dumps(value)
+    """JSON text as ``EventRecord.body`` writes it (orjson: non-ASCII kept as UTF-8)."""
+    return orjson.dumps(value).decode()
 
 
 def _s(value: bytes | str) -> str:

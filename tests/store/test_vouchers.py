@@ -243,5 +243,13 @@ def test_many_redis_clients_issuing_at_once_never_share_a_code(redis_url: str, r
         assert record is not None
         body = check._hget(f"event:{first.seq}", "body")
         assert body == voucher_event(record, "voucher.issued").body()  # byte for byte as Python's
+        _outbox(check)
+        check.import_vouchers("café", [("CODE-É1/x", "été")], at=3.0)
+        accented = check.issue_voucher("café", "447700900001", campaign=None, at=4.0)
+        assert accented is not None and accented[0].campaign == "été"
+        [event] = check.events(types=["voucher.issued"], after=max(e.seq for e in events))
+        assert (
+            check._hget(f"event:{event.seq}", "body") == voucher_event(accented[0], "voucher.issued").body()
+        )
     finally:
         check.close()
