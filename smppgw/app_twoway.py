@@ -14,7 +14,7 @@ from smppgw.gateway.engine import Gateway
 from smppgw.gateway.flows import flow_desk
 from smppgw.gateway.twoway import Reply, TwoWay
 from smppgw.gateway.vouchers import VoucherDesk
-from smppgw.store.base import Store, VoucherStore
+from smppgw.store.base import Store
 from smppgw.twoway.keywords import Keywords
 
 if TYPE_CHECKING:
@@ -42,9 +42,7 @@ def twoway_handler(config: AppConfig, store: Store, gateway: Gateway) -> TwoWay:
                 tags=("twoway", reply.purpose, *reply.tags),
             )  # fmt: skip
 
-    vouchers = (  # rules' codes, flows' and the API's
-        VoucherDesk(store, registry=gateway.metrics.registry) if isinstance(store, VoucherStore) else None
-    )
+    vouchers = VoucherDesk(store, registry=gateway.metrics.registry)  # rules' codes, flows' and the API's
     keywords = Keywords(config.twoway.keywords)
     flows = flow_desk(
         store, flows=config.twoway.flows, keywords=keywords, send=send, wall=store.wall, vouchers=vouchers

@@ -79,7 +79,7 @@ from smppgw.gateway.flows import FlowDesk
 from smppgw.gateway.threads import ThreadDesk
 from smppgw.gateway.vouchers import VoucherDesk
 from smppgw.policy.addressing import to_smpp
-from smppgw.store.base import MessageQuery, MessageRecord, Status, Store, VoucherStore
+from smppgw.store.base import MessageQuery, MessageRecord, Status, Store
 from smppgw.twoway.consent import Consent
 
 __all__ = ["MAX_SEQ", "build_app", "message_view"]
@@ -286,10 +286,9 @@ def build_app(
     app.include_router(consent_router(store, consent_rules or Consent(), now=now, region=region,
                                       block=gateway.block_destination, read=need("consent:read"), write=consent))  # fmt: skip
     # Its metrics of its own when not given (serve passes the one with the gateway's).
-    desk = vouchers or (VoucherDesk(store) if isinstance(store, VoucherStore) else None)
-    if desk is not None and isinstance(store, VoucherStore):
-        app.include_router(vouchers_router(desk, store, now=now, region=region, read=need("vouchers:read"),
-                                           write=need("vouchers:write")))  # fmt: skip
+    desk = vouchers or VoucherDesk(store)
+    app.include_router(vouchers_router(desk, store, now=now, region=region, read=need("vouchers:read"),
+                                       write=need("vouchers:write")))  # fmt: skip
     if flows is not None:
         app.include_router(flows_router(flows, region=region, admin=admin_scope, read=read, send=send))
     if threads is not None:

@@ -17,9 +17,10 @@ resumes), ``InboundStore`` (MO messages), ``OptOutStore`` (the opt-out registry)
 ``StoreControl`` (write-behind flush, group commit, close, wall-clock times),
 ``CorrelationStore`` (which part an SMSC id named, for a horizon) and
 ``InboundPartStore`` (MO parts held for reassembly); ``ConsentStore`` (the consent
-history, ``store.consent``; ``OptOutStore`` is a view of it); ``FlowStore`` and
-``ThreadStore`` (``store.flows``, ``store.threads``; not in ``Store``: the composition
-root wires them for a store that has them). ``Store`` combines the first five; the API
+history, ``store.consent``; ``OptOutStore`` is a view of it), ``VoucherStore``
+(``store.vouchers``); ``FlowStore`` and ``ThreadStore`` (``store.flows``,
+``store.threads``; not in ``Store``: the composition root wires them for a store that
+has them; every bundled store does). ``Store`` combines the first five; the API
 and the composition root take it, the engine takes ``MessageStore`` only.
 ``store.sqlite`` and ``store.memory`` implement all of them (Redis: the same).
 """
@@ -401,11 +402,11 @@ class CorrelationStore(Protocol):
 @runtime_checkable
 class Store(
     MessageStore, InboundStore, OptOutStore, StoreControl, CorrelationStore, EventStore, KeyStore,
-    ConsentStore, ConversationStore, Protocol,
+    ConsentStore, ConversationStore, VoucherStore, Protocol,
 ):  # fmt: skip
     """Everything the API and the composition root use of a store (the event outbox of
-    ``store.events`` included). Flows, vouchers and threads are protocols of their own
-    (``FlowStore``, ``VoucherStore``, ``ThreadStore``), wired where a store has them."""
+    ``store.events`` and the voucher pools included). Flows and threads are protocols of
+    their own (``FlowStore``, ``ThreadStore``), wired where a store has them."""
 
 
 # -- inbound parts held for reassembly --------------------------------------------------------

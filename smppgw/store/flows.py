@@ -12,8 +12,9 @@ write so two starts at once cannot both win.
 Every change of a run is written at once, with its events (``flow.step``, ...) in the
 same transaction: a restarted gateway finds each run as it was last told, and its
 timers by ``due_flow_runs``. Times here are wall-clock seconds (the machine's ``now``).
-The SQLite half is ``store.sqlite_flows``, the memory half ``store.memory_flows``.
-Not every backend has flows: the composition root wires them only for a store that is a
+The SQLite half is ``store.sqlite_flows``, the memory half ``store.memory_flows``, the
+Redis half ``store.redis_flows``.
+Every bundled store has flows; the composition root wires them for a store that is a
 ``FlowStore``.
 """
 

@@ -38,14 +38,18 @@ from smppgw.store.base import (
     owes_work,
 )
 from smppgw.store.redis_events import RedisEvents
+from smppgw.store.redis_flows import RedisFlows
 from smppgw.store.redis_link import RedisLink
 from smppgw.store.redis_lua import COMMIT
 from smppgw.store.redis_receipts import CORRELATION_TTL, RedisReceipts
+from smppgw.store.redis_threads import RedisThreads
 from smppgw.store.redis_twoway import RedisConsent, RedisConversations, RedisKeys
+from smppgw.store.redis_vouchers import RedisVouchers
 from smppgw.store.sqlite_rows import message_record, message_row
 
 if TYPE_CHECKING:
-    from smppgw.store.base import InboundPartStore, Store
+    from smppgw.store.base import FlowStore, InboundPartStore, Store, ThreadStore
+    from smppgw.store.threads import ThreadWrites
 
 __all__ = ["RedisStore"]
 
@@ -60,7 +64,10 @@ def _t(x: float) -> str:
     return repr(float(x))
 
 
-class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations):
+class RedisStore(
+    RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations, RedisVouchers, RedisFlows,
+    RedisThreads,
+):  # fmt: skip
     """Implements every protocol of ``store.base`` (``Store``) on Redis at ``url``; every
     key starts with ``prefix``.
 
@@ -98,6 +105,7 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
         self._events_init()
         self._consent_init()
         self._conversations_init()
+        self._threads_init()
 
     @property
     def where(self) -> str:
@@ -167,10 +175,16 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
         ]  # fmt: skip
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
-        opened = self._take_opened()  # their conversations, in the same step
+        opened = self._take_opened()  # their conversations and threads, in the same step
         ops = [self._message_op(m, check=True) for m in messages]
         handed = [m.id for m in messages if m.status is Status.QUEUED] if self.work_queue else []
-        self._apply(ops + self._opened_ops(opened) + [["w", i] for i in handed])
+        offset = self.clock_offset
+
+        def threads(writes: ThreadWrites) -> None:
+            for m in messages:
+                writes.mt(m, m.created_at + offset, m.status is Status.BLOCKED)
+
+        self._threads_written(ops + self._opened_ops(opened) + [["w", i] for i in handed], threads)
         self._written(messages, frozenset(handed))
 
     def take_work(self, ids: Sequence[str]) -> list[MessageRecord | None]:
@@ -359,7 +373,8 @@ class RedisStore(RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConve
             **{name: notes.get(name) for name in INBOUND_NOTES},
         )  # fmt: skip
         op = ["i", record.seq, tenant or "", orjson.dumps(record.to_dict()).decode()]
-        self._apply([op, *self._inbound_event_ops(record)])  # with its message.inbound event
+        # With its message.inbound event and its thread's entry.
+        self._threads_written([op, *self._inbound_event_ops(record)], lambda writes: writes.mo(record))
         return record
 
     def inbound(self, *, after: int = 0, limit: int = 100, tenant: str | None = None) -> list[InboundRecord]:
@@ -381,4 +396,10 @@ if TYPE_CHECKING:
         return store  # mypy checks RedisStore against every protocol
 
     def _holds_parts(store: RedisStore) -> InboundPartStore:
+        return store
+
+    def _keeps_flows(store: RedisStore) -> FlowStore:
+        return store
+
+    def _keeps_threads(store: RedisStore) -> ThreadStore:
         return store

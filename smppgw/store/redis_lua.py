@@ -30,7 +30,35 @@ The key layout (README "Scale out on Redis"), ``P`` the configured prefix:
 
 from __future__ import annotations
 
-__all__ = ["ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "GATHER", "PRUNE", "RETRY_DEAD"]
+__all__ = [
+    "ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "GATHER", "PRUNE", "PUT_EVENT", "RETRY_DEAD",
+]  # fmt: skip
+
+# An event written (op as COMMIT's "e"; an id already there is ignored): a Lua function
+# the scripts that write events start with.
+PUT_EVENT = r"""
+local function put_event(P, op)
+  if redis.call('HSETNX', P .. ':eventids', op[2], 0) == 1 then
+    local seq = redis.call('INCR', P .. ':events:seq')
+    redis.call('HSET', P .. ':eventids', op[2], seq)
+    local eps = {}
+    for _, t in ipairs(op[8]) do table.insert(eps, t[1]) end
+    redis.call('HSET', P .. ':event:' .. seq, 'id', op[2], 'type', op[3], 'subject', op[4],
+      'sequence', op[5], 'occurred_at', op[6], 'body', op[7], 'endpoints', cjson.encode(eps))
+    redis.call('ZADD', P .. ':events', seq, seq)
+    for _, t in ipairs(op[8]) do
+      local key = seq .. '\t' .. t[1]
+      redis.call('HSET', P .. ':dlv:' .. key, 'seq', seq, 'event_id', op[2], 'type', op[3],
+        'subject', op[4], 'endpoint', t[1], 'url', t[2], 'state', 'pending', 'attempts', 0,
+        'next_attempt_at', op[6], 'updated_at', op[6])
+      redis.call('ZADD', P .. ':fresh:' .. t[1], seq, seq)
+      redis.call('SADD', P .. ':endpoints', t[1])
+      redis.call('RPUSH', P .. ':subject:' .. op[4], key)
+      redis.call('ZADD', P .. ':updated', op[6], key)
+    end
+  end
+end
+"""
 
 # ARGV[1] the prefix, ARGV[2] a JSON list of operations, applied in order after every
 # check passed (all or none). Operations:
@@ -43,7 +71,12 @@ __all__ = ["ATTEMPTS", "COMMIT", "DELIVERIES", "DUE", "EVENTS", "EXPIRE", "GATHE
 #   k: a consent event: number, seq, JSON
 #   i: an inbound message: seq, tenant or "", JSON
 #   w: a message handed to the work queue: id (XADD P:work, in the step that stores it)
-COMMIT = r"""
+#   t: a thread: id, number, "tenant TAB sender", JSON, active_at, status, check (1: refuse
+#      unless the stored JSON is the next field, "" meaning the pair has no thread), expected
+#   te: a thread entry: thread id, JSON (appended: its n is the list's length)
+COMMIT = (
+    PUT_EVENT
+    + r"""
 local P = ARGV[1]
 local ops = cjson.decode(ARGV[2])
 local function msg(id) return P .. ':msg:{' .. id .. '}' end
@@ -64,6 +97,11 @@ for _, op in ipairs(ops) do
       end
       seen[ik] = true
     end
+  elseif op[1] == 't' and op[8] == 1 then
+    local there
+    if op[9] == '' then there = redis.call('HEXISTS', P .. ':threadpair:{' .. op[3] .. '}', op[4]) == 0
+    else there = redis.call('GET', P .. ':thread:{' .. op[2] .. '}') == op[9] end
+    if not there then return redis.error_reply("THREAD_CHANGED thread '" .. op[2] .. "' was written meanwhile") end
   end
 end
 for _, op in ipairs(ops) do
@@ -89,25 +127,7 @@ for _, op in ipairs(ops) do
       if op[7] + j - 1 >= n then redis.call('RPUSH', h, e) end
     end
   elseif kind == 'e' then
-    if redis.call('HSETNX', P .. ':eventids', op[2], 0) == 1 then
-      local seq = redis.call('INCR', P .. ':events:seq')
-      redis.call('HSET', P .. ':eventids', op[2], seq)
-      local eps = {}
-      for _, t in ipairs(op[8]) do table.insert(eps, t[1]) end
-      redis.call('HSET', P .. ':event:' .. seq, 'id', op[2], 'type', op[3], 'subject', op[4],
-        'sequence', op[5], 'occurred_at', op[6], 'body', op[7], 'endpoints', cjson.encode(eps))
-      redis.call('ZADD', P .. ':events', seq, seq)
-      for _, t in ipairs(op[8]) do
-        local key = seq .. '\t' .. t[1]
-        redis.call('HSET', P .. ':dlv:' .. key, 'seq', seq, 'event_id', op[2], 'type', op[3],
-          'subject', op[4], 'endpoint', t[1], 'url', t[2], 'state', 'pending', 'attempts', 0,
-          'next_attempt_at', op[6], 'updated_at', op[6])
-        redis.call('ZADD', P .. ':fresh:' .. t[1], seq, seq)
-        redis.call('SADD', P .. ':endpoints', t[1])
-        redis.call('RPUSH', P .. ':subject:' .. op[4], key)
-        redis.call('ZADD', P .. ':updated', op[6], key)
-      end
-    end
+    put_event(P, op)
   elseif kind == 'c' then
     local key = op[2] .. '\t' .. op[3]
     redis.call('SET', P .. ':corr:' .. key, op[4], 'EX', op[6])
@@ -130,6 +150,16 @@ for _, op in ipairs(ops) do
   elseif kind == 'k' then
     redis.call('RPUSH', P .. ':consent:{' .. op[2] .. '}', op[4])
     redis.call('ZADD', P .. ':consent', op[3], op[4])
+  elseif kind == 't' then
+    redis.call('SET', P .. ':thread:{' .. op[2] .. '}', op[5])
+    redis.call('HSET', P .. ':threadpair:{' .. op[3] .. '}', op[4], op[2])
+    redis.call('ZADD', P .. ':threads', op[6], op[2])
+    for _, s in ipairs({'open', 'waiting_on_agent', 'waiting_on_customer', 'closed'}) do
+      redis.call('ZREM', P .. ':threads:s:' .. s, op[2])
+    end
+    redis.call('ZADD', P .. ':threads:s:' .. op[7], op[6], op[2])
+  elseif kind == 'te' then
+    redis.call('RPUSH', P .. ':thread:{' .. op[2] .. '}:e', op[3])
   elseif kind == 'i' then
     redis.call('ZADD', P .. ':inbound', op[2], op[4])
     if op[3] ~= '' then redis.call('ZADD', P .. ':inbound:t:' .. op[3], op[2], op[4]) end
@@ -139,6 +169,7 @@ for _, op in ipairs(ops) do
 end
 return #ops
 """
+)
 
 # ARGV: prefix, JSON [[seq, endpoint, state, at, next_attempt_at, status or "", error or ""]]
 ATTEMPTS = r"""

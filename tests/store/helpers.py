@@ -11,11 +11,9 @@ from smppgw.store.memory import MemoryStore
 from smppgw.store.redis import RedisStore
 from smppgw.store.sqlite import SqliteStore
 
-__all__ = ["BACKENDS", "LOCAL_BACKENDS", "Backend", "record"]
+__all__ = ["BACKENDS", "Backend", "record"]
 
 BACKENDS = ("memory", "sqlite", "redis")
-# The stores of flows, vouchers and threads are not on Redis yet (issue 19).
-LOCAL_BACKENDS = ("memory", "sqlite")
 
 
 def record(i: int, **kw: object) -> MessageRecord:

@@ -1,21 +1,18 @@
 """Flows in the store (``FlowStore``), on every backend: definitions put, replaced and
 deleted; one active run per (number, sender), checked in the write; a change written
-with its events; the due runs, earliest first; everything read back across a reopen."""
+with its events; the due runs, earliest first; everything read back across a reopen; on
+Redis, several clients starting the same pairs at once."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import threading
 
 import pytest
 
 from smppgw.store.base import ActiveRunExists, FlowDefinition, FlowRunRecord, FlowStore, Target
 from smppgw.store.flows import MAX_TRANSCRIPT, flow_event
-from tests.store.helpers import LOCAL_BACKENDS, Backend
-
-
-@pytest.fixture(params=LOCAL_BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
+from smppgw.store.redis import RedisStore
+from tests.store.helpers import Backend
 
 
 def flows(backend: Backend, *, reopen: bool = False) -> FlowStore:
@@ -124,3 +121,48 @@ def test_the_transcript_keeps_the_newest_entries() -> None:
     for i in range(MAX_TRANSCRIPT + 3):
         record.note({"at": float(i), "direction": "in", "text": str(i)})
     assert len(record.transcript) == MAX_TRANSCRIPT and record.transcript[0]["text"] == "3"
+
+
+def test_two_redis_clients_starting_the_same_pairs_at_once_win_once_each(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Four threads, each its own client (as four gateways), start a run for each of 50
+    (number, sender) pairs at once: each pair has exactly one active run, the others
+    were refused naming it."""
+    won: list[tuple[str, str]] = []
+    refused: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def worker(k: int) -> None:
+        store = RedisStore(redis_url, prefix=redis_prefix)
+        start.wait()
+        try:
+            for j in range(50):
+                number = f"4477009{j:05d}"
+                try:
+                    store.add_flow_run(run(k * 100 + j, number=number))
+                    with lock:
+                        won.append((number, f"r{k * 100 + j}"))
+                except ActiveRunExists as exc:
+                    with lock:
+                        refused.append((number, exc.run_id))
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    winner = dict(won)
+    assert len(won) == 50 and len(winner) == 50 and len(refused) == 150
+    assert all(winner[n] == r for n, r in refused)  # each refusal named the run that won
+    check = RedisStore(redis_url, prefix=redis_prefix)
+    try:
+        for number, run_id in winner.items():
+            found = check.active_flow_run(number, "12345")
+            assert found is not None and found.id == run_id
+    finally:
+        check.close()

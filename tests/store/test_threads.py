@@ -1,11 +1,11 @@
 """Threads in the store (``ThreadStore``), on every backend: each MT and MO message is an
 entry of its (tenant, number, sender) thread, written with the message (a refused add
 writes none), in order; the status rule; the events; the listing and its pages; a
-reopened store reads it all back."""
+reopened store reads it all back; on Redis, several clients writing one thread at once."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import threading
 from typing import Protocol, cast
 
 import pytest
@@ -20,19 +20,15 @@ from smppgw.store.base import (
     ThreadRecord,
     ThreadStore,
 )
+from smppgw.store.redis import RedisStore
 from smppgw.store.threads import thread_updated
-from tests.store.helpers import LOCAL_BACKENDS, Backend, record
+from tests.store.helpers import Backend, record
 
 X, Y, SENDER = "447700900001", "447700900002", "12345"
 
 
 class Threaded(Store, ThreadStore, Protocol):
-    """Both bundled stores keep threads."""
-
-
-@pytest.fixture(params=LOCAL_BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
+    """Every bundled store keeps threads."""
 
 
 def opened(backend: Backend, tenants: dict[str, str] | None = None) -> Threaded:
@@ -225,3 +221,49 @@ def test_a_batch_to_one_pair_is_one_thread_in_order(backend: Backend) -> None:
     assert [(e.sequence, e.data["message_id"]) for e in events] == [
         (i + 1, m.id) for i, m in enumerate(batch)
     ]
+
+
+def test_several_redis_clients_writing_one_thread_at_once_keep_it_whole(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Four threads, each its own client (as four gateways), add 25 MT messages each and
+    take 25 MO messages each for the same pair at once: one thread, its 200 entries
+    numbered 1..200 with none lost or twice, each message once."""
+    start = threading.Barrier(4)
+    ids: list[str] = []
+    seqs: list[int] = []
+    lock = threading.Lock()
+
+    def worker(k: int) -> None:
+        store = RedisStore(redis_url, prefix=redis_prefix, clock_offset=1_000.0)
+        store.keep_threads()
+        start.wait()
+        try:
+            for j in range(25):
+                m = record(k * 100 + j, destination=X)
+                store.add([m])
+                got = mo(store, f"hi {k} {j}", at=200.0 + j)
+                with lock:
+                    ids.append(m.id)
+                    seqs.append(got.seq)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    check = RedisStore(redis_url, prefix=redis_prefix)
+    try:
+        thread = thread_of(check)  # type: ignore[arg-type]
+        assert thread.messages == 200
+        entries = check.thread_entries(thread.id, limit=1000)
+        assert [e.n for e in entries] == list(range(1, 201))
+        assert sorted(e.message_id for e in entries if e.direction == "mt") == sorted(ids)
+        assert sorted(e.inbound_seq for e in entries if e.direction == "mo") == sorted(seqs)  # type: ignore[type-var]
+        page, _ = check.list_threads(ThreadQuery())
+        assert [t.id for t in page] == [thread.id]  # one thread for the pair, not one per client
+    finally:
+        check.close()

@@ -11,14 +11,10 @@ from pathlib import Path
 import pytest
 
 from smppgw.store.base import Target
+from smppgw.store.redis import RedisStore
 from smppgw.store.sqlite import SqliteStore
-from smppgw.store.vouchers import PoolCounts, RedeemError
-from tests.store.helpers import LOCAL_BACKENDS, Backend
-
-
-@pytest.fixture(params=LOCAL_BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(request.param, tmp_path)
+from smppgw.store.vouchers import PoolCounts, RedeemError, voucher_event
+from tests.store.helpers import Backend
 
 
 def _outbox(store: object) -> None:
@@ -186,3 +182,74 @@ def test_many_connections_issuing_at_once_never_share_a_code(tmp_path: Path) -> 
     rows = check._db.execute("SELECT issued_to, code FROM vouchers WHERE issued_to IS NOT NULL").fetchall()
     assert len(rows) == 200 and dict(rows) == code_of  # on disk: what each caller was told
     check.close()
+
+
+def test_many_redis_clients_issuing_at_once_never_share_a_code(redis_url: str, redis_prefix: str) -> None:
+    """The same on Redis: eight threads, each its own client (as several gateways would
+    be), 300 numbers asked from several threads each, 200 codes; the events written are
+    one per code, with the body Python would have written."""
+    setup = RedisStore(redis_url, prefix=redis_prefix)
+    setup.import_vouchers("p", [(f"V{i:04d}", "c" if i % 2 else None) for i in range(200)], at=1.0)
+    setup.close()
+    numbers = [f"4477009{i:05d}" for i in range(300)]
+    got: list[tuple[str, str, bool]] = []
+    empty: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def worker(k: int) -> None:
+        store = RedisStore(redis_url, prefix=redis_prefix)
+        _outbox(store)
+        start.wait()
+        try:
+            for j in range(150):
+                number = numbers[(k * 37 + j * 2) % 300]
+                found = store.issue_voucher("p", number, campaign="spring", at=2.5 + j / 1000)
+                with lock:
+                    if found is None:
+                        empty.append(number)
+                    else:
+                        got.append((number, found[0].code, found[1]))
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert len(got) + len(empty) == 8 * 150
+    new = [(n, c) for n, c, fresh in got if fresh]
+    assert len(new) == 200
+    assert len({c for _, c in new}) == 200 and len({n for n, _ in new}) == 200
+    code_of = dict(new)
+    assert all(code_of[n] == c for n, c, _ in got)
+    assert not set(empty) & set(code_of)
+    check = RedisStore(redis_url, prefix=redis_prefix)
+    try:
+        assert check.voucher_pools() == [PoolCounts(pool="p", total=200, issued=200)]
+        assert check.voucher_report() == [
+            PoolCounts(pool="p", campaign="c", total=100, issued=100),
+            PoolCounts(pool="p", campaign="spring", total=100, issued=100),  # took the issue's campaign
+        ]
+        for code in ("V0000", "V0001", "V0199"):
+            found = check.get_voucher(code)
+            assert found is not None and found.issued_to is not None and code_of[found.issued_to] == code
+        events = check.events(types=["voucher.issued"], limit=1000)
+        assert sorted((e.data["code"], e.data["issued_to"]) for e in events) == sorted((c, n) for n, c in new)
+        [first] = [e for e in events if e.data["code"] == "V0000"]
+        record = check.get_voucher("V0000")
+        assert record is not None
+        body = check._hget(f"event:{first.seq}", "body")
+        assert body == voucher_event(record, "voucher.issued").body()  # byte for byte as Python's
+        _outbox(check)
+        check.import_vouchers("café", [("CODE-É1/x", "été")], at=3.0)
+        accented = check.issue_voucher("café", "447700900001", campaign=None, at=4.0)
+        assert accented is not None and accented[0].campaign == "été"
+        [event] = check.events(types=["voucher.issued"], after=max(e.seq for e in events))
+        assert (
+            check._hget(f"event:{event.seq}", "body") == voucher_event(accented[0], "voucher.issued").body()
+        )
+    finally:
+        check.close()
