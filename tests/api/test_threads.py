@@ -344,3 +344,21 @@ async def test_threads_off_keeps_none_and_serves_no_threads_api(tmp_path: Path) 
 def test_a_bad_threads_setting_names_the_key() -> None:
     with pytest.raises(ConfigError, match=r"^twoway\.threads: expected true or false"):
         twoway_from_dict({"threads": "yes"})
+    with pytest.raises(ConfigError, match=r"^twoway\.thread_backfill: an integer in 0\.\.10000, got -1"):
+        twoway_from_dict({"thread_backfill": -1})
+    with pytest.raises(ConfigError, match=r"^twoway\.thread_backfill_days: "):
+        twoway_from_dict({"thread_backfill_days": 0})
+    got = twoway_from_dict({"thread_backfill": 5, "thread_backfill_days": 1.5})
+    assert (got.thread_backfill, got.thread_backfill_days) == (5, 1.5)
+
+
+async def test_the_backfill_setting_bounds_what_a_new_thread_takes(tmp_path: Path) -> None:
+    twoway = twoway_from_dict({"thread_backfill": 1})
+    async with simulator() as sim, serving(config(sim, tmp_path / "db", twoway=twoway)) as api:
+        await send(api, "First reminder")
+        last = await send(api, "Second reminder")
+        await text_in(api, sim, "ok ok")
+        thread = (await api.get(f"/v1/threads/{await thread_id(api)}")).json()
+        assert [(m["direction"], m.get("id"), m["text"]) for m in thread["messages"]] == [
+            ("mt", last, "Second reminder"), ("mo", None, "ok ok"),
+        ]  # fmt: skip
