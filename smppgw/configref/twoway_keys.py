@@ -6,7 +6,9 @@ from __future__ import annotations
 from smppgw.configref import Key as K
 
 TWOWAY_KEYS = (
-    K(path="twoway.threads", type="boolean", default="true", meaning="Keep a thread per (number, sender) pair: every MT and MO message in it, for human responders (`/v1/threads`); false saves the writes on a send-only gateway.", example=True),
+    K(path="twoway.threads", type="boolean", default="true", meaning="Keep a thread per (number, sender) pair for human responders (`/v1/threads`): made at the pair's first inbound text, a flow's handoff or an agent's reply, then every MT and MO message in it; an MT to a pair with no thread writes nothing more. false turns threads off.", example=True),
+    K(path="twoway.thread_backfill", type="integer, 0..10000", default="100", meaning="When a pair's thread is made, its latest MT messages (at most this many) become its first entries, in order; 0: none.", example=100),
+    K(path="twoway.thread_backfill_days", type="number of days, > 0 and <= 3650", default="30", meaning="And none older than this many days.", example=30),
     K(path="twoway.keywords", type="table", default="{}", meaning="How inbound texts are classified: opt-out (STOP), opt-in (START), HELP."),
     K(path="twoway.rule", type="list of tables", default="[]", meaning="Custom keyword or pattern rules, after the built-in keywords."),
     K(path="twoway.consent", type="table", default="see below", meaning="What a STOP covers and the words filled into the confirmations."),

@@ -2,10 +2,13 @@
 sender). ``ThreadDesk`` is what the threads API (``api.threads``) and the flows' handoff
 use.
 
-Every MT and MO message of a pair is written into its thread by the store itself, in
-the message's own transaction (``store.threads``: the entry, the status change, the
-``thread.message`` / ``thread.updated`` events), so the desk adds no step to the
-inbound or the accept path. What the desk does:
+A pair's thread is made by its first MO message, a handoff or an agent's reply (lazy:
+a campaign to numbers that never answer makes none), with the pair's earlier MT
+messages as its first entries. From then on every MT and MO message of the pair is
+written into its thread by the store itself, in the message's own transaction
+(``store.threads``: the entry, the status change, the ``thread.message`` /
+``thread.updated`` events), so the desk adds no step to the inbound or the accept
+path. What the desk does:
 
 - ``handoff``: a flow hands a customer to a human queue: the thread is opened (or
   reopened) ``waiting_on_agent`` with the flow's transcript attached.
@@ -31,6 +34,7 @@ from smppgw.store.base import ConsentStore, InboundStore, MessageRecord, Message
 from smppgw.store.threads import (
     CLOSED,
     WAITING_ON_AGENT,
+    ThreadBackfill,
     ThreadRecord,
     ThreadStore,
     new_thread_id,
@@ -258,4 +262,6 @@ def thread_desk(
         return desk_store.wall(trio.current_time()) or 0.0
 
     desk_store.keep_threads(tenants)
+    if isinstance(store, ThreadBackfill):
+        store.thread_backfill(twoway.thread_backfill, twoway.thread_backfill_days)
     return ThreadDesk(desk_store, send=send, consent=consent, now=wall_now, tenants=tenants)

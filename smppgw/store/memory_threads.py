@@ -1,6 +1,8 @@
 """The memory store's half of ``ThreadStore`` (``store.threads``), with the SQLite
 store's answers and nothing durable. ``MemoryStore`` takes this class as a base; its
-``add`` and ``add_inbound`` call ``_write_mt_threads`` / ``_write_mo_thread``."""
+``add`` and ``add_inbound`` call ``_write_mt_threads`` / ``_write_mo_thread``. Lazy like
+the SQLite half: a new thread's earlier MT messages are found by scanning the messages
+(a memory store is for tests and small gateways)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,15 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from smppgw.store.events import EventRecord
-from smppgw.store.status import Status
-from smppgw.store.threads import ThreadEntry, ThreadQuery, ThreadRecord, ThreadWrites
+from smppgw.store.threads import (
+    BACKFILL,
+    BACKFILL_DAYS,
+    Pair,
+    ThreadEntry,
+    ThreadQuery,
+    ThreadRecord,
+    ThreadWrites,
+)
 
 __all__ = ["MemoryThreads"]
 
@@ -21,12 +30,35 @@ class MemoryThreads:
 
         def append_event(self, event: EventRecord) -> None: ...
 
+        _messages: dict[str, Any]  # MemoryStore's: id -> MessageRecord, in insert order
+
     def _threads_init(self) -> None:
         self._threads: dict[str, ThreadRecord] = {}
         self._thread_pairs: dict[tuple[str | None, str, str], str] = {}
         self._thread_entries: dict[str, list[ThreadEntry]] = {}
         self._thread_tenants: Mapping[str, str] | None = None  # None: threads off
         self._thread_authors: dict[str, str] = {}
+        self._pairs_with_threads: set[Pair] = set()
+        self._backfill = (BACKFILL, BACKFILL_DAYS)
+
+    def thread_backfill(self, count: int, days: float) -> None:
+        self._backfill = (count, days)
+
+    def _writes(self) -> ThreadWrites:
+        assert self._thread_tenants is not None
+        return ThreadWrites(self.find_thread, self._thread_tenants, self._thread_authors,
+                            self._pairs_with_threads, self._earlier, self._backfill[1], self.clock_offset)  # fmt: skip
+
+    def _earlier(self, thread: ThreadRecord, since: float) -> list[Any]:
+        count, offset = self._backfill[0], self.clock_offset
+        if count <= 0:
+            return []
+        found = [
+            m for m in self._messages.values()
+            if m.destination == thread.number and m.source == thread.sender and m.created_at + offset >= since
+        ]  # fmt: skip
+        found.sort(key=lambda m: m.created_at)  # stable: insert order among equal times
+        return found[-count:]
 
     def keep_threads(self, tenants: Mapping[str, str] | None = None) -> None:
         self._thread_tenants = dict(tenants or {})
@@ -40,15 +72,14 @@ class MemoryThreads:
     def _write_mt_threads(self, messages: Sequence[Any]) -> None:
         if self._thread_tenants is None:
             return
-        writes = ThreadWrites(self.find_thread, self._thread_tenants, self._thread_authors)
-        for m in messages:
-            writes.mt(m, m.created_at + self.clock_offset, m.status is Status.BLOCKED)
+        writes = self._writes()
+        writes.mts(messages)
         self._write(writes)
 
     def _write_mo_thread(self, record: Any) -> None:
         if self._thread_tenants is None:
             return
-        writes = ThreadWrites(self.find_thread, self._thread_tenants, self._thread_authors)
+        writes = self._writes()
         writes.mo(record)
         self._write(writes)
 
@@ -63,10 +94,17 @@ class MemoryThreads:
     def _keep(self, record: ThreadRecord) -> None:
         self._threads[record.id] = record.copy()
         self._thread_pairs[record.tenant, record.number, record.sender] = record.id
+        self._pairs_with_threads.add((record.tenant, record.number, record.sender))
 
     def save_thread(self, record: ThreadRecord, events: Sequence[EventRecord] = ()) -> None:
+        written = list(events)
+        if self._thread_tenants is not None:  # a new pair's thread: its earlier MTs first
+            writes = self._writes()
+            written = writes.adopt(record, events)
+            writes.events = []  # (adopt's answer has them, in order)
+            self._write(writes)
         self._keep(record)
-        for event in events:
+        for event in written:
             self.append_event(event)
 
     def get_thread(self, thread_id: str) -> ThreadRecord | None:

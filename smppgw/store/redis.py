@@ -181,10 +181,12 @@ class RedisStore(
         offset = self.clock_offset
 
         def threads(writes: ThreadWrites) -> None:
-            for m in messages:
-                writes.mt(m, m.created_at + offset, m.status is Status.BLOCKED)
+            writes.mts(messages)
 
-        self._threads_written(ops + self._opened_ops(opened) + [["w", i] for i in handed], threads)
+        by_number = [["mt", m.destination, repr(m.created_at + offset), m.id] for m in messages]  # (backfill)
+        self._threads_written(
+            ops + by_number + self._opened_ops(opened) + [["w", i] for i in handed], threads
+        )
         self._written(messages, frozenset(handed))
 
     def take_work(self, ids: Sequence[str]) -> list[MessageRecord | None]:

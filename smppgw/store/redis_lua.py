@@ -70,6 +70,7 @@ end
 #   v: a conversation: id, message_id, JSON, open (0/1), opened (wall), new (1: only if absent)
 #   k: a consent event: number, seq, JSON
 #   i: an inbound message: seq, tenant or "", JSON
+#   mt: a message in its number's MT index: number, created (wall), id (a new thread's backfill)
 #   w: a message handed to the work queue: id (XADD P:work, in the step that stores it)
 #   t: a thread: id, number, "tenant TAB sender", JSON, active_at, status, check (1: refuse
 #      unless the stored JSON is the next field, "" meaning the pair has no thread), expected
@@ -126,6 +127,10 @@ for _, op in ipairs(ops) do
     for j, e in ipairs(op[8]) do
       if op[7] + j - 1 >= n then redis.call('RPUSH', h, e) end
     end
+  elseif kind == 'mt' then
+    local key = P .. ':mtby:{' .. op[2] .. '}'
+    redis.call('ZADD', key, op[3], op[4])
+    redis.call('ZREMRANGEBYRANK', key, 0, -1001)  -- the newest 1000 a number's backfill may take
   elseif kind == 'e' then
     put_event(P, op)
   elseif kind == 'c' then

@@ -21,7 +21,7 @@ now: optimistic, so the result is the one SQLite's lock gives. Times are wall cl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableSet, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -30,7 +30,15 @@ from redis import Redis
 
 from smppgw.store.base import StoreError
 from smppgw.store.events import EventRecord
-from smppgw.store.threads import ThreadEntry, ThreadQuery, ThreadRecord, ThreadWrites
+from smppgw.store.threads import (
+    BACKFILL,
+    BACKFILL_DAYS,
+    Pair,
+    ThreadEntry,
+    ThreadQuery,
+    ThreadRecord,
+    ThreadWrites,
+)
 
 __all__ = ["RedisThreads"]
 
@@ -47,9 +55,36 @@ def _record(raw: bytes) -> ThreadRecord:
     return ThreadRecord(**orjson.loads(raw))
 
 
+class _Pairs(MutableSet[Pair]):
+    """The pairs that have a thread, as Redis has them (``P:threadpair:{<number>}``): any
+    gateway may have made one, so a look-up is a round trip (HEXISTS); adding and
+    discarding are the thread writes' own (op ``t``)."""
+
+    def __init__(self, exists: Callable[[Pair], bool]) -> None:
+        self._exists = exists
+
+    def __contains__(self, pair: object) -> bool:
+        return isinstance(pair, tuple) and self._exists(pair)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Pair]:
+        return iter(())  # (never listed)
+
+    def __len__(self) -> int:
+        return 0
+
+    def add(self, pair: Pair) -> None:
+        pass
+
+    def discard(self, pair: Pair) -> None:
+        pass
+
+
 class RedisThreads:
+    clock_offset: float
+
     if TYPE_CHECKING:  # RedisStore's and RedisEvents'
 
+        def _read(self, ids: Sequence[str]) -> list[Any]: ...
         def _apply(self, ops: list[list[Any]]) -> None: ...
         def _run(self, work: Any) -> Any: ...
         def _k(self, name: str) -> str: ...
@@ -58,6 +93,39 @@ class RedisThreads:
     def _threads_init(self) -> None:
         self._thread_tenants: Mapping[str, str] | None = None  # None: threads off
         self._thread_authors: dict[str, str] = {}
+        self._backfill = (BACKFILL, BACKFILL_DAYS)
+        self._thread_pairs = _Pairs(self._pair_exists)
+        self._find_for_writes: Callable[[str | None, str, str], ThreadRecord | None] = self.find_thread
+
+    def thread_backfill(self, count: int, days: float) -> None:
+        self._backfill = (count, days)
+
+    def _pair_exists(self, pair: Pair) -> bool:
+        key, field = self._k(f"threadpair:{{{pair[1]}}}"), f"{pair[0] or ''}\t{pair[2]}"
+
+        def run(client: Redis) -> Any:
+            return client.hexists(key, field)
+
+        return bool(self._run(run))
+
+    def _earlier(self, thread: ThreadRecord, since: float) -> list[Any]:
+        """A new thread's earlier MT messages: the number's MT index (``P:mtby:{<number>}``,
+        written with each message), the newest ``backfill`` of the pair's."""
+        if self._backfill[0] <= 0:
+            return []
+        key = self._k(f"mtby:{{{thread.number}}}")
+
+        def run(client: Redis) -> Any:
+            return list(client.zrange(key, "+inf", repr(since), desc=True, byscore=True, offset=0, num=1000))
+
+        ids = [_s(i) for i in self._run(run)]
+        found = [m for m in self._read(ids) if m is not None and m.source == thread.sender]
+        return list(reversed(found[: self._backfill[0]]))
+
+    def _writes(self) -> ThreadWrites:
+        assert self._thread_tenants is not None
+        return ThreadWrites(self._find_for_writes, self._thread_tenants, self._thread_authors, self._thread_pairs,
+                            self._earlier, self._backfill[1], self.clock_offset)  # fmt: skip
 
     def keep_threads(self, tenants: Mapping[str, str] | None = None) -> None:
         self._thread_tenants = dict(tenants or {})
@@ -95,7 +163,8 @@ class RedisThreads:
             read[found[0].id] = found[1]
             return found[0]
 
-        writes = ThreadWrites(find, self._thread_tenants, self._thread_authors)
+        self._find_for_writes = find
+        writes = self._writes()
         fill(writes)
         try:
             self._apply(ops + self._thread_ops(writes, read))
@@ -120,7 +189,16 @@ class RedisThreads:
     # -- the desk's writes and the reads ---------------------------------------------------------
 
     def save_thread(self, record: ThreadRecord, events: Sequence[EventRecord] = ()) -> None:
-        self._apply([self._thread_op(record, check=False, expected=None), *self._events_now(events)])
+        if self._thread_tenants is None:  # threads off: no backfill
+            self._apply([self._thread_op(record, check=False, expected=None), *self._events_now(events)])
+            return
+        self._find_for_writes = self.find_thread
+        writes = self._writes()
+        written = writes.adopt(record, events)  # a new pair's thread: its earlier MTs first
+        writes.events = []  # (adopt's answer has them, in order)
+        writes.threads.pop(record.id, None)  # written here, unchecked (as SQLite's REPLACE)
+        ops = [self._thread_op(record, check=False, expected=None)]
+        self._apply(ops + self._thread_ops(writes, {}) + self._events_now(written))
 
     def get_thread(self, thread_id: str) -> ThreadRecord | None:
         key = self._k(f"thread:{{{thread_id}}}")

@@ -6,6 +6,10 @@ version): ``threads`` (one row per (tenant, number, sender); tenant '' for none)
 ``thread_messages`` (one row per entry, by (thread, position)). ``add`` and
 ``add_inbound`` call ``_write_mt_threads`` / ``_write_mo_thread`` inside their
 transactions, so an entry is on disk exactly when its message is. Times are wall clock.
+
+Threads are lazy (``store.threads``): the pairs that have one are kept in memory
+(``_thread_pairs``, read at open), so an MT to a pair without one costs a set look-up;
+a new thread's earlier MT messages come from ``messages`` by its destination index.
 """
 
 from __future__ import annotations
@@ -17,9 +21,16 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from smppgw.store.events import EventRecord, EventRouter
-from smppgw.store.sqlite_rows import Transaction
-from smppgw.store.status import Status
-from smppgw.store.threads import ThreadEntry, ThreadQuery, ThreadRecord, ThreadWrites
+from smppgw.store.sqlite_rows import RECORD_COLUMNS, Transaction, message_record
+from smppgw.store.threads import (
+    BACKFILL,
+    BACKFILL_DAYS,
+    Pair,
+    ThreadEntry,
+    ThreadQuery,
+    ThreadRecord,
+    ThreadWrites,
+)
 
 __all__ = ["THREADS_SCHEMA", "SqliteThreads"]
 
@@ -65,6 +76,11 @@ _COLUMNS = (
 )
 _UPSERT = f"INSERT OR REPLACE INTO threads ({_COLUMNS}) VALUES ({', '.join('?' * 16)})"
 _ENTRY = "INSERT OR IGNORE INTO thread_messages VALUES (?, ?, ?, ?, ?, ?, ?)"
+# A new thread's earlier MT messages, newest first (by messages_destination).
+_EARLIER = (
+    f"SELECT {RECORD_COLUMNS} FROM messages WHERE destination = ? AND source = ? AND created_at >= ? "
+    "ORDER BY created_at DESC, seq DESC LIMIT ?"
+)
 
 
 def _row(t: ThreadRecord) -> tuple[Any, ...]:
@@ -96,6 +112,26 @@ class SqliteThreads:
         self._db.executescript(THREADS_SCHEMA)
         self._thread_tenants: Mapping[str, str] | None = None  # None: threads off
         self._thread_authors: dict[str, str] = {}
+        self._thread_pairs: set[Pair] = {
+            (tenant or None, number, sender)
+            for tenant, number, sender in self._db.execute("SELECT tenant, number, sender FROM threads")
+        }
+        self._backfill = (BACKFILL, BACKFILL_DAYS)
+
+    def thread_backfill(self, count: int, days: float) -> None:
+        self._backfill = (count, days)
+
+    def _writes(self) -> ThreadWrites:
+        assert self._thread_tenants is not None
+        return ThreadWrites(self.find_thread, self._thread_tenants, self._thread_authors, self._thread_pairs,
+                            self._earlier, self._backfill[1], self.clock_offset)  # fmt: skip
+
+    def _earlier(self, thread: ThreadRecord, since: float) -> list[Any]:
+        if self._backfill[0] <= 0:
+            return []
+        offset = self.clock_offset
+        rows = self._db.execute(_EARLIER, (thread.number, thread.sender, since, self._backfill[0])).fetchall()
+        return [message_record(r, offset) for r in reversed(rows)]
 
     def keep_threads(self, tenants: Mapping[str, str] | None = None) -> None:
         self._thread_tenants = dict(tenants or {})
@@ -112,21 +148,21 @@ class SqliteThreads:
         """Inside ``add``'s transaction: each message's entry in its thread."""
         if self._thread_tenants is None:
             return
-        writes = ThreadWrites(self.find_thread, self._thread_tenants, self._thread_authors)
-        offset = self.clock_offset
-        for m in messages:
-            writes.mt(m, m.created_at + offset, m.status is Status.BLOCKED)
+        writes = self._writes()
+        writes.mts(messages)
         self._write(writes)
 
     def _write_mo_thread(self, record: Any) -> None:
         """Inside ``add_inbound``'s transaction."""
         if self._thread_tenants is None:
             return
-        writes = ThreadWrites(self.find_thread, self._thread_tenants, self._thread_authors)
+        writes = self._writes()
         writes.mo(record)
         self._write(writes)
 
     def _write(self, writes: ThreadWrites) -> None:
+        if not writes.threads:
+            return
         db = self._db
         db.executemany(_UPSERT, [_row(t) for t in writes.threads.values()])
         db.executemany(
@@ -144,10 +180,19 @@ class SqliteThreads:
 
     def save_thread(self, record: ThreadRecord, events: Sequence[EventRecord] = ()) -> None:
         with Transaction(self._db):
-            self._db.execute(_UPSERT, _row(record))
-            if events and self._router is not None:
+            if self._thread_tenants is None:  # threads off: no backfill
+                self._db.execute(_UPSERT, _row(record))
+                self._thread_pairs.add((record.tenant, record.number, record.sender))
+                written = list(events)
+            else:
+                writes = self._writes()
+                written = writes.adopt(record, events)
+                writes.events = []  # (adopt's answer has them, in order)
+                self._db.execute(_UPSERT, _row(record))
+                self._write(writes)
+            if written and self._router is not None:
                 router = self._router
-                self._write_events([(e, router(e.type, None)) for e in events])
+                self._write_events([(e, router(e.type, None)) for e in written])
 
     def get_thread(self, thread_id: str) -> ThreadRecord | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM threads WHERE id = ?", (thread_id,)).fetchone()

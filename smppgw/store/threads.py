@@ -2,11 +2,16 @@
 ``ThreadStore`` protocol.
 
 A thread is one (tenant, number, sender) pair: a subscriber's number, one of our
-senders, and the tenant that owns them. Every MT message of the pair and every MO
-message of it is a thread entry, in the order written. The store writes the entry, the
-thread's change and its events in the same transaction as the message itself (``add``,
-``add_inbound``), once threads are on (``keep_threads``): nothing stored is missing from
-its thread, and nothing is in a thread that was not stored.
+senders, and the tenant that owns them. Threads are lazy: a pair has one from its first
+inbound (MO) text, a flow's handoff or an agent's reply on. An MT message to a pair with
+no thread costs one look-up in the store's set of pairs with threads and writes nothing
+more (a campaign to numbers that never answer makes no threads and no thread events).
+When a thread is made, the pair's earlier MT messages (the last ``backfill`` of them,
+no older than ``backfill_days``: ``ThreadBackfill``) become its first entries, in the
+order accepted, each with its ``thread.message`` event (``"backfill": true``). From then
+on the store writes every MT and MO of the pair as an entry, the thread's change and its
+events in the same transaction as the message itself (``add``, ``add_inbound``), once
+threads are on (``keep_threads``).
 
 Status (who is to answer):
 
@@ -19,20 +24,22 @@ Status (who is to answer):
 - ``open``: reopened by hand, nobody waiting. ``closed``: closed by hand.
 
 Events (subject ``thread:<id>``, one sequence per thread): ``thread.message`` for each
-entry (with the thread's status after it; a new thread's first message is the one with
-``n`` 1: no other event tells of it), ``thread.updated`` whenever the status, assignee,
+entry (with the thread's status after it; a new thread's first entries are those with
+``"created": true``: no ``thread.updated`` tells of its making), ``thread.updated`` whenever the status, assignee,
 tags or handoff change. Times here are wall-clock seconds, as the API shows them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableSet, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
 from smppgw.store.events import EventRecord, event_id
+from smppgw.store.status import Status
 from smppgw.support.isotime import iso
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "STATUSES",
     "WAITING_ON_AGENT",
     "WAITING_ON_CUSTOMER",
+    "ThreadBackfill",
     "ThreadEntry",
     "ThreadQuery",
     "ThreadRecord",
@@ -55,6 +63,11 @@ WAITING_ON_AGENT: Final = "waiting_on_agent"
 WAITING_ON_CUSTOMER: Final = "waiting_on_customer"
 CLOSED: Final = "closed"
 STATUSES: Final = (OPEN, WAITING_ON_AGENT, WAITING_ON_CUSTOMER, CLOSED)
+BACKFILL: Final = 100  # a new thread's earlier MT messages, at most (``[twoway] thread_backfill``)
+BACKFILL_DAYS: Final = 30.0  # and no older than this (``[twoway] thread_backfill_days``)
+
+#: A thread's pair: (tenant, number, sender).
+Pair = tuple[str | None, str, str]
 
 
 def new_thread_id() -> str:
@@ -165,66 +178,135 @@ def thread_updated(
 
 
 class ThreadWrites:
-    """What a batch of messages does to their threads (both stores use it): ``mt`` and
-    ``mo`` take each message in order; ``threads`` (changed or new, by id), ``entries``
-    and ``events`` are then written in the message's transaction.
+    """What a batch of messages does to their threads (both stores use it): ``mts`` and
+    ``mo`` take each message in order, ``adopt`` a thread the desk made; ``threads``
+    (changed or new, by id), ``entries`` and ``events`` are then written in the
+    message's transaction, and ``pairs`` gains the new threads' pairs.
 
     ``find``: the stored thread of (tenant, number, sender), or None (a copy the caller
     may change); ``tenants``: our number -> its tenant, for MT messages sent without one
-    (a keyword's reply, a key without a tenant) so they land in the thread its replies do."""
+    (a keyword's reply, a key without a tenant) so they land in the thread its replies do;
+    ``pairs``: the pairs that have a thread (the store's set, kept in step: a pair in it
+    may lack one after a rolled-back write, never the other way round); ``earlier``:
+    (thread, since) -> the pair's MT records accepted at or after ``since`` (wall), the
+    newest ``backfill`` of them, in any order; ``offset``: wall - the records' clock."""
 
     def __init__(
         self,
         find: Callable[[str | None, str, str], ThreadRecord | None],
         tenants: Mapping[str, str],
         authors: dict[str, str],
+        pairs: MutableSet[Pair],
+        earlier: Callable[[ThreadRecord, float], Iterable[Any]],
+        backfill_days: float = BACKFILL_DAYS,
+        offset: float = 0.0,
     ) -> None:
         self._find = find
         self._tenants = tenants
         self._authors = authors
+        self._pairs = pairs
+        self._earlier = earlier
+        self._days = backfill_days
+        self._offset = offset  # wall - the records' clock
         self.threads: dict[str, ThreadRecord] = {}
         self.new: set[str] = set()
-        self._by_pair: dict[tuple[str | None, str, str], ThreadRecord] = {}
+        self._by_pair: dict[Pair, ThreadRecord] = {}
         self.entries: list[ThreadEntry] = []
         self.events: list[EventRecord] = []
 
-    def _thread(self, tenant: str | None, number: str, sender: str, at: float) -> ThreadRecord:
-        key = (tenant, number, sender)
+    def _thread(
+        self, key: Pair, at: float, *, make: bool, skip: AbstractSet[str] = frozenset()
+    ) -> ThreadRecord | None:
         found = self._by_pair.get(key)
-        if found is None:
+        if found is not None:
+            return found
+        if key in self._pairs:
             found = self._find(*key)
-            if found is None:
-                found = ThreadRecord(
-                    id=new_thread_id(),
-                    number=number,
-                    sender=sender,
-                    tenant=tenant,
-                    created_at=at,
-                    updated_at=at,
-                )
-                self.new.add(found.id)
-            self._by_pair[key] = self.threads[found.id] = found
+        if found is None:
+            if not make:
+                return None
+            found = ThreadRecord(id=new_thread_id(), number=key[1], sender=key[2], tenant=key[0],
+                                 created_at=at, updated_at=at)  # fmt: skip
+            self._made(found, at, skip)
+        self._by_pair[key] = self.threads[found.id] = found
         return found
 
-    def mt(self, record: Any, at: float, blocked: bool) -> None:
-        """An MT ``MessageRecord`` accepted at ``at`` (wall); ``blocked``: stored unsent."""
-        tenant = record.tenant or self._tenants.get(record.source)
-        thread = self._thread(tenant, record.destination, record.source, at)
-        author = self._authors.pop(record.id, None)
+    def _made(self, thread: ThreadRecord, at: float, skip: AbstractSet[str]) -> None:
+        """A new thread: the pair's earlier MT messages (not ``skip``) become its first entries."""
+        self.new.add(thread.id)
+        self._pairs.add((thread.tenant, thread.number, thread.sender))
+        found = [
+            m for m in self._earlier(thread, at - self._days * 86400.0)
+            if m.id not in skip and (m.tenant or self._tenants.get(m.source)) == thread.tenant
+        ]  # fmt: skip
+        found.sort(key=lambda m: m.created_at)  # stable: the store gives equal times in order
+        for m in found:
+            self._mt(thread, m, m.created_at + self._offset, None, m.status is Status.BLOCKED, backfill=True)
+
+    def mts(self, messages: Sequence[Any]) -> None:
+        """An ``add``'s MT ``MessageRecord``s, in order.
+        Each is filed only where its pair has a thread (or an agent wrote it: that makes one)."""
+        tenants, by_pair, pairs, authors, offset = (
+            self._tenants,
+            self._by_pair,
+            self._pairs,
+            self._authors,
+            self._offset,
+        )
+        for i, record in enumerate(messages):
+            author = authors.pop(record.id, None) if authors else None
+            key = (record.tenant or tenants.get(record.source), record.destination, record.source)
+            if key not in by_pair and key not in pairs and author is None:
+                continue  # no thread: nothing to write
+            at = record.created_at + offset
+            # A thread made here backfills what is stored before this message, not this batch's rest.
+            skip = {m.id for m in messages[i:]} if author is not None else set()
+            thread = self._thread(key, at, make=author is not None, skip=skip)
+            if thread is not None:
+                self._mt(thread, record, at, author, record.status is Status.BLOCKED)
+
+    def _mt(self, thread: ThreadRecord, record: Any, at: float, author: str | None, blocked: bool,
+            *, backfill: bool = False) -> None:  # fmt: skip
         status = thread.status
         if author is not None:
             status, thread.pending_handoff = WAITING_ON_CUSTOMER, False
         elif not blocked and status != CLOSED and not thread.pending_handoff:
             status = WAITING_ON_CUSTOMER
-        self._add(thread, "mt", at, status, {"message_id": record.id, "author": author},
-                  {"from": record.source, "to": record.destination, "text": record.text})  # fmt: skip
+        shown = {"from": record.source, "to": record.destination, "text": record.text}
+        if backfill:
+            shown["backfill"] = True
+        self._add(thread, "mt", at, status, {"message_id": record.id, "author": author}, shown)
 
     def mo(self, record: Any) -> None:
-        """A stored ``InboundRecord`` (its times already wall clock)."""
+        """A stored ``InboundRecord`` (its times already wall clock): makes the pair's thread."""
         at = record.received_at
-        thread = self._thread(record.tenant, record.source, record.destination, at)
+        thread = self._thread((record.tenant, record.source, record.destination), at, make=True)
+        assert thread is not None  # (make)
         self._add(thread, "mo", at, WAITING_ON_AGENT, {"inbound_seq": record.seq},
                   {"from": record.source, "to": record.destination, "text": record.text})  # fmt: skip
+
+    def adopt(self, record: ThreadRecord, events: Sequence[EventRecord]) -> list[EventRecord]:
+        """``save_thread``'s ``record`` (changed in place), if its pair has no thread yet:
+        the pair's earlier MT messages become its first entries, and ``events`` (the
+        desk's, numbered from 1) are renumbered to follow theirs. Returns every event."""
+        key = (record.tenant, record.number, record.sender)
+        if record.messages or key in self._by_pair or (key in self._pairs and self._find(*key) is not None):
+            self._pairs.add(key)
+            return list(events)
+        status, updated, events_before = record.status, record.updated_at, record.events - len(events)
+        record.events = events_before
+        self._by_pair[key] = self.threads[record.id] = record
+        self._made(record, record.updated_at, frozenset())
+        shift = record.events - events_before
+        record.status, record.updated_at = status, max(updated, record.updated_at)
+        record.events += len(events)
+        shown = record.to_dict()  # (the desk's events showed the thread before its backfill)
+        moved = [
+            attrs.evolve(e, sequence=e.sequence + shift, id=event_id(e.subject, e.sequence + shift),
+                         data={**e.data, **shown} if e.type == "thread.updated" else e.data)
+            for e in events
+        ]  # fmt: skip
+        return self.events + moved
 
     def _add(
         self,
@@ -235,24 +317,36 @@ class ThreadWrites:
         ref: dict[str, Any],
         shown: dict[str, Any],
     ) -> None:
-        before, created = thread.status, thread.id in self.new and thread.messages == 0
+        before, created = thread.status, thread.id in self.new
         thread.messages += 1
         thread.status, thread.last_message_at, thread.updated_at = status, at, at
         entry = ThreadEntry(thread_id=thread.id, n=thread.messages, direction=direction, at=at, **ref)
         self.entries.append(entry)
         data = {"thread_id": thread.id, "n": entry.n, "direction": direction, **ref, **shown, "at": iso(at),
                 "thread_status": status, "tenant": thread.tenant}  # fmt: skip
+        if created:
+            data["created"] = True
         self.events.append(_event(thread, "thread.message", data, at))
-        if not created and before != status:  # (a new thread's first message says its status)
+        if not created and before != status:  # (a new thread's first entries say its status)
             changes = {"status": {"from": before, "to": status}}
             self.events.append(thread_updated(thread, at, reason="message", changes=changes))
 
 
 @runtime_checkable
+class ThreadBackfill(Protocol):
+    """A store whose threads are lazy (``ThreadWrites``) may take how far back a new thread
+    reaches (``[twoway] thread_backfill``, ``thread_backfill_days``); not every
+    ``ThreadStore`` does (the desk asks with ``isinstance``)."""
+
+    def thread_backfill(self, count: int, days: float) -> None: ...
+
+
+@runtime_checkable
 class ThreadStore(Protocol):
     def keep_threads(self, tenants: Mapping[str, str] | None = None) -> None:
-        """Turn threads on: from now on every ``add`` and ``add_inbound`` writes its
-        messages' thread entries, thread changes and events in its transaction.
+        """Turn threads on: from now on every ``add_inbound`` makes its pair's thread where
+        missing and writes the entry, the thread's change and events in its transaction, and
+        every ``add`` does so for its messages whose pair has a thread (lazy: ``ThreadWrites``).
         ``tenants``: our number -> tenant (``ThreadWrites``)."""
 
     def stage_thread_author(self, message_id: str, author: str | None) -> None:
@@ -264,7 +358,9 @@ class ThreadStore(Protocol):
 
     def save_thread(self, record: ThreadRecord, events: Sequence[EventRecord] = ()) -> None:
         """Write a thread (new or changed: by id) with its events, now, in one
-        transaction. Raises StoreError (nothing written)."""
+        transaction; a new pair's thread gets the pair's earlier MT messages first
+        (``ThreadWrites.adopt``: ``record`` is changed in place, the events renumbered to
+        follow). Raises StoreError (nothing written)."""
 
     def list_threads(self, query: ThreadQuery) -> tuple[list[ThreadRecord], tuple[float, str] | None]:
         """Up to ``query.limit`` threads, most recently active first (active_at, then

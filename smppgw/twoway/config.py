@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from smppgw.support.config import ConfigError, boolean, each, string, table, unknown_keys
+from smppgw.support.config import ConfigError, boolean, each, integer, number, string, table, unknown_keys
 from smppgw.twoway import wordsets
 from smppgw.twoway.consent import Consent
 from smppgw.twoway.consent_config import SECTIONS as CONSENT_SECTIONS
@@ -33,11 +33,14 @@ class TwowayConfig:
     quiet_hours: QuietRules = QuietRules()  # [[twoway.quiet_hours]]
     pools: tuple[Pool, ...] = ()  # [[twoway.pool]]: sender pools (twoway.pools)
     flows: tuple[Flow, ...] = ()  # [[twoway.flow]] and the files of flows_dir (twoway.flows)
-    threads: bool = True  # every MT and MO in its (number, sender) thread (store.threads)
+    threads: bool = True  # a thread per (number, sender) pair that answered (store.threads)
+    thread_backfill: int = 100  # a new thread's earlier MT messages, at most
+    thread_backfill_days: float = 30.0  # and none older than this
 
 
 _SECTIONS: frozenset[str] = (
     frozenset({"keywords", "rule", "quiet_hours", "programmes", "pool", "flow", "flows_dir", "threads"})
+    | {"thread_backfill", "thread_backfill_days"}
     | CONSENT_SECTIONS
 )
 
@@ -60,6 +63,12 @@ def twoway_from_dict(data: Any, *, base: Path | None = None) -> TwowayConfig:
     out["pools"] = pools_from_dict(t.get("pool"))  # [[twoway.pool]]
     if "threads" in t:
         out["threads"] = boolean(t["threads"], "twoway.threads")
+    if "thread_backfill" in t:
+        out["thread_backfill"] = integer(t["thread_backfill"], "twoway.thread_backfill", 0, 10_000)
+    if "thread_backfill_days" in t:
+        out["thread_backfill_days"] = number(
+            t["thread_backfill_days"], "twoway.thread_backfill_days", gt=0, le=3650
+        )
     out["consent"] = attrs.evolve(out["consent"], pools=tuple(frozenset(p.numbers) for p in out["pools"]))
     out["flows"] = flows_from_config(
         t.get("flow"), t.get("flows_dir"), taken=_taken(out["keywords"]), base=base

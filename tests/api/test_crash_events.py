@@ -89,9 +89,6 @@ async def test_every_event_arrives_signed_after_an_outage_and_a_sigkill(tmp_path
             await nursery.start(partial(serve, receiver, config))  # type: ignore[arg-type]
             await gw.start()
             expected = {f"evt_{i}_{n}" for i in ids for n in (1, 2)}
-            await _wait(
-                lambda: len({h["webhook-id"] for _, h in got} - expected) >= MESSAGES, 30
-            )  # + threads'
             await _wait(lambda: {h["webhook-id"] for _, h in got} >= expected, 30)
         finally:
             await gw.kill()
@@ -103,10 +100,9 @@ async def test_every_event_arrives_signed_after_an_outage_and_a_sigkill(tmp_path
         assert event["id"] == headers["webhook-id"]
         seen[event["id"]] = event
     assert {i for i, e in seen.items() if e["type"] == "message.status"} == expected
-    # Each message's thread.message (threads on, the default) arrived too, signed, once each
-    threads = [e for e in seen.values() if e["type"] == "thread.message"]
-    assert sorted(e["data"]["message_id"] for e in threads) == sorted(ids)
-    assert {e["type"] for e in seen.values()} == {"message.status", "thread.message"}
+    # Threads are on (the default) but lazy: MTs to numbers that never answered make no
+    # thread and so no thread event; the status events are all there is.
+    assert {e["type"] for e in seen.values()} == {"message.status"}
     statuses = sorted(
         (e["subject"], e["sequence"], e["data"]["status"])
         for e in seen.values()

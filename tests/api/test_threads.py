@@ -34,10 +34,10 @@ async def send(api: Api, text: str, to: str = X, sender: str = SENDER) -> str:
     return str(r.json()["id"])
 
 
-async def text_in(api: Api, sim: Simulator, text: str, source: str = X) -> int:
-    """The handset ``source`` texts ``text`` to our sender; returns its inbound seq once stored."""
+async def text_in(api: Api, sim: Simulator, text: str, source: str = X, sender: str = SENDER) -> int:
+    """The handset ``source`` texts ``text`` to our ``sender``; returns its inbound seq once stored."""
     before = (await api.get("/v1/inbound", params={"limit": 1000})).json()["next"]
-    sim.inject_mo(system_id=ACCOUNT, source_addr=source, destination_addr=SENDER, text=text)
+    sim.inject_mo(system_id=ACCOUNT, source_addr=source, destination_addr=sender, text=text)
     with trio.fail_after(10):
         while not (items := (await api.get("/v1/inbound", params={"after": before})).json()["messages"]):
             await trio.sleep(0.02)
@@ -93,6 +93,10 @@ async def test_a_thread_holds_mt_and_mo_in_order(tmp_path: Path) -> None:
         mine = [e for e in events if e["subject"] == f"thread:{tid}"]
         assert [e["data"]["n"] for e in mine] == [1, 2, 3, 4]
         assert [e["data"]["direction"] for e in mine] == ["mt", "mo", "mt", "mo"]
+        # The first MT was sent before the thread was: attached when the reply made it
+        assert [e["data"].get("backfill", False) for e in mine] == [True, False, False, False]
+        assert all(e["data"]["thread_id"] == tid for e in mine)
+        assert (await api.get("/v1/threads", params={"number": "+" + Y})).json()["threads"] == []
 
 
 async def test_an_inbound_text_reopens_a_closed_thread(tmp_path: Path) -> None:
@@ -237,10 +241,16 @@ async def test_patch_assigns_tags_closes_and_names_each_bad_field(tmp_path: Path
 
 async def test_the_listing_pages_with_cursors_and_filters(tmp_path: Path) -> None:
     async with simulator() as sim, serving(config(sim, tmp_path / "db")) as api:
-        numbers = [f"4477009001{i:02d}" for i in range(5)]
-        for n in numbers:
+        numbers = [f"4477009001{i:02d}" for i in range(6)]
+        for n in numbers:  # a campaign: no thread, no thread event, until a number answers
             await send(api, "Hello", to=n)
-        await text_in(api, sim, "hi", source=numbers[1])
+        assert (await api.get("/v1/threads")).json()["threads"] == []
+        assert (await api.get("/v1/events", params={"type": "thread.message"})).json()["events"] == []
+        for i in (0, 2, 3, 4, 1):  # numbers[5] never answers
+            await text_in(api, sim, "hi", source=numbers[i])
+        await send(
+            api, "Thanks!", to=numbers[4]
+        )  # the pair has a thread: filed, and it waits on the customer
         seen: list[str] = []
         cursor = None
         for _ in range(10):
@@ -250,9 +260,9 @@ async def test_the_listing_pages_with_cursors_and_filters(tmp_path: Path) -> Non
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-        assert seen == [numbers[1], numbers[4], numbers[3], numbers[2], numbers[0]]
-        waiting = (await api.get("/v1/threads", params={"status": "waiting_on_agent"})).json()["threads"]
-        assert [t["number"] for t in waiting] == [numbers[1]]
+        assert seen == [numbers[4], numbers[1], numbers[3], numbers[2], numbers[0]]
+        waiting = (await api.get("/v1/threads", params={"status": "waiting_on_customer"})).json()["threads"]
+        assert [(t["number"], t["message_count"]) for t in waiting] == [(numbers[4], 3)]
         by_sender = (await api.get("/v1/threads", params={"sender": SENDER, "limit": 1000})).json()["threads"]
         assert len(by_sender) == 5
         assert_problem(
@@ -286,6 +296,7 @@ async def test_scopes_and_tenants(tmp_path: Path) -> None:
     async with simulator() as sim, serving(config(sim, db, tenants={SENDER: "acme"})) as api:
         await text_in(api, sim, "hi")  # to acme's number: acme's thread
         await send(api, "no tenant, from a number of none", to=Y, sender="54321")
+        await text_in(api, sim, "and who are you?", source=Y, sender="54321")  # its thread: no tenant
         tid = await thread_id(api)
         async with (
             as_key(api, reader) as r,
@@ -333,3 +344,21 @@ async def test_threads_off_keeps_none_and_serves_no_threads_api(tmp_path: Path) 
 def test_a_bad_threads_setting_names_the_key() -> None:
     with pytest.raises(ConfigError, match=r"^twoway\.threads: expected true or false"):
         twoway_from_dict({"threads": "yes"})
+    with pytest.raises(ConfigError, match=r"^twoway\.thread_backfill: an integer in 0\.\.10000, got -1"):
+        twoway_from_dict({"thread_backfill": -1})
+    with pytest.raises(ConfigError, match=r"^twoway\.thread_backfill_days: "):
+        twoway_from_dict({"thread_backfill_days": 0})
+    got = twoway_from_dict({"thread_backfill": 5, "thread_backfill_days": 1.5})
+    assert (got.thread_backfill, got.thread_backfill_days) == (5, 1.5)
+
+
+async def test_the_backfill_setting_bounds_what_a_new_thread_takes(tmp_path: Path) -> None:
+    twoway = twoway_from_dict({"thread_backfill": 1})
+    async with simulator() as sim, serving(config(sim, tmp_path / "db", twoway=twoway)) as api:
+        await send(api, "First reminder")
+        last = await send(api, "Second reminder")
+        await text_in(api, sim, "ok ok")
+        thread = (await api.get(f"/v1/threads/{await thread_id(api)}")).json()
+        assert [(m["direction"], m.get("id"), m["text"]) for m in thread["messages"]] == [
+            ("mt", last, "Second reminder"), ("mo", None, "ok ok"),
+        ]  # fmt: skip

@@ -95,12 +95,17 @@ async def test_a_handoff_reopens_the_thread_with_the_transcript(autojump_clock: 
         )
         assert thread(store, other).tenant == "globex"
         assert store.find_thread("globex", "447700900009", SENDER) is not None
-        # Without a tenant: the sender's ([api] tenants), where the pair's messages are
-        gw.submit(source="54321", destination=X, text="From acme's number")
-        acme = store.find_thread("acme", X, "54321")
-        assert acme is not None
+        # Without a tenant: the sender's ([api] tenants), where the pair's messages are; the
+        # pair had only an MT (no thread: lazy), which the handoff's new thread starts with
+        sent = gw.submit(source="54321", destination=X, text="From acme's number")
+        assert store.find_thread("acme", X, "54321") is None
         handed = desk.handoff(X, "54321", tenant=None, queue="q", note="", transcript=[], source={})
-        assert handed == acme.id
+        acme = store.find_thread("acme", X, "54321")
+        assert acme is not None and handed == acme.id
+        assert (acme.status, acme.messages) == ("waiting_on_agent", 1)
+        assert [(m["id"], m["text"]) for m in desk.messages(acme)] == [(sent.id, "From acme's number")]
+        events = [(e.type, e.sequence) for e in store.events(limit=1000) if e.subject == f"thread:{handed}"]
+        assert events == [("thread.message", 1), ("thread.updated", 2)]
 
 
 async def test_a_reply_consent_forbids_is_refused_before_it_is_stored(autojump_clock: MockClock) -> None:
