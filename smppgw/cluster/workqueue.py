@@ -12,7 +12,12 @@ is on the queue exactly when it is stored. Every gateway is one consumer of the 
   the pending list with its cursor): those of a gateway that died;
 - ``keep``: what this gateway holds marked fresh (XCLAIM to itself, JUSTID), so no other
   takes it while this one lives;
-- ``ack``: XACK and XDEL in one round trip, so the stream holds only unsettled work.
+- ``ack``: XACK and XDEL in one round trip, so the stream holds only unsettled work;
+- ``release``: scheduled messages whose time came moved from the sorted set
+  ``{prefix}:sched`` (score: ``send_at``, wall time; ZADDed by the store's commit with the
+  record, operation ``s``) to the stream, in one script (``RELEASE``): each is released by
+  exactly one gateway, whichever runs it first, and taken by any. A message no longer
+  ``scheduled`` when its time comes (canceled meanwhile, from any gateway) is dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import contextlib
 import os
 import secrets
 import socket
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +37,21 @@ from coredis.exceptions import StreamDuplicateConsumerGroupError
 __all__ = ["GROUP", "RedisWork"]
 
 GROUP = "smppgw"
+# KEYS: the sorted set, the stream; ARGV: now (wall), at most, the message key prefix ->
+# how many were XADDed. A message whose record is not ``scheduled`` (canceled, gone) is
+# dropped from the set without an entry.
+RELEASE = r"""
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local n = 0
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  if redis.call('HGET', ARGV[3] .. '{' .. id .. '}', 's') == 'scheduled' then
+    redis.call('XADD', KEYS[2], '*', 'id', id)
+    n = n + 1
+  end
+end
+return n
+"""
 _TIMEOUT = 10.0  # seconds a round trip may take before Redis counts as away
 
 
@@ -50,6 +71,9 @@ class RedisWork:
         self.claim_idle = claim_idle
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._cursor = "0-0"
+        self.sched_key = f"{prefix}:sched"
+        self._msg = f"{prefix}:msg:"
+        self._release = client.register_script(RELEASE)
 
     async def start(self) -> None:
         """The group, made if missing (from the stream's start: entries XADDed before it count)."""
@@ -88,6 +112,14 @@ class RedisWork:
                 async with self.client.pipeline(transaction=True) as pipe:
                     pipe.xack(self.key, GROUP, list(entries))
                     pipe.xdel(self.key, list(entries))
+
+    async def release(self, count: int) -> int:
+        """Move up to ``count`` scheduled messages whose ``send_at`` passed onto the stream."""
+        with trio.fail_after(_TIMEOUT):
+            moved: Any = await self._release(
+                [self.sched_key, self.key], [repr(time.time()), count, self._msg]
+            )
+        return int(moved)
 
 
 def _pairs(entries: Any) -> list[tuple[str, str]]:

@@ -93,7 +93,8 @@ class Scheduled(Plan):
         self.record = record
 
     def enqueue(self) -> None:
-        self.schedule.add(self.record)
+        if not self.handed:  # handed: the store keeps it in the shared schedule (work queue)
+            self.schedule.add(self.record)
 
 
 class Intake:
@@ -177,6 +178,7 @@ class Intake:
         plan.handed = self.handing and not scheduled
         if scheduled:
             plan = self._scheduled(record, plan)
+            plan.handed = self.handing
         if fields.get("expect") is not None:  # it opens a conversation
             if talk is None:
                 raise SubmitError("expect: this gateway keeps no conversations")

@@ -21,6 +21,15 @@ dead process: the window between the commit of ``submitting`` and that of its SM
 is sent again, counted in ``smppgw_resent_unknown_total`` and
 ``smppgw_work_resent_total``, and its message's history says so. So nothing is lost, and
 a part is sent twice only if it was in the dead process's window.
+
+Scheduled messages (a future ``send_at``, or held by quiet hours) are not kept in the
+accepting process's memory either: the store ZADDs them to the shared set of scheduled
+messages with their record, and every gateway moves the due ones onto the work stream
+(``_releaser``, every ``release_every`` seconds; one atomic step in Redis, so each is
+moved once). The gateway that takes one finds it ``scheduled`` with its time passed:
+``restore`` hands it to the local schedule, which releases it at once (planned then,
+queued on this gateway's dispatchers). So a scheduled message outlives the gateway that
+accepted it, and a cancel (which takes it out of the set, from any gateway) stops it.
 """
 
 from __future__ import annotations
@@ -56,6 +65,7 @@ class WorkStream(Protocol):
     async def claim(self, count: int) -> list[tuple[str, str]]: ...
     async def keep(self, entries: Sequence[str]) -> None: ...
     async def ack(self, entries: Sequence[str]) -> None: ...
+    async def release(self, count: int) -> int: ...
 
 
 @runtime_checkable
@@ -79,7 +89,7 @@ def needs_sending(record: MessageRecord) -> bool:
 class WorkQueue:
     def __init__(
         self, gateway: Gateway, stream: WorkStream, store: Taker, *, room: int = 1000, batch: int = 100,
-        tick: float = 0.05,
+        tick: float = 0.05, release_every: float = 0.25,
     ) -> None:  # fmt: skip
         self.gateway = gateway
         self.stream = stream
@@ -87,6 +97,7 @@ class WorkQueue:
         self.room = room
         self.batch = batch
         self.tick = tick
+        self.release_every = release_every
         self.held: dict[str, MessageRecord | None] = {}  # entry id -> its message (None: just XACK)
         self._entry_of: dict[str, str] = {}  # message id -> entry id (one entry per message held)
         r = gateway.metrics.registry
@@ -107,6 +118,7 @@ class WorkQueue:
             nursery.start_soon(self._reader)
             nursery.start_soon(self._claimer)
             nursery.start_soon(self._settler)
+            nursery.start_soon(self._releaser)
             task_status.started()
 
     def _free(self) -> int:
@@ -141,6 +153,16 @@ class WorkQueue:
                     free = self._free()
             except Exception as exc:
                 log.warning("work queue: claim failed %s", kv(error=str(exc)))
+
+    async def _releaser(self) -> None:
+        """Due scheduled messages onto the stream (any gateway's; the reader takes them)."""
+        while True:
+            await trio.sleep(self.release_every)
+            try:
+                while await self.stream.release(self.batch) >= self.batch:  # a backlog: at once
+                    await trio.sleep(0)
+            except Exception as exc:  # Redis away: they wait in the set; the next round
+                log.warning("work queue: releasing scheduled messages failed %s", kv(error=str(exc)))
 
     async def _settler(self) -> None:
         keep_due = trio.current_time()

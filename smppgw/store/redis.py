@@ -179,15 +179,27 @@ class RedisStore(
         ops = [self._message_op(m, check=True) for m in messages]
         handed = [m.id for m in messages if m.status is Status.QUEUED] if self.work_queue else []
         offset = self.clock_offset
+        # Scheduled ones wait in the shared ``P:sched`` (any gateway releases them at
+        # their time, ``cluster.workqueue``), not in this process.
+        sched = (
+            [m for m in messages if m.status is Status.SCHEDULED and m.send_at is not None]
+            if self.work_queue
+            else []
+        )
 
         def threads(writes: ThreadWrites) -> None:
             writes.mts(messages)
 
         by_number = [["mt", m.destination, repr(m.created_at + offset), m.id] for m in messages]  # (backfill)
         self._threads_written(
-            ops + by_number + self._opened_ops(opened) + [["w", i] for i in handed], threads
+            ops
+            + by_number
+            + self._opened_ops(opened)
+            + [["w", i] for i in handed]
+            + [["s", m.id, _t(m.send_at + offset)] for m in sched if m.send_at is not None],
+            threads,
         )
-        self._written(messages, frozenset(handed))
+        self._written(messages, frozenset(handed) | {m.id for m in sched})
 
     def take_work(self, ids: Sequence[str]) -> list[MessageRecord | None]:
         """The work queue took these messages (``cluster.workqueue``): their records as

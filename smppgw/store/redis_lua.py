@@ -23,7 +23,8 @@ The key layout (README "Scale out on Redis"), ``P`` the configured prefix:
   ``P:fresh:<endpoint>`` (first attempts by seq), ``P:retry:<endpoint>`` (by due time),
   ``P:dead``, ``P:updated``, ``P:subject:<subject>``, ``P:endpoints``.
 - ``P:work``: the work queue's stream (``cluster.workqueue``), one entry per message
-  handed to it, XADDed with its record.
+  handed to it, XADDed with its record; ``P:sched``: the scheduled messages (score:
+  ``send_at``, wall time) any gateway moves to ``P:work`` when due.
 - ``P:apikeys``, ``P:apikeyhash``; counters ``P:inbound:seq``, ``P:consent:seq``,
   ``P:events:seq``.
 """
@@ -72,6 +73,8 @@ end
 #   i: an inbound message: seq, tenant or "", JSON
 #   mt: a message in its number's MT index: number, created (wall), id (a new thread's backfill)
 #   w: a message handed to the work queue: id (XADD P:work, in the step that stores it)
+#   s: a scheduled message on the work queue: id, send_at (wall; ZADD P:sched); a message
+#      saved final leaves P:sched (a cancel: never released)
 #   t: a thread: id, number, "tenant TAB sender", JSON, active_at, status, check (1: refuse
 #      unless the stored JSON is the next field, "" meaning the pair has no thread), expected
 #   te: a thread entry: thread id, JSON (appended: its n is the list's length)
@@ -118,6 +121,7 @@ for _, op in ipairs(ops) do
       redis.call('HINCRBY', P .. ':counts', op[3], 1)
     end
     redis.call('HSET', k, 's', op[3], 'r', op[6])
+    if FINAL[op[3]] then redis.call('ZREM', P .. ':sched', op[2]) end  -- canceled: not released
     if op[4] == 1 then redis.call('ZADD', P .. ':open', op[5], op[2])
     else redis.call('ZREM', P .. ':open', op[2]) end
     redis.call('ZADD', P .. ':created', op[5], op[2])
@@ -170,6 +174,8 @@ for _, op in ipairs(ops) do
     if op[3] ~= '' then redis.call('ZADD', P .. ':inbound:t:' .. op[3], op[2], op[4]) end
   elseif kind == 'w' then
     redis.call('XADD', P .. ':work', '*', 'id', op[2])
+  elseif kind == 's' then
+    redis.call('ZADD', P .. ':sched', op[3], op[2])
   end
 end
 return #ops
