@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import coredis
 import pytest
 
-from smppgw.store.base import EventRecord, InboundPart, StoreError, Target, event_id
+from smppgw.store.base import EventRecord, InboundPart, Status, StoreError, Target, event_id
 from smppgw.store.redis import RedisStore
 from smppgw.twoway.consent import ALL, OPTED_OUT, ConsentEvent
 from tests.store.helpers import record
@@ -106,3 +107,26 @@ def test_every_field_and_any_text_survives(pair: tuple[RedisStore, RedisStore]) 
     assert back is not None and back.text == text and back.tags == ("a", "ü")
     assert back.send_at == pytest.approx(50.0 - 1_000.0)  # b's trio clock: same wall time
     assert back.created_at == pytest.approx(r.created_at - 1_000.0)
+
+
+async def test_a_scheduled_message_on_the_work_queue_waits_in_the_shared_set(
+    pair: tuple[RedisStore, RedisStore], redis_url: str, redis_prefix: str
+) -> None:
+    """With the work queue on, ``add`` puts a ``scheduled`` message in ``P:sched`` (score:
+    its wall send_at) with its record; a cancel saved through the other store takes it out."""
+    a, b = pair
+    a.work_queue = True
+    later = record(1, status=Status.SCHEDULED, send_at=500.0)
+    now = record(2, status=Status.SCHEDULED, send_at=600.0)
+    b.add([now])  # work queue off: kept by its process, not shared
+    a.add([later])
+    client: coredis.Redis[bytes] = coredis.Redis.from_url(redis_url)
+    async with client:
+        key = f"{redis_prefix}:sched"
+        assert await client.zrange(key, 0, -1, withscores=True) == ((later.id.encode(), 1500.0),)
+        canceled = b.get(later.id)
+        assert canceled is not None and canceled.status is Status.SCHEDULED
+        canceled.status = Status.CANCELED
+        b.save(canceled)
+        b.commit()
+        assert await client.zcard(key) == 0
