@@ -4,7 +4,8 @@ accepted it, and any gateway releases and sends it at its time.
 
 - accepted by gateway A, A SIGKILLed before its time: gateway B sends it, once;
 - canceled before its time: no gateway sends it (the set entry leaves with the cancel);
-- two gateways alive: released once, sent once.
+- two gateways alive: released once, sent once;
+- a message quiet hours hold takes the same path (in the shared set, for the opening).
 
 Real ``smppgw serve`` processes on one Redis and one simulator; killed by the PIDs this
 test started.
@@ -13,6 +14,7 @@ test started.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +129,32 @@ async def test_two_gateways_alive_release_a_scheduled_message_once(
         finally:
             await a.kill()
             await b.kill()
+
+
+async def test_a_message_quiet_hours_hold_waits_in_the_shared_set(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    hour = datetime.now(UTC).hour
+    window = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"  # now is outside it
+    async with simulator() as sim:
+        path = _config(tmp_path, "gw0", sim, redis_url, redis_prefix)
+        path.write_text(
+            path.read_text() + f'\n[[twoway.quiet_hours]]\nwindow = "{window}"\ntimezone = "UTC"\n'
+        )
+        a = _Serve(path)
+        try:
+            http = await a.start()
+            r = await http.post(
+                "/v1/messages",
+                json={"to": "+447700900903", "from": "12345", "text": "sale", "tags": ["marketing"]},
+            )
+            assert r.status_code == 202, r.text
+            held = (await http.get(f"/v1/messages/{r.json()['id']}")).json()
+            assert held["status"] == "scheduled" and held["send_at"][11:16] == window[:5], held
+            assert await _in_sched(redis_url, redis_prefix, held["id"])
+            assert (await http.post(f"/v1/messages/{held['id']}/cancel")).json()["status"] == "canceled"
+            await trio.sleep(0.5)  # the cancel's commit
+            assert not await _in_sched(redis_url, redis_prefix, held["id"])
+            await http.aclose()
+        finally:
+            await a.kill()
