@@ -64,7 +64,7 @@ async def test_a_redis_restart_under_two_serve_processes_loses_nothing(
             await trio.sleep(1.0)
             own_redis.start()  # the same port and AOF
             ids += [await _post_until_accepted(clients, i) for i in range(N, N + 10)]
-            await _all_final(clients[1], ids, timeout=40)  # every accepted message, delivered
+            await _all_final(clients[1], ids, timeout=60)  # every accepted message, delivered
             seen = _seen(sim)
             assert set(seen) == {_to(i) for i in range(N + 10)}  # nothing lost
             twice = sum(n - 1 for n in seen.values())
