@@ -164,7 +164,7 @@ def gateway(directory: Path, config: Path) -> Iterator[dict[str, Any]]:
             if m is None:  # the first_line buffer keeps only one line: read on
                 raise RuntimeError(f"unexpected first line from smppgw serve: {line[:200]!r}")
             url = m.group(1).decode()
-        while httpx.get(f"{url}/readyz", timeout=5).status_code != 200:
+        while not any(httpx.get(f"{url}/readyz", timeout=5).json()["smscs"].values()):
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise TimeoutError("smppgw serve not ready (no bind up)")
             time.sleep(0.1)

@@ -53,7 +53,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -268,8 +268,14 @@ def build_app(
                                          "content": {"application/json": {}}}})  # fmt: skip
     async def readyz() -> JSONResponse:
         binds = {name: smsc.pool.up for name, smsc in gateway.smscs.items()}
-        ready = gateway.accepting and any(binds.values())
-        return JSONResponse({"ready": ready, "smscs": binds}, status_code=200 if ready else 503)
+        body: dict[str, Any] = {"smscs": binds}
+        if gateway.intake.handing:  # the shared work queue: what it accepts, any gateway sends
+            body["work_queue"] = True
+            body["store"] = reachable = not isinstance(store, Probed) or store.reachable()
+            ready = gateway.accepting and reachable
+        else:
+            ready = gateway.accepting and any(binds.values())
+        return JSONResponse({"ready": ready, **body}, status_code=200 if ready else 503)
 
     @app.get("/metrics", response_class=PlainTextResponse)  # the Prometheus text format
     async def metrics() -> Response:
@@ -296,6 +302,13 @@ def build_app(
             threads_router(threads, region=region, read=need("threads:read"), write=need("threads:write"))
         )
     return app
+
+
+@runtime_checkable
+class Probed(Protocol):
+    """A store that can say whether its server answers now (``RedisStore``)."""
+
+    def reachable(self) -> bool: ...
 
 
 def _checked(name: str, value: str, region: str | None, where: str) -> str:

@@ -156,6 +156,14 @@ class RedisStore(
     def checkpoint(self) -> int:
         return 0  # Redis persists on its own (AOF, README)
 
+    def reachable(self) -> bool:
+        """Redis answers a PING now (``/readyz``); in the link's backoff window: False
+        without touching the network, so a probe during an outage costs nothing."""
+        try:
+            return bool(self._run(lambda client: client.ping()))
+        except StoreError:
+            return False
+
     def wall(self, monotonic: float | None) -> float | None:
         return None if monotonic is None else monotonic + self.clock_offset
 

@@ -68,7 +68,7 @@ class Api:
     async def wait_ready(self, timeout: float = 5.0) -> None:
         """Poll ``/readyz`` until a bind is up (the app answers before its binds are)."""
         with trio.fail_after(timeout):
-            while (await self.get("/readyz")).status_code != 200:
+            while not bound(await self.get("/readyz")):
                 await trio.sleep(0.01)
 
     async def wait_status(self, message_id: str, statuses: set[str], timeout: float = 5.0) -> dict[str, Any]:
@@ -105,3 +105,9 @@ async def serving(config: AppConfig, store: Store | None = None) -> AsyncIterato
                 with trio.CancelScope(shield=True):
                     await gateway.aclose()
                 nursery.cancel_scope.cancel()
+
+
+def bound(readyz: httpx.Response) -> bool:
+    """``/readyz`` says ready and a bind is up (with the shared work queue a gateway is
+    ready without one: README "The shared work queue")."""
+    return readyz.status_code == 200 and any(readyz.json()["smscs"].values())
