@@ -6,15 +6,14 @@ the SQLite half: a new thread's earlier MT messages are found by scanning the me
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from smppgw.store.events import EventRecord
 from smppgw.store.threads import (
-    BACKFILL,
-    BACKFILL_DAYS,
     Pair,
     ThreadEntry,
+    ThreadKeeping,
     ThreadQuery,
     ThreadRecord,
     ThreadWrites,
@@ -23,7 +22,7 @@ from smppgw.store.threads import (
 __all__ = ["MemoryThreads"]
 
 
-class MemoryThreads:
+class MemoryThreads(ThreadKeeping):
     clock_offset: float
 
     if TYPE_CHECKING:  # MemoryEvents' (the other base of MemoryStore), for the type checker
@@ -36,13 +35,8 @@ class MemoryThreads:
         self._threads: dict[str, ThreadRecord] = {}
         self._thread_pairs: dict[tuple[str | None, str, str], str] = {}
         self._thread_entries: dict[str, list[ThreadEntry]] = {}
-        self._thread_tenants: Mapping[str, str] | None = None  # None: threads off
-        self._thread_authors: dict[str, str] = {}
+        self._keeping_init()  # (ThreadKeeping)
         self._pairs_with_threads: set[Pair] = set()
-        self._backfill = (BACKFILL, BACKFILL_DAYS)
-
-    def thread_backfill(self, count: int, days: float) -> None:
-        self._backfill = (count, days)
 
     def _writes(self) -> ThreadWrites:
         assert self._thread_tenants is not None
@@ -59,29 +53,6 @@ class MemoryThreads:
         ]  # fmt: skip
         found.sort(key=lambda m: m.created_at)  # stable: insert order among equal times
         return found[-count:]
-
-    def keep_threads(self, tenants: Mapping[str, str] | None = None) -> None:
-        self._thread_tenants = dict(tenants or {})
-
-    def stage_thread_author(self, message_id: str, author: str | None) -> None:
-        if author is None:
-            self._thread_authors.pop(message_id, None)
-        else:
-            self._thread_authors[message_id] = author
-
-    def _write_mt_threads(self, messages: Sequence[Any]) -> None:
-        if self._thread_tenants is None:
-            return
-        writes = self._writes()
-        writes.mts(messages)
-        self._write(writes)
-
-    def _write_mo_thread(self, record: Any) -> None:
-        if self._thread_tenants is None:
-            return
-        writes = self._writes()
-        writes.mo(record)
-        self._write(writes)
 
     def _write(self, writes: ThreadWrites) -> None:
         for t in writes.threads.values():

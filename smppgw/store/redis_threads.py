@@ -31,10 +31,9 @@ from redis import Redis
 from smppgw.store.base import StoreError
 from smppgw.store.events import EventRecord
 from smppgw.store.threads import (
-    BACKFILL,
-    BACKFILL_DAYS,
     Pair,
     ThreadEntry,
+    ThreadKeeping,
     ThreadQuery,
     ThreadRecord,
     ThreadWrites,
@@ -79,7 +78,7 @@ class _Pairs(MutableSet[Pair]):
         pass
 
 
-class RedisThreads:
+class RedisThreads(ThreadKeeping):
     clock_offset: float
 
     if TYPE_CHECKING:  # RedisStore's and RedisEvents'
@@ -91,14 +90,9 @@ class RedisThreads:
         def _events_now(self, events: Sequence[EventRecord]) -> list[list[Any]]: ...
 
     def _threads_init(self) -> None:
-        self._thread_tenants: Mapping[str, str] | None = None  # None: threads off
-        self._thread_authors: dict[str, str] = {}
-        self._backfill = (BACKFILL, BACKFILL_DAYS)
+        self._keeping_init()  # (ThreadKeeping)
         self._thread_pairs = _Pairs(self._pair_exists)
         self._find_for_writes: Callable[[str | None, str, str], ThreadRecord | None] = self.find_thread
-
-    def thread_backfill(self, count: int, days: float) -> None:
-        self._backfill = (count, days)
 
     def _pair_exists(self, pair: Pair) -> bool:
         key, field = self._k(f"threadpair:{{{pair[1]}}}"), f"{pair[0] or ''}\t{pair[2]}"
@@ -126,15 +120,6 @@ class RedisThreads:
         assert self._thread_tenants is not None
         return ThreadWrites(self._find_for_writes, self._thread_tenants, self._thread_authors, self._thread_pairs,
                             self._earlier, self._backfill[1], self.clock_offset)  # fmt: skip
-
-    def keep_threads(self, tenants: Mapping[str, str] | None = None) -> None:
-        self._thread_tenants = dict(tenants or {})
-
-    def stage_thread_author(self, message_id: str, author: str | None) -> None:
-        if author is None:
-            self._thread_authors.pop(message_id, None)
-        else:
-            self._thread_authors[message_id] = author
 
     # -- inside add / add_inbound ----------------------------------------------------------------
 

@@ -15,7 +15,7 @@ a new thread's earlier MT messages come from ``messages`` by its destination ind
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,10 +23,9 @@ import orjson
 from smppgw.store.events import EventRecord, EventRouter
 from smppgw.store.sqlite_rows import RECORD_COLUMNS, Transaction, message_record
 from smppgw.store.threads import (
-    BACKFILL,
-    BACKFILL_DAYS,
     Pair,
     ThreadEntry,
+    ThreadKeeping,
     ThreadQuery,
     ThreadRecord,
     ThreadWrites,
@@ -99,7 +98,7 @@ def _record(r: Sequence[Any]) -> ThreadRecord:
     )  # fmt: skip
 
 
-class SqliteThreads:
+class SqliteThreads(ThreadKeeping):
     _db: sqlite3.Connection
     clock_offset: float
     _router: EventRouter | None
@@ -110,16 +109,11 @@ class SqliteThreads:
 
     def _threads_init(self) -> None:
         self._db.executescript(THREADS_SCHEMA)
-        self._thread_tenants: Mapping[str, str] | None = None  # None: threads off
-        self._thread_authors: dict[str, str] = {}
+        self._keeping_init()  # (ThreadKeeping)
         self._thread_pairs: set[Pair] = {
             (tenant or None, number, sender)
             for tenant, number, sender in self._db.execute("SELECT tenant, number, sender FROM threads")
         }
-        self._backfill = (BACKFILL, BACKFILL_DAYS)
-
-    def thread_backfill(self, count: int, days: float) -> None:
-        self._backfill = (count, days)
 
     def _writes(self) -> ThreadWrites:
         assert self._thread_tenants is not None
@@ -132,33 +126,6 @@ class SqliteThreads:
         offset = self.clock_offset
         rows = self._db.execute(_EARLIER, (thread.number, thread.sender, since, self._backfill[0])).fetchall()
         return [message_record(r, offset) for r in reversed(rows)]
-
-    def keep_threads(self, tenants: Mapping[str, str] | None = None) -> None:
-        self._thread_tenants = dict(tenants or {})
-
-    def stage_thread_author(self, message_id: str, author: str | None) -> None:
-        if author is None:
-            self._thread_authors.pop(message_id, None)
-        else:
-            self._thread_authors[message_id] = author
-
-    # -- inside add / add_inbound ----------------------------------------------------------------
-
-    def _write_mt_threads(self, messages: Sequence[Any]) -> None:
-        """Inside ``add``'s transaction: each message's entry in its thread."""
-        if self._thread_tenants is None:
-            return
-        writes = self._writes()
-        writes.mts(messages)
-        self._write(writes)
-
-    def _write_mo_thread(self, record: Any) -> None:
-        """Inside ``add_inbound``'s transaction."""
-        if self._thread_tenants is None:
-            return
-        writes = self._writes()
-        writes.mo(record)
-        self._write(writes)
 
     def _write(self, writes: ThreadWrites) -> None:
         if not writes.threads:

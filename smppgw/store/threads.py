@@ -49,6 +49,7 @@ __all__ = [
     "WAITING_ON_AGENT",
     "WAITING_ON_CUSTOMER",
     "ThreadBackfill",
+    "ThreadKeeping",
     "ThreadEntry",
     "ThreadQuery",
     "ThreadRecord",
@@ -330,6 +331,50 @@ class ThreadWrites:
         if not created and before != status:  # (a new thread's first entries say its status)
             changes = {"status": {"from": before, "to": status}}
             self.events.append(thread_updated(thread, at, reason="message", changes=changes))
+
+
+class ThreadKeeping:
+    """What every store's thread half shares: threads turned on (``keep_threads``), the
+    staged authors of agents' replies, the backfill's bounds, and the MT and MO steps
+    inside ``add``/``add_inbound``; a half gives ``_writes`` (its ``ThreadWrites``) and
+    ``_write`` (how it stores them)."""
+
+    def _keeping_init(self) -> None:
+        self._thread_tenants: Mapping[str, str] | None = None  # None: threads off
+        self._thread_authors: dict[str, str] = {}
+        self._backfill = (BACKFILL, BACKFILL_DAYS)
+
+    def thread_backfill(self, count: int, days: float) -> None:
+        self._backfill = (count, days)
+
+    def keep_threads(self, tenants: Mapping[str, str] | None = None) -> None:
+        self._thread_tenants = dict(tenants or {})
+
+    def stage_thread_author(self, message_id: str, author: str | None) -> None:
+        if author is None:
+            self._thread_authors.pop(message_id, None)
+        else:
+            self._thread_authors[message_id] = author
+
+    def _writes(self) -> ThreadWrites:
+        raise NotImplementedError
+
+    def _write(self, writes: ThreadWrites) -> None:
+        raise NotImplementedError
+
+    def _write_mt_threads(self, messages: Sequence[Any]) -> None:
+        """Inside ``add``'s step: each message's entry in its thread (if it has one)."""
+        if self._thread_tenants is not None:
+            writes = self._writes()
+            writes.mts(messages)
+            self._write(writes)
+
+    def _write_mo_thread(self, record: Any) -> None:
+        """Inside ``add_inbound``'s step: the MO's thread, made where missing."""
+        if self._thread_tenants is not None:
+            writes = self._writes()
+            writes.mo(record)
+            self._write(writes)
 
 
 @runtime_checkable
