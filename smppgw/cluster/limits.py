@@ -48,6 +48,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
 import attrs
 import coredis
 import coredis.exceptions
@@ -155,7 +156,10 @@ redis.call('PEXPIRE', KEYS[1], 3600000)
 return {1, string.format('%.6f', rate)}
 """
 
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, trio.TooSlowError)
+# (anyio's: coredis's connection closed under a call, as at shutdown)
+_REDIS_ERRORS = (
+    coredis.exceptions.RedisError, OSError, trio.TooSlowError, anyio.ClosedResourceError, anyio.BrokenResourceError,
+)  # fmt: skip
 
 
 def gcra_params(

@@ -52,7 +52,7 @@ from smppgw.store.base import (
 from smppgw.support.logsafe import kv
 from smppgw.support.ratelog import RateLimitedLog, escape
 
-__all__ = ["ReceiptBook"]
+__all__ = ["NotRecordedYet", "ReceiptBook"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,12 @@ _EN_ROUTE_RANK = RANK[_EN_ROUTE]
 _LABEL = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 
 Ref = tuple[MessageRecord, PartRecord]
+
+
+class NotRecordedYet(StoreError):
+    """A receipt (several gateways on one store) for a part no gateway has recorded
+    yet: its sender has the submit_sm_resp but has not committed it (a few
+    milliseconds), or died first. Not applied, not held here; asked again."""
 
 
 class ReceiptBook:
@@ -157,8 +163,8 @@ class ReceiptBook:
         if self.shared and not self.correlator.holds(smsc, receipt.message_id):
             ref = self.correlator.recall_now(smsc, receipt.message_id)  # sent by another gateway
             if ref is None:  # its sender has not committed it yet (or died first): not held
-                # here, where it would die with this process: the SMSC delivers it again
-                raise StoreError(f"receipt {receipt.message_id}: its part is not recorded yet")
+                # here, where it would die with this process (Deliveries asks again shortly)
+                raise NotRecordedYet(f"receipt {receipt.message_id}: its part is not recorded yet")
             self._apply(smsc, ref, receipt, now)
             return True
         match = self.correlator.receipt(smsc, receipt.message_id, receipt, now)

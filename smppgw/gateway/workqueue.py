@@ -122,6 +122,11 @@ class WorkQueue:
             task_status.started()
 
     def _free(self) -> int:
+        """How many entries to take now: none while no bind of this gateway is up (its
+        account's binds may all be leased to other gateways: what it took would wait
+        here, kept fresh, while they could send it)."""
+        if not any(smsc.pool.up for smsc in self.gateway.smscs.values()):
+            return 0
         return min(self.room - self.gateway.queued(), self.room - len(self.held), self.batch)
 
     async def _reader(self) -> None:
