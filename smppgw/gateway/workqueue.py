@@ -41,6 +41,7 @@ from typing import Protocol, runtime_checkable
 import trio
 from prometheus_client import Counter
 
+from smppgw.gateway.deadline import DeadlineStore, SharedDeadline
 from smppgw.gateway.engine import Gateway
 from smppgw.gateway.messages import SubmitError
 from smppgw.store.base import FINAL, MessageRecord, Status, StoreError, advance
@@ -98,6 +99,13 @@ class WorkQueue:
         self.batch = batch
         self.tick = tick
         self.release_every = release_every
+        #: The receipt deadline of every gateway's messages (``gateway.deadline``), leased
+        #: ``claim_idle`` seconds at a time, as the work is.
+        self.deadline = (
+            SharedDeadline(gateway.receipts, store, lease=stream.claim_idle)
+            if isinstance(store, DeadlineStore)
+            else None
+        )
         self.held: dict[str, MessageRecord | None] = {}  # entry id -> its message (None: just XACK)
         self._entry_of: dict[str, str] = {}  # message id -> entry id (one entry per message held)
         r = gateway.metrics.registry
@@ -119,6 +127,8 @@ class WorkQueue:
             nursery.start_soon(self._claimer)
             nursery.start_soon(self._settler)
             nursery.start_soon(self._releaser)
+            if self.deadline is not None:
+                nursery.start_soon(self.deadline.run)
             task_status.started()
 
     def _free(self) -> int:
