@@ -60,6 +60,7 @@ class WorkStream(Protocol):
     (entry id, message id)."""
 
     claim_idle: float
+    consumer_idle: float
 
     async def start(self) -> None: ...
     async def read(self, count: int, block: float) -> list[tuple[str, str]]: ...
@@ -67,6 +68,7 @@ class WorkStream(Protocol):
     async def keep(self, entries: Sequence[str]) -> None: ...
     async def ack(self, entries: Sequence[str]) -> None: ...
     async def release(self, count: int) -> int: ...
+    async def prune(self) -> list[str]: ...
 
 
 @runtime_checkable
@@ -154,6 +156,7 @@ class WorkQueue:
 
     async def _claimer(self) -> None:
         every = min(self.stream.claim_idle / 2, 5.0)
+        prune_every, prune_due = min(self.stream.consumer_idle / 2, 60.0), 0.0
         while True:
             await trio.sleep(every)
             free = self._free()
@@ -161,6 +164,10 @@ class WorkQueue:
                 while free > 0 and (entries := await self.stream.claim(free)):
                     self._take(entries, claimed=True)
                     free = self._free()
+                if trio.current_time() >= prune_due:  # dead gateways' consumers, after their entries
+                    prune_due = trio.current_time() + prune_every
+                    if gone := await self.stream.prune():
+                        log.info("work queue: idle consumers removed %s", kv(consumers=",".join(gone)))
             except Exception as exc:
                 log.warning("work queue: claim failed %s", kv(error=str(exc)))
 
