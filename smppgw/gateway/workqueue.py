@@ -212,6 +212,7 @@ class WorkQueue:
             record = self.held.pop(entry)
             if record is not None and self._entry_of.get(record.id) == entry:
                 del self._entry_of[record.id]
+                self._released.discard(record.id)  # (one never sent: expired, failed)
                 self.store.let_go(record.id)  # its receipt may reach another gateway: read Redis
 
     def _take(self, entries: list[tuple[str, str]], *, claimed: bool) -> None:
