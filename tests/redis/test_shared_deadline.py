@@ -1,7 +1,9 @@
 """The receipt deadline across gateways (issue 19, ``gateway/deadline.py``): a gateway
 that sent messages is killed (SIGKILL, by the PID this test started) and never comes
 back; another gateway on the same Redis makes its submitted-but-unreceipted messages
-``unknown`` after their deadline, each with exactly one final ``message.status`` event.
+``unknown`` after their deadline, each with exactly one final ``message.status`` event;
+and it removes the dead gateway's consumer (nothing pending) from the work queue's group
+(``[store] consumer_idle``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import coredis
 import httpx
 import trio
 
@@ -25,6 +28,14 @@ GRACE = 3  # seconds: the receipt deadline after the submit (no validity)
 def _at(history: list[dict[str, Any]], status: str) -> float:
     """When the history moved to ``status`` (Unix time)."""
     return next(datetime.fromisoformat(h["at"]).timestamp() for h in history if h["status"] == status)
+
+
+async def _consumers(url: str, prefix: str) -> list[str]:
+    """The consumers of the work queue's group."""
+    client: coredis.Redis[bytes] = coredis.Redis.from_url(url)
+    async with client:
+        found = await client.xinfo_consumers(f"{prefix}:work", "smppgw")
+    return [c[b"name"].decode() for c in found]
 
 
 async def _status_events(http: httpx.AsyncClient) -> list[dict[str, Any]]:
@@ -45,6 +56,8 @@ async def test_a_dead_gateway_s_messages_become_unknown_on_another(
         sim.set_behaviour(None, NEVER)
         a = _Serve(_config(tmp_path, "a", sim, redis_url, redis_prefix, receipt_grace=GRACE))
         b = _Serve(_config(tmp_path, "b", sim, redis_url, redis_prefix, receipt_grace=GRACE))
+        path = b.config
+        path.write_text(path.read_text().replace("claim_idle = 2\n", "claim_idle = 2\nconsumer_idle = 1\n"))
         try:
             first = await a.start()
             ids = []
@@ -59,6 +72,9 @@ async def test_a_dead_gateway_s_messages_become_unknown_on_another(
                     while (await first.get(f"/v1/messages/{message_id}")).json()["status"] != "submitted":
                         await trio.sleep(0.05)
             await trio.sleep(0.3)  # past a write-behind flush
+            assert a.proc is not None
+            dead = f"-{a.proc.pid}-"  # its consumer's name: host-pid-tag
+            assert any(dead in c for c in await _consumers(redis_url, redis_prefix))
             await a.kill()  # SIGKILL: its in-memory deadline dies with it
             await first.aclose()
             second = await b.start()
@@ -79,6 +95,9 @@ async def test_a_dead_gateway_s_messages_become_unknown_on_another(
                 final = [e for e in events if e["subject"] == message_id and e["data"]["final"]]
                 assert [e["data"]["status"] for e in final] == ["unknown"], final
             assert len(sim.store) == 4  # each part sent once: nothing taken again
+            with trio.fail_after(10):  # idle past consumer_idle, nothing pending: removed by B
+                while any(dead in c for c in await _consumers(redis_url, redis_prefix)):
+                    await trio.sleep(0.2)
             await second.aclose()
         finally:
             await a.kill()
