@@ -127,11 +127,12 @@ class AppConfig:
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "smppgw"
     claim_idle: float = 30.0  # [store] claim_idle: the shared work queue's (redis)
+    consumer_idle: float = 3600.0  # [store] consumer_idle: a stopped gateway's consumer removed
 
     def store_settings(self) -> StoreSettings:
         return StoreSettings(
             backend=self.store_backend, path=self.store_path, url=self.redis_url, prefix=self.redis_prefix,
-            flush_interval=self.flush_interval, claim_idle=self.claim_idle,
+            flush_interval=self.flush_interval, claim_idle=self.claim_idle, consumer_idle=self.consumer_idle,
         )  # fmt: skip
 
     listen_host: str = "127.0.0.1"
@@ -185,7 +186,9 @@ def app_config_from_dict(
     if "store" in data:
         s = store_settings(table(data["store"], "store"))
         out.update(store_path=s.path, flush_interval=s.flush_interval, store_backend=s.backend)
-        out.update(redis_url=s.url, redis_prefix=s.prefix, claim_idle=s.claim_idle)
+        out.update(
+            redis_url=s.url, redis_prefix=s.prefix, claim_idle=s.claim_idle, consumer_idle=s.consumer_idle
+        )
     keys: list[str] = []
     if "api" in data:
         t = table(data["api"], "api")

@@ -41,7 +41,9 @@ async def work_queue(config: AppConfig, store: Store, gateway: Gateway) -> Async
     smscs = config.gateway.smscs
     room = max(100, 4 * sum(s.window * s.binds for s in smscs))  # parts held here at most
     async with redis_client(config.redis_url) as client:
-        stream = RedisWork(client, config.redis_prefix, claim_idle=config.claim_idle)
+        stream = RedisWork(
+            client, config.redis_prefix, claim_idle=config.claim_idle, consumer_idle=config.consumer_idle
+        )
         yield WorkQueue(gateway, stream, taker, room=room)
 
 

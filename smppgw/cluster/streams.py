@@ -42,6 +42,7 @@ from coredis.exceptions import RedisError, StreamDuplicateConsumerGroupError
 from coredis.tokens import PureToken
 
 from smppgw.cluster.stream_config import StreamSettings
+from smppgw.cluster.workqueue import prune_consumers
 from smppgw.support.config import ConfigError
 
 __all__ = ["Entry", "Intake", "Outcome", "StreamInput", "opened", "redis_client"]
@@ -187,6 +188,11 @@ class StreamInput:
             self._claim_cursor = cursor.decode() if isinstance(cursor, bytes) else str(cursor)
             if self._claim_cursor == "0-0":  # the whole pending list was walked
                 self._claim_due = trio.current_time() + min(s.claim_idle / 2, 5.0)
+                # then dead gateways' consumers, nothing pending left (never one with entries)
+                if gone := await prune_consumers(
+                    client, s.input_stream, s.group, s.consumer_idle, s.consumer
+                ):
+                    log.info("streams: idle consumers removed from %s: %s", s.input_stream, ",".join(gone))
             if found:
                 log.info("streams: claimed %d idle entries of %s", len(found), s.input_stream)
                 return [_entry(e) for e in found]

@@ -17,7 +17,13 @@ is on the queue exactly when it is stored. Every gateway is one consumer of the 
   ``{prefix}:sched`` (score: ``send_at``, wall time; ZADDed by the store's commit with the
   record, operation ``s``) to the stream, in one script (``RELEASE``): each is released by
   exactly one gateway, whichever runs it first, and taken by any. A message no longer
-  ``scheduled`` when its time comes (canceled meanwhile, from any gateway) is dropped.
+  ``scheduled`` when its time comes (canceled meanwhile, from any gateway) is dropped;
+- ``prune``: consumers with no pending entry idle ``consumer_idle`` seconds (a gateway
+  that stopped, its entries claimed by the others) leave the group, in one script
+  (``PRUNE``: XINFO CONSUMERS, XGROUP DELCONSUMER), so the group does not grow with every
+  start. One with pending entries is never removed (DELCONSUMER would drop them from
+  the group's pending list: lost); XAUTOCLAIM takes them first. A live consumer removed
+  (idle that long, nothing pending) loses nothing: its next XREADGROUP makes it again.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import coredis
 import trio
 from coredis.exceptions import StreamDuplicateConsumerGroupError
 
-__all__ = ["GROUP", "RedisWork"]
+__all__ = ["GROUP", "PRUNE", "RedisWork", "prune_consumers"]
 
 GROUP = "smppgw"
 # KEYS: the sorted set, the stream; ARGV: now (wall), at most, the message key prefix ->
@@ -52,7 +58,34 @@ for _, id in ipairs(due) do
 end
 return n
 """
+# KEYS: the stream; ARGV: the group, idle (ms), this consumer -> the names removed. Read
+# and removed in one atomic step: no entry can be delivered to one in between.
+PRUNE = r"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if not ok then return {} end
+local out = {}
+for _, c in ipairs(consumers) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f['pending'] == 0 and f['idle'] > tonumber(ARGV[2]) and f['name'] ~= ARGV[3] then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    table.insert(out, f['name'])
+  end
+end
+return out
+"""
 _TIMEOUT = 10.0  # seconds a round trip may take before Redis counts as away
+
+
+async def prune_consumers(
+    client: coredis.Redis[bytes], key: str, group: str, idle: float, me: str
+) -> list[str]:
+    """Remove the consumers of ``group`` on ``key`` with no pending entry, idle over
+    ``idle`` seconds (never ``me``); returns their names."""
+    with trio.fail_after(_TIMEOUT):
+        gone: Any = await client.eval(PRUNE, [key], [group, int(idle * 1000), me])
+    return [g.decode() if isinstance(g, bytes) else str(g) for g in gone or ()]
 
 
 class RedisWork:
@@ -65,10 +98,12 @@ class RedisWork:
         *,
         claim_idle: float = 30.0,
         consumer: str | None = None,
+        consumer_idle: float = 3600.0,
     ) -> None:
         self.client = client
         self.key = f"{prefix}:work"
         self.claim_idle = claim_idle
+        self.consumer_idle = consumer_idle
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._cursor = "0-0"
         self.sched_key = f"{prefix}:sched"
@@ -112,6 +147,10 @@ class RedisWork:
                 async with self.client.pipeline(transaction=True) as pipe:
                     pipe.xack(self.key, GROUP, list(entries))
                     pipe.xdel(self.key, list(entries))
+
+    async def prune(self) -> list[str]:
+        """Dead consumers out of the group (``PRUNE``); returns their names."""
+        return await prune_consumers(self.client, self.key, GROUP, self.consumer_idle, self.consumer)
 
     async def release(self, count: int) -> int:
         """Move up to ``count`` scheduled messages whose ``send_at`` passed onto the stream."""

@@ -137,6 +137,7 @@ class Dispatcher:
         self._commit = commit  # StoreControl.commit: ... and durable before the write
         self._uncommitted = False  # submit_sm queued since the last commit
         self.consent: Callable[[MessageRecord], str | None] | None = None  # None, or why it may not go
+        self.recheck: Callable[[MessageRecord], bool] | None = None  # work queue: canceled elsewhere?
 
     def __len__(self) -> int:
         return len(self.ready) + self._high + len(self._delayed)
@@ -353,6 +354,11 @@ class Dispatcher:
         if self._save is not None:  # durable at the batch's commit, before the write
             self._save(job.message)
             self._uncommitted = True
+        if self.recheck is not None and not self.recheck(job.message):  # (gateway/workqueue.py)
+            part.attempts -= 1  # canceled by another gateway: not sent; Redis away: in a second
+            if job.message.status not in FINAL:
+                self.put(job, delay=1.0)
+            return
         try:
             # A partial, not a lambda: called in C, one Python frame less per response.
             seq = conn.start_request(job.pdu, functools.partial(self._outcome, job, conn), now)

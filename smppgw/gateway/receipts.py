@@ -35,6 +35,7 @@ from smppgw.core.constants import MessageState
 from smppgw.core.receipt import INTERIM_STATES, IdBase, Receipt
 from smppgw.gateway import lifecycle
 from smppgw.gateway.config import DEFAULT_RECEIPT_GRACE
+from smppgw.gateway.deadline import DeadlineStore
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.policy.correlation import Correlator, Held
 from smppgw.store.base import (
@@ -92,6 +93,7 @@ class ReceiptBook:
     ) -> None:
         # Closed parts the correlator no longer holds are asked of the store, if it keeps them.
         self._store = store if isinstance(store, CorrelationStore) else None
+        self._deadlines = store if isinstance(store, DeadlineStore) else None  # shared (Redis)
         self._messages = store
         self.correlator: Correlator[Ref, Receipt] = Correlator(
             hold=hold,
@@ -147,6 +149,11 @@ class ReceiptBook:
         if message.dlr and self.shared and self._store is not None:  # its receipt may reach another gateway
             key = self.correlator.resp_key(smsc, smsc_id)
             self._store.put_correlation(smsc, key, message.id, part.index, part.submitted_at or now)
+            if self._deadlines is not None:  # any gateway settles it if this one dies (gateway.deadline)
+                grace = self._graces.get(smsc, DEFAULT_RECEIPT_GRACE)
+                self._deadlines.put_deadline(
+                    message.id, (part.submitted_at or now) + (message.validity or 0.0) + grace
+                )
         if message.dlr:  # no receipt asked for: nothing waits for one (bounded memory)
             for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
                 self._apply(smsc, match.ref, match.payload, now)
@@ -301,6 +308,28 @@ class ReceiptBook:
             if smsc_id is None or not correlator.is_open(smsc, smsc_id, ref):
                 self._unknown(smsc, ref, now)
         return len(due) + len(evicted)
+
+    def settle_overdue(self, message: MessageRecord, now: float) -> bool:
+        """The shared deadline (``gateway.deadline``) found ``message`` (any gateway's)
+        past its receipt deadline: its parts without a final receipt become ``unknown``,
+        and it with them, guarded in the store (written only if it is still waiting for
+        receipts there). False, changing nothing: its parts are open in this correlator
+        (the local deadline settles them) or one is not submitted yet (still sending)."""
+        smsc, correlator = message.smsc or "", self.correlator
+        for part in message.parts:
+            if part.receipt_final or part.status in FINAL:
+                continue
+            if part.smsc_message_id is None:
+                return False
+            ref = correlator.lookup(smsc, part.smsc_message_id)
+            if ref is not None and correlator.is_open(smsc, part.smsc_message_id, ref):
+                return False
+        if message.status in FINAL or self._deadlines is None:
+            return False
+        self._deadlines.guard(message.id, (_SUBMITTED.value, _EN_ROUTE.value))
+        for part in message.parts:
+            self._unknown(smsc, (message, part), now)
+        return True
 
     def _unknown(self, smsc: str, ref: Ref, now: float) -> None:
         message, part = ref

@@ -8,6 +8,7 @@
     prefix = "smppgw"                # redis: every key starts with it
     flush_interval = 0.05            # seconds between write-behind flushes
     claim_idle = 30                  # redis: seconds before a dead gateway's work is taken over
+    consumer_idle = 3600             # redis: seconds before an idle consumer with nothing pending is removed
 
 A Redis that can't be reached at start is an error naming the URL (``open_store``
 raises ``StoreError``; ``smppgw serve`` exits 1 with it).
@@ -41,6 +42,7 @@ class StoreSettings:
     prefix: str = "smppgw"
     flush_interval: float = 0.05
     claim_idle: float = 30.0  # redis: the work queue's (cluster/workqueue.py)
+    consumer_idle: float = 3600.0  # redis: a stopped gateway's consumer leaves the group (PRUNE)
 
     def where(self) -> str:
         """What the store is, for logs and messages (a Redis URL without its password)."""
@@ -53,7 +55,9 @@ class StoreSettings:
 
 def store_settings(t: dict[str, Any]) -> StoreSettings:
     """The ``[store]`` table. Raises ConfigError naming the first bad key."""
-    unknown_keys(t, {"backend", "path", "url", "prefix", "flush_interval", "claim_idle"}, "store")
+    unknown_keys(
+        t, {"backend", "path", "url", "prefix", "flush_interval", "claim_idle", "consumer_idle"}, "store"
+    )
     out: dict[str, Any] = {}
     if "backend" in t:
         backend = string(t["backend"], "store.backend")
@@ -76,6 +80,8 @@ def store_settings(t: dict[str, Any]) -> StoreSettings:
         out["flush_interval"] = positive(t["flush_interval"], "store.flush_interval")
     if "claim_idle" in t:
         out["claim_idle"] = number(t["claim_idle"], "store.claim_idle", gt=0.5, le=86400)
+    if "consumer_idle" in t:
+        out["consumer_idle"] = number(t["consumer_idle"], "store.consumer_idle", gt=0, le=30 * 86400)
     return StoreSettings(**out)
 
 

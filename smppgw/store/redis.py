@@ -39,6 +39,7 @@ from smppgw.store.base import (
 )
 from smppgw.store.redis_events import RedisEvents
 from smppgw.store.redis_flows import RedisFlows
+from smppgw.store.redis_guards import RedisGuards
 from smppgw.store.redis_link import RedisLink
 from smppgw.store.redis_lua import COMMIT
 from smppgw.store.redis_receipts import CORRELATION_TTL, RedisReceipts
@@ -66,7 +67,7 @@ def _t(x: float) -> str:
 
 class RedisStore(
     RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations, RedisVouchers, RedisFlows,
-    RedisThreads,
+    RedisThreads, RedisGuards,
 ):  # fmt: skip
     """Implements every protocol of ``store.base`` (``Store``) on Redis at ``url``; every
     key starts with ``prefix``.
@@ -101,6 +102,7 @@ class RedisStore(
         self._live: dict[str, MessageRecord] = {}
         self._dirty: dict[str, MessageRecord] = {}
         self._ops: list[list[Any]] = []  # correlations and MO parts, in order, for the next commit
+        self._refused: set[str] = set()  # guarded changes another gateway's came before
         self.flushes = 0
         self._events_init()
         self._consent_init()
@@ -135,9 +137,9 @@ class RedisStore(
         return None if found is None else found.decode()
 
     def _apply(self, ops: list[list[Any]]) -> None:
-        """One atomic step (``redis_lua.COMMIT``)."""
+        """One atomic step (``redis_lua.COMMIT``); guarded changes refused are noted."""
         if ops:
-            self._eval(COMMIT, orjson.dumps(ops))
+            self._note_refused(self._eval(COMMIT, orjson.dumps(ops)))
 
     def close(self) -> None:
         """Flush, then stop the client (again: nothing). With Redis away the changes kept

@@ -224,7 +224,8 @@ async def test_the_entries_of_a_dead_consumer_are_claimed_and_taken_exactly_once
     tmp_path: Path, redis_url: str, redis_prefix: str, stored: bool
 ) -> None:
     """A consumer dies mid-batch, before or after storing its messages; another claims
-    its entries once they are idle (XAUTOCLAIM) and each becomes one message, sent once."""
+    its entries once they are idle (XAUTOCLAIM) and each becomes one message, sent once;
+    then the dead consumer (nothing pending) leaves the group, not before."""
     n = 12
     async with simulator() as sim, platform(redis_url) as r:
         config = configured(
@@ -250,7 +251,9 @@ async def test_the_entries_of_a_dead_consumer_are_claimed_and_taken_exactly_once
             else:
                 await r.xreadgroup(settings.group, "a", {f"{redis_prefix}:in": ">"}, count=5)  # read, no more
             assert await pending(r, f"{redis_prefix}:in") == 5
-            other = StreamInput(client, attrs.evolve(settings, consumer="b"), StreamIntake(acceptor))
+            other = StreamInput(
+                client, attrs.evolve(settings, consumer="b", consumer_idle=0.5), StreamIntake(acceptor)
+            )
             with trio.fail_after(15):
                 while other.taken < n:
                     await other.step()
@@ -260,6 +263,11 @@ async def test_the_entries_of_a_dead_consumer_are_claimed_and_taken_exactly_once
             for m in messages:
                 await api.wait_status(m["id"], {"delivered"})
             assert len(sim.store.select(limit=100)) == n
+            with trio.fail_after(10):  # idle past consumer_idle with nothing pending: removed
+                while "a" in {
+                    c["name"] for c in await r.xinfo_consumers(f"{redis_prefix}:in", settings.group)
+                }:
+                    await other.step()
             nursery.cancel_scope.cancel()
 
 
