@@ -53,7 +53,7 @@ from smppgw.store.base import (
 from smppgw.support.logsafe import kv
 from smppgw.support.ratelog import RateLimitedLog, escape
 
-__all__ = ["NotRecordedYet", "ReceiptBook"]
+__all__ = ["SHARED_KEEP", "NotRecordedYet", "ReceiptBook"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,10 @@ _EN_ROUTE_RANK = RANK[_EN_ROUTE]
 _LABEL = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 
 Ref = tuple[MessageRecord, PartRecord]
+
+#: Several gateways on one store: how long a sent part waits for its receipt in the
+#: sender's memory (``ReceiptBook.forget_old``); most receipts come within it.
+SHARED_KEEP = 60.0
 
 
 class NotRecordedYet(StoreError):
@@ -284,8 +288,28 @@ class ReceiptBook:
 
     # -- the receipt deadline and the correlation rows -----------------------------------------
 
+    def forget_old(self, now: float) -> int:
+        """Several gateways on one store: parts sent more than ``SHARED_KEEP`` seconds ago
+        leave memory (not settled): their receipts may reach any gateway, which settles
+        them in the store, and the sender would otherwise hold each record until its
+        deadline (48 h and more). A receipt that still comes here is looked up in the
+        store like another gateway's; the deadline is the shared one (``gateway.deadline``).
+        Returns how many."""
+        old: list[tuple[str, str, Ref]] = []
+        floor = now - SHARED_KEEP
+        for (smsc, key), ref in self.correlator.open_refs():
+            message, part = ref
+            if (part.submitted_at if part.submitted_at is not None else message.created_at) > floor:
+                break  # open in submit order: the rest are younger still
+            old.append((smsc, key, ref))
+        for smsc, key, ref in old:
+            self.correlator.forget_key(smsc, key, ref)
+        return len(old)
+
     def overdue(self, now: float) -> int:
         """Parts past validity + receipt_grace become ``unknown``; returns how many."""
+        if self.shared:
+            self.forget_old(now)
         due: list[tuple[str, str, Ref]] = []
         floor = now - self._min_grace
         graces = self._graces
@@ -303,6 +327,8 @@ class ReceiptBook:
         # Open parts the correlator let go (max_refs, or the SMSC reused their id): no
         # receipt can reach them any more, unless they wait under a newer id.
         evicted, correlator.evicted = correlator.evicted, []
+        if self.shared:  # (as forget_old: the shared deadline settles them if no receipt comes)
+            evicted = []
         for smsc, ref in evicted:
             smsc_id = ref[1].smsc_message_id
             if smsc_id is None or not correlator.is_open(smsc, smsc_id, ref):

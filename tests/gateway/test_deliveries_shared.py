@@ -16,7 +16,7 @@ from smppgw.gateway.changes import Changes
 from smppgw.gateway.deliveries import Deliveries
 from smppgw.gateway.inbound import Inbound
 from smppgw.gateway.metrics import GatewayMetrics
-from smppgw.gateway.receipts import ReceiptBook
+from smppgw.gateway.receipts import SHARED_KEEP, ReceiptBook
 from smppgw.store.base import Status
 from smppgw.store.memory import MemoryStore
 from tests.gateway.test_deliveries import _Conn, _message, _receipt_pdu
@@ -85,3 +85,25 @@ async def test_a_receipt_no_gateway_records_is_answered_t_appn_after_a_second_wi
         assert conn.sent == [(9, DeliverSmResp(), T_APPN)]  # the SMSC delivers it again later
         assert store.lookups <= 12  # backing off: 2, 4, 8, ... ms, not a lookup per tick
         nursery.cancel_scope.cancel()
+
+
+def test_the_sender_lets_go_of_parts_after_a_minute_and_their_late_receipt_is_looked_up() -> None:
+    """Several gateways: a receipt may settle the message on any of them, so the sender
+    does not hold every sent record until its deadline (48 h): after SHARED_KEEP the
+    part leaves its memory, unsettled; a receipt that still comes is found in the store."""
+    deliveries, store = _shared()
+    book = deliveries.receipts
+    record = _message()
+    store.add([record])
+    book.submitted("a", record, record.parts[0], "abc", now=100.0)
+    assert book.open == 1 and book.overdue(100.0 + SHARED_KEEP - 1) == 0 and book.open == 1
+    book.overdue(100.0 + SHARED_KEEP + 1)
+    assert book.open == 0 and record.status is Status.SUBMITTED  # forgotten, not unknown
+    conn = _Conn(event_time=200.0)
+    lookups = store.lookups
+    deliveries.on_event(
+        conn, RequestReceived(sequence_number=3, pdu=_receipt_pdu("abc", MessageState.DELIVERED))
+    )
+    deliveries.end_batch()
+    assert store.lookups > lookups and conn.sent == [(3, DeliverSmResp(), 0)]
+    assert store.get("m1").status is Status.DELIVERED  # type: ignore[union-attr]
