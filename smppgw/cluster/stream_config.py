@@ -13,6 +13,8 @@
     block = 1.0                       # seconds a read waits for entries (BLOCK)
     claim_idle = 60                   # seconds before another gateway's pending entry is taken
     maxlen = 1000000                  # :accepted, :errors and :events trimmed to about this
+    cluster = false                   # url is a node of a Redis Cluster (each stream is one key:
+                                      # no hash tag needed; the streams may sit on different nodes)
 
 The streams are named by the prefix, not configured one by one: a platform needs only
 the prefix to find them all.
@@ -38,7 +40,7 @@ from smppgw.support.config import (
 __all__ = ["StreamSettings", "streams_from_dict"]
 
 _KEYS = {"enabled", "url", "prefix", "input", "events", "group", "consumer", "tenant", "batch", "block"}
-_KEYS |= {"claim_idle", "maxlen"}
+_KEYS |= {"claim_idle", "maxlen", "cluster"}
 
 
 def _consumer() -> str:
@@ -58,6 +60,7 @@ class StreamSettings:
     block: float = 1.0
     claim_idle: float = 60.0
     maxlen: int = 1_000_000
+    cluster: bool = False
 
     @property
     def input_stream(self) -> str:
@@ -92,7 +95,7 @@ def streams_from_dict(t: dict[str, Any]) -> StreamSettings | None:
             if not value.isprintable() or " " in value:
                 raise ConfigError(f"streams.{name}: printable characters without spaces, got {value!r}")
             given[name] = value
-    for name in ("input", "events"):
+    for name in ("input", "events", "cluster"):
         if name in t:
             given[name] = boolean(t[name], f"streams.{name}")
     if "batch" in t:

@@ -30,9 +30,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import coredis
 import trio
 from coredis.exceptions import StreamDuplicateConsumerGroupError
+
+from smppgw.cluster.client import Client
 
 __all__ = ["GROUP", "RedisWork"]
 
@@ -60,7 +61,7 @@ class RedisWork:
 
     def __init__(
         self,
-        client: coredis.Redis[bytes],
+        client: Client,
         prefix: str,
         *,
         claim_idle: float = 30.0,
