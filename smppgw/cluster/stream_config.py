@@ -107,4 +107,6 @@ def streams_from_dict(t: dict[str, Any]) -> StreamSettings | None:
     if "maxlen" in t:
         given["maxlen"] = integer(t["maxlen"], "streams.maxlen", 1000, 1_000_000_000)
     settings = StreamSettings(**given)  # checked even when not enabled: a typo is said now
+    if settings.cluster and not settings.url.startswith(("redis://", "rediss://")):
+        raise ConfigError("streams.url: with cluster = true, a redis:// or rediss:// URL of one node")
     return settings if enabled else None
