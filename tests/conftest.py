@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster.helpers import SharedRedis
 from tests.redis_cluster_service import RedisClusterService
 from tests.redis_service import RedisService, RedisUnavailable
 from tests.store.helpers import BACKENDS, Backend, backend_for
@@ -73,3 +74,16 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     backend = backend_for(request, tmp_path)
     yield backend
     backend.close()
+
+
+@pytest.fixture(params=("redis", "redis-cluster"))
+def shared(request: pytest.FixtureRequest) -> SharedRedis:
+    """Where a test's gateways share Redis, in turn: the session's server, and its Redis
+    Cluster (under a hash-tagged prefix, as ``[store] cluster`` asks)."""
+    if request.param == "redis-cluster":
+        url, prefix = (
+            request.getfixturevalue("redis_cluster_url"),
+            request.getfixturevalue("redis_cluster_prefix"),
+        )
+        return SharedRedis(url, prefix, cluster=True)
+    return SharedRedis(request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix"))
