@@ -59,6 +59,21 @@ def redis_prefix() -> Iterator[str]:
 
 
 @pytest.fixture
+def redis_cluster_with_replicas() -> Iterator[RedisClusterService]:
+    """A Redis Cluster of 3 masters with a replica each, of this test's own (a failover
+    test kills one of its masters by PID); stopped after the test."""
+    service = RedisClusterService(replicas=1)
+    try:
+        service.start()
+    except RedisUnavailable as exc:
+        _unavailable("Redis Cluster", exc)
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+@pytest.fixture
 def redis_cluster_prefix() -> Iterator[str]:
     """A prefix of this test's own holding a hash tag (what ``[store] cluster`` asks for):
     every key of the test is in the tag's slot, and each test's slot is its own, so the

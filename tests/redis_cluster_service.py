@@ -60,9 +60,14 @@ def _free_ports(n: int) -> list[int]:
 
 
 class RedisClusterService:
-    """One Redis Cluster for the test session, started by ``start``, stopped by ``close``."""
+    """One Redis Cluster for the test session, started by ``start``, stopped by ``close``;
+    ``replicas``: each master's (a failover test's cluster)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, replicas: int = 0) -> None:
+        self.replicas = replicas
+        # ms before a silent node counts as failed: short where a failover is the test,
+        # long where none is wanted (a node slowed by a busy machine must not be failed).
+        self._node_timeout = 1000 if replicas else 5000
         self.url: str | None = None
         self.error: str | None = None
         self.ports: list[int] = []
@@ -75,7 +80,8 @@ class RedisClusterService:
         if self.error is not None:
             raise RedisUnavailable(self.error)
         try:
-            self.url = os.environ.get("SMPPGW_TEST_REDIS_CLUSTER_URL") or self._start()
+            given = os.environ.get("SMPPGW_TEST_REDIS_CLUSTER_URL") if not self.replicas else None
+            self.url = given or self._start()
         except RedisUnavailable as exc:
             self.error = str(exc)
             self.close()
@@ -88,7 +94,7 @@ class RedisClusterService:
         if cli is None:
             raise RedisUnavailable("redis-cli is not installed (it joins the nodes into a cluster)")
         for attempt in range(3):  # a port taken between the probe and the bind: new ports
-            self.ports = _free_ports(_MASTERS)
+            self.ports = _free_ports(_MASTERS * (1 + self.replicas))
             self._dir = tempfile.TemporaryDirectory(prefix="smppgw-redis-cluster-")
             for port in self.ports:
                 self._processes.append(self._node(server, port, Path(self._dir.name)))
@@ -101,7 +107,7 @@ class RedisClusterService:
                 )
         nodes = [f"127.0.0.1:{p}" for p in self.ports]
         done = subprocess.run(
-            [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
+            [cli, "--cluster", "create", *nodes, "--cluster-replicas", str(self.replicas), "--cluster-yes"],
             capture_output=True, text=True, timeout=_WAIT, check=False,
         )  # fmt: skip
         if done.returncode != 0:
@@ -110,19 +116,32 @@ class RedisClusterService:
             )
         deadline = time.monotonic() + _WAIT
         while time.monotonic() < deadline:
-            if all(b"cluster_state:ok" in _ask(p, "CLUSTER", "INFO") for p in self.ports):
+            if all(b"cluster_state:ok" in _ask(p, "CLUSTER", "INFO") for p in self.ports) and self._synced():
                 return f"redis://127.0.0.1:{self.ports[0]}"
             time.sleep(0.05)
         raise RedisUnavailable(
             f"the cluster on {self.ports} did not reach cluster_state:ok within {_WAIT:.0f} s"
         )
 
+    def _synced(self) -> bool:
+        """Every replica has its master's data (its link is up): a failover keeps it."""
+        for port in self.ports:
+            info = _ask(port, "INFO", "replication")
+            if b"role:slave" in info and b"master_link_status:up" not in info:
+                return False
+        return True
+
+    def process(self, port: int) -> subprocess.Popen[bytes]:
+        """The node on ``port`` (a failover test kills a master by its PID)."""
+        return self._processes[self.ports.index(port)]
+
     def _node(self, server: str, port: int, base: Path) -> subprocess.Popen[bytes]:
         home = base / str(port)
         home.mkdir()
         # Loopback only, nothing on disk but the node file the cluster needs.
         cmd = [server, "--bind", "127.0.0.1", "--port", str(port), "--cluster-enabled", "yes",
-               "--cluster-config-file", str(home / "nodes.conf"), "--cluster-node-timeout", "2000",
+               "--cluster-config-file", str(home / "nodes.conf"), "--cluster-node-timeout", str(self._node_timeout),
+               "--repl-diskless-sync-delay", "0",
                "--save", "", "--appendonly", "no", "--dir", str(home), "--protected-mode", "yes"]  # fmt: skip
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
