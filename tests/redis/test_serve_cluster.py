@@ -4,9 +4,10 @@ on Redis"), as processes against the real simulator.
 Two gateways share one deployment (one hash-tagged prefix) on a 3-master cluster and one
 SMSC account of 2 binds (one each, by the leases): messages posted through both APIs go
 through the shared work stream, reach the simulator each exactly once, and are settled
-by their receipts; everything the gateways wrote is in the one slot of the prefix's hash
-tag, and a cluster client reads it back. Gateways are stopped by the PIDs this test
-started, never by name.
+by their receipts; a scheduled one is released from the shared set at its time (a
+script over the set, the stream and the record). Everything the gateways wrote is in the
+one slot of the prefix's hash tag, and a cluster client reads it back. Gateways are
+stopped by the PIDs this test started, never by name.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from simulator.smsc import Simulator
 from smppgw.store.redis import RedisStore
 from tests.api.test_crash import _Serve
 from tests.gateway.helpers import simulator, smsc
+from tests.redis.test_scheduled_work import _schedule, _until
 
 N = 40
 
@@ -46,6 +48,7 @@ async def test_two_gateways_on_a_redis_cluster_deliver_every_message_once(
         serves = [_Serve(_config(tmp_path, f"gw{i}", sim, url, prefix)) for i in range(2)]
         try:
             clients = [await s.start() for s in serves]
+            later = await _schedule(clients[0], "447700900999", 2)  # released by a script on the cluster
             ids = []
             for i in range(N):
                 r = await clients[i % 2].post(
@@ -59,8 +62,12 @@ async def test_two_gateways_on_a_redis_cluster_deliver_every_message_once(
                         "status"
                     ] != "delivered":
                         await trio.sleep(0.05)
+            await _until(clients[1], later["id"], "delivered")
+            ids.append(later["id"])
             seen = Counter(m.destination_addr for m in sim.store.select(limit=1000))
-            assert seen == Counter({f"4477009{i:05d}": 1 for i in range(N)})  # each exactly once
+            assert seen == Counter(
+                {f"4477009{i:05d}": 1 for i in range(N)} | {"447700900999": 1}
+            )  # each once
             for c in clients:
                 await c.aclose()
         finally:
@@ -68,7 +75,7 @@ async def test_two_gateways_on_a_redis_cluster_deliver_every_message_once(
                 await s.kill()
     store = RedisStore(url, prefix=prefix, cluster=True)
     try:
-        assert store.counts() == {"delivered": N}
+        assert store.counts() == {"delivered": N + 1}
         assert store.unfinished() == []
     finally:
         store.close()
