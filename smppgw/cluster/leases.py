@@ -36,6 +36,7 @@ import coredis
 import coredis.exceptions
 import trio
 
+from smppgw.cluster.client import Client
 from smppgw.support.ratelog import RateLimitedLog
 
 __all__ = ["Lease", "RedisLeases"]
@@ -126,7 +127,7 @@ class RedisLeases:
 
     def __init__(
         self,
-        client: coredis.Redis[Any],
+        client: Client,
         prefix: str,
         *,
         owner: str | None = None,

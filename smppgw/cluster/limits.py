@@ -54,6 +54,7 @@ import coredis
 import coredis.exceptions
 import trio
 
+from smppgw.cluster.client import Client
 from smppgw.policy.throttle import AdaptiveRate
 from smppgw.support.ratelog import RateLimitedLog
 
@@ -184,7 +185,7 @@ class RedisLimits:
 
     def __init__(
         self,
-        client: coredis.Redis[Any],
+        client: Client,
         prefix: str,
         *,
         window: float = 1.0,

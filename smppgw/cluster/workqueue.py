@@ -36,9 +36,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import coredis
 import trio
 from coredis.exceptions import StreamDuplicateConsumerGroupError
+
+from smppgw.cluster.client import Client
 
 __all__ = ["GROUP", "PRUNE", "RedisWork", "prune_consumers"]
 
@@ -78,9 +79,7 @@ return out
 _TIMEOUT = 10.0  # seconds a round trip may take before Redis counts as away
 
 
-async def prune_consumers(
-    client: coredis.Redis[bytes], key: str, group: str, idle: float, me: str
-) -> list[str]:
+async def prune_consumers(client: Client, key: str, group: str, idle: float, me: str) -> list[str]:
     """Remove the consumers of ``group`` on ``key`` with no pending entry, idle over
     ``idle`` seconds (never ``me``); returns their names."""
     with trio.fail_after(_TIMEOUT):
@@ -93,7 +92,7 @@ class RedisWork:
 
     def __init__(
         self,
-        client: coredis.Redis[bytes],
+        client: Client,
         prefix: str,
         *,
         claim_idle: float = 30.0,

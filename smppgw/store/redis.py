@@ -84,6 +84,7 @@ class RedisStore(
         clock_offset: float = 0.0,
         timeout: float = 5.0,
         correlation_ttl: int = CORRELATION_TTL,
+        cluster: bool = False,
     ) -> None:
         #: The work queue (``cluster.workqueue``) is on: a ``queued`` message ``add``
         #: stores is XADDed to ``P:work`` in the same step, and not held here (whichever
@@ -93,7 +94,8 @@ class RedisStore(
         self.prefix = prefix
         self.clock_offset = clock_offset
         self.correlation_ttl = correlation_ttl
-        self._redis = RedisLink(url, timeout=timeout)
+        self.cluster = cluster
+        self._redis = RedisLink(url, timeout=timeout, cluster=cluster)
         try:
             self._redis.call(_ping)
         except StoreError as exc:
@@ -119,8 +121,12 @@ class RedisStore(
     def _eval(self, script: str, *args: Any) -> Any:
         prefix = self.prefix
 
+        # KEYS[1] is the prefix: it declares the one slot every key of the script is in
+        # (on Redis Cluster the prefix holds the hash tag, ``store.config``), so a cluster
+        # client sends the script to the node serving that slot. The scripts build their
+        # key names from ARGV[1], the same prefix.
         def run(client: Redis) -> Any:
-            return client.eval(script, 0, prefix, *args)
+            return client.eval(script, 1, prefix, prefix, *args)
 
         return self._redis.call(run)
 

@@ -8,6 +8,12 @@ checks that make ``add`` all-or-none (a repeated id or idempotency key) run in t
 same step as the writes. Times travel as strings (``repr`` of the float): a Lua number
 turned into a Redis argument keeps only 14 digits.
 
+Every script is called with the prefix as ``KEYS[1]`` and ``ARGV[1]`` and builds its key
+names from ``ARGV[1]``: ``KEYS[1]`` declares the slot they are all in on Redis Cluster,
+where the prefix holds the deployment's hash tag (``store.config``), so the cluster client
+sends the script to the master of that slot. The ``{...}`` marks below are hash tags only
+for a prefix without one.
+
 The key layout (README "Scale out on Redis"), ``P`` the configured prefix:
 
 - ``P:msg:{<id>}`` hash (``s`` status, ``r`` the record as JSON) and
