@@ -92,3 +92,23 @@ def test_events_written_again_among_new_ones_keep_their_seq_and_get_no_second_de
         (after.seq, "a"),
         (after.seq, "b"),
     }
+
+
+def test_a_subjects_deliveries_are_its_own_when_another_subject_shares_its_id_prefix(
+    backend: Backend,
+) -> None:
+    # Ids of "a:1x", "a:10" and "a:1:2" start with those of "a:1" ("evt_a_1"); "a:" is shorter.
+    store = backend.open()
+    store.route_events(lambda kind, url: [Target(endpoint="a", url="http://a.test/")])
+    for subject in ("a:1", "a:1x", "a:10", "a:", "a:1:2"):
+        for sequence in (1, 2):
+            store.append_event(
+                EventRecord(id=event_id(subject, sequence), type="message.status", subject=subject,
+                            sequence=sequence, occurred_at=100.0, data={})
+            )  # fmt: skip
+    store.commit()
+    for subject in ("a:1", "a:1x", "a:10", "a:", "a:1:2"):
+        found = store.deliveries(subject=subject)
+        assert [(d.subject, d.event_id) for d in found] == [
+            (subject, event_id(subject, 1)), (subject, event_id(subject, 2))
+        ]  # fmt: skip
