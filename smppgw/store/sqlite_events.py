@@ -67,6 +67,19 @@ CREATE INDEX IF NOT EXISTS deliveries_retry ON deliveries (endpoint, next_attemp
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (updated_at) WHERE state = 'dead';
 """
 
+# Pending deliveries, read through the two partial indexes (a pending delivery is in one of
+# them): ``state = 'pending'`` alone walks the whole table from its oldest, long delivered,
+# rows; asked at every poll of an idle endpoint, that scan was ~6% of the gateway's CPU
+# end to end, and grows with the table.
+_PENDING = "state = 'pending' AND attempts = 0", "state = 'pending' AND attempts > 0"
+_PENDING_ENDPOINTS = " UNION ".join(f"SELECT DISTINCT endpoint FROM deliveries WHERE {w}" for w in _PENDING)
+_ANY_PENDING = "SELECT " + " OR ".join(
+    f"EXISTS (SELECT 1 FROM deliveries WHERE endpoint = :endpoint AND {w})" for w in _PENDING
+)
+_BACKLOG = " UNION ALL ".join(
+    f"SELECT endpoint, count(*) FROM deliveries WHERE {w} GROUP BY endpoint" for w in _PENDING
+)
+
 _DELIVERY = (
     "d.seq, e.id, e.type, e.subject, d.endpoint, d.url, d.state, d.attempts, d.next_attempt_at, "
     "d.first_attempt_at, d.last_status, d.last_error, d.updated_at"
@@ -93,9 +106,7 @@ class SqliteEvents:
         self._staged_ids: set[str] = set()
         # Endpoints that may have pending deliveries: due_deliveries asks each apart (an
         # index range per endpoint), so a busy endpoint's backlog is never scanned.
-        self._pending_endpoints: set[str] = {
-            r[0] for r in self._db.execute("SELECT DISTINCT endpoint FROM deliveries WHERE state = 'pending'")
-        }
+        self._pending_endpoints: set[str] = {r[0] for r in self._db.execute(_PENDING_ENDPOINTS)}
         # Handed out by due_deliveries and not recorded yet (so not handed out again), and
         # per endpoint the last first attempt handed out: new ones have higher seqs
         # (AUTOINCREMENT, one writer), so first attempts are read on from there, never
@@ -223,9 +234,7 @@ class SqliteEvents:
                 self._fresh_after[endpoint] = fresh[-1][0]
             elif (
                 not retries
-                and not db.execute(
-                    "SELECT 1 FROM deliveries WHERE state = 'pending' AND endpoint = ? LIMIT 1", (endpoint,)
-                ).fetchone()
+                and not db.execute(_ANY_PENDING, {"endpoint": endpoint}).fetchone()[0]
             ):
                 self._pending_endpoints.discard(endpoint)
             for r in retries + fresh:
@@ -278,16 +287,14 @@ class SqliteEvents:
                 f"updated_at = ? WHERE state = ?{which}",
                 (PENDING, now, now, DEAD, *(() if event_id is None else (event_id,))),
             )
-        self._pending_endpoints.update(
-            r[0] for r in self._db.execute("SELECT DISTINCT endpoint FROM deliveries WHERE state = 'pending'")
-        )
+        self._pending_endpoints.update(r[0] for r in self._db.execute(_PENDING_ENDPOINTS))
         return cursor.rowcount
 
     def backlog(self) -> dict[str, int]:
-        rows = self._db.execute(
-            "SELECT endpoint, count(*) FROM deliveries WHERE state = 'pending' GROUP BY endpoint"
-        ).fetchall()
-        return dict(rows)
+        out: dict[str, int] = {}
+        for endpoint, n in self._db.execute(_BACKLOG):
+            out[endpoint] = out.get(endpoint, 0) + n
+        return out
 
     def prune_events(self, before: float, limit: int = 10_000) -> int:
         seqs = self._db.execute(
