@@ -5,13 +5,17 @@ newest rows may be pruned); ``deliveries`` holds one row per event and endpoint 
 its state. ``SqliteStore`` takes this class as a base: events appended with a status
 change are staged and written by ``flush`` inside the transaction that saves the
 change; an inbound event is written inside ``add_inbound``'s transaction. The delivery
-worker's outcomes (``record_attempts``) are a transaction of their own.
+worker's outcomes (``record_attempts``) are a transaction of their own. The first attempts
+a flush commits are also handed to the worker in memory (``_publish``), once it has caught
+up with the file: the file stays the truth (a restart, or ``release_deliveries``, reads
+it again), memory only spares reading each body back.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,6 +84,8 @@ _BACKLOG = " UNION ALL ".join(
     f"SELECT endpoint, count(*) FROM deliveries WHERE {w} GROUP BY endpoint" for w in _PENDING
 )
 
+_HELD_MAX = 20_000  # first attempts handed over in memory per endpoint, at most
+
 _DELIVERY = (
     "d.seq, e.id, e.type, e.subject, d.endpoint, d.url, d.state, d.attempts, d.next_attempt_at, "
     "d.first_attempt_at, d.last_status, d.last_error, d.updated_at"
@@ -113,6 +119,16 @@ class SqliteEvents:
         # read twice. In memory only: after a restart every pending one is due again.
         self._taken: set[tuple[int, str]] = set()
         self._fresh_after: dict[str, int] = {}
+        # First attempts handed over in memory (``_publish``): per endpoint in ``_held_all``,
+        # every pending first attempt past its ``_fresh_after``, in seq order, as committed
+        # by ``flush``; due_deliveries takes them from here instead of reading each event's
+        # body back from the file it was just written to. An endpoint joins when a read of
+        # the file finds it caught up; it leaves (back to reading the file, which has them
+        # all) when its queue would pass ``_HELD_MAX`` or a delivery for it is written by
+        # another transaction than flush's. None outside a flush: nothing is collected.
+        self._held: dict[str, deque[Delivery]] = {}
+        self._held_all: set[str] = set()
+        self._collected: list[Delivery] | None = None
 
     def _flush_first(self) -> None:
         flush = getattr(self, "flush", None)
@@ -150,11 +166,12 @@ class SqliteEvents:
         found = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
         first = (found[0] if found else 0) + 1  # above every seq ever used (pruned ones too)
         before = db.total_changes
+        bodies = [e.body() for e, _ in staged]
         db.executemany(
             "INSERT OR IGNORE INTO events (seq, id, type, subject, sequence, occurred_at, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (first + i, e.id, e.type, e.subject, e.sequence, e.occurred_at, e.body())
+                (first + i, e.id, e.type, e.subject, e.sequence, e.occurred_at, bodies[i])
                 for i, (e, _) in enumerate(staged)
             ],
         )
@@ -167,10 +184,21 @@ class SqliteEvents:
             }
             new = [i for i in range(len(staged)) if first + i in kept]
         rows: list[tuple[Any, ...]] = []
+        collected = self._collected
         for i in new:
             event, targets = staged[i]
             at = event.occurred_at
             rows += [(first + i, t.endpoint, t.url, PENDING, at, at) for t in targets]
+            if collected is not None:
+                collected += [
+                    Delivery(seq=first + i, event_id=event.id, type=event.type, subject=event.subject,
+                             endpoint=t.endpoint, url=t.url, next_attempt_at=at, updated_at=at,
+                             body=bodies[i])
+                    for t in targets
+                ]  # fmt: skip
+            else:  # not handed over in memory: read from the file
+                for t in targets:
+                    self._unhold(t.endpoint)
         if rows:
             self._pending_endpoints.update(r[1] for r in rows)
             db.executemany(
@@ -178,6 +206,28 @@ class SqliteEvents:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
+
+    def _collect(self) -> None:
+        """Before flush's transaction: collect the deliveries it writes (``_publish``)."""
+        self._collected = []
+
+    def _publish(self, committed: bool) -> None:
+        """After flush's transaction: hand its deliveries over in memory if it committed."""
+        collected, self._collected = self._collected, None
+        if not committed or not collected:
+            return
+        held, held_all = self._held, self._held_all
+        for d in collected:
+            if d.endpoint in held_all:
+                queue = held[d.endpoint]
+                if len(queue) < _HELD_MAX:
+                    queue.append(d)
+                else:
+                    self._unhold(d.endpoint)
+
+    def _unhold(self, endpoint: str) -> None:
+        self._held_all.discard(endpoint)
+        self._held.pop(endpoint, None)
 
     def _inbound_event(self, record: Any) -> None:
         """``add_inbound``'s event, inside its transaction."""
@@ -224,27 +274,39 @@ class SqliteEvents:
                 )
                 if (r[0], endpoint) not in taken
             ][:room]
-            fresh = db.execute(
-                f"SELECT {_DELIVERY}, e.body FROM deliveries d JOIN events e ON e.seq = d.seq "
-                "WHERE d.endpoint = ? AND d.state = 'pending' AND d.attempts = 0 AND d.seq > ? "
-                "ORDER BY d.seq LIMIT ?",
-                (endpoint, self._fresh_after.get(endpoint, 0), room - len(retries)),
-            ).fetchall()
+            want = room - len(retries)
+            held = self._held.get(endpoint)
+            if held is not None:  # every first attempt due is in memory (``_publish``)
+                fresh = [held.popleft() for _ in range(min(want, len(held)))]
+            else:
+                rows = db.execute(
+                    f"SELECT {_DELIVERY}, e.body FROM deliveries d JOIN events e ON e.seq = d.seq "
+                    "WHERE d.endpoint = ? AND d.state = 'pending' AND d.attempts = 0 AND d.seq > ? "
+                    "ORDER BY d.seq LIMIT ?",
+                    (endpoint, self._fresh_after.get(endpoint, 0), want),
+                ).fetchall()
+                fresh = [_delivery(r, r[13]) for r in rows]
+                if want > len(fresh):  # caught up: later ones are handed over in memory
+                    self._held_all.add(endpoint)
+                    self._held[endpoint] = deque()
+            retries_out = [_delivery(r, r[13]) for r in retries]
             if fresh:
-                self._fresh_after[endpoint] = fresh[-1][0]
+                self._fresh_after[endpoint] = fresh[-1].seq
             elif (
                 not retries
                 and not db.execute(_ANY_PENDING, {"endpoint": endpoint}).fetchone()[0]
             ):
                 self._pending_endpoints.discard(endpoint)
-            for r in retries + fresh:
-                taken.add((r[0], endpoint))
-                out.append(_delivery(r, r[13]))
+            for d in retries_out + fresh:
+                taken.add((d.seq, endpoint))
+                out.append(d)
         return out
 
     def release_deliveries(self) -> None:
         self._taken.clear()
         self._fresh_after.clear()
+        self._held.clear()  # all due again: read from the file
+        self._held_all.clear()
 
     def record_attempts(self, attempts: Sequence[Attempt]) -> None:
         with Transaction(self._db):
