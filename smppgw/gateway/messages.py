@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Required, TypedDict
 
@@ -37,12 +38,19 @@ _ALPHANUMERIC, _UDH8 = AddressKind.ALPHANUMERIC, ConcatMethod.UDH8
 
 
 def _random_ids() -> Iterator[str]:
-    """Message ids: 128 bits from the OS's CSPRNG each, read 256 ids at a time (an
-    ``os.urandom`` call per message is a system call: ~0.7 us, this ~0.2)."""
+    """Message ids, 32 hex digits: the creation time in milliseconds (48 bits), then 80
+    bits from the OS's CSPRNG (read 256 ids at a time: an ``os.urandom`` call per message
+    is a system call, ~0.7 us; this ~0.3). Time first, as in a UUIDv7 (RFC 9562 §5.7):
+    new ids sort after older ones, so the store's indexes keyed on them (the message id,
+    its events' ids) grow at their end, a few pages per commit, rather than each new
+    message dirtying a page of its own somewhere in the middle (a random id: ~4 KB of
+    WAL per index entry, most of the SQLite store's writes). 80 random bits keep an id
+    unguessable and unique within its millisecond."""
+    now = time.time_ns
     while True:
-        pool = os.urandom(16 * 256)
-        for at in range(0, len(pool), 16):
-            yield pool[at : at + 16].hex()
+        pool = os.urandom(10 * 256).hex()
+        for at in range(0, len(pool), 20):
+            yield f"{now() // 1_000_000:012x}{pool[at : at + 20]}"
 
 
 class _Ids:
@@ -113,7 +121,7 @@ def new_record(
         raise SubmitError(str(exc)) from None
     if dst.kind is _ALPHANUMERIC:
         raise SubmitError(f"destination {destination!r} is not a phone number")
-    # 128 random bits, 5x cheaper than uuid4. Four positional fields, then only what
+    # A time-ordered id (``_random_ids``). Four positional fields, then only what
     # differs from the defaults: the 14-keyword attrs __init__ cost ~1.5 us per message,
     # this ~0.4 (CPython 3.11; MessageRecord has no validators to skip).
     record = MessageRecord((optional and fields.get("message_id")) or _ids.next(), src.addr, dst.addr, text)

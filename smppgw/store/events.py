@@ -46,6 +46,7 @@ __all__ = [
     "EventStore",
     "Target",
     "event_id",
+    "event_id_range",
     "inbound_event",
     "iso",
 ]
@@ -58,6 +59,13 @@ DEAD: Final = "dead"
 def event_id(subject: str, sequence: int) -> str:
     """Stable: the same change written again is the same event."""
     return f"evt_{subject.replace(':', '_')}_{sequence}"
+
+
+def event_id_range(subject: str) -> tuple[str, str]:
+    """[low, high): every id ``event_id`` makes for ``subject`` sorts in it (and ids of
+    other subjects may too: check the subject)."""
+    prefix = f"evt_{subject.replace(':', '_')}_"
+    return prefix, prefix[:-1] + chr(ord("_") + 1)
 
 
 @attrs.frozen(kw_only=True)
@@ -77,7 +85,8 @@ EventRouter = Callable[[str, str | None], Sequence[Target]]
 @attrs.frozen(kw_only=True)
 class EventRecord:
     """One event. ``seq`` is the log's order (0 until written); ``body`` is the JSON text
-    sent and signed."""
+    sent and signed. ``id`` is ``event_id(subject, sequence)``: the SQLite store finds a
+    subject's events by it (``event_id_range``)."""
 
     id: str
     type: str

@@ -173,6 +173,7 @@ class SqliteStore(
         dirty, self._dirty = self._dirty, {}
         part_ops, self._part_ops = self._part_ops, []
         correlations, self._correlations = self._correlations, {}
+        self._collect()  # its deliveries, handed over in memory once committed
         try:
             with Transaction(self._db):
                 for sql, params in part_ops:  # (MO parts: rare next to status changes)
@@ -184,11 +185,13 @@ class SqliteStore(
                 written = self._update(dirty.values())
                 self._write_events(events)
         except StoreError:
+            self._publish(committed=False)
             self._restore_events(events)
             self._dirty = dirty | self._dirty  # keep them for the next try, nothing lost
             self._part_ops = part_ops + self._part_ops
             self._correlations = correlations | self._correlations
             raise
+        self._publish(committed=True)
         self._written(written)
         self.flushes += 1
         return len(written)

@@ -210,18 +210,24 @@ _state_values = operator.attrgetter(*_STATE_FIELDS)
 _part_values = operator.attrgetter(*_PART_FIELDS)
 
 
+# A field whose value is None is left out of the state: the row is rewritten at each
+# change, and the nulls were a third of it. Every field that may be None has the default
+# None (tests/store/test_sqlite.py checks), so a missing key reads back as it was; SQLite's
+# JSON functions give NULL for it, as for a null. Older rows, with their nulls, read the same.
+
+
 def _part_state(part: PartRecord, offset: float) -> dict[str, Any]:
-    state = dict(zip(_PART_FIELDS, _part_values(part), strict=True))
+    state = {k: v for k, v in zip(_PART_FIELDS, _part_values(part), strict=True) if v is not None}
     state["status"] = _VALUE[part.status]
     for key in _PART_TIMES:
-        if state[key] is not None:
+        if key in state:
             state[key] += offset
     return state
 
 
 def _state(m: MessageRecord, offset: float) -> str:
-    state = dict(zip(_STATE_FIELDS, _state_values(m), strict=True))
-    if state["send_at"] is not None:
+    state = {k: v for k, v in zip(_STATE_FIELDS, _state_values(m), strict=True) if v is not None}
+    if "send_at" in state:
         state["send_at"] += offset
     state["parts"] = [_part_state(p, offset) for p in m.parts]
     return orjson.dumps(state).decode()  # ~10x json.dumps; a TEXT column (JSON functions read it)
@@ -259,7 +265,7 @@ def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:
     parts = []
     for p in fields.pop("parts"):
         for name in _PART_TIMES:
-            if p[name] is not None:
+            if p.get(name) is not None:
                 p[name] -= offset
         p["status"] = Status(p["status"])
         parts.append(PartRecord(**p))

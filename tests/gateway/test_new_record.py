@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import attrs
@@ -81,13 +82,27 @@ def test_none_means_the_default_as_the_api_sends_it() -> None:
     assert len(record.id) == 32
 
 
-def test_generated_ids_are_128_random_bits_and_unique_across_batches() -> None:
+def test_generated_ids_are_unique_across_batches_and_start_with_the_time() -> None:
     ids = [
         new_record(0.0, 1, {"source": "12345", "destination": "447700900001", "text": "x"})[0].id
         for _ in range(600)
     ]
     assert len(set(ids)) == 600  # 600 > 2 batches of 256: refills give new ids too
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    # The first 48 bits are the wall clock in ms (the store's indexes grow at their end).
+    now_ms = time.time_ns() // 1_000_000
+    assert all(now_ms - 60_000 <= int(i[:12], 16) <= now_ms for i in ids)
+    assert [i[:12] for i in ids] == sorted(i[:12] for i in ids)
+    assert len({i[12:] for i in ids}) == 600  # the random 80 bits differ within a millisecond
+
+
+def test_a_later_id_sorts_after_an_earlier_one() -> None:
+    def next_id() -> str:
+        return new_record(0.0, 1, {"source": "12345", "destination": "447700900001", "text": "x"})[0].id
+
+    first = next_id()
+    time.sleep(0.002)
+    assert next_id() > first
 
 
 def test_a_forked_child_does_not_repeat_the_parents_ids() -> None:

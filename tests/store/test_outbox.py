@@ -4,6 +4,8 @@ retries come back when due; a restart (SQLite, Redis) forgets what was handed ou
 
 from __future__ import annotations
 
+import pytest
+
 from smppgw.store.base import DELIVERED, PENDING, Attempt, EventRecord, Store, Target, event_id
 from tests.store.helpers import Backend
 
@@ -92,3 +94,59 @@ def test_events_written_again_among_new_ones_keep_their_seq_and_get_no_second_de
         (after.seq, "a"),
         (after.seq, "b"),
     }
+
+
+def test_a_subjects_deliveries_are_its_own_when_another_subject_shares_its_id_prefix(
+    backend: Backend,
+) -> None:
+    # Ids of "a:1x", "a:10" and "a:1:2" start with those of "a:1" ("evt_a_1"); "a:" is shorter.
+    store = backend.open()
+    store.route_events(lambda kind, url: [Target(endpoint="a", url="http://a.test/")])
+    for subject in ("a:1", "a:1x", "a:10", "a:", "a:1:2"):
+        for sequence in (1, 2):
+            store.append_event(
+                EventRecord(id=event_id(subject, sequence), type="message.status", subject=subject,
+                            sequence=sequence, occurred_at=100.0, data={})
+            )  # fmt: skip
+    store.commit()
+    for subject in ("a:1", "a:1x", "a:10", "a:", "a:1:2"):
+        found = store.deliveries(subject=subject)
+        assert [(d.subject, d.event_id) for d in found] == [
+            (subject, event_id(subject, 1)), (subject, event_id(subject, 2))
+        ]  # fmt: skip
+
+
+def test_first_attempts_written_after_the_worker_caught_up_are_each_handed_out_once_in_order(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SQLite store hands first attempts committed by a flush over in memory once the
+    # worker has caught up with the file (and reads the file again when an inbound event
+    # is written by its own transaction, or the queue passes its bound): the same
+    # deliveries, in the same order, on every backend.
+    monkeypatch.setattr("smppgw.store.sqlite_events._HELD_MAX", 3)
+    store = routed(backend)
+    assert len(store.due_deliveries(200.0, limit=100)) == 10  # caught up
+    seen: list[tuple[int, str]] = []
+
+    def due() -> list[tuple[int, str]]:
+        got = store.due_deliveries(200.0, limit=100)
+        assert all(d.body.startswith(f'{{"id":"{d.event_id}"') for d in got)
+        seen.extend((d.seq, d.endpoint) for d in got)
+        return [(d.seq, d.endpoint) for d in got]
+
+    store.append_event(event(10))
+    store.commit()
+    assert due() == [(6, "a"), (6, "b")]
+    store.add_inbound(smsc="s", source="447700900001", destination="12345", text="hi", data_coding=0,
+                      parts=1, complete=True, received_at=100.0)  # fmt: skip
+    store.append_event(event(11))
+    store.commit()
+    assert due() == [(7, "a"), (8, "a"), (7, "b"), (8, "b")]  # the inbound event's too
+    assert due() == []
+    for i in range(12, 17):  # 10 deliveries: past the bound of 3 per endpoint
+        store.append_event(event(i))
+    store.commit()
+    assert due() == [(s, e) for e in "ab" for s in range(9, 14)]
+    assert len(seen) == len(set(seen))
+    store.release_deliveries()  # nothing recorded: all of them due again, from the store
+    assert len(store.due_deliveries(200.0, limit=100)) == 10 + len(seen)

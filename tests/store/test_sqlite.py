@@ -3,12 +3,14 @@ adds, write-behind changes, wall-clock times on disk, a failed flush, the live c
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
+import attrs
 import pytest
 
-from smppgw.store.base import PartRecord, Status, StoreError
+from smppgw.store.base import MessageRecord, PartRecord, Status, StoreError
 from smppgw.store.sqlite import SqliteStore
 from tests.store.helpers import record
 
@@ -93,3 +95,28 @@ def test_messages_that_need_no_more_work_are_not_kept_in_memory(tmp_path: Path) 
     store.save(waiting)
     store.flush()
     assert store._live == {} and SqliteStore(db).unfinished() == []
+
+
+def test_the_state_leaves_out_nulls_and_reads_back_as_written(tmp_path: Path) -> None:
+    # Every field that may be None has the default None: a key left out reads back as None.
+    for cls in (MessageRecord, PartRecord):
+        for f in attrs.fields(cls):
+            if "None" in str(f.type):
+                assert f.default is None, f"{cls.__name__}.{f.name}"
+    db = tmp_path / "s.sqlite3"
+    store = SqliteStore(db, clock_offset=1_700_000_000.0)
+    r = record(2, status=Status.SUBMITTED, route="default", smsc="a",
+               parts=[PartRecord(index=1, total=1, status=Status.SUBMITTED, submitted_at=101.5)])  # fmt: skip
+    store.add([r])
+    state = json.loads(sqlite3.connect(db).execute("SELECT state FROM messages").fetchone()[0])
+    assert "error" not in state and "receipt_at" not in state["parts"][0]
+    assert state["route"] == "default" and state["parts"][0]["submitted_at"] == pytest.approx(1_700_000_101.5)
+    back = SqliteStore(db, clock_offset=1_700_000_000.0).get(r.id)
+    assert back is not None and back.error is None and back.send_at is None
+    assert attrs.asdict(back.parts[0]) == attrs.asdict(r.parts[0])
+    # A row written with its nulls (before they were left out) reads the same.
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE messages SET state = ?", (json.dumps({**state, "error": None, "send_at": None,
+                    "parts": [{**state["parts"][0], "receipt_at": None, "error": None}]}),))  # fmt: skip
+    again = SqliteStore(db, clock_offset=1_700_000_000.0).get(r.id)
+    assert again is not None and attrs.asdict(again.parts[0]) == attrs.asdict(r.parts[0])
