@@ -59,11 +59,26 @@ class _Pairs(MutableSet[Pair]):
     gateway may have made one, so a look-up is a round trip (HEXISTS); adding and
     discarding are the thread writes' own (op ``t``)."""
 
-    def __init__(self, exists: Callable[[Pair], bool]) -> None:
+    def __init__(self, exists: Callable[[Pair], bool], exist: Callable[[list[Pair]], list[bool]]) -> None:
         self._exists = exists
+        self._exist = exist
+        self._primed: dict[Pair, bool] = {}
+
+    def prime(self, pairs: Sequence[Pair]) -> None:
+        """Look ``pairs`` up in one round trip (an ``add`` of many messages), for the
+        ``in`` tests of the same write; ``unprime`` after it (another gateway may make a
+        thread any time)."""
+        unique = list(dict.fromkeys(pairs))
+        self._primed = dict(zip(unique, self._exist(unique), strict=True))
+
+    def unprime(self) -> None:
+        self._primed = {}
 
     def __contains__(self, pair: object) -> bool:
-        return isinstance(pair, tuple) and self._exists(pair)  # type: ignore[arg-type]
+        if not isinstance(pair, tuple):
+            return False
+        known = self._primed.get(pair)  # type: ignore[call-overload]
+        return known if known is not None else self._exists(pair)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[Pair]:
         return iter(())  # (never listed)
@@ -91,7 +106,7 @@ class RedisThreads(ThreadKeeping):
 
     def _threads_init(self) -> None:
         self._keeping_init()  # (ThreadKeeping)
-        self._thread_pairs = _Pairs(self._pair_exists)
+        self._thread_pairs = _Pairs(self._pair_exists, self._pairs_exist)
         self._find_for_writes: Callable[[str | None, str, str], ThreadRecord | None] = self.find_thread
 
     def _pair_exists(self, pair: Pair) -> bool:
@@ -101,6 +116,20 @@ class RedisThreads(ThreadKeeping):
             return client.hexists(key, field)
 
         return bool(self._run(run))
+
+    def _pairs_exist(self, pairs: list[Pair]) -> list[bool]:
+        """``_pair_exists`` of each, in one round trip (a pipeline)."""
+        if not pairs:
+            return []
+        asks = [(self._k(f"threadpair:{{{p[1]}}}"), f"{p[0] or ''}\t{p[2]}") for p in pairs]
+
+        def run(client: Redis) -> Any:
+            pipe = client.pipeline(transaction=False)  # (keys of several slots: no MULTI)
+            for key, field in asks:
+                pipe.hexists(key, field)
+            return pipe.execute()
+
+        return [bool(x) for x in self._run(run)]
 
     def _earlier(self, thread: ThreadRecord, since: float) -> list[Any]:
         """A new thread's earlier MT messages: the number's MT index (``P:mtby:{<number>}``,

@@ -254,17 +254,24 @@ class ThreadWrites:
             self._authors,
             self._offset,
         )
-        for i, record in enumerate(messages):
-            author = authors.pop(record.id, None) if authors else None
-            key = (record.tenant or tenants.get(record.source), record.destination, record.source)
-            if key not in by_pair and key not in pairs and author is None:
-                continue  # no thread: nothing to write
-            at = record.created_at + offset
-            # A thread made here backfills what is stored before this message, not this batch's rest.
-            skip = {m.id for m in messages[i:]} if author is not None else set()
-            thread = self._thread(key, at, make=author is not None, skip=skip)
-            if thread is not None:
-                self._mt(thread, record, at, author, record.status is Status.BLOCKED)
+        prime = getattr(pairs, "prime", None)  # a shared store's: one round trip for the batch
+        if prime is not None and len(messages) > 1:
+            prime([(r.tenant or tenants.get(r.source), r.destination, r.source) for r in messages])
+        try:
+            for i, record in enumerate(messages):
+                author = authors.pop(record.id, None) if authors else None
+                key = (record.tenant or tenants.get(record.source), record.destination, record.source)
+                if key not in by_pair and key not in pairs and author is None:
+                    continue  # no thread: nothing to write
+                at = record.created_at + offset
+                # A thread made here backfills what is stored before this message, not this batch's rest.
+                skip = {m.id for m in messages[i:]} if author is not None else set()
+                thread = self._thread(key, at, make=author is not None, skip=skip)
+                if thread is not None:
+                    self._mt(thread, record, at, author, record.status is Status.BLOCKED)
+        finally:
+            if prime is not None:
+                pairs.unprime()  # type: ignore[attr-defined]
 
     def _mt(self, thread: ThreadRecord, record: Any, at: float, author: str | None, blocked: bool,
             *, backfill: bool = False) -> None:  # fmt: skip
