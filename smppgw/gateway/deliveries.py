@@ -28,6 +28,7 @@ logged, at most a line per interval: an SMSC can send one per PDU.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -118,6 +119,13 @@ class Deliveries:
             if receipt is None:
                 receipt = parse_receipt(short_message=short_message, tlvs=pdu.tlvs, esm_class=pdu.esm_class)
             if receipt is not None:
+                if (
+                    self.receipts.batches_lookups
+                    and self.receipts.asks_store(self.smsc, receipt)
+                    and len(self._waiting) < _MAX_WAITING
+                ):  # looked up with the others of its round
+                    self._wait(_Waiting(conn, event.sequence_number, pdu, receipt, now), first=0.0)
+                    return
                 try:
                     self.receipts.receipt(self.smsc, receipt, now)
                     status = _RECORDED
@@ -178,9 +186,12 @@ class Deliveries:
             answers, self._answers = self._answers, []
             self._group.defer(answers)
 
-    def _wait(self, waiting: _Waiting) -> None:
+    def _wait(self, waiting: _Waiting, *, first: float = _ASK_FIRST) -> None:
+        """Ask about ``waiting`` again ``first`` seconds from now (0: at the next round,
+        with every other receipt read meanwhile: one store lookup for them all)."""
         waiting.since = trio.current_time()
-        due = waiting.since + waiting.delay
+        waiting.delay = first if first > 0 else _ASK_FIRST / 2  # (doubled: the next ask at 2 ms)
+        due = waiting.since + first
         heapq.heappush(self._waiting, (due, next(self._order), waiting))
         self._wake.set()
 
@@ -197,9 +208,20 @@ class Deliveries:
             self._ask_again(trio.current_time())
 
     def _ask_again(self, now: float) -> None:
-        answers: list[tuple[SmppConnection, int, Response, int]] = []
+        due: list[_Waiting] = []
         while self._waiting and self._waiting[0][0] <= now:
-            _, _, waiting = heapq.heappop(self._waiting)
+            due.append(heapq.heappop(self._waiting)[2])
+        # (the store away: each is asked below, and answered ESME_RX_T_APPN)
+        with contextlib.suppress(StoreError):
+            self.receipts.prefetch(self.smsc, [w.receipt.message_id or "" for w in due])
+        try:
+            self._answer(due, now)
+        finally:
+            self.receipts.prefetched = None
+
+    def _answer(self, due: list[_Waiting], now: float) -> None:
+        answers: list[tuple[SmppConnection, int, Response, int]] = []
+        for waiting in due:
             try:
                 self.receipts.receipt(self.smsc, waiting.receipt, waiting.at)
                 status = _RECORDED

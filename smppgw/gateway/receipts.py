@@ -28,7 +28,7 @@ bounded LRU and the store's correlation rows, kept ``horizon`` seconds, remain).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from smppgw.core.constants import MessageState
@@ -124,6 +124,8 @@ class ReceiptBook:
         #: correlation is written when it is submitted, not only when it closes, and a
         #: receipt for a part not open here is looked up in the store at once.
         self.shared = False
+        #: ``prefetch``'s answers, by (smsc, resp key), while its batch is applied.
+        self.prefetched: dict[tuple[str, str], Ref | None] | None = None
 
     def submitted(
         self,
@@ -385,8 +387,45 @@ class ReceiptBook:
         when = part.submitted_at if part.submitted_at is not None else message.created_at
         self._store.put_correlation(smsc, key, message.id, part.index, when)
 
+    # -- several gateways on one store: receipts for parts another gateway sent ----------------
+
+    @property
+    def batches_lookups(self) -> bool:
+        """Whether ``prefetch`` can look many receipts up at once (the Redis store)."""
+        return (
+            self.shared and hasattr(self._store, "get_correlations") and hasattr(self._messages, "get_many")
+        )
+
+    def asks_store(self, smsc: str, receipt: Receipt) -> bool:
+        """Whether ``receipt`` needs the store (its part is not open here)."""
+        return receipt.message_id is not None and not self.correlator.holds(smsc, receipt.message_id)
+
+    def prefetch(self, smsc: str, receipt_ids: Sequence[str]) -> None:
+        """The parts of these receipts from the store in two round trips (correlations,
+        then messages), for the ``receipt`` calls that follow until ``prefetched`` is
+        set back to None (a later call asks the store again: another gateway may have
+        changed them meanwhile)."""
+        if not self.batches_lookups or not receipt_ids:
+            return
+        readings = self.correlator.readings
+        keys = list(dict.fromkeys(k for rid in receipt_ids if rid for k in readings(smsc, rid)))
+        store: Any = self._store  # (batches_lookups: the Redis store's calls)
+        found: list[tuple[str, int] | None] = store.get_correlations(smsc, keys)
+        ids = list(dict.fromkeys(f[0] for f in found if f is not None))
+        records: dict[str, MessageRecord | None] = dict(zip(ids, store.get_many(ids), strict=True))
+        cache: dict[tuple[str, str], Ref | None] = {}
+        for key, f in zip(keys, found, strict=True):
+            message = records.get(f[0]) if f is not None else None
+            if message is not None and f is not None and 1 <= f[1] <= len(message.parts):
+                cache[(smsc, key)] = (message, message.parts[f[1] - 1])
+            else:
+                cache[(smsc, key)] = None
+        self.prefetched = cache
+
     def _recall(self, smsc: str, key: str) -> Ref | None:
         assert self._store is not None
+        if self.prefetched is not None and (smsc, key) in self.prefetched:
+            return self.prefetched[(smsc, key)]
         found = self._store.get_correlation(smsc, key)
         if found is None:
             return None

@@ -136,6 +136,10 @@ class Correlator(Generic[R, P]):
             self._resp_hex.add(smsc)  # AUTO: this SMSC writes resp ids in hex
         return exact
 
+    def readings(self, smsc: str, receipt_id: str) -> tuple[str, ...]:
+        """The resp keys a receipt id may stand for, the exact one first."""
+        return self._readings(smsc, receipt_id)
+
     def _readings(self, smsc: str, receipt_id: str) -> tuple[str, ...]:
         """The resp keys a receipt id may stand for, the exact one first."""
         base = self._receipt_bases.get(smsc, _AUTO)

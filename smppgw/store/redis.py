@@ -276,6 +276,13 @@ class RedisStore(
             return found
         return self._read([message_id])[0]
 
+    def get_many(self, ids: Sequence[str]) -> list[MessageRecord | None]:
+        """``get`` of each, the ones not held here in one round trip."""
+        held = [self._dirty.get(i) or self._live.get(i) for i in ids]
+        missing = [i for i, r in zip(ids, held, strict=True) if r is None]
+        read = iter(self._read(missing)) if missing else iter(())
+        return [r if r is not None else next(read) for r in held]
+
     def _read(self, ids: Sequence[str]) -> list[MessageRecord | None]:
         """Records with their history, from Redis (one round trip)."""
         keys = [self._k(f"msg:{{{i}}}") for i in ids]

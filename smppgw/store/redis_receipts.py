@@ -10,6 +10,7 @@ parts of one message are a hash per group, so parts read by different gateways m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -105,6 +106,27 @@ class RedisReceipts:
         """Written by the next commit, kept ``correlation_ttl`` at most."""
         wall = _t(submitted_at + self.clock_offset)
         self._ops.append(["c", smsc, key, f"{message_id}\t{part}", wall, self.correlation_ttl])
+
+    def get_correlations(self, smsc: str, keys: Sequence[str]) -> list[tuple[str, int] | None]:
+        """``get_correlation`` of each key, in one round trip (MGET: with a Cluster's
+        hash-tagged prefix they share its slot)."""
+        pending = {op[2]: op[3] for op in self._ops if op[0] == "c" and op[1] == smsc}  # newest last
+        asked = [k for k in keys if k not in pending]
+        names = [self._k(f"corr:{smsc}\t{k}") for k in asked]
+
+        def run(client: Redis) -> Any:
+            return client.mget(names)
+
+        got = dict(zip(asked, self._run(run), strict=True)) if names else {}
+        out: list[tuple[str, int] | None] = []
+        for k in keys:
+            value = pending.get(k) or got.get(k)
+            if value is None:
+                out.append(None)
+                continue
+            message_id, part = (value if isinstance(value, str) else value.decode()).split("\t")
+            out.append((message_id, int(part)))
+        return out
 
     def get_correlation(self, smsc: str, key: str) -> tuple[str, int] | None:
         for op in reversed(self._ops):  # not committed yet: the newest wins

@@ -17,7 +17,7 @@ from smppgw.gateway.deliveries import Deliveries
 from smppgw.gateway.inbound import Inbound
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.receipts import SHARED_KEEP, ReceiptBook
-from smppgw.store.base import Status
+from smppgw.store.base import MessageRecord, PartRecord, Status
 from smppgw.store.memory import MemoryStore
 from tests.gateway.test_deliveries import _Conn, _message, _receipt_pdu
 
@@ -107,3 +107,55 @@ def test_the_sender_lets_go_of_parts_after_a_minute_and_their_late_receipt_is_lo
     deliveries.end_batch()
     assert store.lookups > lookups and conn.sent == [(3, DeliverSmResp(), 0)]
     assert store.get("m1").status is Status.DELIVERED  # type: ignore[union-attr]
+
+
+class _BatchStore(_CountingStore):
+    """With the batch look-ups of the Redis store (``get_correlations``, ``get_many``)."""
+
+    batches = 0
+
+    def get_correlations(self, smsc: str, keys: list[str]) -> list[tuple[str, int] | None]:
+        self.batches += 1
+        return [MemoryStore.get_correlation(self, smsc, k) for k in keys]
+
+    def get_many(self, ids: list[str]) -> list[MessageRecord | None]:
+        return [self.get(i) for i in ids]
+
+
+async def test_receipts_read_together_are_looked_up_together(autojump_clock: MockClock) -> None:
+    """Receipts for parts another gateway sent, read in one batch: one look-up for all of
+    them (two round trips on Redis, not two each); one not recorded yet waits alone."""
+    metrics = GatewayMetrics()
+    store = _BatchStore()
+    book = ReceiptBook(
+        metrics=metrics, hold=60.0, bases={}, on_change=Changes(store, metrics).publish, store=store
+    )
+    book.shared = True
+    deliveries = Deliveries("a", book, Inbound(None), metrics)
+    records = []
+    for i in range(3):
+        record = MessageRecord(id=f"m{i}", source="12345", destination="447700900001", text="hi")
+        record.parts = [PartRecord(index=1, total=1, smsc_message_id=f"id{i}", status=Status.SUBMITTED)]
+        record.status = Status.SUBMITTED
+        store.add([record])
+        store.put_correlation("a", book.correlator.resp_key("a", f"id{i}"), record.id, 1, 1.0)
+        records.append(record)
+    conn = _Conn(event_time=trio.current_time())
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(deliveries.run)
+        for seq, smsc_id in enumerate(["id0", "id1", "id2", "late"], start=1):
+            pdu = _receipt_pdu(smsc_id, MessageState.DELIVERED)
+            deliveries.on_event(conn, RequestReceived(sequence_number=seq, pdu=pdu))
+        deliveries.end_batch()
+        await trio.sleep(0.001)
+        assert store.batches == 1 and store.lookups == 0  # one batch, no single look-up
+        assert sorted(conn.sent) == [
+            (1, DeliverSmResp(), 0),
+            (2, DeliverSmResp(), 0),
+            (3, DeliverSmResp(), 0),
+        ]
+        assert all(r.status is Status.DELIVERED for r in records)
+        assert book.prefetched is None  # not kept past its round: others may change them
+        await trio.sleep(1.1)
+        assert conn.sent[-1] == (4, DeliverSmResp(), T_APPN)  # never recorded: redelivered later
+        nursery.cancel_scope.cancel()
