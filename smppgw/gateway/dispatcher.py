@@ -137,6 +137,7 @@ class Dispatcher:
         self._commit = commit  # StoreControl.commit: ... and durable before the write
         self._uncommitted = False  # submit_sm queued since the last commit
         self.consent: Callable[[MessageRecord], str | None] | None = None  # None, or why it may not go
+        self.fence: Callable[[Dispatcher, Job], bool] | None = None  # False: not ours now (WorkQueue.fence)
 
     def __len__(self) -> int:
         return len(self.ready) + self._high + len(self._delayed)
@@ -335,6 +336,8 @@ class Dispatcher:
                 account.record(now)  # (the rate gauge is set by gauges() and on a cut)
             for lim in limits:
                 lim.record(now)
+            if self.fence is not None and not self.fence(self, job):  # after every await: the fence keeps it
+                continue
             self._send(conn, job, now)
 
     def _unpop(self, job: Job) -> None:
