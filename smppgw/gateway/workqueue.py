@@ -32,7 +32,7 @@ counted from when the renewal was asked, by this process's clock). The dispatche
 ``fence`` just before each submit_sm: a part of a held message goes only while the lease
 is valid; past it the job is parked here until a renewal (then queued again, first) or
 dropped, with its message, if the renewal says another gateway has the entry (its
-changes here are stale: not written, ``let_go(lost=True)``). A part already written
+changes kept back here are stale: not written, ``let_go(lost=True)``). A part already written
 is in this gateway's window: its state in Redis is ``submitting`` (DESIGN §3), so the
 gateway that claims it sends it again counted. And a claim waits ``claim_idle`` after
 Redis itself (re)started (``cluster.workqueue``), so after a Redis restart the live
@@ -248,17 +248,22 @@ class WorkQueue:
 
     def _drop(self, lost: Sequence[str]) -> None:
         """Entries another gateway claimed from this one: their messages are no longer
-        sent, settled or written from here (their queued jobs meet ``fence``)."""
+        sent, settled or written from here (their queued jobs meet ``fence``). One with
+        nothing left to send from here is let go as settled: e.g. this gateway's own XACK
+        that Redis applied but whose answer was lost (Redis stopping); its receipts still
+        count."""
         for entry in lost:
             record = self.held.pop(entry, None)
-            if record is None:
+            if record is None or self._entry_of.get(record.id) != entry:
+                continue
+            del self._entry_of[record.id]
+            if not needs_sending(record):
+                self.store.let_go(record.id)
                 continue
             self.lost.inc()
-            if self._entry_of.get(record.id) == entry:
-                del self._entry_of[record.id]
-                self._stale[id(record)] = record
-                self.store.let_go(record.id, lost=True)
-                log.warning("work queue: taken by another gateway %s", kv(message=record.id))
+            self._stale[id(record)] = record
+            self.store.let_go(record.id, lost=True)
+            log.warning("work queue: taken by another gateway %s", kv(message=record.id))
         while len(self._stale) > _STALE_KEPT:
             del self._stale[next(iter(self._stale))]
 

@@ -100,7 +100,6 @@ class RedisStore(
             raise StoreError(f"can't reach Redis at {self._redis.where}: {exc.__cause__ or exc}") from None
         self._live: dict[str, MessageRecord] = {}
         self._dirty: dict[str, MessageRecord] = {}
-        self._stale: dict[int, MessageRecord] = {}  # copies whose message another gateway took (by id())
         self._ops: list[list[Any]] = []  # correlations and MO parts, in order, for the next commit
         self.flushes = 0
         self._events_init()
@@ -226,15 +225,12 @@ class RedisStore(
     def let_go(self, message_id: str, *, lost: bool = False) -> None:
         """This process no longer works on the message (its work-queue entry settled):
         later reads go to Redis, where another gateway may settle it (a receipt).
-        ``lost``: another gateway claimed it from this one (``gateway.workqueue``): this
-        copy's changes, kept back or to come (a response still in flight), are stale and
-        never written over that gateway's."""
+        ``lost``: another gateway claimed it from this one while this one could not write
+        (``gateway.workqueue``): this copy's changes kept back are stale, not written over
+        that gateway's. (A receipt that still reaches this copy is written: a final status
+        is never undone in Redis, ``redis_lua.COMMIT``.)"""
         if lost:
-            for copy in (self._dirty.pop(message_id, None), self._live.get(message_id)):
-                if copy is not None:
-                    self._stale[id(copy)] = copy
-            while len(self._stale) > 10_000:  # the oldest forgotten first
-                del self._stale[next(iter(self._stale))]
+            self._dirty.pop(message_id, None)
         if message_id not in self._dirty:
             self._live.pop(message_id, None)
 
@@ -248,8 +244,6 @@ class RedisStore(
                 live.pop(m.id, None)
 
     def save(self, message: MessageRecord) -> None:
-        if self._stale and id(message) in self._stale:
-            return  # another gateway's now (``let_go``)
         self._dirty[message.id] = message
 
     def commit(self) -> None:
