@@ -10,7 +10,8 @@ The job per round: ``--count`` messages (one part, a receipt each) POSTed to
 waited on until every one is final (the sum over the gateways of
 ``smppgw_messages_total``: each final status is counted by the gateway that made it).
 The carrier is ``smppsim`` in its own process (the ``fast`` profile); each gateway has
-one bind of window 64 and its own API port, all on one Redis prefix of this run
+one bind of window 64 (the account allows one per gateway: ``binds`` is the total all
+gateways share through leases) and its own API port, all on one Redis prefix of this run
 (deleted at the end). Reported per round: msg/s from the first POST to the last final
 status, and how the submit_sm were shared between the gateways. Bounded by ``--count``
 and ``--max-time``; every child is stopped by its PID. Loopback only.
@@ -39,7 +40,7 @@ from bench_serve import Posters, bodies, free_port, start_simulator  # noqa: E40
 from procs import stop  # noqa: E402
 
 
-def _config(directory: Path, name: str, sim_port: int, api_port: int, store: str) -> Path:
+def _config(directory: Path, name: str, sim_port: int, api_port: int, store: str, binds: int) -> Path:
     path = directory / f"{name}.toml"
     path.write_text(
         f"""
@@ -49,7 +50,7 @@ host = "127.0.0.1"
 port = {sim_port}
 system_id = "smppclient1"
 password = "password"
-binds = 1
+binds = {binds}
 window = 64
 
 [store]
@@ -82,6 +83,23 @@ def _start(config: Path, key: str) -> subprocess.Popen[bytes]:
     raise TimeoutError("a gateway did not start within 60 s")
 
 
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` used so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (stat(5) fields 14, 15)
+    return total / tick
+
+
+def _bound(client: httpx.Client) -> bool:
+    return any(
+        line.startswith("smppgw_binds{") and 'state="bound"' in line and float(line.rsplit(" ", 1)[1]) >= 1
+        for line in client.get("/metrics").text.splitlines()
+    )
+
+
 def _series(client: httpx.Client, name: str) -> float:
     return sum(
         float(line.rsplit(" ", 1)[1])
@@ -105,12 +123,19 @@ def run_round(backend: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
                     if backend == "redis"
                     else f'path = "{Path(tmp) / "gw.sqlite3"}"'
                 )
-                gateways.append(_start(_config(Path(tmp), f"gw{i}", sim_port, port, store), key))
+                gateways.append(_start(_config(Path(tmp), f"gw{i}", sim_port, port, store, n), key))
             clients = [httpx.Client(base_url=f"http://127.0.0.1:{p}", timeout=30) for p in ports]
+            # Every gateway bound before the clock starts: the first may hold every slot for a
+            # while (fair shares settle at the lease renewals, every ttl / 3 = 5 s).
+            settle = time.monotonic() + 60
+            while time.monotonic() < settle and not all(_bound(c) for c in clients):
+                time.sleep(0.2)
             until = time.monotonic() + args.max_time
             posters = [
                 Posters(f"http://127.0.0.1:{p}", key, payloads[i::n], 1, until) for i, p in enumerate(ports)
             ]
+            pids = [g.pid for g in gateways]
+            cpu0, sim0 = _cpu(pids), _cpu([sim.pid])
             started = time.monotonic()
             for p in posters:
                 p.start()
@@ -119,6 +144,7 @@ def run_round(backend: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
                 time.sleep(0.2)
                 final = sum(_series(c, "smppgw_messages_total") for c in clients)
             elapsed = time.monotonic() - started
+            cpu, sim_cpu = _cpu(pids) - cpu0, _cpu([sim.pid]) - sim0
             for p in posters:
                 p.join()
             sent = [int(_series(c, "smppgw_submits_total")) for c in clients]
@@ -128,6 +154,8 @@ def run_round(backend: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
             return {
                 "backend": backend, "gateways": n, "messages": int(final), "seconds": round(elapsed, 2),
                 "msg_per_s": round(final / elapsed, 1) if elapsed else 0.0, "submit_sm_per_gateway": sent,
+                "gateway_cpu_ms_per_msg": round(1e3 * cpu / max(final, 1), 3),
+                "sim_cpu_ms_per_msg": round(1e3 * sim_cpu / max(final, 1), 3),
                 "complete": final >= args.count and not errors, "errors": errors[:3],
             }  # fmt: skip
         finally:
@@ -159,10 +187,16 @@ def main() -> int:
     if args.json:
         print(json.dumps({"bench": "scale", "count": args.count, "cpus": os.cpu_count(), "rounds": rounds}))
     else:
-        print(f"{'backend':8} {'gateways':>8} {'msg/s':>9} {'of linear':>9}  submit_sm per gateway")
+        print(f"{'backend':8} {'gateways':>8} {'msg/s':>9} {'of linear':>9} {'gw cpu ms/msg':>13} "
+              f"{'sim ms/msg':>10}  submit_sm per gateway")  # fmt: skip
         for r in rounds:
-            print(f"{r['backend']:8} {r['gateways']:>8} {r['msg_per_s']:>9} {r.get('of_linear', ''):>9}  "
+            print(f"{r['backend']:8} {r['gateways']:>8} {r['msg_per_s']:>9} {r.get('of_linear', ''):>9} "
+                  f"{r['gateway_cpu_ms_per_msg']:>13} {r['sim_cpu_ms_per_msg']:>10}  "
                   f"{r['submit_sm_per_gateway']}{'' if r['complete'] else '  INCOMPLETE'}")  # fmt: skip
+        print(
+            "gw cpu ms/msg: CPU of every gateway process together per final message; on a machine with "
+            "fewer cores than gateways + simulator + Redis, throughput can't grow with gateways, this can stay flat"
+        )
     return 0 if all(r["complete"] for r in rounds) else 1
 
 

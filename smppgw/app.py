@@ -126,12 +126,15 @@ class AppConfig:
     store_backend: str = "sqlite"  # [store] backend, url, prefix (store/config.py)
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "smppgw"
+    redis_cluster: bool = False  # [store] cluster: redis_url is a node of a Redis Cluster
     claim_idle: float = 30.0  # [store] claim_idle: the shared work queue's (redis)
+    consumer_idle: float = 3600.0  # [store] consumer_idle: a stopped gateway's consumer removed
 
     def store_settings(self) -> StoreSettings:
         return StoreSettings(
             backend=self.store_backend, path=self.store_path, url=self.redis_url, prefix=self.redis_prefix,
-            flush_interval=self.flush_interval, claim_idle=self.claim_idle,
+            flush_interval=self.flush_interval, claim_idle=self.claim_idle, consumer_idle=self.consumer_idle,
+            cluster=self.redis_cluster,
         )  # fmt: skip
 
     listen_host: str = "127.0.0.1"
@@ -185,7 +188,10 @@ def app_config_from_dict(
     if "store" in data:
         s = store_settings(table(data["store"], "store"))
         out.update(store_path=s.path, flush_interval=s.flush_interval, store_backend=s.backend)
-        out.update(redis_url=s.url, redis_prefix=s.prefix, claim_idle=s.claim_idle)
+        out.update(
+            redis_url=s.url, redis_prefix=s.prefix, claim_idle=s.claim_idle, consumer_idle=s.consumer_idle,
+            redis_cluster=s.cluster,
+        )  # fmt: skip
     keys: list[str] = []
     if "api" in data:
         t = table(data["api"], "api")
@@ -306,13 +312,15 @@ async def run_app(
     metrics = GatewayMetrics()
     twoway: TwoWay  # the inbound handler, made once the gateway it sends through is
     streams = config.streams
-    redis = None if streams is None else redis_client(streams.url)
+    redis = None if streams is None else redis_client(streams.url, cluster=streams.cluster)
     sink = None if redis is None or streams is None or not streams.events else StreamEvents(redis, streams)
     webhooks = Webhooks(config.webhooks, store, registry=metrics.registry, sinks=[sink] if sink else [])
     store.route_events(webhooks.targets)  # the outbox: every event, with its deliveries (stream too)
     if shared is None and config.store_backend == "redis":  # several gateways: one account's limits and binds
         shared = (config.redis_url, config.redis_prefix)
-    sharing = Sharing(*shared) if shared is not None else None  # (connects in its run)
+    sharing = (
+        Sharing(*shared, cluster=config.redis_cluster) if shared is not None else None
+    )  # (connects in its run)
     gateway = Gateway(
         config.gateway,
         shared_limits=sharing.limits if sharing else None,

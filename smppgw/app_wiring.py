@@ -40,8 +40,10 @@ async def work_queue(config: AppConfig, store: Store, gateway: Gateway) -> Async
             smsc.deliveries.inbound.shared = store
     smscs = config.gateway.smscs
     room = max(100, 4 * sum(s.window * s.binds for s in smscs))  # parts held here at most
-    async with redis_client(config.redis_url) as client:
-        stream = RedisWork(client, config.redis_prefix, claim_idle=config.claim_idle)
+    async with redis_client(config.redis_url, cluster=config.redis_cluster) as client:
+        stream = RedisWork(
+            client, config.redis_prefix, claim_idle=config.claim_idle, consumer_idle=config.consumer_idle
+        )
         yield WorkQueue(gateway, stream, taker, room=room)
 
 

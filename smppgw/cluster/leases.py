@@ -30,18 +30,23 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import anyio
 import attrs
 import coredis
 import coredis.exceptions
 import trio
 
+from smppgw.cluster.client import Client
 from smppgw.support.ratelog import RateLimitedLog
 
 __all__ = ["Lease", "RedisLeases"]
 
 log = logging.getLogger(__name__)
 
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, trio.TooSlowError)
+# (anyio's: coredis's connection closed under a call, as at shutdown)
+_REDIS_ERRORS = (
+    coredis.exceptions.RedisError, OSError, trio.TooSlowError, anyio.ClosedResourceError, anyio.BrokenResourceError,
+)  # fmt: skip
 
 # KEYS[1]: the account's live gateways (zset), KEYS[2..]: its slots. ARGV: owner,
 # ttl_ms, then the 1-based slots this call may take, in order. Returns the slot taken
@@ -122,7 +127,7 @@ class RedisLeases:
 
     def __init__(
         self,
-        client: coredis.Redis[Any],
+        client: Client,
         prefix: str,
         *,
         owner: str | None = None,

@@ -48,11 +48,13 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
 import attrs
 import coredis
 import coredis.exceptions
 import trio
 
+from smppgw.cluster.client import Client
 from smppgw.policy.throttle import AdaptiveRate
 from smppgw.support.ratelog import RateLimitedLog
 
@@ -155,7 +157,10 @@ redis.call('PEXPIRE', KEYS[1], 3600000)
 return {1, string.format('%.6f', rate)}
 """
 
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, trio.TooSlowError)
+# (anyio's: coredis's connection closed under a call, as at shutdown)
+_REDIS_ERRORS = (
+    coredis.exceptions.RedisError, OSError, trio.TooSlowError, anyio.ClosedResourceError, anyio.BrokenResourceError,
+)  # fmt: skip
 
 
 def gcra_params(
@@ -180,7 +185,7 @@ class RedisLimits:
 
     def __init__(
         self,
-        client: coredis.Redis[Any],
+        client: Client,
         prefix: str,
         *,
         window: float = 1.0,

@@ -4,11 +4,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import coredis
 import trio
 
+from smppgw.cluster.client import redis_client
 from smppgw.cluster.leases import RedisLeases
 from smppgw.cluster.limits import RedisLimits
 
@@ -20,9 +18,9 @@ class Sharing:
     on one coredis client of their own. Nothing connects before ``run``; a Redis away
     then pauses sending and binding (each module says how), it does not stop the run."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, *, cluster: bool = False) -> None:
         self.url = url
-        self.client: coredis.Redis[Any] = coredis.Redis.from_url(url)
+        self.client = redis_client(url, cluster=cluster)
         self.limits = RedisLimits(self.client, prefix)
         self.leases = RedisLeases(self.client, prefix)
 

@@ -12,7 +12,10 @@
     batch = 100                       # entries per read (XREADGROUP COUNT)
     block = 1.0                       # seconds a read waits for entries (BLOCK)
     claim_idle = 60                   # seconds before another gateway's pending entry is taken
+    consumer_idle = 3600              # seconds before an idle consumer with nothing pending is removed
     maxlen = 1000000                  # :accepted, :errors and :events trimmed to about this
+    cluster = false                   # url is a node of a Redis Cluster (each stream is one key:
+                                      # no hash tag needed; the streams may sit on different nodes)
 
 The streams are named by the prefix, not configured one by one: a platform needs only
 the prefix to find them all.
@@ -38,7 +41,7 @@ from smppgw.support.config import (
 __all__ = ["StreamSettings", "streams_from_dict"]
 
 _KEYS = {"enabled", "url", "prefix", "input", "events", "group", "consumer", "tenant", "batch", "block"}
-_KEYS |= {"claim_idle", "maxlen"}
+_KEYS |= {"claim_idle", "consumer_idle", "maxlen", "cluster"}
 
 
 def _consumer() -> str:
@@ -57,7 +60,9 @@ class StreamSettings:
     batch: int = 100
     block: float = 1.0
     claim_idle: float = 60.0
+    consumer_idle: float = 3600.0  # a gateway that stopped: its consumer removed (cluster.workqueue.PRUNE)
     maxlen: int = 1_000_000
+    cluster: bool = False
 
     @property
     def input_stream(self) -> str:
@@ -92,7 +97,7 @@ def streams_from_dict(t: dict[str, Any]) -> StreamSettings | None:
             if not value.isprintable() or " " in value:
                 raise ConfigError(f"streams.{name}: printable characters without spaces, got {value!r}")
             given[name] = value
-    for name in ("input", "events"):
+    for name in ("input", "events", "cluster"):
         if name in t:
             given[name] = boolean(t[name], f"streams.{name}")
     if "batch" in t:
@@ -101,7 +106,11 @@ def streams_from_dict(t: dict[str, Any]) -> StreamSettings | None:
         given["block"] = number(t["block"], "streams.block", gt=0, le=60)
     if "claim_idle" in t:
         given["claim_idle"] = number(t["claim_idle"], "streams.claim_idle", gt=0, le=86_400)
+    if "consumer_idle" in t:
+        given["consumer_idle"] = number(t["consumer_idle"], "streams.consumer_idle", gt=0, le=30 * 86_400)
     if "maxlen" in t:
         given["maxlen"] = integer(t["maxlen"], "streams.maxlen", 1000, 1_000_000_000)
     settings = StreamSettings(**given)  # checked even when not enabled: a typo is said now
+    if settings.cluster and not settings.url.startswith(("redis://", "rediss://")):
+        raise ConfigError("streams.url: with cluster = true, a redis:// or rediss:// URL of one node")
     return settings if enabled else None

@@ -23,10 +23,10 @@ import json
 from collections.abc import Sequence
 from typing import Final
 
-import coredis
 import trio
 from coredis.tokens import PureToken
 
+from smppgw.cluster.client import Client
 from smppgw.cluster.stream_config import StreamSettings
 from smppgw.cluster.streams import REDIS_TIMEOUT
 from smppgw.store.base import Delivery, Target
@@ -53,7 +53,7 @@ class StreamEvents:
 
     batch = 256  # events per pipeline
 
-    def __init__(self, client: coredis.Redis[bytes], settings: StreamSettings) -> None:
+    def __init__(self, client: Client, settings: StreamSettings) -> None:
         self.client = client
         self.settings = settings
         self.target = Target(endpoint=ENDPOINT, url=f"redis-stream:{settings.events_stream}")

@@ -36,12 +36,13 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import attrs
-import coredis
 import trio
 from coredis.exceptions import RedisError, StreamDuplicateConsumerGroupError
 from coredis.tokens import PureToken
 
+from smppgw.cluster.client import Client, redis_client
 from smppgw.cluster.stream_config import StreamSettings
+from smppgw.cluster.workqueue import prune_consumers
 from smppgw.support.config import ConfigError
 
 __all__ = ["Entry", "Intake", "Outcome", "StreamInput", "opened", "redis_client"]
@@ -54,13 +55,8 @@ _BACKOFF_CAP = 30.0
 REDIS_TIMEOUT = 30.0  # seconds a round trip may take before Redis counts as away
 
 
-def redis_client(url: str) -> coredis.Redis[bytes]:
-    """A client of ``url`` (bytes in and out; the caller enters it: ``async with``)."""
-    return coredis.Redis.from_url(url, decode_responses=False)
-
-
 @contextlib.asynccontextmanager
-async def opened(client: coredis.Redis[bytes] | None, settings: StreamSettings | None) -> AsyncIterator[None]:
+async def opened(client: Client | None, settings: StreamSettings | None) -> AsyncIterator[None]:
     """``client`` (if any) open for the app's run, once it answered a PING: else a
     ConfigError naming ``[streams] url`` (a clear error at start)."""
     if client is None or settings is None:
@@ -116,7 +112,7 @@ def _entry(raw: Any) -> Entry:
 
 
 class StreamInput:
-    def __init__(self, client: coredis.Redis[bytes], settings: StreamSettings, intake: Intake) -> None:
+    def __init__(self, client: Client, settings: StreamSettings, intake: Intake) -> None:
         self.client = client
         self.settings = settings
         self.intake = intake
@@ -187,6 +183,11 @@ class StreamInput:
             self._claim_cursor = cursor.decode() if isinstance(cursor, bytes) else str(cursor)
             if self._claim_cursor == "0-0":  # the whole pending list was walked
                 self._claim_due = trio.current_time() + min(s.claim_idle / 2, 5.0)
+                # then dead gateways' consumers, nothing pending left (never one with entries)
+                if gone := await prune_consumers(
+                    client, s.input_stream, s.group, s.consumer_idle, s.consumer
+                ):
+                    log.info("streams: idle consumers removed from %s: %s", s.input_stream, ",".join(gone))
             if found:
                 log.info("streams: claimed %d idle entries of %s", len(found), s.input_stream)
                 return [_entry(e) for e in found]

@@ -10,8 +10,9 @@ is on the queue exactly when it is stored. Every gateway is one consumer of the 
 - ``read``: new entries (XREADGROUP ``>``, COUNT as the queue has room, BLOCK);
 - ``claim``: entries idle ``claim_idle`` seconds, of any consumer (XAUTOCLAIM, walking
   the pending list with its cursor): those of a gateway that died. Not while Redis has been
-  up less than ``claim_idle`` (INFO ``uptime_in_seconds``): a pending entry's idle time
-  counts the time Redis was down, when no live gateway could renew what it holds;
+  up less than ``claim_idle`` (INFO ``uptime_in_seconds``, where the server answers it): a
+  pending entry's idle time counts the time Redis was down, when no live gateway could
+  renew what it holds;
 - ``keep``: what this gateway holds marked fresh (XCLAIM to itself, JUSTID), so no other
   takes it while this one lives; one script (``KEEP``) renews only the entries still
   pending to this consumer and answers the others: those another gateway claimed (and
@@ -22,7 +23,13 @@ is on the queue exactly when it is stored. Every gateway is one consumer of the 
   ``{prefix}:sched`` (score: ``send_at``, wall time; ZADDed by the store's commit with the
   record, operation ``s``) to the stream, in one script (``RELEASE``): each is released by
   exactly one gateway, whichever runs it first, and taken by any. A message no longer
-  ``scheduled`` when its time comes (canceled meanwhile, from any gateway) is dropped.
+  ``scheduled`` when its time comes (canceled meanwhile, from any gateway) is dropped;
+- ``prune``: consumers with no pending entry idle ``consumer_idle`` seconds (a gateway
+  that stopped, its entries claimed by the others) leave the group, in one script
+  (``PRUNE``: XINFO CONSUMERS, XGROUP DELCONSUMER), so the group does not grow with every
+  start. One with pending entries is never removed (DELCONSUMER would drop them from
+  the group's pending list: lost); XAUTOCLAIM takes them first. A live consumer removed
+  (idle that long, nothing pending) loses nothing: its next XREADGROUP makes it again.
 """
 
 from __future__ import annotations
@@ -35,11 +42,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import coredis
 import trio
 from coredis.exceptions import StreamDuplicateConsumerGroupError
 
-__all__ = ["GROUP", "RedisWork"]
+from smppgw.cluster.client import Client
+
+__all__ = ["GROUP", "PRUNE", "RedisWork", "prune_consumers"]
 
 GROUP = "smppgw"
 # KEYS: the sorted set, the stream; ARGV: now (wall), at most, the message key prefix ->
@@ -57,12 +65,30 @@ for _, id in ipairs(due) do
 end
 return n
 """
+# KEYS: the stream; ARGV: the group, idle (ms), this consumer -> the names removed. Read
+# and removed in one atomic step: no entry can be delivered to one in between.
+PRUNE = r"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if not ok then return {} end
+local out = {}
+for _, c in ipairs(consumers) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f['pending'] == 0 and f['idle'] > tonumber(ARGV[2]) and f['name'] ~= ARGV[3] then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    table.insert(out, f['name'])
+  end
+end
+return out
+"""
 # KEYS: the stream; ARGV: the group, this consumer, the message key prefix, then pairs of
 # entry id and message id ("" if none) -> the entry ids this consumer lost: pending to
 # another (claimed from it), or to no one while their message is stored (claimed and
 # settled: XACK and XDEL). Checked and renewed (XCLAIM) in one step, so no XAUTOCLAIM falls
 # in between. An entry pending to no one whose message Redis lacks (data lost: persistence
 # weaker than the README's) stays this consumer's: its copy may be the only one left.
+# (The message keys share the stream's slot on a cluster: the prefix's hash tag.)
 KEEP = r"""
 local lost = {}
 local there = redis.call('EXISTS', KEYS[1]) == 1
@@ -82,20 +108,30 @@ return lost
 _TIMEOUT = 10.0  # seconds a round trip may take before Redis counts as away
 
 
+async def prune_consumers(client: Client, key: str, group: str, idle: float, me: str) -> list[str]:
+    """Remove the consumers of ``group`` on ``key`` with no pending entry, idle over
+    ``idle`` seconds (never ``me``); returns their names."""
+    with trio.fail_after(_TIMEOUT):
+        gone: Any = await client.eval(PRUNE, [key], [group, int(idle * 1000), me])
+    return [g.decode() if isinstance(g, bytes) else str(g) for g in gone or ()]
+
+
 class RedisWork:
     """The work stream of ``prefix`` through ``client`` (entered by the caller)."""
 
     def __init__(
         self,
-        client: coredis.Redis[bytes],
+        client: Client,
         prefix: str,
         *,
         claim_idle: float = 30.0,
         consumer: str | None = None,
+        consumer_idle: float = 3600.0,
     ) -> None:
         self.client = client
         self.key = f"{prefix}:work"
         self.claim_idle = claim_idle
+        self.consumer_idle = consumer_idle
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._cursor = "0-0"
         self.sched_key = f"{prefix}:sched"
@@ -122,7 +158,8 @@ class RedisWork:
             self._cursor = "0-0"
             return []
         with trio.fail_after(_TIMEOUT):
-            up: Any = (await self.client.info("server")).get("uptime_in_seconds", 0)
+            info: Any = await self.client.info("server")  # (a cluster's answer has none: no wait)
+            up = info.get("uptime_in_seconds", self.claim_idle) if isinstance(info, dict) else self.claim_idle
             if int(up) < self.claim_idle:  # restarted: an entry's idle time counts its downtime
                 return []
             found = await self.client.xautoclaim(
@@ -148,6 +185,10 @@ class RedisWork:
                 async with self.client.pipeline(transaction=True) as pipe:
                     pipe.xack(self.key, GROUP, list(entries))
                     pipe.xdel(self.key, list(entries))
+
+    async def prune(self) -> list[str]:
+        """Dead consumers out of the group (``PRUNE``); returns their names."""
+        return await prune_consumers(self.client, self.key, GROUP, self.consumer_idle, self.consumer)
 
     async def release(self, count: int) -> int:
         """Move up to ``count`` scheduled messages whose ``send_at`` passed onto the stream."""

@@ -18,5 +18,7 @@ STREAM_KEYS = (
     K(path="streams.batch", type="integer 1..10000", default="100", meaning="Entries read at a time (XREADGROUP COUNT), at most the queue's room (`api.max_queued`): a full queue stops the reading.", example=100),
     K(path="streams.block", type="number in (0, 60]", default="1", meaning="Seconds a read waits for new entries (BLOCK).", example=1.0),
     K(path="streams.claim_idle", type="number in (0, 86400]", default="60", meaning="Seconds an entry read by a gateway stays pending, not settled, before another gateway claims it (XAUTOCLAIM): a dead gateway's requests are taken by the others.", example=60),
+    K(path="streams.cluster", type="boolean", default="false", meaning="`url` is one node of a Redis Cluster (each stream is one key: no hash tag needed; the four streams may be on different masters).", example=False),
+    K(path="streams.consumer_idle", type="number in (0, 2592000]", default="3600", meaning="Seconds a consumer of the input group may go without reading while it holds no pending entry before a gateway removes it from the group (XGROUP DELCONSUMER): a gateway that stopped, its entries claimed by the others. One with pending entries is never removed.", example=3600),
     K(path="streams.maxlen", type="integer 1000..1000000000", default="1000000", meaning="`{prefix}:accepted`, `{prefix}:errors` and `{prefix}:events` are trimmed to about this many entries each (XADD MAXLEN ~).", example=1000000),
 )  # fmt: skip

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 import trio
 
 from smppgw.gateway.changes import Changes
+from smppgw.gateway.deadline import Guarded
 from smppgw.gateway.dispatcher import Dispatcher
 from smppgw.gateway.intake import Intake
 from smppgw.gateway.messages import SubmitError
@@ -25,6 +26,7 @@ from smppgw.store.base import MessageRecord, MessageStore, Status
 __all__ = ["Actions", "CancelError"]
 
 _CANCELABLE = frozenset({Status.ACCEPTED, Status.SCHEDULED, Status.QUEUED})
+_CANCELABLE_VALUES = tuple(sorted(s.value for s in _CANCELABLE))
 
 
 class CancelError(ValueError):
@@ -104,7 +106,8 @@ class Actions:
         leave the schedule or the dispatcher and it ends ``canceled`` (final).
 
         Raises:
-            KeyError: unknown id. CancelError: submitted already, or final.
+            KeyError: unknown id. CancelError: submitted already, or final (on Redis: as
+            the shared store has it, checked in the write). StoreError: Redis away.
         """
         record = self.store.get(message_id)
         if record is None:
@@ -119,6 +122,12 @@ class Actions:
         for part in record.parts:
             part.status = Status.CANCELED
         self.changes.fail(record, Status.CANCELED, reason, source="api")  # (drop made it final)
+        store = self.store
+        if isinstance(store, Guarded):  # several gateways: one may be sending it (gateway.workqueue)
+            store.guard(message_id, _CANCELABLE_VALUES)  # written only if still cancelable there,
+            store.commit()  # now (StoreError: the API's 503; the guard goes with the next commit)
+            if store.refused(message_id):  # another gateway wrote ``submitting`` (or final) first
+                raise CancelError(store.get(message_id) or record)
         return record
 
     def block_destination(

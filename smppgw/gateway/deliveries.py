@@ -28,7 +28,11 @@ logged, at most a line per interval: an SMSC can send one per PDU.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
+
+import trio
 
 from smppgw.core.constants import CommandId, CommandStatus, status_name
 from smppgw.core.events import (
@@ -40,11 +44,11 @@ from smppgw.core.events import (
     UnexpectedResponse,
 )
 from smppgw.core.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Response
-from smppgw.core.receipt import parse_receipt, quick_receipt
+from smppgw.core.receipt import Receipt, parse_receipt, quick_receipt
 from smppgw.gateway.commit import GroupCommit
 from smppgw.gateway.inbound import Inbound
 from smppgw.gateway.metrics import GatewayMetrics
-from smppgw.gateway.receipts import ReceiptBook
+from smppgw.gateway.receipts import NotRecordedYet, ReceiptBook
 from smppgw.net.connection import SmppConnection
 from smppgw.store.base import StoreError
 from smppgw.support.logsafe import kv
@@ -68,6 +72,12 @@ def _escaped(event: ProtocolViolation) -> str:
 _DELIVERIES = (DeliverSm, DataSm)
 _DELIVER_SM_RESP, _DATA_SM_RESP = DeliverSmResp(), DataSmResp()
 _RECORDED = 0  # ESME_ROK: the receipt is recorded (matched or held)
+# A receipt for a part another gateway sent but has not committed yet (NotRecordedYet,
+# issue 19) is asked of the store again after 2, 4, 8, ... ms, for up to a second, before
+# it is answered ESME_RX_T_APPN: the sender commits within milliseconds, while the
+# SMSC's redelivery comes a second or more later (and a carrier may slow the bind).
+_ASK_FIRST, _ASK_FOR = 0.002, 1.0
+_MAX_WAITING = 10_000  # beyond, answered ESME_RX_T_APPN at once (the SMSC's windows bound it)
 
 
 class Deliveries:
@@ -93,6 +103,10 @@ class Deliveries:
         self._group = group if group is not None else GroupCommit(None)
         # Answers of the batch being routed: (connection, sequence number, response, status).
         self._answers: list[tuple[SmppConnection, int, Response, int]] = []
+        # Receipts whose part is not recorded yet, by when to ask again (``run``).
+        self._waiting: list[tuple[float, int, _Waiting]] = []
+        self._order = itertools.count()
+        self._wake = trio.Event()
 
     def on_event(self, conn: SmppConnection, event: Event) -> None:
         """One event from a bind of this SMSC (its pool's ``on_event``)."""
@@ -107,6 +121,11 @@ class Deliveries:
                 try:
                     self.receipts.receipt(self.smsc, receipt, now)
                     status = _RECORDED
+                except NotRecordedYet:
+                    if len(self._waiting) < _MAX_WAITING:  # answered when found, or given up
+                        self._wait(_Waiting(conn, event.sequence_number, pdu, receipt, now))
+                        return
+                    status = _OVER_WINDOW
                 except StoreError:  # a lookup the store could not answer (Redis away): redelivered
                     self._ratelog.emit(
                         "store:" + self.smsc, "%s: receipt not recorded: store unavailable", self.smsc
@@ -158,3 +177,62 @@ class Deliveries:
         if self._answers:
             answers, self._answers = self._answers, []
             self._group.defer(answers)
+
+    def _wait(self, waiting: _Waiting) -> None:
+        waiting.since = trio.current_time()
+        due = waiting.since + waiting.delay
+        heapq.heappush(self._waiting, (due, next(self._order), waiting))
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Ask the store again for the parts of waiting receipts (several gateways on one
+        store), and answer each: ESME_ROK once applied (after the next commit, as any
+        receipt), ESME_RX_T_APPN after ``_ASK_FOR`` seconds without it."""
+        while True:
+            if not self._waiting:
+                await self._wake.wait()
+                self._wake = trio.Event()
+                continue
+            await trio.sleep_until(self._waiting[0][0])
+            self._ask_again(trio.current_time())
+
+    def _ask_again(self, now: float) -> None:
+        answers: list[tuple[SmppConnection, int, Response, int]] = []
+        while self._waiting and self._waiting[0][0] <= now:
+            _, _, waiting = heapq.heappop(self._waiting)
+            try:
+                self.receipts.receipt(self.smsc, waiting.receipt, waiting.at)
+                status = _RECORDED
+            except NotRecordedYet:
+                left = waiting.since + _ASK_FOR - now  # the last ask comes at the second's end
+                if left > 1e-9:
+                    waiting.delay = min(waiting.delay * 2, left)
+                    heapq.heappush(self._waiting, (now + waiting.delay, next(self._order), waiting))
+                    continue
+                self._ratelog.emit(
+                    "unrecorded:" + self.smsc,
+                    "%s: receipt for a part no gateway recorded within %.0f s: answered ESME_RX_T_APPN",
+                    self.smsc,
+                    _ASK_FOR,
+                )
+                status = _OVER_WINDOW
+            except StoreError:
+                status = _OVER_WINDOW
+            response = _DELIVER_SM_RESP if isinstance(waiting.pdu, DeliverSm) else _DATA_SM_RESP
+            answers.append((waiting.conn, waiting.sequence_number, response, status))
+        if answers:
+            self._group.defer(answers)
+
+
+class _Waiting:
+    """A receipt waiting for its part to be recorded by the gateway that sent it."""
+
+    __slots__ = ("at", "conn", "delay", "pdu", "receipt", "sequence_number", "since")
+
+    def __init__(
+        self, conn: SmppConnection, sequence_number: int, pdu: DeliverSm | DataSm, receipt: Receipt, at: float
+    ) -> None:
+        self.conn, self.sequence_number, self.pdu, self.receipt = conn, sequence_number, pdu, receipt
+        self.at = at  # when it was read: the receipt's time
+        self.since = at  # when its wait began (``Deliveries._wait``)
+        self.delay = _ASK_FIRST

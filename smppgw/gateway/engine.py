@@ -227,6 +227,7 @@ class Gateway:
             for smsc in self.smscs.values():
                 await nursery.start(smsc.pool.run)
                 nursery.start_soon(smsc.dispatcher.run)
+                nursery.start_soon(smsc.deliveries.run)
             nursery.start_soon(self._housekeeping)
             nursery.start_soon(self.group.run)
             nursery.start_soon(self.schedule.run)

@@ -35,6 +35,7 @@ from smppgw.core.constants import MessageState
 from smppgw.core.receipt import INTERIM_STATES, IdBase, Receipt
 from smppgw.gateway import lifecycle
 from smppgw.gateway.config import DEFAULT_RECEIPT_GRACE
+from smppgw.gateway.deadline import DeadlineStore
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.policy.correlation import Correlator, Held
 from smppgw.store.base import (
@@ -52,7 +53,7 @@ from smppgw.store.base import (
 from smppgw.support.logsafe import kv
 from smppgw.support.ratelog import RateLimitedLog, escape
 
-__all__ = ["ReceiptBook"]
+__all__ = ["SHARED_KEEP", "NotRecordedYet", "ReceiptBook"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,16 @@ _LABEL = {status: status.value for status in Status}  # ``.value`` is a property
 
 Ref = tuple[MessageRecord, PartRecord]
 
+#: Several gateways on one store: how long a sent part waits for its receipt in the
+#: sender's memory (``ReceiptBook.forget_old``); most receipts come within it.
+SHARED_KEEP = 60.0
+
+
+class NotRecordedYet(StoreError):
+    """A receipt (several gateways on one store) for a part no gateway has recorded
+    yet: its sender has the submit_sm_resp but has not committed it (a few
+    milliseconds), or died first. Not applied, not held here; asked again."""
+
 
 class ReceiptBook:
     def __init__(
@@ -86,6 +97,7 @@ class ReceiptBook:
     ) -> None:
         # Closed parts the correlator no longer holds are asked of the store, if it keeps them.
         self._store = store if isinstance(store, CorrelationStore) else None
+        self._deadlines = store if isinstance(store, DeadlineStore) else None  # shared (Redis)
         self._messages = store
         self.correlator: Correlator[Ref, Receipt] = Correlator(
             hold=hold,
@@ -141,6 +153,11 @@ class ReceiptBook:
         if message.dlr and self.shared and self._store is not None:  # its receipt may reach another gateway
             key = self.correlator.resp_key(smsc, smsc_id)
             self._store.put_correlation(smsc, key, message.id, part.index, part.submitted_at or now)
+            if self._deadlines is not None:  # any gateway settles it if this one dies (gateway.deadline)
+                grace = self._graces.get(smsc, DEFAULT_RECEIPT_GRACE)
+                self._deadlines.put_deadline(
+                    message.id, (part.submitted_at or now) + (message.validity or 0.0) + grace
+                )
         if message.dlr:  # no receipt asked for: nothing waits for one (bounded memory)
             for match in self.correlator.submitted(smsc, smsc_id, (message, part), now):
                 self._apply(smsc, match.ref, match.payload, now)
@@ -157,8 +174,8 @@ class ReceiptBook:
         if self.shared and not self.correlator.holds(smsc, receipt.message_id):
             ref = self.correlator.recall_now(smsc, receipt.message_id)  # sent by another gateway
             if ref is None:  # its sender has not committed it yet (or died first): not held
-                # here, where it would die with this process: the SMSC delivers it again
-                raise StoreError(f"receipt {receipt.message_id}: its part is not recorded yet")
+                # here, where it would die with this process (Deliveries asks again shortly)
+                raise NotRecordedYet(f"receipt {receipt.message_id}: its part is not recorded yet")
             self._apply(smsc, ref, receipt, now)
             return True
         match = self.correlator.receipt(smsc, receipt.message_id, receipt, now)
@@ -271,8 +288,28 @@ class ReceiptBook:
 
     # -- the receipt deadline and the correlation rows -----------------------------------------
 
+    def forget_old(self, now: float) -> int:
+        """Several gateways on one store: parts sent more than ``SHARED_KEEP`` seconds ago
+        leave memory (not settled): their receipts may reach any gateway, which settles
+        them in the store, and the sender would otherwise hold each record until its
+        deadline (48 h and more). A receipt that still comes here is looked up in the
+        store like another gateway's; the deadline is the shared one (``gateway.deadline``).
+        Returns how many."""
+        old: list[tuple[str, str, Ref]] = []
+        floor = now - SHARED_KEEP
+        for (smsc, key), ref in self.correlator.open_refs():
+            message, part = ref
+            if (part.submitted_at if part.submitted_at is not None else message.created_at) > floor:
+                break  # open in submit order: the rest are younger still
+            old.append((smsc, key, ref))
+        for smsc, key, ref in old:
+            self.correlator.forget_key(smsc, key, ref)
+        return len(old)
+
     def overdue(self, now: float) -> int:
         """Parts past validity + receipt_grace become ``unknown``; returns how many."""
+        if self.shared:
+            self.forget_old(now)
         due: list[tuple[str, str, Ref]] = []
         floor = now - self._min_grace
         graces = self._graces
@@ -290,11 +327,35 @@ class ReceiptBook:
         # Open parts the correlator let go (max_refs, or the SMSC reused their id): no
         # receipt can reach them any more, unless they wait under a newer id.
         evicted, correlator.evicted = correlator.evicted, []
+        if self.shared:  # (as forget_old: the shared deadline settles them if no receipt comes)
+            evicted = []
         for smsc, ref in evicted:
             smsc_id = ref[1].smsc_message_id
             if smsc_id is None or not correlator.is_open(smsc, smsc_id, ref):
                 self._unknown(smsc, ref, now)
         return len(due) + len(evicted)
+
+    def settle_overdue(self, message: MessageRecord, now: float) -> bool:
+        """The shared deadline (``gateway.deadline``) found ``message`` (any gateway's)
+        past its receipt deadline: its parts without a final receipt become ``unknown``,
+        and it with them, guarded in the store (written only if it is still waiting for
+        receipts there). False, changing nothing: its parts are open in this correlator
+        (the local deadline settles them) or one is not submitted yet (still sending)."""
+        smsc, correlator = message.smsc or "", self.correlator
+        for part in message.parts:
+            if part.receipt_final or part.status in FINAL:
+                continue
+            if part.smsc_message_id is None:
+                return False
+            ref = correlator.lookup(smsc, part.smsc_message_id)
+            if ref is not None and correlator.is_open(smsc, part.smsc_message_id, ref):
+                return False
+        if message.status in FINAL or self._deadlines is None:
+            return False
+        self._deadlines.guard(message.id, (_SUBMITTED.value, _EN_ROUTE.value))
+        for part in message.parts:
+            self._unknown(smsc, (message, part), now)
+        return True
 
     def _unknown(self, smsc: str, ref: Ref, now: float) -> None:
         message, part = ref

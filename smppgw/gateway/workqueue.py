@@ -57,6 +57,7 @@ from typing import Protocol, runtime_checkable
 import trio
 from prometheus_client import Counter
 
+from smppgw.gateway.deadline import DeadlineStore, Guarded, SharedDeadline
 from smppgw.gateway.dispatcher import Dispatcher, Job
 from smppgw.gateway.engine import Gateway
 from smppgw.gateway.messages import SubmitError
@@ -68,6 +69,9 @@ __all__ = ["Taker", "WorkQueue", "WorkStream"]
 log = logging.getLogger(__name__)
 
 _SUBMITTING = Status.SUBMITTING
+# Where a send may start from (or restart: a failed try may have written ``submitting``):
+# anything else in Redis (canceled, blocked: final) means another gateway settled it first.
+_SENDABLE = ("accepted", "scheduled", "queued", "submitting")
 _BACKOFF_CAP = 5.0
 _STALE_KEPT = 10_000  # stale copies remembered (their jobs dropped), the oldest forgotten first
 
@@ -77,6 +81,7 @@ class WorkStream(Protocol):
     (entry id, message id); ``keep`` renews them and answers the entry ids lost."""
 
     claim_idle: float
+    consumer_idle: float
 
     async def start(self) -> None: ...
     async def read(self, count: int, block: float) -> list[tuple[str, str]]: ...
@@ -84,6 +89,7 @@ class WorkStream(Protocol):
     async def keep(self, entries: Sequence[tuple[str, str]]) -> list[str]: ...
     async def ack(self, entries: Sequence[str]) -> None: ...
     async def release(self, count: int) -> int: ...
+    async def prune(self) -> list[str]: ...
 
 
 @runtime_checkable
@@ -116,8 +122,16 @@ class WorkQueue:
         self.batch = batch
         self.tick = tick
         self.release_every = release_every
+        #: The receipt deadline of every gateway's messages (``gateway.deadline``), leased
+        #: ``claim_idle`` seconds at a time, as the work is.
+        self.deadline = (
+            SharedDeadline(gateway.receipts, store, lease=stream.claim_idle)
+            if isinstance(store, DeadlineStore)
+            else None
+        )
         self.held: dict[str, MessageRecord | None] = {}  # entry id -> its message (None: just XACK)
         self._entry_of: dict[str, str] = {}  # message id -> entry id (one entry per message held)
+        self._released: set[str] = set()  # scheduled ones taken: checked again at their first send
         self._margin = stream.claim_idle / 4
         self.lease_until = -1.0  # trio time: what is held is this gateway's to send until then
         self._keep_due = 0.0
@@ -142,6 +156,9 @@ class WorkQueue:
         """Take, send and settle until cancelled (a task of the app's nursery)."""
         await self.stream.start()
         self.store.work_queue = self.gateway.intake.handing = True
+        if isinstance(self.store, Guarded):
+            for smsc in self.gateway.smscs.values():
+                smsc.dispatcher.recheck = self.recheck
         for smsc in self.gateway.smscs.values():
             smsc.dispatcher.fence = self.fence
         async with trio.open_nursery() as nursery:
@@ -149,9 +166,16 @@ class WorkQueue:
             nursery.start_soon(self._claimer)
             nursery.start_soon(self._settler)
             nursery.start_soon(self._releaser)
+            if self.deadline is not None:
+                nursery.start_soon(self.deadline.run)
             task_status.started()
 
     def _free(self) -> int:
+        """How many entries to take now: none while no bind of this gateway is up (its
+        account's binds may all be leased to other gateways: what it took would wait
+        here, kept fresh, while they could send it)."""
+        if not any(smsc.pool.up for smsc in self.gateway.smscs.values()):
+            return 0
         return min(self.room - self.gateway.queued(), self.room - len(self.held), self.batch)
 
     async def _reader(self) -> None:
@@ -175,6 +199,7 @@ class WorkQueue:
 
     async def _claimer(self) -> None:
         every = min(self.stream.claim_idle / 2, 5.0)
+        prune_every, prune_due = min(self.stream.consumer_idle / 2, 60.0), 0.0
         while True:
             await trio.sleep(every)
             free = self._free()
@@ -182,6 +207,10 @@ class WorkQueue:
                 while free > 0 and (entries := await self.stream.claim(free)):
                     self._take(entries, trio.current_time(), claimed=True)
                     free = self._free()
+                if trio.current_time() >= prune_due:  # dead gateways' consumers, after their entries
+                    prune_due = trio.current_time() + prune_every
+                    if gone := await self.stream.prune():
+                        log.info("work queue: idle consumers removed %s", kv(consumers=",".join(gone)))
             except Exception as exc:
                 log.warning("work queue: claim failed %s", kv(error=str(exc)))
 
@@ -219,6 +248,7 @@ class WorkQueue:
             record = self.held.pop(entry)
             if record is not None and self._entry_of.get(record.id) == entry:
                 del self._entry_of[record.id]
+                self._released.discard(record.id)  # (one never sent: expired, failed)
                 self.store.let_go(record.id)  # its receipt may reach another gateway: read Redis
 
     async def _renew(self) -> None:
@@ -257,6 +287,7 @@ class WorkQueue:
             if record is None or self._entry_of.get(record.id) != entry:
                 continue
             del self._entry_of[record.id]
+            self._released.discard(record.id)
             if not needs_sending(record):
                 self.store.let_go(record.id)
                 continue
@@ -290,12 +321,38 @@ class WorkQueue:
             self._entry_of[message_id] = entry
             if not needs_sending(record):
                 continue
+            if record.status is Status.SCHEDULED:  # released by any gateway: a cancel may race it
+                self._released.add(message_id)
             if claimed:
                 self._claimed(record)
             try:
                 self.gateway.restore(record)
             except SubmitError as exc:  # e.g. its SMSC left the config
                 self.gateway.changes.fail(record, Status.FAILED, f"not resumable: {exc}")
+
+    def recheck(self, record: MessageRecord) -> bool:
+        """Just before the first submit_sm of a released scheduled message (the dispatcher
+        saved it ``submitting``): that save is committed now, guarded, so a cancel from
+        another gateway that came first (Redis has it final) stops the send, and one that
+        comes later finds it ``submitting`` (no longer cancelable, ``Actions.cancel``).
+        True: send it. False: not now (Redis away: the dispatcher tries again in a second)
+        or never (final in Redis: this copy is marked so, not saved, and let go)."""
+        store, message_id = self.store, record.id
+        if message_id not in self._released or not isinstance(store, Guarded):
+            return True
+        if not store.refused(message_id):  # (a try whose commit failed may have been refused)
+            store.guard(message_id, _SENDABLE)
+            try:
+                store.commit()
+            except StoreError:
+                return False
+            if not store.refused(message_id):
+                self._released.discard(message_id)
+                return True
+        self._released.discard(message_id)
+        record.status = Status.CANCELED  # (a local marker: Redis has the real final status)
+        log.info("work queue: not sent, settled by another gateway first %s", kv(message=message_id))
+        return False
 
     def _claimed(self, record: MessageRecord) -> None:
         """A stopped gateway's message: its parts ``submitting`` there are sent again

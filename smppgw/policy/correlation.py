@@ -225,6 +225,12 @@ class Correlator(Generic[R, P]):
         """``ref`` is final: no receipt is matched to it at once any more (module docstring)."""
         self.close_key(smsc, self._resp_key(smsc, smsc_id), ref)
 
+    def forget_key(self, smsc: str, resp_key: str, ref: R) -> None:
+        """``ref`` leaves the open map without being closed here: its receipt, if one
+        comes, is looked up in the store (``recall_now``; several gateways share it)."""
+        if self._open.get((smsc, resp_key)) == ref:
+            del self._open[(smsc, resp_key)]
+
     def close_key(self, smsc: str, resp_key: str, ref: R) -> None:
         """``close`` by the key ``open_refs`` gave (a part resent under a new id leaves
         its old key open until then)."""

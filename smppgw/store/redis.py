@@ -39,6 +39,7 @@ from smppgw.store.base import (
 )
 from smppgw.store.redis_events import RedisEvents
 from smppgw.store.redis_flows import RedisFlows
+from smppgw.store.redis_guards import RedisGuards
 from smppgw.store.redis_link import RedisLink
 from smppgw.store.redis_lua import COMMIT
 from smppgw.store.redis_receipts import CORRELATION_TTL, RedisReceipts
@@ -66,7 +67,7 @@ def _t(x: float) -> str:
 
 class RedisStore(
     RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations, RedisVouchers, RedisFlows,
-    RedisThreads,
+    RedisThreads, RedisGuards,
 ):  # fmt: skip
     """Implements every protocol of ``store.base`` (``Store``) on Redis at ``url``; every
     key starts with ``prefix``.
@@ -83,6 +84,7 @@ class RedisStore(
         clock_offset: float = 0.0,
         timeout: float = 5.0,
         correlation_ttl: int = CORRELATION_TTL,
+        cluster: bool = False,
     ) -> None:
         #: The work queue (``cluster.workqueue``) is on: a ``queued`` message ``add``
         #: stores is XADDed to ``P:work`` in the same step, and not held here (whichever
@@ -92,7 +94,8 @@ class RedisStore(
         self.prefix = prefix
         self.clock_offset = clock_offset
         self.correlation_ttl = correlation_ttl
-        self._redis = RedisLink(url, timeout=timeout)
+        self.cluster = cluster
+        self._redis = RedisLink(url, timeout=timeout, cluster=cluster)
         try:
             self._redis.call(_ping)
         except StoreError as exc:
@@ -101,6 +104,7 @@ class RedisStore(
         self._live: dict[str, MessageRecord] = {}
         self._dirty: dict[str, MessageRecord] = {}
         self._ops: list[list[Any]] = []  # correlations and MO parts, in order, for the next commit
+        self._refused: set[str] = set()  # guarded changes another gateway's came before
         self.flushes = 0
         self._events_init()
         self._consent_init()
@@ -117,8 +121,12 @@ class RedisStore(
     def _eval(self, script: str, *args: Any) -> Any:
         prefix = self.prefix
 
+        # KEYS[1] is the prefix: it declares the one slot every key of the script is in
+        # (on Redis Cluster the prefix holds the hash tag, ``store.config``), so a cluster
+        # client sends the script to the node serving that slot. The scripts build their
+        # key names from ARGV[1], the same prefix.
         def run(client: Redis) -> Any:
-            return client.eval(script, 0, prefix, *args)
+            return client.eval(script, 1, prefix, prefix, *args)
 
         return self._redis.call(run)
 
@@ -135,9 +143,9 @@ class RedisStore(
         return None if found is None else found.decode()
 
     def _apply(self, ops: list[list[Any]]) -> None:
-        """One atomic step (``redis_lua.COMMIT``)."""
+        """One atomic step (``redis_lua.COMMIT``); guarded changes refused are noted."""
         if ops:
-            self._eval(COMMIT, orjson.dumps(ops))
+            self._note_refused(self._eval(COMMIT, orjson.dumps(ops)))
 
     def close(self) -> None:
         """Flush, then stop the client (again: nothing). With Redis away the changes kept

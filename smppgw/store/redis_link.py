@@ -16,6 +16,12 @@ backoff window (0.05 s, doubling to 2 s) during which calls fail at once without
 touching the network, so a Redis that is away costs the event loop nothing per call;
 the first call after the window tries again (the client reconnects), and a success
 closes it. A call never waits longer than ``timeout`` (a socket timeout).
+
+On Redis Cluster (``cluster=True``, ``[store] cluster``) the client is redis-py's
+``RedisCluster``: it learns the slot map from the node in ``url`` and sends each command
+to the node that owns its key's slot (a script by the key it declares, ``RedisStore``),
+following MOVED after a failover. A cluster that is down (no node answers, a slot not
+served) counts as away like a single server that is.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 import redis.exceptions
@@ -46,6 +52,8 @@ _AWAY = (
     redis.exceptions.TimeoutError,
     redis.exceptions.BusyLoadingError,
     redis.exceptions.ReadOnlyError,
+    redis.exceptions.ClusterError,  # CLUSTERDOWN, MASTERDOWN: a failover under way
+    redis.exceptions.RedisClusterException,  # no node reachable, a slot not covered
     OSError,
 )
 
@@ -64,17 +72,25 @@ class RedisLink:
     """One Redis client (a connection pool); ``call`` runs ``work(client)`` and turns the
     client's errors into ``StoreError``."""
 
-    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 5.0, cluster: bool = False) -> None:
         self.url = url
-        self.where = redact(url)
+        self.where = redact(url) + (" (cluster)" if cluster else "")
         self.timeout = timeout
+        options: dict[str, Any] = {
+            "socket_timeout": timeout, "socket_connect_timeout": min(timeout, 2.0),
+            "retry": Retry(NoBackoff(), 0),  # the store retries on its own schedule (backoff)
+        }  # fmt: skip
         try:
-            self._client: redis.Redis | None = redis.Redis.from_url(
-                url, socket_timeout=timeout, socket_connect_timeout=min(timeout, 2.0),
-                retry=Retry(NoBackoff(), 0),  # the store retries on its own schedule (backoff)
-            )  # fmt: skip
+            if cluster:  # (it reads the slot map now: a cluster away raises here)
+                self._client: redis.Redis | None = redis.RedisCluster.from_url(  # type: ignore[assignment]
+                    url, **options
+                )
+            else:
+                self._client = redis.Redis.from_url(url, **options)
         except ValueError as exc:  # a URL redis-py can't read
             raise StoreError(f"redis {self.where}: {exc}") from None
+        except _AWAY as exc:
+            raise StoreError(f"can't reach Redis at {self.where}: {exc}") from None
         self._down_until = 0.0
         self._backoff = _BACKOFF_FIRST
         self._up = False  # a call succeeded once: later outages are logged (the first is the opener's)

@@ -8,6 +8,12 @@ checks that make ``add`` all-or-none (a repeated id or idempotency key) run in t
 same step as the writes. Times travel as strings (``repr`` of the float): a Lua number
 turned into a Redis argument keeps only 14 digits.
 
+Every script is called with the prefix as ``KEYS[1]`` and ``ARGV[1]`` and builds its key
+names from ``ARGV[1]``: ``KEYS[1]`` declares the slot they are all in on Redis Cluster,
+where the prefix holds the deployment's hash tag (``store.config``), so the cluster client
+sends the script to the master of that slot. The ``{...}`` marks below are hash tags only
+for a prefix without one.
+
 The key layout (README "Scale out on Redis"), ``P`` the configured prefix:
 
 - ``P:msg:{<id>}`` hash (``s`` status, ``r`` the record as JSON) and
@@ -24,7 +30,9 @@ The key layout (README "Scale out on Redis"), ``P`` the configured prefix:
   ``P:dead``, ``P:updated``, ``P:subject:<subject>``, ``P:endpoints``.
 - ``P:work``: the work queue's stream (``cluster.workqueue``), one entry per message
   handed to it, XADDed with its record; ``P:sched``: the scheduled messages (score:
-  ``send_at``, wall time) any gateway moves to ``P:work`` when due.
+  ``send_at``, wall time) any gateway moves to ``P:work`` when due; ``P:rdl``: submitted
+  messages waiting for receipts (score: the receipt deadline, wall time) any gateway
+  settles ``unknown`` when due (``store.redis_guards``).
 - ``P:apikeys``, ``P:apikeyhash``; counters ``P:inbound:seq``, ``P:consent:seq``,
   ``P:events:seq``.
 """
@@ -78,6 +86,11 @@ end
 #   t: a thread: id, number, "tenant TAB sender", JSON, active_at, status, check (1: refuse
 #      unless the stored JSON is the next field, "" meaning the pair has no thread), expected
 #   te: a thread entry: thread id, JSON (appended: its n is the list's length)
+#   g: a guard: message id, [statuses]: unless the stored status is one of them, this
+#      batch's m, e (subject) and d ops of that message are not applied; the id is returned
+#      (a settle or cancel that lost a race with another gateway: ``store.redis_guards``)
+#   d: a receipt deadline: message id, at (wall; ZADD GT P:rdl, unless the stored status is
+#      final); a message saved final leaves P:rdl
 COMMIT = (
     PUT_EVENT
     + r"""
@@ -86,9 +99,13 @@ local ops = cjson.decode(ARGV[2])
 local function msg(id) return P .. ':msg:{' .. id .. '}' end
 local FINAL = {delivered=true, undeliverable=true, expired=true, rejected=true, failed=true,
   canceled=true, blocked=true, unknown=true}
-local seen = {}
+local seen, skip, refused = {}, {}, {}
 for _, op in ipairs(ops) do
-  if op[1] == 'm' and op[10] == 1 then
+  if op[1] == 'g' then
+    local s, ok = redis.call('HGET', msg(op[2]), 's'), false
+    for _, a in ipairs(op[3]) do if a == s then ok = true end end
+    if not ok and not skip[op[2]] then skip[op[2]] = true; table.insert(refused, op[2]) end
+  elseif op[1] == 'm' and op[10] == 1 then
     local k = msg(op[2])
     if seen[k] or redis.call('EXISTS', k) == 1 then
       return redis.error_reply("UNIQUE constraint failed: message id '" .. op[2] .. "'")
@@ -110,7 +127,9 @@ for _, op in ipairs(ops) do
 end
 for _, op in ipairs(ops) do
   local kind = op[1]
-  if kind == 'm' and op[10] == 0 and FINAL[redis.call('HGET', msg(op[2]), 's') or ''] and
+  if ((kind == 'm' or kind == 'd') and skip[op[2]]) or (kind == 'e' and skip[op[4]]) then
+    -- a guard refused: another gateway changed the message first
+  elseif kind == 'm' and op[10] == 0 and FINAL[redis.call('HGET', msg(op[2]), 's') or ''] and
       (not FINAL[op[3]] or op[3] == 'unknown') and redis.call('HGET', msg(op[2]), 's') ~= op[3] then
     -- a final status another gateway wrote is never undone by a stale copy's save
   elseif kind == 'm' then
@@ -121,7 +140,10 @@ for _, op in ipairs(ops) do
       redis.call('HINCRBY', P .. ':counts', op[3], 1)
     end
     redis.call('HSET', k, 's', op[3], 'r', op[6])
-    if FINAL[op[3]] then redis.call('ZREM', P .. ':sched', op[2]) end  -- canceled: not released
+    if FINAL[op[3]] then  -- canceled: not released; settled: no receipt deadline
+      redis.call('ZREM', P .. ':sched', op[2])
+      redis.call('ZREM', P .. ':rdl', op[2])
+    end
     if op[4] == 1 then redis.call('ZADD', P .. ':open', op[5], op[2])
     else redis.call('ZREM', P .. ':open', op[2]) end
     redis.call('ZADD', P .. ':created', op[5], op[2])
@@ -176,9 +198,11 @@ for _, op in ipairs(ops) do
     redis.call('XADD', P .. ':work', '*', 'id', op[2])
   elseif kind == 's' then
     redis.call('ZADD', P .. ':sched', op[3], op[2])
+  elseif kind == 'd' and not FINAL[redis.call('HGET', msg(op[2]), 's') or 'unknown'] then
+    redis.call('ZADD', P .. ':rdl', 'GT', op[3], op[2])  -- the last part's deadline
   end
 end
-return #ops
+return refused
 """
 )
 

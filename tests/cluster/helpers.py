@@ -5,23 +5,33 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
-import coredis
 import trio
 
-__all__ = ["RedisRelay", "clients", "max_in_window"]
+from smppgw.cluster.client import Client, redis_client
+
+__all__ = ["RedisRelay", "SharedRedis", "clients", "max_in_window"]
+
+
+class SharedRedis(NamedTuple):
+    """Where a test's gateways share Redis (the ``shared`` fixture): a server, or a node
+    of a Redis Cluster."""
+
+    url: str
+    prefix: str
+    cluster: bool = False
 
 
 @contextlib.asynccontextmanager
-async def clients(url: str, n: int) -> AsyncIterator[list[coredis.Redis[Any]]]:
-    """``n`` coredis clients, each with its own connection pool (as separate gateways)."""
+async def clients(url: str, n: int, *, cluster: bool = False) -> AsyncIterator[list[Client]]:
+    """``n`` coredis clients, each with its own connection pool (as separate gateways);
+    ``cluster``: cluster clients, ``url`` one node."""
     async with contextlib.AsyncExitStack() as stack:
         out = []
         for _ in range(n):
-            client: coredis.Redis[Any] = coredis.Redis.from_url(url)
-            out.append(await stack.enter_async_context(client))
+            out.append(await stack.enter_async_context(redis_client(url, cluster=cluster)))
         yield out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import trio
 
 from smppgw.cluster.leases import Lease, RedisLeases
-from tests.cluster.helpers import RedisRelay, clients
+from tests.cluster.helpers import RedisRelay, SharedRedis, clients
 
 SLOTS = 4
 
@@ -25,11 +25,9 @@ async def _grab(keeper: RedisLeases, want: int, until: float, held: list[Lease])
             await trio.sleep(0.02)
 
 
-async def test_three_keepers_never_hold_more_than_the_slots_and_share_them(
-    redis_url: str, redis_prefix: str
-) -> None:
-    async with clients(redis_url, 3) as redis:
-        keepers = [RedisLeases(c, redis_prefix, ttl=1.5) for c in redis]
+async def test_three_keepers_never_hold_more_than_the_slots_and_share_them(shared: SharedRedis) -> None:
+    async with clients(shared.url, 3, cluster=shared.cluster) as redis:
+        keepers = [RedisLeases(c, shared.prefix, ttl=1.5) for c in redis]
         taken: list[Lease] = []
         most = 0
 
@@ -59,12 +57,10 @@ async def test_three_keepers_never_hold_more_than_the_slots_and_share_them(
         assert sum(lease.lost for lease in taken) >= 2  # the first gave binds back (surplus)
 
 
-async def test_a_keeper_that_stops_renewing_loses_its_leases_to_the_others(
-    redis_url: str, redis_prefix: str
-) -> None:
-    async with clients(redis_url, 2) as (a, b):
-        dead = RedisLeases(a, redis_prefix, ttl=1.0)
-        alive = RedisLeases(b, redis_prefix, ttl=1.0)
+async def test_a_keeper_that_stops_renewing_loses_its_leases_to_the_others(shared: SharedRedis) -> None:
+    async with clients(shared.url, 2, cluster=shared.cluster) as (a, b):
+        dead = RedisLeases(a, shared.prefix, ttl=1.0)
+        alive = RedisLeases(b, shared.prefix, ttl=1.0)
         for _ in range(SLOTS):
             assert await dead.acquire("carrier", SLOTS, range(SLOTS)) is not None
         assert await alive.acquire("carrier", SLOTS, range(SLOTS)) is None  # all held
@@ -75,12 +71,10 @@ async def test_a_keeper_that_stops_renewing_loses_its_leases_to_the_others(
         assert sorted(lease.slot for lease in got if lease is not None) == [0, 1, 2, 3]
 
 
-async def test_renewed_leases_outlive_the_ttl_and_release_frees_a_slot(
-    redis_url: str, redis_prefix: str
-) -> None:
-    async with clients(redis_url, 2) as (a, b):
-        owner = RedisLeases(a, redis_prefix, ttl=0.6)
-        other = RedisLeases(b, redis_prefix, ttl=0.6)
+async def test_renewed_leases_outlive_the_ttl_and_release_frees_a_slot(shared: SharedRedis) -> None:
+    async with clients(shared.url, 2, cluster=shared.cluster) as (a, b):
+        owner = RedisLeases(a, shared.prefix, ttl=0.6)
+        other = RedisLeases(b, shared.prefix, ttl=0.6)
         async with trio.open_nursery() as nursery:
             await nursery.start(owner.run)
             leases = [await owner.acquire("carrier", 2, range(2)) for _ in range(2)]

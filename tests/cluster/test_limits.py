@@ -6,7 +6,7 @@ from __future__ import annotations
 import trio
 
 from smppgw.cluster.limits import RedisAccount, RedisLimits, gcra_params
-from tests.cluster.helpers import RedisRelay, clients, max_in_window
+from tests.cluster.helpers import RedisRelay, SharedRedis, clients, max_in_window
 
 
 async def _hammer(
@@ -21,12 +21,10 @@ async def _hammer(
             await trio.sleep(min(wait, until - now))
 
 
-async def test_three_limiters_never_pass_more_than_the_limit_in_any_second(
-    redis_url: str, redis_prefix: str
-) -> None:
+async def test_three_limiters_never_pass_more_than_the_limit_in_any_second(shared: SharedRedis) -> None:
     times: list[float] = []
-    async with clients(redis_url, 3) as redis:
-        accounts = [RedisLimits(c, redis_prefix).account("carrier", 300) for c in redis]
+    async with clients(shared.url, 3, cluster=shared.cluster) as redis:
+        accounts = [RedisLimits(c, shared.prefix).account("carrier", 300) for c in redis]
         until = trio.current_time() + 2.5
         async with trio.open_nursery() as nursery:
             for account in accounts:
@@ -59,20 +57,20 @@ async def test_a_sender_limit_and_an_account_limit_are_charged_together(
     assert len(everything) >= 2 * (50 - 20) - 10, (len(limited), len(everything))
 
 
-async def test_the_blocking_key_is_named(redis_url: str, redis_prefix: str) -> None:
-    async with clients(redis_url, 1) as (redis,):
-        account = RedisLimits(redis, redis_prefix).account("carrier", 1000)
+async def test_the_blocking_key_is_named(shared: SharedRedis) -> None:
+    async with clients(shared.url, 1, cluster=shared.cluster) as (redis,):
+        account = RedisLimits(redis, shared.prefix).account("carrier", 1000)
         granted, wait, whole = await account.acquire((("sender:1", 1.0),), 1)
         assert (granted, wait, whole) == (1, 0.0, False)
         granted, wait, whole = await account.acquire((("sender:1", 1.0),), 1)
         assert granted == 0 and 0.9 < wait <= 1.03 and not whole  # the sender, not the account
-        no_account = RedisLimits(redis, redis_prefix).account("other", None)
+        no_account = RedisLimits(redis, shared.prefix).account("other", None)
         assert await no_account.acquire((), 7) == (7, 0.0, False)  # nothing limits it: no call
 
 
-async def test_one_nodes_throttle_lowers_every_nodes_rate(redis_url: str, redis_prefix: str) -> None:
-    async with clients(redis_url, 3) as redis:
-        limits = [RedisLimits(c, redis_prefix) for c in redis]
+async def test_one_nodes_throttle_lowers_every_nodes_rate(shared: SharedRedis) -> None:
+    async with clients(shared.url, 3, cluster=shared.cluster) as redis:
+        limits = [RedisLimits(c, shared.prefix) for c in redis]
         accounts = [lim.account("carrier", 100) for lim in limits]
         for account in accounts:
             await account.acquire((), 1)
@@ -91,11 +89,11 @@ async def test_one_nodes_throttle_lowers_every_nodes_rate(redis_url: str, redis_
         assert accounts[1].rate is not None and 50 <= accounts[1].rate < 55  # (no growth within the hold)
 
 
-async def test_signals_queued_by_the_dispatchers_are_sent_by_run(redis_url: str, redis_prefix: str) -> None:
-    async with clients(redis_url, 2) as (a, b):
-        lim = RedisLimits(a, redis_prefix)
+async def test_signals_queued_by_the_dispatchers_are_sent_by_run(shared: SharedRedis) -> None:
+    async with clients(shared.url, 2, cluster=shared.cluster) as (a, b):
+        lim = RedisLimits(a, shared.prefix)
         account = lim.account("carrier", 80)
-        other = RedisLimits(b, redis_prefix).account("carrier", 80)
+        other = RedisLimits(b, shared.prefix).account("carrier", 80)
         async with trio.open_nursery() as nursery:
             await nursery.start(lim.run)
             for _ in range(10):  # a burst of rejects: queued once

@@ -50,6 +50,8 @@ def test_streams_not_enabled_are_none_but_their_keys_are_checked() -> None:
         ({"enabled": True, "claim_idle": -1}, r"^streams.claim_idle: "),
         ({"enabled": True, "maxlen": 10}, r"^streams.maxlen: "),
         ({"enabled": True, "colour": "red"}, r"streams.*colour"),
+        ({"enabled": True, "cluster": 1}, r"^streams.cluster: expected true or false"),
+        ({"enabled": True, "cluster": True, "url": "unix:///r.sock"}, r"^streams.url: with cluster = true"),
     ],
 )
 def test_a_bad_key_is_named(table: dict[str, Any], message: str) -> None:

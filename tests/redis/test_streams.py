@@ -25,15 +25,17 @@ from smppgw.cluster.stream_events import ENDPOINT, StreamEvents
 from smppgw.cluster.streams import Entry, Outcome, StreamInput, redis_client
 from smppgw.store.base import PENDING
 from tests.api.helpers import app_config, serving
+from tests.cluster.helpers import SharedRedis
 from tests.gateway.helpers import simulator, smsc
 
 Fields = dict[str, str]
 
 
 @contextlib.asynccontextmanager
-async def platform(url: str) -> AsyncIterator[coredis.Redis[str]]:
-    """The platform's own client (str in and out)."""
-    client: coredis.Redis[str] = coredis.Redis.from_url(url, decode_responses=True)
+async def platform(url: str, *, cluster: bool = False) -> AsyncIterator[coredis.Redis[str]]:
+    """The platform's own client (str in and out); ``cluster``: of a Redis Cluster."""
+    kind: Any = coredis.RedisCluster if cluster else coredis.Redis
+    client: coredis.Redis[str] = kind.from_url(url, decode_responses=True)
     async with client:
         yield client
 
@@ -69,13 +71,17 @@ async def pending(r: coredis.Redis[str], stream: str, group: str = "smppgw") -> 
 
 
 async def test_requests_on_the_input_stream_are_sent_and_their_events_read_from_the_events_stream(
-    tmp_path: Path, redis_url: str, redis_prefix: str
+    tmp_path: Path, shared: SharedRedis
 ) -> None:
+    """On one server and on a Redis Cluster (``[streams] cluster``)."""
+    redis_url, redis_prefix = shared.url, shared.prefix
     events = f"{redis_prefix}:events"
-    async with simulator() as sim, platform(redis_url) as r:
+    async with simulator() as sim, platform(redis_url, cluster=shared.cluster) as r:
         await r.xgroup_create(events, "platform", identifier="0", mkstream=True)
         ids = [await r.xadd(f"{redis_prefix}:in", request(i)) for i in range(5)]
-        config = configured(app_config([smsc(sim)], tmp_path / "gw.sqlite3"), redis_url, redis_prefix)
+        config = configured(
+            app_config([smsc(sim)], tmp_path / "gw.sqlite3"), redis_url, redis_prefix, cluster=shared.cluster
+        )
         async with serving(config) as api:
             delivered: dict[str, dict[str, Any]] = {}
             last: dict[str, int] = {}
@@ -224,7 +230,8 @@ async def test_the_entries_of_a_dead_consumer_are_claimed_and_taken_exactly_once
     tmp_path: Path, redis_url: str, redis_prefix: str, stored: bool
 ) -> None:
     """A consumer dies mid-batch, before or after storing its messages; another claims
-    its entries once they are idle (XAUTOCLAIM) and each becomes one message, sent once."""
+    its entries once they are idle (XAUTOCLAIM) and each becomes one message, sent once;
+    then the dead consumer (nothing pending) leaves the group, not before."""
     n = 12
     async with simulator() as sim, platform(redis_url) as r:
         config = configured(
@@ -250,7 +257,9 @@ async def test_the_entries_of_a_dead_consumer_are_claimed_and_taken_exactly_once
             else:
                 await r.xreadgroup(settings.group, "a", {f"{redis_prefix}:in": ">"}, count=5)  # read, no more
             assert await pending(r, f"{redis_prefix}:in") == 5
-            other = StreamInput(client, attrs.evolve(settings, consumer="b"), StreamIntake(acceptor))
+            other = StreamInput(
+                client, attrs.evolve(settings, consumer="b", consumer_idle=0.5), StreamIntake(acceptor)
+            )
             with trio.fail_after(15):
                 while other.taken < n:
                     await other.step()
@@ -260,6 +269,11 @@ async def test_the_entries_of_a_dead_consumer_are_claimed_and_taken_exactly_once
             for m in messages:
                 await api.wait_status(m["id"], {"delivered"})
             assert len(sim.store.select(limit=100)) == n
+            with trio.fail_after(10):  # idle past consumer_idle with nothing pending: removed
+                while "a" in {
+                    c["name"] for c in await r.xinfo_consumers(f"{redis_prefix}:in", settings.group)
+                }:
+                    await other.step()
             nursery.cancel_scope.cancel()
 
 

@@ -216,3 +216,47 @@ async def test_the_parts_of_one_mo_read_by_two_gateways_make_one_message(
         finally:
             for s in serves:
                 await s.kill()
+
+
+async def test_a_gateway_without_a_bind_takes_no_work_it_cannot_send(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """The account allows one bind: one gateway gets no lease. It accepts through its API
+    into the shared queue and leaves the sending to the other (were it to take entries
+    it can't send, it would keep them fresh and they would never go)."""
+    n = 600
+    async with simulator() as sim:
+        # A backlog beyond the bound gateway's room (it holds 100 parts at most): the rest
+        # waits in Redis, where the gateway without a bind could read it.
+        sim.set_behaviour(None, {"response_delay": 0.02})
+        serves = [
+            _Serve(_config(tmp_path, f"gw{i}", sim, redis_url, redis_prefix, binds=1)) for i in range(2)
+        ]
+        try:
+            clients = [await s.start(bound_first=False) for s in serves]
+            for start in range(0, n, 100):  # batches, each through the next gateway's API
+                batch = [
+                    {"to": "+" + _to(i), "from": "12345", "text": f"work {i}"}
+                    for i in range(start, start + 100)
+                ]
+                r = await clients[start // 100 % 2].post("/v1/messages/batch", json={"messages": batch})
+                assert r.status_code in (200, 202, 207), r.text
+            await _wait(lambda: sum(_seen(sim).values()) >= n, timeout=30)
+            assert _seen(sim) == Counter({_to(i): 1 for i in range(n)})
+            with trio.move_on_after(10):  # the last submit_sm_resp are counted as they come
+                while (
+                    sum(
+                        sent := [await _metric(c, "smppgw_submits_total", status="ESME_ROK") for c in clients]
+                    )
+                    < n
+                ):
+                    await trio.sleep(0.05)
+            assert sorted(sent) == [0, n], sent  # one gateway bound, and it sent everything
+            # and sent it as it came: nothing waited with the other gateway to be claimed
+            claimed = [await _metric(c, "smppgw_work_claimed_total") for c in clients]
+            assert claimed == [0, 0], claimed
+            for c in clients:
+                await c.aclose()
+        finally:
+            for s in serves:
+                await s.kill()

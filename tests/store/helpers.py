@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import attrs
+import pytest
 
 from smppgw.store.base import MessageRecord, Store
 from smppgw.store.memory import MemoryStore
 from smppgw.store.redis import RedisStore
 from smppgw.store.sqlite import SqliteStore
 
-__all__ = ["BACKENDS", "Backend", "record"]
+__all__ = ["BACKENDS", "Backend", "backend_for", "record"]
 
 BACKENDS = ("memory", "sqlite", "redis")
 
@@ -36,7 +37,7 @@ class Backend:
     directory: Path
     clock_offset: float = 0.0
     _first: Store | None = None
-    redis: tuple[str, str] | None = None  # (url, prefix)
+    redis: tuple[str, str] | None = None  # (url, prefix); "redis-cluster": a node's URL
     _opened: list[Store] = attrs.field(factory=list)
 
     def open(self, *, clock_offset: float = 0.0) -> Store:
@@ -59,9 +60,25 @@ class Backend:
     def _make(self) -> Store:
         if self.name == "memory":
             return MemoryStore(clock_offset=self.clock_offset)
-        if self.name == "redis":
+        if self.name in ("redis", "redis-cluster"):
             assert self.redis is not None
-            store = RedisStore(self.redis[0], prefix=self.redis[1], clock_offset=self.clock_offset)
+            store = RedisStore(
+                self.redis[0], prefix=self.redis[1], clock_offset=self.clock_offset,
+                cluster=self.name == "redis-cluster",
+            )  # fmt: skip
             self._opened.append(store)
             return store
         return SqliteStore(self.directory / "s.sqlite3", clock_offset=self.clock_offset)
+
+
+def backend_for(request: pytest.FixtureRequest, directory: Path) -> Backend:
+    """The backend ``request.param`` names, its Redis from the session's fixtures."""
+    redis = None
+    if request.param == "redis":
+        redis = (request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix"))
+    elif request.param == "redis-cluster":
+        redis = (
+            request.getfixturevalue("redis_cluster_url"),
+            request.getfixturevalue("redis_cluster_prefix"),
+        )
+    return Backend(request.param, directory, redis=redis)
