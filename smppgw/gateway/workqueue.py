@@ -298,14 +298,15 @@ class WorkQueue:
         while len(self._stale) > _STALE_KEPT:
             del self._stale[next(iter(self._stale))]
 
-    def _take(self, entries: list[tuple[str, str]], start: float, *, claimed: bool) -> None:
-        """Hold ``entries`` (read or claimed at ``start``) and queue their messages."""
+    def _take(self, entries: list[tuple[str, str]], start: float | None = None, *, claimed: bool) -> None:
+        """Hold ``entries`` (read or claimed at ``start``, by default now) and queue their messages."""
         try:
             records = self.store.take_work([message_id for _, message_id in entries])
         except StoreError as exc:  # not held: claimed again after claim_idle (by anyone)
             log.warning("work queue: records not read %s", kv(error=str(exc)))
             return
         if not self.held:  # these alone: the lease runs from their read
+            start = trio.current_time() if start is None else start
             self.lease_until = start + self.stream.claim_idle - self._margin
             self._keep_due = start + self.stream.claim_idle / 3
         for (entry, message_id), record in zip(entries, records, strict=True):
