@@ -9,9 +9,15 @@ is on the queue exactly when it is stored. Every gateway is one consumer of the 
 
 - ``read``: new entries (XREADGROUP ``>``, COUNT as the queue has room, BLOCK);
 - ``claim``: entries idle ``claim_idle`` seconds, of any consumer (XAUTOCLAIM, walking
-  the pending list with its cursor): those of a gateway that died;
+  the pending list with its cursor): those of a gateway that died. Not while Redis has been
+  up less than ``claim_idle`` (INFO ``uptime_in_seconds``, where the server answers it): a
+  pending entry's idle time counts the time Redis was down, when no live gateway could
+  renew what it holds;
 - ``keep``: what this gateway holds marked fresh (XCLAIM to itself, JUSTID), so no other
-  takes it while this one lives;
+  takes it while this one lives; one script (``KEEP``) renews only the entries still
+  pending to this consumer and answers the others: those another gateway claimed (and
+  perhaps settled already) while this one could not renew them (Redis away or restarted
+  longer than ``claim_idle``), which this one must then no longer send;
 - ``ack``: XACK and XDEL in one round trip, so the stream holds only unsettled work;
 - ``release``: scheduled messages whose time came moved from the sorted set
   ``{prefix}:sched`` (score: ``send_at``, wall time; ZADDed by the store's commit with the
@@ -76,6 +82,29 @@ for _, c in ipairs(consumers) do
 end
 return out
 """
+# KEYS: the stream; ARGV: the group, this consumer, the message key prefix, then pairs of
+# entry id and message id ("" if none) -> the entry ids this consumer lost: pending to
+# another (claimed from it), or to no one while their message is stored (claimed and
+# settled: XACK and XDEL). Checked and renewed (XCLAIM) in one step, so no XAUTOCLAIM falls
+# in between. An entry pending to no one whose message Redis lacks (data lost: persistence
+# weaker than the README's) stays this consumer's: its copy may be the only one left.
+# (The message keys share the stream's slot on a cluster: the prefix's hash tag.)
+KEEP = r"""
+local lost = {}
+local there = redis.call('EXISTS', KEYS[1]) == 1
+for i = 4, #ARGV, 2 do
+  local id, mid = ARGV[i], ARGV[i + 1]
+  local p = {}
+  if there then p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1) end
+  if p[1] then
+    if p[1][2] == ARGV[2] then redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'JUSTID')
+    else table.insert(lost, id) end
+  elseif mid ~= '' and redis.call('EXISTS', ARGV[3] .. '{' .. mid .. '}') == 1 then
+    table.insert(lost, id)
+  end
+end
+return lost
+"""
 _TIMEOUT = 10.0  # seconds a round trip may take before Redis counts as away
 
 
@@ -108,6 +137,7 @@ class RedisWork:
         self.sched_key = f"{prefix}:sched"
         self._msg = f"{prefix}:msg:"
         self._release = client.register_script(RELEASE)
+        self._keep = client.register_script(KEEP)
 
     async def start(self) -> None:
         """The group, made if missing (from the stream's start: entries XADDed before it count)."""
@@ -128,6 +158,10 @@ class RedisWork:
             self._cursor = "0-0"
             return []
         with trio.fail_after(_TIMEOUT):
+            info: Any = await self.client.info("server")  # (a cluster's answer has none: no wait)
+            up = info.get("uptime_in_seconds", self.claim_idle) if isinstance(info, dict) else self.claim_idle
+            if int(up) < self.claim_idle:  # restarted: an entry's idle time counts its downtime
+                return []
             found = await self.client.xautoclaim(
                 self.key, GROUP, self.consumer, int(self.claim_idle * 1000), self._cursor, count=count
             )
@@ -135,10 +169,15 @@ class RedisWork:
         self._cursor = "done" if cursor == "0-0" else cursor
         return _pairs(found[1])
 
-    async def keep(self, entries: Sequence[str]) -> None:
-        if entries:
-            with trio.fail_after(_TIMEOUT):
-                await self.client.xclaim(self.key, GROUP, self.consumer, 0, list(entries), justid=True)
+    async def keep(self, entries: Sequence[tuple[str, str]]) -> list[str]:
+        """Renew the (entry id, message id or "") still pending to this consumer; returns
+        the entry ids another gateway took (``KEEP``)."""
+        if not entries:
+            return []
+        with trio.fail_after(_TIMEOUT):
+            args = [GROUP, self.consumer, self._msg, *(x for pair in entries for x in pair)]
+            lost: Any = await self._keep([self.key], args)
+        return [e.decode() if isinstance(e, bytes) else str(e) for e in lost or ()]
 
     async def ack(self, entries: Sequence[str]) -> None:
         if entries:

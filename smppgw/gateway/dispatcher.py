@@ -27,19 +27,16 @@ per batch, not per PDU). A restart resends a part found ``submitting`` and count
 ``resent_unknown``. If the commit fails, this SMSC's binds are closed before they write:
 the parts come back as lost-bind outcomes (requeued, counted), nothing unrecorded is sent.
 
-Priority (a message's ``priority``, 0..3): one deque per level, the higher level goes
-first, FIFO within a level. No starvation: each time a job is taken while lower levels
-wait, each waiting lower level counts one pass; a level passed over more than
-``priority_burst`` times (default 10) sends its oldest job next (the most passed over
-first). So under a full load a waiting level gets at least one send in
-``priority_burst + 1``-ish; with one level in use (the common case, priority 0) nothing
-of this runs.
+Priority (a message's ``priority``, 0..3): one deque per level, the higher level first,
+FIFO within a level. No starvation: each time a job is taken while lower levels wait,
+each counts one pass; a level passed over more than ``priority_burst`` times (default 10)
+sends its oldest job next (the most passed over first): under a full load a waiting level
+gets one send in ``priority_burst + 1``-ish. With one level in use (priority 0) none of this runs.
 
-Validity counts from acceptance (or from ``send_at`` for a scheduled message, ``Job.
-created``): a part whose validity lapsed while queued is not sent and its message ends
-``expired`` (checked just before a part is sent, and once a second by ``expire_validity``
-for parts that wait); a part sent later carries the time left as its relative
-validity_period (SMPP 3.4 §7.1.1), rounded to the second.
+Validity counts from acceptance (or ``send_at``, ``Job.created``): a part whose validity
+lapsed while queued is not sent and its message ends ``expired`` (checked just before a
+part is sent, and once a second by ``expire_validity``); a part sent later carries the time
+left as its relative validity_period (SMPP 3.4 §7.1.1), rounded to the second.
 """
 
 from __future__ import annotations
@@ -138,6 +135,7 @@ class Dispatcher:
         self._uncommitted = False  # submit_sm queued since the last commit
         self.consent: Callable[[MessageRecord], str | None] | None = None  # None, or why it may not go
         self.recheck: Callable[[MessageRecord], bool] | None = None  # work queue: canceled elsewhere?
+        self.fence: Callable[[Dispatcher, Job], bool] | None = None  # False: not ours now (WorkQueue.fence)
 
     def __len__(self) -> int:
         return len(self.ready) + self._high + len(self._delayed)
@@ -336,6 +334,8 @@ class Dispatcher:
                 account.record(now)  # (the rate gauge is set by gauges() and on a cut)
             for lim in limits:
                 lim.record(now)
+            if self.fence is not None and not self.fence(self, job):  # after every await: the fence keeps it
+                continue
             self._send(conn, job, now)
 
     def _unpop(self, job: Job) -> None:

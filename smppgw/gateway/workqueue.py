@@ -22,6 +22,22 @@ is sent again, counted in ``smppgw_resent_unknown_total`` and
 ``smppgw_work_resent_total``, and its message's history says so. So nothing is lost, and
 a part is sent twice only if it was in the dead process's window.
 
+A live gateway that could not renew its entries for ``claim_idle`` (Redis away or
+restarted, a partition) may have lost them to another gateway's claim, and must then no
+longer send them: two gateways sending the same queued part, neither counting it, is
+what a Redis restart did before (issue 19). So what it holds is a lease: renewed by
+``keep`` (which answers the entries another consumer took meanwhile: ``_drop``), valid
+until a quarter of ``claim_idle`` before another gateway could claim it (``lease_until``,
+counted from when the renewal was asked, by this process's clock). The dispatchers ask
+``fence`` just before each submit_sm: a part of a held message goes only while the lease
+is valid; past it the job is parked here until a renewal (then queued again, first) or
+dropped, with its message, if the renewal says another gateway has the entry (its
+changes kept back here are stale: not written, ``let_go(lost=True)``). A part already written
+is in this gateway's window: its state in Redis is ``submitting`` (DESIGN §3), so the
+gateway that claims it sends it again counted. And a claim waits ``claim_idle`` after
+Redis itself (re)started (``cluster.workqueue``), so after a Redis restart the live
+gateways renew what they hold before anyone may take it.
+
 Scheduled messages (a future ``send_at``, or held by quiet hours) are not kept in the
 accepting process's memory either: the store ZADDs them to the shared set of scheduled
 messages with their record, and every gateway moves the due ones onto the work stream
@@ -42,6 +58,7 @@ import trio
 from prometheus_client import Counter
 
 from smppgw.gateway.deadline import DeadlineStore, Guarded, SharedDeadline
+from smppgw.gateway.dispatcher import Dispatcher, Job
 from smppgw.gateway.engine import Gateway
 from smppgw.gateway.messages import SubmitError
 from smppgw.store.base import FINAL, MessageRecord, Status, StoreError, advance
@@ -56,11 +73,12 @@ _SUBMITTING = Status.SUBMITTING
 # anything else in Redis (canceled, blocked: final) means another gateway settled it first.
 _SENDABLE = ("accepted", "scheduled", "queued", "submitting")
 _BACKOFF_CAP = 5.0
+_STALE_KEPT = 10_000  # stale copies remembered (their jobs dropped), the oldest forgotten first
 
 
 class WorkStream(Protocol):
     """The work stream's consumer (``cluster.workqueue.RedisWork``): entries are
-    (entry id, message id)."""
+    (entry id, message id); ``keep`` renews them and answers the entry ids lost."""
 
     claim_idle: float
     consumer_idle: float
@@ -68,7 +86,7 @@ class WorkStream(Protocol):
     async def start(self) -> None: ...
     async def read(self, count: int, block: float) -> list[tuple[str, str]]: ...
     async def claim(self, count: int) -> list[tuple[str, str]]: ...
-    async def keep(self, entries: Sequence[str]) -> None: ...
+    async def keep(self, entries: Sequence[tuple[str, str]]) -> list[str]: ...
     async def ack(self, entries: Sequence[str]) -> None: ...
     async def release(self, count: int) -> int: ...
     async def prune(self) -> list[str]: ...
@@ -81,7 +99,7 @@ class Taker(Protocol):
     work_queue: bool
 
     def take_work(self, ids: Sequence[str]) -> list[MessageRecord | None]: ...
-    def let_go(self, message_id: str) -> None: ...
+    def let_go(self, message_id: str, *, lost: bool = False) -> None: ...
     def commit(self) -> None: ...
 
 
@@ -114,6 +132,11 @@ class WorkQueue:
         self.held: dict[str, MessageRecord | None] = {}  # entry id -> its message (None: just XACK)
         self._entry_of: dict[str, str] = {}  # message id -> entry id (one entry per message held)
         self._released: set[str] = set()  # scheduled ones taken: checked again at their first send
+        self._margin = stream.claim_idle / 4
+        self.lease_until = -1.0  # trio time: what is held is this gateway's to send until then
+        self._keep_due = 0.0
+        self._parked: list[tuple[Dispatcher, Job]] = []  # held back while the lease lapsed
+        self._stale: dict[int, MessageRecord] = {}  # copies of messages another gateway took (by id())
         r = gateway.metrics.registry
         self.claimed = Counter(
             "smppgw_work_claimed", "Work-queue entries taken over from a gateway that stopped", registry=r
@@ -121,6 +144,11 @@ class WorkQueue:
         self.resent = Counter(
             "smppgw_work_resent",
             "Parts sent again after a claim: they were submitting in the stopped gateway (may duplicate)",
+            registry=r,
+        )
+        self.lost = Counter(
+            "smppgw_work_lost",
+            "Work-queue entries another gateway claimed from this one while it could not renew them",
             registry=r,
         )
 
@@ -131,6 +159,8 @@ class WorkQueue:
         if isinstance(self.store, Guarded):
             for smsc in self.gateway.smscs.values():
                 smsc.dispatcher.recheck = self.recheck
+        for smsc in self.gateway.smscs.values():
+            smsc.dispatcher.fence = self.fence
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._reader)
             nursery.start_soon(self._claimer)
@@ -155,6 +185,7 @@ class WorkQueue:
             if free <= 0:  # the queue is full: the entries wait in Redis (backpressure)
                 await trio.sleep(self.tick)
                 continue
+            start = trio.current_time()
             try:
                 entries = await self.stream.read(free, 0.5)
             except Exception as exc:  # Redis away: wait, then again; the entries wait in Redis
@@ -164,7 +195,7 @@ class WorkQueue:
                 continue
             delay = 0.0
             if entries:
-                self._take(entries, claimed=False)
+                self._take(entries, start, claimed=False)
 
     async def _claimer(self) -> None:
         every = min(self.stream.claim_idle / 2, 5.0)
@@ -174,7 +205,7 @@ class WorkQueue:
             free = self._free()
             try:
                 while free > 0 and (entries := await self.stream.claim(free)):
-                    self._take(entries, claimed=True)
+                    self._take(entries, trio.current_time(), claimed=True)
                     free = self._free()
                 if trio.current_time() >= prune_due:  # dead gateways' consumers, after their entries
                     prune_due = trio.current_time() + prune_every
@@ -194,14 +225,14 @@ class WorkQueue:
                 log.warning("work queue: releasing scheduled messages failed %s", kv(error=str(exc)))
 
     async def _settler(self) -> None:
-        keep_due = trio.current_time()
         while True:
             await trio.sleep(self.tick)
             try:
+                # Renewed first: past a lapse, what another gateway took is dropped here
+                # before this one's changes to it are written (``_drop``).
+                if self.held and trio.current_time() >= self._keep_due:
+                    await self._renew()
                 await self._settle()
-                if trio.current_time() >= keep_due and self.held:
-                    keep_due = trio.current_time() + self.stream.claim_idle / 3
-                    await self.stream.keep(list(self.held))
             except Exception as exc:  # Redis away: held entries stay pending; the next tick tries again
                 log.warning("work queue: settling failed %s", kv(error=str(exc)))
                 await trio.sleep(0.5)
@@ -220,12 +251,64 @@ class WorkQueue:
                 self._released.discard(record.id)  # (one never sent: expired, failed)
                 self.store.let_go(record.id)  # its receipt may reach another gateway: read Redis
 
-    def _take(self, entries: list[tuple[str, str]], *, claimed: bool) -> None:
+    async def _renew(self) -> None:
+        """Renew the lease on what is held (``keep``); drop what another gateway took;
+        queue again (first) the jobs parked while the lease lapsed."""
+        start = trio.current_time()
+        lost = await self.stream.keep([(e, "" if r is None else r.id) for e, r in self.held.items()])
+        self.lease_until = start + self.stream.claim_idle - self._margin
+        self._keep_due = start + self.stream.claim_idle / 3
+        self._drop(lost)
+        parked, self._parked = self._parked, []
+        for dispatcher, job in parked:
+            if id(job.message) not in self._stale:
+                dispatcher.put(job, first=True)
+
+    def fence(self, dispatcher: Dispatcher, job: Job) -> bool:
+        """Whether ``job`` may be sent now (``Dispatcher.fence``, just before its
+        submit_sm): not a stale copy's; a held message's only within the lease (else
+        parked here until ``_renew``)."""
+        message = job.message
+        if self._stale and id(message) in self._stale:
+            return False  # another gateway has it: dropped here
+        if message.id not in self._entry_of or trio.current_time() < self.lease_until:
+            return True
+        self._parked.append((dispatcher, job))
+        return False
+
+    def _drop(self, lost: Sequence[str]) -> None:
+        """Entries another gateway claimed from this one: their messages are no longer
+        sent, settled or written from here (their queued jobs meet ``fence``). One with
+        nothing left to send from here is let go as settled: e.g. this gateway's own XACK
+        that Redis applied but whose answer was lost (Redis stopping); its receipts still
+        count."""
+        for entry in lost:
+            record = self.held.pop(entry, None)
+            if record is None or self._entry_of.get(record.id) != entry:
+                continue
+            del self._entry_of[record.id]
+            self._released.discard(record.id)
+            if not needs_sending(record):
+                self.store.let_go(record.id)
+                continue
+            self.lost.inc()
+            self._stale[id(record)] = record
+            self.store.let_go(record.id, lost=True)
+            log.warning("work queue: taken by another gateway %s", kv(message=record.id))
+        while len(self._stale) > _STALE_KEPT:
+            del self._stale[next(iter(self._stale))]
+
+    def _take(self, entries: list[tuple[str, str]], start: float | None = None, *, claimed: bool) -> None:
+        """Hold ``entries`` (read or claimed at ``start``, by default now) and queue their messages."""
         try:
             records = self.store.take_work([message_id for _, message_id in entries])
         except StoreError as exc:  # not held: claimed again after claim_idle (by anyone)
             log.warning("work queue: records not read %s", kv(error=str(exc)))
             return
+        if not self.held:  # these alone: the lease runs from their read
+            start = trio.current_time() if start is None else start
+            self.lease_until = start + self.stream.claim_idle - self._margin
+            self._keep_due = start + self.stream.claim_idle / 3
         for (entry, message_id), record in zip(entries, records, strict=True):
             if record is None:
                 log.warning("work queue: no message %s; entry dropped", message_id)

@@ -230,9 +230,15 @@ class RedisStore(
                 self._live[r.id] = r
         return out
 
-    def let_go(self, message_id: str) -> None:
+    def let_go(self, message_id: str, *, lost: bool = False) -> None:
         """This process no longer works on the message (its work-queue entry settled):
-        later reads go to Redis, where another gateway may settle it (a receipt)."""
+        later reads go to Redis, where another gateway may settle it (a receipt).
+        ``lost``: another gateway claimed it from this one while this one could not write
+        (``gateway.workqueue``): this copy's changes kept back are stale, not written over
+        that gateway's. (A receipt that still reaches this copy is written: a final status
+        is never undone in Redis, ``redis_lua.COMMIT``.)"""
+        if lost:
+            self._dirty.pop(message_id, None)
         if message_id not in self._dirty:
             self._live.pop(message_id, None)
 
