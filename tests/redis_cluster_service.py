@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.redis_service import RedisUnavailable, _redis_server
+from tests.redis_service import RedisUnavailable, _address, _answers, _redis_server
 
 __all__ = ["RedisClusterService"]
 
@@ -81,6 +81,12 @@ class RedisClusterService:
             raise RedisUnavailable(self.error)
         try:
             given = os.environ.get("SMPPGW_TEST_REDIS_CLUSTER_URL") if not self.replicas else None
+            if given:
+                host, port = _address(given)
+                if host is not None and not _answers(host, port):
+                    raise RedisUnavailable(
+                        f"SMPPGW_TEST_REDIS_CLUSTER_URL={given}: nothing answers at {host}:{port}"
+                    )
             self.url = given or self._start()
         except RedisUnavailable as exc:
             self.error = str(exc)

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from urllib.parse import urlsplit
 
 __all__ = ["RedisService", "RedisUnavailable"]
 
@@ -38,6 +39,26 @@ def _ping(host: str, port: int, timeout: float = 0.5) -> bool:
             return sock.recv(64).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def _answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    """A Redis server answers a PING there (+PONG, or an error such as -NOAUTH: a server
+    that wants a password the URL gives)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return sock.recv(64)[:1] in (b"+", b"-")
+    except OSError:
+        return False
+
+
+def _address(url: str) -> tuple[str | None, int]:
+    """The TCP host and port of a redis:// or rediss:// URL; (None, 0) for another kind
+    (unix://), which is not checked here."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        return None, 0
+    return parts.hostname, parts.port or 6379
 
 
 def _free_port() -> int:
@@ -89,6 +110,11 @@ class RedisService:
     def _find_or_start(self) -> str:
         given = os.environ.get("SMPPGW_TEST_REDIS_URL")
         if given:
+            # Checked here, so a wrong URL is one failure that says why (in CI), not a
+            # connection error in every test that takes it.
+            host, port = _address(given)
+            if host is not None and not _answers(host, port):
+                raise RedisUnavailable(f"SMPPGW_TEST_REDIS_URL={given}: nothing answers at {host}:{port}")
             return given
         if _ping(*_DEFAULT):
             return "redis://127.0.0.1:6379/0"
