@@ -27,8 +27,9 @@ bounded LRU and the store's correlation rows, kept ``horizon`` seconds, remain).
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from smppgw.core.constants import MessageState
@@ -37,6 +38,7 @@ from smppgw.gateway import lifecycle
 from smppgw.gateway.config import DEFAULT_RECEIPT_GRACE
 from smppgw.gateway.deadline import DeadlineStore
 from smppgw.gateway.metrics import GatewayMetrics
+from smppgw.gateway.receipts_shared import SHARED_KEEP, NotRecordedYet, SharedReceipts
 from smppgw.policy.correlation import Correlator, Held
 from smppgw.store.base import (
     FINAL,
@@ -53,7 +55,7 @@ from smppgw.store.base import (
 from smppgw.support.logsafe import kv
 from smppgw.support.ratelog import RateLimitedLog, escape
 
-__all__ = ["SHARED_KEEP", "NotRecordedYet", "ReceiptBook"]
+__all__ = ["SHARED_KEEP", "NotRecordedYet", "ReceiptBook"]  # (the first two: receipts_shared's)
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +73,8 @@ _LABEL = {status: status.value for status in Status}  # ``.value`` is a property
 
 Ref = tuple[MessageRecord, PartRecord]
 
-#: Several gateways on one store: how long a sent part waits for its receipt in the
-#: sender's memory (``ReceiptBook.forget_old``); most receipts come within it.
-SHARED_KEEP = 60.0
 
-
-class NotRecordedYet(StoreError):
-    """A receipt (several gateways on one store) for a part no gateway has recorded
-    yet: its sender has the submit_sm_resp but has not committed it (a few
-    milliseconds), or died first. Not applied, not held here; asked again."""
-
-
-class ReceiptBook:
+class ReceiptBook(SharedReceipts):
     def __init__(
         self,
         *,
@@ -224,6 +216,8 @@ class ReceiptBook:
         for match in late + self.correlator.rematch():
             self._apply(match.ref[0].smsc or "", match.ref, match.payload, now)
         self.overdue(now)
+        with contextlib.suppress(StoreError):  # (Redis away: those wait in the store's set)
+            self.resettle(now)
         if self._store is not None and now - self._swept_rows >= 1.0:  # a bounded bite a second
             self._swept_rows = now
             try:
@@ -289,24 +283,6 @@ class ReceiptBook:
         self._on_change(message)
 
     # -- the receipt deadline and the correlation rows -----------------------------------------
-
-    def forget_old(self, now: float) -> int:
-        """Several gateways on one store: parts sent more than ``SHARED_KEEP`` seconds ago
-        leave memory (not settled): their receipts may reach any gateway, which settles
-        them in the store, and the sender would otherwise hold each record until its
-        deadline (48 h and more). A receipt that still comes here is looked up in the
-        store like another gateway's; the deadline is the shared one (``gateway.deadline``).
-        Returns how many."""
-        old: list[tuple[str, str, Ref]] = []
-        floor = now - SHARED_KEEP
-        for (smsc, key), ref in self.correlator.open_refs():
-            message, part = ref
-            if (part.submitted_at if part.submitted_at is not None else message.created_at) > floor:
-                break  # open in submit order: the rest are younger still
-            old.append((smsc, key, ref))
-        for smsc, key, ref in old:
-            self.correlator.forget_key(smsc, key, ref)
-        return len(old)
 
     def overdue(self, now: float) -> int:
         """Parts past validity + receipt_grace become ``unknown``; returns how many."""
@@ -386,41 +362,6 @@ class ReceiptBook:
         assert self._store is not None
         when = part.submitted_at if part.submitted_at is not None else message.created_at
         self._store.put_correlation(smsc, key, message.id, part.index, when)
-
-    # -- several gateways on one store: receipts for parts another gateway sent ----------------
-
-    @property
-    def batches_lookups(self) -> bool:
-        """Whether ``prefetch`` can look many receipts up at once (the Redis store)."""
-        return (
-            self.shared and hasattr(self._store, "get_correlations") and hasattr(self._messages, "get_many")
-        )
-
-    def asks_store(self, smsc: str, receipt: Receipt) -> bool:
-        """Whether ``receipt`` needs the store (its part is not open here)."""
-        return receipt.message_id is not None and not self.correlator.holds(smsc, receipt.message_id)
-
-    def prefetch(self, smsc: str, receipt_ids: Sequence[str]) -> None:
-        """The parts of these receipts from the store in two round trips (correlations,
-        then messages), for the ``receipt`` calls that follow until ``prefetched`` is
-        set back to None (a later call asks the store again: another gateway may have
-        changed them meanwhile)."""
-        if not self.batches_lookups or not receipt_ids:
-            return
-        readings = self.correlator.readings
-        keys = list(dict.fromkeys(k for rid in receipt_ids if rid for k in readings(smsc, rid)))
-        store: Any = self._store  # (batches_lookups: the Redis store's calls)
-        found: list[tuple[str, int] | None] = store.get_correlations(smsc, keys)
-        ids = list(dict.fromkeys(f[0] for f in found if f is not None))
-        records: dict[str, MessageRecord | None] = dict(zip(ids, store.get_many(ids), strict=True))
-        cache: dict[tuple[str, str], Ref | None] = {}
-        for key, f in zip(keys, found, strict=True):
-            message = records.get(f[0]) if f is not None else None
-            if message is not None and f is not None and 1 <= f[1] <= len(message.parts):
-                cache[(smsc, key)] = (message, message.parts[f[1] - 1])
-            else:
-                cache[(smsc, key)] = None
-        self.prefetched = cache
 
     def _recall(self, smsc: str, key: str) -> Ref | None:
         assert self._store is not None

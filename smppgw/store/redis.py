@@ -42,11 +42,12 @@ from smppgw.store.redis_flows import RedisFlows
 from smppgw.store.redis_guards import RedisGuards
 from smppgw.store.redis_link import RedisLink
 from smppgw.store.redis_lua import COMMIT
+from smppgw.store.redis_read import RedisReads
 from smppgw.store.redis_receipts import CORRELATION_TTL, RedisReceipts
 from smppgw.store.redis_threads import RedisThreads
 from smppgw.store.redis_twoway import RedisConsent, RedisConversations, RedisKeys
 from smppgw.store.redis_vouchers import RedisVouchers
-from smppgw.store.sqlite_rows import message_record, message_row
+from smppgw.store.sqlite_rows import message_row, part_json
 
 if TYPE_CHECKING:
     from smppgw.store.base import FlowStore, InboundPartStore, Store, ThreadStore
@@ -66,7 +67,7 @@ def _t(x: float) -> str:
 
 
 class RedisStore(
-    RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations, RedisVouchers, RedisFlows,
+    RedisReads, RedisEvents, RedisReceipts, RedisKeys, RedisConsent, RedisConversations, RedisVouchers, RedisFlows,
     RedisThreads, RedisGuards,
 ):  # fmt: skip
     """Implements every protocol of ``store.base`` (``Store``) on Redis at ``url``; every
@@ -105,6 +106,7 @@ class RedisStore(
         self._dirty: dict[str, MessageRecord] = {}
         self._ops: list[list[Any]] = []  # correlations and MO parts, in order, for the next commit
         self._refused: set[str] = set()  # guarded changes another gateway's came before
+        self._stale: set[str] = set()  # written lacking another gateway's part receipts (take_stale)
         self.flushes = 0
         self._events_init()
         self._consent_init()
@@ -185,9 +187,15 @@ class RedisStore(
             for s, at, source, detail, applied in m.history[m.history_saved :]
         ]
         idem = "" if m.idempotency_key is None else f"{m.tenant or ''}\t{m.idempotency_key}"
+        parts = m.parts
+        finals = (
+            [[p.index, part_json(p, self.clock_offset)] for p in parts if p.receipt_final]
+            if len(parts) > 1
+            else []
+        )
         return [
             "m", m.id, m.status.value, int(owes_work(m)), _t(row[3]), orjson.dumps(row).decode(),
-            m.history_saved, history, idem, int(check), m.idempotency_key or "",
+            m.history_saved, history, idem, int(check), m.idempotency_key or "", len(parts), finals,
         ]  # fmt: skip
 
     def add(self, messages: Sequence[MessageRecord]) -> None:
@@ -275,44 +283,6 @@ class RedisStore(
         self._written(list(dirty.values()))
         self.flushes += 1
         return len(dirty)
-
-    def get(self, message_id: str) -> MessageRecord | None:
-        found = self._dirty.get(message_id) or self._live.get(message_id)
-        if found is not None:
-            return found
-        return self._read([message_id])[0]
-
-    def get_many(self, ids: Sequence[str]) -> list[MessageRecord | None]:
-        """``get`` of each, the ones not held here in one round trip."""
-        held = [self._dirty.get(i) or self._live.get(i) for i in ids]
-        missing = [i for i, r in zip(ids, held, strict=True) if r is None]
-        read = iter(self._read(missing)) if missing else iter(())
-        return [r if r is not None else next(read) for r in held]
-
-    def _read(self, ids: Sequence[str]) -> list[MessageRecord | None]:
-        """Records with their history, from Redis (one round trip)."""
-        keys = [self._k(f"msg:{{{i}}}") for i in ids]
-
-        def run(client: Redis) -> Any:
-            pipe = client.pipeline(transaction=False)
-            for k in keys:
-                pipe.hget(k, "r")
-                pipe.lrange(k + ":h", 0, -1)
-            got = pipe.execute()
-            return list(zip(got[0::2], got[1::2], strict=True))
-
-        out: list[MessageRecord | None] = []
-        for row, history in self._run(run):
-            if row is None:
-                out.append(None)
-                continue
-            record = message_record((0, *orjson.loads(row)), self.clock_offset)
-            for entry in history:
-                s, at, source, detail, applied = orjson.loads(entry)
-                record.history.append((Status(s), at - self.clock_offset, source, detail, bool(applied)))
-            record.history_saved = len(record.history)
-            out.append(record)
-        return out
 
     def find_key(self, idempotency_key: str, tenant: str | None = None) -> MessageRecord | None:
         key = self._k(f"idem:{tenant or ''}\t{idempotency_key}")

@@ -57,6 +57,7 @@ class RedisGuards:
     clock_offset: float
     _ops: list[list[Any]]
     _refused: set[str]
+    _stale: set[str]
     _live: dict[str, MessageRecord]
     _dirty: dict[str, MessageRecord]
     if TYPE_CHECKING:  # RedisStore's
@@ -78,9 +79,34 @@ class RedisGuards:
 
     def _note_refused(self, ids: Any) -> None:
         for i in ids or ():
-            self._refused.add(i.decode() if isinstance(i, bytes) else str(i))
+            text = i.decode() if isinstance(i, bytes) else str(i)
+            if text.startswith("+"):  # Redis has final parts the copy written lacked
+                self._stale.add(text[1:])
+            else:
+                self._refused.add(text)
         if len(self._refused) > 100_000:  # nobody asked about them: bounded memory
             self._refused.clear()
+
+    def take_stale(self) -> list[MessageRecord]:
+        """Messages of several parts whose copy written here lacked final receipts another
+        gateway's copy applied (``redis_lua.COMMIT``): each with every part's final receipt
+        from Redis (the copy held here, brought up to date), for the receipts' rollup."""
+        if not self._stale:
+            return []
+        ids = list(self._stale)
+        read = self._read(ids)  # (StoreError: they stay for the next call)
+        self._stale.difference_update(ids)
+        out = []
+        for i, fresh in zip(ids, read, strict=True):
+            held = self._dirty.get(i) or self._live.get(i)
+            if held is not None and fresh is not None and len(held.parts) == len(fresh.parts):
+                for n, part in enumerate(fresh.parts):
+                    if part.receipt_final and not held.parts[n].receipt_final:
+                        held.parts[n] = part
+            record = held if held is not None else fresh
+            if record is not None:
+                out.append(record)
+        return out
 
     def put_deadline(self, message_id: str, at: float) -> None:
         """``message_id`` waits for a receipt until ``at`` (trio clock) at least."""

@@ -72,7 +72,10 @@ end
 # ARGV[1] the prefix, ARGV[2] a JSON list of operations, applied in order after every
 # check passed (all or none). Operations:
 #   m: a message: id, status, open (0/1), created (wall), row JSON, history from, [entries],
-#      idempotency key (tenant TAB key, or ""), check (1: refuse an id or key taken)
+#      idempotency key (tenant TAB key, or ""), check (1: refuse an id or key taken), the
+#      key alone, parts, [[index, part JSON] of each part with its final receipt] (several
+#      parts: kept per part in P:msg:{id}:pr, so receipts applied by two gateways to two
+#      copies both stay; "+id" in the answer: Redis has final parts this copy lacks)
 #   e: an event: id, type, subject, sequence, occurred_at, body, [[endpoint, url], ...]
 #   c: a correlation: smsc, key, "message_id TAB part", submitted_at (wall), ttl (s)
 #   p+ / p-: an MO part held (smsc, group, seqnum, JSON) / a group dropped (smsc, group)
@@ -152,6 +155,12 @@ for _, op in ipairs(ops) do
     local n = redis.call('LLEN', h)
     for j, e in ipairs(op[8]) do
       if op[7] + j - 1 >= n then redis.call('RPUSH', h, e) end
+    end
+    if op[12] and op[12] > 1 then  -- several parts: their final receipts, merged per part
+      for _, fp in ipairs(op[13]) do redis.call('HSET', k .. ':pr', fp[1], fp[2]) end
+      if not FINAL[op[3]] and redis.call('HLEN', k .. ':pr') > #op[13] then
+        table.insert(refused, '+' .. op[2])  -- another gateway's receipts this copy lacks
+      end
     end
   elseif kind == 'mt' then
     local key = P .. ':mtby:{' .. op[2] .. '}'

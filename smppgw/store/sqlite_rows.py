@@ -216,6 +216,21 @@ _part_values = operator.attrgetter(*_PART_FIELDS)
 # JSON functions give NULL for it, as for a null. Older rows, with their nulls, read the same.
 
 
+def part_json(part: PartRecord, offset: float) -> str:
+    """One part as the state JSON has it (``part_record`` reads it back)."""
+    return orjson.dumps(_part_state(part, offset)).decode()
+
+
+def part_record(text: str | bytes, offset: float) -> PartRecord:
+    """The part of ``part_json``, times on this process's clock."""
+    p = orjson.loads(text)
+    for name in _PART_TIMES:
+        if p.get(name) is not None:
+            p[name] -= offset
+    p["status"] = Status(p["status"])
+    return PartRecord(**p)
+
+
 def _part_state(part: PartRecord, offset: float) -> dict[str, Any]:
     state = {k: v for k, v in zip(_PART_FIELDS, _part_values(part), strict=True) if v is not None}
     state["status"] = _VALUE[part.status]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import trio
 
 from smppgw.store.redis import RedisStore
@@ -27,11 +26,6 @@ N = 20
 TEXT = "two parts of one message, each with its own receipt, read by either gateway " * 3  # > 160
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: each gateway writes its whole copy of the message; the last write "
-    "drops the other gateway's part receipt (no per-part merge in the commit script)",
-)
 async def test_the_receipts_of_one_message_read_by_two_gateways_both_settle_it(
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from smppgw.store.base import EventRecord, Status, advance, event_id
+from smppgw.store.base import EventRecord, PartRecord, Status, advance, event_id
 from smppgw.store.redis import RedisStore
 from tests.store.helpers import record
 
@@ -105,3 +105,30 @@ def test_no_deadline_for_a_final_message_and_the_latest_part_wins(
     a.commit()
     assert b.claim_overdue(-965.0, 10, lease=30) == []  # wall 1035
     assert [m.id for m in b.claim_overdue(-960.0, 10, lease=30)] == [parts]  # wall 1040
+
+
+def test_part_receipts_two_stores_apply_to_two_copies_both_stay(pair: tuple[RedisStore, RedisStore]) -> None:
+    """A two-part message: each store applies one part's receipt to its own copy and
+    writes its whole copy. Redis keeps both parts' receipts; the later writer is told
+    its copy lacked one (``take_stale``: then up to date, for the rollup), a reader sees both."""
+    a, b = pair
+    m = record(7)
+    m.parts = [PartRecord(index=i, total=2, status=Status.SUBMITTED) for i in (1, 2)]
+    a.add([m])
+    a.commit()
+    copy = b.get(m.id)
+    assert copy is not None and copy is not m
+    for store, mine, index in ((a, m, 0), (b, copy, 1)):
+        part = mine.parts[index]
+        part.status, part.receipt_final, part.receipt_stat = Status.DELIVERED, True, "DELIVRD"
+        store.save(mine)
+        store.commit()
+    assert a.take_stale() == []  # the first writer lacked nothing
+    stale = b.take_stale()
+    assert [r.id for r in stale] == [m.id] and stale[0] is copy  # its own copy, brought up to date
+    assert [p.receipt_stat for p in copy.parts] == ["DELIVRD", "DELIVRD"]
+    c = RedisStore(a.url, prefix=a.prefix)  # a third process reads both
+    seen = c.get(m.id)
+    c.close()
+    assert seen is not None and [p.status for p in seen.parts] == [Status.DELIVERED, Status.DELIVERED]
+    assert b.take_stale() == []  # told once
