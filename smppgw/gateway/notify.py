@@ -51,6 +51,7 @@ from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
 from smppgw.net.http_client import ClientLimits, HttpClient, HttpError, HttpResult, HttpTimeout
 from smppgw.store.base import DEAD, DELIVERED, PENDING, Attempt, Delivery, EventStore, StoreError, Target
 from smppgw.support.logsafe import kv
+from smppgw.support.ratelog import RateLimitedLog
 
 __all__ = ["CALLBACK", "Poster", "Sink", "WebhookSettings", "Webhooks", "callback_endpoint"]
 
@@ -126,6 +127,7 @@ class Webhooks:
         trio clock). ``check_target``: the SSRF rule for a callback URL at delivery,
         (refusal, address to connect to) (tests: no DNS). ``sinks``: endpoints that are
         not URLs (``Sink``), each named by its target."""
+        self._ratelog = RateLimitedLog(log)  # per instance: two gateways never mute each other
         self.settings = settings
         self.store = store
         self._client: Poster = client or HttpClient(
@@ -209,8 +211,10 @@ class Webhooks:
         busy = [name for name, lane in self._lanes.items() if len(lane.queue) >= lane.low]
         try:
             due = self.store.due_deliveries(self._clock(), limit=self.settings.batch, skip=busy)
-        except StoreError:
-            log.exception("webhooks: reading the outbox failed; trying again")
+        except StoreError as exc:  # (Redis away: every round until it is back; a line per interval)
+            self._ratelog.emit(
+                "outbox", "webhooks: reading the outbox failed; trying again %s", kv(error=str(exc))
+            )
             return 0
         for d in due:
             lane = self._lanes.get(d.endpoint)
