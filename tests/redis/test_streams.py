@@ -25,8 +25,9 @@ from smppgw.cluster.stream_events import ENDPOINT, StreamEvents
 from smppgw.cluster.streams import Entry, Outcome, StreamInput, redis_client
 from smppgw.store.base import PENDING
 from tests.api.helpers import app_config, serving
+from tests.api.test_conversations import YES_NO
 from tests.cluster.helpers import SharedRedis
-from tests.gateway.helpers import simulator, smsc
+from tests.gateway.helpers import ACCOUNT, simulator, smsc
 
 Fields = dict[str, str]
 
@@ -408,3 +409,32 @@ async def test_inbound_and_consent_events_come_on_the_events_stream_too(
             consent = json.loads(types["consent.changed"]["data"])
             assert "447700900555" in json.dumps(consent), consent
             assert all(f["id"].startswith("evt_") and int(f["sequence"]) >= 1 for f in types.values())
+
+
+async def test_conversation_events_come_on_the_events_stream(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """conversation.*: a message sent expecting YES or NO, the handset answers "yes": the
+    stream carries conversation.answered, naming the message and the answer."""
+    events = f"{redis_prefix}:events"
+    async with simulator() as sim, platform(redis_url) as r:
+        await r.xgroup_create(events, "platform", identifier="0", mkstream=True)
+        config = configured(app_config([smsc(sim)], tmp_path / "gw.sqlite3"), redis_url, redis_prefix)
+        async with serving(config) as api:
+            await api.wait_ready()
+            body = {"to": "447700900001", "from": "12345", "text": "Still coming?", "expect": YES_NO}
+            sent = await api.post("/v1/messages", body)
+            assert sent.status_code == 202, sent.text
+            message_id = sent.json()["id"]
+            with trio.fail_after(20):  # submitted first: the reply links to a sent message
+                while (await api.get(f"/v1/messages/{message_id}")).json()["status"] == "queued":
+                    await trio.sleep(0.05)
+            sim.inject_mo(system_id=ACCOUNT, source_addr="447700900001", destination_addr="12345", text="yes")
+            found: Fields | None = None
+            with trio.fail_after(20):
+                while found is None:
+                    for _, f in await read_group(r, events, "platform", 1):
+                        if f["type"] == "conversation.answered":
+                            found = f
+            data = json.loads(found["data"])
+            assert data["message_id"] == message_id and data["answer"] == "YES", data
