@@ -229,10 +229,7 @@ class RedisStore(
         """The work queue took these messages (``cluster.workqueue``): their records as
         Redis has them (one round trip), held here from now on like the ones ``add``
         keeps; one this process holds already is that same object."""
-        held = [self._dirty.get(i) or self._live.get(i) for i in ids]
-        missing = [i for i, r in zip(ids, held, strict=True) if r is None]
-        read = iter(self._read(missing)) if missing else iter(())
-        out = [r if r is not None else next(read) for r in held]
+        out = self.get_many(ids)
         for r in out:
             if r is not None and owes_work(r):
                 self._live[r.id] = r

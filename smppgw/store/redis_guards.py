@@ -64,6 +64,7 @@ class RedisGuards:
 
         def _eval(self, script: str, *args: Any) -> Any: ...
         def _read(self, ids: Any) -> list[MessageRecord | None]: ...
+        def get_many(self, ids: Any) -> list[MessageRecord | None]: ...
 
     def guard(self, message_id: str, allowed: Collection[str]) -> None:
         """The next commit writes this message's change only if its status in Redis is one
@@ -121,7 +122,4 @@ class RedisGuards:
             i.decode() if isinstance(i, bytes) else str(i)
             for i in self._eval(CLAIM, repr(wall), limit, repr(wall + lease)) or ()
         ]
-        held = [self._dirty.get(i) or self._live.get(i) for i in ids]
-        missing = [i for i, r in zip(ids, held, strict=True) if r is None]
-        read = iter(self._read(missing)) if missing else iter(())
-        return [r for r in (h if h is not None else next(read) for h in held) if r is not None]
+        return [r for r in self.get_many(ids) if r is not None]
