@@ -74,7 +74,9 @@ class _Serve:
         self.url = out.decode().split("serving ")[1].split()[0]
         http = httpx.AsyncClient(base_url=self.url, headers={"X-API-Key": KEY})
         async with http:
-            with trio.fail_after(15):
+            # On Redis, a gateway started again after a SIGKILL binds once its dead
+            # incarnation's bind leases expire (their TTL, 15 s) and its bind backoff ends.
+            with trio.fail_after(45):
                 if not bound_first:
                     return httpx.AsyncClient(base_url=self.url, headers={"X-API-Key": KEY})
                 while not bound(await http.get("/readyz")):
