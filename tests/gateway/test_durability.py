@@ -244,6 +244,53 @@ async def test_submitting_is_committed_before_the_submit_sm_is_written_once_per_
         nursery.cancel_scope.cancel()
 
 
+class _SlowSmsc(_Smsc):
+    """Answers each submit_sm on its own, 10 ms + 1 ms per submit_sm before it later."""
+
+    async def handle(self, conn: SmppConnection) -> None:
+        async with trio.open_nursery() as nursery:
+
+            async def answer(sequence_number: int, smsc_id: str, delay: float) -> None:
+                await trio.sleep(delay)
+                conn.send_response(sequence_number, SubmitSmResp(message_id=smsc_id))
+
+            def on_event(event: Event) -> None:
+                if not isinstance(event, RequestReceived):
+                    return
+                pdu = event.pdu
+                if type(pdu) in _BINDS:
+                    conn.send_response(event.sequence_number, _BINDS[type(pdu)]())
+                elif isinstance(pdu, SubmitSm):
+                    self.log.entries.append(("submit_sm", pdu.destination_addr))
+                    n = next(self.ids)
+                    self.submitted[pdu.destination_addr] = f"zz{n}"
+                    nursery.start_soon(answer, event.sequence_number, f"zz{n}", 0.01 + 0.001 * n)
+
+            conn.on_event = on_event
+            self.conns.append(conn)
+            await conn.wait_closed()
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_full_window_is_refilled_a_quarter_at_a_time_not_a_commit_per_response() -> None:
+    log = _Log()
+    store = _Store(log)
+    smsc = _SlowSmsc(log)
+    async with trio.open_nursery() as nursery:
+        port = _listen(smsc, nursery)
+        async with gateway({**_table(port), "window": 8}, store=store) as gw:
+            commits_before = store.commits
+            for i in range(64):
+                gw.submit(source="12345", destination=dest(i), text=f"m{i}")
+            assert await wait_until(lambda: len(smsc.submitted) == 64, 10)
+            # Every response came on its own; the window (8) was refilled 2 at a time
+            # (a quarter), so at most 64 / 2 dispatch commits (24 here), not one per response.
+            assert store.commits - commits_before <= 64 // 2  # (48 when each response woke it)
+            sent = [e[1] for e in log.entries if isinstance(e, tuple) and e[0] == "submit_sm"]
+            assert len(sent) == 64 and set(sent) <= store.committed_submitting
+        nursery.cancel_scope.cancel()
+
+
 async def test_a_failed_commit_answers_the_batch_esme_rx_t_appn_so_the_smsc_redelivers() -> None:
     answers: list[tuple[int, int]] = []
 

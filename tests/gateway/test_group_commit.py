@@ -1,5 +1,6 @@
 """GroupCommit: deliver_sm answers leave only after a commit, one commit carries many
-batches, and answers nobody commits for wait at most ``max_delay`` (DESIGN §3)."""
+batches, and answers nobody commits for go out ``max_delay`` after the SMSC went quiet,
+at most ``max_wait`` after the first (DESIGN §3)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,32 @@ async def test_answers_nobody_commits_for_go_out_after_max_delay(autojump_clock:
         await trio.sleep(0.01)
         assert log[0][0] == "commit" and log[0][1] - start == pytest.approx(0.005)
         assert log[1:] == [("answer", 7, 0)]
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_stream_of_answers_is_committed_max_wait_after_the_first(autojump_clock: MockClock) -> None:
+    log: list[Any] = []
+    group = GroupCommit(lambda: log.append(("commit", trio.current_time())), max_delay=0.002, max_wait=0.01)
+    conn: Any = _Conn(log)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(group.run)
+        await trio.sleep(1.0)
+        start = trio.current_time()
+        for seq in range(15):  # a receipt every 1.5 ms: never quiet for max_delay
+            group.defer(_answers(conn, seq))
+            await trio.sleep(0.0015)
+        await trio.sleep(0.02)
+        commits = [entry[1] - start for entry in log if entry[0] == "commit"]
+        # 10 ms after the first answer (0..6), 10 ms after the next one (7..13), then 2 ms
+        # after the last (14, at 21 ms): quiet.
+        assert commits == [pytest.approx(0.01), pytest.approx(0.0205), pytest.approx(0.023)]
+        answered: list[list[int]] = []  # the answers each commit carried
+        for entry in log:
+            if entry[0] == "commit":
+                answered.append([])
+            else:
+                answered[-1].append(entry[1])
+        assert answered == [list(range(7)), list(range(7, 14)), [14]]
         nursery.cancel_scope.cancel()
 
 
