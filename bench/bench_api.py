@@ -46,6 +46,9 @@ and every load is bounded in count and time.
    and ``secret_env`` are set only if the config loader knows them. msg/s from the
    first POST to the last final webhook, and final webhooks received against messages
    accepted (a shortfall is reported, not hidden), beside the time to final on disk.
+   The CPU per message of the gateway, the simulator and the receiver give two ceilings:
+   what the machine could reach with every core busy on those three processes, and what
+   the gateway reaches on the one core its event loop runs on.
 
 The ratios are ours/Kannel within the run. The machine is shared: compare within a run.
 """
@@ -287,6 +290,10 @@ def ours_e2e(
         cpu_ms=round(1e3 * cpu_gw / max(n, 1), 3),
         sim_cpu_ms=round(1e3 * cpu_sim / max(n, 1), 3),
         receiver_cpu_ms=round(1e3 * cpu_hook / max(n, 1), 3),
+        # What this machine could do at best with these costs: every core busy with the
+        # three processes and nothing else (the load of the posting client left out).
+        cpu_ceiling_msg_per_s=round((os.cpu_count() or 1) * n / max(cpu_gw + cpu_sim + cpu_hook, 1e-9)),
+        gateway_ceiling_msg_per_s=round(n / max(cpu_gw, 1e-9)),
         hook=args.e2e_hook,
         batch=args.e2e_batch if args.e2e_hook == "endpoint" else 1,
         posts=stats["posts"] - before["posts"],
@@ -350,6 +357,9 @@ def print_tables(results: dict[str, Any], ratios: dict[str, Any], args: argparse
         print(f"   cpu ms/msg: gateway {e['cpu_ms']:.3f}, simulator {e['sim_cpu_ms']:.3f}, "
               f"receiver {e['receiver_cpu_ms']:.3f}; peak RSS gateway {e['peak_rss_mb']:.0f} MB, "
               f"receiver {e['receiver_peak_rss_mb']:.0f} MB")  # fmt: skip
+        print(f"   ceilings at these costs: {e['cpu_ceiling_msg_per_s']:,} msg/s with all {os.cpu_count()} cores "
+              f"busy on the three processes; {e['gateway_ceiling_msg_per_s']:,} msg/s for the gateway "
+              "on one core")  # fmt: skip
         if e["webhook_keys_dropped"]:
             print(f"   (config keys not known here, left out: {', '.join(e['webhook_keys_dropped'])})")
 
@@ -458,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         if "e2e" in results:
             e = results["e2e"]
             headline["e2e"] = {"msg_per_s": e["msg_per_s"], "final_webhooks": e["final_webhooks"],
-                               "messages": e["messages"], "complete": e["complete"]}  # fmt: skip
+                               "messages": e["messages"], "complete": e["complete"],
+                               "cpu_ceiling_msg_per_s": e["cpu_ceiling_msg_per_s"]}  # fmt: skip
         print(json.dumps({"bench": "api", "unit": "req/s, msg/s", "results": headline, "ratios": {"ours/kannel": ratios},
                           "runs": results, "failed": failed, "durable": {"ours": True, "kannel": False},
                           "seconds": args.seconds, "connections": args.connections, "rate": args.rate,
