@@ -129,12 +129,13 @@ class AppConfig:
     redis_cluster: bool = False  # [store] cluster: redis_url is a node of a Redis Cluster
     claim_idle: float = 30.0  # [store] claim_idle: the shared work queue's (redis)
     consumer_idle: float = 3600.0  # [store] consumer_idle: a stopped gateway's consumer removed
+    bind_lease_ttl: float = 15.0  # [store] bind_lease_ttl: a dead gateway's bind slots free after it
 
     def store_settings(self) -> StoreSettings:
         return StoreSettings(
             backend=self.store_backend, path=self.store_path, url=self.redis_url, prefix=self.redis_prefix,
             flush_interval=self.flush_interval, claim_idle=self.claim_idle, consumer_idle=self.consumer_idle,
-            cluster=self.redis_cluster,
+            cluster=self.redis_cluster, bind_lease_ttl=self.bind_lease_ttl,
         )  # fmt: skip
 
     listen_host: str = "127.0.0.1"
@@ -190,7 +191,7 @@ def app_config_from_dict(
         out.update(store_path=s.path, flush_interval=s.flush_interval, store_backend=s.backend)
         out.update(
             redis_url=s.url, redis_prefix=s.prefix, claim_idle=s.claim_idle, consumer_idle=s.consumer_idle,
-            redis_cluster=s.cluster,
+            redis_cluster=s.cluster, bind_lease_ttl=s.bind_lease_ttl,
         )  # fmt: skip
     keys: list[str] = []
     if "api" in data:
@@ -319,7 +320,9 @@ async def run_app(
     if shared is None and config.store_backend == "redis":  # several gateways: one account's limits and binds
         shared = (config.redis_url, config.redis_prefix)
     sharing = (
-        Sharing(*shared, cluster=config.redis_cluster) if shared is not None else None
+        Sharing(*shared, cluster=config.redis_cluster, lease_ttl=config.bind_lease_ttl)
+        if shared is not None
+        else None
     )  # (connects in its run)
     gateway = Gateway(
         config.gateway,
