@@ -3,6 +3,7 @@ Cluster for the ones that run smppgw on a cluster (issue 19)."""
 
 from __future__ import annotations
 
+import compileall
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from tests.redis_cluster_service import RedisClusterService
 from tests.redis_service import RedisService, RedisUnavailable
 from tests.store.helpers import BACKENDS, Backend, backend_for
 
+ROOT = Path(__file__).resolve().parents[1]
 _SERVICE = RedisService()
 _CLUSTER = RedisClusterService()
 
@@ -64,6 +66,19 @@ SLOW_FIRST = (
 
 def _rank(item: pytest.Item) -> int:
     return next((i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The project's modules compiled to bytecode once, before any test runs. The tests
+    start hundreds of Python processes (``smppgw serve``, ``smppsim``, the CLIs), and each
+    would otherwise compile from source every module it imports whenever no bytecode is
+    cached: in a fresh clone, and always with PYTHONDONTWRITEBYTECODE set (an import
+    then writes none; compileall writes it explicitly). A read-only tree: nothing written,
+    nothing fails."""
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller did it before starting it
+    for package in ("smppgw", "simulator", "loadtest", "conformance", "campaigns"):
+        compileall.compile_dir(ROOT / package, quiet=2)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
