@@ -56,6 +56,7 @@ or SIGINT the API stops taking messages, the binds unbind within
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -72,10 +73,7 @@ import trio
 from smppgw.api.limits import KeyLimits, key_limits_from
 from smppgw.app_twoway import twoway_handler
 from smppgw.app_wiring import resume, work_queue
-from smppgw.cluster.sharing import Sharing
 from smppgw.cluster.stream_config import StreamSettings, streams_from_dict
-from smppgw.cluster.stream_events import StreamEvents
-from smppgw.cluster.streams import StreamInput, opened, redis_client
 from smppgw.gateway.config import SECTIONS as GATEWAY_SECTIONS
 from smppgw.gateway.config import SERVE_SECTIONS, GatewayConfig, config_from_dict
 from smppgw.gateway.conversations import Conversations
@@ -129,12 +127,13 @@ class AppConfig:
     redis_cluster: bool = False  # [store] cluster: redis_url is a node of a Redis Cluster
     claim_idle: float = 30.0  # [store] claim_idle: the shared work queue's (redis)
     consumer_idle: float = 3600.0  # [store] consumer_idle: a stopped gateway's consumer removed
+    bind_lease_ttl: float = 15.0  # [store] bind_lease_ttl: a dead gateway's bind slots free after it
 
     def store_settings(self) -> StoreSettings:
         return StoreSettings(
             backend=self.store_backend, path=self.store_path, url=self.redis_url, prefix=self.redis_prefix,
             flush_interval=self.flush_interval, claim_idle=self.claim_idle, consumer_idle=self.consumer_idle,
-            cluster=self.redis_cluster,
+            cluster=self.redis_cluster, bind_lease_ttl=self.bind_lease_ttl,
         )  # fmt: skip
 
     listen_host: str = "127.0.0.1"
@@ -190,7 +189,7 @@ def app_config_from_dict(
         out.update(store_path=s.path, flush_interval=s.flush_interval, store_backend=s.backend)
         out.update(
             redis_url=s.url, redis_prefix=s.prefix, claim_idle=s.claim_idle, consumer_idle=s.consumer_idle,
-            redis_cluster=s.cluster,
+            redis_cluster=s.cluster, bind_lease_ttl=s.bind_lease_ttl,
         )  # fmt: skip
     keys: list[str] = []
     if "api" in data:
@@ -301,7 +300,6 @@ async def run_app(
     default the store's own when ``[store] backend = "redis"``."""
     from smppgw.api.accept import BATCH, fast_routes
     from smppgw.api.app import build_app
-    from smppgw.api.stream_intake import StreamIntake
 
     where = config.store_settings().where() if store is None else type(store).__name__
     if store is None:
@@ -312,15 +310,23 @@ async def run_app(
     metrics = GatewayMetrics()
     twoway: TwoWay  # the inbound handler, made once the gateway it sends through is
     streams = config.streams
-    redis = None if streams is None else redis_client(streams.url, cluster=streams.cluster)
-    sink = None if redis is None or streams is None or not streams.events else StreamEvents(redis, streams)
+    redis, sink = None, None
+    open_streams: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
+    if streams is not None:  # coredis (a large import) is loaded only by a deployment on Redis
+        from smppgw.cluster.stream_events import StreamEvents
+        from smppgw.cluster.streams import StreamInput, opened, redis_client
+
+        redis = redis_client(streams.url, cluster=streams.cluster)
+        sink, open_streams = StreamEvents(redis, streams) if streams.events else None, opened(redis, streams)
     webhooks = Webhooks(config.webhooks, store, registry=metrics.registry, sinks=[sink] if sink else [])
     store.route_events(webhooks.targets)  # the outbox: every event, with its deliveries (stream too)
     if shared is None and config.store_backend == "redis":  # several gateways: one account's limits and binds
         shared = (config.redis_url, config.redis_prefix)
-    sharing = (
-        Sharing(*shared, cluster=config.redis_cluster) if shared is not None else None
-    )  # (connects in its run)
+    sharing = None
+    if shared is not None:  # (connects in its run)
+        from smppgw.cluster.sharing import Sharing
+
+        sharing = Sharing(*shared, cluster=config.redis_cluster, lease_ttl=config.bind_lease_ttl)
     gateway = Gateway(
         config.gateway,
         shared_limits=sharing.limits if sharing else None,
@@ -342,7 +348,7 @@ async def run_app(
         twoway.flows.threads = threads  # a flow's handoff opens (or reopens) the number's thread
     try:
         async with (
-            opened(redis, streams),
+            open_streams,
             work_queue(config, store, gateway) as work,
             trio.open_nursery() as nursery,
         ):
@@ -369,6 +375,8 @@ async def run_app(
             routes = fast_routes(app.state.acceptor)
             nursery.start_soon(app.state.acceptor.run)
             if redis is not None and streams is not None and streams.input:
+                from smppgw.api.stream_intake import StreamIntake
+
                 intake = StreamIntake(app.state.acceptor, streams.tenant)
                 nursery.start_soon(StreamInput(redis, streams, intake).run)
             limits = attrs.evolve(config.http, body_limits={BATCH: config.max_batch_body})

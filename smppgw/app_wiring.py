@@ -10,8 +10,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from smppgw.cluster.streams import redis_client
-from smppgw.cluster.workqueue import RedisWork
 from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.gateway.inbound import SharedParts
 from smppgw.gateway.workqueue import Taker, WorkQueue
@@ -32,6 +30,9 @@ async def work_queue(config: AppConfig, store: Store, gateway: Gateway) -> Async
     if config.store_backend != "redis" or not isinstance(store, Taker):
         yield None
         return
+    from smppgw.cluster.streams import redis_client  # coredis: loaded only on Redis
+    from smppgw.cluster.workqueue import RedisWork
+
     taker = store
     taker.work_queue = gateway.intake.handing = True
     gateway.receipts.shared = True  # correlations written at submit; receipts asked of Redis

@@ -18,11 +18,11 @@ class Sharing:
     on one coredis client of their own. Nothing connects before ``run``; a Redis away
     then pauses sending and binding (each module says how), it does not stop the run."""
 
-    def __init__(self, url: str, prefix: str, *, cluster: bool = False) -> None:
+    def __init__(self, url: str, prefix: str, *, cluster: bool = False, lease_ttl: float = 15.0) -> None:
         self.url = url
         self.client = redis_client(url, cluster=cluster)
         self.limits = RedisLimits(self.client, prefix)
-        self.leases = RedisLeases(self.client, prefix)
+        self.leases = RedisLeases(self.client, prefix, ttl=lease_ttl)  # [store] bind_lease_ttl
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with self.client, trio.open_nursery() as nursery:

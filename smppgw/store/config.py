@@ -11,6 +11,7 @@
     flush_interval = 0.05            # seconds between write-behind flushes
     claim_idle = 30                  # redis: seconds before a dead gateway's work is taken over
     consumer_idle = 3600             # redis: seconds before an idle consumer with nothing pending is removed
+    bind_lease_ttl = 15              # redis: seconds before a dead gateway's bind slots are free
 
 A Redis that can't be reached at start is an error naming the URL (``open_store``
 raises ``StoreError``; ``smppgw serve`` exits 1 with it).
@@ -45,6 +46,7 @@ _SCHEMES = ("redis://", "rediss://", "unix://")
 # No braces, or one hash tag: ``{tag}`` with something in it (``{}`` is no tag to Redis).
 _PREFIX = re.compile(r"[^{}\s]*(\{[^{}\s]+\}[^{}\s]*)?")
 _KEYS = {"backend", "path", "url", "prefix", "flush_interval", "claim_idle", "consumer_idle", "cluster"}
+_KEYS |= {"bind_lease_ttl"}
 
 
 def hash_tag(prefix: str) -> str | None:
@@ -64,6 +66,7 @@ class StoreSettings:
     claim_idle: float = 30.0  # redis: the work queue's (cluster/workqueue.py)
     consumer_idle: float = 3600.0  # redis: a stopped gateway's consumer leaves the group (PRUNE)
     cluster: bool = False  # redis: ``url`` is a node of a Redis Cluster
+    bind_lease_ttl: float = 15.0  # redis: a bind slot's lease outlives its last renewal (cluster/leases.py)
 
     def where(self) -> str:
         """What the store is, for logs and messages (a Redis URL without its password)."""
@@ -106,6 +109,8 @@ def store_settings(t: dict[str, Any]) -> StoreSettings:
         out["consumer_idle"] = number(t["consumer_idle"], "store.consumer_idle", gt=0, le=30 * 86400)
     if "cluster" in t:
         out["cluster"] = boolean(t["cluster"], "store.cluster")
+    if "bind_lease_ttl" in t:  # renewed every third of it: a second at least between renewals
+        out["bind_lease_ttl"] = number(t["bind_lease_ttl"], "store.bind_lease_ttl", ge=3, le=3600)
     settings = StoreSettings(**out)
     if settings.cluster:
         _check_cluster(settings)

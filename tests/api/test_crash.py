@@ -75,7 +75,8 @@ class _Serve:
         http = httpx.AsyncClient(base_url=self.url, headers={"X-API-Key": KEY})
         async with http:
             # On Redis, a gateway started again after a SIGKILL binds once its dead
-            # incarnation's bind leases expire (their TTL, 15 s) and its bind backoff ends.
+            # incarnation's bind leases expire (their TTL: the tests' bind_lease_ttl, 5 s;
+            # 15 s by default) and its bind backoff ends.
             with trio.fail_after(45):
                 if not bound_first:
                     return httpx.AsyncClient(base_url=self.url, headers={"X-API-Key": KEY})

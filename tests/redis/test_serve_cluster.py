@@ -34,7 +34,7 @@ def _config(tmp_path: Path, name: str, sim: Simulator, url: str, prefix: str) ->
     path = tmp_path / f"{name}.toml"
     path.write_text(
         "[[smsc]]\n" + "\n".join(lines) + "\n\n"
-        f'[store]\nbackend = "redis"\ncluster = true\nurl = "{url}"\nprefix = "{prefix}"\nclaim_idle = 2\n\n'
+        f'[store]\nbackend = "redis"\ncluster = true\nurl = "{url}"\nprefix = "{prefix}"\nclaim_idle = 2\nbind_lease_ttl = 5\n\n'
         '[api]\nlisten = "127.0.0.1:0"\nkeys_env = "GW_KEYS"\n'
     )
     return path

@@ -6,7 +6,8 @@
 - A restart on Redis resumes unfinished messages: a part caught in the submit window by
   a SIGKILL is sent again (counted in ``resent_unknown``); a receipt answered before the
   kill is settled in Redis (nothing sent twice). The write-behind flush is widened to 30 s,
-  so what survives the kill is exactly what the group commits wrote.
+  so what survives the kill is exactly what the group commits wrote. The gateway started
+  again binds once its dead incarnation's bind leases expire (``bind_lease_ttl = 5``).
 
 The gateway is killed by the PID this test started, never by name.
 """
@@ -39,7 +40,7 @@ def _config(tmp_path: Path, sim: Simulator | None, url: str, prefix: str, **smsc
     path = tmp_path / "gw.toml"
     path.write_text(
         "[[smsc]]\n" + "\n".join(lines).replace("True", "true") + "\n\n"
-        f'[store]\nbackend = "redis"\nurl = "{url}"\nprefix = "{prefix}"\nflush_interval = 30\nclaim_idle = 2\n\n'
+        f'[store]\nbackend = "redis"\nurl = "{url}"\nprefix = "{prefix}"\nflush_interval = 30\nclaim_idle = 2\nbind_lease_ttl = 5\n\n'
         '[api]\nlisten = "127.0.0.1:0"\nkeys_env = "GW_KEYS"\n'
     )
     return path

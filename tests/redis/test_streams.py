@@ -293,7 +293,8 @@ async def test_the_events_stream_resumes_from_the_durable_outbox_after_an_outage
     async with simulator() as sim, platform(redis_url) as r:
         config = configured(app_config([smsc(sim)], db), redis_url, redis_prefix)
         with monkeypatch.context() as patched:
-            patched.setattr("smppgw.app.StreamEvents", _Away)
+            # (run_app imports it from there when [streams] is set)
+            patched.setattr("smppgw.cluster.stream_events.StreamEvents", _Away)
             async with serving(config) as api:
                 for i in range(3):
                     await r.xadd(f"{redis_prefix}:in", request(i))

@@ -32,12 +32,16 @@ N = 300
 
 def _config(tmp_path: Path, name: str, sim: Simulator, url: str, prefix: str, **smsc_keys: Any) -> Path:
     # binds: the account's total (the gateways share it through leases on Redis): one each.
+    # bind_lease_ttl = 5: a killed gateway's slots are free, and a surplus slot given back
+    # (renewed every third of it), within seconds rather than the default's 15 s. Not
+    # shorter: a live gateway starved of CPU or Redis for about that long (a busy test
+    # machine) would lose its leases and resend what its binds had in flight.
     table = smsc(sim, **{"binds": 3, "window": 8, **smsc_keys})
     lines = [f"{k} = {v!r}".replace("'", '"').replace("True", "true") for k, v in table.items()]
     path = tmp_path / f"{name}.toml"
     path.write_text(
         "[[smsc]]\n" + "\n".join(lines) + "\n\n"
-        f'[store]\nbackend = "redis"\nurl = "{url}"\nprefix = "{prefix}"\nclaim_idle = 2\n\n'
+        f'[store]\nbackend = "redis"\nurl = "{url}"\nprefix = "{prefix}"\nclaim_idle = 2\nbind_lease_ttl = 5\n\n'
         "[receipts]\nhold = 1\n\n"
         '[api]\nlisten = "127.0.0.1:0"\nkeys_env = "GW_KEYS"\n'
     )
