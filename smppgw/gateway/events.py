@@ -17,6 +17,7 @@ from smppgw.store.base import FINAL, EventRecord, MessageRecord, Status, event_i
 __all__ = ["EMIT", "status_events"]
 
 EMIT = frozenset({Status.SUBMITTED, Status.EN_ROUTE}) | FINAL
+_LABEL = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 
 
 def status_events(
@@ -35,7 +36,7 @@ def status_events(
         final = status in FINAL
         data = {
             "id": record.id,
-            "status": status.value,
+            "status": _LABEL[status],
             "final": final,
             "error": record.error if final or status is record.status else None,
             "parts": [p.to_dict() for p in record.parts],

@@ -96,6 +96,11 @@ def callback_endpoint(url: str) -> str:
     return f"callback:{parsed.hostname or ''}:{port}"
 
 
+@lru_cache(maxsize=4096)
+def _callback_target(url: str) -> Target:
+    return Target(endpoint=callback_endpoint(url), url=url)
+
+
 class _Lane:
     """One endpoint's queue of deliveries read from the store, and its runners."""
 
@@ -103,6 +108,11 @@ class _Lane:
         self.queue: deque[Delivery] = deque()
         self.runners = 0
         self.low = low  # a queue this short is topped up
+        self.grew = trio.Event()  # set (and replaced) when deliveries join the queue
+
+    def arrivals(self) -> trio.Event:
+        """What a runner filling a batch waits on (``webhook_batch.gather``)."""
+        return self.grew
 
 
 def _label(endpoint: str) -> str:
@@ -142,6 +152,8 @@ class Webhooks:
         self._endpoints: dict[str, Endpoint] = {e.name: e for e in settings.endpoints}
         self._lanes: dict[str, _Lane] = {}
         self._sinks: dict[str, Sink] = {sink.target.endpoint: sink for sink in sinks}
+        # event type -> (its configured endpoints' targets, the sinks' targets): ``targets``
+        self._fixed: dict[str, tuple[tuple[Target, ...], tuple[Target, ...]]] = {}
         self._counters: dict[tuple[str, str], Any] = {}
         self._callback_warned = False
         self._outcomes: list[Attempt] = []
@@ -159,12 +171,19 @@ class Webhooks:
 
     # -- what goes where (the store's router) and the API's rule ---------------------------------
 
-    def targets(self, event_type: str, callback_url: str | None) -> list[Target]:
-        out = [Target(endpoint=e.name, url=e.url) for e in self.settings.endpoints if e.wants(event_type)]
+    def targets(self, event_type: str, callback_url: str | None) -> Sequence[Target]:
+        """The configured endpoints that want ``event_type``, the message's callback URL,
+        then every sink. Asked for every event written: the parts that depend on the type
+        alone are made once per type (``Target`` is frozen, the tuples are shared)."""
+        fixed = self._fixed.get(event_type)
+        if fixed is None:
+            wanted = tuple(
+                Target(endpoint=e.name, url=e.url) for e in self.settings.endpoints if e.wants(event_type)
+            )
+            fixed = self._fixed[event_type] = (wanted, tuple(sink.target for sink in self._sinks.values()))
         if callback_url is not None and event_type == "message.status":
-            out.append(Target(endpoint=callback_endpoint(callback_url), url=callback_url))
-        out += [sink.target for sink in self._sinks.values()]
-        return out
+            return (*fixed[0], _callback_target(callback_url), *fixed[1])
+        return fixed[0] + fixed[1] if fixed[1] else fixed[0]
 
     def callback_refusal(self, url: str) -> str | None:
         """Why the API refuses a ``callback_url`` (no DNS lookup on the request path)."""
@@ -216,6 +235,7 @@ class Webhooks:
                 "outbox", "webhooks: reading the outbox failed; trying again %s", kv(error=str(exc))
             )
             return 0
+        grown: list[_Lane] = []
         for d in due:
             lane = self._lanes.get(d.endpoint)
             if lane is None:
@@ -225,7 +245,12 @@ class Webhooks:
                     max(depth, size * (endpoint.batch if endpoint else 1)) if sink is None else 2 * sink.batch
                 )
                 lane = self._lanes[d.endpoint] = _Lane(room // 2)
+            if not grown or grown[-1] is not lane:
+                grown.append(lane)
             lane.queue.append(d)
+        for lane in grown:
+            lane.grew.set()
+            lane.grew = trio.Event()
         for name, lane in self._lanes.items():
             sink = self._sinks.get(name)
             if sink is not None:  # one runner: the order written is the order sent
@@ -277,7 +302,7 @@ class Webhooks:
                 if endpoint is not None and endpoint.batch > 1:
                     if len(lane.queue) < endpoint.batch:
                         self._wake.set()  # short of a batch: read what the outbox has
-                    await webhook_batch.gather(lane.queue, endpoint.batch, endpoint.batch_wait)
+                    await webhook_batch.gather(lane.queue, endpoint.batch, endpoint.batch_wait, lane.arrivals)
                     batch = webhook_batch.take(lane.queue, endpoint.batch)
                     if len(lane.queue) <= lane.low:
                         self._wake.set()
