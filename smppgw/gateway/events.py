@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from smppgw.store.base import FINAL, EventRecord, MessageRecord, Status, event_id, iso
+from smppgw.store.base import FINAL, EventRecord, MessageRecord, PartRecord, Status, event_id, iso
 
 __all__ = ["EMIT", "status_events"]
 
@@ -39,7 +39,7 @@ def status_events(
             "status": _LABEL[status],
             "final": final,
             "error": record.error if final or status is record.status else None,
-            "parts": [p.to_dict() for p in record.parts],
+            "parts": list(map(PartRecord.to_dict, record.parts)),  # (no comprehension frame)
             "updated_at": updated,
         }
         out.append(
