@@ -37,7 +37,6 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from functools import lru_cache
 from itertools import islice
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
@@ -47,7 +46,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from smppgw.gateway import webhook_batch
 from smppgw.gateway.signing import literal_refusal, resolved_target, sign
-from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
+from smppgw.gateway.webhook_config import Endpoint, EventRoutes, WebhookSettings, callback_endpoint
 from smppgw.net.http_client import ClientLimits, HttpClient, HttpError, HttpResult, HttpTimeout
 from smppgw.store.base import DEAD, DELIVERED, PENDING, Attempt, Delivery, EventStore, StoreError, Target
 from smppgw.support.logsafe import kv
@@ -86,19 +85,6 @@ class Sink(Protocol):
     target: Target  # every event goes to it (its endpoint is the sink's name)
 
     async def send(self, deliveries: Sequence[Delivery]) -> None: ...
-
-
-@lru_cache(maxsize=4096)  # once per URL: it is asked for every status event
-def callback_endpoint(url: str) -> str:
-    """The queue of a message's callback_url: its host and port (never the path)."""
-    parsed = urlsplit(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    return f"callback:{parsed.hostname or ''}:{port}"
-
-
-@lru_cache(maxsize=4096)
-def _callback_target(url: str) -> Target:
-    return Target(endpoint=callback_endpoint(url), url=url)
 
 
 class _Lane:
@@ -152,8 +138,8 @@ class Webhooks:
         self._endpoints: dict[str, Endpoint] = {e.name: e for e in settings.endpoints}
         self._lanes: dict[str, _Lane] = {}
         self._sinks: dict[str, Sink] = {sink.target.endpoint: sink for sink in sinks}
-        # event type -> (its configured endpoints' targets, the sinks' targets): ``targets``
-        self._fixed: dict[str, tuple[tuple[Target, ...], tuple[Target, ...]]] = {}
+        #: The store's router: the targets of each event (``webhook_config.EventRoutes``).
+        self.targets = EventRoutes(settings.endpoints, [s.target for s in self._sinks.values()]).targets
         self._counters: dict[tuple[str, str], Any] = {}
         self._callback_warned = False
         self._outcomes: list[Attempt] = []
@@ -170,20 +156,6 @@ class Webhooks:
         )
 
     # -- what goes where (the store's router) and the API's rule ---------------------------------
-
-    def targets(self, event_type: str, callback_url: str | None) -> Sequence[Target]:
-        """The configured endpoints that want ``event_type``, the message's callback URL,
-        then every sink. Asked for every event written: the parts that depend on the type
-        alone are made once per type (``Target`` is frozen, the tuples are shared)."""
-        fixed = self._fixed.get(event_type)
-        if fixed is None:
-            wanted = tuple(
-                Target(endpoint=e.name, url=e.url) for e in self.settings.endpoints if e.wants(event_type)
-            )
-            fixed = self._fixed[event_type] = (wanted, tuple(sink.target for sink in self._sinks.values()))
-        if callback_url is not None and event_type == "message.status":
-            return (*fixed[0], _callback_target(callback_url), *fixed[1])
-        return fixed[0] + fixed[1] if fixed[1] else fixed[0]
 
     def callback_refusal(self, url: str) -> str | None:
         """Why the API refuses a ``callback_url`` (no DNS lookup on the request path)."""
