@@ -120,7 +120,8 @@ class Deliveries:
                 receipt = parse_receipt(short_message=short_message, tlvs=pdu.tlvs, esm_class=pdu.esm_class)
             if receipt is not None:
                 if (
-                    self.receipts.batches_lookups
+                    self.receipts.shared  # (before the property: one frame less per receipt)
+                    and self.receipts.batches_lookups
                     and self.receipts.asks_store(self.smsc, receipt)
                     and len(self._waiting) < _MAX_WAITING
                 ):  # looked up with the others of its round

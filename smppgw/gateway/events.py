@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from smppgw.store.base import FINAL, EventRecord, MessageRecord, Status, event_id, iso
+from smppgw.store.base import FINAL, EventRecord, MessageRecord, PartRecord, Status, event_id, iso
 
 __all__ = ["EMIT", "status_events"]
 
 EMIT = frozenset({Status.SUBMITTED, Status.EN_ROUTE}) | FINAL
+_LABEL = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 
 
 def status_events(
@@ -35,10 +36,10 @@ def status_events(
         final = status in FINAL
         data = {
             "id": record.id,
-            "status": status.value,
+            "status": _LABEL[status],
             "final": final,
             "error": record.error if final or status is record.status else None,
-            "parts": [p.to_dict() for p in record.parts],
+            "parts": list(map(PartRecord.to_dict, record.parts)),  # (no comprehension frame)
             "updated_at": updated,
         }
         out.append(

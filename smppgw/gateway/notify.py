@@ -37,7 +37,6 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from functools import lru_cache
 from itertools import islice
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
@@ -47,7 +46,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from smppgw.gateway import webhook_batch
 from smppgw.gateway.signing import literal_refusal, resolved_target, sign
-from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
+from smppgw.gateway.webhook_config import Endpoint, EventRoutes, WebhookSettings, callback_endpoint
 from smppgw.net.http_client import ClientLimits, HttpClient, HttpError, HttpResult, HttpTimeout
 from smppgw.store.base import DEAD, DELIVERED, PENDING, Attempt, Delivery, EventStore, StoreError, Target
 from smppgw.support.logsafe import kv
@@ -89,14 +88,6 @@ class Sink(Protocol):
     async def send(self, deliveries: Sequence[Delivery]) -> None: ...
 
 
-@lru_cache(maxsize=4096)  # once per URL: it is asked for every status event
-def callback_endpoint(url: str) -> str:
-    """The queue of a message's callback_url: its host and port (never the path)."""
-    parsed = urlsplit(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    return f"callback:{parsed.hostname or ''}:{port}"
-
-
 class _Lane:
     """One endpoint's queue of deliveries read from the store, and its runners."""
 
@@ -104,6 +95,11 @@ class _Lane:
         self.queue: deque[Delivery] = deque()
         self.runners = 0
         self.low = low  # a queue this short is topped up
+        self.grew = trio.Event()  # set (and replaced) when deliveries join the queue
+
+    def arrivals(self) -> trio.Event:
+        """What a runner filling a batch waits on (``webhook_batch.gather``)."""
+        return self.grew
 
 
 def _label(endpoint: str) -> str:
@@ -143,6 +139,8 @@ class Webhooks:
         self._endpoints: dict[str, Endpoint] = {e.name: e for e in settings.endpoints}
         self._lanes: dict[str, _Lane] = {}
         self._sinks: dict[str, Sink] = {sink.target.endpoint: sink for sink in sinks}
+        #: The store's router: the targets of each event (``webhook_config.EventRoutes``).
+        self.targets = EventRoutes(settings.endpoints, [s.target for s in self._sinks.values()]).targets
         self._counters: dict[tuple[str, str], Any] = {}
         self._callback_warned = False
         self._outcomes: list[Attempt] = []
@@ -159,13 +157,6 @@ class Webhooks:
         )
 
     # -- what goes where (the store's router) and the API's rule ---------------------------------
-
-    def targets(self, event_type: str, callback_url: str | None) -> list[Target]:
-        out = [Target(endpoint=e.name, url=e.url) for e in self.settings.endpoints if e.wants(event_type)]
-        if callback_url is not None and event_type == "message.status":
-            out.append(Target(endpoint=callback_endpoint(callback_url), url=callback_url))
-        out += [sink.target for sink in self._sinks.values()]
-        return out
 
     def callback_refusal(self, url: str) -> str | None:
         """Why the API refuses a ``callback_url`` (no DNS lookup on the request path)."""
@@ -217,6 +208,7 @@ class Webhooks:
                 "outbox", "webhooks: reading the outbox failed; trying again %s", kv(error=str(exc))
             )
             return 0
+        grown: list[_Lane] = []
         for d in due:
             lane = self._lanes.get(d.endpoint)
             if lane is None:
@@ -226,7 +218,12 @@ class Webhooks:
                     max(depth, size * (endpoint.batch if endpoint else 1)) if sink is None else 2 * sink.batch
                 )
                 lane = self._lanes[d.endpoint] = _Lane(room // 2)
+            if not grown or grown[-1] is not lane:
+                grown.append(lane)
             lane.queue.append(d)
+        for lane in grown:
+            lane.grew.set()
+            lane.grew = trio.Event()
         for name, lane in self._lanes.items():
             sink = self._sinks.get(name)
             if sink is not None:  # one runner: the order written is the order sent
@@ -278,7 +275,7 @@ class Webhooks:
                 if endpoint is not None and endpoint.batch > 1:
                     if len(lane.queue) < endpoint.batch:
                         self._wake.set()  # short of a batch: read what the outbox has
-                    await webhook_batch.gather(lane.queue, endpoint.batch, endpoint.batch_wait)
+                    await webhook_batch.gather(lane.queue, endpoint.batch, endpoint.batch_wait, lane.arrivals)
                     batch = webhook_batch.take(lane.queue, endpoint.batch)
                     if len(lane.queue) <= lane.low:
                         self._wake.set()

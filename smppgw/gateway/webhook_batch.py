@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import trio
 
 from smppgw.store.base import Delivery
 
 __all__ = ["batch_body", "batch_id", "gather", "take"]
-
-_STEP = 0.002  # seconds between looks at a queue that is filling
 
 
 def batch_id(deliveries: Sequence[Delivery]) -> str:
@@ -51,10 +49,16 @@ def take(queue: deque[Delivery], size: int) -> list[Delivery]:
     return [queue.popleft() for _ in range(min(size, len(queue)))]
 
 
-async def gather(queue: deque[Delivery], size: int, wait: float) -> None:
-    """Return once ``queue`` holds ``size`` deliveries, or after ``wait`` seconds."""
+async def gather(queue: deque[Delivery], size: int, wait: float, arrivals: Callable[[], trio.Event]) -> None:
+    """Return once ``queue`` holds ``size`` deliveries, or after ``wait`` seconds.
+
+    ``arrivals()``: the event set when deliveries are next added to ``queue``. Woken by
+    it, not by polling: a look every few milliseconds cost a trio sleep (a cancel scope
+    and a timer) per look for every waiting runner, which was most of a batch's cost
+    beside the POST itself.
+    """
     if wait <= 0 or len(queue) >= size:
         return
     with trio.move_on_after(wait):
         while len(queue) < size:
-            await trio.sleep(min(_STEP, wait))
+            await arrivals().wait()

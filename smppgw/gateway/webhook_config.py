@@ -27,13 +27,16 @@ signatures. Configured endpoints are the operator's, so any address is allowed t
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
 
 from smppgw.gateway.signing import parse_secrets
+from smppgw.store.base import Target
 from smppgw.support.config import (
     ConfigError,
     array,
@@ -47,7 +50,7 @@ from smppgw.support.config import (
     unknown_keys,
 )
 
-__all__ = ["Endpoint", "WebhookSettings", "webhooks_from_dict"]
+__all__ = ["Endpoint", "EventRoutes", "WebhookSettings", "callback_endpoint", "webhooks_from_dict"]
 
 _KEYS = {
     "secret_env", "allow_private_targets", "timeout", "max_concurrency", "retry_for", "backoff",
@@ -66,6 +69,41 @@ class Endpoint:
 
     def wants(self, event_type: str) -> bool:
         return self.events is None or event_type in self.events
+
+
+@lru_cache(maxsize=4096)  # once per URL: it is asked for every status event
+def callback_endpoint(url: str) -> str:
+    """The queue of a message's callback_url: its host and port (never the path)."""
+    parsed = urlsplit(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return f"callback:{parsed.hostname or ''}:{port}"
+
+
+@lru_cache(maxsize=4096)
+def _callback_target(url: str) -> Target:
+    return Target(endpoint=callback_endpoint(url), url=url)
+
+
+class EventRoutes:
+    """Where an event goes (``targets``, the store's ``EventRouter``): each endpoint that
+    wants its type, a ``message.status`` event's callback URL, then each of ``extra``
+    (the sinks). Asked for every event written: what depends on the type alone is made
+    once per type (``Target`` is frozen: the tuples are shared)."""
+
+    def __init__(self, endpoints: Sequence[Endpoint], extra: Sequence[Target] = ()) -> None:
+        self._endpoints = tuple(endpoints)
+        self._extra = tuple(extra)
+        self._by_type: dict[str, tuple[Target, ...]] = {}
+
+    def targets(self, event_type: str, callback_url: str | None) -> Sequence[Target]:
+        wanted = self._by_type.get(event_type)
+        if wanted is None:
+            wanted = self._by_type[event_type] = tuple(
+                Target(endpoint=e.name, url=e.url) for e in self._endpoints if e.wants(event_type)
+            )
+        if callback_url is not None and event_type == "message.status":
+            return (*wanted, _callback_target(callback_url), *self._extra)
+        return wanted + self._extra if self._extra else wanted
 
 
 @attrs.frozen(kw_only=True)

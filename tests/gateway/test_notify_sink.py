@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from trio.testing import MockClock
 
 from smppgw.gateway.notify import Webhooks
-from smppgw.gateway.webhook_config import WebhookSettings
+from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
 from smppgw.store.base import DEAD, DELIVERED, Delivery, Status, Target
 from smppgw.store.memory import MemoryStore
 from tests.gateway.test_notify import MockClient, Receiver, emit, no_dns, record, run_until
@@ -83,3 +83,30 @@ async def test_a_sink_gets_every_event_in_order_and_keeps_them_while_it_is_away(
         )
         == 300
     )
+
+
+def test_the_targets_of_an_event_are_the_endpoints_that_want_it_its_callback_then_the_sinks() -> None:
+    store = MemoryStore(clock_offset=time.time())
+    endpoints = (
+        Endpoint(name="all", url="http://all.test/"),
+        Endpoint(name="inbound", url="http://in.test/", events=("message.inbound",)),
+    )
+    sink = FakeSink(away_until=0.0)
+    hooks = Webhooks(
+        WebhookSettings(endpoints=endpoints), store, registry=CollectorRegistry(),
+        client=MockClient(Receiver()), sinks=[sink],
+    )  # fmt: skip
+    url = "http://cb.test:8080/hook?token=1"
+    callback = Target(endpoint="callback:cb.test:8080", url=url)
+    for _ in range(2):  # (the second time from what the first made)
+        assert list(hooks.targets("message.status", None)) == [
+            Target(endpoint="all", url="http://all.test/"), sink.target,
+        ]  # fmt: skip
+        assert list(hooks.targets("message.status", url)) == [
+            Target(endpoint="all", url="http://all.test/"), callback, sink.target,
+        ]  # fmt: skip
+        assert list(hooks.targets("message.inbound", url)) == [
+            Target(endpoint="all", url="http://all.test/"),
+            Target(endpoint="inbound", url="http://in.test/"),
+            sink.target,
+        ]  # a callback_url is for status events only

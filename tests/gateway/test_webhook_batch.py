@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import base64
 import time
+from collections import deque
 from typing import Any
 
 import httpx
+import pytest
 import standardwebhooks
 import trio
 from prometheus_client import CollectorRegistry
 from trio.testing import MockClock
 
 from smppgw.gateway.notify import Webhooks
-from smppgw.gateway.webhook_batch import batch_id
+from smppgw.gateway.webhook_batch import batch_id, gather
 from smppgw.gateway.webhook_config import Endpoint, WebhookSettings
 from smppgw.store.base import MessageRecord, Status
 from smppgw.store.memory import MemoryStore
@@ -151,3 +153,32 @@ async def test_a_burst_of_20000_messages_to_a_slow_batched_receiver_loses_no_eve
     assert len(receiver.seen) < n / 50  # batches, mostly full
     assert receiver.most_busy == 8
     assert store.backlog().get("platform", 0) == 0
+
+
+async def test_a_filling_batch_wakes_when_deliveries_arrive_and_gives_up_after_its_wait(
+    autojump_clock: MockClock,
+) -> None:
+    queue: deque[Any] = deque()
+    arrived = trio.Event()
+
+    async def top_up(n: int, after: float) -> None:
+        nonlocal arrived
+        await trio.sleep(after)
+        queue.extend(range(n))
+        arrived.set()
+        arrived = trio.Event()
+
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(top_up, 3, 0.010)
+        nursery.start_soon(top_up, 2, 0.017)  # the fifth arrives at 17 ms: it returns then
+        await gather(queue, 5, 1.0, lambda: arrived)
+        assert trio.current_time() - start == pytest.approx(0.017)
+    assert len(queue) == 5
+    queue.clear()
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(top_up, 2, 0.010)  # never a whole batch: the wait decides
+        await gather(queue, 5, 0.05, lambda: arrived)
+    assert trio.current_time() - start == pytest.approx(0.05)
+    assert len(queue) == 2
