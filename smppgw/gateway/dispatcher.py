@@ -374,15 +374,9 @@ class Dispatcher:
     # -- outcomes ----------------------------------------------------------------------------------
 
     def _outcome(self, job: Job, conn: SmppConnection, outcome: Outcome) -> None:
-        if self._waiting_room:  # wake the loop once: not pool.room() per response
-            # ... and once a quarter of the window is free, or room for every part that
-            # waits: each wake is a dispatch batch and its commit (about 160 us on SQLite,
-            # however few parts it carries), so a full window is refilled in a few batches,
-            # not one per response. A window never idles for it: three quarters stay in flight.
-            free, size = conn.room()
-            if free >= size >> 2 or free >= len(self):
-                self._waiting_room = False
-                self.pool.room()
+        if self._waiting_room and self.pool.refill(conn, len(self)):  # once, not per response
+            self._waiting_room = False
+            self.pool.room()
         now = conn.event_time  # when the outcome arrived: no clock read per response
         message, part = job.message, job.part
         route = message.route or "-"
