@@ -323,15 +323,14 @@ class BindPool:
         with trio.move_on_after(timeout):
             await self._room.park()
 
-    @staticmethod
-    def refill(conn: SmppConnection, waiting: int) -> bool:
+    def refill(self, conn: SmppConnection, waiting: int) -> bool:
         """Whether a dispatcher waiting for room should be woken by ``conn``'s response:
         once a quarter of its window is free, or room for all ``waiting`` parts. Each wake
         is a dispatch batch and its commit (about 160 us on SQLite, however few parts it
         carries), so a full window is refilled in a few batches, not one per response; it
         never idles for it (three quarters stay in flight)."""
-        free, size = conn.room()
-        return free >= size >> 2 or free >= waiting
+        free = self.smsc.window - conn.in_flight
+        return free >= self.smsc.window >> 2 or free >= waiting
 
     def room(self) -> None:
         """A window slot may be free (a response, an expiry, an abort)."""

@@ -211,11 +211,6 @@ class SmppConnection:
         """Requests sent and not yet answered."""
         return len(self.session.window)
 
-    def room(self) -> tuple[int, int]:
-        """(free window slots, the window's size)."""
-        window = self.session.window
-        return window.available, window.size
-
     async def wait_for_room(self) -> None:
         """Return when the window has a free slot (or the connection closed).
 
