@@ -62,9 +62,11 @@ from smppgw.store.sqlite_rows import (
     INSERT_INBOUND,
     RECORD_COLUMNS,
     UPDATE,
+    UPDATE_OPEN,
     Transaction,
     history_rows,
     inbound_record,
+    insert_many,
     listing_sql,
     message_record,
     message_row,
@@ -79,6 +81,8 @@ if TYPE_CHECKING:
     from smppgw.store.base import InboundPartStore, Store, ThreadStore
 
 __all__ = ["SqliteStore"]
+
+_CORRELATE = "INSERT OR REPLACE INTO correlations VALUES (?, ?, ?, ?, ?)"
 
 
 class SqliteStore(
@@ -145,9 +149,9 @@ class SqliteStore(
         first = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM messages").fetchone()[0]
         written = list(enumerate(messages, first))
         offset = self.clock_offset
-        self._db.executemany(INSERT, [message_row(seq, m, offset) for seq, m in written])
+        insert_many(self._db, INSERT, [message_row(seq, m, offset) for seq, m in written])
         if history := history_rows(written, offset):
-            self._db.executemany(HISTORY_INSERT, history)
+            insert_many(self._db, HISTORY_INSERT, history)
         return written
 
     def _written(self, written: Iterable[tuple[int, MessageRecord]]) -> None:
@@ -179,9 +183,7 @@ class SqliteStore(
                 for sql, params in part_ops:  # (MO parts: rare next to status changes)
                     self._db.execute(sql, params)
                 if correlations:
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO correlations VALUES (?, ?, ?, ?, ?)", correlations.values()
-                    )
+                    insert_many(self._db, _CORRELATE, list(correlations.values()))
                 written = self._update(dirty.values())
                 self._write_events(events)
         except StoreError:
@@ -202,6 +204,8 @@ class SqliteStore(
         seqs, db, offset = self._seq, self._db, self.clock_offset
         written: list[tuple[int, MessageRecord]] = []
         new: list[MessageRecord] = []
+        rows: list[tuple[Any, ...]] = []  # open on disk (held: ``_written``) and still open
+        closing: list[tuple[Any, ...]] = []  # the others
         for m in changed:
             seq = seqs.get(m.id)
             if seq is None:  # not in memory (final, read back by ``get``): look its row up
@@ -210,10 +214,16 @@ class SqliteStore(
                     new.append(m)
                     continue
                 seq = found[0]
+                closing.append(state_row(seq, m, offset))
+            elif owes_work(m):
+                rows.append(state_row(seq, m, offset, still_open=True))
+            else:
+                closing.append(state_row(seq, m, offset))
             written.append((seq, m))
-        db.executemany(UPDATE, [state_row(seq, m, offset) for seq, m in written])
+        db.executemany(UPDATE_OPEN, rows)
+        db.executemany(UPDATE, closing)
         if history := history_rows(written, offset):
-            db.executemany(HISTORY_INSERT, history)
+            insert_many(db, HISTORY_INSERT, history)
         return written + self._insert(new) if new else written
 
     def get(self, message_id: str) -> MessageRecord | None:

@@ -31,7 +31,7 @@ from smppgw.store.events import (
     event_id_range,
     inbound_event,
 )
-from smppgw.store.sqlite_rows import Transaction
+from smppgw.store.sqlite_rows import Transaction, insert_many
 
 __all__ = ["EVENTS_SCHEMA", "SqliteEvents"]
 
@@ -167,7 +167,8 @@ class SqliteEvents:
         first = (found[0] if found else 0) + 1  # above every seq ever used (pruned ones too)
         before = db.total_changes
         bodies = [e.body() for e, _ in staged]
-        db.executemany(
+        insert_many(
+            db,
             "INSERT OR IGNORE INTO events (seq, id, type, subject, sequence, occurred_at, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -201,7 +202,8 @@ class SqliteEvents:
                     self._unhold(t.endpoint)
         if rows:
             self._pending_endpoints.update(r[1] for r in rows)
-            db.executemany(
+            insert_many(
+                db,
                 "INSERT OR IGNORE INTO deliveries (seq, endpoint, url, state, next_attempt_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
