@@ -16,15 +16,21 @@ __all__ = ["iso"]
 
 
 class _Cache:
-    """The last second formatted, and its text up to the seconds."""
+    """The last second formatted, and its text up to the seconds; the last time asked
+    and its text (a status event shows its time twice, ``occurred_at`` and the
+    message's ``updated_at``: the same time, most often)."""
 
     second = math.nan
     prefix = ""
+    last = (math.nan, "")  # one tuple: read and replaced whole
 
 
 def iso(wall: float) -> str:
     """``wall`` (seconds since the epoch) as ``YYYY-MM-DDTHH:MM:SS.mmmZ``, milliseconds
     truncated as ``datetime.isoformat(timespec="milliseconds")`` does."""
+    last = _Cache.last
+    if wall == last[0]:
+        return last[1]
     second = math.floor(wall)
     micro = round((wall - second) * 1_000_000)  # as datetime.fromtimestamp rounds
     if micro >= 1_000_000:  # rounded up into the next second
@@ -32,4 +38,6 @@ def iso(wall: float) -> str:
     if second != _Cache.second:
         _Cache.prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         _Cache.second = second
-    return f"{_Cache.prefix}.{micro // 1000:03d}Z"
+    text = f"{_Cache.prefix}.{micro // 1000:03d}Z"
+    _Cache.last = (wall, text)
+    return text
