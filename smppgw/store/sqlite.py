@@ -56,15 +56,14 @@ from smppgw.store.sqlite_flows import SqliteFlows
 from smppgw.store.sqlite_keys import SqliteKeys
 from smppgw.store.sqlite_rows import (
     HISTORY_COLUMNS,
-    HISTORY_INSERT,
     INBOUND_COLUMNS,
     INSERT,
     INSERT_INBOUND,
+    INSERT_PLAIN,
     RECORD_COLUMNS,
     UPDATE,
     UPDATE_OPEN,
     Transaction,
-    history_rows,
     inbound_record,
     insert_many,
     listing_sql,
@@ -72,6 +71,7 @@ from smppgw.store.sqlite_rows import (
     message_row,
     read_history,
     state_row,
+    write_history,
 )
 from smppgw.store.sqlite_schema import prepare
 from smppgw.store.sqlite_threads import SqliteThreads
@@ -149,9 +149,12 @@ class SqliteStore(
         first = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM messages").fetchone()[0]
         written = list(enumerate(messages, first))
         offset = self.clock_offset
-        insert_many(self._db, INSERT, [message_row(seq, m, offset) for seq, m in written])
-        if history := history_rows(written, offset):
-            insert_many(self._db, HISTORY_INSERT, history)
+        rows = [message_row(seq, m, offset) for seq, m in written]
+        if any(r[2] is not None or r[11] is not None for r in rows):  # an idempotency key, a tenant
+            insert_many(self._db, INSERT, rows)
+        else:  # neither: the columns left out (NULL), not bound as None (store.sqlite_rows)
+            insert_many(self._db, INSERT_PLAIN, [(r[0], r[1], *r[3:11]) for r in rows])
+        write_history(self._db, written, offset)
         return written
 
     def _written(self, written: Iterable[tuple[int, MessageRecord]]) -> None:
@@ -222,8 +225,7 @@ class SqliteStore(
             written.append((seq, m))
         db.executemany(UPDATE_OPEN, rows)
         db.executemany(UPDATE, closing)
-        if history := history_rows(written, offset):
-            insert_many(db, HISTORY_INSERT, history)
+        write_history(db, written, offset)
         return written + self._insert(new) if new else written
 
     def get(self, message_id: str) -> MessageRecord | None:

@@ -33,6 +33,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "HISTORY_INSERT",
     "INSERT",
+    "INSERT_PLAIN",
     "LISTING_INDEXES",
     "RECORD_COLUMNS",
     "SCHEMA",
@@ -40,7 +41,6 @@ __all__ = [
     "UPDATE",
     "UPDATE_OPEN",
     "Transaction",
-    "history_rows",
     "inbound_record",
     "insert_many",
     "listing_sql",
@@ -48,6 +48,7 @@ __all__ = [
     "message_row",
     "read_history",
     "state_row",
+    "write_history",
 ]
 
 # Version 2 (``PRAGMA user_version``): a message is written whole once, by ``add``, and
@@ -145,6 +146,11 @@ INSERT = (
     "INSERT INTO messages (seq, id, idempotency_key, status, open, created_at, updated_at, source, "
     "destination, body, state, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# A message without an idempotency key or a tenant (most): those columns left out (NULL).
+INSERT_PLAIN = (
+    "INSERT INTO messages (seq, id, status, open, created_at, updated_at, source, destination, body, state) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 UPDATE = "UPDATE messages SET status = ?, open = ?, updated_at = ?, state = ? WHERE seq = ?"
 # A change of a message that stays open (``state_row(..., still_open=True)``): setting
 # ``open`` again to 1 would delete and insert its ``messages_open`` entry all the same.
@@ -170,20 +176,34 @@ def inbound_record(row: tuple[Any, ...]) -> InboundRecord:
 
 
 HISTORY_INSERT = "INSERT OR IGNORE INTO history VALUES (?, ?, ?, ?, ?, ?, ?)"
+# An entry without a detail leaves the column out: a None parameter costs the sqlite3
+# module a failed adapter lookup (an AttributeError raised and cleared, ~3,000
+# instructions on CPython 3.11), more than the rest of the row; a bool costs the same
+# (``applied`` is written as 0 or 1).
+_HISTORY_NO_DETAIL = (
+    "INSERT OR IGNORE INTO history (seq, n, status, at, source, applied) VALUES (?, ?, ?, ?, ?, ?)"
+)
 HISTORY_COLUMNS = "seq, status, at, source, detail, applied"
 
 
-def history_rows(records: Iterable[tuple[int, MessageRecord]], offset: float) -> list[tuple[Any, ...]]:
-    """The history entries of ``records`` ((seq, record) pairs) not written yet, as
-    ``history`` rows."""
+def write_history(
+    db: sqlite3.Connection, records: Iterable[tuple[int, MessageRecord]], offset: float
+) -> None:
+    """Insert the history entries of ``records`` ((seq, record) pairs) not written yet."""
     value = _VALUE
-    rows = []
+    rows, bare = [], []
     for seq, m in records:
         history = m.history
         for n in range(m.history_saved, len(history)):
             status, at, source, detail, applied = history[n]
-            rows.append((seq, n, value[status], at + offset, source, detail, applied))
-    return rows
+            if detail is None:
+                bare.append((seq, n, value[status], at + offset, source, 1 if applied else 0))
+            else:
+                rows.append((seq, n, value[status], at + offset, source, detail, 1 if applied else 0))
+    if rows:
+        insert_many(db, HISTORY_INSERT, rows)
+    if bare:
+        insert_many(db, _HISTORY_NO_DETAIL, bare)
 
 
 def read_history(records: dict[int, MessageRecord], rows: Iterable[tuple[Any, ...]], offset: float) -> None:
