@@ -95,8 +95,10 @@ class SqliteStore(
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.clock_offset = clock_offset
         # Explicit BEGIN/COMMIT. A short busy timeout: the calls run on the event loop, so
-        # another process holding the lock must not stall every bind for long.
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=0.5)
+        # another process holding the lock must not stall every bind for long. Room for
+        # every statement in the cache (``insert_many``'s INSERTs have up to seven texts
+        # each): a statement dropped from it is compiled again at its next use.
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=0.5, cached_statements=512)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         # A checkpoint copies the WAL into the database file and syncs the disk (the one
@@ -223,8 +225,10 @@ class SqliteStore(
             else:
                 closing.append(state_row(seq, m, offset))
             written.append((seq, m))
-        db.executemany(UPDATE_OPEN, rows)
-        db.executemany(UPDATE, closing)
+        if rows:
+            db.executemany(UPDATE_OPEN, rows)
+        if closing:
+            db.executemany(UPDATE, closing)
         write_history(db, written, offset)
         return written + self._insert(new) if new else written
 

@@ -157,9 +157,9 @@ class SqliteEvents:
         self._staged_ids |= {e.id for e, _ in staged}
 
     def _write_events(self, staged: Sequence[tuple[EventRecord, Sequence[Target]]]) -> None:
-        """Inside the caller's transaction. One ``executemany`` for the events, their seqs
-        given (the next ones of the AUTOINCREMENT, read under the write lock: one writer),
-        not one INSERT per event for its rowid."""
+        """Inside the caller's transaction. The events in few INSERTs (``insert_many``),
+        their seqs given (the next ones of the AUTOINCREMENT, read under the write lock:
+        one writer), not one INSERT per event for its rowid."""
         if not staged:
             return
         db = self._db
