@@ -14,6 +14,7 @@ reads them as one batch.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,32 +86,44 @@ class _Store(MemoryStore):
 
 
 class _Smsc:
-    """A scripted SMSC on the test's MemoryNet (one bind at a time is enough)."""
+    """A scripted SMSC on the test's MemoryNet (one bind at a time is enough). It answers
+    each submit_sm at once, or ``answer_after(n)`` seconds later (n: its count from 1)."""
 
-    def __init__(self, log: _Log) -> None:
+    def __init__(self, log: _Log, answer_after: Callable[[int], float] | None = None) -> None:
         self.log = log
+        self.answer_after = answer_after
         self.conns: list[SmppConnection] = []
         self.ids = itertools.count(1)
         self.submitted: dict[str, str] = {}  # destination -> the id we gave
         self.answered: list[int] = []  # sequence numbers of deliver_sm the gateway answered
 
     async def handle(self, conn: SmppConnection) -> None:
-        def on_event(event: Event) -> None:
-            if not isinstance(event, RequestReceived):
-                return
-            pdu = event.pdu
-            if type(pdu) in _BINDS:
-                conn.send_response(event.sequence_number, _BINDS[type(pdu)]())
-            elif isinstance(pdu, SubmitSm):
-                # The part must have been committed as submitting before it got here.
-                self.log.entries.append(("submit_sm", pdu.destination_addr))
-                smsc_id = f"zz{next(self.ids)}"
-                self.submitted[pdu.destination_addr] = smsc_id
-                conn.send_response(event.sequence_number, SubmitSmResp(message_id=smsc_id))
+        async def answer_later(sequence_number: int, smsc_id: str, delay: float) -> None:
+            await trio.sleep(delay)
+            conn.send_response(sequence_number, SubmitSmResp(message_id=smsc_id))
 
-        conn.on_event = on_event
-        self.conns.append(conn)
-        await conn.wait_closed()
+        async with trio.open_nursery() as nursery:
+
+            def on_event(event: Event) -> None:
+                if not isinstance(event, RequestReceived):
+                    return
+                pdu = event.pdu
+                if type(pdu) in _BINDS:
+                    conn.send_response(event.sequence_number, _BINDS[type(pdu)]())
+                elif isinstance(pdu, SubmitSm):
+                    # The part must have been committed as submitting before it got here.
+                    self.log.entries.append(("submit_sm", pdu.destination_addr))
+                    n = next(self.ids)
+                    smsc_id = self.submitted[pdu.destination_addr] = f"zz{n}"
+                    if self.answer_after is None:
+                        conn.send_response(event.sequence_number, SubmitSmResp(message_id=smsc_id))
+                    else:
+                        nursery.start_soon(answer_later, event.sequence_number, smsc_id, self.answer_after(n))
+
+            conn.on_event = on_event
+            self.conns.append(conn)
+            await conn.wait_closed()
+            nursery.cancel_scope.cancel()
 
     def deliver(self, pdus: list[DeliverSm]) -> None:
         """Queue every deliver_sm at once: they leave in one write (one read there)."""
@@ -244,38 +257,10 @@ async def test_submitting_is_committed_before_the_submit_sm_is_written_once_per_
         nursery.cancel_scope.cancel()
 
 
-class _SlowSmsc(_Smsc):
-    """Answers each submit_sm on its own, 10 ms + 1 ms per submit_sm before it later."""
-
-    async def handle(self, conn: SmppConnection) -> None:
-        async with trio.open_nursery() as nursery:
-
-            async def answer(sequence_number: int, smsc_id: str, delay: float) -> None:
-                await trio.sleep(delay)
-                conn.send_response(sequence_number, SubmitSmResp(message_id=smsc_id))
-
-            def on_event(event: Event) -> None:
-                if not isinstance(event, RequestReceived):
-                    return
-                pdu = event.pdu
-                if type(pdu) in _BINDS:
-                    conn.send_response(event.sequence_number, _BINDS[type(pdu)]())
-                elif isinstance(pdu, SubmitSm):
-                    self.log.entries.append(("submit_sm", pdu.destination_addr))
-                    n = next(self.ids)
-                    self.submitted[pdu.destination_addr] = f"zz{n}"
-                    nursery.start_soon(answer, event.sequence_number, f"zz{n}", 0.01 + 0.001 * n)
-
-            conn.on_event = on_event
-            self.conns.append(conn)
-            await conn.wait_closed()
-            nursery.cancel_scope.cancel()
-
-
 async def test_a_full_window_is_refilled_a_quarter_at_a_time_not_a_commit_per_response() -> None:
     log = _Log()
     store = _Store(log)
-    smsc = _SlowSmsc(log)
+    smsc = _Smsc(log, answer_after=lambda n: 0.01 + 0.001 * n)  # each response on its own
     async with trio.open_nursery() as nursery:
         port = _listen(smsc, nursery)
         async with gateway({**_table(port), "window": 8}, store=store) as gw:
