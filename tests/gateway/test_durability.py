@@ -270,7 +270,7 @@ async def test_a_full_window_is_refilled_a_quarter_at_a_time_not_a_commit_per_re
             assert await wait_until(lambda: len(smsc.submitted) == 64, 10)
             # Every response came on its own; the window (8) was refilled 2 at a time
             # (a quarter), so at most 64 / 2 dispatch commits (24 here), not one per response.
-            assert store.commits - commits_before <= 64 // 2  # (48 when each response woke it)
+            assert store.commits - commits_before <= 64 // 2  # (over 40 when each response woke it)
             sent = [e[1] for e in log.entries if isinstance(e, tuple) and e[0] == "submit_sm"]
             assert len(sent) == 64 and set(sent) <= store.committed_submitting
         nursery.cancel_scope.cancel()
