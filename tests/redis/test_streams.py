@@ -16,6 +16,7 @@ import coredis
 import pytest
 import trio
 
+from simulator.smsc import Simulator
 from smppgw.api.accept import Acceptor
 from smppgw.api.keys import Keyring
 from smppgw.api.stream_intake import StreamIntake
@@ -24,7 +25,7 @@ from smppgw.cluster.stream_config import StreamSettings
 from smppgw.cluster.stream_events import ENDPOINT, StreamEvents
 from smppgw.cluster.streams import Entry, Outcome, StreamInput, redis_client
 from smppgw.store.base import PENDING
-from tests.api.helpers import app_config, serving
+from tests.api.helpers import Api, app_config, serving
 from tests.api.test_conversations import YES_NO
 from tests.cluster.helpers import SharedRedis
 from tests.gateway.helpers import ACCOUNT, simulator, smsc
@@ -46,6 +47,20 @@ def configured(config: AppConfig, url: str, prefix: str, **streams: Any) -> AppC
     # Threads off: their events would be on the stream too (every type is); these tests
     # count the messages' own (the STOP test below reads the 2-way types).
     return attrs.evolve(config, streams=settings, twoway=attrs.evolve(config.twoway, threads=False))
+
+
+@contextlib.asynccontextmanager
+async def streaming(
+    tmp_path: Path, url: str, prefix: str, group_on: str
+) -> AsyncIterator[tuple[Simulator, coredis.Redis[str], Api]]:
+    """A simulator, the platform's client with its group "platform" on ``{prefix}:{group_on}``
+    (made before the gateway starts, so it reads from the first entry), and the gateway
+    serving on the streams (``configured``)."""
+    async with simulator() as sim, platform(url) as r:
+        await r.xgroup_create(f"{prefix}:{group_on}", "platform", identifier="0", mkstream=True)
+        config = configured(app_config([smsc(sim)], tmp_path / "gw.sqlite3"), url, prefix)
+        async with serving(config) as api:
+            yield sim, r, api
 
 
 def request(i: int, **extra: Any) -> Fields:
@@ -148,69 +163,63 @@ async def test_a_rejected_request_is_answered_on_the_errors_stream_naming_its_fi
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
     errors = f"{redis_prefix}:errors"
-    async with simulator() as sim, platform(redis_url) as r:
-        await r.xgroup_create(errors, "platform", identifier="0", mkstream=True)
-        config = configured(app_config([smsc(sim)], tmp_path / "gw.sqlite3"), redis_url, redis_prefix)
-        async with serving(config) as api:
-            sent = [await r.xadd(f"{redis_prefix}:in", fields) for fields, _, _ in BAD]
-            good = await r.xadd(f"{redis_prefix}:in", request(2))
-            got = {f["entry"]: f for _, f in await read_group(r, errors, "platform", len(BAD))}
-            assert sorted(got) == sorted(sent)  # one line per rejected entry, the good one not there
-            for entry, (fields, status, field) in zip(sent, BAD, strict=True):
-                line = got[entry]
-                assert set(line) == {"entry", "status", "type", "title", "detail", "field", "errors"}, line
-                assert (int(line["status"]), line["field"]) == (status, field), (fields, line)
-                assert line["type"].startswith("urn:smppgw:problem:") and line["title"] and line["detail"]
-                if field:
-                    assert [e["field"] for e in json.loads(line["errors"])] == [field], line
-                    assert field in line["detail"], line  # the API's words: "to: ..." names it
-            # The same words as the HTTP route's problem+json.
-            http = await api.post("/v1/messages", json.loads(BAD[1][0]["body"]))
-            assert http.status_code == 422 and http.json()["detail"] == got[sent[1]]["detail"]
-            with trio.fail_after(10):
-                while await pending(r, f"{redis_prefix}:in"):
-                    await trio.sleep(0.05)
-            listed = (await api.get("/v1/messages")).json()
-            assert [m["idempotency_key"] for m in listed["messages"] if m["to"] != "447700900100"] == [
-                f"stream:{good}"
-            ]
+    async with streaming(tmp_path, redis_url, redis_prefix, "errors") as (_, r, api):
+        sent = [await r.xadd(f"{redis_prefix}:in", fields) for fields, _, _ in BAD]
+        good = await r.xadd(f"{redis_prefix}:in", request(2))
+        got = {f["entry"]: f for _, f in await read_group(r, errors, "platform", len(BAD))}
+        assert sorted(got) == sorted(sent)  # one line per rejected entry, the good one not there
+        for entry, (fields, status, field) in zip(sent, BAD, strict=True):
+            line = got[entry]
+            assert set(line) == {"entry", "status", "type", "title", "detail", "field", "errors"}, line
+            assert (int(line["status"]), line["field"]) == (status, field), (fields, line)
+            assert line["type"].startswith("urn:smppgw:problem:") and line["title"] and line["detail"]
+            if field:
+                assert [e["field"] for e in json.loads(line["errors"])] == [field], line
+                assert field in line["detail"], line  # the API's words: "to: ..." names it
+        # The same words as the HTTP route's problem+json.
+        http = await api.post("/v1/messages", json.loads(BAD[1][0]["body"]))
+        assert http.status_code == 422 and http.json()["detail"] == got[sent[1]]["detail"]
+        with trio.fail_after(10):
+            while await pending(r, f"{redis_prefix}:in"):
+                await trio.sleep(0.05)
+        listed = (await api.get("/v1/messages")).json()
+        assert [m["idempotency_key"] for m in listed["messages"] if m["to"] != "447700900100"] == [
+            f"stream:{good}"
+        ]
 
 
 async def test_an_idempotency_key_makes_one_message_of_repeated_requests(
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
     errors = f"{redis_prefix}:errors"
-    async with simulator() as sim, platform(redis_url) as r:
-        await r.xgroup_create(errors, "platform", identifier="0", mkstream=True)
-        config = configured(app_config([smsc(sim)], tmp_path / "gw.sqlite3"), redis_url, redis_prefix)
-        async with serving(config) as api:
-            stream = f"{redis_prefix}:in"
-            first = await r.xadd(stream, request(1, idempotency_key="order-17"))  # the key in the body
-            second = await r.xadd(stream, {**request(1), "idempotency_key": "order-17"})  # beside it
-            third = await r.xadd(
-                stream, {**request(1, idempotency_key="order-17"), "idempotency_key": "order-17"}
-            )
-            other = await r.xadd(stream, request(3, idempotency_key="order-17"))  # another message
-            lines = await read_group(r, errors, "platform", 1)
-            assert [(f["entry"], f["status"], f["type"]) for _, f in lines] == [
-                (other, "409", "urn:smppgw:problem:idempotency-conflict")
-            ]
-            with trio.fail_after(10):
-                while await pending(r, stream):
-                    await trio.sleep(0.05)
-            listed = (await api.get("/v1/messages")).json()["messages"]
-            assert [m["idempotency_key"] for m in listed] == ["order-17"]
-            # The HTTP route shares the keys of the stream's tenant (none here, as config keys).
-            http = await api.post("/v1/messages", json.loads(request(1, idempotency_key="order-17")["body"]))
-            assert http.status_code == 200, http.text  # a repeat of the stream's message
-            assert http.json()["id"] == listed[0]["id"]
-            answers = [dict(e.field_values) for e in await r.xrange(f"{redis_prefix}:accepted")]
-            assert [(a["entry"], a["code"], a["id"]) for a in answers] == [
-                (first, "202", listed[0]["id"]), (second, "200", listed[0]["id"]), (third, "200", listed[0]["id"])
-            ]  # fmt: skip
-            await api.wait_status(listed[0]["id"], {"delivered"})
-            assert len(sim.store.select(limit=100)) == 1
-            assert await r.xlen(errors) == 1
+    async with streaming(tmp_path, redis_url, redis_prefix, "errors") as (sim, r, api):
+        stream = f"{redis_prefix}:in"
+        first = await r.xadd(stream, request(1, idempotency_key="order-17"))  # the key in the body
+        second = await r.xadd(stream, {**request(1), "idempotency_key": "order-17"})  # beside it
+        third = await r.xadd(
+            stream, {**request(1, idempotency_key="order-17"), "idempotency_key": "order-17"}
+        )
+        other = await r.xadd(stream, request(3, idempotency_key="order-17"))  # another message
+        lines = await read_group(r, errors, "platform", 1)
+        assert [(f["entry"], f["status"], f["type"]) for _, f in lines] == [
+            (other, "409", "urn:smppgw:problem:idempotency-conflict")
+        ]
+        with trio.fail_after(10):
+            while await pending(r, stream):
+                await trio.sleep(0.05)
+        listed = (await api.get("/v1/messages")).json()["messages"]
+        assert [m["idempotency_key"] for m in listed] == ["order-17"]
+        # The HTTP route shares the keys of the stream's tenant (none here, as config keys).
+        http = await api.post("/v1/messages", json.loads(request(1, idempotency_key="order-17")["body"]))
+        assert http.status_code == 200, http.text  # a repeat of the stream's message
+        assert http.json()["id"] == listed[0]["id"]
+        answers = [dict(e.field_values) for e in await r.xrange(f"{redis_prefix}:accepted")]
+        assert [(a["entry"], a["code"], a["id"]) for a in answers] == [
+            (first, "202", listed[0]["id"]), (second, "200", listed[0]["id"]), (third, "200", listed[0]["id"])
+        ]  # fmt: skip
+        await api.wait_status(listed[0]["id"], {"delivered"})
+        assert len(sim.store.select(limit=100)) == 1
+        assert await r.xlen(errors) == 1
 
 
 class _Died(Exception):
@@ -394,22 +403,19 @@ async def test_inbound_and_consent_events_come_on_the_events_stream_too(
     """Every type of the outbox, not only message.status: a STOP from a handset is a
     message.inbound and a consent.changed (and its confirmation's message.status)."""
     events = f"{redis_prefix}:events"
-    async with simulator() as sim, platform(redis_url) as r:
-        await r.xgroup_create(events, "platform", identifier="0", mkstream=True)
-        config = configured(app_config([smsc(sim)], tmp_path / "gw.sqlite3"), redis_url, redis_prefix)
-        async with serving(config) as api:
-            await api.wait_ready()
-            sim.inject_mo(system_id=None, source_addr="447700900555", destination_addr="12345", text="STOP")
-            types: dict[str, Fields] = {}
-            with trio.fail_after(20):
-                while not {"message.inbound", "consent.changed", "message.status"} <= set(types):
-                    for _, f in await read_group(r, events, "platform", 1):
-                        types.setdefault(f["type"], f)
-            inbound = json.loads(types["message.inbound"]["data"])
-            assert (inbound["source"], inbound["text"]) == ("447700900555", "STOP"), inbound
-            consent = json.loads(types["consent.changed"]["data"])
-            assert "447700900555" in json.dumps(consent), consent
-            assert all(f["id"].startswith("evt_") and int(f["sequence"]) >= 1 for f in types.values())
+    async with streaming(tmp_path, redis_url, redis_prefix, "events") as (sim, r, api):
+        await api.wait_ready()
+        sim.inject_mo(system_id=None, source_addr="447700900555", destination_addr="12345", text="STOP")
+        types: dict[str, Fields] = {}
+        with trio.fail_after(20):
+            while not {"message.inbound", "consent.changed", "message.status"} <= set(types):
+                for _, f in await read_group(r, events, "platform", 1):
+                    types.setdefault(f["type"], f)
+        inbound = json.loads(types["message.inbound"]["data"])
+        assert (inbound["source"], inbound["text"]) == ("447700900555", "STOP"), inbound
+        consent = json.loads(types["consent.changed"]["data"])
+        assert "447700900555" in json.dumps(consent), consent
+        assert all(f["id"].startswith("evt_") and int(f["sequence"]) >= 1 for f in types.values())
 
 
 async def test_conversation_events_come_on_the_events_stream(
@@ -418,24 +424,21 @@ async def test_conversation_events_come_on_the_events_stream(
     """conversation.*: a message sent expecting YES or NO, the handset answers "yes": the
     stream carries conversation.answered, naming the message and the answer."""
     events = f"{redis_prefix}:events"
-    async with simulator() as sim, platform(redis_url) as r:
-        await r.xgroup_create(events, "platform", identifier="0", mkstream=True)
-        config = configured(app_config([smsc(sim)], tmp_path / "gw.sqlite3"), redis_url, redis_prefix)
-        async with serving(config) as api:
-            await api.wait_ready()
-            body = {"to": "447700900001", "from": "12345", "text": "Still coming?", "expect": YES_NO}
-            sent = await api.post("/v1/messages", body)
-            assert sent.status_code == 202, sent.text
-            message_id = sent.json()["id"]
-            with trio.fail_after(20):  # submitted first: the reply links to a sent message
-                while (await api.get(f"/v1/messages/{message_id}")).json()["status"] == "queued":
-                    await trio.sleep(0.05)
-            sim.inject_mo(system_id=ACCOUNT, source_addr="447700900001", destination_addr="12345", text="yes")
-            found: Fields | None = None
-            with trio.fail_after(20):
-                while found is None:
-                    for _, f in await read_group(r, events, "platform", 1):
-                        if f["type"] == "conversation.answered":
-                            found = f
-            data = json.loads(found["data"])
-            assert data["message_id"] == message_id and data["answer"] == "YES", data
+    async with streaming(tmp_path, redis_url, redis_prefix, "events") as (sim, r, api):
+        await api.wait_ready()
+        body = {"to": "447700900001", "from": "12345", "text": "Still coming?", "expect": YES_NO}
+        sent = await api.post("/v1/messages", body)
+        assert sent.status_code == 202, sent.text
+        message_id = sent.json()["id"]
+        with trio.fail_after(20):  # submitted first: the reply links to a sent message
+            while (await api.get(f"/v1/messages/{message_id}")).json()["status"] == "queued":
+                await trio.sleep(0.05)
+        sim.inject_mo(system_id=ACCOUNT, source_addr="447700900001", destination_addr="12345", text="yes")
+        found: Fields | None = None
+        with trio.fail_after(20):
+            while found is None:
+                for _, f in await read_group(r, events, "platform", 1):
+                    if f["type"] == "conversation.answered":
+                        found = f
+        data = json.loads(found["data"])
+        assert data["message_id"] == message_id and data["answer"] == "YES", data
