@@ -62,6 +62,7 @@ from smppgw.gateway.bindpool import BindPool
 from smppgw.gateway.jobs import Job
 from smppgw.gateway.metrics import GatewayMetrics
 from smppgw.gateway.pace import Pace
+from smppgw.gateway.queues import JobQueues
 from smppgw.gateway.shared import SharedAccount, SharedGate
 from smppgw.net.connection import SmppConnection
 from smppgw.net.errors import Outcome
@@ -81,7 +82,7 @@ _ROK = int(CommandStatus.ESME_ROK)
 _LEVELS = 4  # priority_flag 0..3 (SMPP 3.4 §5.2.14)
 
 
-class Dispatcher:
+class Dispatcher(JobQueues):
     def __init__(
         self,
         name: str,
@@ -119,6 +120,7 @@ class Dispatcher:
         self._passed = [0] * _LEVELS  # times each waiting level was passed over (no starvation)
         self.priority_burst = priority_burst
         self._delayed: list[tuple[float, int, Job]] = []
+        self._lapses_after = math.inf  # no queued part lapses before (gateway.queues)
         self._order = itertools.count()
         self._wake = trio.Event()
         self._idle = False
@@ -144,6 +146,8 @@ class Dispatcher:
 
     def put(self, job: Job, *, delay: float = 0.0, first: bool = False) -> None:
         job.part.status = _QUEUED
+        if job.message.validity is not None:
+            self._watch(job)
         if delay > 0:
             heapq.heappush(self._delayed, (self._now() + delay, next(self._order), job))
         elif level := job.message.priority:  # 1..3: its own FIFO (see the module docstring)
@@ -154,68 +158,6 @@ class Dispatcher:
             self.ready.appendleft(job) if first else self.ready.append(job)
         if self._idle:
             self._wake.set()
-
-    def take_unstarted(self) -> list[MessageRecord]:
-        """Remove and return messages none of whose parts reached the SMSC (failover)."""
-        started = {
-            id(j.message) for j in self._all() if j.part.smsc_message_id is not None or j.part.attempts
-        }
-        moved: dict[int, MessageRecord] = {}
-        for job in self._queued():
-            message = job.message
-            if id(message) not in started and not any(p.smsc_message_id for p in message.parts):
-                moved[id(message)] = message
-        self._keep(lambda j: id(j.message) not in moved)
-        return list(moved.values())
-
-    def expire(self, now: float) -> int:
-        """Fail queued parts older than the retry policy's max_age (their SMSC has been
-        unreachable): a message never waits forever. Returns how many were failed."""
-        max_age = self.retry.max_age
-        return self.drop(
-            lambda j: now - j.created >= max_age,
-            Status.FAILED,
-            f"no bind to {self.name} within max_age ({max_age:.0f}s)",
-        )
-
-    def drop(
-        self, doomed: Callable[[Job], bool], status: Status, reason: str, source: str = "gateway"
-    ) -> int:
-        """Remove the queued parts ``doomed`` picks (of messages not final yet) and make
-        their messages final with ``status``; parts already sent are not touched.
-        ``source``: who asked, for the history ("api" for an opt-out)."""
-        # ``doomed`` first: mostly False and cheap (called in C), over every queued part.
-        old = [j for j in self._all() if doomed(j) and not j.message.is_final]
-        if not old:
-            return 0
-        gone = {id(j) for j in old}
-        self._keep(lambda j: id(j) not in gone)
-        for job in old:
-            self._finish(job, status, reason, source)
-        return len(old)
-
-    def _finish(self, job: Job, status: Status, reason: str, source: str = "gateway") -> None:
-        job.part.status, job.part.error = status, reason
-        self._on_final(job.message, status, reason, source)
-
-    def _all(self) -> list[Job]:
-        return [*self._queued(), *(d[2] for d in self._delayed)]
-
-    def _queued(self) -> list[Job]:
-        """The ready jobs, every level (highest first)."""
-        return [j for level in reversed(self._levels) for j in level]
-
-    def _keep(self, keep: Callable[[Job], bool]) -> None:
-        """Keep only the queued jobs ``keep`` accepts (each level in place: ``ready`` is
-        the same deque as ``_levels[0]``)."""
-        for level in self._levels:
-            if level:
-                kept = [j for j in level if keep(j)]
-                level.clear()
-                level.extend(kept)
-        self._high = sum(len(level) for level in self._levels[1:])
-        self._delayed = [d for d in self._delayed if keep(d[2])]
-        heapq.heapify(self._delayed)
 
     def _pop(self) -> Job:
         """The next ready job: the highest level, unless a lower one was passed over more
@@ -235,12 +177,6 @@ class Dispatcher:
         if chosen:
             self._high -= 1
         return levels[chosen].popleft()
-
-    def expire_validity(self, now: float) -> int:
-        """Make ``expired`` the queued messages whose validity lapsed before they were
-        sent (housekeeping, once a second). Returns how many parts were dropped."""
-        lapsed = functools.partial(Job.lapsed, now=now)  # called in C: one frame per queued part, not two
-        return self.drop(lapsed, Status.EXPIRED, "validity lapsed before it was sent")
 
     def _in_time(self, job: Job, now: float) -> bool:
         """Just before a part is sent: False (and its message ``expired``) when its
@@ -289,7 +225,7 @@ class Dispatcher:
             if limits:  # (most jobs have none: no generator per message)
                 wait = max(lim.wait_time(now) for lim in limits)
                 if wait > 0:  # a per-sender / per-route limit: park this job only
-                    heapq.heappush(self._delayed, (now + wait, next(self._order), job))
+                    self._park(job, now + wait)
                     continue
             if account is not None:
                 while (wait := account.wait_time(now)) > 0:
@@ -327,7 +263,7 @@ class Dispatcher:
                     await trio.sleep(wait)
                     continue
                 if wait > 0:  # a per-sender / per-route limit: park this job only
-                    heapq.heappush(self._delayed, (now_of() + wait, next(self._order), job))
+                    self._park(job, now_of() + wait)
                     continue
                 now = now_of()
             if account is not None:
@@ -343,6 +279,14 @@ class Dispatcher:
         self._levels[min(job.message.priority, _LEVELS - 1)].appendleft(job)
         if job.message.priority:
             self._high += 1
+        if job.message.validity is not None:  # (a walk may have run while it was out)
+            self._watch(job)
+
+    def _park(self, job: Job, until: float) -> None:
+        """Into the delayed heap until ``until`` (a limit's wait), watched like ``put``."""
+        heapq.heappush(self._delayed, (until, next(self._order), job))
+        if job.message.validity is not None:
+            self._watch(job)
 
     def _send(self, conn: SmppConnection, job: Job, now: float) -> None:
         part = job.part

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import attrs
 
 from smppgw.core.pdu import SubmitSm
@@ -25,6 +27,12 @@ class Job:
     def lapsed(self, now: float) -> bool:
         """Whether its validity (counted from ``created``) has lapsed at ``now``."""
         return self.message.validity is not None and self.created + self.message.validity - now < 1.0
+
+    def lapses_after(self) -> float:
+        """A time before which it has not lapsed (``lapsed`` is False up to it); inf
+        without a validity. A hair early: float rounding never makes it late."""
+        validity = self.message.validity
+        return math.inf if validity is None else self.created + validity - 1.0 - 1e-6
 
     def time_left(self, now: float) -> bool:
         """Just before it is sent: False when its validity lapsed (its message is then

@@ -3,6 +3,9 @@ clients, four slots."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import trio
 
 from smppgw.cluster.leases import Lease, RedisLeases
@@ -39,17 +42,27 @@ async def test_three_keepers_never_hold_more_than_the_slots_and_share_them(share
                 assert len({lease.slot for lease in live}) == len(live)  # no slot twice
                 await trio.sleep(0.005)
 
-        until = trio.current_time() + 2.5
+        def live(keeper: RedisLeases) -> int:
+            return len([lease for lease in keeper.held if not lease.lost])
+
+        async def reached(what: str, done: Callable[[], bool], limit: float) -> None:
+            # Waited for, not slept on: a loaded CI machine takes longer to get there.
+            with trio.move_on_after(limit):
+                while not done():
+                    await trio.sleep(0.02)
+            assert done(), f"{what}: not within {limit} s (held: {[live(k) for k in keepers]})"
+
+        until = math.inf  # the tasks run until the nursery is cancelled
         async with trio.open_nursery() as nursery:
             for keeper in keepers:
                 await nursery.start(keeper.run)
             nursery.start_soon(watch, until)
             nursery.start_soon(_grab, keepers[0], SLOTS, until, taken)
-            await trio.sleep(0.3)  # the first gateway alone takes every slot
-            assert len(keepers[0].held) == SLOTS
+            await reached("the first gateway alone takes every slot", lambda: live(keepers[0]) == SLOTS, 10)
             for keeper in keepers[1:]:
                 nursery.start_soon(_grab, keeper, SLOTS, until, taken)
-            await trio.sleep(2.3)
+            await reached("the fair share", lambda: sorted(live(k) for k in keepers) == [1, 1, 2], 15)
+            await trio.sleep(0.5)  # and it holds
             nursery.cancel_scope.cancel()
         assert most == SLOTS  # every slot used, none twice, never more than 4
         counts = sorted(len([lease for lease in k.held if not lease.lost]) for k in keepers)
