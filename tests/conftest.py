@@ -23,7 +23,7 @@ _CLUSTER = RedisClusterService()
 # The tests that take longest (seconds each: real processes, servers and campaigns on
 # loopback), about the longest first. They are collected first, so with ``-n 2`` they
 # start first and the short tests fill in after them; with ``--maxschedchunk 1``
-# (pyproject's addopts) a worker takes the next test only when it is free. Otherwise a
+# (set by ``pytest_configure`` under xdist) a worker takes the next test only when it is free. Otherwise a
 # worker could be handed a run of long ones late and end alone on them, the other idle.
 # A node id starting with an entry counts; the rest keep their order after these.
 SLOW_FIRST = (
@@ -77,6 +77,10 @@ def pytest_configure(config: pytest.Config) -> None:
     nothing fails."""
     if hasattr(config, "workerinput"):
         return  # an xdist worker: the controller did it before starting it
+    # One test at a time per worker (SLOW_FIRST), unless given; set here rather than in
+    # pyproject's addopts, which would make ``pytest -p no:xdist`` an unknown-option error.
+    if hasattr(config.option, "maxschedchunk") and config.option.maxschedchunk is None:
+        config.option.maxschedchunk = 1
     for package in ("smppgw", "simulator", "loadtest", "conformance", "campaigns"):
         compileall.compile_dir(ROOT / package, quiet=2)
 
