@@ -180,7 +180,7 @@ class RedisStore(
     # -- messages ---------------------------------------------------------------------------
 
     def _message_op(self, m: MessageRecord, *, check: bool) -> list[Any]:
-        row = list(message_row(0, m, self.clock_offset))
+        row = list(message_row(0, m, self.clock_offset, history=False))
         del row[4], row[0]  # (seq, open: the store keeps both its own way)
         history = [
             orjson.dumps([s.value, at + self.clock_offset, source, detail, applied]).decode()

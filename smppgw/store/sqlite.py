@@ -14,9 +14,11 @@ returns those messages in an earlier state and the gateway resumes them (a part 
 The file uses WAL with ``synchronous=NORMAL``: a commit survives a process crash; a
 power cut may lose the last transactions, never corrupt the file (sqlite.org/wal.html).
 
-History (DESIGN §3): each message's status changes (``MessageRecord.history``) go to
-the ``history`` table, one row per change, written in the same transaction as the
-record (``add``, ``flush``); ``get`` and ``unfinished`` read them back.
+History (DESIGN §3): each message's status changes (``MessageRecord.history``) are in
+its row's ``state``, written with the record (``add``, ``flush``: the same row, so the
+same transaction); ``get`` and ``unfinished`` read them back. A message an older
+version wrote has its history in the ``history`` table, one row per change, read from
+there (and into its state at its next change).
 
 Writes (``store.sqlite_rows``): ``add`` writes a message whole; a change rewrites only
 its status columns and its ``state`` (route, error, the parts), found by ``seq``, the
@@ -71,7 +73,6 @@ from smppgw.store.sqlite_rows import (
     message_row,
     read_history,
     state_row,
-    write_history,
 )
 from smppgw.store.sqlite_schema import prepare
 from smppgw.store.sqlite_threads import SqliteThreads
@@ -146,7 +147,7 @@ class SqliteStore(
         self._written(written)
 
     def _insert(self, messages: Iterable[MessageRecord]) -> list[tuple[int, MessageRecord]]:
-        """Insert ``messages`` whole with their history (in a transaction); their seqs follow
+        """Insert ``messages`` whole, history included (in a transaction); their seqs follow
         the highest one on disk, read under the write lock."""
         first = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM messages").fetchone()[0]
         written = list(enumerate(messages, first))
@@ -156,7 +157,6 @@ class SqliteStore(
             insert_many(self._db, INSERT, rows)
         else:  # neither: the columns left out (NULL), not bound as None (store.sqlite_rows)
             insert_many(self._db, INSERT_PLAIN, [(r[0], r[1], *r[3:11]) for r in rows])
-        write_history(self._db, written, offset)
         return written
 
     def _written(self, written: Iterable[tuple[int, MessageRecord]]) -> None:
@@ -204,8 +204,8 @@ class SqliteStore(
         return len(written)
 
     def _update(self, changed: Iterable[MessageRecord]) -> list[tuple[int, MessageRecord]]:
-        """Rewrite the changing part of each of ``changed`` and add its new history entries
-        (in a transaction); a message not on disk yet is inserted whole."""
+        """Rewrite the changing part of each of ``changed``, its history with it (in a
+        transaction); a message not on disk yet is inserted whole."""
         seqs, db, offset = self._seq, self._db, self.clock_offset
         written: list[tuple[int, MessageRecord]] = []
         new: list[MessageRecord] = []
@@ -229,7 +229,6 @@ class SqliteStore(
             db.executemany(UPDATE_OPEN, rows)
         if closing:
             db.executemany(UPDATE, closing)
-        write_history(db, written, offset)
         return written + self._insert(new) if new else written
 
     def get(self, message_id: str) -> MessageRecord | None:
@@ -242,11 +241,14 @@ class SqliteStore(
         if row is None:
             return None
         record = message_record(row, self.clock_offset)
-        read_history(
-            {row[0]: record},
-            self._db.execute(f"SELECT {HISTORY_COLUMNS} FROM history WHERE seq = ? ORDER BY n", (row[0],)),
-            self.clock_offset,
-        )
+        if not record.history:  # written by an older version: its history has a table
+            read_history(
+                {row[0]: record},
+                self._db.execute(
+                    f"SELECT {HISTORY_COLUMNS} FROM history WHERE seq = ? ORDER BY n", (row[0],)
+                ),
+                self.clock_offset,
+            )
         return record
 
     def find_key(self, idempotency_key: str, tenant: str | None = None) -> MessageRecord | None:
@@ -262,14 +264,16 @@ class SqliteStore(
             f"SELECT {RECORD_COLUMNS} FROM messages WHERE open = 1 ORDER BY created_at"
         ).fetchall()
         by_seq = {row[0]: message_record(row, self.clock_offset) for row in rows}
-        read_history(
-            by_seq,
-            self._db.execute(
-                f"SELECT {HISTORY_COLUMNS} FROM history WHERE seq IN "
-                "(SELECT seq FROM messages WHERE open = 1) ORDER BY seq, n"
-            ),
-            self.clock_offset,
-        )
+        older = {seq: r for seq, r in by_seq.items() if not r.history}  # history in its table
+        if older:
+            read_history(
+                older,
+                self._db.execute(
+                    f"SELECT {HISTORY_COLUMNS} FROM history WHERE seq IN "
+                    "(SELECT seq FROM messages WHERE open = 1) ORDER BY seq, n"
+                ),
+                self.clock_offset,
+            )
         for seq, r in by_seq.items():
             self._live[r.id] = r
             self._seq[r.id] = seq

@@ -31,7 +31,6 @@ __all__ = [
     "INBOUND_COLUMNS",
     "INSERT_INBOUND",
     "HISTORY_COLUMNS",
-    "HISTORY_INSERT",
     "INSERT",
     "INSERT_PLAIN",
     "LISTING_INDEXES",
@@ -48,7 +47,6 @@ __all__ = [
     "message_row",
     "read_history",
     "state_row",
-    "write_history",
 ]
 
 # Version 2 (``PRAGMA user_version``): a message is written whole once, by ``add``, and
@@ -62,7 +60,11 @@ __all__ = [
 # Version 4: the 2-way notes on inbound (keyword, in_reply_to, conversation_id, answer,
 # linked_by: store.base.INBOUND_NOTES); the consent history (``store.sqlite_consent``),
 # of which ``optouts`` became a view.
-SCHEMA_VERSION = 4
+# Version 5: a message's history is in its ``state`` (its key ``history``), rewritten
+# with the row at each change, no longer a row per entry in ``history`` (kept: the
+# messages an older version wrote are read from it). An older smppgw would read a
+# version 5 file's messages without their history, so it refuses the file.
+SCHEMA_VERSION = 5
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY,  -- insert order (the rowid): updates and the history key on it
@@ -100,7 +102,7 @@ CREATE TABLE IF NOT EXISTS inbound (
     answer TEXT,
     linked_by TEXT
 );
-CREATE TABLE IF NOT EXISTS history (
+CREATE TABLE IF NOT EXISTS history (  -- written by versions 2 to 4 only (SCHEMA_VERSION)
     seq INTEGER NOT NULL,  -- messages.seq
     n INTEGER NOT NULL,  -- the change's place in its message's history, from 0
     status TEXT NOT NULL,
@@ -175,39 +177,12 @@ def inbound_record(row: tuple[Any, ...]) -> InboundRecord:
     return InboundRecord(seq=row[0], **fields)
 
 
-HISTORY_INSERT = "INSERT OR IGNORE INTO history VALUES (?, ?, ?, ?, ?, ?, ?)"
-# An entry without a detail leaves the column out: a None parameter costs the sqlite3
-# module a failed adapter lookup (an AttributeError raised and cleared, ~3,000
-# instructions on CPython 3.11), more than the rest of the row; a bool costs the same
-# (``applied`` is written as 0 or 1).
-_HISTORY_NO_DETAIL = (
-    "INSERT OR IGNORE INTO history (seq, n, status, at, source, applied) VALUES (?, ?, ?, ?, ?, ?)"
-)
 HISTORY_COLUMNS = "seq, status, at, source, detail, applied"
 
 
-def write_history(
-    db: sqlite3.Connection, records: Iterable[tuple[int, MessageRecord]], offset: float
-) -> None:
-    """Insert the history entries of ``records`` ((seq, record) pairs) not written yet."""
-    value = _VALUE
-    rows, bare = [], []
-    for seq, m in records:
-        history = m.history
-        for n in range(m.history_saved, len(history)):
-            status, at, source, detail, applied = history[n]
-            if detail is None:
-                bare.append((seq, n, value[status], at + offset, source, 1 if applied else 0))
-            else:
-                rows.append((seq, n, value[status], at + offset, source, detail, 1 if applied else 0))
-    if rows:
-        insert_many(db, HISTORY_INSERT, rows)
-    if bare:
-        insert_many(db, _HISTORY_NO_DETAIL, bare)
-
-
 def read_history(records: dict[int, MessageRecord], rows: Iterable[tuple[Any, ...]], offset: float) -> None:
-    """Give each record (by seq) its history from ``rows`` (``HISTORY_COLUMNS``, in order)."""
+    """Give each record (by seq) its history from ``rows`` (``HISTORY_COLUMNS``, in order):
+    the ``history`` table of a message an older version wrote (its state has none)."""
     for seq, status, at, source, detail, applied in rows:
         record = records.get(seq)
         if record is not None:
@@ -220,7 +195,7 @@ def read_history(records: dict[int, MessageRecord], rows: Iterable[tuple[Any, ..
 # field through Python calls: about four times the cost). The body holds what
 # ``new_record`` fixed at acceptance; the columns are queried; the state is everything
 # else (a field added to ``MessageRecord`` lands there: rewritten at each change, so
-# never stale). The history has its own table.
+# never stale), and the history with it (``_state``).
 _BODY_FIELDS = ("text", "encoding", "dlr", "validity", "priority", "tags", "callback_url")
 _COLUMN_FIELDS = (
     "id", "idempotency_key", "status", "created_at", "updated_at", "source", "destination", "tenant"
@@ -276,14 +251,25 @@ _part_state = _state_of(_PART_FIELDS, _PART_TIMES)
 _message_state = _state_of(_STATE_FIELDS, ("send_at",))
 
 
-def _state(m: MessageRecord, offset: float) -> str:
+def _state(m: MessageRecord, offset: float, history: bool = True) -> str:
     state = _message_state(m, offset)
     state["parts"] = [_part_state(p, offset) for p in m.parts]
+    if history and m.history:
+        # The whole history, [status, at, source, detail, applied] per entry (as the Redis
+        # store keeps it), rewritten with the row, which SQLite rewrites whole at each
+        # change anyway. A row per entry in a table of its own (a b-tree insert, its
+        # bindings, its tuple) cost more than the bigger state: in a store workload of four
+        # changes a message, ~616,000 instructions per message before, ~600,000 after.
+        value = _VALUE
+        state["history"] = [
+            (value[s], at + offset, source, detail, applied) for s, at, source, detail, applied in m.history
+        ]
     return orjson.dumps(state).decode()  # ~10x json.dumps; a TEXT column (JSON functions read it)
 
 
-def message_row(seq: int, m: MessageRecord, offset: float) -> tuple[Any, ...]:
-    """The ``messages`` row of ``m`` (``INSERT``'s columns), times on the wall clock."""
+def message_row(seq: int, m: MessageRecord, offset: float, *, history: bool = True) -> tuple[Any, ...]:
+    """The ``messages`` row of ``m`` (``INSERT``'s columns), times on the wall clock; its
+    state without the history if not ``history`` (the Redis store keeps it apart)."""
     body = dict(zip(_BODY_FIELDS, _body_values(m), strict=True))
     return (
         seq,
@@ -296,7 +282,7 @@ def message_row(seq: int, m: MessageRecord, offset: float) -> tuple[Any, ...]:
         m.source,
         m.destination,
         orjson.dumps(body).decode(),
-        _state(m, offset),
+        _state(m, offset, history),
         m.tenant,
     )
 
@@ -310,10 +296,18 @@ def state_row(seq: int, m: MessageRecord, offset: float, still_open: bool = Fals
 
 
 def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:
-    """The record of a ``messages`` row (``RECORD_COLUMNS``), times on this process's clock."""
+    """The record of a ``messages`` row (``RECORD_COLUMNS``), times on this process's clock.
+    Its history is the state's; a row an older version wrote has none there (its history
+    is in the ``history`` table: ``read_history``)."""
     _, id_, key, status, created_at, updated_at, source, destination, body, state, tenant = row
     fields = orjson.loads(body)
     fields.update(orjson.loads(state))
+    history = fields.pop("history", None)
+    if history is not None:
+        fields["history"] = [
+            (Status(s), at - offset, source_, detail, applied) for s, at, source_, detail, applied in history
+        ]
+        fields["history_saved"] = len(history)
     parts = []
     for p in fields.pop("parts"):
         for name in _PART_TIMES:

@@ -11,7 +11,9 @@ smppgw (a higher version) is refused with ``StoreError``: this code cannot know 
 it would lose. A file of version 2 gets the ``tenant`` columns (``_add_tenants``); the
 ``api_keys`` table is made where missing. A file of version 3 gets the inbound 2-way
 notes' columns (``_add_columns``). An ``optouts`` table becomes the consent history
-(``store.sqlite_consent``).
+(``store.sqlite_consent``). A file of version 4 needs nothing: its messages' history
+stays in the ``history`` table, read from there until a message's next change writes
+it into the row (``sqlite_rows.SCHEMA_VERSION``).
 """
 
 from __future__ import annotations

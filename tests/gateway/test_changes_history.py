@@ -4,6 +4,7 @@ parts rollup (issue 13 item 2)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -84,7 +85,7 @@ def test_a_view_of_a_message_under_way_is_not_final(backend: Backend) -> None:
     assert [h["status"] for h in view["history"]] == ["submitted"]
 
 
-def test_sqlite_writes_each_entry_once_in_the_flush_and_a_restart_continues_it(tmp_path: Path) -> None:
+def test_sqlite_writes_the_history_in_the_row_and_a_restart_continues_it(tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite3"
     store = SqliteStore(db)
     r = record(3, parts=[PartRecord(1, 1)])
@@ -92,12 +93,20 @@ def test_sqlite_writes_each_entry_once_in_the_flush_and_a_restart_continues_it(t
     store.add([r])
     advance(r, Status.SUBMITTING, "gateway", 2.0)
     store.save(r)
-    assert sqlite3.connect(db).execute("SELECT count(*) FROM history").fetchone() == (1,)
+
+    def history() -> object:
+        (state,) = sqlite3.connect(db).execute("SELECT state FROM messages").fetchone()
+        return json.loads(state)["history"]
+
+    assert history() == [["queued", 1.0, "gateway", "accepted", True]]
     store.flush()
-    store.save(r)  # saved again with nothing new: no row written twice
+    store.save(r)  # saved again with nothing new: the same history
     store.flush()
-    rows = sqlite3.connect(db).execute("SELECT n, status, source FROM history ORDER BY n").fetchall()
-    assert rows == [(0, "queued", "gateway"), (1, "submitting", "gateway")]
+    assert history() == [
+        ["queued", 1.0, "gateway", "accepted", True],
+        ["submitting", 2.0, "gateway", None, True],
+    ]
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM history").fetchone() == (0,)  # (older files')
     # A restart resumes the message with its history; new entries follow on.
     again = SqliteStore(db)
     [resumed] = again.unfinished()

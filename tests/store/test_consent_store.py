@@ -12,6 +12,7 @@ import pytest
 
 from smppgw.store.base import OptOutRecord, Store, StoreError, Target, event_id
 from smppgw.store.sqlite import SqliteStore
+from smppgw.store.sqlite_rows import SCHEMA_VERSION
 from smppgw.twoway.consent import ALL, OPTED_IN, OPTED_OUT, Consent, ConsentEvent, Scope
 from tests.store.helpers import Backend
 
@@ -112,7 +113,7 @@ def test_an_older_files_optouts_table_moves_into_the_history(tmp_path: Path) -> 
     assert raw.execute("SELECT type FROM sqlite_master WHERE name = 'optouts'").fetchone() == ("view",)
     assert raw.execute("SELECT number FROM optouts").fetchall() == [("447700900002",)]
     assert raw.execute("SELECT count(*) FROM consent").fetchone() == (3,)  # appended, nothing erased
-    assert raw.execute("PRAGMA user_version").fetchone() == (4,)
+    assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
 def test_consent_changed_events_carry_the_event_as_json(backend: Backend) -> None:

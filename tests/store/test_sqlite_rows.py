@@ -13,7 +13,7 @@ import attrs
 import orjson
 import pytest
 
-from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, owes_work
+from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, advance, owes_work
 from smppgw.store.sqlite import SqliteStore
 from smppgw.store.sqlite_rows import insert_many
 from tests.store.helpers import record
@@ -25,7 +25,8 @@ _BODY = {"text", "encoding", "dlr", "validity", "priority", "tags", "callback_ur
 
 def _expected_state(m: MessageRecord) -> str:
     """The state column as the plain comprehension made it: every field of the record
-    but the columns, the body and the history, None left out, times on the wall clock."""
+    but the columns and the body, None left out, times on the wall clock; the history
+    (if any) as lists, its times on the wall clock too."""
 
     def fields(obj: Any, skip: set[str], times: set[str]) -> dict[str, Any]:
         out = {}
@@ -40,6 +41,10 @@ def _expected_state(m: MessageRecord) -> str:
 
     state = fields(m, _COLUMNS | _BODY | {"parts", "history", "history_saved"}, {"send_at"})
     state["parts"] = [fields(p, set(), {"submitted_at", "receipt_at"}) for p in m.parts]
+    if m.history:
+        state["history"] = [
+            [s.value, at + OFFSET, source, detail, ok] for s, at, source, detail, ok in m.history
+        ]
     return orjson.dumps(state).decode()
 
 
@@ -66,16 +71,27 @@ def test_the_state_column_is_byte_for_byte_the_fields_not_none(tmp_path: Path) -
     db = tmp_path / "s.sqlite3"
     store = SqliteStore(db, clock_offset=OFFSET)
     records = [_full(1), record(2), record(3, parts=[PartRecord(index=1, total=1)])]
+    advance(records[0], Status.QUEUED, "api", 100.5, "accepted")  # (it is submitted: refused)
+    advance(records[0], Status.SUBMITTED, "smpp", 101.25)
+    advance(records[0], Status.QUEUED, "api", 101.5)  # refused too (history only): applied false
     assert all(getattr(records[0], f.name) is not None for f in attrs.fields(MessageRecord))
     assert all(getattr(records[0].parts[0], f.name) is not None for f in attrs.fields(PartRecord))
     store.add(records)
     records[2].status, records[2].parts[0].receipt_at, records[2].error = Status.DELIVERED, 103.0, "late"
+    advance(records[2], Status.DELIVERED, "receipt", 103.0, "DELIVRD")
     store.save(records[2])
     store.flush()
     states = _states(db)
     for m in records:
         assert states[m.id][0] == _expected_state(m)
     assert json.loads(states[records[0].id][0])["parts"][0]["receipt_at"] == OFFSET + 102.5
+    assert [h[4] for h in json.loads(states[records[0].id][0])["history"]] == [False, True, False]
+    # And each history reads back as it was (a new store: from the file).
+    again = SqliteStore(db, clock_offset=OFFSET)
+    for m in records:
+        back = again.get(m.id)
+        assert back is not None and back.history == m.history
+        assert back.history_saved == len(m.history)
 
 
 def test_a_change_sets_open_as_owes_work_says(tmp_path: Path) -> None:

@@ -120,3 +120,41 @@ def test_a_migration_that_fails_leaves_the_file_as_it_was(tmp_path: Path) -> Non
     assert raw.execute("PRAGMA user_version").fetchone() == (0,)
     assert raw.execute("SELECT count(*) FROM messages").fetchone() == (2,)
     assert raw.execute("SELECT count(*) FROM history").fetchone() == (6,)
+
+
+def test_a_version_4_file_keeps_its_history_table_and_a_change_moves_it_into_the_row(tmp_path: Path) -> None:
+    """Before version 5 a message's history was a row per entry in ``history``: such a
+    message reads back the same (``get``, ``unfinished``), and its next change writes its
+    whole history into its state."""
+    db = tmp_path / "v4.db"
+    done, open_one = record(1, parts=[PartRecord(1, 1)]), record(2, parts=[PartRecord(1, 1)])
+    for r, final in ((done, Status.DELIVERED), (open_one, Status.SUBMITTED)):
+        advance(r, Status.QUEUED, "api", 1_000.0, "accepted")
+        advance(r, final, "smpp", 1_001.0)
+        advance(r, Status.QUEUED, "api", 1_002.0)  # refused: applied False
+    SqliteStore(db).add([done, open_one])
+    with sqlite3.connect(db) as raw:  # as version 4 wrote them: the history in its table
+        for seq, r in enumerate((done, open_one), 1):
+            raw.executemany(
+                "INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (seq, n, s.value, at, source, detail, int(ok))
+                    for n, (s, at, source, detail, ok) in enumerate(r.history)
+                ],
+            )
+        raw.execute("UPDATE messages SET state = json_remove(state, '$.history')")
+        raw.execute("PRAGMA user_version = 4")
+    store = SqliteStore(db)
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    back = store.get(done.id)
+    assert back is not None and back.history == done.history and back.history_saved == 3
+    [resumed] = store.unfinished()
+    assert resumed.history == open_one.history and resumed.history_saved == 3
+    advance(resumed, Status.DELIVERED, "receipt", 1_003.0, "DELIVRD")
+    resumed.parts[0].status = Status.DELIVERED
+    store.save(resumed)
+    store.flush()
+    (state,) = sqlite3.connect(db).execute("SELECT state FROM messages WHERE seq = 2").fetchone()
+    assert [h[0] for h in json.loads(state)["history"]] == ["queued", "submitted", "queued", "delivered"]
+    again = SqliteStore(db).get(open_one.id)
+    assert again is not None and again.history == resumed.history and len(again.history) == 4
