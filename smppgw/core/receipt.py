@@ -280,7 +280,7 @@ def quick_receipt(*, short_message: bytes, tlvs: Sequence[Tlv]) -> Receipt | Non
     A receipt with valid receipted_message_id *and* message_state TLVs (SMPP 3.4 §4.6.1:
     "should be present") needs no text scan to be correlated: the id and the state come
     from the TLVs (which ``parse_receipt`` prefers anyway), ``stat`` is the state's
-    word and ``err`` is read with two ``find`` calls. Returns None when the TLVs are not
+    word and ``err`` is read with two ``partition`` calls. Returns None when the TLVs are not
     both there and valid: call ``parse_receipt`` then. Never raises.
     """
     id_tlv = state_tlv = None
@@ -293,25 +293,24 @@ def quick_receipt(*, short_message: bytes, tlvs: Sequence[Tlv]) -> Receipt | Non
     if id_tlv is None or state_tlv is None or len(state_tlv.value) != 1:
         return None
     state = _STATES.get(state_tlv.value[0])
-    message_id = id_tlv.as_str().strip()
+    # ``partition``, not ``find``: bytes.find parses its arguments the slow way (~600
+    # instructions a call); this is Tlv.as_str, and the ``err:`` value up to a space.
+    message_id = id_tlv.value.partition(b"\x00")[0].decode("latin-1").strip()
     if state is None or not message_id:
         return None
     error = None
-    raw = short_message
-    if raw:
-        at = raw.find(b"err:")
-        if at < 0:
-            at = raw.find(b"ERR:")
-        if at >= 0:
-            end = raw.find(b" ", at + 4)
-            value = raw[at + 4 : end if end >= 0 else len(raw)].strip()
-            error = value.decode("latin-1") or None
+    if short_message:
+        _, found, tail = short_message.partition(b"err:")
+        if not found:
+            _, found, tail = short_message.partition(b"ERR:")
+        if found:
+            error = tail.partition(b" ")[0].strip().decode("latin-1") or None
     # One dict instead of 14 frozen setattrs (no validators to skip: values only), as the
-    # codec builds PDUs.
-    return build(Receipt, {
-        **_RECEIPT_DEFAULTS, "message_id": message_id, "tlv_id": message_id, "state": state,
-        "stat": _STAT_OF[state], "error": error,
-    })  # fmt: skip
+    # codec builds PDUs; a copy of the defaults, then the five values (no merge).
+    values = _RECEIPT_DEFAULTS.copy()
+    values["message_id"] = values["tlv_id"] = message_id
+    values["state"], values["stat"], values["error"] = state, _STAT_OF[state], error
+    return build(Receipt, values)
 
 
 _RECEIPT_DEFAULTS: Final = {a.name: a.default for a in attrs.fields(Receipt)}

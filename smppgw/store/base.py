@@ -120,6 +120,9 @@ __all__ = [
 ]
 
 
+_LABEL = {status: status.value for status in Status}  # ``.value``: 2 frames (to_dict, per event)
+
+
 @attrs.define(eq=False)
 class PartRecord:
     index: int  # 1-based
@@ -141,7 +144,7 @@ class PartRecord:
     def to_dict(self) -> dict[str, Any]:
         return {
             "index": self.index,
-            "status": self.status.value,
+            "status": _LABEL[self.status],
             "final": self.status in FINAL,
             "smsc_message_id": self.smsc_message_id,
             "attempts": self.attempts,
@@ -190,7 +193,7 @@ class MessageRecord:
             "id": self.id,
             "from": self.source,
             "to": self.destination,
-            "status": self.status.value,
+            "status": _LABEL[self.status],
             "final": self.status in FINAL,
             "route": self.route,
             "smsc": self.smsc,

@@ -631,3 +631,39 @@ def test_quick_receipt_needs_both_tlvs() -> None:
     assert quick_receipt(short_message=text, tlvs=()) is None
     bad_state = (*only_id, Tlv(TlvTag.MESSAGE_STATE, b"\x63"))
     assert quick_receipt(short_message=text, tlvs=bad_state) is None
+
+
+def _reference_id_and_error(id_value: bytes, short_message: bytes) -> tuple[str, str | None]:
+    """What quick_receipt read with ``find`` before it used ``partition``: the same answers."""
+    nul = id_value.find(b"\x00")
+    message_id = (id_value if nul < 0 else id_value[:nul]).decode("latin-1").strip()
+    error = None
+    at = short_message.find(b"err:")
+    if at < 0:
+        at = short_message.find(b"ERR:")
+    if at >= 0:
+        end = short_message.find(b" ", at + 4)
+        error = (
+            short_message[at + 4 : end if end >= 0 else len(short_message)].strip().decode("latin-1") or None
+        )
+    return message_id, error
+
+
+@given(
+    id_value=st.binary(min_size=1, max_size=65)
+    | st.sampled_from([b"123\x00", b" 0a1B \x00junk", b"42", b"\t7\x00"]),
+    short_message=st.binary(max_size=60)
+    | st.lists(
+        st.sampled_from([b"err:", b"ERR:", b"err:000", b" ", b"\t", b"x", b"stat:DELIVRD", b"\x00"])
+    ).map(b"".join),
+)
+def test_quick_receipt_reads_the_id_and_err_as_find_did(id_value: bytes, short_message: bytes) -> None:
+    tlvs = (Tlv(TlvTag.RECEIPTED_MESSAGE_ID, id_value), Tlv(TlvTag.MESSAGE_STATE, b"\x02"))
+    quick = quick_receipt(short_message=short_message, tlvs=tlvs)
+    message_id, error = _reference_id_and_error(id_value, short_message)
+    if not message_id:
+        assert quick is None
+        return
+    assert quick is not None
+    assert (quick.message_id, quick.tlv_id, quick.error) == (message_id, message_id, error)
+    assert quick.stat == "DELIVRD" and quick.text_id is None and quick.extra == ()
