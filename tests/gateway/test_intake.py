@@ -157,7 +157,7 @@ def test_routes_without_prefixes_go_by_sender_kind_and_tags() -> None:
             {"name": "rest", "smscs": ["a"]},
         ],
     )
-    cases = [({}, "rest", "a"), ({"source": "Shop"}, "alpha", "b"), ({"tags": ["otp"]}, "tagged", "c"),
+    cases: list[tuple[dict[str, Any], str, str]] = [({}, "rest", "a"), ({"source": "Shop"}, "alpha", "b"), ({"tags": ["otp"]}, "tagged", "c"),
              ({"source": "Shop", "tags": ["x"]}, "alpha", "b")]  # fmt: skip
     for more, route, smsc in cases:
         record, _ = gw.intake.accept(_fields(**more))
