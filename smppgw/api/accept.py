@@ -66,8 +66,8 @@ log = logging.getLogger(__name__)
 
 _encode = msgspec.json.Encoder().encode
 _JSON = [(b"content-type", b"application/json")]
-# A batch item's field path prefix, made once (an f-string per item cost more than the
-# item's ``check``); and each status's label (``.value`` is a property: two frames).
+# A batch item's field path prefix, made once rather than formatted per item (only an
+# error uses it); and each status's label (``.value`` is a property: two frames).
 _AT = tuple(f"messages[{i}]." for i in range(MAX_BATCH))
 _LABEL = {status: status.value for status in Status}
 
