@@ -31,6 +31,7 @@ import trio
 
 from smppgw.api.addresses import address
 from smppgw.api.bodies import (
+    MAX_BATCH,
     ExpectBody,
     MessageBody,
     check,
@@ -51,7 +52,7 @@ from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.net.http import FastRoute, Request
 from smppgw.net.http import Response as HttpResponse
 from smppgw.policy.addressing import AddressError, to_smpp
-from smppgw.store.base import MessageRecord, Store, StoreError
+from smppgw.store.base import MessageRecord, Status, Store, StoreError
 from smppgw.twoway.conversations import Expect, ExpectError, expect_from
 
 __all__ = ["BATCH", "SINGLE", "Acceptor", "accepted", "fast_routes", "openapi_components"]
@@ -65,6 +66,10 @@ log = logging.getLogger(__name__)
 
 _encode = msgspec.json.Encoder().encode
 _JSON = [(b"content-type", b"application/json")]
+# A batch item's field path prefix, made once rather than formatted per item (only an
+# error uses it); and each status's label (``.value`` is a property: two frames).
+_AT = tuple(f"messages[{i}]." for i in range(MAX_BATCH))
+_LABEL = {status: status.value for status in Status}
 
 
 def _fields(
@@ -146,7 +151,7 @@ class _Pending:
 
 
 def accepted(record: MessageRecord) -> dict[str, Any]:
-    return {"id": record.id, "status": record.status.value, "segments": len(record.parts)}
+    return {"id": record.id, "status": _LABEL[record.status], "segments": len(record.parts)}
 
 
 class Acceptor:
@@ -324,8 +329,9 @@ class Acceptor:
         results: list[dict[str, Any] | None] = [None] * len(items)
         fresh: list[tuple[int, dict[str, Any]]] = []
         keys_in_batch: set[str] = set()
+        n = 0  # accepted: the new ones and the repeats (answered with their first)
         for i, item in enumerate(items):
-            at = f"messages[{i}]."
+            at = _AT[i]
             if errors := check(item, at):
                 results[i] = invalid_fields(errors).item()
                 continue
@@ -350,6 +356,7 @@ class Acceptor:
                     continue
                 if seen is not None:
                     results[i] = seen
+                    n += 1
                     continue
             fresh.append((i, fields))
         self._room(len(fresh), who)
@@ -359,11 +366,11 @@ class Acceptor:
             raise Problem(503, f"not accepted: {exc}") from None
         for (i, _), outcome in zip(fresh, outcomes, strict=True):
             if isinstance(outcome, SubmitError):
-                results[i] = unsendable(outcome, f"messages[{i}].").item()
+                results[i] = unsendable(outcome, _AT[i]).item()
             else:
                 self.quota.add(who, outcome)
                 results[i] = accepted(outcome)
-        n = sum(1 for r in results if r is not None and "id" in r)
+                n += 1
         return 202, _encode({"accepted": n, "rejected": len(results) - n, "results": results})
 
 

@@ -294,11 +294,12 @@ class Gateway:
         then queued. Returns a record or the error per item."""
         results: list[MessageRecord | SubmitError] = []
         plans: list[Plan] = []
-        for fields in messages:
+        accept = self.intake.accept
+        for fields in cast(Sequence[SubmitFields], messages):  # (once: cast is a call)
             try:
                 if not self._accepting:
                     raise SubmitError("the gateway is not running")
-                record, plan = self.intake.accept(cast(SubmitFields, fields))
+                record, plan = accept(fields)
             except SubmitError as exc:
                 results.append(exc)
                 continue

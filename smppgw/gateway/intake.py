@@ -110,6 +110,10 @@ class Intake:
         failover_after: float = 5.0,
     ) -> None:
         self.router = Router(config.routes)
+        # No route keyed on the destination (no prefixes, the usual config): a message
+        # without tags has its sender kind's route, found here once instead of per message.
+        plain = not any(r.prefixes for r in config.routes)
+        self._plain_routes = {k: self.router.route("", k) for k in AddressKind} if plain else None
         self.store = store
         self.opted_out = opted_out  # the opt-out registry, checked before a message is queued
         #: The consent check (gateway.consent.ConsentGate.at_accept): None, or why the
@@ -219,7 +223,11 @@ class Intake:
             if name not in self._smscs:
                 raise SubmitError(f"message {record.id}: SMSC {name!r} is no longer configured")
         else:  # see the module docstring
-            found = self.router.route(record.destination, src.kind, record.tags)
+            plain = self._plain_routes
+            if plain is not None and not record.tags:
+                found = plain[src.kind]
+            else:
+                found = self.router.route(record.destination, src.kind, record.tags)
             if found is None:
                 raise SubmitError(f"no route for {record.destination} from a {src.kind.value} sender")
             sending = self._sending

@@ -37,7 +37,8 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from itertools import islice
+from itertools import groupby, islice
+from operator import attrgetter
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
@@ -64,6 +65,7 @@ _CHECK_TTL = 60.0  # seconds an SSRF check of a callback host holds
 _CHECKED_MAX = 10_000
 _SINK_BACKOFF_CAP = 30.0
 _RECORD_EVERY = 0.1  # seconds between writes of the attempts' outcomes (``_recorder``)
+_ENDPOINT = attrgetter("endpoint")
 
 
 class Poster(Protocol):
@@ -209,18 +211,18 @@ class Webhooks:
             )
             return 0
         grown: list[_Lane] = []
-        for d in due:
-            lane = self._lanes.get(d.endpoint)
+        for name, run in groupby(due, _ENDPOINT):  # (the store reads an endpoint's together)
+            lane = self._lanes.get(name)
             if lane is None:
                 # A sink takes two batches; a batched endpoint a batch per runner.
-                sink, endpoint = self._sinks.get(d.endpoint), self._endpoints.get(d.endpoint)
+                sink, endpoint = self._sinks.get(name), self._endpoints.get(name)
                 room = (
                     max(depth, size * (endpoint.batch if endpoint else 1)) if sink is None else 2 * sink.batch
                 )
-                lane = self._lanes[d.endpoint] = _Lane(room // 2)
+                lane = self._lanes[name] = _Lane(room // 2)
             if not grown or grown[-1] is not lane:
                 grown.append(lane)
-            lane.queue.append(d)
+            lane.queue.extend(run)
         for lane in grown:
             lane.grew.set()
             lane.grew = trio.Event()
@@ -255,11 +257,7 @@ class Webhooks:
                 for _ in batch:
                     lane.queue.popleft()
                 now = self._clock()
-                self._outcomes += [
-                    Attempt(seq=d.seq, endpoint=d.endpoint, state=DELIVERED, at=now, next_attempt_at=now,
-                            status=None, error=None)
-                    for d in batch
-                ]  # fmt: skip
+                self._outcomes += [Attempt(d.seq, d.endpoint, DELIVERED, now, now, None, None) for d in batch]
                 self.calls.labels(name, DELIVERED).inc(len(batch))
                 if len(lane.queue) <= lane.low:
                     self._wake.set()  # running low: top it up
@@ -321,11 +319,8 @@ class Webhooks:
                 kv(event=d.event_id, events=len(batch), endpoint=_label(d.endpoint), attempts=d.attempts + 1,
                    error=error or f"HTTP {status}"),
             )  # fmt: skip
-        self._outcomes += [
-            Attempt(seq=x.seq, endpoint=x.endpoint, state=state, at=now, next_attempt_at=next_at,
-                    status=status, error=error)
-            for x in batch
-        ]  # fmt: skip
+        # (positional: a call with seven keywords costs more than the tuple it makes)
+        self._outcomes += [Attempt(x.seq, x.endpoint, state, now, next_at, status, error) for x in batch]
 
     def _backoff(self, attempts: int) -> float:
         s = self.settings

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 
 import trio
 
@@ -32,16 +33,19 @@ from smppgw.store.base import Delivery
 
 __all__ = ["batch_body", "batch_id", "gather", "take"]
 
+# (map with these: no generator frame resumed per event)
+_EVENT_ID, _BODY = attrgetter("event_id"), attrgetter("body")
+
 
 def batch_id(deliveries: Sequence[Delivery]) -> str:
     """The ``webhook-id`` of a batch: the same events give the same id."""
-    digest = hashlib.blake2b(",".join(d.event_id for d in deliveries).encode(), digest_size=12)
+    digest = hashlib.blake2b(",".join(map(_EVENT_ID, deliveries)).encode(), digest_size=12)
     return f"batch_{digest.hexdigest()}"
 
 
 def batch_body(deliveries: Sequence[Delivery]) -> bytes:
     """The JSON array of the events' stored bodies (each already JSON: no re-encoding)."""
-    return ("[" + ",".join(d.body for d in deliveries) + "]").encode()
+    return ("[" + ",".join(map(_BODY, deliveries)) + "]").encode()
 
 
 def take(queue: deque[Delivery], size: int) -> list[Delivery]:

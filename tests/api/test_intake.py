@@ -352,6 +352,20 @@ async def test_batch_items_carry_their_own_problem(tmp_path: Path) -> None:
         assert len(sim.store.select(limit=10)) == 2
 
 
+async def test_batch_counts_a_stored_key_repeat_as_accepted(tmp_path: Path) -> None:
+    """A batch item whose idempotency key was stored before is answered with its first
+    message and counted accepted (the count is kept as the items are answered)."""
+    async with simulator() as sim, serving(app_config([smsc(sim)], tmp_path / "db")) as api:
+        first = await api.post("/v1/messages", {**MSG, "idempotency_key": "k-1"})
+        assert first.status_code == 202
+        items = [{**MSG, "idempotency_key": "k-1"}, {**MSG, "to": "+447700900002"}, {"to": "1", "from": "2"}]
+        r = await api.post("/v1/messages/batch", {"messages": items})
+        out = r.json()
+        assert r.status_code == 202 and (out["accepted"], out["rejected"]) == (2, 1), out
+        assert out["results"][0]["id"] == first.json()["id"]
+        assert out["results"][1]["status"] == "queued" and out["results"][2]["status"] == 422
+
+
 # -- the FastAPI routes answer as the front does --------------------------------------------------
 
 

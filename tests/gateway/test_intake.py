@@ -144,3 +144,29 @@ def test_submit_and_submit_many_refuse_while_not_running() -> None:
         gw.submit(source="12345", destination="447700900001", text="hi")
     results = gw.submit_many([_fields(), _fields()])
     assert [str(r) for r in results] == ["the gateway is not running"] * 2
+
+
+def test_routes_without_prefixes_go_by_sender_kind_and_tags() -> None:
+    # No route has prefixes: a tagless message takes its sender kind's route from the
+    # table made at start; a tagged one is routed by the router as before.
+    gw = _gateway(
+        smscs=["a", "b", "c"],
+        route=[
+            {"name": "tagged", "tags": ["otp"], "smscs": ["c"]},
+            {"name": "alpha", "sender_kinds": ["alphanumeric"], "smscs": ["b"]},
+            {"name": "rest", "smscs": ["a"]},
+        ],
+    )
+    cases: list[tuple[dict[str, Any], str, str]] = [({}, "rest", "a"), ({"source": "Shop"}, "alpha", "b"), ({"tags": ["otp"]}, "tagged", "c"),
+             ({"source": "Shop", "tags": ["x"]}, "alpha", "b")]  # fmt: skip
+    for more, route, smsc in cases:
+        record, _ = gw.intake.accept(_fields(**more))
+        assert (record.route, record.smsc) == (route, smsc), more
+
+
+def test_a_route_with_prefixes_is_still_chosen_by_destination() -> None:
+    gw = _gateway(
+        route=[{"name": "uk", "prefixes": ["44"], "smscs": ["b"]}, {"name": "rest", "smscs": ["a"]}]
+    )
+    assert gw.intake.accept(_fields())[0].route == "uk"
+    assert gw.intake.accept(_fields(destination="33612345678"))[0].route == "rest"
