@@ -110,4 +110,9 @@ class ToolGroup(ToolCommand, click.Group):
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         add_version(cmd, self.prog)
+        # The help names on the subcommand itself, not only inherited from this group's
+        # context: click (8.1.8 and later) makes a command's help option once and keeps
+        # it, so a context made for the subcommand alone would otherwise fix it as
+        # ``--help`` only, and a later ``-h`` would be taken as an argument.
+        cmd.context_settings = {"help_option_names": HELP_OPTIONS, **cmd.context_settings}
         super().add_command(cmd, name)

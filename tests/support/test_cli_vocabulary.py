@@ -117,6 +117,16 @@ def test_a_missing_option_is_named_by_its_new_spelling() -> None:
     assert "'--smsc'" in result.stderr and "--target" not in result.stderr
 
 
+def test_h_stays_help_after_a_subcommand_was_used_alone() -> None:
+    # A context made for a subcommand without its group (as a test or an embedding
+    # program does) must not fix its help option without -h (click keeps the first one).
+    for tool, path, command in _every_command():
+        if path:
+            with command.make_context(path[-1], [], resilient_parsing=True):
+                pass
+            assert "-h, --help" in _help(tool, *path), (tool, path)
+
+
 @pytest.mark.parametrize(("tool", "path"), [("smppgw", []), ("smppgw", ["serve"]), ("smppgw", ["send"]),
                                            ("smppgw", ["demo"]), ("smppsim", []), ("smpp-loadtest", []),
                                            ("smpp-conformance", []), ("smpp-conformance", ["smsc"]),
