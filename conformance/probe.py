@@ -113,6 +113,7 @@ class Probe:
         self._next_seq = 1
         self._send_lock = trio.Lock()
         self._requests: dict[int, int] = {}  # sequence_number -> command_id of what we sent
+        self._send_failed = ""  # why a write failed; reading goes on until the peer's end
 
     # -- sending -----------------------------------------------------------------------
 
@@ -129,13 +130,19 @@ class Probe:
         """
         if self.closed:
             raise Closed(f"cannot send: connection closed ({self.close_reason})")
+        if self._send_failed:
+            raise Closed(f"cannot send: {self._send_failed}")
         self._record_sent(data, note)
         try:
             async with self._send_lock:
                 await self.stream.send_all(data)
         except _ERRORS as exc:
-            self._mark_closed(f"send failed: {exc!r}")
-            raise Closed(self.close_reason) from None
+            # Only the sending side is known broken: a peer that closed after its last
+            # PDUs (an unbind_resp right behind its last submit_sm, 3.4 §4.2) sent bytes
+            # still unread here, so reading goes on until its end of stream (``pump``).
+            self._send_failed = f"send failed: {exc!r}"
+            self.transcript.add(self.name, "!", f"connection {self._send_failed}")
+            raise Closed(self._send_failed) from None
 
     async def send_pdu(self, pdu: Pdu, seq: int | None = None, status: int = 0, note: str = "") -> int:
         """Encode and send ``pdu``; returns the sequence number used."""
