@@ -52,7 +52,7 @@ from smppgw.gateway.engine import Gateway, SubmitError
 from smppgw.net.http import FastRoute, Request
 from smppgw.net.http import Response as HttpResponse
 from smppgw.policy.addressing import AddressError, to_smpp
-from smppgw.store.base import MessageRecord, Status, Store, StoreError
+from smppgw.store.base import STATUS_LABEL, MessageRecord, Store, StoreError
 from smppgw.twoway.conversations import Expect, ExpectError, expect_from
 
 __all__ = ["BATCH", "SINGLE", "Acceptor", "accepted", "fast_routes", "openapi_components"]
@@ -67,9 +67,8 @@ log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
 _JSON = [(b"content-type", b"application/json")]
 # A batch item's field path prefix, made once rather than formatted per item (only an
-# error uses it); and each status's label (``.value`` is a property: two frames).
+# error uses it).
 _AT = tuple(f"messages[{i}]." for i in range(MAX_BATCH))
-_LABEL = {status: status.value for status in Status}
 
 
 def _fields(
@@ -151,7 +150,7 @@ class _Pending:
 
 
 def accepted(record: MessageRecord) -> dict[str, Any]:
-    return {"id": record.id, "status": _LABEL[record.status], "segments": len(record.parts)}
+    return {"id": record.id, "status": STATUS_LABEL[record.status], "segments": len(record.parts)}
 
 
 class Acceptor:

@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from smppgw.store.base import FINAL, EventRecord, MessageRecord, PartRecord, Status, event_id, iso
+from smppgw.store.base import (
+    FINAL,
+    STATUS_LABEL,
+    EventRecord,
+    MessageRecord,
+    PartRecord,
+    Status,
+    event_id,
+    iso,
+)
 
 __all__ = ["EMIT", "status_events"]
 
 EMIT = frozenset({Status.SUBMITTED, Status.EN_ROUTE}) | FINAL
-_LABEL = {status: status.value for status in Status}  # ``.value`` is a property: two frames
 
 
 def status_events(
@@ -36,7 +44,7 @@ def status_events(
         final = status in FINAL
         data = {
             "id": record.id,
-            "status": _LABEL[status],
+            "status": STATUS_LABEL[status],
             "final": final,
             "error": record.error if final or status is record.status else None,
             "parts": list(map(PartRecord.to_dict, record.parts)),  # (no comprehension frame)

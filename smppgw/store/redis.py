@@ -47,7 +47,7 @@ from smppgw.store.redis_receipts import CORRELATION_TTL, RedisReceipts
 from smppgw.store.redis_threads import RedisThreads
 from smppgw.store.redis_twoway import RedisConsent, RedisConversations, RedisKeys
 from smppgw.store.redis_vouchers import RedisVouchers
-from smppgw.store.sqlite_rows import message_row, part_json
+from smppgw.store.sqlite_rows import message_row, part_json, wall_history
 
 if TYPE_CHECKING:
     from smppgw.store.base import FlowStore, InboundPartStore, Store, ThreadStore
@@ -183,8 +183,7 @@ class RedisStore(
         row = list(message_row(0, m, self.clock_offset, history=False))
         del row[4], row[0]  # (seq, open: the store keeps both its own way)
         history = [
-            orjson.dumps([s.value, at + self.clock_offset, source, detail, applied]).decode()
-            for s, at, source, detail, applied in m.history[m.history_saved :]
+            orjson.dumps(e).decode() for e in wall_history(m.history[m.history_saved :], self.clock_offset)
         ]
         idem = "" if m.idempotency_key is None else f"{m.tenant or ''}\t{m.idempotency_key}"
         parts = m.parts

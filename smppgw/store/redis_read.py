@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from redis import Redis
 
-from smppgw.store.base import MessageRecord, Status
-from smppgw.store.sqlite_rows import message_record, part_record
+from smppgw.store.base import MessageRecord
+from smppgw.store.sqlite_rows import clock_history, message_record, part_record
 
 __all__ = ["RedisReads"]
 
@@ -60,9 +60,7 @@ class RedisReads:
             for index, text in finals.items():  # final receipts another gateway's copy applied
                 if 1 <= (i := int(index)) <= len(record.parts) and not record.parts[i - 1].receipt_final:
                     record.parts[i - 1] = part_record(text, self.clock_offset)
-            for entry in history:
-                s, at, source, detail, applied = orjson.loads(entry)
-                record.history.append((Status(s), at - self.clock_offset, source, detail, bool(applied)))
+            record.history += clock_history(map(orjson.loads, history), self.clock_offset)
             record.history_saved = len(record.history)
             out.append(record)
         return out

@@ -18,6 +18,8 @@ import orjson
 
 from smppgw.store.base import (
     INBOUND_NOTES,
+    STATUS_LABEL,
+    HistoryEntry,
     InboundRecord,
     MessageQuery,
     MessageRecord,
@@ -47,6 +49,8 @@ __all__ = [
     "message_row",
     "read_history",
     "state_row",
+    "clock_history",
+    "wall_history",
 ]
 
 # Version 2 (``PRAGMA user_version``): a message is written whole once, by ``add``, and
@@ -161,7 +165,7 @@ RECORD_COLUMNS = (
     "seq, id, idempotency_key, status, created_at, updated_at, source, destination, body, state, tenant"
 )
 _PART_TIMES = ("submitted_at", "receipt_at")
-_VALUE = {status: status.value for status in Status}  # ``.value`` is a property: two frames
+_VALUE = STATUS_LABEL
 _INBOUND_FIELDS = (
     "smsc", "source", "destination", "text", "data_coding", "parts", "complete", "received_at", "tenant",
     *INBOUND_NOTES,
@@ -251,6 +255,20 @@ _part_state = _state_of(_PART_FIELDS, _PART_TIMES)
 _message_state = _state_of(_STATE_FIELDS, ("send_at",))
 
 
+def wall_history(history: Iterable[HistoryEntry], offset: float) -> list[tuple[Any, ...]]:
+    """History entries as stored, [status, wall-clock time, source, detail, applied] each:
+    in a row's state here, one JSON text each in Redis's list (``store.redis``)."""
+    value = _VALUE
+    return [(value[s], at + offset, source, detail, applied) for s, at, source, detail, applied in history]
+
+
+def clock_history(stored: Iterable[Sequence[Any]], offset: float) -> list[HistoryEntry]:
+    """``wall_history``'s entries read back, times on this process's clock."""
+    return [
+        (Status(s), at - offset, source, detail, bool(applied)) for s, at, source, detail, applied in stored
+    ]
+
+
 def _state(m: MessageRecord, offset: float, history: bool = True) -> str:
     state = _message_state(m, offset)
     state["parts"] = [_part_state(p, offset) for p in m.parts]
@@ -260,10 +278,7 @@ def _state(m: MessageRecord, offset: float, history: bool = True) -> str:
         # change anyway. A row per entry in a table of its own (a b-tree insert, its
         # bindings, its tuple) cost more than the bigger state: in a store workload of four
         # changes a message, ~616,000 instructions per message before, ~600,000 after.
-        value = _VALUE
-        state["history"] = [
-            (value[s], at + offset, source, detail, applied) for s, at, source, detail, applied in m.history
-        ]
+        state["history"] = wall_history(m.history, offset)
     return orjson.dumps(state).decode()  # ~10x json.dumps; a TEXT column (JSON functions read it)
 
 
@@ -304,9 +319,7 @@ def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:
     fields.update(orjson.loads(state))
     history = fields.pop("history", None)
     if history is not None:
-        fields["history"] = [
-            (Status(s), at - offset, source_, detail, applied) for s, at, source_, detail, applied in history
-        ]
+        fields["history"] = clock_history(history, offset)
         fields["history_saved"] = len(history)
     parts = []
     for p in fields.pop("parts"):
