@@ -128,9 +128,9 @@ class Tlv:
 
     def as_str(self) -> str:
         """C-Octet String value without its NUL (tolerates a missing NUL)."""
-        raw = self.value
-        end = raw.find(b"\x00")
-        return (raw if end < 0 else raw[:end]).decode("latin-1")
+        # partition, not find: bytes.find parses its arguments the slow way (~600
+        # instructions a call), and this runs once per receipt (quick_receipt).
+        return self.value.partition(b"\x00")[0].decode("latin-1")
 
     def typed(self) -> int | str | bytes:
         spec = TLV_SPECS.get(self.tag)
