@@ -58,7 +58,8 @@ async def test_a_gateway_cut_off_past_claim_idle_sends_none_of_the_work_claimed_
             # Past claim_idle (2 s), once the second has room: it takes over what the first held.
             await _until_metric(clients[1], "smppgw_work_claimed_total", timeout=30)
             proxy.restore()
-            await _until_metric(clients[0], "smppgw_work_lost_total")  # the first, back: let go
+            # The first, back: lets go (30 s: a loaded CI run once took more than 15).
+            await _until_metric(clients[0], "smppgw_work_lost_total", timeout=30)
             await _all_final(clients[1], ids, timeout=60)
             seen = _seen(sim)
             assert set(seen) == {_to(i) for i in range(N)}  # nothing lost
