@@ -129,6 +129,10 @@ def gateway_config(
         lines = [
             "[[smsc]]", 'name = "sim"', 'host = "127.0.0.1"', f"port = {sim_port}", 'system_id = "smppclient1"',
             'password = "password"', "binds = 1", f"window = {window}",
+            # Room for every receipt the simulator may have unanswered (its deliver_sm window is
+            # --window too): beyond receive_window (default 1000) the gateway answers
+            # ESME_RX_T_APPN and the simulator redelivers seconds later, a stall of the run.
+            f"receive_window = {max(1000, window)}",
             "[store]", f"path = {_toml(str(directory / 'smppgw.sqlite3'))}",
             "[api]", 'listen = "127.0.0.1:0"', f'keys_env = "{KEY_ENV}"', "max_queued = 10000000",
         ]  # fmt: skip
