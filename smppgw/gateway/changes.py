@@ -27,13 +27,23 @@ import trio
 from smppgw.gateway import lifecycle
 from smppgw.gateway.events import status_events
 from smppgw.gateway.metrics import GatewayMetrics
-from smppgw.store.base import FINAL, EventStore, MessageRecord, MessageStore, Status, advance, owes_work
+from smppgw.store.base import (
+    FINAL,
+    EventStore,
+    HistoryEntry,
+    MessageRecord,
+    MessageStore,
+    Status,
+    advance,
+    owes_work,
+)
 
 __all__ = ["Changes", "Listener"]
 
 Listener = Callable[[MessageRecord], Any]
 
 _SUBMITTED = Status.SUBMITTED
+_UNTOLD: tuple[int, int | None, list[HistoryEntry]] = (0, 0, [])  # not told here yet: all of it
 
 
 def _settled(record: MessageRecord) -> bool:
@@ -48,7 +58,11 @@ class Changes:
         self.store = store
         self._metrics = metrics
         self.events = events
-        self._told: dict[str, int] = {}  # message id -> history entries already made events
+        # message id -> (history entries already made events, how many events they made,
+        # that history): the next change to the same history numbers on from there
+        # without walking it again; a history read anew (a copy another gateway wrote,
+        # through the store) has its entries before the index counted again.
+        self._told: dict[str, tuple[int, int | None, list[HistoryEntry]]] = {}
         self.listeners: list[Listener] = []
         self._waiters: dict[str, trio.Event] = {}
 
@@ -74,12 +88,19 @@ class Changes:
 
     def _append_events(self, record: MessageRecord, events: EventStore) -> None:
         told = self._told
-        start = told.get(record.id, 0)
-        if start < len(record.history):
-            for event in status_events(record, start, events.wall):
+        history = record.history
+        size = len(history)
+        start, sequence, seen = told.get(record.id, _UNTOLD)
+        if seen is not history and start:
+            sequence = None  # status_events counts the entries before ``start``
+        if start < size:
+            made = status_events(record, start, events.wall, sequence)
+            for event in made:
                 events.append_event(event)
-        if owes_work(record):
-            told[record.id] = len(record.history)
+            if made:
+                sequence = made[-1].sequence
+        if owes_work(record):  # (a count still None: the next change counts it)
+            told[record.id] = (size, sequence, history)
         else:  # settled: a later change (unknown -> delivered) numbers from the history
             told.pop(record.id, None)
 

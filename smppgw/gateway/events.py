@@ -29,18 +29,28 @@ EMIT = frozenset({Status.SUBMITTED, Status.EN_ROUTE}) | FINAL
 
 
 def status_events(
-    record: MessageRecord, start: int, wall: Callable[[float | None], float | None]
+    record: MessageRecord,
+    start: int,
+    wall: Callable[[float | None], float | None],
+    sequence: int | None = None,
 ) -> list[EventRecord]:
-    """The events of ``record``'s history entries from index ``start`` on."""
+    """The events of ``record``'s history entries from index ``start`` on.
+
+    ``sequence``: how many events the entries before ``start`` made, if the caller kept
+    it (``Changes``: then the history is not walked again per change); None counts them.
+    """
+    history = record.history
+    if sequence is None:
+        sequence = 0
+        for status, _at, _source, _detail, applied in history[:start]:
+            if applied and status in EMIT:
+                sequence += 1
     out: list[EventRecord] = []
-    sequence = 0
     updated = iso(wall(record.updated_at) or 0.0)
-    for n, (status, at, _source, _detail, applied) in enumerate(record.history):
+    for status, at, _source, _detail, applied in history[start:]:  # (those before: counted)
         if not applied or status not in EMIT:
             continue
         sequence += 1
-        if n < start:
-            continue
         final = status in FINAL
         data = {
             "id": record.id,

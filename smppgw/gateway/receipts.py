@@ -172,12 +172,12 @@ class ReceiptBook(SharedReceipts):
                 raise NotRecordedYet(f"receipt {receipt.message_id}: its part is not recorded yet")
             self._apply(smsc, ref, receipt, now)
             return True
-        match = self.correlator.receipt(smsc, receipt.message_id, receipt, now)
-        if match is None:
+        ref = self.correlator.match(smsc, receipt.message_id, receipt, now)
+        if ref is None:
             if self.correlator.held_evicted:
                 self._held_evicted()
             return False
-        self._apply(smsc, match.ref, match.payload, now)
+        self._apply(smsc, ref, receipt, now)
         return True
 
     def _held_evicted(self) -> None:

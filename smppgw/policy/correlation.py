@@ -197,6 +197,12 @@ class Correlator(Generic[R, P]):
 
     def receipt(self, smsc: str, receipt_id: str, payload: P, now: float) -> Match[R, P] | None:
         """The open ref this receipt is about, or None: then it is held for ``hold`` seconds."""
+        ref = self.match(smsc, receipt_id, payload, now)
+        return None if ref is None else Match(ref, payload, False)
+
+    def match(self, smsc: str, receipt_id: str, payload: P, now: float) -> R | None:
+        """``receipt`` without its ``Match``: the open ref, or None (held). For a caller
+        that has the payload already (the gateway, once per receipt: a value less)."""
         keys = self._readings(smsc, receipt_id)
         opened = self._open
         ref = opened.get((smsc, keys[0]))
@@ -211,7 +217,7 @@ class Correlator(Generic[R, P]):
                     self._learn_hex(smsc)
         if ref is not None:
             self.matched += 1
-            return Match(ref, payload, False)
+            return ref
         held = Held(smsc, receipt_id, payload, now, keys)
         for key in keys:
             self._held.setdefault((smsc, key), []).append(held)

@@ -253,3 +253,38 @@ def test_auto_aliases_long_hex_ids_as_the_core_does() -> None:
     c: C = Correlator()
     c.submitted("a", resp_id, "m", 0.0)
     assert matched(c, "a", str(int(resp_id, 16))) == "m"
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["resp", "receipt"]), st.sampled_from(["10", "16", "1A", "A", "0010", "26"])
+        ),
+        max_size=12,
+    )
+)
+def test_match_is_receipt_without_its_match_value(steps: list[tuple[str, str]]) -> None:
+    """``match`` (the gateway's, no ``Match`` per receipt) answers and counts as ``receipt``."""
+    one: C = Correlator(learn_after=2)
+    two: C = Correlator(learn_after=2)
+    for n, (kind, smsc_id) in enumerate(steps):
+        if kind == "resp":
+            assert one.submitted("a", smsc_id, f"m{n}", float(n)) == two.submitted(
+                "a", smsc_id, f"m{n}", float(n)
+            )
+            continue
+        found = one.receipt("a", smsc_id, f"r{n}", float(n))
+        ref = two.match("a", smsc_id, f"r{n}", float(n))
+        assert (None if found is None else found.ref) == ref
+        assert found is None or found == Match(ref, f"r{n}", False)
+    counts = (one.matched, one.matched_early, one.held, one.ambiguous_total, one.learned)
+    assert counts == (two.matched, two.matched_early, two.held, two.ambiguous_total, two.learned)
+    left = [(h.receipt_id, h.payload) for h in one.expire(1e9)]
+    assert left == [(h.receipt_id, h.payload) for h in two.expire(1e9)]
+
+
+def test_match_holds_an_early_receipt_for_its_resp() -> None:
+    c: C = Correlator()
+    assert c.match("a", "77", "DELIVRD", 0.0) is None and c.held == 1
+    assert c.submitted("a", "77", "m1", 0.5) == [Match("m1", "DELIVRD", True)]
+    assert c.match("a", "77", "DELIVRD", 1.0) == "m1" and c.matched == 2
