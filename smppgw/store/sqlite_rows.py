@@ -232,25 +232,70 @@ def part_record(text: str | bytes, offset: float) -> PartRecord:
     return PartRecord(**p)
 
 
-def _state_of(fields: Sequence[str], times: Sequence[str]) -> Callable[[Any, float], dict[str, Any]]:
-    """A function (record, offset) -> the dict of ``fields`` whose value is not None, in
-    that order, a status as its value, ``times`` on the wall clock (+ offset).
+def _fields_source(d: str, r: str, fields: Sequence[str], times: Sequence[str], indent: str) -> list[str]:
+    """Python source that puts into the dict ``d`` each of ``fields`` of ``r`` whose value is
+    not None, in that order, a status as its value, ``times`` on the wall clock (+ offset).
 
-    Written out as Python source, one attribute read and one test per field: the same
-    dict as a comprehension over ``zip(fields, attrgetter(*fields)(record))``, at half
-    the cost (no tuple, no zip, no frame for the comprehension), and it runs for every
-    change of every message (``state_row``)."""
-    lines = ["def state(r, offset):", "    d = {}"]
+    One attribute read and one test per field: the same dict as a comprehension over
+    ``zip(fields, attrgetter(*fields)(record))``, at half the cost (no tuple, no zip, no
+    frame for the comprehension), and it runs for every change of every message."""
+    lines = []
     for name in fields:
         value = "_VALUE[v]" if name == "status" else "v + offset" if name in times else "v"
-        lines += [f"    v = r.{name}", f"    if v is not None: d[{name!r}] = {value}"]
-    namespace: dict[str, Any] = {"_VALUE": _VALUE}
-    exec("\n".join([*lines, "    return d"]), namespace)  # (the field names of our own classes)
-    return cast(Callable[[Any, float], dict[str, Any]], namespace["state"])
+        lines += [f"{indent}v = {r}.{name}", f"{indent}if v is not None: {d}[{name!r}] = {value}"]
+    return lines
+
+
+def _compiled(name: str, lines: list[str], **names: Any) -> Any:
+    """The function ``name`` that ``lines`` define (the field names of our own classes),
+    ``names`` its globals with ``_VALUE`` and ``_dumps``."""
+    namespace: dict[str, Any] = {"_VALUE": _VALUE, "_dumps": orjson.dumps, **names}
+    exec("\n".join(lines), namespace)
+    return namespace[name]
+
+
+def _state_of(fields: Sequence[str], times: Sequence[str]) -> Callable[[Any, float], dict[str, Any]]:
+    """A function (record, offset) -> the dict of ``fields`` whose value is not None
+    (``_fields_source``)."""
+    lines = [
+        "def state(r, offset):",
+        "    d = {}",
+        *_fields_source("d", "r", fields, times, "    "),
+        "    return d",
+    ]
+    return cast(Callable[[Any, float], dict[str, Any]], _compiled("state", lines))
 
 
 _part_state = _state_of(_PART_FIELDS, _PART_TIMES)
-_message_state = _state_of(_STATE_FIELDS, ("send_at",))
+
+
+def _state_writer() -> Callable[[MessageRecord, float, bool], str]:
+    """``_state``: one function, written out as Python source, for what was four calls a
+    change (the message's fields, its part's, its history, the JSON), ~500 instructions
+    each: the message's fields, then its parts (one, most often: written out too; more:
+    ``_part_state`` each), then its history (as ``wall_history``, in a loop: a
+    comprehension has a frame of its own in 3.11)."""
+    lines = [
+        "def state(m, offset, history):",
+        "    d = {}",
+        *_fields_source("d", "m", _STATE_FIELDS, ("send_at",), "    "),
+        "    parts = m.parts",
+        "    if len(parts) == 1:",
+        "        r = parts[0]",
+        "        p = {}",
+        *_fields_source("p", "r", _PART_FIELDS, _PART_TIMES, "        "),
+        "        d['parts'] = [p]",
+        "    else:",
+        "        d['parts'] = [_part_state(r, offset) for r in parts]",
+        "    if history and m.history:",
+        "        d['history'] = wall = []",
+        "        for s, at, source, detail, applied in m.history:",
+        "            wall.append((_VALUE[s], at + offset, source, detail, applied))",
+        "    return _dumps(d).decode()",
+    ]
+    return cast(
+        Callable[[MessageRecord, float, bool], str], _compiled("state", lines, _part_state=_part_state)
+    )
 
 
 def _dict_of(fields: Sequence[str]) -> Callable[[Any], dict[str, Any]]:
@@ -258,9 +303,9 @@ def _dict_of(fields: Sequence[str]) -> Callable[[Any], dict[str, Any]]:
     display, a third of the cost of ``dict(zip(fields, attrgetter(*fields)(record)))``
     (each message's body, ``message_row``)."""
     display = ", ".join(f"{name!r}: r.{name}" for name in fields)
-    namespace: dict[str, Any] = {}
-    exec(f"def values(r):\n    return {{{display}}}", namespace)  # (the field names of our own class)
-    return cast(Callable[[Any], dict[str, Any]], namespace["values"])
+    return cast(
+        Callable[[Any], dict[str, Any]], _compiled("values", ["def values(r):", f"    return {{{display}}}"])
+    )
 
 
 _body = _dict_of(_BODY_FIELDS)
@@ -283,20 +328,15 @@ def clock_history(stored: Iterable[Sequence[Any]], offset: float) -> list[Histor
     ]
 
 
-def _state(m: MessageRecord, offset: float, history: bool = True) -> str:
-    state = _message_state(m, offset)
-    parts = m.parts  # (one, most often: a list display has no frame, a comprehension has)
-    state["parts"] = (
-        [_part_state(parts[0], offset)] if len(parts) == 1 else [_part_state(p, offset) for p in parts]
-    )
-    if history and m.history:
-        # The whole history, [status, at, source, detail, applied] per entry (as the Redis
-        # store keeps it), rewritten with the row, which SQLite rewrites whole at each
-        # change anyway. A row per entry in a table of its own (a b-tree insert, its
-        # bindings, its tuple) cost more than the bigger state: in a store workload of four
-        # changes a message, ~616,000 instructions per message before, ~600,000 after.
-        state["history"] = wall_history(m.history, offset)
-    return orjson.dumps(state).decode()  # ~10x json.dumps; a TEXT column (JSON functions read it)
+# The state column of a message (``_state_writer``): (record, offset, with its history?)
+# -> the JSON of its fields not None (``_STATE_FIELDS``), its parts, and its history (if
+# any, and asked for), [status, at, source, detail, applied] per entry (as the Redis store
+# keeps it, ``wall_history``), times on the wall clock. The whole history is rewritten
+# with the row, which SQLite rewrites whole at each change anyway. A row per entry in a
+# table of its own (a b-tree insert, its bindings, its tuple) cost more than the bigger
+# state: in a store workload of four changes a message, ~616,000 instructions per message
+# before, ~600,000 after. orjson: ~10x json.dumps; a TEXT column (JSON functions read it).
+_state = _state_writer()
 
 
 def message_row(
@@ -338,8 +378,8 @@ def state_row(seq: int, m: MessageRecord, offset: float, still_open: bool = Fals
     """What a change rewrites (``UPDATE``'s parameters): status, open, updated_at, state;
     ``UPDATE_OPEN``'s, without open, if ``still_open`` (open on disk, and it stays so)."""
     if still_open:
-        return (_VALUE[m.status], m.updated_at + offset, _state(m, offset), seq)
-    return (_VALUE[m.status], int(owes_work(m)), m.updated_at + offset, _state(m, offset), seq)
+        return (_VALUE[m.status], m.updated_at + offset, _state(m, offset, True), seq)
+    return (_VALUE[m.status], int(owes_work(m)), m.updated_at + offset, _state(m, offset, True), seq)
 
 
 def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:
