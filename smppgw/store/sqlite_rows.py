@@ -48,6 +48,7 @@ __all__ = [
     "message_row",
     "read_history",
     "state_row",
+    "state_row_open",
     "clock_history",
     "wall_history",
 ]
@@ -157,7 +158,7 @@ INSERT_PLAIN = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 UPDATE = "UPDATE messages SET status = ?, open = ?, updated_at = ?, state = ? WHERE seq = ?"
-# A change of a message that stays open (``state_row(..., still_open=True)``): setting
+# A change of a message that stays open (``state_row_open``): setting
 # ``open`` again to 1 would delete and insert its ``messages_open`` entry all the same.
 UPDATE_OPEN = "UPDATE messages SET status = ?, updated_at = ?, state = ? WHERE seq = ?"
 RECORD_COLUMNS = (
@@ -269,14 +270,17 @@ def _state_of(fields: Sequence[str], times: Sequence[str]) -> Callable[[Any, flo
 _part_state = _state_of(_PART_FIELDS, _PART_TIMES)
 
 
-def _state_writer() -> Callable[[MessageRecord, float, bool], str]:
-    """``_state``: one function, written out as Python source, for what was four calls a
-    change (the message's fields, its part's, its history, the JSON), ~500 instructions
-    each: the message's fields, then its parts (one, most often: written out too; more:
-    ``_part_state`` each), then its history (as ``wall_history``, in a loop: a
+def _state_writer(name: str, arguments: str, result: str, history: str = "m.history") -> Any:
+    """A function ``name`` of ``arguments`` that makes the state JSON of the message ``m``
+    (``text``) and returns ``result``; its history in it if ``history`` (an expression) holds.
+
+    Written out as Python source, the one function a change calls for what were five
+    calls, ~500 instructions each (the row, the state, the message's fields, its part's,
+    its history): the message's fields, then its parts (one, most often: written out too;
+    more: ``_part_state`` each), then its history (as ``wall_history``, in a loop: a
     comprehension has a frame of its own in 3.11)."""
     lines = [
-        "def state(m, offset, history):",
+        f"def {name}({arguments}):",
         "    d = {}",
         *_fields_source("d", "m", _STATE_FIELDS, ("send_at",), "    "),
         "    parts = m.parts",
@@ -287,15 +291,14 @@ def _state_writer() -> Callable[[MessageRecord, float, bool], str]:
         "        d['parts'] = [p]",
         "    else:",
         "        d['parts'] = [_part_state(r, offset) for r in parts]",
-        "    if history and m.history:",
+        f"    if {history}:",
         "        d['history'] = wall = []",
         "        for s, at, source, detail, applied in m.history:",
         "            wall.append((_VALUE[s], at + offset, source, detail, applied))",
-        "    return _dumps(d).decode()",
+        "    text = _dumps(d).decode()",
+        f"    return {result}",
     ]
-    return cast(
-        Callable[[MessageRecord, float, bool], str], _compiled("state", lines, _part_state=_part_state)
-    )
+    return _compiled(name, lines, _part_state=_part_state, _owes_work=owes_work)
 
 
 def _dict_of(fields: Sequence[str]) -> Callable[[Any], dict[str, Any]]:
@@ -328,15 +331,26 @@ def clock_history(stored: Iterable[Sequence[Any]], offset: float) -> list[Histor
     ]
 
 
-# The state column of a message (``_state_writer``): (record, offset, with its history?)
-# -> the JSON of its fields not None (``_STATE_FIELDS``), its parts, and its history (if
-# any, and asked for), [status, at, source, detail, applied] per entry (as the Redis store
-# keeps it, ``wall_history``), times on the wall clock. The whole history is rewritten
-# with the row, which SQLite rewrites whole at each change anyway. A row per entry in a
-# table of its own (a b-tree insert, its bindings, its tuple) cost more than the bigger
-# state: in a store workload of four changes a message, ~616,000 instructions per message
-# before, ~600,000 after. orjson: ~10x json.dumps; a TEXT column (JSON functions read it).
-_state = _state_writer()
+# The state column of a message: (record, offset, with its history?) -> the JSON of its
+# fields not None (``_STATE_FIELDS``), its parts, and its history (if any, and asked for),
+# [status, at, source, detail, applied] per entry (as the Redis store keeps it,
+# ``wall_history``), times on the wall clock. The whole history is rewritten with the row,
+# which SQLite rewrites whole at each change anyway. A row per entry in a table of its own
+# (a b-tree insert, its bindings, its tuple) cost more than the bigger state: in a store
+# workload of four changes a message, ~616,000 instructions per message before, ~600,000
+# after. orjson: ~10x json.dumps; a TEXT column (JSON functions read it).
+_state: Callable[[MessageRecord, float, bool], str] = _state_writer(
+    "state", "m, offset, history", "text", "history and m.history"
+)
+# What a change rewrites: (seq, record, offset) -> ``UPDATE``'s parameters (status, open,
+# updated_at, state), times on the wall clock; ``state_row_open``: ``UPDATE_OPEN``'s,
+# without open, for a message open on disk that stays so.
+state_row: Callable[[int, MessageRecord, float], tuple[Any, ...]] = _state_writer(
+    "state_row", "seq, m, offset", "(_VALUE[m.status], int(_owes_work(m)), m.updated_at + offset, text, seq)"
+)
+state_row_open: Callable[[int, MessageRecord, float], tuple[Any, ...]] = _state_writer(
+    "state_row_open", "seq, m, offset", "(_VALUE[m.status], m.updated_at + offset, text, seq)"
+)
 
 
 def message_row(
@@ -372,14 +386,6 @@ def message_row(
         _state(m, offset, history),
         m.tenant,
     )
-
-
-def state_row(seq: int, m: MessageRecord, offset: float, still_open: bool = False) -> tuple[Any, ...]:
-    """What a change rewrites (``UPDATE``'s parameters): status, open, updated_at, state;
-    ``UPDATE_OPEN``'s, without open, if ``still_open`` (open on disk, and it stays so)."""
-    if still_open:
-        return (_VALUE[m.status], m.updated_at + offset, _state(m, offset, True), seq)
-    return (_VALUE[m.status], int(owes_work(m)), m.updated_at + offset, _state(m, offset, True), seq)
 
 
 def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:
