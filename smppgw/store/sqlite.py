@@ -73,6 +73,7 @@ from smppgw.store.sqlite_rows import (
     message_row,
     read_history,
     state_row,
+    state_row_open,
 )
 from smppgw.store.sqlite_schema import prepare
 from smppgw.store.sqlite_threads import SqliteThreads
@@ -152,11 +153,11 @@ class SqliteStore(
         first = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM messages").fetchone()[0]
         written = list(enumerate(messages, first))
         offset = self.clock_offset
-        rows = [message_row(seq, m, offset) for seq, m in written]
-        if any(r[2] is not None or r[11] is not None for r in rows):  # an idempotency key, a tenant
-            insert_many(self._db, INSERT, rows)
+        if any(m.idempotency_key is not None or m.tenant is not None for _, m in written):  # key, tenant
+            insert_many(self._db, INSERT, [message_row(seq, m, offset) for seq, m in written])
         else:  # neither: the columns left out (NULL), not bound as None (store.sqlite_rows)
-            insert_many(self._db, INSERT_PLAIN, [(r[0], r[1], *r[3:11]) for r in rows])
+            rows = [message_row(seq, m, offset, plain=True) for seq, m in written]
+            insert_many(self._db, INSERT_PLAIN, rows)
         return written
 
     def _written(self, written: Iterable[tuple[int, MessageRecord]]) -> None:
@@ -221,7 +222,7 @@ class SqliteStore(
                 seq = found[0]
                 closing.append(state_row(seq, m, offset))
             elif owes_work(m):
-                rows.append(state_row(seq, m, offset, still_open=True))
+                rows.append(state_row_open(seq, m, offset))
             else:
                 closing.append(state_row(seq, m, offset))
             written.append((seq, m))

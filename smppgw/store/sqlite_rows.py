@@ -8,7 +8,6 @@ store's ``clock_offset`` (wall - monotonic).
 from __future__ import annotations
 
 import itertools
-import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
@@ -49,6 +48,7 @@ __all__ = [
     "message_row",
     "read_history",
     "state_row",
+    "state_row_open",
     "clock_history",
     "wall_history",
 ]
@@ -158,7 +158,7 @@ INSERT_PLAIN = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 UPDATE = "UPDATE messages SET status = ?, open = ?, updated_at = ?, state = ? WHERE seq = ?"
-# A change of a message that stays open (``state_row(..., still_open=True)``): setting
+# A change of a message that stays open (``state_row_open``): setting
 # ``open`` again to 1 would delete and insert its ``messages_open`` entry all the same.
 UPDATE_OPEN = "UPDATE messages SET status = ?, updated_at = ?, state = ? WHERE seq = ?"
 RECORD_COLUMNS = (
@@ -195,8 +195,8 @@ def read_history(records: dict[int, MessageRecord], rows: Iterable[tuple[Any, ..
         record.history_saved = len(record.history)
 
 
-# The record's fields, read with one C-level getter each (``attrs.asdict`` walks every
-# field through Python calls: about four times the cost). The body holds what
+# The record's fields, read by generated code, one attribute read each (``attrs.asdict``
+# walks every field through Python calls: about four times the cost). The body holds what
 # ``new_record`` fixed at acceptance; the columns are queried; the state is everything
 # else (a field added to ``MessageRecord`` lands there: rewritten at each change, so
 # never stale), and the history with it (``_state``).
@@ -210,7 +210,6 @@ _STATE_FIELDS = tuple(
     if f.name not in (*_BODY_FIELDS, *_COLUMN_FIELDS, "parts", "history", "history_saved")
 )
 _PART_FIELDS = tuple(f.name for f in attrs.fields(PartRecord))
-_body_values = operator.attrgetter(*_BODY_FIELDS)
 
 
 # A field whose value is None is left out of the state: the row is rewritten at each
@@ -234,32 +233,95 @@ def part_record(text: str | bytes, offset: float) -> PartRecord:
     return PartRecord(**p)
 
 
-def _state_of(fields: Sequence[str], times: Sequence[str]) -> Callable[[Any, float], dict[str, Any]]:
-    """A function (record, offset) -> the dict of ``fields`` whose value is not None, in
-    that order, a status as its value, ``times`` on the wall clock (+ offset).
+def _fields_source(d: str, r: str, fields: Sequence[str], times: Sequence[str], indent: str) -> list[str]:
+    """Python source that puts into the dict ``d`` each of ``fields`` of ``r`` whose value is
+    not None, in that order, a status as its value, ``times`` on the wall clock (+ offset).
 
-    Written out as Python source, one attribute read and one test per field: the same
-    dict as a comprehension over ``zip(fields, attrgetter(*fields)(record))``, at half
-    the cost (no tuple, no zip, no frame for the comprehension), and it runs for every
-    change of every message (``state_row``)."""
-    lines = ["def state(r, offset):", "    d = {}"]
+    One attribute read and one test per field: the same dict as a comprehension over
+    ``zip(fields, attrgetter(*fields)(record))``, at half the cost (no tuple, no zip, no
+    frame for the comprehension), and it runs for every change of every message."""
+    lines = []
     for name in fields:
         value = "_VALUE[v]" if name == "status" else "v + offset" if name in times else "v"
-        lines += [f"    v = r.{name}", f"    if v is not None: d[{name!r}] = {value}"]
-    namespace: dict[str, Any] = {"_VALUE": _VALUE}
-    exec("\n".join([*lines, "    return d"]), namespace)  # (the field names of our own classes)
-    return cast(Callable[[Any, float], dict[str, Any]], namespace["state"])
+        lines += [f"{indent}v = {r}.{name}", f"{indent}if v is not None: {d}[{name!r}] = {value}"]
+    return lines
+
+
+def _compiled(name: str, lines: list[str], **names: Any) -> Any:
+    """The function ``name`` that ``lines`` define (the field names of our own classes),
+    ``names`` its globals with ``_VALUE`` and ``_dumps``."""
+    namespace: dict[str, Any] = {"_VALUE": _VALUE, "_dumps": orjson.dumps, **names}
+    exec("\n".join(lines), namespace)
+    return namespace[name]
+
+
+def _state_of(fields: Sequence[str], times: Sequence[str]) -> Callable[[Any, float], dict[str, Any]]:
+    """A function (record, offset) -> the dict of ``fields`` whose value is not None
+    (``_fields_source``)."""
+    lines = [
+        "def state(r, offset):",
+        "    d = {}",
+        *_fields_source("d", "r", fields, times, "    "),
+        "    return d",
+    ]
+    return cast(Callable[[Any, float], dict[str, Any]], _compiled("state", lines))
 
 
 _part_state = _state_of(_PART_FIELDS, _PART_TIMES)
-_message_state = _state_of(_STATE_FIELDS, ("send_at",))
+
+
+def _state_writer(name: str, arguments: str, result: str, history: str = "m.history") -> Any:
+    """A function ``name`` of ``arguments`` that makes the state JSON of the message ``m``
+    (``text``) and returns ``result``; its history in it if ``history`` (an expression) holds.
+
+    Written out as Python source, the one function a change calls for what were five
+    calls, ~500 instructions each (the row, the state, the message's fields, its part's,
+    its history): the message's fields, then its parts (one, most often: written out too;
+    more: ``_part_state`` each), then its history (as ``wall_history``, in a loop: a
+    comprehension has a frame of its own in 3.11)."""
+    lines = [
+        f"def {name}({arguments}):",
+        "    d = {}",
+        *_fields_source("d", "m", _STATE_FIELDS, ("send_at",), "    "),
+        "    parts = m.parts",
+        "    if len(parts) == 1:",
+        "        r = parts[0]",
+        "        p = {}",
+        *_fields_source("p", "r", _PART_FIELDS, _PART_TIMES, "        "),
+        "        d['parts'] = [p]",
+        "    else:",
+        "        d['parts'] = [_part_state(r, offset) for r in parts]",
+        f"    if {history}:",
+        "        d['history'] = wall = []",
+        "        for s, at, source, detail, applied in m.history:",
+        "            wall.append((_VALUE[s], at + offset, source, detail, applied))",
+        "    text = _dumps(d).decode()",
+        f"    return {result}",
+    ]
+    return _compiled(name, lines, _part_state=_part_state, _owes_work=owes_work)
+
+
+def _dict_of(fields: Sequence[str]) -> Callable[[Any], dict[str, Any]]:
+    """A function record -> the dict of ``fields``, in that order, None kept: one dict
+    display, a third of the cost of ``dict(zip(fields, attrgetter(*fields)(record)))``
+    (each message's body, ``message_row``)."""
+    display = ", ".join(f"{name!r}: r.{name}" for name in fields)
+    return cast(
+        Callable[[Any], dict[str, Any]], _compiled("values", ["def values(r):", f"    return {{{display}}}"])
+    )
+
+
+_body = _dict_of(_BODY_FIELDS)
 
 
 def wall_history(history: Iterable[HistoryEntry], offset: float) -> list[tuple[Any, ...]]:
     """History entries as stored, [status, wall-clock time, source, detail, applied] each:
     in a row's state here, one JSON text each in Redis's list (``store.redis``)."""
     value = _VALUE
-    return [(value[s], at + offset, source, detail, applied) for s, at, source, detail, applied in history]
+    wall: list[tuple[Any, ...]] = []
+    for s, at, source, detail, applied in history:  # (a loop: a comprehension has a frame)
+        wall.append((value[s], at + offset, source, detail, applied))
+    return wall
 
 
 def clock_history(stored: Iterable[Sequence[Any]], offset: float) -> list[HistoryEntry]:
@@ -269,23 +331,47 @@ def clock_history(stored: Iterable[Sequence[Any]], offset: float) -> list[Histor
     ]
 
 
-def _state(m: MessageRecord, offset: float, history: bool = True) -> str:
-    state = _message_state(m, offset)
-    state["parts"] = [_part_state(p, offset) for p in m.parts]
-    if history and m.history:
-        # The whole history, [status, at, source, detail, applied] per entry (as the Redis
-        # store keeps it), rewritten with the row, which SQLite rewrites whole at each
-        # change anyway. A row per entry in a table of its own (a b-tree insert, its
-        # bindings, its tuple) cost more than the bigger state: in a store workload of four
-        # changes a message, ~616,000 instructions per message before, ~600,000 after.
-        state["history"] = wall_history(m.history, offset)
-    return orjson.dumps(state).decode()  # ~10x json.dumps; a TEXT column (JSON functions read it)
+# The state column of a message: (record, offset, with its history?) -> the JSON of its
+# fields not None (``_STATE_FIELDS``), its parts, and its history (if any, and asked for),
+# [status, at, source, detail, applied] per entry (as the Redis store keeps it,
+# ``wall_history``), times on the wall clock. The whole history is rewritten with the row,
+# which SQLite rewrites whole at each change anyway. A row per entry in a table of its own
+# (a b-tree insert, its bindings, its tuple) cost more than the bigger state: in a store
+# workload of four changes a message, ~616,000 instructions per message before, ~600,000
+# after. orjson: ~10x json.dumps; a TEXT column (JSON functions read it).
+_state: Callable[[MessageRecord, float, bool], str] = _state_writer(
+    "state", "m, offset, history", "text", "history and m.history"
+)
+# What a change rewrites: (seq, record, offset) -> ``UPDATE``'s parameters (status, open,
+# updated_at, state), times on the wall clock; ``state_row_open``: ``UPDATE_OPEN``'s,
+# without open, for a message open on disk that stays so.
+state_row: Callable[[int, MessageRecord, float], tuple[Any, ...]] = _state_writer(
+    "state_row", "seq, m, offset", "(_VALUE[m.status], int(_owes_work(m)), m.updated_at + offset, text, seq)"
+)
+state_row_open: Callable[[int, MessageRecord, float], tuple[Any, ...]] = _state_writer(
+    "state_row_open", "seq, m, offset", "(_VALUE[m.status], m.updated_at + offset, text, seq)"
+)
 
 
-def message_row(seq: int, m: MessageRecord, offset: float, *, history: bool = True) -> tuple[Any, ...]:
+def message_row(
+    seq: int, m: MessageRecord, offset: float, *, history: bool = True, plain: bool = False
+) -> tuple[Any, ...]:
     """The ``messages`` row of ``m`` (``INSERT``'s columns), times on the wall clock; its
-    state without the history if not ``history`` (the Redis store keeps it apart)."""
-    body = dict(zip(_BODY_FIELDS, _body_values(m), strict=True))
+    state without the history if not ``history`` (the Redis store keeps it apart);
+    ``INSERT_PLAIN``'s columns if ``plain`` (its idempotency key and tenant are None)."""
+    if plain:
+        return (
+            seq,
+            m.id,
+            _VALUE[m.status],
+            int(owes_work(m)),
+            m.created_at + offset,
+            m.updated_at + offset,
+            m.source,
+            m.destination,
+            orjson.dumps(_body(m)).decode(),
+            _state(m, offset, history),
+        )
     return (
         seq,
         m.id,
@@ -296,18 +382,10 @@ def message_row(seq: int, m: MessageRecord, offset: float, *, history: bool = Tr
         m.updated_at + offset,
         m.source,
         m.destination,
-        orjson.dumps(body).decode(),
+        orjson.dumps(_body(m)).decode(),
         _state(m, offset, history),
         m.tenant,
     )
-
-
-def state_row(seq: int, m: MessageRecord, offset: float, still_open: bool = False) -> tuple[Any, ...]:
-    """What a change rewrites (``UPDATE``'s parameters): status, open, updated_at, state;
-    ``UPDATE_OPEN``'s, without open, if ``still_open`` (open on disk, and it stays so)."""
-    if still_open:
-        return (_VALUE[m.status], m.updated_at + offset, _state(m, offset), seq)
-    return (_VALUE[m.status], int(owes_work(m)), m.updated_at + offset, _state(m, offset), seq)
 
 
 def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:

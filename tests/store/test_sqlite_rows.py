@@ -15,7 +15,7 @@ import pytest
 
 from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, advance, owes_work
 from smppgw.store.sqlite import SqliteStore
-from smppgw.store.sqlite_rows import insert_many
+from smppgw.store.sqlite_rows import insert_many, message_row, state_row, state_row_open
 from tests.store.helpers import record
 
 OFFSET = 1_700_000_000.0
@@ -135,3 +135,20 @@ def test_insert_many_writes_what_executemany_writes(n: int) -> None:
     a = db.execute("SELECT k, v, f, x FROM a ORDER BY k").fetchall()
     assert a == db.execute("SELECT k, v, f, x FROM b ORDER BY k").fetchall()
     assert len(a) == len({r[0] for r in rows})
+
+
+def test_the_rows_of_a_message_and_of_its_changes_hold_the_same_state() -> None:
+    # ``plain``: INSERT_PLAIN's columns (no idempotency key, no tenant); ``history=False``:
+    # the state the Redis store writes (its history apart); a change's row (UPDATE's,
+    # UPDATE_OPEN's). Zero, one and two parts: one part is written out by the generated
+    # state functions, more go through ``_part_state``.
+    for m in (record(1), record(2, parts=[PartRecord(index=1, total=1)]), _full(3)):
+        advance(m, Status.QUEUED, "api", 100.5, "accepted")
+        m.idempotency_key = m.tenant = None
+        row = message_row(7, m, OFFSET)
+        assert row[10] == _expected_state(m)
+        assert message_row(7, m, OFFSET, plain=True) == (row[0], row[1], *row[3:11])
+        bare = message_row(7, m, OFFSET, history=False)
+        assert "history" in orjson.loads(row[10]) and bare[10] == _expected_state(attrs.evolve(m, history=[]))
+        assert state_row(7, m, OFFSET) == (row[3], row[4], row[6], row[10], 7)
+        assert state_row_open(7, m, OFFSET) == (row[3], row[6], row[10], 7)
