@@ -17,6 +17,7 @@ import json
 import sqlite3
 from collections import deque
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from smppgw.store.events import (
@@ -85,19 +86,13 @@ _BACKLOG = " UNION ALL ".join(
 )
 
 _HELD_MAX = 20_000  # first attempts handed over in memory per endpoint, at most
+_ENDPOINT = itemgetter(1)  # of a deliveries row (map with it: no generator frame resumed per row)
 
+# A Delivery's fields in order (``Delivery(*row)``; with ``e.body`` after them, its body).
 _DELIVERY = (
     "d.seq, e.id, e.type, e.subject, d.endpoint, d.url, d.state, d.attempts, d.next_attempt_at, "
     "d.first_attempt_at, d.last_status, d.last_error, d.updated_at"
 )
-
-
-def _delivery(row: Sequence[Any], body: str = "") -> Delivery:
-    return Delivery(
-        seq=row[0], event_id=row[1], type=row[2], subject=row[3], endpoint=row[4], url=row[5],
-        state=row[6], attempts=row[7], next_attempt_at=row[8], first_attempt_at=row[9],
-        last_status=row[10], last_error=row[11], updated_at=row[12], body=body,
-    )  # fmt: skip
 
 
 class SqliteEvents:
@@ -188,20 +183,20 @@ class SqliteEvents:
         collected = self._collected
         for i in new:
             event, targets = staged[i]
-            at = event.occurred_at
-            rows += [(first + i, t.endpoint, t.url, at, at) for t in targets]
-            if collected is not None:
-                collected += [
-                    Delivery(seq=first + i, event_id=event.id, type=event.type, subject=event.subject,
-                             endpoint=t.endpoint, url=t.url, next_attempt_at=at, updated_at=at,
-                             body=bodies[i])
-                    for t in targets
-                ]  # fmt: skip
-            else:  # not handed over in memory: read from the file
-                for t in targets:
+            seq, at = first + i, event.occurred_at
+            # (loops, not comprehensions: an event has a target or two, and a comprehension
+            # is a function called per event)
+            for t in targets:
+                rows.append((seq, t.endpoint, t.url, at, at))
+                if collected is not None:  # positional: see Delivery
+                    collected.append(
+                        Delivery(seq, event.id, event.type, event.subject, t.endpoint, t.url,
+                                 PENDING, 0, at, None, None, None, at, bodies[i])
+                    )  # fmt: skip
+                else:  # not handed over in memory: read from the file
                     self._unhold(t.endpoint)
         if rows:
-            self._pending_endpoints.update(r[1] for r in rows)
+            self._pending_endpoints.update(map(_ENDPOINT, rows))
             # The state written in the text, not bound: a text parameter costs ~800
             # instructions (sqlite3_bind_text copies it: a malloc under SQLite's mutex).
             insert_many(
@@ -289,11 +284,11 @@ class SqliteEvents:
                     "ORDER BY d.seq LIMIT ?",
                     (endpoint, self._fresh_after.get(endpoint, 0), want),
                 ).fetchall()
-                fresh = [_delivery(r, r[13]) for r in rows]
+                fresh = [Delivery(*r) for r in rows]
                 if want > len(fresh):  # caught up: later ones are handed over in memory
                     self._held_all.add(endpoint)
                     self._held[endpoint] = deque()
-            retries_out = [_delivery(r, r[13]) for r in retries]
+            retries_out = [Delivery(*r) for r in retries]
             if fresh:
                 self._fresh_after[endpoint] = fresh[-1].seq
             elif not retries and not db.execute(_ANY_PENDING, {"endpoint": endpoint}).fetchone()[0]:
@@ -350,7 +345,7 @@ class SqliteEvents:
             f"WHERE {' AND '.join(where) or '1'} ORDER BY {order} LIMIT ?",
             (*args, limit),
         ).fetchall()
-        return [_delivery(r) for r in rows]
+        return [Delivery(*r) for r in rows]
 
     def retry_dead(self, event_id: str | None, now: float) -> int:
         which = "" if event_id is None else " AND seq = (SELECT seq FROM events WHERE id = ?)"
