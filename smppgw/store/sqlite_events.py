@@ -120,10 +120,11 @@ class SqliteEvents:
         # body back from the file it was just written to. An endpoint joins when a read of
         # the file finds it caught up; it leaves (back to reading the file, which has them
         # all) when its queue would pass ``_HELD_MAX`` or a delivery for it is written by
-        # another transaction than flush's. None outside a flush: nothing is collected.
+        # another transaction than flush's. During a flush ``_collected`` has a list per
+        # endpoint in ``_held_all`` (no Delivery is made for the others); None outside.
         self._held: dict[str, deque[Delivery]] = {}
         self._held_all: set[str] = set()
-        self._collected: list[Delivery] | None = None
+        self._collected: dict[str, list[Delivery]] | None = None
 
     def _flush_first(self) -> None:
         flush = getattr(self, "flush", None)
@@ -161,15 +162,15 @@ class SqliteEvents:
         found = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
         first = (found[0] if found else 0) + 1  # above every seq ever used (pruned ones too)
         before = db.total_changes
-        bodies = [e.body() for e, _ in staged]
+        events = [
+            (first + i, e.id, e.type, e.subject, e.sequence, e.occurred_at, e.body())
+            for i, (e, _) in enumerate(staged)
+        ]
         insert_many(
             db,
             "INSERT OR IGNORE INTO events (seq, id, type, subject, sequence, occurred_at, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (first + i, e.id, e.type, e.subject, e.sequence, e.occurred_at, bodies[i])
-                for i, (e, _) in enumerate(staged)
-            ],
+            events,
         )
         if db.total_changes - before == len(staged):
             new: Sequence[int] = range(len(staged))
@@ -182,19 +183,22 @@ class SqliteEvents:
         rows: list[tuple[Any, ...]] = []
         collected = self._collected
         for i in new:
-            event, targets = staged[i]
-            seq, at = first + i, event.occurred_at
+            # (the event's fields off its row: a tuple's items cost less than its attributes)
+            seq, event_id, event_type, subject, _, at, body = events[i]
             # (loops, not comprehensions: an event has a target or two, and a comprehension
             # is a function called per event)
-            for t in targets:
-                rows.append((seq, t.endpoint, t.url, at, at))
-                if collected is not None:  # positional: see Delivery
-                    collected.append(
-                        Delivery(seq, event.id, event.type, event.subject, t.endpoint, t.url,
-                                 PENDING, 0, at, None, None, None, at, bodies[i])
+            for t in staged[i][1]:
+                endpoint, url = t.endpoint, t.url
+                rows.append((seq, endpoint, url, at, at))
+                if collected is None:  # not handed over in memory: read from the file
+                    self._unhold(endpoint)
+                    continue
+                held = collected.get(endpoint)
+                if held is not None:  # positional: see Delivery
+                    held.append(
+                        Delivery(seq, event_id, event_type, subject, endpoint, url,
+                                 PENDING, 0, at, None, None, None, at, body)
                     )  # fmt: skip
-                else:  # not handed over in memory: read from the file
-                    self._unhold(t.endpoint)
         if rows:
             self._pending_endpoints.update(map(_ENDPOINT, rows))
             # The state written in the text, not bound: a text parameter costs ~800
@@ -207,22 +211,23 @@ class SqliteEvents:
             )
 
     def _collect(self) -> None:
-        """Before flush's transaction: collect the deliveries it writes (``_publish``)."""
-        self._collected = []
+        """Before flush's transaction: collect the deliveries it writes for the endpoints
+        handed over in memory (``_publish``)."""
+        self._collected = {endpoint: [] for endpoint in self._held_all}
 
     def _publish(self, committed: bool) -> None:
         """After flush's transaction: hand its deliveries over in memory if it committed."""
         collected, self._collected = self._collected, None
         if not committed or not collected:
             return
-        held, held_all = self._held, self._held_all
-        for d in collected:
-            if d.endpoint in held_all:
-                queue = held[d.endpoint]
-                if len(queue) < _HELD_MAX:
-                    queue.append(d)
-                else:
-                    self._unhold(d.endpoint)
+        for endpoint, deliveries in collected.items():
+            queue = self._held.get(endpoint)
+            if queue is None or not deliveries:
+                continue
+            if len(queue) + len(deliveries) <= _HELD_MAX:
+                queue.extend(deliveries)
+            else:  # too many in memory: back to reading the file, which has them all
+                self._unhold(endpoint)
 
     def _unhold(self, endpoint: str) -> None:
         self._held_all.discard(endpoint)
