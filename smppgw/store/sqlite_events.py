@@ -298,9 +298,12 @@ class SqliteEvents:
                 self._fresh_after[endpoint] = fresh[-1].seq
             elif not retries and not db.execute(_ANY_PENDING, {"endpoint": endpoint}).fetchone()[0]:
                 self._pending_endpoints.discard(endpoint)
-            for d in retries_out + fresh:
-                taken.add((d.seq, endpoint))
-                out.append(d)
+            # Only retries are marked taken: a first attempt is not read again before its
+            # outcome is recorded (the cursor is past it, and until then it has no attempt,
+            # so the retries query does not find it).
+            taken.update([(d.seq, endpoint) for d in retries_out])
+            out += retries_out
+            out += fresh
         return out
 
     def release_deliveries(self) -> None:
@@ -312,25 +315,34 @@ class SqliteEvents:
     def record_attempts(self, attempts: Sequence[Attempt]) -> None:
         # One UPDATE per outcome shared by several deliveries (a batched call's), not one
         # per delivery: ~40% less. A call of its own (its own time) keeps the plain UPDATE.
+        # An outcome is an Attempt's fields after its seq, (endpoint, state, at,
+        # next_attempt_at, status, error): one slice, not a tuple of seven attributes.
         alike: dict[tuple[Any, ...], list[int]] = {}
         for a in attempts:
-            alike.setdefault(
-                (a.state, a.next_attempt_at, a.at, a.status, a.error, a.at, a.endpoint), []
-            ).append(a.seq)
+            seqs = alike.get(outcome := a[1:])
+            if seqs is None:
+                alike[outcome] = [a.seq]
+            else:
+                seqs.append(a.seq)
         sets = (
             "UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, "
             "first_attempt_at = coalesce(first_attempt_at, ?), last_status = ?, last_error = ?, updated_at = ? "
         )
+        params = [
+            ((state, next_at, at, status, error, at, endpoint), seqs)
+            for (endpoint, state, at, next_at, status, error), seqs in alike.items()
+        ]
         with Transaction(self._db):
             self._db.executemany(
                 sets + "WHERE endpoint = ? AND seq = ?",
-                [(*outcome, seqs[0]) for outcome, seqs in alike.items() if len(seqs) == 1],
+                [(*p, seqs[0]) for p, seqs in params if len(seqs) == 1],
             )
             self._db.executemany(
                 sets + "WHERE endpoint = ? AND seq IN (SELECT value FROM json_each(?))",
-                [(*outcome, json.dumps(seqs)) for outcome, seqs in alike.items() if len(seqs) > 1],
+                [(*p, json.dumps(seqs)) for p, seqs in params if len(seqs) > 1],
             )
-        self._taken.difference_update((a.seq, a.endpoint) for a in attempts)
+        if self._taken:  # (retries handed out: see due_deliveries)
+            self._taken.difference_update((a.seq, a.endpoint) for a in attempts)
 
     def deliveries(
         self, *, subject: str | None = None, state: str | None = None, limit: int = 100

@@ -47,6 +47,7 @@ def test_a_due_delivery_is_handed_out_once_until_recorded(backend: Backend) -> N
     assert store.due_deliveries(120.0, limit=100) == []
     [again] = store.due_deliveries(150.0, limit=100)
     assert (again.seq, again.endpoint, again.attempts, again.state) == (2, "a", 1, PENDING)
+    assert store.due_deliveries(150.0, limit=100) == []  # a retry too is handed out once
     # A new event after all that is handed out too.
     store.append_event(event(9))
     store.commit()
