@@ -97,6 +97,41 @@ def test_events_written_again_among_new_ones_keep_their_seq_and_get_no_second_de
     }
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-targets", "targets-each"])
+def test_each_new_event_gets_a_pending_delivery_per_target(backend: Backend, shared: bool) -> None:
+    # The SQLite store writes a commit's deliveries with a statement per target when its
+    # events are all new and share the router's tuple of targets (EventRoutes shares one
+    # per type), else a row per delivery: the same rows either way.
+    targets = (Target(endpoint="a", url="http://a.test/"), Target(endpoint="b", url="http://b.test/x"))
+    store = backend.open()
+    store.route_events(lambda kind, url: targets if shared else list(targets))
+    for i in range(3):
+        store.append_event(event(i, at=100.0 + i))
+    store.commit()
+    for i in (1, 3, 4):  # 1 again (replayed): no second delivery
+        store.append_event(event(i, at=100.0 + i))
+    store.commit()
+    subjects = {e.seq: e.subject for e in store.events(limit=100)}
+    found = [
+        (
+            subjects[d.seq],
+            d.endpoint,
+            d.url,
+            d.state,
+            d.attempts,
+            d.next_attempt_at,
+            d.updated_at,
+            d.first_attempt_at,
+        )
+        for d in store.deliveries(limit=100)
+    ]
+    assert sorted(found) == [
+        (f"{i:032x}", t.endpoint, t.url, PENDING, 0, 100.0 + i, 100.0 + i, None)
+        for i in range(5)
+        for t in targets
+    ]
+
+
 def test_a_subjects_deliveries_are_its_own_when_another_subject_shares_its_id_prefix(
     backend: Backend,
 ) -> None:
