@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from smppgw.store.base import DELIVERED, PENDING, Attempt, EventRecord, Store, Target, event_id
+from smppgw.store.base import DELIVERED, PENDING, Attempt, Delivery, EventRecord, Store, Target, event_id
 from tests.store.helpers import Backend
 
 
@@ -163,11 +163,13 @@ def test_first_attempts_written_after_the_worker_caught_up_are_each_handed_out_o
     store = routed(backend)
     assert len(store.due_deliveries(200.0, limit=100)) == 10  # caught up
     seen: list[tuple[int, str]] = []
+    handed: list[Delivery] = []
 
     def due() -> list[tuple[int, str]]:
         got = store.due_deliveries(200.0, limit=100)
         assert all(d.body.startswith(f'{{"id":"{d.event_id}"') for d in got)
         seen.extend((d.seq, d.endpoint) for d in got)
+        handed.extend(got)
         return [(d.seq, d.endpoint) for d in got]
 
     store.append_event(event(10))
@@ -185,4 +187,6 @@ def test_first_attempts_written_after_the_worker_caught_up_are_each_handed_out_o
     assert due() == [(s, e) for e in "ab" for s in range(9, 14)]
     assert len(seen) == len(set(seen))
     store.release_deliveries()  # nothing recorded: all of them due again, from the store
-    assert len(store.due_deliveries(200.0, limit=100)) == 10 + len(seen)
+    again = {(d.seq, d.endpoint): d for d in store.due_deliveries(200.0, limit=100)}
+    assert len(again) == 10 + len(seen)
+    assert [again[d.seq, d.endpoint] for d in handed] == handed  # in memory or read: the same fields
