@@ -17,6 +17,7 @@ import json
 import sqlite3
 from collections import deque
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from smppgw.store.events import (
@@ -85,19 +86,18 @@ _BACKLOG = " UNION ALL ".join(
 )
 
 _HELD_MAX = 20_000  # first attempts handed over in memory per endpoint, at most
+# A pending delivery to one endpoint (endpoint, url) for each event of a range of seqs.
+_DELIVERIES_OF_EVENTS = (
+    "INSERT OR IGNORE INTO deliveries (seq, endpoint, url, state, next_attempt_at, updated_at) "
+    f"SELECT seq, ?, ?, '{PENDING}', occurred_at, occurred_at FROM events WHERE seq BETWEEN ? AND ?"
+)
+_ENDPOINT = itemgetter(1)  # of a deliveries row (map with it: no generator frame resumed per row)
 
+# A Delivery's fields in order (``Delivery(*row)``; with ``e.body`` after them, its body).
 _DELIVERY = (
     "d.seq, e.id, e.type, e.subject, d.endpoint, d.url, d.state, d.attempts, d.next_attempt_at, "
     "d.first_attempt_at, d.last_status, d.last_error, d.updated_at"
 )
-
-
-def _delivery(row: Sequence[Any], body: str = "") -> Delivery:
-    return Delivery(
-        seq=row[0], event_id=row[1], type=row[2], subject=row[3], endpoint=row[4], url=row[5],
-        state=row[6], attempts=row[7], next_attempt_at=row[8], first_attempt_at=row[9],
-        last_status=row[10], last_error=row[11], updated_at=row[12], body=body,
-    )  # fmt: skip
 
 
 class SqliteEvents:
@@ -125,10 +125,11 @@ class SqliteEvents:
         # body back from the file it was just written to. An endpoint joins when a read of
         # the file finds it caught up; it leaves (back to reading the file, which has them
         # all) when its queue would pass ``_HELD_MAX`` or a delivery for it is written by
-        # another transaction than flush's. None outside a flush: nothing is collected.
+        # another transaction than flush's. During a flush ``_collected`` has a list per
+        # endpoint in ``_held_all`` (no Delivery is made for the others); None outside.
         self._held: dict[str, deque[Delivery]] = {}
         self._held_all: set[str] = set()
-        self._collected: list[Delivery] | None = None
+        self._collected: dict[str, list[Delivery]] | None = None
 
     def _flush_first(self) -> None:
         flush = getattr(self, "flush", None)
@@ -166,15 +167,15 @@ class SqliteEvents:
         found = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
         first = (found[0] if found else 0) + 1  # above every seq ever used (pruned ones too)
         before = db.total_changes
-        bodies = [e.body() for e, _ in staged]
+        events = [
+            (first + i, e.id, e.type, e.subject, e.sequence, e.occurred_at, e.body())
+            for i, (e, _) in enumerate(staged)
+        ]
         insert_many(
             db,
             "INSERT OR IGNORE INTO events (seq, id, type, subject, sequence, occurred_at, body) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (first + i, e.id, e.type, e.subject, e.sequence, e.occurred_at, bodies[i])
-                for i, (e, _) in enumerate(staged)
-            ],
+            events,
         )
         if db.total_changes - before == len(staged):
             new: Sequence[int] = range(len(staged))
@@ -184,50 +185,71 @@ class SqliteEvents:
                 r[0] for r in db.execute("SELECT seq FROM events WHERE seq BETWEEN ? AND ?", (first, last))
             }
             new = [i for i in range(len(staged)) if first + i in kept]
-        rows: list[tuple[Any, ...]] = []
+        self._write_deliveries(staged, events, new)
         collected = self._collected
-        for i in new:
-            event, targets = staged[i]
-            at = event.occurred_at
-            rows += [(first + i, t.endpoint, t.url, at, at) for t in targets]
-            if collected is not None:
-                collected += [
-                    Delivery(seq=first + i, event_id=event.id, type=event.type, subject=event.subject,
-                             endpoint=t.endpoint, url=t.url, next_attempt_at=at, updated_at=at,
-                             body=bodies[i])
-                    for t in targets
-                ]  # fmt: skip
-            else:  # not handed over in memory: read from the file
-                for t in targets:
-                    self._unhold(t.endpoint)
+        if collected is None or collected:  # (else no endpoint is handed over in memory)
+            for i in new:
+                # (the event's fields off its row: a tuple's items cost less than its attributes)
+                seq, event_id, event_type, subject, _, at, body = events[i]
+                for t in staged[i][1]:
+                    if collected is None:  # not handed over in memory: read from the file
+                        self._unhold(t.endpoint)
+                    elif (held := collected.get(t.endpoint)) is not None:  # positional: see Delivery
+                        held.append(
+                            Delivery(seq, event_id, event_type, subject, t.endpoint, t.url,
+                                     PENDING, 0, at, None, None, None, at, body)
+                        )  # fmt: skip
+
+    def _write_deliveries(
+        self,
+        staged: Sequence[tuple[EventRecord, Sequence[Target]]],
+        events: Sequence[tuple[Any, ...]],
+        new: Sequence[int],
+    ) -> None:
+        """The pending deliveries of the ``new`` events of ``staged`` (written as ``events``)."""
+        targets = staged[0][1]
+        if len(new) == len(staged) and all(t is targets for _, t in staged):
+            # All new, all to the same targets (the router's tuple for their type, shared):
+            # a statement per target that reads the seqs and times off the events just
+            # written. A row per delivery, its five parameters bound (two of them text: see
+            # below), cost ~4.5k instructions more per delivery (callgrind, flushes of 100).
+            last = events[-1][0]
+            for t in targets:
+                self._pending_endpoints.add(t.endpoint)
+                self._db.execute(_DELIVERIES_OF_EVENTS, (t.endpoint, t.url, events[0][0], last))
+            return
+        rows = [
+            (events[i][0], t.endpoint, t.url, events[i][5], events[i][5]) for i in new for t in staged[i][1]
+        ]
         if rows:
-            self._pending_endpoints.update(r[1] for r in rows)
+            self._pending_endpoints.update(map(_ENDPOINT, rows))
             # The state written in the text, not bound: a text parameter costs ~800
             # instructions (sqlite3_bind_text copies it: a malloc under SQLite's mutex).
             insert_many(
-                db,
+                self._db,
                 "INSERT OR IGNORE INTO deliveries (seq, endpoint, url, state, next_attempt_at, updated_at) "
                 f"VALUES (?, ?, ?, '{PENDING}', ?, ?)",
                 rows,
             )
 
     def _collect(self) -> None:
-        """Before flush's transaction: collect the deliveries it writes (``_publish``)."""
-        self._collected = []
+        """Before flush's transaction: collect the deliveries it writes for the endpoints
+        handed over in memory (``_publish``)."""
+        self._collected = {endpoint: [] for endpoint in self._held_all}
 
     def _publish(self, committed: bool) -> None:
         """After flush's transaction: hand its deliveries over in memory if it committed."""
         collected, self._collected = self._collected, None
         if not committed or not collected:
             return
-        held, held_all = self._held, self._held_all
-        for d in collected:
-            if d.endpoint in held_all:
-                queue = held[d.endpoint]
-                if len(queue) < _HELD_MAX:
-                    queue.append(d)
-                else:
-                    self._unhold(d.endpoint)
+        for endpoint, deliveries in collected.items():
+            queue = self._held.get(endpoint)
+            if queue is None or not deliveries:
+                continue
+            if len(queue) + len(deliveries) <= _HELD_MAX:
+                queue.extend(deliveries)
+            else:  # too many in memory: back to reading the file, which has them all
+                self._unhold(endpoint)
 
     def _unhold(self, endpoint: str) -> None:
         self._held_all.discard(endpoint)
@@ -289,18 +311,21 @@ class SqliteEvents:
                     "ORDER BY d.seq LIMIT ?",
                     (endpoint, self._fresh_after.get(endpoint, 0), want),
                 ).fetchall()
-                fresh = [_delivery(r, r[13]) for r in rows]
+                fresh = [Delivery(*r) for r in rows]
                 if want > len(fresh):  # caught up: later ones are handed over in memory
                     self._held_all.add(endpoint)
                     self._held[endpoint] = deque()
-            retries_out = [_delivery(r, r[13]) for r in retries]
+            retries_out = [Delivery(*r) for r in retries]
             if fresh:
                 self._fresh_after[endpoint] = fresh[-1].seq
             elif not retries and not db.execute(_ANY_PENDING, {"endpoint": endpoint}).fetchone()[0]:
                 self._pending_endpoints.discard(endpoint)
-            for d in retries_out + fresh:
-                taken.add((d.seq, endpoint))
-                out.append(d)
+            # Only retries are marked taken: a first attempt is not read again before its
+            # outcome is recorded (the cursor is past it, and until then it has no attempt,
+            # so the retries query does not find it).
+            taken.update([(d.seq, endpoint) for d in retries_out])
+            out += retries_out
+            out += fresh
         return out
 
     def release_deliveries(self) -> None:
@@ -312,25 +337,34 @@ class SqliteEvents:
     def record_attempts(self, attempts: Sequence[Attempt]) -> None:
         # One UPDATE per outcome shared by several deliveries (a batched call's), not one
         # per delivery: ~40% less. A call of its own (its own time) keeps the plain UPDATE.
+        # An outcome is an Attempt's fields after its seq, (endpoint, state, at,
+        # next_attempt_at, status, error): one slice, not a tuple of seven attributes.
         alike: dict[tuple[Any, ...], list[int]] = {}
         for a in attempts:
-            alike.setdefault(
-                (a.state, a.next_attempt_at, a.at, a.status, a.error, a.at, a.endpoint), []
-            ).append(a.seq)
+            seqs = alike.get(outcome := a[1:])
+            if seqs is None:
+                alike[outcome] = [a.seq]
+            else:
+                seqs.append(a.seq)
         sets = (
             "UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, "
             "first_attempt_at = coalesce(first_attempt_at, ?), last_status = ?, last_error = ?, updated_at = ? "
         )
+        params = [
+            ((state, next_at, at, status, error, at, endpoint), seqs)
+            for (endpoint, state, at, next_at, status, error), seqs in alike.items()
+        ]
         with Transaction(self._db):
             self._db.executemany(
                 sets + "WHERE endpoint = ? AND seq = ?",
-                [(*outcome, seqs[0]) for outcome, seqs in alike.items() if len(seqs) == 1],
+                [(*p, seqs[0]) for p, seqs in params if len(seqs) == 1],
             )
             self._db.executemany(
                 sets + "WHERE endpoint = ? AND seq IN (SELECT value FROM json_each(?))",
-                [(*outcome, json.dumps(seqs)) for outcome, seqs in alike.items() if len(seqs) > 1],
+                [(*p, json.dumps(seqs)) for p, seqs in params if len(seqs) > 1],
             )
-        self._taken.difference_update((a.seq, a.endpoint) for a in attempts)
+        if self._taken:  # (retries handed out: see due_deliveries)
+            self._taken.difference_update((a.seq, a.endpoint) for a in attempts)
 
     def deliveries(
         self, *, subject: str | None = None, state: str | None = None, limit: int = 100
@@ -350,7 +384,7 @@ class SqliteEvents:
             f"WHERE {' AND '.join(where) or '1'} ORDER BY {order} LIMIT ?",
             (*args, limit),
         ).fetchall()
-        return [_delivery(r) for r in rows]
+        return [Delivery(*r) for r in rows]
 
     def retry_dead(self, event_id: str | None, now: float) -> int:
         which = "" if event_id is None else " AND seq = (SELECT seq FROM events WHERE id = ?)"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from smppgw.store.base import DELIVERED, PENDING, Attempt, EventRecord, Store, Target, event_id
+from smppgw.store.base import DELIVERED, PENDING, Attempt, Delivery, EventRecord, Store, Target, event_id
 from tests.store.helpers import Backend
 
 
@@ -47,6 +47,7 @@ def test_a_due_delivery_is_handed_out_once_until_recorded(backend: Backend) -> N
     assert store.due_deliveries(120.0, limit=100) == []
     [again] = store.due_deliveries(150.0, limit=100)
     assert (again.seq, again.endpoint, again.attempts, again.state) == (2, "a", 1, PENDING)
+    assert store.due_deliveries(150.0, limit=100) == []  # a retry too is handed out once
     # A new event after all that is handed out too.
     store.append_event(event(9))
     store.commit()
@@ -96,6 +97,41 @@ def test_events_written_again_among_new_ones_keep_their_seq_and_get_no_second_de
     }
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-targets", "targets-each"])
+def test_each_new_event_gets_a_pending_delivery_per_target(backend: Backend, shared: bool) -> None:
+    # The SQLite store writes a commit's deliveries with a statement per target when its
+    # events are all new and share the router's tuple of targets (EventRoutes shares one
+    # per type), else a row per delivery: the same rows either way.
+    targets = (Target(endpoint="a", url="http://a.test/"), Target(endpoint="b", url="http://b.test/x"))
+    store = backend.open()
+    store.route_events(lambda kind, url: targets if shared else list(targets))
+    for i in range(3):
+        store.append_event(event(i, at=100.0 + i))
+    store.commit()
+    for i in (1, 3, 4):  # 1 again (replayed): no second delivery
+        store.append_event(event(i, at=100.0 + i))
+    store.commit()
+    subjects = {e.seq: e.subject for e in store.events(limit=100)}
+    found = [
+        (
+            subjects[d.seq],
+            d.endpoint,
+            d.url,
+            d.state,
+            d.attempts,
+            d.next_attempt_at,
+            d.updated_at,
+            d.first_attempt_at,
+        )
+        for d in store.deliveries(limit=100)
+    ]
+    assert sorted(found) == [
+        (f"{i:032x}", t.endpoint, t.url, PENDING, 0, 100.0 + i, 100.0 + i, None)
+        for i in range(5)
+        for t in targets
+    ]
+
+
 def test_a_subjects_deliveries_are_its_own_when_another_subject_shares_its_id_prefix(
     backend: Backend,
 ) -> None:
@@ -127,11 +163,13 @@ def test_first_attempts_written_after_the_worker_caught_up_are_each_handed_out_o
     store = routed(backend)
     assert len(store.due_deliveries(200.0, limit=100)) == 10  # caught up
     seen: list[tuple[int, str]] = []
+    handed: list[Delivery] = []
 
     def due() -> list[tuple[int, str]]:
         got = store.due_deliveries(200.0, limit=100)
         assert all(d.body.startswith(f'{{"id":"{d.event_id}"') for d in got)
         seen.extend((d.seq, d.endpoint) for d in got)
+        handed.extend(got)
         return [(d.seq, d.endpoint) for d in got]
 
     store.append_event(event(10))
@@ -149,4 +187,6 @@ def test_first_attempts_written_after_the_worker_caught_up_are_each_handed_out_o
     assert due() == [(s, e) for e in "ab" for s in range(9, 14)]
     assert len(seen) == len(set(seen))
     store.release_deliveries()  # nothing recorded: all of them due again, from the store
-    assert len(store.due_deliveries(200.0, limit=100)) == 10 + len(seen)
+    again = {(d.seq, d.endpoint): d for d in store.due_deliveries(200.0, limit=100)}
+    assert len(again) == 10 + len(seen)
+    assert [again[d.seq, d.endpoint] for d in handed] == handed  # in memory or read: the same fields
