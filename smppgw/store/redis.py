@@ -47,7 +47,7 @@ from smppgw.store.redis_receipts import CORRELATION_TTL, RedisReceipts
 from smppgw.store.redis_threads import RedisThreads
 from smppgw.store.redis_twoway import RedisConsent, RedisConversations, RedisKeys
 from smppgw.store.redis_vouchers import RedisVouchers
-from smppgw.store.sqlite_rows import message_row, part_json, wall_history
+from smppgw.store.sqlite_records import message_row, part_json, wall_history
 
 if TYPE_CHECKING:
     from smppgw.store.base import FlowStore, InboundPartStore, Store, ThreadStore

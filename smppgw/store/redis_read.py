@@ -11,7 +11,7 @@ import orjson
 from redis import Redis
 
 from smppgw.store.base import MessageRecord
-from smppgw.store.sqlite_rows import clock_history, message_record, part_record
+from smppgw.store.sqlite_records import clock_history, message_record, part_record
 
 __all__ = ["RedisReads"]
 

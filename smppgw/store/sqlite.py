@@ -56,6 +56,7 @@ from smppgw.store.sqlite_conversations import SqliteConversations
 from smppgw.store.sqlite_events import SqliteEvents
 from smppgw.store.sqlite_flows import SqliteFlows
 from smppgw.store.sqlite_keys import SqliteKeys
+from smppgw.store.sqlite_records import message_record, message_row, state_row, state_row_open
 from smppgw.store.sqlite_rows import (
     HISTORY_COLUMNS,
     INBOUND_COLUMNS,
@@ -69,11 +70,7 @@ from smppgw.store.sqlite_rows import (
     inbound_record,
     insert_many,
     listing_sql,
-    message_record,
-    message_row,
     read_history,
-    state_row,
-    state_row_open,
 )
 from smppgw.store.sqlite_schema import prepare
 from smppgw.store.sqlite_threads import SqliteThreads

@@ -27,7 +27,8 @@ from typing import Any
 from smppgw.store.base import INBOUND_NOTES, MessageRecord, PartRecord, Status, StoreError
 from smppgw.store.sqlite_consent import prepare_consent
 from smppgw.store.sqlite_keys import KEYS_SCHEMA
-from smppgw.store.sqlite_rows import INSERT, LISTING_INDEXES, SCHEMA, SCHEMA_VERSION, message_row
+from smppgw.store.sqlite_records import message_row
+from smppgw.store.sqlite_rows import INSERT, LISTING_INDEXES, SCHEMA, SCHEMA_VERSION
 
 __all__ = ["prepare"]
 

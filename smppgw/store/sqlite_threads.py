@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from smppgw.store.events import EventRecord, EventRouter
-from smppgw.store.sqlite_rows import RECORD_COLUMNS, Transaction, message_record
+from smppgw.store.sqlite_records import message_record
+from smppgw.store.sqlite_rows import RECORD_COLUMNS, Transaction
 from smppgw.store.threads import (
     Pair,
     ThreadEntry,

@@ -15,7 +15,8 @@ import pytest
 
 from smppgw.store.base import FINAL, MessageRecord, PartRecord, Status, advance, owes_work
 from smppgw.store.sqlite import SqliteStore
-from smppgw.store.sqlite_rows import insert_many, message_row, state_row, state_row_open
+from smppgw.store.sqlite_records import message_row, state_row, state_row_open
+from smppgw.store.sqlite_rows import insert_many
 from tests.store.helpers import record
 
 OFFSET = 1_700_000_000.0
