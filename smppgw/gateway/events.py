@@ -61,9 +61,11 @@ def status_events(
             "updated_at": updated,
         }
         out.append(
+            # (id, type, subject, sequence, occurred_at, data, seq, callback_url): positional,
+            # one per change of every message (store.events.EventRecord)
             EventRecord(
-                id=event_id(record.id, sequence), type="message.status", subject=record.id,
-                sequence=sequence, occurred_at=wall(at) or 0.0, data=data, callback_url=record.callback_url,
+                event_id(record.id, sequence), "message.status", record.id, sequence, wall(at) or 0.0, data, 0,
+                record.callback_url,
             )
         )  # fmt: skip
     return out

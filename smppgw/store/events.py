@@ -87,7 +87,8 @@ EventRouter = Callable[[str, str | None], Sequence[Target]]
 # class writes the instance's __dict__ directly where a slotted one calls
 # object.__setattr__ per field (CPython 3.11, callgrind: an EventRecord 13.1k -> 9.6k
 # instructions, a Delivery ~21k -> ~14k; two of each per message). Attempt: a named tuple.
-@attrs.frozen(kw_only=True, slots=False)
+# Not kw_only either: a status change makes its events positionally (see Delivery).
+@attrs.frozen(slots=False)
 class EventRecord:
     """One event. ``seq`` is the log's order (0 until written); ``body`` is the JSON text
     sent and signed. ``id`` is ``event_id(subject, sequence)``: the SQLite store finds a
