@@ -203,23 +203,7 @@ def message_row(
     """The ``messages`` row of ``m`` (``INSERT``'s columns), times on the wall clock; its
     state without the history if not ``history`` (the Redis store keeps it apart);
     ``INSERT_PLAIN``'s columns if ``plain`` (its idempotency key and tenant are None)."""
-    if plain:
-        return (
-            seq,
-            m.id,
-            _VALUE[m.status],
-            int(owes_work(m)),
-            m.created_at + offset,
-            m.updated_at + offset,
-            m.source,
-            m.destination,
-            orjson.dumps(_body(m)).decode(),
-            _state(m, offset, history),
-        )
-    return (
-        seq,
-        m.id,
-        m.idempotency_key,
+    common = (
         _VALUE[m.status],
         int(owes_work(m)),
         m.created_at + offset,
@@ -228,8 +212,10 @@ def message_row(
         m.destination,
         orjson.dumps(_body(m)).decode(),
         _state(m, offset, history),
-        m.tenant,
     )
+    if plain:
+        return (seq, m.id, *common)
+    return (seq, m.id, m.idempotency_key, *common, m.tenant)
 
 
 def message_record(row: tuple[Any, ...], offset: float) -> MessageRecord:
